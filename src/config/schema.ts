@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { serverConfigSchema } from '../api/config.ts';
+import { dialogConfigSchema } from '../dialog/config.ts';
+import { mediaConfigSchema } from '../media/config.ts';
+import { logConfigSchema } from '../observability/config.ts';
+import { pbxConfigSchema } from '../pbx/config.ts';
+import { speechConfigSchema } from '../speech/config.ts';
+import { storeConfigSchema } from '../store/config.ts';
+
+/** The whole config file. Each section's schema lives with the code it configures. */
+export const configSchema = z
+  .object({
+    server: serverConfigSchema,
+    log: logConfigSchema,
+    store: storeConfigSchema,
+    speech: speechConfigSchema,
+    dialog: dialogConfigSchema,
+    pbx: pbxConfigSchema,
+    media: mediaConfigSchema,
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+export const dialogConfigSchema = z
+  .object({
+    /** Folder of flow YAML files. */
+    flowsDir: z.string().default('configs/flows'),
+    defaultFlow: z.string().default('demo'),
+    defaultLang: z.enum(['zh', 'en']).default('zh'),
+    /** Silence after a prompt before the dialog gets a no-input turn. */
+    noInputTimeoutMs: z.number().int().min(1000).max(60000).default(6000),
+    bargeIn: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Caller speech must last this long before the bot stops (filters clicks and coughs). */
+        minSpeechMs: z.number().int().min(0).max(2000).default(120),
+        /** Short acknowledgements that do not interrupt the bot. */
+        backchannels: z.array(z.string()).default(['嗯', '嗯嗯', '对', '好', '好的', '是', 'uh-huh', 'mhm', 'yeah', 'ok', 'okay', 'right']),
+        /** Let backchannels interrupt too. */
+        backchannelsInterrupt: z.boolean().default(false),
+      })
+      .prefault({}),
+    llm: z
+      .object({
+        enabled: z.boolean().default(false),
+        baseUrl: z.string().default('http://127.0.0.1:11434/v1'),
+        model: z.string().default('qwen2.5:7b'),
+        apiKey: z.string().optional(),
+        timeoutMs: z.number().int().min(100).max(10000).default(1500),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type DialogConfig = z.infer<typeof dialogConfigSchema>;

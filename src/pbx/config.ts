@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+export const asteriskConfigSchema = z.object({
+  url: z.string().url().default('http://127.0.0.1:8088'),
+  username: z.string().default('callpilot'),
+  password: z.string().default(''),
+  app: z.string().default('callpilot'),
+  /** How Asterisk sends the call's audio to callpilot. */
+  media: z.enum(['websocket', 'websocket-client', 'audiosocket', 'rtp']).default('websocket'),
+  /** websocket_client.conf id used for media=websocket-client. */
+  websocketClientId: z.string().default('callpilot'),
+  /** Address Asterisk reaches callpilot's AudioSocket / RTP listeners at. */
+  mediaHost: z.string().default('127.0.0.1'),
+  audioSocketPort: z.number().int().min(1).max(65535).default(9092),
+  rtpPortRange: z.tuple([z.number().int(), z.number().int()]).default([20000, 20999]),
+  format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
+  transfer: z
+    .object({ context: z.string().default('agents'), extension: z.string().default('s'), priority: z.number().int().default(1) })
+    .prefault({}),
+});
+
+export const freeswitchConfigSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(8021),
+  password: z.string().default('ClueCon'),
+  /** mod_audio_stream (default) or mod_audio_fork. */
+  media: z.enum(['audio_stream', 'audio_fork']).default('audio_stream'),
+  /** URL FreeSWITCH uses to reach callpilot's media WebSocket. */
+  mediaUrl: z.string().default('ws://127.0.0.1:8080/media/freeswitch'),
+  /** Port of callpilot's outbound-socket server (dialplan `socket`), 0 = off. */
+  outboundSocketPort: z.number().int().min(0).max(65535).default(0),
+  transfer: z.object({ extension: z.string().default('agent'), dialplan: z.string().default('XML'), context: z.string().default('default') }).prefault({}),
+});
+
+export const pbxConfigSchema = z
+  .object({
+    asterisk: asteriskConfigSchema.optional(),
+    freeswitch: freeswitchConfigSchema.optional(),
+  })
+  .prefault({});
+
+export type AsteriskConfig = z.infer<typeof asteriskConfigSchema>;
+export type FreeswitchConfig = z.infer<typeof freeswitchConfigSchema>;
+export type PbxConfig = z.infer<typeof pbxConfigSchema>;

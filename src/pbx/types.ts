@@ -1,0 +1,85 @@
+import type { EventEmitter } from 'node:events';
+import type { AudioLeg, WebSocketRoute } from '../media/types.ts';
+
+export type PbxKind = 'asterisk' | 'freeswitch' | 'simulator';
+
+/** Outcome of an outbound attempt, the same for every PBX. */
+export type Disposition = 'answered' | 'busy' | 'no-answer' | 'unreachable' | 'failed' | 'congestion' | 'cancelled';
+
+/** How and why a call ended. `cause` is Q.850 (16 normal clearing, 17 busy, 19 no answer, ...). */
+export interface HangupInfo {
+  cause: number;
+  causeText: string;
+  by: 'caller' | 'bot' | 'pbx';
+}
+
+export interface PbxCallInfo {
+  pbx: PbxKind;
+  /** The PBX's own id (ARI channel id, FreeSWITCH Unique-ID). */
+  pbxCallId: string;
+  direction: 'inbound' | 'outbound';
+  from?: string;
+  to?: string;
+  /** From dialplan args (`flow=...,lang=...`), originate variables or API. */
+  flow?: string;
+  lang?: string;
+  variables: Record<string, string>;
+}
+
+export interface PbxCallEvents {
+  dtmf: [digit: string];
+  /** The call is over on the PBX side; emitted once. */
+  hangup: [info: HangupInfo];
+}
+
+/** Where a human agent is. */
+export type TransferTarget =
+  | { kind: 'dialplan'; context: string; extension: string; priority?: number }
+  | { kind: 'endpoint'; endpoint: string };
+
+/** One live call on a PBX, with the adapter's machinery hidden. */
+export interface PbxCall extends EventEmitter<PbxCallEvents> {
+  readonly info: PbxCallInfo;
+  answer(): Promise<void>;
+  /** Set up the media path (externalMedia, audio stream, ...) and resolve once audio flows both ways. */
+  openMedia(): Promise<AudioLeg>;
+  /** Hang up with a Q.850 cause (default 16). Idempotent. */
+  hangup(cause?: number): Promise<void>;
+  /** Hand the call to a human; `notes` (transcript summary) travel as a channel variable. */
+  transfer(target: TransferTarget, notes?: string): Promise<void>;
+  setVariable(name: string, value: string): Promise<void>;
+}
+
+export interface OriginateRequest {
+  /** Dial string or endpoint, e.g. `PJSIP/13800138000@trunk` or `sofia/gateway/trunk/13800138000`. */
+  endpoint: string;
+  callerId?: string;
+  timeoutSec?: number;
+  flow?: string;
+  lang?: string;
+  variables?: Record<string, string>;
+}
+
+export type OriginateResult =
+  | { disposition: 'answered'; call: PbxCall }
+  | { disposition: Exclude<Disposition, 'answered'>; cause: number; causeText: string };
+
+export interface PbxAdapterEvents {
+  /** A new inbound call entered the bot (Stasis, park, socket). */
+  call: [call: PbxCall];
+  /** Readiness changed; `reason` says why when not ready. */
+  ready: [ready: boolean, reason?: string];
+}
+
+/** One PBX connection. Asterisk (ARI) and FreeSWITCH (ESL) implement it. */
+export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
+  readonly kind: PbxKind;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly ready: boolean;
+  readonly notReadyReason?: string;
+  /** Place an outbound call; resolves when it is answered or has failed. */
+  originate(req: OriginateRequest): Promise<OriginateResult>;
+  /** WebSocket endpoints this adapter needs on callpilot's HTTP server (chan_websocket client mode, mod_audio_stream). */
+  webSocketRoutes(): WebSocketRoute[];
+}

@@ -1,0 +1,58 @@
+import type { EventEmitter } from 'node:events';
+import type { Lang } from '../dialog/types.ts';
+
+/** Events of one call's listening side (VAD + endpointer + streaming ASR). Times are ms on the call's audio clock
+ * (0 = first caller frame pushed, advancing 20 ms per frame), so they are exact and independent of event-loop delay. */
+export interface CallSpeechEvents {
+  /** VAD heard speech begin (already corrected back by the VAD's detection delay). */
+  speechStart: [e: { atMs: number }];
+  /** A partial transcript of the utterance so far. */
+  partial: [e: { text: string; atMs: number }];
+  /** VAD heard speech stop (raw, before the endpointer's trailing-silence decision). */
+  speechEnd: [e: { atMs: number }];
+  /**
+   * The endpointer decided the caller's turn is over: final transcript of the utterance.
+   * `speechEndMs` is when the caller actually stopped; `atMs` when the decision was taken.
+   * `text` may be empty (noise that the VAD took for speech).
+   */
+  final: [e: { text: string; speechStartMs: number; speechEndMs: number; atMs: number; earlyEndpoint: boolean }];
+}
+
+/** One call's listening side. Feed it caller frames; it emits speech events. */
+export interface CallSpeech extends EventEmitter<CallSpeechEvents> {
+  /** Feed one 20 ms frame of caller PCM16 at the rate given when created. Not retained. */
+  push(pcm: Int16Array): void;
+  /** Answers the current dialog step expects: the endpointer ends the turn early when the transcript matches one. */
+  setExpected(phrases: string[]): void;
+  /** Whether the VAD currently hears speech. */
+  readonly speaking: boolean;
+  /** Ms of audio pushed so far (the call's audio clock). */
+  readonly nowMs: number;
+  close(): void;
+}
+
+/** Creates CallSpeech instances over shared engines (one recognizer and VAD model, many calls). */
+export interface SpeechEngine {
+  createCall(callId: string, sampleRate: 8000 | 16000, lang: Lang): CallSpeech;
+  /** ASR real-time factor over the last decode batches (compute time / audio time), for metrics. */
+  asrRealTimeFactor(): number;
+  close(): Promise<void>;
+}
+
+/** A speech synthesizer. */
+export interface TtsEngine {
+  readonly name: string;
+  /** Native output rate of the engine. */
+  readonly sampleRate: number;
+  /** Synthesize one sentence to PCM16 at `sampleRate`. */
+  synthesize(text: string, lang: Lang): Promise<Int16Array>;
+  close(): Promise<void>;
+}
+
+/** TTS as the turn loop uses it: sentence by sentence, resampled to the call's rate, static prompts cached. */
+export interface Speaker {
+  /** Yields PCM16 chunks at `rate`, one sentence at a time, so the first audio can leave before the rest is ready. */
+  speak(text: string, lang: Lang, rate: 8000 | 16000): AsyncIterable<Int16Array>;
+  /** Synthesize ahead of time (static prompts), so the first speak() of it is instant. */
+  warm(text: string, lang: Lang, rate: 8000 | 16000): Promise<void>;
+}
