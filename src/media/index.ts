@@ -1,2 +1,17 @@
+/**
+ * The media layer: wire codecs, resampling, framing, the AudioLeg base every transport extends,
+ * call recording and callpilot's own media WebSocket.
+ */
 export * from './types.ts';
 export * from './config.ts';
+/** `createCodec(codec)`: PCM16 <-> pcmu / pcma / l16le / l16be, allocation-free with caller buffers. */
+export type { FrameCodec } from './codec/frame-codec.ts';
+export { CodecBufferError } from './codec/frame-codec.ts';
+export { createCodec } from './codec/create-codec.ts';
+/** `createResampler(inRate, outRate)`: streaming anti-aliased polyphase resampler. */
+export type { Resampler, ResamplerQuality } from './resample/resampler.ts';
+export { createResampler } from './resample/create-resampler.ts';
+/** `FrameAssembler`: byte stream -> exact N-byte frames. */
+export { FrameAssembler, type FrameCallback } from './frame-assembler.ts';
+/** `BaseAudioLeg`: queue, pacer, marks, flush and close for every transport. */
+export { BaseAudioLeg, LATE_FRAME_MS, type BaseAudioLegOptions, type AudioLegStats } from './leg/base-audio-leg.ts';
