@@ -1,0 +1,14 @@
+export type {
+  EspeakTtsOptions,
+  ResamplerFactory,
+  SherpaTtsKind,
+  SherpaTtsModelFiles,
+  SherpaTtsOptions,
+  SpeakerOptions,
+  StreamResampler,
+  SynthesisTiming,
+} from './types.ts';
+export { EspeakTtsEngine, EspeakEngineError } from './espeak-engine.ts';
+export { createSpeaker, SpeakerError } from './speaker.ts';
+export { splitSentences, type Sentence, type SentenceBreak } from './sentence-split.ts';
+export { trimSilence, type SilenceTrimOptions } from './silence-trim.ts';
