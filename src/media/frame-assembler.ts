@@ -14,7 +14,7 @@ export class FrameAssembler {
     if (!Number.isInteger(frameBytes) || frameBytes <= 0) {
       throw new RangeError(`frame size must be a positive integer, got ${frameBytes}`);
     }
-    this.partial = Buffer.allocUnsafe(frameBytes);
+    this.partial = Buffer.alloc(frameBytes);
   }
 
   /** Bytes held back waiting for the rest of a frame. */
