@@ -1,1 +1,6 @@
 export * from './schema.ts';
+export { ConfigError, type ConfigIssue } from './config-error.ts';
+export { loadConfig, loadConfigWithSource, DEFAULT_CONFIG_PATH, type LoadConfigOptions, type LoadedConfig } from './load-config.ts';
+export { NON_KEY_ENV_VARS } from './env-overrides.ts';
+export { envVarName } from './schema-tree.ts';
+export { renderConfigReference, configReferenceRows, type ConfigReferenceRow } from './config-reference.ts';
