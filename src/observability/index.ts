@@ -1,1 +1,3 @@
 export * from './config.ts';
+export { createLogger } from './logger.ts';
+export { createMetrics, type Metrics } from './metrics.ts';
