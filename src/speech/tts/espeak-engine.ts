@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Lang } from '../../dialog/types.ts';
@@ -20,16 +23,29 @@ export class EspeakEngineError extends Error {
 }
 
 /**
- * The worker is plain TypeScript; the app runs under tsx but a worker does not always inherit the loader
- * (uvu -r tsx registers it in-process only), so the bootstrap registers tsx itself before importing the worker.
+ * URL of tsx's ESM register API. Resolved through tsx's package.json because under uvu -r tsx this module runs as
+ * CommonJS (no import.meta.resolve) and require.resolve would pick the CommonJS build, whose register() cannot find
+ * its loader from inside an eval'd worker.
+ */
+function tsxRegisterApiUrl(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+  const entry = manifest.exports['./esm/api']?.import?.default;
+  if (!entry) throw new EspeakEngineError(`tsx at ${manifestPath} has no ./esm/api export to load the espeak-ng worker with`);
+  return new URL(entry, pathToFileURL(manifestPath)).href;
+}
+
+/**
+ * The worker is TypeScript like the rest of the app. A worker thread does not get the parent's tsx loader (tsx only
+ * registers itself on the main thread), so the bootstrap registers tsx in the worker before importing it.
  */
 function startWorker(): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
   const workerUrl = new URL('./espeak-worker.ts', import.meta.url).href;
   const bootstrap =
-    `import(${JSON.stringify(tsxApi)})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); })` +
-    `.catch((err) => { require('node:worker_threads').parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) }); });`;
+    `const { parentPort } = require('node:worker_threads');` +
+    `import(${JSON.stringify(tsxRegisterApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); })` +
+    `.catch((err) => parentPort.postMessage({ kind: 'failed', message: String((err && err.stack) || err) }));`;
   return new Worker(bootstrap, { eval: true, name: 'espeak-ng' });
 }
 

@@ -97,8 +97,10 @@ class SentenceSpeaker implements Speaker {
       this.resamplers.set(rate, resampler);
     }
     // One resampler per rate serves every sentence: process() is synchronous, so reset() isolates each clip.
+    // The clip ends in zeros (trimSilence pads it), which pushes the filter's delayed tail out.
     resampler.reset();
-    const out = resampler.process(pcm).slice();
+    const converted = resampler.process(pcm);
+    const out = converted.slice(Math.min(converted.length, resampler.delaySamples ?? 0));
     resampler.reset();
     return out;
   }

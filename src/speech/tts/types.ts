@@ -7,6 +7,8 @@ export interface StreamResampler {
   process(input: Int16Array): Int16Array;
   /** Forget filter state so the next block starts a new signal. */
   reset(): void;
+  /** Output samples of filter delay; the speaker drops them, since they only postpone the first audio. */
+  readonly delaySamples?: number;
 }
 
 export type ResamplerFactory = (inRate: number, outRate: number) => StreamResampler;
