@@ -15,3 +15,12 @@ export { createResampler } from './resample/create-resampler.ts';
 export { FrameAssembler, type FrameCallback } from './frame-assembler.ts';
 /** `BaseAudioLeg`: queue, pacer, marks, flush and close for every transport. */
 export { BaseAudioLeg, LATE_FRAME_MS, type BaseAudioLegOptions, type AudioLegStats } from './leg/base-audio-leg.ts';
+/** `WavWriter`: streaming PCM16 mono WAV; `attachRecorder(leg, dir)`: caller/bot/mixed recordings of a leg. */
+export { WavWriter, type WavWriterOptions, type WavFileSummary } from './record/wav-writer.ts';
+export {
+  attachRecorder,
+  type CallRecorder,
+  type CallRecorderOptions,
+  type CallRecording,
+  type CallRecordingFiles,
+} from './record/call-recorder.ts';
