@@ -1,0 +1,20 @@
+/** What happened in a call, as the simulator, the console and the event log see it. Times are ms on the call's
+ * audio clock (0 = first caller frame) unless named otherwise. */
+export type CallTimelineEvent =
+  | { type: 'speechStart'; atMs: number }
+  | { type: 'partial'; text: string; atMs: number }
+  | { type: 'speechEnd'; atMs: number }
+  | { type: 'final'; text: string; speechStartMs: number; speechEndMs: number; atMs: number; earlyEndpoint: boolean }
+  | { type: 'dtmf'; digits: string; atMs: number }
+  | { type: 'noInput'; atMs: number }
+  | { type: 'bot'; text: string; atMs: number; bargeIn: boolean }
+  /** First bot frame of a reply went on the wire; latency = end of caller speech -> that frame. */
+  | { type: 'botAudioStart'; atMs: number; latencyMs?: number }
+  /** The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. */
+  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number }
+  /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
+  | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
+  | { type: 'echoIgnored'; atMs: number }
+  | { type: 'end'; atMs: number; disposition: string; by: 'caller' | 'bot' | 'transfer' | 'error' };
+
+export type CallTimelineListener = (event: CallTimelineEvent) => void;

@@ -1,0 +1,501 @@
+import type { Logger } from 'pino';
+import type { AudioLeg, LegCloseReason } from '../media/index.ts';
+import type { CallSpeech, Speaker } from '../speech/index.ts';
+import { EchoGuard } from '../speech/index.ts';
+import type { DialogConfig } from './config.ts';
+import type { CallTimelineEvent } from './timeline.ts';
+import type { BotAction, DialogSession, Lang, TurnInput } from './types.ts';
+
+export type TurnState = 'listening' | 'callerSpeaking' | 'thinking' | 'botSpeaking' | 'ended';
+
+/** One caller turn and the bot's answer, as stored. */
+export interface TurnSummary {
+  seq: number;
+  inputKind: TurnInput['kind'];
+  callerText: string;
+  botText?: string;
+  speechStartMs?: number;
+  speechEndMs?: number;
+  /** End of caller speech -> first bot frame on the wire (ms of wall time). */
+  latencyMs?: number;
+  bargeIn: boolean;
+  heardMs?: number;
+}
+
+export interface TurnLoopResult {
+  disposition: string;
+  endedBy: 'caller' | 'bot' | 'transfer' | 'error';
+  closeReason?: LegCloseReason;
+  transcript: string[];
+}
+
+/** What the turn loop may ask of the call beyond its audio. */
+export interface CallControl {
+  hangup(): Promise<void>;
+  transfer(reason: string, notes: string, target?: string): Promise<void>;
+}
+
+export interface TurnLoopOptions {
+  callId: string;
+  leg: AudioLeg;
+  speech: CallSpeech;
+  speaker: Speaker;
+  dialog: DialogSession;
+  lang: Lang;
+  config: Pick<DialogConfig, 'noInputTimeoutMs' | 'bargeIn'>;
+  control: CallControl;
+  log: Logger;
+  onEvent?: (event: CallTimelineEvent) => void;
+  onTurn?: (turn: TurnSummary) => void;
+  /** Wall clock in ms; injectable for tests. */
+  now?: () => number;
+}
+
+/** DTMF digits are collected until '#' or this pause, so multi-digit answers arrive as one input. */
+const DTMF_INTER_DIGIT_MS = 700;
+/** A tentative barge-in that produces no transcript within this time is taken as noise and the prompt resumes. */
+const HOLD_GIVE_UP_MS = 2500;
+
+/** A prompt being spoken: its audio is kept so a false barge-in (backchannel, echo, noise) can resume it. */
+interface Prompt {
+  id: number;
+  text: string;
+  bargeIn: boolean;
+  chunks: Int16Array[];
+  queuedSamples: number;
+  playedSamples: number;
+  synthDone: boolean;
+  /** Paused by a tentative barge-in: synthesis goes on, nothing is played until resume or cancel. */
+  held: boolean;
+  cancelled: boolean;
+  endMark: string;
+  finished: () => void;
+  /** The turn whose answer this is, to measure latency on its first frame. */
+  turn?: TurnSummary;
+  /** Wall time of the end of the caller speech this prompt answers. */
+  answersSpeechEndWall?: number;
+  firstFramePlayed: boolean;
+}
+
+/**
+ * One call's conversation loop: listens (VAD/ASR events), asks the dialog, speaks (TTS to the leg), and handles
+ * barge-in, backchannels, echo, DTMF and no-input. It owns the call from greeting to hangup.
+ */
+export class TurnLoop {
+  private state: TurnState = 'listening';
+  private readonly o: TurnLoopOptions;
+  private readonly now: () => number;
+  private readonly echo = new EchoGuard();
+  private readonly rate: number;
+  private readonly backchannels: Set<string>;
+  private prompt: Prompt | undefined;
+  private promptSeq = 0;
+  private turnSeq = 0;
+  private noInputTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private dtmfTimer: NodeJS.Timeout | undefined;
+  private dtmfDigits = '';
+  /** Wall time at which the last caller frame was pushed, and the audio clock after it: maps audio ms to wall ms. */
+  private lastFrameWall = 0;
+  private holdStartedWall = 0;
+  private callerOnsetWall = 0;
+  private readonly transcript: string[] = [];
+  private resolveDone!: (r: TurnLoopResult) => void;
+  private readonly done: Promise<TurnLoopResult>;
+  private ending: { disposition: string; by: TurnLoopResult['endedBy'] } | undefined;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(opts: TurnLoopOptions) {
+    this.o = opts;
+    this.now = opts.now ?? (() => performance.now());
+    this.rate = opts.leg.sampleRate;
+    this.backchannels = new Set(opts.config.bargeIn.backchannels.map(normalizeText));
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  get currentState(): TurnState {
+    return this.state;
+  }
+
+  /** A method, not a field read, so TypeScript does not narrow it away across awaits. */
+  private hasEnded(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** Runs the call until it ends; resolves with how it ended. */
+  run(): Promise<TurnLoopResult> {
+    const { leg, speech } = this.o;
+    leg.on('frame', this.onCallerFrame);
+    leg.on('played', this.onBotFrame);
+    leg.on('mark', this.onMark);
+    leg.on('dtmf', this.onDtmf);
+    leg.on('close', this.onLegClose);
+    speech.on('speechStart', this.onSpeechStart);
+    speech.on('partial', this.onPartial);
+    speech.on('speechEnd', this.onSpeechEnd);
+    speech.on('final', this.onFinal);
+    if (leg.closed) this.onLegClose({ code: 'caller_hangup', detail: 'leg closed before the call started' });
+    else this.serialize(async () => this.perform(await this.o.dialog.begin(), undefined));
+    return this.done;
+  }
+
+  // ---- caller side -------------------------------------------------------------------------------------------
+
+  private readonly onCallerFrame = (pcm: Int16Array): void => {
+    if (this.state === 'ended') return;
+    this.echo.observeCaller(pcm);
+    this.lastFrameWall = this.now();
+    this.o.speech.push(pcm);
+  };
+
+  private readonly onSpeechStart = (e: { atMs: number }): void => {
+    if (this.state === 'ended') return;
+    this.clearNoInput();
+    this.emit({ type: 'speechStart', atMs: e.atMs });
+    const p = this.prompt;
+    if (this.state === 'botSpeaking' && p && !p.held) {
+      if (!p.bargeIn || !this.o.config.bargeIn.enabled) return;
+      if (this.echo.isEcho()) {
+        this.emit({ type: 'echoIgnored', atMs: e.atMs });
+        return;
+      }
+      this.holdPrompt(p, e.atMs);
+      return;
+    }
+    if (this.state === 'listening') this.state = 'callerSpeaking';
+  };
+
+  private readonly onPartial = (e: { text: string; atMs: number }): void => {
+    if (this.state !== 'ended') this.emit({ type: 'partial', text: e.text, atMs: e.atMs });
+  };
+
+  private readonly onSpeechEnd = (e: { atMs: number }): void => {
+    if (this.state !== 'ended') this.emit({ type: 'speechEnd', atMs: e.atMs });
+  };
+
+  private readonly onFinal = (e: {
+    text: string;
+    speechStartMs: number;
+    speechEndMs: number;
+    atMs: number;
+    earlyEndpoint: boolean;
+  }): void => {
+    if (this.state === 'ended') return;
+    this.emit({ type: 'final', ...e });
+    const p = this.prompt;
+    const text = e.text.trim();
+    if (p && p.held) {
+      const reason = this.falseBargeInReason(text);
+      if (reason) {
+        this.resumePrompt(p, reason);
+        return;
+      }
+      this.confirmBargeIn(p);
+    } else if (this.state === 'botSpeaking') {
+      // Speech the echo guard (or a no-barge-in prompt) let through while the bot talks: not a turn.
+      this.o.log.debug({ text }, 'final during bot speech ignored');
+      return;
+    }
+    if (text === '') {
+      this.backToListening();
+      return;
+    }
+    if (this.state === 'thinking') {
+      this.o.log.debug({ text }, 'final while thinking ignored');
+      return;
+    }
+    const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, p !== undefined && p.cancelled);
+    if (p && p.cancelled) turn.heardMs = Math.round((p.playedSamples / this.rate) * 1000);
+    this.transcript.push(`caller: ${text}`);
+    const speechEndWall = this.wallOf(e.speechEndMs);
+    this.serialize(async () => this.perform(await this.o.dialog.next({ kind: 'speech', text }), turn, speechEndWall));
+  };
+
+  private readonly onDtmf = (digit: string): void => {
+    if (this.state === 'ended') return;
+    this.clearNoInput();
+    const p = this.prompt;
+    if (p && this.state === 'botSpeaking' && p.bargeIn && !p.held) {
+      this.holdPrompt(p, this.o.speech.nowMs);
+      this.confirmBargeIn(p);
+    }
+    if (digit !== '#') this.dtmfDigits += digit;
+    if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
+    if (digit === '#') this.flushDtmf();
+    else this.dtmfTimer = setTimeout(() => this.flushDtmf(), DTMF_INTER_DIGIT_MS);
+  };
+
+  private flushDtmf(): void {
+    this.dtmfTimer = undefined;
+    const digits = this.dtmfDigits;
+    this.dtmfDigits = '';
+    if (digits === '' || this.state === 'ended') return;
+    this.emit({ type: 'dtmf', digits, atMs: this.o.speech.nowMs });
+    this.transcript.push(`caller (dtmf): ${digits}`);
+    const turn = this.newTurn('dtmf', digits, undefined, undefined, false);
+    const wall = this.now();
+    this.serialize(async () => this.perform(await this.o.dialog.next({ kind: 'dtmf', digits }), turn, wall));
+  }
+
+  // ---- barge-in -------------------------------------------------------------------------------------------------
+
+  /** Caller speech over the bot: silence the bot now, decide once we know what was said. */
+  private holdPrompt(p: Prompt, onsetMs: number): void {
+    p.held = true;
+    this.o.leg.flush();
+    this.holdStartedWall = this.now();
+    this.callerOnsetWall = this.wallOf(onsetMs);
+    const stopMs = Math.max(0, this.holdStartedWall - this.callerOnsetWall);
+    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs });
+    this.state = 'callerSpeaking';
+    this.holdTimer = setTimeout(() => {
+      if (this.prompt === p && p.held && !this.o.speech.speaking) this.resumePrompt(p, 'noise');
+    }, HOLD_GIVE_UP_MS);
+  }
+
+  private confirmBargeIn(p: Prompt): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    p.cancelled = true;
+    p.held = false;
+    this.flushPendingTurn(p);
+    p.finished();
+    if (this.prompt === p) this.prompt = undefined;
+  }
+
+  private falseBargeInReason(text: string): 'backchannel' | 'noise' | 'echo' | undefined {
+    if (text === '') return 'noise';
+    const norm = normalizeText(text);
+    if (!this.o.config.bargeIn.backchannelsInterrupt && this.backchannels.has(norm)) return 'backchannel';
+    const p = this.prompt;
+    if (p && norm.length >= 2 && normalizeText(p.text).includes(norm)) return 'echo';
+    return undefined;
+  }
+
+  /** A false alarm: play the rest of the prompt from where the caller stopped hearing it. */
+  private resumePrompt(p: Prompt, reason: 'backchannel' | 'noise' | 'echo'): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    p.held = false;
+    this.state = 'botSpeaking';
+    this.emit({ type: 'resume', atMs: this.o.speech.nowMs, reason });
+    let skip = p.playedSamples;
+    p.queuedSamples = p.playedSamples;
+    for (const chunk of p.chunks) {
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      const rest = skip > 0 ? chunk.subarray(skip) : chunk;
+      skip = 0;
+      this.o.leg.play(rest);
+      p.queuedSamples += rest.length;
+    }
+    if (p.synthDone) this.o.leg.mark(p.endMark);
+  }
+
+  // ---- bot side -------------------------------------------------------------------------------------------------
+
+  private readonly onBotFrame = (pcm: Int16Array): void => {
+    this.echo.observeBot(pcm);
+    const p = this.prompt;
+    if (!p || p.held || p.cancelled) return;
+    p.playedSamples += pcm.length;
+    if (!p.firstFramePlayed) {
+      p.firstFramePlayed = true;
+      const latencyMs = p.answersSpeechEndWall !== undefined ? Math.max(0, this.now() - p.answersSpeechEndWall) : undefined;
+      if (p.turn && latencyMs !== undefined) {
+        p.turn.latencyMs = Math.round(latencyMs);
+        this.o.onTurn?.(p.turn);
+        p.turn = undefined;
+      }
+      this.emit({ type: 'botAudioStart', atMs: this.o.speech.nowMs, latencyMs });
+    }
+  };
+
+  private readonly onMark = (name: string): void => {
+    const p = this.prompt;
+    if (p && name === p.endMark && !p.held) p.finished();
+  };
+
+  /** Speak a prompt; resolves when the caller has heard all of it, or it was cut by a barge-in. */
+  private speak(text: string, bargeIn: boolean, turn?: TurnSummary, speechEndWall?: number): Promise<void> {
+    const id = ++this.promptSeq;
+    return new Promise<void>((resolve) => {
+      const p: Prompt = {
+        id,
+        text,
+        bargeIn,
+        chunks: [],
+        queuedSamples: 0,
+        playedSamples: 0,
+        synthDone: false,
+        held: false,
+        cancelled: false,
+        endMark: `prompt-${id}-end`,
+        finished: () => {
+          if (this.prompt === p && !p.cancelled) this.prompt = undefined;
+          resolve();
+        },
+        turn,
+        answersSpeechEndWall: speechEndWall,
+        firstFramePlayed: false,
+      };
+      this.prompt = p;
+      this.state = 'botSpeaking';
+      this.emit({ type: 'bot', text, atMs: this.o.speech.nowMs, bargeIn });
+      this.transcript.push(`bot: ${text}`);
+      void this.synthesize(p).catch((err: unknown) => {
+        this.o.log.error({ err }, 'speech synthesis failed');
+        p.finished();
+      });
+    });
+  }
+
+  private async synthesize(p: Prompt): Promise<void> {
+    for await (const chunk of this.o.speaker.speak(p.text, this.o.lang, this.o.leg.sampleRate)) {
+      if (p.cancelled || this.state === 'ended') return;
+      p.chunks.push(chunk);
+      if (!p.held) {
+        this.o.leg.play(chunk);
+        p.queuedSamples += chunk.length;
+      }
+    }
+    p.synthDone = true;
+    if (p.cancelled || this.state === 'ended') return;
+    if (!p.held) this.o.leg.mark(p.endMark);
+  }
+
+  // ---- dialog actions ------------------------------------------------------------------------------------------
+
+  private async perform(action: BotAction, turn: TurnSummary | undefined, speechEndWall?: number): Promise<void> {
+    if (this.state === 'ended') return;
+    if (turn) turn.botText = action.text;
+    this.o.speech.setExpected(this.o.dialog.expectedAnswers());
+    if (action.kind === 'say') {
+      await this.speak(action.text, action.bargeIn ?? true, turn, speechEndWall);
+      if (this.state === 'botSpeaking' && this.prompt === undefined) this.backToListening();
+      return;
+    }
+    // end / transfer: say the last words without barge-in, then leave.
+    if (action.text) await this.speak(action.text, false, turn, speechEndWall);
+    else if (turn) this.o.onTurn?.(turn);
+    if (this.hasEnded()) return;
+    if (action.kind === 'end') {
+      this.ending = { disposition: action.disposition, by: 'bot' };
+      await this.o.control.hangup();
+    } else {
+      this.ending = { disposition: 'transferred', by: 'transfer' };
+      await this.o.control.transfer(action.reason, this.transcript.join('\n'), action.target);
+    }
+    // The leg closes in response (PBX hangup); make sure we finish even if it does not.
+    this.finish({ code: action.kind === 'end' ? 'bot_hangup' : 'transfer' });
+  }
+
+  private backToListening(): void {
+    if (this.state === 'ended') return;
+    this.state = this.o.speech.speaking ? 'callerSpeaking' : 'listening';
+    this.clearNoInput();
+    if (this.state === 'listening') {
+      this.noInputTimer = setTimeout(() => {
+        this.noInputTimer = undefined;
+        if (this.state !== 'listening') return;
+        this.emit({ type: 'noInput', atMs: this.o.speech.nowMs });
+        const turn = this.newTurn('noInput', '', undefined, undefined, false);
+        const wall = this.now();
+        this.serialize(async () => this.perform(await this.o.dialog.next({ kind: 'noInput' }), turn, wall));
+      }, this.o.config.noInputTimeoutMs);
+    }
+  }
+
+  // ---- ending ---------------------------------------------------------------------------------------------------
+
+  private readonly onLegClose = (reason: LegCloseReason): void => {
+    if (!this.ending) {
+      const by = reason.code === 'caller_hangup' ? 'caller' : reason.code === 'transfer' ? 'transfer' : 'error';
+      this.ending = { disposition: by === 'caller' ? 'caller_hangup' : reason.code, by };
+    }
+    this.finish(reason);
+  };
+
+  private finish(reason: LegCloseReason): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.clearNoInput();
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
+    const p = this.prompt;
+    if (p) {
+      p.cancelled = true;
+      this.flushPendingTurn(p);
+      p.finished();
+    }
+    const { leg, speech } = this.o;
+    leg.off('frame', this.onCallerFrame);
+    leg.off('played', this.onBotFrame);
+    leg.off('mark', this.onMark);
+    leg.off('dtmf', this.onDtmf);
+    leg.off('close', this.onLegClose);
+    speech.off('speechStart', this.onSpeechStart);
+    speech.off('partial', this.onPartial);
+    speech.off('speechEnd', this.onSpeechEnd);
+    speech.off('final', this.onFinal);
+    const ending = this.ending ?? { disposition: reason.code, by: 'error' as const };
+    this.emit({ type: 'end', atMs: speech.nowMs, disposition: ending.disposition, by: ending.by });
+    this.resolveDone({ disposition: ending.disposition, endedBy: ending.by, closeReason: reason, transcript: this.transcript });
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------------------------
+
+  /** Dialog calls run one at a time, in order, and a failure ends the call cleanly instead of hanging it. */
+  private serialize(job: () => Promise<void>): void {
+    this.busy = this.busy.then(async () => {
+      if (this.state === 'ended') return;
+      if (this.state !== 'botSpeaking') this.state = 'thinking';
+      try {
+        await job();
+      } catch (err) {
+        this.o.log.error({ err }, 'dialog failed; ending the call');
+        this.ending = { disposition: 'error', by: 'error' };
+        await this.o.control.hangup().catch(() => undefined);
+        this.finish({ code: 'bot_hangup', detail: 'dialog error' });
+      }
+    });
+  }
+
+  private newTurn(
+    kind: TurnInput['kind'],
+    text: string,
+    speechStartMs: number | undefined,
+    speechEndMs: number | undefined,
+    bargeIn: boolean,
+  ): TurnSummary {
+    return { seq: ++this.turnSeq, inputKind: kind, callerText: text, speechStartMs, speechEndMs, bargeIn };
+  }
+
+  /** A turn whose answer never reached the wire is stored all the same, without a latency. */
+  private flushPendingTurn(p: Prompt): void {
+    if (!p.turn) return;
+    this.o.onTurn?.(p.turn);
+    p.turn = undefined;
+  }
+
+  private wallOf(audioMs: number): number {
+    return this.lastFrameWall - (this.o.speech.nowMs - audioMs);
+  }
+
+  private clearNoInput(): void {
+    if (this.noInputTimer) clearTimeout(this.noInputTimer);
+    this.noInputTimer = undefined;
+  }
+
+  private emit(event: CallTimelineEvent): void {
+    this.o.onEvent?.(event);
+  }
+}
+
+/** Lower-case, no spaces, punctuation or fillers: how backchannels and echoes are compared. */
+export function normalizeText(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[\s\p{P}]+/gu, '')
+    .replace(/^(嗯|啊|呃|um|uh)+(?=.)/u, '');
+}

@@ -1,0 +1,212 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TurnLoop, type TurnSummary } from '../../src/dialog/turnLoop.ts';
+import type { CallTimelineEvent } from '../../src/dialog/timeline.ts';
+import type { BotAction } from '../../src/dialog/index.ts';
+import { ListDialog, ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, silentLog } from './turnLoopFakes.ts';
+
+const config = {
+  noInputTimeoutMs: 60_000,
+  bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false },
+};
+
+function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number } = {}) {
+  const leg = new ScriptedLeg();
+  const speech = new ScriptedSpeech();
+  const speaker = new ToneSpeaker();
+  const dialog = new ListDialog(actions);
+  const events: CallTimelineEvent[] = [];
+  const turns: TurnSummary[] = [];
+  const control = { hangups: 0, transfers: [] as string[] };
+  let clock = 1000;
+  const loop = new TurnLoop({
+    callId: 'call-test',
+    leg,
+    speech,
+    speaker,
+    dialog,
+    lang: 'zh',
+    config: { ...config, noInputTimeoutMs: opts.noInputTimeoutMs ?? config.noInputTimeoutMs },
+    control: {
+      hangup: async () => {
+        control.hangups++;
+        await leg.close({ code: 'bot_hangup' });
+      },
+      transfer: async (reason, notes) => {
+        control.transfers.push(`${reason}|${notes}`);
+        await leg.close({ code: 'transfer' });
+      },
+    },
+    log: silentLog,
+    onEvent: (e) => events.push(e),
+    onTurn: (t) => turns.push(t),
+    now: () => clock,
+  });
+  const advance = (ms: number) => (clock += ms);
+  return { leg, speech, speaker, dialog, events, turns, control, loop, advance };
+}
+
+/** Caller frames and bot frames interleaved, 20 ms each, as on a real call. */
+function run(s: ReturnType<typeof setup>, frames: number, callerLevel = 0): void {
+  for (let i = 0; i < frames; i++) {
+    s.advance(20);
+    s.leg.caller(level(callerLevel));
+    s.leg.tick();
+  }
+}
+
+test('greets, listens, answers the caller and measures latency from the end of speech', async () => {
+  const s = setup([
+    { kind: 'say', text: '您好' },
+    { kind: 'say', text: '好的' },
+  ]);
+  const done = s.loop.run();
+  await settle();
+  assert.equal(s.speaker.spoken, ['您好']);
+  run(s, 12);
+  await settle();
+  assert.is(s.loop.currentState, 'listening');
+  s.speech.start();
+  run(s, 10, 3000);
+  s.speech.final('是的', 200);
+  run(s, 3); // thinking takes three frames of wall time before the first bot frame
+  await settle();
+  run(s, 2);
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '是的' }]);
+  assert.equal(s.speaker.spoken, ['您好', '好的']);
+  const turn = s.turns[0]!;
+  assert.is(turn.callerText, '是的');
+  assert.is(turn.botText, '好的');
+  assert.ok(turn.latencyMs !== undefined && turn.latencyMs >= 60 && turn.latencyMs <= 120, `latency ${turn.latencyMs}`);
+  assert.is(turn.bargeIn, false);
+  await s.leg.close({ code: 'caller_hangup' });
+  const result = await done;
+  assert.is(result.disposition, 'caller_hangup');
+  assert.is(result.endedBy, 'caller');
+});
+
+test('barge-in flushes bot audio at speech start and the interrupting words become the next turn', async () => {
+  const s = setup([
+    { kind: 'say', text: '第一句话很长' },
+    { kind: 'say', text: '好的我转人工' },
+  ]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 1);
+  run(s, 2, 3000); // the caller starts talking; the VAD reports it a little later
+  assert.is(s.loop.currentState, 'botSpeaking');
+  s.speech.start();
+  assert.is(s.leg.flushes, 1, 'flushed on speech start');
+  assert.is(s.leg.tick(), false, 'nothing left to play after the flush');
+  const barge = s.events.find((e) => e.type === 'bargeIn');
+  assert.ok(barge && barge.type === 'bargeIn' && Math.round(barge.heardMs) === 60, 'heard three frames');
+  run(s, 5, 3000);
+  s.speech.final('转人工');
+  await settle();
+  run(s, 1);
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '转人工' }]);
+  assert.is(s.turns[0]!.bargeIn, true);
+  assert.is(s.turns[0]!.heardMs, 60);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a backchannel pauses the prompt and then resumes it from where the caller stopped hearing', async () => {
+  const s = setup([{ kind: 'say', text: '请您注意还款日期' }]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 2);
+  run(s, 2, 3000);
+  s.speech.start();
+  assert.is(s.leg.flushes, 1);
+  run(s, 3, 3000);
+  s.speech.final('嗯');
+  await settle();
+  assert.ok(s.events.some((e) => e.type === 'resume' && e.reason === 'backchannel'));
+  assert.is(s.dialog.inputs.length, 0, 'the dialog never saw the backchannel');
+  let resumed = 0;
+  while (s.leg.tick()) resumed++;
+  assert.is(resumed, 6, 'the 6 unheard frames of the 10-frame prompt are played');
+  await settle();
+  assert.is(s.loop.currentState, 'listening');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('the bot hearing its own prompt back (echo) does not interrupt it', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }]);
+  const done = s.loop.run();
+  await settle();
+  // Bot frames are at level ~1100; the "caller" side carries them back 20 dB quieter.
+  for (let i = 0; i < 6; i++) {
+    s.advance(20);
+    s.leg.tick();
+    s.leg.caller(level(110));
+  }
+  s.speech.start();
+  assert.is(s.leg.flushes, 0);
+  assert.ok(s.events.some((e) => e.type === 'echoIgnored'));
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('loud caller speech over the bot is not mistaken for echo', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }]);
+  const done = s.loop.run();
+  await settle();
+  for (let i = 0; i < 6; i++) {
+    s.advance(20);
+    s.leg.tick();
+    s.leg.caller(level(4000));
+  }
+  s.speech.start();
+  assert.is(s.leg.flushes, 1);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('no input after a prompt gives the dialog a noInput turn', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }, { kind: 'end', disposition: 'no_answer_from_caller' }], { noInputTimeoutMs: 30 });
+  const done = s.loop.run();
+  await settle();
+  run(s, 12);
+  await settle(60);
+  assert.equal(s.dialog.inputs, [{ kind: 'noInput' }]);
+  const result = await done;
+  assert.is(result.disposition, 'no_answer_from_caller');
+  assert.is(s.control.hangups, 1);
+});
+
+test('DTMF digits are collected until # and interrupt the prompt', async () => {
+  const s = setup([{ kind: 'say', text: '请按键' }, { kind: 'transfer', reason: 'caller pressed 0', text: '正在转接' }]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 2);
+  s.leg.emit('dtmf', '1');
+  assert.is(s.leg.flushes, 1, 'DTMF barges in');
+  s.leg.emit('dtmf', '2');
+  s.leg.emit('dtmf', '#');
+  await settle();
+  assert.equal(s.dialog.inputs, [{ kind: 'dtmf', digits: '12' }]);
+  run(s, 12);
+  const result = await done;
+  assert.is(result.disposition, 'transferred');
+  assert.is(s.control.transfers.length, 1);
+  assert.match(s.control.transfers[0]!, /caller \(dtmf\): 12/);
+});
+
+test('an end action speaks its last words without barge-in, then hangs up', async () => {
+  const s = setup([{ kind: 'end', text: '再见', disposition: 'promised_to_pay' }]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 2);
+  s.speech.start();
+  assert.is(s.leg.flushes, 0, 'goodbye is not interruptible');
+  run(s, 12);
+  const result = await done;
+  assert.is(result.disposition, 'promised_to_pay');
+  assert.is(result.endedBy, 'bot');
+  assert.is(s.control.hangups, 1);
+});
+
+test.run();
