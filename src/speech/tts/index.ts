@@ -12,3 +12,12 @@ export { EspeakTtsEngine, EspeakEngineError } from './espeak-engine.ts';
 export { createSpeaker, SpeakerError } from './speaker.ts';
 export { splitSentences, type Sentence, type SentenceBreak } from './sentence-split.ts';
 export { trimSilence, type SilenceTrimOptions } from './silence-trim.ts';
+export { SherpaTtsEngine, readSherpaTtsModelDir } from './sherpa-engine.ts';
+export {
+  describeSherpaTtsModel,
+  missingSherpaTtsFiles,
+  toSherpaTtsConfig,
+  SherpaTtsConfigError,
+  type ModelDirListing,
+  type SherpaOfflineTtsConfig,
+} from './sherpa-config.ts';
