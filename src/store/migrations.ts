@@ -1,0 +1,53 @@
+/**
+ * Schema versions, applied in order; the database's `user_version` is the number applied so far.
+ * Never edit a shipped entry: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    pbx TEXT NOT NULL,
+    pbx_call_id TEXT,
+    direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    from_number TEXT,
+    to_number TEXT,
+    flow TEXT,
+    lang TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'ended')),
+    started_at TEXT NOT NULL,
+    answered_at TEXT,
+    ended_at TEXT,
+    disposition TEXT,
+    hangup_cause INTEGER,
+    hangup_by TEXT,
+    recording_dir TEXT,
+    variables TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(variables))
+  ) STRICT;
+  CREATE INDEX calls_started_at ON calls (started_at DESC);
+  CREATE INDEX calls_status ON calls (status, started_at DESC);
+
+  CREATE TABLE turns (
+    call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    caller_text TEXT NOT NULL,
+    input_kind TEXT NOT NULL CHECK (input_kind IN ('speech', 'dtmf', 'noInput')),
+    bot_text TEXT,
+    speech_start_ms REAL,
+    speech_end_ms REAL,
+    latency_ms REAL,
+    barge_in INTEGER NOT NULL CHECK (barge_in IN (0, 1)),
+    heard_ms REAL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (call_id, seq)
+  ) STRICT;
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data))
+  ) STRICT;
+  CREATE INDEX events_call ON events (call_id, id);
+  `,
+];

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+// Runtime checks of what callers hand the store: the types say the same, but values arrive from PBX events,
+// flows and the HTTP API, and a bad row is far harder to fix once written.
+
+const isoTime = z.iso.datetime({ offset: true });
+const optionalText = z.string().optional();
+
+export const callRecordSchema = z.object({
+  id: z.string().min(1).max(200),
+  pbx: z.string().min(1),
+  pbxCallId: optionalText,
+  direction: z.enum(['inbound', 'outbound']),
+  from: optionalText,
+  to: optionalText,
+  flow: optionalText,
+  lang: z.string().min(1),
+  status: z.enum(['active', 'ended']),
+  startedAt: isoTime,
+  answeredAt: isoTime.optional(),
+  endedAt: isoTime.optional(),
+  disposition: optionalText,
+  hangupCause: z.number().int().min(0).optional(),
+  hangupBy: optionalText,
+  recordingDir: optionalText,
+  variables: z.record(z.string(), z.string()),
+});
+
+export const callPatchSchema = callRecordSchema.omit({ id: true }).partial().strict();
+
+export const turnRecordSchema = z.object({
+  callId: z.string().min(1),
+  seq: z.number().int().min(0),
+  callerText: z.string(),
+  inputKind: z.enum(['speech', 'dtmf', 'noInput']),
+  botText: optionalText,
+  speechStartMs: z.number().min(0).optional(),
+  speechEndMs: z.number().min(0).optional(),
+  latencyMs: z.number().optional(),
+  bargeIn: z.boolean(),
+  heardMs: z.number().min(0).optional(),
+  at: isoTime,
+});
+
+export const callEventSchema = z.object({
+  callId: z.string().min(1),
+  at: isoTime,
+  type: z.string().min(1).max(100),
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** `field: problem; field: problem` from a zod error, for StoreError messages. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ');
+}
