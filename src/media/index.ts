@@ -24,3 +24,23 @@ export {
   type CallRecording,
   type CallRecordingFiles,
 } from './record/call-recorder.ts';
+/** callpilot's own media WebSocket (docs/media-websocket.md): the server route, its leg, and a client. */
+export { createMediaWebSocketRoute, type MediaWebSocketRouteOptions } from './websocket/media-websocket-route.ts';
+export { MediaWebSocketLeg, type MediaWebSocketLegOptions } from './websocket/media-websocket-leg.ts';
+export {
+  MediaWebSocketClient,
+  type MediaClientEvents,
+  type MediaStartRequest,
+  type StreamPcmOptions,
+} from './websocket/media-websocket-client.ts';
+export {
+  MEDIA_SUBPROTOCOL,
+  DEFAULT_MEDIA_PATH,
+  MAX_MEDIA_MESSAGE_BYTES,
+  type MediaStart,
+  type MediaStartMessage,
+  type MediaCodecName,
+  type MediaNotice,
+  type MediaServerMessage,
+  type MediaClientControl,
+} from './websocket/protocol.ts';
