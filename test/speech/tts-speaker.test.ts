@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { Lang } from '../../src/dialog/types.ts';
 import { createResampler } from '../../src/media/index.ts';
 import type { TtsEngine } from '../../src/speech/types.ts';
-import { createSpeaker, SpeakerError } from '../../src/speech/tts/index.ts';
+import { createSpeaker, SpeakerError, trimSilence } from '../../src/speech/tts/index.ts';
 
 /** A deterministic synthesizer: 30 ms of silence, then a tone whose length grows with the text, like espeak. */
 class ToneEngine implements TtsEngine {
@@ -53,6 +53,17 @@ test('speaks sentence by sentence, with pauses between, resampled to the call ra
   const nativeBody = Math.round(0.08 * 22050) * 13;
   const expected = ((nativeBody + 0.005 * 22050 + 0.01 * 22050) * 8000) / 22050;
   assert.ok(Math.abs(chunks[0].length - expected) < 40, `length ${chunks[0].length}, expected about ${expected}`);
+});
+
+test('block-wise resampling equals resampling the whole trimmed sentence at once', async () => {
+  const engine = new ToneEngine();
+  const speaker = createSpeaker(engine, { cacheSize: 0, resample: createResampler });
+  const text = '您的账单已经逾期三天了请尽快还款谢谢'; // 1.4 s of tone: several resampling blocks
+  const [spoken] = await collect(speaker.speak(text, 'zh', 8000));
+  const whole = createResampler(22050, 8000);
+  const reference = whole.process(trimSilence(await engine.synthesize(text, 'zh'), 22050)).slice(whole.delaySamples);
+  assert.is(spoken.length, reference.length);
+  assert.equal(Array.from(spoken), Array.from(reference));
 });
 
 test('resampled output length follows the rate ratio (8 kHz vs 16 kHz)', async () => {
