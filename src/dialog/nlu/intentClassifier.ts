@@ -1,0 +1,284 @@
+import type { Lang } from '../types.ts';
+import type { IntentSpec } from './builtinIntents.ts';
+import { detectEmotion } from './emotion.ts';
+import { normalizePhrase, normalizeUtterance } from './normalize.ts';
+import { extractSlots, toArabic } from './slots.ts';
+import type { IntentDefinition, IntentScore, NluResult, Slots } from './types.ts';
+
+interface Phrase {
+  text: string;
+  intent: number;
+  /** zh phrases of 4+ characters also match with one wrong character (ASR substitutions: 换款 for 还款). */
+  fuzzy: boolean;
+}
+
+interface CompiledIntent {
+  def: IntentDefinition;
+  exact?: RegExp;
+  implies?: string;
+}
+
+export interface ClassifyOptions {
+  now: Date;
+  timeZone: string;
+  /** Below this confidence the result carries no intent (the step re-prompts or falls back). */
+  threshold: number;
+}
+
+const zhNegators = ['不是很', '不怎么', '不太', '并不', '没有', '不', '没', '别', '未'];
+const enNegator = /(?:^|\s)(?:not|never|no|not really|not very|hardly|do not|did not)\s$/;
+const fuzzyPenalty = 0.85;
+const impliedPenalty = 0.95;
+const slotScore = 0.8;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Builds an intent definition from its lexicon spec. Throws on a bad regular expression, naming it. */
+export function compileIntent(name: string, spec: IntentSpec): IntentDefinition {
+  return {
+    name,
+    keywords: spec.keywords ?? [],
+    exact: spec.exact ?? [],
+    patterns: (spec.patterns ?? []).map((p) => {
+      try {
+        return new RegExp(p, 'u');
+      } catch (err) {
+        throw new Error(`intent ${name}: bad pattern ${JSON.stringify(p)}: ${(err as Error).message}`);
+      }
+    }),
+    negation: spec.negation,
+    slot: spec.slot,
+    weight: spec.weight ?? 1,
+    description: spec.description,
+    implies: spec.implies,
+  };
+}
+
+/**
+ * Rule-based intent recognition for one language: keywords (longest match first, so 不需要 wins over 需要),
+ * whole-utterance words, patterns and slots, with negation and a coverage-based confidence. Deterministic and
+ * allocation-light: meant to run inside the turn latency.
+ */
+export class IntentClassifier {
+  readonly lang: Lang;
+  private readonly intents: CompiledIntent[];
+  private readonly index = new Map<string, number>();
+  private readonly phrases: Phrase[];
+
+  constructor(lang: Lang, definitions: IntentDefinition[]) {
+    this.lang = lang;
+    this.intents = definitions.map((def) => {
+      const exactAlternatives = def.exact.map((e) => escapeRegExp(normalizePhrase(e, lang))).filter((e) => e.length > 0);
+      const sep = lang === 'en' ? ' ?' : '';
+      return {
+        def,
+        implies: def.implies,
+        exact: exactAlternatives.length > 0 ? new RegExp(`^(?:(?:${exactAlternatives.join('|')})${sep})+$`, 'u') : undefined,
+      };
+    });
+    this.intents.forEach((c, i) => this.index.set(c.def.name, i));
+    const phrases: Phrase[] = [];
+    this.intents.forEach((c, i) => {
+      for (const k of c.def.keywords) {
+        const text = normalizePhrase(k, lang);
+        if (text.length > 0) phrases.push({ text, intent: i, fuzzy: lang === 'zh' && [...text].length >= 4 });
+      }
+    });
+    phrases.sort((a, b) => b.text.length - a.text.length);
+    this.phrases = phrases;
+  }
+
+  has(intent: string): boolean {
+    return this.index.has(intent);
+  }
+
+  intentNames(): string[] {
+    return this.intents.map((c) => c.def.name);
+  }
+
+  definition(intent: string): IntentDefinition | undefined {
+    const i = this.index.get(intent);
+    return i === undefined ? undefined : this.intents[i]?.def;
+  }
+
+  /** Phrases that say this intent (keywords and whole-utterance words), for the endpointer and ASR hotwords. */
+  phrasesOf(intent: string): string[] {
+    const def = this.definition(intent);
+    return def ? [...def.keywords, ...def.exact] : [];
+  }
+
+  /**
+   * Classifies one utterance against the intents a step can take (`candidates`, in priority order).
+   * Intents outside the candidates still claim their words; through `implies` they may count as a candidate.
+   */
+  classify(text: string, candidates: readonly string[], opts: ClassifyOptions): NluResult {
+    const normalized = normalizeUtterance(text, this.lang);
+    const slots = extractSlots(normalized, this.lang, opts.now, opts.timeZone);
+    const emotion = detectEmotion(text, this.lang);
+    const scores = this.scoreAll(normalized, slots);
+    const ranked = this.rankCandidates(scores, candidates);
+    const best = ranked[0];
+    const matched = best !== undefined && best.confidence >= opts.threshold;
+    return {
+      intent: matched ? best.intent : undefined,
+      confidence: best?.confidence ?? 0,
+      ranked,
+      slots,
+      emotion,
+      normalized,
+      source: matched ? 'rules' : 'none',
+    };
+  }
+
+  /** Raw score of every intent (index-aligned), before mapping to a step's candidates. */
+  private scoreAll(normalized: string, slots: Slots): Float64Array {
+    const n = this.intents.length;
+    const scores = new Float64Array(n);
+    if (normalized.length === 0) return scores;
+    const en = this.lang === 'en';
+    const text = en ? ` ${normalized} ` : normalized;
+    const contentLength = en ? normalized.replace(/ /g, '').length : [...normalized].length;
+    const credit = new Float64Array(n);
+    const taken = new Uint8Array(text.length);
+
+    for (const p of this.phrases) {
+      const needle = en ? ` ${p.text} ` : p.text;
+      let from = 0;
+      for (;;) {
+        const found = text.indexOf(needle, from);
+        if (found < 0) break;
+        from = found + 1;
+        const start = en ? found + 1 : found;
+        const end = start + p.text.length;
+        if (!this.isFree(taken, start, end)) continue;
+        taken.fill(1, start, end);
+        this.creditMatch(text, taken, start, end, p, credit, 1);
+      }
+    }
+    if (!en) this.fuzzyPass(text, taken, credit);
+
+    const arabic = this.intents.some((c) => c.def.patterns.length > 0) ? toArabic(normalized, this.lang) : normalized;
+    for (let i = 0; i < n; i++) {
+      const c = this.intents[i]!;
+      const def = c.def;
+      let score = 0;
+      const chars = credit[i] ?? 0;
+      if (chars > 0) {
+        const coverage = Math.min(1, chars / contentLength);
+        score = def.weight * (0.45 + 0.55 * coverage);
+      }
+      if (c.exact?.test(normalized)) score = Math.max(score, def.weight);
+      for (const re of def.patterns) {
+        const m = re.exec(normalized) ?? re.exec(arabic);
+        if (m) {
+          const coverage = Math.min(1, m[0].replace(/ /g, '').length / contentLength);
+          score = Math.max(score, def.weight * (0.6 + 0.4 * coverage));
+        }
+      }
+      if (def.slot && this.slotFits(def.slot, slots)) {
+        score = score > 0 ? Math.min(1, score + 0.1) : def.weight * slotScore;
+      }
+      scores[i] = score;
+    }
+    return scores;
+  }
+
+  private slotFits(slot: NonNullable<IntentDefinition['slot']>, slots: Slots): boolean {
+    const v = slots[slot.name];
+    if (v === undefined) return false;
+    if (typeof v !== 'number') return true;
+    return (slot.min === undefined || v >= slot.min) && (slot.max === undefined || v <= slot.max);
+  }
+
+  private isFree(taken: Uint8Array, start: number, end: number): boolean {
+    for (let k = start; k < end; k++) if (taken[k]) return false;
+    return true;
+  }
+
+  /** Credits a keyword found at [start, end) to its intent, or to its negation when a negator comes right before. */
+  private creditMatch(text: string, taken: Uint8Array, start: number, end: number, p: Phrase, credit: Float64Array, factor: number): void {
+    const def = this.intents[p.intent]!.def;
+    const negatorLength = this.negatorBefore(text, taken, start);
+    if (negatorLength > 0) {
+      taken.fill(1, start - negatorLength, start);
+      const target = def.negation === undefined ? undefined : this.index.get(def.negation);
+      if (target !== undefined) credit[target] = (credit[target] ?? 0) + (end - start + negatorLength) * factor;
+      return;
+    }
+    credit[p.intent] = (credit[p.intent] ?? 0) + (end - start) * factor;
+  }
+
+  private negatorBefore(text: string, taken: Uint8Array, start: number): number {
+    if (this.lang === 'en') {
+      const before = text.slice(Math.max(0, start - 16), start);
+      const m = enNegator.exec(before);
+      if (!m) return 0;
+      const len = m[0].trimStart().length;
+      return this.isFree(taken, start - len, start - 1) ? len : 0;
+    }
+    for (const neg of zhNegators) {
+      const s = start - neg.length;
+      if (s >= 0 && text.startsWith(neg, s) && this.isFree(taken, s, start)) return neg.length;
+    }
+    return 0;
+  }
+
+  private fuzzyPass(text: string, taken: Uint8Array, credit: Float64Array): void {
+    for (const p of this.phrases) {
+      if (!p.fuzzy) continue;
+      const len = p.text.length;
+      for (let s = 0; s + len <= text.length; s++) {
+        if (!this.isFree(taken, s, s + len)) continue;
+        let mismatches = 0;
+        for (let k = 0; k < len && mismatches <= 1; k++) if (text.charCodeAt(s + k) !== p.text.charCodeAt(k)) mismatches++;
+        // The first and last characters must agree, or 不需要 would pass for 也需要.
+        if (mismatches !== 1 || text[s] !== p.text[0] || text[s + len - 1] !== p.text[len - 1]) continue;
+        taken.fill(1, s, s + len);
+        this.creditMatch(text, taken, s, s + len, p, credit, fuzzyPenalty);
+      }
+    }
+  }
+
+  private rankCandidates(scores: Float64Array, candidates: readonly string[]): IntentScore[] {
+    const best = new Map<string, number>();
+    const candidateSet = new Set(candidates);
+    for (let i = 0; i < scores.length; i++) {
+      let score = scores[i] ?? 0;
+      if (score <= 0) continue;
+      let name: string | undefined = this.intents[i]!.def.name;
+      // Follow implies (stop_calling -> not_interested -> no) until the step expects it; guard against loops.
+      for (let hops = 0; name !== undefined && !candidateSet.has(name) && hops < 4; hops++) {
+        const idx = this.index.get(name);
+        name = idx === undefined ? undefined : this.intents[idx]!.implies;
+        score *= impliedPenalty;
+      }
+      if (name === undefined || !candidateSet.has(name)) continue;
+      if (score > (best.get(name) ?? 0)) best.set(name, score);
+    }
+    const order = new Map(candidates.map((c, i) => [c, i]));
+    return [...best.entries()]
+      .map(([intent, confidence]) => ({ intent, confidence: Math.round(confidence * 1000) / 1000 }))
+      .sort((a, b) => b.confidence - a.confidence || (order.get(a.intent) ?? 0) - (order.get(b.intent) ?? 0));
+  }
+}
+
+/** Merges flow intents into the built-ins of a language: same name adds words, new names add intents. */
+export function mergeIntentSpecs(builtins: Record<string, IntentSpec>, flowIntents: Record<string, IntentSpec>): Record<string, IntentSpec> {
+  const merged: Record<string, IntentSpec> = {};
+  for (const [name, spec] of Object.entries(builtins)) merged[name] = { ...spec };
+  for (const [name, spec] of Object.entries(flowIntents)) {
+    const base = merged[name];
+    merged[name] = base
+      ? {
+          ...base,
+          ...spec,
+          keywords: [...(base.keywords ?? []), ...(spec.keywords ?? [])],
+          exact: [...(base.exact ?? []), ...(spec.exact ?? [])],
+          patterns: [...(base.patterns ?? []), ...(spec.patterns ?? [])],
+        }
+      : { ...spec };
+  }
+  return merged;
+}

@@ -1,0 +1,55 @@
+import type { Lang } from '../types.ts';
+
+// Filler words carry no meaning for intents; 嗯 alone is kept because on its own it is an answer (yes).
+const zhFillers = /那个|这个|就是说|然后呢|呃+|^额+|啊+|呀+|哦+|噢+|唉+|哎+|诶+|嘛|啦|哈+|呢|吧|喔/g;
+const zhLeadingHm = /^嗯+(?=.)|(?<=.)嗯+$/g;
+const zhPunctuation = /[\s\p{P}\p{S}]+/gu;
+
+const enFillers = /\b(?:um+|uh+|er+|erm+|hmm+|mm+|ah+|oh+|well|you know|i mean|like i said)\b/g;
+const enContractions: Array<[RegExp, string]> = [
+  [/\bcan't\b|\bcannot\b/g, 'can not'],
+  [/\bwon't\b/g, 'will not'],
+  [/\b(\w+)n't\b/g, '$1 not'],
+  [/\bi'm\b/g, 'i am'],
+  [/\b(\w+)'re\b/g, '$1 are'],
+  [/\b(\w+)'ll\b/g, '$1 will'],
+  [/\b(\w+)'ve\b/g, '$1 have'],
+  [/\b(\w+)'d\b/g, '$1 would'],
+  [/\b(it|that|what|who|there|he|she)'s\b/g, '$1 is'],
+  [/\bdont\b/g, 'do not'],
+  [/\bdoesnt\b/g, 'does not'],
+  [/\bim\b/g, 'i am'],
+];
+
+/** NFKC folds full-width letters and digits (ＡＢＣ１２３) to ASCII, as ASR and typed input mix both. */
+function fold(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
+/** Normalizes an utterance for matching: case, width, punctuation, contractions and fillers. */
+export function normalizeUtterance(text: string, lang: Lang): string {
+  let t = fold(text);
+  if (lang === 'zh' || /[\u4e00-\u9fff]/.test(t)) {
+    // Digits separated by commas (3,500) keep their value once punctuation goes.
+    t = t.replace(/(\d),(?=\d{3})/g, '$1');
+    // Decimal points and clock colons between digits survive punctuation removal.
+    t = t.replace(/(\d)\.(\d)/g, '$1\u0000$2').replace(/(\d)[:：](\d)/g, '$1\u0001$2');
+    t = t.replace(zhPunctuation, '').replace(/\u0000/g, '.').replace(/\u0001/g, ':');
+    const withoutFillers = t.replace(zhFillers, '').replace(zhLeadingHm, '');
+    return withoutFillers.length > 0 ? withoutFillers : t;
+  }
+  t = t.replace(/[’‘`]/g, "'").replace(/(\d),(?=\d{3})/g, '$1');
+  for (const [re, to] of enContractions) t = t.replace(re, to);
+  t = t.replace(/[^\p{L}\p{N}.$%' ]+/gu, ' ').replace(/(?<!\d)\.|\.(?!\d)/g, ' ').replace(/'/g, '');
+  t = t.replace(/\s+/g, ' ').trim();
+  const withoutFillers = t.replace(enFillers, ' ').replace(/\s+/g, ' ').trim();
+  return withoutFillers.length > 0 ? withoutFillers : t;
+}
+
+/** Normalizes a lexicon phrase the same way utterances are, so both sides compare equal. */
+export function normalizePhrase(phrase: string, lang: Lang): string {
+  let t = fold(phrase);
+  if (lang === 'zh' && /[\u4e00-\u9fff]/.test(t)) return t.replace(zhPunctuation, '');
+  for (const [re, to] of enContractions) t = t.replace(re, to);
+  return t.replace(/[^\p{L}\p{N}.$%' ]+/gu, ' ').replace(/'/g, '').replace(/\s+/g, ' ').trim();
+}
