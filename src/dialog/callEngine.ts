@@ -34,6 +34,8 @@ export interface CallEngineOptions {
 
 export interface StartCallRequest {
   leg: AudioLeg;
+  /** Id of a call record created earlier (an outbound attempt); default: the leg's call id, recorded now. */
+  callId?: string;
   pbx: string;
   pbxCallId?: string;
   direction: 'inbound' | 'outbound';
@@ -83,7 +85,7 @@ export class CallEngine {
   /** Runs one call to its end. Never rejects: failures end the call and are stored. */
   async runCall(req: StartCallRequest): Promise<CallOutcome> {
     const { leg } = req;
-    const callId = leg.callId;
+    const callId = req.callId ?? leg.callId;
     const log = this.o.log.child({ callId });
     const lang: Lang = req.lang === 'en' || req.lang === 'zh' ? req.lang : this.o.dialogConfig.defaultLang;
     const flow = req.flow ?? this.o.dialogConfig.defaultFlow;
@@ -93,7 +95,7 @@ export class CallEngine {
       recordingDir = join(this.o.recordingsDir, startedAt.slice(0, 10), callId);
       mkdirSync(recordingDir, { recursive: true });
     }
-    this.o.store.createCall({
+    const record = {
       id: callId,
       pbx: req.pbx,
       pbxCallId: req.pbxCallId,
@@ -102,12 +104,13 @@ export class CallEngine {
       to: req.to,
       flow,
       lang,
-      status: 'active',
       startedAt,
       answeredAt: startedAt,
       recordingDir,
       variables: req.variables ?? {},
-    });
+    } as const;
+    if (this.o.store.getCall(callId)) this.o.store.updateCall(callId, { ...record, status: 'active' });
+    else this.o.store.createCall({ ...record, status: 'active' });
     this.live.set(callId, leg);
     this.o.metrics?.callStarted();
     log.info({ pbx: req.pbx, direction: req.direction, flow, lang }, 'call started');

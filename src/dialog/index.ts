@@ -1,2 +1,6 @@
+/** The dialog stage: the per-call turn loop and call engine, flows (话术) and NLU. */
 export * from './types.ts';
 export * from './config.ts';
+export * from './timeline.ts';
+export { TurnLoop, normalizeText, type TurnState, type TurnSummary, type TurnLoopResult, type CallControl, type TurnLoopOptions } from './turnLoop.ts';
+export { CallEngine, type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics } from './callEngine.ts';

@@ -45,8 +45,9 @@ export interface PbxCall extends EventEmitter<PbxCallEvents> {
   openMedia(): Promise<AudioLeg>;
   /** Hang up with a Q.850 cause (default 16). Idempotent. */
   hangup(cause?: number): Promise<void>;
-  /** Hand the call to a human; `notes` (transcript summary) travel as a channel variable. */
-  transfer(target: TransferTarget, notes?: string): Promise<void>;
+  /** Hand the call to a human (`target` undefined = the configured agent destination); `notes` (transcript
+   * summary) travel as a channel variable. */
+  transfer(target: TransferTarget | undefined, notes?: string): Promise<void>;
   setVariable(name: string, value: string): Promise<void>;
 }
 
