@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { speechConfigSchema } from '../../src/speech/config.ts';
 import {
+  createTtsEngine,
   describeSherpaTtsModel,
   missingSherpaTtsFiles,
   readSherpaTtsModelDir,
@@ -11,6 +13,15 @@ import {
   SherpaTtsEngine,
   toSherpaTtsConfig,
 } from '../../src/speech/tts/index.ts';
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
 
 // Layouts of released sherpa-onnx TTS archives (file names only; no model is on this machine).
 const MELO = {
@@ -122,6 +133,21 @@ test('SherpaTtsEngine.create reports a corrupt model file as a config error', as
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('createTtsEngine: engine=sherpa needs a model, and resolves it through the given lookup', async () => {
+  const tts = speechConfigSchema.parse({ tts: { engine: 'sherpa' } }).tts;
+  const noModel = await failure(createTtsEngine(tts));
+  assert.instance(noModel, SherpaTtsConfigError);
+  assert.match(noModel.message, 'speech.tts.model');
+  const asked: string[] = [];
+  const resolveModelDir = (name: string): string => {
+    asked.push(name);
+    return `/nonexistent/models/${name}`;
+  };
+  const notThere = await failure(createTtsEngine({ ...tts, model: 'vits-melo-tts-zh_en' }, { resolveModelDir }));
+  assert.match(notThere.message, '/nonexistent/models/vits-melo-tts-zh_en');
+  assert.equal(asked, ['vits-melo-tts-zh_en']);
 });
 
 test('an unreadable model folder is a config error naming it', () => {

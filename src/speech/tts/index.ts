@@ -13,6 +13,7 @@ export { createSpeaker, SpeakerError } from './speaker.ts';
 export { splitSentences, type Sentence, type SentenceBreak } from './sentence-split.ts';
 export { trimSilence, type SilenceTrimOptions } from './silence-trim.ts';
 export { SherpaTtsEngine, readSherpaTtsModelDir } from './sherpa-engine.ts';
+export { createTtsEngine, type CreateTtsEngineOptions } from './create-engine.ts';
 export {
   describeSherpaTtsModel,
   missingSherpaTtsFiles,
