@@ -30,6 +30,19 @@ export const freeswitchConfigSchema = z.object({
   /** Port of callpilot's outbound-socket server (dialplan `socket`), 0 = off. */
   outboundSocketPort: z.number().int().min(0).max(65535).default(0),
   transfer: z.object({ extension: z.string().default('agent'), dialplan: z.string().default('XML'), context: z.string().default('default') }).prefault({}),
+  /** Host the outbound-socket server binds to. */
+  outboundSocketHost: z.string().default('127.0.0.1'),
+  /** Rate of the audio stream both ways (`mono 16k` / `mono 8k`). */
+  sampleRate: z.union([z.literal(8000), z.literal(16000)]).default(16000),
+  /** First streamAudio chunk of a prompt (small: the first words leave early), then chunks of chunkMs. */
+  firstChunkMs: z.number().int().min(20).max(2000).default(240),
+  chunkMs: z.number().int().min(100).max(10000).default(1000),
+  /** Only parked channels carrying this channel variable (non-empty) are taken by the bot; '' = every parked inbound channel. */
+  inboundVariable: z.string().default(''),
+  /** Reconnect backoff of the inbound ESL connection. */
+  reconnect: z.object({ initialMs: z.number().int().min(10).default(250), maxMs: z.number().int().min(100).default(5000) }).prefault({}),
+  /** originate_timeout when the request gives none. */
+  originateTimeoutSec: z.number().int().min(1).max(600).default(45),
 });
 
 export const pbxConfigSchema = z
