@@ -1,0 +1,84 @@
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { CallStore } from '../store/index.ts';
+import { HttpError } from './http-error.ts';
+import type { HttpServerOptions } from './http-types.ts';
+import { originateCallRequestSchema } from './originate-request.ts';
+import { findRecordingFile, parseByteRange } from './recording-file.ts';
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  status: z.enum(['active', 'ended']).optional(),
+});
+
+/** REST API over the call store, recordings and outbound calls. */
+export function registerCallRoutes(
+  app: FastifyInstance,
+  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'recordingsDir' | 'log'>,
+): void {
+  const { store } = opts;
+
+  app.get('/api/calls', async (request) => {
+    const query = parseOrThrow(listQuerySchema, request.query, 'query');
+    return { calls: store.listCalls({ limit: query.limit, status: query.status }) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/calls/:id', async (request) => {
+    const call = requireCall(store, request.params.id);
+    return { call, turns: store.listTurns(call.id), events: store.listEvents(call.id) };
+  });
+
+  app.get<{ Params: { id: string; leg: string } }>('/api/calls/:id/recordings/:leg', async (request, reply) => {
+    const call = requireCall(store, request.params.id);
+    const leg = request.params.leg.replace(/\.wav$/, '');
+    const file = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
+    const range = parseByteRange(request.headers.range, file.size);
+    reply.header('Content-Type', 'audio/wav').header('Accept-Ranges', 'bytes').header('Cache-Control', 'no-cache');
+    if (range === null) {
+      reply.header('Content-Range', `bytes */${file.size}`);
+      throw new HttpError(416, 'requested range is outside the file');
+    }
+    if (range) {
+      reply
+        .code(206)
+        .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
+        .header('Content-Length', range.end - range.start + 1);
+      return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
+    }
+    reply.header('Content-Length', file.size);
+    return reply.send(createReadStream(file.path));
+  });
+
+  app.post('/api/calls', async (request, reply) => {
+    const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
+    if (!opts.originate) {
+      throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
+    }
+    const outcome = await opts.originate(body);
+    if ('error' in outcome) throw new HttpError(502, outcome.error);
+    opts.log.info({ callId: outcome.callId, endpoint: body.endpoint }, 'outbound call requested');
+    return reply.code(202).send({ callId: outcome.callId });
+  });
+}
+
+function requireCall(store: CallStore, id: string): NonNullable<ReturnType<CallStore['getCall']>> {
+  const call = store.getCall(id);
+  if (!call) throw new HttpError(404, `no call ${id}`);
+  return call;
+}
+
+/** Validates with zod; on failure a 400 naming the first bad field and listing all issues. */
+function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where: 'query' | 'body'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    field: issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.'),
+    message: issue.message,
+  }));
+  const first = issues[0];
+  throw new HttpError(400, `invalid ${where}: ${first ? `${first.field || where}: ${first.message}` : 'malformed'}`, {
+    field: first?.field,
+    issues,
+  });
+}

@@ -1,0 +1,399 @@
+// callpilot web console: lists calls, shows a call's transcript with latencies and recordings, and lets you
+// talk to the bot from the browser over callpilot's media WebSocket (docs/media-websocket.md).
+
+const POLL_MS = 2000;
+const SLOW_TURN_MS = 350;
+const MEDIA_RATE = 16000;
+const MEDIA_FRAME_BYTES = 640; // 20 ms of 16 kHz L16
+/** Bot audio is scheduled this far ahead so network jitter does not cause gaps. */
+const PLAYOUT_LEAD_S = 0.06;
+
+const $ = (selector) => document.querySelector(selector);
+
+/** Creates an element with text and attributes; all text goes through textContent, never HTML. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children) if (child !== undefined && child !== null) node.append(child);
+  return node;
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function formatTime(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function formatDuration(call) {
+  const end = call.endedAt ? Date.parse(call.endedAt) : Date.now();
+  const seconds = Math.max(0, Math.round((end - Date.parse(call.startedAt)) / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+// ---------------------------------------------------------------- call list
+
+const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined };
+
+async function refreshCalls() {
+  const status = $('#status-filter').value;
+  try {
+    const { calls } = await getJson(`/api/calls?limit=100${status ? `&status=${status}` : ''}`);
+    renderCalls(calls);
+    $('#calls-error').hidden = true;
+  } catch (err) {
+    $('#calls-error').textContent = `Cannot load calls: ${err.message}`;
+    $('#calls-error').hidden = false;
+  }
+}
+
+function renderCalls(calls) {
+  const body = $('#calls tbody');
+  body.replaceChildren(
+    ...calls.map((call) =>
+      el(
+        'tr',
+        {
+          'data-call-id': call.id,
+          class: call.id === state.selectedId ? 'selected' : undefined,
+          onclick: () => selectCall(call.id),
+        },
+        el('td', { text: formatTime(call.startedAt) }),
+        el('td', { text: call.direction === 'inbound' ? '⬇ in' : '⬆ out' }),
+        el('td', { text: call.direction === 'inbound' ? call.from || '' : call.to || '' }),
+        el('td', { text: call.flow || '' }),
+        el('td', {}, el('span', { class: `pill ${call.status === 'active' ? 'ok' : ''}`, text: call.status })),
+        el('td', { text: call.disposition || '' }),
+        el('td', { text: formatDuration(call) }),
+      ),
+    ),
+  );
+  $('#calls-empty').hidden = calls.length > 0;
+}
+
+// ---------------------------------------------------------------- call detail
+
+async function selectCall(id) {
+  state.selectedId = id;
+  history.replaceState(null, '', `#call=${encodeURIComponent(id)}`);
+  for (const row of document.querySelectorAll('#calls tbody tr')) row.classList.toggle('selected', row.dataset.callId === id);
+  clearTimeout(state.detailTimer);
+  await refreshDetail(true);
+}
+
+async function refreshDetail(initial) {
+  const id = state.selectedId;
+  if (!id) return;
+  let detail;
+  try {
+    detail = await getJson(`/api/calls/${encodeURIComponent(id)}`);
+  } catch (err) {
+    $('#call-detail').replaceChildren(el('p', { class: 'error', text: `Cannot load call ${id}: ${err.message}` }));
+    return;
+  }
+  if (id !== state.selectedId) return;
+  // Re-render live calls only; players of an ended call must not restart under the user's cursor.
+  if (initial || detail.call.status === 'active' || $('#call-detail').dataset.status === 'active') renderDetail(detail);
+  if (detail.call.status === 'active') state.detailTimer = setTimeout(() => refreshDetail(false), POLL_MS);
+}
+
+function renderDetail({ call, turns, events }) {
+  const container = $('#call-detail');
+  container.dataset.status = call.status;
+  container.dataset.callId = call.id;
+  const meta = el('dl', { class: 'meta' });
+  const addMeta = (label, value) => {
+    if (value === undefined || value === null || value === '') return;
+    meta.append(el('dt', { text: label }), el('dd', { text: String(value) }));
+  };
+  addMeta('Call', call.id);
+  addMeta('PBX', `${call.pbx}${call.pbxCallId ? ` (${call.pbxCallId})` : ''}`);
+  addMeta('From', call.from);
+  addMeta('To', call.to);
+  addMeta('Flow', call.flow);
+  addMeta('Language', call.lang);
+  addMeta('Started', formatTime(call.startedAt));
+  addMeta('Ended', formatTime(call.endedAt));
+  addMeta('Disposition', call.disposition);
+  addMeta('Hangup', call.hangupCause !== undefined ? `${call.hangupCause}${call.hangupBy ? ` by ${call.hangupBy}` : ''}` : undefined);
+  const variables = Object.entries(call.variables || {});
+  if (variables.length > 0) addMeta('Variables', variables.map(([k, v]) => `${k}=${v}`).join(', '));
+
+  const latencies = turns.map((t) => t.latencyMs).filter((v) => typeof v === 'number');
+  if (latencies.length > 0) {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    addMeta('Turn latency', `median ${Math.round(median)} ms, max ${Math.round(sorted[sorted.length - 1])} ms`);
+  }
+
+  const recordings = call.recordingDir
+    ? el(
+        'div',
+        { class: 'recordings' },
+        ...['mixed', 'caller', 'bot'].map((leg) =>
+          el(
+            'label',
+            { text: leg },
+            el('audio', { controls: true, preload: 'none', src: `/api/calls/${encodeURIComponent(call.id)}/recordings/${leg}`, 'data-leg': leg }),
+          ),
+        ),
+      )
+    : el('p', { class: 'muted', text: 'No recordings for this call.' });
+
+  const transcript = el('ol', { class: 'transcript', id: 'transcript' });
+  for (const turn of turns) {
+    const callerLabel = turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller';
+    const callerItem = el(
+      'li',
+      { class: 'caller turn', 'data-seq': turn.seq },
+      el('span', { class: 'who', text: callerLabel }),
+      turn.inputKind === 'noInput' ? '…' : turn.callerText,
+    );
+    if (turn.bargeIn) {
+      const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
+      callerItem.append(el('span', { class: 'badge barge', text: `barge-in${heard}` }));
+    }
+    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput') transcript.append(callerItem);
+    if (turn.botText) {
+      const botItem = el('li', { class: 'bot' }, el('span', { class: 'who', text: 'bot' }), turn.botText);
+      if (typeof turn.latencyMs === 'number') {
+        botItem.append(
+          el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }),
+        );
+      }
+      transcript.append(botItem);
+    }
+  }
+  if (turns.length === 0) transcript.append(el('li', { class: 'muted', text: 'No turns recorded.' }));
+
+  const eventLines = events.map((e) => `${e.at}  ${e.type}  ${JSON.stringify(e.data)}`).join('\n');
+  container.replaceChildren(
+    el('h2', { text: 'Call' }),
+    meta,
+    recordings,
+    el('h2', { text: 'Transcript' }),
+    transcript,
+    el('details', {}, el('summary', { text: `Events (${events.length})` }), el('pre', { text: eventLines })),
+  );
+}
+
+// ---------------------------------------------------------------- talk to the bot
+
+class BotPlayer {
+  constructor(context) {
+    this.context = context;
+    this.nextTime = 0;
+    this.sources = new Set();
+  }
+
+  /** One frame of little-endian L16 at 16 kHz. */
+  play(bytes) {
+    const view = new DataView(bytes);
+    const samples = view.byteLength >> 1;
+    if (samples === 0) return;
+    const buffer = this.context.createBuffer(1, samples, MEDIA_RATE);
+    const channel = buffer.getChannelData(0);
+    for (let i = 0; i < samples; i++) channel[i] = view.getInt16(i * 2, true) / 32768;
+    const source = this.context.createBufferSource();
+    source.buffer = buffer;
+    source.connect(this.context.destination);
+    const now = this.context.currentTime;
+    if (this.nextTime < now + 0.005) this.nextTime = now + PLAYOUT_LEAD_S;
+    source.start(this.nextTime);
+    this.nextTime += buffer.duration;
+    this.sources.add(source);
+    source.onended = () => this.sources.delete(source);
+  }
+
+  /** Barge-in: the server flushed its queue, so drop what is scheduled here too. */
+  clear() {
+    for (const source of this.sources) {
+      try {
+        source.stop();
+      } catch {
+        // Already stopped.
+      }
+    }
+    this.sources.clear();
+    this.nextTime = 0;
+  }
+}
+
+class TalkSession {
+  constructor(onEnd) {
+    this.onEnd = onEnd;
+    this.ended = false;
+  }
+
+  async start(lang) {
+    this.setStatus('opening microphone…');
+    this.stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    });
+    this.context = new AudioContext();
+    await this.context.audioWorklet.addModule('/console/mic-capture-worklet.js');
+    const source = this.context.createMediaStreamSource(this.stream);
+    this.capture = new AudioWorkletNode(this.context, 'mic-capture', { processorOptions: { targetRate: MEDIA_RATE } });
+    // The capture node must be pulled by the graph to run; a muted gain keeps the mic out of the speakers.
+    const mute = this.context.createGain();
+    mute.gain.value = 0;
+    source.connect(this.capture).connect(mute).connect(this.context.destination);
+    this.player = new BotPlayer(this.context);
+
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    this.ws = new WebSocket(`${scheme}://${location.host}/media`, 'callpilot-media');
+    this.ws.binaryType = 'arraybuffer';
+    this.ws.onopen = () => {
+      this.setStatus('connecting…');
+      this.ws.send(JSON.stringify({ event: 'start', codec: 'l16', sampleRate: MEDIA_RATE, lang }));
+    };
+    this.ws.onmessage = (message) => this.receive(message.data);
+    this.ws.onerror = () => this.setStatus('connection error', 'bad');
+    this.ws.onclose = (e) => this.finish(e.reason ? `closed: ${e.reason}` : 'call ended');
+    this.capture.port.onmessage = (e) => {
+      if (this.started && this.ws.readyState === WebSocket.OPEN && e.data.byteLength === MEDIA_FRAME_BYTES) this.ws.send(e.data);
+    };
+  }
+
+  receive(data) {
+    if (data instanceof ArrayBuffer) {
+      this.player.play(data);
+      return;
+    }
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    switch (message.event) {
+      case 'started':
+        this.started = true;
+        this.callId = message.callId;
+        this.setStatus(`on call ${message.callId}`, 'ok');
+        refreshCalls();
+        break;
+      case 'clear':
+        this.player.clear();
+        break;
+      case 'transcript':
+        if (message.final) {
+          $('#talk-partial').textContent = '';
+          if (message.text) addTalkLine('caller', message.text);
+        } else {
+          $('#talk-partial').textContent = message.text || '';
+        }
+        break;
+      case 'bot':
+        if (message.text) addTalkLine('bot', message.text);
+        break;
+      case 'error':
+        this.setStatus(`error: ${message.message}`, 'bad');
+        break;
+      case 'end':
+        this.finish(`call ended (${message.reason}${message.detail ? `: ${message.detail}` : ''})`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  hangup() {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ event: 'hangup' }));
+      setTimeout(() => this.ws.close(1000, 'hangup'), 300);
+    }
+    this.finish('hung up');
+  }
+
+  finish(text) {
+    if (this.ended) return;
+    this.ended = true;
+    this.setStatus(text);
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    if (this.player) this.player.clear();
+    if (this.context) this.context.close().catch(() => undefined);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, 'done');
+    this.onEnd(this.callId);
+  }
+
+  setStatus(text, kind) {
+    const status = $('#talk-status');
+    status.textContent = text;
+    status.className = `pill ${kind || ''}`;
+  }
+}
+
+function addTalkLine(who, text) {
+  $('#talk-transcript').append(el('li', { class: who }, el('span', { class: 'who', text: who }), text));
+}
+
+let talk;
+
+async function toggleTalk() {
+  const button = $('#talk');
+  if (talk && !talk.ended) {
+    talk.hangup();
+    return;
+  }
+  $('#talk-panel').hidden = false;
+  $('#talk-transcript').replaceChildren();
+  $('#talk-partial').textContent = '';
+  button.textContent = '⏹ Hang up';
+  button.classList.add('stop');
+  talk = new TalkSession((callId) => {
+    button.textContent = '🎙 Talk to the bot';
+    button.classList.remove('stop');
+    refreshCalls();
+    if (callId) selectCall(callId);
+  });
+  try {
+    await talk.start($('#talk-lang').value);
+  } catch (err) {
+    talk.finish(`cannot start: ${err.message}`);
+    talk.setStatus(`cannot start: ${err.message}`, 'bad');
+  }
+}
+
+// ---------------------------------------------------------------- start-up
+
+async function refreshHealth() {
+  const pill = $('#health');
+  try {
+    const response = await fetch('/readyz');
+    const body = await response.json();
+    const failing = Object.entries(body.checks || {}).filter(([, check]) => !check.ok);
+    pill.textContent = body.ready ? 'ready' : `not ready: ${failing.map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`).join(', ')}`;
+    pill.className = `pill ${body.ready ? 'ok' : 'bad'}`;
+  } catch {
+    pill.textContent = 'server unreachable';
+    pill.className = 'pill bad';
+  }
+}
+
+function main() {
+  $('#talk').addEventListener('click', toggleTalk);
+  $('#status-filter').addEventListener('change', refreshCalls);
+  refreshCalls();
+  refreshHealth();
+  state.listTimer = setInterval(() => {
+    refreshCalls();
+    refreshHealth();
+  }, POLL_MS);
+  const fromHash = /^#call=(.+)$/.exec(location.hash);
+  if (fromHash) selectCall(decodeURIComponent(fromHash[1]));
+}
+
+main();

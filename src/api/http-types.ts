@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import type { WebSocketRoute } from '../media/index.ts';
+import type { Metrics } from '../observability/index.ts';
+import type { CallStore } from '../store/index.ts';
+import type { ServerConfig } from './config.ts';
+import type { OriginateCallRequest } from './originate-request.ts';
+
+export interface ReadinessCheck {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, ReadinessCheck>;
+}
+
+export type OriginateOutcome = { callId: string } | { error: string };
+
+export interface HttpServerOptions {
+  config: ServerConfig;
+  log: Logger;
+  metrics: Metrics;
+  store: CallStore;
+  /** WebSocket endpoints (callpilot's /media, chan_websocket, mod_audio_stream); longest path prefix wins. */
+  webSocketRoutes: WebSocketRoute[];
+  readiness: () => Readiness;
+  /** Places an outbound call; absent when no PBX is configured (POST /api/calls then answers 503). */
+  originate?: (req: OriginateCallRequest) => Promise<OriginateOutcome>;
+  /** Recordings are only ever served from inside this folder. */
+  recordingsDir: string;
+}
+
+export interface HttpServer {
+  /** Start listening on config host/port; resolves with the base URL, e.g. `http://127.0.0.1:8080`. */
+  listen(): Promise<string>;
+  /** Close WebSocket connections and the server. Idempotent. */
+  close(): Promise<void>;
+}

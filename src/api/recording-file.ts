@@ -1,0 +1,57 @@
+import { lstat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { HttpError } from './http-error.ts';
+
+export const RECORDING_LEGS = ['caller', 'bot', 'mixed'] as const;
+export type RecordingLeg = (typeof RECORDING_LEGS)[number];
+
+/**
+ * The WAV file of one leg of a call's recording, refusing anything outside `recordingsRoot`: the folder
+ * comes from the database, so a bad row must not turn into reading arbitrary files.
+ */
+export async function findRecordingFile(
+  recordingsRoot: string,
+  recordingDir: string | undefined,
+  leg: string,
+): Promise<{ path: string; size: number }> {
+  if (!(RECORDING_LEGS as readonly string[]).includes(leg)) {
+    throw new HttpError(404, `unknown recording leg "${leg}"`, { legs: RECORDING_LEGS });
+  }
+  if (!recordingDir) throw new HttpError(404, 'this call has no recordings');
+  const root = resolve(recordingsRoot);
+  const folder = resolve(root, recordingDir);
+  const inside = relative(root, folder);
+  if (inside.startsWith('..') || isAbsolute(inside)) {
+    throw new HttpError(404, 'recording is outside the recordings folder');
+  }
+  const path = join(folder, `${leg}.wav`);
+  try {
+    const stats = await lstat(path);
+    if (!stats.isFile()) throw new HttpError(404, `no ${leg} recording for this call`);
+    return { path, size: stats.size };
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(404, `no ${leg} recording for this call`);
+  }
+}
+
+/** Parses a single `bytes=a-b` range; undefined = serve the whole file; null = unsatisfiable. */
+export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | undefined | null {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return undefined;
+  const [, first, last] = match;
+  let start: number;
+  let end: number;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    const suffix = Number(last);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(first);
+    end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  }
+  if (start > end || start >= size) return null;
+  return { start, end };
+}

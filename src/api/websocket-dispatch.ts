@@ -1,0 +1,131 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocketRoute } from '../media/index.ts';
+
+/** The subprotocol callpilot's own media clients may ask for; routes without `protocols` accept it. */
+export const CALLPILOT_MEDIA_SUBPROTOCOL = 'callpilot-media';
+
+export type RouteMatch =
+  | { ok: true; route: WebSocketRoute; protocol: string | undefined }
+  | { ok: false; status: 400 | 404; message: string };
+
+/**
+ * Pick the route for an upgrade: the longest path prefix (on a `/` boundary) whose subprotocol rule accepts
+ * the client's offer. A route with `protocols` needs one of them offered; a route without serves clients
+ * offering nothing or `callpilot-media`. So Asterisk's `/media` + `Sec-WebSocket-Protocol: media` and a
+ * browser's plain `/media` reach different routes on the same path.
+ */
+export function matchWebSocketRoute(routes: readonly WebSocketRoute[], pathname: string, offered: readonly string[]): RouteMatch {
+  const byPath = routes.filter((route) => pathMatches(route.path, pathname)).sort((a, b) => b.path.length - a.path.length);
+  if (byPath.length === 0) return { ok: false, status: 404, message: `no WebSocket endpoint at ${pathname}` };
+  for (const route of byPath) {
+    if (route.protocols && route.protocols.length > 0) {
+      const protocol = offered.find((p) => route.protocols?.includes(p));
+      if (protocol !== undefined) return { ok: true, route, protocol };
+    } else if (offered.length === 0) {
+      return { ok: true, route, protocol: undefined };
+    } else if (offered.includes(CALLPILOT_MEDIA_SUBPROTOCOL)) {
+      return { ok: true, route, protocol: CALLPILOT_MEDIA_SUBPROTOCOL };
+    }
+  }
+  return {
+    ok: false,
+    status: 400,
+    message: `no WebSocket endpoint at ${pathname} speaks ${offered.length > 0 ? offered.join(', ') : 'without a subprotocol'}`,
+  };
+}
+
+function pathMatches(prefix: string, pathname: string): boolean {
+  if (prefix === '/' || prefix === '') return true;
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  return pathname === base || pathname.startsWith(`${base}/`);
+}
+
+export function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol'];
+  if (!header) return [];
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+}
+
+/** Routes HTTP upgrade requests to one noServer WebSocketServer per route. */
+export class WebSocketDispatcher {
+  private readonly servers = new Map<WebSocketRoute, WebSocketServer>();
+  private readonly routes: readonly WebSocketRoute[];
+  private readonly log: Logger;
+
+  constructor(routes: readonly WebSocketRoute[], log: Logger) {
+    this.routes = routes;
+    this.log = log;
+    for (const route of routes) {
+      this.servers.set(
+        route,
+        new WebSocketServer({
+          noServer: true,
+          // The route was chosen for a protocol already; echo it so the client's handshake check passes.
+          handleProtocols: (protocols: Set<string>) => {
+            const match = matchWebSocketRoute([route], '/', [...protocols]);
+            return match.ok && match.protocol !== undefined ? match.protocol : false;
+          },
+        }),
+      );
+    }
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err: Error) => this.log.debug({ err }, 'upgrade socket error'));
+    const pathname = pathnameOf(req.url);
+    const match = matchWebSocketRoute(this.routes, pathname, offeredProtocols(req));
+    if (!match.ok) {
+      this.log.info({ path: pathname, status: match.status, protocols: req.headers['sec-websocket-protocol'] }, match.message);
+      rejectUpgrade(socket, match.status, match.message);
+      return;
+    }
+    const server = this.servers.get(match.route);
+    if (!server) {
+      rejectUpgrade(socket, 404, `no WebSocket endpoint at ${pathname}`);
+      return;
+    }
+    server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      try {
+        match.route.handle(ws, req);
+      } catch (err) {
+        this.log.error({ err, path: pathname }, 'WebSocket route handler failed');
+        ws.close(1011, 'internal error');
+      }
+    });
+  }
+
+  /** Drop every open connection; routes see their sockets close. */
+  close(): void {
+    for (const server of this.servers.values()) {
+      for (const client of server.clients) client.terminate();
+      server.close();
+    }
+  }
+}
+
+function pathnameOf(url: string | undefined): string {
+  try {
+    return new URL(url ?? '/', 'http://callpilot.invalid').pathname;
+  } catch {
+    return '/';
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: 400 | 404, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: message });
+  const reason = status === 404 ? 'Not Found' : 'Bad Request';
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
