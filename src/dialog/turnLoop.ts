@@ -98,6 +98,7 @@ export class TurnLoop {
   /** Wall time at which the last caller frame was pushed, and the audio clock after it: maps audio ms to wall ms. */
   private lastFrameWall = 0;
   private holdStartedWall = 0;
+  private pendingBargeInOnsetMs: number | undefined;
   private callerOnsetWall = 0;
   private readonly transcript: string[] = [];
   private resolveDone!: (r: TurnLoopResult) => void;
@@ -146,7 +147,22 @@ export class TurnLoop {
     this.echo.observeCaller(pcm);
     this.lastFrameWall = this.now();
     this.o.speech.push(pcm);
+    if (this.pendingBargeInOnsetMs !== undefined) this.checkPendingBargeIn();
   };
+
+  /** Caller speech over the bot that has not yet lasted `bargeIn.minSpeechMs`: a cough or click stops nothing. */
+  private checkPendingBargeIn(): void {
+    const onset = this.pendingBargeInOnsetMs!;
+    const p = this.prompt;
+    if (!this.o.speech.speaking || !p || p.held || this.state !== 'botSpeaking') {
+      this.pendingBargeInOnsetMs = undefined;
+      return;
+    }
+    if (this.o.speech.nowMs - onset >= this.o.config.bargeIn.minSpeechMs) {
+      this.pendingBargeInOnsetMs = undefined;
+      this.holdPrompt(p, onset);
+    }
+  }
 
   private readonly onSpeechStart = (e: { atMs: number }): void => {
     if (this.state === 'ended') return;
@@ -159,7 +175,9 @@ export class TurnLoop {
         this.emit({ type: 'echoIgnored', atMs: e.atMs });
         return;
       }
-      this.holdPrompt(p, e.atMs);
+      // The VAD usually reports a start well after the onset, so this is normally true at once.
+      if (this.o.speech.nowMs - e.atMs >= this.o.config.bargeIn.minSpeechMs) this.holdPrompt(p, e.atMs);
+      else this.pendingBargeInOnsetMs = e.atMs;
       return;
     }
     if (this.state === 'listening') this.state = 'callerSpeaking';

@@ -10,7 +10,7 @@ const config = {
   bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false },
 };
 
-function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number } = {}) {
+function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number } = {}) {
   const leg = new ScriptedLeg();
   const speech = new ScriptedSpeech();
   const speaker = new ToneSpeaker();
@@ -26,7 +26,10 @@ function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number } = {}) {
     speaker,
     dialog,
     lang: 'zh',
-    config: { ...config, noInputTimeoutMs: opts.noInputTimeoutMs ?? config.noInputTimeoutMs },
+    config: {
+      noInputTimeoutMs: opts.noInputTimeoutMs ?? config.noInputTimeoutMs,
+      bargeIn: { ...config.bargeIn, minSpeechMs: opts.minSpeechMs ?? config.bargeIn.minSpeechMs },
+    },
     control: {
       hangup: async () => {
         control.hangups++;
@@ -161,6 +164,21 @@ test('loud caller speech over the bot is not mistaken for echo', async () => {
   }
   s.speech.start();
   assert.is(s.leg.flushes, 1);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('caller speech shorter than bargeIn.minSpeechMs does not stop the bot; longer speech does', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }], { minSpeechMs: 100 });
+  const done = s.loop.run();
+  await settle();
+  run(s, 2, 3000);
+  s.speech.start(); // reported at the onset itself: not long enough yet
+  assert.is(s.leg.flushes, 0);
+  run(s, 2, 3000);
+  assert.is(s.leg.flushes, 0, '40 ms of speech is not enough');
+  run(s, 3, 3000);
+  assert.is(s.leg.flushes, 1, 'after 100 ms of speech the bot stops');
   await s.leg.close({ code: 'caller_hangup' });
   await done;
 });
