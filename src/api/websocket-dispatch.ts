@@ -12,34 +12,44 @@ export type RouteMatch =
   | { ok: false; status: 400 | 404; message: string };
 
 /**
- * Pick the route for an upgrade: the longest path prefix (on a `/` boundary) whose subprotocol rule accepts
- * the client's offer. A route with `protocols` needs one of them offered; a route without serves clients
- * offering nothing or `callpilot-media`. So Asterisk's `/media` + `Sec-WebSocket-Protocol: media` and a
- * browser's plain `/media` reach different routes on the same path.
+ * Pick the route for an upgrade: among routes registered on the longest path prefix (on a `/` boundary) that
+ * matches, the one whose subprotocol rule accepts the client's offer. A route with `protocols` needs one of
+ * them offered; a route without serves clients offering nothing or `callpilot-media`. So Asterisk's `/media` +
+ * `Sec-WebSocket-Protocol: media` and a browser's plain `/media` reach different routes on the same path, while
+ * a request for `/media/fork` never falls back to `/media`.
  */
 export function matchWebSocketRoute(routes: readonly WebSocketRoute[], pathname: string, offered: readonly string[]): RouteMatch {
-  const byPath = routes.filter((route) => pathMatches(route.path, pathname)).sort((a, b) => b.path.length - a.path.length);
-  if (byPath.length === 0) return { ok: false, status: 404, message: `no WebSocket endpoint at ${pathname}` };
-  for (const route of byPath) {
-    if (route.protocols && route.protocols.length > 0) {
-      const protocol = offered.find((p) => route.protocols?.includes(p));
-      if (protocol !== undefined) return { ok: true, route, protocol };
-    } else if (offered.length === 0) {
-      return { ok: true, route, protocol: undefined };
-    } else if (offered.includes(CALLPILOT_MEDIA_SUBPROTOCOL)) {
-      return { ok: true, route, protocol: CALLPILOT_MEDIA_SUBPROTOCOL };
-    }
+  let longest = -1;
+  for (const route of routes) if (pathMatches(route.path, pathname)) longest = Math.max(longest, normalizedPath(route.path).length);
+  if (longest < 0) return { ok: false, status: 404, message: `no WebSocket endpoint at ${pathname}` };
+  const candidates = routes.filter((route) => pathMatches(route.path, pathname) && normalizedPath(route.path).length === longest);
+  for (const route of candidates) {
+    const protocol = acceptedProtocol(route, offered);
+    if (protocol !== false) return { ok: true, route, protocol };
   }
   return {
     ok: false,
     status: 400,
-    message: `no WebSocket endpoint at ${pathname} speaks ${offered.length > 0 ? offered.join(', ') : 'without a subprotocol'}`,
+    message: `the WebSocket endpoint at ${pathname} does not speak ${offered.length > 0 ? offered.join(', ') : 'without a subprotocol'}`,
   };
 }
 
+/** The subprotocol to answer with (undefined = none), or false when the route does not serve this offer. */
+export function acceptedProtocol(route: WebSocketRoute, offered: readonly string[]): string | undefined | false {
+  if (route.protocols && route.protocols.length > 0) {
+    return offered.find((p) => route.protocols?.includes(p)) ?? false;
+  }
+  if (offered.length === 0) return undefined;
+  return offered.includes(CALLPILOT_MEDIA_SUBPROTOCOL) ? CALLPILOT_MEDIA_SUBPROTOCOL : false;
+}
+
+function normalizedPath(path: string): string {
+  return path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
 function pathMatches(prefix: string, pathname: string): boolean {
-  if (prefix === '/' || prefix === '') return true;
-  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  const base = normalizedPath(prefix);
+  if (base === '') return true;
   return pathname === base || pathname.startsWith(`${base}/`);
 }
 
@@ -67,10 +77,7 @@ export class WebSocketDispatcher {
         new WebSocketServer({
           noServer: true,
           // The route was chosen for a protocol already; echo it so the client's handshake check passes.
-          handleProtocols: (protocols: Set<string>) => {
-            const match = matchWebSocketRoute([route], '/', [...protocols]);
-            return match.ok && match.protocol !== undefined ? match.protocol : false;
-          },
+          handleProtocols: (protocols: Set<string>) => acceptedProtocol(route, [...protocols]) || false,
         }),
       );
     }
