@@ -1,0 +1,122 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { AudioLeg, SampleRate, WebSocketRoute } from '../../../media/index.ts';
+import type { EslEvent } from '../esl/esl-message.ts';
+import type { CallMediaOpener, FreeswitchCall } from '../freeswitch-call.ts';
+import { AudioStreamLeg } from './audio-stream-leg.ts';
+
+export interface AudioStreamMediaOptions {
+  /** ws:// URL FreeSWITCH dials; the call's uuid is appended as the last path segment. */
+  mediaUrl: string;
+  sampleRate: SampleRate;
+  firstChunkMs: number;
+  chunkMs: number;
+  maxQueuedMs?: number;
+  /** From `start` to the first caller frame. */
+  connectTimeoutMs?: number;
+  log: Logger;
+}
+
+interface Waiter {
+  call: FreeswitchCall;
+  resolve: (leg: AudioStreamLeg) => void;
+}
+
+/**
+ * Opens mod_audio_stream legs: `uuid_audio_stream <uuid> start <url>/<uuid> ...` and the matching
+ * WebSocket on callpilot's HTTP server. The call is identified by the URL, because the metadata
+ * text frame is not guaranteed (FS skips it when the connect wins a race with the media bug).
+ */
+export class AudioStreamMedia implements CallMediaOpener {
+  private readonly waiting = new Map<string, Waiter>();
+  /** Calls whose media bug may still be attached: the next start must be preceded by a stop. */
+  private readonly started = new Set<string>();
+  readonly routePath: string;
+
+  constructor(private readonly options: AudioStreamMediaOptions) {
+    this.routePath = new URL(options.mediaUrl).pathname.replace(/\/+$/, '');
+  }
+
+  route(): WebSocketRoute {
+    return { path: this.routePath, handle: (ws, req) => this.accept(ws, req) };
+  }
+
+  async open(call: FreeswitchCall): Promise<AudioLeg> {
+    const uuid = call.uuid;
+    if (this.started.has(uuid)) {
+      // A bug left attached (after a server-side close) makes `start` fail with -ERR Operation Failed.
+      await call.commands.bgapi(`uuid_audio_stream ${uuid} stop`, 5000).catch(() => undefined);
+    }
+    const rate = this.options.sampleRate === 16000 ? '16k' : '8k';
+    const metadata = JSON.stringify({ uuid });
+    const legReady = new Promise<AudioStreamLeg>((resolve) => this.waiting.set(uuid, { call, resolve }));
+    let failure: ((err: Error) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => (failure = reject));
+    failed.catch(() => undefined);
+    const onEvent = (event: EslEvent): void => {
+      if (event.subclass === 'mod_audio_stream::error') {
+        failure?.(new Error(`mod_audio_stream could not reach ${this.options.mediaUrl}: ${event.body ?? ''}`));
+      }
+    };
+    const onEnded = (): void => failure?.(new Error(`call ${uuid} ended while its media stream was opening`));
+    call.channel.on('event', onEvent);
+    call.channel.once('ended', onEnded);
+    const timer = setTimeout(
+      () => failure?.(new Error(`no audio from mod_audio_stream for ${uuid} within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
+    try {
+      this.started.add(uuid);
+      // `+OK Success` comes before the WebSocket connects: it proves nothing about media.
+      await Promise.race([call.commands.api(`uuid_audio_stream ${uuid} start ${this.urlFor(uuid)} mono ${rate} '${metadata}'`), failed]);
+      const leg = await Promise.race([legReady, failed]);
+      await Promise.race([leg.audioFlowing, failed]).catch(async (err: unknown) => {
+        await leg.close({ code: 'transport_error', detail: (err as Error).message });
+        throw err;
+      });
+      return leg;
+    } catch (err) {
+      if (call.ended) this.started.delete(uuid);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(uuid);
+      call.channel.off('event', onEvent);
+      call.channel.off('ended', onEnded);
+    }
+  }
+
+  private get timeoutMs(): number {
+    return this.options.connectTimeoutMs ?? 5000;
+  }
+
+  private urlFor(uuid: string): string {
+    return `${this.options.mediaUrl.replace(/\/+$/, '')}/${uuid}`;
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const path = new URL(req.url ?? '/', 'ws://localhost').pathname;
+    const uuid = path.slice(this.routePath.length).replace(/^\/+/, '').split('/')[0];
+    const waiter = uuid ? this.waiting.get(uuid) : undefined;
+    if (!waiter) {
+      this.options.log.warn({ path }, 'mod_audio_stream connection for no call opening media; closing it');
+      ws.close(1008, 'unknown call');
+      return;
+    }
+    this.waiting.delete(uuid);
+    const leg = new AudioStreamLeg({
+      call: waiter.call,
+      ws,
+      sampleRate: this.options.sampleRate,
+      firstChunkMs: this.options.firstChunkMs,
+      chunkMs: this.options.chunkMs,
+      maxQueuedMs: this.options.maxQueuedMs,
+      log: this.options.log,
+      onClosed: () => {
+        if (waiter.call.ended) this.started.delete(uuid);
+      },
+    });
+    waiter.resolve(leg);
+  }
+}

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { WebSocketRoute } from '../../media/index.ts';
+import type { FreeswitchConfig } from '../config.ts';
+import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
+import { AudioStreamMedia } from './audio-stream/audio-stream-media.ts';
+import { callInfoFromHeaders } from './call-info.ts';
+import { EslInboundClient } from './esl/esl-inbound-client.ts';
+import type { EslEvent } from './esl/esl-message.ts';
+import { FreeswitchCall } from './freeswitch-call.ts';
+import { causeNumber, dispositionOfCause } from './hangup-causes.ts';
+import { OutboundSocketServer } from './outbound-socket-server.ts';
+
+/** What the inbound connection subscribes to (`event json ...`). */
+export const INBOUND_SUBSCRIPTION = [
+  'CHANNEL_CREATE',
+  'CHANNEL_ANSWER',
+  'CHANNEL_PARK',
+  'CHANNEL_HANGUP',
+  'CHANNEL_HANGUP_COMPLETE',
+  'DTMF',
+  'PLAYBACK_START',
+  'PLAYBACK_STOP',
+  'RECORD_START',
+  'RECORD_STOP',
+  'BACKGROUND_JOB',
+  'CUSTOM',
+  'mod_audio_stream::play',
+  'mod_audio_stream::json',
+  'mod_audio_stream::connect',
+  'mod_audio_stream::disconnect',
+  'mod_audio_stream::error',
+].join(' ');
+
+interface Originating {
+  hangupCause?: string;
+}
+
+/**
+ * FreeSWITCH behind the PbxAdapter contract: the inbound ESL connection (calls parked by the
+ * dialplan, originate, control), the optional outbound-socket server (dialplan `socket`), and
+ * mod_audio_stream media on callpilot's HTTP server.
+ */
+export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements PbxAdapter {
+  readonly kind = 'freeswitch' as const;
+  private readonly client: EslInboundClient;
+  private readonly media: AudioStreamMedia;
+  private readonly outboundServer: OutboundSocketServer | undefined;
+  private readonly calls = new Map<string, FreeswitchCall>();
+  private readonly originating = new Map<string, Originating>();
+  /** Channels the bot has finished with (transferred, hung up): a later park is not a new call. */
+  private readonly finished = new Set<string>();
+  private readonly log: Logger;
+  private isReady = false;
+  private reason: string | undefined = 'not started';
+  private everUp = false;
+
+  constructor(
+    private readonly cfg: FreeswitchConfig,
+    opts: { log: Logger },
+  ) {
+    super();
+    this.log = opts.log.child({ pbx: 'freeswitch' });
+    if (cfg.media !== 'audio_stream') {
+      throw new Error(`pbx.freeswitch.media=${cfg.media} is not implemented yet; use audio_stream`);
+    }
+    this.media = new AudioStreamMedia({
+      mediaUrl: cfg.mediaUrl,
+      sampleRate: cfg.sampleRate,
+      firstChunkMs: cfg.firstChunkMs,
+      chunkMs: cfg.chunkMs,
+      log: this.log,
+    });
+    this.client = new EslInboundClient({
+      host: cfg.host,
+      port: cfg.port,
+      password: cfg.password,
+      subscription: INBOUND_SUBSCRIPTION,
+      log: this.log,
+      initialRetryMs: cfg.reconnect.initialMs,
+      maxRetryMs: cfg.reconnect.maxMs,
+    });
+    this.client.on('event', (event) => this.route(event));
+    this.client.on('up', () => this.onUp());
+    this.client.on('down', (why) => this.setReady(false, `FreeSWITCH ESL down: ${why}`));
+    this.client.on('fatal', (err) => this.setReady(false, err.message));
+    if (cfg.outboundSocketPort > 0) {
+      this.outboundServer = new OutboundSocketServer({
+        host: cfg.outboundSocketHost,
+        port: cfg.outboundSocketPort,
+        media: this.media,
+        transfer: cfg.transfer,
+        log: this.log,
+      });
+      this.outboundServer.on('call', (call) => this.emit('call', call));
+    }
+  }
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  get notReadyReason(): string | undefined {
+    return this.isReady ? undefined : this.reason;
+  }
+
+  /** Port the outbound-socket server listens on (useful when configured as 0 in tests: never). */
+  get outboundSocketPort(): number | undefined {
+    return this.outboundServer?.port;
+  }
+
+  async start(): Promise<void> {
+    await this.outboundServer?.listen();
+    await this.client.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.outboundServer?.close();
+    await this.client.stop();
+    this.setReady(false, 'stopped');
+  }
+
+  webSocketRoutes(): WebSocketRoute[] {
+    return [this.media.route()];
+  }
+
+  async originate(req: OriginateRequest): Promise<OriginateResult> {
+    const uuid = randomUUID();
+    const vars: Record<string, string> = {
+      origination_uuid: uuid,
+      ignore_early_media: 'true',
+      originate_timeout: String(req.timeoutSec ?? this.cfg.originateTimeoutSec),
+    };
+    if (req.callerId) vars.origination_caller_id_number = req.callerId;
+    if (req.flow) vars.callpilot_flow = req.flow;
+    if (req.lang) vars.callpilot_lang = req.lang;
+    for (const [k, v] of Object.entries(req.variables ?? {})) vars[`callpilot_${k}`] = v;
+    const varText = Object.entries(vars)
+      .map(([k, v]) => `${channelVariableName(k)}=${channelVariableValue(v)}`)
+      .join(',');
+    const tracking: Originating = {};
+    this.originating.set(uuid, tracking);
+    try {
+      const jobTimeoutMs = (Number(vars.originate_timeout) + 30) * 1000;
+      const body = (await this.client.bgapi(`originate {${varText}}${req.endpoint} &park()`, jobTimeoutMs)).trim();
+      if (body.startsWith('+OK')) {
+        const info = { ...callInfoFromHeaders({}, 'outbound'), pbxCallId: uuid, to: req.endpoint, flow: req.flow, lang: req.lang, variables: { ...(req.variables ?? {}) } };
+        const call = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered: true, transfer: this.cfg.transfer, log: this.log }));
+        // BACKGROUND_JOB can come after the hangup events (capture c): the call may be over already.
+        if (tracking.hangupCause) call.end(tracking.hangupCause);
+        return { disposition: 'answered', call };
+      }
+      const causeText = body.replace(/^-ERR\s*/, '').split(/\s/)[0] || tracking.hangupCause || 'NORMAL_UNSPECIFIED';
+      return { disposition: dispositionOfCause(causeText), cause: causeNumber(causeText), causeText };
+    } finally {
+      this.originating.delete(uuid);
+    }
+  }
+
+  private track(call: FreeswitchCall): FreeswitchCall {
+    this.calls.set(call.uuid, call);
+    call.once('hangup', () => {
+      this.calls.delete(call.uuid);
+      this.finished.add(call.uuid);
+    });
+    return call;
+  }
+
+  private route(event: EslEvent): void {
+    const uuid = event.uniqueId;
+    if (!uuid) return;
+    const call = this.calls.get(uuid);
+    if (call) {
+      call.handleEvent(event);
+      return;
+    }
+    const originating = this.originating.get(uuid);
+    if (originating) {
+      if (event.name === 'CHANNEL_HANGUP' || event.name === 'CHANNEL_HANGUP_COMPLETE') originating.hangupCause ??= event.headers['Hangup-Cause'];
+      return;
+    }
+    if (event.name === 'CHANNEL_HANGUP_COMPLETE') {
+      this.finished.delete(uuid);
+      return;
+    }
+    if (event.name === 'CHANNEL_PARK' && !this.finished.has(uuid) && this.isBotChannel(event)) {
+      const info = callInfoFromHeaders(event.headers, 'inbound');
+      const answered = event.headers['Answer-State'] === 'answered';
+      const newCall = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered, transfer: this.cfg.transfer, log: this.log }));
+      this.log.info({ callId: uuid, from: info.from, to: info.to }, 'inbound FreeSWITCH call');
+      this.emit('call', newCall);
+    }
+  }
+
+  private isBotChannel(event: EslEvent): boolean {
+    if (event.headers['Call-Direction'] !== 'inbound') return false;
+    const variable = this.cfg.inboundVariable;
+    return variable === '' || Boolean(event.headers[`variable_${variable}`]);
+  }
+
+  private onUp(): void {
+    this.setReady(true);
+    if (this.everUp) void this.reconcileAfterReconnect();
+    this.everUp = true;
+  }
+
+  /** Hangups that happened while ESL was down were never seen: ask FS which calls still exist. */
+  private async reconcileAfterReconnect(): Promise<void> {
+    for (const call of [...this.calls.values()]) {
+      try {
+        const exists = (await this.client.api(`uuid_exists ${call.uuid}`)).trim();
+        if (exists === 'false') call.end('NORMAL_UNSPECIFIED');
+      } catch (err) {
+        this.log.warn({ err, callId: call.uuid }, 'uuid_exists after reconnect failed');
+      }
+    }
+  }
+
+  private setReady(ready: boolean, reason?: string): void {
+    const changed = ready !== this.isReady;
+    this.isReady = ready;
+    this.reason = ready ? undefined : reason;
+    if (changed) this.emit('ready', ready, this.reason);
+  }
+}
+
+function channelVariableName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`not a valid channel variable name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** Values in `{...}` are comma-separated; quote ones with spaces, refuse what cannot be quoted. */
+function channelVariableValue(value: string): string {
+  if (/[,{}'\r\n]/.test(value)) throw new Error(`channel variable value cannot contain , { } ' or newlines: ${JSON.stringify(value)}`);
+  return /\s/.test(value) ? `'${value}'` : value;
+}
+
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger }): FreeswitchAdapter {
+  return new FreeswitchAdapter(cfg, opts);
+}
