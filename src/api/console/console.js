@@ -311,10 +311,7 @@ class TalkSession {
   }
 
   hangup() {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
-      this.ws.send(JSON.stringify({ event: 'hangup' }));
-      setTimeout(() => this.ws.close(1000, 'hangup'), 300);
-    }
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ event: 'hangup' }));
     this.finish('hung up');
   }
 

@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RawData, WebSocket } from 'ws';
+import type { HttpServer } from '../../src/api/index.ts';
+import type { WebSocketRoute } from '../../src/media/index.ts';
+import type { CallStore } from '../../src/store/index.ts';
+import { seededStore, startServer } from './fixtures.ts';
+
+// The console is plain browser code, so it is tested in a real Chromium. CI installs the Debian package.
+const CHROMIUM = '/usr/bin/chromium';
+const chromiumPresent = existsSync(CHROMIUM);
+if (!chromiumPresent) console.warn(`console-browser.test.ts: skipped, ${CHROMIUM} not found (apt-get install -y chromium)`);
+
+const browserTest = chromiumPresent ? test : test.skip;
+
+/** Stands in for callpilot's /media route: records what the browser sends, answers like the real one. */
+class FakeMediaRoute implements WebSocketRoute {
+  readonly path = '/media';
+  readonly textMessages: unknown[] = [];
+  readonly frameSizes: number[] = [];
+  /** Loudest sample seen in the browser's frames: proves real audio, not zeros, is being captured. */
+  peak = 0;
+  protocol: string | undefined;
+  private socket: WebSocket | undefined;
+
+  handle(ws: WebSocket): void {
+    this.socket = ws;
+    this.protocol = ws.protocol;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        const frame = data as Buffer;
+        this.frameSizes.push(frame.length);
+        for (let i = 0; i + 1 < frame.length; i += 2) this.peak = Math.max(this.peak, Math.abs(frame.readInt16LE(i)));
+        return;
+      }
+      const message = JSON.parse(data.toString()) as { event: string };
+      this.textMessages.push(message);
+      if (message.event === 'start') {
+        ws.send(JSON.stringify({ event: 'started', callId: 'browser-call' }));
+        // 100 ms of a quiet 440 Hz tone as bot audio, then the console notices.
+        const tone = Buffer.alloc(640);
+        for (let frame = 0; frame < 5; frame++) {
+          for (let i = 0; i < 320; i++) tone.writeInt16LE(Math.round(3000 * Math.sin((2 * Math.PI * 440 * (frame * 320 + i)) / 16000)), i * 2);
+          ws.send(tone, { binary: true });
+        }
+        ws.send(JSON.stringify({ event: 'transcript', text: '我想查一下账单', final: true }));
+        ws.send(JSON.stringify({ event: 'bot', text: '好的，请稍等' }));
+      }
+    });
+  }
+
+  close(): void {
+    this.socket?.terminate();
+  }
+}
+
+let browser: Browser | undefined;
+let server: HttpServer;
+let url: string;
+let store: CallStore;
+let recordings: string;
+const media = new FakeMediaRoute();
+
+test.before(async () => {
+  if (!chromiumPresent) return;
+  recordings = mkdtempSync(join(tmpdir(), 'callpilot-console-'));
+  mkdirSync(join(recordings, 'call-1'));
+  writeFileSync(join(recordings, 'call-1', 'mixed.wav'), Buffer.alloc(44));
+  store = seededStore(join(recordings, 'call-1'));
+  ({ server, url } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+});
+
+test.after(async () => {
+  if (!chromiumPresent) return;
+  await browser?.close();
+  media.close();
+  await server.close();
+  store.close();
+  rmSync(recordings, { recursive: true, force: true });
+});
+
+browserTest('console lists the stored calls and shows a transcript with latencies, barge-ins and recordings', async () => {
+  const page = await (browser as Browser).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await page.goto(url);
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
+    const ids = await page.$$eval('#calls tbody tr', (rows) => rows.map((row) => (row as HTMLElement).dataset.callId));
+    assert.equal(ids, ['call-3', 'call-2', 'call-1']);
+    assert.match((await page.textContent('#calls tbody tr[data-call-id="call-1"]')) ?? '', /promised_to_pay/);
+
+    await page.click('#calls tbody tr[data-call-id="call-1"]');
+    await page.waitForSelector('#transcript li.bot', { timeout: 10000 });
+    const transcript = (await page.textContent('#transcript')) ?? '';
+    assert.match(transcript, /是我，什么事/);
+    assert.match(transcript, /您的账单已逾期/);
+    assert.match(transcript, /明天还/);
+    const latencies = await page.$$eval('#transcript .latency', (badges) => badges.map((b) => b.textContent));
+    assert.equal(latencies, ['287 ms', '412 ms']);
+    assert.ok(await page.$('#transcript .latency.slow'), 'a turn over 350 ms is flagged');
+    assert.match((await page.textContent('#transcript .barge')) ?? '', /barge-in after 1500 ms/);
+    const players = await page.$$eval('#call-detail audio', (audios) => audios.map((a) => (a as HTMLAudioElement).getAttribute('src')));
+    assert.ok(players.includes('/api/calls/call-1/recordings/mixed'));
+    assert.match(page.url(), /#call=call-1$/);
+
+    // A call without recordings says so.
+    await page.click('#calls tbody tr[data-call-id="call-2"]');
+    await page.waitForFunction(() => document.querySelector('#call-detail')?.getAttribute('data-call-id') === 'call-2');
+    assert.match((await page.textContent('#call-detail')) ?? '', /No recordings/);
+
+    // The filter asks the API for active calls only.
+    await page.selectOption('#status-filter', 'active');
+    await page.waitForFunction(() => document.querySelectorAll('#calls tbody tr').length === 1);
+    assert.is(await page.getAttribute('#calls tbody tr', 'data-call-id'), 'call-3');
+    assert.equal(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, notices shown', async () => {
+  const page = await (browser as Browser).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await page.goto(url);
+    await page.click('#talk');
+    await page.waitForFunction(() => (document.querySelector('#talk-status')?.textContent ?? '').includes('browser-call'), undefined, {
+      timeout: 10000,
+    });
+    assert.equal(media.textMessages[0], { event: 'start', codec: 'l16', sampleRate: 16000, lang: 'zh' });
+    assert.is(media.protocol, 'callpilot-media');
+    await page.waitForSelector('#talk-transcript li.bot', { timeout: 10000 });
+    assert.match((await page.textContent('#talk-transcript')) ?? '', /我想查一下账单[\s\S]*好的，请稍等/);
+    // Chromium's fake microphone plays a beep; after a second some dozens of frames must have arrived.
+    const deadline = Date.now() + 10000;
+    while ((media.frameSizes.length < 10 || media.peak < 1000) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(media.frameSizes.length >= 10, `got ${media.frameSizes.length} frames`);
+    assert.ok(media.frameSizes.every((size) => size === 640), 'every frame is 20 ms of 16 kHz L16');
+    assert.ok(media.peak >= 1000, `fake microphone beep reaches the server (peak ${media.peak})`);
+
+    await page.click('#talk'); // hang up
+    await page.waitForFunction(() => (document.querySelector('#talk-status')?.textContent ?? '') === 'hung up');
+    const deadlineHangup = Date.now() + 5000;
+    while (!media.textMessages.some((m) => (m as { event: string }).event === 'hangup') && Date.now() < deadlineHangup) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(media.textMessages.some((m) => (m as { event: string }).event === 'hangup'), 'hangup sent');
+    assert.equal(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test.run();
