@@ -44,6 +44,8 @@ test('deletes only call folders whose newest file is past retention', async () =
     assert.ok(existsSync(join(root, 'notes.txt')));
     assert.ok(existsSync(oldOutside));
     assert.equal(await sweepRecordings(join(root, 'missing'), 30, now), []);
+    // A plain file where the folder should be: nothing to sweep, and no rejection.
+    assert.equal(await sweepRecordings(join(root, 'notes.txt'), 30, now), []);
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
