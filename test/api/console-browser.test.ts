@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RawData, WebSocket } from 'ws';
@@ -59,6 +58,14 @@ class FakeMediaRoute implements WebSocketRoute {
   }
 }
 
+/** An attribute of every element matching `selector`, in document order (no DOM types in this Node project). */
+async function attributes(page: Page, selector: string, name: string): Promise<(string | null)[]> {
+  const elements = page.locator(selector);
+  const values: (string | null)[] = [];
+  for (let i = 0; i < (await elements.count()); i++) values.push(await elements.nth(i).getAttribute(name));
+  return values;
+}
+
 let browser: Browser | undefined;
 let server: HttpServer;
 let url: string;
@@ -106,7 +113,7 @@ browserTest('console lists the stored calls and shows a transcript with latencie
   try {
     await page.goto(url);
     await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
-    const ids = await page.$$eval('#calls tbody tr', (rows) => rows.map((row) => (row as HTMLElement).dataset.callId));
+    const ids = await attributes(page, '#calls tbody tr', 'data-call-id');
     assert.equal(ids, ['call-3', 'call-2', 'call-1']);
     assert.match((await page.textContent('#calls tbody tr[data-call-id="call-1"]')) ?? '', /promised_to_pay/);
 
@@ -116,22 +123,22 @@ browserTest('console lists the stored calls and shows a transcript with latencie
     assert.match(transcript, /是我，什么事/);
     assert.match(transcript, /您的账单已逾期/);
     assert.match(transcript, /明天还/);
-    const latencies = await page.$$eval('#transcript .latency', (badges) => badges.map((b) => b.textContent));
+    const latencies = await page.locator('#transcript .latency').allTextContents();
     assert.equal(latencies, ['287 ms', '412 ms']);
     assert.ok(await page.$('#transcript .latency.slow'), 'a turn over 350 ms is flagged');
     assert.match((await page.textContent('#transcript .barge')) ?? '', /barge-in after 1500 ms/);
-    const players = await page.$$eval('#call-detail audio', (audios) => audios.map((a) => (a as HTMLAudioElement).getAttribute('src')));
+    const players = await attributes(page, '#call-detail audio', 'src');
     assert.ok(players.includes('/api/calls/call-1/recordings/mixed'));
     assert.match(page.url(), /#call=call-1$/);
 
     // A call without recordings says so.
     await page.click('#calls tbody tr[data-call-id="call-2"]');
-    await page.waitForFunction(() => document.querySelector('#call-detail')?.getAttribute('data-call-id') === 'call-2');
+    await page.waitForFunction(`document.querySelector('#call-detail')?.getAttribute('data-call-id') === 'call-2'`);
     assert.match((await page.textContent('#call-detail')) ?? '', /No recordings/);
 
     // The filter asks the API for active calls only.
     await page.selectOption('#status-filter', 'active');
-    await page.waitForFunction(() => document.querySelectorAll('#calls tbody tr').length === 1);
+    await page.waitForFunction(`document.querySelectorAll('#calls tbody tr').length === 1`);
     assert.is(await page.getAttribute('#calls tbody tr', 'data-call-id'), 'call-3');
     assert.equal(pageErrors, []);
   } finally {
@@ -146,7 +153,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
   try {
     await page.goto(url);
     await page.click('#talk');
-    await page.waitForFunction(() => (document.querySelector('#talk-status')?.textContent ?? '').includes('browser-call'), undefined, {
+    await page.waitForFunction(`(document.querySelector('#talk-status')?.textContent ?? '').includes('browser-call')`, undefined, {
       timeout: 10000,
     });
     assert.equal(media.textMessages[0], { event: 'start', codec: 'l16', sampleRate: 16000, lang: 'zh' });
@@ -161,7 +168,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
     assert.ok(media.peak >= 1000, `fake microphone beep reaches the server (peak ${media.peak})`);
 
     await page.click('#talk'); // hang up
-    await page.waitForFunction(() => (document.querySelector('#talk-status')?.textContent ?? '') === 'hung up');
+    await page.waitForFunction(`document.querySelector('#talk-status')?.textContent === 'hung up'`);
     const deadlineHangup = Date.now() + 5000;
     while (!media.textMessages.some((m) => (m as { event: string }).event === 'hangup') && Date.now() < deadlineHangup) {
       await new Promise((resolve) => setTimeout(resolve, 50));
