@@ -81,7 +81,14 @@ function parseEnvValue(text: string, schema: z.ZodType): Parsed {
       return { ok: false, message: `expected JSON (${(err as Error).message}), got ${JSON.stringify(text)}` };
     }
   }
-  return { ok: true, value: text };
+  if (schema instanceof z.ZodString || schema instanceof z.ZodEnum) return { ok: true, value: text };
+  // Unions and literals (e.g. `8000 | 16000`): take the JSON reading when there is one, else the raw text,
+  // and let the schema decide.
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: true, value: text };
+  }
 }
 
 function setIn(target: Record<string, unknown>, path: string[], value: unknown): void {

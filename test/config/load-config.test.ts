@@ -61,6 +61,7 @@ test('env overrides: numbers, nested keys, booleans, JSON arrays, optional secti
       CALLPILOT_DIALOG_BARGE_IN_BACKCHANNELS: '["嗯","好的"]',
       CALLPILOT_PBX_ASTERISK_URL: 'http://10.1.2.3:8088',
       CALLPILOT_PBX_ASTERISK_RTP_PORT_RANGE: '[30000, 30100]',
+      CALLPILOT_PBX_FREESWITCH_SAMPLE_RATE: '8000',
       CALLPILOT_MODELS: '/somewhere', // read by the model lookup, not a key
       PATH: '/usr/bin',
     },
@@ -73,6 +74,8 @@ test('env overrides: numbers, nested keys, booleans, JSON arrays, optional secti
   assert.is(config.pbx.asterisk.url, 'http://10.1.2.3:8088');
   assert.is(config.pbx.asterisk.app, 'callpilot');
   assert.equal(config.pbx.asterisk.rtpPortRange, [30000, 30100]);
+  // A union of number literals is read as a number.
+  assert.is(config.pbx.freeswitch?.sampleRate, 8000);
 });
 
 test('env var naming no key is an error with a hint', () => {
