@@ -12,8 +12,17 @@ export const speechConfigSchema = z
         model: z.string().optional(),
         threshold: z.number().min(0.05).max(0.95).default(0.5),
         minSpeechMs: z.number().int().min(20).max(2000).default(200),
+        /** Silence before the VAD reports a raw speech end; keep it well under endpoint.expectedTrailingSilenceMs. */
+        minSilenceMs: z.number().int().min(32).max(2000).default(100),
         /** Audio kept before a detected speech start (the VAD reports starts late). */
         prerollMs: z.number().int().min(0).max(1000).default(300),
+        /**
+         * Silero instances created at startup. Each holds its own ONNX session (~9 MB, ~50 ms to create), reused
+         * across calls; set it to the expected peak of concurrent calls so call setup never creates one.
+         */
+        poolSize: z.number().int().min(0).max(1000).default(8),
+        /** Restart the detector's state after this much non-speech (0 = never): it goes deaf after long silences. */
+        resetAfterSilenceMs: z.number().int().min(0).max(60000).default(600),
       })
       .prefault({}),
     endpoint: z
@@ -43,8 +52,25 @@ export const speechConfigSchema = z
           })
           .optional(),
         numThreads: z.number().int().min(1).max(16).default(1),
-        /** Hotwords (transducer models only): boosted phrases. */
+        decodingMethod: z.enum(['greedy_search', 'modified_beam_search']).default('greedy_search'),
+        /** Hotwords (transducer models with modified_beam_search only): boosted phrases, one per entry. */
+        hotwords: z.array(z.string().min(1)).default([]),
         hotwordsScore: z.number().min(0).max(10).default(1.5),
+        /** How hotwords are tokenized: `cjkchar` for Chinese models, `cjkchar+bpe` with `bpeVocab` for bilingual ones. */
+        modelingUnit: z.enum(['cjkchar', 'bpe', 'cjkchar+bpe']).optional(),
+        bpeVocab: z.string().optional(),
+        /**
+         * Decode in a worker thread (default): a batch over many calls can take tens of ms with a production-sized
+         * model, longer than the 20 ms frame the main thread must keep pacing.
+         */
+        worker: z.boolean().default(true),
+        /** Silence appended at the endpoint so the last word is flushed; already-heard trailing silence counts. */
+        finalPaddingMs: z.number().int().min(0).max(2000).default(400),
+        /**
+         * Each utterance's audio starts on this grid of the call's audio clock (the model's chunk, 160 ms for the
+         * shipped models), so the text does not depend on a few ms of VAD jitter. 0 starts exactly at the preroll.
+         */
+        startGridMs: z.number().int().min(0).max(1000).default(160),
         /** How often batched decoding runs across all calls. */
         decodeIntervalMs: z.number().int().min(10).max(200).default(40),
       })

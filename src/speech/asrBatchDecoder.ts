@@ -1,0 +1,127 @@
+/**
+ * One shared OnlineRecognizer, one stream per call, decoded together. Synchronous: it runs inside the ASR worker
+ * thread (or inline when `speech.asr.worker` is off). Every decode pass collects the streams that have a full
+ * model chunk and hands them to `decodeStreams` at once, which is several times cheaper per stream than one by one.
+ */
+import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineRecognizerConfig, type SherpaOnlineStream } from './models/sherpaBinding.ts';
+
+const SAMPLE_RATE = 16000;
+
+interface StreamState {
+  /** Created at the first audio of an utterance and dropped at its end, so idle calls hold no stream. */
+  stream: SherpaOnlineStream | undefined;
+  text: string;
+  /** Audio-clock ms of the last sample accepted. */
+  atMs: number;
+}
+
+export interface AsrPartial {
+  id: number;
+  text: string;
+  atMs: number;
+}
+
+export interface DecodeCost {
+  computeMs: number;
+  /** Audio decoded, summed over streams. */
+  audioMs: number;
+}
+
+export class AsrBatchDecoder {
+  private readonly recognizer: SherpaOnlineRecognizer;
+  private readonly streams = new Map<number, StreamState>();
+  private readonly ready: SherpaOnlineStream[] = [];
+  private readonly readyIds: number[] = [];
+  private zeros = new Float32Array(0);
+  private pendingAudioMs = 0;
+
+  constructor(config: SherpaOnlineRecognizerConfig) {
+    this.recognizer = new (loadSherpa().OnlineRecognizer)(config);
+  }
+
+  open(id: number): void {
+    if (this.streams.has(id)) return;
+    this.streams.set(id, { stream: undefined, text: '', atMs: 0 });
+  }
+
+  /** 16 kHz float samples ending at `atMs` on the call's audio clock. */
+  accept(id: number, samples: Float32Array, atMs: number): void {
+    const s = this.streams.get(id);
+    if (!s || samples.length === 0) return;
+    s.stream ??= this.recognizer.createStream();
+    s.stream.acceptWaveform({ samples, sampleRate: SAMPLE_RATE });
+    s.atMs = atMs;
+    this.pendingAudioMs += (samples.length / SAMPLE_RATE) * 1000;
+  }
+
+  /** Decodes every stream with a full chunk, batched; returns the partials whose text changed and the cost. */
+  decodeReady(changed: AsrPartial[]): DecodeCost {
+    const started = performance.now();
+    for (;;) {
+      this.ready.length = 0;
+      this.readyIds.length = 0;
+      for (const [id, s] of this.streams) {
+        if (s.stream && this.recognizer.isReady(s.stream)) {
+          this.ready.push(s.stream);
+          this.readyIds.push(id);
+        }
+      }
+      if (this.ready.length === 0) break;
+      this.recognizer.decodeStreams(this.ready);
+      for (const id of this.readyIds) this.collect(id, changed);
+    }
+    return this.takeCost(started);
+  }
+
+  /**
+   * Ends the utterance: appends `paddingMs` of silence so the model flushes its last chunk, decodes it and returns
+   * the text. The stream is then dropped rather than `reset()`: sherpa's reset keeps the model state and the
+   * feature position, so the next utterance would decode differently depending on what came before; a fresh
+   * stream makes every utterance's text depend on its own audio only.
+   */
+  finalize(id: number, paddingMs: number): { text: string; cost: DecodeCost } {
+    const started = performance.now();
+    const s = this.streams.get(id);
+    const stream = s?.stream;
+    if (!s || !stream) return { text: '', cost: this.takeCost(started) };
+    const padding = Math.round((paddingMs / 1000) * SAMPLE_RATE);
+    if (padding > 0) {
+      if (this.zeros.length < padding) this.zeros = new Float32Array(padding);
+      stream.acceptWaveform({ samples: this.zeros.subarray(0, padding), sampleRate: SAMPLE_RATE });
+      this.pendingAudioMs += paddingMs;
+    }
+    while (this.recognizer.isReady(stream)) this.recognizer.decode(stream);
+    const text = this.recognizer.getResult(stream).text.trim();
+    s.stream = undefined;
+    s.text = '';
+    return { text, cost: this.takeCost(started) };
+  }
+
+  close(id: number): void {
+    this.streams.delete(id);
+  }
+
+  /** Calls with an utterance being decoded. */
+  get activeStreams(): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.stream) n++;
+    return n;
+  }
+
+  private collect(id: number, changed: AsrPartial[]): void {
+    const s = this.streams.get(id);
+    if (!s?.stream) return;
+    const text = this.recognizer.getResult(s.stream).text.trim();
+    if (text === s.text) return;
+    s.text = text;
+    const prior = changed.findIndex((p) => p.id === id);
+    if (prior >= 0) changed.splice(prior, 1);
+    changed.push({ id, text, atMs: s.atMs });
+  }
+
+  private takeCost(started: number): DecodeCost {
+    const cost = { computeMs: performance.now() - started, audioMs: this.pendingAudioMs };
+    this.pendingAudioMs = 0;
+    return cost;
+  }
+}

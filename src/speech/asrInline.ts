@@ -1,0 +1,59 @@
+/**
+ * AsrService decoding on the calling thread, on the same tick as the worker version. For tiny models, tools and
+ * tests; with a production-sized model use the worker so decode batches do not stall audio pacing.
+ */
+import { AsrBatchDecoder, type AsrPartial } from './asrBatchDecoder.ts';
+import { RealTimeFactorWindow, type AsrService, type PartialListener } from './asrService.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+
+export class AsrInline implements AsrService {
+  private readonly decoder: AsrBatchDecoder;
+  private readonly listeners = new Map<number, PartialListener>();
+  private readonly rtf = new RealTimeFactorWindow();
+  private readonly changed: AsrPartial[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private dirty = false;
+
+  constructor(recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number) {
+    this.decoder = new AsrBatchDecoder(recognizer);
+    this.timer = setInterval(() => this.tick(), decodeIntervalMs);
+    this.timer.unref();
+  }
+
+  open(id: number, onPartial: PartialListener): void {
+    this.listeners.set(id, onPartial);
+    this.decoder.open(id);
+  }
+
+  feed(id: number, samples: Float32Array, atMs: number): void {
+    this.decoder.accept(id, samples, atMs);
+    this.dirty = true;
+  }
+
+  finalize(id: number, paddingMs: number): Promise<string> {
+    const { text, cost } = this.decoder.finalize(id, paddingMs);
+    this.rtf.add(cost);
+    return Promise.resolve(text);
+  }
+
+  close(id: number): void {
+    this.listeners.delete(id);
+    this.decoder.close(id);
+  }
+
+  realTimeFactor(): number {
+    return this.rtf.value();
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.changed.length = 0;
+    this.rtf.add(this.decoder.decodeReady(this.changed));
+    for (const p of this.changed) this.listeners.get(p.id)?.(p.text, p.atMs);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Turns `speech.asr` plus a resolved model folder into sherpa-onnx's OnlineRecognizer config, for every online
+ * family sherpa supports. Plain data, so it can be handed to the decoding worker as is.
+ */
+import type { SpeechConfig } from './config.ts';
+import type { ResolvedModel } from './models/modelLookup.ts';
+import type { ModelFiles, SherpaFamily } from './models/modelRegistry.ts';
+import type { SherpaOnlineModelConfig, SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+
+export type OnlineFamily = 'transducer' | 'paraformer' | 'zipformer2Ctc' | 'nemoCtc' | 'toneCtc';
+
+const ONLINE_FAMILIES: readonly SherpaFamily[] = ['transducer', 'paraformer', 'zipformer2Ctc', 'nemoCtc', 'toneCtc'];
+
+export class AsrConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AsrConfigError';
+  }
+}
+
+type AsrSection = SpeechConfig['asr'];
+
+function required(files: ModelFiles, role: keyof ModelFiles, family: string, model: string): string {
+  const path = files[role];
+  if (!path) throw new AsrConfigError(`ASR model "${model}" (${family}) needs a "${role}" file (set speech.asr.files.${role})`);
+  return path;
+}
+
+/** Model files with `speech.asr.files` overriding the registry layout. */
+export function asrModelFiles(asr: AsrSection, model: ResolvedModel): ModelFiles {
+  return { ...model.files, ...Object.fromEntries(Object.entries(asr.files ?? {}).filter(([, v]) => v !== undefined)) };
+}
+
+export function asrFamily(asr: AsrSection, model: ResolvedModel): OnlineFamily {
+  const family = asr.family ?? model.spec?.family;
+  if (!family) throw new AsrConfigError(`ASR model "${model.name}" is not in the registry: set speech.asr.family`);
+  if (!ONLINE_FAMILIES.includes(family)) {
+    throw new AsrConfigError(`ASR model "${model.name}" is a ${family} model; the streaming recognizer needs one of ${ONLINE_FAMILIES.join(', ')}`);
+  }
+  return family as OnlineFamily;
+}
+
+export function buildRecognizerConfig(asr: AsrSection, model: ResolvedModel, hotwordsFile?: string): SherpaOnlineRecognizerConfig {
+  const family = asrFamily(asr, model);
+  const files = asrModelFiles(asr, model);
+  const need = (role: keyof ModelFiles): string => required(files, role, family, model.name);
+  const modelConfig: SherpaOnlineModelConfig = {
+    tokens: need('tokens'),
+    numThreads: asr.numThreads,
+    provider: 'cpu',
+    debug: 0,
+  };
+  switch (family) {
+    case 'transducer':
+      modelConfig.transducer = { encoder: need('encoder'), decoder: need('decoder'), joiner: need('joiner') };
+      break;
+    case 'paraformer':
+      modelConfig.paraformer = { encoder: need('encoder'), decoder: need('decoder') };
+      break;
+    case 'zipformer2Ctc':
+      modelConfig.zipformer2Ctc = { model: need('model') };
+      break;
+    case 'nemoCtc':
+      modelConfig.nemoCtc = { model: need('model') };
+      break;
+    case 'toneCtc':
+      modelConfig.toneCtc = { model: need('model') };
+      break;
+  }
+  // Hotwords are a transducer beam-search feature in sherpa-onnx; elsewhere they would be silently ignored.
+  const useHotwords = hotwordsFile !== undefined && family === 'transducer' && asr.decodingMethod === 'modified_beam_search';
+  if (useHotwords) {
+    if (asr.modelingUnit) modelConfig.modelingUnit = asr.modelingUnit;
+    if (asr.bpeVocab) modelConfig.bpeVocab = asr.bpeVocab;
+  }
+  return {
+    featConfig: { sampleRate: 16000, featureDim: 80 },
+    modelConfig,
+    // CTC and paraformer models decode greedily whatever is asked; only transducers search beams.
+    decodingMethod: family === 'transducer' ? asr.decodingMethod : 'greedy_search',
+    maxActivePaths: 4,
+    // callpilot's endpointer decides turns (VAD + expected answers); sherpa's own rules stay off.
+    enableEndpoint: false,
+    ...(useHotwords ? { hotwordsFile, hotwordsScore: asr.hotwordsScore } : {}),
+  };
+}
+
+/** Whether the configured hotwords will reach the decoder (for a warning when they would not). */
+export function hotwordsSupported(asr: AsrSection, model: ResolvedModel): boolean {
+  return asrFamily(asr, model) === 'transducer' && asr.decodingMethod === 'modified_beam_search';
+}

@@ -1,0 +1,30 @@
+/** Messages between the main thread and the ASR worker: one narrow channel, batched per decode tick. */
+import type { SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+import type { AsrPartial, DecodeCost } from './asrBatchDecoder.ts';
+
+export interface AsrWorkerData {
+  recognizer: SherpaOnlineRecognizerConfig;
+}
+
+export interface AsrAudioChunk {
+  id: number;
+  /** 16 kHz float samples (transferred). */
+  samples: Float32Array;
+  /** Audio-clock ms at the end of the chunk. */
+  atMs: number;
+}
+
+export type AsrRequest =
+  | { kind: 'open'; id: number }
+  | { kind: 'close'; id: number }
+  /** All calls' audio since the last tick; the worker decodes right after accepting it. */
+  | { kind: 'audio'; chunks: AsrAudioChunk[] }
+  /** End of an utterance: the call's remaining audio, then padding, decode, reply, reset. */
+  | { kind: 'finalize'; seq: number; id: number; chunk?: AsrAudioChunk; paddingMs: number };
+
+export type AsrReply =
+  | { kind: 'ready' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'partials'; partials: AsrPartial[]; cost: DecodeCost }
+  | { kind: 'final'; seq: number; id: number; text: string; cost: DecodeCost }
+  | { kind: 'error'; seq?: number; message: string };

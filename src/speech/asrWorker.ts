@@ -1,0 +1,52 @@
+/**
+ * Worker-thread side of the ASR: owns the shared recognizer and every call's stream. Runs here because one batched
+ * decode with a production-sized model takes tens of milliseconds, which on the main thread would delay the 20 ms
+ * audio frames of every call.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AsrBatchDecoder, type AsrPartial } from './asrBatchDecoder.ts';
+import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('asrWorker.ts must run inside a worker thread');
+
+function reply(message: AsrReply): void {
+  port!.postMessage(message);
+}
+
+let decoder: AsrBatchDecoder;
+try {
+  decoder = new AsrBatchDecoder((workerData as AsrWorkerData).recognizer);
+  reply({ kind: 'ready' });
+} catch (err) {
+  reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+  throw err;
+}
+
+port.on('message', (req: AsrRequest) => {
+  try {
+    switch (req.kind) {
+      case 'open':
+        decoder.open(req.id);
+        break;
+      case 'close':
+        decoder.close(req.id);
+        break;
+      case 'audio': {
+        for (const c of req.chunks) decoder.accept(c.id, c.samples, c.atMs);
+        const partials: AsrPartial[] = [];
+        const cost = decoder.decodeReady(partials);
+        if (partials.length > 0 || cost.computeMs > 0) reply({ kind: 'partials', partials, cost });
+        break;
+      }
+      case 'finalize': {
+        if (req.chunk) decoder.accept(req.chunk.id, req.chunk.samples, req.chunk.atMs);
+        const { text, cost } = decoder.finalize(req.id, req.paddingMs);
+        reply({ kind: 'final', seq: req.seq, id: req.id, text, cost });
+        break;
+      }
+    }
+  } catch (err) {
+    reply({ kind: 'error', seq: req.kind === 'finalize' ? req.seq : undefined, message: err instanceof Error ? err.message : String(err) });
+  }
+});

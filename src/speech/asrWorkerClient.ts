@@ -1,0 +1,191 @@
+/**
+ * AsrService backed by a worker thread. Audio is gathered per call and sent to the worker once per decode tick in a
+ * single message (not one message per 20 ms frame per call); partials come back batched the same way.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.ts';
+import { PendingAudio, RealTimeFactorWindow, type AsrService, type PartialListener } from './asrService.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+
+export class AsrWorkerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AsrWorkerError';
+  }
+}
+
+interface CallStream {
+  onPartial: PartialListener;
+  pending: PendingAudio;
+}
+
+/**
+ * tsx's ESM register API: a worker thread does not inherit the parent's tsx loader, so it registers its own. Read
+ * from tsx's package exports because require.resolve would pick the CommonJS build, which cannot register there.
+ */
+function tsxRegisterUrl(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+  const entry = manifest.exports['./esm/api']?.import?.default;
+  if (!entry) throw new AsrWorkerError(`tsx at ${manifestPath} has no ./esm/api export to load the ASR worker with`);
+  return pathToFileURL(join(dirname(manifestPath), entry)).href;
+}
+
+function startWorker(data: AsrWorkerData): Worker {
+  const workerUrl = new URL('./asrWorker.ts', import.meta.url).href;
+  const bootstrap =
+    `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); })` +
+    `.catch((err) => { const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) }); });`;
+  return new Worker(bootstrap, { eval: true, name: 'callpilot-asr', workerData: data });
+}
+
+export class AsrWorkerClient implements AsrService {
+  private readonly calls = new Map<number, CallStream>();
+  private readonly finals = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
+  private readonly rtf = new RealTimeFactorWindow();
+  private readonly timer: NodeJS.Timeout;
+  private seq = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    decodeIntervalMs: number,
+    private readonly log: Logger,
+  ) {
+    worker.on('message', (reply: AsrReply) => this.onReply(reply));
+    worker.on('error', (err) => this.fail(new AsrWorkerError(`ASR worker crashed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new AsrWorkerError(`ASR worker exited with code ${code}`));
+    });
+    this.timer = setInterval(() => this.flush(), decodeIntervalMs);
+    this.timer.unref();
+    // Nothing in flight must keep the process alive on its own; open calls hold their own handles.
+    worker.unref();
+  }
+
+  static async start(recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number, log: Logger): Promise<AsrWorkerClient> {
+    const worker = startWorker({ recognizer });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (reply: AsrReply): void => {
+        if (reply.kind === 'ready') {
+          cleanup();
+          resolve();
+        } else if (reply.kind === 'failed') {
+          cleanup();
+          void worker.terminate();
+          reject(new AsrWorkerError(`ASR worker could not load the model: ${reply.message}`));
+        }
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(new AsrWorkerError(`ASR worker failed to start: ${err.message}`));
+      };
+      const cleanup = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+    });
+    return new AsrWorkerClient(worker, decodeIntervalMs, log);
+  }
+
+  open(id: number, onPartial: PartialListener): void {
+    this.calls.set(id, { onPartial, pending: new PendingAudio() });
+    this.post({ kind: 'open', id });
+  }
+
+  feed(id: number, samples: Float32Array, atMs: number): void {
+    this.calls.get(id)?.pending.append(samples, atMs);
+  }
+
+  finalize(id: number, paddingMs: number): Promise<string> {
+    if (this.closed) return Promise.reject(new AsrWorkerError('ASR is shut down'));
+    const call = this.calls.get(id);
+    const seq = ++this.seq;
+    let chunk: AsrAudioChunk | undefined;
+    if (call && call.pending.size > 0) {
+      const atMs = call.pending.atMs;
+      chunk = { id, samples: call.pending.take(), atMs };
+    }
+    return new Promise<string>((resolve, reject) => {
+      this.finals.set(seq, { resolve, reject });
+      this.post({ kind: 'finalize', seq, id, chunk, paddingMs }, chunk ? [chunk.samples.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  close(id: number): void {
+    if (!this.calls.delete(id)) return;
+    this.post({ kind: 'close', id });
+  }
+
+  realTimeFactor(): number {
+    return this.rtf.value();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.fail(new AsrWorkerError('ASR shut down'));
+    await this.worker.terminate();
+  }
+
+  private flush(): void {
+    if (this.closed) return;
+    const chunks: AsrAudioChunk[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const [id, call] of this.calls) {
+      if (call.pending.size === 0) continue;
+      const atMs = call.pending.atMs;
+      const samples = call.pending.take();
+      chunks.push({ id, samples, atMs });
+      transfer.push(samples.buffer as ArrayBuffer);
+    }
+    if (chunks.length > 0) this.post({ kind: 'audio', chunks }, transfer);
+  }
+
+  private post(req: AsrRequest, transfer: ArrayBuffer[] = []): void {
+    if (!this.closed) this.worker.postMessage(req, transfer);
+  }
+
+  private onReply(reply: AsrReply): void {
+    switch (reply.kind) {
+      case 'partials':
+        this.rtf.add(reply.cost);
+        for (const p of reply.partials) this.calls.get(p.id)?.onPartial(p.text, p.atMs);
+        break;
+      case 'final': {
+        this.rtf.add(reply.cost);
+        const waiter = this.finals.get(reply.seq);
+        this.finals.delete(reply.seq);
+        waiter?.resolve(reply.text);
+        break;
+      }
+      case 'error':
+        if (reply.seq !== undefined) {
+          const waiter = this.finals.get(reply.seq);
+          this.finals.delete(reply.seq);
+          waiter?.reject(new AsrWorkerError(reply.message));
+        } else {
+          this.log.error({ err: reply.message }, 'ASR worker error');
+        }
+        break;
+      case 'ready':
+      case 'failed':
+        break;
+    }
+  }
+
+  private fail(err: Error): void {
+    for (const waiter of this.finals.values()) waiter.reject(err);
+    this.finals.clear();
+    if (!this.closed) this.log.error({ err }, 'ASR worker failed');
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * One call's listening side: caller frames -> 16 kHz -> Silero VAD -> endpointer, with the streaming ASR fed only
+ * while the caller is in an utterance (plus preroll), so silent calls cost no decoding at all. All times are on the
+ * call's audio clock: 0 at the first pushed frame, advancing with every sample pushed.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { createResampler, type Resampler } from '../media/index.ts';
+import type { AsrService } from './asrService.ts';
+import { PrerollRing } from './callSpeechPreroll.ts';
+import type { SpeechConfig } from './config.ts';
+import { Endpointer, type EndpointDecision } from './endpointer.ts';
+import type { CallSpeech, CallSpeechEvents } from './types.ts';
+import { CallVad, type VadEdge } from './vad.ts';
+import type { VadPool } from './vadPool.ts';
+
+const ASR_RATE = 16000;
+const SAMPLES_PER_MS = ASR_RATE / 1000;
+/** Audio kept beyond preroll + VAD confirmation delay + start grid, for slack. */
+const RING_MARGIN_MS = 100;
+
+export interface CallSpeechOptions {
+  callId: string;
+  /** Stream id on the ASR service, unique within the engine. */
+  streamId: number;
+  sampleRate: 8000 | 16000;
+  config: SpeechConfig;
+  vadPool: VadPool;
+  asr: AsrService;
+  log: Logger;
+  /** Called once on close (the engine forgets the call). */
+  onClose?: () => void;
+}
+
+export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements CallSpeech {
+  private readonly resampler: Resampler | undefined;
+  private readonly vad: CallVad;
+  private readonly endpointer: Endpointer;
+  private readonly ring: PrerollRing;
+  private readonly delayMs: number;
+  private readonly log: Logger;
+  private float = new Float32Array(320);
+  private samplesIn = 0;
+  private closed = false;
+  /** Partials at or before this audio time belong to an utterance already finalized. */
+  private partialFloorMs = -1;
+
+  constructor(private readonly o: CallSpeechOptions) {
+    super();
+    this.log = o.log.child({ callId: o.callId });
+    this.resampler = o.sampleRate === ASR_RATE ? undefined : createResampler(o.sampleRate, ASR_RATE);
+    this.delayMs = (this.resampler?.delaySamples ?? 0) / SAMPLES_PER_MS;
+    this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs);
+    this.endpointer = new Endpointer(o.config.endpoint);
+    const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
+    this.ring = new PrerollRing(Math.ceil(ringMs * SAMPLES_PER_MS));
+    o.asr.open(o.streamId, (text, atMs) => this.onPartial(text, atMs));
+  }
+
+  get speaking(): boolean {
+    return this.vad.speaking;
+  }
+
+  get nowMs(): number {
+    return (this.samplesIn * 1000) / this.o.sampleRate;
+  }
+
+  setExpected(phrases: string[]): void {
+    this.endpointer.setExpected(phrases);
+  }
+
+  push(pcm: Int16Array): void {
+    if (this.closed) return;
+    this.samplesIn += pcm.length;
+    const nowMs = this.nowMs;
+    const samples = this.toFloat16k(pcm);
+    this.ring.write(samples);
+    const edge = this.vad.accept(samples);
+    let fedThisFrame = false;
+    if (edge?.kind === 'start') {
+      this.emit('speechStart', { atMs: edge.atMs });
+      if (this.endpointer.speechStarted(edge.atMs)) {
+        this.feedPreroll(edge, nowMs);
+        fedThisFrame = true;
+      }
+    }
+    if (this.endpointer.inUtterance && !fedThisFrame) this.o.asr.feed(this.o.streamId, samples, nowMs);
+    if (edge?.kind === 'end') {
+      this.endpointer.speechEnded(edge.atMs);
+      this.emit('speechEnd', { atMs: edge.atMs });
+    }
+    this.checkEndpoint(nowMs);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.vad.close();
+    this.o.asr.close(this.o.streamId);
+    this.o.onClose?.();
+  }
+
+  private toFloat16k(pcm: Int16Array): Float32Array {
+    const src = this.resampler ? this.resampler.process(pcm) : pcm;
+    if (this.float.length !== src.length) this.float = new Float32Array(src.length);
+    const out = this.float;
+    for (let i = 0; i < src.length; i++) out[i] = src[i]! / 32768;
+    return out;
+  }
+
+  /** Starts the utterance's ASR with the audio from `prerollMs` before the corrected speech start, on the grid. */
+  private feedPreroll(edge: Extract<VadEdge, { kind: 'start' }>, nowMs: number): void {
+    const fromMs = edge.atMs + this.delayMs - this.o.config.vad.prerollMs;
+    const grid = this.o.config.asr.startGridMs * SAMPLES_PER_MS;
+    const exact = Math.max(0, Math.round(fromMs * SAMPLES_PER_MS));
+    const from = grid > 0 ? Math.floor(exact / grid) * grid : exact;
+    this.ring.readFrom(from, (chunk) => this.o.asr.feed(this.o.streamId, chunk, nowMs));
+  }
+
+  private onPartial(text: string, atMs: number): void {
+    if (this.closed || !this.endpointer.inUtterance || atMs <= this.partialFloorMs) return;
+    this.endpointer.partial(text);
+    this.emit('partial', { text, atMs });
+    this.checkEndpoint(this.nowMs);
+  }
+
+  private checkEndpoint(nowMs: number): void {
+    const decision = this.endpointer.poll(nowMs);
+    if (!decision) return;
+    this.finish(decision);
+    // Cut by maxUtteranceMs while the caller is still talking: what follows is a new utterance.
+    if (decision.reason === 'maxUtterance' && this.vad.speaking) this.endpointer.speechStarted(nowMs);
+  }
+
+  private finish(d: EndpointDecision): void {
+    this.partialFloorMs = d.atMs;
+    // Trailing silence already fed to the ASR flushes the model as well as padding does.
+    const heardSilenceMs = d.atMs - d.speechEndMs;
+    const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);
+    const earlyEndpoint = d.reason === 'expected';
+    this.o.asr.finalize(this.o.streamId, paddingMs).then(
+      (text) => this.emitFinal(text, d, earlyEndpoint),
+      (err: unknown) => {
+        this.log.error({ err }, 'ASR finalize failed; ending the turn without text');
+        this.emitFinal('', d, earlyEndpoint);
+      },
+    );
+  }
+
+  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean): void {
+    if (this.closed) return;
+    this.emit('final', { text, speechStartMs: d.speechStartMs, speechEndMs: d.speechEndMs, atMs: d.atMs, earlyEndpoint });
+  }
+}

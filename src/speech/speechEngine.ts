@@ -1,0 +1,116 @@
+/**
+ * The listening side for all calls of the process: one Silero VAD pool, one shared streaming recognizer (in a
+ * worker thread by default) with one stream per call, and a CallSpeech per call on top.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Lang } from '../dialog/types.ts';
+import { buildRecognizerConfig, hotwordsSupported } from './asrModelConfig.ts';
+import { AsrInline } from './asrInline.ts';
+import type { AsrService } from './asrService.ts';
+import { AsrWorkerClient } from './asrWorkerClient.ts';
+import { CallSpeechSession } from './callSpeech.ts';
+import type { SpeechConfig } from './config.ts';
+import { resolveModel, type ModelLookupOptions } from './models/modelLookup.ts';
+import type { CallSpeech, SpeechEngine } from './types.ts';
+import { VadPool } from './vadPool.ts';
+
+export interface SpeechEngineOptions {
+  log: Logger;
+  /** A models folder searched before all others. */
+  modelsRoot?: string;
+  /** Environment for the model lookup (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Idle VAD instances kept beyond the warm pool before extras are let go. */
+const MAX_IDLE_VADS = 256;
+
+export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOptions): Promise<SpeechEngine> {
+  const log = opts.log.child({ component: 'speech' });
+  const lookup: ModelLookupOptions = { rootDir: opts.modelsRoot, modelsDir: cfg.modelsDir, env: opts.env };
+  const vadModel = cfg.vad.model ?? resolveModel('silero-vad', lookup).files.model!;
+  const asrModel = resolveModel(cfg.asr.model, lookup);
+
+  let hotwordsDir: string | undefined;
+  let hotwordsFile: string | undefined;
+  if (cfg.asr.hotwords.length > 0) {
+    if (hotwordsSupported(cfg.asr, asrModel)) {
+      hotwordsDir = mkdtempSync(join(tmpdir(), 'callpilot-hotwords-'));
+      hotwordsFile = join(hotwordsDir, 'hotwords.txt');
+      writeFileSync(hotwordsFile, cfg.asr.hotwords.join('\n') + '\n');
+    } else {
+      log.warn({ model: asrModel.name }, 'speech.asr.hotwords ignored: they need a transducer model with modified_beam_search');
+    }
+  }
+  const recognizer = buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile);
+
+  const started = performance.now();
+  const asr: AsrService = cfg.asr.worker
+    ? await AsrWorkerClient.start(recognizer, cfg.asr.decodeIntervalMs, log)
+    : new AsrInline(recognizer, cfg.asr.decodeIntervalMs);
+  const vadPool = new VadPool({
+    model: vadModel,
+    threshold: cfg.vad.threshold,
+    minSpeechMs: cfg.vad.minSpeechMs,
+    minSilenceMs: cfg.vad.minSilenceMs,
+    warm: cfg.vad.poolSize,
+    maxIdle: Math.max(cfg.vad.poolSize, MAX_IDLE_VADS),
+    log,
+  });
+  log.info(
+    { asrModel: asrModel.name, asrDir: asrModel.dir, vadModel, worker: cfg.asr.worker, loadMs: Math.round(performance.now() - started) },
+    'speech engine ready',
+  );
+  return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir);
+}
+
+class SherpaSpeechEngine implements SpeechEngine {
+  private readonly calls = new Set<CallSpeech>();
+  private nextStreamId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly cfg: SpeechConfig,
+    private readonly asr: AsrService,
+    private readonly vadPool: VadPool,
+    private readonly log: Logger,
+    private readonly hotwordsDir: string | undefined,
+  ) {}
+
+  createCall(callId: string, sampleRate: 8000 | 16000, _lang: Lang): CallSpeech {
+    if (this.closed) throw new Error(`speech engine is closed (call ${callId})`);
+    const call: CallSpeech = new CallSpeechSession({
+      callId,
+      streamId: this.nextStreamId++,
+      sampleRate,
+      config: this.cfg,
+      vadPool: this.vadPool,
+      asr: this.asr,
+      log: this.log,
+      onClose: () => this.calls.delete(call),
+    });
+    this.calls.add(call);
+    return call;
+  }
+
+  asrRealTimeFactor(): number {
+    return this.asr.realTimeFactor();
+  }
+
+  /** VAD instances created, in use and idle (for metrics and capacity planning). */
+  vadPoolStats(): { created: number; inUse: number; idle: number } {
+    return this.vadPool.stats;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const call of [...this.calls]) call.close();
+    await this.asr.shutdown();
+    this.vadPool.close();
+    if (this.hotwordsDir) rmSync(this.hotwordsDir, { recursive: true, force: true });
+  }
+}
