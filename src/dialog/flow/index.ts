@@ -1,0 +1,11 @@
+export type { CompiledFlow, FlowLoadResult, FlowProblem, FlowProblemCode } from './types.ts';
+export type { FlowDefinition, StepDefinition, Transition, RetryDefinition, GlobalHandler, WebhookDefinition } from './schema.ts';
+export { flowSchema } from './schema.ts';
+export { createFlowDialogFactory } from './factory.ts';
+export type { FlowDialogFactory, FlowDialogFactoryOptions } from './factory.ts';
+export { FlowDialogSession } from './session.ts';
+export type { FlowSessionOptions } from './session.ts';
+export { checkFlowFile, compileFlowSource, loadFlowFile } from './loader.ts';
+export { runFlowsCheck, formatProblem } from './cli.ts';
+export { renderTemplate, parseTemplateRefs, formatterNames } from './template.ts';
+export type { FetchLike, WebhookOutcome } from './webhook.ts';

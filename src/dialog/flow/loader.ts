@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { builtinIntents, compileIntent, IntentClassifier, mergeIntentSpecs } from '../nlu/index.ts';
+import { checkFlowDefinition, suggest, type PathProblem, type YamlPath } from './check.ts';
+import { flowSchema, type FlowDefinition } from './schema.ts';
+import type { FlowLoadResult, FlowProblem } from './types.ts';
+
+interface Position {
+  line: number;
+  column: number;
+}
+
+/** Finds where a path lives in the YAML source; falls back to the deepest part of the path that exists. */
+function locate(doc: Document, lines: LineCounter, path: YamlPath, atKey: boolean): Position {
+  let node: unknown = doc.contents;
+  let best: Node | undefined = doc.contents ?? undefined;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (!pair) break;
+      if (last && atKey && pair.key) {
+        best = pair.key as Node;
+        break;
+      }
+      node = pair.value;
+      best = (pair.value as Node | null) ?? (pair.key as Node);
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      if (!node) break;
+      best = node as Node;
+    } else break;
+  }
+  const offset = best?.range?.[0] ?? 0;
+  const pos = lines.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function schemaHint(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeysAt(issue.path);
+      return issue.keys.map((k) => (allowed ? `"${k}": ${suggest(k, allowed, 'key')}` : `remove "${k}"`)).join('; ');
+    }
+    case 'invalid_type':
+      return value === undefined ? `add ${String(issue.path[issue.path.length - 1])}: (it is required)` : `write a ${issue.expected} here`;
+    case 'invalid_union':
+      return 'a transition is a step name, or { goto: <step>, say: ..., set: {...} }; a text is a string or a list of strings';
+    case 'invalid_value':
+      return `use one of: ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+    case 'too_big':
+      return 'change the value to fit the range';
+    case 'invalid_format':
+      return issue.message;
+    default:
+      return 'see docs/flows.md for the flow language';
+  }
+}
+
+const stepKeys = ['say', 'audio', 'barge_in', 'set', 'callback', 'webhook', 'on', 'dtmf', 'on_emotion', 'no_input', 'no_match', 'goto', 'end', 'transfer'];
+const topKeys = ['flow', 'lang', 'version', 'description', 'start', 'variables', 'settings', 'intents', 'globals', 'emotions', 'defaults', 'fallback', 'steps'];
+
+function allowedKeysAt(path: PropertyKey[]): string[] | undefined {
+  if (path.length === 0) return topKeys;
+  if (path.length === 2 && path[0] === 'steps') return stepKeys;
+  if (path.length === 1 && path[0] === 'settings') return ['confidence_threshold', 'timezone', 'llm_fallback', 'max_turns'];
+  if (path.length === 2 && path[0] === 'intents') return ['keywords', 'exact', 'patterns', 'negation', 'implies', 'slot', 'weight', 'description'];
+  if (path[path.length - 1] === 'no_input' || path[path.length - 1] === 'no_match') return ['retries', 'say', 'reprompt', 'goto'];
+  return undefined;
+}
+
+function valueAt(data: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+/**
+ * Parses, validates and compiles one flow file's text. Never throws for a bad file: every problem comes back
+ * with the line and column to fix.
+ */
+export function compileFlowSource(source: string, file: string, baseDir = dirname(file)): FlowLoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: FlowProblem[] = [];
+  const at = (p: PathProblem): FlowProblem => ({ file, ...locate(doc, lines, p.path, p.atKey ?? false), severity: p.severity, code: p.code, message: p.message, hint: p.hint });
+
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const pos = err.linePos?.[0] ?? lines.linePos(err.pos[0]);
+      problems.push({
+        file,
+        line: pos.line,
+        column: pos.col,
+        severity: 'error',
+        code: 'yaml-syntax',
+        message: `YAML syntax: ${err.message.split('\n')[0]}`,
+        hint: err.code === 'DUPLICATE_KEY' ? 'each key may appear once in a map; merge or rename the duplicates' : 'check indentation (spaces, not tabs), colons after keys and closing brackets/quotes',
+      });
+    }
+    return { problems };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    problems.push({ file, line: 1, column: 1, severity: 'error', code: 'yaml-syntax', message: `YAML: ${(err as Error).message}`, hint: 'avoid aliases (*name) that expand too much' });
+    return { problems };
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    problems.push({ file, line: 1, column: 1, severity: 'error', code: 'schema', message: 'a flow file must be a map with flow:, lang:, start: and steps:', hint: 'see configs/flows/demo.zh.yaml for a small complete flow' });
+    return { problems };
+  }
+  const parsed = flowSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const where = path.length > 0 ? `${path.join('.')}: ` : '';
+      problems.push(at({ path, severity: 'error', code: 'schema', message: `${where}${issue.message}`, hint: schemaHint(issue, valueAt(data, path)) }));
+    }
+    return { problems };
+  }
+  const def: FlowDefinition = parsed.data;
+  for (const p of checkFlowDefinition(def, baseDir)) problems.push(at(p));
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  if (problems.some((p) => p.severity === 'error')) return { problems };
+
+  const specs = mergeIntentSpecs(builtinIntents[def.lang], def.intents);
+  const classifier = new IntentClassifier(def.lang, Object.entries(specs).map(([name, spec]) => compileIntent(name, spec)));
+  const version = createHash('sha1').update(source).digest('hex').slice(0, 12);
+  return { flow: { name: def.flow, lang: def.lang, file, version, definition: def, classifier, baseDir }, problems };
+}
+
+/** Reads and compiles a flow file; an unreadable file is a problem, not an exception. */
+export function loadFlowFile(file: string): FlowLoadResult {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [{ file, line: 1, column: 1, severity: 'error', code: 'io', message: `cannot read file: ${(err as Error).message}`, hint: 'check the path' }] };
+  }
+  return compileFlowSource(source, file);
+}
+
+/** Problems of one flow file (errors and warnings), for `callpilot flows check` and editors. */
+export function checkFlowFile(file: string): FlowProblem[] {
+  return loadFlowFile(file).problems;
+}
