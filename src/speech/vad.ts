@@ -23,6 +23,8 @@ export class CallVad {
   private base = 0;
   private detected = false;
   private quietSamples = 0;
+  /** Whether speech ended since the last restart (restart once per silence, not periodically while idle). */
+  private heardSpeech = false;
   private readonly startBackoffSamples: number;
   private readonly resetAfterSamples: number;
 
@@ -63,6 +65,7 @@ export class CallVad {
     }
     this.detected = now;
     this.quietSamples = 0;
+    this.heardSpeech = true;
     const detectedAtMs = this.toMs(this.base + this.fed);
     if (now) {
       const windows = this.fed >= WINDOW_SHIFT + WINDOW_CONTEXT ? Math.floor((this.fed - WINDOW_CONTEXT) / WINDOW_SHIFT) : 0;
@@ -86,13 +89,14 @@ export class CallVad {
    * needs only a window or two of context to find the next onset.
    */
   private restartWhenQuiet(vad: SherpaVad, n: number): void {
-    if (this.resetAfterSamples <= 0) return;
+    if (this.resetAfterSamples <= 0 || !this.heardSpeech) return;
     this.quietSamples += n;
     if (this.quietSamples < this.resetAfterSamples) return;
     vad.reset();
     this.base += this.fed;
     this.fed = 0;
     this.quietSamples = 0;
+    this.heardSpeech = false;
   }
 
   close(): void {

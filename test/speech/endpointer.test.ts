@@ -1,0 +1,104 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Endpointer } from '../../src/speech/endpointer.ts';
+import { ExpectedAnswers, normalizeForMatch } from '../../src/speech/endpointerMatch.ts';
+
+const opts = { trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 5000 };
+
+/** Polls every 20 ms from `from` to `to`; returns the first decision. */
+function pollUntil(ep: Endpointer, from: number, to: number) {
+  for (let t = from; t <= to; t += 20) {
+    const d = ep.poll(t);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+test('normalization strips spaces, punctuation, fillers and case', () => {
+  assert.is(normalizeForMatch('嗯，是的。'), '是的');
+  assert.is(normalizeForMatch('那个 我已经 还款了！'), '我已经还款了');
+  assert.is(normalizeForMatch('Uh, YES please'), 'yesplease');
+  assert.is(normalizeForMatch('um... talk to an agent?'), 'talktoanagent');
+  // A filler inside a word is not a filler.
+  assert.is(normalizeForMatch('Hum'), 'hum');
+});
+
+test('expected answers match when the transcript equals or contains a phrase', () => {
+  const ex = new ExpectedAnswers();
+  ex.set(['是的', 'talk to an agent', '  ', '']);
+  assert.is(ex.size, 2);
+  assert.ok(ex.matches('嗯是的'));
+  assert.ok(ex.matches('I want to TALK to an agent'));
+  assert.not.ok(ex.matches('不是'));
+  assert.not.ok(ex.matches('嗯'));
+  ex.set([]);
+  assert.not.ok(ex.matches('是的'));
+});
+
+test('turn ends after the trailing silence counted from the real speech end', () => {
+  const ep = new Endpointer(opts);
+  assert.ok(ep.speechStarted(1000));
+  ep.speechEnded(2000); // VAD reports it late, at 2120
+  const d = pollUntil(ep, 2120, 4000);
+  assert.ok(d);
+  assert.is(d!.reason, 'silence');
+  assert.is(d!.speechStartMs, 1000);
+  assert.is(d!.speechEndMs, 2000);
+  assert.is(d!.atMs, 2700);
+  assert.not.ok(ep.inUtterance);
+});
+
+test('a pause shorter than the trailing silence keeps one utterance', () => {
+  const ep = new Endpointer(opts);
+  ep.speechStarted(1000);
+  ep.speechEnded(1500);
+  assert.is(pollUntil(ep, 1500, 1900), undefined);
+  assert.not.ok(ep.speechStarted(1950), 'resumption is not a new utterance');
+  ep.speechEnded(2500);
+  const d = pollUntil(ep, 2500, 4000);
+  assert.is(d!.speechStartMs, 1000);
+  assert.is(d!.speechEndMs, 2500);
+  assert.is(d!.atMs, 3200);
+});
+
+test('a matching partial shortens the trailing silence', () => {
+  const ep = new Endpointer(opts);
+  ep.setExpected(['是的', '不是']);
+  ep.speechStarted(1000);
+  ep.partial('嗯是的');
+  ep.speechEnded(1600);
+  const d = pollUntil(ep, 1600, 3000);
+  assert.is(d!.reason, 'expected');
+  assert.is(d!.atMs, 1800);
+});
+
+test('a non-matching partial waits the full silence; a late match ends it at once', () => {
+  const ep = new Endpointer(opts);
+  ep.setExpected(['下周还']);
+  ep.speechStarted(1000);
+  ep.partial('下周');
+  ep.speechEnded(1600);
+  assert.is(pollUntil(ep, 1600, 1900), undefined);
+  ep.partial('下周还');
+  const d = ep.poll(1920);
+  assert.is(d!.reason, 'expected');
+  assert.is(d!.atMs, 1920);
+});
+
+test('maxUtteranceMs cuts a caller who never stops', () => {
+  const ep = new Endpointer(opts);
+  ep.speechStarted(0);
+  const d = pollUntil(ep, 0, 10000);
+  assert.is(d!.reason, 'maxUtterance');
+  assert.is(d!.atMs, 5000);
+  assert.is(d!.speechEndMs, 5000);
+});
+
+test('no decision without speech', () => {
+  const ep = new Endpointer(opts);
+  assert.is(pollUntil(ep, 0, 10000), undefined);
+  ep.partial('是的');
+  assert.is(pollUntil(ep, 0, 10000), undefined);
+});
+
+test.run();
