@@ -94,8 +94,11 @@ export function compileFlowSource(source: string, file: string, baseDir = dirnam
   const at = (p: PathProblem): FlowProblem => ({ file, ...locate(doc, lines, p.path, p.atKey ?? false), severity: p.severity, code: p.code, message: p.message, hint: p.hint });
 
   if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
+    const sourceLines = source.split('\n');
+    // After the first syntax error the parser's later complaints are mostly echoes of it.
+    for (const err of doc.errors.slice(0, 3)) {
       const pos = err.linePos?.[0] ?? lines.linePos(err.pos[0]);
+      const lineText = sourceLines[pos.line - 1] ?? '';
       problems.push({
         file,
         line: pos.line,
@@ -103,7 +106,14 @@ export function compileFlowSource(source: string, file: string, baseDir = dirnam
         severity: 'error',
         code: 'yaml-syntax',
         message: `YAML syntax: ${err.message.split('\n')[0]}`,
-        hint: err.code === 'DUPLICATE_KEY' ? 'each key may appear once in a map; merge or rename the duplicates' : 'check indentation (spaces, not tabs), colons after keys and closing brackets/quotes',
+        hint:
+          err.code === 'DUPLICATE_KEY'
+            ? 'each key may appear once in a map; merge or rename the duplicates'
+            : lineText.includes('{{')
+              ? 'put text with {{variables}} in quotes: say: "您好{{name}}" (unquoted { starts a YAML map)'
+              : lineText.includes('\t')
+                ? 'indent with spaces; YAML does not allow tabs'
+                : 'check indentation (spaces, not tabs), the colon after each key and closing brackets/quotes',
       });
     }
     return { problems };

@@ -14,7 +14,7 @@ const byLengthDesc = (words: string[]): string[] => [...words].sort((a, b) => b.
 const rawLexicons: Record<Lang, EmotionLexicon> = {
   zh: {
     angry: [
-      '烦死', '烦不烦', '有病', '神经病', '滚', '骚扰', '投诉', '别再打', '不要再打', '再打我就', '去死', '他妈', '妈的',
+      '烦死', '烦不烦', '有病', '神经病', '滚', '骚扰', '投诉', '再打我就', '去死', '他妈', '妈的',
       '什么玩意', '有完没完', '烦人', '气死', '骗子', '举报', '报警', '脑子有', '闭嘴', '你们烦', '天天打', '搞什么',
     ],
     negative: [
@@ -26,9 +26,9 @@ const rawLexicons: Record<Lang, EmotionLexicon> = {
   },
   en: {
     angry: [
-      'stop calling', 'stop bothering', 'leave me alone', 'harass', 'harassment', 'ridiculous', 'damn', 'hell',
+      'stop bothering', 'leave me alone', 'harass', 'harassment', 'ridiculous', 'damn', 'hell',
       'shut up', 'scam', 'scammer', 'sue', 'report you', 'sick of', 'fed up', 'how dare', 'idiot', 'stupid',
-      'annoying', 'pissed', 'furious', 'do not call me again',
+      'annoying', 'pissed', 'furious',
     ],
     negative: [
       'unhappy', 'disappointed', 'terrible', 'awful', 'bad', 'poor', 'worst', 'problem', 'difficult', 'upset',

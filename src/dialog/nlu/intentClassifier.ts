@@ -29,7 +29,7 @@ const zhNegators = ['不是很', '不怎么', '不太', '并不', '没有', '不
 const enNegator = /(?:^|\s)(?:not|never|no|not really|not very|hardly|do not|did not)\s$/;
 const fuzzyPenalty = 0.85;
 const impliedPenalty = 0.95;
-const slotScore = 0.8;
+const slotScore = 0.6;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
