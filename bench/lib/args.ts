@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util';
+
+export type BenchModel = 'tiny' | 'cost-proxy';
+
+/** What one `npm run bench` invocation should do. */
+export interface BenchOptions {
+  /** Concurrency levels, run one after another, each against a fresh server. */
+  calls: number[];
+  models: BenchModel[];
+  /** Caller languages, assigned round-robin over the calls of a level. */
+  langs: ('zh' | 'en')[];
+  /** Call starts are spread evenly over this window so they do not align on the same 20 ms tick. */
+  staggerMs: number;
+  /** Port of the server under test (a fresh child process per level). */
+  port: number;
+  /** Append the table to bench/RESULTS.md (off for quick experiments). */
+  write: boolean;
+  /** Seed for the per-call variation of pauses and barge-in points (runs are repeatable). */
+  seed: number;
+  /** Let the server record caller/bot/mixed WAVs as it does by default (disk writes are part of the cost). */
+  record: boolean;
+  /** Keep each level's scratch folder (db, recordings, server log) instead of deleting it. */
+  keep: boolean;
+}
+
+export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
+
+export const MODEL_DIRS: Readonly<Record<BenchModel, string>> = {
+  tiny: 'callpilot-tiny-zh-en',
+  'cost-proxy': 'callpilot-cost-proxy',
+};
+
+/**
+ * Parses the bench command line. `costProxyAvailable` decides the `--model` default: both models when the
+ * cost proxy is on disk, otherwise only the tiny one (the proxy is large and not always shipped).
+ */
+export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      calls: { type: 'string' },
+      model: { type: 'string' },
+      lang: { type: 'string', default: 'zh,en' },
+      stagger: { type: 'string', default: '2000' },
+      port: { type: 'string', default: '18480' },
+      'no-write': { type: 'boolean', default: false },
+      seed: { type: 'string', default: '1' },
+      'no-record': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const calls = values.calls === undefined ? [...DEFAULT_CALLS] : parseIntList(values.calls, '--calls');
+  const modelArg = values.model ?? (costProxyAvailable ? 'both' : 'tiny');
+  let models: BenchModel[];
+  if (modelArg === 'both') models = ['tiny', 'cost-proxy'];
+  else if (modelArg === 'tiny' || modelArg === 'cost-proxy') models = [modelArg];
+  else throw new Error(`--model must be tiny, cost-proxy or both, not "${modelArg}"`);
+  const langs = values.lang.split(',').map((s) => s.trim());
+  for (const l of langs) if (l !== 'zh' && l !== 'en') throw new Error(`--lang takes zh, en or zh,en, not "${l}"`);
+  return {
+    calls,
+    models,
+    langs: langs as ('zh' | 'en')[],
+    staggerMs: positiveInt(values.stagger, '--stagger', true),
+    port: positiveInt(values.port, '--port', false),
+    write: !values['no-write'],
+    seed: positiveInt(values.seed, '--seed', true),
+    record: !values['no-record'],
+    keep: values.keep,
+  };
+}
+
+function parseIntList(s: string, name: string): number[] {
+  const out = s.split(',').map((x) => positiveInt(x.trim(), name, false));
+  if (out.length === 0) throw new Error(`${name} needs at least one number`);
+  return out;
+}
+
+function positiveInt(s: string, name: string, zeroOk: boolean): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new Error(`${name}: "${s}" is not a ${zeroOk ? 'non-negative' : 'positive'} integer`);
+  return n;
+}

@@ -1,0 +1,170 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseBenchArgs } from './args.ts';
+import { serverBreakdown, summarizeWire } from './analysis.ts';
+import { cpuPercent, parseProcStat, parseVmRss } from './proc.ts';
+import { metricSum, parsePrometheusText, pickServerMetrics } from './prometheus.ts';
+import { markdownTable, memoryPerCallMb, tableRow, type LevelResult } from './report.ts';
+import { callScript, startOffsetMs } from './script.ts';
+import { serverEnv } from './server.ts';
+import { distribution, percentile, seededRandom } from './stats.ts';
+
+test('percentile interpolates between ranks and handles edge cases', () => {
+  assert.is(percentile([], 50), undefined);
+  assert.is(percentile([7], 95), 7);
+  assert.is(percentile([1, 2, 3, 4], 50), 2.5);
+  assert.is(percentile([4, 3, 2, 1, 0], 100), 4);
+  assert.is(percentile([0, 10], 95), 9.5);
+  const d = distribution([1, 2, 3]);
+  assert.is(d.n, 3);
+  assert.is(d.max, 3);
+});
+
+test('seededRandom repeats for a seed and differs across seeds', () => {
+  const a = seededRandom(5);
+  const b = seededRandom(5);
+  const c = seededRandom(6);
+  const xs = [a(), a(), a()];
+  assert.equal(xs, [b(), b(), b()]);
+  assert.is.not(xs[0], c());
+  for (const x of xs) assert.ok(x >= 0 && x < 1);
+});
+
+test('parseProcStat counts fields after the last parenthesis (names with spaces and parens)', () => {
+  const line = '4242 (node (tsx) x) S 17 4242 17 0 -1 4194560 1 0 0 0 150 25 3 4 20 0 11 0 100 1000 200';
+  const s = parseProcStat(line);
+  assert.is(s.ppid, 17);
+  assert.is(s.cpuTicks, 175);
+});
+
+test('parseVmRss reads kB and returns 0 without the line', () => {
+  assert.is(parseVmRss('Name:\tnode\nVmRSS:\t  123456 kB\nThreads: 12\n'), 123456 * 1024);
+  assert.is(parseVmRss('Name:\tzombie\n'), 0);
+});
+
+test('cpuPercent is percent of one core', () => {
+  assert.is(cpuPercent({ cpuTicks: 0, rssBytes: 0 }, { cpuTicks: 150, rssBytes: 0 }, 1000, 100), 150);
+  assert.is(cpuPercent({ cpuTicks: 0, rssBytes: 0 }, { cpuTicks: 1, rssBytes: 0 }, 0, 100), 0);
+});
+
+test('Prometheus text: labels, sums, comments', () => {
+  const text = [
+    '# HELP callpilot_late_frames_total x',
+    '# TYPE callpilot_late_frames_total counter',
+    'callpilot_late_frames_total 12',
+    'callpilot_dropped_frames_total 0',
+    'callpilot_asr_real_time_factor 0.0123',
+    'callpilot_calls_total{disposition="refused"} 3',
+    'callpilot_calls_total{disposition="a \\"q\\" b"} 2',
+    'callpilot_active_calls 5',
+  ].join('\n');
+  const s = parsePrometheusText(text);
+  assert.is(metricSum(s, 'callpilot_calls_total'), 5);
+  assert.is(s.find((x) => x.value === 2)?.labels.disposition, 'a \\"q\\" b');
+  assert.is(metricSum(s, 'nope'), undefined);
+  assert.equal(pickServerMetrics(text), { asrRealTimeFactor: 0.0123, lateFrames: 12, droppedFrames: 0, turns: undefined, activeCalls: 5 });
+});
+
+test('bench args: defaults, lists, model choice', () => {
+  const d = parseBenchArgs([], true);
+  assert.equal(d.calls, [1, 20, 50, 100]);
+  assert.equal(d.models, ['tiny', 'cost-proxy']);
+  assert.equal(parseBenchArgs([], false).models, ['tiny']);
+  const o = parseBenchArgs(['--calls', '1,20', '--model', 'cost-proxy', '--lang', 'en', '--no-write'], true);
+  assert.equal(o.calls, [1, 20]);
+  assert.equal(o.models, ['cost-proxy']);
+  assert.equal(o.langs, ['en']);
+  assert.is(o.write, false);
+  assert.throws(() => parseBenchArgs(['--calls', '0'], true));
+  assert.throws(() => parseBenchArgs(['--model', 'big'], true));
+  assert.throws(() => parseBenchArgs(['--bogus'], true));
+});
+
+test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () => {
+  const env = serverEnv(
+    { repoRoot: '/r', port: 1234, asrModel: 'm', workDir: '/tmp/w', record: false },
+    { PATH: '/bin', CALLPILOT_SPEECH_ENDPOINT_TRAILING_SILENCE_MS: '100' },
+  );
+  assert.is(env.PATH, '/bin');
+  assert.is(env.CALLPILOT_SPEECH_ENDPOINT_TRAILING_SILENCE_MS, undefined);
+  assert.is(env.CALLPILOT_SERVER_PORT, '1234');
+  assert.is(env.CALLPILOT_MEDIA_RECORD, 'false');
+  assert.is(env.CALLPILOT_STORE_PATH, '/tmp/w/callpilot.db');
+});
+
+test('call scripts are seeded and staggered evenly', () => {
+  const a = callScript('zh', seededRandom(3));
+  assert.equal(a, callScript('zh', seededRandom(3)));
+  for (const t of a) {
+    if (t.mode === 'bargeIn') assert.ok(t.bargeInAfterMs! >= 500 && t.bargeInAfterMs! <= 1100);
+    else assert.ok(t.pauseMs! >= 250 && t.pauseMs! <= 900);
+  }
+  assert.is(startOffsetMs(0, 1, 2000), 0);
+  assert.is(startOffsetMs(0, 5, 2000), 0);
+  assert.is(startOffsetMs(4, 5, 2000), 2000);
+});
+
+test('summarizeWire counts no-replies, barge-ins and missing turns', () => {
+  const w = summarizeWire([
+    {
+      scriptedTurns: 3,
+      failed: false,
+      turns: [
+        { text: 'a', mode: 'afterPrompt', speechStartAt: 0, speechEndAt: 1, latencyMs: 300 },
+        { text: 'b', mode: 'bargeIn', speechStartAt: 0, speechEndAt: 1, latencyMs: 400, bargeInStopMs: 90 },
+      ],
+    },
+    { scriptedTurns: 3, failed: true },
+    { scriptedTurns: 1, failed: false, turns: [{ text: 'c', mode: 'afterPrompt', speechStartAt: 0, speechEndAt: 1 }] },
+  ]);
+  assert.is(w.turnsScripted, 7);
+  assert.is(w.turnsSpoken, 3);
+  assert.is(w.noReply, 1);
+  assert.is(w.failedCalls, 1);
+  assert.is(w.latency.n, 2);
+  assert.is(w.bargeInStop.p50, 90);
+  assert.is(w.bargeInTurns, 1);
+});
+
+test('serverBreakdown pairs finals with the next reply', () => {
+  const b = serverBreakdown([
+    [
+      { type: 'final', text: '请问你是谁', speechStartMs: 0, speechEndMs: 1000, atMs: 1700, earlyEndpoint: false },
+      { type: 'botAudioStart', atMs: 1900, latencyMs: 900 },
+      { type: 'bargeIn', atMs: 2500, heardMs: 600, stopMs: 40 },
+      { type: 'final', text: '是的', speechStartMs: 2300, speechEndMs: 2800, atMs: 3000, earlyEndpoint: true },
+      { type: 'botAudioStart', atMs: 3100, latencyMs: 300 },
+      { type: 'final', text: '', speechStartMs: 0, speechEndMs: 0, atMs: 0, earlyEndpoint: false },
+      { type: 'botAudioStart', atMs: 0 },
+    ],
+  ]);
+  assert.is(b.finals, 2);
+  assert.is(b.earlyEndpoints, 1);
+  assert.is(b.endpointWait.p50, 700);
+  assert.is(b.endpointWaitEarly.p50, 200);
+  assert.equal([b.afterFinal.p50, b.afterFinal.n], [150, 2]);
+  assert.is(b.serverBargeInStop.p50, 40);
+});
+
+test('table rows mark targets only at 50 calls; memory per call', () => {
+  const base: LevelResult = {
+    model: 'tiny',
+    calls: 50,
+    wire: summarizeWire([{ scriptedTurns: 1, failed: false, turns: [{ text: 'a', mode: 'bargeIn', speechStartAt: 0, speechEndAt: 1, latencyMs: 400, bargeInStopMs: 100 }] }]),
+    server: serverBreakdown([]),
+    idleRssBytes: 100 * 1024 * 1024,
+    peakRssBytes: 600 * 1024 * 1024,
+    clientCpuPercent: 10,
+    clientLoopDelayP99Ms: 3,
+    loadAvgBefore: 0.5,
+  };
+  assert.is(memoryPerCallMb(base), 10);
+  const row = tableRow(base);
+  assert.ok(row[3]!.endsWith('✗'));
+  assert.ok(row[4]!.endsWith('✓'));
+  assert.ok(row[7]!.endsWith('✓'));
+  assert.not.ok(tableRow({ ...base, calls: 20 })[3]!.includes('✗'));
+  assert.ok(markdownTable([row]).split('\n').length === 3);
+});
+
+test.run();

@@ -1,0 +1,43 @@
+import type { ScriptedTurn } from '../../src/cli/callerVoice.ts';
+
+export type Lang = 'zh' | 'en';
+
+/**
+ * The lines a bench caller says, in order, from the tiny test model's vocabulary and the `demo` flow
+ * (configs/flows/demo.*.yaml): after the greeting, ask who is calling (global who_are_you); talk over that answer
+ * to ask for a repeat (global repeat); talk over the repeat to say yes (greeting -> offer); after the offer, say
+ * no (-> end_refused, the bot ends the call). `bargeIn` lines are spoken over the prompt that is playing, so they
+ * measure the barge-in stop time; every line measures turn latency.
+ */
+export const BENCH_LINES: Readonly<Record<Lang, readonly Omit<ScriptedTurn, 'pauseMs' | 'bargeInAfterMs'>[]>> = {
+  zh: [
+    { text: '请问你是谁', mode: 'afterPrompt' },
+    { text: '再说一遍', mode: 'bargeIn' },
+    { text: '是的', mode: 'bargeIn' },
+    { text: '不需要', mode: 'afterPrompt' },
+  ],
+  en: [
+    { text: 'who is this', mode: 'afterPrompt' },
+    { text: 'please repeat', mode: 'bargeIn' },
+    { text: 'yes', mode: 'bargeIn' },
+    { text: 'no', mode: 'afterPrompt' },
+  ],
+};
+
+/** Pause before an answer: people answer 250-900 ms after a prompt ends. */
+const PAUSE_MS: readonly [number, number] = [250, 900];
+/** How far into a prompt a caller talks over it: early enough to land inside even a short prompt. */
+const BARGE_IN_AFTER_MS: readonly [number, number] = [500, 1100];
+
+/** One call's script: the fixed lines with pauses and barge-in points drawn from `rand` (seeded, repeatable). */
+export function callScript(lang: Lang, rand: () => number): ScriptedTurn[] {
+  const draw = ([lo, hi]: readonly [number, number]): number => Math.round(lo + (hi - lo) * rand());
+  return BENCH_LINES[lang].map((line) =>
+    line.mode === 'bargeIn' ? { ...line, bargeInAfterMs: draw(BARGE_IN_AFTER_MS) } : { ...line, pauseMs: draw(PAUSE_MS) },
+  );
+}
+
+/** Start offset of call `i` of `n`, spread evenly over `staggerMs` so frame ticks do not all align. */
+export function startOffsetMs(i: number, n: number, staggerMs: number): number {
+  return n <= 1 ? 0 : (i * staggerMs) / (n - 1);
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ServerSpec {
+  repoRoot: string;
+  port: number;
+  /** Registry name or folder of the ASR model. */
+  asrModel: string;
+  /** Scratch folder for the SQLite db, recordings and the server log. */
+  workDir: string;
+  record: boolean;
+}
+
+export interface RunningServer {
+  pid: number;
+  baseUrl: string;
+  dbPath: string;
+  logPath: string;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with the exit code (or signal). */
+  stop(graceMs?: number): Promise<string>;
+}
+
+/**
+ * The child's environment: ours minus every CALLPILOT_* variable (the config loader rejects names it does not
+ * know, and a stray override in the caller's shell must not change what is measured), plus the bench's settings.
+ */
+export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (!k.startsWith('CALLPILOT_')) env[k] = v;
+  return {
+    ...env,
+    CALLPILOT_SERVER_HOST: '127.0.0.1',
+    CALLPILOT_SERVER_PORT: String(spec.port),
+    CALLPILOT_STORE_PATH: join(spec.workDir, 'callpilot.db'),
+    CALLPILOT_STORE_RECORDINGS_DIR: join(spec.workDir, 'recordings'),
+    CALLPILOT_LOG_LEVEL: 'warn',
+    CALLPILOT_SPEECH_ASR_MODEL: spec.asrModel,
+    CALLPILOT_MEDIA_RECORD: spec.record ? 'true' : 'false',
+  };
+}
+
+/**
+ * Starts `node bin/callpilot.js start` as a child process (so /proc CPU and RSS figures are the server's alone)
+ * and waits until it answers /readyz, or /healthz on builds without readiness.
+ */
+export async function startServer(spec: ServerSpec, readyTimeoutMs = 180_000): Promise<RunningServer> {
+  const logPath = join(spec.workDir, 'server.log');
+  const log = createWriteStream(logPath);
+  const child: ChildProcess = spawn(process.execPath, ['bin/callpilot.js', 'start'], {
+    cwd: spec.repoRoot,
+    env: serverEnv(spec, process.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  let exited: string | undefined;
+  const exit = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = signal ? `signal ${signal}` : `exit ${code}`;
+      resolve(exited);
+    });
+  });
+  const baseUrl = `http://127.0.0.1:${spec.port}`;
+  const stop = async (graceMs = 15_000): Promise<string> => {
+    if (exited) return exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const result = await exit;
+    clearTimeout(timer);
+    log.end();
+    return result;
+  };
+  const deadline = performance.now() + readyTimeoutMs;
+  while (performance.now() < deadline) {
+    if (exited) {
+      log.end();
+      throw new Error(`server exited (${exited}) before it was ready; log ${logPath}:\n${tail(logPath, 30)}`);
+    }
+    if ((await httpOk(`${baseUrl}/readyz`)) || (await httpOk(`${baseUrl}/healthz`))) {
+      return { pid: child.pid!, baseUrl, dbPath: join(spec.workDir, 'callpilot.db'), logPath, stop };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`server not ready after ${readyTimeoutMs} ms; log ${logPath}:\n${tail(logPath, 30)}`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
