@@ -44,7 +44,15 @@ function schemaHint(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(issue.path);
-      return issue.keys.map((k) => (allowed ? `"${k}": ${suggest(k, allowed, 'key')}` : `remove "${k}"`)).join('; ');
+      return issue.keys
+        .map((k) =>
+          /[\s,]/.test(k)
+            ? `"${k}" looks like the rest of a value after a comma: quote values that contain commas inside { }`
+            : allowed
+              ? `"${k}": ${suggest(k, allowed, 'key')}`
+              : `remove "${k}"`,
+        )
+        .join('; ');
     }
     case 'invalid_type':
       return value === undefined ? `add ${String(issue.path[issue.path.length - 1])}: (it is required)` : `write a ${issue.expected} here`;
