@@ -25,7 +25,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
       keywords: [
         '是的', '是我', '我是', '我就是', '对的', '对对', '没错', '好的', '可以', '行的', '行啊', '没问题', '是啊', '是呀',
         '当然', '确认', '正确', '本人', '好啊', '愿意', '需要', '要的', '有的', '同意', '确定', '知道了', '明白', '对啊',
-        '是是', '好嘞', '是本人', '对没错', '也行',
+        '是是', '好嘞', '是本人', '对没错', '也行', '是这个', '都行', '都可以', '方便', '好吧', '行吧',
       ],
       exact: ['嗯', '对', '是', '好', '行', '要', '有', '可', '恩', '昂', '噢'],
       negation: 'no',
@@ -73,7 +73,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
       description: 'says it is the wrong number or wrong person',
       keywords: [
         '打错了', '打错电话', '不是我', '不是本人', '找错人', '没有这个人', '不认识', '换号了', '号码换人', '打错', '我不姓',
-        '不是他', '不是她', '弄错了', '搞错了', '大错了',
+        '不是他', '不是她', '弄错了', '搞错了', '大错了', '没这个人', '找错了',
       ],
       implies: 'no',
     },
@@ -116,20 +116,23 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
         'of course', 'absolutely', 'okay', 'ok', 'alright', 'all right', 'sounds good', 'i do', 'i am', 'it is me', 'definitely',
         'certainly', 'yes please', 'i will', 'that works', 'fine', 'affirmative', 'indeed', 'yes it is', 'you got it', 'interested',
       ],
-      exact: ['right', 'yea', 'ya', 'uh huh', 'mhm', 'good', 'great', 'perfect'],
+      exact: ['right', 'yea', 'ya', 'uhhuh', 'mmhmm', 'mhm', 'good', 'great', 'perfect', 'yes', 'yeah', 'yep', 'yup', 'sure', 'okay', 'ok', 'correct'],
       negation: 'no',
       weight: 0.9,
     },
     no: {
       description: 'disagrees, denies, says no',
-      keywords: ['no', 'nope', 'nah', 'not really', 'negative', 'i do not', 'i am not', 'not at all', 'no way', 'incorrect', 'that is wrong', 'i will not'],
-      exact: ['not'],
+      keywords: [
+        'no', 'nope', 'nah', 'not really', 'negative', 'i do not', 'i am not', 'not at all', 'no way', 'incorrect', 'that is wrong',
+        'i will not', 'i did not', 'i have not', 'i never',
+      ],
+      exact: ['not', 'no', 'nope', 'nah'],
       weight: 0.9,
     },
     maybe: {
       description: 'undecided, not sure, will think about it',
       keywords: [
-        'maybe', 'perhaps', 'not sure', 'think about it', 'let me think', 'possibly', 'it depends', 'depends', 'i guess',
+        'maybe', 'perhaps', 'not sure', 'i am not sure', 'think about it', 'let me think', 'possibly', 'it depends', 'depends', 'i guess',
         'might', 'i do not know', 'no idea', 'probably',
       ],
       weight: 0.9,

@@ -26,10 +26,16 @@ export interface ClassifyOptions {
 }
 
 const zhNegators = ['不是很', '不怎么', '不太', '并不', '没有', '不', '没', '别', '未'];
-const enNegator = /(?:^|\s)(?:not|never|no|not really|not very|hardly|do not|did not)\s$/;
+// "no" is left out: before a phrase it is nearly always a separate answer ("no, you have the wrong number").
+const enNegator = /(?:^|\s)(?:not|never|not really|not very|hardly|do not|did not)\s$/;
 const fuzzyPenalty = 0.85;
 const impliedPenalty = 0.95;
-const slotScore = 0.6;
+/** A slot heard without any keyword: enough in a short answer ("下周三"), too weak in a long unrelated sentence. */
+const slotScoreShort = 0.6;
+const slotScoreLong = 0.45;
+/** A whole-utterance word that only opens the utterance ("对，是这张") counts, a little less. */
+const leadingExactFactor = 0.7;
+const clauseBreak = /[,，.。!！?？;；、…\s]+/u;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -117,7 +123,7 @@ export class IntentClassifier {
     const normalized = normalizeUtterance(text, this.lang);
     const slots = extractSlots(normalized, this.lang, opts.now, opts.timeZone);
     const emotion = detectEmotion(text, this.lang);
-    const scores = this.scoreAll(normalized, slots);
+    const scores = this.scoreAll(normalized, slots, this.leadingClause(text));
     const ranked = this.rankCandidates(scores, candidates);
     const best = ranked[0];
     const matched = best !== undefined && best.confidence >= opts.threshold;
@@ -133,7 +139,22 @@ export class IntentClassifier {
   }
 
   /** Raw score of every intent (index-aligned), before mapping to a step's candidates. */
-  private scoreAll(normalized: string, slots: Slots): Float64Array {
+  /** The utterance's first clause, when punctuation or a pause marks one ("对，是这张" -> "对"). */
+  private leadingClause(text: string): string | undefined {
+    const trimmed = text.trim();
+    const parts = trimmed.split(clauseBreak).filter((p) => p.length > 0);
+    if (parts.length < 2) return undefined;
+    if (this.lang === 'en') {
+      // Spoken English has no commas: an opening yes/no word ("no i did not order it") is its own clause.
+      const normalized = normalizeUtterance(trimmed, 'en');
+      return normalized.split(' ')[0];
+    }
+    const first = parts[0];
+    if (first === undefined || first.trim() === trimmed) return undefined;
+    return normalizeUtterance(first, this.lang);
+  }
+
+  private scoreAll(normalized: string, slots: Slots, leading: string | undefined): Float64Array {
     const n = this.intents.length;
     const scores = new Float64Array(n);
     if (normalized.length === 0) return scores;
@@ -170,6 +191,7 @@ export class IntentClassifier {
         score = def.weight * (0.45 + 0.55 * coverage);
       }
       if (c.exact?.test(normalized)) score = Math.max(score, def.weight);
+      else if (leading !== undefined && c.exact?.test(leading)) score = Math.max(score, def.weight * leadingExactFactor);
       for (const re of def.patterns) {
         const m = re.exec(normalized) ?? re.exec(arabic);
         if (m) {
@@ -178,7 +200,8 @@ export class IntentClassifier {
         }
       }
       if (def.slot && this.slotFits(def.slot, slots)) {
-        score = score > 0 ? Math.min(1, score + 0.1) : def.weight * slotScore;
+        const short = contentLength <= (en ? 20 : 8);
+        score = score > 0 ? Math.min(1, score + 0.1) : def.weight * (short ? slotScoreShort : slotScoreLong);
       }
       scores[i] = score;
     }

@@ -1,7 +1,7 @@
 import type { Lang } from '../types.ts';
 
 // Filler words carry no meaning for intents; 嗯 alone is kept because on its own it is an answer (yes).
-const zhFillers = /那个|这个|就是说|然后呢|呃+|^额+|啊+|呀+|哦+|噢+|唉+|哎+|诶+|嘛|啦|哈+|呢|吧|喔/g;
+const zhFillers = /那个|就是说|然后呢|呃+|^额+|啊+|呀+|哦+|噢+|唉+|哎+|诶+|嘛|啦|哈+|呢|吧|喔/g;
 const zhLeadingHm = /^嗯+(?=.)|(?<=.)嗯+$/g;
 const zhPunctuation = /[\s\p{P}\p{S}]+/gu;
 
@@ -42,6 +42,8 @@ export function normalizeUtterance(text: string, lang: Lang): string {
   for (const [re, to] of enContractions) t = t.replace(re, to);
   t = t.replace(/[^\p{L}\p{N}.$%' ]+/gu, ' ').replace(/(?<!\d)\.|\.(?!\d)/g, ' ').replace(/'/g, '');
   t = t.replace(/\s+/g, ' ').trim();
+  // Backchannel sounds that mean yes would otherwise lose their first half as a filler.
+  t = t.replace(/\buh huh\b|\buh-huh\b/g, 'uhhuh').replace(/\bmm hmm\b|\bmm-hmm\b/g, 'mmhmm');
   const withoutFillers = t.replace(enFillers, ' ').replace(/\s+/g, ' ').trim();
   return withoutFillers.length > 0 ? withoutFillers : t;
 }
