@@ -51,8 +51,6 @@ export interface SimulatedCallReport {
 
 /** Bot frames arrive every 20 ms while it talks; this much silence means the prompt ended (or was cut). */
 const BOT_QUIET_MS = 300;
-/** A gap this long after a barge-in onset means the bot stopped. */
-const BOT_STOPPED_GAP_MS = 100;
 /** No reply within this long after a turn: measure nothing and go on. */
 const REPLY_TIMEOUT_MS = 8000;
 
@@ -72,15 +70,27 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   let lastBotFrameAt = -Infinity;
   let promptStartAt = -Infinity;
   let promptsStarted = 0;
+  /**
+   * Each stretch of bot audio (a prompt, or what was played of it): first and last frame arrival. A `clear`
+   * or BOT_QUIET_MS of silence ends one. Turns are measured against these, not against "the latest frame", so
+   * that a prompt still playing when the caller stops is neither taken for the reply nor for a stop.
+   */
+  const bursts: { startAt: number; lastAt: number }[] = [];
+  let clearedSinceFrame = false;
   let endReason = '';
   let ended = false;
 
+  client.on('clear', () => {
+    clearedSinceFrame = true;
+  });
   client.on('botFrame', (_pcm, at) => {
     botFrames++;
-    if (at - lastBotFrameAt > BOT_QUIET_MS) {
+    if (clearedSinceFrame || at - lastBotFrameAt > BOT_QUIET_MS) {
       promptStartAt = at;
       promptsStarted++;
-    }
+      bursts.push({ startAt: at, lastAt: at });
+    } else bursts[bursts.length - 1]!.lastAt = at;
+    clearedSinceFrame = false;
     lastBotFrameAt = at;
   });
   client.on('notice', (n) => opts.onNotice?.(n, performance.now()));
@@ -101,7 +111,21 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   /** Prompts started when the current turn began waiting: it reacts to the next one. */
   let promptsAtWait = 0;
   let current: TurnMeasurement | undefined;
-  let lastBotBeforeStop = -Infinity;
+  /** Bursts already begun at the caller's onset: the reply is the first one after them. */
+  let burstsAtOnset = 0;
+  /** The burst the caller talked over (bargeIn turns), -1 if the bot was quiet at the onset. */
+  let interrupted = -1;
+  /**
+   * bargeIn turns: the talked-over burst has ended once a later burst began, a `clear` came, or the bot has
+   * been quiet BOT_QUIET_MS (a shorter gap can be a stall mid-prompt). Its last frame is the stop.
+   */
+  function measureStop(m: TurnMeasurement, now: number): void {
+    if (m.mode !== 'bargeIn' || m.bargeInStopMs !== undefined) return;
+    const b = bursts[interrupted];
+    if (!b) return; // the bot was quiet at the onset: nothing to stop
+    const over = bursts.length > interrupted + 1 || (clearedSinceFrame && interrupted === bursts.length - 1) || now - b.lastAt >= BOT_QUIET_MS;
+    if (over) m.bargeInStopMs = Math.max(0, b.lastAt - m.speechStartAt);
+  }
   let quietSince = performance.now();
 
   const maxCallMs = opts.maxCallMs ?? 120_000;
@@ -129,7 +153,8 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
         phase = 'speaking';
         offset = 0;
         current = { text: turn.text, mode: turn.mode, speechStartAt: now, speechEndAt: 0 };
-        lastBotBeforeStop = lastBotFrameAt;
+        burstsAtOnset = bursts.length;
+        interrupted = botTalking ? bursts.length - 1 : -1;
       }
     }
     if (phase === 'speaking' && turn && current) {
@@ -140,22 +165,18 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
         frame.set(turn.pcm.subarray(offset, end));
       }
       offset = end;
-      if (turn.mode === 'bargeIn' && current.bargeInStopMs === undefined) {
-        if (lastBotFrameAt > lastBotBeforeStop) lastBotBeforeStop = lastBotFrameAt;
-        else if (now - lastBotBeforeStop >= BOT_STOPPED_GAP_MS) current.bargeInStopMs = Math.max(0, lastBotBeforeStop - current.speechStartAt);
-      }
+      measureStop(current, now);
       if (offset >= turn.pcm.length) {
         current.speechEndAt = now;
         phase = 'awaitingReply';
       }
     } else if (phase === 'awaitingReply' && current) {
-      if (current.mode === 'bargeIn' && current.bargeInStopMs === undefined && now - lastBotBeforeStop >= BOT_STOPPED_GAP_MS) {
-        current.bargeInStopMs = Math.max(0, lastBotBeforeStop - current.speechStartAt);
-      }
-      if (lastBotFrameAt > current.speechEndAt) {
-        current.latencyMs = Math.max(0, firstFrameAfter(current.speechEndAt, lastBotFrameAt, promptStartAt) - current.speechEndAt);
-      }
-      if (current.latencyMs !== undefined || now - current.speechEndAt > REPLY_TIMEOUT_MS) {
+      measureStop(current, now);
+      const reply = bursts[burstsAtOnset];
+      // A reply that began while the caller was still talking counts as 0 ms.
+      if (reply && current.latencyMs === undefined) current.latencyMs = Math.max(0, reply.startAt - current.speechEndAt);
+      const stopKnown = current.mode !== 'bargeIn' || current.bargeInStopMs !== undefined || interrupted < 0;
+      if ((current.latencyMs !== undefined && stopKnown) || now - current.speechEndAt > REPLY_TIMEOUT_MS) {
         measurements.push(current);
         current = undefined;
         turnIndex++;
@@ -181,11 +202,6 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   await waitForEnd(client, () => ended, 3000);
   await client.close();
   return { callId, turns: measurements, botFrames, endReason, durationMs: performance.now() - began };
-}
-
-/** The reply's first frame: the prompt start if it began after speech end, else the first frame seen after it. */
-function firstFrameAfter(speechEndAt: number, lastBotFrameAt: number, promptStartAt: number): number {
-  return promptStartAt > speechEndAt ? promptStartAt : lastBotFrameAt;
 }
 
 async function waitForEnd(client: MediaWebSocketClient, ended: () => boolean, ms: number): Promise<void> {
