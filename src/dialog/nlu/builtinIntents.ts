@@ -25,7 +25,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
       keywords: [
         '是的', '是我', '我是', '我就是', '对的', '对对', '没错', '好的', '可以', '行的', '行啊', '没问题', '是啊', '是呀',
         '当然', '确认', '正确', '本人', '好啊', '愿意', '需要', '要的', '有的', '同意', '确定', '知道了', '明白', '对啊',
-        '是是', '好嘞', '是本人', '对没错', '也行', '是这个', '都行', '都可以', '方便', '好吧', '行吧',
+        '是是', '好嘞', '是本人', '对没错', '也行', '是这个', '都行', '都可以', '方便', '好吧', '行吧', '有兴趣', '感兴趣',
       ],
       exact: ['嗯', '对', '是', '好', '行', '要', '有', '可', '恩', '昂', '噢'],
       negation: 'no',
@@ -181,7 +181,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
     not_interested: {
       description: 'not interested, does not want it',
       keywords: [
-        'not interested', 'no thanks', 'no thank you', 'do not need', 'do not want', 'not for me', 'pass', 'not looking',
+        'not interested', 'not really interested', 'not that interested', 'no thanks', 'no thank you', 'do not need', 'do not want', 'not for me', 'pass', 'not looking',
         'i am good', 'we are good', 'no need', 'not needed',
       ],
       implies: 'no',

@@ -1,7 +1,8 @@
 import type { Lang } from '../types.ts';
 
 // Filler words carry no meaning for intents; 嗯 alone is kept because on its own it is an answer (yes).
-const zhFillers = /那个|就是说|然后呢|呃+|^额+|啊+|呀+|哦+|噢+|唉+|哎+|诶+|嘛|啦|哈+|呢|吧|喔/g;
+// 那个 is a filler only at the start ("那个，我下周还"); inside it points at something ("前面那个").
+const zhFillers = /^那个|就是说|然后呢|呃+|^额+|啊+|呀+|哦+|噢+|唉+|哎+|诶+|嘛|啦|哈+|呢|吧|喔/g;
 const zhLeadingHm = /^嗯+(?=.)|(?<=.)嗯+$/g;
 const zhPunctuation = /[\s\p{P}\p{S}]+/gu;
 
@@ -35,7 +36,7 @@ export function normalizeUtterance(text: string, lang: Lang): string {
     // Decimal points and clock colons between digits survive punctuation removal.
     t = t.replace(/(\d)\.(\d)/g, '$1\u0000$2').replace(/(\d)[:：](\d)/g, '$1\u0001$2');
     t = t.replace(zhPunctuation, '').replace(/\u0000/g, '.').replace(/\u0001/g, ':');
-    const withoutFillers = t.replace(zhFillers, '').replace(zhLeadingHm, '');
+    const withoutFillers = t.replace(zhLeadingHm, '').replace(zhFillers, '');
     return withoutFillers.length > 0 ? withoutFillers : t;
   }
   t = t.replace(/[’‘`]/g, "'").replace(/(\d),(?=\d{3})/g, '$1');
@@ -51,7 +52,12 @@ export function normalizeUtterance(text: string, lang: Lang): string {
 /** Normalizes a lexicon phrase the same way utterances are, so both sides compare equal. */
 export function normalizePhrase(phrase: string, lang: Lang): string {
   let t = fold(phrase);
-  if (lang === 'zh' && /[\u4e00-\u9fff]/.test(t)) return t.replace(zhPunctuation, '');
+  if (lang === 'zh' && /[\u4e00-\u9fff]/.test(t)) {
+    // Utterances lose their fillers, so phrases must too ("前面那个" is heard as "前面").
+    const bare = t.replace(zhPunctuation, '');
+    const withoutFillers = bare.replace(zhFillers, '');
+    return withoutFillers.length > 0 ? withoutFillers : bare;
+  }
   for (const [re, to] of enContractions) t = t.replace(re, to);
   return t.replace(/[^\p{L}\p{N}.$%' ]+/gu, ' ').replace(/'/g, '').replace(/\s+/g, ' ').trim();
 }
