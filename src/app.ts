@@ -51,13 +51,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const interrupted = store.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
-    const sweep = (): void => {
-      try {
-        sweepRecordings(recordingsDir, config.store.retentionDays, new Date());
-      } catch (err) {
-        log.warn({ err }, 'recording retention sweep failed');
-      }
-    };
+    // Never rejects: folders it cannot read or delete are logged and skipped.
+    const sweep = (): void => void sweepRecordings(recordingsDir, config.store.retentionDays, new Date(), { log });
     sweep();
     const sweepTimer = setInterval(sweep, RETENTION_SWEEP_MS);
     sweepTimer.unref();
@@ -96,7 +91,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => engine.shutdown());
 
-    const adapters = createPbxAdapters(config.pbx, { log });
+    const adapters = await createPbxAdapters(config.pbx, { log });
     for (const adapter of adapters) {
       adapter.on('call', (call) => void runPbxCall(engine, store, call, log));
     }

@@ -2,18 +2,24 @@
 import type { Logger } from 'pino';
 import type { PbxConfig } from './config.ts';
 import type { PbxAdapter } from './types.ts';
-import { createAsteriskAdapter } from './asterisk/index.ts';
-import { createFreeswitchAdapter } from './freeswitch/index.ts';
 
 export * from './types.ts';
 export * from './config.ts';
 export * from './simulator/index.ts';
-export { createAsteriskAdapter, createFreeswitchAdapter };
 
-/** The adapters the config asks for; none when no PBX is configured (simulated calls only). */
-export function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger }): PbxAdapter[] {
+/**
+ * The adapters the config asks for; none when no PBX is configured (simulated calls only). Each adapter is
+ * loaded only when configured, so a FreeSWITCH site never loads ari-client and vice versa.
+ */
+export async function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger }): Promise<PbxAdapter[]> {
   const adapters: PbxAdapter[] = [];
-  if (cfg.asterisk) adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }) }));
-  if (cfg.freeswitch) adapters.push(createFreeswitchAdapter(cfg.freeswitch, { log: opts.log.child({ pbx: 'freeswitch' }) }));
+  if (cfg.asterisk) {
+    const { createAsteriskAdapter } = await import('./asterisk/index.ts');
+    adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }) }));
+  }
+  if (cfg.freeswitch) {
+    const { createFreeswitchAdapter } = await import('./freeswitch/index.ts');
+    adapters.push(createFreeswitchAdapter(cfg.freeswitch, { log: opts.log.child({ pbx: 'freeswitch' }) }));
+  }
   return adapters;
 }

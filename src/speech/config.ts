@@ -16,7 +16,7 @@ export const speechConfigSchema = z
         /** Silence before the VAD reports a raw speech end; keep it well under endpoint.expectedTrailingSilenceMs. */
         minSilenceMs: z.number().int().min(32).max(2000).default(100),
         /** Audio kept before a detected speech start (the VAD reports starts late). */
-        prerollMs: z.number().int().min(0).max(1000).default(300),
+        prerollMs: z.number().int().min(0).max(1500).default(500),
         /**
          * Silero instances created at startup. Each holds its own ONNX session (~9 MB, ~50 ms to create), reused
          * across calls; set it to the expected peak of concurrent calls so call setup never creates one.
