@@ -106,6 +106,9 @@ function parseZhDate(t: string, today: CivilDate): CivilDate | undefined {
   if (/下(?:个)?(?:周|星期|礼拜)末/.test(t)) return weekdayIn(today, 1, 6);
   if (/周末/.test(t)) return isoWeekday(today) >= 6 ? today : weekdayIn(today, 0, 6);
   if (/下(?:个)?(?:周|星期|礼拜)/.test(t)) return weekdayIn(today, 1, 1);
+  if (/大前天/.test(t)) return addDays(today, -3);
+  if (/前天/.test(t)) return addDays(today, -2);
+  if (/昨天|昨日|昨晚/.test(t)) return addDays(today, -1);
   if (/大后天/.test(t)) return addDays(today, 3);
   if (/后天/.test(t)) return addDays(today, 2);
   if (/明天|明儿|明日|明早|明晚/.test(t)) return addDays(today, 1);
@@ -127,6 +130,8 @@ function parseEnDate(t: string, today: CivilDate): CivilDate | undefined {
     return monthDay(today, enMonth[m[2] ?? ''] ?? 0, Number(m[1]));
   }
   if (/\bday after tomorrow\b/.test(t)) return addDays(today, 2);
+  if (/\bday before yesterday\b/.test(t)) return addDays(today, -2);
+  if (/\byesterday\b|\blast night\b/.test(t)) return addDays(today, -1);
   if (/\btomorrow\b/.test(t)) return addDays(today, 1);
   if (/\btoday\b|\btonight\b|\bthis (?:afternoon|evening|morning)\b/.test(t)) return today;
   if (/\bend of (?:the )?next month\b/.test(t)) return monthOffset(today, 1, 'last');
