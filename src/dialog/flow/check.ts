@@ -49,7 +49,7 @@ function levenshtein(a: string, b: string): number {
 export function suggest(name: string, known: string[], what: string): string {
   const close = known
     .map((k) => ({ k, d: levenshtein(name.toLowerCase(), k.toLowerCase()) }))
-    .filter((x) => x.d <= Math.max(2, Math.floor(name.length / 3)))
+    .filter((x) => x.d <= Math.max(2, Math.floor(name.length / 3)) || (x.k.length >= 3 && (name.includes(x.k) || x.k.includes(name))))
     .sort((a, b) => a.d - b.d)[0];
   if (close) return `did you mean "${close.k}"?`;
   const list = known.slice(0, 12).join(', ');
@@ -179,8 +179,8 @@ export function checkFlowDefinition(def: FlowDefinition, baseDir: string): PathP
       if (!step.no_match && !defaultNoMatch && !(step.on && 'any' in step.on)) {
         problems.push({ path: at, atKey: true, severity: 'warning', code: 'missing-no-match', message: `step "${name}" has no no_match handling`, hint: 'add no_match: { retries: 1, say: ..., goto: <step> } here or under defaults:' });
       }
-      const retryGoto = (step.no_input ?? defaultNoInput)?.goto ?? def.fallback;
-      if (!retryGoto) {
+      const noInput = step.no_input ?? defaultNoInput;
+      if (noInput && !noInput.goto && !def.fallback) {
         problems.push({ path: at, atKey: true, severity: 'error', code: 'missing-no-input', message: `step "${name}" has nowhere to go when the caller stays silent after the retries`, hint: 'give no_input a goto:, or set fallback: <step> at the top' });
       }
     }
