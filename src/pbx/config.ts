@@ -11,9 +11,22 @@ export const asteriskConfigSchema = z.object({
   websocketClientId: z.string().default('callpilot'),
   /** Address Asterisk reaches callpilot's AudioSocket / RTP listeners at. */
   mediaHost: z.string().default('127.0.0.1'),
-  audioSocketPort: z.number().int().min(1).max(65535).default(9092),
+  /** 0 = any free port (tests). */
+  audioSocketPort: z.number().int().min(0).max(65535).default(9092),
   rtpPortRange: z.tuple([z.number().int(), z.number().int()]).default([20000, 20999]),
+  mediaBindHost: z.string().default('0.0.0.0').describe('Local address the AudioSocket and RTP listeners bind to.'),
   format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
+  mediaTimeoutMs: z
+    .number()
+    .int()
+    .min(500)
+    .max(60000)
+    .default(5000)
+    .describe('How long setting up a call\'s media may take before the call is failed (ms).'),
+  transcriptVariable: z
+    .string()
+    .default('CALLPILOT_TRANSCRIPT')
+    .describe('Channel variable that carries the transcript summary to the agent on transfer.'),
   transfer: z
     .object({ context: z.string().default('agents'), extension: z.string().default('s'), priority: z.number().int().default(1) })
     .prefault({}),

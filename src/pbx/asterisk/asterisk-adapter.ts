@@ -1,0 +1,441 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { WebSocketRoute } from '../../media/index.ts';
+import type { AsteriskConfig } from '../config.ts';
+import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
+import { AriConnection } from './ari/ari-connection.ts';
+import type { AriRest } from './ari/ari-rest.ts';
+import type { AriChannel, AriEvent } from './ari/ari-types.ts';
+import { formatStasisArgs, parseStasisArgs } from './app-args.ts';
+import { AsteriskCall, BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-call.ts';
+import { dispositionFor, type OriginateProgress } from './disposition.ts';
+import { causeText } from './hangup-cause.ts';
+import { AudioSocketServer } from './media/audiosocket-server.ts';
+import { ChanWebSocketLeg } from './media/chan-websocket-leg.ts';
+import { parseControlMessage } from './media/chan-websocket-control.ts';
+import { CLIENT_MEDIA_PARAM, type ExternalMediaDeps } from './media/external-media.ts';
+import { RtpPortPool } from './media/rtp-port-pool.ts';
+
+export interface AsteriskAdapterOptions {
+  log: Logger;
+  /** Passed to every media leg (media.maxQueuedMs). */
+  maxQueuedMs?: number;
+}
+
+interface PendingOriginate {
+  req: OriginateRequest;
+  progress: OriginateProgress;
+  resolve(result: OriginateResult): void;
+  timer: NodeJS.Timeout;
+}
+
+interface StasisWaiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** Channel technologies that are media plumbing, never a caller. */
+const MEDIA_CHANNEL = /^(WebSocket|AudioSocket|UnicastRTP|Snoop)\//;
+/** Extra time an originate may take beyond its ring timeout (SIP Timer B is 32 s). */
+const ORIGINATE_GRACE_MS = 40_000;
+
+/**
+ * Asterisk through ARI. Inbound calls arrive as StasisStart on the configured app; outbound
+ * calls are originated into the same app. Each call's audio runs over an externalMedia channel
+ * (chan_websocket server or client mode, AudioSocket or RTP) bridged with the caller.
+ */
+export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements PbxAdapter {
+  readonly kind = 'asterisk' as const;
+  private readonly log: Logger;
+  private readonly conn: AriConnection;
+  private readonly calls = new Map<string, AsteriskCall>();
+  private readonly mediaOwners = new Map<string, AsteriskCall>();
+  private readonly originates = new Map<string, PendingOriginate>();
+  private readonly stasisWaiters = new Map<string, StasisWaiter>();
+  private readonly clientLegs = new Map<string, ChanWebSocketLeg>();
+  private readonly rtpPorts: RtpPortPool;
+  private audioSocket: { server: AudioSocketServer; port: number } | undefined;
+  private isReady = false;
+  private reason: string | undefined = 'not started';
+  private startupTime: string | undefined;
+  private stopped = false;
+  private readonly callHost: AsteriskCallHost;
+
+  constructor(
+    private readonly cfg: AsteriskConfig,
+    private readonly opts: AsteriskAdapterOptions,
+  ) {
+    super();
+    this.log = opts.log;
+    this.rtpPorts = new RtpPortPool(cfg.rtpPortRange[0], cfg.rtpPortRange[1]);
+    this.conn = new AriConnection({ url: cfg.url, username: cfg.username, password: cfg.password, app: cfg.app, log: this.log });
+    this.conn.on('event', (ev) => this.onEvent(ev));
+    this.conn.on('up', (reconnect) => void this.onUp(reconnect));
+    this.conn.on('down', (why) => this.setReady(false, `ARI not connected: ${why}`));
+    this.conn.on('fatal', (why) => this.setReady(false, `ARI credentials rejected (${why}); fix pbx.asterisk.username/password`));
+    this.callHost = {
+      cfg,
+      rest: () => this.rest(),
+      mediaDeps: () => this.mediaDeps(),
+      claimMediaChannel: (id, call) => this.mediaOwners.set(id, call),
+      released: (call) => this.release(call),
+    };
+  }
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  get notReadyReason(): string | undefined {
+    return this.isReady ? undefined : this.reason;
+  }
+
+  /** Live calls, for tests and metrics. */
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.cfg.media === 'audiosocket') {
+      const server = new AudioSocketServer(this.log);
+      const port = await server.listen(this.cfg.audioSocketPort, this.cfg.mediaBindHost);
+      this.audioSocket = { server, port };
+      this.log.info({ port }, 'AudioSocket server listening');
+    }
+    this.setReady(false, 'connecting to ARI');
+    await this.conn.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const pending of [...this.originates.values()]) {
+      pending.progress.cancelled = true;
+      clearTimeout(pending.timer);
+    }
+    const channels = [...this.originates.keys()];
+    await Promise.allSettled([
+      ...[...this.calls.values()].map((c) => c.hangup(16)),
+      ...channels.map((id) => this.conn.rest?.hangup(id)),
+    ]);
+    for (const [id, pending] of this.originates) {
+      this.originates.delete(id);
+      pending.resolve({ disposition: 'cancelled', cause: 16, causeText: 'callpilot shutting down' });
+    }
+    for (const w of this.stasisWaiters.values()) w.reject(new Error('adapter stopped'));
+    this.stasisWaiters.clear();
+    await this.conn.stop();
+    await this.audioSocket?.server.close();
+    this.setReady(false, 'stopped');
+  }
+
+  async originate(req: OriginateRequest): Promise<OriginateResult> {
+    const rest = this.conn.rest;
+    if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
+    const channelId = `callpilot-out-${randomUUID()}`;
+    const timeoutSec = req.timeoutSec ?? 30;
+    const result = new Promise<OriginateResult>((resolve) => {
+      const timer = setTimeout(() => {
+        // No outcome long after the ring timeout: give up and make sure nothing is left dialling.
+        this.log.warn({ channelId }, 'originate produced no outcome; cancelling');
+        void rest.hangup(channelId).catch(() => undefined);
+        this.settleOriginate(channelId, { disposition: 'failed', cause: 41, causeText: 'No outcome from Asterisk' });
+      }, timeoutSec * 1000 + ORIGINATE_GRACE_MS);
+      this.originates.set(channelId, { req, progress: { ringing: false, cancelled: false, dialstatus: '' }, resolve, timer });
+    });
+    try {
+      await rest.originate({
+        endpoint: req.endpoint,
+        app: this.cfg.app,
+        appArgs: formatStasisArgs({ flow: req.flow, lang: req.lang }),
+        channelId,
+        callerId: req.callerId,
+        timeoutSec,
+        variables: req.variables,
+      });
+      this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
+    } catch (err) {
+      const text = (err as Error).message;
+      this.log.warn({ endpoint: req.endpoint, err: text }, 'originate refused');
+      this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
+    }
+    return result;
+  }
+
+  webSocketRoutes(): WebSocketRoute[] {
+    return [{ path: '/media', protocols: ['media'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  private rest(): AriRest {
+    const rest = this.conn.rest;
+    if (!rest) throw new Error(`ARI is not connected: ${this.reason ?? 'unknown'}`);
+    return rest;
+  }
+
+  private mediaDeps(): Omit<ExternalMediaDeps, 'rest' | 'log'> {
+    return {
+      cfg: this.cfg,
+      audioSocket: this.audioSocket,
+      rtpPorts: this.rtpPorts,
+      clientLegs: this.clientLegs,
+      waitForStasis: (id) => this.waitForStasis(id),
+      maxQueuedMs: this.opts.maxQueuedMs,
+    };
+  }
+
+  private setReady(ready: boolean, reason?: string): void {
+    const changed = ready !== this.isReady || reason !== this.reason;
+    this.isReady = ready;
+    this.reason = ready ? undefined : reason;
+    if (changed) this.emit('ready', ready, this.reason);
+  }
+
+  private async onUp(reconnect: boolean): Promise<void> {
+    try {
+      await this.reconcile(reconnect);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'reconciling with Asterisk failed');
+    }
+    if (!this.stopped && this.conn.connected) this.setReady(true);
+  }
+
+  /**
+   * Make our view match Asterisk's after (re)connecting: calls whose channel is gone end, media
+   * that died is torn down, and channels or bridges of this app that nobody owns are removed.
+   */
+  private async reconcile(reconnect: boolean): Promise<void> {
+    const rest = this.rest();
+    const info = await rest.asteriskInfo();
+    const restarted = this.startupTime !== undefined && info.startupTime !== this.startupTime;
+    this.startupTime = info.startupTime;
+    const [channels, bridges] = await Promise.all([rest.listChannels(), rest.listBridges()]);
+    const live = new Map(channels.map((c) => [c.id, c]));
+    if (restarted) this.log.warn({ startupTime: info.startupTime }, 'Asterisk restarted while we were disconnected');
+
+    for (const call of [...this.calls.values()]) {
+      if (!live.has(call.channelId)) {
+        call.gone(
+          restarted
+            ? { cause: 38, causeText: 'Network out of order (Asterisk restarted)', by: 'pbx' }
+            : { cause: 16, causeText: 'Normal Clearing (ended while ARI was disconnected)', by: 'pbx' },
+        );
+        continue;
+      }
+      const media = call.media.mediaChannelId;
+      if (media && call.media.bridgeId && !live.has(media)) call.onMediaChannelGone('media channel gone while ARI was disconnected');
+    }
+    for (const [id, pending] of [...this.originates]) {
+      const ch = live.get(id);
+      if (!ch) {
+        this.settleOriginate(id, { disposition: pending.progress.ringing ? 'no-answer' : 'failed', cause: 0, causeText: 'Outcome lost while ARI was disconnected' });
+      } else if (ch.state === 'Up' && ch.dialplan?.app_name === 'Stasis') {
+        this.answered(id, ch, []);
+      }
+    }
+    if (!reconnect && !restarted && this.calls.size === 0 && this.originates.size === 0) {
+      this.log.debug({ channels: channels.length, bridges: bridges.length }, 'initial reconciliation');
+    }
+
+    const owned = new Set<string>();
+    for (const call of this.calls.values()) {
+      owned.add(call.channelId);
+      if (call.media.mediaChannelId) owned.add(call.media.mediaChannelId);
+    }
+    for (const id of this.originates.keys()) owned.add(id);
+    for (const id of this.stasisWaiters.keys()) owned.add(id);
+    for (const ch of channels) {
+      if (owned.has(ch.id) || !this.isOurs(ch)) continue;
+      if (!MEDIA_CHANNEL.test(ch.name) && ch.state !== 'Up') {
+        // An inbound call that reached Stasis while we were not listening: take it now.
+        this.log.info({ channelId: ch.id }, 'adopting a ringing call that arrived while ARI was disconnected');
+        this.inbound(ch, ch.dialplan?.app_data?.split(',').slice(1) ?? []);
+        continue;
+      }
+      this.log.warn({ channelId: ch.id, name: ch.name }, 'hanging up an orphan channel of this app');
+      await rest.hangup(ch.id, MEDIA_CHANNEL.test(ch.name) ? 16 : 41).catch(() => undefined);
+    }
+    const ownedBridges = new Set([...this.calls.values()].map((c) => c.media.bridgeId).filter((b): b is string => !!b));
+    for (const b of bridges) {
+      if (ownedBridges.has(b.id) || !(b.name ?? '').startsWith(BRIDGE_PREFIX)) continue;
+      this.log.warn({ bridgeId: b.id, name: b.name }, 'destroying an orphan bridge');
+      await rest.destroyBridge(b.id).catch(() => undefined);
+    }
+  }
+
+  private isOurs(ch: AriChannel): boolean {
+    const dp = ch.dialplan;
+    return dp?.app_name === 'Stasis' && (dp.app_data ?? '').split(',')[0] === this.cfg.app;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onEvent(ev: AriEvent): void {
+    switch (ev.type) {
+      case 'StasisStart':
+        return this.onStasisStart(ev.channel, ev.args);
+      case 'StasisEnd': {
+        const id = ev.channel.id;
+        this.calls.get(id)?.onStasisEnd();
+        this.mediaOwners.get(id)?.onMediaChannelGone('media channel left Stasis');
+        return;
+      }
+      case 'ChannelHangupRequest':
+        this.calls.get(ev.channel.id)?.onHangupRequest({ cause: ev.cause, soft: ev.soft });
+        return;
+      case 'ChannelDestroyed': {
+        const id = ev.channel.id;
+        this.calls.get(id)?.onDestroyed(ev.cause, ev.cause_txt);
+        this.mediaOwners.get(id)?.onMediaChannelGone(`media channel destroyed: ${ev.cause} ${ev.cause_txt}`);
+        this.mediaOwners.delete(id);
+        const waiter = this.stasisWaiters.get(id);
+        if (waiter) {
+          this.stasisWaiters.delete(id);
+          waiter.reject(new Error(`media channel destroyed before Stasis: ${ev.cause} ${ev.cause_txt}`));
+        }
+        const pending = this.originates.get(id);
+        if (pending) {
+          this.settleOriginate(id, { disposition: dispositionFor(ev.cause, pending.progress), cause: ev.cause, causeText: ev.cause_txt || causeText(ev.cause) });
+        }
+        return;
+      }
+      case 'ChannelDtmfReceived':
+        this.calls.get(ev.channel.id)?.onDtmf(ev.digit);
+        return;
+      case 'ChannelStateChange': {
+        this.calls.get(ev.channel.id)?.onStateChange(ev.channel.state);
+        const pending = this.originates.get(ev.channel.id);
+        if (pending && ev.channel.state === 'Ringing') pending.progress.ringing = true;
+        return;
+      }
+      case 'Dial': {
+        const pending = this.originates.get(ev.peer.id);
+        if (pending) {
+          pending.progress.dialstatus = ev.dialstatus;
+          if (ev.dialstatus === 'RINGING') pending.progress.ringing = true;
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onStasisStart(channel: AriChannel, args: string[]): void {
+    const waiter = this.stasisWaiters.get(channel.id);
+    if (waiter) {
+      this.stasisWaiters.delete(channel.id);
+      waiter.resolve();
+      return;
+    }
+    if (this.mediaOwners.has(channel.id)) return;
+    if (this.originates.has(channel.id)) {
+      this.answered(channel.id, channel, args);
+      return;
+    }
+    if (MEDIA_CHANNEL.test(channel.name) || this.calls.has(channel.id)) return;
+    this.inbound(channel, args);
+  }
+
+  private inbound(channel: AriChannel, args: string[]): void {
+    const parsed = parseStasisArgs(args);
+    const info: PbxCallInfo = {
+      pbx: 'asterisk',
+      pbxCallId: channel.id,
+      direction: 'inbound',
+      from: channel.caller.number || undefined,
+      to: channel.dialplan?.exten,
+      flow: parsed.flow,
+      lang: parsed.lang,
+      variables: parsed.variables,
+    };
+    const call = new AsteriskCall(this.callHost, info, channel.state, this.log);
+    this.calls.set(channel.id, call);
+    this.log.info({ pbxCallId: channel.id, from: info.from, to: info.to, flow: info.flow, lang: info.lang }, 'inbound call');
+    this.emit('call', call);
+  }
+
+  private answered(channelId: string, channel: AriChannel, args: string[]): void {
+    const pending = this.originates.get(channelId);
+    if (!pending) return;
+    const parsed = parseStasisArgs(args);
+    const info: PbxCallInfo = {
+      pbx: 'asterisk',
+      pbxCallId: channelId,
+      direction: 'outbound',
+      from: pending.req.callerId,
+      to: pending.req.endpoint,
+      flow: pending.req.flow ?? parsed.flow,
+      lang: pending.req.lang ?? parsed.lang,
+      variables: { ...parsed.variables, ...(pending.req.variables ?? {}) },
+    };
+    const call = new AsteriskCall(this.callHost, info, channel.state, this.log);
+    this.calls.set(channelId, call);
+    this.settleOriginate(channelId, { disposition: 'answered', call });
+  }
+
+  private settleOriginate(channelId: string, result: OriginateResult): void {
+    const pending = this.originates.get(channelId);
+    if (!pending) return;
+    this.originates.delete(channelId);
+    clearTimeout(pending.timer);
+    if (result.disposition !== 'answered') {
+      this.log.info({ channelId, disposition: result.disposition, cause: result.cause, causeText: result.causeText }, 'originate failed');
+    }
+    pending.resolve(result);
+  }
+
+  private waitForStasis(channelId: string): Promise<void> {
+    return new Promise((resolve, reject) => this.stasisWaiters.set(channelId, { resolve, reject }));
+  }
+
+  private release(call: AsteriskCall): void {
+    if (this.calls.get(call.channelId) === call) this.calls.delete(call.channelId);
+    const media = call.media.mediaChannelId;
+    if (media) {
+      this.mediaOwners.delete(media);
+      const waiter = this.stasisWaiters.get(media);
+      if (waiter) {
+        this.stasisWaiters.delete(media);
+        waiter.reject(new Error('call ended'));
+      }
+    }
+  }
+
+  /** chan_websocket client mode: Asterisk dials `/media?callpilot_media=<media channel id>`. */
+  private onClientMediaSocket(ws: WebSocket, req: IncomingMessage): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const byParam = url.searchParams.get(CLIENT_MEDIA_PARAM);
+    const leg = byParam ? this.clientLegs.get(byParam) : undefined;
+    if (leg) {
+      leg.attach(ws);
+      return;
+    }
+    // Without our parameter (custom websocket_client.conf uri), MEDIA_START names the channel.
+    const timer = setTimeout(() => {
+      this.log.warn({ url: req.url }, 'chan_websocket client connection sent no MEDIA_START; closing');
+      ws.close(1008);
+    }, 5000);
+    ws.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      const text = isBinary ? '' : (data as Buffer).toString('utf8');
+      const parsed = parseControlMessage(text);
+      const channelId = parsed.ok && parsed.message.event === 'MEDIA_START' ? parsed.message.fields.channel_id : undefined;
+      const owner = channelId ? this.clientLegs.get(channelId) : undefined;
+      if (!owner) {
+        this.log.warn({ url: req.url, channelId }, 'chan_websocket client connection for no known call; closing');
+        ws.close(1008);
+        return;
+      }
+      owner.attach(ws, text);
+    });
+  }
+}
+
+/** The Asterisk adapter behind the PbxAdapter interface. */
+export function createAsteriskAdapter(cfg: AsteriskConfig, opts: AsteriskAdapterOptions): PbxAdapter {
+  return new AsteriskAdapter(cfg, opts);
+}

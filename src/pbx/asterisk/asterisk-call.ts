@@ -1,0 +1,223 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AudioLeg } from '../../media/index.ts';
+import type { AsteriskConfig } from '../config.ts';
+import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferTarget } from '../types.ts';
+import type { AriRest } from './ari/ari-rest.ts';
+import { causeText, hangupFromDestroyed, hangupFromRequest, type HangupRequestFields } from './hangup-cause.ts';
+import { RtpLeg } from './media/rtp-leg.ts';
+import { createExternalMedia, withTimeout, type AsteriskMediaLeg, type ExternalMediaDeps } from './media/external-media.ts';
+
+/** What a call needs from its adapter. */
+export interface AsteriskCallHost {
+  cfg: AsteriskConfig;
+  /** The REST API; throws when ARI has never been reached. */
+  rest(): AriRest;
+  mediaDeps(): Omit<ExternalMediaDeps, 'rest' | 'log'>;
+  /** Route the media channel's events to this call. */
+  claimMediaChannel(mediaChannelId: string, call: AsteriskCall): void;
+  /** The call is over: forget it and its channels. */
+  released(call: AsteriskCall): void;
+}
+
+/** Bridges callpilot creates are named so reconciliation can tell them from anyone else's. */
+export const BRIDGE_PREFIX = 'callpilot-';
+
+/**
+ * One call on Asterisk: the caller's channel in Stasis, plus (after openMedia) a mixing bridge
+ * holding it and an externalMedia channel whose transport is the call's AudioLeg. Everything is
+ * torn down when either side ends.
+ */
+export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall {
+  readonly info: PbxCallInfo;
+  private readonly log: Logger;
+  private state: 'ringing' | 'up';
+  private ended: HangupInfo | undefined;
+  /** Cause callpilot asked for when it hung up (so the soft-hangup echo is attributed to the bot). */
+  private botCause: number | undefined;
+  private transferNote: string | undefined;
+  private leg: AsteriskMediaLeg | undefined;
+  private inBandDtmf = false;
+  private bridgeId: string | undefined;
+  private mediaChannelId: string | undefined;
+  private openingMedia: Promise<AudioLeg> | undefined;
+  private tearingDown: Promise<void> | undefined;
+
+  constructor(
+    private readonly host: AsteriskCallHost,
+    info: PbxCallInfo,
+    channelState: string,
+    log: Logger,
+  ) {
+    super();
+    this.info = info;
+    this.state = channelState === 'Up' ? 'up' : 'ringing';
+    this.log = log.child({ pbxCallId: info.pbxCallId });
+  }
+
+  get channelId(): string {
+    return this.info.pbxCallId;
+  }
+
+  get isEnded(): boolean {
+    return this.ended !== undefined;
+  }
+
+  get media(): { bridgeId?: string; mediaChannelId?: string } {
+    return { bridgeId: this.bridgeId, mediaChannelId: this.mediaChannelId };
+  }
+
+  async answer(): Promise<void> {
+    this.assertLive('answer');
+    if (this.state === 'up') return;
+    await this.host.rest().answer(this.channelId);
+    this.state = 'up';
+  }
+
+  openMedia(): Promise<AudioLeg> {
+    this.openingMedia ??= this.setUpMedia();
+    return this.openingMedia;
+  }
+
+  async hangup(cause = 16): Promise<void> {
+    if (this.ended || this.transferNote !== undefined) return;
+    this.botCause ??= cause;
+    await this.tearDownMedia({ code: 'bot_hangup', detail: `${cause} ${causeText(cause)}` });
+    try {
+      await this.host.rest().hangup(this.channelId, cause);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'hanging up the caller failed');
+    }
+    // The soft-hangup echo confirms it when the events socket is up; do not depend on it.
+    this.end({ cause, causeText: causeText(cause), by: 'bot' });
+  }
+
+  async transfer(target: TransferTarget | undefined, notes?: string): Promise<void> {
+    this.assertLive('transfer');
+    const cfg = this.host.cfg;
+    const to: TransferTarget = target ?? { kind: 'dialplan', ...cfg.transfer };
+    const where = to.kind === 'dialplan' ? `${to.context},${to.extension},${to.priority ?? 1}` : to.endpoint;
+    this.transferNote = where;
+    const rest = this.host.rest();
+    if (notes !== undefined && notes !== '') {
+      await rest.setVariable(this.channelId, cfg.transcriptVariable, notes).catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'could not attach the transcript to the channel');
+      });
+    }
+    // The caller must leave our bridge before the dialplan or the redirect takes over.
+    await this.tearDownMedia({ code: 'transfer', detail: where });
+    if (to.kind === 'dialplan') await rest.continueInDialplan(this.channelId, to.context, to.extension, to.priority ?? 1);
+    else await rest.redirect(this.channelId, to.endpoint);
+    this.log.info({ to: where }, 'call transferred');
+    this.end({ cause: 16, causeText: `Transferred to ${where}`, by: 'bot' });
+  }
+
+  async setVariable(name: string, value: string): Promise<void> {
+    await this.host.rest().setVariable(this.channelId, name, value);
+  }
+
+  // ---------------------------------------------------------------- from the adapter's event router
+
+  onHangupRequest(req: HangupRequestFields): void {
+    this.end(hangupFromRequest(req, this.botCause));
+  }
+
+  onStasisEnd(): void {
+    if (this.transferNote !== undefined) return;
+    this.end(this.botCause !== undefined ? { cause: this.botCause, causeText: causeText(this.botCause), by: 'bot' } : { cause: 16, causeText: 'Left the Stasis application', by: 'pbx' });
+  }
+
+  onDestroyed(cause: number, text: string): void {
+    this.end(hangupFromDestroyed(cause, text, this.botCause));
+  }
+
+  onDtmf(digit: string): void {
+    if (this.ended) return;
+    this.emit('dtmf', digit);
+    // RTP legs carry no DTMF of their own; chan_websocket and AudioSocket get it in-band too.
+    if (this.leg instanceof RtpLeg && !this.inBandDtmf) this.leg.injectDtmf(digit);
+  }
+
+  onStateChange(state: string): void {
+    if (state === 'Up') this.state = 'up';
+  }
+
+  /** The externalMedia channel went away on its own: without it the bot is mute and deaf. */
+  onMediaChannelGone(detail: string): void {
+    if (this.ended || this.tearingDown || this.transferNote !== undefined) return;
+    this.log.warn({ detail }, 'media channel ended mid-call; hanging up');
+    void this.hangup(41);
+  }
+
+  /** Asterisk no longer has the channel (found during reconciliation). */
+  gone(info: HangupInfo): void {
+    this.end(info);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async setUpMedia(): Promise<AudioLeg> {
+    this.assertLive('openMedia');
+    const rest = this.host.rest();
+    const cfg = this.host.cfg;
+    this.bridgeId = randomUUID();
+    this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
+    this.host.claimMediaChannel(this.mediaChannelId, this);
+    try {
+      await rest.createBridge(this.bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+      await rest.addChannel(this.bridgeId, this.channelId);
+      const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, this.mediaChannelId, this.log);
+      this.leg = media.leg;
+      this.inBandDtmf = media.inBandDtmf;
+      media.leg.once('close', (reason) => {
+        if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+      });
+      if (this.ended) throw new Error('the call ended while its media was being set up');
+      await rest.addChannel(this.bridgeId, this.mediaChannelId);
+      // Caller audio arriving proves the bridge is up and the transport flows; our direction was
+      // open before (socket connected / remote address known), so the greeting will be heard.
+      await withTimeout(media.leg.waitForAudio(), cfg.mediaTimeoutMs, 'caller audio on the media leg');
+      if (this.ended || media.leg.closed) throw new Error('the call ended while its media was being set up');
+      this.log.debug({ media: cfg.media, bridgeId: this.bridgeId }, 'media up');
+      return media.leg;
+    } catch (err) {
+      await this.tearDownMedia({ code: 'transport_error', detail: (err as Error).message });
+      throw new Error(`${this.channelId}: opening ${cfg.media} media failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Close the leg, hang up the media channel and destroy the bridge; safe to call repeatedly. */
+  private tearDownMedia(reason: Parameters<AudioLeg['close']>[0]): Promise<void> {
+    this.tearingDown ??= (async () => {
+      let rest: AriRest | undefined;
+      try {
+        rest = this.host.rest();
+      } catch {
+        rest = undefined;
+      }
+      const jobs: Promise<unknown>[] = [];
+      if (this.leg && !this.leg.closed) jobs.push(this.leg.close(reason));
+      if (rest && this.mediaChannelId) jobs.push(rest.hangup(this.mediaChannelId));
+      if (rest && this.bridgeId) jobs.push(rest.destroyBridge(this.bridgeId));
+      const results = await Promise.allSettled(jobs);
+      for (const r of results) {
+        if (r.status === 'rejected') this.log.warn({ err: (r.reason as Error).message }, 'media teardown step failed');
+      }
+    })();
+    return this.tearingDown;
+  }
+
+  private end(info: HangupInfo): void {
+    if (this.ended) return;
+    this.ended = info;
+    this.log.info({ cause: info.cause, causeText: info.causeText, by: info.by }, 'call ended');
+    const code = info.by === 'bot' ? (this.transferNote !== undefined ? 'transfer' : 'bot_hangup') : info.by === 'pbx' ? 'pbx_gone' : 'caller_hangup';
+    void this.tearDownMedia({ code, detail: `${info.cause} ${info.causeText}` }).finally(() => this.host.released(this));
+    this.emit('hangup', info);
+  }
+
+  private assertLive(what: string): void {
+    if (this.ended) throw new Error(`${this.channelId}: cannot ${what}, the call has ended (${this.ended.causeText})`);
+  }
+}

@@ -1,0 +1,72 @@
+import { pino } from 'pino';
+import type { AsteriskConfig } from '../../../src/pbx/index.ts';
+import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
+import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
+import type { PbxCall } from '../../../src/pbx/types.ts';
+import { FakeAsterisk, type FakeAsteriskOptions } from './peer/fake-asterisk.ts';
+
+export const silent = pino({ level: process.env.ASTERISK_TEST_LOG ?? 'silent' });
+
+export interface Harness {
+  asterisk: FakeAsterisk;
+  adapter: AsteriskAdapter;
+  cfg: AsteriskConfig;
+  close(): Promise<void>;
+}
+
+/** A fake Asterisk on an ephemeral port and an adapter connected to it (credentials as captured: bot/bot, app bot). */
+export async function startHarness(
+  overrides: Partial<AsteriskConfig> = {},
+  peer: FakeAsteriskOptions = {},
+  connect = true,
+): Promise<Harness> {
+  const asterisk = new FakeAsterisk(peer);
+  await asterisk.start();
+  const cfg = asteriskConfigSchema.parse({
+    url: asterisk.url,
+    username: 'bot',
+    password: 'bot',
+    app: 'bot',
+    audioSocketPort: 0,
+    mediaBindHost: '127.0.0.1',
+    rtpPortRange: [0, -1],
+    ...overrides,
+  });
+  const adapter = new AsteriskAdapter(cfg, { log: silent });
+  if (connect) {
+    await adapter.start();
+    await until(() => adapter.ready, 5000, 'adapter ready');
+  }
+  return {
+    asterisk,
+    adapter,
+    cfg,
+    async close() {
+      await adapter.stop();
+      await asterisk.stop();
+    },
+  };
+}
+
+/** Poll `cond` every 10 ms; generous deadlines so a loaded 2-core box does not flake. */
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export function nextCall(adapter: AsteriskAdapter, ms = 3000): Promise<PbxCall> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no call event')), ms);
+    adapter.once('call', (call) => {
+      clearTimeout(timer);
+      resolve(call);
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
