@@ -18,8 +18,10 @@ export interface AudioStreamLegOptions {
   onClosed: () => void;
 }
 
-/** Audio that play() accepted and that has not left as a streamAudio chunk yet. */
+/** A partial chunk waits this long for more audio from the same prompt before it is sent. */
 const COALESCE_MS = 15;
+/** How long a closed stream waits for the hangup event that usually follows it. */
+const HANGUP_GRACE_MS = 500;
 
 /**
  * mod_audio_stream leg. Caller audio arrives as binary L16 frames (bursty; re-cut to exact 20 ms).
@@ -63,10 +65,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
     const promise = new Promise<void>((r) => (resolve = r));
     this.firstAudio = { promise, resolve };
     this.ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
-    this.ws.on('close', (code: number) => {
-      if (!this.closed) this.wireClosed({ code: this.call.ended ? 'caller_hangup' : 'transport_error', detail: `media WebSocket closed (${code})` });
-      this.detach();
-    });
+    this.ws.on('close', (code: number) => this.onSocketClosed(code));
     this.ws.on('error', (err: Error) => this.deliverWarning(err));
     this.call.channel.on('event', this.onChannelEvent);
     this.call.channel.on('ended', this.onEnded);
@@ -129,6 +128,21 @@ export class AudioStreamLeg extends BaseAudioLeg {
     ws.close(1000, 'callpilot closing');
     if (await settlesWithin(closed, 1000)) return;
     ws.terminate();
+  }
+
+  private onSocketClosed(code: number): void {
+    if (this.closed || this.call.ended) {
+      if (!this.closed) this.wireClosed({ code: 'caller_hangup' });
+      this.detach();
+      return;
+    }
+    // On hangup FS closes the stream before CHANNEL_HANGUP reaches us over ESL: wait a moment
+    // so the leg closes as a hangup rather than a transport failure.
+    const timer = setTimeout(() => {
+      if (!this.closed) this.wireClosed({ code: this.call.ended ? 'caller_hangup' : 'transport_error', detail: `media WebSocket closed (${code})` });
+      this.detach();
+    }, HANGUP_GRACE_MS);
+    timer.unref();
   }
 
   private detach(): void {

@@ -74,7 +74,10 @@ export class EslConnection extends EventEmitter<EslConnectionEvents> {
     socket.on('data', (chunk: Buffer) => this.parser.push(chunk));
     socket.on('end', () => {
       const truncated = this.parser.finish();
-      if (truncated) this.protocolFailure(truncated);
+      if (!truncated) return;
+      // Cut short while we were closing anyway: worth a note, not an alarm.
+      if (this.closedReason !== undefined) this.log.debug({ err: truncated }, 'ESL stream cut while closing');
+      else this.protocolFailure(truncated);
     });
     socket.on('error', (err) => this.log.warn({ err }, 'ESL socket error'));
     socket.on('close', () => this.shutdown(this.closedReason ?? 'socket closed'));

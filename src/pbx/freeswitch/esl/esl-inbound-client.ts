@@ -66,10 +66,11 @@ export class EslInboundClient extends EventEmitter<EslInboundClientEvents> {
     this.authenticated = false;
     if (!connection || connection.closed) return;
     const closed = once(connection, 'close');
-    // `exit` makes FS send its goodbye and close; do not wait for it if FS is stuck.
+    // `exit` makes FS say goodbye and close the socket itself; only if it does not, we close it.
     connection.command('exit', 500).catch(() => undefined);
-    connection.close('client stopped', 1000);
+    const timer = setTimeout(() => connection.close('client stopped', 500), 1000);
     await closed;
+    clearTimeout(timer);
   }
 
   async api(cmd: string, timeoutMs?: number): Promise<string> {

@@ -75,3 +75,36 @@ export function jsonEvents(file: string, conn = 'esl'): Record<string, string>[]
     .filter((m) => m.headers['Content-Type'] === 'text/event-json')
     .map((m) => JSON.parse(m.body ?? '{}') as Record<string, string>);
 }
+
+/** A captured message with the time (ms, capture clock) of the read that completed it. */
+export interface TimedMessage extends CapturedMessage {
+  t: number;
+}
+
+/** Like splitMessages, but each message keeps the capture time of the read its last byte arrived in. */
+export function timedMessages(file: string, conn: string): TimedMessage[] {
+  const reads = loadLines(file).filter((l) => l.dir === 'rx' && l.conn === conn && l.data !== undefined);
+  const ends: { end: number; t: number }[] = [];
+  let total = 0;
+  for (const read of reads) {
+    total += Buffer.byteLength(read.data ?? '', 'utf8');
+    ends.push({ end: total, t: read.t });
+  }
+  const messages = splitMessages(file, conn);
+  const timed: TimedMessage[] = [];
+  let offset = 0;
+  let readIndex = 0;
+  for (const message of messages) {
+    offset += messageByteLength(message);
+    while (readIndex < ends.length - 1 && ends[readIndex].end < offset) readIndex++;
+    timed.push({ ...message, t: ends[readIndex].t });
+  }
+  return timed;
+}
+
+function messageByteLength(message: CapturedMessage): number {
+  const headerText = Object.entries(message.headers)
+    .map(([k, v]) => `${k}: ${v}\n`)
+    .join('');
+  return Buffer.byteLength(headerText, 'utf8') + 1 + (message.body === undefined ? 0 : Buffer.byteLength(message.body, 'utf8'));
+}

@@ -1,0 +1,852 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type Server, type Socket, connect, createServer } from 'node:net';
+import { AudioStreamClient, type StreamAudioData } from './audio-stream-client.ts';
+import {
+  type CapturedFreeswitch,
+  type FsEvent,
+  type TimedEvent,
+  capturedFreeswitch,
+  frameEvent,
+  frameReply,
+  fsUrlEncode,
+  renderEvent,
+} from './templates.ts';
+
+export type OriginateOutcome = 'answer' | 'busy' | 'unreachable' | 'no-answer';
+
+export interface FakeFreeswitchOptions {
+  password?: string;
+  /** Multiplies the gaps between captured event groups (originate ringing, transfer tone...). */
+  timeScale?: number;
+  /** Seed of the read splitter, so a failing run can be replayed. */
+  seed?: number;
+  /** Where mod_audio_stream "writes" streamAudio files (never touched: files live in memory). */
+  tempDir?: string;
+  /** Simulate the connect-before-bug race: the metadata text frame is not sent. */
+  dropMetadata?: boolean;
+  /** How long `uuid_audio_stream stop` waits for the server to close TCP before giving up (FS: ~1 s to 30 s). */
+  stopHangMs?: number;
+  bursty?: boolean;
+}
+
+/** One `uuid_broadcast`ed file as the caller heard it. */
+export interface Playback {
+  file: string;
+  samples: Int16Array;
+  startedAt?: number;
+  endedAt?: number;
+  status?: 'done' | 'break';
+}
+
+export interface FakeChannel {
+  uuid: string;
+  destination: string;
+  answered: boolean;
+  hungUp: boolean;
+  hangupCause?: string;
+  variables: Record<string, string>;
+  stream?: AudioStreamClient;
+  bugAttached: boolean;
+  streamStarts: string[];
+  files: Map<string, Int16Array>;
+  playbacks: Playback[];
+  playQueue: Playback[];
+  playing?: Playback;
+  playTimer?: NodeJS.Timeout;
+  recording?: string;
+  transferredTo?: string;
+  /** Extra headers the events of this channel carry (dialplan `set` variables). */
+  eventHeaders: Record<string, string>;
+  ids: Map<string, string>;
+  fileCount: number;
+  outboundSession?: PeerSession;
+}
+
+export interface FakeFreeswitchEvents {
+  command: [command: string];
+  channel: [channel: FakeChannel];
+}
+
+interface Subscription {
+  format: 'json' | 'plain';
+  all: boolean;
+  names: Set<string>;
+  subclasses: Set<string>;
+}
+
+const GOODBYE = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n';
+const MY_EVENTS = /^(CHANNEL_|DTMF$|TALK$|NOTALK$|DETECTED_SPEECH$)/;
+
+/**
+ * A fake FreeSWITCH 1.11.1 for tests: mod_event_socket (inbound and outbound `socket` mode) plus
+ * mod_audio_stream's WebSocket client. Replies, event bodies and event orderings are the captured
+ * ones with ids templated; reads are cut at random byte positions the way FS's were.
+ * Commands FS was never recorded answering are marked "not captured" where they are handled.
+ */
+export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
+  readonly captured: CapturedFreeswitch = capturedFreeswitch();
+  readonly channels = new Map<string, FakeChannel>();
+  readonly commands: string[] = [];
+  private readonly sessions = new Set<PeerSession>();
+  private readonly server: Server;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private callee: (dial: string) => OriginateOutcome = () => 'answer';
+  private refuseUntil = 0;
+  private random: () => number;
+  readonly password: string;
+  readonly timeScale: number;
+
+  constructor(readonly options: FakeFreeswitchOptions = {}) {
+    super();
+    this.password = options.password ?? 'ClueCon';
+    this.timeScale = options.timeScale ?? 0.1;
+    this.random = mulberry32(options.seed ?? 5);
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  private accept(socket: Socket): void {
+    if (performance.now() < this.refuseUntil) {
+      socket.destroy();
+      return;
+    }
+    const session = new PeerSession(this, socket, false);
+    this.sessions.add(session);
+    socket.on('close', () => this.sessions.delete(session));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return address.port;
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const channel of this.channels.values()) {
+      clearTimeout(channel.playTimer);
+      channel.stream?.destroy();
+    }
+    for (const session of this.sessions) session.socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Decide how originated calls end, by dial string. */
+  setCallee(decide: (dial: string) => OriginateOutcome): void {
+    this.callee = decide;
+  }
+
+  /** Drop every inbound ESL connection without goodbye (FS restart, network cut), refusing new ones for a while. */
+  dropEslConnections(refuseMs = 0): void {
+    this.refuseUntil = performance.now() + refuseMs;
+    for (const session of this.sessions) if (!session.outbound) session.socket.destroy();
+  }
+
+  /** Write raw bytes to every authenticated inbound ESL connection. */
+  injectRaw(bytes: string | Buffer): void {
+    for (const session of this.sessions) if (session.authed && !session.outbound) session.socket.write(bytes);
+  }
+
+  channel(uuid: string): FakeChannel {
+    const channel = this.channels.get(uuid);
+    if (!channel) throw new Error(`no channel ${uuid}`);
+    return channel;
+  }
+
+  /** A SIP call into the dialplan extension that answers and parks (capture b's event sequence). */
+  async placeInboundCall(opts: { destination?: string; callerId?: string; variables?: Record<string, string> } = {}): Promise<FakeChannel> {
+    const uuid = randomUUID();
+    const channel = this.newChannel(uuid, this.captured.inboundUuid, opts.destination ?? '100', opts.variables ?? {});
+    if (opts.callerId) channel.eventHeaders['Caller-Caller-ID-Number'] = opts.callerId;
+    await this.replay(channel, this.captured.inboundSetup);
+    channel.answered = true;
+    this.emit('channel', channel);
+    return channel;
+  }
+
+  /** The caller hangs up (BYE): capture b's hangup sequence with the given cause. */
+  async hangupFromCaller(uuid: string, cause = 'NORMAL_CLEARING'): Promise<void> {
+    await this.hangup(this.channel(uuid), cause);
+  }
+
+  /** RFC 2833 digits, one DTMF event per digit at the end of the digit (capture d). */
+  async sendDtmf(uuid: string, digits: string): Promise<void> {
+    const channel = this.channel(uuid);
+    const template = this.captured.event('d_dtmf.esl.jsonl', (e) => e['Event-Name'] === 'DTMF');
+    const captureUuid = template['Unique-ID'];
+    for (const digit of digits) {
+      await this.sleep(100);
+      this.broadcast(channel, renderEvent(template, new Map([[captureUuid, uuid]]), { ...channel.eventHeaders, 'DTMF-Digit': digit }));
+    }
+  }
+
+  /** FS dials callpilot's outbound-socket server for a call into the `socket` extension (capture f). */
+  async connectOutboundSocket(port: number, opts: { variables?: Record<string, string> } = {}): Promise<FakeChannel> {
+    const uuid = randomUUID();
+    const channel = this.newChannel(uuid, this.captured.outboundUuid, '101', opts.variables ?? {});
+    const socket = connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const session = new PeerSession(this, socket, true);
+    session.myEventsUuid = uuid;
+    session.channelUuid = uuid;
+    channel.outboundSession = session;
+    this.sessions.add(session);
+    socket.on('close', () => this.sessions.delete(session));
+    this.emit('channel', channel);
+    return channel;
+  }
+
+  // ---- internals used by PeerSession ----
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  nextRandom(): number {
+    return this.random();
+  }
+
+  sessionsFor(): Iterable<PeerSession> {
+    return this.sessions;
+  }
+
+  newChannel(uuid: string, captureUuid: string, destination: string, variables: Record<string, string>): FakeChannel {
+    const eventHeaders: Record<string, string> = { 'Caller-Destination-Number': destination };
+    for (const [name, value] of Object.entries(variables)) eventHeaders[`variable_${name}`] = value;
+    const channel: FakeChannel = {
+      uuid,
+      destination,
+      answered: false,
+      hungUp: false,
+      variables: { ...variables },
+      bugAttached: false,
+      streamStarts: [],
+      files: new Map(),
+      playbacks: [],
+      playQueue: [],
+      eventHeaders,
+      ids: new Map([[captureUuid, uuid]]),
+      fileCount: 0,
+    };
+    this.channels.set(uuid, channel);
+    return channel;
+  }
+
+  /** Replays captured events group by group (a group = one FS read), gaps scaled by timeScale. */
+  async replay(channel: FakeChannel, events: TimedEvent[], overrides: (e: FsEvent) => Record<string, string | undefined> = () => ({})): Promise<void> {
+    let last = events[0]?.t ?? 0;
+    for (const { t, event } of events) {
+      if (t > last) await this.sleep(Math.min(2000, (t - last) * this.timeScale));
+      last = t;
+      this.broadcast(channel, this.renderFor(channel, event, overrides(event)));
+    }
+  }
+
+  /** A captured event re-issued for `channel`: whatever channel it was about becomes this one. */
+  renderFor(channel: FakeChannel, template: FsEvent, overrides: Record<string, string | undefined> = {}): FsEvent {
+    const ids = new Map(channel.ids);
+    const captured = template['Unique-ID'];
+    if (captured && captured !== channel.uuid) ids.set(captured, channel.uuid);
+    return renderEvent(template, ids, { ...channel.eventHeaders, ...overrides });
+  }
+
+  broadcast(channel: FakeChannel | undefined, event: FsEvent): void {
+    for (const session of this.sessions) session.offerEvent(event, channel);
+  }
+
+  channelEvent(channel: FakeChannel, file: string, match: (e: FsEvent) => boolean, overrides: Record<string, string | undefined> = {}): void {
+    this.broadcast(channel, this.renderFor(channel, this.captured.event(file, match), overrides));
+  }
+
+  async hangup(channel: FakeChannel, cause: string): Promise<void> {
+    if (channel.hungUp) return;
+    channel.hungUp = true;
+    channel.hangupCause = cause;
+    this.stopPlayback(channel, 'break');
+    const sequence = this.captured.hangupSequence;
+    const [first, ...rest] = sequence;
+    this.broadcast(channel, this.renderFor(channel, first.event, { 'Hangup-Cause': cause }));
+    if (channel.stream) {
+      // FS closes the stream with 1000 "Normal closure"; MEDIA_BUG_STOP follows CHANNEL_HANGUP, no disconnect event.
+      const stream = channel.stream;
+      channel.stream = undefined;
+      await Promise.race([stream.close(), this.sleep(1000)]);
+      channel.bugAttached = false;
+      this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_STOP', { 'Hangup-Cause': cause });
+    }
+    await this.replay(channel, rest, () => ({ 'Hangup-Cause': cause }));
+    const session = channel.outboundSession;
+    if (session) session.afterHangup();
+  }
+
+  // ---- mod_audio_stream ----
+
+  startAudioStream(channel: FakeChannel, url: string, rate: 8000 | 16000, metadata: string | undefined): void {
+    channel.bugAttached = true;
+    channel.streamStarts.push(url);
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_START');
+    const client = new AudioStreamClient({ url, sampleRate: rate, metadata, dropMetadata: this.options.dropMetadata, bursty: this.options.bursty });
+    channel.stream = client;
+    const custom = (subclass: string, body: string): void =>
+      this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Subclass'] === 'mod_audio_stream::connect', {
+        'Event-Subclass': subclass,
+        body,
+      });
+    client.on('connected', () => custom('mod_audio_stream::connect', '{"status":"connected"}'));
+    client.on('refused', (err) => {
+      if (channel.stream === client) channel.stream = undefined;
+      const message = /ECONNREFUSED/.test(err.message) ? 'Connection refused (system error 111)' : err.message;
+      custom('mod_audio_stream::error', JSON.stringify({ status: 'error', message: { code: 6, error: message } }));
+      channel.bugAttached = false;
+      this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_STOP');
+    });
+    client.on('serverClose', (code, reason) => {
+      // The media bug stays attached: a later start fails until `stop`.
+      custom('mod_audio_stream::disconnect', JSON.stringify({ status: 'disconnected', message: { code, reason } }));
+    });
+    client.on('text', (text) => this.onStreamText(channel, text, custom));
+    client.connect();
+  }
+
+  private onStreamText(channel: FakeChannel, text: string, custom: (subclass: string, body: string) => void): void {
+    let parsed: { type?: string; data?: StreamAudioData } | undefined;
+    try {
+      parsed = JSON.parse(text) as { type?: string; data?: StreamAudioData };
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.type !== 'streamAudio' || !parsed.data) {
+      custom('mod_audio_stream::json', text);
+      return;
+    }
+    const { audioData, ...rest } = parsed.data;
+    const bytes = Buffer.from(audioData, 'base64');
+    const samples = new Int16Array(bytes.length >> 1);
+    for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
+    const file = `${this.options.tempDir ?? '/tmp'}/${channel.uuid}_${channel.fileCount++}.tmp.r16`;
+    channel.files.set(file, samples);
+    custom('mod_audio_stream::play', JSON.stringify({ ...rest, file }));
+  }
+
+  async stopAudioStream(channel: FakeChannel): Promise<void> {
+    const stream = channel.stream;
+    channel.stream = undefined;
+    if (stream) {
+      // The API reply waits until the server has closed TCP (captures b, b2x).
+      await Promise.race([stream.close(), this.sleep(this.options.stopHangMs ?? 30000)]);
+    }
+    channel.bugAttached = false;
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_STOP');
+  }
+
+  // ---- playback (uuid_broadcast / uuid_break) ----
+
+  broadcastFile(channel: FakeChannel, file: string): void {
+    const samples = channel.files.get(file) ?? new Int16Array(8000);
+    const playback: Playback = { file, samples };
+    channel.playbacks.push(playback);
+    channel.playQueue.push(playback);
+    if (!channel.playing) {
+      // PLAYBACK_START came ~120 ms after `+OK Message sent` in capture b.
+      const timer = setTimeout(() => this.playNext(channel), 120);
+      channel.playTimer = timer;
+    }
+  }
+
+  private playNext(channel: FakeChannel): void {
+    const playback = channel.playQueue.shift();
+    if (!playback || channel.hungUp) return;
+    channel.playing = playback;
+    playback.startedAt = performance.now();
+    const path = { 'Application-Data': playback.file, 'Playback-File-Path': playback.file };
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_EXECUTE' && e.Application === 'playback', path);
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_START', path);
+    const durationMs = (playback.samples.length / 16000) * 1000;
+    channel.playTimer = setTimeout(() => this.finishPlayback(channel, 'done'), durationMs);
+  }
+
+  private finishPlayback(channel: FakeChannel, status: 'done' | 'break'): void {
+    const playback = channel.playing;
+    if (!playback) return;
+    channel.playing = undefined;
+    clearTimeout(channel.playTimer);
+    playback.endedAt = performance.now();
+    playback.status = status;
+    const path = { 'Application-Data': playback.file, 'Playback-File-Path': playback.file, 'Playback-Status': status };
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_STOP' && e['Playback-Status'] === status, path);
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_EXECUTE_COMPLETE' && e.Application === 'playback', path);
+    if (channel.playQueue.length > 0) channel.playTimer = setTimeout(() => this.playNext(channel), 20);
+  }
+
+  stopPlayback(channel: FakeChannel, status: 'break'): void {
+    channel.playQueue.length = 0;
+    clearTimeout(channel.playTimer);
+    if (channel.playing) {
+      // PLAYBACK_STOP (break) came ~20 ms after uuid_break's +OK.
+      channel.playTimer = setTimeout(() => this.finishPlayback(channel, status), 20);
+    }
+  }
+
+  // ---- originate ----
+
+  async originate(args: string, jobUuid: string, session: PeerSession): Promise<void> {
+    const vars: Record<string, string> = {};
+    const match = /^\{([^}]*)\}(\S+)\s+(.*)$/.exec(args);
+    if (!match) {
+      session.backgroundJob(jobUuid, 'originate', args, this.captured.reply('g_errors.esl.jsonl', /^api originate$/, 0, 'esl-g2').body ?? '');
+      return;
+    }
+    for (const pair of match[1].split(',')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const uuid = vars.origination_uuid ?? randomUUID();
+    const outcome = this.callee(match[2]);
+    const sequence = this.captured.originateSequence(outcome);
+    const channel = this.newChannel(uuid, sequence.uuid, match[2], vars);
+    let captureJob: string | undefined;
+    for (const { event } of sequence.events) if (event['Event-Name'] === 'BACKGROUND_JOB') captureJob = event['Job-UUID'];
+    if (captureJob) channel.ids.set(captureJob, jobUuid);
+    await this.replay(channel, sequence.events, (e) => {
+      if (e['Event-Name'] !== 'BACKGROUND_JOB') return {};
+      return { 'Job-Command-Arg': args, body: outcome === 'answer' ? `+OK ${uuid}\n` : e._body };
+    });
+    if (outcome === 'answer') {
+      channel.answered = true;
+      this.emit('channel', channel);
+    } else {
+      channel.hungUp = true;
+    }
+  }
+
+  // ---- transfer ----
+
+  async transfer(channel: FakeChannel, extension: string): Promise<void> {
+    channel.transferredTo = extension;
+    this.stopPlayback(channel, 'break');
+    const e = this.captured.timedEvents('e_record_transfer.esl.jsonl');
+    const from = e.findIndex((x) => x.event['Event-Name'] === 'CHANNEL_UNPARK');
+    const transferUuid = e[from].event['Unique-ID'];
+    const ids = new Map(channel.ids);
+    ids.set(transferUuid, channel.uuid);
+    channel.ids = ids;
+    channel.eventHeaders['Caller-Destination-Number'] = extension;
+    const sequence = e.slice(from).filter((x) => x.event['Unique-ID'] === transferUuid);
+    const hangupAt = sequence.findIndex((x) => x.event['Event-Name'] === 'CHANNEL_HANGUP');
+    if (channel.stream) await this.stopAudioStream(channel);
+    await this.replay(channel, sequence.slice(0, hangupAt));
+    channel.hungUp = true;
+    channel.hangupCause = 'NORMAL_CLEARING';
+    await this.replay(channel, sequence.slice(hangupAt));
+  }
+}
+
+/** One ESL connection of the fake: auth, subscriptions, command handling, split writes. */
+export class PeerSession {
+  authed: boolean;
+  subscription: Subscription | undefined;
+  myEventsUuid: string | undefined;
+  channelUuid: string | undefined;
+  private connected = false;
+  private lingering = false;
+  private pendingWrite: string[] = [];
+  private writeScheduled = false;
+  private readonly outQueue: Buffer[] = [];
+  private draining = false;
+  private readonly afterDrain: (() => void)[] = [];
+  private input = '';
+  private commandChain: Promise<void> = Promise.resolve();
+  private goodbyeSent = false;
+
+  constructor(
+    private readonly fs: FakeFreeswitch,
+    readonly socket: Socket,
+    readonly outbound: boolean,
+  ) {
+    this.authed = outbound;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => undefined);
+    socket.on('end', () => {
+      // Half-close from the client: FS still says goodbye (capture g), then closes.
+      if (this.goodbyeSent) return;
+      this.goodbyeSent = true;
+      this.write(`Content-Type: text/disconnect-notice\n${this.outbound ? `Controlled-Session-UUID: ${this.channelUuid}\nContent-Disposition: disconnect\n` : ''}Content-Length: ${GOODBYE.length}\n\n${GOODBYE}`);
+      this.flushThen(() => socket.end());
+    });
+    if (!outbound) this.write('Content-Type: auth/request\n\n');
+  }
+
+  offerEvent(event: FsEvent, channel: FakeChannel | undefined): void {
+    const sub = this.subscription;
+    if (!sub || !this.authed) return;
+    const name = event['Event-Name'];
+    const listed = sub.all || sub.names.has(name) || (name === 'CUSTOM' && sub.subclasses.has(event['Event-Subclass']));
+    const mine = this.myEventsUuid !== undefined && event['Unique-ID'] === this.myEventsUuid && MY_EVENTS.test(name);
+    if (this.myEventsUuid !== undefined) {
+      // myevents filters everything to this channel; explicit subscriptions add non-channel kinds.
+      if (event['Unique-ID'] !== this.myEventsUuid) return;
+      if (!mine && !listed) return;
+    } else if (!listed) {
+      return;
+    }
+    if (channel && this.outbound && channel.uuid !== this.channelUuid) return;
+    this.write(frameEvent(event, sub.format));
+  }
+
+  afterHangup(): void {
+    if (!this.outbound) return;
+    if (this.lingering) {
+      this.write(
+        `Content-Type: text/disconnect-notice\nControlled-Session-UUID: ${this.channelUuid}\nContent-Disposition: linger\n` +
+          `Channel-Name: sofia/external/sipp@127.0.0.1:5085\nLinger-Time: -1\nContent-Length: 0\n\n`,
+      );
+      // FS keeps the socket open for ever after linger: only the client closes it.
+      return;
+    }
+    this.write(`Content-Type: text/disconnect-notice\nContent-Length: ${GOODBYE.length}\n\n${GOODBYE}`);
+    this.flushThen(() => this.socket.end());
+  }
+
+  backgroundJob(jobUuid: string, command: string, args: string, body: string): void {
+    const template = this.fs.captured.event('a_inbound_auth_events.esl.jsonl', (e) => e['Event-Name'] === 'BACKGROUND_JOB');
+    this.fs.broadcast(undefined, renderEvent(template, new Map([[template['Job-UUID'], jobUuid]]), { 'Job-Command': command, 'Job-Command-Arg': args, body }));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.input += chunk.toString('utf8');
+    for (;;) {
+      const end = this.input.indexOf('\n\n');
+      if (end < 0) return;
+      const text = this.input.slice(0, end);
+      this.input = this.input.slice(end + 2);
+      this.fs.commands.push(text);
+      this.fs.emit('command', text);
+      // FS runs one connection's commands in order; a blocking api holds back the next (capture b2x).
+      this.commandChain = this.commandChain.then(() => this.handle(text)).catch(() => undefined);
+    }
+  }
+
+  private reply(text: string): void {
+    this.write(`Content-Type: command/reply\nReply-Text: ${text}\n\n`);
+  }
+
+  private apiResponse(body: string): void {
+    this.write(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body, 'utf8')}\n\n${body}`);
+  }
+
+  private async handle(text: string): Promise<void> {
+    const [line, ...headerLines] = text.split('\n');
+    const captured = this.fs.captured;
+    if (this.outbound && !this.connected && line !== 'connect') {
+      this.reply('-ERR command not found');
+      return;
+    }
+    if (!this.authed) {
+      if (line.startsWith('auth ')) {
+        if (line.slice(5) === this.fs.password) {
+          this.authed = true;
+          this.write(frameReply(captured.reply('g_errors.esl.jsonl', /^auth ClueCon$/, 0, 'esl-g2')));
+        } else {
+          this.write(frameReply(captured.reply('g_errors.esl.jsonl', /^auth WrongPassword$/, 0, 'esl-g1-wrongpass')));
+          this.write(`Content-Type: text/disconnect-notice\nContent-Length: ${GOODBYE.length}\n\n${GOODBYE}`);
+          this.flushThen(() => this.socket.end());
+        }
+      } else {
+        this.reply('-ERR command not found');
+      }
+      return;
+    }
+    const [verb, ...rest] = line.split(' ');
+    const args = rest.join(' ');
+    switch (verb) {
+      case 'connect': {
+        this.connected = true;
+        const reply = captured.outboundMessages[0];
+        const channel = this.channelUuid ? this.fs.channels.get(this.channelUuid) : undefined;
+        // Channel data first, then the dialplan variables, then Content-Type and Reply-Text near the end (capture f).
+        const tail = ['Content-Type', 'Reply-Text', 'Socket-Mode', 'Control'];
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(reply.headers)) if (!tail.includes(k)) headers[k] = v;
+        for (const [k, v] of Object.entries(channel?.eventHeaders ?? {})) headers[k] = fsUrlEncode(v);
+        for (const k of tail) headers[k] = reply.headers[k];
+        let headerText = frameReply({ ...reply, headers });
+        for (const [from, to] of channel?.ids ?? []) headerText = headerText.split(from).join(to);
+        this.write(headerText);
+        return;
+      }
+      case 'myevents':
+        this.subscription ??= { format: 'plain', all: false, names: new Set(), subclasses: new Set() };
+        this.myEventsUuid ??= this.channelUuid;
+        this.reply('+OK Events Enabled');
+        return;
+      case 'linger':
+        this.lingering = true;
+        this.reply('+OK will linger');
+        return;
+      case 'event': {
+        const [format, ...names] = args.split(' ');
+        if (format !== 'json' && format !== 'plain') {
+          this.reply('-ERR command not found');
+          return;
+        }
+        const known = names.filter((n) => /^[A-Z_]+$/.test(n) && n !== 'NOT_AN_EVENT');
+        if (known.length === 0) {
+          this.reply('-ERR no keywords supplied');
+          return;
+        }
+        const sub = this.subscription ?? { format, all: false, names: new Set<string>(), subclasses: new Set<string>() };
+        sub.format = format;
+        for (const n of names) {
+          if (n === 'ALL') sub.all = true;
+          else if (n.includes('::')) sub.subclasses.add(n);
+          else sub.names.add(n);
+        }
+        this.subscription = sub;
+        this.reply(`+OK event listener enabled ${format}`);
+        return;
+      }
+      case 'noevents':
+        this.subscription = undefined;
+        this.reply('+OK no longer listening for events');
+        return;
+      case 'exit':
+        this.reply('+OK bye');
+        this.goodbyeSent = true;
+        this.write(`Content-Type: text/disconnect-notice\nContent-Length: ${GOODBYE.length}\n\n${GOODBYE}`);
+        this.flushThen(() => this.socket.end());
+        return;
+      case 'api': {
+        const body = await this.runApi(args);
+        this.apiResponse(body);
+        return;
+      }
+      case 'bgapi': {
+        const jobUuid = headerLines.find((h) => h.startsWith('Job-UUID: '))?.slice(10) ?? randomUUID();
+        this.write(`Content-Type: command/reply\nReply-Text: +OK Job-UUID: ${jobUuid}\nJob-UUID: ${jobUuid}\n\n`);
+        const [command, ...cmdArgs] = args.split(' ');
+        if (command === 'originate') {
+          void this.fs.originate(cmdArgs.join(' '), jobUuid, this);
+        } else {
+          void this.runApi(args).then((body) => this.backgroundJob(jobUuid, command, cmdArgs.join(' '), body));
+        }
+        return;
+      }
+      case 'sendmsg':
+        this.handleSendmsg(args, headerLines);
+        return;
+      case 'getvar': {
+        const channel = this.channelUuid ? this.fs.channels.get(this.channelUuid) : undefined;
+        this.reply(channel?.variables[args] ?? '_undef_');
+        return;
+      }
+      default:
+        this.reply('-ERR command not found');
+    }
+  }
+
+  private handleSendmsg(uuidArg: string, headerLines: string[]): void {
+    const uuid = uuidArg || this.channelUuid || '';
+    const channel = this.fs.channels.get(uuid);
+    if (!channel) {
+      this.reply(`-ERR invalid session id [${uuid}]`);
+      return;
+    }
+    const headers = Object.fromEntries(headerLines.map((h) => [h.slice(0, h.indexOf(': ')), h.slice(h.indexOf(': ') + 2)]));
+    this.reply('+OK');
+    const command = headers['call-command'];
+    if (command === 'hangup') {
+      void this.fs.hangup(channel, headers['hangup-cause'] ?? 'NORMAL_CLEARING');
+    } else if (command === 'execute') {
+      const app = headers['execute-app-name'];
+      const appUuid = headers['Event-UUID'] ?? randomUUID();
+      const extra = { Application: app, 'Application-Data': headers['execute-app-arg'], 'Application-UUID': appUuid };
+      const f = this.fs.captured.outboundMessages;
+      void (async () => {
+        await this.fs.sleep(20);
+        const plain = (name: string, application?: string): FsEvent | undefined => {
+          const m = f.find((msg) => msg.body?.includes(`Event-Name: ${name}\n`) && (!application || msg.body.includes(`\nApplication: ${application}\n`)));
+          return m ? decodePlain(m.body ?? '') : undefined;
+        };
+        const emit = (name: string, application?: string, overrides: Record<string, string | undefined> = {}): void => {
+          const template = plain(name, application);
+          if (template) this.fs.broadcast(channel, this.fs.renderFor(channel, template, overrides));
+        };
+        emit('CHANNEL_EXECUTE', app === 'answer' ? 'answer' : 'playback', extra);
+        if (app === 'answer' && !channel.answered) {
+          channel.answered = true;
+          emit('CHANNEL_ANSWER');
+        }
+        emit('CHANNEL_EXECUTE_COMPLETE', app === 'answer' ? 'answer' : 'playback', extra);
+      })();
+    }
+  }
+
+  /** The body FS returned for each api command, from the captures. */
+  private async runApi(args: string): Promise<string> {
+    const captured = this.fs.captured;
+    const [command, uuid = '', sub = '', ...rest] = args.split(' ');
+    const channel = this.fs.channels.get(uuid);
+    const live = channel !== undefined && !channel.hungUp;
+    const g = (pattern: RegExp): string => captured.reply('g_errors.esl.jsonl', pattern, 0, 'esl-g2').body ?? '';
+    const b = (pattern: RegExp, nth = 0): string => captured.reply('b_audio_stream.esl.jsonl', pattern, nth).body ?? '';
+    const e = (pattern: RegExp): string => captured.reply('e_record_transfer.esl.jsonl', pattern).body ?? '';
+    switch (command) {
+      case 'module_exists':
+        return captured.reply('a_inbound_auth_events.esl.jsonl', /^api module_exists/).body ?? '';
+      case 'status':
+        return captured.reply('a_inbound_auth_events.esl.jsonl', /^api status/).body ?? '';
+      case 'uuid_exists':
+        // Not captured: documented to answer "true" / "false".
+        return live ? 'true' : 'false';
+      case 'uuid_audio_stream': {
+        if (!channel) return sub ? g(/^api uuid_audio_stream \S+ start/) : g(/^api uuid_audio_stream \S+$/);
+        if (sub === 'start') {
+          if (channel.bugAttached) return captured.reply('b2_audio_stream_edges.esl.jsonl', /uuid_audio_stream \S+ start/, 2).body ?? '';
+          const [url, , rate, ...meta] = rest;
+          // FS's argument splitter strips the quotes around the metadata.
+          const metadata = meta.length > 0 ? meta.join(' ').replace(/'/g, '') : undefined;
+          this.fs.startAudioStream(channel, url, rate === '8k' ? 8000 : 16000, metadata);
+          return b(/uuid_audio_stream \S+ start/);
+        }
+        if (sub === 'stop') {
+          if (!channel.bugAttached) return g(/^api uuid_audio_stream \S+ start/);
+          await this.fs.stopAudioStream(channel);
+          return b(/uuid_audio_stream \S+ stop/);
+        }
+        if (sub === 'send_text') {
+          channel.stream?.sendText(rest.join(' '));
+          return b(/uuid_audio_stream \S+ send_text/);
+        }
+        if (sub === 'pause' || sub === 'resume') {
+          if (sub === 'pause') channel.stream?.pause();
+          else channel.stream?.resume();
+          return b(new RegExp(`uuid_audio_stream \\S+ ${sub}`));
+        }
+        return g(/^api uuid_audio_stream \S+$/);
+      }
+      case 'uuid_broadcast':
+        if (!live) return g(/^api uuid_broadcast/);
+        this.fs.broadcastFile(channel, sub);
+        return b(/^api uuid_broadcast/);
+      case 'uuid_break':
+        if (!live) return g(/^api uuid_break/);
+        this.fs.stopPlayback(channel, 'break');
+        return b(/^api uuid_break/);
+      case 'uuid_kill':
+        if (!live) return g(/^api uuid_kill/);
+        void this.fs.hangup(channel, sub || 'NORMAL_CLEARING');
+        return b(/^api uuid_kill/);
+      case 'uuid_record':
+        if (!live) return g(/^api uuid_record/);
+        if (sub === 'start') {
+          channel.recording = rest[0];
+          this.fs.channelEvent(channel, 'e_record_transfer.esl.jsonl', (x) => x['Event-Name'] === 'RECORD_START', { 'Record-File-Path': rest[0] });
+          return e(/uuid_record \S+ start/);
+        }
+        if (!channel.recording) return e(/uuid_record \S+ stop all/);
+        this.fs.channelEvent(channel, 'e_record_transfer.esl.jsonl', (x) => x['Event-Name'] === 'RECORD_STOP', { 'Record-File-Path': channel.recording });
+        channel.recording = undefined;
+        return e(/uuid_record \S+ stop \//);
+      case 'uuid_transfer':
+        if (!live) return g(/^api uuid_transfer/);
+        void this.fs.transfer(channel, sub);
+        return e(/^api uuid_transfer/);
+      case 'uuid_setvar':
+        // Not captured: documented reply "+OK".
+        if (!live) return g(/^api uuid_kill/);
+        channel.variables[sub] = rest.join(' ');
+        return '+OK\n';
+      case 'uuid_getvar':
+        if (!channel) return g(/^api uuid_getvar/);
+        return channel.variables[sub] ?? '_undef_';
+      case 'uuid_answer':
+        // Not captured: documented reply "+OK"; the dialplan normally answers first.
+        if (!live) return g(/^api uuid_kill/);
+        if (!channel.answered) {
+          channel.answered = true;
+          this.fs.channelEvent(channel, 'b_audio_stream.esl.jsonl', (x) => x['Event-Name'] === 'CHANNEL_ANSWER');
+        }
+        return '+OK\n';
+      default:
+        return `-ERR ${command} Command not found!\n`;
+    }
+  }
+
+  write(text: string): void {
+    this.pendingWrite.push(text);
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Runs `after` once everything written so far has left. */
+  private flushThen(after: () => void): void {
+    setImmediate(() => {
+      if (!this.draining && this.outQueue.length === 0 && !this.writeScheduled) after();
+      else this.afterDrain.push(after);
+    });
+  }
+
+  /** Everything written in one tick leaves as one block, cut at random byte positions into reads. */
+  private flush(): void {
+    this.writeScheduled = false;
+    const block = Buffer.from(this.pendingWrite.join(''), 'utf8');
+    this.pendingWrite = [];
+    if (block.length === 0) return;
+    const cuts: number[] = [];
+    const pieces = 1 + Math.floor(this.fs.nextRandom() * 3);
+    for (let i = 1; i < pieces; i++) cuts.push(1 + Math.floor(this.fs.nextRandom() * (block.length - 1)));
+    cuts.sort((x, y) => x - y);
+    let at = 0;
+    for (const cut of [...cuts, block.length]) {
+      if (cut <= at) continue;
+      this.outQueue.push(block.subarray(at, cut));
+      at = cut;
+    }
+    if (!this.draining) this.drain();
+  }
+
+  /** One piece per event-loop turn, so the pieces reach the client as separate reads. */
+  private drain(): void {
+    const piece = this.outQueue.shift();
+    if (piece === undefined) {
+      this.draining = false;
+      if (!this.writeScheduled) for (const after of this.afterDrain.splice(0)) after();
+      return;
+    }
+    this.draining = true;
+    if (!this.socket.destroyed) this.socket.write(piece);
+    setImmediate(() => this.drain());
+  }
+}
+
+function decodePlain(body: string): FsEvent {
+  const event: FsEvent = {};
+  for (const line of body.split('\n\n')[0].split('\n')) {
+    const i = line.indexOf(': ');
+    if (i > 0) event[line.slice(0, i)] = decodeURIComponent(line.slice(i + 2));
+  }
+  return event;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
