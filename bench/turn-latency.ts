@@ -92,7 +92,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
   console.log(`[${model} × ${n}] starting server (scratch ${workDir}) ...`);
   let server;
   try {
-    server = await startServer({ repoRoot, port: opts.port, asrModel: MODEL_DIRS[model], workDir, record: opts.record });
+    server = await startServer({ repoRoot, port: opts.port, asrModel: MODEL_DIRS[model], workDir, record: opts.record, modelDirs: [sharedModels], logLevel: opts.logLevel });
   } catch (err) {
     rmSync(workDir, { recursive: true, force: true });
     return { ...base, error: firstLine(err) };
@@ -118,9 +118,20 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
       voices,
       staggerMs: opts.staggerMs,
       seed: opts.seed,
+      onTimeline: opts.verbose ? (i, at, e) => console.log(`  call ${i} ${(at / 1000).toFixed(2).padStart(6)}s ${JSON.stringify(e)}`) : undefined,
     });
+    if (opts.verbose) {
+      for (const c of run.results) {
+        console.log(`  call ${c.index} (${c.lang}) ${c.error ?? c.report?.endReason}`);
+        for (const t of c.report?.turns ?? []) {
+          console.log(`    ${t.mode.padEnd(11)} "${t.text}" latency ${t.latencyMs?.toFixed(0) ?? '-'} ms, barge-in stop ${t.bargeInStopMs?.toFixed(0) ?? '-'} ms`);
+        }
+      }
+    }
     sampler.mark('end');
     clearInterval(poll);
+    const died = server.exited();
+    if (died) throw new Error(`the server ended during the run (${died}), not stopped by the bench; log ${server.logPath}`);
     const after = await fetchServerMetrics(server.baseUrl);
     const win = sampler.window('start', 'end');
     sampler.stop();

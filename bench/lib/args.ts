@@ -21,6 +21,10 @@ export interface BenchOptions {
   record: boolean;
   /** Keep each level's scratch folder (db, recordings, server log) instead of deleting it. */
   keep: boolean;
+  /** Print every call's timeline and turn measurements (for small runs and debugging). */
+  verbose: boolean;
+  /** Server log level (warn by default: logging is part of the cost, but info per frame event would swamp it). */
+  logLevel: string;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -47,6 +51,8 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       seed: { type: 'string', default: '1' },
       'no-record': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'warn' },
     },
     strict: true,
   });
@@ -68,6 +74,8 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     seed: positiveInt(values.seed, '--seed', true),
     record: !values['no-record'],
     keep: values.keep,
+    verbose: values.verbose,
+    logLevel: values['log-level'],
   };
 }
 

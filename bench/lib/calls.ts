@@ -53,7 +53,8 @@ export async function runLevel(opts: {
   voices: CallerVoices;
   staggerMs: number;
   seed: number;
-  onCallStarted?: () => void;
+  /** Every timeline notice as it arrives (call index, ms since the level started, event). */
+  onTimeline?: (index: number, atMs: number, event: CallTimelineEvent) => void;
 }): Promise<LevelRun> {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
@@ -72,17 +73,18 @@ export async function runLevel(opts: {
     const timeline: CallTimelineEvent[] = [];
     await new Promise((r) => setTimeout(r, startOffsetMs(index, opts.n, opts.staggerMs)));
     try {
-      opts.onCallStarted?.();
       const report = await runSimulatedCall({
         url: opts.mediaUrl,
         start: { codec: 'pcmu', sampleRate: 8000, lang, from: `bench-${index}` },
         turns,
         hangupAfterQuietMs: 2000,
         maxCallMs: 120_000,
-        onNotice: (notice) => {
+        onNotice: (notice, at) => {
           if (notice.event === 'timeline') {
             const { event: _e, ...rest } = notice;
-            timeline.push(rest as unknown as CallTimelineEvent);
+            const e = rest as unknown as CallTimelineEvent;
+            timeline.push(e);
+            opts.onTimeline?.(index, at - t0, e);
           }
         },
       });

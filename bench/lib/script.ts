@@ -5,22 +5,25 @@ export type Lang = 'zh' | 'en';
 /**
  * The lines a bench caller says, in order, from the tiny test model's vocabulary and the `demo` flow
  * (configs/flows/demo.*.yaml): after the greeting, ask who is calling (global who_are_you); talk over that answer
- * to ask for a repeat (global repeat); talk over the repeat to say yes (greeting -> offer); after the offer, say
- * no (-> end_refused, the bot ends the call). `bargeIn` lines are spoken over the prompt that is playing, so they
- * measure the barge-in stop time; every line measures turn latency.
+ * to ask for a repeat (global repeat); after the repeated prompt, say yes (greeting -> offer); talk over the offer
+ * to say no (-> end_refused: goodbye, the bot hangs up). `bargeIn` lines are spoken over the prompt that is
+ * playing and also measure the barge-in stop time; every line measures turn latency.
+ *
+ * "Yes" is said after the prompt, not over it: the greeting itself says "answer yes or no", and the turn loop
+ * takes a barge-in whose words occur in the prompt for echo and resumes the prompt (see the bench report).
  */
 export const BENCH_LINES: Readonly<Record<Lang, readonly Omit<ScriptedTurn, 'pauseMs' | 'bargeInAfterMs'>[]>> = {
   zh: [
     { text: '请问你是谁', mode: 'afterPrompt' },
     { text: '再说一遍', mode: 'bargeIn' },
-    { text: '是的', mode: 'bargeIn' },
-    { text: '不需要', mode: 'afterPrompt' },
+    { text: '是的', mode: 'afterPrompt' },
+    { text: '不需要', mode: 'bargeIn' },
   ],
   en: [
     { text: 'who is this', mode: 'afterPrompt' },
     { text: 'please repeat', mode: 'bargeIn' },
-    { text: 'yes', mode: 'bargeIn' },
-    { text: 'no', mode: 'afterPrompt' },
+    { text: 'yes', mode: 'afterPrompt' },
+    { text: 'no', mode: 'bargeIn' },
   ],
 };
 

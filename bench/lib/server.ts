@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 export interface ServerSpec {
   repoRoot: string;
@@ -10,6 +10,9 @@ export interface ServerSpec {
   /** Scratch folder for the SQLite db, recordings and the server log. */
   workDir: string;
   record: boolean;
+  /** Folders searched for models (CALLPILOT_MODELS), e.g. ../shared/models next to the repo. */
+  modelDirs: string[];
+  logLevel?: string;
 }
 
 export interface RunningServer {
@@ -17,6 +20,8 @@ export interface RunningServer {
   baseUrl: string;
   dbPath: string;
   logPath: string;
+  /** How the process ended, if it already has (something other than the bench stopped it). */
+  exited(): string | undefined;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with the exit code (or signal). */
   stop(graceMs?: number): Promise<string>;
 }
@@ -24,17 +29,20 @@ export interface RunningServer {
 /**
  * The child's environment: ours minus every CALLPILOT_* variable (the config loader rejects names it does not
  * know, and a stray override in the caller's shell must not change what is measured), plus the bench's settings.
+ * CALLPILOT_MODELS (model search folders, not a config key) is kept, after the bench's own folders.
  */
 export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) if (!k.startsWith('CALLPILOT_')) env[k] = v;
+  const modelDirs = [...spec.modelDirs, ...(base.CALLPILOT_MODELS ? [base.CALLPILOT_MODELS] : [])];
   return {
     ...env,
+    ...(modelDirs.length > 0 ? { CALLPILOT_MODELS: modelDirs.join(delimiter) } : {}),
     CALLPILOT_SERVER_HOST: '127.0.0.1',
     CALLPILOT_SERVER_PORT: String(spec.port),
     CALLPILOT_STORE_PATH: join(spec.workDir, 'callpilot.db'),
     CALLPILOT_STORE_RECORDINGS_DIR: join(spec.workDir, 'recordings'),
-    CALLPILOT_LOG_LEVEL: 'warn',
+    CALLPILOT_LOG_LEVEL: spec.logLevel ?? 'warn',
     CALLPILOT_SPEECH_ASR_MODEL: spec.asrModel,
     CALLPILOT_MEDIA_RECORD: spec.record ? 'true' : 'false',
   };
@@ -78,7 +86,7 @@ export async function startServer(spec: ServerSpec, readyTimeoutMs = 180_000): P
       throw new Error(`server exited (${exited}) before it was ready; log ${logPath}:\n${tail(logPath, 30)}`);
     }
     if ((await httpOk(`${baseUrl}/readyz`)) || (await httpOk(`${baseUrl}/healthz`))) {
-      return { pid: child.pid!, baseUrl, dbPath: join(spec.workDir, 'callpilot.db'), logPath, stop };
+      return { pid: child.pid!, baseUrl, dbPath: join(spec.workDir, 'callpilot.db'), logPath, stop, exited: () => exited };
     }
     await new Promise((r) => setTimeout(r, 250));
   }
