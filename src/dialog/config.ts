@@ -11,8 +11,8 @@ export const dialogConfigSchema = z
     bargeIn: z
       .object({
         enabled: z.boolean().default(true),
-        /** Caller speech must last this long before the bot stops (filters clicks and coughs). */
-        minSpeechMs: z.number().int().min(0).max(2000).default(120),
+        /** Loud caller audio must last this long before the bot pauses (clicks and pops do not). */
+        minSpeechMs: z.number().int().min(0).max(2000).default(60),
         /** Short acknowledgements that do not interrupt the bot. */
         backchannels: z.array(z.string()).default(['嗯', '嗯嗯', '对', '好', '好的', '是', 'uh-huh', 'mhm', 'yeah', 'ok', 'okay', 'right']),
         /** Let backchannels interrupt too. */

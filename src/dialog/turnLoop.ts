@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AudioLeg, LegCloseReason } from '../media/index.ts';
 import type { CallSpeech, Speaker } from '../speech/index.ts';
-import { EchoGuard } from '../speech/index.ts';
+import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
 import type { BotAction, DialogSession, Lang, TurnInput } from './types.ts';
@@ -55,6 +55,9 @@ export interface TurnLoopOptions {
 const DTMF_INTER_DIGIT_MS = 700;
 /** A tentative barge-in that produces no transcript within this time is taken as noise and the prompt resumes. */
 const HOLD_GIVE_UP_MS = 2500;
+/** A pause on loud frames that the VAD does not confirm as speech within this time was noise: resume. */
+const HOLD_CONFIRM_MS = 600;
+const MIN_TEXT_ECHO_CHARS = 5;
 
 /** A prompt being spoken: its audio is kept so a false barge-in (backchannel, echo, noise) can resume it. */
 interface Prompt {
@@ -67,6 +70,9 @@ interface Prompt {
   synthDone: boolean;
   /** Paused by a tentative barge-in: synthesis goes on, nothing is played until resume or cancel. */
   held: boolean;
+  /** Audio-clock ms when it was held, and whether the VAD has since confirmed speech. */
+  heldAtMs: number;
+  vadConfirmed: boolean;
   cancelled: boolean;
   endMark: string;
   finished: () => void;
@@ -86,6 +92,7 @@ export class TurnLoop {
   private readonly o: TurnLoopOptions;
   private readonly now: () => number;
   private readonly echo = new EchoGuard();
+  private readonly onset: OnsetDetector;
   private readonly rate: number;
   private readonly backchannels: Set<string>;
   private prompt: Prompt | undefined;
@@ -98,7 +105,6 @@ export class TurnLoop {
   /** Wall time at which the last caller frame was pushed, and the audio clock after it: maps audio ms to wall ms. */
   private lastFrameWall = 0;
   private holdStartedWall = 0;
-  private pendingBargeInOnsetMs: number | undefined;
   private callerOnsetWall = 0;
   private readonly transcript: string[] = [];
   private resolveDone!: (r: TurnLoopResult) => void;
@@ -111,6 +117,7 @@ export class TurnLoop {
     this.now = opts.now ?? (() => performance.now());
     this.rate = opts.leg.sampleRate;
     this.backchannels = new Set(opts.config.bargeIn.backchannels.map(normalizeText));
+    this.onset = new OnsetDetector({ frames: Math.max(2, Math.ceil(opts.config.bargeIn.minSpeechMs / 20)) });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -146,22 +153,20 @@ export class TurnLoop {
     if (this.state === 'ended') return;
     this.echo.observeCaller(pcm);
     this.lastFrameWall = this.now();
+    const onset = this.onset.push(pcm);
     this.o.speech.push(pcm);
-    if (this.pendingBargeInOnsetMs !== undefined) this.checkPendingBargeIn();
+    const p = this.prompt;
+    if (onset && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
+      // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.
+      if (this.echo.isEcho()) this.emit({ type: 'echoIgnored', atMs: this.o.speech.nowMs });
+      else this.holdPrompt(p, this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs);
+    } else if (p && p.held && !p.vadConfirmed && !this.o.speech.speaking && this.o.speech.nowMs - p.heldAtMs >= HOLD_CONFIRM_MS) {
+      this.resumePrompt(p, 'noise');
+    }
   };
 
-  /** Caller speech over the bot that has not yet lasted `bargeIn.minSpeechMs`: a cough or click stops nothing. */
-  private checkPendingBargeIn(): void {
-    const onset = this.pendingBargeInOnsetMs!;
-    const p = this.prompt;
-    if (!this.o.speech.speaking || !p || p.held || this.state !== 'botSpeaking') {
-      this.pendingBargeInOnsetMs = undefined;
-      return;
-    }
-    if (this.o.speech.nowMs - onset >= this.o.config.bargeIn.minSpeechMs) {
-      this.pendingBargeInOnsetMs = undefined;
-      this.holdPrompt(p, onset);
-    }
+  private mayBargeIn(p: Prompt): boolean {
+    return p.bargeIn && this.o.config.bargeIn.enabled;
   }
 
   private readonly onSpeechStart = (e: { atMs: number }): void => {
@@ -169,15 +174,19 @@ export class TurnLoop {
     this.clearNoInput();
     this.emit({ type: 'speechStart', atMs: e.atMs });
     const p = this.prompt;
-    if (this.state === 'botSpeaking' && p && !p.held) {
-      if (!p.bargeIn || !this.o.config.bargeIn.enabled) return;
+    if (p && p.held) {
+      p.vadConfirmed = true;
+      return;
+    }
+    if (this.state === 'botSpeaking' && p) {
+      // Speech the onset detector missed (soft onset): the VAD start is the barge-in, later.
+      if (!this.mayBargeIn(p)) return;
       if (this.echo.isEcho()) {
         this.emit({ type: 'echoIgnored', atMs: e.atMs });
         return;
       }
-      // The VAD usually reports a start well after the onset, so this is normally true at once.
-      if (this.o.speech.nowMs - e.atMs >= this.o.config.bargeIn.minSpeechMs) this.holdPrompt(p, e.atMs);
-      else this.pendingBargeInOnsetMs = e.atMs;
+      this.holdPrompt(p, e.atMs);
+      p.vadConfirmed = true;
       return;
     }
     if (this.state === 'listening') this.state = 'callerSpeaking';
@@ -260,6 +269,8 @@ export class TurnLoop {
   /** Caller speech over the bot: silence the bot now, decide once we know what was said. */
   private holdPrompt(p: Prompt, onsetMs: number): void {
     p.held = true;
+    p.heldAtMs = this.o.speech.nowMs;
+    p.vadConfirmed = false;
     this.o.leg.flush();
     this.holdStartedWall = this.now();
     this.callerOnsetWall = this.wallOf(onsetMs);
@@ -285,7 +296,9 @@ export class TurnLoop {
     const norm = normalizeText(text);
     if (!this.o.config.bargeIn.backchannelsInterrupt && this.backchannels.has(norm)) return 'backchannel';
     const p = this.prompt;
-    if (p && norm.length >= 2 && normalizeText(p.text).includes(norm)) return 'echo';
+    // Only a longer transcript that is a piece of the prompt is taken for echo: short answers (是的, yes) are
+    // often words the prompt itself contains.
+    if (p && norm.length >= MIN_TEXT_ECHO_CHARS && normalizeText(p.text).includes(norm)) return 'echo';
     return undefined;
   }
 
@@ -347,6 +360,8 @@ export class TurnLoop {
         playedSamples: 0,
         synthDone: false,
         held: false,
+        heldAtMs: 0,
+        vadConfirmed: false,
         cancelled: false,
         endMark: `prompt-${id}-end`,
         finished: () => {

@@ -22,3 +22,4 @@ export {
   type ModelSource,
 } from './models/modelLookup.ts';
 export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/modelPull.ts';
+export * from './onsetDetector.ts';

@@ -96,20 +96,20 @@ test('barge-in flushes bot audio at speech start and the interrupting words beco
   const done = s.loop.run();
   await settle();
   run(s, 1);
-  run(s, 2, 3000); // the caller starts talking; the VAD reports it a little later
-  assert.is(s.loop.currentState, 'botSpeaking');
+  run(s, 2, 3000); // the caller starts talking: two loud frames (minSpeechMs 0) pause the bot
+  assert.is(s.leg.flushes, 1, 'flushed on the onset, before the VAD decides');
   s.speech.start();
-  assert.is(s.leg.flushes, 1, 'flushed on speech start');
+  assert.is(s.leg.flushes, 1, 'the VAD start only confirms the pause');
   assert.is(s.leg.tick(), false, 'nothing left to play after the flush');
   const barge = s.events.find((e) => e.type === 'bargeIn');
-  assert.ok(barge && barge.type === 'bargeIn' && Math.round(barge.heardMs) === 60, 'heard three frames');
+  assert.ok(barge && barge.type === 'bargeIn' && Math.round(barge.heardMs) === 40, 'heard two frames');
   run(s, 5, 3000);
   s.speech.final('转人工');
   await settle();
   run(s, 1);
   assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '转人工' }]);
   assert.is(s.turns[0]!.bargeIn, true);
-  assert.is(s.turns[0]!.heardMs, 60);
+  assert.is(s.turns[0]!.heardMs, 40);
   await s.leg.close({ code: 'caller_hangup' });
   await done;
 });
@@ -129,7 +129,7 @@ test('a backchannel pauses the prompt and then resumes it from where the caller 
   assert.is(s.dialog.inputs.length, 0, 'the dialog never saw the backchannel');
   let resumed = 0;
   while (s.leg.tick()) resumed++;
-  assert.is(resumed, 6, 'the 6 unheard frames of the 10-frame prompt are played');
+  assert.is(resumed, 7, 'the 7 unheard frames of the 10-frame prompt are played');
   await settle();
   assert.is(s.loop.currentState, 'listening');
   await s.leg.close({ code: 'caller_hangup' });
@@ -168,17 +168,46 @@ test('loud caller speech over the bot is not mistaken for echo', async () => {
   await done;
 });
 
-test('caller speech shorter than bargeIn.minSpeechMs does not stop the bot; longer speech does', async () => {
+test('loud caller audio shorter than bargeIn.minSpeechMs does not pause the bot; longer audio does', async () => {
   const s = setup([{ kind: 'say', text: '您好' }], { minSpeechMs: 100 });
   const done = s.loop.run();
   await settle();
-  run(s, 2, 3000);
-  s.speech.start(); // reported at the onset itself: not long enough yet
-  assert.is(s.leg.flushes, 0);
-  run(s, 2, 3000);
-  assert.is(s.leg.flushes, 0, '40 ms of speech is not enough');
+  run(s, 1);
+  run(s, 4, 3000);
+  assert.is(s.leg.flushes, 0, '80 ms of sound is not enough');
+  run(s, 1, 3000);
+  assert.is(s.leg.flushes, 1, 'after 100 ms the bot pauses, before any VAD decision');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a pause on loud frames that the VAD never confirms as speech resumes the prompt (noise)', async () => {
+  const s = setup([{ kind: 'say', text: '很长的一句话' }]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 1);
+  run(s, 3, 3000); // a door slams
+  assert.is(s.leg.flushes, 1);
+  run(s, 25); // 500 ms: not yet
+  assert.not.ok(s.events.some((e) => e.type === 'resume'));
+  run(s, 6);
+  assert.ok(s.events.some((e) => e.type === 'resume' && e.reason === 'noise'));
+  assert.ok(s.leg.tick(), 'the rest of the prompt plays again');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a short answer that also appears in the prompt is a barge-in, not echo', async () => {
+  const s = setup([{ kind: 'say', text: '可以回答是的或者不是' }, { kind: 'say', text: '好的' }]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 1);
   run(s, 3, 3000);
-  assert.is(s.leg.flushes, 1, 'after 100 ms of speech the bot stops');
+  s.speech.start();
+  run(s, 5, 3000);
+  s.speech.final('是的');
+  await settle();
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '是的' }]);
   await s.leg.close({ code: 'caller_hangup' });
   await done;
 });
