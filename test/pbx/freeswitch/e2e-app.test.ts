@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
+import { configSchema } from '../../../src/config/index.ts';
+import { createResampler } from '../../../src/media/index.ts';
+import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MODELS = fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
+const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A test WAV (8 kHz mono PCM16) upsampled to the 16 kHz of the stream. */
+function callerSpeech(file: string): Int16Array {
+  const wav = readFileSync(join(MODELS, 'callpilot-tiny-zh-en/test_wavs', file));
+  let at = 12;
+  while (at + 8 <= wav.length && wav.toString('ascii', at, at + 4) !== 'data') at += 8 + wav.readUInt32LE(at + 4);
+  const bytes = wav.subarray(at + 8, at + 8 + wav.readUInt32LE(at + 4));
+  const pcm8k = new Int16Array(bytes.length >> 1);
+  for (let i = 0; i < pcm8k.length; i++) pcm8k[i] = bytes.readInt16LE(i * 2);
+  const resampler = createResampler(8000, 16000);
+  const out = resampler.process(pcm8k);
+  const tail = resampler.process(new Int16Array(800));
+  const joined = new Int16Array(out.length + tail.length);
+  joined.set(out);
+  joined.set(tail, out.length);
+  return joined;
+}
+
+async function until(check: () => boolean, what: string, ms = 20000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('end to end through the app: greeting via streamAudio + broadcast, caller barges in, real ASR, transfer, call stored', async () => {
+  const fs = new FakeFreeswitch({ timeScale: 0.05 });
+  const eslPort = await fs.listen();
+  const httpPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'callpilot-fs-e2e-'));
+  let app: CallpilotApp | undefined;
+  try {
+    const config = configSchema.parse({
+      server: { host: '127.0.0.1', port: httpPort },
+      store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'rec') },
+      media: { record: false },
+      dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
+      pbx: { freeswitch: { port: eslPort, mediaUrl: `ws://127.0.0.1:${httpPort}/media/freeswitch` } },
+    });
+    app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
+    const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { ready?: boolean };
+    assert.ok(ready.ready !== false, 'readyz reflects the ESL connection');
+
+    const channel = await fs.placeInboundCall({ callerId: '13800138000', variables: { callpilot_flow: 'demo', callpilot_lang: 'zh' } });
+    await until(() => channel.playbacks.some((p) => p.startedAt !== undefined), 'the greeting playing');
+    assert.ok(fs.commands.some((c) => c.startsWith(`api uuid_broadcast ${channel.uuid} `)));
+
+    // The caller talks over the greeting: "转人工没有" (a human, please).
+    await new Promise((r) => setTimeout(r, 600));
+    const speechSentAt = fs.commands.length;
+    channel.stream?.sendAudio(callerSpeech('zh-0097.wav'));
+    await until(() => fs.commands.slice(speechSentAt).includes(`api uuid_break ${channel.uuid} all`), 'barge-in uuid_break');
+    await until(() => channel.playbacks.some((p) => p.status === 'break'), 'the greeting cut (PLAYBACK_STOP break)', 2000);
+
+    await until(() => channel.transferredTo !== undefined || fs.commands.some((c) => c.startsWith(`api uuid_transfer ${channel.uuid}`)), 'transfer', 30000);
+    await until(() => app?.store.listCalls({ status: 'ended' }).length === 1, 'call stored as ended', 10000);
+    const [stored] = app.store.listCalls({ status: 'ended' });
+    assert.is(stored.pbx, 'freeswitch');
+    assert.is(stored.pbxCallId, channel.uuid);
+    assert.is(stored.from, '13800138000');
+    const turns = app.store.listTurns(stored.id);
+    assert.ok(turns.some((t) => t.callerText.includes('人工')), `turns: ${JSON.stringify(turns.map((t) => t.callerText))}`);
+    assert.ok(turns.some((t) => t.bargeIn), 'the barge-in is recorded');
+  } finally {
+    await app?.close();
+    await fs.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
