@@ -70,3 +70,17 @@ export function nextCall(adapter: AsteriskAdapter, ms = 3000): Promise<PbxCall> 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** A sine tone as 16-bit PCM (test signal for transport checks; never used as "speech"). */
+export function tone(rate: number, ms: number, hz = 440, amplitude = 8000): Int16Array {
+  const n = Math.round((rate * ms) / 1000);
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
+  return out;
+}
+
+export function rms(pcm: Int16Array): number {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += pcm[i] * pcm[i];
+  return pcm.length === 0 ? 0 : Math.sqrt(sum / pcm.length);
+}

@@ -71,8 +71,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
         });
         const connectionId = ch.channelvars?.MEDIA_WEBSOCKET_CONNECTION_ID;
         if (!connectionId) throw new Error('externalMedia reply has no MEDIA_WEBSOCKET_CONNECTION_ID');
-        const ws = await withTimeout(connectMediaSocket(cfg.url, connectionId), timeout, 'the chan_websocket connection');
-        leg.attach(ws);
+        await withTimeout(connectMediaSocket(cfg.url, connectionId, leg), timeout, 'the chan_websocket connection');
         await withTimeout(leg.waitForStart(), timeout, 'MEDIA_START');
         await withTimeout(inStasis, timeout, 'the media channel to enter Stasis');
         return { leg, channelId: mediaChannelId, inBandDtmf: true };
@@ -175,8 +174,11 @@ async function unicastRtpAddress(rest: AriRest, ch: AriChannel): Promise<{ addre
   return { address, port: Number(port) };
 }
 
-/** Dial Asterisk's /media/<connection id> (served by its HTTP server, no ARI auth needed). */
-function connectMediaSocket(ariUrl: string, connectionId: string): Promise<WebSocket> {
+/**
+ * Dial Asterisk's /media/<connection id> (served by its HTTP server, no ARI auth needed). The leg
+ * is attached inside 'open': MEDIA_START can arrive in the same read as the upgrade response.
+ */
+function connectMediaSocket(ariUrl: string, connectionId: string, leg: ChanWebSocketLeg): Promise<void> {
   const url = new URL(`/media/${encodeURIComponent(connectionId)}`, ariUrl);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(url, 'media');
@@ -184,7 +186,8 @@ function connectMediaSocket(ariUrl: string, connectionId: string): Promise<WebSo
     ws.once('open', () => {
       ws.removeAllListeners('error');
       ws.removeAllListeners('unexpected-response');
-      resolve(ws);
+      leg.attach(ws);
+      resolve();
     });
     ws.once('error', (err) => reject(new Error(`chan_websocket connect to ${url.pathname}: ${err.message}`)));
     ws.once('unexpected-response', (_req, res) => {

@@ -85,7 +85,8 @@ export class FakeAsterisk {
   private readonly username: string;
   private readonly password: string;
   private readonly timeScale: number;
-  private readonly websocketClients: Record<string, string>;
+  /** websocket_client.conf: connection id -> URI (tests fill it once callpilot listens). */
+  readonly websocketClients: Record<string, string>;
   private epoch = Math.floor(Date.now() / 1000);
   private nextChannel = 0;
   private nextSipName = 0;
@@ -516,12 +517,10 @@ export class FakeAsterisk {
     const ch = this.mediaChannel(id, name, snapshot, client ? 'websocket-client' : 'websocket');
     const json = /f\(json\)/.test(q.transport_data ?? '');
     ch.pendingWs = { connectionId, format, json, variables: channelvars };
+    if (!client) this.pendingMedia.set(connectionId, ch);
     reply(200, body);
     await this.replay(script.dialing, ch, ids.media, ids.mediaName);
-    if (!client) {
-      this.pendingMedia.set(connectionId, ch);
-      return;
-    }
+    if (!client) return;
     const params = [...(q.transport_data ?? '').matchAll(/v\(([^)]*)\)/g)].flatMap((mm) => mm[1].split(','));
     const uri = this.websocketClients[connectionId] + (params.length ? `?${params.join('&')}` : '');
     const ws = new WebSocket(uri, 'media');

@@ -1,0 +1,199 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AudioLeg } from '../../../src/media/index.ts';
+import type { AsteriskConfig } from '../../../src/pbx/index.ts';
+import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
+import { nextCall, rms, sleep, startHarness, tone, until, type Harness } from './harness.ts';
+import { serveRoutes } from './route-server.ts';
+
+type Media = AsteriskConfig['media'];
+
+async function setUp(media: Media, format: AsteriskConfig['format'] = 'ulaw'): Promise<{ h: Harness; routes?: { close(): Promise<void> } }> {
+  const h = await startHarness({ media, format, websocketClientId: 'callpilot' });
+  if (media !== 'websocket-client') return { h };
+  const routes = await serveRoutes(h.adapter.webSocketRoutes());
+  h.asterisk.websocketClients.callpilot = `ws://127.0.0.1:${routes.port}/media`;
+  return { h, routes };
+}
+
+async function answeredCallWithMedia(h: Harness): Promise<{ call: PbxCall; leg: AudioLeg; channelId: string }> {
+  const callP = nextCall(h.adapter);
+  const ch = h.asterisk.placeInboundCall({ args: ['flow=demo', 'lang=en'] });
+  const call = await callP;
+  await call.answer();
+  const leg = await call.openMedia();
+  return { call, leg, channelId: ch.id };
+}
+
+const transports: Array<[Media, AsteriskConfig['format'], 8000 | 16000]> = [
+  ['websocket', 'ulaw', 8000],
+  ['websocket', 'slin16', 16000],
+  ['websocket-client', 'ulaw', 8000],
+  ['audiosocket', 'ulaw', 8000],
+  ['audiosocket', 'slin16', 16000],
+  ['rtp', 'ulaw', 8000],
+  ['rtp', 'slin16', 16000],
+];
+
+for (const [media, format, rate] of transports) {
+  test(`${media}/${format}: media both ways, mark, barge-in flush, DTMF, hangup leaves nothing behind`, async () => {
+    const { h, routes } = await setUp(media, format);
+    try {
+      const { call, leg, channelId } = await answeredCallWithMedia(h);
+      assert.is(leg.sampleRate, rate);
+      const ch = h.asterisk.channel(channelId);
+      assert.ok(ch?.bridgeId, 'caller is in a bridge');
+      assert.is(h.asterisk.liveBridgeIds().length, 1);
+
+      // Caller -> bot: a tone the caller "says" arrives as 20 ms frames at the leg's rate.
+      const frames: Int16Array[] = [];
+      leg.on('frame', (pcm) => frames.push(pcm.slice()));
+      h.asterisk.callerSays(channelId, tone(8000, 400));
+      await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 3000, 'caller tone frames');
+      assert.ok(frames.every((f) => f.length === rate / 50), 'every caller frame is 20 ms');
+
+      // Bot -> caller: paced playout reaches the caller's ear; the mark fires once it was heard.
+      const line = ch?.line;
+      assert.ok(line);
+      const heardBefore = line.heardAudioFrames;
+      leg.play(tone(rate, 300, 600));
+      leg.mark('greeting-done');
+      const marked = new Promise<string>((resolve) => leg.once('mark', resolve));
+      assert.is(await marked, 'greeting-done');
+      assert.ok(line.heardAudioFrames - heardBefore >= 12, `caller heard ${line.heardAudioFrames - heardBefore} bot frames`);
+
+      // Barge-in: a long prompt is flushed; the caller stops hearing it almost at once.
+      leg.play(tone(rate, 3000, 600));
+      await until(() => line.heardAudioFrames - heardBefore >= 20, 2000, 'prompt playing');
+      const dropped = leg.flush();
+      assert.ok(dropped > 2000, `flush dropped ${dropped} ms`);
+      await sleep(60);
+      const afterFlush = line.heardAudioFrames;
+      await sleep(200);
+      assert.ok(line.heardAudioFrames - afterFlush <= 1, 'no bot audio after the flush settled');
+      if (media.startsWith('websocket')) {
+        const ws = h.asterisk.channel(call.info.pbxCallId) && [...(h.asterisk as unknown as { channels: Map<string, { ws?: { textIn: string[] } }> }).channels.values()].find((c) => c.ws)?.ws;
+        assert.ok(ws?.textIn.includes('FLUSH_MEDIA'), 'FLUSH_MEDIA reached chan_websocket');
+        assert.ok(ws?.textIn.includes('MARK_MEDIA greeting-done'), 'MARK_MEDIA reached chan_websocket');
+      }
+
+      // DTMF: exactly one digit on the leg, one on the call.
+      const legDigits: string[] = [];
+      const callDigits: string[] = [];
+      leg.on('dtmf', (d) => legDigits.push(d));
+      call.on('dtmf', (d) => callDigits.push(d));
+      h.asterisk.callerDtmf(channelId, '5');
+      await until(() => legDigits.length === 1 && callDigits.length === 1, 2000, 'dtmf');
+      await sleep(50);
+      assert.equal(legDigits, ['5']);
+      assert.equal(callDigits, ['5']);
+
+      // Bot hangs up: caller, media channel and bridge all go.
+      const closed = new Promise((resolve) => leg.once('close', resolve));
+      const hung = new Promise<HangupInfo>((resolve) => call.once('hangup', resolve));
+      await call.hangup(16);
+      assert.equal(await hung, { cause: 16, causeText: 'Normal Clearing', by: 'bot' });
+      await closed;
+      await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 2000, 'no channels or bridges left');
+    } finally {
+      await routes?.close();
+      await h.close();
+    }
+  });
+}
+
+for (const media of ['websocket', 'audiosocket', 'rtp'] as const) {
+  test(`${media}: caller hangup closes the leg and removes media channel and bridge`, async () => {
+    const { h } = await setUp(media);
+    try {
+      const { call, leg, channelId } = await answeredCallWithMedia(h);
+      const closed = new Promise<{ code: string }>((resolve) => leg.once('close', resolve));
+      const hung = new Promise<HangupInfo>((resolve) => call.once('hangup', resolve));
+      await h.asterisk.callerHangup(channelId);
+      assert.is((await hung).by, 'caller');
+      assert.is((await closed).code, 'caller_hangup');
+      await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 2000, 'clean');
+    } finally {
+      await h.close();
+    }
+  });
+}
+
+test('websocket: openMedia asks for server mode and dials /media/<connection id>', async () => {
+  const { h } = await setUp('websocket');
+  try {
+    await answeredCallWithMedia(h);
+    const em = h.asterisk.requests.find((r) => r.path === '/ari/channels/externalMedia');
+    assert.ok(em);
+    assert.is(em.query.transport, 'websocket');
+    assert.is(em.query.encapsulation, 'none');
+    assert.is(em.query.connection_type, 'server');
+    assert.is(em.query.format, 'ulaw');
+    const order = h.asterisk.requests.map((r) => `${r.method} ${r.path.replace(/\/[^/]*-media-[^/]*/, '/<media>').replace(/bridges\/[^/]+/, 'bridges/<b>')}`);
+    const i = (s: string): number => order.findIndex((o) => o.startsWith(s));
+    assert.ok(i('POST /ari/bridges') < i('POST /ari/bridges/<b>/addChannel'));
+    assert.ok(i('POST /ari/channels/externalMedia') > i('POST /ari/bridges/<b>/addChannel'));
+  } finally {
+    await h.close();
+  }
+});
+
+test('websocket-client: Asterisk dials our /media route with the call in the query', async () => {
+  const { h, routes } = await setUp('websocket-client');
+  try {
+    const { leg } = await answeredCallWithMedia(h);
+    const em = h.asterisk.requests.find((r) => r.path === '/ari/channels/externalMedia');
+    assert.is(em?.query.connection_type, 'client');
+    assert.is(em?.query.external_host, 'callpilot');
+    assert.match(em?.query.transport_data ?? '', /^v\(callpilot_media=/);
+    assert.is(leg.closed, false);
+  } finally {
+    await routes?.close();
+    await h.close();
+  }
+});
+
+test('websocket-client: nobody listening -> ChannelDestroyed cause 3 -> openMedia rejects, nothing left', async () => {
+  const { h, routes } = await setUp('websocket-client');
+  try {
+    await routes?.close();
+    const callP = nextCall(h.adapter);
+    h.asterisk.placeInboundCall();
+    const call = await callP;
+    await call.answer();
+    let error: Error | undefined;
+    await call.openMedia().catch((err: Error) => (error = err));
+    assert.ok(error);
+    assert.match(error.message, /No route to destination|destroyed/);
+    await until(() => h.asterisk.liveBridgeIds().length === 0, 2000, 'bridge removed');
+  } finally {
+    await h.close();
+  }
+});
+
+test('audiosocket: nobody listening gives a clear error (Asterisk answers 500)', async () => {
+  const { h } = await setUp('audiosocket');
+  try {
+    // Point Asterisk at a port nobody listens on.
+    (h.cfg as { mediaHost: string }).mediaHost = '127.0.0.1';
+    const dead = await import('node:net').then((net) => new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
+    }));
+    (h.adapter as unknown as { audioSocket: { port: number } }).audioSocket.port = dead;
+    const callP = nextCall(h.adapter);
+    h.asterisk.placeInboundCall();
+    const call = await callP;
+    await call.answer();
+    let error: Error | undefined;
+    await call.openMedia().catch((err: Error) => (error = err));
+    assert.match(error?.message ?? '', /internal error/);
+    await until(() => h.asterisk.liveBridgeIds().length === 0, 2000, 'bridge removed');
+  } finally {
+    await h.close();
+  }
+});
+
+test.run();
