@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import { Writable } from 'node:stream';
 import type { AsteriskConfig } from '../../../src/pbx/index.ts';
 import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
 import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
@@ -19,6 +20,7 @@ export async function startHarness(
   overrides: Partial<AsteriskConfig> = {},
   peer: FakeAsteriskOptions = {},
   connect = true,
+  log: Logger = silent,
 ): Promise<Harness> {
   const asterisk = new FakeAsterisk(peer);
   await asterisk.start();
@@ -32,7 +34,7 @@ export async function startHarness(
     rtpPortRange: [0, -1],
     ...overrides,
   });
-  const adapter = new AsteriskAdapter(cfg, { log: silent });
+  const adapter = new AsteriskAdapter(cfg, { log });
   if (connect) {
     await adapter.start();
     await until(() => adapter.ready, 5000, 'adapter ready');
@@ -83,4 +85,16 @@ export function rms(pcm: Int16Array): number {
   let sum = 0;
   for (let i = 0; i < pcm.length; i++) sum += pcm[i] * pcm[i];
   return pcm.length === 0 ? 0 : Math.sqrt(sum / pcm.length);
+}
+
+/** A logger whose lines the test can read (for "gives a clear log line" checks). */
+export function capturingLogger(): { log: Logger; lines: Array<{ level: number; msg: string; [k: string]: unknown }> } {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level: 'debug' }, stream), lines };
 }
