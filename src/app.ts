@@ -3,7 +3,15 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
 import type { Config } from './config/index.ts';
-import { CallEngine, createFlowDialogFactory, type CallControl, type EngineMetrics } from './dialog/index.ts';
+import {
+  CallEngine,
+  createFlowDialogFactory,
+  flowPromptTexts,
+  type CallControl,
+  type EngineMetrics,
+  type FlowDialogFactory,
+  type Lang,
+} from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type AudioLeg, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import {
@@ -79,6 +87,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => dialogs.close());
 
+    const warming = { done: 0, total: 0 };
     const engine = new CallEngine({
       speech,
       speaker,
@@ -127,10 +136,13 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
-      readiness: () => readiness(adapters),
+      readiness: () => readiness(adapters, warming),
       originate: adapters.length > 0 ? (req) => originate(adapters, engine, store, req, log) : undefined,
     });
     const url = await server.listen();
+    // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
+    const rates: (8000 | 16000)[] = config.pbx.freeswitch || config.pbx.asterisk?.format === 'slin16' ? [8000, 16000] : [8000];
+    void warmPrompts(dialogs, speaker, rates, config.dialog.defaultFlow, warming, log);
     closers.push(() => server.close());
     // Adapters start after the server listens: PBXs connect back to our WebSocket routes.
     for (const adapter of adapters) {
@@ -143,6 +155,40 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Synthesizes every static prompt of every flow ahead of the first call (default flow first), one at a time so
+ * it never competes much with live calls.
+ */
+async function warmPrompts(
+  dialogs: FlowDialogFactory,
+  speaker: Speaker,
+  rates: (8000 | 16000)[],
+  defaultFlow: string,
+  progress: { done: number; total: number },
+  log: Logger,
+): Promise<void> {
+  const names = Object.keys(dialogs.flows()).sort((a, b) => Number(b === defaultFlow) - Number(a === defaultFlow));
+  const jobs: { text: string; lang: Lang; rate: 8000 | 16000 }[] = [];
+  for (const name of names) {
+    for (const lang of dialogs.flows()[name] ?? []) {
+      const flow = dialogs.flow(name, lang);
+      if (!flow) continue;
+      for (const text of flowPromptTexts(flow)) for (const rate of rates) jobs.push({ text, lang, rate });
+    }
+  }
+  progress.total = jobs.length;
+  const started = performance.now();
+  for (const job of jobs) {
+    try {
+      await speaker.warm(job.text, job.lang, job.rate);
+    } catch (err) {
+      log.warn({ err, text: job.text }, 'could not synthesize a prompt ahead of time');
+    }
+    progress.done++;
+  }
+  log.info({ prompts: jobs.length, ms: Math.round(performance.now() - started) }, 'flow prompts synthesized ahead of calls');
 }
 
 function engineMetrics(m: Metrics): EngineMetrics {
@@ -164,8 +210,15 @@ function engineMetrics(m: Metrics): EngineMetrics {
   };
 }
 
-function readiness(adapters: PbxAdapter[]): { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } {
-  const checks: Record<string, { ok: boolean; detail?: string }> = { speech: { ok: true } };
+function readiness(
+  adapters: PbxAdapter[],
+  warming: { done: number; total: number },
+): { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } {
+  const checks: Record<string, { ok: boolean; detail?: string }> = {
+    speech: { ok: true },
+    // Informational: calls work before it is done, their first prompts are just synthesized on the spot.
+    prompts: { ok: true, detail: warming.total === 0 || warming.done < warming.total ? `warming ${warming.done}/${warming.total}` : `${warming.total} cached` },
+  };
   for (const a of adapters) checks[a.kind] = { ok: a.ready, detail: a.ready ? undefined : a.notReadyReason };
   return { ready: Object.values(checks).every((c) => c.ok), checks };
 }

@@ -85,7 +85,7 @@ export const speechConfigSchema = z
         /** Words per minute for espeak-ng. */
         rate: z.number().int().min(80).max(400).default(175),
         /** Max prompts kept synthesized in memory. */
-        cacheSize: z.number().int().min(0).max(10000).default(500),
+        cacheSize: z.number().int().min(0).max(100000).default(1000),
       })
       .prefault({}),
   })

@@ -23,6 +23,9 @@ const SILENT_BOT_ENERGY = 1e4; // mean square of PCM16; about -50 dBFS: the bot 
 /** A flat bot envelope (a steady tone) carries no shape to correlate; then only a much quieter caller side is echo. */
 const FLAT_ENVELOPE_VARIANCE = 0.05;
 const FLAT_ENVELOPE_LOSS_DB = 15;
+/** Echo return loss beyond this is no echo worth the name (a four-wire or digital line). */
+const MAX_ECHO_RETURN_LOSS_DB = 45;
+const MAX_LOSS_FACTOR = Math.pow(10, -MAX_ECHO_RETURN_LOSS_DB / 10);
 
 export class EchoGuard {
   private readonly botEnergy: Float64Array;
@@ -81,6 +84,9 @@ export class EchoGuard {
         if (bot > SILENT_BOT_ENERGY) botActive = true;
         // Every caller frame must sit under its bot frame (allowing for near-silent frames on both sides).
         if (caller > bot * this.lossFactor + SILENT_BOT_ENERGY * this.lossFactor) quietEnough = false;
+        // An echo path returns something whenever the bot talks: a dead-silent caller side while the bot was
+        // loud (more than MAX_ECHO_RETURN_LOSS down) means no echo at this delay.
+        if (bot > SILENT_BOT_ENERGY && caller < bot * MAX_LOSS_FACTOR) quietEnough = false;
         if (caller > bot * this.flatLossFactor + SILENT_BOT_ENERGY * this.flatLossFactor) flatQuietEnough = false;
       }
       if (!botActive || !quietEnough) continue;

@@ -60,6 +60,15 @@ test('a faint caller whose envelope does not follow the bot is not echo (correla
   assert.not.ok(guard.isEcho());
 });
 
+test('a caller starting to talk out of digital silence over a talking bot is not echo', () => {
+  const guard = new EchoGuard();
+  const bot = envelope(40, 0);
+  // Silence, then the first (still quiet) frames of a word.
+  const caller = bot.map((_, i) => (i < 37 ? 0 : 300 + (i - 37) * 300));
+  feed(guard, bot, caller);
+  assert.not.ok(guard.isEcho());
+});
+
 test('a caller louder than the bot is not echo', () => {
   const guard = new EchoGuard();
   const bot = envelope(40, 0);

@@ -9,3 +9,4 @@ export { checkFlowFile, compileFlowSource, loadFlowFile } from './loader.ts';
 export { runFlowsCheck, formatProblem } from './cli.ts';
 export { renderTemplate, parseTemplateRefs, formatterNames } from './template.ts';
 export type { FetchLike, WebhookOutcome } from './webhook.ts';
+export { flowPromptTexts } from './prompts.ts';
