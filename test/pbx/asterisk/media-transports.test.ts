@@ -196,4 +196,28 @@ test('audiosocket: nobody listening gives a clear error (Asterisk answers 500)',
   }
 });
 
+test('rtp: reordered, lost and duplicated packets still give one frame per 20 ms', async () => {
+  const { h } = await setUp('rtp');
+  try {
+    const { call, leg, channelId } = await answeredCallWithMedia(h);
+    const mediaId = (call as unknown as { media: { mediaChannelId: string } }).media.mediaChannelId;
+    const rtp = h.asterisk.channel(mediaId)?.rtp;
+    assert.ok(rtp);
+    rtp.impairment = { reorderEvery: 7, dropEvery: 11, duplicateEvery: 5 };
+    let frames = 0;
+    leg.on('frame', () => frames++);
+    h.asterisk.callerSays(channelId, tone(8000, 1000));
+    const t0 = performance.now();
+    await sleep(1000);
+    const elapsed = performance.now() - t0;
+    const expected = elapsed / 20;
+    assert.ok(Math.abs(frames - expected) <= 8, `${frames} frames in ${Math.round(elapsed)} ms`);
+    const stats = (leg as unknown as { receiveStats: { duplicates: number; lost: number } }).receiveStats;
+    assert.ok(stats.duplicates > 0, 'duplicates seen and dropped');
+    assert.ok(stats.lost > 0, 'losses concealed');
+  } finally {
+    await h.close();
+  }
+});
+
 test.run();
