@@ -157,7 +157,14 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     console.log(`[${model} × ${n}] done in ${(run.wallMs / 1000).toFixed(1)} s; calls ended: ${[...ends].map(([k, v]) => `${k} ×${v}`).join(', ')}; server ${exit}`);
     return {
       ...base,
-      wire: summarizeWire(run.results.map((c) => ({ turns: c.report?.turns, scriptedTurns: c.scriptedTurns, failed: c.error !== undefined }))),
+      wire: summarizeWire(
+        run.results.map((c) => ({
+          turns: c.report?.turns,
+          scriptedTurns: c.scriptedTurns,
+          failed: c.error !== undefined,
+          notices: c.timeline.map((event, i) => ({ event, at: c.timelineAt[i]! })),
+        })),
+      ),
       server: serverBreakdown(timelines),
       cpuPercent: win?.cpuPercent,
       peakCpuPercent: win?.peakCpuPercent,

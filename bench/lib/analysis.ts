@@ -15,12 +15,45 @@ export interface WireSummary {
   bargeInTurns: number;
   /** Turns the bot never answered within the simulator's reply timeout. */
   noReply: number;
+  /**
+   * Turns the server never transcribed (no `final` notice while the caller spoke or before the bot's next
+   * audio): the bot audio that followed was a no-input reprompt, not a reply, so they are left out of `latency`.
+   */
+  unheard: number;
+  /** Latency over all spoken turns, unheard ones included (what callers lived through). */
+  latencyAll: Distribution;
+  /**
+   * Wire latency minus the server's own `botAudioStart.latencyMs` for the same turn: how much of the wire figure
+   * the server does not see (VAD end placed after the real end, pacing, transport).
+   */
+  wireMinusServer: Distribution;
 }
 
-export function summarizeWire(
-  calls: readonly { turns?: readonly TurnMeasurement[]; scriptedTurns: number; failed: boolean }[],
-): WireSummary {
+/** Per call: the wire turns, and when each server timeline notice arrived (same clock). */
+export interface WireCall {
+  turns?: readonly TurnMeasurement[];
+  scriptedTurns: number;
+  failed: boolean;
+  notices?: readonly { at: number; event: CallTimelineEvent }[];
+}
+
+/**
+ * Did the server hear this turn? A non-empty `final` (or DTMF) arriving after the caller's onset and before
+ * the bot's reply reached the caller. Without notices (old servers) every turn counts as heard.
+ */
+export function turnHeard(t: TurnMeasurement, notices: readonly { at: number; event: CallTimelineEvent }[] | undefined): boolean {
+  if (!notices || notices.length === 0) return true;
+  const until = t.latencyMs !== undefined ? t.speechEndAt + t.latencyMs + 5 : Infinity;
+  return notices.some(
+    (n) => n.at >= t.speechStartAt && n.at <= until && ((n.event.type === 'final' && n.event.text.trim() !== '') || n.event.type === 'dtmf'),
+  );
+}
+
+export function summarizeWire(calls: readonly WireCall[]): WireSummary {
   const latencies: number[] = [];
+  const all: number[] = [];
+  const gaps: number[] = [];
+  let unheard = 0;
   const stops: number[] = [];
   let spoken = 0;
   let scripted = 0;
@@ -30,8 +63,16 @@ export function summarizeWire(
     scripted += c.scriptedTurns;
     for (const t of c.turns ?? []) {
       spoken++;
-      if (t.latencyMs !== undefined) latencies.push(t.latencyMs);
-      else noReply++;
+      const heard = turnHeard(t, c.notices);
+      if (!heard) unheard++;
+      if (t.latencyMs !== undefined) {
+        all.push(t.latencyMs);
+        if (heard) {
+          latencies.push(t.latencyMs);
+          const server = serverLatencyFor(t, c.notices);
+          if (server !== undefined) gaps.push(t.latencyMs - server);
+        }
+      } else noReply++;
       if (t.mode === 'bargeIn') {
         bargeInTurns++;
         if (t.bargeInStopMs !== undefined) stops.push(t.bargeInStopMs);
@@ -47,7 +88,18 @@ export function summarizeWire(
     bargeInStop: distribution(stops),
     bargeInTurns,
     noReply,
+    unheard,
+    latencyAll: distribution(all),
+    wireMinusServer: distribution(gaps),
   };
+}
+
+/** The server's latency for a wire turn: the first `botAudioStart` with a latency that arrived after the speech end. */
+function serverLatencyFor(t: TurnMeasurement, notices: WireCall['notices']): number | undefined {
+  for (const n of notices ?? []) {
+    if (n.at >= t.speechEndAt && n.event.type === 'botAudioStart' && n.event.latencyMs !== undefined) return n.event.latencyMs;
+  }
+  return undefined;
 }
 
 /** Where the server's own turn latency goes, from its timeline events (stored in SQLite's `events` table). */

@@ -28,6 +28,8 @@ export interface CallResult {
   error?: string;
   /** Timeline notices the server sent on the media socket (the same events it stores in SQLite). */
   timeline: CallTimelineEvent[];
+  /** Arrival time (performance.now(), the clock of the turn measurements) of each `timeline` entry. */
+  timelineAt: number[];
   /** Turns the script had (to count turns that never happened). */
   scriptedTurns: number;
 }
@@ -71,6 +73,7 @@ export async function runLevel(opts: {
       bargeInAfterMs: s.bargeInAfterMs,
     }));
     const timeline: CallTimelineEvent[] = [];
+    const timelineAt: number[] = [];
     await new Promise((r) => setTimeout(r, startOffsetMs(index, opts.n, opts.staggerMs)));
     try {
       const report = await runSimulatedCall({
@@ -84,13 +87,14 @@ export async function runLevel(opts: {
             const { event: _e, ...rest } = notice;
             const e = rest as unknown as CallTimelineEvent;
             timeline.push(e);
+            timelineAt.push(at);
             opts.onTimeline?.(index, at - t0, e);
           }
         },
       });
-      return { index, lang, report, timeline, scriptedTurns: turns.length };
+      return { index, lang, report, timeline, timelineAt, scriptedTurns: turns.length };
     } catch (err) {
-      return { index, lang, error: err instanceof Error ? err.message : String(err), timeline, scriptedTurns: turns.length };
+      return { index, lang, error: err instanceof Error ? err.message : String(err), timeline, timelineAt, scriptedTurns: turns.length };
     }
   });
   const results = await Promise.all(calls);

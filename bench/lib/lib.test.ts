@@ -127,6 +127,22 @@ test('summarizeWire counts no-replies, barge-ins and missing turns', () => {
   assert.is(w.bargeInTurns, 1);
 });
 
+test('turns the server never transcribed are unheard and left out of latency', () => {
+  const turns = [
+    { text: 'a', mode: 'afterPrompt' as const, speechStartAt: 1000, speechEndAt: 1500, latencyMs: 300 },
+    { text: 'b', mode: 'afterPrompt' as const, speechStartAt: 5000, speechEndAt: 5400, latencyMs: 5000 },
+  ];
+  const notices = [
+    { at: 1700, event: { type: 'final' as const, text: 'a', speechStartMs: 0, speechEndMs: 0, atMs: 0, earlyEndpoint: true } },
+    { at: 9000, event: { type: 'noInput' as const, atMs: 0 } },
+  ];
+  const w = summarizeWire([{ turns, scriptedTurns: 2, failed: false, notices }]);
+  assert.is(w.unheard, 1);
+  assert.is(w.latency.n, 1);
+  assert.is(w.latency.p50, 300);
+  assert.is(w.latencyAll.n, 2);
+});
+
 test('serverBreakdown pairs finals with the next reply', () => {
   const b = serverBreakdown([
     [
@@ -162,8 +178,8 @@ test('table rows mark targets only at 50 calls; memory per call', () => {
   assert.is(memoryPerCallMb(base), 10);
   const row = tableRow(base);
   assert.ok(row[3]!.endsWith('✗'));
-  assert.ok(row[4]!.endsWith('✓'));
-  assert.ok(row[7]!.endsWith('✓'));
+  assert.ok(row[5]!.endsWith('✓'));
+  assert.ok(row[8]!.endsWith('✓'));
   assert.not.ok(tableRow({ ...base, calls: 20 })[3]!.includes('✗'));
   assert.ok(markdownTable([row]).split('\n').length === 3);
 });

@@ -53,8 +53,9 @@ function mark(value: number | undefined, ceiling: number, applies: boolean): str
 export const TABLE_HEADER = [
   'model',
   'calls',
-  'turns (spoken/scripted, no reply)',
+  'turns spoken/scripted, unheard, no reply',
   'turn latency p50/p95/p99 ms',
+  'incl. unheard p95 ms',
   'barge-in stop p50/p95 ms (n)',
   'server CPU % avg/peak',
   'RSS idle→peak MB',
@@ -71,8 +72,9 @@ export function tableRow(r: LevelResult): string[] {
   return [
     r.model,
     String(r.calls),
-    r.error ? `error: ${r.error}` : `${w.turnsSpoken}/${w.turnsScripted}, ${w.noReply}`,
+    r.error ? `error: ${r.error}` : `${w.turnsSpoken}/${w.turnsScripted}, ${w.unheard}, ${w.noReply}`,
     `${dist3(w.latency)}${mark(w.latency.p95, TARGETS.turnLatencyP95Ms, at)}`,
+    f0(w.latencyAll.p95),
     `${dist2(w.bargeInStop)} (${w.bargeInStop.n})${mark(w.bargeInStop.p95, TARGETS.bargeInStopP95Ms, at)}`,
     `${f0(r.cpuPercent)} / ${f0(r.peakCpuPercent)}`,
     `${mb(r.idleRssBytes)}→${mb(r.peakRssBytes)}`,
@@ -89,7 +91,8 @@ export function breakdownLine(r: LevelResult): string {
   return (
     `${r.model} ×${r.calls}: server latency p50/p95 ${dist2(s.serverLatency)} ms = endpoint wait ` +
     `(normal p50 ${f0(s.endpointWait.p50)}, early p50 ${f0(s.endpointWaitEarly.p50)}; ${s.earlyEndpoints}/${s.finals} early) ` +
-    `+ after final p50/p95 ${dist2(s.afterFinal)}; server barge-in stop p50/p95 ${dist2(s.serverBargeInStop)} (${s.bargeIns} holds, ${s.resumes} resumed)`
+    `+ after final p50/p95 ${dist2(s.afterFinal)}; wire − server p50/p95 ${dist2(r.wire.wireMinusServer)}; ` +
+    `server barge-in stop p50/p95 ${dist2(s.serverBargeInStop)} (${s.bargeIns} holds, ${s.resumes} resumed)`
   );
 }
 
