@@ -96,7 +96,7 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   async transfer(target: TransferTarget | undefined, notes?: string): Promise<void> {
     this.assertLive('transfer');
     const cfg = this.host.cfg;
-    const to: TransferTarget = target ?? { kind: 'dialplan', ...cfg.transfer };
+    const to = resolveTransferTarget(target, cfg.transfer);
     const where = to.kind === 'dialplan' ? `${to.context},${to.extension},${to.priority ?? 1}` : to.endpoint;
     this.transferNote = where;
     const rest = this.host.rest();
@@ -220,4 +220,17 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   private assertLive(what: string): void {
     if (this.ended) throw new Error(`${this.channelId}: cannot ${what}, the call has ended (${this.ended.causeText})`);
   }
+}
+
+/**
+ * No target: the configured agent context. A bare word such as a flow's `target: agents` is not
+ * a dialable endpoint on Asterisk (those look like `PJSIP/...`), so it names a dialplan context
+ * entered at the configured extension and priority.
+ */
+export function resolveTransferTarget(target: TransferTarget | undefined, fallback: AsteriskConfig['transfer']): TransferTarget {
+  if (!target) return { kind: 'dialplan', ...fallback };
+  if (target.kind === 'endpoint' && !target.endpoint.includes('/')) {
+    return { kind: 'dialplan', context: target.endpoint, extension: fallback.extension, priority: fallback.priority };
+  }
+  return target;
 }

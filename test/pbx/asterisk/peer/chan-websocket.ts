@@ -20,6 +20,8 @@ export interface ChanWebSocketOptions {
   /** The media peer hung up (HANGUP command, close, oversize frame). */
   onPeerHangup(how: 'hangup-command' | 'closed' | 'oversize'): void;
   onWarning(line: string): void;
+  /** Every text frame the bot sent, in order. */
+  onText?(text: string): void;
 }
 
 /**
@@ -140,6 +142,7 @@ export class ChanWebSocket {
     }
     const text = data.toString('utf8');
     this.textIn.push(text);
+    this.opts.onText?.(text);
     if (this.opts.json) this.onJsonCommand(text);
     else this.onPlainCommand(text);
   }

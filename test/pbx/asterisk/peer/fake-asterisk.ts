@@ -72,6 +72,8 @@ const ASTERISK_ID = '02:fc:00:00:00:01';
 export class FakeAsterisk {
   readonly requests: RecordedRequest[] = [];
   readonly warnings: string[] = [];
+  /** Every chan_websocket text frame the bot sent, as `<channel id> <text>`. */
+  readonly mediaCommands: string[] = [];
   /** What the next originate does; per-endpoint overrides win. */
   outboundOutcome: OutboundOutcome = 'answered';
   readonly outcomeByEndpoint = new Map<string, OutboundOutcome>();
@@ -552,6 +554,7 @@ export class FakeAsterisk {
       channelVariables: pending.variables,
       onPeerHangup: (how) => void this.endMedia(ch, how),
       onWarning: (line) => this.warnings.push(line),
+      onText: (text) => this.mediaCommands.push(`${ch.id} ${text}`),
     });
     ch.ws.start();
     await this.replay(script.answered, ch, script.ids.media, script.ids.mediaName);
