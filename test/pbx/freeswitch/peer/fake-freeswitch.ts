@@ -356,14 +356,14 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const playback: Playback = { file, samples };
     channel.playbacks.push(playback);
     channel.playQueue.push(playback);
-    if (!channel.playing) {
-      // PLAYBACK_START came ~120 ms after `+OK Message sent` in capture b.
-      const timer = setTimeout(() => this.playNext(channel), 120);
-      channel.playTimer = timer;
+    if (!channel.playing && channel.playTimer === undefined) {
+      // PLAYBACK_START came ~120 ms after `+OK Message sent` in capture b; later broadcasts queue behind.
+      channel.playTimer = setTimeout(() => this.playNext(channel), 120);
     }
   }
 
   private playNext(channel: FakeChannel): void {
+    channel.playTimer = undefined;
     const playback = channel.playQueue.shift();
     if (!playback || channel.hungUp) return;
     channel.playing = playback;
@@ -380,6 +380,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     if (!playback) return;
     channel.playing = undefined;
     clearTimeout(channel.playTimer);
+    channel.playTimer = undefined;
     playback.endedAt = performance.now();
     playback.status = status;
     const path = { 'Application-Data': playback.file, 'Playback-File-Path': playback.file, 'Playback-Status': status };
@@ -391,6 +392,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
   stopPlayback(channel: FakeChannel, status: 'break'): void {
     channel.playQueue.length = 0;
     clearTimeout(channel.playTimer);
+    channel.playTimer = undefined;
     if (channel.playing) {
       // PLAYBACK_STOP (break) came ~20 ms after uuid_break's +OK.
       channel.playTimer = setTimeout(() => this.finishPlayback(channel, status), 20);
