@@ -6,6 +6,7 @@ import type { AsteriskConfig } from '../config.ts';
 import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferTarget } from '../types.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import { causeText, hangupFromDestroyed, hangupFromRequest, type HangupRequestFields } from './hangup-cause.ts';
+import { AudioSocketLeg } from './media/audiosocket-leg.ts';
 import { RtpLeg } from './media/rtp-leg.ts';
 import { createExternalMedia, withTimeout, type AsteriskMediaLeg, type ExternalMediaDeps } from './media/external-media.ts';
 
@@ -20,6 +21,9 @@ export interface AsteriskCallHost {
   /** The call is over: forget it and its channels. */
   released(call: AsteriskCall): void;
 }
+
+/** How long ARI's copy of a digit waits for AudioSocket's in-band one before it stands in for it. */
+const DTMF_SETTLE_MS = 150;
 
 /** Bridges callpilot creates are named so reconciliation can tell them from anyone else's. */
 export const BRIDGE_PREFIX = 'callpilot-';
@@ -38,7 +42,6 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   private botCause: number | undefined;
   private transferNote: string | undefined;
   private leg: AsteriskMediaLeg | undefined;
-  private inBandDtmf = false;
   private bridgeId: string | undefined;
   private mediaChannelId: string | undefined;
   private openingMedia: Promise<AudioLeg> | undefined;
@@ -136,7 +139,12 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     if (this.ended) return;
     this.emit('dtmf', digit);
     // RTP legs carry no DTMF of their own; chan_websocket and AudioSocket get it in-band too.
-    if (this.leg instanceof RtpLeg && !this.inBandDtmf) this.leg.injectDtmf(digit);
+    if (this.leg instanceof RtpLeg) this.leg.injectDtmf(digit);
+    else if (this.leg instanceof AudioSocketLeg) {
+      // The in-band copy may come just after ARI's; give it a moment before deciding it is missing.
+      const leg = this.leg;
+      setTimeout(() => leg.injectDtmf(digit), DTMF_SETTLE_MS).unref();
+    }
   }
 
   onStateChange(state: string): void {
@@ -169,7 +177,6 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       await rest.addChannel(this.bridgeId, this.channelId);
       const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, this.mediaChannelId, this.log);
       this.leg = media.leg;
-      this.inBandDtmf = media.inBandDtmf;
       media.leg.once('close', (reason) => {
         if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
       });

@@ -196,6 +196,22 @@ test('audiosocket: nobody listening gives a clear error (Asterisk answers 500)',
   }
 });
 
+test('audiosocket without in-band DTMF (older builds): the digit still reaches the leg once, from ARI', async () => {
+  const { h } = await setUp('audiosocket');
+  try {
+    h.asterisk.audioSocketInBandDtmf = false;
+    const { leg, channelId } = await answeredCallWithMedia(h);
+    const digits: string[] = [];
+    leg.on('dtmf', (d) => digits.push(d));
+    h.asterisk.callerDtmf(channelId, '7');
+    await until(() => digits.length === 1, 2000, 'digit');
+    await sleep(300);
+    assert.equal(digits, ['7']);
+  } finally {
+    await h.close();
+  }
+});
+
 test('rtp: reordered, lost and duplicated packets still give one frame per 20 ms', async () => {
   const { h } = await setUp('rtp');
   try {

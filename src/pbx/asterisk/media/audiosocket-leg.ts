@@ -13,6 +13,8 @@ export interface AudioSocketLegOptions {
 }
 
 const SEND_RING = 64;
+/** ARI's ChannelDtmfReceived and the in-band 0x03 for the same key press arrive within ~1 ms of each other. */
+const IN_BAND_WINDOW_MS = 400;
 
 /**
  * An AudioLeg over one AudioSocket TCP connection (Asterisk dialled our server). Audio is
@@ -51,6 +53,19 @@ export class AudioSocketLeg extends BaseAudioLeg {
     socket.on('close', () => this.gone({ code: 'caller_hangup', detail: 'AudioSocket closed' }));
     socket.on('error', (err) => this.gone({ code: 'transport_error', detail: `AudioSocket: ${err.message}` }));
     if (rest.length > 0) this.onData(rest);
+  }
+
+  /** When the last in-band (0x03) digit arrived, to tell ARI's copy of it from a missing one. */
+  lastInBandDtmf: { digit: string; at: number } | undefined;
+
+  /**
+   * DTMF learned from ARI. Builds without AudioSocket DTMF (kind 0x03) only report it there;
+   * on newer ones the same digit also arrives in-band, so only forward a digit not seen in-band.
+   */
+  injectDtmf(digit: string): void {
+    const seen = this.lastInBandDtmf;
+    if (seen && seen.digit === digit && performance.now() - seen.at < IN_BAND_WINDOW_MS) return;
+    this.deliverDtmf(digit);
   }
 
   waitForAudio(): Promise<void> {
@@ -111,7 +126,10 @@ export class AudioSocketLeg extends BaseAudioLeg {
         return;
       case AudioSocketKind.Dtmf: {
         const digit = payload.toString('ascii');
-        if (/^[0-9A-D*#]$/.test(digit)) this.deliverDtmf(digit);
+        if (/^[0-9A-D*#]$/.test(digit)) {
+          this.lastInBandDtmf = { digit, at: performance.now() };
+          this.deliverDtmf(digit);
+        }
         else this.deliverWarning(new Error(`AudioSocket: DTMF payload '${digit}'`));
         return;
       }

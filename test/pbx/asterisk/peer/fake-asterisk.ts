@@ -77,6 +77,8 @@ export class FakeAsterisk {
   /** What the next originate does; per-endpoint overrides win. */
   outboundOutcome: OutboundOutcome = 'answered';
   readonly outcomeByEndpoint = new Map<string, OutboundOutcome>();
+  /** false = an older chan_audiosocket that does not forward DTMF as kind 0x03. */
+  audioSocketInBandDtmf = true;
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly eventSockets = new Set<WebSocket>();
@@ -196,7 +198,7 @@ export class FakeAsterisk {
       const other = this.channels.get(otherId);
       if (!other || other === ch) continue;
       other.ws?.dtmf(digit);
-      other.audioSocket?.dtmf(digit);
+      if (this.audioSocketInBandDtmf) other.audioSocket?.dtmf(digit);
     }
   }
 
