@@ -82,13 +82,21 @@ test('nothing is echo while the bot is silent', () => {
   assert.not.ok(guard.isEcho());
 });
 
-test('against a flat bot tone only a much quieter caller side counts as echo', () => {
-  const quiet = new EchoGuard();
-  feed(quiet, new Array(40).fill(5000), new Array(40).fill(400)); // -22 dB
-  assert.ok(quiet.isEcho());
+test('a steady caller-side sound under a steady bot tone is echo only at a steady loss, at any level under it', () => {
+  const echo = new EchoGuard();
+  feed(echo, new Array(40).fill(5000), new Array(40).fill(400)); // -22 dB, constant: a linear path
+  assert.ok(echo.isEcho());
   const near = new EchoGuard();
-  feed(near, new Array(40).fill(5000), new Array(40).fill(2000)); // -8 dB
+  feed(near, new Array(40).fill(5000), new Array(40).fill(4500)); // -1 dB: too loud for an echo path
   assert.not.ok(near.isEcho());
+});
+
+test('a caller starting to talk over line noise while the bot talks is not echo', () => {
+  const guard = new EchoGuard();
+  const bot = envelope(40, 0);
+  const caller = bot.map((_, i) => (i < 37 ? 40 : 900 + (i - 37) * 400)); // -58 dBFS line noise, then a word
+  feed(guard, bot, caller);
+  assert.not.ok(guard.isEcho());
 });
 
 test.run();

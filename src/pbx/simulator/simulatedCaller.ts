@@ -27,6 +27,11 @@ export interface SimulatedCallOptions {
   /** Give up on the call after this long (default 120 s). */
   maxCallMs?: number;
   onNotice?: (notice: Record<string, unknown>, atMs: number) => void;
+  /**
+   * Background noise mixed into everything the phone sends, dBFS (default -60, a quiet line); `null` sends
+   * digital silence between turns, which no real line does and which makes VADs behave unlike on real calls.
+   */
+  lineNoiseDbfs?: number | null;
 }
 
 /** What the caller measured on the wire for one turn (ms, on performance.now()). */
@@ -65,6 +70,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   const rate = opts.start.sampleRate;
   const frameSamples = samplesPerFrame(rate);
   const silence = new Int16Array(frameSamples);
+  const noise = new LineNoise(opts.lineNoiseDbfs === undefined ? -60 : opts.lineNoiseDbfs, frameSamples);
   const measurements: TurnMeasurement[] = [];
   let botFrames = 0;
   let lastBotFrameAt = -Infinity;
@@ -193,7 +199,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
         break;
       }
     }
-    client.sendFrame(frame);
+    client.sendFrame(noise.mix(frame));
     tick++;
     const wait = began + tick * FRAME_MS - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -202,6 +208,29 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   await waitForEnd(client, () => ended, 3000);
   await client.close();
   return { callId, turns: measurements, botFrames, endReason, durationMs: performance.now() - began };
+}
+
+/** Deterministic white noise added to each outgoing frame, into a buffer of its own. */
+class LineNoise {
+  private readonly out: Int16Array;
+  private readonly amplitude: number;
+  private seed = 0x2545f491;
+
+  constructor(dbfs: number | null, frameSamples: number) {
+    this.out = new Int16Array(frameSamples);
+    // Uniform noise of peak A has RMS A/sqrt(3).
+    this.amplitude = dbfs === null ? 0 : 32768 * Math.pow(10, dbfs / 20) * Math.sqrt(3);
+  }
+
+  mix(frame: Int16Array): Int16Array {
+    if (this.amplitude === 0) return frame;
+    for (let i = 0; i < frame.length; i++) {
+      this.seed = (Math.imul(this.seed, 1664525) + 1013904223) >>> 0;
+      const v = frame[i]! + (this.seed / 4294967296 - 0.5) * 2 * this.amplitude;
+      this.out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    }
+    return this.out;
+  }
 }
 
 async function waitForEnd(client: MediaWebSocketClient, ended: () => boolean, ms: number): Promise<void> {
