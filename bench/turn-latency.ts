@@ -36,6 +36,7 @@ import {
   type LevelResult,
 } from './lib/index.ts';
 
+const SERVER_GONE = 'the server ended during the run, not stopped by the bench';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const sharedModels = resolve(repoRoot, '../shared/models');
 
@@ -53,7 +54,12 @@ async function main(argv: string[]): Promise<number> {
   const results: LevelResult[] = [];
   for (const model of opts.models) {
     for (const n of opts.calls) {
-      const r = await runOne(model, n, opts, voices);
+      let r = await runOne(model, n, opts, voices);
+      if (r.error?.startsWith(SERVER_GONE)) {
+        // Seen on a shared machine: another session's clean-up stopped every `callpilot.js start`. Retry once.
+        console.log(`[${model} × ${n}] ${r.error}; retrying once`);
+        r = await runOne(model, n, opts, voices);
+      }
       results.push(r);
       console.log(textTable([tableRow(r)]).split('\n')[1]);
     }
@@ -98,6 +104,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     return { ...base, error: firstLine(err) };
   }
   const sampler = startProcSampler(server.pid, 500);
+  let failed = true;
   try {
     // Let start-up work (model warm-up, JIT, GC of loading garbage) settle before "idle" is sampled.
     await sleep(3000);
@@ -131,8 +138,12 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     sampler.mark('end');
     clearInterval(poll);
     const died = server.exited();
-    if (died) throw new Error(`the server ended during the run (${died}), not stopped by the bench; log ${server.logPath}`);
+    if (died) throw new Error(`${SERVER_GONE} (${died}); log ${server.logPath}`);
     const after = await fetchServerMetrics(server.baseUrl);
+    if (!after) {
+      // A server that no longer answers was stopped under us (a crash exits non-zero and shows in its log).
+      throw new Error(`${SERVER_GONE}: it no longer answered /metrics at the end of the run (${server.exited() ?? 'still shutting down'}); log ${server.logPath}`);
+    }
     const win = sampler.window('start', 'end');
     sampler.stop();
     await sleep(500); // the engine stores each call's last events after the socket closed
@@ -155,6 +166,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
       ends.set(reason, (ends.get(reason) ?? 0) + 1);
     }
     console.log(`[${model} × ${n}] done in ${(run.wallMs / 1000).toFixed(1)} s; calls ended: ${[...ends].map(([k, v]) => `${k} ×${v}`).join(', ')}; server ${exit}`);
+    failed = failures.length > 0;
     return {
       ...base,
       wire: summarizeWire(
@@ -183,7 +195,8 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
   } finally {
     sampler.stop();
     await server.stop();
-    if (opts.keep) console.log(`[${model} × ${n}] kept ${workDir}`);
+    // On failure the db and server log are what explains it: keep them.
+    if (opts.keep || failed) console.log(`[${model} × ${n}] kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
 }
