@@ -36,8 +36,17 @@ export const freeswitchConfigSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).default(8021),
   password: z.string().default('ClueCon'),
-  /** mod_audio_stream (default) or mod_audio_fork. */
+  /** mod_audio_stream (default) or mod_audio_fork (subprotocol audio.drachtio.org, playAudio/killAudio). */
   media: z.enum(['audio_stream', 'audio_fork']).default('audio_stream'),
+  record: z
+    .boolean()
+    .default(false)
+    .describe('Record each call on the FreeSWITCH host with uuid_record, from answer to hangup; the path is the call variable pbx_recording.'),
+  recordPath: z
+    .string()
+    .regex(/^\S+$/, 'one word: uuid_record takes the path as a single argument')
+    .default('/var/lib/freeswitch/recordings/callpilot/{date}/{uuid}.wav')
+    .describe('Where FreeSWITCH writes the recording: {uuid} = channel Unique-ID, {date} = YYYY-MM-DD (UTC); the extension picks the format.'),
   /** URL FreeSWITCH uses to reach callpilot's media WebSocket. */
   mediaUrl: z.string().default('ws://127.0.0.1:8080/media/freeswitch'),
   /** Port of callpilot's outbound-socket server (dialplan `socket`), 0 = off. */

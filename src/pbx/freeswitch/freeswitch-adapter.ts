@@ -4,16 +4,20 @@ import type { Logger } from 'pino';
 import type { WebSocketRoute } from '../../media/index.ts';
 import type { FreeswitchConfig } from '../config.ts';
 import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
-import { AudioStreamMedia } from './audio-stream/audio-stream-media.ts';
+import { AUDIO_FORK_WIRE } from './audio-fork/audio-fork-wire.ts';
+import { AUDIO_STREAM_WIRE } from './audio-stream/audio-stream-wire.ts';
 import { callInfoFromHeaders } from './call-info.ts';
+import type { RecordingOptions } from './call-recording.ts';
 import { EslInboundClient } from './esl/esl-inbound-client.ts';
 import type { EslEvent } from './esl/esl-message.ts';
 import { FreeswitchCall } from './freeswitch-call.ts';
 import { causeNumber, dispositionOfCause } from './hangup-causes.ts';
 import { OutboundSocketServer } from './outbound-socket-server.ts';
+import { StreamMedia } from './stream/stream-media.ts';
+import type { StreamWireFormat } from './stream/stream-wire.ts';
 
-/** What the inbound connection subscribes to (`event json ...`). */
-export const INBOUND_SUBSCRIPTION = [
+/** Channel and job events the inbound connection subscribes to, whatever the media module. */
+const BASE_SUBSCRIPTION = [
   'CHANNEL_CREATE',
   'CHANNEL_ANSWER',
   'CHANNEL_PARK',
@@ -26,12 +30,20 @@ export const INBOUND_SUBSCRIPTION = [
   'RECORD_STOP',
   'BACKGROUND_JOB',
   'CUSTOM',
-  'mod_audio_stream::play',
-  'mod_audio_stream::json',
-  'mod_audio_stream::connect',
-  'mod_audio_stream::disconnect',
-  'mod_audio_stream::error',
-].join(' ');
+];
+
+/** What the inbound connection subscribes to (`event json ...`) with the given media module. */
+export function inboundSubscription(wire: StreamWireFormat): string {
+  return [...BASE_SUBSCRIPTION, ...wire.subclasses].join(' ');
+}
+
+/** The subscription with mod_audio_stream, the default media. */
+export const INBOUND_SUBSCRIPTION = inboundSubscription(AUDIO_STREAM_WIRE);
+
+/** The media module `pbx.freeswitch.media` names. */
+export function streamWireFormat(media: FreeswitchConfig['media']): StreamWireFormat {
+  return media === 'audio_fork' ? AUDIO_FORK_WIRE : AUDIO_STREAM_WIRE;
+}
 
 interface Originating {
   hangupCause?: string;
@@ -40,18 +52,19 @@ interface Originating {
 /**
  * FreeSWITCH behind the PbxAdapter contract: the inbound ESL connection (calls parked by the
  * dialplan, originate, control), the optional outbound-socket server (dialplan `socket`), and
- * mod_audio_stream media on callpilot's HTTP server.
+ * mod_audio_stream or mod_audio_fork media on callpilot's HTTP server.
  */
 export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements PbxAdapter {
   readonly kind = 'freeswitch' as const;
   private readonly client: EslInboundClient;
-  private readonly media: AudioStreamMedia;
+  private readonly media: StreamMedia;
   private readonly outboundServer: OutboundSocketServer | undefined;
   private readonly calls = new Map<string, FreeswitchCall>();
   private readonly originating = new Map<string, Originating>();
   /** Channels the bot has finished with (transferred, hung up): a later park is not a new call. */
   private readonly finished = new Set<string>();
   private readonly log: Logger;
+  private readonly recording: RecordingOptions | undefined;
   private isReady = false;
   private reason: string | undefined = 'not started';
   private everUp = false;
@@ -62,10 +75,10 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
-    if (cfg.media !== 'audio_stream') {
-      throw new Error(`pbx.freeswitch.media=${cfg.media} is not implemented yet; use audio_stream`);
-    }
-    this.media = new AudioStreamMedia({
+    const wire = streamWireFormat(cfg.media);
+    this.recording = cfg.record ? { pathTemplate: cfg.recordPath } : undefined;
+    this.media = new StreamMedia({
+      wire,
       mediaUrl: cfg.mediaUrl,
       sampleRate: cfg.sampleRate,
       firstChunkMs: cfg.firstChunkMs,
@@ -76,7 +89,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       host: cfg.host,
       port: cfg.port,
       password: cfg.password,
-      subscription: INBOUND_SUBSCRIPTION,
+      subscription: inboundSubscription(wire),
       log: this.log,
       initialRetryMs: cfg.reconnect.initialMs,
       maxRetryMs: cfg.reconnect.maxMs,
@@ -90,6 +103,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
         host: cfg.outboundSocketHost,
         port: cfg.outboundSocketPort,
         media: this.media,
+        subclasses: wire.subclasses,
+        recording: this.recording,
         transfer: cfg.transfer,
         log: this.log,
       });
@@ -146,7 +161,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       const body = (await this.client.bgapi(`originate {${varText}}${req.endpoint} &park()`, jobTimeoutMs)).trim();
       if (body.startsWith('+OK')) {
         const info = { ...callInfoFromHeaders({}, 'outbound'), pbxCallId: uuid, to: req.endpoint, flow: req.flow, lang: req.lang, variables: { ...(req.variables ?? {}) } };
-        const call = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered: true, transfer: this.cfg.transfer, log: this.log }));
+        const call = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered: true, transfer: this.cfg.transfer, recording: this.recording, log: this.log }));
         // BACKGROUND_JOB can come after the hangup events (capture c): the call may be over already.
         if (tracking.hangupCause) call.end(tracking.hangupCause);
         return { disposition: 'answered', call };
@@ -187,7 +202,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     if (event.name === 'CHANNEL_PARK' && !this.finished.has(uuid) && this.isBotChannel(event)) {
       const info = callInfoFromHeaders(event.headers, 'inbound');
       const answered = event.headers['Answer-State'] === 'answered';
-      const newCall = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered, transfer: this.cfg.transfer, log: this.log }));
+      const newCall = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered, transfer: this.cfg.transfer, recording: this.recording, log: this.log }));
       this.log.info({ callId: uuid, from: info.from, to: info.to }, 'inbound FreeSWITCH call');
       this.emit('call', newCall);
     }

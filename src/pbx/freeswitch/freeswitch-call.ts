@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AudioLeg } from '../../media/index.ts';
 import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferTarget } from '../types.ts';
+import { CallRecording, type RecordingOptions, recordingPath } from './call-recording.ts';
 import type { EslEvent } from './esl/esl-message.ts';
 import { causeName, causeNumber } from './hangup-causes.ts';
 
@@ -24,8 +25,13 @@ export interface FreeswitchCallOptions {
   media: CallMediaOpener;
   answered: boolean;
   transfer: { dialplan: string; context: string };
+  /** Record the channel on the PBX side (`uuid_record`) from answer to hangup. */
+  recording?: RecordingOptions;
   log: Logger;
 }
+
+/** The call variable carrying the PBX-side recording's path (on the FreeSWITCH host). */
+export const RECORDING_VARIABLE = 'pbx_recording';
 
 export interface ChannelEvents {
   event: [event: EslEvent];
@@ -50,6 +56,7 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
   private hangupRequested: number | undefined;
   private transferred = false;
   private leg: AudioLeg | undefined;
+  private recording: CallRecording | undefined;
 
   constructor(private readonly options: FreeswitchCallOptions) {
     super();
@@ -69,15 +76,20 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
   }
 
   async answer(): Promise<void> {
-    if (this.answered || this.ended) return;
-    if (this.commands.answer) await this.commands.answer(this.uuid);
-    else await this.commands.api(`uuid_answer ${this.uuid}`);
-    this.answered = true;
+    if (this.ended) return;
+    if (!this.answered) {
+      if (this.commands.answer) await this.commands.answer(this.uuid);
+      else await this.commands.api(`uuid_answer ${this.uuid}`);
+      this.answered = true;
+    }
+    await this.startRecording();
   }
 
   async openMedia(): Promise<AudioLeg> {
     if (this.ended) throw new Error(`call ${this.uuid} has already ended`);
     if (this.leg && !this.leg.closed) return this.leg;
+    // Outbound calls are answered when they get here and never see answer().
+    if (this.answered) await this.startRecording();
     this.leg = await this.options.media.open(this);
     return this.leg;
   }
@@ -85,6 +97,8 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
   async hangup(cause = 16): Promise<void> {
     if (this.ended || this.hangupRequested !== undefined) return;
     this.hangupRequested = cause;
+    // Stopped while the channel lives, so the file is closed before the hangup tears the channel down.
+    await this.recording?.stop();
     try {
       await this.commands.api(`uuid_kill ${this.uuid} ${causeName(cause)}`);
     } catch (err) {
@@ -120,6 +134,10 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
         if (digit) this.emit('dtmf', digit);
         break;
       }
+      case 'RECORD_START':
+      case 'RECORD_STOP':
+        this.recording?.handleEvent(event);
+        break;
       case 'CHANNEL_HANGUP':
       case 'CHANNEL_HANGUP_COMPLETE':
         this.end(event.headers['Hangup-Cause'], event.headers.variable_sip_hangup_disposition);
@@ -128,6 +146,25 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
         break;
     }
     this.channel.emit('event', event);
+  }
+
+  /**
+   * `uuid_record start` once the call is answered, when configured. The path becomes the call
+   * variable `pbx_recording` only once FS accepted it; a refusal leaves the call unrecorded.
+   * (The transfer keeps it running: the agent part is recorded too, up to the hangup.)
+   */
+  private async startRecording(): Promise<void> {
+    const options = this.options.recording;
+    if (!options || this.recording || this.ended) return;
+    let path: string;
+    try {
+      path = recordingPath(options.pathTemplate, this.uuid, new Date());
+    } catch (err) {
+      this.log.warn({ err }, 'no PBX recording');
+      return;
+    }
+    this.recording = new CallRecording(this.commands, this.uuid, path, this.log);
+    if (await this.recording.start()) this.info.variables[RECORDING_VARIABLE] = path;
   }
 
   /** The channel is gone (hangup event, or found missing after an ESL reconnect). */

@@ -4,22 +4,27 @@ import type { Logger } from 'pino';
 import { callInfoFromHeaders } from './call-info.ts';
 import { EslConnection } from './esl/esl-connection.ts';
 import { type EslEvent, decodeEslValue } from './esl/esl-message.ts';
+import type { RecordingOptions } from './call-recording.ts';
 import { type CallMediaOpener, type EslCommands, FreeswitchCall } from './freeswitch-call.ts';
 
 export interface OutboundSocketServerOptions {
   host: string;
   port: number;
   media: CallMediaOpener;
+  /** CUSTOM subclasses of the media module (myevents does not cover them). */
+  subclasses: readonly string[];
+  recording?: RecordingOptions;
   transfer: { dialplan: string; context: string };
   log: Logger;
 }
 
 /**
- * `myevents` covers channel events only (capture f): playback, recording and mod_audio_stream's
+ * `myevents` covers channel events only (capture f): playback, recording and the media module's
  * CUSTOM events must be asked for on top, in the same (plain) format.
  */
-const EXTRA_SUBSCRIPTION =
-  'event plain PLAYBACK_START PLAYBACK_STOP RECORD_START RECORD_STOP CUSTOM mod_audio_stream::play mod_audio_stream::json mod_audio_stream::connect mod_audio_stream::disconnect mod_audio_stream::error';
+function extraSubscription(subclasses: readonly string[]): string {
+  return ['event plain PLAYBACK_START PLAYBACK_STOP RECORD_START RECORD_STOP CUSTOM', ...subclasses].join(' ');
+}
 
 /**
  * The server for dialplan `socket <host>:<port> async full`: FreeSWITCH dials in once per call.
@@ -70,7 +75,7 @@ export class OutboundSocketServer extends EventEmitter<{ call: [call: Freeswitch
     }
     await connection.commandReply('myevents');
     await connection.commandReply('linger');
-    await connection.commandReply(EXTRA_SUBSCRIPTION);
+    await connection.commandReply(extraSubscription(this.options.subclasses));
     const commands: EslCommands = {
       api: (cmd, timeoutMs) => connection.api(cmd, timeoutMs),
       // BACKGROUND_JOB has no Unique-ID, so myevents' filter would hide it: plain api instead.
@@ -84,6 +89,7 @@ export class OutboundSocketServer extends EventEmitter<{ call: [call: Freeswitch
       media: this.options.media,
       answered: headers['Answer-State'] === 'answered',
       transfer: this.options.transfer,
+      recording: this.options.recording,
       log,
     });
     connection.on('event', (event: EslEvent) => {

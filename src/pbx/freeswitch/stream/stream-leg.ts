@@ -3,12 +3,14 @@ import type { RawData, WebSocket } from 'ws';
 import { BaseAudioLeg, FrameAssembler, type FrameCodec, type LegCloseReason, type SampleRate, createCodec } from '../../../media/index.ts';
 import type { EslEvent } from '../esl/esl-message.ts';
 import type { FreeswitchCall } from '../freeswitch-call.ts';
+import type { StreamWireFormat } from './stream-wire.ts';
 
-export interface AudioStreamLegOptions {
+export interface StreamLegOptions {
   call: FreeswitchCall;
+  wire: StreamWireFormat;
   ws: WebSocket;
   sampleRate: SampleRate;
-  /** Size of the first streamAudio chunk of a prompt: small, so the first words leave early. */
+  /** Size of the first audio chunk of a prompt: small, so the first words leave early. */
   firstChunkMs: number;
   /** Size of the following chunks. */
   chunkMs: number;
@@ -24,14 +26,15 @@ const COALESCE_MS = 15;
 const HANGUP_GRACE_MS = 500;
 
 /**
- * mod_audio_stream leg. Caller audio arrives as binary L16 frames (bursty; re-cut to exact 20 ms).
- * Bot audio cannot go back as binary frames on the open-source module, so it leaves eagerly as
- * `streamAudio` JSON chunks; FS writes each to a file and announces it (`mod_audio_stream::play`),
- * and we `uuid_broadcast` it. The base class's pacer still runs, as a model of FS's real-time
- * playout: it drives `played`, marks and queuedMs, and its writeFrame has nothing left to do.
+ * mod_audio_stream / mod_audio_fork leg. Caller audio arrives as binary L16 frames (bursty, or
+ * several frames per message; re-cut to exact 20 ms). Bot audio cannot go back as binary frames,
+ * so it leaves eagerly as JSON chunks (`streamAudio` / `playAudio`, see StreamWireFormat); FS
+ * writes each to a file and announces it, and we `uuid_broadcast` it. The base class's pacer
+ * still runs, as a model of FS's real-time playout: it drives `played`, marks and queuedMs, and
+ * its writeFrame has nothing left to do.
  */
-export class AudioStreamLeg extends BaseAudioLeg {
-  /** performance.now() when the first streamAudio chunk left (first bot audio on the wire). */
+export class StreamLeg extends BaseAudioLeg {
+  /** performance.now() when the first audio chunk left (first bot audio on the wire). */
   firstChunkSentAt: number | undefined;
   chunksSent = 0;
   private readonly call: FreeswitchCall;
@@ -51,11 +54,13 @@ export class AudioStreamLeg extends BaseAudioLeg {
   private readonly onChannelEvent = (event: EslEvent): void => this.channelEvent(event);
   private readonly onEnded = (): void => this.wireClosed({ code: 'caller_hangup' });
   private readonly onDtmf = (digit: string): void => this.deliverDtmf(digit);
-  private readonly opts: AudioStreamLegOptions;
+  private readonly opts: StreamLegOptions;
+  private readonly wire: StreamWireFormat;
 
-  constructor(opts: AudioStreamLegOptions) {
+  constructor(opts: StreamLegOptions) {
     super({ callId: opts.call.uuid, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
     this.opts = opts;
+    this.wire = opts.wire;
     this.call = opts.call;
     this.ws = opts.ws;
     this.assembler = new FrameAssembler(this.frameSamples * 2);
@@ -86,7 +91,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
   }
 
   protected writeFrame(): void {
-    // The audio already left as a streamAudio chunk; the pacer only models FS's playout.
+    // The audio already left as a JSON chunk; the pacer only models FS's playout.
   }
 
   protected flushWire(): void {
@@ -97,7 +102,9 @@ export class AudioStreamLeg extends BaseAudioLeg {
     this.generation++;
     this.chunksThisPrompt = 0;
     if (!hadAudio || this.call.ended) return;
-    // `all` also drops the broadcasts FS has queued behind the one playing.
+    // mod_audio_fork's killAudio breaks the file playing now from inside FS; it is no substitute
+    // for uuid_break, whose `all` also drops the broadcasts queued behind that file.
+    if (this.wire.bargeInMessage !== undefined && this.ws.readyState === this.ws.OPEN) this.ws.send(this.wire.bargeInMessage);
     this.call.commands.api(`uuid_break ${this.call.uuid} all`).catch((err: Error) => this.deliverWarning(err));
   }
 
@@ -121,7 +128,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     if (!this.call.ended) {
       // FS closes the socket itself on `stop`; bgapi keeps a slow stop from blocking other commands.
-      this.call.commands.bgapi(`uuid_audio_stream ${this.call.uuid} stop`, 5000).catch((err: Error) => this.log.debug({ err }, 'stream stop'));
+      this.call.commands.bgapi(`${this.wire.command} ${this.call.uuid} stop`, 5000).catch((err: Error) => this.log.debug({ err }, 'stream stop'));
     }
     if (await settlesWithin(closed, 2000)) return;
     // FS did not close it: do the close handshake ourselves, and then TCP, so FS never waits on us.
@@ -155,7 +162,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (!isBinary) {
       // The metadata frame (not guaranteed) or a send_text: nothing to act on.
-      this.log.debug({ text: data.toString().slice(0, 200) }, 'mod_audio_stream text frame');
+      this.log.debug({ text: data.toString().slice(0, 200) }, `${this.wire.module} text frame`);
       return;
     }
     const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -167,7 +174,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
   }
 
   private channelEvent(event: EslEvent): void {
-    if (event.name !== 'CUSTOM' || event.subclass !== 'mod_audio_stream::play') return;
+    if (event.name !== 'CUSTOM' || event.subclass !== this.wire.playSubclass) return;
     const generation = this.inFlight.shift();
     let file: string | undefined;
     try {
@@ -176,7 +183,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
       file = undefined;
     }
     if (!file || /\s/.test(file)) {
-      this.deliverWarning(new Error(`mod_audio_stream::play without a usable file: ${(event.body ?? '').slice(0, 120)}`));
+      this.deliverWarning(new Error(`${this.wire.playSubclass} without a usable file: ${(event.body ?? '').slice(0, 120)}`));
       return;
     }
     // A chunk sent before a barge-in is announced after it: it must stay silent.
@@ -227,7 +234,7 @@ export class AudioStreamLeg extends BaseAudioLeg {
     this.pending.copyWithin(0, samples, this.pendingLength);
     this.pendingLength -= samples;
     this.inFlight.push(this.generation);
-    this.ws.send(JSON.stringify({ type: 'streamAudio', data: { audioDataType: 'raw', sampleRate: this.sampleRate, audioData } }));
+    this.ws.send(this.wire.audioMessage(audioData, this.sampleRate));
     this.firstChunkSentAt ??= performance.now();
     this.chunksSent++;
     this.chunksThisPrompt++;

@@ -4,9 +4,12 @@ import type { WebSocket } from 'ws';
 import type { AudioLeg, SampleRate, WebSocketRoute } from '../../../media/index.ts';
 import type { EslEvent } from '../esl/esl-message.ts';
 import type { CallMediaOpener, FreeswitchCall } from '../freeswitch-call.ts';
-import { AudioStreamLeg } from './audio-stream-leg.ts';
+import { StreamLeg } from './stream-leg.ts';
+import type { StreamWireFormat } from './stream-wire.ts';
 
-export interface AudioStreamMediaOptions {
+export interface StreamMediaOptions {
+  /** Which module FS streams with. */
+  wire: StreamWireFormat;
   /** ws:// URL FreeSWITCH dials; the call's uuid is appended as the last path segment. */
   mediaUrl: string;
   sampleRate: SampleRate;
@@ -20,56 +23,62 @@ export interface AudioStreamMediaOptions {
 
 interface Waiter {
   call: FreeswitchCall;
-  resolve: (leg: AudioStreamLeg) => void;
+  resolve: (leg: StreamLeg) => void;
 }
 
 /**
- * Opens mod_audio_stream legs: `uuid_audio_stream <uuid> start <url>/<uuid> ...` and the matching
- * WebSocket on callpilot's HTTP server. The call is identified by the URL, because the metadata
- * text frame is not guaranteed (FS skips it when the connect wins a race with the media bug).
+ * Opens stream legs: `uuid_audio_stream|uuid_audio_fork <uuid> start <url>/<uuid> mono 16k <meta>`
+ * (both modules take the same arguments) and the matching WebSocket on callpilot's HTTP server.
+ * The call is identified by the URL, because mod_audio_stream's metadata text frame is not
+ * guaranteed (FS skips it when the connect wins a race with the media bug).
  */
-export class AudioStreamMedia implements CallMediaOpener {
+export class StreamMedia implements CallMediaOpener {
   private readonly waiting = new Map<string, Waiter>();
   /** Calls whose media bug may still be attached: the next start must be preceded by a stop. */
   private readonly started = new Set<string>();
   readonly routePath: string;
 
-  constructor(private readonly options: AudioStreamMediaOptions) {
+  private readonly wire: StreamWireFormat;
+
+  constructor(private readonly options: StreamMediaOptions) {
+    this.wire = options.wire;
     this.routePath = new URL(options.mediaUrl).pathname.replace(/\/+$/, '');
   }
 
   route(): WebSocketRoute {
-    return { path: this.routePath, handle: (ws, req) => this.accept(ws, req) };
+    const protocols = this.wire.protocols ? [...this.wire.protocols] : undefined;
+    return { path: this.routePath, protocols, handle: (ws, req) => this.accept(ws, req) };
   }
 
   async open(call: FreeswitchCall): Promise<AudioLeg> {
     const uuid = call.uuid;
     if (this.started.has(uuid)) {
-      // A bug left attached (after a server-side close) makes `start` fail with -ERR Operation Failed.
-      await call.commands.bgapi(`uuid_audio_stream ${uuid} stop`, 5000).catch(() => undefined);
+      // A bug left attached (after a server-side close, or mod_audio_fork's failed connect) makes
+      // `start` fail with -ERR Operation Failed.
+      await call.commands.bgapi(`${this.wire.command} ${uuid} stop`, 5000).catch(() => undefined);
     }
     const rate = this.options.sampleRate === 16000 ? '16k' : '8k';
     const metadata = JSON.stringify({ uuid });
-    const legReady = new Promise<AudioStreamLeg>((resolve) => this.waiting.set(uuid, { call, resolve }));
+    const legReady = new Promise<StreamLeg>((resolve) => this.waiting.set(uuid, { call, resolve }));
     let failure: ((err: Error) => void) | undefined;
     const failed = new Promise<never>((_, reject) => (failure = reject));
     failed.catch(() => undefined);
     const onEvent = (event: EslEvent): void => {
-      if (event.subclass === 'mod_audio_stream::error') {
-        failure?.(new Error(`mod_audio_stream could not reach ${this.options.mediaUrl}: ${event.body ?? ''}`));
+      if (event.subclass !== undefined && this.wire.failureSubclasses.includes(event.subclass)) {
+        failure?.(new Error(`${this.wire.module} could not reach ${this.options.mediaUrl}: ${event.body ?? ''}`));
       }
     };
     const onEnded = (): void => failure?.(new Error(`call ${uuid} ended while its media stream was opening`));
     call.channel.on('event', onEvent);
     call.channel.once('ended', onEnded);
     const timer = setTimeout(
-      () => failure?.(new Error(`no audio from mod_audio_stream for ${uuid} within ${this.timeoutMs} ms`)),
+      () => failure?.(new Error(`no audio from ${this.wire.module} for ${uuid} within ${this.timeoutMs} ms`)),
       this.timeoutMs,
     );
     try {
       this.started.add(uuid);
       // `+OK Success` comes before the WebSocket connects: it proves nothing about media.
-      await Promise.race([call.commands.api(`uuid_audio_stream ${uuid} start ${this.urlFor(uuid)} mono ${rate} '${metadata}'`), failed]);
+      await Promise.race([call.commands.api(`${this.wire.command} ${uuid} start ${this.urlFor(uuid)} mono ${rate} '${metadata}'`), failed]);
       const leg = await Promise.race([legReady, failed]);
       await Promise.race([leg.audioFlowing, failed]).catch(async (err: unknown) => {
         await leg.close({ code: 'transport_error', detail: (err as Error).message });
@@ -100,13 +109,14 @@ export class AudioStreamMedia implements CallMediaOpener {
     const uuid = path.slice(this.routePath.length).replace(/^\/+/, '').split('/')[0];
     const waiter = uuid ? this.waiting.get(uuid) : undefined;
     if (!waiter) {
-      this.options.log.warn({ path }, 'mod_audio_stream connection for no call opening media; closing it');
+      this.options.log.warn({ path }, `${this.wire.module} connection for no call opening media; closing it`);
       ws.close(1008, 'unknown call');
       return;
     }
     this.waiting.delete(uuid);
-    const leg = new AudioStreamLeg({
+    const leg = new StreamLeg({
       call: waiter.call,
+      wire: this.wire,
       ws,
       sampleRate: this.options.sampleRate,
       firstChunkMs: this.options.firstChunkMs,
