@@ -17,6 +17,8 @@ export interface AriConnectionOptions {
   maxRetryMs?: number;
   /** Ping the events socket this often and drop it if no pong comes back in time. */
   keepAliveMs?: number;
+  /** Deadline of each REST request. */
+  requestTimeoutMs?: number;
 }
 
 export interface AriConnectionEvents {
@@ -161,7 +163,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     const body = await res.text();
     if (res.status === 401) throw new AriAuthError(`401 for user '${this.opts.username}' (${body.trim()})`);
     if (res.status !== 200) throw new Error(`GET ${docs.pathname} returned ${res.status} ${body.slice(0, 120).trim()}`);
-    this.restClient = createAriRest(await connectQuietly(this.opts.url, this.opts.username, this.opts.password, this.log));
+    this.restClient = createAriRest(await connectQuietly(this.opts.url, this.opts.username, this.opts.password, this.log), this.opts.requestTimeoutMs);
   }
 
   /** Resolves once the socket is open; `closed` settles with the reason when it goes away. */
@@ -258,9 +260,16 @@ async function connectQuietly(url: string, user: string, pass: string, log: Logg
     if (String(args[0]).includes('deprecated version of Swagger')) log.debug('swagger-client: API uses Swagger 1.1');
     else original(...args);
   };
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await ari.connect(url, user, pass);
+    return await Promise.race([
+      ari.connect(url, user, pass),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('loading the ARI api-docs took over 10 s')), 10_000);
+      }),
+    ]);
   } finally {
+    clearTimeout(timer);
     console.log = original;
   }
 }

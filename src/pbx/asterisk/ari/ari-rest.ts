@@ -83,12 +83,24 @@ function errorMessage(err: unknown): string {
   }
 }
 
-export function createAriRest(client: AriClient): AriRest {
+/**
+ * swagger-client never settles a request whose connection is refused or reset, so every call
+ * gets a deadline of its own.
+ */
+const DEFAULT_REQUEST_TIMEOUT_MS = 8000;
+
+export function createAriRest(client: AriClient, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): AriRest {
   const call = async <T>(operation: string, run: () => Promise<unknown>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply within ${requestTimeoutMs} ms (Asterisk unreachable?)`)), requestTimeoutMs);
+    });
     try {
-      return plain<T>(await run());
+      return plain<T>(await Promise.race([run(), deadline]));
     } catch (err) {
       throw new AriRequestError(operation, errorMessage(err));
+    } finally {
+      clearTimeout(timer);
     }
   };
   const ch = client.channels;
