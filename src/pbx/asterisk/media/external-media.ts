@@ -29,8 +29,6 @@ export interface ExternalMediaDeps {
 export interface ExternalMedia {
   leg: AsteriskMediaLeg;
   channelId: string;
-  /** True when DTMF reaches the leg in-band (chan_websocket DTMF_END, AudioSocket 0x03). */
-  inBandDtmf: boolean;
 }
 
 /** Reject after `ms` with a message that says what was being waited for. */
@@ -74,7 +72,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
         await withTimeout(connectMediaSocket(cfg.url, connectionId, leg), timeout, 'the chan_websocket connection');
         await withTimeout(leg.waitForStart(), timeout, 'MEDIA_START');
         await withTimeout(inStasis, timeout, 'the media channel to enter Stasis');
-        return { leg, channelId: mediaChannelId, inBandDtmf: true };
+        return { leg, channelId: mediaChannelId };
       } catch (err) {
         await leg.close({ code: 'transport_error', detail: (err as Error).message });
         throw err;
@@ -96,7 +94,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
         });
         await withTimeout(Promise.race([leg.waitForStart(), inStasis.then(() => leg.waitForStart())]), timeout, 'Asterisk to connect to /media');
         await withTimeout(inStasis, timeout, 'the media channel to enter Stasis');
-        return { leg, channelId: mediaChannelId, inBandDtmf: true };
+        return { leg, channelId: mediaChannelId };
       } catch (err) {
         await leg.close({ code: 'transport_error', detail: (err as Error).message });
         throw err;
@@ -129,7 +127,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
         });
         await withTimeout(claimed, timeout, 'the AudioSocket connection');
         await withTimeout(inStasis, timeout, 'the media channel to enter Stasis');
-        return { leg, channelId: mediaChannelId, inBandDtmf: true };
+        return { leg, channelId: mediaChannelId };
       } catch (err) {
         audioSocket.server.cancel(uuid);
         await leg.close({ code: 'transport_error', detail: (err as Error).message });
@@ -154,7 +152,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
         leg.setRemote(remote.address, remote.port);
         await withTimeout(inStasis, timeout, 'the media channel to enter Stasis');
         leg.once('close', () => deps.rtpPorts.release(wanted));
-        return { leg, channelId: mediaChannelId, inBandDtmf: false };
+        return { leg, channelId: mediaChannelId };
       } catch (err) {
         deps.rtpPorts.release(wanted);
         await leg.close({ code: 'transport_error', detail: (err as Error).message });
