@@ -24,7 +24,8 @@ export interface FreeswitchCallOptions {
   commands: EslCommands;
   media: CallMediaOpener;
   answered: boolean;
-  transfer: { dialplan: string; context: string };
+  /** The agent destination used when a flow names none. */
+  transfer: { extension: string; dialplan: string; context: string };
   /** Record the channel on the PBX side (`uuid_record`) from answer to hangup. */
   recording?: RecordingOptions;
   log: Logger;
@@ -107,8 +108,14 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
     }
   }
 
-  async transfer(target: TransferTarget, notes?: string): Promise<void> {
+  async transfer(requested: TransferTarget | undefined, notes?: string): Promise<void> {
     if (this.ended) throw new Error(`call ${this.uuid} has already ended`);
+    // No target from the flow: the agent extension configured for this FreeSWITCH.
+    const target: TransferTarget = requested ?? {
+      kind: 'dialplan',
+      context: this.options.transfer.context,
+      extension: this.options.transfer.extension,
+    };
     if (notes) await this.setVariable('callpilot_notes', notes);
     this.transferred = true;
     if (this.leg && !this.leg.closed) await this.leg.close({ code: 'transfer' });

@@ -14,7 +14,8 @@ export interface OutboundSocketServerOptions {
   /** CUSTOM subclasses of the media module (myevents does not cover them). */
   subclasses: readonly string[];
   recording?: RecordingOptions;
-  transfer: { dialplan: string; context: string };
+  /** The agent destination used when a flow names none. */
+  transfer: { extension: string; dialplan: string; context: string };
   log: Logger;
 }
 
