@@ -1,65 +1,9 @@
 import { once } from 'node:events';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AudioLeg } from '../../../src/media/index.ts';
-import { type FreeswitchConfig, freeswitchConfigSchema } from '../../../src/pbx/config.ts';
-import { type FreeswitchAdapter, createFreeswitchAdapter } from '../../../src/pbx/freeswitch/index.ts';
-import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
-import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
-import { TestMediaServer } from './peer/media-server.ts';
-
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
-
-interface Rig {
-  fs: FakeFreeswitch;
-  media: TestMediaServer;
-  adapter: FreeswitchAdapter;
-  cfg: FreeswitchConfig;
-}
-
-async function rig(overrides: Partial<FreeswitchConfig> = {}, peer: ConstructorParameters<typeof FakeFreeswitch>[0] = {}): Promise<Rig> {
-  const fs = new FakeFreeswitch({ timeScale: 0.05, ...peer });
-  const port = await fs.listen();
-  const media = new TestMediaServer();
-  const mediaPort = await media.listen();
-  const cfg = freeswitchConfigSchema.parse({
-    port,
-    mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch`,
-    reconnect: { initialMs: 50, maxMs: 200 },
-    ...overrides,
-  });
-  const adapter = createFreeswitchAdapter(cfg, { log });
-  media.routes = adapter.webSocketRoutes();
-  return { fs, media, adapter, cfg };
-}
-
-async function teardown(r: Rig): Promise<void> {
-  await r.adapter.stop();
-  await r.media.close();
-  await r.fs.close();
-}
-
-function tone(ms: number, rate = 16000, freq = 440): Int16Array {
-  const pcm = new Int16Array((rate * ms) / 1000);
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * freq * i) / rate));
-  return pcm;
-}
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function inboundCall(r: Rig, variables: Record<string, string> = {}): Promise<{ call: PbxCall; uuid: string }> {
-  const callPromise = once(r.adapter, 'call') as Promise<[PbxCall]>;
-  const channel = await r.fs.placeInboundCall({ callerId: '13800138000', variables });
-  const [call] = await callPromise;
-  return { call, uuid: channel.uuid };
-}
+import type { HangupInfo } from '../../../src/pbx/types.ts';
+import { inboundCall, rig, teardown, tone, until } from './harness.ts';
 
 test('connects, authenticates and subscribes; ready reflects the connection', async () => {
   const r = await rig();

@@ -32,6 +32,16 @@ export interface AudioStreamClientOptions {
   dropMetadata?: boolean;
   /** Deliver frames in pairs every 40 ms some of the time, as seen under CPU load. */
   bursty?: boolean;
+  /**
+   * mod_audio_fork (libwebsockets), from its source, not a capture: offers this subprotocol and
+   * fails the connect unless the 101 names it back.
+   */
+  subprotocol?: string;
+  /**
+   * mod_audio_fork, from its source: each write sends the whole buffer filled since the last one,
+   * so frames that fall due together leave as one binary message.
+   */
+  oneMessagePerWrite?: boolean;
 }
 
 /** PCMA silence decoded to L16, as mod_audio_stream sends before the caller says anything. */
@@ -58,6 +68,8 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
   private framesSent = 0;
   private tcpClosed = false;
   readonly sentFrames: number[] = [];
+  /** Every text frame the server sent, in order. */
+  readonly textsReceived: string[] = [];
 
   constructor(private readonly options: AudioStreamClientOptions) {
     super();
@@ -99,7 +111,9 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
       const hostPort = `${url.hostname}:${port}`;
       socket.write(
         `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost:${hostPort}\r\nUpgrade:websocket\r\nConnection:upgrade\r\n` +
-          `Sec-WebSocket-Key:${key}\r\nSec-WebSocket-Version:13\r\nOrigin:http://${hostPort}\r\n\r\n`,
+          `Sec-WebSocket-Key:${key}\r\nSec-WebSocket-Version:13\r\nOrigin:http://${hostPort}\r\n` +
+          (this.options.subprotocol ? `Sec-WebSocket-Protocol:${this.options.subprotocol}\r\n` : '') +
+          '\r\n',
       );
     });
     socket.on('data', (chunk: Buffer) => {
@@ -113,6 +127,12 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
         if (!/^HTTP\/1\.1 101/.test(head) || !head.includes(accept)) {
           socket.destroy();
           this.emit('refused', new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+          return;
+        }
+        const chosen = /\r\nSec-WebSocket-Protocol:\s*([^\r]*)/i.exec(head)?.[1]?.trim();
+        if (this.options.subprotocol && chosen !== this.options.subprotocol) {
+          socket.destroy();
+          this.emit('refused', new Error(`server chose subprotocol ${chosen ?? '(none)'} instead of ${this.options.subprotocol}`));
           return;
         }
         upgraded = true;
@@ -175,10 +195,15 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
     const due = Math.floor((performance.now() - this.startedAt - 40) / 20) + 1;
     // Bursty delivery: sometimes hold a frame back and send it with the next one.
     const holdBack = this.options.bursty && due - this.framesSent === 1 && Math.random() < 0.15 ? 1 : 0;
+    const batch: Buffer[] = [];
     while (this.framesSent < due - holdBack) {
-      if (!this.paused) this.writeFrame(0x2, this.nextAudioFrame());
+      if (!this.paused) {
+        if (this.options.oneMessagePerWrite) batch.push(this.nextAudioFrame());
+        else this.writeFrame(0x2, this.nextAudioFrame());
+      }
       this.framesSent++;
     }
+    if (batch.length > 0) this.writeFrame(0x2, Buffer.concat(batch));
     const next = this.startedAt + 40 + this.framesSent * 20;
     this.timer = setTimeout(() => this.tick(), Math.max(1, next - performance.now()));
   }
@@ -255,7 +280,11 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
       this.fragments = [payload];
       return;
     }
-    if (opcode === 0x1) this.emit('text', payload.toString('utf8'));
+    if (opcode === 0x1) {
+      const text = payload.toString('utf8');
+      this.textsReceived.push(text);
+      this.emit('text', text);
+    }
   }
 
   private writeClose(code: number, reason: string): void {

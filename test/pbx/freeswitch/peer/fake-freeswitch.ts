@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Server, type Socket, connect, createServer } from 'node:net';
+import { AudioForkModule } from './audio-fork-module.ts';
 import { AudioStreamClient, type StreamAudioData } from './audio-stream-client.ts';
 import {
   type CapturedFreeswitch,
@@ -47,6 +48,10 @@ export interface FakeChannel {
   hangupCause?: string;
   variables: Record<string, string>;
   stream?: AudioStreamClient;
+  /** Which module's bug is streaming (mod_audio_fork's behaviour is doc-derived, see audio-fork-module.ts). */
+  mediaModule?: 'audio_stream' | 'audio_fork';
+  /** killAudio messages mod_audio_fork received. */
+  killAudios?: number;
   bugAttached: boolean;
   streamStarts: string[];
   files: Map<string, Int16Array>;
@@ -80,7 +85,7 @@ const MY_EVENTS = /^(CHANNEL_|DTMF$|TALK$|NOTALK$|DETECTED_SPEECH$)/;
 
 /**
  * A fake FreeSWITCH 1.11.1 for tests: mod_event_socket (inbound and outbound `socket` mode) plus
- * mod_audio_stream's WebSocket client. Replies, event bodies and event orderings are the captured
+ * mod_audio_stream's WebSocket client, and a doc-derived mod_audio_fork (audio-fork-module.ts). Replies, event bodies and event orderings are the captured
  * ones with ids templated; reads are cut at random byte positions the way FS's were.
  * Commands FS was never recorded answering are marked "not captured" where they are handled.
  */
@@ -96,12 +101,14 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
   private random: () => number;
   readonly password: string;
   readonly timeScale: number;
+  readonly audioFork: AudioForkModule;
 
   constructor(readonly options: FakeFreeswitchOptions = {}) {
     super();
     this.password = options.password ?? 'ClueCon';
     this.timeScale = options.timeScale ?? 0.1;
     this.random = mulberry32(options.seed ?? 5);
+    this.audioFork = new AudioForkModule(this, { tempDir: options.tempDir, bursty: options.bursty });
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -276,7 +283,14 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const sequence = this.captured.hangupSequence;
     const [first, ...rest] = sequence;
     this.broadcast(channel, this.renderFor(channel, first.event, { 'Hangup-Cause': cause }));
-    if (channel.stream) {
+    if (channel.recording) {
+      // Not captured (capture e stopped its recording first): the record bug closes with the channel.
+      this.channelEvent(channel, 'e_record_transfer.esl.jsonl', (x) => x['Event-Name'] === 'RECORD_STOP', { 'Record-File-Path': channel.recording });
+      channel.recording = undefined;
+    }
+    if (channel.bugAttached && channel.mediaModule === 'audio_fork') {
+      this.audioFork.detach(channel);
+    } else if (channel.stream) {
       // FS closes the stream with 1000 "Normal closure"; MEDIA_BUG_STOP follows CHANNEL_HANGUP, no disconnect event.
       const stream = channel.stream;
       channel.stream = undefined;
@@ -389,6 +403,13 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     if (channel.playQueue.length > 0) channel.playTimer = setTimeout(() => this.playNext(channel), 20);
   }
 
+  /** mod_audio_fork's killAudio (CF_BREAK): ends the file playing now; queued broadcasts go on. */
+  breakCurrentPlayback(channel: FakeChannel): void {
+    if (!channel.playing) return;
+    clearTimeout(channel.playTimer);
+    channel.playTimer = setTimeout(() => this.finishPlayback(channel, 'break'), 20);
+  }
+
   stopPlayback(channel: FakeChannel, status: 'break'): void {
     channel.playQueue.length = 0;
     clearTimeout(channel.playTimer);
@@ -445,7 +466,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.eventHeaders['Caller-Destination-Number'] = extension;
     const sequence = e.slice(from).filter((x) => x.event['Unique-ID'] === transferUuid);
     const hangupAt = sequence.findIndex((x) => x.event['Event-Name'] === 'CHANNEL_HANGUP');
-    if (channel.stream) await this.stopAudioStream(channel);
+    if (channel.bugAttached && channel.mediaModule === 'audio_fork') this.audioFork.detach(channel);
+    else if (channel.stream) await this.stopAudioStream(channel);
     await this.replay(channel, sequence.slice(0, hangupAt));
     channel.hungUp = true;
     channel.hangupCause = 'NORMAL_CLEARING';
@@ -718,6 +740,7 @@ export class PeerSession {
           const [url, , rate, ...meta] = rest;
           // FS's argument splitter strips the quotes around the metadata.
           const metadata = meta.length > 0 ? meta.join(' ').replace(/'/g, '') : undefined;
+          channel.mediaModule = 'audio_stream';
           this.fs.startAudioStream(channel, url, rate === '8k' ? 8000 : 16000, metadata);
           return b(/uuid_audio_stream \S+ start/);
         }
@@ -737,6 +760,8 @@ export class PeerSession {
         }
         return g(/^api uuid_audio_stream \S+$/);
       }
+      case 'uuid_audio_fork':
+        return this.fs.audioFork.api(channel, args.split(' ').slice(1));
       case 'uuid_broadcast':
         if (!live) return g(/^api uuid_broadcast/);
         this.fs.broadcastFile(channel, sub);

@@ -1,12 +1,16 @@
 import { type Server, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { pino } from 'pino';
+import { WebSocketDispatcher } from '../../../../src/api/websocket-dispatch.ts';
 import type { WebSocketRoute } from '../../../../src/media/index.ts';
 
-/** Stands in for callpilot's HTTP server in tests: dispatches upgrades to routes by longest path prefix. */
+/**
+ * Stands in for callpilot's HTTP server in tests, upgrading through the server's own dispatcher, so
+ * a route's path and subprotocols (mod_audio_fork's audio.drachtio.org) are matched as in production.
+ */
 export class TestMediaServer {
   private readonly http: Server;
-  private readonly wss = new WebSocketServer({ noServer: true });
+  private dispatcher: WebSocketDispatcher | undefined;
   private readonly sockets = new Set<Socket>();
   port = 0;
   /** Set once the adapter exists (it needs this server's port for its mediaUrl). */
@@ -19,14 +23,15 @@ export class TestMediaServer {
       socket.on('close', () => this.sockets.delete(socket));
     });
     this.http.on('upgrade', (req, socket, head) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const route = [...this.routes].sort((a, b) => b.path.length - a.path.length).find((r) => path.startsWith(r.path));
-      if (!route) {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => route.handle(ws, req));
+      // Created on first use: the routes are only known once the adapter exists.
+      this.dispatcher ??= new WebSocketDispatcher(this.routes, pino({ level: 'silent' }));
+      this.dispatcher.handleUpgrade(req, socket, head);
     });
+  }
+
+  /** The TCP connections open on this server (to cut them from our side). */
+  openSockets(): Socket[] {
+    return [...this.sockets];
   }
 
   get url(): string {
@@ -41,7 +46,7 @@ export class TestMediaServer {
   }
 
   async close(): Promise<void> {
-    for (const client of this.wss.clients) client.terminate();
+    this.dispatcher?.close();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
