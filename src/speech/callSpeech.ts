@@ -12,6 +12,7 @@ import type { SpeechConfig } from './config.ts';
 import { Endpointer, type EndpointDecision } from './endpointer.ts';
 import type { CallSpeech, CallSpeechEvents } from './types.ts';
 import { CallVad, type VadEdge } from './vad.ts';
+import { SpeechEndRefiner } from './speechEndRefiner.ts';
 import type { VadPool } from './vadPool.ts';
 
 const ASR_RATE = 16000;
@@ -37,6 +38,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private readonly vad: CallVad;
   private readonly endpointer: Endpointer;
   private readonly ring: PrerollRing;
+  private readonly endRefiner = new SpeechEndRefiner();
   private readonly delayMs: number;
   private readonly log: Logger;
   private float = new Float32Array(320);
@@ -76,8 +78,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const samples = this.toFloat16k(pcm);
     this.ring.write(samples);
     const edge = this.vad.accept(samples);
+    this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
     if (edge?.kind === 'start') {
+      if (!this.endpointer.inUtterance) this.endRefiner.startUtterance();
       this.emit('speechStart', { atMs: edge.atMs });
       if (this.endpointer.speechStarted(edge.atMs)) {
         this.feedPreroll(edge, nowMs);
@@ -86,8 +90,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     }
     if (this.endpointer.inUtterance && !fedThisFrame) this.o.asr.feed(this.o.streamId, samples, nowMs);
     if (edge?.kind === 'end') {
-      this.endpointer.speechEnded(edge.atMs);
-      this.emit('speechEnd', { atMs: edge.atMs });
+      const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
+      this.endpointer.speechEnded(endMs);
+      this.emit('speechEnd', { atMs: endMs });
     }
     this.checkEndpoint(nowMs);
   }
