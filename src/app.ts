@@ -100,7 +100,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => engine.shutdown());
 
-    const adapters = await createPbxAdapters(config.pbx, { log });
+    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
     for (const adapter of adapters) {
       adapter.on('call', (call) => void runPbxCall(engine, store, call, log));
     }

@@ -11,11 +11,11 @@ export * from './simulator/index.ts';
  * The adapters the config asks for; none when no PBX is configured (simulated calls only). Each adapter is
  * loaded only when configured, so a FreeSWITCH site never loads ari-client and vice versa.
  */
-export async function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger }): Promise<PbxAdapter[]> {
+export async function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger; maxQueuedMs?: number }): Promise<PbxAdapter[]> {
   const adapters: PbxAdapter[] = [];
   if (cfg.asterisk) {
     const { createAsteriskAdapter } = await import('./asterisk/index.ts');
-    adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }) }));
+    adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }), maxQueuedMs: opts.maxQueuedMs }));
   }
   if (cfg.freeswitch) {
     const { createFreeswitchAdapter } = await import('./freeswitch/index.ts');
