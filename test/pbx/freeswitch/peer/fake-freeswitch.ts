@@ -29,6 +29,8 @@ export interface FakeFreeswitchOptions {
   /** How long `uuid_audio_stream stop` waits for the server to close TCP before giving up (FS: ~1 s to 30 s). */
   stopHangMs?: number;
   bursty?: boolean;
+  /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
+  recordStartFails?: boolean;
 }
 
 /** One `uuid_broadcast`ed file as the caller heard it. */
@@ -777,11 +779,13 @@ export class PeerSession {
       case 'uuid_record':
         if (!live) return g(/^api uuid_record/);
         if (sub === 'start') {
+          if (this.fs.options.recordStartFails) return g(/^api uuid_record/);
           channel.recording = rest[0];
           this.fs.channelEvent(channel, 'e_record_transfer.esl.jsonl', (x) => x['Event-Name'] === 'RECORD_START', { 'Record-File-Path': rest[0] });
           return e(/uuid_record \S+ start/);
         }
-        if (!channel.recording) return e(/uuid_record \S+ stop all/);
+        // `stop <path>` only stops the recording of that path (`all` stops any); otherwise FS cannot stop one.
+        if (!channel.recording || (rest[0] !== 'all' && rest[0] !== channel.recording)) return e(/uuid_record \S+ stop all/);
         this.fs.channelEvent(channel, 'e_record_transfer.esl.jsonl', (x) => x['Event-Name'] === 'RECORD_STOP', { 'Record-File-Path': channel.recording });
         channel.recording = undefined;
         return e(/uuid_record \S+ stop \//);
