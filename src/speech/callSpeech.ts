@@ -52,7 +52,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.log = o.log.child({ callId: o.callId });
     this.resampler = o.sampleRate === ASR_RATE ? undefined : createResampler(o.sampleRate, ASR_RATE);
     this.delayMs = (this.resampler?.delaySamples ?? 0) / SAMPLES_PER_MS;
-    this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs);
+    this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs, o.config.vad.gateDbfs);
     this.endpointer = new Endpointer(o.config.endpoint);
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
     this.ring = new PrerollRing(Math.ceil(ringMs * SAMPLES_PER_MS));

@@ -24,6 +24,11 @@ export const speechConfigSchema = z
         poolSize: z.number().int().min(0).max(1000).default(8),
         /** Restart the detector's state after this much non-speech (0 = never): it goes deaf after long silences. */
         resetAfterSilenceMs: z.number().int().min(0).max(60000).default(600),
+        /**
+         * A line quieter than this (dBFS) for half a second is not run through the VAD model until it gets louder:
+         * most caller-side audio is a quiet line while the bot talks. null = always run the model.
+         */
+        gateDbfs: z.number().min(-90).max(-20).nullable().default(-50),
       })
       .prefault({}),
     endpoint: z
