@@ -5,6 +5,9 @@ import type { Lang } from '../types.ts';
 const zhFillers = /^那个|就是说|然后呢|呃+|^额+|啊+|呀+|哦+|噢+|唉+|哎+|诶+|嘛|啦|哈+|呢|吧|喔/g;
 const zhLeadingHm = /^嗯+(?=.)|(?<=.)嗯+$/g;
 const zhPunctuation = /[\s\p{P}\p{S}]+/gu;
+// Streaming ASR stutters (不需需要, 请请问) and callers repeat (是是是, 不不不): a character repeated at once counts
+// once, on both sides of the match, so 不需需要 still reads as a refusal and 谢谢 still matches 谢谢.
+const zhRepeats = /([\u4e00-\u9fff])\1+/gu;
 
 const enFillers = /\b(?:um+|uh+|er+|erm+|hmm+|mm+|ah+|oh+|well|you know|i mean|like i said)\b/g;
 const enContractions: Array<[RegExp, string]> = [
@@ -35,7 +38,7 @@ export function normalizeUtterance(text: string, lang: Lang): string {
     t = t.replace(/(\d),(?=\d{3})/g, '$1');
     // Decimal points and clock colons between digits survive punctuation removal.
     t = t.replace(/(\d)\.(\d)/g, '$1\u0000$2').replace(/(\d)[:：](\d)/g, '$1\u0001$2');
-    t = t.replace(zhPunctuation, '').replace(/\u0000/g, '.').replace(/\u0001/g, ':');
+    t = t.replace(zhPunctuation, '').replace(/\u0000/g, '.').replace(/\u0001/g, ':').replace(zhRepeats, '$1');
     const withoutFillers = t.replace(zhLeadingHm, '').replace(zhFillers, '');
     return withoutFillers.length > 0 ? withoutFillers : t;
   }
@@ -54,7 +57,7 @@ export function normalizePhrase(phrase: string, lang: Lang): string {
   let t = fold(phrase);
   if (lang === 'zh' && /[\u4e00-\u9fff]/.test(t)) {
     // Utterances lose their fillers, so phrases must too ("前面那个" is heard as "前面").
-    const bare = t.replace(zhPunctuation, '');
+    const bare = t.replace(zhPunctuation, '').replace(zhRepeats, '$1');
     const withoutFillers = bare.replace(zhFillers, '');
     return withoutFillers.length > 0 ? withoutFillers : bare;
   }
