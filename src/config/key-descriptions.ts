@@ -16,6 +16,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'speech.vad.minSilenceMs': 'Silence before the VAD reports a raw speech end; keep it well under endpoint.expectedTrailingSilenceMs.',
   'speech.vad.poolSize': 'Silero instances created at start-up and reused across calls; set to the expected peak of concurrent calls.',
   'speech.vad.prerollMs': 'Audio kept from before a detected speech start, since the VAD reports starts late.',
+  'speech.vad.resetAfterSilenceMs': "Restart the detector's state after this much quiet following speech (0 = never): it goes deaf after long silences.",
+  'speech.vad.gateDbfs': 'A line quieter than this (dBFS) for 0.5 s is not run through the VAD model until it gets louder; null = always run it.',
   'speech.endpoint.trailingSilenceMs': 'Silence after speech that ends the caller\'s turn.',
   'speech.endpoint.expectedTrailingSilenceMs': 'Shorter end-of-turn silence once the transcript matches an answer the dialog step expects.',
   'speech.endpoint.maxUtteranceMs': 'An utterance running longer than this is cut.',
