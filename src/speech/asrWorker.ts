@@ -23,6 +23,24 @@ try {
   throw err;
 }
 
+/**
+ * Audio is accepted as it arrives but decoded only once every message waiting in the port has been handled
+ * (setImmediate runs after the port's queue is drained). So when decoding falls behind, a waiting `finalize` is
+ * answered before the partials backlog, the caller's reply is not queued behind other calls' partials, and the
+ * backlog is decoded in fewer, larger batches.
+ */
+let decodeScheduled = false;
+function decodePending(): void {
+  decodeScheduled = false;
+  try {
+    const partials: AsrPartial[] = [];
+    const cost = decoder.decodeReady(partials);
+    if (partials.length > 0 || cost.computeMs > 0) reply({ kind: 'partials', partials, cost });
+  } catch (err) {
+    reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
 port.on('message', (req: AsrRequest) => {
   try {
     switch (req.kind) {
@@ -34,9 +52,10 @@ port.on('message', (req: AsrRequest) => {
         break;
       case 'audio': {
         for (const c of req.chunks) decoder.accept(c.id, c.samples, c.atMs);
-        const partials: AsrPartial[] = [];
-        const cost = decoder.decodeReady(partials);
-        if (partials.length > 0 || cost.computeMs > 0) reply({ kind: 'partials', partials, cost });
+        if (!decodeScheduled) {
+          decodeScheduled = true;
+          setImmediate(decodePending);
+        }
         break;
       }
       case 'finalize': {
