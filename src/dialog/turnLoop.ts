@@ -65,7 +65,6 @@ interface Prompt {
   text: string;
   bargeIn: boolean;
   chunks: Int16Array[];
-  queuedSamples: number;
   playedSamples: number;
   synthDone: boolean;
   /** Paused by a tentative barge-in: synthesis goes on, nothing is played until resume or cancel. */
@@ -104,8 +103,6 @@ export class TurnLoop {
   private dtmfDigits = '';
   /** Wall time at which the last caller frame was pushed, and the audio clock after it: maps audio ms to wall ms. */
   private lastFrameWall = 0;
-  private holdStartedWall = 0;
-  private callerOnsetWall = 0;
   private readonly transcript: string[] = [];
   private resolveDone!: (r: TurnLoopResult) => void;
   private readonly done: Promise<TurnLoopResult>;
@@ -272,9 +269,7 @@ export class TurnLoop {
     p.heldAtMs = this.o.speech.nowMs;
     p.vadConfirmed = false;
     this.o.leg.flush();
-    this.holdStartedWall = this.now();
-    this.callerOnsetWall = this.wallOf(onsetMs);
-    const stopMs = Math.max(0, this.holdStartedWall - this.callerOnsetWall);
+    const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
     this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs });
     this.state = 'callerSpeaking';
     this.holdTimer = setTimeout(() => {
@@ -309,7 +304,6 @@ export class TurnLoop {
     this.state = 'botSpeaking';
     this.emit({ type: 'resume', atMs: this.o.speech.nowMs, reason });
     let skip = p.playedSamples;
-    p.queuedSamples = p.playedSamples;
     for (const chunk of p.chunks) {
       if (skip >= chunk.length) {
         skip -= chunk.length;
@@ -318,7 +312,6 @@ export class TurnLoop {
       const rest = skip > 0 ? chunk.subarray(skip) : chunk;
       skip = 0;
       this.o.leg.play(rest);
-      p.queuedSamples += rest.length;
     }
     if (p.synthDone) this.o.leg.mark(p.endMark);
   }
@@ -356,7 +349,6 @@ export class TurnLoop {
         text,
         bargeIn,
         chunks: [],
-        queuedSamples: 0,
         playedSamples: 0,
         synthDone: false,
         held: false,
@@ -387,10 +379,7 @@ export class TurnLoop {
     for await (const chunk of this.o.speaker.speak(p.text, this.o.lang, this.o.leg.sampleRate)) {
       if (p.cancelled || this.state === 'ended') return;
       p.chunks.push(chunk);
-      if (!p.held) {
-        this.o.leg.play(chunk);
-        p.queuedSamples += chunk.length;
-      }
+      if (!p.held) this.o.leg.play(chunk);
     }
     p.synthDone = true;
     if (p.cancelled || this.state === 'ended') return;
