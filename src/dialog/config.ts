@@ -12,7 +12,7 @@ export const dialogConfigSchema = z
       .object({
         enabled: z.boolean().default(true),
         /** Loud caller audio must last this long before the bot pauses (clicks and pops do not). */
-        minSpeechMs: z.number().int().min(0).max(2000).default(60),
+        minSpeechMs: z.number().int().min(0).max(2000).default(40),
         /** Short acknowledgements that do not interrupt the bot. */
         backchannels: z.array(z.string()).default(['嗯', '嗯嗯', '对', '好', '好的', '是', 'uh-huh', 'mhm', 'yeah', 'ok', 'okay', 'right']),
         /** Let backchannels interrupt too. */

@@ -10,7 +10,7 @@ export interface OnsetDetectorOptions {
   frames?: number;
   /** How far above the line's noise floor a frame must be, dB (default 15). */
   aboveFloorDb?: number;
-  /** Frames quieter than this never count, dBFS (default -42). */
+  /** Frames quieter than this never count, dBFS (default -48: soft onsets such as the fricative of 再 sit near -45). */
   minLevelDbfs?: number;
 }
 
@@ -27,7 +27,7 @@ export class OnsetDetector {
   constructor(opts: OnsetDetectorOptions = {}) {
     this.needed = opts.frames ?? 3;
     this.aboveFloor = Math.pow(10, (opts.aboveFloorDb ?? 15) / 10);
-    this.minEnergy = FULL_SCALE_ENERGY * Math.pow(10, (opts.minLevelDbfs ?? -42) / 10);
+    this.minEnergy = FULL_SCALE_ENERGY * Math.pow(10, (opts.minLevelDbfs ?? -48) / 10);
   }
 
   /** Feed one caller frame; true on the frame that completes an onset (once per run of loud frames). */

@@ -56,11 +56,6 @@ export function suggest(name: string, known: string[], what: string): string {
   return known.length === 0 ? `define a ${what} first` : `use one of the ${what}s: ${list}${known.length > 12 ? ', ...' : ''}`;
 }
 
-function texts(t: TextDefinition | undefined): string[] {
-  if (t === undefined) return [];
-  return typeof t === 'string' ? [t] : t;
-}
-
 function transitionTarget(t: Transition): string {
   return typeof t === 'string' ? t : t.goto;
 }

@@ -1,48 +1,15 @@
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
+import { freePort, MODELS, readTestWav as testWav, REPO_ROOT, until } from '../../support/e2e.ts';
 import { FakeAsterisk } from './peer/fake-asterisk.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
 const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** One of the model's held-out test utterances (8 kHz mono PCM16), as the caller says it. */
-function testWav(file: string): Int16Array {
-  const wav = readFileSync(join(MODELS, 'callpilot-tiny-zh-en/test_wavs', file));
-  let at = 12;
-  while (at + 8 <= wav.length && wav.toString('ascii', at, at + 4) !== 'data') at += 8 + wav.readUInt32LE(at + 4);
-  const bytes = wav.subarray(at + 8, at + 8 + wav.readUInt32LE(at + 4));
-  const pcm = new Int16Array(bytes.length >> 1);
-  for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(i * 2);
-  return pcm;
-}
-
-async function until(check: () => boolean, what: string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const media of ['websocket', 'audiosocket'] as const) {
   test(`end to end through the app over ${media}: greeting, DTMF, barge-in with real ASR, flush, transfer, call stored with transcript and recording`, async () => {

@@ -1,28 +1,14 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
 import { log, until } from './harness.ts';
+import { freePort, MODELS, REPO_ROOT } from '../../support/e2e.ts';
 import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // mod_audio_fork in the fake is doc-derived (see peer/audio-fork-module.ts); the DTMF, record and
 // transfer events are the captured ones (d, e).

@@ -1,39 +1,20 @@
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
 import { createResampler } from '../../../src/media/index.ts';
+import { freePort, MODELS, readTestWav, REPO_ROOT, until } from '../../support/e2e.ts';
 import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
 const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A test WAV (8 kHz mono PCM16) upsampled to the 16 kHz of the stream. */
 function callerSpeech(file: string): Int16Array {
-  const wav = readFileSync(join(MODELS, 'callpilot-tiny-zh-en/test_wavs', file));
-  let at = 12;
-  while (at + 8 <= wav.length && wav.toString('ascii', at, at + 4) !== 'data') at += 8 + wav.readUInt32LE(at + 4);
-  const bytes = wav.subarray(at + 8, at + 8 + wav.readUInt32LE(at + 4));
-  const pcm8k = new Int16Array(bytes.length >> 1);
-  for (let i = 0; i < pcm8k.length; i++) pcm8k[i] = bytes.readInt16LE(i * 2);
+  const pcm8k = readTestWav(file);
   const resampler = createResampler(8000, 16000);
   const out = resampler.process(pcm8k);
   const tail = resampler.process(new Int16Array(800));
@@ -41,14 +22,6 @@ function callerSpeech(file: string): Int16Array {
   joined.set(out);
   joined.set(tail, out.length);
   return joined;
-}
-
-async function until(check: () => boolean, what: string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('end to end through the app: greeting via streamAudio + broadcast, caller barges in, real ASR, transfer, call stored', async () => {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,28 +7,11 @@ import { freeswitchConfigSchema } from '../../../src/pbx/config.ts';
 import { createFreeswitchAdapter } from '../../../src/pbx/freeswitch/index.ts';
 import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
 import { loadLines } from './peer/capture.ts';
+import { freePort, until } from '../../support/e2e.ts';
 import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
 import { TestMediaServer } from './peer/media-server.ts';
 
 const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('outbound socket: connect, myevents, linger, extra events; answer via sendmsg; we close after the linger notice', async () => {
   const fs = new FakeFreeswitch({ timeScale: 0.05 });
