@@ -18,7 +18,11 @@ export interface EchoGuardOptions {
   maxLossSpreadDb?: number;
 }
 
-const SILENT_BOT_ENERGY = 1e4; // mean square of PCM16; about -50 dBFS: the bot is not really talking
+/**
+ * Only frames where the bot is clearly talking (above about -35 dBFS) take part: against a bot fading in or out
+ * near the noise floor, line noise on the caller side would show a 'steady loss' of its own and pass for echo.
+ */
+const BOT_TALKING_ENERGY = 32768 * 32768 * Math.pow(10, -35 / 10);
 /** Echo return loss beyond this is no echo worth the name (a four-wire or digital line). */
 const MAX_ECHO_RETURN_LOSS_DB = 45;
 
@@ -69,7 +73,7 @@ export class EchoGuard {
       let possible = true;
       for (let i = 1; i <= this.window; i++) {
         const bot = this.botEnergy[this.slot(i + delay)]!;
-        if (bot <= SILENT_BOT_ENERGY) continue;
+        if (bot <= BOT_TALKING_ENERGY) continue;
         const lossDb = 10 * Math.log10((this.callerEnergy[this.slot(i)]! + 1) / bot);
         if (lossDb > -this.minLossDb / 2 || lossDb < -MAX_ECHO_RETURN_LOSS_DB) {
           possible = false;

@@ -69,6 +69,17 @@ test('a caller starting to talk out of digital silence over a talking bot is not
   assert.not.ok(guard.isEcho());
 });
 
+test('line noise then a word, against a bot fading in near the floor, is not echo', () => {
+  const guard = new EchoGuard();
+  // The bot's prompt starts softly (-48 dBFS frames), then talks; the caller's line carries -60 dBFS noise until
+  // the caller starts a word over it (seen on simulated calls: a real barge-in was ignored as echo).
+  // Frame for frame the caller side sits a steady ~15 dB under the bot: only the bot's level tells it apart.
+  const bot = [...new Array(30).fill(0), ...new Array(8).fill(200), 3000, 1200];
+  const caller = [...new Array(38).fill(33), 580, 230];
+  feed(guard, bot, caller);
+  assert.not.ok(guard.isEcho());
+});
+
 test('a caller louder than the bot is not echo', () => {
   const guard = new EchoGuard();
   const bot = envelope(40, 0);
