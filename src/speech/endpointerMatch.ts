@@ -8,8 +8,46 @@ const CJK_FILLERS = /嗯|啊|呃|额|那个/gu;
 const LATIN_FILLERS = /\b(?:um+|uh+|erm|hmm+)\b/gu;
 const NOT_CONTENT = /[\s\p{P}\p{S}]+/gu;
 
+/** Streaming ASR stutters (不需需要): a CJK character repeated at once counts once, on both sides. */
+const CJK_REPEATS = /([\u4e00-\u9fff])\1+/gu;
+/** Phrases this long (normalized) still match with one character wrong, missing or extra (再见说一遍 for 再说一遍). */
+const FUZZY_MIN_LENGTH = 4;
+
 export function normalizeForMatch(text: string): string {
-  return text.toLowerCase().replace(LATIN_FILLERS, ' ').replace(CJK_FILLERS, '').replace(NOT_CONTENT, '');
+  return text.toLowerCase().replace(LATIN_FILLERS, ' ').replace(CJK_FILLERS, '').replace(NOT_CONTENT, '').replace(CJK_REPEATS, '$1');
+}
+
+/** Whether some substring of `text` is within one edit (substitution, insertion, deletion) of `phrase`. */
+function containsWithinOneEdit(text: string, phrase: string): boolean {
+  const n = phrase.length;
+  for (let len = n - 1; len <= n + 1; len++) {
+    for (let start = 0; start + len <= text.length; start++) {
+      if (withinOneEdit(text.slice(start, start + len), phrase)) return true;
+    }
+  }
+  return false;
+}
+
+function withinOneEdit(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  let j = 0;
+  let edits = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    if (++edits > 1) return false;
+    if (a.length > b.length) i++;
+    else if (a.length < b.length) j++;
+    else {
+      i++;
+      j++;
+    }
+  }
+  return edits + (a.length - i) + (b.length - j) <= 1;
 }
 
 /** Normalized phrases, ready for repeated matching against partials (empty ones dropped). */
@@ -24,11 +62,11 @@ export class ExpectedAnswers {
     return this.phrases.length;
   }
 
-  /** Whether the transcript equals or contains one of the phrases. */
+  /** Whether the transcript equals or contains one of the phrases (longer phrases: give or take one character). */
   matches(transcript: string): boolean {
     if (this.phrases.length === 0) return false;
     const t = normalizeForMatch(transcript);
     if (t.length === 0) return false;
-    return this.phrases.some((p) => t.includes(p));
+    return this.phrases.some((p) => t.includes(p) || (p.length >= FUZZY_MIN_LENGTH && containsWithinOneEdit(t, p)));
   }
 }
