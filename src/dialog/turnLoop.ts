@@ -92,6 +92,7 @@ export class TurnLoop {
   private readonly now: () => number;
   private readonly echo = new EchoGuard();
   private readonly onset: OnsetDetector;
+  private readonly onsetFrames: number;
   private readonly rate: number;
   private readonly backchannels: Set<string>;
   private prompt: Prompt | undefined;
@@ -114,7 +115,8 @@ export class TurnLoop {
     this.now = opts.now ?? (() => performance.now());
     this.rate = opts.leg.sampleRate;
     this.backchannels = new Set(opts.config.bargeIn.backchannels.map(normalizeText));
-    this.onset = new OnsetDetector({ frames: Math.max(2, Math.ceil(opts.config.bargeIn.minSpeechMs / 20)) });
+    this.onsetFrames = Math.max(2, Math.ceil(opts.config.bargeIn.minSpeechMs / 20));
+    this.onset = new OnsetDetector({ frames: this.onsetFrames });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -155,7 +157,7 @@ export class TurnLoop {
     const p = this.prompt;
     if (onset && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
       // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.
-      if (this.echo.isEcho()) this.emit({ type: 'echoIgnored', atMs: this.o.speech.nowMs });
+      if (this.echo.isEchoOnset(this.onsetFrames)) this.emit({ type: 'echoIgnored', atMs: this.o.speech.nowMs });
       else this.holdPrompt(p, this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs);
     } else if (p && p.held && !p.vadConfirmed && !this.o.speech.speaking && this.o.speech.nowMs - p.heldAtMs >= HOLD_CONFIRM_MS) {
       this.resumePrompt(p, 'noise');

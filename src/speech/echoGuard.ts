@@ -1,51 +1,76 @@
 /**
- * Tells whether what the VAD calls caller speech is just the bot's own prompt leaking back through the PBX
- * (hybrid echo, a speakerphone). An echo path is close to linear: it returns the bot's audio delayed (tens to a
- * few hundred ms) and attenuated by a roughly constant echo return loss (ERL, typically 6-30 dB). So at the right
- * delay the caller side sits a *constant* number of dB under the bot, frame after frame. A caller talking over
- * the bot, however quiet, has an envelope of their own: the level difference to the bot then swings by many dB.
+ * Tells whether sound on the caller side while the bot talks is the bot's own prompt leaking back through the
+ * PBX (hybrid echo, a speakerphone) rather than the caller talking over it.
  *
- * Works on per-frame energies only (one number per 20 ms), so it costs nothing on the frame path.
+ * An echo path is close to linear and stable for the call: it returns the bot's audio delayed (tens to a few
+ * hundred ms) and attenuated by a roughly constant echo return loss (ERL). So the guard first *learns* the path:
+ * while the bot talks, the caller side's energy envelope correlates strongly with the bot's at one delay, and the
+ * level difference there is the ERL. With no such correlation (most calls: the network cancels echo, the caller
+ * side is just line noise) there is no echo path and nothing is ever called echo, so every barge-in is honoured.
+ * With a path, sound that sits where the path puts the bot's echo (same delay, about the same loss) is echo.
+ *
+ * Works on per-frame energies only (one number per 20 ms), so it costs next to nothing on the frame path.
  */
 export interface EchoGuardOptions {
   /** Longest echo delay considered, in frames (default 15 = 300 ms). */
   maxDelayFrames?: number;
-  /** Caller frames examined when deciding (default 10 = 200 ms). */
-  windowFrames?: number;
-  /** Caller side must be at least this many dB under the delayed bot on average to count as echo (default 6). */
-  minEchoReturnLossDb?: number;
-  /** Largest spread (standard deviation, dB) of the caller-to-bot level difference that is still echo (default 3). */
-  maxLossSpreadDb?: number;
+  /** Frames of bot talk the path is learned over (default 50 = 1 s). */
+  learnFrames?: number;
+  /** Envelope correlation that proves an echo path (default 0.7). */
+  minCorrelation?: number;
+  /** How far from the learned loss a frame may sit and still be echo, dB (default 6). */
+  lossToleranceDb?: number;
 }
 
-/**
- * Only frames where the bot is clearly talking (above about -35 dBFS) take part: against a bot fading in or out
- * near the noise floor, line noise on the caller side would show a 'steady loss' of its own and pass for echo.
- */
+/** Only frames where the bot clearly talks (above about -35 dBFS) say anything about an echo path. */
 const BOT_TALKING_ENERGY = 32768 * 32768 * Math.pow(10, -35 / 10);
-/** Echo return loss beyond this is no echo worth the name (a four-wire or digital line). */
-const MAX_ECHO_RETURN_LOSS_DB = 45;
+/** Echo return loss outside this range is no echo worth the name. */
+const MIN_ECHO_RETURN_LOSS_DB = 6;
+const MAX_ECHO_RETURN_LOSS_DB = 60;
+/** Frames examined when the VAD (not the onset detector) reports speech over the bot. */
+const SPEECH_WINDOW_FRAMES = 10;
+/** The path is re-estimated every this many caller frames while the bot talks. */
+const LEARN_EVERY_FRAMES = 5;
+
+export interface EchoPath {
+  delayFrames: number;
+  lossDb: number;
+  correlation: number;
+}
 
 export class EchoGuard {
-  private readonly botEnergy: Float64Array;
-  private readonly callerEnergy: Float64Array;
+  private readonly botDb: Float64Array;
+  private readonly callerDb: Float64Array;
+  private readonly botTalking: Uint8Array;
   private readonly size: number;
-  private readonly window: number;
   private readonly maxDelay: number;
-  private readonly minLossDb: number;
-  private readonly maxSpreadDb: number;
+  private readonly learnFrames: number;
+  private readonly minCorrelation: number;
+  private readonly tolerance: number;
   /** Index of the next slot; both rings advance together on caller frames (the call's clock). */
   private head = 0;
+  private frames = 0;
   private pendingBotEnergy = 0;
+  private learned: EchoPath | undefined;
+  private readonly xs: Float64Array;
+  private readonly ys: Float64Array;
 
   constructor(opts: EchoGuardOptions = {}) {
     this.maxDelay = opts.maxDelayFrames ?? 15;
-    this.window = opts.windowFrames ?? 10;
-    this.size = this.maxDelay + this.window + 1;
-    this.botEnergy = new Float64Array(this.size);
-    this.callerEnergy = new Float64Array(this.size);
-    this.minLossDb = opts.minEchoReturnLossDb ?? 6;
-    this.maxSpreadDb = opts.maxLossSpreadDb ?? 3;
+    this.learnFrames = opts.learnFrames ?? 50;
+    this.size = this.maxDelay + this.learnFrames + 1;
+    this.botDb = new Float64Array(this.size);
+    this.callerDb = new Float64Array(this.size);
+    this.botTalking = new Uint8Array(this.size);
+    this.minCorrelation = opts.minCorrelation ?? 0.7;
+    this.tolerance = opts.lossToleranceDb ?? 6;
+    this.xs = new Float64Array(this.learnFrames);
+    this.ys = new Float64Array(this.learnFrames);
+  }
+
+  /** The echo path learned so far, if the caller side has shown one. */
+  get path(): EchoPath | undefined {
+    return this.learned;
   }
 
   /** A bot frame left on the wire. */
@@ -58,38 +83,67 @@ export class EchoGuard {
 
   /** A caller frame arrived. */
   observeCaller(pcm: Int16Array): void {
-    this.callerEnergy[this.head] = meanSquare(pcm);
-    this.botEnergy[this.head] = this.pendingBotEnergy;
+    const bot = this.pendingBotEnergy;
     this.pendingBotEnergy = 0;
+    this.callerDb[this.head] = toDb(meanSquare(pcm));
+    this.botDb[this.head] = toDb(bot);
+    this.botTalking[this.head] = bot > BOT_TALKING_ENERGY ? 1 : 0;
     this.head = (this.head + 1) % this.size;
+    this.frames++;
+    if (this.frames % LEARN_EVERY_FRAMES === 0 && this.botTalking[this.slot(1)] === 1) this.learn();
   }
 
-  /** Whether the last `windowFrames` of caller audio are explained as echo of the bot's audio. */
+  /**
+   * Whether the caller side's sudden rise (its last `onsetFrames` frames) is the bot's echo: it sits where the
+   * learned path puts the bot's audio, frame by frame.
+   */
+  isEchoOnset(onsetFrames: number): boolean {
+    return this.followsPath(Math.max(1, Math.min(onsetFrames, this.learnFrames)));
+  }
+
+  /** Whether the last 200 ms of caller audio (speech the VAD found over the bot) are the bot's echo. */
   isEcho(): boolean {
+    return this.followsPath(SPEECH_WINDOW_FRAMES);
+  }
+
+  private followsPath(frames: number): boolean {
+    const path = this.learned;
+    if (!path) return false;
+    let talking = 0;
+    for (let i = 1; i <= frames; i++) {
+      const at = this.slot(i + path.delayFrames);
+      if (this.botTalking[at] !== 1) continue;
+      talking++;
+      const loss = this.callerDb[this.slot(i)]! - this.botDb[at]!;
+      // Louder than the path would return: someone is talking on top of the echo.
+      if (loss > -path.lossDb + this.tolerance) return false;
+    }
+    // Sound while the path carried none of the bot's audio cannot be its echo.
+    return talking >= Math.ceil(frames / 2);
+  }
+
+  /** Finds the delay at which the caller side's envelope follows the bot's, over the last second of bot talk. */
+  private learn(): void {
+    let best: EchoPath | undefined;
     for (let delay = 0; delay <= this.maxDelay; delay++) {
       let n = 0;
-      let sum = 0;
-      let sumSq = 0;
-      let possible = true;
-      for (let i = 1; i <= this.window; i++) {
-        const bot = this.botEnergy[this.slot(i + delay)]!;
-        if (bot <= BOT_TALKING_ENERGY) continue;
-        const lossDb = 10 * Math.log10((this.callerEnergy[this.slot(i)]! + 1) / bot);
-        if (lossDb > -this.minLossDb / 2 || lossDb < -MAX_ECHO_RETURN_LOSS_DB) {
-          possible = false;
-          break;
-        }
+      let lossSum = 0;
+      for (let i = 1; i + delay < this.size && i <= this.learnFrames; i++) {
+        const at = this.slot(i + delay);
+        if (this.botTalking[at] !== 1) continue;
+        this.xs[n] = this.botDb[at]!;
+        this.ys[n] = this.callerDb[this.slot(i)]!;
+        lossSum += this.xs[n]! - this.ys[n]!;
         n++;
-        sum += lossDb;
-        sumSq += lossDb * lossDb;
       }
-      // Echo needs the bot to have been talking through most of the window at this delay.
-      if (!possible || n < this.window / 2) continue;
-      const mean = sum / n;
-      const spread = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
-      if (mean <= -this.minLossDb && spread <= this.maxSpreadDb) return true;
+      if (n < this.learnFrames / 2) continue;
+      const loss = lossSum / n;
+      if (loss < MIN_ECHO_RETURN_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) continue;
+      const r = pearson(this.xs, this.ys, n);
+      if (r >= this.minCorrelation && (!best || r > best.correlation)) best = { delayFrames: delay, lossDb: loss, correlation: r };
     }
-    return false;
+    // Keep a learned path through stretches that show none (the caller talking over the bot hides it).
+    if (best) this.learned = best;
   }
 
   private slot(framesAgo: number): number {
@@ -101,4 +155,30 @@ function meanSquare(pcm: Int16Array): number {
   let sum = 0;
   for (let i = 0; i < pcm.length; i++) sum += pcm[i]! * pcm[i]!;
   return pcm.length > 0 ? sum / pcm.length : 0;
+}
+
+function toDb(energy: number): number {
+  return 10 * Math.log10(energy + 1);
+}
+
+function pearson(a: Float64Array, b: Float64Array, n: number): number {
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let cov = 0;
+  let va = 0;
+  let vb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    cov += da * db;
+    va += da * da;
+    vb += db * db;
+  }
+  return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
 }
