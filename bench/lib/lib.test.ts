@@ -82,14 +82,14 @@ test('bench args: defaults, lists, model choice', () => {
 
 test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () => {
   const env = serverEnv(
-    { repoRoot: '/r', port: 1234, asrModel: 'm', workDir: '/tmp/w', record: false, modelDirs: ['/s/models'] },
+    { repoRoot: '/r', port: 1234, asrModel: 'm', workDir: '/var/scratch/w', record: false, modelDirs: ['/s/models'] },
     { PATH: '/bin', CALLPILOT_SPEECH_ENDPOINT_TRAILING_SILENCE_MS: '100', CALLPILOT_MODELS: '/mine' },
   );
   assert.is(env.PATH, '/bin');
   assert.is(env.CALLPILOT_SPEECH_ENDPOINT_TRAILING_SILENCE_MS, undefined);
   assert.is(env.CALLPILOT_SERVER_PORT, '1234');
   assert.is(env.CALLPILOT_MEDIA_RECORD, 'false');
-  assert.is(env.CALLPILOT_STORE_PATH, '/tmp/w/callpilot.db');
+  assert.is(env.CALLPILOT_STORE_PATH, '/var/scratch/w/callpilot.db');
   assert.is(env.CALLPILOT_MODELS, '/s/models:/mine');
 });
 
