@@ -50,9 +50,12 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
   const log = opts.log ?? createLogger(config.log);
   const cwd = opts.cwd ?? process.cwd();
   const closers: (() => Promise<void> | void)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
-  };
+  let closing: Promise<void> | undefined;
+  // Last started, first closed; a second close() waits for the first instead of closing again.
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const close of [...closers].reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
+    })());
   try {
     const store = openSqliteStore(resolve(cwd, config.store.path), { log });
     closers.push(() => store.close());
@@ -74,7 +77,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     closers.push(() => clearInterval(asrTimer));
     const tts: TtsEngine = await createTtsEngine(config.speech.tts, {
       log,
-      resolveModelDir: (name) => resolveModel(name, { modelsDir: config.speech.modelsDir }).dir,
+      resolveModelDir: (name) => resolveModel(name, { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot }).dir,
     });
     closers.push(() => tts.close());
     const speaker: Speaker = createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
