@@ -90,7 +90,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => dialogs.close());
 
-    const warming = { done: 0, total: 0 };
+    const warming = { done: 0, total: 0, stopped: false };
+    closers.push(() => void (warming.stopped = true));
     const engine = new CallEngine({
       speech,
       speaker,
@@ -169,7 +170,7 @@ async function warmPrompts(
   speaker: Speaker,
   rates: (8000 | 16000)[],
   defaultFlow: string,
-  progress: { done: number; total: number },
+  progress: { done: number; total: number; stopped: boolean },
   log: Logger,
 ): Promise<void> {
   const names = Object.keys(dialogs.flows()).sort((a, b) => Number(b === defaultFlow) - Number(a === defaultFlow));
@@ -184,6 +185,7 @@ async function warmPrompts(
   progress.total = jobs.length;
   const started = performance.now();
   for (const job of jobs) {
+    if (progress.stopped) return;
     try {
       await speaker.warm(job.text, job.lang, job.rate);
     } catch (err) {
