@@ -95,8 +95,7 @@ export class CallEngine {
       recordingDir = join(this.o.recordingsDir, startedAt.slice(0, 10), callId);
       mkdirSync(recordingDir, { recursive: true });
     }
-    const record = {
-      id: callId,
+    const answered = {
       pbx: req.pbx,
       pbxCallId: req.pbxCallId,
       direction: req.direction,
@@ -104,13 +103,14 @@ export class CallEngine {
       to: req.to,
       flow,
       lang,
-      startedAt,
+      status: 'active' as const,
       answeredAt: startedAt,
       recordingDir,
-      variables: req.variables ?? {},
-    } as const;
-    if (this.o.store.getCall(callId)) this.o.store.updateCall(callId, { ...record, status: 'active' });
-    else this.o.store.createCall({ ...record, status: 'active' });
+    };
+    const attempt = this.o.store.getCall(callId);
+    // An outbound attempt was stored when it was dialled: it becomes this call, keeping its start and variables.
+    if (attempt) this.o.store.updateCall(callId, { ...answered, variables: { ...attempt.variables, ...req.variables } });
+    else this.o.store.createCall({ id: callId, ...answered, startedAt, variables: req.variables ?? {} });
     this.live.set(callId, leg);
     this.o.metrics?.callStarted();
     log.info({ pbx: req.pbx, direction: req.direction, flow, lang }, 'call started');
