@@ -76,6 +76,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   private isClosed = false;
   private closeEmitted = false;
   private closing: Promise<void> | undefined;
+  private callerAudioWaiters: (() => void)[] = [];
   // Bound once so the per-frame setTimeout does not allocate a closure.
   private readonly onTick = (): void => this.tick();
   private readonly onMarksDue = (): void => this.fireDueMarks();
@@ -146,10 +147,20 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
     return (droppedSamples * 1000) / this.sampleRate;
   }
 
+  /**
+   * Resolves once the first caller frame has arrived (audio flows from the PBX), or the leg has closed. Adapters
+   * wait for it before handing the call over, so a greeting is never played into a dead path.
+   */
+  whenCallerAudio(): Promise<void> {
+    if (this.stats.framesIn > 0 || this.isClosed) return Promise.resolve();
+    return new Promise((resolve) => this.callerAudioWaiters.push(resolve));
+  }
+
   close(reason: LegCloseReason): Promise<void> {
     if (this.closing) return this.closing;
     if (this.closeEmitted) return Promise.resolve();
     this.isClosed = true;
+    this.wakeCallerAudioWaiters();
     this.shutDownPacer();
     this.closing = this.closeWire(reason).then(
       () => this.emitCloseOnce(reason),
@@ -168,7 +179,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
       this.deliverWarning(new Error(`caller frame of ${pcm.length} samples, expected ${this.frameSamples}`));
       return;
     }
-    this.stats.framesIn++;
+    if (this.stats.framesIn++ === 0) this.wakeCallerAudioWaiters();
     this.emit('frame', pcm);
   }
 
@@ -186,6 +197,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   protected wireClosed(reason: LegCloseReason): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.wakeCallerAudioWaiters();
     this.shutDownPacer();
     this.emitCloseOnce(reason);
   }
@@ -250,6 +262,10 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
       const mark = this.marks.shift() as PendingMark;
       this.markReached(mark.name);
     }
+  }
+
+  private wakeCallerAudioWaiters(): void {
+    for (const wake of this.callerAudioWaiters.splice(0)) wake();
   }
 
   private stopPacing(): void {

@@ -184,7 +184,7 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       await rest.addChannel(this.bridgeId, this.mediaChannelId);
       // Caller audio arriving proves the bridge is up and the transport flows; our direction was
       // open before (socket connected / remote address known), so the greeting will be heard.
-      await withTimeout(media.leg.waitForAudio(), cfg.mediaTimeoutMs, 'caller audio on the media leg');
+      await withTimeout(media.leg.whenCallerAudio(), cfg.mediaTimeoutMs, 'caller audio on the media leg');
       if (this.ended || media.leg.closed) throw new Error('the call ended while its media was being set up');
       this.log.debug({ media: cfg.media, bridgeId: this.bridgeId }, 'media up');
       return media.leg;

@@ -31,8 +31,6 @@ export class AudioSocketLeg extends BaseAudioLeg {
   private readonly sendRing: Buffer[];
   private ringIndex = 0;
   private readonly parser = new AudioSocketFrameParser();
-  private firstFrameWaiters: Array<() => void> = [];
-  private receivedFrames = 0;
 
   constructor(opts: AudioSocketLegOptions) {
     super({ callId: opts.callId, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
@@ -68,10 +66,6 @@ export class AudioSocketLeg extends BaseAudioLeg {
     this.deliverDtmf(digit);
   }
 
-  waitForAudio(): Promise<void> {
-    if (this.receivedFrames > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.firstFrameWaiters.push(resolve));
-  }
 
   protected writeFrame(pcm: Int16Array): void {
     const socket = this.socket;
@@ -85,7 +79,6 @@ export class AudioSocketLeg extends BaseAudioLeg {
   protected flushWire(): void {}
 
   protected async closeWire(_reason: LegCloseReason): Promise<void> {
-    this.wake();
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
     socket.write(encodeAudioSocketMessage(AudioSocketKind.Hangup, new Uint8Array(0)));
@@ -122,7 +115,6 @@ export class AudioSocketLeg extends BaseAudioLeg {
           return;
         }
         this.assembler.push(payload, (frame) => this.deliverFrame(this.codec.decode(frame, this.pcmIn)));
-        if (this.receivedFrames++ === 0) this.wake();
         return;
       case AudioSocketKind.Dtmf: {
         const digit = payload.toString('ascii');
@@ -148,11 +140,6 @@ export class AudioSocketLeg extends BaseAudioLeg {
   }
 
   private gone(reason: LegCloseReason): void {
-    this.wake();
     this.wireClosed(reason);
-  }
-
-  private wake(): void {
-    for (const w of this.firstFrameWaiters.splice(0)) w();
   }
 }

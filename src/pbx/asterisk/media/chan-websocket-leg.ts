@@ -49,8 +49,6 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
   private readonly marksInFlight = new Set<string>();
   private started: MediaStartInfo | undefined;
   private startWaiters: Array<(info: MediaStartInfo) => void> = [];
-  private firstFrameWaiters: Array<() => void> = [];
-  private receivedFrames = 0;
 
   constructor(opts: ChanWebSocketLegOptions) {
     const spec = wireSpec(opts.format, 'le');
@@ -81,7 +79,6 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
     ws.on('close', (code, reason) => {
       const detail = `chan_websocket closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`;
       this.wireClosed({ code: code === 1000 || code === 1001 ? 'caller_hangup' : 'transport_error', detail });
-      this.wakeWaiters();
     });
     ws.on('error', (err) => this.deliverWarning(new Error(`chan_websocket: ${err.message}`)));
     if (firstText !== undefined) this.onControl(firstText);
@@ -94,10 +91,6 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
   }
 
   /** Resolves once caller audio has started to arrive (the channel is bridged and flowing). */
-  waitForAudio(): Promise<void> {
-    if (this.receivedFrames > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.firstFrameWaiters.push(resolve));
-  }
 
   protected writeFrame(pcm: Int16Array): void {
     const out = this.sendRing[this.ringIndex];
@@ -132,7 +125,6 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
 
   protected async closeWire(reason: LegCloseReason): Promise<void> {
     const ws = this.ws;
-    this.wakeWaiters();
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -154,9 +146,6 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
     this.assembler.push(data, (frame) => {
       this.deliverFrame(this.codec.decode(frame, this.pcmIn));
     });
-    if (this.receivedFrames++ === 0) {
-      for (const wake of this.firstFrameWaiters.splice(0)) wake();
-    }
   }
 
   private onControl(text: string): void {
@@ -243,7 +232,4 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
     return true;
   }
 
-  private wakeWaiters(): void {
-    for (const wake of this.firstFrameWaiters.splice(0)) wake();
-  }
 }

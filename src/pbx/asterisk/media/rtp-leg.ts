@@ -40,8 +40,6 @@ export class RtpLeg extends BaseAudioLeg {
   private remote: { address: string; port: number } | undefined;
   private latched = false;
   private remoteSsrc: number | undefined;
-  private firstFrameWaiters: Array<() => void> = [];
-  private receivedFrames = 0;
   private warnedPayload = false;
   private readonly emitPayload = (payload: Uint8Array | undefined): void => this.onPayload(payload);
 
@@ -86,10 +84,6 @@ export class RtpLeg extends BaseAudioLeg {
     this.deliverDtmf(digit);
   }
 
-  waitForAudio(): Promise<void> {
-    if (this.receivedFrames > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.firstFrameWaiters.push(resolve));
-  }
 
   protected writeFrame(pcm: Int16Array): void {
     const remote = this.remote;
@@ -105,7 +99,6 @@ export class RtpLeg extends BaseAudioLeg {
   protected flushWire(): void {}
 
   protected async closeWire(_reason: LegCloseReason): Promise<void> {
-    for (const w of this.firstFrameWaiters.splice(0)) w();
     await new Promise<void>((resolve) => {
       try {
         this.socket.close(() => resolve());
@@ -148,6 +141,5 @@ export class RtpLeg extends BaseAudioLeg {
       return;
     }
     this.deliverFrame(this.codec.decode(payload, this.pcmIn));
-    if (this.receivedFrames++ === 0) for (const w of this.firstFrameWaiters.splice(0)) w();
   }
 }
