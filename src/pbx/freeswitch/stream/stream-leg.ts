@@ -50,7 +50,6 @@ export class StreamLeg extends BaseAudioLeg {
   /** Bumped on barge-in: announced files of an older generation are never broadcast. */
   private generation = 0;
   private readonly inFlight: number[] = [];
-  private firstAudio: { promise: Promise<void>; resolve: () => void };
   private readonly onChannelEvent = (event: EslEvent): void => this.channelEvent(event);
   private readonly onEnded = (): void => this.wireClosed({ code: 'caller_hangup' });
   private readonly onDtmf = (digit: string): void => this.deliverDtmf(digit);
@@ -66,20 +65,12 @@ export class StreamLeg extends BaseAudioLeg {
     this.assembler = new FrameAssembler(this.frameSamples * 2);
     this.callerFrame = new Int16Array(this.frameSamples);
     this.pending = new Int16Array(opts.sampleRate * 2);
-    let resolve: () => void = () => undefined;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.firstAudio = { promise, resolve };
     this.ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     this.ws.on('close', (code: number) => this.onSocketClosed(code));
     this.ws.on('error', (err: Error) => this.deliverWarning(err));
     this.call.channel.on('event', this.onChannelEvent);
     this.call.channel.on('ended', this.onEnded);
     this.call.on('dtmf', this.onDtmf);
-  }
-
-  /** Resolves with the first caller frame: audio flows, so a greeting will not be silent. */
-  get audioFlowing(): Promise<void> {
-    return this.firstAudio.promise;
   }
 
   override play(pcm: Int16Array): void {
@@ -170,7 +161,6 @@ export class StreamLeg extends BaseAudioLeg {
       this.codec.decode(frame, this.callerFrame);
       this.deliverFrame(this.callerFrame);
     });
-    this.firstAudio.resolve();
   }
 
   private channelEvent(event: EslEvent): void {

@@ -80,7 +80,7 @@ export class StreamMedia implements CallMediaOpener {
       // `+OK Success` comes before the WebSocket connects: it proves nothing about media.
       await Promise.race([call.commands.api(`${this.wire.command} ${uuid} start ${this.urlFor(uuid)} mono ${rate} '${metadata}'`), failed]);
       const leg = await Promise.race([legReady, failed]);
-      await Promise.race([leg.audioFlowing, failed]).catch(async (err: unknown) => {
+      await Promise.race([leg.whenCallerAudio(), failed]).catch(async (err: unknown) => {
         await leg.close({ code: 'transport_error', detail: (err as Error).message });
         throw err;
       });
