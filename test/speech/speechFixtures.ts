@@ -1,7 +1,10 @@
 /** Real captures and models for the speech tests, resolved next to the repo (never absolute paths). */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createResampler } from '../../src/media/index.ts';
 import { loadSherpa } from '../../src/speech/models/sherpaBinding.ts';
+import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
+import type { VadPool } from '../../src/speech/vadPool.ts';
 
 export const SHARED_MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
 export const TINY_DIR = `${SHARED_MODELS}callpilot-tiny-zh-en/`;
@@ -96,4 +99,24 @@ export function pushFrames(pcm: Int16Array, rate: number, push: (frame: Int16Arr
     frame.set(pcm.subarray(off, off + n));
     push(frame);
   }
+}
+
+/**
+ * Runs 8 kHz audio through a fresh CallVad the way CallSpeech does (resampled to 16 kHz) and returns its edges
+ * and how many 16 kHz samples the quiet-line gate kept from the model (`gateDbfs` null = no gate).
+ */
+export function detectVadEdges(pool: VadPool, pcm8k: Int16Array, gateDbfs: number | null = null): { edges: VadEdge[]; skipped: number } {
+  const resampler = createResampler(8000, 16000);
+  const vad = new CallVad(pool, -resampler.delaySamples / 16, 600, gateDbfs);
+  const f = new Float32Array(320);
+  const edges: VadEdge[] = [];
+  pushFrames(pcm8k, 8000, (frame) => {
+    const up = resampler.process(frame);
+    for (let i = 0; i < up.length; i++) f[i] = up[i]! / 32768;
+    const e = vad.accept(f);
+    if (e) edges.push(e);
+  });
+  const skipped = vad.skipped;
+  vad.close();
+  return { edges, skipped };
 }

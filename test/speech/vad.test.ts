@@ -1,10 +1,9 @@
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createResampler } from '../../src/media/index.ts';
 import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
 import { VadPool } from '../../src/speech/vadPool.ts';
-import { concat, energyBounds, pushFrames, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speechFixtures.ts';
+import { concat, detectVadEdges, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speechFixtures.ts';
 
 const pool = new VadPool({
   model: VAD_MODEL,
@@ -16,20 +15,8 @@ const pool = new VadPool({
   log: pino({ level: 'silent' }),
 });
 
-/** Runs 8 kHz audio through a fresh CallVad the way CallSpeech does (resampled to 16 kHz) and returns its edges. */
 function detect(pcm8k: Int16Array): VadEdge[] {
-  const resampler = createResampler(8000, 16000);
-  const vad = new CallVad(pool, -resampler.delaySamples / 16, 600);
-  const f = new Float32Array(320);
-  const edges: VadEdge[] = [];
-  pushFrames(pcm8k, 8000, (frame) => {
-    const up = resampler.process(frame);
-    for (let i = 0; i < up.length; i++) f[i] = up[i]! / 32768;
-    const e = vad.accept(f);
-    if (e) edges.push(e);
-  });
-  vad.close();
-  return edges;
+  return detectVadEdges(pool, pcm8k).edges;
 }
 
 function snrDb(noise: string): number {

@@ -1,10 +1,9 @@
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createResampler } from '../../src/media/index.ts';
-import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
+import type { VadEdge } from '../../src/speech/vad.ts';
 import { VadPool } from '../../src/speech/vadPool.ts';
-import { concat, energyBounds, pushFrames, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speechFixtures.ts';
+import { concat, detectVadEdges, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speechFixtures.ts';
 
 const pool = new VadPool({ model: VAD_MODEL, threshold: 0.3, minSpeechMs: 200, minSilenceMs: 100, warm: 2, maxIdle: 4, log: pino({ level: 'silent' }) });
 
@@ -17,22 +16,6 @@ function lineNoise(ms: number): Int16Array {
     out[i] = Math.round((x / 4294967296 - 0.5) * 2 * 57);
   }
   return out;
-}
-
-function detect(pcm8k: Int16Array, gateDbfs: number | null): { edges: VadEdge[]; skipped: number } {
-  const resampler = createResampler(8000, 16000);
-  const vad = new CallVad(pool, -resampler.delaySamples / 16, 600, gateDbfs);
-  const f = new Float32Array(320);
-  const edges: VadEdge[] = [];
-  pushFrames(pcm8k, 8000, (frame) => {
-    const up = resampler.process(frame);
-    for (let i = 0; i < up.length; i++) f[i] = up[i]! / 32768;
-    const e = vad.accept(f);
-    if (e) edges.push(e);
-  });
-  const skipped = vad.skipped;
-  vad.close();
-  return { edges, skipped };
 }
 
 function utterances(edges: VadEdge[]): [number, number][] {
@@ -60,8 +43,8 @@ test('gating a quiet line skips most of it and finds the same speech, at the sam
     at += (pcm.length / 8000) * 1000 + 3000;
   }
   const audio = concat(parts);
-  const open = detect(audio, null);
-  const gated = detect(audio, -50);
+  const open = detectVadEdges(pool, audio, null);
+  const gated = detectVadEdges(pool, audio, -50);
   assert.is(open.skipped, 0);
   assert.ok(gated.skipped > audio.length, `most quiet audio skipped (${gated.skipped} of ${audio.length * 2} samples at 16 kHz)`);
   // Segments a short pause apart are one utterance to the endpointer (its trailing silence is 700 ms), so compare

@@ -40,18 +40,12 @@ export async function teardown(r: Rig): Promise<void> {
   await r.fs.close();
 }
 
+export { until } from '../../support/e2e.ts';
+
 export function tone(ms: number, rate = 16000, freq = 440): Int16Array {
   const pcm = new Int16Array((rate * ms) / 1000);
   for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * freq * i) / rate));
   return pcm;
-}
-
-export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export async function inboundCall(r: Rig, variables: Record<string, string> = {}): Promise<{ call: PbxCall; uuid: string }> {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { AudioForkModule } from './audio-fork-module.ts';
 import { AudioStreamClient, type StreamAudioData } from './audio-stream-client.ts';
+import { seededRandom } from '../../../../bench/lib/stats.ts';
 import {
   type CapturedFreeswitch,
   type FsEvent,
@@ -109,7 +110,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     super();
     this.password = options.password ?? 'ClueCon';
     this.timeScale = options.timeScale ?? 0.1;
-    this.random = mulberry32(options.seed ?? 5);
+    this.random = seededRandom(options.seed ?? 5);
     this.audioFork = new AudioForkModule(this, { tempDir: options.tempDir, bursty: options.bursty });
     this.server = createServer((socket) => this.accept(socket));
   }
@@ -871,13 +872,3 @@ function decodePlain(body: string): FsEvent {
   return event;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
