@@ -134,7 +134,6 @@ export class CallEngine {
         transfer: () => leg.close({ code: 'transfer' }),
       };
       const loop = new TurnLoop({
-        callId,
         leg,
         speech,
         speaker: this.o.speaker,

@@ -36,7 +36,6 @@ export interface CallControl {
 }
 
 export interface TurnLoopOptions {
-  callId: string;
   leg: AudioLeg;
   speech: CallSpeech;
   speaker: Speaker;

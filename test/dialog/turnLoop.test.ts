@@ -20,7 +20,6 @@ function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeec
   const control = { hangups: 0, transfers: [] as string[] };
   let clock = 1000;
   const loop = new TurnLoop({
-    callId: 'call-test',
     leg,
     speech,
     speaker,
