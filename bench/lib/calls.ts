@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { synthesizeCallerTurns, type ScriptedTurn } from '../../src/cli/callerVoice.ts';
+import { synthesizeCallerTurns, type ScriptedTurn } from '../../src/cli/caller-voice.ts';
 import type { CallTimelineEvent } from '../../src/dialog/index.ts';
 import { runSimulatedCall, type CallerTurn, type SimulatedCallReport } from '../../src/pbx/index.ts';
 import { BENCH_LINES, callScript, startOffsetMs, type Lang } from './script.ts';

@@ -8,4 +8,4 @@ export * from './script.ts';
 export * from './calls.ts';
 export * from './analysis.ts';
 export * from './report.ts';
-export * from './storedTimeline.ts';
+export * from './stored-timeline.ts';

@@ -1,4 +1,4 @@
-import type { ScriptedTurn } from '../../src/cli/callerVoice.ts';
+import type { ScriptedTurn } from '../../src/cli/caller-voice.ts';
 
 export type Lang = 'zh' | 'en';
 

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { runFlowsCheck } from '../dialog/index.ts';
 import { ConfigError, loadConfig, renderConfigReference } from '../config/index.ts';
-import { runModelsCommand } from './modelsCommand.ts';
-import { runSimulate } from './simulateCommand.ts';
-import { runStart } from './startCommand.ts';
+import { runModelsCommand } from './models-command.ts';
+import { runSimulate } from './simulate-command.ts';
+import { runStart } from './start-command.ts';
 
 const USAGE = `callpilot — voice-bot media server for Asterisk and FreeSWITCH
 

@@ -4,7 +4,7 @@
  * from when they actually stopped (not from when the VAD noticed). When the partial transcript already matches an
  * answer the dialog expects, a much shorter silence suffices: that is where the reply latency is won.
  */
-import { ExpectedAnswers } from './endpointerMatch.ts';
+import { ExpectedAnswers } from './endpointer-match.ts';
 
 export interface EndpointerOptions {
   trailingSilenceMs: number;

@@ -1,14 +1,14 @@
 export * from './types.ts';
 export * from './config.ts';
-export * from './echoGuard.ts';
+export * from './echo-guard.ts';
 export * from './tts/index.ts';
 /** Listening side: `createSpeechEngine(cfg, { log })` -> SpeechEngine (VAD pool + shared streaming ASR + endpointer). */
-export { createSpeechEngine, type SpeechEngineOptions } from './speechEngine.ts';
-export { normalizeForMatch } from './endpointerMatch.ts';
-export { AsrConfigError } from './asrModelConfig.ts';
-export { AsrWorkerError } from './asrWorkerClient.ts';
+export { createSpeechEngine, type SpeechEngineOptions } from './speech-engine.ts';
+export { normalizeForMatch } from './endpointer-match.ts';
+export { AsrConfigError } from './asr-model-config.ts';
+export { AsrWorkerError } from './asr-worker-client.ts';
 /** Models: registry, lookup (`resolveModel`, `listModels`) and `pullModel` for `callpilot models`. */
-export { MODEL_REGISTRY, findModelSpec, type ModelSpec, type ModelKind, type SherpaFamily, type ModelFiles } from './models/modelRegistry.ts';
+export { MODEL_REGISTRY, findModelSpec, type ModelSpec, type ModelKind, type SherpaFamily, type ModelFiles } from './models/model-registry.ts';
 export {
   resolveModel,
   listModels,
@@ -20,6 +20,6 @@ export {
   type ResolvedModel,
   type ModelLookupOptions,
   type ModelSource,
-} from './models/modelLookup.ts';
-export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/modelPull.ts';
-export * from './onsetDetector.ts';
+} from './models/model-lookup.ts';
+export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/model-pull.ts';
+export * from './onset-detector.ts';

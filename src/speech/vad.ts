@@ -2,8 +2,8 @@
  * One call's Silero VAD, on the call's audio clock. Fed 16 kHz float audio in 20 ms frames; reports the edges of
  * speech as they are detected, with times corrected back to when the caller really started or stopped.
  */
-import type { SherpaVad } from './models/sherpaBinding.ts';
-import type { VadPool } from './vadPool.ts';
+import type { SherpaVad } from './models/sherpa-binding.ts';
+import type { VadPool } from './vad-pool.ts';
 
 export type VadEdge =
   /** `atMs`: corrected start (the detector confirms speech only after minSpeechMs and two windows). */

@@ -17,7 +17,7 @@ import {
   type TurnInput,
 } from '../../src/dialog/index.ts';
 import { openSqliteStore, type CallStore } from '../../src/store/index.ts';
-import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engineFakes.ts';
+import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts';
 
 /*
  * Every shipped flow, in both languages, walked to every end state through the real CallEngine: real flow

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket, type RawData } from 'ws';
 import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
-import { demoConversation, synthesizeCallerTurns } from '../../src/cli/callerVoice.ts';
+import { demoConversation, synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
 import { configSchema } from '../../src/config/index.ts';
 import type { Lang } from '../../src/dialog/index.ts';
 import { createCodec } from '../../src/media/index.ts';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Endpointer } from '../../src/speech/endpointer.ts';
-import { ExpectedAnswers, normalizeForMatch } from '../../src/speech/endpointerMatch.ts';
+import { ExpectedAnswers, normalizeForMatch } from '../../src/speech/endpointer-match.ts';
 
 const opts = { trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 5000 };
 

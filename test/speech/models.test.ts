@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listModels, ModelNotFoundError, resolveModel } from '../../src/speech/models/modelLookup.ts';
-import { ModelPullError, pullModel, type PullProgress } from '../../src/speech/models/modelPull.ts';
-import { MODEL_REGISTRY, type ModelSpec } from '../../src/speech/models/modelRegistry.ts';
-import { SHARED_MODELS } from './speechFixtures.ts';
+import { listModels, ModelNotFoundError, resolveModel } from '../../src/speech/models/model-lookup.ts';
+import { ModelPullError, pullModel, type PullProgress } from '../../src/speech/models/model-pull.ts';
+import { MODEL_REGISTRY, type ModelSpec } from '../../src/speech/models/model-registry.ts';
+import { SHARED_MODELS } from './speech-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'callpilot-models-test-'));
 let server: Server;

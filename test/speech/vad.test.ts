@@ -2,8 +2,8 @@ import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
-import { VadPool } from '../../src/speech/vadPool.ts';
-import { concat, detectVadEdges, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speechFixtures.ts';
+import { VadPool } from '../../src/speech/vad-pool.ts';
+import { concat, detectVadEdges, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speech-fixtures.ts';
 
 const pool = new VadPool({
   model: VAD_MODEL,

@@ -1,12 +1,12 @@
 export type { Emotion, EmotionSignal, IntentDefinition, IntentScore, NluContext, NluResult, SlotName, Slots } from './types.ts';
-export type { IntentSpec } from './builtinIntents.ts';
-export { builtinIntents, globalIntentNames } from './builtinIntents.ts';
-export { IntentClassifier, compileIntent, mergeIntentSpecs } from './intentClassifier.ts';
-export type { ClassifyOptions } from './intentClassifier.ts';
+export type { IntentSpec } from './builtin-intents.ts';
+export { builtinIntents, globalIntentNames } from './builtin-intents.ts';
+export { IntentClassifier, compileIntent, mergeIntentSpecs } from './intent-classifier.ts';
+export type { ClassifyOptions } from './intent-classifier.ts';
 export { detectEmotion } from './emotion.ts';
 export { normalizeUtterance } from './normalize.ts';
 export { extractSlots, toArabic } from './slots.ts';
 export { parseDateTime, todayIn, addDaysIso } from './dates.ts';
 export { parseChineseNumeral, chineseNumeralsToArabic, englishNumbersToArabic } from './numbers.ts';
-export { LlmIntentFallback } from './llmFallback.ts';
-export type { LlmCandidate, LlmIntentOutcome } from './llmFallback.ts';
+export { LlmIntentFallback } from './llm-fallback.ts';
+export type { LlmCandidate, LlmIntentOutcome } from './llm-fallback.ts';

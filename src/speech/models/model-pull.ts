@@ -8,8 +8,8 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { defaultCacheDir } from './modelLookup.ts';
-import { findModelSpec, MODEL_REGISTRY, type ModelSpec } from './modelRegistry.ts';
+import { defaultCacheDir } from './model-lookup.ts';
+import { findModelSpec, MODEL_REGISTRY, type ModelSpec } from './model-registry.ts';
 
 export interface PullProgress {
   receivedBytes: number;

@@ -2,9 +2,9 @@
  * AsrService decoding on the calling thread, on the same tick as the worker version. For tiny models, tools and
  * tests; with a production-sized model use the worker so decode batches do not stall audio pacing.
  */
-import { AsrBatchDecoder, type AsrPartial } from './asrBatchDecoder.ts';
-import { RealTimeFactorWindow, type AsrService, type PartialListener } from './asrService.ts';
-import type { SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+import { AsrBatchDecoder, type AsrPartial } from './asr-batch-decoder.ts';
+import { RealTimeFactorWindow, type AsrService, type PartialListener } from './asr-service.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export class AsrInline implements AsrService {
   private readonly decoder: AsrBatchDecoder;

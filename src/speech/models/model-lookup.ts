@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findModelSpec, MODEL_REGISTRY, type ModelFiles, type ModelKind, type ModelSpec, type SherpaFamily } from './modelRegistry.ts';
+import { findModelSpec, MODEL_REGISTRY, type ModelFiles, type ModelKind, type ModelSpec, type SherpaFamily } from './model-registry.ts';
 
 export type ModelSource = 'path' | 'env' | 'modelsDir' | 'shared' | 'cache';
 

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createResampler } from '../../src/media/index.ts';
-import { loadSherpa } from '../../src/speech/models/sherpaBinding.ts';
+import { loadSherpa } from '../../src/speech/models/sherpa-binding.ts';
 import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
-import type { VadPool } from '../../src/speech/vadPool.ts';
+import type { VadPool } from '../../src/speech/vad-pool.ts';
 
 export const SHARED_MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
 export const TINY_DIR = `${SHARED_MODELS}callpilot-tiny-zh-en/`;

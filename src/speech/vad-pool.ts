@@ -5,7 +5,7 @@
  * setup never pays the session creation, and memory is bounded by peak concurrency rather than call count.
  */
 import type { Logger } from 'pino';
-import { loadSherpa, type SherpaVad, type SherpaVadConfig } from './models/sherpaBinding.ts';
+import { loadSherpa, type SherpaVad, type SherpaVadConfig } from './models/sherpa-binding.ts';
 
 export interface VadPoolOptions {
   /** Path to silero_vad_v5.onnx. */

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SpeechEndRefiner } from '../../src/speech/speechEndRefiner.ts';
+import { SpeechEndRefiner } from '../../src/speech/speech-end-refiner.ts';
 
 function frame(level: number): Float32Array {
   const f = new Float32Array(320);

@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TurnLoop, type TurnSummary } from '../../src/dialog/turnLoop.ts';
+import { TurnLoop, type TurnSummary } from '../../src/dialog/turn-loop.ts';
 import type { CallTimelineEvent } from '../../src/dialog/timeline.ts';
 import type { BotAction } from '../../src/dialog/index.ts';
-import { ListDialog, ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, silentLog } from './turnLoopFakes.ts';
+import { ListDialog, ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, silentLog } from './turn-loop-fakes.ts';
 
 const config = {
   noInputTimeoutMs: 60_000,

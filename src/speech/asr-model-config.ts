@@ -3,9 +3,9 @@
  * family sherpa supports. Plain data, so it can be handed to the decoding worker as is.
  */
 import type { SpeechConfig } from './config.ts';
-import type { ResolvedModel } from './models/modelLookup.ts';
-import type { ModelFiles, SherpaFamily } from './models/modelRegistry.ts';
-import type { SherpaOnlineModelConfig, SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+import type { ResolvedModel } from './models/model-lookup.ts';
+import type { ModelFiles, SherpaFamily } from './models/model-registry.ts';
+import type { SherpaOnlineModelConfig, SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export type OnlineFamily = 'transducer' | 'paraformer' | 'zipformer2Ctc' | 'nemoCtc' | 'toneCtc';
 

@@ -3,7 +3,7 @@
  * thread (or inline when `speech.asr.worker` is off). Every decode pass collects the streams that have a full
  * model chunk and hands them to `decodeStreams` at once, which is several times cheaper per stream than one by one.
  */
-import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineRecognizerConfig, type SherpaOnlineStream } from './models/sherpaBinding.ts';
+import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineRecognizerConfig, type SherpaOnlineStream } from './models/sherpa-binding.ts';
 
 const SAMPLE_RATE = 16000;
 

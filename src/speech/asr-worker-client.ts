@@ -8,9 +8,9 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.ts';
-import { PendingAudio, RealTimeFactorWindow, type AsrService, type PartialListener } from './asrService.ts';
-import type { SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
+import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
+import { PendingAudio, RealTimeFactorWindow, type AsrService, type PartialListener } from './asr-service.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export class AsrWorkerError extends Error {
   constructor(message: string) {
@@ -38,7 +38,7 @@ function tsxRegisterUrl(): string {
 }
 
 function startWorker(data: AsrWorkerData): Worker {
-  const workerUrl = new URL('./asrWorker.ts', import.meta.url).href;
+  const workerUrl = new URL('./asr-worker.ts', import.meta.url).href;
   const bootstrap =
     `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); })` +
     `.catch((err) => { const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) }); });`;

@@ -3,9 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createResampler } from '../../src/media/index.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
-import { createSpeechEngine } from '../../src/speech/speechEngine.ts';
+import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
 import type { CallSpeech, CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
-import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence, type TranscriptRow } from './speechFixtures.ts';
+import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence, type TranscriptRow } from './speech-fixtures.ts';
 
 type Final = CallSpeechEvents['final'][0];
 

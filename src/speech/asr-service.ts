@@ -1,5 +1,5 @@
 /** The main thread's view of streaming ASR, whether decoding runs in a worker or inline. */
-import type { DecodeCost } from './asrBatchDecoder.ts';
+import type { DecodeCost } from './asr-batch-decoder.ts';
 
 export type PartialListener = (text: string, atMs: number) => void;
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExpectedAnswers } from '../../src/speech/endpointerMatch.ts';
+import { ExpectedAnswers } from '../../src/speech/endpointer-match.ts';
 
 // Transcripts the tiny streaming model really produced on simulated calls.
 test('a longer expected phrase matches with one character wrong, missing or extra', () => {

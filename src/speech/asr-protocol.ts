@@ -1,6 +1,6 @@
 /** Messages between the main thread and the ASR worker: one narrow channel, batched per decode tick. */
-import type { SherpaOnlineRecognizerConfig } from './models/sherpaBinding.ts';
-import type { AsrPartial, DecodeCost } from './asrBatchDecoder.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import type { AsrPartial, DecodeCost } from './asr-batch-decoder.ts';
 
 export interface AsrWorkerData {
   recognizer: SherpaOnlineRecognizerConfig;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { startCallpilot } from '../app.ts';
 import { loadConfigWithSource } from '../config/index.ts';
 import { createLogger } from '../observability/index.ts';
-import { ensureModels } from './modelsCommand.ts';
+import { ensureModels } from './models-command.ts';
 
 /** `callpilot start`: run until SIGINT/SIGTERM, then end live calls and close cleanly. */
 export async function runStart(args: string[]): Promise<number> {

@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Lang } from '../dialog/types.ts';
-import { buildRecognizerConfig, hotwordsSupported } from './asrModelConfig.ts';
-import { AsrInline } from './asrInline.ts';
-import type { AsrService } from './asrService.ts';
-import { AsrWorkerClient } from './asrWorkerClient.ts';
-import { CallSpeechSession } from './callSpeech.ts';
+import { buildRecognizerConfig, hotwordsSupported } from './asr-model-config.ts';
+import { AsrInline } from './asr-inline.ts';
+import type { AsrService } from './asr-service.ts';
+import { AsrWorkerClient } from './asr-worker-client.ts';
+import { CallSpeechSession } from './call-speech.ts';
 import type { SpeechConfig } from './config.ts';
-import { resolveModel, type ModelLookupOptions } from './models/modelLookup.ts';
+import { resolveModel, type ModelLookupOptions } from './models/model-lookup.ts';
 import type { CallSpeech, SpeechEngine } from './types.ts';
-import { VadPool } from './vadPool.ts';
+import { VadPool } from './vad-pool.ts';
 
 export interface SpeechEngineOptions {
   log: Logger;

@@ -1,5 +1,5 @@
 import type { Lang } from '../types.ts';
-import type { IntentSpec } from './builtinIntents.ts';
+import type { IntentSpec } from './builtin-intents.ts';
 import { detectEmotion } from './emotion.ts';
 import { normalizePhrase, normalizeUtterance } from './normalize.ts';
 import { extractSlots, toArabic } from './slots.ts';

@@ -7,8 +7,8 @@ import type { Speaker, SpeechEngine } from '../speech/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent, CallTimelineListener } from './timeline.ts';
-import type { CallControl, TurnLoopResult, TurnSummary } from './turnLoop.ts';
-import { TurnLoop } from './turnLoop.ts';
+import type { CallControl, TurnLoopResult, TurnSummary } from './turn-loop.ts';
+import { TurnLoop } from './turn-loop.ts';
 import type { DialogFactory, Lang } from './types.ts';
 
 /** What the engine reports to metrics; the app maps it onto Prometheus. */

@@ -4,8 +4,8 @@ import { loadConfig } from '../config/index.ts';
 import type { CallTimelineEvent } from '../dialog/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { readWavAs, runSimulatedCall, type CallerTurn } from '../pbx/index.ts';
-import { synthesizeCallerTurns, demoConversation } from './callerVoice.ts';
-import { ensureModels } from './modelsCommand.ts';
+import { synthesizeCallerTurns, demoConversation } from './caller-voice.ts';
+import { ensureModels } from './models-command.ts';
 
 /**
  * `callpilot simulate`: a phone call into the bot over the media WebSocket, in real time (8 kHz mu-law, 20 ms

@@ -6,14 +6,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { createResampler, type Resampler } from '../media/index.ts';
-import type { AsrService } from './asrService.ts';
-import { PrerollRing } from './callSpeechPreroll.ts';
+import type { AsrService } from './asr-service.ts';
+import { PrerollRing } from './call-speech-preroll.ts';
 import type { SpeechConfig } from './config.ts';
 import { Endpointer, type EndpointDecision } from './endpointer.ts';
 import type { CallSpeech, CallSpeechEvents } from './types.ts';
 import { CallVad, type VadEdge } from './vad.ts';
-import { SpeechEndRefiner } from './speechEndRefiner.ts';
-import type { VadPool } from './vadPool.ts';
+import { SpeechEndRefiner } from './speech-end-refiner.ts';
+import type { VadPool } from './vad-pool.ts';
 
 const ASR_RATE = 16000;
 const SAMPLES_PER_MS = ASR_RATE / 1000;

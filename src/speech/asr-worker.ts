@@ -4,11 +4,11 @@
  * audio frames of every call.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AsrBatchDecoder, type AsrPartial } from './asrBatchDecoder.ts';
-import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.ts';
+import { AsrBatchDecoder, type AsrPartial } from './asr-batch-decoder.ts';
+import type { AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 
 const port = parentPort;
-if (!port) throw new Error('asrWorker.ts must run inside a worker thread');
+if (!port) throw new Error('asr-worker.ts must run inside a worker thread');
 
 function reply(message: AsrReply): void {
   port!.postMessage(message);
