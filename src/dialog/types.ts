@@ -1,5 +1,6 @@
-/** Languages the shipped flows and TTS voices speak. */
-export type Lang = 'zh' | 'en';
+import type { Lang } from '../core/index.ts';
+
+export type { Lang };
 
 /** What the caller did in one turn, as the dialog sees it. */
 export type TurnInput =

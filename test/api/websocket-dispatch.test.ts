@@ -33,7 +33,7 @@ const broken: WebSocketRoute = {
 };
 const routes = [callpilotMedia, asteriskMedia, freeswitch, audioFork, broken];
 
-const store = seededStore();
+const store = await seededStore();
 let server: HttpServer;
 let url: string;
 let wsBase: string;
@@ -45,7 +45,7 @@ test.before(async () => {
 
 test.after(async () => {
   await server.close();
-  store.close();
+  await store.close();
 });
 
 function firstMessage(address: string, protocols?: string | string[]): Promise<{ route: string; url: string; protocol: string }> {
