@@ -263,6 +263,8 @@ async function playCaller(leg: InstantLeg, callId: string, steps: Step[], done: 
   const waitForPrompts = async (n: number): Promise<void> => {
     while (promptsHeard < n && !ended) await new Promise<void>((r) => (wake = r));
   };
+  // The engine stores the call (asynchronously) before it builds the call's speech pipeline.
+  await waitForPrompts(1);
   const callSpeech = speech.speechOf(callId);
   for (const [i, step] of steps.entries()) {
     await waitForPrompts(i + 1);
