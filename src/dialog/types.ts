@@ -1,4 +1,5 @@
 import type { Lang } from '../core/index.ts';
+import type { AnswerKind } from '../speech/index.ts';
 
 export type { Lang };
 
@@ -46,6 +47,8 @@ export interface DialogSession {
    * early once the transcript matches one, and the ASR may use them as hotwords.
    */
   expectedAnswers(): string[];
+  /** What kind of answer the current step waits for (yes/no, a date, an amount, a free comment...). */
+  expectedKind?(): AnswerKind;
   /** Variables set by the flow so far (slots, disposition details) to store with the call. */
   variables(): Record<string, string>;
 }
