@@ -34,6 +34,8 @@ const CALL_COLUMNS = {
   hangupBy: 'hangup_by',
   recordingDir: 'recording_dir',
   variables: 'variables',
+  progress: 'progress',
+  amd: 'amd',
 } as const satisfies Record<keyof CallRecord, string>;
 
 type CallField = keyof typeof CALL_COLUMNS;
@@ -57,6 +59,8 @@ interface CallRow {
   hangup_by: string | null;
   recording_dir: string | null;
   variables: string;
+  progress: string | null;
+  amd: string | null;
 }
 
 interface TurnRow {
@@ -248,7 +252,7 @@ export class SqliteCallStore implements CallStore {
 
 function toColumn(field: CallField, value: unknown): SqlValue {
   if (value === undefined || value === null) return null;
-  if (field === 'variables') return JSON.stringify(value);
+  if (field === 'variables' || field === 'progress' || field === 'amd') return JSON.stringify(value);
   return value as string | number;
 }
 
@@ -272,6 +276,8 @@ function fromCallRow(row: CallRow): CallRecord {
   if (row.hangup_cause !== null) call.hangupCause = row.hangup_cause;
   if (row.hangup_by !== null) call.hangupBy = row.hangup_by;
   if (row.recording_dir !== null) call.recordingDir = row.recording_dir;
+  if (row.progress !== null) call.progress = JSON.parse(row.progress) as CallRecord['progress'];
+  if (row.amd !== null) call.amd = JSON.parse(row.amd) as CallRecord['amd'];
   return call;
 }
 
