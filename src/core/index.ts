@@ -2,3 +2,17 @@
 export { LANGS, isLang, type Lang } from './lang.ts';
 export { newCallId, isCallId, type CallId } from './call-id.ts';
 export { maskNumber, maskText, maskVariables, maskValue, isSensitiveName, MIN_MASKED_DIGITS } from './number-mask.ts';
+export {
+  AMD_KINDS,
+  CALL_PROGRESS_KINDS,
+  progressFromCause,
+  progressVerdictFromCause,
+  type AmdKind,
+  type AmdReason,
+  type AmdVerdict,
+  type CallProgressKind,
+  type CallProgressSource,
+  type CallProgressVerdict,
+  type EarlyMediaHeard,
+  type EarlyMediaMonitor,
+} from './call-progress.ts';
