@@ -1,6 +1,7 @@
+import type { Lang } from '../core/index.ts';
 import type { AnswerKind } from '../speech/index.ts';
-/** Languages the shipped flows and TTS voices speak. */
-export type Lang = 'zh' | 'en';
+
+export type { Lang };
 
 /** What the caller did in one turn, as the dialog sees it. */
 export type TurnInput =

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { Lang } from '../dialog/types.ts';
+import type { Lang } from '../core/index.ts';
 import type { EndOfTurnCue, TurnContext } from './end-of-turn.ts';
 
 /** Events of one call's listening side (VAD + endpointer + streaming ASR). Times are ms on the call's audio clock
