@@ -28,6 +28,8 @@ export const CALL_COLUMNS = {
   hangupBy: 'hangup_by',
   recordingDir: 'recording_dir',
   variables: 'variables',
+  progress: 'progress',
+  amd: 'amd',
 } as const satisfies Record<keyof CallRecord, string>;
 
 export type CallField = keyof typeof CALL_COLUMNS;
@@ -52,6 +54,9 @@ export interface CallRow {
   recording_dir: string | null;
   /** JSON text on SQLite; PostgreSQL's jsonb arrives parsed. */
   variables: string | Record<string, string>;
+  /** Call-progress and AMD verdicts: JSON text on SQLite, parsed jsonb on PostgreSQL. */
+  progress: string | NonNullable<CallRecord['progress']> | null;
+  amd: string | NonNullable<CallRecord['amd']> | null;
 }
 
 export interface TurnRow {
@@ -139,7 +144,7 @@ export function listOptions(opts: { limit?: number; status?: CallStatus }): { li
 
 function toColumn(field: CallField, value: unknown): SqlValue {
   if (value === undefined || value === null) return null;
-  if (field === 'variables') return JSON.stringify(value);
+  if (field === 'variables' || field === 'progress' || field === 'amd') return JSON.stringify(value);
   return value as string | number;
 }
 
@@ -165,6 +170,8 @@ export function fromCallRow(row: CallRow): CallRecord {
   if (row.hangup_cause !== null) call.hangupCause = row.hangup_cause;
   if (row.hangup_by !== null) call.hangupBy = row.hangup_by;
   if (row.recording_dir !== null) call.recordingDir = row.recording_dir;
+  if (row.progress !== null && row.progress !== undefined) call.progress = parseJson<NonNullable<CallRecord['progress']>>(row.progress);
+  if (row.amd !== null && row.amd !== undefined) call.amd = parseJson<NonNullable<CallRecord['amd']>>(row.amd);
   return call;
 }
 

@@ -55,4 +55,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_call ON events (call_id, id);
   `,
+  `
+  -- Call-progress (before answer) and answering-machine (after answer) verdicts.
+  ALTER TABLE calls ADD COLUMN progress JSONB;
+  ALTER TABLE calls ADD COLUMN amd JSONB;
+  `,
 ];

@@ -172,6 +172,25 @@ export function callStoreContract(suite: Test, backend: StoreBackend): void {
     await store.close();
   });
 
+  suite(`${backend.name}: call-progress and AMD verdicts are stored with the call and survive reopen`, async () => {
+    const { store: first, reopen } = await backend.fresh();
+    let store = first;
+    await store.calls.createCall(call('cp-1', { status: 'ended', disposition: 'failed' }));
+    await store.calls.updateCall('cp-1', {
+      progress: { kind: 'powered_off', source: 'announcement', atMs: 2140, evidence: '关机', transcript: '您拨打的电话已关机', cause: 19 },
+    });
+    await store.calls.createCall(call('cp-2'));
+    await store.calls.updateCall('cp-2', { amd: { kind: 'assistant', reason: 'keyword', atMs: 1800, evidence: '智能助理' } });
+    await store.close();
+    store = await reopen();
+    const cp1 = await store.calls.getCall('cp-1');
+    assert.equal(cp1?.progress, { kind: 'powered_off', source: 'announcement', atMs: 2140, evidence: '关机', transcript: '您拨打的电话已关机', cause: 19 });
+    assert.is(cp1?.amd, undefined);
+    assert.equal((await store.calls.getCall('cp-2'))?.amd, { kind: 'assistant', reason: 'keyword', atMs: 1800, evidence: '智能助理' });
+    await expectStoreError(() => store.calls.updateCall('cp-2', { amd: { kind: 'robot', reason: 'keyword', atMs: 1 } as never }), /amd\.kind/);
+    await store.close();
+  });
+
   suite(`${backend.name}: a database from a newer callpilot is refused`, async () => {
     const open = await backend.fromTheFuture();
     await expectStoreError(open, /schema version 99, newer/);
