@@ -9,3 +9,4 @@ export * from './calls.ts';
 export * from './analysis.ts';
 export * from './report.ts';
 export * from './stored-timeline.ts';
+export * from './realistic.ts';

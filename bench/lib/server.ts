@@ -13,6 +13,8 @@ export interface ServerSpec {
   /** Folders searched for models (CALLPILOT_MODELS), e.g. ../shared/models next to the repo. */
   modelDirs: string[];
   logLevel?: string;
+  /** Further CALLPILOT_* settings (e.g. the realistic bench's flows folder). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface RunningServer {
@@ -45,6 +47,7 @@ export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.Pro
     CALLPILOT_LOG_LEVEL: spec.logLevel ?? 'warn',
     CALLPILOT_SPEECH_ASR_MODEL: spec.asrModel,
     CALLPILOT_MEDIA_RECORD: spec.record ? 'true' : 'false',
+    ...spec.extraEnv,
   };
 }
 

@@ -59,7 +59,8 @@ export type EndOfTurnCue =
   | 'falling'
   | 'hold'
   | 'model'
-  | 'noText';
+  | 'noText'
+  | 'hesitation';
 
 export interface EndOfTurnDecision {
   waitMs: number;
@@ -122,6 +123,9 @@ export function isQuestion(text: string): boolean {
   return EN_QUESTION.test(t.replace(/[\s.!,]+$/u, ''));
 }
 
+/** Sounds shorter than this without any transcript are taken for hesitations. */
+const HESITATION_MAX_MS = 600;
+
 /** Step kinds whose answers are numbers: a number at the end is the answer, not one still being spoken, once long enough. */
 const NUMERIC_KINDS = new Set<AnswerKind>(['amount', 'number', 'digits', 'date']);
 
@@ -164,6 +168,12 @@ export function endOfTurnWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOf
   }
   if (text === '') {
     cues.push('noText');
+    // A short sound that has produced no word yet is most often a hesitation (嗯, um) before the answer; a short
+    // real answer gets its partial within a decode step and is re-decided then.
+    if (input.speechMs < HESITATION_MAX_MS) {
+      cues.push('hesitation');
+      return { waitMs: o.capMs, cues };
+    }
     return { waitMs: clamp(o.baseMs), cues };
   }
   if (isQuestion(text)) {

@@ -80,6 +80,8 @@ test('a question asked back gets a short wait; no transcript yet gets the base',
   const q = wait({ text: '请问你是谁', prosody: 'unknown' });
   assert.ok(q.waitMs < 700 && q.cues.includes('question'));
   assert.equal(wait({ text: '' }), { waitMs: 700, cues: ['noText'] });
+  // A short sound with no word yet (um, 嗯 the model does not spell): a hesitation, hold the turn open.
+  assert.equal(wait({ text: '', speechMs: 400 }), { waitMs: 1200, cues: ['noText', 'hesitation'] });
 });
 
 test('floor and cap bound every decision; an audio model probability maps between them', () => {

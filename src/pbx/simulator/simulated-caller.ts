@@ -44,6 +44,11 @@ export interface TurnMeasurement {
   latencyMs?: number;
   /** bargeIn turns: caller onset -> last bot frame of the interrupted prompt. */
   bargeInStopMs?: number;
+  /**
+   * The bot began a new stretch of audio while this turn was still being spoken (inside one of its pauses, or
+   * over its words): ms after the caller's onset. A turn with pauses that gets this was cut off.
+   */
+  botStartedDuringTurnMs?: number;
 }
 
 export interface SimulatedCallReport {
@@ -171,6 +176,9 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
         frame.set(turn.pcm.subarray(offset, end));
       }
       offset = end;
+      if (current.botStartedDuringTurnMs === undefined && bursts.length > burstsAtOnset) {
+        current.botStartedDuringTurnMs = Math.max(0, bursts[burstsAtOnset]!.startAt - current.speechStartAt);
+      }
       measureStop(current, now);
       if (offset >= turn.pcm.length) {
         current.speechEndAt = now;
