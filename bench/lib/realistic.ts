@@ -28,26 +28,28 @@ export const REALISTIC_LINES: Readonly<Record<Lang, readonly RealisticLine[]>> =
     { kind: 'offScript', mode: 'afterPrompt', pieces: ['我想问一下，你们这个服务是怎么收费的，每个月要多少钱，以后可以随时取消吗'], tags: ['long'] },
     { kind: 'paused', mode: 'afterPrompt', pieces: ['嗯，', '那个，', '是的'], tags: ['filler'] },
     { kind: 'expected', mode: 'bargeIn', pieces: ['再说一遍'], tags: ['bargeIn'] },
-    { kind: 'paused', mode: 'afterPrompt', pieces: ['不是，', '是的，需要'], tags: ['selfCorrection'] },
+    { kind: 'paused', mode: 'afterPrompt', pieces: ['嗯，', '需要'], tags: ['filler'] },
     { kind: 'offScript', mode: 'bargeIn', pieces: ['那我需要准备什么材料吗，要不要带身份证'], tags: ['bargeIn'] },
     { kind: 'paused', mode: 'afterPrompt', pieces: ['我想想，', '就是，', '下周吧'], tags: ['filler'] },
     { kind: 'offScript', mode: 'afterPrompt', pieces: ['这个服务开通以后，如果我不满意的话可以退款吗，我之前用过别家的，体验不太好'], tags: ['long'] },
-    { kind: 'expected', mode: 'afterPrompt', pieces: ['没有了，谢谢'], tags: [] },
+    { kind: 'paused', mode: 'afterPrompt', pieces: ['是的，', '哦不对，没有了，谢谢'], tags: ['selfCorrection'] },
   ],
   en: [
     { kind: 'offScript', mode: 'afterPrompt', pieces: ['I wanted to ask how much this service costs every month, and whether I can cancel it at any time'], tags: ['long'] },
     { kind: 'paused', mode: 'afterPrompt', pieces: ['um,', 'uh,', 'yes'], tags: ['filler'] },
     { kind: 'expected', mode: 'bargeIn', pieces: ['please repeat'], tags: ['bargeIn'] },
-    { kind: 'paused', mode: 'afterPrompt', pieces: ['no,', 'I mean yes, sure'], tags: ['selfCorrection'] },
+    { kind: 'paused', mode: 'afterPrompt', pieces: ['uh,', 'yes please'], tags: ['filler'] },
     { kind: 'offScript', mode: 'bargeIn', pieces: ['do I need to prepare any documents for that'], tags: ['bargeIn'] },
     { kind: 'paused', mode: 'afterPrompt', pieces: ['let me see,', 'and,', 'next week'], tags: ['filler'] },
     { kind: 'offScript', mode: 'afterPrompt', pieces: ['if I am not happy with it after a month, can I get my money back, because the last one I tried was really bad'], tags: ['long'] },
-    { kind: 'expected', mode: 'afterPrompt', pieces: ['no thank you'], tags: [] },
+    { kind: 'paused', mode: 'afterPrompt', pieces: ['yes,', 'I mean no, thank you'], tags: ['selfCorrection'] },
   ],
 };
 
 const PAUSE_BETWEEN_PIECES_MS: readonly [number, number] = [300, 900];
-const PAUSE_BEFORE_ANSWER_MS: readonly [number, number] = [250, 900];
+/** Longer than people pause (250-900 ms): the simulator takes this much bot silence for the end of the prompt, and a
+ * loaded machine can leave gaps of several hundred ms between the sentences of one prompt. */
+const PAUSE_BEFORE_ANSWER_MS: readonly [number, number] = [700, 1200];
 const BARGE_IN_AFTER_MS: readonly [number, number] = [700, 1500];
 
 /** Every piece of every line, synthesized once (8 kHz) and trimmed to its voiced part. */

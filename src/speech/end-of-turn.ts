@@ -166,14 +166,15 @@ export function endOfTurnWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOf
     if (held) cues.push('hold');
     return { waitMs: clamp(o.expectedMs + (held ? 100 : 0) + (long ? 150 : 0)), cues };
   }
+  // A short sound that is not an answer the step expects is most often a hesitation (嗯, um, 那个) before the
+  // answer, whatever the recognizer made of it; short real answers are nearly all expected phrases (是, 不用,
+  // 喂, 什么, who is this) and were decided above.
+  if (input.speechMs < HESITATION_MAX_MS) {
+    cues.push(...(text === '' ? (['noText', 'hesitation'] as const) : (['hesitation'] as const)));
+    return { waitMs: o.capMs, cues };
+  }
   if (text === '') {
     cues.push('noText');
-    // A short sound that has produced no word yet is most often a hesitation (嗯, um) before the answer; a short
-    // real answer gets its partial within a decode step and is re-decided then.
-    if (input.speechMs < HESITATION_MAX_MS) {
-      cues.push('hesitation');
-      return { waitMs: o.capMs, cues };
-    }
     return { waitMs: clamp(o.baseMs), cues };
   }
   if (isQuestion(text)) {

@@ -14,6 +14,7 @@ import { AsrWorkerClient } from './asr-worker-client.ts';
 import { CallSpeechSession } from './call-speech.ts';
 import type { SpeechConfig } from './config.ts';
 import { resolveModel, type ModelLookupOptions } from './models/model-lookup.ts';
+import { checkTurnModel } from './turn-model.ts';
 import type { CallSpeech, SpeechEngine } from './types.ts';
 import { VadPool } from './vad-pool.ts';
 
@@ -31,6 +32,7 @@ const MAX_IDLE_VADS = 256;
 export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOptions): Promise<SpeechEngine> {
   const log = opts.log.child({ component: 'speech' });
   const lookup: ModelLookupOptions = { rootDir: opts.modelsRoot, modelsDir: cfg.modelsDir, env: opts.env };
+  checkTurnModel(cfg.endpoint.turnModel.path);
   const vadModel = cfg.vad.model ?? resolveModel('silero-vad', lookup).files.model!;
   const asrModel = resolveModel(cfg.asr.model, lookup);
 

@@ -82,6 +82,10 @@ test('a question asked back gets a short wait; no transcript yet gets the base',
   assert.equal(wait({ text: '' }), { waitMs: 700, cues: ['noText'] });
   // A short sound with no word yet (um, 嗯 the model does not spell): a hesitation, hold the turn open.
   assert.equal(wait({ text: '', speechMs: 400 }), { waitMs: 1200, cues: ['noText', 'hesitation'] });
+  // ... and so is a short sound the recognizer spelled as some unrelated word (那个 heard as "not").
+  assert.equal(wait({ text: '嗯 not', speechMs: 550, prosody: 'falling' }), { waitMs: 1200, cues: ['hesitation'] });
+  // A short expected answer is not a hesitation.
+  assert.is(wait({ text: '是的', speechMs: 400, matchesExpected: true, expectedAtEnd: true }).waitMs, 200);
 });
 
 test('floor and cap bound every decision; an audio model probability maps between them', () => {
