@@ -1,0 +1,48 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { TurnMeasurement } from '../../src/pbx/index.ts';
+import { realisticScript, REALISTIC_LINES, summarizeRealistic, trimToVoice, type PieceVoices, type RealisticTurn } from './realistic.ts';
+import { seededRandom } from './stats.ts';
+
+const tone = (ms: number): Int16Array => Int16Array.from({ length: (ms * 8000) / 1000 }, (_, i) => (i % 2 ? 8000 : -8000));
+
+test('trimToVoice drops quiet lead-in and tail, keeps the voiced middle', () => {
+  const pcm = new Int16Array(8000 + 1600);
+  pcm.set(tone(200), 4000);
+  const out = trimToVoice(pcm);
+  assert.is(out.length, 1600);
+});
+
+test('a call script: every line, off-script >= 1/3, pauses of 300-900 ms inside paused turns, seeded', () => {
+  const voices: PieceVoices = new Map();
+  for (const l of REALISTIC_LINES.zh) for (const p of l.pieces) voices.set(`zh\u0000${p}`, tone(400));
+  const a = realisticScript('zh', voices, seededRandom(7));
+  const b = realisticScript('zh', voices, seededRandom(7));
+  assert.equal(a.map((t) => t.pausesMs), b.map((t) => t.pausesMs), 'repeatable');
+  assert.ok(a.filter((t) => t.kind === 'offScript').length / a.length >= 1 / 3);
+  for (const t of a) {
+    for (const p of t.pausesMs) assert.ok(p >= 300 && p <= 900, `pause ${p}`);
+    const pieces = REALISTIC_LINES.zh.find((l) => l.pieces.join(' ') === t.text)!.pieces.length;
+    assert.is(t.pcm.length, pieces * 3200 + t.pausesMs.reduce((s, p) => s + p * 8, 0), 'audio = pieces + pauses');
+  }
+});
+
+test('summary: cut-offs per paused turn; latency only over heard turns the bot did not talk into', () => {
+  const turn = (kind: RealisticTurn['kind'], pausesMs: number[]): RealisticTurn => ({ pcm: new Int16Array(8), text: kind, mode: 'afterPrompt', kind, tags: [], pausesMs });
+  const m = (latencyMs: number | undefined, cut?: number): TurnMeasurement => ({ text: '', mode: 'afterPrompt', speechStartAt: 0, speechEndAt: 1, latencyMs, botStartedDuringTurnMs: cut });
+  const s = summarizeRealistic([
+    {
+      script: [turn('expected', []), turn('paused', [500]), turn('paused', [400]), turn('offScript', [])],
+      turns: [m(300), m(0, 900), m(450), m(700)],
+      heard: [true, true, true, false],
+    },
+  ]);
+  assert.is(s.pausedTurns, 2);
+  assert.is(s.cutOffs, 1);
+  assert.is(s.unheard, 1);
+  assert.equal(s.byKind.all.latency.n, 2);
+  assert.is(s.byKind.paused.latency.p50, 450);
+  assert.is(s.byKind.offScript.latency.n, 0);
+});
+
+test.run();
