@@ -12,9 +12,10 @@ const MAX_LAG = Math.ceil(DECIMATED_RATE / 80);
 /** Two 20 ms frames at 8 kHz: long enough for 1.6 periods of an 80 Hz voice. */
 const WINDOW = 320;
 const VOICING_THRESHOLD = 0.45;
-/** Pitched frames at the end compared with the rest of the utterance. */
-const TAIL_FRAMES = 4;
-const MIN_PITCHED_FRAMES = TAIL_FRAMES + 4;
+/** Pitched frames at the end, compared with the pitched frames just before them. */
+const TAIL_FRAMES = 3;
+const BEFORE_FRAMES = 6;
+const MIN_PITCHED_FRAMES = TAIL_FRAMES + BEFORE_FRAMES;
 const MAX_FRAMES = 400;
 
 export class ProsodyTracker {
@@ -22,6 +23,7 @@ export class ProsodyTracker {
   private readonly pitch = new Float32Array(MAX_FRAMES);
   private readonly energyDb = new Float32Array(MAX_FRAMES);
   private readonly sorted = new Float32Array(MAX_FRAMES);
+  private readonly corr = new Float32Array(MAX_LAG + 2);
   private frames = 0;
   private filled = 0;
   /** end() is polled on every silent frame; it only changes when a voiced frame arrives. */
@@ -68,11 +70,13 @@ export class ProsodyTracker {
     let pitched = 0;
     for (let i = 0; i < this.frames; i++) if (this.pitch[i]! > 0) this.sorted[pitched++] = this.pitch[i]!;
     if (pitched >= MIN_PITCHED_FRAMES) {
-      const body = median(this.sorted, 0, pitched - TAIL_FRAMES);
+      // The end's own movement: the last few pitched frames against the few just before them (not against the
+      // whole utterance, whose level says more about the words than about how the turn ends).
+      const before = median(this.sorted, pitched - TAIL_FRAMES - BEFORE_FRAMES, pitched - TAIL_FRAMES);
       const tail = median(this.sorted, pitched - TAIL_FRAMES, pitched);
-      const ratio = tail / body;
-      if (ratio < 0.9) return 'falling';
-      if (ratio > 1.08) return 'rising';
+      const ratio = tail / before;
+      if (ratio < 0.92) return 'falling';
+      if (ratio > 1.06) return 'rising';
       return this.energyFading() ? 'falling' : 'level';
     }
     return this.energyFading() ? 'falling' : 'unknown';
@@ -91,7 +95,7 @@ export class ProsodyTracker {
   /** Pitch (Hz) of the window, or 0 when unvoiced. */
   private estimatePitch(): number {
     const x = this.window;
-    let bestLag = 0;
+    const r = this.corr;
     let best = 0;
     for (let lag = MIN_LAG; lag <= MAX_LAG; lag++) {
       let xy = 0;
@@ -104,13 +108,18 @@ export class ProsodyTracker {
         xx += a * a;
         yy += b * b;
       }
-      const r = xx > 0 && yy > 0 ? xy / Math.sqrt(xx * yy) : 0;
-      if (r > best) {
-        best = r;
-        bestLag = lag;
-      }
+      const v = xx > 0 && yy > 0 ? xy / Math.sqrt(xx * yy) : 0;
+      r[lag] = v;
+      if (v > best) best = v;
     }
-    return best >= VOICING_THRESHOLD && bestLag > 0 ? DECIMATED_RATE / bestLag : 0;
+    if (best < VOICING_THRESHOLD) return 0;
+    // A periodic voice correlates as well at twice its period: take the shortest lag that is a local peak nearly
+    // as strong as the best, or the pitch jumps an octave down from frame to frame.
+    for (let lag = MIN_LAG; lag <= MAX_LAG; lag++) {
+      const v = r[lag]!;
+      if (v >= 0.9 * best && v >= (r[lag - 1] ?? 0) && v >= (r[lag + 1] ?? 0)) return DECIMATED_RATE / lag;
+    }
+    return 0;
   }
 }
 
