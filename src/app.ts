@@ -104,7 +104,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => engine.shutdown());
 
-    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
+    const adapters = await createPbxAdapters(config.pbx, {
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+    });
     for (const adapter of adapters) {
       adapter.on('call', (call) => void runPbxCall(engine, store, call, log));
     }
