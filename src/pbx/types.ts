@@ -1,5 +1,8 @@
 import type { EventEmitter } from 'node:events';
+import type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor } from '../core/index.ts';
 import type { AudioLeg, WebSocketRoute } from '../media/types.ts';
+
+export type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor };
 
 export type PbxKind = 'asterisk' | 'freeswitch' | 'simulator';
 
@@ -59,11 +62,25 @@ export interface OriginateRequest {
   flow?: string;
   lang?: string;
   variables?: Record<string, string>;
+  /**
+   * Listen to early media (183 announcements, ringback and busy tones) before answer. The adapter dials so
+   * that early audio reaches callpilot (Asterisk: channel created and bridged before dial; FreeSWITCH:
+   * `ignore_early_media=false` and the audio stream started on CHANNEL_PROGRESS_MEDIA), feeds it to the
+   * monitor, and hangs up when the monitor reaches a verdict before answer. The answered call keeps the same
+   * media path.
+   */
+  earlyMedia?: EarlyMediaMonitor;
 }
 
 export type OriginateResult =
-  | { disposition: 'answered'; call: PbxCall }
-  | { disposition: Exclude<Disposition, 'answered'>; cause: number; causeText: string };
+  | { disposition: 'answered'; call: PbxCall; progress?: CallProgressVerdict }
+  | {
+      disposition: Exclude<Disposition, 'answered'>;
+      cause: number;
+      causeText: string;
+      /** Why the attempt failed, from early media or the signalling cause. Always set by the adapters. */
+      progress?: CallProgressVerdict;
+    };
 
 export interface PbxAdapterEvents {
   /** A new inbound call entered the bot (Stasis, park, socket). */

@@ -23,3 +23,6 @@ export {
 } from './models/model-lookup.ts';
 export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/model-pull.ts';
 export * from './onset-detector.ts';
+export { endOfTurnWait, incompletenessCue, isQuestion, UNKNOWN_TURN_CONTEXT } from './end-of-turn.ts';
+export type { AnswerKind, TurnContext, ProsodyEnd, EndOfTurnCue, EndOfTurnDecision, EndOfTurnInput, EndOfTurnOptions } from './end-of-turn.ts';
+export { ProsodyTracker } from './prosody.ts';
