@@ -96,7 +96,12 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       maxQueuedMs: config.media.maxQueuedMs,
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
     });
-    const runner = new PbxCallRunner({ engine, calls: store.calls, log });
+    const runner = new PbxCallRunner({
+      engine,
+      calls: store.calls,
+      log,
+      metrics: { callFailed: (disposition) => metrics.callsTotal.inc({ disposition }) },
+    });
     for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
     const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
 

@@ -56,7 +56,7 @@ export function registerCallRoutes(
       throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
     }
     const outcome = await opts.originate(body);
-    if ('error' in outcome) throw new HttpError(502, outcome.error);
+    if ('error' in outcome) throw new HttpError(outcome.status ?? 502, outcome.error);
     opts.log.info({ callId: outcome.callId, endpoint: body.endpoint }, 'outbound call requested');
     return reply.code(202).send({ callId: outcome.callId });
   });
