@@ -5,7 +5,12 @@
 export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.host': 'Address the HTTP/WebSocket server listens on.',
   'server.port': 'Port of the HTTP API, web console, metrics and media WebSockets (0 = any free port).',
+  'server.allowedHosts': 'Host names browsers may reach callpilot by (DNS-rebinding guard); IP literals and localhost always pass, `*` disables the check (JSON array in env).',
+  'server.allowedOrigins': 'Extra origins (e.g. https://ops.example.com) allowed to open WebSockets and send state-changing requests; same-origin always passes (JSON array in env).',
+  'server.secureCookies': 'Mark the console session cookie Secure and trust X-Forwarded-Proto: set when TLS ends at a reverse proxy.',
+  'server.sessionHours': 'How long a console sign-in lasts.',
   'log.level': 'pino log level.',
+  'observability.metricsPublic': 'Serve /metrics without a token (admin, operator or auditor tokens otherwise).',
   'store.path': 'SQLite database file (WAL mode); its folder is created when missing.',
   'store.recordingsDir': 'Folder holding one sub-folder of caller/bot/mixed WAV files per call.',
   'store.retentionDays': 'Recording folders older than this are deleted; 0 keeps them forever.',

@@ -1,4 +1,6 @@
 export * from './types.ts';
+export * from './tokens-types.ts';
+export * from './audit-types.ts';
 export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './sqlite-call-store.ts';
 export { openStore, openSqliteStore, type OpenStoreOptions } from './open-store.ts';

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { StoreConfig } from './config.ts';
+import { SqliteAuditStore } from './sqlite-audit-store.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
+import { SqliteTokenStore } from './sqlite-tokens-store.ts';
 import type { Store } from './types.ts';
 
 export interface OpenStoreOptions {
@@ -14,6 +16,8 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    tokens: new SqliteTokenStore(db),
+    audit: new SqliteAuditStore(db),
     close: async () => {
       if (db.open) db.close();
     },

@@ -1,3 +1,6 @@
+import type { AuditStore } from './audit-types.ts';
+import type { TokenStore } from './tokens-types.ts';
+
 export type CallStatus = 'active' | 'ended';
 
 export interface CallRecord {
@@ -74,5 +77,9 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  /** API tokens, console sessions and server secrets. */
+  readonly tokens: TokenStore;
+  /** Append-only, hash-chained record of who read or changed what. */
+  readonly audit: AuditStore;
   close(): Promise<void>;
 }

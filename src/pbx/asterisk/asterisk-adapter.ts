@@ -1,3 +1,4 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -23,6 +24,8 @@ export interface AsteriskAdapterOptions {
   log: Logger;
   /** Passed to every media leg (media.maxQueuedMs). */
   maxQueuedMs?: number;
+  /** Per-call secret for the /media URL chan_websocket client mode dials (checked by the HTTP server). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface PendingOriginate {
@@ -165,7 +168,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   }
 
   webSocketRoutes(): WebSocketRoute[] {
-    return [{ path: '/media', protocols: ['media'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
+    return [{ path: '/media', protocols: ['media'], roles: ['pbx'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
   }
 
   // ---------------------------------------------------------------- connection
@@ -184,6 +187,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       clientLegs: this.clientLegs,
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
+      mediaToken: this.opts.mediaToken,
     };
   }
 
