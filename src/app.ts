@@ -47,7 +47,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       for (const close of [...closers].reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
     })());
   try {
-    const store = await openStore(config.store, resolve(cwd, config.store.path), { log });
+    const store = await openStore(config.store, { log, cwd });
     closers.push(() => store.close());
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
@@ -99,6 +99,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const adapters = await createPbxAdapters(config.pbx, {
       log,
       maxQueuedMs: config.media.maxQueuedMs,
+      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
       mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
     const runner = new PbxCallRunner({ engine, calls: store.calls, log });
@@ -119,7 +120,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
-      readiness: () => readiness(adapters, warming),
+      readiness: () => readiness(adapters, warming, store),
       auth,
       metricsPublic: config.observability.metricsPublic,
       originate: outbound ? (req) => outbound.placeCall(req) : undefined,

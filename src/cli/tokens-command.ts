@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI_ACTOR, createAuth, GRANTS, parseExpiry, ROLES, TokenError, type TokenInfo } from '../auth/index.ts';
 import { loadConfigWithSource } from '../config/index.ts';
@@ -43,7 +42,7 @@ export async function runTokensCommand(args: string[], out: (line: string) => vo
     },
   });
   const { config } = loadConfigWithSource({ path: values.config });
-  const store = await openStore(config.store, resolve(process.cwd(), config.store.path));
+  const store = await openStore(config.store);
   try {
     const auth = createAuth(store);
     switch (sub) {

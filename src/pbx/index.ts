@@ -1,6 +1,7 @@
 /** The PBX stage: one interface (types.ts), an adapter per PBX, and a simulated phone for tests and demos. */
 import type { Logger } from 'pino';
 import type { MediaTokenIssuer } from '../core/index.ts';
+import type { CallerClockOptions } from '../media/index.ts';
 import type { PbxConfig } from './config.ts';
 import type { PbxAdapter } from './types.ts';
 
@@ -14,12 +15,14 @@ export * from './simulator/index.ts';
  */
 export async function createPbxAdapters(
   cfg: PbxConfig,
-  opts: { log: Logger; maxQueuedMs?: number; mediaToken?: MediaTokenIssuer },
+  opts: { log: Logger; maxQueuedMs?: number; clock?: CallerClockOptions; mediaToken?: MediaTokenIssuer },
 ): Promise<PbxAdapter[]> {
   const adapters: PbxAdapter[] = [];
   if (cfg.asterisk) {
     const { createAsteriskAdapter } = await import('./asterisk/index.ts');
-    adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }), maxQueuedMs: opts.maxQueuedMs, mediaToken: opts.mediaToken }));
+    adapters.push(
+      createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }), maxQueuedMs: opts.maxQueuedMs, clock: opts.clock, mediaToken: opts.mediaToken }),
+    );
   }
   if (cfg.freeswitch) {
     const { createFreeswitchAdapter } = await import('./freeswitch/index.ts');

@@ -50,6 +50,12 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_call ON events (call_id, id);
   `,
+  // Call-progress (before answer) and answering-machine (after answer) verdicts, as JSON objects.
+  `
+  ALTER TABLE calls ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));
+  ALTER TABLE calls ADD COLUMN amd TEXT CHECK (amd IS NULL OR json_valid(amd));
+  `,
+  // API tokens (hashed), console sessions and server secrets (issue 9).
   `
   CREATE TABLE api_tokens (
     id TEXT PRIMARY KEY,
@@ -79,6 +85,7 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT;
   `,
+  // The append-only, hash-chained audit log (issue 9).
   `
   CREATE TABLE audit_log (
     seq INTEGER PRIMARY KEY,

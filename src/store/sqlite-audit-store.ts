@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import { z } from 'zod';
-import { auditRowHash, GENESIS_HASH } from './audit-hash.ts';
+import { auditRowHash, fromAuditRow, GENESIS_HASH, newAuditEntrySchema, type AuditRow } from './audit-hash.ts';
 import type { AuditEntry, AuditStore, AuditVerification, NewAuditEntry } from './audit-types.ts';
 import { describeIssues } from './record-schemas.ts';
 import { runWrite, type SqliteDatabase } from './sqlite-database.ts';
@@ -8,29 +7,6 @@ import { StoreError } from './store-error.ts';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
-
-const newEntrySchema = z.object({
-  at: z.iso.datetime({ offset: true }),
-  actor: z.string().min(1).max(200),
-  role: z.string().min(1).max(50),
-  tokenId: z.string().max(100).optional(),
-  action: z.string().min(1).max(100),
-  target: z.string().max(500).optional(),
-  detail: z.record(z.string(), z.unknown()),
-});
-
-interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  role: string;
-  token_id: string | null;
-  action: string;
-  target: string | null;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
 
 /** The audit log in SQLite: one transaction reads the last hash and appends, so the chain has no forks. */
 export class SqliteAuditStore implements AuditStore {
@@ -56,7 +32,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async append(entry: NewAuditEntry): Promise<AuditEntry> {
-    const parsed = newEntrySchema.safeParse(entry);
+    const parsed = newAuditEntrySchema.safeParse(entry);
     if (!parsed.success) throw new StoreError(`malformed audit entry: ${describeIssues(parsed.error)}`, 'appendAudit');
     let detailJson: string;
     try {
@@ -96,7 +72,7 @@ export class SqliteAuditStore implements AuditStore {
       throw new StoreError(`limit must be an integer 1..${MAX_LIMIT}, got ${limit}`, 'listAudit');
     }
     const rows = opts.before !== undefined ? this.s.before.all(opts.before, limit) : this.s.after.all(opts.after ?? 0, limit);
-    return rows.map(fromRow);
+    return rows.map(fromAuditRow);
   }
 
   async verify(): Promise<AuditVerification> {
@@ -105,7 +81,7 @@ export class SqliteAuditStore implements AuditStore {
     let rows = 0;
     for (const row of this.s.all.iterate()) {
       rows++;
-      const entry = fromRow(row);
+      const entry = fromAuditRow(row);
       if (row.seq !== expectedSeq) return { ok: false, rows, badSeq: row.seq, reason: `expected row ${expectedSeq} here: a row is missing` };
       if (row.prev_hash !== prevHash) return { ok: false, rows, badSeq: row.seq, reason: 'does not link to the previous row' };
       if (auditRowHash(entry, row.detail) !== row.hash) return { ok: false, rows, badSeq: row.seq, reason: 'content does not match its hash' };
@@ -114,20 +90,4 @@ export class SqliteAuditStore implements AuditStore {
     }
     return { ok: true, rows };
   }
-}
-
-function fromRow(row: AuditRow): AuditEntry {
-  const entry: AuditEntry = {
-    seq: row.seq,
-    at: row.at,
-    actor: row.actor,
-    role: row.role,
-    action: row.action,
-    detail: JSON.parse(row.detail) as Record<string, unknown>,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-  if (row.token_id !== null) entry.tokenId = row.token_id;
-  if (row.target !== null) entry.target = row.target;
-  return entry;
 }

@@ -1,3 +1,4 @@
+import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
 import type { AuditStore } from './audit-types.ts';
 import type { TokenStore } from './tokens-types.ts';
 
@@ -23,6 +24,10 @@ export interface CallRecord {
   /** Folder with caller.wav, bot.wav, mixed.wav. */
   recordingDir?: string;
   variables: Record<string, string>;
+  /** Outbound: what the line said before answer (announcement, tone or cause). */
+  progress?: CallProgressVerdict;
+  /** Outbound: who answered (human, machine, assistant), when detection ran. */
+  amd?: AmdVerdict;
 }
 
 export interface TurnRecord {
@@ -77,6 +82,8 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  /** Whether the database is reachable now (readyz); `detail` says why not. */
+  health(): { ok: boolean; detail?: string };
   /** API tokens, console sessions and server secrets. */
   readonly tokens: TokenStore;
   /** Append-only, hash-chained record of who read or changed what. */
