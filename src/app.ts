@@ -95,7 +95,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => engine.shutdown());
 
-    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
+    const adapters = await createPbxAdapters(config.pbx, {
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+    });
     const runner = new PbxCallRunner({ engine, calls: store.calls, log });
     for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
     const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;

@@ -108,4 +108,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch.transfer.context': 'Dialplan context of the transfer (where the agent extension lives; the sample ships it for `default`).',
   'media.record': 'Record caller, bot and mixed audio of every call to WAV.',
   'media.maxQueuedMs': 'Bot audio queued beyond this is dropped with a warning (protects memory on a stuck leg).',
+  'media.callerGapMs':
+    'When no caller audio arrives for this long (one 20 ms frame plus jitter allowance; PBXs send nothing during silence suppression, mute or dead media) the call hears silence in real time, so end-of-turn, no-input and max-silence timers still fire. 0 = off.',
+  'media.deadMediaMs':
+    'No caller audio at all for this long ends the call with disposition dead_media (the caller is hung up). 0 = never. Keep it above the longest silence a caller with silence suppression may keep (long prompts).',
 };
