@@ -5,6 +5,7 @@ import { installAccessControl } from './access-control.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCallRoutes } from './calls-routes.ts';
 import { registerConsole } from './console-assets.ts';
+import { registerNodeRoutes } from './nodes-routes.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServer, HttpServerOptions } from './http-types.ts';
 import { WebSocketDispatcher } from './websocket-dispatch.ts';
@@ -49,6 +50,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   );
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
+  registerNodeRoutes(app, { nodes: opts.nodes });
   registerConsole(app);
 
   const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log, {

@@ -17,6 +17,19 @@ export interface Readiness {
   checks: Record<string, ReadinessCheck>;
 }
 
+/** A node as GET /api/nodes shows it. */
+export interface NodeStatusView {
+  id: string;
+  address: string;
+  version: string;
+  capacity: number;
+  liveCalls: number;
+  draining: boolean;
+  startedAt: string;
+  heartbeatAt: string;
+  alive: boolean;
+}
+
 export type OriginateOutcome = { callId: string } | { error: string };
 
 export interface HttpServerOptions {
@@ -29,6 +42,8 @@ export interface HttpServerOptions {
   readiness: () => Readiness;
   /** Places an outbound call; absent when no PBX is configured (POST /api/calls then answers 503). */
   originate?: (req: OriginateCallRequest) => Promise<OriginateOutcome>;
+  /** The nodes sharing the store (GET /api/nodes). */
+  nodes?: () => Promise<NodeStatusView[]>;
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
   /** Tokens, audit log and PBX media tokens; built on `store` when absent. */

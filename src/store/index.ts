@@ -1,4 +1,5 @@
 export * from './types.ts';
+export * from './node-types.ts';
 export * from './tokens-types.ts';
 export * from './audit-types.ts';
 export * from './config.ts';

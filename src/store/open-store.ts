@@ -9,6 +9,8 @@ import { PostgresTokenStore } from './postgres-tokens-store.ts';
 import { PostgresWriteQueue } from './postgres-write-queue.ts';
 import { SqliteAuditStore } from './sqlite-audit-store.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
+import { SqliteNodeStore } from './sqlite-node-store.ts';
+import { PostgresNodeStore } from './postgres-node-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { SqliteTokenStore } from './sqlite-tokens-store.ts';
 import type { Store } from './types.ts';
@@ -27,6 +29,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    nodes: new SqliteNodeStore(db),
     health: () => ({ ok: db.open, detail: db.open ? undefined : 'closed' }),
     tokens: new SqliteTokenStore(db),
     audit: new SqliteAuditStore(db),
@@ -63,6 +66,7 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
     return {
       backend: 'postgres',
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
+      nodes: new PostgresNodeStore(db),
       health: () => writes.health(),
       tokens: new PostgresTokenStore(db),
       audit: new PostgresAuditStore(db),
