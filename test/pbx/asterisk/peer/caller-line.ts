@@ -3,6 +3,11 @@
  * like SIPp's continuous RTP) and what it heard from the bot.
  */
 export class CallerLine {
+  /**
+   * A callee in early media sends RTP only while it plays something (the announcement, the ringback pcap):
+   * the bridge then delivers no frames at all in between, as captured (early-media-*.jsonl).
+   */
+  rtpOnlyWhileSpeaking = false;
   private speech: Int16Array[] = [];
   private offset = 0;
   private readonly heardChunks: Int16Array[] = [];
