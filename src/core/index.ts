@@ -1,6 +1,7 @@
 /** Types and helpers every stage shares; depends on nothing else in src/. */
 export { LANGS, isLang, type Lang } from './lang.ts';
 export { newCallId, isCallId, type CallId } from './call-id.ts';
+export { maskNumber, maskText, maskVariables, maskValue, isSensitiveName, MIN_MASKED_DIGITS } from './number-mask.ts';
 export {
   AMD_KINDS,
   CALL_PROGRESS_KINDS,

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { WebSocketRoute } from '../../media/index.ts';
+import { maskText } from '../../core/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
@@ -25,6 +26,8 @@ export interface AsteriskAdapterOptions {
   log: Logger;
   /** Passed to every media leg (media.maxQueuedMs). */
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
 }
 
 interface PendingOriginate {
@@ -163,7 +166,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
     } catch (err) {
       const text = (err as Error).message;
-      this.log.warn({ endpoint: req.endpoint, err: text }, 'originate refused');
+      this.log.warn({ endpoint: req.endpoint, err: maskText(text) }, 'originate refused');
       this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
     }
     return result;
@@ -275,6 +278,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       clientLegs: this.clientLegs,
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
+      clock: this.opts.clock,
     };
   }
 

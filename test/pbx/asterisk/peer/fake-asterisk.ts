@@ -516,7 +516,7 @@ export class FakeAsterisk {
     ];
     const response = instantiate(early.response() as CapturedEvent, subs) as unknown as Record<string, unknown>;
     const line = new CallerLine();
-    line.rtpOnlyWhileSpeaking = true;
+    line.silenceSuppression = true; // early media: RTP only while the callee plays something
     const channel: FakeChannel = {
       id,
       name,
@@ -581,7 +581,7 @@ export class FakeAsterisk {
     if (ch.gone) return;
     if (performance.now() - started > ringTimeoutMs) return; // Asterisk cancelled it already (not modelled further)
     if (scenario.final === 'answer') {
-      ch.line!.rtpOnlyWhileSpeaking = false;
+      ch.line!.silenceSuppression = false;
       send(early.up);
       send(early.dial, { dialstatus: 'ANSWER' });
       if (scenario.answerAudio) ch.line?.say(scenario.answerAudio);
@@ -850,14 +850,18 @@ export class FakeAsterisk {
     }
     if (bridge.timer) return;
     const callerFrame = new Int16Array(160);
-    const hear = (pcm: Int16Array): void => party.line?.hear(pcm);
+    // AudioSocket and RTP hand bot audio over as it arrives, so the ear must check the bridge still holds both.
+    const hear = (pcm: Int16Array): void => {
+      if (!party.gone && !media.gone && party.bridgeId === bridge.id && media.bridgeId === bridge.id) party.line?.hear(pcm);
+    };
     bridge.timer = setInterval(() => {
       if (party.gone || media.gone) return;
-      if (party.line?.rtpOnlyWhileSpeaking && !party.line.speaking) return;
-      party.line?.readFrame(callerFrame);
-      media.ws?.tick(callerFrame, hear);
-      media.audioSocket?.tick(callerFrame, hear);
-      media.rtp?.tick(callerFrame, hear);
+      // No caller packet in this slot (silence suppression): the leg gets nothing at all, in every mode.
+      const sent = party.line?.readFrame(callerFrame) ?? true;
+      const frame = sent ? callerFrame : undefined;
+      media.ws?.tick(frame, hear);
+      media.audioSocket?.tick(frame, hear);
+      media.rtp?.tick(frame, hear);
     }, 20);
   }
 
