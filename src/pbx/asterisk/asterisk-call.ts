@@ -211,8 +211,8 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     const rest = this.host.rest();
     const cfg = this.host.cfg;
     if (this.earlyLeg) {
+      // Bridged since before the dial; no wait for callee audio (a DTX callee may send none: see setUp below).
       const leg = this.earlyLeg;
-      await withTimeout(leg.whenCallerAudio(), cfg.mediaTimeoutMs, 'callee audio on the early-media leg');
       if (this.ended || leg.closed) throw new Error(`${this.channelId}: the call ended before its media was used`);
       return leg;
     }
