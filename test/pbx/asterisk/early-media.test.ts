@@ -28,9 +28,13 @@ test('early media 480: the announcement reaches the monitor frame for frame befo
     assert.is(result.progress?.kind, 'unreachable');
     assert.is(result.progress?.source, 'cause');
     assert.is(result.progress?.heard, 'announcement');
-    // Frame for frame: every 20 ms of the announcement, nothing before the 183's first packet.
+    // Frame for frame: every 20 ms of the announcement. After its last packet the leg's caller clock fills the
+    // ~330 ms before the 480 with silence (media.callerGapMs), so a few more frames may follow, never fewer.
     const expected = audio.length / 160;
-    assert.ok(Math.abs(monitor.frames - expected) <= 2, `frames ${monitor.frames}, announcement ${expected}`);
+    assert.ok(monitor.frames >= expected - 2 && monitor.frames <= expected + 40, `frames ${monitor.frames}, announcement ${expected}`);
+    let loudExpected = 0;
+    for (let at = 0; at + 160 <= audio.length; at += 160) if (audio.subarray(at, at + 160).some((v) => Math.abs(v) > 500)) loudExpected++;
+    assert.ok(Math.abs(monitor.loudFrames - loudExpected) <= 3, `loud frames ${monitor.loudFrames}, announcement ${loudExpected}`);
     assert.equal([...monitor.rates], [8000]);
     assert.equal(monitor.signals, ['early_media']);
     assert.equal(requestOrder(h.asterisk.requests).slice(0, 6), ORDER);
