@@ -1,5 +1,6 @@
 import type { PromptWarmingProgress } from '../dialog/index.ts';
 import type { PbxAdapter } from '../pbx/index.ts';
+import type { CallAdmission } from './call-admission.ts';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -8,16 +9,26 @@ export interface ReadinessCheck {
 
 export interface Readiness {
   ready: boolean;
+  /** Set while shutting down: new calls are refused and load balancers should send calls elsewhere. */
+  status?: 'draining';
   checks: Record<string, ReadinessCheck>;
 }
 
 /** What `/readyz` reports: every PBX connection, and prompt warming as information. */
-export function readiness(adapters: PbxAdapter[], warming: Pick<PromptWarmingProgress, 'done' | 'total'>): Readiness {
+export function readiness(
+  adapters: PbxAdapter[],
+  warming: Pick<PromptWarmingProgress, 'done' | 'total'>,
+  admission?: Pick<CallAdmission, 'draining' | 'inUse' | 'maxCalls'>,
+): Readiness {
   const checks: Record<string, ReadinessCheck> = {
     speech: { ok: true },
     // Informational: calls work before it is done, their first prompts are just synthesized on the spot.
     prompts: { ok: true, detail: warming.total === 0 || warming.done < warming.total ? `warming ${warming.done}/${warming.total}` : `${warming.total} cached` },
   };
   for (const a of adapters) checks[a.kind] = { ok: a.ready, detail: a.ready ? undefined : a.notReadyReason };
-  return { ready: Object.values(checks).every((c) => c.ok), checks };
+  if (admission) {
+    checks.calls = admission.draining ? { ok: false, detail: 'draining' } : { ok: true, detail: `${admission.inUse}/${admission.maxCalls}` };
+  }
+  const ready = Object.values(checks).every((c) => c.ok);
+  return admission?.draining ? { ready, status: 'draining', checks } : { ready, checks };
 }

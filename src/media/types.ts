@@ -82,5 +82,10 @@ export interface WebSocketRoute {
   path: string;
   /** Subprotocols accepted (chan_websocket wants `media`, mod_audio_fork `audio.drachtio.org`). */
   protocols?: string[];
+  /**
+   * Largest WebSocket message accepted, sized to the wire's largest legal frame: ws refuses bigger ones (close
+   * 1009) before buffering them. Default 64 KiB.
+   */
+  maxPayload?: number;
   handle(ws: WebSocket, req: IncomingMessage): void;
 }

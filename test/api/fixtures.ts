@@ -59,7 +59,7 @@ export async function startServer(
   overrides: Partial<HttpServerOptions> & Pick<HttpServerOptions, 'store'>,
 ): Promise<{ server: HttpServer; url: string }> {
   const server = await createHttpServer({
-    config: { host: '127.0.0.1', port: 0 },
+    config: { host: '127.0.0.1', port: 0, drainTimeoutMs: 30_000 },
     log: silentLog,
     metrics: createMetrics(),
     webSocketRoutes: [],
