@@ -1,5 +1,6 @@
 import type { PromptWarmingProgress } from '../dialog/index.ts';
 import type { PbxAdapter } from '../pbx/index.ts';
+import type { Store } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
 
 export interface ReadinessCheck {
@@ -18,6 +19,7 @@ export interface Readiness {
 export function readiness(
   adapters: PbxAdapter[],
   warming: Pick<PromptWarmingProgress, 'done' | 'total'>,
+  store?: Pick<Store, 'backend' | 'health'>,
   admission?: Pick<CallAdmission, 'draining' | 'inUse' | 'maxCalls'>,
 ): Readiness {
   const checks: Record<string, ReadinessCheck> = {
@@ -25,6 +27,10 @@ export function readiness(
     // Informational: calls work before it is done, their first prompts are just synthesized on the spot.
     prompts: { ok: true, detail: warming.total === 0 || warming.done < warming.total ? `warming ${warming.done}/${warming.total}` : `${warming.total} cached` },
   };
+  if (store) {
+    const h = store.health();
+    checks.store = { ok: h.ok, detail: h.detail ?? store.backend };
+  }
   for (const a of adapters) checks[a.kind] = { ok: a.ready, detail: a.ready ? undefined : a.notReadyReason };
   if (admission) {
     checks.calls = admission.draining ? { ok: false, detail: 'draining' } : { ok: true, detail: `${admission.inUse}/${admission.maxCalls}` };

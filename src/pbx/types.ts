@@ -33,6 +33,27 @@ export interface PbxCallEvents {
   dtmf: [digit: string];
   /** The call is over on the PBX side; emitted once. */
   hangup: [info: HangupInfo];
+  /**
+   * What became of a `transfer()`, as the PBX saw it (emitted once per transfer, possibly after `hangup`):
+   * adapters that can verify a transfer emit it; the orchestration stores it instead of assuming success.
+   */
+  transferOutcome: [outcome: TransferOutcome];
+}
+
+/** The verdict on a transfer. */
+export interface TransferOutcome {
+  /**
+   * `connected`: the caller reached the target (bridged to an agent). `failed`: the target never took the
+   * call (the PBX hung the caller up, or no route) — `cause` says why. `unknown`: no verdict within the
+   * adapter's wait (e.g. the target is a queue or IVR that keeps the caller waiting).
+   */
+  result: 'connected' | 'failed' | 'unknown';
+  /** Q.850 cause when the caller was hung up instead. */
+  cause?: number;
+  causeText?: string;
+  /** Where the call went, in the PBX's words (extension, bridge target). */
+  target: string;
+  detail?: string;
 }
 
 /** Where a human agent is. */
@@ -46,7 +67,7 @@ export interface PbxCall extends EventEmitter<PbxCallEvents> {
   answer(): Promise<void>;
   /** Set up the media path (externalMedia, audio stream, ...) and resolve once audio flows both ways. */
   openMedia(): Promise<AudioLeg>;
-  /** Hang up with a Q.850 cause (default 16). Idempotent. */
+  /** Hang up with a Q.850 cause (default 16), after the bot's last audio has been played out (bounded wait). Idempotent. */
   hangup(cause?: number): Promise<void>;
   /** Hand the call to a human (`target` undefined = the configured agent destination); `notes` (transcript
    * summary) travel as a channel variable. */

@@ -60,4 +60,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN external_id TEXT;
   CREATE INDEX calls_external_id ON calls (external_id) WHERE external_id IS NOT NULL;
   `,
+  // The node registry (one row per callpilot process sharing this store).
+  `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    live_calls INTEGER NOT NULL,
+    draining INTEGER NOT NULL CHECK (draining IN (0, 1)),
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
