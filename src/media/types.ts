@@ -88,5 +88,10 @@ export interface WebSocketRoute {
    * 1009) before buffering them. Default 64 KiB.
    */
   maxPayload?: number;
+  /**
+   * Roles admitted (admin, operator, auditor, pbx); the HTTP server refuses to start with a route that names none.
+   * A route admitting `pbx` also accepts the per-call media token callpilot put in the URL it gave the PBX.
+   */
+  roles?: readonly string[];
   handle(ws: WebSocket, req: IncomingMessage): void;
 }

@@ -116,6 +116,7 @@ export function createMediaWebSocketRoute(opts: MediaWebSocketRouteOptions): Web
     ws.on('error', (err: Error) => log.debug({ err: err.message, remote }, 'media socket error'));
   }
 
+  // Browsers (the console, with a session) and media clients of the protocol (with an admin, operator or pbx token).
   // The largest legal frame is a binary message of MAX_MEDIA_MESSAGE_BYTES; ws closes bigger ones with 1009.
-  return { path: opts.path ?? DEFAULT_MEDIA_PATH, maxPayload: MAX_MEDIA_MESSAGE_BYTES, handle };
+  return { path: opts.path ?? DEFAULT_MEDIA_PATH, roles: ['admin', 'operator', 'pbx'], maxPayload: MAX_MEDIA_MESSAGE_BYTES, handle };
 }
