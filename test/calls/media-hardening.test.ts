@@ -23,9 +23,9 @@ interface RawOutcome {
 }
 
 /** Opens /media, sends `payload` as the first message and collects text messages until the socket closes. */
-function rawStart(url: string, payload: string | Buffer, binary = false): Promise<RawOutcome> {
+function rawStart(s: ScriptedApp, payload: string | Buffer, binary = false): Promise<RawOutcome> {
   return new Promise((resolvePromise, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(s.wsUrl, { headers: { authorization: `Bearer ${s.token}` } });
     const messages: Record<string, unknown>[] = [];
     ws.on('open', () => ws.send(payload, { binary }));
     ws.on('message', (data, isBinary) => {
@@ -62,7 +62,7 @@ test('a client id with ../ becomes externalId; the recording folder is ours, not
   try {
     const hostile = '../../../../tmp/callpilot-probe-x';
     const client = new MediaWebSocketClient();
-    const callId = await client.connect(s.wsUrl, { ...START, callId: hostile, from: '13812345678' });
+    const callId = await client.connect(s.wsUrl, { ...START, callId: hostile, from: '13812345678' }, { token: s.token });
     assert.ok(isCallId(callId), `server id ${callId}`);
     await client.streamPcm(new Int16Array(160 * 10), { realtime: false });
     client.hangup();
@@ -91,7 +91,7 @@ test('NUL bytes and control characters in ids are refused with 1008; the server 
   const s = await startScriptedApp();
   try {
     for (const bad of ['a\u0000b', '../../callpilot.db/x\u0000', 'x y']) {
-      const out = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START, callId: bad }));
+      const out = await rawStart(s, JSON.stringify({ event: 'start', ...START, callId: bad }));
       assert.is(out.code, 1008, JSON.stringify(out));
       assert.match(out.reason, /invalid start/);
     }
@@ -106,7 +106,7 @@ test('reusing an external id never touches the earlier call; an existing call id
   const s = await startScriptedApp();
   try {
     const first = new MediaWebSocketClient();
-    const firstId = await first.connect(s.wsUrl, { ...START, callId: 'dup', from: '13800000001' });
+    const firstId = await first.connect(s.wsUrl, { ...START, callId: 'dup', from: '13800000001' }, { token: s.token });
     await first.streamPcm(new Int16Array(160 * 50), { realtime: false });
     first.hangup();
     const before = await until(async () => {
@@ -118,7 +118,7 @@ test('reusing an external id never touches the earlier call; an existing call id
     assert.ok(Object.keys(sizes).length === 3, JSON.stringify(sizes));
 
     const second = new MediaWebSocketClient();
-    const secondId = await second.connect(s.wsUrl, { ...START, callId: 'dup', from: '13900000002' });
+    const secondId = await second.connect(s.wsUrl, { ...START, callId: 'dup', from: '13900000002' }, { token: s.token });
     assert.is.not(secondId, firstId);
     second.hangup();
     await until(async () => ((await s.app.store.calls.getCall(secondId))?.status === 'ended' ? true : undefined), 'second call ended');
@@ -145,28 +145,28 @@ test('reusing an external id never touches the earlier call; an existing call id
 test('oversize starts, oversize frames and out-of-limit fields are refused with a clear close', async () => {
   const s = await startScriptedApp();
   try {
-    const big = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START, variables: { note: 'x'.repeat(MAX_START_BYTES) } }));
+    const big = await rawStart(s, JSON.stringify({ event: 'start', ...START, variables: { note: 'x'.repeat(MAX_START_BYTES) } }));
     assert.is(big.code, 1008);
     assert.match(big.reason, /exceeds/);
 
-    const huge = await rawStart(s.wsUrl, Buffer.alloc(200_000), true);
+    const huge = await rawStart(s, Buffer.alloc(200_000), true);
     assert.is(huge.code, 1009, 'ws refuses a message over maxPayload before buffering it');
 
-    const longFrom = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START, from: '1'.repeat(65) }));
+    const longFrom = await rawStart(s, JSON.stringify({ event: 'start', ...START, from: '1'.repeat(65) }));
     assert.is(longFrom.code, 1008);
     assert.match(longFrom.reason, /from/);
 
     const manyVars = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`v${i}`, 'x']));
-    const tooMany = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START, variables: manyVars }));
+    const tooMany = await rawStart(s, JSON.stringify({ event: 'start', ...START, variables: manyVars }));
     assert.is(tooMany.code, 1008);
     assert.match(tooMany.reason, /variables/);
 
-    const badFlow = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START, flow: '../flows/x' }));
+    const badFlow = await rawStart(s, JSON.stringify({ event: 'start', ...START, flow: '../flows/x' }));
     assert.is(badFlow.code, 1008);
 
     // A live call sending an oversize binary message is closed by ws with 1009; the call is stored as ended.
     const client = new MediaWebSocketClient();
-    const callId = await client.connect(s.wsUrl, START);
+    const callId = await client.connect(s.wsUrl, START, { token: s.token });
     const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
     (client as unknown as { ws: WebSocket }).ws.send(Buffer.alloc(70_000));
     assert.is(await closed, 1009);
@@ -181,20 +181,20 @@ test('server.maxCalls: the call over the limit gets end "refused" and close 1013
   const s = await startScriptedApp({ maxCalls: 2 });
   try {
     const clients = [new MediaWebSocketClient(), new MediaWebSocketClient()];
-    const ids = await Promise.all(clients.map((c) => c.connect(s.wsUrl, START)));
+    const ids = await Promise.all(clients.map((c) => c.connect(s.wsUrl, START, { token: s.token })));
     assert.is(s.app.admission.free, 0);
-    const refused = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START }));
+    const refused = await rawStart(s, JSON.stringify({ event: 'start', ...START }));
     assert.is(refused.code, 1013);
     assert.match(refused.reason, /maxCalls 2/);
     assert.equal(refused.messages.map((m) => [m.event, m.reason]), [['end', 'refused']]);
-    const metrics = await (await fetch(`${s.app.url}/metrics`)).text();
+    const metrics = await (await fetch(`${s.app.url}/metrics`, { headers: { authorization: `Bearer ${s.token}` } })).text();
     assert.match(metrics, /callpilot_calls_refused_total\{reason="capacity",wire="media"\} 1/);
 
     clients[0]!.hangup();
     await until(async () => ((await s.app.store.calls.getCall(ids[0]!))?.status === 'ended' ? true : undefined), 'first call ended');
     await until(() => (s.app.admission.free === 1 ? true : undefined), 'place freed');
     const again = new MediaWebSocketClient();
-    assert.ok(isCallId(await again.connect(s.wsUrl, START)));
+    assert.ok(isCallId(await again.connect(s.wsUrl, START, { token: s.token })));
   } finally {
     await s.dispose();
   }
@@ -213,7 +213,7 @@ test('drain with 50 live calls: readyz 503 draining, every client gets end "shut
           c.on('close', (code) => r({ end, code }));
         }),
     );
-    const ids = await Promise.all(clients.map((c) => c.connect(s.wsUrl, START)));
+    const ids = await Promise.all(clients.map((c) => c.connect(s.wsUrl, START, { token: s.token })));
     assert.is(new Set(ids).size, 50);
     await until(() => (s.app.engine.activeCalls === 50 ? true : undefined), '50 calls live');
 
@@ -221,7 +221,7 @@ test('drain with 50 live calls: readyz 503 draining, every client gets end "shut
     const ready = await fetch(`${s.app.url}/readyz`);
     assert.is(ready.status, 503);
     assert.is(((await ready.json()) as { status?: string }).status, 'draining');
-    const late = await rawStart(s.wsUrl, JSON.stringify({ event: 'start', ...START }));
+    const late = await rawStart(s, JSON.stringify({ event: 'start', ...START }));
     assert.is(late.code, 1013, 'new calls are refused while draining');
     await draining;
     disposed = true;

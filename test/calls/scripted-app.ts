@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { ScriptedSpeechEngine, ToneSpeaker } from '../engine/engine-fakes.ts';
+import { issueToken } from '../support/auth.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,6 +17,8 @@ export interface ScriptedApp {
   recordingsDir: string;
   wsUrl: string;
   speech: ScriptedSpeechEngine;
+  /** An operator token: /media and /metrics need credentials. */
+  token: string;
   dispose(): Promise<void>;
 }
 
@@ -35,9 +38,11 @@ export async function startScriptedApp(server: Record<string, unknown> = {}, opt
   });
   const speech = new ScriptedSpeechEngine();
   const app = await startCallpilot(config, { log: opts.log ?? pino({ level: 'silent' }), cwd: REPO_ROOT, speech, speaker: new ToneSpeaker() });
+  const token = await issueToken(app.store, 'operator');
   return {
     app,
     dir,
+    token,
     recordingsDir,
     wsUrl: `${app.url.replace(/^http/, 'ws')}/media`,
     speech,
