@@ -35,9 +35,12 @@ function withStore(run: (store: Store) => Promise<void>): () => Promise<void> {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'callpilot-runner-'));
     const store = openSqliteStore(join(dir, 'calls.db'));
+    // The runner's waits use unref'd timers (they must not hold a server open); keep the test process alive.
+    const keepAlive = setInterval(() => undefined, 1000);
     try {
       await run(store);
     } finally {
+      clearInterval(keepAlive);
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
