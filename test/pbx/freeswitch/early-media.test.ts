@@ -87,10 +87,10 @@ test('the peer models the crash: uuid_audio_stream on a ringing outbound leg kil
       if (m) uuid = m[1]!;
     });
     const dialling = r.adapter.originate({ endpoint: 'sofia/gateway/trunk/13800138002', earlyMedia: new RecordingMonitor() });
-    await until(() => uuid !== '' && r.fs.channel(uuid).signalling === 'ringing', 3000, 'ringing');
+    await until(() => uuid !== '' && r.fs.channel(uuid).signalling === 'ringing', 'ringing', 3000);
     // What a naive bot does on CHANNEL_PROGRESS (callpilot never does: STREAM_SAFE_EVENTS):
     await (r.adapter as unknown as { client: { api(cmd: string): Promise<string> } }).client.api(`uuid_audio_stream ${uuid} start ws://127.0.0.1:1/x mono 8k`).catch(() => '');
-    await until(() => r.fs.crashedBy !== undefined, 3000, 'crash');
+    await until(() => r.fs.crashedBy !== undefined, 'crash', 3000);
     assert.match(r.fs.crashedBy ?? '', 'ringing');
     await dialling.catch(() => undefined);
   } finally {
@@ -109,7 +109,7 @@ test('a verdict before answer kills the unanswered channel and returns the verdi
     assert.is(result.disposition, 'failed');
     if (result.disposition === 'answered') return;
     assert.equal(result.progress, verdict);
-    await until(() => r.fs.commands.some((c) => /uuid_kill|hangup/.test(c)), 3000, 'the channel killed');
+    await until(() => r.fs.commands.some((c) => /uuid_kill|hangup/.test(c)), 'the channel killed', 3000);
   } finally {
     await teardown(r);
   }
