@@ -20,7 +20,7 @@ export async function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger; max
   }
   if (cfg.freeswitch) {
     const { createFreeswitchAdapter } = await import('./freeswitch/index.ts');
-    adapters.push(createFreeswitchAdapter(cfg.freeswitch, { log: opts.log.child({ pbx: 'freeswitch' }) }));
+    adapters.push(createFreeswitchAdapter(cfg.freeswitch, { log: opts.log.child({ pbx: 'freeswitch' }), maxQueuedMs: opts.maxQueuedMs, clock: opts.clock }));
   }
   return adapters;
 }

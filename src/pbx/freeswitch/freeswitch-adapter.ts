@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { WebSocketRoute } from '../../media/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { FreeswitchConfig } from '../config.ts';
 import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
 import { AUDIO_FORK_WIRE } from './audio-fork/audio-fork-wire.ts';
@@ -47,6 +47,14 @@ export function streamWireFormat(media: FreeswitchConfig['media']): StreamWireFo
   return media === 'audio_fork' ? AUDIO_FORK_WIRE : AUDIO_STREAM_WIRE;
 }
 
+export interface FreeswitchAdapterOptions {
+  log: Logger;
+  /** media.maxQueuedMs. */
+  maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
+}
+
 interface Originating {
   hangupCause?: string;
 }
@@ -74,7 +82,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
 
   constructor(
     private readonly cfg: FreeswitchConfig,
-    opts: { log: Logger },
+    opts: FreeswitchAdapterOptions,
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
@@ -87,6 +95,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       firstChunkMs: cfg.firstChunkMs,
       chunkMs: cfg.chunkMs,
       skipLeadIn: cfg.skipPlaylistLeadIn,
+      maxQueuedMs: opts.maxQueuedMs,
+      clock: opts.clock,
       log: this.log,
     });
     this.client = new EslInboundClient({
@@ -301,6 +311,6 @@ function channelVariableValue(value: string): string {
   return /\s/.test(value) ? `'${value}'` : value;
 }
 
-export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger }): FreeswitchAdapter {
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: FreeswitchAdapterOptions): FreeswitchAdapter {
   return new FreeswitchAdapter(cfg, opts);
 }
