@@ -6,6 +6,8 @@ import { PostgresCallStore } from './postgres-call-store.ts';
 import { PostgresDatabase, redactUrl } from './postgres-database.ts';
 import { PostgresWriteQueue } from './postgres-write-queue.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
+import { SqliteNodeStore } from './sqlite-node-store.ts';
+import { PostgresNodeStore } from './postgres-node-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import type { Store } from './types.ts';
 
@@ -23,6 +25,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    nodes: new SqliteNodeStore(db),
     health: () => ({ ok: db.open, detail: db.open ? undefined : 'closed' }),
     close: async () => {
       if (db.open) db.close();
@@ -57,6 +60,7 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
     return {
       backend: 'postgres',
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
+      nodes: new PostgresNodeStore(db),
       health: () => writes.health(),
       close: async () => {
         // Give kept writes a moment to land; whatever is left stays in the journal for the next start.
