@@ -3,7 +3,7 @@ import { serverConfigSchema } from '../api/config.ts';
 import { clusterConfigSchema } from '../cluster/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
-import { logConfigSchema } from '../observability/config.ts';
+import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
 import { speechConfigSchema } from '../speech/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -13,6 +13,7 @@ export const configSchema = z
   .object({
     server: serverConfigSchema,
     log: logConfigSchema,
+    observability: observabilityConfigSchema,
     store: storeConfigSchema,
     speech: speechConfigSchema,
     dialog: dialogConfigSchema,

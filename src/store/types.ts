@@ -1,5 +1,7 @@
 import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
 import type { NodeStore } from './node-types.ts';
+import type { AuditStore } from './audit-types.ts';
+import type { TokenStore } from './tokens-types.ts';
 
 export type CallStatus = 'active' | 'ended';
 
@@ -89,5 +91,9 @@ export interface Store {
   readonly nodes: NodeStore;
   /** Whether the database is reachable now (readyz); `detail` says why not. */
   health(): { ok: boolean; detail?: string };
+  /** API tokens, console sessions and server secrets. */
+  readonly tokens: TokenStore;
+  /** Append-only, hash-chained record of who read or changed what. */
+  readonly audit: AuditStore;
   close(): Promise<void>;
 }

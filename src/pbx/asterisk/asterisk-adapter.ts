@@ -1,3 +1,4 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -28,6 +29,8 @@ export interface AsteriskAdapterOptions {
   maxQueuedMs?: number;
   /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
   clock?: CallerClockOptions;
+  /** Per-call secret for the /media URL chan_websocket client mode dials (checked by the HTTP server). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface PendingOriginate {
@@ -259,7 +262,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   }
 
   webSocketRoutes(): WebSocketRoute[] {
-    return [{ path: '/media', protocols: ['media'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
+    return [{ path: '/media', protocols: ['media'], roles: ['pbx'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
   }
 
   // ---------------------------------------------------------------- connection
@@ -279,6 +282,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
       clock: this.opts.clock,
+      mediaToken: this.opts.mediaToken,
     };
   }
 

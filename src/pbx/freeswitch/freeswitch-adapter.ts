@@ -1,3 +1,4 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -53,6 +54,8 @@ export interface FreeswitchAdapterOptions {
   maxQueuedMs?: number;
   /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
   clock?: CallerClockOptions;
+  /** Signs the media WebSocket URL handed to FreeSWITCH (server.mediaAuth). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface Originating {
@@ -98,6 +101,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       maxQueuedMs: opts.maxQueuedMs,
       clock: opts.clock,
       log: this.log,
+      mediaToken: opts.mediaToken,
     });
     this.client = new EslInboundClient({
       host: cfg.host,
