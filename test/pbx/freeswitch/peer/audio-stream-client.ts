@@ -81,6 +81,10 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
     this.frameBytes = (options.sampleRate / 50) * 2;
   }
 
+  get sampleRate(): 8000 | 16000 {
+    return this.options.sampleRate;
+  }
+
   get isOpen(): boolean {
     return this.open;
   }
