@@ -2,7 +2,7 @@ import type { MediaTokenIssuer } from '../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { WebSocketRoute } from '../../media/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { FreeswitchConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import type { AudioLeg } from '../../media/index.ts';
@@ -53,6 +53,16 @@ export function streamWireFormat(media: FreeswitchConfig['media']): StreamWireFo
   return media === 'audio_fork' ? AUDIO_FORK_WIRE : AUDIO_STREAM_WIRE;
 }
 
+export interface FreeswitchAdapterOptions {
+  log: Logger;
+  /** media.maxQueuedMs. */
+  maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
+  /** Signs the media WebSocket URL handed to FreeSWITCH (server.mediaAuth). */
+  mediaToken?: MediaTokenIssuer;
+}
+
 interface Originating {
   hangupCause?: string;
 }
@@ -99,7 +109,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
 
   constructor(
     private readonly cfg: FreeswitchConfig,
-    opts: { log: Logger; mediaToken?: MediaTokenIssuer },
+    opts: FreeswitchAdapterOptions,
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
@@ -112,6 +122,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       firstChunkMs: cfg.firstChunkMs,
       chunkMs: cfg.chunkMs,
       skipLeadIn: cfg.skipPlaylistLeadIn,
+      maxQueuedMs: opts.maxQueuedMs,
+      clock: opts.clock,
       log: this.log,
       mediaToken: opts.mediaToken,
     });
@@ -442,6 +454,6 @@ function channelVariableValue(value: string): string {
   return /\s/.test(value) ? `'${value}'` : value;
 }
 
-export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger; mediaToken?: MediaTokenIssuer }): FreeswitchAdapter {
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: FreeswitchAdapterOptions): FreeswitchAdapter {
   return new FreeswitchAdapter(cfg, opts);
 }

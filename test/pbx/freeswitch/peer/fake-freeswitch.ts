@@ -42,6 +42,8 @@ export interface FakeFreeswitchOptions {
   /** How long `uuid_audio_stream stop` waits for the server to close TCP before giving up (FS: ~1 s to 30 s). */
   stopHangMs?: number;
   bursty?: boolean;
+  /** Callers' phones send no RTP while silent (capture k), so mod_audio_stream sends no frames then. */
+  callerSuppressesSilence?: boolean;
   /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
   recordStartFails?: boolean;
 }
@@ -389,6 +391,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.streamStarts.push(url);
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_START');
     const client = new AudioStreamClient({ url, sampleRate: rate, metadata, dropMetadata: this.options.dropMetadata, bursty: this.options.bursty });
+    client.suppressSilence = this.options.callerSuppressesSilence ?? false;
     channel.stream = client;
     const custom = (subclass: string, body: string): void =>
       this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Subclass'] === 'mod_audio_stream::connect', {
