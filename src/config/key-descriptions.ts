@@ -5,7 +5,15 @@
 export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.host': 'Address the HTTP/WebSocket server listens on.',
   'server.port': 'Port of the HTTP API, web console, metrics and media WebSockets (0 = any free port).',
+  'server.allowedHosts': 'Host names browsers may reach callpilot by (DNS-rebinding guard); IP literals and localhost always pass, `*` disables the check (JSON array in env).',
+  'server.allowedOrigins': 'Extra origins (e.g. https://ops.example.com) allowed to open WebSockets and send state-changing requests; same-origin always passes (JSON array in env).',
+  'server.secureCookies': 'Mark the console session cookie Secure and trust X-Forwarded-Proto: set when TLS ends at a reverse proxy.',
+  'server.sessionHours': 'How long a console sign-in lasts.',
   'log.level': 'pino log level.',
+  'cluster.nodeId': "This node's id in the shared store (node registry, calls it runs); default: the host name.",
+  'cluster.advertiseUrl': 'Address other systems reach this node at, shown in GET /api/nodes; default: the server URL.',
+  'cluster.heartbeatMs': 'How often this node refreshes its row in the node registry.',
+  'cluster.deadAfterMs': 'A node whose heartbeat is older than this is dead: a survivor closes its live calls as interrupted and takes over its work.',
   'store.path': 'SQLite database file (WAL mode); its folder is created when missing. Not used when store.url is set.',
   'store.url': 'PostgreSQL URL (postgres://user:password@host:5432/db) of the store several nodes share; unset = SQLite at store.path. Prefer CALLPILOT_STORE_URL for the password.',
   'store.postgres.poolSize': 'PostgreSQL connections this node keeps open at most.',
@@ -14,6 +22,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'store.postgres.sslMode': 'disable, require (encrypted, certificate not checked) or verify-full (checked against caFile or the system CAs).',
   'store.postgres.caFile': 'CA certificate (PEM) for sslMode verify-full.',
   'store.postgres.journalPath': 'Writes made while PostgreSQL is unreachable are kept in this file (fsync\'d) and replayed in order when it is back or at the next start.',
+  'observability.metricsPublic': 'Serve /metrics without a token (admin, operator or auditor tokens otherwise).',
   'store.recordingsDir': 'Folder holding one sub-folder of caller/bot/mixed WAV files per call.',
   'store.retentionDays': 'Recording folders older than this are deleted; 0 keeps them forever.',
   'speech.modelsDir': 'Extra folder searched for models (after explicit paths and CALLPILOT_MODELS, before ../shared/models and the cache).',
@@ -96,6 +105,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch.firstChunkMs': 'First audio chunk of a prompt (small, so the first words leave early).',
   'pbx.freeswitch.chunkMs': 'Later audio chunks of a prompt.',
   'pbx.freeswitch.inboundVariable': 'Only parked channels carrying this (non-empty) channel variable go to the bot; empty = every parked inbound channel.',
+  'pbx.freeswitch.inboundValue': 'With inboundVariable: only channels whose variable has exactly this value (several nodes on one FreeSWITCH each take their share); empty = any non-empty value.',
   'pbx.freeswitch.reconnect.initialMs': 'First reconnect delay of the inbound ESL connection.',
   'pbx.freeswitch.reconnect.maxMs': 'Longest reconnect delay of the inbound ESL connection.',
   'pbx.freeswitch.originateTimeoutSec': 'originate_timeout when the request gives none.',
@@ -104,4 +114,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch.transfer.context': 'Dialplan context of the transfer (where the agent extension lives; the sample ships it for `default`).',
   'media.record': 'Record caller, bot and mixed audio of every call to WAV.',
   'media.maxQueuedMs': 'Bot audio queued beyond this is dropped with a warning (protects memory on a stuck leg).',
+  'media.callerGapMs':
+    'When no caller audio arrives for this long (one 20 ms frame plus jitter allowance; PBXs send nothing during silence suppression, mute or dead media) the call hears silence in real time, so end-of-turn, no-input and max-silence timers still fire. 0 = off.',
+  'media.deadMediaMs':
+    'No caller audio at all for this long ends the call with disposition dead_media (the caller is hung up). 0 = never. Keep it above the longest silence a caller with silence suppression may keep (long prompts).',
 };

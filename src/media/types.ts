@@ -23,6 +23,7 @@ export type LegCloseCode =
   | 'protocol_error' // the peer broke the wire protocol
   | 'pbx_gone' // ARI/ESL lost while the call was up
   | 'timeout'
+  | 'dead_media' // no caller audio at all for media.deadMediaMs (RTP stopped, media path broken)
   | 'shutdown';
 
 export interface LegCloseReason {
@@ -82,5 +83,15 @@ export interface WebSocketRoute {
   path: string;
   /** Subprotocols accepted (chan_websocket wants `media`, mod_audio_fork `audio.drachtio.org`). */
   protocols?: string[];
+  /**
+   * Largest WebSocket message accepted, sized to the wire's largest legal frame: ws refuses bigger ones (close
+   * 1009) before buffering them. Default 64 KiB.
+   */
+  maxPayload?: number;
+  /**
+   * Roles admitted (admin, operator, auditor, pbx); the HTTP server refuses to start with a route that names none.
+   * A route admitting only `pbx` also accepts the per-call media token callpilot put in the URL it gave the PBX.
+   */
+  roles?: readonly string[];
   handle(ws: WebSocket, req: IncomingMessage): void;
 }

@@ -14,7 +14,12 @@ export const asteriskConfigSchema = z.object({
   /** 0 = any free port (tests). */
   audioSocketPort: z.number().int().min(0).max(65535).default(9092),
   rtpPortRange: z.tuple([z.number().int(), z.number().int()]).default([20000, 20999]),
-  mediaBindHost: z.string().default('0.0.0.0').describe('Local address the AudioSocket and RTP listeners bind to.'),
+  mediaBindHost: z
+    .string()
+    .default('127.0.0.1')
+    .describe(
+      'Local address the AudioSocket and RTP listeners bind to. Loopback by default (Asterisk on the same host); set it to the interface Asterisk reaches callpilot on (the address in mediaHost), not 0.0.0.0, so the media ports are not open on every interface.',
+    ),
   format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
   mediaTimeoutMs: z
     .number()
@@ -61,6 +66,11 @@ export const freeswitchConfigSchema = z.object({
   chunkMs: z.number().int().min(100).max(10000).default(1000),
   /** Only parked channels carrying this channel variable (non-empty) are taken by the bot; '' = every parked inbound channel. */
   inboundVariable: z.string().default(''),
+  /**
+   * With inboundVariable: take only channels whose variable has exactly this value ('' = any non-empty value).
+   * Several nodes on one FreeSWITCH each take their share (e.g. callpilot=node-a / node-b set by the dialplan).
+   */
+  inboundValue: z.string().default(''),
   /** Reconnect backoff of the inbound ESL connection. */
   reconnect: z.object({ initialMs: z.number().int().min(10).default(250), maxMs: z.number().int().min(100).default(5000) }).prefault({}),
   /** originate_timeout when the request gives none. */

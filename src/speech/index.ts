@@ -27,3 +27,4 @@ export { endOfTurnWait, incompletenessCue, isQuestion, UNKNOWN_TURN_CONTEXT } fr
 export type { AnswerKind, TurnContext, ProsodyEnd, EndOfTurnCue, EndOfTurnDecision, EndOfTurnInput, EndOfTurnOptions } from './end-of-turn.ts';
 export { ProsodyTracker } from './prosody.ts';
 export { TurnModelError, checkTurnModel } from './turn-model.ts';
+export * from './call-progress/index.ts';

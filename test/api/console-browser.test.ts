@@ -8,6 +8,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { HttpServer } from '../../src/api/index.ts';
 import type { WebSocketRoute } from '../../src/media/index.ts';
 import type { Store } from '../../src/store/index.ts';
+import { issueToken } from '../support/auth.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 // The console is plain browser code, so it is tested in a real Chromium. CI installs the Debian package.
@@ -20,6 +21,7 @@ const browserTest = chromiumPresent ? test : test.skip;
 /** Stands in for callpilot's /media route: records what the browser sends, answers like the real one. */
 class FakeMediaRoute implements WebSocketRoute {
   readonly path = '/media';
+  readonly roles = ['admin', 'operator', 'pbx'];
   readonly textMessages: unknown[] = [];
   readonly frameSizes: number[] = [];
   /** Loudest sample seen in the browser's frames: proves real audio, not zeros, is being captured. */
@@ -71,7 +73,17 @@ let server: HttpServer;
 let url: string;
 let store: Store;
 let recordings: string;
+let token: string;
 const media = new FakeMediaRoute();
+
+/** Signs in through the login page, as a user would, and lands on `path`. */
+async function signIn(page: Page, secret: string, path = '/'): Promise<void> {
+  await page.goto(url + path);
+  await page.waitForSelector('#login #token', { timeout: 10000 });
+  await page.fill('#token', secret);
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector('#calls', { timeout: 10000 });
+}
 
 test.before(async () => {
   if (!chromiumPresent) return;
@@ -79,7 +91,7 @@ test.before(async () => {
   mkdirSync(join(recordings, 'call-1'));
   writeFileSync(join(recordings, 'call-1', 'mixed.wav'), Buffer.alloc(44));
   store = await seededStore(join(recordings, 'call-1'));
-  ({ server, url } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
+  ({ server, url, token } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -111,7 +123,7 @@ browserTest('console lists the stored calls and shows a transcript with latencie
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await page.goto(url);
+    await signIn(page, token);
     await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
     const ids = await attributes(page, '#calls tbody tr', 'data-call-id');
     assert.equal(ids, ['call-3', 'call-2', 'call-1']);
@@ -151,7 +163,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await page.goto(url);
+    await signIn(page, token);
     await page.click('#talk');
     await page.waitForFunction(`(document.querySelector('#talk-status')?.textContent ?? '').includes('browser-call')`, undefined, {
       timeout: 10000,
@@ -174,6 +186,55 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.ok(media.textMessages.some((m) => (m as { event: string }).event === 'hangup'), 'hangup sent');
+    assert.equal(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+browserTest('behind login: masked numbers for an operator, an audited reveal for an admin, sign-out', async () => {
+  const page = await (browser as Browser).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    // Without a session the console sends the browser to the login page; a bad token is refused there.
+    await page.goto(`${url}/#call=call-1`);
+    await page.waitForSelector('#login #token', { timeout: 10000 });
+    await page.fill('#token', 'cpt_not-a-token');
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#login-error:not([hidden])', { timeout: 10000 });
+    assert.match((await page.textContent('#login-error')) ?? '', /Sign-in failed/);
+
+    const operator = await issueToken(store, 'operator', { name: 'desk-7' });
+    await page.fill('#token', operator);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    assert.is(await page.evaluate('document.cookie'), '');
+    assert.match((await page.textContent('#user')) ?? '', /desk-7 \(operator\)/);
+    const listText = (await page.textContent('#calls')) ?? '';
+    assert.match(listText, /138\*{4}8000/);
+    assert.not.match(listText, /13800138000/);
+    await page.waitForFunction(`document.querySelector('#call-detail')?.getAttribute('data-call-id') === 'call-1'`);
+    assert.match((await page.textContent('#call-detail')) ?? '', /masked for your role/);
+    assert.is(await page.$('#unmask'), null);
+
+    await page.click('#logout');
+    await page.waitForSelector('#login #token', { timeout: 10000 });
+    const after = await page.evaluate(`fetch('/api/calls').then((r) => r.status)`);
+    assert.is(after, 401);
+
+    await page.fill('#token', token);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
+    await page.click('#calls tbody tr[data-call-id="call-1"]');
+    await page.waitForSelector('#unmask', { timeout: 10000 });
+    const auditBefore = (await store.audit.list({ limit: 1000 })).length;
+    await page.click('#unmask');
+    await page.waitForFunction(`document.querySelector('#call-detail')?.dataset.masked === 'false'`, undefined, { timeout: 10000 });
+    assert.match((await page.textContent('#call-detail')) ?? '', /13800138000/);
+    const audited = await store.audit.list({ after: auditBefore, limit: 100 });
+    assert.ok(audited.some((e) => e.action === 'call.unmasked' && e.target === 'call-1' && e.actor === 'test-admin'), JSON.stringify(audited));
     assert.equal(pageErrors, []);
   } finally {
     await page.close();

@@ -1,21 +1,24 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { maskText } from '../../core/index.ts';
-import type { WebSocketRoute } from '../../media/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
-import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
+import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
+import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
+import type { EndpointCheck, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import type { AriChannel, AriEvent } from './ari/ari-types.ts';
 import { formatStasisArgs, parseStasisArgs } from './app-args.ts';
 import { AsteriskCall, BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-call.ts';
 import { dispositionFor, type OriginateProgress } from './disposition.ts';
-import { causeText } from './hangup-cause.ts';
+import { causeText, hangupFromDestroyed } from './hangup-cause.ts';
 import { AudioSocketServer } from './media/audiosocket-server.ts';
-import { ChanWebSocketLeg } from './media/chan-websocket-leg.ts';
+import { ChanWebSocketLeg, MAX_MESSAGE_BYTES } from './media/chan-websocket-leg.ts';
 import { parseControlMessage } from './media/chan-websocket-control.ts';
 import { CLIENT_MEDIA_PARAM, type ExternalMediaDeps } from './media/external-media.ts';
 import { RtpPortPool } from './media/rtp-port-pool.ts';
@@ -24,6 +27,10 @@ export interface AsteriskAdapterOptions {
   log: Logger;
   /** Passed to every media leg (media.maxQueuedMs). */
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
+  /** Per-call secret for the /media URL chan_websocket client mode dials (checked by the HTTP server). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface PendingOriginate {
@@ -31,6 +38,8 @@ interface PendingOriginate {
   progress: OriginateProgress;
   resolve(result: OriginateResult): void;
   timer: NodeJS.Timeout;
+  /** Early-media attempts: created + bridged + dialled, with the call object made up front. */
+  early?: { call: AsteriskCall; monitor: EarlyMediaMonitor; stopAudio(): void };
 }
 
 interface StasisWaiter {
@@ -57,6 +66,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   private readonly originates = new Map<string, PendingOriginate>();
   private readonly stasisWaiters = new Map<string, StasisWaiter>();
   private readonly clientLegs = new Map<string, ChanWebSocketLeg>();
+  /** Calls that ended while Asterisk was unreachable, by channel id: their cause is settled once ARI is back. */
+  private readonly unconfirmed = new Map<string, AsteriskCall>();
   private readonly rtpPorts: RtpPortPool;
   private audioSocket: { server: AudioSocketServer; port: number } | undefined;
   private isReady = false;
@@ -77,12 +88,18 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     this.conn.on('up', (reconnect) => void this.onUp(reconnect));
     this.conn.on('down', (why) => this.setReady(false, `ARI not connected: ${why}`));
     this.conn.on('fatal', (why) => this.setReady(false, `ARI credentials rejected (${why}); fix pbx.asterisk.username/password`));
+    this.conn.on('unreachable', (why) => this.onUnreachable(why));
     this.callHost = {
       cfg,
       rest: () => this.rest(),
       mediaDeps: () => this.mediaDeps(),
       claimMediaChannel: (id, call) => this.mediaOwners.set(id, call),
       released: (call) => this.release(call),
+      reachable: async () => this.conn.gate.down === undefined && (await this.conn.probe()) !== 'refused',
+      endedUnreachable: (call) => {
+        this.unconfirmed.set(call.channelId, call);
+        this.conn.gate.close('connection refused');
+      },
     };
   }
 
@@ -135,6 +152,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   async originate(req: OriginateRequest): Promise<OriginateResult> {
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
+    if (req.earlyMedia) return this.originateWithEarlyMedia(req, req.earlyMedia, rest);
     const channelId = `callpilot-out-${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const result = new Promise<OriginateResult>((resolve) => {
@@ -165,8 +183,116 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     return result;
   }
 
+  /**
+   * Asks ARI whether the endpoint a dial string names exists (GET /endpoints/{tech}/{resource}), so an originate
+   * to a typo is refused up front: Asterisk itself answers such an originate with `500 {"error":"Allocation
+   * failed"}` and says why only in its own log. Technologies without endpoint objects (Local, ...) and any
+   * doubt (ARI down, odd dial string) answer `unknown`, which does not refuse.
+   */
+  async checkEndpoint(endpoint: string): Promise<EndpointCheck> {
+    const target = ariEndpointOf(endpoint);
+    if (!target) return { status: 'unknown', detail: `cannot tell the endpoint of '${endpoint}'` };
+    const rest = this.conn.rest;
+    if (!rest || !this.isReady) return { status: 'unknown', detail: 'Asterisk not connected' };
+    try {
+      const found = await rest.getEndpoint(target.tech, target.resource);
+      if (found) return { status: 'exists' };
+      const ofTech = await rest.listEndpoints(target.tech);
+      if (!ofTech) return { status: 'missing', detail: `Asterisk has no ${target.tech} endpoints (unknown technology?)` };
+      return { status: 'missing', detail: `Asterisk has no endpoint ${target.tech}/${target.resource}` };
+    } catch (err) {
+      return { status: 'unknown', detail: (err as Error).message };
+    }
+  }
+
+  /**
+   * The route that delivers early media in ARI 22 (captures early-media-*.jsonl): mixing bridge, externalMedia
+   * (in Stasis, then added), `POST /channels/create`, add that channel while still Down, then `/dial`. The 183's
+   * audio then reaches the leg frame for frame; `Dial PROGRESS` marks it; the channel stays Down or Ringing until
+   * `Up` at answer; a 480/404 ends with ChannelDestroyed 19/1 and no final Dial status.
+   */
+  private async originateWithEarlyMedia(req: OriginateRequest, monitor: EarlyMediaMonitor, rest: AriRest): Promise<OriginateResult> {
+    const channelId = `callpilot-out-${randomUUID()}`;
+    const timeoutSec = req.timeoutSec ?? 30;
+    const info: PbxCallInfo = {
+      pbx: 'asterisk',
+      pbxCallId: channelId,
+      direction: 'outbound',
+      from: req.callerId,
+      to: req.endpoint,
+      flow: req.flow,
+      lang: req.lang,
+      variables: { ...(req.variables ?? {}) },
+    };
+    const call = new AsteriskCall(this.callHost, info, 'Down', this.log);
+    this.calls.set(channelId, call);
+    const result = new Promise<OriginateResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ channelId }, 'early-media originate produced no outcome; cancelling');
+        void call.hangup(41).catch(() => undefined);
+        this.settleOriginate(channelId, { disposition: 'failed', cause: 41, causeText: 'No outcome from Asterisk' });
+      }, timeoutSec * 1000 + ORIGINATE_GRACE_MS);
+      this.originates.set(channelId, {
+        req,
+        progress: { ringing: false, cancelled: false, dialstatus: '' },
+        resolve,
+        timer,
+        early: { call, monitor, stopAudio: () => undefined },
+      });
+    });
+    try {
+      const { leg, bridgeId } = await call.prepareEarlyMedia();
+      const onFrame = (pcm: Int16Array): void => monitor.onAudio(pcm, leg.sampleRate);
+      leg.on('frame', onFrame);
+      const pending = this.originates.get(channelId);
+      if (pending?.early) pending.early.stopAudio = () => leg.off('frame', onFrame);
+      monitor.verdict.then(
+        (verdict) => this.earlyVerdict(channelId, verdict),
+        (err: unknown) => this.log.warn({ channelId, err: (err as Error).message }, 'early-media classifier failed'),
+      );
+      const variables = { ...(req.variables ?? {}) };
+      // `create` has no callerId parameter in ARI 22's swagger; the CALLERID() function sets it the same way.
+      if (req.callerId) variables['CALLERID(all)'] = req.callerId;
+      await rest.createChannel({ endpoint: req.endpoint, app: this.cfg.app, appArgs: formatStasisArgs({ flow: req.flow, lang: req.lang }), channelId, variables });
+      await rest.addChannel(bridgeId, channelId);
+      await rest.dial(channelId, timeoutSec);
+      this.log.info({ channelId, endpoint: req.endpoint }, 'dialling with early media');
+    } catch (err) {
+      const text = (err as Error).message;
+      this.log.warn({ endpoint: req.endpoint, err: text }, 'early-media originate refused');
+      this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
+      await call.hangup(41).catch(() => undefined);
+    }
+    return result;
+  }
+
+  /** The classifier decided before answer (空号, 关机, busy tone, ...): end the attempt with its verdict. */
+  private earlyVerdict(channelId: string, verdict: CallProgressVerdict): void {
+    const pending = this.originates.get(channelId);
+    if (!pending?.early) return;
+    pending.early.stopAudio();
+    pending.early.monitor.stop();
+    const disposition = dispositionForVerdict(verdict);
+    this.log.info({ channelId, verdict: verdict.kind, evidence: verdict.evidence, atMs: verdict.atMs }, 'call progress verdict before answer');
+    this.settleOriginate(channelId, { disposition, cause: VERDICT_HANGUP_CAUSE, causeText: `call progress: ${verdict.kind}`, progress: verdict });
+    void pending.early.call.hangup(VERDICT_HANGUP_CAUSE).catch((err: unknown) => {
+      this.log.warn({ channelId, err: (err as Error).message }, 'hanging up after the call-progress verdict failed');
+    });
+  }
+
+  /** The callee answered an early-media attempt: the call keeps the bridge and leg it already has. */
+  private earlyAnswered(channelId: string): void {
+    const pending = this.originates.get(channelId);
+    if (!pending?.early) return;
+    pending.early.stopAudio();
+    const heard = pending.early.monitor.stop();
+    const { call } = pending.early;
+    call.onStateChange('Up');
+    this.settleOriginate(channelId, { disposition: 'answered', call, progress: { kind: 'answered', source: 'cause', heard } });
+  }
+
   webSocketRoutes(): WebSocketRoute[] {
-    return [{ path: '/media', protocols: ['media'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
+    return [{ path: '/media', protocols: ['media'], roles: ['pbx'], maxPayload: MAX_MESSAGE_BYTES, handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
   }
 
   // ---------------------------------------------------------------- connection
@@ -185,6 +311,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       clientLegs: this.clientLegs,
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
+      clock: this.opts.clock,
+      mediaToken: this.opts.mediaToken,
     };
   }
 
@@ -217,6 +345,13 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const live = new Map(channels.map((c) => [c.id, c]));
     if (restarted) this.log.warn({ startupTime: info.startupTime }, 'Asterisk restarted while we were disconnected');
 
+    for (const call of this.unconfirmed.values()) {
+      // Ended when Asterisk vanished: a restart confirms the provisional 38; otherwise the events that follow
+      // (ChannelDestroyed) or the orphan sweep below settle it.
+      if (restarted) call.updateCause({ cause: 38, causeText: 'Network out of order (Asterisk restarted)', by: 'pbx' });
+    }
+    if (restarted) this.unconfirmed.clear();
+    else for (const id of [...this.unconfirmed.keys()]) if (!live.has(id)) this.unconfirmed.delete(id);
     for (const call of [...this.calls.values()]) {
       if (!live.has(call.channelId)) {
         call.gone(
@@ -290,6 +425,11 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       case 'ChannelDestroyed': {
         const id = ev.channel.id;
         this.calls.get(id)?.onDestroyed(ev.cause, ev.cause_txt);
+        const settled = this.unconfirmed.get(id);
+        if (settled) {
+          this.unconfirmed.delete(id);
+          settled.updateCause(hangupFromDestroyed(ev.cause, ev.cause_txt, undefined));
+        }
         this.mediaOwners.get(id)?.onMediaChannelGone(`media channel destroyed: ${ev.cause} ${ev.cause_txt}`);
         this.mediaOwners.delete(id);
         const waiter = this.stasisWaiters.get(id);
@@ -299,7 +439,14 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         }
         const pending = this.originates.get(id);
         if (pending) {
-          this.settleOriginate(id, { disposition: dispositionFor(ev.cause, pending.progress), cause: ev.cause, causeText: ev.cause_txt || causeText(ev.cause) });
+          pending.early?.stopAudio();
+          const heard = pending.early?.monitor.stop();
+          this.settleOriginate(id, {
+            disposition: dispositionFor(ev.cause, pending.progress),
+            cause: ev.cause,
+            causeText: ev.cause_txt || causeText(ev.cause),
+            progress: progressVerdictFromCause(ev.cause, { ringing: pending.progress.ringing, heard }),
+          });
         }
         return;
       }
@@ -310,6 +457,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         this.calls.get(ev.channel.id)?.onStateChange(ev.channel.state);
         const pending = this.originates.get(ev.channel.id);
         if (pending && ev.channel.state === 'Ringing') pending.progress.ringing = true;
+        if (pending?.early && ev.channel.state === 'Up') this.earlyAnswered(ev.channel.id);
         return;
       }
       case 'Dial': {
@@ -317,6 +465,9 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         if (pending) {
           pending.progress.dialstatus = ev.dialstatus;
           if (ev.dialstatus === 'RINGING') pending.progress.ringing = true;
+          if (ev.dialstatus === 'RINGING') pending.early?.monitor.onSignal('ringing');
+          if (ev.dialstatus === 'PROGRESS') pending.early?.monitor.onSignal('early_media');
+          if (ev.dialstatus === 'ANSWER' && pending.early) this.earlyAnswered(ev.peer.id);
         }
         return;
       }
@@ -333,6 +484,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       return;
     }
     if (this.mediaOwners.has(channel.id)) return;
+    // A created (not yet dialled) channel enters Stasis Down; its answer is ChannelStateChange Up, not this.
+    if (this.originates.get(channel.id)?.early) return;
     if (this.originates.has(channel.id)) {
       this.answered(channel.id, channel, args);
       return;
@@ -362,6 +515,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   private answered(channelId: string, channel: AriChannel, args: string[]): void {
     const pending = this.originates.get(channelId);
     if (!pending) return;
+    if (pending.early) return this.earlyAnswered(channelId);
     const parsed = parseStasisArgs(args);
     const info: PbxCallInfo = {
       pbx: 'asterisk',
@@ -387,6 +541,20 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       this.log.info({ channelId, disposition: result.disposition, cause: result.cause, causeText: result.causeText }, 'originate failed');
     }
     pending.resolve(result);
+  }
+
+  /**
+   * Asterisk refuses connections: it crashed or was stopped, taking every channel with it. Nothing can be asked
+   * of it and no event will come, so calls end now (provisional cause 38, confirmed on reconnect) and teardown
+   * requests fail at once instead of each waiting out its deadline.
+   */
+  private onUnreachable(why: string): void {
+    for (const call of [...this.calls.values()]) call.lostWithAsterisk(`Asterisk unreachable (${why})`);
+    for (const id of [...this.originates.keys()]) {
+      this.settleOriginate(id, { disposition: 'failed', cause: 38, causeText: 'Network out of order (Asterisk unreachable)' });
+    }
+    for (const waiter of this.stasisWaiters.values()) waiter.reject(new Error(`Asterisk unreachable (${why})`));
+    this.stasisWaiters.clear();
   }
 
   private waitForStasis(channelId: string): Promise<void> {
@@ -434,6 +602,25 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       owner.attach(ws, text);
     });
   }
+}
+
+/** Technologies whose dial strings name an ARI endpoint object. */
+const ENDPOINT_TECHS = new Set(['PJSIP', 'SIP', 'IAX2']);
+
+/**
+ * The ARI endpoint a dial string dials through: `PJSIP/trunk`, `PJSIP/13800138000@trunk` and
+ * `PJSIP/trunk/sip:13800138000@carrier` all go through endpoint `trunk`; `SIP/trunk/13800138000` through `trunk`.
+ */
+export function ariEndpointOf(dial: string): { tech: string; resource: string } | undefined {
+  const slash = dial.indexOf('/');
+  if (slash <= 0) return undefined;
+  const tech = dial.slice(0, slash);
+  if (!ENDPOINT_TECHS.has(tech.toUpperCase())) return undefined;
+  const rest = dial.slice(slash + 1);
+  const firstPart = rest.split('/')[0] ?? '';
+  const resource = firstPart.includes('@') ? firstPart.slice(firstPart.lastIndexOf('@') + 1) : firstPart;
+  if (!/^[A-Za-z0-9_.+-]+$/.test(resource)) return undefined;
+  return { tech, resource };
 }
 
 /** The Asterisk adapter behind the PbxAdapter interface. */

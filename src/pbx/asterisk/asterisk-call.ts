@@ -8,7 +8,8 @@ import type { AriRest } from './ari/ari-rest.ts';
 import { causeText, hangupFromDestroyed, hangupFromRequest, type HangupRequestFields } from './hangup-cause.ts';
 import { AudioSocketLeg } from './media/audiosocket-leg.ts';
 import { RtpLeg } from './media/rtp-leg.ts';
-import { createExternalMedia, withTimeout, type AsteriskMediaLeg, type ExternalMediaDeps } from './media/external-media.ts';
+import { createExternalMedia, type AsteriskMediaLeg, type ExternalMediaDeps } from './media/external-media.ts';
+import { AriRequestError } from './ari/ari-rest.ts';
 
 /** What a call needs from its adapter. */
 export interface AsteriskCallHost {
@@ -20,10 +21,20 @@ export interface AsteriskCallHost {
   claimMediaChannel(mediaChannelId: string, call: AsteriskCall): void;
   /** The call is over: forget it and its channels. */
   released(call: AsteriskCall): void;
+  /** Is Asterisk there at all (not refusing connections)? Answers within about a second. */
+  reachable(): Promise<boolean>;
+  /** The call ended while Asterisk was unreachable: its cause is provisional until ARI is back. */
+  endedUnreachable(call: AsteriskCall): void;
 }
+
+/** Provisional cause of a call whose PBX vanished: Q.850 38, as Asterisk itself reports a restart. */
+export const UNREACHABLE_HANGUP: HangupInfo = { cause: 38, causeText: 'Network out of order (Asterisk unreachable)', by: 'pbx' };
 
 /** How long ARI's copy of a digit waits for AudioSocket's in-band one before it stands in for it. */
 const DTMF_SETTLE_MS = 150;
+
+/** Q.850 41 (temporary failure), as for any other media failure: the caller may simply call again. */
+const DEAD_MEDIA_CAUSE = 41;
 
 /** Bridges callpilot creates are named so reconciliation can tell them from anyone else's. */
 export const BRIDGE_PREFIX = 'callpilot-';
@@ -45,6 +56,8 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   private bridgeId: string | undefined;
   private mediaChannelId: string | undefined;
   private openingMedia: Promise<AudioLeg> | undefined;
+  /** Set when the media path was built before dialling (early media); openMedia() then reuses it. */
+  private earlyLeg: AsteriskMediaLeg | undefined;
   private tearingDown: Promise<void> | undefined;
 
   constructor(
@@ -154,8 +167,49 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   /** The externalMedia channel went away on its own: without it the bot is mute and deaf. */
   onMediaChannelGone(detail: string): void {
     if (this.ended || this.tearingDown || this.transferNote !== undefined) return;
-    this.log.warn({ detail }, 'media channel ended mid-call; hanging up');
-    void this.hangup(41);
+    // After a crash the media socket often dies before the events socket says so: ask before blaming the bot.
+    void this.host.reachable().then(
+      (up) => {
+        if (this.ended || this.tearingDown) return;
+        if (!up) {
+          this.lostWithAsterisk(`media lost and Asterisk refuses connections (${detail})`);
+          return;
+        }
+        this.log.warn({ detail }, 'media channel ended mid-call; hanging up');
+        this.hangup(41).catch((err: unknown) => this.log.warn({ err }, 'hanging up after media loss failed'));
+      },
+      (err: unknown) => this.log.warn({ err }, 'checking whether Asterisk is up failed'),
+    );
+  }
+
+  /**
+   * Asterisk is gone (crash, stop): no request can reach it and no event will come, so the call ends now with a
+   * provisional cause, confirmed or corrected once ARI is back (causeUpdate).
+   */
+  lostWithAsterisk(detail: string): void {
+    if (this.ended) return;
+    this.log.warn({ detail }, 'Asterisk unreachable; ending the call');
+    this.host.endedUnreachable(this);
+    this.end(UNREACHABLE_HANGUP);
+  }
+
+  /** A cause learned after the call ended (reconnected to ARI). */
+  updateCause(info: HangupInfo): void {
+    if (!this.ended) {
+      this.end(info);
+      return;
+    }
+    if (info.cause === this.ended.cause && info.causeText === this.ended.causeText) return;
+    this.ended = info;
+    this.log.info({ cause: info.cause, causeText: info.causeText, by: info.by }, 'hangup cause learned after reconnecting');
+    this.emit('causeUpdate', info);
+  }
+
+  /** No caller audio for media.deadMediaMs: the line is dead, so free it rather than hold a silent call. */
+  private onDeadMedia(detail: string): void {
+    if (this.ended || this.transferNote !== undefined) return;
+    this.log.warn({ detail }, 'dead media; hanging up');
+    this.hangup(DEAD_MEDIA_CAUSE).catch((err: unknown) => this.log.warn({ err }, 'hanging up a dead-media call failed'));
   }
 
   /** Asterisk no longer has the channel (found during reconciliation). */
@@ -165,10 +219,47 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Early media (captures early-media-*.jsonl): the bridge and the externalMedia channel exist before the
+   * outbound channel is created and dialled, so the callee's 183 audio reaches the leg frame for frame. The
+   * caller channel is added by the adapter once `POST /channels/create` has made it.
+   */
+  async prepareEarlyMedia(): Promise<{ leg: AsteriskMediaLeg; bridgeId: string }> {
+    this.assertLive('prepare early media');
+    const rest = this.host.rest();
+    const cfg = this.host.cfg;
+    this.bridgeId = randomUUID();
+    this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
+    this.host.claimMediaChannel(this.mediaChannelId, this);
+    try {
+      await rest.createBridge(this.bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+      const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, this.mediaChannelId, this.log);
+      this.leg = media.leg;
+      this.earlyLeg = media.leg;
+      media.leg.once('close', (reason) => {
+        if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+        else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
+      });
+      await addToBridge(rest, this.bridgeId, this.mediaChannelId, () => this.isEnded || media.leg.closed);
+      return { leg: media.leg, bridgeId: this.bridgeId };
+    } catch (err) {
+      await this.tearDownMedia({ code: 'transport_error', detail: (err as Error).message });
+      throw new Error(`${this.channelId}: preparing ${cfg.media} early media failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   private async setUpMedia(): Promise<AudioLeg> {
     this.assertLive('openMedia');
     const rest = this.host.rest();
     const cfg = this.host.cfg;
+    if (this.earlyLeg) {
+      // Bridged since before the dial; no wait for callee audio (a DTX callee may send none: see setUp below).
+      const leg = this.earlyLeg;
+      if (this.ended || leg.closed) throw new Error(`${this.channelId}: the call ended before its media was used`);
+      // The call is handed over now: from here a callee who sends nothing is heard as silence in real time.
+      leg.startCallerClock();
+      return leg;
+    }
     this.bridgeId = randomUUID();
     this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
     this.host.claimMediaChannel(this.mediaChannelId, this);
@@ -179,13 +270,16 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       this.leg = media.leg;
       media.leg.once('close', (reason) => {
         if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+        else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
       });
       if (this.ended) throw new Error('the call ended while its media was being set up');
-      await rest.addChannel(this.bridgeId, this.mediaChannelId);
-      // Caller audio arriving proves the bridge is up and the transport flows; our direction was
-      // open before (socket connected / remote address known), so the greeting will be heard.
-      await withTimeout(media.leg.whenCallerAudio(), cfg.mediaTimeoutMs, 'caller audio on the media leg');
+      await addToBridge(rest, this.bridgeId, this.mediaChannelId, () => this.isEnded || media.leg.closed);
       if (this.ended || media.leg.closed) throw new Error('the call ended while its media was being set up');
+      // Not waiting for caller audio: every Asterisk leg delivers nothing while the caller's phone suppresses
+      // silence, and a callee who waits for the bot to speak first may send nothing at all
+      // (audiosocket-caller-leading-gap). The bridge holds both channels and our direction is open (socket
+      // connected, RTP address known), so the greeting is heard; the caller clock runs from here.
+      media.leg.startCallerClock();
       this.log.debug({ media: cfg.media, bridgeId: this.bridgeId }, 'media up');
       return media.leg;
     } catch (err) {
@@ -226,6 +320,30 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
 
   private assertLive(what: string): void {
     if (this.ended) throw new Error(`${this.channelId}: cannot ${what}, the call has ended (${this.ended.causeText})`);
+  }
+}
+
+/** Retries of an addChannel refused with 422 "Channel not in Stasis application", and the first pause. */
+const ADD_CHANNEL_RETRIES = 6;
+const ADD_CHANNEL_FIRST_PAUSE_MS = 25;
+
+/**
+ * addChannel for a channel that may not be in Stasis yet. The externalMedia reply can come up to 15 ms before
+ * the media channel's StasisStart, and an addChannel in that window gets 422 and leaves a leg that only ever
+ * delivers its UUID (externalmedia-audiosocket-addchannel-race). callpilot waits for StasisStart first; this
+ * retry covers the StasisStart that was missed (events socket reconnecting) or arrived late.
+ */
+export async function addToBridge(rest: AriRest, bridgeId: string, channelId: string, abandoned: () => boolean): Promise<void> {
+  let pause = ADD_CHANNEL_FIRST_PAUSE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rest.addChannel(bridgeId, channelId);
+      return;
+    } catch (err) {
+      if (!(err instanceof AriRequestError) || !err.notInStasis || attempt >= ADD_CHANNEL_RETRIES || abandoned()) throw err;
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, pause));
+    pause *= 2;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { BaseAudioLeg, FrameAssembler, type FrameCodec, type LegCloseReason, type SampleRate, createCodec } from '../../../media/index.ts';
+import { BaseAudioLeg, type CallerClockOptions, FrameAssembler, type FrameCodec, type LegCloseReason, type SampleRate, createCodec } from '../../../media/index.ts';
 import { EslDisconnectedError, type EslEvent } from '../esl/esl-message.ts';
 import type { FreeswitchCall } from '../freeswitch-call.ts';
 import {
@@ -33,6 +33,8 @@ export interface StreamLegOptions {
   /** Shared by the adapter's legs; created per leg when omitted. */
   calibration?: PlayoutCalibration;
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout when caller audio stops (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
   log: Logger;
   /** Called once the leg is closed and the stream stopped. */
   onClosed: () => void;
@@ -45,7 +47,7 @@ const HANGUP_GRACE_MS = 500;
 /** After `uuid_break all`, new audio waits at most this long for the broken playlist's PLAYBACK_STOP. */
 const BREAK_SETTLE_MS = 300;
 /** Announcement waits (of ANNOUNCE_WAIT_MS) before unpredictable names are given up on. */
-const ANNOUNCE_GIVE_UP = 10;
+const ANNOUNCE_GIVE_UP = 5;
 /** Playlists in a row whose audio is sent again before the leg gives up on it. */
 const MAX_RESENDS = 2;
 /** Past its expected end, a playlist whose PLAYBACK_STOP may have been lost in an ESL drop is looked into. */
@@ -145,7 +147,7 @@ export class StreamLeg extends BaseAudioLeg {
   private readonly wire: StreamWireFormat;
 
   constructor(opts: StreamLegOptions) {
-    super({ callId: opts.call.uuid, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
+    super({ callId: opts.call.uuid, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs, clock: opts.clock });
     this.opts = opts;
     this.wire = opts.wire;
     this.call = opts.call;
@@ -449,6 +451,16 @@ export class StreamLeg extends BaseAudioLeg {
       } else if (playlist.path !== undefined) {
         playlist.eventsMayBeLost = true;
         this.armWatchdog(playlist);
+      } else if (!playlist.broken && !playlist.chunks.every((c) => c.announced)) {
+        // Still waiting for announcements that went out while nobody listened.
+        clearTimeout(playlist.announceTimer);
+        if (this.naming && this.wire.fileNumbering === 'per-stream') {
+          this.broadcast(playlist);
+        } else {
+          this.failedPlaylists--;
+          this.resend(playlist.chunks);
+          this.retire(playlist);
+        }
       }
     }
   }
@@ -560,10 +572,16 @@ export class StreamLeg extends BaseAudioLeg {
       const someNamed = playlist.chunks.some((c) => c.file !== undefined);
       // Slow announcements (a loaded FreeSWITCH) are waited for a while; names that can be predicted are not.
       if (predictable || (waited >= ANNOUNCE_GIVE_UP && someNamed)) this.broadcast(playlist);
-      else if (waited >= ANNOUNCE_GIVE_UP) {
+      else if (waited < ANNOUNCE_GIVE_UP) this.awaitAnnouncement(playlist, waited + 1);
+      else if (this.call.pbxLost !== undefined) {
         this.log.warn({ playlist: playlist.id }, 'no file announcement received; waiting for the ESL connection');
         playlist.awaitingEsl = true;
-      } else this.awaitAnnouncement(playlist, waited + 1);
+      } else {
+        // The connection is up but the announcements are gone (lost in a drop that is over): send again.
+        this.log.warn({ playlist: playlist.id }, 'no file announcement received; sending the audio again');
+        this.resend(playlist.chunks);
+        this.retire(playlist);
+      }
     }, ANNOUNCE_WAIT_MS);
   }
 

@@ -86,9 +86,9 @@ export class ChanWebSocket {
   }
 
   /** One bridge tick: send the caller's frame, play out one queued bot frame into `heard`. */
-  tick(caller8k: Int16Array, heard: (pcm8k: Int16Array) => void): void {
+  tick(caller8k: Int16Array | undefined, heard: (pcm8k: Int16Array) => void): void {
     if (this.closed) return;
-    if (this.direction !== 'out') {
+    if (caller8k && this.direction !== 'out') {
       this.ws.send(this.wire.encodeCaller(caller8k), { binary: true });
       this.binaryOut++;
     }
@@ -113,6 +113,12 @@ export class ChanWebSocket {
   dtmf(digit: string): void {
     if (this.opts.json) this.send({ event: 'DTMF_END', channel_id: this.opts.channelId, digit });
     else this.sendText(`DTMF_END digit:${digit} channel_id:${this.opts.channelId}`);
+  }
+
+  /** The Asterisk process dies (kill -9): the connection drops without a close frame. */
+  kill(): void {
+    this.closed = true;
+    this.ws.terminate();
   }
 
   /** Asterisk ends the channel (DELETE, shutdown): close 1000 like the captures. */

@@ -18,9 +18,31 @@ export interface FakeAsteriskOptions {
   timeScale?: number;
   /** websocket_client.conf: connection id -> ws:// URI Asterisk dials in client mode. */
   websocketClients?: Record<string, string>;
+  /**
+   * Extra delay of an externalMedia channel's StasisStart after the REST reply. Captured: StasisStart came -15 to
+   * +4 ms from the reply, and an addChannel in between got 422 (externalmedia-audiosocket-addchannel-race).
+   */
+  mediaStasisDelayMs?: number;
 }
 
 export type OutboundOutcome = 'answered' | 'busy' | 'no-answer' | 'unreachable' | 'unreachable-timeout';
+
+/**
+ * What the callee of a `POST /channels/create` + `/dial` does (captures early-media-*.jsonl): optionally ring
+ * (180), optionally send a 183 with early audio, then end with a SIP final response or answer.
+ */
+export interface EarlyMediaScenario {
+  /** 180 first, for this long (ms, before timeScale), like the ringback-then-answer capture (1 s). */
+  ringMs?: number;
+  /** 183 + this early audio (8 kHz PCM), sent as RTP frame for frame. */
+  earlyAudio?: Int16Array;
+  /** 480 (cause 19), 404 (cause 1) after the audio; or 'answer' (200). 486 (cause 17) was not captured on this route. */
+  final: 480 | 404 | 486 | 'answer';
+  /** What the callee says after answering. */
+  answerAudio?: Int16Array;
+  /** For a final without early audio: how long before it comes (ms). */
+  finalAfterMs?: number;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -53,6 +75,9 @@ interface FakeChannel {
   subscribed?: boolean;
   variables: Record<string, string>;
   outcome?: OutboundOutcome;
+  /** Created by POST /channels/create (dialled later by /dial). */
+  endpoint?: string;
+  dialed?: boolean;
 }
 
 interface FakeBridge {
@@ -77,8 +102,14 @@ export class FakeAsterisk {
   /** What the next originate does; per-endpoint overrides win. */
   outboundOutcome: OutboundOutcome = 'answered';
   readonly outcomeByEndpoint = new Map<string, OutboundOutcome>();
+  /** What the callee of the next create+dial does; per-endpoint overrides win. */
+  earlyMedia: EarlyMediaScenario = { final: 'answer' };
+  readonly earlyMediaByEndpoint = new Map<string, EarlyMediaScenario>();
   /** false = an older chan_audiosocket that does not forward DTMF as kind 0x03. */
   audioSocketInBandDtmf = true;
+  /** pjsip.conf endpoints, as `TECH/resource` (captured: sipp and sipp-uas). Originates to others fail like Asterisk's. */
+  readonly endpoints = new Set(['PJSIP/sipp', 'PJSIP/sipp-uas']);
+  mediaStasisDelayMs: number;
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly eventSockets = new Set<WebSocket>();
@@ -104,6 +135,7 @@ export class FakeAsterisk {
     this.password = opts.password ?? 'bot';
     this.timeScale = opts.timeScale ?? 1;
     this.websocketClients = opts.websocketClients ?? {};
+    this.mediaStasisDelayMs = opts.mediaStasisDelayMs ?? 0;
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
@@ -149,7 +181,8 @@ export class FakeAsterisk {
   // ---------------------------------------------------------------- test controls
 
   /** A SIP caller dials the Stasis extension: StasisStart with `args` (dialplan `Stasis(app,args)`). */
-  placeInboundCall(opts: { args?: string[]; callerNumber?: string; callerName?: string; exten?: string } = {}): FakeChannel {
+  /** `silenceSuppression`: the caller's phone sends no RTP while it has nothing to say (see CallerLine). */
+  placeInboundCall(opts: { args?: string[]; callerNumber?: string; callerName?: string; exten?: string; silenceSuppression?: boolean } = {}): FakeChannel {
     if (this.eventSockets.size === 0) throw new Error('no ARI application connected: Stasis() would fail');
     const script = SCRIPTS.inbound;
     const ids = script.ids;
@@ -178,6 +211,7 @@ export class FakeAsterisk {
       line: new CallerLine(),
       variables: {},
     };
+    if (opts.silenceSuppression && channel.line) channel.line.silenceSuppression = true;
     this.channels.set(id, channel);
     this.broadcast({ ...start, args, channel: this.snap(channel) });
     return channel;
@@ -246,6 +280,37 @@ export class FakeAsterisk {
     this.nextChannel = 0;
     this.startupTime = asteriskTimestamp();
     this.booting = 1;
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  /**
+   * `kill -9`: no event at all, every connection (events socket, chan_websocket, AudioSocket) reset at once,
+   * RTP stops, and connections are refused until it is started again `downMs` later (new startup time, every
+   * channel and bridge gone). downMs < 0: stays down.
+   */
+  async crash(downMs = 1000): Promise<void> {
+    for (const b of this.bridges.values()) if (b.timer) clearInterval(b.timer);
+    for (const c of this.channels.values()) {
+      c.gone = true;
+      c.inStasis = false;
+      c.ws?.kill();
+      c.audioSocket?.kill();
+      c.rtp?.close();
+    }
+    this.bridges.clear();
+    this.channels.clear();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const ws of this.eventSockets) ws.terminate();
+    this.eventSockets.clear();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (downMs < 0) return;
+    await new Promise((r) => setTimeout(r, downMs));
+    this.epoch = Math.floor(Date.now() / 1000) + 1;
+    this.nextChannel = 0;
+    this.startupTime = asteriskTimestamp();
     await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
   }
 
@@ -323,9 +388,31 @@ export class FakeAsterisk {
       }
       return reply(200, app);
     }
+    if (p[0] === 'endpoints' && m === 'GET') return this.routeEndpoints(p, reply);
     if (p[0] === 'channels') return this.routeChannels(p, m, q, variables, reply);
     if (p[0] === 'bridges') return this.routeBridges(p, m, q, reply);
     return reply(404, { message: 'Resource not found' });
+  }
+
+  /** Shapes as captured (rest-basics-and-errors); the 404 texts are Asterisk's resource_endpoints.c. */
+  private routeEndpoints(p: string[], reply: (s: number, p?: unknown) => void): void {
+    const all = [...this.endpoints].map((e) => {
+      const [technology, resource] = e.split('/') as [string, string];
+      return { technology, resource, state: 'online', channel_ids: [] as string[] };
+    });
+    if (p.length === 1) return reply(200, all);
+    const ofTech = all.filter((e) => e.technology === p[1]);
+    if (p.length === 2) return ofTech.length > 0 ? reply(200, ofTech) : reply(404, { message: `No Endpoints found - invalid tech ${p[1]}` });
+    const found = ofTech.find((e) => e.resource === p[2]);
+    if (p.length === 3 && found) return reply(200, found);
+    return reply(404, { message: 'Endpoint not found' });
+  }
+
+  private endpointExists(dial: string): boolean {
+    const m = /^(PJSIP|SIP|IAX2)\/([^/]+)/.exec(dial);
+    if (!m) return true; // Local/ and others: no endpoint objects to check
+    const resource = m[2].includes('@') ? m[2].slice(m[2].lastIndexOf('@') + 1) : m[2];
+    return this.endpoints.has(`${m[1]}/${resource}`);
   }
 
   private apiDoc(file: string, req: IncomingMessage, reply: (s: number, p?: unknown) => void): void {
@@ -351,6 +438,7 @@ export class FakeAsterisk {
   ): Promise<void> {
     if (p.length === 1 && m === 'GET') return reply(200, [...this.channels.values()].filter((c) => !c.gone).map((c) => this.snap(c)));
     if (p.length === 1 && m === 'POST') return this.originate(q, variables, reply);
+    if (p[1] === 'create' && p.length === 2 && m === 'POST') return this.createChannel(q, variables, reply);
     if (p[1] === 'externalMedia' && m === 'POST') return this.externalMedia(q, variables, reply);
     const ch = this.channels.get(p[1]);
     if (!ch || ch.gone) return reply(404, { message: 'Channel not found' });
@@ -398,6 +486,11 @@ export class FakeAsterisk {
         return reply(204);
       case 'ring':
         return reply(204);
+      case 'dial':
+        if (ch.role !== 'outbound' || ch.dialed) return reply(409, { message: 'Channel is not in a state that can be dialed' });
+        ch.dialed = true;
+        reply(204);
+        return this.dialCreated(ch, Number(q.timeout ?? 0));
       default:
         return reply(404, { message: 'Resource not found' });
     }
@@ -425,7 +518,8 @@ export class FakeAsterisk {
   private async originate(q: Record<string, string>, variables: Record<string, string> | undefined, reply: (s: number, p?: unknown) => void): Promise<void> {
     if (!q.endpoint) return reply(400, { message: 'Endpoint must be specified' });
     if (!q.app && !q.extension) return reply(400, { message: 'Application or extension must be specified' });
-    if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint)) return reply(500, { error: 'Allocation failed' });
+    // Captured for PJSIP/no-such-endpoint and Bogus/thing alike (rest-basics-and-errors).
+    if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint) || !this.endpointExists(q.endpoint)) return reply(500, { error: 'Allocation failed' });
     const outcome = this.outcomeByEndpoint.get(q.endpoint) ?? this.outboundOutcome;
     const script = SCRIPTS.originate[outcome];
     const ids = script.ids;
@@ -468,6 +562,103 @@ export class FakeAsterisk {
       this.applyAndBroadcast(ev);
       if (ev.type === 'ChannelDestroyed') channel.gone = true;
     }
+  }
+
+  /**
+   * `POST /channels/create`: 200 with the channel Down and dialplan app_name "", then (about 3 ms after the reply)
+   * ChannelDialplan and StasisStart with state Down, as captured. Nothing is dialled yet.
+   */
+  private async createChannel(q: Record<string, string>, variables: Record<string, string> | undefined, reply: (s: number, p?: unknown) => void): Promise<void> {
+    if (!q.endpoint) return reply(400, { message: 'Endpoint must be specified' });
+    if (!q.app) return reply(400, { message: 'app must be specified' });
+    if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint)) return reply(500, { error: 'Allocation failed' });
+    const early = SCRIPTS.early;
+    const id = q.channelId || this.newChannelId();
+    const name = `PJSIP/sipp-uas-${(this.nextSipName++).toString(16).padStart(8, '0')}`;
+    const subs: Array<[string, string]> = [
+      [early.ids.caller, id],
+      [early.ids.callerName, name],
+    ];
+    const response = instantiate(early.response() as CapturedEvent, subs) as unknown as Record<string, unknown>;
+    const line = new CallerLine();
+    line.silenceSuppression = true; // early media: RTP only while the callee plays something
+    const channel: FakeChannel = {
+      id,
+      name,
+      state: 'Down',
+      snapshot: { ...response },
+      role: 'outbound',
+      inStasis: true, // addChannel right after the reply was accepted in the capture
+      createdByApp: true,
+      gone: false,
+      line,
+      variables: { ...(variables ?? {}) },
+      endpoint: q.endpoint,
+    };
+    this.channels.set(id, channel);
+    reply(200, this.snap(channel));
+    await this.sleep(3);
+    const appArgs = q.appArgs ?? '';
+    for (const ev of early.created.map((e) => instantiate(e.event, subs))) {
+      if (ev.type === 'StasisStart') {
+        ev.args = appArgs === '' ? [] : appArgs.split(',');
+        const dp = (ev.channel as unknown as { dialplan: Record<string, unknown> }).dialplan;
+        dp.app_data = ['bot', ...(ev.args as string[])].join(',');
+      }
+      this.applyAndBroadcast(ev);
+    }
+  }
+
+  /** `POST /channels/{id}/dial` on a created channel: the callee's scenario, with the captured event shapes. */
+  private async dialCreated(ch: FakeChannel, timeoutSec: number): Promise<void> {
+    const scenario = this.earlyMediaByEndpoint.get(ch.endpoint ?? '') ?? this.earlyMedia;
+    const early = SCRIPTS.early;
+    const subs: Array<[string, string]> = [
+      [early.ids.caller, ch.id],
+      [early.ids.callerName, ch.name],
+    ];
+    const send = (ev: CapturedEvent, patch: Record<string, unknown> = {}): void => {
+      if (ch.gone) return;
+      this.applyAndBroadcast({ ...instantiate(ev, subs), ...patch } as CapturedEvent);
+    };
+    const started = performance.now();
+    const ringTimeoutMs = timeoutSec > 0 ? timeoutSec * 1000 : Infinity;
+    await this.sleep(6);
+    send(early.dial, { dialstatus: '' });
+    if (scenario.ringMs !== undefined) {
+      await this.sleep(1);
+      send(early.dial, { dialstatus: 'RINGING' });
+      send(early.ringing);
+      await this.sleep(scenario.ringMs);
+    }
+    if (scenario.earlyAudio) {
+      // The 183's first RTP comes ~200 ms after the INVITE; Dial PROGRESS 3.7 ms after the 183.
+      await this.sleep(scenario.ringMs === undefined ? 200 : 0);
+      if (ch.gone) return;
+      send(early.dial, { dialstatus: 'PROGRESS' });
+      ch.line?.say(scenario.earlyAudio);
+      // The audio runs on the bridge's 20 ms clock (as RTP would); the final response comes ~330 ms after the last packet.
+      while (ch.line?.speaking && !ch.gone && !this.down) await new Promise((r) => this.later(20, () => r(undefined)));
+      await this.sleep(330);
+    } else {
+      await this.sleep(scenario.finalAfterMs ?? 500);
+    }
+    if (ch.gone) return;
+    if (performance.now() - started > ringTimeoutMs) return; // Asterisk cancelled it already (not modelled further)
+    if (scenario.final === 'answer') {
+      ch.line!.silenceSuppression = false;
+      send(early.up);
+      send(early.dial, { dialstatus: 'ANSWER' });
+      if (scenario.answerAudio) ch.line?.say(scenario.answerAudio);
+      return;
+    }
+    const cause = scenario.final === 480 ? 19 : scenario.final === 404 ? 1 : 17;
+    const script = scenario.final === 404 ? early.rejected404 : early.rejected480;
+    ch.gone = true;
+    await this.replay(script, ch, early.ids.caller, early.ids.callerName, [], cause);
+    ch.inStasis = false;
+    this.leaveBridge(ch, false);
+    this.later(50, () => this.channels.delete(ch.id));
   }
 
   // ---------------------------------------------------------------- external media
@@ -591,6 +782,7 @@ export class FakeAsterisk {
       return reply(500, { message: 'An internal error prevented this request from being handled' });
     }
     reply(200, body);
+    if (this.mediaStasisDelayMs > 0) await this.sleep(this.mediaStasisDelayMs);
     // StasisStart carries the UUID as its only arg.
     await this.replay(script.dialing, ch, ids.media, ids.mediaName, [[ids.connectionId, q.data]]);
     ch.state = 'Up';
@@ -724,13 +916,18 @@ export class FakeAsterisk {
     }
     if (bridge.timer) return;
     const callerFrame = new Int16Array(160);
-    const hear = (pcm: Int16Array): void => party.line?.hear(pcm);
+    // AudioSocket and RTP hand bot audio over as it arrives, so the ear must check the bridge still holds both.
+    const hear = (pcm: Int16Array): void => {
+      if (!party.gone && !media.gone && party.bridgeId === bridge.id && media.bridgeId === bridge.id) party.line?.hear(pcm);
+    };
     bridge.timer = setInterval(() => {
       if (party.gone || media.gone) return;
-      party.line?.readFrame(callerFrame);
-      media.ws?.tick(callerFrame, hear);
-      media.audioSocket?.tick(callerFrame, hear);
-      media.rtp?.tick(callerFrame, hear);
+      // No caller packet in this slot (silence suppression): the leg gets nothing at all, in every mode.
+      const sent = party.line?.readFrame(callerFrame) ?? true;
+      const frame = sent ? callerFrame : undefined;
+      media.ws?.tick(frame, hear);
+      media.audioSocket?.tick(frame, hear);
+      media.rtp?.tick(frame, hear);
     }, 20);
   }
 
@@ -802,7 +999,15 @@ export class FakeAsterisk {
    * Replay a captured run against `ch`. ChannelLeftBridge is only sent for a bridged channel and is
    * inserted before StasisEnd when the capture had no bridge.
    */
-  private async replay(script: Script | Script['events'], ch: FakeChannel, capturedId: string, capturedName: string, extra: Array<[string, string]> = []): Promise<void> {
+  private async replay(
+    script: Script | Script['events'],
+    ch: FakeChannel,
+    capturedId: string,
+    capturedName: string,
+    extra: Array<[string, string]> = [],
+    /** Replace the Q.850 cause of HangupRequest/Destroyed (486 on the create+dial route was not captured). */
+    cause?: number,
+  ): Promise<void> {
     const events = Array.isArray(script) ? script : script.events;
     const subs: Array<[string, string]> = [[capturedId, ch.id], [capturedName, ch.name], ...extra];
     let leftSent = false;
@@ -810,6 +1015,12 @@ export class FakeAsterisk {
       await this.sleep(delayMs);
       if (this.down) return;
       const ev = instantiate(event, subs);
+      if (cause !== undefined && (ev.type === 'ChannelHangupRequest' || ev.type === 'ChannelDestroyed') && typeof ev.cause === 'number') {
+        if (ev.cause !== cause) {
+          ev.cause = cause;
+          ev.cause_txt = cause === 17 ? 'User busy' : ev.cause_txt;
+        }
+      }
       if (ev.type === 'ChannelLeftBridge') leftSent = true;
       if (ev.type === 'StasisEnd' && !leftSent && ch.bridgeId) {
         leftSent = true;
