@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
 import type { Config } from './config/index.ts';
+import { CampaignDialer, CampaignService, loadComplianceProfiles, resolveNodeId, systemClock } from './campaign/index.ts';
 import { engineMetrics, OutboundCallService, PbxCallRunner, readiness, runMediaWebSocketCall } from './calls/index.ts';
 import { CallEngine, createFlowDialogFactory, warmFlowPrompts, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
@@ -17,6 +18,10 @@ export interface CallpilotApp {
   engine: CallEngine;
   /** Places outbound calls (API, campaigns); undefined without a PBX. */
   outbound?: OutboundCallService;
+  /** Campaign lifecycle, DNC ledger. */
+  campaigns: CampaignService;
+  /** Dials running campaigns; undefined without a PBX or with campaigns.enabled false. */
+  dialer?: CampaignDialer;
   metrics: Metrics;
   adapters: PbxAdapter[];
   close(): Promise<void>;
@@ -95,6 +100,32 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const runner = new PbxCallRunner({ engine, calls: store.calls, log });
     for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
     const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
+    const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
+    const campaigns = new CampaignService({
+      store: store.campaigns,
+      clock: systemClock,
+      profiles,
+      callerIdPool: config.campaigns.callerIdPool,
+      defaultCountry: config.campaigns.defaultCountry,
+    });
+    const dialer =
+      outbound && config.campaigns.enabled
+        ? new CampaignDialer({
+            store: store.campaigns,
+            calls: store.calls,
+            placer: outbound,
+            adapters,
+            clock: systemClock,
+            nodeId: resolveNodeId(config.campaigns),
+            profiles,
+            maxCalls: () => config.campaigns.maxCalls,
+            activeCalls: () => engine.activeCalls,
+            log: log.child({ component: 'dialer' }),
+            leaseMs: config.campaigns.leaseSec * 1000,
+            heartbeatMs: config.campaigns.heartbeatSec * 1000,
+            tickMs: config.campaigns.tickMs,
+          })
+        : undefined;
 
     const mediaRoute = createMediaWebSocketRoute({
       log,
@@ -123,8 +154,13 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await adapter.start();
       closers.push(() => adapter.stop());
     }
+    if (dialer) {
+      // After the adapters: the dialer first reconciles with the PBX, then dials. Stopped before the adapters close.
+      await dialer.start();
+      closers.push(() => dialer.stop());
+    }
     log.info({ url, pbx: adapters.map((a) => a.kind) }, 'callpilot started');
-    return { url, store, engine, outbound, metrics, adapters, close: closeAll };
+    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

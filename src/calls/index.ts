@@ -5,6 +5,8 @@ export {
   type OutboundCallRequest,
   type OutboundCallServiceOptions,
   type PlaceCallResult,
+  type CallOutcome,
+  type PlaceCallHooks,
 } from './outbound-call-service.ts';
 export { parseTransferTarget } from './transfer-target.ts';
 export { runMediaWebSocketCall } from './websocket-call.ts';

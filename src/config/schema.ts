@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { serverConfigSchema } from '../api/config.ts';
+import { campaignsConfigSchema } from '../campaign/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
 import { logConfigSchema } from '../observability/config.ts';
@@ -17,6 +18,7 @@ export const configSchema = z
     dialog: dialogConfigSchema,
     pbx: pbxConfigSchema,
     media: mediaConfigSchema,
+    campaigns: campaignsConfigSchema,
   })
   .strict();
 

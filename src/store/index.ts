@@ -1,4 +1,5 @@
 export * from './types.ts';
+export * from './campaign-types.ts';
 export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './sqlite-call-store.ts';
 export { openStore, openSqliteStore, type OpenStoreOptions } from './open-store.ts';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { StoreConfig } from './config.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
+import { SqliteCampaignStore } from './sqlite-campaign-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import type { Store } from './types.ts';
 
@@ -14,6 +15,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    campaigns: new SqliteCampaignStore(db),
     close: async () => {
       if (db.open) db.close();
     },

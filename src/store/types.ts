@@ -1,3 +1,5 @@
+import type { CampaignStore } from './campaign-types.ts';
+
 export type CallStatus = 'active' | 'ended';
 
 export interface CallRecord {
@@ -74,5 +76,6 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  readonly campaigns: CampaignStore;
   close(): Promise<void>;
 }

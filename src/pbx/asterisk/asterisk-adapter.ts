@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
-import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
+import type { LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import type { AriChannel, AriEvent } from './ari/ari-types.ts';
@@ -39,6 +39,10 @@ interface StasisWaiter {
 
 /** Channel technologies that are media plumbing, never a caller. */
 const MEDIA_CHANNEL = /^(WebSocket|AudioSocket|UnicastRTP|Snoop)\//;
+/** Channel variable carrying the campaign attempt id (read back by listLiveCalls after a crash). */
+export const ATTEMPT_VARIABLE = 'CALLPILOT_ATTEMPT';
+/** Every channel callpilot originates gets an id with this prefix, so its own calls are found without a scan. */
+const OUTBOUND_PREFIX = 'callpilot-out-';
 /** Extra time an originate may take beyond its ring timeout (SIP Timer B is 32 s). */
 const ORIGINATE_GRACE_MS = 40_000;
 
@@ -134,7 +138,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   async originate(req: OriginateRequest): Promise<OriginateResult> {
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
-    const channelId = `callpilot-out-${randomUUID()}`;
+    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const result = new Promise<OriginateResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -153,7 +157,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         channelId,
         callerId: req.callerId,
         timeoutSec,
-        variables: req.variables,
+        variables: req.attemptId ? { ...(req.variables ?? {}), [ATTEMPT_VARIABLE]: req.attemptId } : req.variables,
       });
       this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
     } catch (err) {
@@ -162,6 +166,22 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
     }
     return result;
+  }
+
+  async listLiveCalls(): Promise<LiveChannel[]> {
+    const rest = this.rest();
+    const channels = (await rest.listChannels()).filter((c) => c.id.startsWith(OUTBOUND_PREFIX));
+    const out: LiveChannel[] = [];
+    for (const ch of channels) {
+      // channelvars only carry what ari.conf lists, so ask for the variable itself.
+      const attemptId = ch.channelvars?.[ATTEMPT_VARIABLE] ?? (await rest.getVariable(ch.id, ATTEMPT_VARIABLE).catch(() => undefined));
+      out.push({ pbxCallId: ch.id, attemptId: attemptId || undefined, state: ch.state });
+    }
+    return out;
+  }
+
+  async hangupChannel(pbxCallId: string, cause = 16): Promise<boolean> {
+    return this.rest().hangup(pbxCallId, cause);
   }
 
   webSocketRoutes(): WebSocketRoute[] {

@@ -1,0 +1,33 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+export const campaignsConfigSchema = z
+  .object({
+    /** Dial campaigns on this node. */
+    enabled: z.boolean().default(true),
+    /** Stable id of this node: its own leases are reconciled at once after a restart. Empty = the host name. */
+    nodeId: z.string().regex(/^[A-Za-z0-9_.-]*$/).default(''),
+    /** Most calls (inbound + outbound) this node carries before the dialer waits; until server.maxCalls exists. */
+    maxCalls: z.number().int().min(1).max(100_000).default(50),
+    /** Our own numbers: a campaign may only show these as caller id. */
+    callerIdPool: z.array(z.string()).default([]),
+    /** Country for numbers written without a country code. */
+    defaultCountry: z.string().regex(/^[A-Z]{2}$/).default('CN'),
+    /** YAML with compliance profiles (cn-collection, cn-marketing, us-tcpa and your own); built-ins when absent. */
+    profilesFile: z.string().default('configs/compliance-profiles.yaml'),
+    leaseSec: z.number().int().min(5).max(3600).default(30),
+    heartbeatSec: z.number().int().min(1).max(600).default(10),
+    /** How often the dialer schedules (ms): pause/stop take effect within this. */
+    tickMs: z.number().int().min(10).max(1000).default(100),
+    /** Webhook deliveries: attempts before dead-lettering, first backoff. */
+    webhookMaxTries: z.number().int().min(1).max(50).default(8),
+    webhookBackoffSec: z.number().min(0.1).max(3600).default(5),
+    webhookTimeoutSec: z.number().min(1).max(120).default(10),
+  })
+  .prefault({});
+/** The configured node id, or the host name. */
+export function resolveNodeId(cfg: { nodeId: string }): string {
+  return cfg.nodeId || hostname().replace(/[^A-Za-z0-9_.-]/g, '-') || 'node';
+}
+
+export type CampaignsConfig = z.infer<typeof campaignsConfigSchema>;
