@@ -2,10 +2,12 @@
 export { PbxCallRunner, type PbxCallRunnerOptions } from './pbx-call-runner.ts';
 export {
   OutboundCallService,
+  type EarlyMediaMonitorFactory,
+  type OutboundCallOutcome,
   type OutboundCallRequest,
+  type OutboundCallServiceEvents,
   type OutboundCallServiceOptions,
   type PlaceCallResult,
-  type CallOutcome,
   type PlaceCallHooks,
 } from './outbound-call-service.ts';
 export { parseTransferTarget } from './transfer-target.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OutboundCallRequest, PlaceCallHooks, PlaceCallResult } from '../calls/index.ts';
-import { maskNumber } from './mask.ts';
+import { maskNumber } from '../core/index.ts';
 import type { LiveChannel, PbxAdapter } from '../pbx/index.ts';
 import type {
   AttemptOutcome,
@@ -54,6 +54,9 @@ export interface ReconcileReport {
   fromCallRecord: number;
   unknown: number;
 }
+
+/** Call-progress kinds more precise than the telephony disposition they come with. */
+const PRECISE_PROGRESS = new Set(['invalid_number', 'powered_off', 'suspended']);
 
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -342,17 +345,28 @@ export class CampaignDialer {
       }
       await store.markAttempt(attempt.id, { callId: placed.callId });
       const outcome = await placed.outcome;
-      await this.finish(campaign, attempt, {
-        disposition: outcome.disposition,
-        cause: outcome.cause,
-        answeredAt: outcome.answeredAt,
-        endedAt: outcome.endedAt,
-        durationSec: outcome.durationSec,
-        slots: Object.keys(outcome.slots).length > 0 ? outcome.slots : undefined,
-        callId: outcome.callId,
-        pbxCallId: outcome.pbxCallId,
-        progress: outcome.slots.progress_verdict,
-      });
+      const endedAt = outcome.endedAt ?? this.iso();
+      // A carrier announcement says more than the cause: 空号 / 停机 are final, 关机 is retried as unreachable.
+      const progressKind = outcome.progress?.kind;
+      const disposition = outcome.telephony !== 'answered' && progressKind && PRECISE_PROGRESS.has(progressKind) ? progressKind : outcome.disposition;
+      const amd = outcome.amd?.kind;
+      await this.finish(
+        campaign,
+        attempt,
+        {
+          disposition,
+          cause: outcome.cause,
+          answeredAt: outcome.answeredAt,
+          endedAt,
+          durationSec: outcome.answeredAt ? Math.max(0, (Date.parse(endedAt) - Date.parse(outcome.answeredAt)) / 1000) : undefined,
+          slots: Object.keys(outcome.slots).length > 0 ? outcome.slots : undefined,
+          callId: outcome.callId,
+          pbxCallId: outcome.pbxCallId,
+          progress: amd ?? progressKind,
+        },
+        'done',
+        amd === 'machine' || amd === 'assistant' ? 'machine' : undefined,
+      );
     } catch (err) {
       alog.error({ err }, 'attempt failed');
       await this.finish(campaign, attempt, { disposition: 'failed', endedAt: this.iso(), note: (err as Error).message }).catch((e: unknown) =>
@@ -364,10 +378,10 @@ export class CampaignDialer {
   }
 
   /** Ends the attempt, schedules the contact's next attempt by the retry rules and queues the webhook, in one transaction. */
-  private async finish(campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome, state: 'done' | 'unknown' = 'done'): Promise<void> {
+  private async finish(campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome, state: 'done' | 'unknown' = 'done', retryAs?: string): Promise<void> {
     const now = this.o.clock.now();
     const next: ContactNext =
-      state === 'unknown' ? { state: 'unknown' } : nextAttempt(campaign.retry, attempt.attemptNo, outcome.disposition, now, outcome.slots);
+      state === 'unknown' ? { state: 'unknown' } : nextAttempt(campaign.retry, attempt.attemptNo, retryAs ?? outcome.disposition, now, outcome.slots);
     const webhook: WebhookEnqueue | undefined = campaign.webhook
       ? {
           campaignId: campaign.id,

@@ -94,7 +94,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch.originateTimeoutSec': 'originate_timeout when the request gives none.',
   'pbx.freeswitch.transfer.extension': 'Extension of the human agents.',
   'pbx.freeswitch.transfer.dialplan': 'Dialplan type of the transfer.',
-  'pbx.freeswitch.transfer.context': 'Dialplan context of the transfer.',
+  'pbx.freeswitch.transfer.context': 'Dialplan context of the transfer (where the agent extension lives; the sample ships it for `default`).',
   'media.record': 'Record caller, bot and mixed audio of every call to WAV.',
   'media.maxQueuedMs': 'Bot audio queued beyond this is dropped with a warning (protects memory on a stuck leg).',
   'campaigns.enabled': 'Run the campaign dialer on this node.',

@@ -50,6 +50,11 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_call ON events (call_id, id);
   `,
+  // Call-progress (before answer) and answering-machine (after answer) verdicts, as JSON objects.
+  `
+  ALTER TABLE calls ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));
+  ALTER TABLE calls ADD COLUMN amd TEXT CHECK (amd IS NULL OR json_valid(amd));
+  `,
   // Outbound campaigns (issue 11). Attempts are unique per (campaign, contact, attempt number) and carry a lease
   // (node_id, lease_until) so several nodes can share one database later (issue 14).
   `

@@ -1,4 +1,5 @@
 import type { CampaignStore } from './campaign-types.ts';
+import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
 
 export type CallStatus = 'active' | 'ended';
 
@@ -22,6 +23,10 @@ export interface CallRecord {
   /** Folder with caller.wav, bot.wav, mixed.wav. */
   recordingDir?: string;
   variables: Record<string, string>;
+  /** Outbound: what the line said before answer (announcement, tone or cause). */
+  progress?: CallProgressVerdict;
+  /** Outbound: who answered (human, machine, assistant), when detection ran. */
+  amd?: AmdVerdict;
 }
 
 export interface TurnRecord {

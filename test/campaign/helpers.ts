@@ -8,7 +8,7 @@ import {
   type ComplianceProfile,
   type DialerOptions,
 } from '../../src/campaign/index.ts';
-import type { CallOutcome, OutboundCallRequest } from '../../src/calls/index.ts';
+import type { OutboundCallOutcome, OutboundCallRequest } from '../../src/calls/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 
 export const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
@@ -39,17 +39,16 @@ export class FakePlacer implements CallPlacer {
     this.maxLive = Math.max(this.maxLive, this.live);
     const callId = `call-${n}`;
     const startedAt = this.clock.now();
-    const outcome = (async (): Promise<CallOutcome> => {
+    const outcome = (async (): Promise<OutboundCallOutcome> => {
       await this.clock.sleep(b.durationMs);
       this.live--;
       const endedAt = new Date(this.clock.now()).toISOString();
       return {
         callId,
+        telephony: b.answered ? 'answered' : ['busy', 'no-answer', 'unreachable', 'congestion', 'cancelled'].includes(b.disposition) ? (b.disposition as 'busy') : 'failed',
         disposition: b.disposition,
-        answered: b.answered ?? false,
         answeredAt: b.answered ? new Date(startedAt).toISOString() : undefined,
         endedAt,
-        durationSec: b.answered ? b.durationMs / 1000 : undefined,
         slots: b.slots ?? {},
       };
     })();

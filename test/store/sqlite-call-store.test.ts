@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { MIGRATIONS } from '../../src/store/migrations.ts';
 import { openSqliteStore, StoreError, type CallRecord, type Store, type TurnRecord } from '../../src/store/index.ts';
 
 const log = pino({ level: 'silent' });
@@ -64,7 +65,7 @@ test('creates folder, WAL mode and schema version', async () => {
   assert.ok(existsSync(path));
   const raw = new Database(path, { readonly: true });
   assert.is(raw.pragma('journal_mode', { simple: true }), 'wal');
-  assert.is(raw.pragma('user_version', { simple: true }), 1);
+  assert.is(raw.pragma('user_version', { simple: true }), MIGRATIONS.length);
   raw.close();
 });
 
@@ -160,6 +161,35 @@ test('malformed input is rejected with clear errors', async () => {
   // Nothing half-written by the rejected calls.
   assert.equal((await store.calls.listCalls()).map((c) => c.id), ['x']);
   assert.is((await store.calls.listTurns('x')).length, 1);
+  await store.close();
+});
+
+test('call-progress and AMD verdicts are stored with the call and survive reopen', async () => {
+  const path = freshPath();
+  let store = openSqliteStore(path, { log });
+  await store.calls.createCall(call('cp-1', { status: 'ended', disposition: 'failed' }));
+  await store.calls.updateCall('cp-1', {
+    progress: { kind: 'powered_off', source: 'announcement', atMs: 2140, evidence: '关机', transcript: '您拨打的电话已关机', cause: 19 },
+  });
+  await store.calls.createCall(call('cp-2'));
+  await store.calls.updateCall('cp-2', { amd: { kind: 'assistant', reason: 'keyword', atMs: 1800, evidence: '智能助理' } });
+  await store.close();
+  store = openSqliteStore(path, { log });
+  const first = await store.calls.getCall('cp-1');
+  assert.equal(first?.progress, {
+    kind: 'powered_off',
+    source: 'announcement',
+    atMs: 2140,
+    evidence: '关机',
+    transcript: '您拨打的电话已关机',
+    cause: 19,
+  });
+  assert.is(first?.amd, undefined);
+  assert.equal((await store.calls.getCall('cp-2'))?.amd, { kind: 'assistant', reason: 'keyword', atMs: 1800, evidence: '智能助理' });
+  await expectStoreError(
+    () => store.calls.updateCall('cp-2', { amd: { kind: 'robot', reason: 'keyword', atMs: 1 } as never }),
+    /amd\.kind/,
+  );
   await store.close();
 });
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { maskText } from '../../core/index.ts';
 import type { WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import type { LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
@@ -162,7 +163,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
     } catch (err) {
       const text = (err as Error).message;
-      this.log.warn({ endpoint: req.endpoint, err: text }, 'originate refused');
+      this.log.warn({ endpoint: req.endpoint, err: maskText(text) }, 'originate refused');
       this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
     }
     return result;
