@@ -49,7 +49,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       for (const close of [...closers].reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
     })());
   try {
-    const store = await openStore(config.store, resolve(cwd, config.store.path), { log });
+    const store = await openStore(config.store, { log, cwd });
     closers.push(() => store.close());
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
@@ -96,7 +96,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     closers.push(() => engine.shutdown());
 
-    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
+    const adapters = await createPbxAdapters(config.pbx, {
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+    });
     const runner = new PbxCallRunner({ engine, calls: store.calls, log });
     for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
     const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
@@ -109,7 +113,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       defaultCountry: config.campaigns.defaultCountry,
     });
     const dialer =
-      outbound && config.campaigns.enabled
+      outbound && config.campaigns.enabled && store.backend === 'sqlite'
         ? new CampaignDialer({
             store: store.campaigns,
             calls: store.calls,
@@ -141,7 +145,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
-      readiness: () => readiness(adapters, warming),
+      readiness: () => readiness(adapters, warming, store),
       originate: outbound ? (req) => outbound.placeCall(req) : undefined,
     });
     const url = await server.listen();

@@ -81,6 +81,8 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  /** Whether the database is reachable now (readyz); `detail` says why not. */
+  health(): { ok: boolean; detail?: string };
   readonly campaigns: CampaignStore;
   close(): Promise<void>;
 }

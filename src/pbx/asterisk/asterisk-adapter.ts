@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { maskText } from '../../core/index.ts';
-import type { WebSocketRoute } from '../../media/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import type { LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
@@ -24,6 +24,8 @@ export interface AsteriskAdapterOptions {
   log: Logger;
   /** Passed to every media leg (media.maxQueuedMs). */
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
 }
 
 interface PendingOriginate {
@@ -205,6 +207,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       clientLegs: this.clientLegs,
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
+      clock: this.opts.clock,
     };
   }
 
