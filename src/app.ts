@@ -1,8 +1,11 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
 import type { Config } from './config/index.ts';
-import { CampaignDialer, CampaignService, loadComplianceProfiles, resolveNodeId, systemClock } from './campaign/index.ts';
+import { NodePresence } from './cluster/index.ts';
+import { CALLPILOT_VERSION } from './core/index.ts';
+import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
 import { engineMetrics, OutboundCallService, PbxCallRunner, readiness, runMediaWebSocketCall } from './calls/index.ts';
 import { CallEngine, createFlowDialogFactory, warmFlowPrompts, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
@@ -49,7 +52,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       for (const close of [...closers].reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
     })());
   try {
-    const store = await openStore(config.store, { log, cwd });
+    const nodeId = config.cluster.nodeId ?? hostname();
+    const store = await openStore(config.store, { log, cwd, nodeId });
     closers.push(() => store.close());
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
@@ -120,7 +124,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             placer: outbound,
             adapters,
             clock: systemClock,
-            nodeId: resolveNodeId(config.campaigns),
+            // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
+            nodeId,
             profiles,
             maxCalls: () => config.campaigns.maxCalls,
             activeCalls: () => engine.activeCalls,
@@ -138,6 +143,17 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
 
+    let advertised = config.cluster.advertiseUrl ?? '';
+    const startedAt = new Date().toISOString();
+    const presence = new NodePresence({
+      nodes: store.nodes,
+      calls: store.calls,
+      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: 0, liveCalls: engine.activeCalls, draining: false, startedAt }),
+      heartbeatMs: config.cluster.heartbeatMs,
+      deadAfterMs: config.cluster.deadAfterMs,
+      log,
+    });
+
     const server: HttpServer = await createHttpServer({
       config: config.server,
       log,
@@ -147,12 +163,16 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       recordingsDir,
       readiness: () => readiness(adapters, warming, store),
       originate: outbound ? (req) => outbound.placeCall(req) : undefined,
+      nodes: () => presence.list(),
     });
     const url = await server.listen();
     // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
     const rates: (8000 | 16000)[] = config.pbx.freeswitch || config.pbx.asterisk?.format === 'slin16' ? [8000, 16000] : [8000];
     void warmFlowPrompts(dialogs, speaker, rates, config.dialog.defaultFlow, warming, log);
     closers.push(() => server.close());
+    advertised ||= url;
+    await presence.start();
+    closers.push(() => presence.stop());
     // Adapters start after the server listens: PBXs connect back to our WebSocket routes.
     for (const adapter of adapters) {
       await adapter.start();

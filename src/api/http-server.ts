@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registerCallRoutes } from './calls-routes.ts';
 import { registerConsole } from './console-assets.ts';
+import { registerNodeRoutes } from './nodes-routes.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServer, HttpServerOptions } from './http-types.ts';
 import { WebSocketDispatcher } from './websocket-dispatch.ts';
@@ -36,6 +37,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   });
   app.get('/metrics', async (_request, reply) => reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()));
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, recordingsDir: opts.recordingsDir, log });
+  registerNodeRoutes(app, { nodes: opts.nodes });
   registerConsole(app);
 
   const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log);

@@ -15,6 +15,19 @@ export interface Readiness {
   checks: Record<string, ReadinessCheck>;
 }
 
+/** A node as GET /api/nodes shows it. */
+export interface NodeStatusView {
+  id: string;
+  address: string;
+  version: string;
+  capacity: number;
+  liveCalls: number;
+  draining: boolean;
+  startedAt: string;
+  heartbeatAt: string;
+  alive: boolean;
+}
+
 export type OriginateOutcome = { callId: string } | { error: string };
 
 export interface HttpServerOptions {
@@ -27,6 +40,8 @@ export interface HttpServerOptions {
   readiness: () => Readiness;
   /** Places an outbound call; absent when no PBX is configured (POST /api/calls then answers 503). */
   originate?: (req: OriginateCallRequest) => Promise<OriginateOutcome>;
+  /** The nodes sharing the store (GET /api/nodes). */
+  nodes?: () => Promise<NodeStatusView[]>;
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
 }

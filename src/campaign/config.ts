@@ -1,12 +1,9 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 
 export const campaignsConfigSchema = z
   .object({
     /** Dial campaigns on this node. */
     enabled: z.boolean().default(true),
-    /** Stable id of this node: its own leases are reconciled at once after a restart. Empty = the host name. */
-    nodeId: z.string().regex(/^[A-Za-z0-9_.-]*$/).default(''),
     /** Most calls (inbound + outbound) this node carries before the dialer waits; until server.maxCalls exists. */
     maxCalls: z.number().int().min(1).max(100_000).default(50),
     /** Our own numbers: a campaign may only show these as caller id. */
@@ -25,9 +22,4 @@ export const campaignsConfigSchema = z
     webhookTimeoutSec: z.number().min(1).max(120).default(10),
   })
   .prefault({});
-/** The configured node id, or the host name. */
-export function resolveNodeId(cfg: { nodeId: string }): string {
-  return cfg.nodeId || hostname().replace(/[^A-Za-z0-9_.-]/g, '-') || 'node';
-}
-
 export type CampaignsConfig = z.infer<typeof campaignsConfigSchema>;

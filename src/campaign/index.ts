@@ -1,6 +1,6 @@
 /** Outbound campaigns: lifecycle, compliance, contacts import, DNC ledger, the dialer and CRM webhooks. */
 export { type Clock, systemClock, ManualClock } from './clock.ts';
-export { campaignsConfigSchema, resolveNodeId, type CampaignsConfig } from './config.ts';
+export { campaignsConfigSchema, type CampaignsConfig } from './config.ts';
 export {
   BUILTIN_PROFILES,
   checkWindow,

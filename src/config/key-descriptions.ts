@@ -6,6 +6,10 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.host': 'Address the HTTP/WebSocket server listens on.',
   'server.port': 'Port of the HTTP API, web console, metrics and media WebSockets (0 = any free port).',
   'log.level': 'pino log level.',
+  'cluster.nodeId': "This node's id in the shared store (node registry, calls it runs); default: the host name.",
+  'cluster.advertiseUrl': 'Address other systems reach this node at, shown in GET /api/nodes; default: the server URL.',
+  'cluster.heartbeatMs': 'How often this node refreshes its row in the node registry.',
+  'cluster.deadAfterMs': 'A node whose heartbeat is older than this is dead: a survivor closes its live calls as interrupted and takes over its work.',
   'store.path': 'SQLite database file (WAL mode); its folder is created when missing. Not used when store.url is set.',
   'store.url': 'PostgreSQL URL (postgres://user:password@host:5432/db) of the store several nodes share; unset = SQLite at store.path. Prefer CALLPILOT_STORE_URL for the password.',
   'store.postgres.poolSize': 'PostgreSQL connections this node keeps open at most.',
@@ -109,7 +113,6 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'media.deadMediaMs':
     'No caller audio at all for this long ends the call with disposition dead_media (the caller is hung up). 0 = never. Keep it above the longest silence a caller with silence suppression may keep (long prompts).',
   'campaigns.enabled': 'Run the campaign dialer on this node.',
-  'campaigns.nodeId': 'Stable id of this node; its own campaign leases are reconciled at once after a restart (default: hostname).',
   'campaigns.maxCalls': 'Most live calls (inbound + outbound) this node carries; the dialer only fills what is free.',
   'campaigns.callerIdPool': 'Our own numbers: the only caller ids a campaign may show.',
   'campaigns.defaultCountry': 'ISO country for contact numbers written without a country code.',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { serverConfigSchema } from '../api/config.ts';
+import { clusterConfigSchema } from '../cluster/config.ts';
 import { campaignsConfigSchema } from '../campaign/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
@@ -18,6 +19,7 @@ export const configSchema = z
     dialog: dialogConfigSchema,
     pbx: pbxConfigSchema,
     media: mediaConfigSchema,
+    cluster: clusterConfigSchema,
     campaigns: campaignsConfigSchema,
   })
   .strict();

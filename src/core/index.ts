@@ -16,3 +16,4 @@ export {
   type EarlyMediaHeard,
   type EarlyMediaMonitor,
 } from './call-progress.ts';
+export { CALLPILOT_VERSION } from './version.ts';

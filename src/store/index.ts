@@ -1,4 +1,5 @@
 export * from './types.ts';
+export * from './node-types.ts';
 export * from './campaign-types.ts';
 export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './call-rows.ts';

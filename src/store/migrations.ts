@@ -55,6 +55,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));
   ALTER TABLE calls ADD COLUMN amd TEXT CHECK (amd IS NULL OR json_valid(amd));
   `,
+  // The node registry (one row per callpilot process sharing this store).
+  `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    live_calls INTEGER NOT NULL,
+    draining INTEGER NOT NULL CHECK (draining IN (0, 1)),
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  ) STRICT;
+  `,
   // Outbound campaigns (issue 11). Attempts are unique per (campaign, contact, attempt number) and carry a lease
   // (node_id, lease_until) so several nodes can share one database later (issue 14).
   `

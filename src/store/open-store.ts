@@ -6,6 +6,8 @@ import { PostgresCallStore } from './postgres-call-store.ts';
 import { PostgresDatabase, redactUrl } from './postgres-database.ts';
 import { PostgresWriteQueue } from './postgres-write-queue.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
+import { SqliteNodeStore } from './sqlite-node-store.ts';
+import { PostgresNodeStore } from './postgres-node-store.ts';
 import { SqliteCampaignStore } from './sqlite-campaign-store.ts';
 import { unsupportedCampaignStore } from './unsupported-campaign-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
@@ -25,6 +27,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    nodes: new SqliteNodeStore(db),
     health: () => ({ ok: db.open, detail: db.open ? undefined : 'closed' }),
     campaigns: new SqliteCampaignStore(db),
     close: async () => {
@@ -60,6 +63,7 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
     return {
       backend: 'postgres',
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
+      nodes: new PostgresNodeStore(db),
       campaigns: unsupportedCampaignStore('postgres'),
       health: () => writes.health(),
       close: async () => {

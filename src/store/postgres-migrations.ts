@@ -60,4 +60,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN progress JSONB;
   ALTER TABLE calls ADD COLUMN amd JSONB;
   `,
+  `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    live_calls INTEGER NOT NULL,
+    draining BOOLEAN NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -1,5 +1,6 @@
 import type { CampaignStore } from './campaign-types.ts';
 import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
+import type { NodeStore } from './node-types.ts';
 
 export type CallStatus = 'active' | 'ended';
 
@@ -71,6 +72,11 @@ export interface CallStore {
   listEvents(callId: string): Promise<CallEvent[]>;
   /** Calls left `active` by a crash: ended with disposition `interrupted`, returned so their owners can clean up. */
   recoverInterruptedCalls(now: Date): Promise<CallRecord[]>;
+  /**
+   * Calls a dead node left `active` (shared stores): ended as `interrupted`. A single-node store has no other
+   * nodes and returns nothing.
+   */
+  recoverCallsOfNode(nodeId: string, now: Date): Promise<CallRecord[]>;
 }
 
 /**
@@ -81,6 +87,7 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  readonly nodes: NodeStore;
   /** Whether the database is reachable now (readyz); `detail` says why not. */
   health(): { ok: boolean; detail?: string };
   readonly campaigns: CampaignStore;
