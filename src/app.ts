@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
+import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
 import { CALLPILOT_VERSION } from './core/index.ts';
@@ -27,6 +28,8 @@ export interface CallpilotApp {
   dialer?: CampaignDialer;
   metrics: Metrics;
   adapters: PbxAdapter[];
+  /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
+  auth: Auth;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const nodeId = config.cluster.nodeId ?? hostname();
     const store = await openStore(config.store, { log, cwd, nodeId });
     closers.push(() => store.close());
+    const auth = createAuth(store);
+    await checkFirstStart(auth, config.server.host, log);
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
@@ -104,6 +109,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
       maxQueuedMs: config.media.maxQueuedMs,
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+      mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
     const runner = new PbxCallRunner({ engine, calls: store.calls, log });
     for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
@@ -162,6 +168,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       webSocketRoutes: routes,
       recordingsDir,
       readiness: () => readiness(adapters, warming, store),
+      auth,
+      metricsPublic: config.observability.metricsPublic,
       originate: outbound ? (req) => outbound.placeCall(req) : undefined,
       nodes: () => presence.list(),
     });
@@ -184,9 +192,38 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       closers.push(() => dialer.stop());
     }
     log.info({ url, pbx: adapters.map((a) => a.kind) }, 'callpilot started');
-    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, close: closeAll };
+    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, auth, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** Raised when callpilot must not start as configured (the message says what to do). */
+export class StartRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartRefusedError';
+  }
+}
+
+export const FIRST_TOKEN_COMMAND = 'callpilot tokens create --role admin --name <your name>';
+
+/**
+ * Without any token nobody can use the API, and beyond loopback an empty token table would only invite a later
+ * "temporarily open" change: refuse, naming the command. On loopback, say how to get in.
+ */
+async function checkFirstStart(auth: Auth, host: string, log: Logger): Promise<void> {
+  if (await auth.tokens.hasUsableToken()) return;
+  if (!isLoopback(host)) {
+    throw new StartRefusedError(
+      `no API token exists and server.host is ${host}, reachable beyond this machine: create the first admin token with \`${FIRST_TOKEN_COMMAND}\` (same config), then start again`,
+    );
+  }
+  log.warn({ command: FIRST_TOKEN_COMMAND }, `no API token yet: run \`${FIRST_TOKEN_COMMAND}\`, then sign in to the console with the token it prints`);
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

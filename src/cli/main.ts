@@ -4,12 +4,13 @@ import { ConfigError, loadConfig, renderConfigReference } from '../config/index.
 import { runModelsCommand } from './models-command.ts';
 import { runSimulate } from './simulate-command.ts';
 import { runStart } from './start-command.ts';
+import { runTokensCommand } from './tokens-command.ts';
 
 const USAGE = `callpilot — voice-bot media server for Asterisk and FreeSWITCH
 
 Usage:
   callpilot start [--config FILE]              run the server (HTTP, media WebSocket, PBX adapters)
-  callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL] [--config FILE]
+  callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL --token TOKEN] [--config FILE]
                                                call the bot like a phone: stream a WAV (or a built-in
                                                demo conversation) in real time and print the timeline
   callpilot models list                        known models and where they are installed
@@ -18,6 +19,10 @@ Usage:
   callpilot flows check FILE...                validate flow files, with line numbers and fix hints
   callpilot config check [--config FILE]       validate a config file
   callpilot config reference                   print every config key, its default and env variable
+  callpilot tokens create --role ROLE [--name N] [--expires 30d] [--grant unmask]
+                                               create an API token (shown once); roles admin,
+                                               operator, auditor, pbx
+  callpilot tokens list | tokens revoke ID     list tokens / revoke one (see callpilot tokens --help)
 `;
 
 /** Entry point of the `callpilot` command; returns the exit code. */
@@ -31,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runStart(rest);
       case 'simulate':
         return await runSimulate(rest, out);
+      case 'tokens':
+        return await runTokensCommand(rest, out, err);
       case 'models':
         return await runModelsCommand(rest, out, err);
       case 'flows':

@@ -21,8 +21,10 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
       flow: { type: 'string' },
       url: { type: 'string' },
       config: { type: 'string' },
+      token: { type: 'string' },
     },
   });
+  let token = values.token ?? process.env.CALLPILOT_TOKEN;
   const lang = values.lang === 'en' ? 'en' : 'zh';
   const config = loadConfig({ path: values.config });
   let base = values.url ?? `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${config.server.port}`;
@@ -31,8 +33,19 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     out(`no callpilot answering at ${base}; starting one in this process`);
     const log = createLogger({ level: 'warn' });
     await ensureModels(config, log);
-    embedded = await startCallpilot({ ...config, server: { ...config.server, port: 0 } }, { log });
+    embedded = await startCallpilot({ ...config, server: { ...config.server, host: '127.0.0.1', port: 0 } }, { log });
     base = embedded.url;
+  }
+  // The server in this process: a short-lived operator token of our own, revoked when the call is done.
+  let ownTokenId: string | undefined;
+  if (embedded && !token) {
+    const created = await embedded.auth.tokens.create({ role: 'operator', name: 'simulate', expiresAt: new Date(Date.now() + 3_600_000), createdBy: 'cli' });
+    token = created.token;
+    ownTokenId = created.info.id;
+  }
+  if (!token) {
+    out(`callpilot at ${base} needs a token: pass --token or set CALLPILOT_TOKEN (create one with: callpilot tokens create --role operator)`);
+    return 2;
   }
   try {
     let turns: CallerTurn[];
@@ -47,6 +60,7 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     let t0: number | undefined;
     const report = await runSimulatedCall({
       url: `${base.replace(/^http/, 'ws')}/media`,
+      token,
       start: { codec: 'pcmu', sampleRate: 8000, lang, flow: values.flow, from: 'simulator' },
       turns,
       onNotice: (notice, at) => {
@@ -64,7 +78,7 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
       out(`  ${parts.join(', ')}`);
     }
     await new Promise((r) => setTimeout(r, 300)); // the server finishes storing the call
-    const res = await fetch(`${base}/api/calls/${encodeURIComponent(report.callId)}`);
+    const res = await fetch(`${base}/api/calls/${encodeURIComponent(report.callId)}`, { headers: { authorization: `Bearer ${token}` } });
     if (res.ok) {
       const body = (await res.json()) as { call?: { disposition?: string; recordingDir?: string } };
       out(`stored: disposition ${body.call?.disposition ?? '?'}; recordings in ${body.call?.recordingDir ?? '(none)'}`);
@@ -72,6 +86,7 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     }
     return 0;
   } finally {
+    if (ownTokenId) await embedded?.auth.tokens.revoke(ownTokenId).catch(() => undefined);
     await embedded?.close();
   }
 }

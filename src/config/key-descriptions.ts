@@ -5,6 +5,10 @@
 export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.host': 'Address the HTTP/WebSocket server listens on.',
   'server.port': 'Port of the HTTP API, web console, metrics and media WebSockets (0 = any free port).',
+  'server.allowedHosts': 'Host names browsers may reach callpilot by (DNS-rebinding guard); IP literals and localhost always pass, `*` disables the check (JSON array in env).',
+  'server.allowedOrigins': 'Extra origins (e.g. https://ops.example.com) allowed to open WebSockets and send state-changing requests; same-origin always passes (JSON array in env).',
+  'server.secureCookies': 'Mark the console session cookie Secure and trust X-Forwarded-Proto: set when TLS ends at a reverse proxy.',
+  'server.sessionHours': 'How long a console sign-in lasts.',
   'log.level': 'pino log level.',
   'cluster.nodeId': "This node's id in the shared store (node registry, calls it runs); default: the host name.",
   'cluster.advertiseUrl': 'Address other systems reach this node at, shown in GET /api/nodes; default: the server URL.',
@@ -18,6 +22,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'store.postgres.sslMode': 'disable, require (encrypted, certificate not checked) or verify-full (checked against caFile or the system CAs).',
   'store.postgres.caFile': 'CA certificate (PEM) for sslMode verify-full.',
   'store.postgres.journalPath': 'Writes made while PostgreSQL is unreachable are kept in this file (fsync\'d) and replayed in order when it is back or at the next start.',
+  'observability.metricsPublic': 'Serve /metrics without a token (admin, operator or auditor tokens otherwise).',
   'store.recordingsDir': 'Folder holding one sub-folder of caller/bot/mixed WAV files per call.',
   'store.retentionDays': 'Recording folders older than this are deleted; 0 keeps them forever.',
   'speech.modelsDir': 'Extra folder searched for models (after explicit paths and CALLPILOT_MODELS, before ../shared/models and the cache).',

@@ -4,7 +4,7 @@ import { clusterConfigSchema } from '../cluster/config.ts';
 import { campaignsConfigSchema } from '../campaign/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
-import { logConfigSchema } from '../observability/config.ts';
+import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
 import { speechConfigSchema } from '../speech/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -14,6 +14,7 @@ export const configSchema = z
   .object({
     server: serverConfigSchema,
     log: logConfigSchema,
+    observability: observabilityConfigSchema,
     store: storeConfigSchema,
     speech: speechConfigSchema,
     dialog: dialogConfigSchema,

@@ -17,3 +17,4 @@ export {
   type EarlyMediaMonitor,
 } from './call-progress.ts';
 export { CALLPILOT_VERSION } from './version.ts';
+export { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from './media-token.ts';

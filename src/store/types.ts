@@ -1,6 +1,8 @@
 import type { CampaignStore } from './campaign-types.ts';
 import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
 import type { NodeStore } from './node-types.ts';
+import type { AuditStore } from './audit-types.ts';
+import type { TokenStore } from './tokens-types.ts';
 
 export type CallStatus = 'active' | 'ended';
 
@@ -90,6 +92,10 @@ export interface Store {
   readonly nodes: NodeStore;
   /** Whether the database is reachable now (readyz); `detail` says why not. */
   health(): { ok: boolean; detail?: string };
+  /** API tokens, console sessions and server secrets. */
+  readonly tokens: TokenStore;
+  /** Append-only, hash-chained record of who read or changed what. */
+  readonly audit: AuditStore;
   readonly campaigns: CampaignStore;
   close(): Promise<void>;
 }

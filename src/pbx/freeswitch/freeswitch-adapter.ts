@@ -1,3 +1,4 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -77,7 +78,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
 
   constructor(
     private readonly cfg: FreeswitchConfig,
-    opts: { log: Logger },
+    opts: { log: Logger; mediaToken?: MediaTokenIssuer },
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
@@ -91,6 +92,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       chunkMs: cfg.chunkMs,
       skipLeadIn: cfg.skipPlaylistLeadIn,
       log: this.log,
+      mediaToken: opts.mediaToken,
     });
     this.client = new EslInboundClient({
       host: cfg.host,
@@ -329,6 +331,6 @@ function channelVariableValue(value: string): string {
   return /\s/.test(value) ? `'${value}'` : value;
 }
 
-export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger }): FreeswitchAdapter {
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger; mediaToken?: MediaTokenIssuer }): FreeswitchAdapter {
   return new FreeswitchAdapter(cfg, opts);
 }
