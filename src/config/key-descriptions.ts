@@ -105,6 +105,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch.firstChunkMs': 'First audio chunk of a prompt (small, so the first words leave early).',
   'pbx.freeswitch.chunkMs': 'Later audio chunks of a prompt.',
   'pbx.freeswitch.inboundVariable': 'Only parked channels carrying this (non-empty) channel variable go to the bot; empty = every parked inbound channel.',
+  'pbx.freeswitch.inboundValue': 'With inboundVariable: only channels whose variable has exactly this value (several nodes on one FreeSWITCH each take their share); empty = any non-empty value.',
   'pbx.freeswitch.reconnect.initialMs': 'First reconnect delay of the inbound ESL connection.',
   'pbx.freeswitch.reconnect.maxMs': 'Longest reconnect delay of the inbound ESL connection.',
   'pbx.freeswitch.originateTimeoutSec': 'originate_timeout when the request gives none.',

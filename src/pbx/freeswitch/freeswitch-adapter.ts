@@ -265,7 +265,9 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
   private isBotChannel(event: EslEvent): boolean {
     if (event.headers['Call-Direction'] !== 'inbound') return false;
     const variable = this.cfg.inboundVariable;
-    return variable === '' || Boolean(event.headers[`variable_${variable}`]);
+    if (variable === '') return true;
+    const value = event.headers[`variable_${variable}`];
+    return this.cfg.inboundValue === '' ? Boolean(value) : value === this.cfg.inboundValue;
   }
 
   private onUp(): void {
