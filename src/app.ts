@@ -7,7 +7,15 @@ import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
 import { CALLPILOT_VERSION } from './core/index.ts';
 import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
-import { engineMetrics, OutboundCallService, PbxCallRunner, readiness, runMediaWebSocketCall } from './calls/index.ts';
+import {
+  CallAdmission,
+  defaultMaxCalls,
+  engineMetrics,
+  OutboundCallService,
+  PbxCallRunner,
+  readiness,
+  runMediaWebSocketCall,
+} from './calls/index.ts';
 import { CallEngine, createFlowDialogFactory, warmFlowPrompts, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
@@ -30,6 +38,14 @@ export interface CallpilotApp {
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
   auth: Auth;
+  /** server.maxCalls and what is free of it: the campaign dialer sizes its pace to `admission.free`. */
+  admission: CallAdmission;
+  /**
+   * Graceful shutdown: refuse new calls (readyz 503 `draining`), let live calls finish for up to `timeoutMs`
+   * (default server.drainTimeoutMs), then end the rest with reason `shutdown`, store every end and close.
+   */
+  drain(timeoutMs?: number): Promise<void>;
+  /** Ends live calls at once with reason `shutdown`, stores their ends, then closes everything. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -39,6 +55,12 @@ export interface StartOptions {
   modelsRoot?: string;
   /** Resolve relative paths in the config against this folder (default: process.cwd()). */
   cwd?: string;
+  /**
+   * Engines built by the caller instead of from the config's models: tests of orchestration (limits, drain,
+   * crash recovery) run the real app around scripted listening and tone prompts. Closed by the caller.
+   */
+  speech?: SpeechEngine;
+  speaker?: Speaker;
 }
 
 const RETENTION_SWEEP_MS = 6 * 3600_000;
@@ -71,17 +93,23 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     closers.push(() => clearInterval(sweepTimer));
 
     const metrics = createMetrics();
-    const speech: SpeechEngine = await createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot });
-    closers.push(() => speech.close());
+    const maxCalls = config.server.maxCalls ?? defaultMaxCalls();
+    const admission = new CallAdmission({ maxCalls, onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }) });
+    const speech: SpeechEngine = opts.speech ?? (await createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls }));
+    if (!opts.speech) closers.push(() => speech.close());
     const asrTimer = setInterval(() => metrics.asrRealTimeFactor.set(speech.asrRealTimeFactor()), 5000);
     asrTimer.unref();
     closers.push(() => clearInterval(asrTimer));
-    const tts: TtsEngine = await createTtsEngine(config.speech.tts, {
-      log,
-      resolveModelDir: (name) => resolveModel(name, { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot }).dir,
-    });
-    closers.push(() => tts.close());
-    const speaker: Speaker = createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
+    let speaker: Speaker;
+    if (opts.speaker) speaker = opts.speaker;
+    else {
+      const tts: TtsEngine = await createTtsEngine(config.speech.tts, {
+        log,
+        resolveModelDir: (name) => resolveModel(name, { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot }).dir,
+      });
+      closers.push(() => tts.close());
+      speaker = createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
+    }
     const dialogs = await createFlowDialogFactory({
       flowsDir: resolve(cwd, config.dialog.flowsDir),
       defaultFlow: config.dialog.defaultFlow,
@@ -103,7 +131,6 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
       metrics: engineMetrics(metrics),
     });
-    closers.push(() => engine.shutdown());
 
     const adapters = await createPbxAdapters(config.pbx, {
       log,
@@ -111,9 +138,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
       mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
-    const runner = new PbxCallRunner({ engine, calls: store.calls, log });
-    for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
-    const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
+    const runner = new PbxCallRunner({ engine, calls: store.calls, log, admission, overflowTarget: config.server.overflowTarget });
+    for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
+    const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
+    // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
+    if (outbound) closers.push(() => withTimeout(outbound.settled(), 5000));
     const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
     const campaigns = new CampaignService({
       store: store.campaigns,
@@ -133,8 +162,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
             nodeId,
             profiles,
-            maxCalls: () => config.campaigns.maxCalls,
-            activeCalls: () => engine.activeCalls,
+            // server.maxCalls admission: the dialer only fills what inbound calls and its own leave free.
+            freeCalls: () => admission.free,
             log: log.child({ component: 'dialer' }),
             leaseMs: config.campaigns.leaseSec * 1000,
             heartbeatMs: config.campaigns.heartbeatSec * 1000,
@@ -145,7 +174,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const mediaRoute = createMediaWebSocketRoute({
       log,
       maxQueuedMs: config.media.maxQueuedMs,
-      onLeg: (leg, start) => runMediaWebSocketCall(engine, leg, start, log),
+      admit: () => {
+        const result = admission.tryAdmit('media');
+        return result.ok ? { ok: true, release: result.ticket.release } : { ok: false, detail: result.detail };
+      },
+      onLeg: (leg, start, release) => runMediaWebSocketCall(engine, leg, start, log, release),
     });
     const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
 
@@ -154,7 +187,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const presence = new NodePresence({
       nodes: store.nodes,
       calls: store.calls,
-      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: 0, liveCalls: engine.activeCalls, draining: false, startedAt }),
+      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: maxCalls, liveCalls: engine.activeCalls, draining: admission.draining, startedAt }),
       heartbeatMs: config.cluster.heartbeatMs,
       deadAfterMs: config.cluster.deadAfterMs,
       log,
@@ -167,7 +200,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
-      readiness: () => readiness(adapters, warming, store),
+      readiness: () => readiness(adapters, warming, store, admission),
       auth,
       metricsPublic: config.observability.metricsPublic,
       originate: outbound ? (req) => outbound.placeCall(req) : undefined,
@@ -191,12 +224,35 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await dialer.start();
       closers.push(() => dialer.stop());
     }
-    log.info({ url, pbx: adapters.map((a) => a.kind) }, 'callpilot started');
-    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, auth, close: closeAll };
+    // First thing on close, while server, adapters and store still work: refuse new calls, end the live ones with
+    // reason `shutdown` (clients get `end`, PBX calls go to the overflow target or are hung up) and wait until
+    // every end is stored. Only then do the adapters, the server and finally the store close.
+    closers.push(async () => {
+      admission.startDraining();
+      runner.stop();
+      await engine.shutdown();
+      await withTimeout(runner.settled(), 10_000);
+    });
+    const drain = async (timeoutMs: number = config.server.drainTimeoutMs): Promise<void> => {
+      admission.startDraining();
+      log.info({ calls: engine.runningCalls, timeoutMs }, 'draining: new calls are refused, live calls may finish');
+      const idle = await engine.whenIdle(timeoutMs);
+      if (!idle) log.warn({ calls: engine.runningCalls }, 'drain timeout: ending the remaining calls with reason shutdown');
+      await closeAll();
+    };
+    log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
+    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** Waits for `p`, but no longer than `ms`. */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Raised when callpilot must not start as configured (the message says what to do). */

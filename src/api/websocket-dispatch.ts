@@ -15,6 +15,9 @@ export interface UpgradeGuard {
 /** The subprotocol callpilot's own media clients may ask for; routes without `protocols` accept it. */
 export const CALLPILOT_MEDIA_SUBPROTOCOL = 'callpilot-media';
 
+/** For routes that do not size their own: ws would otherwise buffer up to 100 MiB per message. */
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
+
 export type RouteMatch =
   | { ok: true; route: WebSocketRoute; protocol: string | undefined }
   | { ok: false; status: 400 | 404; message: string };
@@ -92,6 +95,7 @@ export class WebSocketDispatcher {
         route,
         new WebSocketServer({
           noServer: true,
+          maxPayload: route.maxPayload ?? DEFAULT_MAX_PAYLOAD,
           // The route was chosen for a protocol already; echo it so the client's handshake check passes.
           handleProtocols: (protocols: Set<string>) => acceptedProtocol(route, [...protocols]) || false,
         }),

@@ -4,8 +4,6 @@ export const campaignsConfigSchema = z
   .object({
     /** Dial campaigns on this node. */
     enabled: z.boolean().default(true),
-    /** Most calls (inbound + outbound) this node carries before the dialer waits; until server.maxCalls exists. */
-    maxCalls: z.number().int().min(1).max(100_000).default(50),
     /** Our own numbers: a campaign may only show these as caller id. */
     callerIdPool: z.array(z.string()).default([]),
     /** Country for numbers written without a country code. */

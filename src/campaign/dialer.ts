@@ -34,10 +34,8 @@ export interface DialerOptions {
   /** Stable across restarts of the same node: its own leases are reconciled at once instead of after expiry. */
   nodeId: string;
   profiles: Record<string, ComplianceProfile>;
-  /** Most live calls this node may carry (bot capacity). */
-  maxCalls: () => number;
-  /** Calls the engine runs now (inbound included); the dialer's own answered calls are among them. */
-  activeCalls: () => number;
+  /** Calls this node may still add now (server.maxCalls admission minus every call in use, the dialer's own included). */
+  freeCalls: () => number;
   log: Logger;
   leaseMs?: number;
   heartbeatMs?: number;
@@ -205,7 +203,7 @@ export class CampaignDialer {
       await store.heartbeat(this.o.nodeId, this.iso(now + this.leaseMs));
     }
     const campaigns = await store.listCampaigns({ state: 'running' });
-    let free = this.o.maxCalls() - Math.max(0, this.o.activeCalls() - this.answeredInFlight) - this.inFlight.size;
+    let free = this.o.freeCalls();
     const trunkRate = new Map<string, number>();
     for (const c of campaigns) trunkRate.set(c.trunk, Math.min(trunkRate.get(c.trunk) ?? Infinity, c.cps));
     let started = 0;

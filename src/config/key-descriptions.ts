@@ -119,7 +119,6 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'media.deadMediaMs':
     'No caller audio at all for this long ends the call with disposition dead_media (the caller is hung up). 0 = never. Keep it above the longest silence a caller with silence suppression may keep (long prompts).',
   'campaigns.enabled': 'Run the campaign dialer on this node.',
-  'campaigns.maxCalls': 'Most live calls (inbound + outbound) this node carries; the dialer only fills what is free.',
   'campaigns.callerIdPool': 'Our own numbers: the only caller ids a campaign may show.',
   'campaigns.defaultCountry': 'ISO country for contact numbers written without a country code.',
   'campaigns.profilesFile': 'YAML file of compliance profiles (overrides the built-in cn-collection, cn-marketing, us-tcpa).',

@@ -59,10 +59,11 @@ test('concurrency: never more live calls than the campaign cap, and the cap is u
 });
 
 test('node capacity: the dialer fills only what the bot can carry', async () => {
-  let engineCalls = 0;
-  const w = world({ maxCalls: () => 8, activeCalls: () => engineCalls });
+  const inbound = 5; // calls already on the node
+  let placer: { live: number } = { live: 0 };
+  const w = world({ freeCalls: () => 8 - inbound - placer.live });
+  placer = w.placer;
   await w.dialer.reconcile();
-  engineCalls = 5; // inbound calls already on the node
   w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 60_000 });
   const c = await campaignWith(w, { cps: 100, maxConcurrent: 50, retry: { maxAttempts: 1 } }, 100);
   await w.service.act(c.id, 'start');

@@ -82,8 +82,7 @@ export function world(opts: Partial<DialerOptions> & { start?: number; profiles?
     clock,
     nodeId: 'test-node',
     profiles,
-    maxCalls: () => 10_000,
-    activeCalls: () => 0,
+    freeCalls: () => 10_000 - placer.live,
     log,
     ...opts,
   });

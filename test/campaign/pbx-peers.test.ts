@@ -27,7 +27,7 @@ async function setup(adapter: PbxAdapter, dialPattern: string) {
   // A profile open all day so the test does not depend on the hour it runs.
   const profiles = { ...BUILTIN_PROFILES, always: { ...BUILTIN_PROFILES['cn-collection']!, windows: { default: ['00:00-24:00'] }, maxAttemptsPerNumberPerDay: undefined } };
   service.o.profiles.always = profiles.always;
-  const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'n1', profiles, maxCalls: () => 100, activeCalls: () => 0, log, tickMs: 20 });
+  const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'n1', profiles, freeCalls: () => 100, log, tickMs: 20 });
   const campaign = await service.create({ name: 'peer', flow: 'demo', dialPattern, profile: 'always', expectedCallSec: 0, cps: 50, maxConcurrent: 10, retry: { maxAttempts: 1 } });
   return { store, outbound, service, dialer, campaign };
 }
