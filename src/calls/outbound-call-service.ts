@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
+import { maskText, newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
 import type { Disposition, OriginateRequest, PbxAdapter } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
@@ -16,8 +16,11 @@ export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'
   earlyMedia?: boolean;
 }
 
-/** `outcome` settles when the call is over and never rejects (the same promise `outcome(callId)` returns). */
-export type PlaceCallResult = { callId: string; outcome: Promise<OutboundCallOutcome> } | { error: string };
+/**
+ * `outcome` settles when the call is over and never rejects (the same promise `outcome(callId)` returns).
+ * `status`: the HTTP status a refusal maps to (422 for an endpoint the PBX does not have; default 502).
+ */
+export type PlaceCallResult = { callId: string; outcome: Promise<OutboundCallOutcome> } | { error: string; status?: number };
 
 export interface PlaceCallHooks {
   /** The callee answered (before media and dialog): the campaign dialer marks its attempt live. */
@@ -82,6 +85,9 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   async placeCall(req: OutboundCallRequest, hooks: PlaceCallHooks = {}): Promise<PlaceCallResult> {
     const adapter = this.o.adapters.find((a) => !req.pbx || a.kind === req.pbx);
     if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured` };
+    // Where the PBX can say, a dial string naming no endpoint is refused before anything is stored or dialled.
+    const check = await adapter.checkEndpoint?.(req.endpoint).catch(() => undefined);
+    if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422 };
     const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
     if (!admission.ok) return { error: admission.detail };
     const callId = newCallId();
