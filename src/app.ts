@@ -133,7 +133,14 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
       mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
-    const runner = new PbxCallRunner({ engine, calls: store.calls, log, admission, overflowTarget: config.server.overflowTarget });
+    const runner = new PbxCallRunner({
+      engine,
+      calls: store.calls,
+      log,
+      admission,
+      overflowTarget: config.server.overflowTarget,
+      metrics: { callFailed: (disposition) => metrics.callsTotal.inc({ disposition }) },
+    });
     for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
     const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.

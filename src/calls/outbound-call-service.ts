@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
+import { maskText, newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
 import type { Disposition, OriginateRequest, PbxAdapter } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
@@ -16,7 +16,8 @@ export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'
   earlyMedia?: boolean;
 }
 
-export type PlaceCallResult = { callId: string } | { error: string };
+/** `status`: the HTTP status the refusal maps to (422 for an endpoint the PBX does not have; default 502). */
+export type PlaceCallResult = { callId: string } | { error: string; status?: number };
 
 /** How one outbound attempt ended, for the API and the campaign dialer (dispositions, retries). */
 export interface OutboundCallOutcome {
@@ -72,6 +73,9 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   async placeCall(req: OutboundCallRequest): Promise<PlaceCallResult> {
     const adapter = this.o.adapters.find((a) => !req.pbx || a.kind === req.pbx);
     if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured` };
+    // Where the PBX can say, a dial string naming no endpoint is refused before anything is stored or dialled.
+    const check = await adapter.checkEndpoint?.(req.endpoint).catch(() => undefined);
+    if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422 };
     const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
     if (!admission.ok) return { error: admission.detail };
     const callId = newCallId();

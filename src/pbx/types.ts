@@ -38,6 +38,12 @@ export interface PbxCallEvents {
    * adapters that can verify a transfer emit it; the orchestration stores it instead of assuming success.
    */
   transferOutcome: [outcome: TransferOutcome];
+  /**
+   * A better-known cause for a hangup already reported (possibly long after it): e.g. a call ended while the PBX
+   * was unreachable is reported at once with a provisional cause, and confirmed once the PBX is back (restarted:
+   * 38). The orchestration stores it over the earlier one.
+   */
+  causeUpdate: [info: HangupInfo];
 }
 
 /** The verdict on a transfer. */
@@ -121,4 +127,12 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   originate(req: OriginateRequest): Promise<OriginateResult>;
   /** WebSocket endpoints this adapter needs on callpilot's HTTP server (chan_websocket client mode, mod_audio_stream). */
   webSocketRoutes(): WebSocketRoute[];
+  /**
+   * Whether the PBX knows the endpoint a dial string names, asked before anything is dialled so a typo is refused
+   * up front (4xx) instead of stored as a failed call. Adapters whose PBX cannot say leave it out or answer
+   * `unknown`; only `missing` refuses.
+   */
+  checkEndpoint?(endpoint: string): Promise<EndpointCheck>;
 }
+
+export type EndpointCheck = { status: 'exists' | 'unknown'; detail?: string } | { status: 'missing'; detail: string };

@@ -9,14 +9,14 @@ import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
-import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
+import type { EndpointCheck, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import type { AriChannel, AriEvent } from './ari/ari-types.ts';
 import { formatStasisArgs, parseStasisArgs } from './app-args.ts';
 import { AsteriskCall, BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-call.ts';
 import { dispositionFor, type OriginateProgress } from './disposition.ts';
-import { causeText } from './hangup-cause.ts';
+import { causeText, hangupFromDestroyed } from './hangup-cause.ts';
 import { AudioSocketServer } from './media/audiosocket-server.ts';
 import { ChanWebSocketLeg, MAX_MESSAGE_BYTES } from './media/chan-websocket-leg.ts';
 import { parseControlMessage } from './media/chan-websocket-control.ts';
@@ -66,6 +66,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   private readonly originates = new Map<string, PendingOriginate>();
   private readonly stasisWaiters = new Map<string, StasisWaiter>();
   private readonly clientLegs = new Map<string, ChanWebSocketLeg>();
+  /** Calls that ended while Asterisk was unreachable, by channel id: their cause is settled once ARI is back. */
+  private readonly unconfirmed = new Map<string, AsteriskCall>();
   private readonly rtpPorts: RtpPortPool;
   private audioSocket: { server: AudioSocketServer; port: number } | undefined;
   private isReady = false;
@@ -86,12 +88,18 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     this.conn.on('up', (reconnect) => void this.onUp(reconnect));
     this.conn.on('down', (why) => this.setReady(false, `ARI not connected: ${why}`));
     this.conn.on('fatal', (why) => this.setReady(false, `ARI credentials rejected (${why}); fix pbx.asterisk.username/password`));
+    this.conn.on('unreachable', (why) => this.onUnreachable(why));
     this.callHost = {
       cfg,
       rest: () => this.rest(),
       mediaDeps: () => this.mediaDeps(),
       claimMediaChannel: (id, call) => this.mediaOwners.set(id, call),
       released: (call) => this.release(call),
+      reachable: async () => this.conn.gate.down === undefined && (await this.conn.probe()) !== 'refused',
+      endedUnreachable: (call) => {
+        this.unconfirmed.set(call.channelId, call);
+        this.conn.gate.close('connection refused');
+      },
     };
   }
 
@@ -173,6 +181,28 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
     }
     return result;
+  }
+
+  /**
+   * Asks ARI whether the endpoint a dial string names exists (GET /endpoints/{tech}/{resource}), so an originate
+   * to a typo is refused up front: Asterisk itself answers such an originate with `500 {"error":"Allocation
+   * failed"}` and says why only in its own log. Technologies without endpoint objects (Local, ...) and any
+   * doubt (ARI down, odd dial string) answer `unknown`, which does not refuse.
+   */
+  async checkEndpoint(endpoint: string): Promise<EndpointCheck> {
+    const target = ariEndpointOf(endpoint);
+    if (!target) return { status: 'unknown', detail: `cannot tell the endpoint of '${endpoint}'` };
+    const rest = this.conn.rest;
+    if (!rest || !this.isReady) return { status: 'unknown', detail: 'Asterisk not connected' };
+    try {
+      const found = await rest.getEndpoint(target.tech, target.resource);
+      if (found) return { status: 'exists' };
+      const ofTech = await rest.listEndpoints(target.tech);
+      if (!ofTech) return { status: 'missing', detail: `Asterisk has no ${target.tech} endpoints (unknown technology?)` };
+      return { status: 'missing', detail: `Asterisk has no endpoint ${target.tech}/${target.resource}` };
+    } catch (err) {
+      return { status: 'unknown', detail: (err as Error).message };
+    }
   }
 
   /**
@@ -315,6 +345,13 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const live = new Map(channels.map((c) => [c.id, c]));
     if (restarted) this.log.warn({ startupTime: info.startupTime }, 'Asterisk restarted while we were disconnected');
 
+    for (const call of this.unconfirmed.values()) {
+      // Ended when Asterisk vanished: a restart confirms the provisional 38; otherwise the events that follow
+      // (ChannelDestroyed) or the orphan sweep below settle it.
+      if (restarted) call.updateCause({ cause: 38, causeText: 'Network out of order (Asterisk restarted)', by: 'pbx' });
+    }
+    if (restarted) this.unconfirmed.clear();
+    else for (const id of [...this.unconfirmed.keys()]) if (!live.has(id)) this.unconfirmed.delete(id);
     for (const call of [...this.calls.values()]) {
       if (!live.has(call.channelId)) {
         call.gone(
@@ -388,6 +425,11 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       case 'ChannelDestroyed': {
         const id = ev.channel.id;
         this.calls.get(id)?.onDestroyed(ev.cause, ev.cause_txt);
+        const settled = this.unconfirmed.get(id);
+        if (settled) {
+          this.unconfirmed.delete(id);
+          settled.updateCause(hangupFromDestroyed(ev.cause, ev.cause_txt, undefined));
+        }
         this.mediaOwners.get(id)?.onMediaChannelGone(`media channel destroyed: ${ev.cause} ${ev.cause_txt}`);
         this.mediaOwners.delete(id);
         const waiter = this.stasisWaiters.get(id);
@@ -501,6 +543,20 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     pending.resolve(result);
   }
 
+  /**
+   * Asterisk refuses connections: it crashed or was stopped, taking every channel with it. Nothing can be asked
+   * of it and no event will come, so calls end now (provisional cause 38, confirmed on reconnect) and teardown
+   * requests fail at once instead of each waiting out its deadline.
+   */
+  private onUnreachable(why: string): void {
+    for (const call of [...this.calls.values()]) call.lostWithAsterisk(`Asterisk unreachable (${why})`);
+    for (const id of [...this.originates.keys()]) {
+      this.settleOriginate(id, { disposition: 'failed', cause: 38, causeText: 'Network out of order (Asterisk unreachable)' });
+    }
+    for (const waiter of this.stasisWaiters.values()) waiter.reject(new Error(`Asterisk unreachable (${why})`));
+    this.stasisWaiters.clear();
+  }
+
   private waitForStasis(channelId: string): Promise<void> {
     return new Promise((resolve, reject) => this.stasisWaiters.set(channelId, { resolve, reject }));
   }
@@ -546,6 +602,25 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       owner.attach(ws, text);
     });
   }
+}
+
+/** Technologies whose dial strings name an ARI endpoint object. */
+const ENDPOINT_TECHS = new Set(['PJSIP', 'SIP', 'IAX2']);
+
+/**
+ * The ARI endpoint a dial string dials through: `PJSIP/trunk`, `PJSIP/13800138000@trunk` and
+ * `PJSIP/trunk/sip:13800138000@carrier` all go through endpoint `trunk`; `SIP/trunk/13800138000` through `trunk`.
+ */
+export function ariEndpointOf(dial: string): { tech: string; resource: string } | undefined {
+  const slash = dial.indexOf('/');
+  if (slash <= 0) return undefined;
+  const tech = dial.slice(0, slash);
+  if (!ENDPOINT_TECHS.has(tech.toUpperCase())) return undefined;
+  const rest = dial.slice(slash + 1);
+  const firstPart = rest.split('/')[0] ?? '';
+  const resource = firstPart.includes('@') ? firstPart.slice(firstPart.lastIndexOf('@') + 1) : firstPart;
+  if (!/^[A-Za-z0-9_.+-]+$/.test(resource)) return undefined;
+  return { tech, resource };
 }
 
 /** The Asterisk adapter behind the PbxAdapter interface. */
