@@ -9,7 +9,7 @@ import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
-import type { EndpointCheck, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
+import type { EndpointCheck, LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import type { AriChannel, AriEvent } from './ari/ari-types.ts';
@@ -49,6 +49,10 @@ interface StasisWaiter {
 
 /** Channel technologies that are media plumbing, never a caller. */
 const MEDIA_CHANNEL = /^(WebSocket|AudioSocket|UnicastRTP|Snoop)\//;
+/** Channel variable carrying the campaign attempt id (read back by listLiveCalls after a crash). */
+export const ATTEMPT_VARIABLE = 'CALLPILOT_ATTEMPT';
+/** Every channel callpilot originates gets an id with this prefix, so its own calls are found without a scan. */
+const OUTBOUND_PREFIX = 'callpilot-out-';
 /** Extra time an originate may take beyond its ring timeout (SIP Timer B is 32 s). */
 const ORIGINATE_GRACE_MS = 40_000;
 
@@ -153,7 +157,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
     if (req.earlyMedia) return this.originateWithEarlyMedia(req, req.earlyMedia, rest);
-    const channelId = `callpilot-out-${randomUUID()}`;
+    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const result = new Promise<OriginateResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -172,7 +176,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         channelId,
         callerId: req.callerId,
         timeoutSec,
-        variables: req.variables,
+        variables: req.attemptId ? { ...(req.variables ?? {}), [ATTEMPT_VARIABLE]: req.attemptId } : req.variables,
       });
       this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
     } catch (err) {
@@ -212,7 +216,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
    * `Up` at answer; a 480/404 ends with ChannelDestroyed 19/1 and no final Dial status.
    */
   private async originateWithEarlyMedia(req: OriginateRequest, monitor: EarlyMediaMonitor, rest: AriRest): Promise<OriginateResult> {
-    const channelId = `callpilot-out-${randomUUID()}`;
+    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const info: PbxCallInfo = {
       pbx: 'asterisk',
@@ -250,7 +254,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         (verdict) => this.earlyVerdict(channelId, verdict),
         (err: unknown) => this.log.warn({ channelId, err: (err as Error).message }, 'early-media classifier failed'),
       );
-      const variables = { ...(req.variables ?? {}) };
+      const variables: Record<string, string> = { ...(req.variables ?? {}) };
+      if (req.attemptId) variables[ATTEMPT_VARIABLE] = req.attemptId;
       // `create` has no callerId parameter in ARI 22's swagger; the CALLERID() function sets it the same way.
       if (req.callerId) variables['CALLERID(all)'] = req.callerId;
       await rest.createChannel({ endpoint: req.endpoint, app: this.cfg.app, appArgs: formatStasisArgs({ flow: req.flow, lang: req.lang }), channelId, variables });
@@ -289,6 +294,22 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const { call } = pending.early;
     call.onStateChange('Up');
     this.settleOriginate(channelId, { disposition: 'answered', call, progress: { kind: 'answered', source: 'cause', heard } });
+  }
+
+  async listLiveCalls(): Promise<LiveChannel[]> {
+    const rest = this.rest();
+    const channels = (await rest.listChannels()).filter((c) => c.id.startsWith(OUTBOUND_PREFIX));
+    const out: LiveChannel[] = [];
+    for (const ch of channels) {
+      // channelvars only carry what ari.conf lists, so ask for the variable itself.
+      const attemptId = ch.channelvars?.[ATTEMPT_VARIABLE] ?? (await rest.getVariable(ch.id, ATTEMPT_VARIABLE).catch(() => undefined));
+      out.push({ pbxCallId: ch.id, attemptId: attemptId || undefined, state: ch.state });
+    }
+    return out;
+  }
+
+  async hangupChannel(pbxCallId: string, cause = 16): Promise<boolean> {
+    return this.rest().hangup(pbxCallId, cause);
   }
 
   webSocketRoutes(): WebSocketRoute[] {
