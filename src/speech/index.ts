@@ -15,6 +15,7 @@ export {
   modelSearchDirs,
   defaultCacheDir,
   sharedModelsDir,
+  bundledModelsDir,
   ModelNotFoundError,
   type ModelStatus,
   type ResolvedModel,
@@ -22,4 +23,5 @@ export {
   type ModelSource,
 } from './models/model-lookup.ts';
 export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/model-pull.ts';
+export { defaultLockFile, readModelsLock, ModelsLockError, type ModelsLock, type LockEntry, type LockTrust } from './models/model-lock.ts';
 export * from './onset-detector.ts';
