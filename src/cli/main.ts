@@ -1,10 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { runFlowsCheck } from '../dialog/index.ts';
 import { ConfigError, loadConfig, renderConfigReference } from '../config/index.ts';
 import { HelpRequested, parseCommandArgs, UsageError } from './cli-args.ts';
-import { MODELS_USAGE, runModelsCommand } from './models-command.ts';
-import { runSimulate, SIMULATE_USAGE } from './simulate-command.ts';
-import { runStart, START_USAGE } from './start-command.ts';
 
 export const USAGE = `callpilot — voice-bot media server for Asterisk and FreeSWITCH
 
@@ -69,18 +65,21 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Commands load their modules on demand: `--version` or `models list` need not load the speech engines,
+      // and `start` can answer /healthz sooner.
       case 'start':
-        return await runStart(rest);
+        return await (await import('./start-command.ts')).runStart(rest);
       case 'simulate':
-        return await runSimulate(rest, out);
+        return await (await import('./simulate-command.ts')).runSimulate(rest, out);
       case 'models':
-        return await runModelsCommand(rest, { out, err });
+        return await (await import('./models-command.ts')).runModelsCommand(rest, { out, err });
       case 'flows': {
         const [sub, ...files] = rest;
         if (sub === '--help' || sub === '-h' || sub === 'help') throw new HelpRequested(FLOWS_USAGE);
         if (sub !== 'check') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand "flows ${sub}"`, FLOWS_USAGE);
         const { values, positionals } = parseCommandArgs(files, FLOWS_USAGE, { strict: { type: 'boolean' } }, Infinity);
         if (positionals.length === 0) throw new UsageError('no flow file or folder given', FLOWS_USAGE);
+        const { runFlowsCheck } = await import('../dialog/index.ts');
         return await runFlowsCheck([...(values.strict ? ['--strict'] : []), ...positionals], out);
       }
       case 'config': {
@@ -130,5 +129,3 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 1;
   }
 }
-
-export { SIMULATE_USAGE, START_USAGE, MODELS_USAGE };
