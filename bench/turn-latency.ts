@@ -150,7 +150,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     const exit = await server.stop();
     let stored: Map<string, CallTimelineEvent[]> = new Map();
     try {
-      stored = readStoredTimelines(server.dbPath);
+      stored = await readStoredTimelines(server.dbPath);
     } catch (err) {
       console.log(`[${model} × ${n}] could not read the stored timelines: ${firstLine(err)}; using the live notices`);
     }

@@ -10,13 +10,13 @@ export function eventFromRow(row: CallEvent): CallTimelineEvent {
  * The timelines the server stored for the bench's calls (after it has exited, so the db is closed and
  * complete), keyed by call id. Reading them back also checks that the store kept up under load.
  */
-export function readStoredTimelines(dbPath: string): Map<string, CallTimelineEvent[]> {
+export async function readStoredTimelines(dbPath: string): Promise<Map<string, CallTimelineEvent[]>> {
   const store = openSqliteStore(dbPath);
   try {
     const out = new Map<string, CallTimelineEvent[]>();
-    for (const call of store.listCalls({ limit: 1000 })) out.set(call.id, store.listEvents(call.id).map(eventFromRow));
+    for (const call of await store.calls.listCalls({ limit: 1000 })) out.set(call.id, (await store.calls.listEvents(call.id)).map(eventFromRow));
     return out;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { CallStore } from '../store/index.ts';
+import type { CallRecord, CallStore } from '../store/index.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
@@ -17,20 +17,20 @@ export function registerCallRoutes(
   app: FastifyInstance,
   opts: Pick<HttpServerOptions, 'store' | 'originate' | 'recordingsDir' | 'log'>,
 ): void {
-  const { store } = opts;
+  const store = opts.store.calls;
 
   app.get('/api/calls', async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'query');
-    return { calls: store.listCalls({ limit: query.limit, status: query.status }) };
+    return { calls: await store.listCalls({ limit: query.limit, status: query.status }) };
   });
 
   app.get<{ Params: { id: string } }>('/api/calls/:id', async (request) => {
-    const call = requireCall(store, request.params.id);
-    return { call, turns: store.listTurns(call.id), events: store.listEvents(call.id) };
+    const call = await requireCall(store, request.params.id);
+    return { call, turns: await store.listTurns(call.id), events: await store.listEvents(call.id) };
   });
 
   app.get<{ Params: { id: string; leg: string } }>('/api/calls/:id/recordings/:leg', async (request, reply) => {
-    const call = requireCall(store, request.params.id);
+    const call = await requireCall(store, request.params.id);
     const leg = request.params.leg.replace(/\.wav$/, '');
     const file = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
     const range = parseByteRange(request.headers.range, file.size);
@@ -62,8 +62,8 @@ export function registerCallRoutes(
   });
 }
 
-function requireCall(store: CallStore, id: string): NonNullable<ReturnType<CallStore['getCall']>> {
-  const call = store.getCall(id);
+async function requireCall(store: CallStore, id: string): Promise<CallRecord> {
+  const call = await store.getCall(id);
   if (!call) throw new HttpError(404, `no call ${id}`);
   return call;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocketRoute } from '../media/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import type { CallStore } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { OriginateCallRequest } from './originate-request.ts';
 
@@ -21,7 +21,7 @@ export interface HttpServerOptions {
   config: ServerConfig;
   log: Logger;
   metrics: Metrics;
-  store: CallStore;
+  store: Store;
   /** WebSocket endpoints (callpilot's /media, chan_websocket, mod_audio_stream); longest path prefix wins. */
   webSocketRoutes: WebSocketRoute[];
   readiness: () => Readiness;

@@ -107,10 +107,17 @@ export class CallEngine {
       answeredAt: startedAt,
       recordingDir,
     };
-    const attempt = this.o.store.getCall(callId);
-    // An outbound attempt was stored when it was dialled: it becomes this call, keeping its start and variables.
-    if (attempt) this.o.store.updateCall(callId, { ...answered, variables: { ...attempt.variables, ...req.variables } });
-    else this.o.store.createCall({ id: callId, ...answered, startedAt, variables: req.variables ?? {} });
+    try {
+      const attempt = await this.o.store.getCall(callId);
+      // An outbound attempt was stored when it was dialled: it becomes this call, keeping its start and variables.
+      if (attempt) await this.o.store.updateCall(callId, { ...answered, variables: { ...attempt.variables, ...req.variables } });
+      else await this.o.store.createCall({ id: callId, ...answered, startedAt, variables: req.variables ?? {} });
+    } catch (err) {
+      // A call we cannot record is not run: nothing of it could be found or audited afterwards.
+      log.error({ err }, 'storing the call failed; ending it');
+      if (!leg.closed) await leg.close({ code: 'protocol_error', detail: 'call could not be stored' }).catch(() => undefined);
+      return { disposition: 'error', endedBy: 'error', transcript: [], callId };
+    }
     this.live.set(callId, leg);
     this.o.metrics?.callStarted();
     log.info({ pbx: req.pbx, direction: req.direction, flow, lang }, 'call started');
@@ -160,8 +167,8 @@ export class CallEngine {
     if (legStats) this.o.metrics?.legStats(legStats);
     this.o.metrics?.callEnded(outcome.disposition);
     try {
-      const existing = this.o.store.getCall(callId);
-      this.o.store.updateCall(callId, {
+      const existing = await this.o.store.getCall(callId);
+      await this.o.store.updateCall(callId, {
         status: 'ended',
         endedAt: new Date().toISOString(),
         disposition: outcome.disposition,
@@ -182,8 +189,8 @@ export class CallEngine {
 
   private storeTurn(callId: string, turn: TurnSummary, log: Logger): void {
     this.o.metrics?.turn(turn.latencyMs !== undefined ? turn.latencyMs / 1000 : undefined);
-    try {
-      this.o.store.addTurn({
+    this.o.store
+      .addTurn({
         callId,
         seq: turn.seq,
         callerText: turn.callerText,
@@ -195,21 +202,17 @@ export class CallEngine {
         bargeIn: turn.bargeIn,
         heardMs: turn.heardMs,
         at: new Date().toISOString(),
-      });
-    } catch (err) {
-      log.error({ err, seq: turn.seq }, 'storing a turn failed');
-    }
+      })
+      .catch((err: unknown) => log.error({ err, seq: turn.seq }, 'storing a turn failed'));
   }
 
   private onEvent(callId: string, event: CallTimelineEvent, listener: CallTimelineListener | undefined, log: Logger): void {
     if (event.type === 'bargeIn') this.o.metrics?.bargeIn(event.stopMs / 1000);
     if (STORED_EVENTS.has(event.type)) {
-      try {
-        const { type, ...data } = event;
-        this.o.store.addEvent({ callId, at: new Date().toISOString(), type, data });
-      } catch (err) {
-        log.error({ err, type: event.type }, 'storing an event failed');
-      }
+      const { type, ...data } = event;
+      this.o.store
+        .addEvent({ callId, at: new Date().toISOString(), type, data })
+        .catch((err: unknown) => log.error({ err, type: event.type }, 'storing an event failed'));
     }
     if (event.type !== 'partial') log.debug({ event }, 'timeline');
     try {

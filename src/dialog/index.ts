@@ -6,3 +6,4 @@ export { TurnLoop, normalizeText, type TurnState, type TurnSummary, type TurnLoo
 export { CallEngine, type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics } from './call-engine.ts';
 export * from './flow/index.ts';
 export * from './nlu/index.ts';
+export { warmFlowPrompts, type PromptWarmingProgress } from './prompt-warmer.ts';

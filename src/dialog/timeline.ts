@@ -4,7 +4,18 @@ export type CallTimelineEvent =
   | { type: 'speechStart'; atMs: number }
   | { type: 'partial'; text: string; atMs: number }
   | { type: 'speechEnd'; atMs: number }
-  | { type: 'final'; text: string; speechStartMs: number; speechEndMs: number; atMs: number; earlyEndpoint: boolean }
+  | {
+      type: 'final';
+      text: string;
+      speechStartMs: number;
+      speechEndMs: number;
+      atMs: number;
+      earlyEndpoint: boolean;
+      /** Dynamic end of turn: silence waited, and the cues that chose it. */
+      waitMs?: number;
+      cues?: string[];
+      confidence?: number;
+    }
   | { type: 'dtmf'; digits: string; atMs: number }
   | { type: 'noInput'; atMs: number }
   | { type: 'bot'; text: string; atMs: number; bargeIn: boolean }

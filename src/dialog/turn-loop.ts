@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AudioLeg, LegCloseReason } from '../media/index.ts';
 import type { CallSpeech, Speaker } from '../speech/index.ts';
 import { EchoGuard, OnsetDetector } from '../speech/index.ts';
+import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
 import type { BotAction, DialogSession, Lang, TurnInput } from './types.ts';
@@ -56,7 +57,13 @@ const DTMF_INTER_DIGIT_MS = 700;
 const HOLD_GIVE_UP_MS = 2500;
 /** A pause on loud frames that the VAD does not confirm as speech within this time was noise: resume. */
 const HOLD_CONFIRM_MS = 600;
-const MIN_TEXT_ECHO_CHARS = 5;
+/** A transcript is only taken for echo of the prompt when this long (spoken words: Han characters, Latin words). */
+const MIN_ECHO_WORDS_ZH = 5;
+const MIN_ECHO_WORDS_EN = 3;
+/** Near the start or end of a prompt an acknowledgement is the caller keeping up, never a request to stop. */
+const TURN_BOUNDARY_MS = 1200;
+/** A final that arrives this long after a resume can still be the speech that caused the hold. */
+const LATE_FINAL_MS = 5000;
 
 /** A prompt being spoken: its audio is kept so a false barge-in (backchannel, echo, noise) can resume it. */
 interface Prompt {
@@ -70,6 +77,10 @@ interface Prompt {
   held: boolean;
   /** Audio-clock ms when it was held, and whether the VAD has since confirmed speech. */
   heldAtMs: number;
+  /** Audio-clock ms of the last resume after a hold (a late final of the held speech may still come). */
+  resumedAtMs?: number;
+  /** Audio-clock ms of the first hold: speech from then on may be the caller's turn. */
+  firstHeldAtMs?: number;
   vadConfirmed: boolean;
   cancelled: boolean;
   endMark: string;
@@ -93,7 +104,7 @@ export class TurnLoop {
   private readonly onset: OnsetDetector;
   private readonly onsetFrames: number;
   private readonly rate: number;
-  private readonly backchannels: Set<string>;
+  private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
   private promptSeq = 0;
   private turnSeq = 0;
@@ -113,7 +124,7 @@ export class TurnLoop {
     this.o = opts;
     this.now = opts.now ?? (() => performance.now());
     this.rate = opts.leg.sampleRate;
-    this.backchannels = new Set(opts.config.bargeIn.backchannels.map(normalizeText));
+    this.backchannels = new BackchannelMatcher(opts.config.bargeIn.backchannels);
     this.onsetFrames = Math.max(2, Math.ceil(opts.config.bargeIn.minSpeechMs / 20));
     this.onset = new OnsetDetector({ frames: this.onsetFrames });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -217,9 +228,17 @@ export class TurnLoop {
       }
       this.confirmBargeIn(p);
     } else if (this.state === 'botSpeaking') {
-      // Speech the echo guard (or a no-barge-in prompt) let through while the bot talks: not a turn.
-      this.o.log.debug({ text }, 'final during bot speech ignored');
-      return;
+      if (p && this.isLateFinalOfHold(p, e.speechStartMs, e.atMs) && text !== '' && !this.falseBargeInReason(text)) {
+        // The prompt resumed (the hold gave up waiting) before this speech's transcript came: it is still the
+        // caller's turn (转人工 must transfer), so stop the bot now as if the barge-in had been confirmed.
+        this.o.log.info({ text }, 'late final after a resumed hold: taking the turn');
+        this.holdPrompt(p, e.speechStartMs);
+        this.confirmBargeIn(p);
+      } else {
+        // Speech the echo guard (or a no-barge-in prompt) let through while the bot talks: not a turn.
+        this.o.log.debug({ text }, 'final during bot speech ignored');
+        return;
+      }
     }
     if (text === '') {
       this.backToListening();
@@ -268,6 +287,7 @@ export class TurnLoop {
   private holdPrompt(p: Prompt, onsetMs: number): void {
     p.held = true;
     p.heldAtMs = this.o.speech.nowMs;
+    p.firstHeldAtMs ??= onsetMs;
     p.vadConfirmed = false;
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
@@ -290,18 +310,38 @@ export class TurnLoop {
   private falseBargeInReason(text: string): 'backchannel' | 'noise' | 'echo' | undefined {
     if (text === '') return 'noise';
     const norm = normalizeText(text);
-    if (!this.o.config.bargeIn.backchannelsInterrupt && this.backchannels.has(norm)) return 'backchannel';
     const p = this.prompt;
+    if (this.backchannels.matches(text) && (!this.o.config.bargeIn.backchannelsInterrupt || (p !== undefined && this.nearBoundary(p))))
+      return 'backchannel';
     // Only a longer transcript that is a piece of the prompt is taken for echo: short answers (是的, yes) are
     // often words the prompt itself contains.
-    if (p && norm.length >= MIN_TEXT_ECHO_CHARS && normalizeText(p.text).includes(norm)) return 'echo';
+    const minWords = /\p{Script=Han}/u.test(text) ? MIN_ECHO_WORDS_ZH : MIN_ECHO_WORDS_EN;
+    if (p && countSpokenWords(text) >= minWords && normalizeText(p.text).includes(norm)) return 'echo';
     return undefined;
+  }
+
+  /** Whether the caller spoke within TURN_BOUNDARY_MS of the prompt's start or of its end. */
+  private nearBoundary(p: Prompt): boolean {
+    const playedMs = (p.playedSamples / this.rate) * 1000;
+    if (playedMs < TURN_BOUNDARY_MS) return true;
+    if (!p.synthDone) return false;
+    let total = 0;
+    for (const c of p.chunks) total += c.length;
+    return ((total - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
+  }
+
+  /** A final whose speech began around a hold that has since been resumed (and not long ago). */
+  private isLateFinalOfHold(p: Prompt, speechStartMs: number, atMs: number): boolean {
+    if (p.resumedAtMs === undefined || p.firstHeldAtMs === undefined || p.cancelled || p.held) return false;
+    // The VAD's start may precede the energy onset a little (preroll correction): allow half a second.
+    return speechStartMs >= p.firstHeldAtMs - 500 && speechStartMs <= p.resumedAtMs && atMs - p.resumedAtMs <= LATE_FINAL_MS;
   }
 
   /** A false alarm: play the rest of the prompt from where the caller stopped hearing it. */
   private resumePrompt(p: Prompt, reason: 'backchannel' | 'noise' | 'echo'): void {
     if (this.holdTimer) clearTimeout(this.holdTimer);
     p.held = false;
+    p.resumedAtMs = this.o.speech.nowMs;
     this.state = 'botSpeaking';
     this.emit({ type: 'resume', atMs: this.o.speech.nowMs, reason });
     let skip = p.playedSamples;
@@ -392,7 +432,9 @@ export class TurnLoop {
   private async perform(action: BotAction, turn: TurnSummary | undefined, speechEndWall?: number): Promise<void> {
     if (this.state === 'ended') return;
     if (turn) turn.botText = action.text;
-    this.o.speech.setExpected(this.o.dialog.expectedAnswers());
+    const phrases = this.o.dialog.expectedAnswers();
+    if (this.o.speech.setTurnContext) this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases });
+    else this.o.speech.setExpected(phrases);
     if (action.kind === 'say') {
       await this.speak(action.text, action.bargeIn ?? true, turn, speechEndWall);
       if (this.state === 'botSpeaking' && this.prompt === undefined) this.backToListening();
@@ -515,10 +557,4 @@ export class TurnLoop {
   }
 }
 
-/** Lower-case, no spaces, punctuation or fillers: how backchannels and echoes are compared. */
-export function normalizeText(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[\s\p{P}]+/gu, '')
-    .replace(/^(嗯|啊|呃|um|uh)+(?=.)/u, '');
-}
+export { normalizeText };

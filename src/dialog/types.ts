@@ -1,5 +1,7 @@
-/** Languages the shipped flows and TTS voices speak. */
-export type Lang = 'zh' | 'en';
+import type { Lang } from '../core/index.ts';
+import type { AnswerKind } from '../speech/index.ts';
+
+export type { Lang };
 
 /** What the caller did in one turn, as the dialog sees it. */
 export type TurnInput =
@@ -45,6 +47,8 @@ export interface DialogSession {
    * early once the transcript matches one, and the ASR may use them as hotwords.
    */
   expectedAnswers(): string[];
+  /** What kind of answer the current step waits for (yes/no, a date, an amount, a free comment...). */
+  expectedKind?(): AnswerKind;
   /** Variables set by the flow so far (slots, disposition details) to store with the call. */
   variables(): Record<string, string>;
 }

@@ -13,6 +13,8 @@ import { Endpointer, type EndpointDecision } from './endpointer.ts';
 import type { CallSpeech, CallSpeechEvents } from './types.ts';
 import { CallVad, type VadEdge } from './vad.ts';
 import { SpeechEndRefiner } from './speech-end-refiner.ts';
+import { ProsodyTracker } from './prosody.ts';
+import type { TurnContext } from './end-of-turn.ts';
 import type { VadPool } from './vad-pool.ts';
 
 const ASR_RATE = 16000;
@@ -39,6 +41,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private readonly endpointer: Endpointer;
   private readonly ring: PrerollRing;
   private readonly endRefiner = new SpeechEndRefiner();
+  private readonly prosody = new ProsodyTracker();
   private readonly delayMs: number;
   private readonly log: Logger;
   private float = new Float32Array(320);
@@ -53,7 +56,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.resampler = o.sampleRate === ASR_RATE ? undefined : createResampler(o.sampleRate, ASR_RATE);
     this.delayMs = (this.resampler?.delaySamples ?? 0) / SAMPLES_PER_MS;
     this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs, o.config.vad.gateDbfs);
-    this.endpointer = new Endpointer(o.config.endpoint);
+    this.endpointer = new Endpointer(o.config.endpoint, { prosody: () => this.prosody.end() });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
     this.ring = new PrerollRing(Math.ceil(ringMs * SAMPLES_PER_MS));
     o.asr.open(o.streamId, (text, atMs) => this.onPartial(text, atMs));
@@ -71,6 +74,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer.setExpected(phrases);
   }
 
+  setTurnContext(context: TurnContext): void {
+    this.endpointer.setContext(context);
+  }
+
   push(pcm: Int16Array): void {
     if (this.closed) return;
     this.samplesIn += pcm.length;
@@ -81,7 +88,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
     if (edge?.kind === 'start') {
-      if (!this.endpointer.inUtterance) this.endRefiner.startUtterance();
+      if (!this.endpointer.inUtterance) {
+        this.endRefiner.startUtterance();
+        this.prosody.reset();
+      }
       this.emit('speechStart', { atMs: edge.atMs });
       if (this.endpointer.speechStarted(edge.atMs)) {
         this.feedPreroll(edge, nowMs);
@@ -89,6 +99,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       }
     }
     if (this.endpointer.inUtterance && !fedThisFrame) this.o.asr.feed(this.o.streamId, samples, nowMs);
+    if (this.endpointer.inUtterance && this.vad.speaking) this.prosody.push(samples);
     if (edge?.kind === 'end') {
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
       this.endpointer.speechEnded(endMs);
@@ -154,6 +165,13 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
 
   private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean): void {
     if (this.closed) return;
-    this.emit('final', { text, speechStartMs: d.speechStartMs, speechEndMs: d.speechEndMs, atMs: d.atMs, earlyEndpoint });
+    this.emit('final', {
+      text,
+      speechStartMs: d.speechStartMs,
+      speechEndMs: d.speechEndMs,
+      atMs: d.atMs,
+      earlyEndpoint,
+      ...(d.waitMs !== undefined ? { waitMs: d.waitMs, cues: d.cues } : {}),
+    });
   }
 }

@@ -33,10 +33,31 @@ export const speechConfigSchema = z
       .prefault({}),
     endpoint: z
       .object({
-        /** Silence after speech that ends the caller's turn. */
+        /**
+         * `dynamic` (default): the end-of-turn decision chooses each wait between floorMs and capMs from the partial
+         * transcript, the flow step's expected answer and the voice's prosody. `fixed`: trailingSilenceMs, or
+         * expectedTrailingSilenceMs once the transcript matches an expected answer.
+         */
+        mode: z.enum(['fixed', 'dynamic']).default('dynamic'),
+        /** Silence after speech that ends the caller's turn (dynamic mode: the wait when no cue says otherwise). */
         trailingSilenceMs: z.number().int().min(100).max(5000).default(700),
         /** Shorter silence once the transcript matches an answer the dialog step expects. */
         expectedTrailingSilenceMs: z.number().int().min(60).max(5000).default(200),
+        /** Dynamic mode: the shortest wait, whatever the cues. */
+        floorMs: z.number().int().min(60).max(2000).default(180),
+        /** Dynamic mode: the longest wait, for a sentence that is plainly unfinished (trailing 然后, 那个, "and"...). */
+        capMs: z.number().int().min(200).max(5000).default(1200),
+        /**
+         * Optional audio end-of-turn model (ONNX, Smart Turn's contract: last 8 s of 16 kHz audio as Whisper log-mel
+         * features [1, 80, 800] -> probability the turn is complete). Off unless a file is given.
+         */
+        turnModel: z
+          .object({
+            path: z.string().optional(),
+            /** Run the model only once the caller has been silent this long (it costs ms, cues cost µs). */
+            afterSilenceMs: z.number().int().min(0).max(2000).default(120),
+          })
+          .prefault({}),
         /** Cut an utterance that runs longer than this. */
         maxUtteranceMs: z.number().int().min(1000).max(60000).default(15000),
       })

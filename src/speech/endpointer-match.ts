@@ -50,6 +50,10 @@ function withinOneEdit(a: string, b: string): boolean {
   return edits + (a.length - i) + (b.length - j) <= 1;
 }
 
+const NO_MATCH = { matches: false, atEnd: false } as const;
+const INSIDE = { matches: true, atEnd: false } as const;
+const AT_END = { matches: true, atEnd: true } as const;
+
 /** Normalized phrases, ready for repeated matching against partials (empty ones dropped). */
 export class ExpectedAnswers {
   private phrases: string[] = [];
@@ -64,9 +68,19 @@ export class ExpectedAnswers {
 
   /** Whether the transcript equals or contains one of the phrases (longer phrases: give or take one character). */
   matches(transcript: string): boolean {
-    if (this.phrases.length === 0) return false;
+    return this.match(transcript).matches;
+  }
+
+  /** As matches(), and whether a phrase is what the transcript ends with. */
+  match(transcript: string): { matches: boolean; atEnd: boolean } {
+    if (this.phrases.length === 0) return NO_MATCH;
     const t = normalizeForMatch(transcript);
-    if (t.length === 0) return false;
-    return this.phrases.some((p) => t.includes(p) || (p.length >= FUZZY_MIN_LENGTH && containsWithinOneEdit(t, p)));
+    if (t.length === 0) return NO_MATCH;
+    let matches = false;
+    for (const p of this.phrases) {
+      if (t.endsWith(p)) return AT_END;
+      if (!matches && (t.includes(p) || (p.length >= FUZZY_MIN_LENGTH && containsWithinOneEdit(t, p)))) matches = true;
+    }
+    return matches ? INSIDE : NO_MATCH;
   }
 }

@@ -5,11 +5,20 @@
  * answer the dialog expects, a much shorter silence suffices: that is where the reply latency is won.
  */
 import { ExpectedAnswers } from './endpointer-match.ts';
+import { endOfTurnWait, UNKNOWN_TURN_CONTEXT, type EndOfTurnCue, type EndOfTurnOptions, type ProsodyEnd, type TurnContext } from './end-of-turn.ts';
 
 export interface EndpointerOptions {
   trailingSilenceMs: number;
   expectedTrailingSilenceMs: number;
   maxUtteranceMs: number;
+  /**
+   * `fixed`: wait `trailingSilenceMs`, or `expectedTrailingSilenceMs` once the transcript matches an expected answer.
+   * `dynamic`: the end-of-turn decision (end-of-turn.ts) picks the wait between `floorMs` and `capMs`, with
+   * `trailingSilenceMs` as its base. Default `fixed` when absent (the config's default is `dynamic`).
+   */
+  mode?: 'fixed' | 'dynamic';
+  floorMs?: number;
+  capMs?: number;
 }
 
 export type EndpointReason = 'silence' | 'expected' | 'maxUtterance';
@@ -20,6 +29,16 @@ export interface EndpointDecision {
   /** Audio-clock time of the decision. */
   atMs: number;
   reason: EndpointReason;
+  /** The trailing silence that was waited for, and the cues that chose it (dynamic mode). */
+  waitMs?: number;
+  cues?: EndOfTurnCue[];
+}
+
+/** What the endpointer may ask of the audio side: how the voice ended, and an audio turn model's opinion. */
+export interface EndpointerAudioCues {
+  prosody(): ProsodyEnd;
+  /** Probability that the turn is complete, if an audio turn model has judged the utterance so far. */
+  modelCompleteProbability?(): number | undefined;
 }
 
 export class Endpointer {
@@ -30,8 +49,19 @@ export class Endpointer {
   private lastEndMs = 0;
   private partialText = '';
   private partialMatches = false;
+  private partialAtEnd = false;
+  private context: TurnContext = UNKNOWN_TURN_CONTEXT;
+  private readonly eot: EndOfTurnOptions | undefined;
 
-  constructor(private readonly o: EndpointerOptions) {}
+  constructor(
+    private readonly o: EndpointerOptions,
+    private readonly audio?: EndpointerAudioCues,
+  ) {
+    this.eot =
+      o.mode === 'dynamic'
+        ? { floorMs: o.floorMs ?? 180, capMs: o.capMs ?? 1200, baseMs: o.trailingSilenceMs, expectedMs: o.expectedTrailingSilenceMs }
+        : undefined;
+  }
 
   get inUtterance(): boolean {
     return this.active;
@@ -42,8 +72,20 @@ export class Endpointer {
   }
 
   setExpected(phrases: readonly string[]): void {
-    this.expected.set(phrases);
-    this.partialMatches = this.expected.matches(this.partialText);
+    this.setContext({ expects: 'unknown', phrases });
+  }
+
+  /** What the dialog step now waiting for the caller asked, and which answers it expects. */
+  setContext(context: TurnContext): void {
+    this.context = context;
+    this.expected.set(context.phrases);
+    this.matchPartial();
+  }
+
+  private matchPartial(): void {
+    const m = this.expected.match(this.partialText);
+    this.partialMatches = m.matches;
+    this.partialAtEnd = m.atEnd;
   }
 
   /** VAD start edge. Returns true when this begins a new utterance (not a resumption after a short pause). */
@@ -55,6 +97,7 @@ export class Endpointer {
     this.lastEndMs = atMs;
     this.partialText = '';
     this.partialMatches = false;
+    this.partialAtEnd = false;
     return true;
   }
 
@@ -67,7 +110,7 @@ export class Endpointer {
   partial(text: string): void {
     if (!this.active) return;
     this.partialText = text;
-    this.partialMatches = this.expected.matches(text);
+    this.matchPartial();
   }
 
   /** Checked on every frame (and after each partial) with the audio clock; returns the decision once. */
@@ -79,6 +122,25 @@ export class Endpointer {
     }
     if (this.speaking) return undefined;
     const silence = nowMs - this.lastEndMs;
+    if (this.eot) {
+      // Below the floor nothing can end the turn: skip the cue work on most frames of a pause.
+      if (silence < this.eot.floorMs) return undefined;
+      const d = endOfTurnWait(
+        {
+          text: this.partialText,
+          matchesExpected: this.partialMatches,
+          expectedAtEnd: this.partialAtEnd,
+          context: this.context,
+          prosody: this.audio?.prosody() ?? 'unknown',
+          speechMs: this.lastEndMs - this.startMs,
+          modelCompleteProbability: this.audio?.modelCompleteProbability?.(),
+        },
+        this.eot,
+      );
+      if (silence < d.waitMs) return undefined;
+      const decision = this.decide(this.lastEndMs, nowMs, d.cues.includes('expected') ? 'expected' : 'silence');
+      return { ...decision, waitMs: d.waitMs, cues: d.cues };
+    }
     if (this.partialMatches && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');
     if (silence >= this.o.trailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'silence');
     return undefined;
@@ -88,6 +150,7 @@ export class Endpointer {
     this.active = false;
     this.partialText = '';
     this.partialMatches = false;
+    this.partialAtEnd = false;
     return { speechStartMs: this.startMs, speechEndMs, atMs, reason };
   }
 }

@@ -25,3 +25,6 @@ export {
 export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/model-pull.ts';
 export { defaultLockFile, readModelsLock, ModelsLockError, type ModelsLock, type LockEntry, type LockTrust } from './models/model-lock.ts';
 export * from './onset-detector.ts';
+export { endOfTurnWait, incompletenessCue, isQuestion, UNKNOWN_TURN_CONTEXT } from './end-of-turn.ts';
+export type { AnswerKind, TurnContext, ProsodyEnd, EndOfTurnCue, EndOfTurnDecision, EndOfTurnInput, EndOfTurnOptions } from './end-of-turn.ts';
+export { ProsodyTracker } from './prosody.ts';

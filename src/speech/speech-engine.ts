@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Lang } from '../dialog/types.ts';
+import type { Lang } from '../core/index.ts';
 import { buildRecognizerConfig, hotwordsSupported } from './asr-model-config.ts';
 import { AsrInline } from './asr-inline.ts';
 import type { AsrService } from './asr-service.ts';

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
-import type { Lang } from '../dialog/types.ts';
+import type { Lang } from '../core/index.ts';
+import type { EndOfTurnCue, TurnContext } from './end-of-turn.ts';
 
 /** Events of one call's listening side (VAD + endpointer + streaming ASR). Times are ms on the call's audio clock
  * (0 = first caller frame pushed, advancing 20 ms per frame), so they are exact and independent of event-loop delay. */
@@ -15,7 +16,20 @@ export interface CallSpeechEvents {
    * `speechEndMs` is when the caller actually stopped; `atMs` when the decision was taken.
    * `text` may be empty (noise that the VAD took for speech).
    */
-  final: [e: { text: string; speechStartMs: number; speechEndMs: number; atMs: number; earlyEndpoint: boolean }];
+  final: [e: FinalTranscript];
+}
+
+export interface FinalTranscript {
+  text: string;
+  speechStartMs: number;
+  speechEndMs: number;
+  atMs: number;
+  earlyEndpoint: boolean;
+  /** Dynamic end of turn: the silence waited and the cues that chose it. */
+  waitMs?: number;
+  cues?: EndOfTurnCue[];
+  /** Mean token confidence (0..1) when the recognizer reports per-token probabilities; absent otherwise. */
+  confidence?: number;
 }
 
 /** One call's listening side. Feed it caller frames; it emits speech events. */
@@ -24,6 +38,8 @@ export interface CallSpeech extends EventEmitter<CallSpeechEvents> {
   push(pcm: Int16Array): void;
   /** Answers the current dialog step expects: the endpointer ends the turn early when the transcript matches one. */
   setExpected(phrases: string[]): void;
+  /** What the step waiting for the caller expects (kind of answer, phrases): drives the dynamic end of turn. */
+  setTurnContext?(context: TurnContext): void;
   /** Whether the VAD currently hears speech. */
   readonly speaking: boolean;
   /** Ms of audio pushed so far (the call's audio clock). */

@@ -1,5 +1,6 @@
 export * from './types.ts';
 export * from './config.ts';
-export { openSqliteStore, INTERRUPTED_DISPOSITION, type SqliteStoreOptions } from './sqlite-store.ts';
+export { INTERRUPTED_DISPOSITION } from './sqlite-call-store.ts';
+export { openStore, openSqliteStore, type OpenStoreOptions } from './open-store.ts';
 export { sweepRecordings, type SweepRecordingsOptions } from './sweep-recordings.ts';
 export { StoreError } from './store-error.ts';

@@ -49,17 +49,30 @@ export interface CallEvent {
   data: Record<string, unknown>;
 }
 
-/** Durable storage of calls. SQLite by default; PostgreSQL later (same interface). */
+/**
+ * Durable storage of calls, turns and their events. Asynchronous because the PostgreSQL backend is: the SQLite one
+ * answers from a settled promise.
+ */
 export interface CallStore {
-  createCall(call: CallRecord): void;
-  updateCall(id: string, patch: Partial<Omit<CallRecord, 'id'>>): void;
-  getCall(id: string): CallRecord | undefined;
-  listCalls(opts?: { limit?: number; status?: CallStatus }): CallRecord[];
-  addTurn(turn: TurnRecord): void;
-  listTurns(callId: string): TurnRecord[];
-  addEvent(ev: CallEvent): void;
-  listEvents(callId: string): CallEvent[];
+  createCall(call: CallRecord): Promise<void>;
+  updateCall(id: string, patch: Partial<Omit<CallRecord, 'id'>>): Promise<void>;
+  getCall(id: string): Promise<CallRecord | undefined>;
+  listCalls(opts?: { limit?: number; status?: CallStatus }): Promise<CallRecord[]>;
+  addTurn(turn: TurnRecord): Promise<void>;
+  listTurns(callId: string): Promise<TurnRecord[]>;
+  addEvent(ev: CallEvent): Promise<void>;
+  listEvents(callId: string): Promise<CallEvent[]>;
   /** Calls left `active` by a crash: ended with disposition `interrupted`, returned so their owners can clean up. */
-  recoverInterruptedCalls(now: Date): CallRecord[];
-  close(): void;
+  recoverInterruptedCalls(now: Date): Promise<CallRecord[]>;
+}
+
+/**
+ * Everything callpilot keeps, one sub-store per domain on one database. New domains (tokens, audit, campaigns, QA)
+ * add a member here and an implementation per backend.
+ */
+export interface Store {
+  /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
+  readonly backend: string;
+  readonly calls: CallStore;
+  close(): Promise<void>;
 }

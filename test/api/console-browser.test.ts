@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import type { RawData, WebSocket } from 'ws';
 import type { HttpServer } from '../../src/api/index.ts';
 import type { WebSocketRoute } from '../../src/media/index.ts';
-import type { CallStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 // The console is plain browser code, so it is tested in a real Chromium. CI installs the Debian package.
@@ -69,7 +69,7 @@ async function attributes(page: Page, selector: string, name: string): Promise<(
 let browser: Browser | undefined;
 let server: HttpServer;
 let url: string;
-let store: CallStore;
+let store: Store;
 let recordings: string;
 const media = new FakeMediaRoute();
 
@@ -78,7 +78,7 @@ test.before(async () => {
   recordings = mkdtempSync(join(tmpdir(), 'callpilot-console-'));
   mkdirSync(join(recordings, 'call-1'));
   writeFileSync(join(recordings, 'call-1', 'mixed.wav'), Buffer.alloc(44));
-  store = seededStore(join(recordings, 'call-1'));
+  store = await seededStore(join(recordings, 'call-1'));
   ({ server, url } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -102,7 +102,7 @@ test.after(async () => {
   await browser?.close();
   media.close();
   await server.close();
-  store.close();
+  await store.close();
   rmSync(recordings, { recursive: true, force: true });
 });
 

@@ -1,12 +1,12 @@
 import { pino } from 'pino';
 import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../src/api/index.ts';
 import { createMetrics } from '../../src/observability/index.ts';
-import { openSqliteStore, type CallRecord, type CallStore } from '../../src/store/index.ts';
+import { openSqliteStore, type CallRecord, type Store } from '../../src/store/index.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
 /** A store with two finished calls and one live call, like a console would see after a morning of calling. */
-export function seededStore(recordingDirOfFirst?: string): CallStore {
+export async function seededStore(recordingDirOfFirst?: string): Promise<Store> {
   const store = openSqliteStore(':memory:', { log: silentLog });
   const base: Omit<CallRecord, 'id' | 'startedAt'> = {
     pbx: 'asterisk',
@@ -16,7 +16,7 @@ export function seededStore(recordingDirOfFirst?: string): CallStore {
     flow: 'collections',
     variables: { name: '张三' },
   };
-  store.createCall({
+  await store.calls.createCall({
     ...base,
     id: 'call-1',
     to: '13800138000',
@@ -25,8 +25,8 @@ export function seededStore(recordingDirOfFirst?: string): CallStore {
     disposition: 'promised_to_pay',
     recordingDir: recordingDirOfFirst,
   });
-  store.addTurn({ callId: 'call-1', seq: 0, callerText: '', inputKind: 'noInput', botText: '您好，请问是张三先生吗？', bargeIn: false, at: '2025-05-01T08:00:02.000Z' });
-  store.addTurn({
+  await store.calls.addTurn({ callId: 'call-1', seq: 0, callerText: '', inputKind: 'noInput', botText: '您好，请问是张三先生吗？', bargeIn: false, at: '2025-05-01T08:00:02.000Z' });
+  await store.calls.addTurn({
     callId: 'call-1',
     seq: 1,
     callerText: '是我，什么事',
@@ -38,7 +38,7 @@ export function seededStore(recordingDirOfFirst?: string): CallStore {
     bargeIn: false,
     at: '2025-05-01T08:00:06.000Z',
   });
-  store.addTurn({
+  await store.calls.addTurn({
     callId: 'call-1',
     seq: 2,
     callerText: '明天还',
@@ -49,9 +49,9 @@ export function seededStore(recordingDirOfFirst?: string): CallStore {
     heardMs: 1500,
     at: '2025-05-01T08:00:12.000Z',
   });
-  store.addEvent({ callId: 'call-1', at: '2025-05-01T08:00:11.000Z', type: 'bargeIn', data: { heardMs: 1500, stopMs: 14 } });
-  store.createCall({ ...base, id: 'call-2', to: '13900139000', startedAt: '2025-05-01T09:00:00.000Z', endedAt: '2025-05-01T09:00:30.000Z', disposition: 'no-answer' });
-  store.createCall({ ...base, id: 'call-3', direction: 'inbound', from: '10086', status: 'active', startedAt: '2025-05-01T10:00:00.000Z' });
+  await store.calls.addEvent({ callId: 'call-1', at: '2025-05-01T08:00:11.000Z', type: 'bargeIn', data: { heardMs: 1500, stopMs: 14 } });
+  await store.calls.createCall({ ...base, id: 'call-2', to: '13900139000', startedAt: '2025-05-01T09:00:00.000Z', endedAt: '2025-05-01T09:00:30.000Z', disposition: 'no-answer' });
+  await store.calls.createCall({ ...base, id: 'call-3', direction: 'inbound', from: '10086', status: 'active', startedAt: '2025-05-01T10:00:00.000Z' });
   return store;
 }
 

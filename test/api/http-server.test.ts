@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HttpServer, OriginateCallRequest } from '../../src/api/index.ts';
 import { createMetrics } from '../../src/observability/index.ts';
-import type { CallStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 const recordingsRoot = mkdtempSync(join(tmpdir(), 'callpilot-api-rec-'));
@@ -17,16 +17,16 @@ writeFileSync(join(recordingsRoot, 'secret.wav'), 'not yours');
 
 let ready = true;
 const originated: OriginateCallRequest[] = [];
-let store: CallStore;
+let store: Store;
 let server: HttpServer;
 let url: string;
 let noPbx: { server: HttpServer; url: string };
 const metrics = createMetrics();
 
 test.before(async () => {
-  store = seededStore(callFolder);
-  store.createCall({ id: 'escape', pbx: 'asterisk', direction: 'inbound', lang: 'zh', status: 'ended', startedAt: '2025-04-01T00:00:00Z', variables: {}, recordingDir: '..' });
-  store.createCall({ id: 'escape-abs', pbx: 'asterisk', direction: 'inbound', lang: 'zh', status: 'ended', startedAt: '2025-04-01T00:00:00Z', variables: {}, recordingDir: '/etc' });
+  store = await seededStore(callFolder);
+  await store.calls.createCall({ id: 'escape', pbx: 'asterisk', direction: 'inbound', lang: 'zh', status: 'ended', startedAt: '2025-04-01T00:00:00Z', variables: {}, recordingDir: '..' });
+  await store.calls.createCall({ id: 'escape-abs', pbx: 'asterisk', direction: 'inbound', lang: 'zh', status: 'ended', startedAt: '2025-04-01T00:00:00Z', variables: {}, recordingDir: '/etc' });
   ({ server, url } = await startServer({
     store,
     metrics,
@@ -43,7 +43,7 @@ test.before(async () => {
 test.after(async () => {
   await server.close();
   await noPbx.server.close();
-  store.close();
+  await store.close();
   rmSync(recordingsRoot, { recursive: true, force: true });
 });
 

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { matchWebSocketRoute, type HttpServer } from '../../src/api/index.ts';
 import type { WebSocketRoute } from '../../src/media/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 /** A route that tells the client who answered, and records the requests it got. */
@@ -33,19 +34,20 @@ const broken: WebSocketRoute = {
 };
 const routes = [callpilotMedia, asteriskMedia, freeswitch, audioFork, broken];
 
-const store = seededStore();
+let store: Store;
 let server: HttpServer;
 let url: string;
 let wsBase: string;
 
 test.before(async () => {
+  store = await seededStore();
   ({ server, url } = await startServer({ store, webSocketRoutes: routes }));
   wsBase = url.replace('http://', 'ws://');
 });
 
 test.after(async () => {
   await server.close();
-  store.close();
+  await store.close();
 });
 
 function firstMessage(address: string, protocols?: string | string[]): Promise<{ route: string; url: string; protocol: string }> {

@@ -261,4 +261,72 @@ test('an end action speaks its last words without barge-in, then hangs up', asyn
   assert.is(s.control.hangups, 1);
 });
 
+/** Holds the prompt on a loud onset the VAD does not confirm in time, so it resumes as noise (issue 8, item 10). */
+async function holdThenResume(s: ReturnType<typeof setup>): Promise<number> {
+  run(s, 2);
+  const onsetMs = s.speech.nowMs;
+  run(s, 3, 3000);
+  assert.is(s.leg.flushes, 1, 'held');
+  run(s, 32);
+  assert.ok(s.events.some((e) => e.type === 'resume' && e.reason === 'noise'), 'resumed before the transcript came');
+  return onsetMs;
+}
+
+test('a late final after the prompt resumed from a hold stops the bot and takes the turn (转人工 transfers)', async () => {
+  const s = setup([
+    { kind: 'say', text: '请您注意还款日期' },
+    { kind: 'transfer', text: '正在为您转接', reason: 'human' },
+  ]);
+  const done = s.loop.run();
+  await settle();
+  const onsetMs = await holdThenResume(s);
+  const flushes = s.leg.flushes;
+  s.speech.final('转人工没有', onsetMs);
+  await settle();
+  assert.is(s.leg.flushes, flushes + 1, 'the resumed prompt is stopped');
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '转人工没有' }], 'the dialog got the late words');
+  run(s, 20);
+  await settle();
+  const result = await done;
+  assert.is(result.disposition, 'transferred');
+  assert.is(s.control.transfers.length, 1);
+  assert.ok(s.turns.some((t) => t.callerText === '转人工没有' && t.bargeIn));
+});
+
+test('a late backchannel after a resumed hold, or speech from before the hold, does not stop the bot', async () => {
+  const s = setup([{ kind: 'say', text: '请您注意还款日期' }]);
+  const done = s.loop.run();
+  await settle();
+  const onsetMs = await holdThenResume(s);
+  const flushes = s.leg.flushes;
+  s.speech.final('嗯嗯', onsetMs);
+  s.speech.final('转人工', onsetMs - 2000);
+  await settle();
+  assert.is(s.leg.flushes, flushes, 'the prompt plays on');
+  assert.is(s.dialog.inputs.length, 0);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a chained backchannel (对对对) resumes the prompt; a short Chinese request (不对) does not', async () => {
+  const s = setup([{ kind: 'say', text: '请您注意还款日期' }, { kind: 'say', text: '好的' }]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 2);
+  run(s, 2, 3000);
+  s.speech.start();
+  run(s, 3, 3000);
+  s.speech.final('对对对');
+  await settle();
+  assert.ok(s.events.some((e) => e.type === 'resume' && e.reason === 'backchannel'));
+  run(s, 1, 3000);
+  s.speech.start();
+  run(s, 3, 3000);
+  s.speech.final('不对');
+  await settle();
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '不对' }]);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
 test.run();

@@ -16,7 +16,7 @@ import {
   type Lang,
   type TurnInput,
 } from '../../src/dialog/index.ts';
-import { openSqliteStore, type CallStore } from '../../src/store/index.ts';
+import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts';
 
 /*
@@ -216,7 +216,7 @@ const toInput = (s: Step): TurnInput => (s === null ? { kind: 'noInput' } : type
 const macrotask = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 
 let dir: string;
-let store: CallStore;
+let store: Store;
 let factory: FlowDialogFactory;
 let speech: ScriptedSpeechEngine;
 let engine: CallEngine;
@@ -227,12 +227,12 @@ test.before(async () => {
   store = openSqliteStore(join(dir, 'calls.db'), { log });
   factory = await createFlowDialogFactory({ flowsDir, defaultFlow: 'demo', defaultLang: 'zh', llm, log, now, watch: false, fetch: paymentFetch });
   speech = new ScriptedSpeechEngine();
-  engine = new CallEngine({ speech, speaker: new ToneSpeaker(), dialogs: factory, store, dialogConfig, log });
+  engine = new CallEngine({ speech, speaker: new ToneSpeaker(), dialogs: factory, store: store.calls, dialogConfig, log });
 });
 
-test.after(() => {
+test.after(async () => {
   factory.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -263,6 +263,8 @@ async function playCaller(leg: InstantLeg, callId: string, steps: Step[], done: 
   const waitForPrompts = async (n: number): Promise<void> => {
     while (promptsHeard < n && !ended) await new Promise<void>((r) => (wake = r));
   };
+  // The engine stores the call (asynchronously) before it builds the call's speech pipeline.
+  await waitForPrompts(1);
   const callSpeech = speech.speechOf(callId);
   for (const [i, step] of steps.entries()) {
     await waitForPrompts(i + 1);
@@ -305,7 +307,7 @@ async function runWalk(flow: string, lang: Lang, walk: Walk): Promise<void> {
     assert.is(leg.closeReason?.code, isTransfer ? 'transfer' : 'bot_hangup', `${label}: leg closed`);
     assert.ok(speech.speechOf(callId).closed, `${label}: the call's speech pipeline was closed`);
 
-    const stored = store.getCall(callId);
+    const stored = await store.calls.getCall(callId);
     assert.ok(stored, `${label}: call stored`);
     assert.is(stored.status, 'ended', label);
     assert.is(stored.disposition, disposition, `${label}: stored disposition`);
@@ -318,7 +320,7 @@ async function runWalk(flow: string, lang: Lang, walk: Walk): Promise<void> {
     for (const [k, v] of Object.entries(variables)) assert.is(stored.variables[k], v, `${label}: call variable ${k} kept`);
     for (const [k, v] of Object.entries(walk.learned ?? {})) assert.is(stored.variables[k], v, `${label}: learned ${k}`);
 
-    const turns = store.listTurns(callId);
+    const turns = await store.calls.listTurns(callId);
     assert.is(turns.length, walk.steps.length, `${label}: one stored turn per caller input: ${JSON.stringify(turns)}`);
     for (const [i, step] of walk.steps.entries()) {
       const turn = turns[i]!;
@@ -333,7 +335,7 @@ async function runWalk(flow: string, lang: Lang, walk: Walk): Promise<void> {
     }
     // Every prompt, greeting included, went to the caller and into the event log, in order.
     const spoken = expected.map((a) => a.text).filter((t): t is string => t !== undefined && t !== '');
-    const botEvents = store.listEvents(callId).filter((e) => e.type === 'bot').map((e) => e.data.text);
+    const botEvents = (await store.calls.listEvents(callId)).filter((e) => e.type === 'bot').map((e) => e.data.text);
     assert.equal(botEvents, spoken, `${label}: prompts`);
     assert.is(events.filter((e) => e.type === 'noInput').length, walk.steps.filter((s) => s === null).length, `${label}: no-input turns`);
     assert.ok(leg.framesPlayed >= spoken.length, `${label}: bot audio played`);
@@ -390,13 +392,13 @@ test('a caller hanging up mid-flow ends the call as caller_hangup, keeping the t
   const outcome = await outcomeP;
   assert.is(outcome.disposition, 'caller_hangup');
   assert.is(outcome.endedBy, 'caller');
-  const stored = store.getCall(callId);
+  const stored = await store.calls.getCall(callId);
   assert.is(stored?.status, 'ended');
   assert.is(stored?.disposition, 'caller_hangup');
   assert.is(stored?.hangupBy, 'caller');
   assert.is(stored?.variables.promised_date, '2024-05-22', 'the promise heard before the hangup is kept');
   assert.is(stored?.variables.customer_name, '张先生');
-  assert.equal(store.listTurns(callId).map((t) => t.callerText), steps);
+  assert.equal((await store.calls.listTurns(callId)).map((t) => t.callerText), steps);
 });
 
 test.run();

@@ -46,11 +46,11 @@ test('POST /api/calls to a busy line: the attempt is stored at once, then ended 
     const { status, json } = await placeCall(app, { endpoint: 'PJSIP/sipp-uas', flow: 'demo', lang: 'zh', variables: { customer: 'c-1' } });
     assert.is(status, 202);
     const callId = String(json.callId);
-    const attempt = app.store.getCall(callId);
+    const attempt = await app.store.calls.getCall(callId);
     assert.ok(attempt, 'stored before the outcome is known');
     assert.is(attempt!.direction, 'outbound');
-    await until(() => app.store.getCall(callId)?.status === 'ended', 'the attempt to end', 10000);
-    const ended = app.store.getCall(callId)!;
+    await until(async () => (await app.store.calls.getCall(callId))?.status === 'ended', 'the attempt to end', 10000);
+    const ended = (await app.store.calls.getCall(callId))!;
     assert.is(ended.disposition, 'busy');
     assert.is(ended.hangupCause, 17);
     assert.is(ended.variables.customer, 'c-1');
@@ -64,14 +64,14 @@ test('POST /api/calls answered: the same call record runs the flow, and ends wit
     const { status, json } = await placeCall(app, { endpoint: 'PJSIP/sipp-uas', flow: 'demo', lang: 'en' });
     assert.is(status, 202);
     const callId = String(json.callId);
-    await until(() => app.store.listEvents(callId).some((e) => e.type === 'botAudioStart'), 'the greeting to start on the answered call', 15000);
-    const live = app.store.getCall(callId)!;
+    await until(async () => (await app.store.calls.listEvents(callId)).some((e) => e.type === 'botAudioStart'), 'the greeting to start on the answered call', 15000);
+    const live = (await app.store.calls.getCall(callId))!;
     assert.ok(live.answeredAt, 'answered');
     assert.ok(live.pbxCallId, 'linked to the ARI channel');
-    assert.is(app.store.listCalls().length, 1, 'one record for the attempt and the call');
+    assert.is((await app.store.calls.listCalls()).length, 1, 'one record for the attempt and the call');
     await asterisk.callerHangup(live.pbxCallId!);
-    await until(() => app.store.getCall(callId)?.status === 'ended', 'the call to end', 10000);
-    assert.is(app.store.getCall(callId)!.disposition, 'caller_hangup');
+    await until(async () => (await app.store.calls.getCall(callId))?.status === 'ended', 'the call to end', 10000);
+    assert.is((await app.store.calls.getCall(callId))!.disposition, 'caller_hangup');
   });
 });
 

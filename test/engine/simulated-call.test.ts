@@ -57,10 +57,10 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(get: () => T | undefined, what: string, ms = 10_000): Promise<T> {
+async function until<T>(get: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = get();
+    const value = await get();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -69,15 +69,15 @@ async function until<T>(get: () => T | undefined, what: string, ms = 10_000): Pr
 
 /** The stored call once the engine has finalized it. */
 function endedCall(callId: string, ms?: number): Promise<CallRecord> {
-  return until(() => {
-    const call = app.store.getCall(callId);
+  return until(async () => {
+    const call = await app.store.calls.getCall(callId);
     return call?.status === 'ended' ? call : undefined;
   }, `call ${callId} stored as ended`, ms);
 }
 
-function describeTurns(turns: TurnRecord[]): string {
+async function describeTurns(turns: TurnRecord[]): Promise<string> {
   const callId = turns[0]?.callId;
-  const events = callId ? app.store.listEvents(callId).map((e) => `${e.type}${JSON.stringify(e.data)}`) : [];
+  const events = callId ? (await app.store.calls.listEvents(callId)).map((e) => `${e.type}${JSON.stringify(e.data)}`) : [];
   return JSON.stringify(turns.map((t) => ({ caller: t.callerText, bot: t.botText, bargeIn: t.bargeIn }))) + `\nevents:\n${events.join('\n')}`;
 }
 
@@ -111,8 +111,8 @@ async function demoCall(lang: Lang): Promise<DemoCall> {
 test('demo zh: who-is-calling, barge-in with 是的, then 不需要 -> refused, real transcripts, recordings', async () => {
   const { report } = await demoCalls.zh;
   const call = await endedCall(report.callId);
-  const turns = app.store.listTurns(report.callId);
-  const detail = `report ${JSON.stringify(report)} turns ${describeTurns(turns)}`;
+  const turns = await app.store.calls.listTurns(report.callId);
+  const detail = `report ${JSON.stringify(report)} turns ${await describeTurns(turns)}`;
   assert.is(call.disposition, 'refused', detail);
   assert.is(call.hangupBy, 'bot', detail);
   assert.is(call.flow, 'demo');
@@ -132,8 +132,8 @@ test('demo zh: who-is-calling, barge-in with 是的, then 不需要 -> refused, 
 test('demo en: who is this, barge-in with yes, then not interested -> refused, real transcripts, recordings', async () => {
   const { report } = await demoCalls.en;
   const call = await endedCall(report.callId);
-  const turns = app.store.listTurns(report.callId);
-  const detail = `report ${JSON.stringify(report)} turns ${describeTurns(turns)}`;
+  const turns = await app.store.calls.listTurns(report.callId);
+  const detail = `report ${JSON.stringify(report)} turns ${await describeTurns(turns)}`;
   assert.is(call.disposition, 'refused', detail);
   assert.is(call.lang, 'en');
   assert.is(turns.length, 3, detail);
@@ -197,11 +197,11 @@ async function assertRefused(send: (ws: WebSocket) => void, expected: RegExp): P
 }
 
 test('bad input on the media WebSocket: clear errors, calls finalized in the store, and the server keeps serving', async () => {
-  const callsBefore = app.store.listCalls({ limit: 1000 }).length;
+  const callsBefore = (await app.store.calls.listCalls({ limit: 1000 })).length;
   await assertRefused((ws) => ws.send(Buffer.alloc(160, 0xff)), /binary audio before start/);
   await assertRefused((ws) => ws.send('hello?'), /JSON start/);
   await assertRefused((ws) => ws.send(JSON.stringify({ event: 'start', codec: 'opus', sampleRate: 8000 })), /invalid start: codec/);
-  assert.is(app.store.listCalls({ limit: 1000 }).length, callsBefore, 'refused connections create no call');
+  assert.is((await app.store.calls.listCalls({ limit: 1000 })).length, callsBefore, 'refused connections create no call');
 
   // A live call survives malformed frames and text: each gets an error message, the bot keeps talking.
   const live = await openRaw();
@@ -248,11 +248,11 @@ test('bad input on the media WebSocket: clear errors, calls finalized in the sto
   assert.is(goneCall.disposition, 'transport_error', 'an abrupt disconnect is stored as a transport error');
   assert.is(goneCall.hangupBy, 'error');
   assert.ok(goneCall.endedAt, 'the end time is stored');
-  const goneTurns = app.store.listTurns(goneId);
-  assert.is(goneTurns.length, 1, describeTurns(goneTurns));
-  assert.ok(goneTurns[0]!.callerText.includes('谁'), `what the caller said is kept: ${describeTurns(goneTurns)}`);
+  const goneTurns = await app.store.calls.listTurns(goneId);
+  assert.is(goneTurns.length, 1, await describeTurns(goneTurns));
+  assert.ok(goneTurns[0]!.callerText.includes('谁'), `what the caller said is kept: ${await describeTurns(goneTurns)}`);
   assert.is(goneTurns[0]!.botText, answer.text, 'and what the bot was answering');
-  assert.ok(app.store.listEvents(goneId).some((e) => e.type === 'end'), 'the end is in the event log');
+  assert.ok((await app.store.calls.listEvents(goneId)).some((e) => e.type === 'end'), 'the end is in the event log');
   assert.is(app.engine.activeCalls, 0, 'no call is left running');
 
   // The server is still healthy and takes a new call end to end: "转人工" over the greeting -> transfer.
@@ -266,10 +266,10 @@ test('bad input on the media WebSocket: clear errors, calls finalized in the sto
     maxCallMs: 30_000,
   });
   const next = await endedCall(report.callId);
-  const nextTurns = app.store.listTurns(report.callId);
-  assert.is(next.disposition, 'transferred', `report ${JSON.stringify(report)} turns ${describeTurns(nextTurns)}`);
+  const nextTurns = await app.store.calls.listTurns(report.callId);
+  assert.is(next.disposition, 'transferred', `report ${JSON.stringify(report)} turns ${await describeTurns(nextTurns)}`);
   assert.is(next.variables.transfer_reason, 'caller_requested_human');
-  assert.ok(nextTurns[0]?.callerText.includes('人工'), describeTurns(nextTurns));
+  assert.ok(nextTurns[0]?.callerText.includes('人工'), await describeTurns(nextTurns));
 });
 
 test.run();

@@ -20,9 +20,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `check` every 20 ms until it holds; throws naming `what` after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 20000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { AnswerKind } from '../../speech/index.ts';
 import type { BotAction, CallContext, DialogSession, TurnInput } from '../types.ts';
 import { addDaysIso, todayIn, type LlmIntentFallback, type NluResult, type Slots } from '../nlu/index.ts';
 import { isWaitingStep } from './check.ts';
@@ -128,6 +129,24 @@ export class FlowDialogSession implements DialogSession {
       for (const p of this.flow.classifier.phrasesOf(intent)) phrases.add(p);
     }
     return [...phrases];
+  }
+
+  expectedKind(): AnswerKind {
+    const step = this.currentStep();
+    if (!step || this.finalAction) return 'unknown';
+    const own = Object.keys(step.on ?? {});
+    const slots = new Set<string>();
+    for (const intent of own) {
+      const slot = this.flow.classifier.definition(intent)?.slot?.name;
+      if (slot) slots.add(slot);
+    }
+    if (slots.has('date') || slots.has('time')) return 'date';
+    if (slots.has('amount')) return 'amount';
+    if (slots.has('digits')) return 'digits';
+    if (slots.has('number')) return 'number';
+    if (own.includes('yes') || own.includes('no')) return 'yesNo';
+    if (own.includes('any')) return 'free';
+    return own.length > 0 ? 'choice' : 'unknown';
   }
 
   variables(): Record<string, string> {

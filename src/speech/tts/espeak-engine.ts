@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Lang } from '../../dialog/types.ts';
+import type { Lang } from '../../core/index.ts';
 import type { TtsEngine } from '../types.ts';
 import type { EspeakWorkerReply, EspeakWorkerRequest } from './espeak-protocol.ts';
 import type { EspeakTtsOptions, SynthesisTiming } from './types.ts';

@@ -1,4 +1,4 @@
-import type { Lang } from '../../dialog/types.ts';
+import type { Lang } from '../../core/index.ts';
 
 /** How a piece of text ended: a full stop (longer pause) or a clause break (short pause). */
 export type SentenceBreak = 'sentence' | 'clause' | 'end';

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
-import type { Lang } from '../../dialog/types.ts';
+import type { Lang } from '../../core/index.ts';
 import type { TtsEngine } from '../types.ts';
 import { describeSherpaTtsModel, missingSherpaTtsFiles, SherpaTtsConfigError, toSherpaTtsConfig, type SherpaOfflineTtsConfig } from './sherpa-config.ts';
 import type { SherpaTtsModelFiles, SherpaTtsOptions } from './types.ts';

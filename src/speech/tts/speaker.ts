@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Lang } from '../../dialog/types.ts';
+import type { Lang } from '../../core/index.ts';
 import type { Speaker, TtsEngine } from '../types.ts';
 import { PromptCache } from './prompt-cache.ts';
 import { splitSentences, type Sentence } from './sentence-split.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Lang } from '../../dialog/types.ts';
+import type { Lang } from '../../core/index.ts';
 
 /** A streaming sample-rate converter, as `createResampler(inRate, outRate)` in media builds it. */
 export interface StreamResampler {

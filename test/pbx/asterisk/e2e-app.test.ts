@@ -52,14 +52,14 @@ for (const media of ['websocket', 'audiosocket'] as const) {
       assert.match(asterisk.channel(ch.id)?.variables.CALLPILOT_TRANSCRIPT ?? '', /人工/);
       await until(() => asterisk.liveBridgeIds().length === 0, 'bridge torn down', 5000);
 
-      await until(() => app?.store.listCalls({ status: 'ended' }).length === 1, 'call stored as ended', 15000);
-      const [stored] = app.store.listCalls({ status: 'ended' });
+      await until(async () => (await app?.store.calls.listCalls({ status: 'ended' }))?.length === 1, 'call stored as ended', 15000);
+      const [stored] = await app.store.calls.listCalls({ status: 'ended' });
       assert.is(stored.pbx, 'asterisk');
       assert.is(stored.pbxCallId, ch.id);
       assert.is(stored.from, '13800138000');
-      const turns = app.store.listTurns(stored.id);
+      const turns = await app.store.calls.listTurns(stored.id);
       assert.ok(turns.some((t) => t.callerText.includes('人工')), `turns: ${JSON.stringify(turns.map((t) => t.callerText))}`);
-      const events = app.store.listEvents(stored.id);
+      const events = await app.store.calls.listEvents(stored.id);
       assert.ok(events.some((e) => e.type === 'dtmf'), `events: ${events.map((e) => e.type).join(',')}`);
       assert.ok(events.some((e) => e.type === 'bargeIn') || turns.some((t) => t.bargeIn), 'the barge-in is recorded');
       if (media === 'websocket') {

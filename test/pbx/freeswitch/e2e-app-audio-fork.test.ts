@@ -42,28 +42,28 @@ test('end to end with mod_audio_fork and PBX recording: greeting via playAudio, 
     assert.ok(fs.commands.some((c) => c.startsWith(`api uuid_audio_fork ${channel.uuid} start `)), 'media over mod_audio_fork');
     assert.ok(channel.stream?.textsReceived.some((t) => t.startsWith('{"type":"playAudio"')), 'the greeting left as playAudio');
     assert.ok(fs.commands.includes(`api uuid_record ${channel.uuid} start /srv/rec/${channel.uuid}.wav`), 'recording started');
-    const [active] = store.listCalls({ status: 'active' });
+    const [active] = await store.calls.listCalls({ status: 'active' });
     assert.ok(active, 'the call is stored as active');
 
     // The greeting step of the demo flow has no DTMF map, so a key press is a no-match: the first
     // one gets the retry prompt, the second one ends at the human agent (defaults.no_match).
     await fs.sendDtmf(channel.uuid, '1#');
-    await until(() => store.listEvents(active.id).some((e) => e.type === 'dtmf'), 'the dtmf event stored', 10000);
-    const dtmf = store.listEvents(active.id).find((e) => e.type === 'dtmf');
+    await until(async () => (await store.calls.listEvents(active.id)).some((e) => e.type === 'dtmf'), 'the dtmf event stored', 10000);
+    const dtmf = (await store.calls.listEvents(active.id)).find((e) => e.type === 'dtmf');
     assert.is(dtmf?.data.digits, '1', '`#` ends the digits and is not part of them');
     await new Promise((r) => setTimeout(r, 300));
     await fs.sendDtmf(channel.uuid, '2#');
 
     await until(() => channel.transferredTo !== undefined, 'transfer to the agent extension', 30000);
     assert.ok(fs.commands.includes(`api uuid_transfer ${channel.uuid} agent XML default`));
-    await until(() => store.getCall(active.id)?.status === 'ended' && store.getCall(active.id)?.hangupCause !== undefined, 'call stored as ended with its cause', 15000);
-    const stored = store.getCall(active.id);
+    await until(async () => (await store.calls.getCall(active.id))?.status === 'ended' && (await store.calls.getCall(active.id))?.hangupCause !== undefined, 'call stored as ended with its cause', 15000);
+    const stored = await store.calls.getCall(active.id);
     assert.is(stored?.pbx, 'freeswitch');
     assert.is(stored?.pbxCallId, channel.uuid);
     assert.is(stored?.hangupCause, 16, 'NORMAL_CLEARING after the agent leg');
     assert.is(stored?.hangupBy, 'pbx');
     assert.is(stored?.variables.pbx_recording, `/srv/rec/${channel.uuid}.wav`);
-    const turns = store.listTurns(active.id);
+    const turns = await store.calls.listTurns(active.id);
     assert.equal(
       turns.filter((t) => t.inputKind === 'dtmf').map((t) => t.callerText),
       ['1', '2'],

@@ -64,12 +64,12 @@ test('end to end through the app: greeting via streamAudio + broadcast, caller b
     }
 
     await until(() => channel.transferredTo !== undefined || fs.commands.some((c) => c.startsWith(`api uuid_transfer ${channel.uuid}`)), 'transfer', 30000);
-    await until(() => app?.store.listCalls({ status: 'ended' }).length === 1, 'call stored as ended', 10000);
-    const [stored] = app.store.listCalls({ status: 'ended' });
+    await until(async () => (await app?.store.calls.listCalls({ status: 'ended' }))?.length === 1, 'call stored as ended', 10000);
+    const [stored] = await app.store.calls.listCalls({ status: 'ended' });
     assert.is(stored.pbx, 'freeswitch');
     assert.is(stored.pbxCallId, channel.uuid);
     assert.is(stored.from, '13800138000');
-    const turns = app.store.listTurns(stored.id);
+    const turns = await app.store.calls.listTurns(stored.id);
     assert.ok(turns.some((t) => t.callerText.includes('人工')), `turns: ${JSON.stringify(turns.map((t) => t.callerText))}`);
     assert.ok(turns.some((t) => t.bargeIn), 'the barge-in is recorded');
   } finally {

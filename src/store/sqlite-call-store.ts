@@ -1,8 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { MIGRATIONS } from './migrations.ts';
 import {
   callEventSchema,
   callPatchSchema,
@@ -10,12 +7,9 @@ import {
   describeIssues,
   turnRecordSchema,
 } from './record-schemas.ts';
+import { runWrite, type SqliteDatabase } from './sqlite-database.ts';
 import { StoreError } from './store-error.ts';
 import type { CallEvent, CallRecord, CallStatus, CallStore, TurnRecord } from './types.ts';
-
-export interface SqliteStoreOptions {
-  log?: Logger;
-}
 
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 1000;
@@ -86,16 +80,9 @@ interface EventRow {
   data: string;
 }
 
-/**
- * Open (creating and migrating as needed) a SQLite call store. `:memory:` works for tests.
- * better-sqlite3 is synchronous: each write is one short WAL append, cheap enough for once-per-turn use.
- */
-export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): CallStore {
-  return new SqliteCallStore(path, opts);
-}
-
-class SqliteCallStore implements CallStore {
-  private readonly db: Database.Database;
+/** Calls, turns and events in SQLite. better-sqlite3 is synchronous: each write is one short WAL append. */
+export class SqliteCallStore implements CallStore {
+  private readonly db: SqliteDatabase;
   private readonly log?: Logger;
   private readonly updateStatements = new Map<string, Database.Statement>();
   private readonly statements: {
@@ -111,26 +98,9 @@ class SqliteCallStore implements CallStore {
     listEvents: Database.Statement<[string], EventRow>;
   };
 
-  constructor(path: string, opts: SqliteStoreOptions) {
-    this.log = opts.log;
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    try {
-      this.db = new Database(path);
-    } catch (err) {
-      throw new StoreError(`cannot open SQLite database at ${path}: ${(err as Error).message}`, 'open', { cause: err });
-    }
-    try {
-      this.db.pragma('journal_mode = WAL');
-      // WAL + NORMAL loses at most the last transactions on power loss, never corrupts; FULL costs an fsync per turn.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('busy_timeout = 5000');
-      this.migrate(path);
-    } catch (err) {
-      this.db.close();
-      throw err instanceof StoreError ? err : new StoreError((err as Error).message, 'open', { cause: err });
-    }
-
+  constructor(db: SqliteDatabase, log?: Logger) {
+    this.db = db;
+    this.log = log;
     const callColumns = Object.values(CALL_COLUMNS);
     this.statements = {
       insertCall: this.db.prepare(
@@ -151,37 +121,37 @@ class SqliteCallStore implements CallStore {
     };
   }
 
-  createCall(call: CallRecord): void {
+  async createCall(call: CallRecord): Promise<void> {
     const parsed = callRecordSchema.safeParse(call);
     if (!parsed.success) throw new StoreError(`malformed call record: ${describeIssues(parsed.error)}`, 'createCall');
     const row: Record<string, SqlValue> = {};
     for (const [field, column] of Object.entries(CALL_COLUMNS) as [CallField, string][]) {
       row[column] = toColumn(field, parsed.data[field]);
     }
-    this.run('createCall', () => this.statements.insertCall.run(row), `call ${call.id}`);
+    runWrite('createCall', () => this.statements.insertCall.run(row), `call ${call.id}`);
   }
 
-  updateCall(id: string, patch: Partial<Omit<CallRecord, 'id'>>): void {
+  async updateCall(id: string, patch: Partial<Omit<CallRecord, 'id'>>): Promise<void> {
     const parsed = callPatchSchema.safeParse(patch);
     if (!parsed.success) throw new StoreError(`malformed patch for call ${id}: ${describeIssues(parsed.error)}`, 'updateCall');
     const fields = (Object.keys(parsed.data) as CallField[]).filter((field) => parsed.data[field as keyof typeof parsed.data] !== undefined);
     if (fields.length === 0) {
-      if (!this.getCall(id)) throw new StoreError(`no call ${id}`, 'updateCall');
+      if (!this.statements.getCall.get(id)) throw new StoreError(`no call ${id}`, 'updateCall');
       return;
     }
     fields.sort();
     const statement = this.updateStatementFor(fields);
     const values = fields.map((field) => toColumn(field, parsed.data[field as keyof typeof parsed.data]));
-    const result = this.run('updateCall', () => statement.run(...values, id), `call ${id}`);
+    const result = runWrite('updateCall', () => statement.run(...values, id), `call ${id}`);
     if (result.changes === 0) throw new StoreError(`no call ${id}`, 'updateCall');
   }
 
-  getCall(id: string): CallRecord | undefined {
+  async getCall(id: string): Promise<CallRecord | undefined> {
     const row = this.statements.getCall.get(id);
     return row ? fromCallRow(row) : undefined;
   }
 
-  listCalls(opts: { limit?: number; status?: CallStatus } = {}): CallRecord[] {
+  async listCalls(opts: { limit?: number; status?: CallStatus } = {}): Promise<CallRecord[]> {
     const limit = opts.limit ?? DEFAULT_LIST_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw new StoreError(`limit must be an integer 1..${MAX_LIST_LIMIT}, got ${limit}`, 'listCalls');
@@ -193,11 +163,11 @@ class SqliteCallStore implements CallStore {
     return rows.map(fromCallRow);
   }
 
-  addTurn(turn: TurnRecord): void {
+  async addTurn(turn: TurnRecord): Promise<void> {
     const parsed = turnRecordSchema.safeParse(turn);
     if (!parsed.success) throw new StoreError(`malformed turn: ${describeIssues(parsed.error)}`, 'addTurn');
     const t = parsed.data;
-    this.run(
+    runWrite(
       'addTurn',
       () =>
         this.statements.insertTurn.run({
@@ -217,11 +187,11 @@ class SqliteCallStore implements CallStore {
     );
   }
 
-  listTurns(callId: string): TurnRecord[] {
+  async listTurns(callId: string): Promise<TurnRecord[]> {
     return this.statements.listTurns.all(callId).map(fromTurnRow);
   }
 
-  addEvent(ev: CallEvent): void {
+  async addEvent(ev: CallEvent): Promise<void> {
     const parsed = callEventSchema.safeParse(ev);
     if (!parsed.success) throw new StoreError(`malformed event: ${describeIssues(parsed.error)}`, 'addEvent');
     let data: string;
@@ -230,10 +200,10 @@ class SqliteCallStore implements CallStore {
     } catch (err) {
       throw new StoreError(`event ${ev.type} of call ${ev.callId}: data is not JSON-serializable (${(err as Error).message})`, 'addEvent');
     }
-    this.run('addEvent', () => this.statements.insertEvent.run(ev.callId, ev.at, ev.type, data), `event ${ev.type} of call ${ev.callId}`);
+    runWrite('addEvent', () => this.statements.insertEvent.run(ev.callId, ev.at, ev.type, data), `event ${ev.type} of call ${ev.callId}`);
   }
 
-  listEvents(callId: string): CallEvent[] {
+  async listEvents(callId: string): Promise<CallEvent[]> {
     return this.statements.listEvents.all(callId).map((row) => ({
       callId: row.call_id,
       at: row.at,
@@ -242,7 +212,7 @@ class SqliteCallStore implements CallStore {
     }));
   }
 
-  recoverInterruptedCalls(now: Date): CallRecord[] {
+  async recoverInterruptedCalls(now: Date): Promise<CallRecord[]> {
     const endedAt = now.toISOString();
     const recover = this.db.transaction((): CallRecord[] => {
       const recovered: CallRecord[] = [];
@@ -265,27 +235,6 @@ class SqliteCallStore implements CallStore {
     return recovered;
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
-
-  private migrate(path: string): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > MIGRATIONS.length) {
-      throw new StoreError(
-        `database ${path} has schema version ${current}, newer than this callpilot knows (${MIGRATIONS.length})`,
-        'open',
-      );
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[version] as string);
-        this.db.pragma(`user_version = ${version + 1}`);
-      })();
-      this.log?.info({ path, version: version + 1 }, 'store schema migrated');
-    }
-  }
-
   private updateStatementFor(fields: CallField[]): Database.Statement {
     const cacheKey = fields.join(',');
     let statement = this.updateStatements.get(cacheKey);
@@ -294,22 +243,6 @@ class SqliteCallStore implements CallStore {
       this.updateStatements.set(cacheKey, statement);
     }
     return statement;
-  }
-
-  /** Runs a write, turning SQLite constraint failures into errors that say which record and why. */
-  private run<T>(operation: string, write: () => T, what: string): T {
-    try {
-      return write();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new StoreError(`${what} already exists`, operation, { cause: err });
-      }
-      if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new StoreError(`${what}: no such call`, operation, { cause: err });
-      }
-      throw new StoreError(`${what}: ${(err as Error).message}`, operation, { cause: err });
-    }
   }
 }
 

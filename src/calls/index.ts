@@ -1,0 +1,12 @@
+/** Orchestration: running PBX calls through the engine and the one outbound-call path. */
+export { PbxCallRunner, type PbxCallRunnerOptions } from './pbx-call-runner.ts';
+export {
+  OutboundCallService,
+  type OutboundCallRequest,
+  type OutboundCallServiceOptions,
+  type PlaceCallResult,
+} from './outbound-call-service.ts';
+export { parseTransferTarget } from './transfer-target.ts';
+export { runMediaWebSocketCall } from './websocket-call.ts';
+export { engineMetrics } from './engine-metrics.ts';
+export { readiness, type Readiness, type ReadinessCheck } from './readiness.ts';

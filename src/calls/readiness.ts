@@ -1,0 +1,23 @@
+import type { PromptWarmingProgress } from '../dialog/index.ts';
+import type { PbxAdapter } from '../pbx/index.ts';
+
+export interface ReadinessCheck {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, ReadinessCheck>;
+}
+
+/** What `/readyz` reports: every PBX connection, and prompt warming as information. */
+export function readiness(adapters: PbxAdapter[], warming: Pick<PromptWarmingProgress, 'done' | 'total'>): Readiness {
+  const checks: Record<string, ReadinessCheck> = {
+    speech: { ok: true },
+    // Informational: calls work before it is done, their first prompts are just synthesized on the spot.
+    prompts: { ok: true, detail: warming.total === 0 || warming.done < warming.total ? `warming ${warming.done}/${warming.total}` : `${warming.total} cached` },
+  };
+  for (const a of adapters) checks[a.kind] = { ok: a.ready, detail: a.ready ? undefined : a.notReadyReason };
+  return { ready: Object.values(checks).every((c) => c.ok), checks };
+}

@@ -1,0 +1,188 @@
+/**
+ * How long to wait in silence before taking the caller's turn as over. A fixed trailing silence is either slow
+ * (700 ms on every answer) or cuts people off when they pause to think. This picks the wait per moment, between a
+ * floor and a cap, from cues that cost microseconds: what the partial transcript says (an answer the step expects,
+ * or a sentence that is plainly unfinished), what the flow step asked for, and how the voice ended (falling pitch
+ * and fading energy close a turn; a level or rising hold keeps it open).
+ *
+ * The decision is a pure function of its inputs, so the endpointer can re-evaluate it on every frame and partial.
+ */
+
+/** What kind of answer the flow step is waiting for (the scripted flow knows what it just asked). */
+export type AnswerKind = 'yesNo' | 'choice' | 'date' | 'amount' | 'number' | 'digits' | 'free' | 'unknown';
+
+export interface TurnContext {
+  expects: AnswerKind;
+  /** Phrases that answer the step (matched on the partial transcript by the endpointer). */
+  phrases: readonly string[];
+}
+
+export const UNKNOWN_TURN_CONTEXT: TurnContext = { expects: 'unknown', phrases: [] };
+
+/** How the voice ended, from the audio (see ProsodyTracker). */
+export type ProsodyEnd = 'falling' | 'level' | 'rising' | 'unknown';
+
+export interface EndOfTurnOptions {
+  /** Never answer sooner than this after the caller stops (VAD jitter, a breath between words). */
+  floorMs: number;
+  /** Never wait longer than this while the caller is silent. */
+  capMs: number;
+  /** Wait when no cue says anything (no transcript yet, an answer the step did not list). */
+  baseMs: number;
+  /** Wait once the transcript matches an answer the step expects and nothing says the caller goes on. */
+  expectedMs: number;
+}
+
+export interface EndOfTurnInput {
+  /** Latest partial transcript of the utterance ('' before the first one). */
+  text: string;
+  /** Whether `text` matches one of the step's expected answers. */
+  matchesExpected: boolean;
+  /** Whether an expected answer is what the transcript ends with (then a phrase like 我就是 is not "unfinished"). */
+  expectedAtEnd?: boolean;
+  context: TurnContext;
+  prosody: ProsodyEnd;
+  /** Length of the utterance so far (speech start to the last voiced frame). */
+  speechMs: number;
+  /** Optional audio turn model's probability that the turn is complete (0..1), when one is configured. */
+  modelCompleteProbability?: number;
+}
+
+/** Why the wait is what it is, for the timeline and tests. */
+export type EndOfTurnCue =
+  | 'expected'
+  | 'incomplete'
+  | 'numberInProgress'
+  | 'question'
+  | 'complete'
+  | 'freeAnswer'
+  | 'falling'
+  | 'hold'
+  | 'model'
+  | 'noText';
+
+export interface EndOfTurnDecision {
+  waitMs: number;
+  cues: EndOfTurnCue[];
+}
+
+// Words after which a sentence goes on: fillers, conjunctions, "I want", prepositions. Checked on the end of the
+// normalized transcript only (the caller stopped there).
+const ZH_TRAILING_INCOMPLETE = [
+  '嗯', '呃', '额', '啊', '那个', '这个', '就是', '然后', '因为', '所以', '但是', '不过', '而且', '还有', '或者', '如果', '我想',
+  '我是说', '我觉得', '我就', '的话', '比如', '和', '跟', '还是', '把', '给', '要是', '可是', '另外', '就', '先', '再', '那',
+  '能不能', '可不可以', '问一下', '我问', '我的',
+];
+const EN_TRAILING_INCOMPLETE = new Set([
+  'uh', 'um', 'er', 'erm', 'hmm', 'and', 'but', 'or', 'so', 'because', 'cause', 'if', 'then', 'the', 'a', 'an', 'to', 'of',
+  'for', 'with', 'my', 'your', 'i', 'is', 'was', 'are', 'about', 'at', 'want', 'mean', 'which', 'well', 'actually',
+  'you know', 'on the', 'in the', 'i think', 'i was', 'i want',
+]);
+// Digits or number words at the end: a card number, amount or date may go on ("三千..." "fifteen...").
+const ZH_NUMBER_TAIL = /[零一二两三四五六七八九十百千万亿点0-9]$|[号月周年](?:的)?$|星期$|礼拜$|下个$|这个月$/u;
+const EN_NUMBER_TAIL = /(?:\d|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|point|dollars? and)$/u;
+// Number kinds that are complete once said with their unit or a day: "三千块" "下周三" "15号".
+const ZH_NUMBER_DONE = /[块元号日天]$|(?:周|星期|礼拜)[一二三四五六日天]$|月底$|月初$/u;
+const ZH_QUESTION = /[吗呢么吧]$|什么$|怎么$|为什么$|谁$|哪$|哪里$|多少$|几$|是不是$|有没有$|[?？]$/u;
+const EN_QUESTION = /\?$|^(?:who|what|why|how|where|when|is|are|do|does|can|could)\b.*\b(?:this|that|it|you|me|about|for)$/u;
+const PUNCT = /[\s\p{P}\p{S}]+/gu;
+const HAN = /\p{Script=Han}/u;
+
+function lastHanRun(text: string): string {
+  return text.replace(PUNCT, '');
+}
+
+/** Whether the transcript's end says the caller has more to say, and which cue says so. */
+export function incompletenessCue(text: string): 'incomplete' | 'numberInProgress' | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === '') return undefined;
+  if (HAN.test(t)) {
+    const zh = lastHanRun(t);
+    if (ZH_NUMBER_DONE.test(zh)) return undefined;
+    for (const w of ZH_TRAILING_INCOMPLETE) if (zh.endsWith(w) && !zh.endsWith(`${w}了`)) return 'incomplete';
+    if (ZH_NUMBER_TAIL.test(zh)) return 'numberInProgress';
+    // An English word can end a mixed utterance ("我想 talk to agent"): fall through to the English checks.
+    if (!/[a-z]$/.test(t)) return undefined;
+  }
+  const en = t.replace(/[^a-z0-9' ]+/g, ' ').replace(/\s+/g, ' ').trim();
+  if (en === '') return undefined;
+  const words = en.split(' ');
+  const last = words[words.length - 1]!;
+  const lastTwo = words.slice(-2).join(' ');
+  if (EN_TRAILING_INCOMPLETE.has(lastTwo) || EN_TRAILING_INCOMPLETE.has(last)) return 'incomplete';
+  if (EN_NUMBER_TAIL.test(last)) return 'numberInProgress';
+  return undefined;
+}
+
+/** Whether the caller asked something back (a complete turn that wants an answer now). */
+export function isQuestion(text: string): boolean {
+  const t = text.trim().toLowerCase();
+  if (t === '') return false;
+  if (HAN.test(t)) return ZH_QUESTION.test(t.replace(/[\s。.!！，,]+$/u, ''));
+  return EN_QUESTION.test(t.replace(/[\s.!,]+$/u, ''));
+}
+
+/** Step kinds whose answers are numbers: a number at the end is the answer, not one still being spoken, once long enough. */
+const NUMERIC_KINDS = new Set<AnswerKind>(['amount', 'number', 'digits', 'date']);
+
+/**
+ * The silence to wait, now, before the turn counts as over. Order of precedence: an unfinished sentence holds the
+ * turn open to the cap (that is what stops cut-offs); an expected answer closes it at the expected wait; other
+ * complete-looking text waits the base, shortened by a falling end and lengthened by a held one.
+ */
+export function endOfTurnWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurnDecision {
+  const cues: EndOfTurnCue[] = [];
+  const clamp = (ms: number): number => Math.round(Math.min(o.capMs, Math.max(o.floorMs, ms)));
+  const text = input.text.trim();
+  const incomplete = input.matchesExpected && input.expectedAtEnd ? undefined : incompletenessCue(text);
+
+  if (incomplete === 'incomplete') {
+    cues.push('incomplete');
+    return { waitMs: o.capMs, cues };
+  }
+  if (incomplete === 'numberInProgress') {
+    cues.push('numberInProgress');
+    // A number the step asked for may well be complete ("一万五" for an amount); a falling end says it is.
+    const numeric = NUMERIC_KINDS.has(input.context.expects);
+    const wait = numeric && input.prosody === 'falling' ? o.baseMs : numeric ? (o.baseMs + o.capMs) / 2 : o.capMs;
+    return { waitMs: clamp(wait), cues };
+  }
+  if (input.modelCompleteProbability !== undefined) {
+    cues.push('model');
+    // Linear between cap (surely incomplete) and floor (surely complete); text cues above still win.
+    const p = Math.min(1, Math.max(0, input.modelCompleteProbability));
+    const wait = o.capMs - p * (o.capMs - o.floorMs);
+    return { waitMs: clamp(input.matchesExpected ? Math.min(wait, o.expectedMs) : wait), cues };
+  }
+  if (input.matchesExpected) {
+    cues.push('expected');
+    const held = input.prosody === 'rising' || input.prosody === 'level';
+    // A long utterance that merely contains an expected phrase ("是的，不过我想问...") is less surely over.
+    const long = input.speechMs > 2500;
+    if (held) cues.push('hold');
+    return { waitMs: clamp(o.expectedMs + (held ? 100 : 0) + (long ? 150 : 0)), cues };
+  }
+  if (text === '') {
+    cues.push('noText');
+    return { waitMs: clamp(o.baseMs), cues };
+  }
+  if (isQuestion(text)) {
+    cues.push('question');
+    return { waitMs: clamp(input.prosody === 'level' ? o.baseMs * 0.7 : o.baseMs * 0.55), cues };
+  }
+  cues.push('complete');
+  let wait = o.baseMs;
+  if (input.context.expects === 'free') {
+    // Comments run long and wander; a short pause is rarely their end.
+    cues.push('freeAnswer');
+    wait += 200;
+  }
+  if (input.prosody === 'falling') {
+    cues.push('falling');
+    wait *= 0.6;
+  } else if (input.prosody === 'rising' || input.prosody === 'level') {
+    cues.push('hold');
+    wait += 250;
+  }
+  return { waitMs: clamp(wait), cues };
+}

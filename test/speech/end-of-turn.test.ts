@@ -1,0 +1,166 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { endOfTurnWait, incompletenessCue, isQuestion, type EndOfTurnInput, type TurnContext } from '../../src/speech/end-of-turn.ts';
+import { Endpointer } from '../../src/speech/endpointer.ts';
+import { ProsodyTracker } from '../../src/speech/prosody.ts';
+
+const o = { floorMs: 180, capMs: 1200, baseMs: 700, expectedMs: 200 };
+const yesNo: TurnContext = { expects: 'yesNo', phrases: ['是的', '不需要', 'yes'] };
+const date: TurnContext = { expects: 'date', phrases: [] };
+const amount: TurnContext = { expects: 'amount', phrases: [] };
+const free: TurnContext = { expects: 'free', phrases: [] };
+
+function wait(partial: Partial<EndOfTurnInput> & { text: string }): ReturnType<typeof endOfTurnWait> {
+  return endOfTurnWait({ matchesExpected: false, context: yesNo, prosody: 'unknown', speechMs: 1000, ...partial }, o);
+}
+
+test('incompleteness cues: trailing fillers, conjunctions, "I want", open numbers (zh and en)', () => {
+  for (const t of ['嗯', '那个', '我下周那个', '就是', '然后', '因为', '我想', '我想问一下', '但是', '如果', '我觉得'])
+    assert.is(incompletenessCue(t), 'incomplete', t);
+  for (const t of ['uh', 'um', 'and', 'because', 'i want to', 'talk to', 'my card number is', 'so'])
+    assert.is(incompletenessCue(t), 'incomplete', t);
+  for (const t of ['一三八', '三千', '我的卡号是五七零', 'four five', 'twenty', '下周']) assert.is(incompletenessCue(t), 'numberInProgress', t);
+  for (const t of ['是的', '不需要', '我已经还款了', '三千块', '下周三', '15号', '月底', 'yes', 'not interested', 'call me later', '我考虑一下', '好的'])
+    assert.is(incompletenessCue(t), undefined, t);
+});
+
+test('questions asked back are recognized', () => {
+  for (const t of ['请问你是谁', '这个费用是怎么算的吗', '你们是哪里', '多少', 'who is this?', 'what is this about']) assert.ok(isQuestion(t), t);
+  for (const t of ['是的', '不需要', 'yes', '我下周还']) assert.not.ok(isQuestion(t), t);
+});
+
+test('an unfinished sentence waits the cap, whatever the step expects or the voice does', () => {
+  for (const text of ['嗯', '那个', '我想', 'i want to']) {
+    const d = wait({ text, prosody: 'falling' });
+    assert.is(d.waitMs, 1200, text);
+    assert.equal(d.cues, ['incomplete']);
+  }
+  // Even when an expected answer was said before the filler ("是的，然后...").
+  assert.is(wait({ text: '是的然后', matchesExpected: true, expectedAtEnd: false }).waitMs, 1200);
+});
+
+test('an expected answer at the end wins over a phrase that looks unfinished (我就是 ends in 就是)', () => {
+  const d = wait({ text: '我就是', matchesExpected: true, expectedAtEnd: true });
+  assert.is(d.waitMs, 200);
+  assert.ok(d.cues.includes('expected'));
+});
+
+test('expected answer: the short wait; a held voice or a long utterance adds a little', () => {
+  assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }).waitMs, 200);
+  assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }).waitMs, 300);
+  assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 4000 }).waitMs, 350);
+});
+
+test('flow context: a number is complete enough when the step asked for one and the voice fell', () => {
+  assert.is(wait({ text: '三千', context: amount, prosody: 'falling' }).waitMs, 700);
+  assert.is(wait({ text: '三千', context: amount, prosody: 'level' }).waitMs, 950);
+  // The same number where the step asked yes/no: someone reading out digits is not done.
+  assert.is(wait({ text: '三千', context: yesNo, prosody: 'falling' }).waitMs, 1200);
+  assert.is(wait({ text: '下周', context: date, prosody: 'falling' }).waitMs, 700);
+  assert.ok(wait({ text: '下周三', context: date, prosody: 'falling' }).waitMs < 700, 'a full date with a falling end is short');
+});
+
+test('off-script complete sentence: prosody decides between short and long', () => {
+  const falling = wait({ text: '我想问一下这个费用是多少钱', prosody: 'falling' });
+  const level = wait({ text: '我想问一下这个费用是多少钱', prosody: 'level' });
+  const unknown = wait({ text: '我已经还款了', prosody: 'unknown' });
+  assert.ok(falling.waitMs < unknown.waitMs && unknown.waitMs < level.waitMs, JSON.stringify([falling, unknown, level]));
+  assert.ok(wait({ text: '我已经还款了', prosody: 'falling' }).cues.includes('falling'));
+  assert.ok(level.cues.includes('hold'));
+});
+
+test('a free comment waits longer than a yes/no step for the same text', () => {
+  const inFree = wait({ text: '服务还可以', context: free, prosody: 'unknown' });
+  const inYesNo = wait({ text: '服务还可以', context: yesNo, prosody: 'unknown' });
+  assert.ok(inFree.waitMs > inYesNo.waitMs);
+  assert.ok(inFree.cues.includes('freeAnswer'));
+});
+
+test('a question asked back gets a short wait; no transcript yet gets the base', () => {
+  const q = wait({ text: '请问你是谁', prosody: 'unknown' });
+  assert.ok(q.waitMs < 700 && q.cues.includes('question'));
+  assert.equal(wait({ text: '' }), { waitMs: 700, cues: ['noText'] });
+});
+
+test('floor and cap bound every decision; an audio model probability maps between them', () => {
+  const tight = { ...o, expectedMs: 50 };
+  assert.is(endOfTurnWait({ text: '是的', matchesExpected: true, expectedAtEnd: true, context: yesNo, prosody: 'falling', speechMs: 500 }, tight).waitMs, 180);
+  const sure = wait({ text: '我已经还款了', modelCompleteProbability: 1 });
+  const unsure = wait({ text: '我已经还款了', modelCompleteProbability: 0 });
+  assert.equal([sure.waitMs, unsure.waitMs], [180, 1200]);
+  assert.ok(sure.cues.includes('model'));
+  // Text cues still win over the model.
+  assert.is(wait({ text: '然后', modelCompleteProbability: 1 }).waitMs, 1200);
+});
+
+test('dynamic endpointer: a pause after a filler is not an end, the same pause after an expected answer is', () => {
+  let prosody: 'falling' | 'level' = 'level';
+  const ep = new Endpointer(
+    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
+    { prosody: () => prosody },
+  );
+  ep.setContext({ expects: 'date', phrases: ['下周还', '月底还'] });
+  ep.speechStarted(0);
+  ep.partial('嗯那个');
+  ep.speechEnded(800);
+  for (let t = 800; t <= 1700; t += 20) assert.is(ep.poll(t), undefined, `cut off during a 900 ms pause after a filler at ${t}`);
+  ep.speechStarted(1700);
+  ep.partial('嗯那个我下周还');
+  prosody = 'falling';
+  ep.speechEnded(2400);
+  let d;
+  for (let t = 2400; t <= 4000 && !d; t += 20) d = ep.poll(t);
+  assert.ok(d);
+  assert.is(d!.reason, 'expected');
+  assert.is(d!.atMs - d!.speechEndMs, 200);
+  assert.is(d!.speechStartMs, 0, 'one turn across the pause');
+  assert.equal(d!.waitMs, 200);
+});
+
+test('dynamic endpointer: off-script falling sentence ends well before the old fixed 700 ms', () => {
+  const ep = new Endpointer(
+    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000 },
+    { prosody: () => 'falling' },
+  );
+  ep.setContext(yesNo);
+  ep.speechStarted(0);
+  ep.partial('我想问一下这个费用是多少钱');
+  ep.speechEnded(2000);
+  let d;
+  for (let t = 2000; t <= 4000 && !d; t += 20) d = ep.poll(t);
+  assert.is(d!.reason, 'silence');
+  assert.is(d!.atMs - 2000, 420);
+});
+
+/** Voiced frames of a pulse train whose pitch moves from f0 to f1 over `frames` 20 ms frames at 16 kHz. */
+function voice(tracker: ProsodyTracker, frames: number, f0: number, f1: number, amp = 0.3): void {
+  let phase = 0;
+  const frame = new Float32Array(320);
+  for (let k = 0; k < frames; k++) {
+    const f = f0 + ((f1 - f0) * k) / Math.max(1, frames - 1);
+    for (let i = 0; i < frame.length; i++) {
+      phase += f / 16000;
+      // A few harmonics, like a glottal source through a vocal tract, not a pure sine.
+      frame[i] = amp * (Math.sin(2 * Math.PI * phase) + 0.5 * Math.sin(4 * Math.PI * phase) + 0.3 * Math.sin(6 * Math.PI * phase));
+    }
+    tracker.push(frame);
+  }
+}
+
+test('prosody: falling pitch at the end reads falling, a level or rising end reads as a hold', () => {
+  const t = new ProsodyTracker();
+  voice(t, 30, 200, 200);
+  voice(t, 8, 200, 130);
+  assert.is(t.end(), 'falling');
+  t.reset();
+  voice(t, 38, 180, 185);
+  assert.is(t.end(), 'level');
+  t.reset();
+  voice(t, 30, 160, 160);
+  voice(t, 8, 170, 230);
+  assert.is(t.end(), 'rising');
+  t.reset();
+  assert.is(t.end(), 'unknown', 'nothing voiced yet');
+});
+
+test.run();
