@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { engineMetrics, OutboundCallService, PbxCallRunner, readiness, runMediaWebSocketCall } from './calls/index.ts';
-import { CallEngine, createFlowDialogFactory, warmFlowPrompts, type PromptWarmingProgress } from './dialog/index.ts';
+import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
@@ -28,6 +28,24 @@ export interface StartOptions {
   modelsRoot?: string;
   /** Resolve relative paths in the config against this folder (default: process.cwd()). */
   cwd?: string;
+  /** Called once the HTTP server listens, before the models are loaded (/healthz answers from then on). */
+  onListening?: (url: string) => void;
+}
+
+/** What /readyz says about the speech models while and after they load. */
+export interface ModelLoading {
+  ok: boolean;
+  detail: string;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 const RETENTION_SWEEP_MS = 6 * 3600_000;
@@ -57,29 +75,87 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     closers.push(() => clearInterval(sweepTimer));
 
     const metrics = createMetrics();
-    const speech: SpeechEngine = await createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot });
-    closers.push(() => speech.close());
+    // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
+    // /readyz reports the loading; a bad port fails now, not after the load.
+    const models: ModelLoading = { ok: false, detail: 'loading ASR, VAD and TTS models' };
+    const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
+    closers.push(() => void (warming.stopped = true));
+    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
+    let engine: CallEngine | undefined;
+    let dialogs: FlowDialogFactory | undefined;
+    let outbound: OutboundCallService | undefined;
+    const loaded = deferred<CallEngine>();
+    // A media WebSocket call that arrives while the models load waits for them (or fails with the load).
+    loaded.promise.catch(() => undefined);
+    const mediaRoute = createMediaWebSocketRoute({
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      onLeg: (leg, start) =>
+        void loaded.promise.then(
+          (ready) => runMediaWebSocketCall(ready, leg, start, log),
+          (err: unknown) => void leg.close({ code: 'shutdown', detail: `models failed to load: ${(err as Error).message}` }).catch(() => undefined),
+        ),
+    });
+    const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
+    const server: HttpServer = await createHttpServer({
+      config: config.server,
+      log,
+      metrics,
+      store,
+      webSocketRoutes: routes,
+      recordingsDir,
+      readiness: () => readiness(adapters, warming, models),
+      originate: adapters.length > 0 ? (req) => (outbound ? outbound.placeCall(req) : Promise.resolve({ error: 'models are still loading; retry when /readyz is ready' })) : undefined,
+      checkCallTarget: (target) => {
+        if (!dialogs) return { ok: true };
+        const verdict = checkCallTarget(dialogs.flows(), target, { flow: config.dialog.defaultFlow, lang: config.dialog.defaultLang });
+        return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
+      },
+    });
+    const url = await server.listen();
+    closers.push(() => server.close());
+    opts.onListening?.(url);
+
+    // ASR + VAD and TTS load side by side (espeak's WASM compile and the ONNX sessions are independent).
+    const loadStarted = performance.now();
+    const modelLookup = { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot };
+    const pending = new Set(['ASR+VAD', 'TTS']);
+    const progress = <T>(part: string, p: Promise<T>): Promise<T> =>
+      p.then((value) => {
+        pending.delete(part);
+        models.detail = `loading ${[...pending].join(', ')} (${part} loaded in ${Math.round(performance.now() - loadStarted)} ms)`;
+        return value;
+      });
+    models.detail = 'loading ASR+VAD, TTS';
+    const [speechResult, ttsResult] = await Promise.allSettled([
+      progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot })),
+      progress('TTS', createTtsEngine(config.speech.tts, { log, resolveModelDir: (name) => resolveModel(name, modelLookup).dir })),
+    ]);
+    if (speechResult.status === 'fulfilled') closers.push(() => speechResult.value.close());
+    if (ttsResult.status === 'fulfilled') closers.push(() => ttsResult.value.close());
+    if (speechResult.status === 'rejected' || ttsResult.status === 'rejected') {
+      const err: unknown = speechResult.status === 'rejected' ? speechResult.reason : (ttsResult as PromiseRejectedResult).reason;
+      models.detail = `failed: ${(err as Error).message}`;
+      loaded.reject(err);
+      throw err;
+    }
+    const speech: SpeechEngine = speechResult.value;
+    const tts: TtsEngine = ttsResult.value;
     const asrTimer = setInterval(() => metrics.asrRealTimeFactor.set(speech.asrRealTimeFactor()), 5000);
     asrTimer.unref();
     closers.push(() => clearInterval(asrTimer));
-    const tts: TtsEngine = await createTtsEngine(config.speech.tts, {
-      log,
-      resolveModelDir: (name) => resolveModel(name, { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot }).dir,
-    });
-    closers.push(() => tts.close());
     const speaker: Speaker = createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
-    const dialogs = await createFlowDialogFactory({
+    dialogs = await createFlowDialogFactory({
       flowsDir: resolve(cwd, config.dialog.flowsDir),
       defaultFlow: config.dialog.defaultFlow,
       defaultLang: config.dialog.defaultLang,
       llm: config.dialog.llm,
       log,
     });
-    closers.push(() => dialogs.close());
+    const flows = dialogs;
+    closers.push(() => flows.close());
 
-    const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
-    closers.push(() => void (warming.stopped = true));
-    const engine = new CallEngine({
+    engine = new CallEngine({
       speech,
       speaker,
       dialogs,
@@ -89,36 +165,23 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
       metrics: engineMetrics(metrics),
     });
-    closers.push(() => engine.shutdown());
-
-    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
+    const running = engine;
+    closers.push(() => running.shutdown());
     const runner = new PbxCallRunner({ engine, calls: store.calls, log });
     for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
-    const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
+    outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
+    const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
+    models.ok = true;
+    models.detail = asr.spec?.testOnly
+      ? `ASR ${asr.name}: demo model, knows only the demo/flow vocabulary; real calls need a production model (callpilot models pull zh-en)`
+      : `ASR ${asr.name}`;
+    loaded.resolve(engine);
+    log.info({ ms: Math.round(performance.now() - loadStarted) }, 'speech models loaded');
 
-    const mediaRoute = createMediaWebSocketRoute({
-      log,
-      maxQueuedMs: config.media.maxQueuedMs,
-      onLeg: (leg, start) => runMediaWebSocketCall(engine, leg, start, log),
-    });
-    const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
-
-    const server: HttpServer = await createHttpServer({
-      config: config.server,
-      log,
-      metrics,
-      store,
-      webSocketRoutes: routes,
-      recordingsDir,
-      readiness: () => readiness(adapters, warming),
-      originate: outbound ? (req) => outbound.placeCall(req) : undefined,
-    });
-    const url = await server.listen();
     // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
     const rates: (8000 | 16000)[] = config.pbx.freeswitch || config.pbx.asterisk?.format === 'slin16' ? [8000, 16000] : [8000];
     void warmFlowPrompts(dialogs, speaker, rates, config.dialog.defaultFlow, warming, log);
-    closers.push(() => server.close());
-    // Adapters start after the server listens: PBXs connect back to our WebSocket routes.
+    // Adapters start after the models: a PBX call must find an engine to run on.
     for (const adapter of adapters) {
       await adapter.start();
       closers.push(() => adapter.stop());

@@ -15,7 +15,7 @@ const listQuerySchema = z.object({
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
   app: FastifyInstance,
-  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'recordingsDir' | 'log'>,
+  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'log'>,
 ): void {
   const store = opts.store.calls;
 
@@ -52,6 +52,8 @@ export function registerCallRoutes(
 
   app.post('/api/calls', async (request, reply) => {
     const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
+    const target = opts.checkCallTarget?.({ flow: body.flow, lang: body.lang });
+    if (target && !target.ok) throw new HttpError(400, target.message, { field: target.field, valid: target.valid });
     if (!opts.originate) {
       throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
     }

@@ -35,7 +35,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   app.get('/metrics', async (_request, reply) => reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()));
-  registerCallRoutes(app, { store: opts.store, originate: opts.originate, recordingsDir: opts.recordingsDir, log });
+  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log });
   registerConsole(app);
 
   const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log);

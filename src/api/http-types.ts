@@ -17,6 +17,8 @@ export interface Readiness {
 
 export type OriginateOutcome = { callId: string } | { error: string };
 
+export type CallTargetVerdict = { ok: true } | { ok: false; field: 'flow' | 'lang'; message: string; valid: string[] };
+
 export interface HttpServerOptions {
   config: ServerConfig;
   log: Logger;
@@ -27,6 +29,11 @@ export interface HttpServerOptions {
   readiness: () => Readiness;
   /** Places an outbound call; absent when no PBX is configured (POST /api/calls then answers 503). */
   originate?: (req: OriginateCallRequest) => Promise<OriginateOutcome>;
+  /**
+   * Checks an outbound call's flow and language against what is loaded, before anything is dialled (a call to a
+   * missing flow would reach a person and hang up on them). Absent: not checked.
+   */
+  checkCallTarget?: (target: { flow?: string; lang?: string }) => CallTargetVerdict;
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
 }

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { startCallpilot, type CallpilotApp } from '../app.ts';
 import { loadConfig } from '../config/index.ts';
-import { checkCallTarget, createFlowDialogFactory, isLang, LANGS, type CallTimelineEvent, type Lang } from '../dialog/index.ts';
+import { isLang, LANGS, type Lang } from '../core/index.ts';
+import { checkCallTarget, createFlowDialogFactory, type CallTimelineEvent } from '../dialog/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { readWavAs, runSimulatedCall, type CallerTurn } from '../pbx/index.ts';
 import { synthesizeCallerTurns, demoConversation } from './caller-voice.ts';

@@ -41,9 +41,12 @@ export async function runStart(args: string[]): Promise<number> {
   await assertPortFree(config.server.host, config.server.port);
   const models = checkModels(config);
   logModelChoice(models, log);
-  const app = await startCallpilot(config, { log });
   // stdout stays pure JSON (log shippers read it); people read stderr.
-  process.stderr.write(`callpilot listening on ${app.url} — console ${app.url}/ , try: npx callpilot simulate\n`);
+  const app = await startCallpilot(config, {
+    log,
+    onListening: (url) => process.stderr.write(`callpilot listening on ${url} (loading models: ${url}/readyz shows progress)\n`),
+  });
+  process.stderr.write(`callpilot ready on ${app.url} — console ${app.url}/ , try: npx callpilot simulate\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');

@@ -1,14 +1,8 @@
-import type { Lang } from '../types.ts';
-
-export const LANGS: readonly Lang[] = ['zh', 'en'];
+import { isLang, LANGS, type Lang } from '../../core/index.ts';
 
 export type CallTargetCheck =
   | { ok: true; flow: string; lang: Lang }
   | { ok: false; field: 'flow' | 'lang'; message: string; validFlows: string[]; validLangs: Lang[] };
-
-export function isLang(value: string): value is Lang {
-  return (LANGS as readonly string[]).includes(value);
-}
 
 /**
  * Checks the flow and language a call asks for against the flows loaded now (`FlowDialogFactory.flows()`), before

@@ -10,4 +10,4 @@ export { runFlowsCheck, formatProblem } from './cli.ts';
 export { renderTemplate, parseTemplateRefs, formatterNames } from './template.ts';
 export type { FetchLike, WebhookOutcome } from './webhook.ts';
 export { flowPromptTexts } from './prompts.ts';
-export { checkCallTarget, isLang, LANGS, type CallTargetCheck } from './call-target.ts';
+export { checkCallTarget, type CallTargetCheck } from './call-target.ts';
