@@ -62,7 +62,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       for (const close of [...closers].reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
     })());
   try {
-    const store = await openStore(config.store, resolve(cwd, config.store.path), { log });
+    const store = await openStore(config.store, { log, cwd });
     closers.push(() => store.close());
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
@@ -80,7 +80,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const models: ModelLoading = { ok: false, detail: 'loading ASR, VAD and TTS models' };
     const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
     closers.push(() => void (warming.stopped = true));
-    const adapters = await createPbxAdapters(config.pbx, { log, maxQueuedMs: config.media.maxQueuedMs });
+    const adapters = await createPbxAdapters(config.pbx, {
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+    });
     let engine: CallEngine | undefined;
     let dialogs: FlowDialogFactory | undefined;
     let outbound: OutboundCallService | undefined;
@@ -104,7 +108,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
-      readiness: () => readiness(adapters, warming, models),
+      readiness: () => readiness(adapters, warming, store, models),
       originate: adapters.length > 0 ? (req) => (outbound ? outbound.placeCall(req) : Promise.resolve({ error: 'models are still loading; retry when /readyz is ready' })) : undefined,
       checkCallTarget: (target) => {
         if (!dialogs) return { ok: true };

@@ -2,7 +2,10 @@
 export { PbxCallRunner, type PbxCallRunnerOptions } from './pbx-call-runner.ts';
 export {
   OutboundCallService,
+  type EarlyMediaMonitorFactory,
+  type OutboundCallOutcome,
   type OutboundCallRequest,
+  type OutboundCallServiceEvents,
   type OutboundCallServiceOptions,
   type PlaceCallResult,
 } from './outbound-call-service.ts';

@@ -1,32 +1,67 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { newCallId } from '../core/index.ts';
-import type { OriginateRequest, PbxAdapter } from '../pbx/index.ts';
+import { newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
+import type { Disposition, OriginateRequest, PbxAdapter } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { PbxCallRunner } from './pbx-call-runner.ts';
 
-export interface OutboundCallRequest extends OriginateRequest {
+export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'> {
   /** Which PBX to dial through when several are connected. */
   pbx?: string;
+  /**
+   * Classify early media (空号/关机/停机 announcements, busy and congestion tones) before answer and end the
+   * attempt on a verdict. Default: on when the service has a monitor factory.
+   */
+  earlyMedia?: boolean;
 }
 
 export type PlaceCallResult = { callId: string } | { error: string };
+
+/** How one outbound attempt ended, for the API and the campaign dialer (dispositions, retries). */
+export interface OutboundCallOutcome {
+  callId: string;
+  /** Telephony outcome of the dial. */
+  telephony: Disposition;
+  /** The stored disposition: the flow's end state for answered calls, else the telephony outcome. */
+  disposition: string;
+  /** Q.850 cause of the hangup or the failed dial. */
+  cause?: number;
+  /** Before answer: announcement, tone or cause verdict. */
+  progress?: CallProgressVerdict;
+  /** After answer: human / machine / assistant / unknown, when detection ran. */
+  amd?: AmdVerdict;
+  answeredAt?: string;
+  endedAt?: string;
+}
+
+export interface OutboundCallServiceEvents {
+  /** Every placed call ends with exactly one outcome (also when the dial threw). */
+  outcome: [outcome: OutboundCallOutcome];
+}
+
+/** Makes the early-media monitor for one attempt (speech/call-progress in production). */
+export type EarlyMediaMonitorFactory = (ctx: { callId: string; lang: string; log: Logger }) => EarlyMediaMonitor;
 
 export interface OutboundCallServiceOptions {
   adapters: PbxAdapter[];
   calls: CallStore;
   runner: PbxCallRunner;
   log: Logger;
+  /** When set, attempts listen to early media unless the request says `earlyMedia: false`. */
+  earlyMediaMonitor?: EarlyMediaMonitorFactory;
 }
 
 /**
  * The one outbound path: the API and the campaign dialer both place calls here. The attempt is stored before
- * anything is dialled, so a crash mid-dial leaves a record; the dial then runs in the background to its outcome.
+ * anything is dialled, so a crash mid-dial leaves a record; the dial then runs in the background to its outcome,
+ * which is stored with the call and emitted as `outcome` (also available through `outcome(callId)`).
  */
-export class OutboundCallService {
+export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents> {
   private readonly o: OutboundCallServiceOptions;
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<string, Promise<OutboundCallOutcome>>();
 
   constructor(opts: OutboundCallServiceOptions) {
+    super();
     this.o = opts;
   }
 
@@ -35,6 +70,7 @@ export class OutboundCallService {
     const adapter = this.o.adapters.find((a) => !req.pbx || a.kind === req.pbx);
     if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured` };
     const callId = newCallId();
+    const lang = req.lang ?? 'zh';
     await this.o.calls.createCall({
       id: callId,
       pbx: adapter.kind,
@@ -42,43 +78,84 @@ export class OutboundCallService {
       to: req.endpoint,
       from: req.callerId,
       flow: req.flow,
-      lang: req.lang ?? 'zh',
+      lang,
       status: 'active',
       startedAt: new Date().toISOString(),
       variables: req.variables ?? {},
     });
-    const dialling = this.dial(adapter, req, callId);
-    this.running.add(dialling);
-    void dialling.finally(() => this.running.delete(dialling));
+    const { pbx: _pbx, earlyMedia, ...originate } = req;
+    const monitorFactory = earlyMedia === false ? undefined : this.o.earlyMediaMonitor;
+    const dialReq: OriginateRequest = {
+      ...originate,
+      earlyMedia: monitorFactory?.({ callId, lang, log: this.o.log.child({ callId }) }),
+    };
+    const dialling = this.dial(adapter, dialReq, callId);
+    this.running.set(callId, dialling);
+    void dialling.then(
+      (outcome) => {
+        this.running.delete(callId);
+        this.emit('outcome', outcome);
+      },
+      // dial() never rejects; this keeps a broken listener from becoming an unhandled rejection.
+      (err: unknown) => this.o.log.error({ err, callId }, 'outbound outcome listener failed'),
+    );
     return { callId };
+  }
+
+  /** The outcome of a call placed by this service and still running; undefined when unknown or already over. */
+  outcome(callId: string): Promise<OutboundCallOutcome> | undefined {
+    return this.running.get(callId);
   }
 
   /** Waits for every call placed so far to end (shutdown, tests). */
   async settled(): Promise<void> {
-    await Promise.all([...this.running]);
+    await Promise.all([...this.running.values()]);
   }
 
   /** Never rejects: every way a dial can end is stored on the attempt. */
-  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string): Promise<void> {
+  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string): Promise<OutboundCallOutcome> {
     const { calls, log } = this.o;
+    let telephony: Disposition = 'failed';
     try {
       const result = await adapter.originate(req);
+      telephony = result.disposition;
       if (result.disposition === 'answered') {
+        if (result.progress) await calls.updateCall(callId, { progress: result.progress });
         await this.o.runner.run(result.call, callId);
-        return;
+      } else {
+        await calls.updateCall(callId, {
+          status: 'ended',
+          endedAt: new Date().toISOString(),
+          disposition: result.disposition,
+          hangupCause: result.cause,
+          hangupBy: 'pbx',
+          progress: result.progress,
+        });
       }
-      await calls.updateCall(callId, {
-        status: 'ended',
-        endedAt: new Date().toISOString(),
-        disposition: result.disposition,
-        hangupCause: result.cause,
-        hangupBy: 'pbx',
-      });
     } catch (err) {
       log.error({ err, callId }, 'originate failed');
       await calls
         .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'failed' })
         .catch((storeErr: unknown) => log.error({ err: storeErr, callId }, 'storing the failed attempt failed'));
     }
+    return this.readOutcome(callId, telephony);
+  }
+
+  /** The store is the record of truth: the outcome is what was stored, so a listener sees what a restart would. */
+  private async readOutcome(callId: string, telephony: Disposition): Promise<OutboundCallOutcome> {
+    const call = await this.o.calls.getCall(callId).catch((err: unknown) => {
+      this.o.log.error({ err, callId }, 'reading the outcome of the attempt failed');
+      return undefined;
+    });
+    return {
+      callId,
+      telephony,
+      disposition: call?.disposition ?? telephony,
+      cause: call?.hangupCause,
+      progress: call?.progress,
+      amd: call?.amd,
+      answeredAt: call?.answeredAt,
+      endedAt: call?.endedAt,
+    };
   }
 }

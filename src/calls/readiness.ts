@@ -1,5 +1,6 @@
 import type { PromptWarmingProgress } from '../dialog/index.ts';
 import type { PbxAdapter } from '../pbx/index.ts';
+import type { Store } from '../store/index.ts';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -12,12 +13,13 @@ export interface Readiness {
 }
 
 /**
- * What `/readyz` reports: the speech models (loading, loaded, and which ASR model), every PBX connection, and
- * prompt warming as information.
+ * What `/readyz` reports: the speech models (loading, loaded, and which ASR model), every PBX connection, the
+ * store, and prompt warming as information.
  */
 export function readiness(
   adapters: PbxAdapter[],
   warming: Pick<PromptWarmingProgress, 'done' | 'total'>,
+  store?: Pick<Store, 'backend' | 'health'>,
   speech: ReadinessCheck & { detail: string } = { ok: true, detail: 'loaded' },
 ): Readiness {
   const checks: Record<string, ReadinessCheck> = {
@@ -25,6 +27,10 @@ export function readiness(
     // Informational: calls work before it is done, their first prompts are just synthesized on the spot.
     prompts: { ok: true, detail: warming.total === 0 || warming.done < warming.total ? `warming ${warming.done}/${warming.total}` : `${warming.total} cached` },
   };
+  if (store) {
+    const h = store.health();
+    checks.store = { ok: h.ok, detail: h.detail ?? store.backend };
+  }
   for (const a of adapters) checks[a.kind] = { ok: a.ready, detail: a.ready ? undefined : a.notReadyReason };
   return { ready: Object.values(checks).every((c) => c.ok), checks };
 }

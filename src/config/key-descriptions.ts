@@ -6,7 +6,14 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.host': 'Address the HTTP/WebSocket server listens on.',
   'server.port': 'Port of the HTTP API, web console, metrics and media WebSockets (0 = any free port).',
   'log.level': 'pino log level.',
-  'store.path': 'SQLite database file (WAL mode); its folder is created when missing.',
+  'store.path': 'SQLite database file (WAL mode); its folder is created when missing. Not used when store.url is set.',
+  'store.url': 'PostgreSQL URL (postgres://user:password@host:5432/db) of the store several nodes share; unset = SQLite at store.path. Prefer CALLPILOT_STORE_URL for the password.',
+  'store.postgres.poolSize': 'PostgreSQL connections this node keeps open at most.',
+  'store.postgres.connectTimeoutMs': 'How long a new PostgreSQL connection may take before the attempt fails.',
+  'store.postgres.idleTimeoutMs': 'An idle PostgreSQL connection is closed after this long.',
+  'store.postgres.sslMode': 'disable, require (encrypted, certificate not checked) or verify-full (checked against caFile or the system CAs).',
+  'store.postgres.caFile': 'CA certificate (PEM) for sslMode verify-full.',
+  'store.postgres.journalPath': 'Writes made while PostgreSQL is unreachable are kept in this file (fsync\'d) and replayed in order when it is back or at the next start.',
   'store.recordingsDir': 'Folder holding one sub-folder of caller/bot/mixed WAV files per call.',
   'store.retentionDays': 'Recording folders older than this are deleted; 0 keeps them forever.',
   'speech.modelsDir': "Extra folder searched for models (after explicit paths and CALLPILOT_MODELS, before the repository's models/, ../shared/models and the cache).",
@@ -94,7 +101,11 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch.originateTimeoutSec': 'originate_timeout when the request gives none.',
   'pbx.freeswitch.transfer.extension': 'Extension of the human agents.',
   'pbx.freeswitch.transfer.dialplan': 'Dialplan type of the transfer.',
-  'pbx.freeswitch.transfer.context': 'Dialplan context of the transfer.',
+  'pbx.freeswitch.transfer.context': 'Dialplan context of the transfer (where the agent extension lives; the sample ships it for `default`).',
   'media.record': 'Record caller, bot and mixed audio of every call to WAV.',
   'media.maxQueuedMs': 'Bot audio queued beyond this is dropped with a warning (protects memory on a stuck leg).',
+  'media.callerGapMs':
+    'When no caller audio arrives for this long (one 20 ms frame plus jitter allowance; PBXs send nothing during silence suppression, mute or dead media) the call hears silence in real time, so end-of-turn, no-input and max-silence timers still fire. 0 = off.',
+  'media.deadMediaMs':
+    'No caller audio at all for this long ends the call with disposition dead_media (the caller is hung up). 0 = never. Keep it above the longest silence a caller with silence suppression may keep (long prompts).',
 };

@@ -1,3 +1,18 @@
 /** Types and helpers every stage shares; depends on nothing else in src/. */
 export { LANGS, isLang, type Lang } from './lang.ts';
 export { newCallId, isCallId, type CallId } from './call-id.ts';
+export { maskNumber, maskText, maskVariables, maskValue, isSensitiveName, MIN_MASKED_DIGITS } from './number-mask.ts';
+export {
+  AMD_KINDS,
+  CALL_PROGRESS_KINDS,
+  progressFromCause,
+  progressVerdictFromCause,
+  type AmdKind,
+  type AmdReason,
+  type AmdVerdict,
+  type CallProgressKind,
+  type CallProgressSource,
+  type CallProgressVerdict,
+  type EarlyMediaHeard,
+  type EarlyMediaMonitor,
+} from './call-progress.ts';

@@ -107,11 +107,16 @@ export class CallEngine {
       answeredAt: startedAt,
       recordingDir,
     };
+    // What the call record holds as variables; the end of the call adds the dialog's without reading the row back
+    // (a database that is briefly unreachable then delays that write instead of losing it).
+    let storedVariables: Record<string, string> = req.variables ?? {};
     try {
       const attempt = await this.o.store.getCall(callId);
       // An outbound attempt was stored when it was dialled: it becomes this call, keeping its start and variables.
-      if (attempt) await this.o.store.updateCall(callId, { ...answered, variables: { ...attempt.variables, ...req.variables } });
-      else await this.o.store.createCall({ id: callId, ...answered, startedAt, variables: req.variables ?? {} });
+      if (attempt) {
+        storedVariables = { ...attempt.variables, ...req.variables };
+        await this.o.store.updateCall(callId, { ...answered, variables: storedVariables });
+      } else await this.o.store.createCall({ id: callId, ...answered, startedAt, variables: storedVariables });
     } catch (err) {
       // A call we cannot record is not run: nothing of it could be found or audited afterwards.
       log.error({ err }, 'storing the call failed; ending it');
@@ -167,13 +172,12 @@ export class CallEngine {
     if (legStats) this.o.metrics?.legStats(legStats);
     this.o.metrics?.callEnded(outcome.disposition);
     try {
-      const existing = await this.o.store.getCall(callId);
       await this.o.store.updateCall(callId, {
         status: 'ended',
         endedAt: new Date().toISOString(),
         disposition: outcome.disposition,
         hangupBy: outcome.endedBy,
-        variables: { ...(existing?.variables ?? {}), ...dialogVariables },
+        variables: { ...storedVariables, ...dialogVariables },
       });
     } catch (err) {
       log.error({ err }, 'storing the end of the call failed');

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AudioLeg, LegCloseReason } from '../media/index.ts';
-import type { CallSpeech, Speaker } from '../speech/index.ts';
+import type { CallSpeech, FinalTranscript, Speaker } from '../speech/index.ts';
 import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
@@ -209,13 +209,7 @@ export class TurnLoop {
     if (this.state !== 'ended') this.emit({ type: 'speechEnd', atMs: e.atMs });
   };
 
-  private readonly onFinal = (e: {
-    text: string;
-    speechStartMs: number;
-    speechEndMs: number;
-    atMs: number;
-    earlyEndpoint: boolean;
-  }): void => {
+  private readonly onFinal = (e: FinalTranscript): void => {
     if (this.state === 'ended') return;
     this.emit({ type: 'final', ...e });
     const p = this.prompt;
@@ -252,7 +246,8 @@ export class TurnLoop {
     if (p && p.cancelled) turn.heardMs = Math.round((p.playedSamples / this.rate) * 1000);
     this.transcript.push(`caller: ${text}`);
     const speechEndWall = this.wallOf(e.speechEndMs);
-    this.serialize(async () => this.perform(await this.o.dialog.next({ kind: 'speech', text }), turn, speechEndWall));
+    const input: TurnInput = e.confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence: e.confidence };
+    this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
   };
 
   private readonly onDtmf = (digit: string): void => {

@@ -5,7 +5,12 @@ export type { Lang };
 
 /** What the caller did in one turn, as the dialog sees it. */
 export type TurnInput =
-  | { kind: 'speech'; text: string }
+  | {
+      kind: 'speech';
+      text: string;
+      /** The recognizer's mean token confidence (0..1) when the model reports one. */
+      confidence?: number;
+    }
   | { kind: 'dtmf'; digits: string }
   | { kind: 'noInput' };
 

@@ -14,7 +14,15 @@ export { createResampler } from './resample/create-resampler.ts';
 /** `FrameAssembler`: byte stream -> exact N-byte frames. */
 export { FrameAssembler, type FrameCallback } from './frame-assembler.ts';
 /** `BaseAudioLeg`: queue, pacer, marks, flush and close for every transport. */
-export { BaseAudioLeg, LATE_FRAME_MS, type BaseAudioLegOptions, type AudioLegStats } from './leg/base-audio-leg.ts';
+export {
+  BaseAudioLeg,
+  LATE_FRAME_MS,
+  DEFAULT_CALLER_GAP_MS,
+  DEFAULT_DEAD_MEDIA_MS,
+  type BaseAudioLegOptions,
+  type AudioLegStats,
+  type CallerClockOptions,
+} from './leg/base-audio-leg.ts';
 /** `WavWriter`: streaming PCM16 mono WAV; `attachRecorder(leg, dir)`: caller/bot/mixed recordings of a leg. */
 export { WavWriter, type WavWriterOptions, type WavFileSummary } from './record/wav-writer.ts';
 export {

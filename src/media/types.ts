@@ -23,6 +23,7 @@ export type LegCloseCode =
   | 'protocol_error' // the peer broke the wire protocol
   | 'pbx_gone' // ARI/ESL lost while the call was up
   | 'timeout'
+  | 'dead_media' // no caller audio at all for media.deadMediaMs (RTP stopped, media path broken)
   | 'shutdown';
 
 export interface LegCloseReason {

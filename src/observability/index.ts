@@ -1,3 +1,3 @@
 export * from './config.ts';
-export { createLogger } from './logger.ts';
+export { createLogger, loggerOptions, REDACTED_LOG_PATHS } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';

@@ -65,6 +65,31 @@ export const freeswitchConfigSchema = z.object({
   reconnect: z.object({ initialMs: z.number().int().min(10).default(250), maxMs: z.number().int().min(100).default(5000) }).prefault({}),
   /** originate_timeout when the request gives none. */
   originateTimeoutSec: z.number().int().min(1).max(600).default(45),
+  skipPlaylistLeadIn: z
+    .boolean()
+    .default(true)
+    .describe('Start each prompt playlist with a never-existing entry so file_string skips its 250 ms lead-in silence; measured back from playback_ms and corrected if FreeSWITCH plays it anyway.'),
+  keepaliveSilence: z
+    .number()
+    .int()
+    .min(-1)
+    .max(10000)
+    .default(400)
+    .describe('send_silence_when_idle on bot channels so a parked call keeps sending RTP between prompts: N = comfort noise at 1/N level, -1 = digital silence, 0 = off. Set on originate; inbound calls need it in the dialplan before park.'),
+  transferVerifyMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(600000)
+    .default(30000)
+    .describe('How long a transfer is watched for CHANNEL_BRIDGE (connected) or a hangup (failed) before its outcome is stored as unknown (ms).'),
+  playoutWaitMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(120000)
+    .default(15000)
+    .describe('Longest wait for the last prompt to finish playing (PLAYBACK_STOP) before a bot hangup or transfer (ms).'),
 });
 
 export const pbxConfigSchema = z

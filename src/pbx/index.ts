@@ -1,5 +1,6 @@
 /** The PBX stage: one interface (types.ts), an adapter per PBX, and a simulated phone for tests and demos. */
 import type { Logger } from 'pino';
+import type { CallerClockOptions } from '../media/index.ts';
 import type { PbxConfig } from './config.ts';
 import type { PbxAdapter } from './types.ts';
 
@@ -11,11 +12,11 @@ export * from './simulator/index.ts';
  * The adapters the config asks for; none when no PBX is configured (simulated calls only). Each adapter is
  * loaded only when configured, so a FreeSWITCH site never loads ari-client and vice versa.
  */
-export async function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger; maxQueuedMs?: number }): Promise<PbxAdapter[]> {
+export async function createPbxAdapters(cfg: PbxConfig, opts: { log: Logger; maxQueuedMs?: number; clock?: CallerClockOptions }): Promise<PbxAdapter[]> {
   const adapters: PbxAdapter[] = [];
   if (cfg.asterisk) {
     const { createAsteriskAdapter } = await import('./asterisk/index.ts');
-    adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }), maxQueuedMs: opts.maxQueuedMs }));
+    adapters.push(createAsteriskAdapter(cfg.asterisk, { log: opts.log.child({ pbx: 'asterisk' }), maxQueuedMs: opts.maxQueuedMs, clock: opts.clock }));
   }
   if (cfg.freeswitch) {
     const { createFreeswitchAdapter } = await import('./freeswitch/index.ts');

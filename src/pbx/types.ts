@@ -1,5 +1,8 @@
 import type { EventEmitter } from 'node:events';
+import type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor } from '../core/index.ts';
 import type { AudioLeg, WebSocketRoute } from '../media/types.ts';
+
+export type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor };
 
 export type PbxKind = 'asterisk' | 'freeswitch' | 'simulator';
 
@@ -30,6 +33,27 @@ export interface PbxCallEvents {
   dtmf: [digit: string];
   /** The call is over on the PBX side; emitted once. */
   hangup: [info: HangupInfo];
+  /**
+   * What became of a `transfer()`, as the PBX saw it (emitted once per transfer, possibly after `hangup`):
+   * adapters that can verify a transfer emit it; the orchestration stores it instead of assuming success.
+   */
+  transferOutcome: [outcome: TransferOutcome];
+}
+
+/** The verdict on a transfer. */
+export interface TransferOutcome {
+  /**
+   * `connected`: the caller reached the target (bridged to an agent). `failed`: the target never took the
+   * call (the PBX hung the caller up, or no route) — `cause` says why. `unknown`: no verdict within the
+   * adapter's wait (e.g. the target is a queue or IVR that keeps the caller waiting).
+   */
+  result: 'connected' | 'failed' | 'unknown';
+  /** Q.850 cause when the caller was hung up instead. */
+  cause?: number;
+  causeText?: string;
+  /** Where the call went, in the PBX's words (extension, bridge target). */
+  target: string;
+  detail?: string;
 }
 
 /** Where a human agent is. */
@@ -43,7 +67,7 @@ export interface PbxCall extends EventEmitter<PbxCallEvents> {
   answer(): Promise<void>;
   /** Set up the media path (externalMedia, audio stream, ...) and resolve once audio flows both ways. */
   openMedia(): Promise<AudioLeg>;
-  /** Hang up with a Q.850 cause (default 16). Idempotent. */
+  /** Hang up with a Q.850 cause (default 16), after the bot's last audio has been played out (bounded wait). Idempotent. */
   hangup(cause?: number): Promise<void>;
   /** Hand the call to a human (`target` undefined = the configured agent destination); `notes` (transcript
    * summary) travel as a channel variable. */
@@ -59,11 +83,25 @@ export interface OriginateRequest {
   flow?: string;
   lang?: string;
   variables?: Record<string, string>;
+  /**
+   * Listen to early media (183 announcements, ringback and busy tones) before answer. The adapter dials so
+   * that early audio reaches callpilot (Asterisk: channel created and bridged before dial; FreeSWITCH:
+   * `ignore_early_media=false` and the audio stream started on CHANNEL_PROGRESS_MEDIA), feeds it to the
+   * monitor, and hangs up when the monitor reaches a verdict before answer. The answered call keeps the same
+   * media path.
+   */
+  earlyMedia?: EarlyMediaMonitor;
 }
 
 export type OriginateResult =
-  | { disposition: 'answered'; call: PbxCall }
-  | { disposition: Exclude<Disposition, 'answered'>; cause: number; causeText: string };
+  | { disposition: 'answered'; call: PbxCall; progress?: CallProgressVerdict }
+  | {
+      disposition: Exclude<Disposition, 'answered'>;
+      cause: number;
+      causeText: string;
+      /** Why the attempt failed, from early media or the signalling cause. Always set by the adapters. */
+      progress?: CallProgressVerdict;
+    };
 
 export interface PbxAdapterEvents {
   /** A new inbound call entered the bot (Stasis, park, socket). */

@@ -27,6 +27,14 @@ export interface DecodeCost {
   audioMs: number;
 }
 
+/** Mean per-token probability from the recognizer's token log-probabilities; undefined when it gives none. */
+export function tokenConfidence(logProbs: readonly number[] | undefined): number | undefined {
+  if (!logProbs || logProbs.length === 0) return undefined;
+  let sum = 0;
+  for (const lp of logProbs) sum += Math.exp(Math.min(0, lp));
+  return sum / logProbs.length;
+}
+
 export class AsrBatchDecoder {
   private readonly recognizer: SherpaOnlineRecognizer;
   private readonly streams = new Map<number, StreamState>();
@@ -79,7 +87,7 @@ export class AsrBatchDecoder {
    * feature position, so the next utterance would decode differently depending on what came before; a fresh
    * stream makes every utterance's text depend on its own audio only.
    */
-  finalize(id: number, paddingMs: number): { text: string; cost: DecodeCost } {
+  finalize(id: number, paddingMs: number): { text: string; confidence?: number; cost: DecodeCost } {
     const started = performance.now();
     const s = this.streams.get(id);
     const stream = s?.stream;
@@ -91,10 +99,11 @@ export class AsrBatchDecoder {
       this.pendingAudioMs += paddingMs;
     }
     while (this.recognizer.isReady(stream)) this.recognizer.decode(stream);
-    const text = this.recognizer.getResult(stream).text.trim();
+    const result = this.recognizer.getResult(stream);
+    const text = result.text.trim();
     s.stream = undefined;
     s.text = '';
-    return { text, cost: this.takeCost(started) };
+    return { text, confidence: tokenConfidence(result.ys_probs), cost: this.takeCost(started) };
   }
 
   close(id: number): void {

@@ -3,7 +3,7 @@
  * tests; with a production-sized model use the worker so decode batches do not stall audio pacing.
  */
 import { AsrBatchDecoder, type AsrPartial } from './asr-batch-decoder.ts';
-import { RealTimeFactorWindow, type AsrService, type PartialListener } from './asr-service.ts';
+import { RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export class AsrInline implements AsrService {
@@ -30,10 +30,10 @@ export class AsrInline implements AsrService {
     this.dirty = true;
   }
 
-  finalize(id: number, paddingMs: number): Promise<string> {
-    const { text, cost } = this.decoder.finalize(id, paddingMs);
+  finalize(id: number, paddingMs: number): Promise<AsrFinal> {
+    const { text, confidence, cost } = this.decoder.finalize(id, paddingMs);
     this.rtf.add(cost);
-    return Promise.resolve(text);
+    return Promise.resolve(confidence === undefined ? { text } : { text, confidence });
   }
 
   close(id: number): void {

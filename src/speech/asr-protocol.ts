@@ -26,5 +26,5 @@ export type AsrReply =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
   | { kind: 'partials'; partials: AsrPartial[]; cost: DecodeCost }
-  | { kind: 'final'; seq: number; id: number; text: string; cost: DecodeCost }
+  | { kind: 'final'; seq: number; id: number; text: string; confidence?: number; cost: DecodeCost }
   | { kind: 'error'; seq?: number; message: string };

@@ -1,6 +1,12 @@
 /** The main thread's view of streaming ASR, whether decoding runs in a worker or inline. */
 import type { DecodeCost } from './asr-batch-decoder.ts';
 
+/** An utterance's final text, and the recognizer's mean token confidence when the model reports one. */
+export interface AsrFinal {
+  text: string;
+  confidence?: number;
+}
+
 export type PartialListener = (text: string, atMs: number) => void;
 
 export interface AsrService {
@@ -9,7 +15,7 @@ export interface AsrService {
   /** Queue 16 kHz float samples ending at `atMs` (copied; the caller may reuse the array). */
   feed(id: number, samples: Float32Array, atMs: number): void;
   /** End the utterance: flush with `paddingMs` of silence, decode at once, reset the stream, resolve the text. */
-  finalize(id: number, paddingMs: number): Promise<string>;
+  finalize(id: number, paddingMs: number): Promise<AsrFinal>;
   close(id: number): void;
   /** Compute time / audio time over recent decode batches (0 before any). */
   realTimeFactor(): number;

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
-import { PendingAudio, RealTimeFactorWindow, type AsrService, type PartialListener } from './asr-service.ts';
+import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export class AsrWorkerError extends Error {
@@ -47,7 +47,7 @@ function startWorker(data: AsrWorkerData): Worker {
 
 export class AsrWorkerClient implements AsrService {
   private readonly calls = new Map<number, CallStream>();
-  private readonly finals = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
+  private readonly finals = new Map<number, { resolve: (final: AsrFinal) => void; reject: (err: Error) => void }>();
   private readonly rtf = new RealTimeFactorWindow();
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
@@ -105,7 +105,7 @@ export class AsrWorkerClient implements AsrService {
     this.calls.get(id)?.pending.append(samples, atMs);
   }
 
-  finalize(id: number, paddingMs: number): Promise<string> {
+  finalize(id: number, paddingMs: number): Promise<AsrFinal> {
     if (this.closed) return Promise.reject(new AsrWorkerError('ASR is shut down'));
     const call = this.calls.get(id);
     const seq = ++this.seq;
@@ -114,7 +114,7 @@ export class AsrWorkerClient implements AsrService {
       const atMs = call.pending.atMs;
       chunk = { id, samples: call.pending.take(), atMs };
     }
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<AsrFinal>((resolve, reject) => {
       this.finals.set(seq, { resolve, reject });
       this.post({ kind: 'finalize', seq, id, chunk, paddingMs }, chunk ? [chunk.samples.buffer as ArrayBuffer] : []);
     });
@@ -165,7 +165,7 @@ export class AsrWorkerClient implements AsrService {
         this.rtf.add(reply.cost);
         const waiter = this.finals.get(reply.seq);
         this.finals.delete(reply.seq);
-        waiter?.resolve(reply.text);
+        waiter?.resolve(reply.confidence === undefined ? { text: reply.text } : { text: reply.text, confidence: reply.confidence });
         break;
       }
       case 'error':

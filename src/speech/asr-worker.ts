@@ -60,8 +60,8 @@ port.on('message', (req: AsrRequest) => {
       }
       case 'finalize': {
         if (req.chunk) decoder.accept(req.chunk.id, req.chunk.samples, req.chunk.atMs);
-        const { text, cost } = decoder.finalize(req.id, req.paddingMs);
-        reply({ kind: 'final', seq: req.seq, id: req.id, text, cost });
+        const { text, confidence, cost } = decoder.finalize(req.id, req.paddingMs);
+        reply({ kind: 'final', seq: req.seq, id: req.id, text, confidence, cost });
         break;
       }
     }

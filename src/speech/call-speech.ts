@@ -155,7 +155,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);
     const earlyEndpoint = d.reason === 'expected';
     this.o.asr.finalize(this.o.streamId, paddingMs).then(
-      (text) => this.emitFinal(text, d, earlyEndpoint),
+      (final) => this.emitFinal(final.text, d, earlyEndpoint, final.confidence),
       (err: unknown) => {
         this.log.error({ err }, 'ASR finalize failed; ending the turn without text');
         this.emitFinal('', d, earlyEndpoint);
@@ -163,7 +163,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     );
   }
 
-  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean): void {
+  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean, confidence?: number): void {
     if (this.closed) return;
     this.emit('final', {
       text,
@@ -172,6 +172,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       atMs: d.atMs,
       earlyEndpoint,
       ...(d.waitMs !== undefined ? { waitMs: d.waitMs, cues: d.cues } : {}),
+      ...(confidence !== undefined ? { confidence } : {}),
     });
   }
 }

@@ -50,4 +50,9 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_call ON events (call_id, id);
   `,
+  // Call-progress (before answer) and answering-machine (after answer) verdicts, as JSON objects.
+  `
+  ALTER TABLE calls ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));
+  ALTER TABLE calls ADD COLUMN amd TEXT CHECK (amd IS NULL OR json_valid(amd));
+  `,
 ];

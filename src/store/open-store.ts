@@ -1,11 +1,20 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from './config.ts';
+import { PostgresCallStore } from './postgres-call-store.ts';
+import { PostgresDatabase, redactUrl } from './postgres-database.ts';
+import { PostgresWriteQueue } from './postgres-write-queue.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import type { Store } from './types.ts';
 
 export interface OpenStoreOptions {
   log?: Logger;
+  /** Folder relative paths in the config are resolved against (default: the working directory). */
+  cwd?: string;
+  /** This node's id, stamped on the calls it runs (default: the host name). */
+  nodeId?: string;
 }
 
 /** Opens the SQLite store at `path` (`:memory:` for tests). */
@@ -14,6 +23,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    health: () => ({ ok: db.open, detail: db.open ? undefined : 'closed' }),
     close: async () => {
       if (db.open) db.close();
     },
@@ -21,9 +31,50 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
 }
 
 /**
- * Opens the store the config names. `path` is resolved by the caller (relative to the working directory).
+ * Opens a PostgreSQL store: connects, migrates under an advisory lock, and replays writes a previous run kept
+ * while the database was unreachable. Fails with a StoreError naming the database (without its password).
  */
-export async function openStore(config: StoreConfig, resolvedPath: string, opts: OpenStoreOptions = {}): Promise<Store> {
-  void config;
-  return openSqliteStore(resolvedPath, opts);
+export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
+  if (!config.url) throw new Error('openPostgresStore needs store.url');
+  const cwd = opts.cwd ?? process.cwd();
+  const db = new PostgresDatabase(
+    {
+      url: config.url,
+      poolSize: config.postgres.poolSize,
+      connectTimeoutMs: config.postgres.connectTimeoutMs,
+      idleTimeoutMs: config.postgres.idleTimeoutMs,
+      sslMode: config.postgres.sslMode,
+      caFile: config.postgres.caFile ? resolve(cwd, config.postgres.caFile) : undefined,
+    },
+    opts.log,
+  );
+  try {
+    await db.migrate();
+    const writes = new PostgresWriteQueue(db, resolve(cwd, config.postgres.journalPath), opts.log);
+    const replayed = await writes.replayJournal();
+    if (replayed > 0) opts.log?.warn({ writes: replayed }, 'replayed writes kept while PostgreSQL was unreachable');
+    opts.log?.info({ db: db.where }, 'store on PostgreSQL');
+    return {
+      backend: 'postgres',
+      calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
+      health: () => writes.health(),
+      close: async () => {
+        // Give kept writes a moment to land; whatever is left stays in the journal for the next start.
+        await writes.drained(2000);
+        writes.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
 }
+
+/** Opens the store the config names: PostgreSQL when `store.url` is set, else SQLite at `store.path`. */
+export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<Store> {
+  if (config.url) return openPostgresStore(config, opts);
+  return openSqliteStore(resolve(opts.cwd ?? process.cwd(), config.path), opts);
+}
+
+export { redactUrl };

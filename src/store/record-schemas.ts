@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AMD_KINDS, CALL_PROGRESS_KINDS, type AmdKind, type CallProgressKind } from '../core/index.ts';
 
 // Runtime checks of what callers hand the store: the types say the same, but values arrive from PBX events,
 // flows and the HTTP API, and a bad row is far harder to fix once written.
@@ -24,6 +25,29 @@ export const callRecordSchema = z.object({
   hangupBy: optionalText,
   recordingDir: optionalText,
   variables: z.record(z.string(), z.string()),
+  progress: z
+    .object({
+      kind: z.enum(CALL_PROGRESS_KINDS as [CallProgressKind, ...CallProgressKind[]]),
+      source: z.enum(['announcement', 'tone', 'cause']),
+      atMs: z.number().min(0).optional(),
+      evidence: z.string().max(500).optional(),
+      transcript: z.string().max(2000).optional(),
+      cause: z.number().int().min(0).optional(),
+      heard: z.enum(['none', 'ringback_tone', 'colour_ringback', 'announcement', 'busy_tone', 'congestion_tone']).optional(),
+    })
+    .strict()
+    .optional(),
+  amd: z
+    .object({
+      kind: z.enum(AMD_KINDS as [AmdKind, ...AmdKind[]]),
+      reason: z.enum(['keyword', 'beep', 'short_greeting', 'long_greeting', 'silence', 'timeout']),
+      atMs: z.number().min(0),
+      evidence: z.string().max(500).optional(),
+      transcript: z.string().max(2000).optional(),
+      beepAtMs: z.number().min(0).optional(),
+    })
+    .strict()
+    .optional(),
 });
 
 export const callPatchSchema = callRecordSchema.omit({ id: true }).partial().strict();

@@ -1,3 +1,5 @@
+import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
+
 export type CallStatus = 'active' | 'ended';
 
 export interface CallRecord {
@@ -20,6 +22,10 @@ export interface CallRecord {
   /** Folder with caller.wav, bot.wav, mixed.wav. */
   recordingDir?: string;
   variables: Record<string, string>;
+  /** Outbound: what the line said before answer (announcement, tone or cause). */
+  progress?: CallProgressVerdict;
+  /** Outbound: who answered (human, machine, assistant), when detection ran. */
+  amd?: AmdVerdict;
 }
 
 export interface TurnRecord {
@@ -74,5 +80,7 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  /** Whether the database is reachable now (readyz); `detail` says why not. */
+  health(): { ok: boolean; detail?: string };
   close(): Promise<void>;
 }

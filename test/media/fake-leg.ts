@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { BaseAudioLeg, type LegCloseReason, type SampleRate } from '../../src/media/index.ts';
+import { BaseAudioLeg, type CallerClockOptions, type LegCloseReason, type SampleRate } from '../../src/media/index.ts';
 
 /** A transport that records what the base class asks of the wire. */
 export class FakeLeg extends BaseAudioLeg {
@@ -7,8 +7,8 @@ export class FakeLeg extends BaseAudioLeg {
   flushes = 0;
   closedWith: LegCloseReason | undefined;
 
-  constructor(opts: { sampleRate?: SampleRate; maxQueuedMs?: number; log?: Logger } = {}) {
-    super({ callId: 'fake-call', sampleRate: opts.sampleRate ?? 8000, maxQueuedMs: opts.maxQueuedMs, log: opts.log });
+  constructor(opts: { sampleRate?: SampleRate; maxQueuedMs?: number; log?: Logger; clock?: CallerClockOptions } = {}) {
+    super({ callId: 'fake-call', sampleRate: opts.sampleRate ?? 8000, maxQueuedMs: opts.maxQueuedMs, log: opts.log, clock: opts.clock });
   }
 
   protected writeFrame(pcm: Int16Array): void {
@@ -29,6 +29,10 @@ export class FakeLeg extends BaseAudioLeg {
 
   callerDtmf(digit: string): void {
     this.deliverDtmf(digit);
+  }
+
+  keepWireAlive(): void {
+    this.sendSilenceWhenIdle();
   }
 
   hangUpFromWire(reason: LegCloseReason): void {

@@ -138,6 +138,12 @@ export const flowSchema = z
         timezone: z.string().default('Asia/Shanghai'),
         llm_fallback: z.boolean().default(true),
         max_turns: z.number().int().min(1).max(200).default(30),
+        /**
+         * In a step that can take both a yes and a refusal, a yes is consent only when the recognizer's token
+         * confidence (if the model gives one) reaches this and the yes was heard as written, not as a sound-alike:
+         * otherwise the step re-prompts (no_match) rather than take a refusal for consent.
+         */
+        consent_min_confidence: z.number().min(0).max(1).default(0.6),
       })
       .strict()
       .prefault({}),

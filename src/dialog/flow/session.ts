@@ -107,6 +107,7 @@ export class FlowDialogSession implements DialogSession {
         return this.transition(t);
       }
     }
+    if (nlu.intent === 'yes' && this.doubtfulConsent(step, nlu, input.confidence)) return this.retry('no_match');
     if (nlu.intent) return this.handleIntent(step, nlu.intent, nlu);
     if (step.on?.any) {
       this.facts = { ...this.facts, intent: 'any' };
@@ -171,6 +172,13 @@ export class FlowDialogSession implements DialogSession {
     });
     this.log.debug({ text, intent: result.intent, confidence: result.confidence, slots: result.slots, emotion: result.emotion.label }, 'nlu');
     return result;
+  }
+
+  private doubtfulConsent(step: StepDefinition, nlu: NluResult, asrConfidence: number | undefined): boolean {
+    const min = this.flow.definition.settings.consent_min_confidence;
+    const doubtful = isDoubtfulConsent(step, nlu, asrConfidence, min);
+    if (doubtful) this.log.info({ text: nlu.normalized, approximate: nlu.ranked[0]?.approximate, asrConfidence }, 'doubtful consent: asking again');
+    return doubtful;
   }
 
   private async askLlm(step: StepDefinition, text: string): Promise<string | undefined> {
@@ -411,4 +419,15 @@ function clockIn(at: Date, timeZone: string): string {
     clockFormatters.set(timeZone, f);
   }
   return f.format(at);
+}
+
+/**
+ * A yes in a step where the caller could also refuse, heard only as a sound-alike or with low recognizer
+ * confidence: asking again costs a turn, reading a refusal as consent costs the call (and a complaint).
+ */
+export function isDoubtfulConsent(step: Pick<StepDefinition, 'on'>, nlu: NluResult, asrConfidence: number | undefined, minConfidence: number): boolean {
+  if (nlu.intent !== 'yes') return false;
+  const on = step.on ?? {};
+  if (!('no' in on || 'not_interested' in on || 'stop_calling' in on)) return false;
+  return nlu.ranked[0]?.approximate === true || (asrConfidence !== undefined && asrConfidence < minConfidence);
 }

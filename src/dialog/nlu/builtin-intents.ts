@@ -27,7 +27,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
         '当然', '确认', '正确', '本人', '好啊', '愿意', '需要', '要的', '有的', '同意', '确定', '知道了', '明白', '对啊',
         '是是', '好嘞', '是本人', '对没错', '也行', '是这个', '都行', '都可以', '方便', '好吧', '行吧', '有兴趣', '感兴趣',
       ],
-      exact: ['嗯', '对', '是', '好', '行', '要', '有', '可', '恩', '昂', '噢'],
+      exact: ['嗯', '对', '是', '好', '行', '要', '有', '可', '恩', '昂', '噢', '你说', '你说吧', '您说'],
       negation: 'no',
       weight: 0.9,
     },
@@ -41,7 +41,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
       description: 'undecided, not sure, will think about it',
       keywords: [
         '可能', '也许', '不一定', '再看看', '考虑一下', '考虑考虑', '我考虑', '想一想', '想想', '不确定', '说不好', '看情况',
-        '到时候再说', '不清楚', '说不准', '大概', '或许', '再想想', '再说吧',
+        '到时候再说', '不清楚', '说不准', '大概', '或许', '再想想', '再说吧', '商量',
       ],
       weight: 0.9,
     },
@@ -52,13 +52,15 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
         '刚才说什么', '刚才说啥', '说的什么', '再说一下', '重说', '听不到', '信号不好', '大点声', '什么意思', '没听懂',
         '再来一遍', '在说一遍',
       ],
-      exact: ['什么', '啥', '你说', '喂'],
+      // 你说 alone means "go ahead" on a Chinese call (it is in yes); 你说什么 is the request to repeat.
+      exact: ['什么', '啥', '喂'],
     },
     who_are_you: {
       description: 'asks who is calling or why',
       keywords: [
         '请问你是谁', '你是谁', '您是谁', '你哪位', '哪位', '你是哪里', '哪里打来', '哪个公司', '什么公司', '你们是谁', '谁啊', '有什么事',
         '什么事', '干什么的', '干嘛的', '你们是哪', '哪家', '谁呀', '怎么有我电话', '哪来的号码', '你们是干', '有啥事',
+        '你哪里', '哪个银行', '哪个机构', '哪个单位', '什么机构', '什么单位',
       ],
       exact: ['谁', '你谁'],
     },
@@ -75,6 +77,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
         '打错了', '打错电话', '不是我', '不是本人', '找错人', '没有这个人', '不认识', '换号了', '号码换人', '打错', '我不姓',
         '不是他', '不是她', '弄错了', '搞错了', '大错了', '没这个人', '找错了',
       ],
+      patterns: ['^我?不是.{1,3}(?:先生|女士|小姐)'],
       implies: 'no',
     },
     busy: {
@@ -96,7 +99,10 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
     },
     stop_calling: {
       description: 'asks never to be called again',
-      keywords: ['不要再打', '别再打', '别打了', '不要打了', '再也别打', '别给我打', '不要给我打', '拉黑', '删掉我的号码', '以后别打'],
+      keywords: [
+        '不要再打', '别再打', '别打了', '不要打了', '再也别打', '别给我打', '不要给我打', '拉黑', '删掉我的号码', '以后别打',
+        '别再给我打', '不要再给我打', '再给我打电话',
+      ],
       implies: 'not_interested',
     },
     already_paid: {

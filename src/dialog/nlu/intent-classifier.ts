@@ -2,11 +2,14 @@ import type { Lang } from '../types.ts';
 import type { IntentSpec } from './builtin-intents.ts';
 import { detectEmotion } from './emotion.ts';
 import { normalizePhrase, normalizeUtterance } from './normalize.ts';
+import { readingsOf, soundsLikeAt } from './pinyin.ts';
 import { extractSlots, toArabic } from './slots.ts';
 import type { IntentDefinition, IntentScore, NluResult, Slots } from './types.ts';
 
 interface Phrase {
   text: string;
+  /** The phrase's characters, for sound-alike (pinyin) matching of zh phrases of 2+ characters; undefined otherwise. */
+  chars?: string[];
   intent: number;
   /** zh phrases of 4+ characters also match with one wrong character (ASR substitutions: 换款 for 还款). */
   fuzzy: boolean;
@@ -25,10 +28,17 @@ export interface ClassifyOptions {
   threshold: number;
 }
 
+/** Main readings of 不 and 没 (not their rarer ones: 没 is also mo, which 么 shares). */
+const SOUND_NEGATOR_READINGS = ['bu', 'mei'];
+const NEGATOR_CHARS = '不没别未';
+const ZH_HESITATION = /^(?:嗯+|恩+|啊+|呃+|额+|哦+|噢+|昂+|那个)$/u;
+const zhSegmenter = new Intl.Segmenter('zh', { granularity: 'word' });
 const zhNegators = ['不是很', '不怎么', '不太', '并不', '没有', '不', '没', '别', '未'];
 // "no" is left out: before a phrase it is nearly always a separate answer ("no, you have the wrong number").
 const enNegator = /(?:^|\s)(?:not|never|not really|not very|hardly|do not|did not)\s$/;
 const fuzzyPenalty = 0.85;
+/** A keyword heard only as a sound-alike (转仁工 for 转人工) counts a little less than the written one. */
+const pinyinPenalty = 0.9;
 const impliedPenalty = 0.95;
 /** A slot heard without any keyword: enough in a short answer ("下周三"), too weak in a long unrelated sentence. */
 const slotScoreShort = 0.6;
@@ -89,7 +99,10 @@ export class IntentClassifier {
     this.intents.forEach((c, i) => {
       for (const k of c.def.keywords) {
         const text = normalizePhrase(k, lang);
-        if (text.length > 0) phrases.push({ text, intent: i, fuzzy: lang === 'zh' && [...text].length >= 4 });
+        if (text.length === 0) continue;
+        const chars = [...text];
+        const soundAlike = lang === 'zh' && chars.length >= 2 && chars.length === text.length && /\p{Script=Han}/u.test(text);
+        phrases.push({ text, chars: soundAlike ? chars : undefined, intent: i, fuzzy: lang === 'zh' && chars.length >= 4 });
       }
     });
     phrases.sort((a, b) => b.text.length - a.text.length);
@@ -123,8 +136,9 @@ export class IntentClassifier {
     const normalized = normalizeUtterance(text, this.lang);
     const slots = extractSlots(normalized, this.lang, opts.now, opts.timeZone);
     const emotion = detectEmotion(text, this.lang);
-    const scores = this.scoreAll(normalized, slots, this.leadingClause(text));
-    const ranked = this.rankCandidates(scores, candidates);
+    const approximate = new Uint8Array(this.intents.length);
+    const scores = this.scoreAll(normalized, slots, this.leadingClause(text), approximate);
+    const ranked = this.rankCandidates(scores, candidates, approximate);
     const best = ranked[0];
     const matched = best !== undefined && best.confidence >= opts.threshold;
     return {
@@ -151,10 +165,16 @@ export class IntentClassifier {
     }
     const first = parts[0];
     if (first === undefined || first.trim() === trimmed) return undefined;
+    // A hesitation before the real answer (嗯，那个，下周三吧; 嗯……我不太想) is not a yes of its own.
+    if (ZH_HESITATION.test(first.trim())) return undefined;
     return normalizeUtterance(first, this.lang);
   }
 
-  private scoreAll(normalized: string, slots: Slots, leading: string | undefined): Float64Array {
+  /**
+   * `approximate` is set for every intent whose score rests only on sound-alike or one-character-off keyword
+   * matches: the caller may not have said it (a step that must not mistake a refusal for consent checks it).
+   */
+  private scoreAll(normalized: string, slots: Slots, leading: string | undefined, approximate: Uint8Array): Float64Array {
     const n = this.intents.length;
     const scores = new Float64Array(n);
     if (normalized.length === 0) return scores;
@@ -162,7 +182,12 @@ export class IntentClassifier {
     const text = en ? ` ${normalized} ` : normalized;
     const contentLength = en ? normalized.replace(/ /g, '').length : [...normalized].length;
     const credit = new Float64Array(n);
+    const exactCredit = new Float64Array(n);
     const taken = new Uint8Array(text.length);
+    // Code-unit indexing below matches characters only when every character is one code unit (BMP): true for
+    // Chinese text; sound-alike matching is skipped otherwise.
+    const chars = !en && [...text].length === text.length ? [...text] : undefined;
+    const starts = chars ? this.wordStarts(text) : undefined;
 
     for (const p of this.phrases) {
       const needle = en ? ` ${p.text} ` : p.text;
@@ -174,8 +199,23 @@ export class IntentClassifier {
         const start = en ? found + 1 : found;
         const end = start + p.text.length;
         if (!this.isFree(taken, start, end)) continue;
+        if (starts && !this.startsWord(text, starts, start, end)) continue;
         taken.fill(1, start, end);
         this.creditMatch(text, taken, start, end, p, credit, 1);
+        this.creditMatch(text, new Uint8Array(0), start, end, p, exactCredit, 1);
+      }
+      // Sound-alikes of this phrase before any shorter phrase takes their characters: 部需要 must be read as
+      // 不需要 (refusal) before 需要 (consent) can claim its last two characters.
+      if (p.chars && chars) {
+        for (let s = 0; s + p.chars.length <= chars.length; s++) {
+          const end = s + p.chars.length;
+          if (!this.isFree(taken, s, end) || !soundsLikeAt(chars, s, p.chars)) continue;
+          if (starts && !this.startsWord(text, starts, s, end)) continue;
+          // A sound-alike must also end where a word ends: 什么时(候) is not 什么事.
+          if (starts && end < text.length && starts[end] !== end) continue;
+          taken.fill(1, s, end);
+          this.creditMatch(text, taken, s, end, p, credit, pinyinPenalty);
+        }
       }
     }
     if (!en) this.fuzzyPass(text, taken, credit);
@@ -190,20 +230,37 @@ export class IntentClassifier {
         const coverage = Math.min(1, chars / contentLength);
         score = def.weight * (0.45 + 0.55 * coverage);
       }
-      if (c.exact?.test(normalized)) score = Math.max(score, def.weight);
-      else if (leading !== undefined && c.exact?.test(leading)) score = Math.max(score, def.weight * leadingExactFactor);
+      let approx = chars > 0 && (exactCredit[i] ?? 0) === 0;
+      if (c.exact?.test(normalized)) {
+        score = Math.max(score, def.weight);
+        approx = false;
+      } else if (leading !== undefined && c.exact?.test(leading)) {
+        score = Math.max(score, def.weight * leadingExactFactor);
+        approx = false;
+      }
       for (const re of def.patterns) {
         const m = re.exec(normalized) ?? re.exec(arabic);
         if (m) {
           const coverage = Math.min(1, m[0].replace(/ /g, '').length / contentLength);
           score = Math.max(score, def.weight * (0.6 + 0.4 * coverage));
+          approx = false;
         }
       }
       if (def.slot && this.slotFits(def.slot, slots)) {
         const short = contentLength <= (en ? 20 : 8);
         score = score > 0 ? Math.min(1, score + 0.1) : def.weight * (short ? slotScoreShort : slotScoreLong);
+        approx = false;
       }
       scores[i] = score;
+      approximate[i] = approx && score > 0 ? 1 : 0;
+    }
+    // An answer that opens with its negation ("no, i'll manage", "不，可以了") is not consent, whatever follows.
+    if (leading !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const negation = this.intents[i]!.def.negation;
+        const target = negation === undefined ? undefined : this.index.get(negation);
+        if (target !== undefined && this.intents[target]!.exact?.test(leading)) scores[i] = (scores[i] ?? 0) * 0.5;
+      }
     }
     return scores;
   }
@@ -213,6 +270,26 @@ export class IntentClassifier {
     if (v === undefined) return false;
     if (typeof v !== 'number') return true;
     return (slot.min === undefined || v >= slot.min) && (slot.max === undefined || v <= slot.max);
+  }
+
+  /** For each code unit of a Chinese utterance, the start of the word (Intl.Segmenter, ICU dictionary) it belongs to. */
+  private wordStarts(text: string): Int32Array {
+    const starts = new Int32Array(text.length);
+    for (const seg of zhSegmenter.segment(text)) starts.fill(seg.index, seg.index, seg.index + seg.segment.length);
+    return starts;
+  }
+
+  /**
+   * A two-character keyword must begin a word of the utterance, or follow a negator inside one: 行的 is not a
+   * yes inside 银行的, while 需要 inside 不需要 still meets its negator. Longer keywords are specific enough.
+   */
+  private startsWord(text: string, starts: Int32Array, start: number, end: number): boolean {
+    if (end - start > 2) return true;
+    const wordStart = starts[start] ?? start;
+    if (wordStart === start) return true;
+    // ICU glues a negator to what precedes it (我不/还): a keyword that opens with one is a word start itself.
+    if (NEGATOR_CHARS.includes(text[start]!)) return true;
+    return zhNegators.includes(text.slice(wordStart, start));
   }
 
   private isFree(taken: Uint8Array, start: number, end: number): boolean {
@@ -245,6 +322,10 @@ export class IntentClassifier {
       const s = start - neg.length;
       if (s >= 0 && text.startsWith(neg, s) && this.isFree(taken, s, start)) return neg.length;
     }
+    // A sound-alike of a one-character negator (部 or 步 for 不, 美 for 没): reading it as a negation errs toward
+    // "no", the safe side for consent.
+    const before = text[start - 1];
+    if (before !== undefined && this.isFree(taken, start - 1, start) && readingsOf(before).some((r) => SOUND_NEGATOR_READINGS.includes(r))) return 1;
     return 0;
   }
 
@@ -264,8 +345,9 @@ export class IntentClassifier {
     }
   }
 
-  private rankCandidates(scores: Float64Array, candidates: readonly string[]): IntentScore[] {
+  private rankCandidates(scores: Float64Array, candidates: readonly string[], approximate: Uint8Array): IntentScore[] {
     const best = new Map<string, number>();
+    const approx = new Map<string, boolean>();
     const candidateSet = new Set(candidates);
     for (let i = 0; i < scores.length; i++) {
       let score = scores[i] ?? 0;
@@ -278,11 +360,18 @@ export class IntentClassifier {
         score *= impliedPenalty;
       }
       if (name === undefined || !candidateSet.has(name)) continue;
-      if (score > (best.get(name) ?? 0)) best.set(name, score);
+      if (score > (best.get(name) ?? 0)) {
+        best.set(name, score);
+        approx.set(name, approximate[i] === 1);
+      }
     }
     const order = new Map(candidates.map((c, i) => [c, i]));
     return [...best.entries()]
-      .map(([intent, confidence]) => ({ intent, confidence: Math.round(confidence * 1000) / 1000 }))
+      .map(([intent, confidence]): IntentScore => {
+        const score: IntentScore = { intent, confidence: Math.round(confidence * 1000) / 1000 };
+        if (approx.get(intent)) score.approximate = true;
+        return score;
+      })
       .sort((a, b) => b.confidence - a.confidence || (order.get(a.intent) ?? 0) - (order.get(b.intent) ?? 0));
   }
 }

@@ -48,6 +48,8 @@ export interface IntentDefinition {
 export interface IntentScore {
   intent: string;
   confidence: number;
+  /** Matched only through sound-alike or one-character-off keywords: maybe not what the caller said. */
+  approximate?: boolean;
 }
 
 export interface NluResult {

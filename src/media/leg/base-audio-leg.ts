@@ -17,7 +17,29 @@ export interface BaseAudioLegOptions {
   log?: Logger;
   /** Bot audio beyond this much queued is dropped with a warning. Default 120000 (media.maxQueuedMs). */
   maxQueuedMs?: number;
+  /** When caller audio stops: silence fill and the dead-media timeout (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
 }
+
+/**
+ * The caller-frame clock must not stand still when the caller's audio does: with silence suppression, a muted
+ * phone or dead media every PBX leg simply delivers nothing (captures silence-suppression-*), and end-of-turn,
+ * no-input and max-silence all count caller frames.
+ */
+export interface CallerClockOptions {
+  /**
+   * No caller frame for this long (one frame period plus a jitter allowance) and the leg delivers silence frames
+   * on a timer, in real time, from where the caller's audio stopped: the frames due for the whole gap, so the
+   * allowance delays nothing that waits for more silence than it (end of turn, no-input). 0 = never fill.
+   * Default 200.
+   */
+  callerGapMs?: number;
+  /** No real caller frame for this long and the leg closes with code `dead_media`. 0 = never. Default 60000. */
+  deadMediaMs?: number;
+}
+
+export const DEFAULT_CALLER_GAP_MS = 200;
+export const DEFAULT_DEAD_MEDIA_MS = 60_000;
 
 /** Counters every leg keeps; read them for metrics, never reset them. */
 export interface AudioLegStats {
@@ -29,6 +51,10 @@ export interface AudioLegStats {
   lateFrames: number;
   /** Bot frames (rounded up) dropped because the queue was over maxQueuedMs. Barge-in flushes are not counted. */
   droppedFrames: number;
+  /** Silence frames written while the bot was quiet, on wires that need a steady stream (sendSilenceWhenIdle). */
+  framesKeepAlive: number;
+  /** Silence frames delivered as 'frame' events because caller audio had stopped (not counted in framesIn). */
+  framesFilled: number;
 }
 
 const DEFAULT_MAX_QUEUED_MS = 120000;
@@ -57,7 +83,7 @@ interface PendingMark {
 export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implements AudioLeg {
   readonly callId: string;
   readonly sampleRate: SampleRate;
-  readonly stats: AudioLegStats = { framesOut: 0, framesIn: 0, lateFrames: 0, droppedFrames: 0 };
+  readonly stats: AudioLegStats = { framesOut: 0, framesIn: 0, lateFrames: 0, droppedFrames: 0, framesFilled: 0, framesKeepAlive: 0 };
   protected readonly log: Logger;
   /** Samples in one 20 ms frame at sampleRate. */
   protected readonly frameSamples: number;
@@ -81,6 +107,31 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   private readonly onTick = (): void => this.tick();
   private readonly onMarksDue = (): void => this.fireDueMarks();
 
+  private readonly callerGapMs: number;
+  private readonly deadMediaMs: number;
+  private readonly gapSilence: Int16Array;
+  /** The caller clock runs from the first caller frame or startCallerClock(), until close. */
+  private clockRunning = false;
+  /** While audio flows: one-shot check about every callerGapMs (a few timers a second, none per frame). */
+  private watchTimer: NodeJS.Timeout | undefined;
+  /** A gap seen by the watch is confirmed after pending I/O has been read (see checkWatch). */
+  private gapCheck: NodeJS.Immediate | undefined;
+  /** While filling: one interval per gap, delivering what is due every frame period. */
+  private fillTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last real caller frame (or of the clock start before any). */
+  private lastCallerAt = 0;
+  /** Silence frames delivered since lastCallerAt; -1 while real audio flows. */
+  private gapFrames = -1;
+  private readonly onWatch = (): void => this.checkWatch();
+  private readonly onGapCheck = (): void => this.confirmGap();
+  private readonly onFill = (): void => this.fillDue();
+
+  /** Write silence while no bot audio is queued (see sendSilenceWhenIdle). */
+  private keepAlive = false;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private readonly keepAliveFrame: Int16Array;
+  private readonly onKeepAlive = (): void => this.writeKeepAlive();
+
   constructor(opts: BaseAudioLegOptions) {
     super();
     this.callId = opts.callId;
@@ -93,6 +144,10 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
       Math.ceil((maxQueuedMs * opts.sampleRate) / 1000),
     );
     this.outFrame = new Int16Array(this.frameSamples);
+    this.callerGapMs = Math.max(0, opts.clock?.callerGapMs ?? DEFAULT_CALLER_GAP_MS);
+    this.deadMediaMs = Math.max(0, opts.clock?.deadMediaMs ?? DEFAULT_DEAD_MEDIA_MS);
+    this.gapSilence = new Int16Array(this.frameSamples);
+    this.keepAliveFrame = new Int16Array(this.frameSamples);
   }
 
   /** Write one 20 ms bot frame (PCM16 at sampleRate) to the wire. Called by the pacer in real time. */
@@ -144,6 +199,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
     } catch (err) {
       this.deliverWarning(new Error(`flushing the wire failed: ${(err as Error).message}`, { cause: err }));
     }
+    if (this.keepAlive) this.startKeepAlive();
     return (droppedSamples * 1000) / this.sampleRate;
   }
 
@@ -154,6 +210,25 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   whenCallerAudio(): Promise<void> {
     if (this.stats.framesIn > 0 || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => this.callerAudioWaiters.push(resolve));
+  }
+
+  /**
+   * Start the caller clock without waiting for caller audio: from now on, a caller who sends nothing is heard as
+   * silence in real time. Adapters call it when they hand the leg over, because a caller whose phone suppresses
+   * silence may send nothing until they speak (audiosocket-caller-leading-gap). Idempotent; the first caller
+   * frame starts the clock too.
+   */
+  startCallerClock(): void {
+    if (this.clockRunning || this.isClosed) return;
+    this.clockRunning = true;
+    this.lastCallerAt = performance.now();
+    this.gapFrames = -1;
+    this.armWatch(0);
+  }
+
+  /** True while the leg is delivering silence because caller audio has stopped. */
+  get fillingCallerGap(): boolean {
+    return this.gapFrames >= 0;
   }
 
   close(reason: LegCloseReason): Promise<void> {
@@ -180,6 +255,10 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
       return;
     }
     if (this.stats.framesIn++ === 0) this.wakeCallerAudioWaiters();
+    // A number store, no timer call: the clock timer reads it when it fires.
+    this.lastCallerAt = performance.now();
+    if (!this.clockRunning) this.startCallerClock();
+    else if (this.gapFrames >= 0) this.endFill();
     this.emit('frame', pcm);
   }
 
@@ -191,6 +270,18 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   protected deliverWarning(err: Error): void {
     this.log.warn({ err: err.message }, 'media leg warning');
     this.emit('warning', err);
+  }
+
+  /**
+   * From now on the wire never goes quiet: while no bot audio is queued, a silence frame is written every 20 ms
+   * (one at once). For a PBX that sends the caller nothing until its media peer sends something, and stops when
+   * it stops: AudioSocket (audiosocket-caller-leading-gap), where a quiet bot also means no RTP at all towards the
+   * caller, which carriers and SBCs take for dead media. Not counted as played (no 'played' event).
+   */
+  protected sendSilenceWhenIdle(): void {
+    if (this.keepAlive || this.isClosed) return;
+    this.keepAlive = true;
+    if (!this.pacing) this.startKeepAlive();
   }
 
   /** The wire went away by itself (socket closed, PBX hung up): stop pacing and emit 'close' once. */
@@ -212,6 +303,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   }
 
   private startPacing(): void {
+    this.stopKeepAlive();
     this.pacing = true;
     this.scheduleStart = performance.now();
     this.framesScheduled = 0;
@@ -226,6 +318,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
     if (this.isClosed || !this.pacing) return;
     if (this.queue.length === 0) {
       this.pacing = false;
+      if (this.keepAlive) this.startKeepAlive();
       return;
     }
     const now = performance.now();
@@ -257,11 +350,123 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
     this.timer = setTimeout(this.onTick, delay > 0 ? delay : 0);
   }
 
+  private startKeepAlive(): void {
+    if (this.keepAliveTimer !== undefined || this.isClosed) return;
+    this.writeKeepAlive();
+    // One interval per quiet stretch; nothing allocated per frame.
+    this.keepAliveTimer = setInterval(this.onKeepAlive, FRAME_MS);
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+  }
+
+  private writeKeepAlive(): void {
+    if (this.isClosed || this.pacing) return;
+    this.keepAliveFrame.fill(0);
+    try {
+      this.writeFrame(this.keepAliveFrame);
+    } catch (err) {
+      this.deliverWarning(new Error(`writing a silence frame failed: ${(err as Error).message}`, { cause: err }));
+    }
+    this.stats.framesKeepAlive++;
+  }
+
   private fireDueMarks(): void {
     while (this.marks.length > 0 && this.marks[0].position <= this.playedPosition && !this.isClosed) {
       const mark = this.marks.shift() as PendingMark;
       this.markReached(mark.name);
     }
+  }
+
+  /**
+   * While audio flows the watch finds recent frames and re-arms. Once none came for callerGapMs the gap is
+   * confirmed in the check phase, after the poll phase has read whatever sockets hold: a timer firing late
+   * because this process stalled (busy event loop) must not mistake audio waiting in a socket buffer for a gap.
+   */
+  private checkWatch(): void {
+    this.watchTimer = undefined;
+    if (!this.clockRunning || this.isClosed) return;
+    const idle = performance.now() - this.lastCallerAt;
+    if (this.deadMediaMs > 0 && idle >= this.deadMediaMs) {
+      this.deadMedia(idle);
+      return;
+    }
+    if (this.callerGapMs > 0 && idle >= this.callerGapMs) {
+      this.gapCheck = setImmediate(this.onGapCheck);
+      return;
+    }
+    this.armWatch(idle);
+  }
+
+  private confirmGap(): void {
+    this.gapCheck = undefined;
+    if (!this.clockRunning || this.isClosed) return;
+    const idle = performance.now() - this.lastCallerAt;
+    if (idle < this.callerGapMs) {
+      this.armWatch(idle);
+      return;
+    }
+    this.gapFrames = 0;
+    this.log.debug({ idleMs: Math.round(idle) }, 'caller audio stopped; filling with silence');
+    this.fillTimer = setInterval(this.onFill, FRAME_MS);
+    this.fillDue();
+  }
+
+  /**
+   * Delivers the silence frames due since the last real frame: every frame period of the gap, counted on the
+   * wall clock from that frame, so a late timer catches up in one go and the call's audio clock keeps real time.
+   */
+  private fillDue(): void {
+    if (!this.clockRunning || this.isClosed || this.gapFrames < 0) return;
+    const idle = performance.now() - this.lastCallerAt;
+    if (this.deadMediaMs > 0 && idle >= this.deadMediaMs) {
+      this.deadMedia(idle);
+      return;
+    }
+    const due = Math.floor(idle / FRAME_MS);
+    // A listener may close the leg (or real audio end the gap) while the frames go out: re-checked each time.
+    while (this.gapFrames >= 0 && this.gapFrames < due && !this.isClosed) {
+      this.gapFrames++;
+      this.stats.framesFilled++;
+      // Listeners must neither keep nor change it, but a zero fill is cheap insurance against one that does.
+      this.gapSilence.fill(0);
+      this.emit('frame', this.gapSilence);
+    }
+  }
+
+  private endFill(): void {
+    this.gapFrames = -1;
+    if (this.fillTimer !== undefined) clearInterval(this.fillTimer);
+    this.fillTimer = undefined;
+    this.armWatch(0);
+  }
+
+  private deadMedia(idle: number): void {
+    this.log.warn({ idleMs: Math.round(idle) }, 'no caller audio; closing the leg as dead media');
+    void this.close({ code: 'dead_media', detail: `no caller audio for ${Math.round(idle)} ms` });
+  }
+
+  /** Arm the watch for whichever comes first, the gap or the dead-media timeout, `idle` ms after the last frame. */
+  private armWatch(idle: number): void {
+    if (this.watchTimer !== undefined || this.gapCheck !== undefined) return;
+    let next = Infinity;
+    if (this.callerGapMs > 0) next = Math.max(this.callerGapMs, FRAME_MS);
+    if (this.deadMediaMs > 0) next = Math.min(next, this.deadMediaMs);
+    if (next === Infinity) return;
+    this.watchTimer = setTimeout(this.onWatch, Math.max(0, next - idle));
+  }
+
+  private stopCallerClock(): void {
+    this.clockRunning = false;
+    this.gapFrames = -1;
+    if (this.watchTimer !== undefined) clearTimeout(this.watchTimer);
+    if (this.gapCheck !== undefined) clearImmediate(this.gapCheck);
+    if (this.fillTimer !== undefined) clearInterval(this.fillTimer);
+    this.watchTimer = undefined;
+    this.gapCheck = undefined;
+    this.fillTimer = undefined;
   }
 
   private wakeCallerAudioWaiters(): void {
@@ -275,6 +480,9 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   }
 
   private shutDownPacer(): void {
+    this.keepAlive = false;
+    this.stopKeepAlive();
+    this.stopCallerClock();
     this.stopPacing();
     this.queue.clear();
     this.marks.length = 0;

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { WebSocketRoute } from '../../media/index.ts';
+import { maskText } from '../../core/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
@@ -23,6 +24,8 @@ export interface AsteriskAdapterOptions {
   log: Logger;
   /** Passed to every media leg (media.maxQueuedMs). */
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
 }
 
 interface PendingOriginate {
@@ -158,7 +161,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
     } catch (err) {
       const text = (err as Error).message;
-      this.log.warn({ endpoint: req.endpoint, err: text }, 'originate refused');
+      this.log.warn({ endpoint: req.endpoint, err: maskText(text) }, 'originate refused');
       this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
     }
     return result;
@@ -184,6 +187,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       clientLegs: this.clientLegs,
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
+      clock: this.opts.clock,
     };
   }
 

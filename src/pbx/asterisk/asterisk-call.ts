@@ -8,7 +8,8 @@ import type { AriRest } from './ari/ari-rest.ts';
 import { causeText, hangupFromDestroyed, hangupFromRequest, type HangupRequestFields } from './hangup-cause.ts';
 import { AudioSocketLeg } from './media/audiosocket-leg.ts';
 import { RtpLeg } from './media/rtp-leg.ts';
-import { createExternalMedia, withTimeout, type AsteriskMediaLeg, type ExternalMediaDeps } from './media/external-media.ts';
+import { createExternalMedia, type AsteriskMediaLeg, type ExternalMediaDeps } from './media/external-media.ts';
+import { AriRequestError } from './ari/ari-rest.ts';
 
 /** What a call needs from its adapter. */
 export interface AsteriskCallHost {
@@ -24,6 +25,9 @@ export interface AsteriskCallHost {
 
 /** How long ARI's copy of a digit waits for AudioSocket's in-band one before it stands in for it. */
 const DTMF_SETTLE_MS = 150;
+
+/** Q.850 41 (temporary failure), as for any other media failure: the caller may simply call again. */
+const DEAD_MEDIA_CAUSE = 41;
 
 /** Bridges callpilot creates are named so reconciliation can tell them from anyone else's. */
 export const BRIDGE_PREFIX = 'callpilot-';
@@ -158,6 +162,13 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     void this.hangup(41);
   }
 
+  /** No caller audio for media.deadMediaMs: the line is dead, so free it rather than hold a silent call. */
+  private onDeadMedia(detail: string): void {
+    if (this.ended || this.transferNote !== undefined) return;
+    this.log.warn({ detail }, 'dead media; hanging up');
+    this.hangup(DEAD_MEDIA_CAUSE).catch((err: unknown) => this.log.warn({ err }, 'hanging up a dead-media call failed'));
+  }
+
   /** Asterisk no longer has the channel (found during reconciliation). */
   gone(info: HangupInfo): void {
     this.end(info);
@@ -179,13 +190,16 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       this.leg = media.leg;
       media.leg.once('close', (reason) => {
         if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+        else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
       });
       if (this.ended) throw new Error('the call ended while its media was being set up');
-      await rest.addChannel(this.bridgeId, this.mediaChannelId);
-      // Caller audio arriving proves the bridge is up and the transport flows; our direction was
-      // open before (socket connected / remote address known), so the greeting will be heard.
-      await withTimeout(media.leg.whenCallerAudio(), cfg.mediaTimeoutMs, 'caller audio on the media leg');
+      await addToBridge(rest, this.bridgeId, this.mediaChannelId, () => this.isEnded || media.leg.closed);
       if (this.ended || media.leg.closed) throw new Error('the call ended while its media was being set up');
+      // Not waiting for caller audio: every Asterisk leg delivers nothing while the caller's phone suppresses
+      // silence, and a callee who waits for the bot to speak first may send nothing at all
+      // (audiosocket-caller-leading-gap). The bridge holds both channels and our direction is open (socket
+      // connected, RTP address known), so the greeting is heard; the caller clock runs from here.
+      media.leg.startCallerClock();
       this.log.debug({ media: cfg.media, bridgeId: this.bridgeId }, 'media up');
       return media.leg;
     } catch (err) {
@@ -226,6 +240,30 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
 
   private assertLive(what: string): void {
     if (this.ended) throw new Error(`${this.channelId}: cannot ${what}, the call has ended (${this.ended.causeText})`);
+  }
+}
+
+/** Retries of an addChannel refused with 422 "Channel not in Stasis application", and the first pause. */
+const ADD_CHANNEL_RETRIES = 6;
+const ADD_CHANNEL_FIRST_PAUSE_MS = 25;
+
+/**
+ * addChannel for a channel that may not be in Stasis yet. The externalMedia reply can come up to 15 ms before
+ * the media channel's StasisStart, and an addChannel in that window gets 422 and leaves a leg that only ever
+ * delivers its UUID (externalmedia-audiosocket-addchannel-race). callpilot waits for StasisStart first; this
+ * retry covers the StasisStart that was missed (events socket reconnecting) or arrived late.
+ */
+export async function addToBridge(rest: AriRest, bridgeId: string, channelId: string, abandoned: () => boolean): Promise<void> {
+  let pause = ADD_CHANNEL_FIRST_PAUSE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rest.addChannel(bridgeId, channelId);
+      return;
+    } catch (err) {
+      if (!(err instanceof AriRequestError) || !err.notInStasis || attempt >= ADD_CHANNEL_RETRIES || abandoned()) throw err;
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, pause));
+    pause *= 2;
   }
 }
 

@@ -23,6 +23,8 @@ const BASE_SUBSCRIPTION = [
   'CHANNEL_PARK',
   'CHANNEL_HANGUP',
   'CHANNEL_HANGUP_COMPLETE',
+  'CHANNEL_BRIDGE',
+  'CHANNEL_EXECUTE_COMPLETE',
   'DTMF',
   'PLAYBACK_START',
   'PLAYBACK_STOP',
@@ -68,6 +70,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
   private isReady = false;
   private reason: string | undefined = 'not started';
   private everUp = false;
+  private warnedKeepalive = false;
 
   constructor(
     private readonly cfg: FreeswitchConfig,
@@ -83,6 +86,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       sampleRate: cfg.sampleRate,
       firstChunkMs: cfg.firstChunkMs,
       chunkMs: cfg.chunkMs,
+      skipLeadIn: cfg.skipPlaylistLeadIn,
       log: this.log,
     });
     this.client = new EslInboundClient({
@@ -96,7 +100,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     });
     this.client.on('event', (event) => this.route(event));
     this.client.on('up', () => this.onUp());
-    this.client.on('down', (why) => this.setReady(false, `FreeSWITCH ESL down: ${why}`));
+    this.client.on('down', (why) => this.onDown(why));
     this.client.on('fatal', (err) => this.setReady(false, err.message));
     if (cfg.outboundSocketPort > 0) {
       this.outboundServer = new OutboundSocketServer({
@@ -106,6 +110,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
         subclasses: wire.subclasses,
         recording: this.recording,
         transfer: cfg.transfer,
+        transferVerifyMs: cfg.transferVerifyMs,
+        playoutWaitMs: cfg.playoutWaitMs,
         log: this.log,
       });
       this.outboundServer.on('call', (call) => this.emit('call', call));
@@ -147,6 +153,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       ignore_early_media: 'true',
       originate_timeout: String(req.timeoutSec ?? this.cfg.originateTimeoutSec),
     };
+    // FreeSWITCH sends no RTP on a parked channel between prompts (capture i); park reads this once.
+    if (this.cfg.keepaliveSilence !== 0) vars.send_silence_when_idle = String(this.cfg.keepaliveSilence);
     if (req.callerId) vars.origination_caller_id_number = req.callerId;
     if (req.flow) vars.callpilot_flow = req.flow;
     if (req.lang) vars.callpilot_lang = req.lang;
@@ -161,7 +169,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       const body = (await this.client.bgapi(`originate {${varText}}${req.endpoint} &park()`, jobTimeoutMs)).trim();
       if (body.startsWith('+OK')) {
         const info = { ...callInfoFromHeaders({}, 'outbound'), pbxCallId: uuid, to: req.endpoint, flow: req.flow, lang: req.lang, variables: { ...(req.variables ?? {}) } };
-        const call = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered: true, transfer: this.cfg.transfer, recording: this.recording, log: this.log }));
+        const call = this.track(new FreeswitchCall({ ...this.callOptions(), info, answered: true }));
         // BACKGROUND_JOB can come after the hangup events (capture c): the call may be over already.
         if (tracking.hangupCause) call.end(tracking.hangupCause);
         return { disposition: 'answered', call };
@@ -202,10 +210,26 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     if (event.name === 'CHANNEL_PARK' && !this.finished.has(uuid) && this.isBotChannel(event)) {
       const info = callInfoFromHeaders(event.headers, 'inbound');
       const answered = event.headers['Answer-State'] === 'answered';
-      const newCall = this.track(new FreeswitchCall({ info, commands: this.client, media: this.media, answered, transfer: this.cfg.transfer, recording: this.recording, log: this.log }));
+      const newCall = this.track(new FreeswitchCall({ ...this.callOptions(), info, answered }));
       this.log.info({ callId: uuid, from: info.from, to: info.to }, 'inbound FreeSWITCH call');
+      if (this.cfg.keepaliveSilence !== 0 && !event.headers.variable_send_silence_when_idle && !this.warnedKeepalive) {
+        this.warnedKeepalive = true;
+        this.log.warn('inbound calls are parked without send_silence_when_idle: no RTP flows between prompts (set it in the dialplan before park, see dialplan/freeswitch)');
+      }
       this.emit('call', newCall);
     }
+  }
+
+  private callOptions(): Omit<ConstructorParameters<typeof FreeswitchCall>[0], 'info' | 'answered'> {
+    return {
+      commands: this.client,
+      media: this.media,
+      transfer: this.cfg.transfer,
+      recording: this.recording,
+      transferVerifyMs: this.cfg.transferVerifyMs,
+      playoutWaitMs: this.cfg.playoutWaitMs,
+      log: this.log,
+    };
   }
 
   private isBotChannel(event: EslEvent): boolean {
@@ -220,12 +244,38 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     this.everUp = true;
   }
 
-  /** Hangups that happened while ESL was down were never seen: ask FS which calls still exist. */
+  /**
+   * The inbound connection is gone. If FreeSWITCH itself went (crash, kill, host down), the media WebSockets
+   * close too: a call whose media is gone while ESL is down ends with NETWORK_OUT_OF_ORDER (38) and
+   * `pbx_gone`, not as a bare transport error, and without waiting for a reconnect that may never come.
+   */
+  private onDown(why: string): void {
+    this.setReady(false, `FreeSWITCH ESL down: ${why}`);
+    const lost = `the FreeSWITCH ESL connection was down (${why})`;
+    for (const call of this.calls.values()) {
+      if (call.pbxLost !== undefined) continue;
+      call.pbxLost = lost;
+      call.channel.once('mediaGone', () => {
+        if (call.pbxLost !== undefined) call.end('NETWORK_OUT_OF_ORDER', undefined, true);
+      });
+    }
+  }
+
+  /**
+   * Hangups that happened while ESL was down were never seen: ask FS which calls still exist. Live calls get
+   * `resync` (their media legs re-broadcast what could not be sent and look into playlists whose events may
+   * be lost); the subscription is already back when this runs.
+   */
   private async reconcileAfterReconnect(): Promise<void> {
     for (const call of [...this.calls.values()]) {
+      const lost = call.pbxLost;
+      call.pbxLost = undefined;
+      call.channel.removeAllListeners('mediaGone');
       try {
         const exists = (await this.client.api(`uuid_exists ${call.uuid}`)).trim();
-        if (exists === 'false') call.end('NORMAL_UNSPECIFIED');
+        // Gone meanwhile without a trace: the cause was never told (a crash already ended it with 38).
+        if (exists === 'false') call.end('NORMAL_UNSPECIFIED', undefined, lost !== undefined);
+        else call.channel.emit('resync');
       } catch (err) {
         this.log.warn({ err, callId: call.uuid }, 'uuid_exists after reconnect failed');
       }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AudioLeg } from '../../media/index.ts';
-import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferTarget } from '../types.ts';
+import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferOutcome, TransferTarget } from '../types.ts';
 import { CallRecording, type RecordingOptions, recordingPath } from './call-recording.ts';
 import type { EslEvent } from './esl/esl-message.ts';
 import { causeName, causeNumber } from './hangup-causes.ts';
@@ -28,8 +28,22 @@ export interface FreeswitchCallOptions {
   transfer: { extension: string; dialplan: string; context: string };
   /** Record the channel on the PBX side (`uuid_record`) from answer to hangup. */
   recording?: RecordingOptions;
+  /** How long a transfer is watched for CHANNEL_BRIDGE / CHANNEL_HANGUP before its outcome is `unknown`. */
+  transferVerifyMs?: number;
+  /** Upper bound of the wait for the last prompt to play out before a hangup or transfer. */
+  playoutWaitMs?: number;
   log: Logger;
 }
+
+/** A leg that can tell when FreeSWITCH has played out everything it was given (StreamLeg). */
+interface PlayoutAwareLeg extends AudioLeg {
+  whenPlayedOut?(timeoutMs: number): Promise<void>;
+}
+
+const DEFAULT_TRANSFER_VERIFY_MS = 30_000;
+const DEFAULT_PLAYOUT_WAIT_MS = 15_000;
+/** Slack on top of the audio still queued when waiting for it to play out. */
+const PLAYOUT_SLACK_MS = 2000;
 
 /** The call variable carrying the PBX-side recording's path (on the FreeSWITCH host). */
 export const RECORDING_VARIABLE = 'pbx_recording';
@@ -38,6 +52,10 @@ export interface ChannelEvents {
   event: [event: EslEvent];
   /** The call is over; media sessions tear down. */
   ended: [info: HangupInfo];
+  /** The ESL connection came back and is subscribed again: events of the outage are lost, commands work. */
+  resync: [];
+  /** The media WebSocket closed while the ESL connection was down (FreeSWITCH itself is likely gone). */
+  mediaGone: [];
 }
 
 /**
@@ -56,8 +74,11 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
   private endInfo: HangupInfo | undefined;
   private hangupRequested: number | undefined;
   private transferred = false;
-  private leg: AudioLeg | undefined;
+  private leg: PlayoutAwareLeg | undefined;
   private recording: CallRecording | undefined;
+  private transferWatch: { target: string; bridged: boolean; timer: NodeJS.Timeout } | undefined;
+  /** Set while the controlling ESL connection is down (why); cleared when it is back. */
+  pbxLost: string | undefined;
 
   constructor(private readonly options: FreeswitchCallOptions) {
     super();
@@ -98,6 +119,9 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
   async hangup(cause = 16): Promise<void> {
     if (this.ended || this.hangupRequested !== undefined) return;
     this.hangupRequested = cause;
+    // uuid_kill while the last file plays cuts it (issue 8: 再见 lost); FreeSWITCH's PLAYBACK_STOP says when it is out.
+    await this.playedOut();
+    if (this.ended) return;
     // Stopped while the channel lives, so the file is closed before the hangup tears the channel down.
     await this.recording?.stop();
     try {
@@ -117,13 +141,49 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
       extension: this.options.transfer.extension,
     };
     if (notes) await this.setVariable('callpilot_notes', notes);
+    // Stopping the stream deletes its files: the last prompt must have played out first.
+    await this.playedOut();
+    if (this.ended) throw new Error(`call ${this.uuid} ended before it could be transferred`);
     this.transferred = true;
     if (this.leg && !this.leg.closed) await this.leg.close({ code: 'transfer' });
-    if (target.kind === 'dialplan') {
-      await this.commands.api(`uuid_transfer ${this.uuid} ${oneWord(target.extension)} ${this.options.transfer.dialplan} ${oneWord(target.context)}`);
-    } else {
-      await this.commands.api(`uuid_transfer ${this.uuid} bridge:${oneWord(target.endpoint)} inline`);
+    const where =
+      target.kind === 'dialplan'
+        ? `${oneWord(target.extension)} ${this.options.transfer.dialplan} ${oneWord(target.context)}`
+        : `bridge:${oneWord(target.endpoint)} inline`;
+    this.watchTransfer(where);
+    const reply = (await this.commands.api(`uuid_transfer ${this.uuid} ${where}`)).trim();
+    if (reply.startsWith('-ERR')) {
+      this.transferVerdict({ result: 'failed', target: where, detail: reply });
+      throw new Error(`uuid_transfer ${where} refused: ${reply}`);
     }
+  }
+
+  /** Bounded wait for FreeSWITCH to play out the bot's audio. */
+  private async playedOut(): Promise<void> {
+    const leg = this.leg;
+    if (!leg || leg.closed || !leg.whenPlayedOut) return;
+    const bound = Math.min(this.options.playoutWaitMs ?? DEFAULT_PLAYOUT_WAIT_MS, leg.queuedMs + PLAYOUT_SLACK_MS);
+    await leg.whenPlayedOut(bound);
+  }
+
+  /**
+   * After uuid_transfer FreeSWITCH runs the target's dialplan: CHANNEL_BRIDGE means an agent took the call;
+   * a hangup before any bridge means the caller was dropped (a missing extension, an unregistered phone).
+   */
+  private watchTransfer(target: string): void {
+    clearTimeout(this.transferWatch?.timer);
+    const timer = setTimeout(() => this.transferVerdict({ result: 'unknown', target, detail: 'no bridge or hangup yet' }), this.options.transferVerifyMs ?? DEFAULT_TRANSFER_VERIFY_MS);
+    timer.unref();
+    this.transferWatch = { target, bridged: false, timer };
+  }
+
+  private transferVerdict(outcome: TransferOutcome): void {
+    const watch = this.transferWatch;
+    if (!watch) return;
+    clearTimeout(watch.timer);
+    this.transferWatch = undefined;
+    this.log.info({ outcome }, 'transfer outcome');
+    this.emit('transferOutcome', outcome);
   }
 
   async setVariable(name: string, value: string): Promise<void> {
@@ -144,6 +204,12 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
       case 'RECORD_START':
       case 'RECORD_STOP':
         this.recording?.handleEvent(event);
+        break;
+      case 'CHANNEL_BRIDGE':
+        if (this.transferWatch) {
+          const other = event.headers['Other-Leg-Unique-ID'] ?? event.headers['Bridge-B-Unique-ID'];
+          this.transferVerdict({ result: 'connected', target: this.transferWatch.target, detail: other ? `bridged to ${other}` : 'bridged' });
+        }
         break;
       case 'CHANNEL_HANGUP':
       case 'CHANNEL_HANGUP_COMPLETE':
@@ -174,16 +240,21 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
     if (await this.recording.start()) this.info.variables[RECORDING_VARIABLE] = path;
   }
 
-  /** The channel is gone (hangup event, or found missing after an ESL reconnect). */
-  end(causeText: string | undefined, sipDisposition?: string): void {
+  /** The channel is gone (hangup event, or found missing after an ESL reconnect; `byPbx`: FreeSWITCH itself went away). */
+  end(causeText: string | undefined, sipDisposition?: string, byPbx = false): void {
     if (this.endInfo) return;
     const text = causeText ?? 'NORMAL_UNSPECIFIED';
     let by: HangupInfo['by'] = 'caller';
-    if (this.hangupRequested !== undefined) by = 'bot';
+    if (byPbx) by = 'pbx';
+    else if (this.hangupRequested !== undefined) by = 'bot';
     else if (this.transferred || sipDisposition?.startsWith('send_')) by = 'pbx';
     this.endInfo = { cause: causeNumber(text), causeText: text, by };
     this.channel.emit('ended', this.endInfo);
     this.emit('hangup', this.endInfo);
+    if (this.transferWatch) {
+      // Hung up before any bridge: the transfer target never took the caller.
+      this.transferVerdict({ result: 'failed', target: this.transferWatch.target, cause: this.endInfo.cause, causeText: text, detail: 'hung up before being bridged' });
+    }
   }
 }
 

@@ -16,6 +16,8 @@ export interface OutboundSocketServerOptions {
   recording?: RecordingOptions;
   /** The agent destination used when a flow names none. */
   transfer: { extension: string; dialplan: string; context: string };
+  transferVerifyMs?: number;
+  playoutWaitMs?: number;
   log: Logger;
 }
 
@@ -85,6 +87,8 @@ export class OutboundSocketServer extends EventEmitter<{ call: [call: Freeswitch
       answer: (id) => answerViaSendmsg(connection, id),
     };
     const call = new FreeswitchCall({
+      transferVerifyMs: this.options.transferVerifyMs,
+      playoutWaitMs: this.options.playoutWaitMs,
       info: callInfoFromHeaders(headers, 'inbound'),
       commands,
       media: this.options.media,

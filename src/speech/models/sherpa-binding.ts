@@ -77,6 +77,12 @@ export interface SherpaOnlineStream {
 
 export interface SherpaOnlineResult {
   text: string;
+  tokens?: string[];
+  /**
+   * Log-probability of each emitted token. Filled by transducer models (zipformer); empty for CTC models such as the
+   * shipped test models, which report no per-token confidence.
+   */
+  ys_probs?: number[];
 }
 
 export interface SherpaOnlineRecognizer {

@@ -212,7 +212,7 @@ test('audiosocket without in-band DTMF (older builds): the digit still reaches t
   }
 });
 
-test('rtp: reordered, lost and duplicated packets still give one frame per 20 ms', async () => {
+test('rtp: reordered, lost and duplicated packets still give one frame per packet slot', async () => {
   const { h } = await setUp('rtp');
   try {
     const { call, leg, channelId } = await answeredCallWithMedia(h);
@@ -220,17 +220,20 @@ test('rtp: reordered, lost and duplicated packets still give one frame per 20 ms
     const rtp = h.asterisk.channel(mediaId)?.rtp;
     assert.ok(rtp);
     rtp.impairment = { reorderEvery: 7, dropEvery: 11, duplicateEvery: 5 };
-    let frames = 0;
-    leg.on('frame', () => frames++);
+    const stats = (leg as unknown as { stats: { framesIn: number }; receiveStats: { duplicates: number; lost: number } });
     h.asterisk.callerSays(channelId, tone(8000, 1000));
-    const t0 = performance.now();
-    await sleep(1000);
-    const elapsed = performance.now() - t0;
-    const expected = elapsed / 20;
-    assert.ok(Math.abs(frames - expected) <= 8, `${frames} frames in ${Math.round(elapsed)} ms`);
-    const stats = (leg as unknown as { receiveStats: { duplicates: number; lost: number } }).receiveStats;
-    assert.ok(stats.duplicates > 0, 'duplicates seen and dropped');
-    assert.ok(stats.lost > 0, 'losses concealed');
+    // Counted against the peer's own packet slots, not the wall clock: the peer's 20 ms timer runs slow on a
+    // busy machine, and the leg must give exactly one frame per slot whatever the pace.
+    const slots0 = rtp.ticks;
+    const frames0 = stats.stats.framesIn;
+    await until(() => rtp.ticks - slots0 >= 50, 5000, '50 packet slots');
+    await sleep(100);
+    const slots = rtp.ticks - slots0;
+    const frames = stats.stats.framesIn - frames0;
+    // The reorder buffer may hold up to 3 packets at either end of the window.
+    assert.ok(Math.abs(frames - slots) <= 4, `${frames} frames for ${slots} packet slots`);
+    assert.ok(stats.receiveStats.duplicates > 0, 'duplicates seen and dropped');
+    assert.ok(stats.receiveStats.lost > 0, 'losses concealed');
   } finally {
     await h.close();
   }

@@ -60,10 +60,12 @@ test('inbound call: stream opens on audio, greeting leaves as streamAudio and is
     assert.ok(frames.every((n) => n === 320));
 
     leg.play(tone(1500));
-    await until(() => channel.playbacks.length >= 1 && channel.playbacks[0].startedAt !== undefined, 'first playback');
-    // The first chunk is small so the first words leave early.
-    assert.is(channel.playbacks[0].samples.length, 240 * 16);
-    await until(() => channel.playbacks.length >= 2, 'second chunk broadcast');
+    await until(() => channel.playbacks.length >= 1 && channel.playbacks[0].startedAt !== undefined, 'prompt playing');
+    // The first chunk is small so the first words leave early; the prompt is one playlist of its chunks.
+    assert.is(channel.files.get(`/tmp/${uuid}_0.tmp.r16`)?.length, 240 * 16);
+    assert.match(channel.playbacks[0].file, /^file_string:\/\//);
+    await until(() => r.fs.wireAudio(uuid).segments.length >= 2, 'second chunk on the wire');
+    assert.is(channel.playbacks.length, 1, 'one broadcast for the whole prompt');
 
     const dropped = leg.flush();
     assert.ok(dropped > 500, `flush dropped ${dropped} ms`);

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { BaseAudioLeg, createCodec, FrameAssembler, type FrameCodec, type LegCloseReason } from '../../../media/index.ts';
+import { BaseAudioLeg, createCodec, FrameAssembler, type FrameCodec, type LegCloseReason, type CallerClockOptions } from '../../../media/index.ts';
 import type { SampleRate } from '../../../media/index.ts';
 import { AudioSocketFrameParser, AudioSocketKind, encodeAudioSocketMessage } from './audiosocket-frame-parser.ts';
 
@@ -10,6 +10,7 @@ export interface AudioSocketLegOptions {
   sampleRate: SampleRate;
   log?: Logger;
   maxQueuedMs?: number;
+  clock?: CallerClockOptions;
 }
 
 const SEND_RING = 64;
@@ -33,7 +34,7 @@ export class AudioSocketLeg extends BaseAudioLeg {
   private readonly parser = new AudioSocketFrameParser();
 
   constructor(opts: AudioSocketLegOptions) {
-    super({ callId: opts.callId, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
+    super({ callId: opts.callId, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs, clock: opts.clock });
     this.kind = opts.sampleRate === 16000 ? AudioSocketKind.Slin16k : AudioSocketKind.Slin8k;
     const frameBytes = this.frameSamples * 2;
     this.assembler = new FrameAssembler(frameBytes);
@@ -51,6 +52,10 @@ export class AudioSocketLeg extends BaseAudioLeg {
     socket.on('close', () => this.gone({ code: 'caller_hangup', detail: 'AudioSocket closed' }));
     socket.on('error', (err) => this.gone({ code: 'transport_error', detail: `AudioSocket: ${err.message}` }));
     if (rest.length > 0) this.onData(rest);
+    // Asterisk sends the caller nothing until we send something, and a caller whose phone suppresses silence
+    // sends nothing until they speak: both would wait forever (audiosocket-caller-leading-gap). So the leg
+    // speaks first, with silence, and keeps the line alive between prompts.
+    this.sendSilenceWhenIdle();
   }
 
   /** When the last in-band (0x03) digit arrived, to tell ARI's copy of it from a missing one. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import { BaseAudioLeg, createCodec, FrameAssembler, type FrameCodec, type LegCloseReason } from '../../../media/index.ts';
+import { BaseAudioLeg, createCodec, FrameAssembler, type FrameCodec, type LegCloseReason, type CallerClockOptions } from '../../../media/index.ts';
 import { wireSpec, type AsteriskMediaFormat } from './asterisk-format.ts';
 import { formatCommand, parseControlMessage, type ChanWebSocketEvent } from './chan-websocket-control.ts';
 
@@ -18,6 +18,7 @@ export interface ChanWebSocketLegOptions {
   format: AsteriskMediaFormat;
   log?: Logger;
   maxQueuedMs?: number;
+  clock?: CallerClockOptions;
 }
 
 export interface MediaStartInfo {
@@ -52,7 +53,7 @@ export class ChanWebSocketLeg extends BaseAudioLeg {
 
   constructor(opts: ChanWebSocketLegOptions) {
     const spec = wireSpec(opts.format, 'le');
-    super({ callId: opts.callId, sampleRate: spec.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
+    super({ callId: opts.callId, sampleRate: spec.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs, clock: opts.clock });
     this.codec = createCodec(spec.codec);
     this.frameBytes = spec.frameBytes;
     this.assembler = new FrameAssembler(spec.frameBytes);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
+import type { CallerClockOptions } from '../../../media/index.ts';
 import type { AsteriskConfig } from '../../config.ts';
 import type { AriRest } from '../ari/ari-rest.ts';
 import type { AriChannel } from '../ari/ari-types.ts';
@@ -24,6 +25,7 @@ export interface ExternalMediaDeps {
   /** Resolves on the media channel's StasisStart; rejects if it is destroyed first. */
   waitForStasis(channelId: string): Promise<void>;
   maxQueuedMs?: number;
+  clock?: CallerClockOptions;
 }
 
 export interface ExternalMedia {
@@ -50,7 +52,7 @@ export const CLIENT_MEDIA_PARAM = 'callpilot_media';
 export async function createExternalMedia(deps: ExternalMediaDeps, callId: string, mediaChannelId: string, log: Logger): Promise<ExternalMedia> {
   const { cfg, rest } = deps;
   const timeout = cfg.mediaTimeoutMs;
-  const legOpts = { callId, log, maxQueuedMs: deps.maxQueuedMs };
+  const legOpts = { callId, log, maxQueuedMs: deps.maxQueuedMs, clock: deps.clock };
   const inStasis = deps.waitForStasis(mediaChannelId);
   // A failure below must not leave this rejection unhandled.
   inStasis.catch(() => undefined);

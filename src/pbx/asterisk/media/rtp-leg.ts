@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BaseAudioLeg, createCodec, type FrameCodec, type LegCloseReason } from '../../../media/index.ts';
+import { BaseAudioLeg, createCodec, type FrameCodec, type LegCloseReason, type CallerClockOptions } from '../../../media/index.ts';
 import { wireSpec, type AsteriskMediaFormat } from './asterisk-format.ts';
 import { parseRtpHeader, RtpPacketizer } from './rtp-packet.ts';
 import { RtpReorderBuffer } from './rtp-reorder-buffer.ts';
@@ -11,6 +11,7 @@ export interface RtpLegOptions {
   format: AsteriskMediaFormat;
   log?: Logger;
   maxQueuedMs?: number;
+  clock?: CallerClockOptions;
   /** Packets a late one may be waited for (each 20 ms of added delay). */
   reorderDepth?: number;
 }
@@ -45,7 +46,7 @@ export class RtpLeg extends BaseAudioLeg {
 
   constructor(opts: RtpLegOptions) {
     const spec = wireSpec(opts.format, 'be');
-    super({ callId: opts.callId, sampleRate: spec.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
+    super({ callId: opts.callId, sampleRate: spec.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs, clock: opts.clock });
     this.codec = createCodec(spec.codec);
     this.frameBytes = spec.frameBytes;
     this.payloadType = PAYLOAD_TYPE[opts.format];

@@ -29,6 +29,7 @@ export const AUDIO_FORK_WIRE: StreamWireFormat = {
   ],
   playSubclass: 'mod_audio_fork::play_audio',
   failureSubclasses: ['mod_audio_fork::connect_failed'],
+  fileNumbering: 'global',
   audioMessage(audioContent: string, sampleRate: SampleRate): string {
     return JSON.stringify({ type: 'playAudio', data: { audioContentType: 'raw', sampleRate, audioContent } });
   },

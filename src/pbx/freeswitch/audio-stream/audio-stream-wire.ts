@@ -12,6 +12,7 @@ export const AUDIO_STREAM_WIRE: StreamWireFormat = {
   subclasses: ['mod_audio_stream::play', 'mod_audio_stream::json', 'mod_audio_stream::connect', 'mod_audio_stream::disconnect', 'mod_audio_stream::error'],
   playSubclass: 'mod_audio_stream::play',
   failureSubclasses: ['mod_audio_stream::error'],
+  fileNumbering: 'per-stream',
   audioMessage(audioData: string, sampleRate: SampleRate): string {
     return JSON.stringify({ type: 'streamAudio', data: { audioDataType: 'raw', sampleRate, audioData } });
   },

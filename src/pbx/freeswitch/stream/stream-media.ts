@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { AudioLeg, SampleRate, WebSocketRoute } from '../../../media/index.ts';
 import type { EslEvent } from '../esl/esl-message.ts';
 import type { CallMediaOpener, FreeswitchCall } from '../freeswitch-call.ts';
+import type { PlayoutCalibration } from './playout.ts';
 import { StreamLeg } from './stream-leg.ts';
 import type { StreamWireFormat } from './stream-wire.ts';
 
@@ -15,6 +16,8 @@ export interface StreamMediaOptions {
   sampleRate: SampleRate;
   firstChunkMs: number;
   chunkMs: number;
+  /** See StreamLegOptions.skipLeadIn. */
+  skipLeadIn?: boolean;
   maxQueuedMs?: number;
   /** From `start` to the first caller frame. */
   connectTimeoutMs?: number;
@@ -37,11 +40,14 @@ export class StreamMedia implements CallMediaOpener {
   /** Calls whose media bug may still be attached: the next start must be preceded by a stop. */
   private readonly started = new Set<string>();
   readonly routePath: string;
+  /** What this FreeSWITCH does with playlist lead-ins, learned by every leg for all of them. */
+  readonly calibration: PlayoutCalibration;
 
   private readonly wire: StreamWireFormat;
 
   constructor(private readonly options: StreamMediaOptions) {
     this.wire = options.wire;
+    this.calibration = { leadInMs: options.skipLeadIn === false ? 250 : 0 };
     this.routePath = new URL(options.mediaUrl).pathname.replace(/\/+$/, '');
   }
 
@@ -121,6 +127,8 @@ export class StreamMedia implements CallMediaOpener {
       sampleRate: this.options.sampleRate,
       firstChunkMs: this.options.firstChunkMs,
       chunkMs: this.options.chunkMs,
+      skipLeadIn: this.options.skipLeadIn,
+      calibration: this.calibration,
       maxQueuedMs: this.options.maxQueuedMs,
       log: this.options.log,
       onClosed: () => {

@@ -24,4 +24,10 @@ export interface StreamWireFormat {
   audioMessage(audioBase64: string, sampleRate: SampleRate): string;
   /** Text frame sent on barge-in before `uuid_break`, when the module has one. */
   readonly bargeInMessage?: string;
+  /**
+   * How the module numbers its files: `per-stream` = `<uuid>_<n>` with n counting this stream session's frames
+   * from 0 (mod_audio_stream, capture i4), so files not written yet can be named in advance; `global` = one
+   * counter for every call (mod_audio_fork's static playCount), so only announced files can be listed.
+   */
+  readonly fileNumbering: 'per-stream' | 'global';
 }

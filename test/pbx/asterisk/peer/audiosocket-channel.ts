@@ -12,10 +12,12 @@ export class AudioSocketChannel {
   readonly wire: PeerWireFormat;
   private socket: net.Socket | undefined;
   private pending: Buffer = Buffer.alloc(0);
-  private readonly playout: Buffer[] = [];
   private closed = false;
   readonly framesIn: number[] = [];
   framesOut = 0;
+  /** performance.now() of the TCP connect and of the bot's first audio frame (Asterisk sends the caller nothing before it). */
+  connectedAt: number | undefined;
+  firstBotAudioAt: number | undefined;
 
   constructor(
     private readonly uuid: string,
@@ -40,6 +42,7 @@ export class AudioSocketChannel {
         socket.off('error', reject);
         socket.on('error', () => {});
         this.socket = socket;
+        this.connectedAt = performance.now();
         const id = Buffer.from(this.uuid.replace(/-/g, ''), 'hex');
         this.writeFrame(AUDIOSOCKET_KIND.uuid, id);
         socket.on('data', (chunk) => this.onData(chunk));
@@ -53,13 +56,19 @@ export class AudioSocketChannel {
     });
   }
 
-  tick(caller8k: Int16Array, heard: (pcm8k: Int16Array) => void): void {
-    if (this.closed || !this.socket) return;
+  /** One bridge tick: the caller's frame, if the caller sent one, goes to the bot. */
+  tick(caller8k: Int16Array | undefined, heard: (pcm8k: Int16Array) => void): void {
+    this.heard = heard;
+    if (this.closed || !this.socket || !caller8k) return;
     this.writeFrame(this.audioKind, this.wire.encodeCaller(caller8k));
     this.framesOut++;
-    const frame = this.playout.shift();
-    if (frame) heard(this.wire.decodeForCaller(frame));
   }
+
+  /**
+   * chan_audiosocket has no playout queue: each frame read from the socket is written to the bridge at once
+   * (so a bot that stops sending is silent at once, and one that sends too fast is heard too fast).
+   */
+  private heard: ((pcm8k: Int16Array) => void) | undefined;
 
   dtmf(digit: string): void {
     this.writeFrame(AUDIOSOCKET_KIND.dtmf, Buffer.from(digit, 'ascii'));
@@ -97,10 +106,11 @@ export class AudioSocketChannel {
       }
       if (kind === AUDIOSOCKET_KIND.slin || kind === AUDIOSOCKET_KIND.slin16) {
         // Asterisk slices whatever arrives into its own frames; the bot is expected to pace.
+        this.firstBotAudioAt ??= performance.now();
+        // Heard only once the channel is bridged with the caller (the bridge ticks have handed us the ear).
         for (let at = 0; at + this.wire.frameBytes <= payload.length; at += this.wire.frameBytes) {
-          this.playout.push(Buffer.from(payload.subarray(at, at + this.wire.frameBytes)));
+          this.heard?.(this.wire.decodeForCaller(payload.subarray(at, at + this.wire.frameBytes)));
         }
-        if (this.playout.length > 50) this.playout.splice(0, this.playout.length - 50);
       } else if (kind !== AUDIOSOCKET_KIND.dtmf) {
         this.onWarning(`AudioSocket: unexpected frame kind 0x${kind.toString(16)}`);
       }

@@ -14,6 +14,13 @@ export class CallerLine {
   lastHeardAt: number | undefined;
   /** performance.now() when the queued speech finished playing. */
   speechEndedAt: number | undefined;
+  /**
+   * A phone with silence suppression (or muted, or with dead media): while it has nothing to say it sends no RTP
+   * at all, and then every Asterisk media leg delivers nothing either (captures silence-suppression-*).
+   */
+  silenceSuppression = false;
+  /** 20 ms slots in which the caller sent no packet (silence suppression). */
+  framesWithheld = 0;
 
   say(pcm8k: Int16Array): void {
     this.speech.push(pcm8k);
@@ -24,8 +31,15 @@ export class CallerLine {
     return this.speech.length > 0;
   }
 
-  /** Fill the next 20 ms of caller audio (160 samples at 8 kHz). */
-  readFrame(out: Int16Array): void {
+  /**
+   * Fill the next 20 ms of caller audio (160 samples at 8 kHz). Returns false when the caller sends no packet
+   * for this slot (silence suppression while it has nothing to say).
+   */
+  readFrame(out: Int16Array): boolean {
+    if (this.silenceSuppression && this.speech.length === 0) {
+      this.framesWithheld++;
+      return false;
+    }
     let filled = 0;
     while (filled < out.length && this.speech.length > 0) {
       const current = this.speech[0];
@@ -40,6 +54,7 @@ export class CallerLine {
       }
     }
     if (filled < out.length) out.fill(0, filled);
+    return true;
   }
 
   /** One 20 ms frame of bot audio reached the caller (8 kHz). */

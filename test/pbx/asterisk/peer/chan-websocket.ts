@@ -86,9 +86,9 @@ export class ChanWebSocket {
   }
 
   /** One bridge tick: send the caller's frame, play out one queued bot frame into `heard`. */
-  tick(caller8k: Int16Array, heard: (pcm8k: Int16Array) => void): void {
+  tick(caller8k: Int16Array | undefined, heard: (pcm8k: Int16Array) => void): void {
     if (this.closed) return;
-    if (this.direction !== 'out') {
+    if (caller8k && this.direction !== 'out') {
       this.ws.send(this.wire.encodeCaller(caller8k), { binary: true });
       this.binaryOut++;
     }

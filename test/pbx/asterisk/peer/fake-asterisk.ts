@@ -724,13 +724,18 @@ export class FakeAsterisk {
     }
     if (bridge.timer) return;
     const callerFrame = new Int16Array(160);
-    const hear = (pcm: Int16Array): void => party.line?.hear(pcm);
+    // AudioSocket and RTP hand bot audio over as it arrives, so the ear must check the bridge still holds both.
+    const hear = (pcm: Int16Array): void => {
+      if (!party.gone && !media.gone && party.bridgeId === bridge.id && media.bridgeId === bridge.id) party.line?.hear(pcm);
+    };
     bridge.timer = setInterval(() => {
       if (party.gone || media.gone) return;
-      party.line?.readFrame(callerFrame);
-      media.ws?.tick(callerFrame, hear);
-      media.audioSocket?.tick(callerFrame, hear);
-      media.rtp?.tick(callerFrame, hear);
+      // No caller packet in this slot (silence suppression): the leg gets nothing at all, in every mode.
+      const sent = party.line?.readFrame(callerFrame) ?? true;
+      const frame = sent ? callerFrame : undefined;
+      media.ws?.tick(frame, hear);
+      media.audioSocket?.tick(frame, hear);
+      media.rtp?.tick(frame, hear);
     }, 20);
   }
 

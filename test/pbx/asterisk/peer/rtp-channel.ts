@@ -23,7 +23,6 @@ export class UnicastRtpChannel {
   private seq = randomInt(0, 0xffff);
   private timestamp = randomInt(0, 0x7fffffff);
   private readonly ssrc = randomInt(1, 0x7fffffff);
-  private readonly playout: Buffer[] = [];
   private held: Buffer | undefined;
   private closed = false;
   packetsIn = 0;
@@ -48,8 +47,19 @@ export class UnicastRtpChannel {
     return new Promise((resolve) => this.socket.bind(0, '127.0.0.1', () => resolve(this.socket.address().port)));
   }
 
-  tick(caller8k: Int16Array, heard: (pcm8k: Int16Array) => void): void {
+  /**
+   * One bridge tick. Without a caller frame (silence suppression) nothing is sent, but the timestamp moves on:
+   * after the gap seq continues +1 and the timestamp jumps, and Asterisk does not set the marker bit.
+   */
+  tick(caller8k: Int16Array | undefined, heard: (pcm8k: Int16Array) => void): void {
     if (this.closed) return;
+    this.heard = heard;
+    const samples = this.wire.frameBytes / (this.wire.rate === 16000 ? 2 : 1);
+    if (!caller8k) {
+      this.timestamp = (this.timestamp + samples) >>> 0;
+      return;
+    }
+    this.ticks++;
     const payload = this.wire.encodeCaller(caller8k);
     const packet = Buffer.alloc(12 + payload.length);
     packet[0] = 0x80;
@@ -60,10 +70,13 @@ export class UnicastRtpChannel {
     payload.copy(packet, 12);
     this.emitImpaired(packet, this.seq);
     this.seq = (this.seq + 1) & 0xffff;
-    this.timestamp = (this.timestamp + this.wire.frameBytes / (this.wire.rate === 16000 ? 2 : 1)) >>> 0;
-    const frame = this.playout.shift();
-    if (frame) heard(this.wire.decodeForCaller(frame));
+    this.timestamp = (this.timestamp + samples) >>> 0;
   }
+
+  /** RTP from the bot is bridged to the caller as it arrives (no jitter buffer on a simple_bridge). */
+  private heard: ((pcm8k: Int16Array) => void) | undefined;
+  /** Caller packets sent (one per 20 ms slot in which the caller sent one; duplicates not counted). */
+  ticks = 0;
 
   close(): void {
     if (this.closed) return;
@@ -98,8 +111,7 @@ export class UnicastRtpChannel {
     this.packetsIn++;
     const payload = msg.subarray(12);
     for (let at = 0; at + this.wire.frameBytes <= payload.length; at += this.wire.frameBytes) {
-      this.playout.push(Buffer.from(payload.subarray(at, at + this.wire.frameBytes)));
+      this.heard?.(this.wire.decodeForCaller(payload.subarray(at, at + this.wire.frameBytes)));
     }
-    if (this.playout.length > 50) this.playout.splice(0, this.playout.length - 50);
   }
 }

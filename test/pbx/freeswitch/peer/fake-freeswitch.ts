@@ -34,7 +34,28 @@ export interface FakeFreeswitchOptions {
   recordStartFails?: boolean;
 }
 
-/** One `uuid_broadcast`ed file as the caller heard it. */
+/** A stretch of bot audio on the RTP wire towards the caller (audio of one file, or lead-in silence). */
+export interface WireSegment {
+  /** performance.now() of its first packet. */
+  at: number;
+  ms: number;
+  kind: 'audio' | 'silence';
+  file?: string;
+  samples?: Int16Array;
+}
+
+interface PlaybackRun {
+  playback: Playback;
+  entries: string[];
+  index: number;
+  leadMs: number;
+  playedMs: number;
+  segment: WireSegment | undefined;
+  /** Media-clock time the next packet of this playback leaves at. */
+  cursor: number;
+}
+
+/** One `uuid_broadcast` (a file or a whole `file_string://` list) as the caller heard it. */
 export interface Playback {
   file: string;
   samples: Int16Array;
@@ -61,9 +82,16 @@ export interface FakeChannel {
   playbacks: Playback[];
   playQueue: Playback[];
   playing?: Playback;
+  run?: PlaybackRun;
   playTimer?: NodeJS.Timeout;
+  lastStopAt?: number;
+  /** Bot audio as it left on RTP. */
+  wire: WireSegment[];
   recording?: string;
   transferredTo?: string;
+  transferredContext?: string;
+  /** The agent leg a transfer was bridged to. */
+  bridgedTo?: string;
   /** Extra headers the events of this channel carry (dialplan `set` variables). */
   eventHeaders: Record<string, string>;
   ids: Map<string, string>;
@@ -145,6 +173,22 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
   /** Decide how originated calls end, by dial string. */
   setCallee(decide: (dial: string) => OriginateOutcome): void {
     this.callee = decide;
+  }
+
+  /**
+   * FreeSWITCH dies (capture j0: the ESL socket closes, the process is gone): every ESL socket and media
+   * WebSocket is cut without a close handshake, and nothing answers for `downMs`.
+   */
+  crash(downMs: number): void {
+    this.refuseUntil = performance.now() + downMs;
+    for (const session of this.sessions) session.socket.destroy();
+    for (const channel of this.channels.values()) {
+      clearTimeout(channel.playTimer);
+      channel.stream?.destroy();
+      channel.stream = undefined;
+      channel.hungUp = true;
+      channel.hangupCause = 'CRASH';
+    }
   }
 
   /** Drop every inbound ESL connection without goodbye (FS restart, network cut), refusing new ones for a while. */
@@ -244,6 +288,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       files: new Map(),
       playbacks: [],
       playQueue: [],
+      wire: [],
       eventHeaders,
       ids: new Map([[captureUuid, uuid]]),
       fileCount: 0,
@@ -282,10 +327,16 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     if (channel.hungUp) return;
     channel.hungUp = true;
     channel.hangupCause = cause;
-    this.stopPlayback(channel, 'break');
+    channel.playQueue.length = 0;
+    clearTimeout(channel.playTimer);
+    channel.playTimer = undefined;
+    // The wire stops at once (i3b: no packet after the kill).
+    if (channel.playing) this.cutWire(channel, performance.now());
     const sequence = this.captured.hangupSequence;
     const [first, ...rest] = sequence;
     this.broadcast(channel, this.renderFor(channel, first.event, { 'Hangup-Cause': cause }));
+    // Then PLAYBACK_STOP says `done` although the file was cut (capture i3b).
+    if (channel.playing) this.finishPlayback(channel, 'done', { 'Hangup-Cause': cause });
     if (channel.recording) {
       // Not captured (capture e stopped its recording first): the record bug closes with the channel.
       this.channelEvent(channel, 'e_record_transfer.esl.jsonl', (x) => x['Event-Name'] === 'RECORD_STOP', { 'Record-File-Path': channel.recording });
@@ -299,6 +350,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       channel.stream = undefined;
       await Promise.race([stream.close(), this.sleep(1000)]);
       channel.bugAttached = false;
+      this.deleteStreamFiles(channel);
       this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_STOP', { 'Hangup-Cause': cause });
     }
     await this.replay(channel, rest, () => ({ 'Hangup-Cause': cause }));
@@ -310,6 +362,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
 
   startAudioStream(channel: FakeChannel, url: string, rate: 8000 | 16000, metadata: string | undefined): void {
     channel.bugAttached = true;
+    // n counts the streamAudio frames of this stream session from 0 (capture i4).
+    channel.fileCount = 0;
     channel.streamStarts.push(url);
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_START');
     const client = new AudioStreamClient({ url, sampleRate: rate, metadata, dropMetadata: this.options.dropMetadata, bursty: this.options.bursty });
@@ -350,7 +404,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const bytes = Buffer.from(audioData, 'base64');
     const samples = new Int16Array(bytes.length >> 1);
     for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
-    const file = `${this.options.tempDir ?? '/tmp'}/${channel.uuid}_${channel.fileCount++}.tmp.r16`;
+    const rate = rest.sampleRate === 8000 ? 8 : 16;
+    const file = `${this.options.tempDir ?? '/tmp'}/${channel.uuid}_${channel.fileCount++}.tmp.r${rate}`;
     channel.files.set(file, samples);
     custom('mod_audio_stream::play', JSON.stringify({ ...rest, file }));
   }
@@ -363,19 +418,32 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       await Promise.race([stream.close(), this.sleep(this.options.stopHangMs ?? 30000)]);
     }
     channel.bugAttached = false;
+    this.deleteStreamFiles(channel);
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_STOP');
   }
 
-  // ---- playback (uuid_broadcast / uuid_break) ----
+  /** The module deletes all its files at stream cleanup (stop or hangup), not after playback (captures i, i4). */
+  private deleteStreamFiles(channel: FakeChannel): void {
+    for (const file of [...channel.files.keys()]) if (/\.tmp\.r\d+$/.test(file)) channel.files.delete(file);
+  }
 
-  broadcastFile(channel: FakeChannel, file: string): void {
-    const samples = channel.files.get(file) ?? new Int16Array(8000);
-    const playback: Playback = { file, samples };
+  // ---- playback (uuid_broadcast / uuid_break) ----
+  //
+  // Captures i, i2, i3 (FreeSWITCH 1.11.1): the first broadcast after idle starts ~110 ms after `+OK Message
+  // sent`; a queued one 120-145 ms after the previous PLAYBACK_STOP, and the first packet leaves ~15 ms after
+  // PLAYBACK_START, so every boundary is a ~160 ms hole. `file_string://a!b` is one playback (one START/STOP,
+  // Playback-File-Path = the whole string) whose entries open lazily: one that exists when reached plays, one
+  // that does not is skipped, and so is everything after it. A file is read as it was at open: bytes added
+  // later are not played. Entry 0 opening gives 250 ms of lead-in silence (mod_dptools source: the counter is
+  // set only for index 0). `uuid_break all` stops the wire ~19 ms later and drops queued broadcasts. A missing
+  // plain file or an all-missing list: EXECUTE + EXECUTE_COMPLETE `FILE NOT FOUND`, no START/STOP.
+
+  broadcastFile(channel: FakeChannel, path: string): void {
+    const playback: Playback = { file: path, samples: new Int16Array(0) };
     channel.playbacks.push(playback);
     channel.playQueue.push(playback);
     if (!channel.playing && channel.playTimer === undefined) {
-      // PLAYBACK_START came ~120 ms after `+OK Message sent` in capture b; later broadcasts queue behind.
-      channel.playTimer = setTimeout(() => this.playNext(channel), 120);
+      channel.playTimer = setTimeout(() => this.playNext(channel), channel.lastStopAt === undefined ? 110 : Math.max(110, 130 - (performance.now() - channel.lastStopAt)));
     }
   }
 
@@ -383,44 +451,136 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.playTimer = undefined;
     const playback = channel.playQueue.shift();
     if (!playback || channel.hungUp) return;
-    channel.playing = playback;
-    playback.startedAt = performance.now();
     const path = { 'Application-Data': playback.file, 'Playback-File-Path': playback.file };
+    channel.variables.current_application = 'playback';
+    channel.variables.current_application_data = playback.file;
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_EXECUTE' && e.Application === 'playback', path);
+    const list = playback.file.startsWith('file_string://') ? playback.file.slice('file_string://'.length).split('!') : undefined;
+    const entries = list ?? [playback.file];
+    let index = 0;
+    while (index < entries.length && !channel.files.has(entries[index])) index++;
+    if (index >= entries.length) {
+      this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_EXECUTE_COMPLETE' && e.Application === 'playback', {
+        ...path,
+        'Application-Response': 'FILE NOT FOUND',
+      });
+      channel.lastStopAt = performance.now();
+      if (channel.playQueue.length > 0) channel.playTimer = setTimeout(() => this.playNext(channel), 20);
+      return;
+    }
+    const run: PlaybackRun = { playback, entries, index, leadMs: list && index === 0 ? 250 : 0, playedMs: 0, segment: undefined, cursor: 0 };
+    channel.playing = playback;
+    channel.run = run;
+    playback.startedAt = performance.now();
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_START', path);
-    const durationMs = (playback.samples.length / 16000) * 1000;
-    channel.playTimer = setTimeout(() => this.finishPlayback(channel, 'done'), durationMs);
+    // The wire is laid down on FreeSWITCH's own media clock, continuous within one playback: timer lateness
+    // in this process moves when things are checked, never the packet times (so holes are the modelled ones).
+    run.cursor = playback.startedAt + 15;
+    if (run.leadMs > 0) {
+      this.onWire(channel, { at: run.cursor, ms: run.leadMs, kind: 'silence', file: playback.file });
+      run.cursor += run.leadMs;
+    }
+    this.scheduleAt(channel, run.cursor, () => this.playEntry(channel, run));
   }
 
-  private finishPlayback(channel: FakeChannel, status: 'done' | 'break'): void {
+  private scheduleAt(channel: FakeChannel, at: number, fn: () => void): void {
+    channel.playTimer = setTimeout(fn, Math.max(0, at - performance.now()));
+  }
+
+  /** The entry at run.index is open (it existed when reached): its audio goes on the wire from run.cursor. */
+  private playEntry(channel: FakeChannel, run: PlaybackRun): void {
+    if (channel.run !== run) return;
+    const samples = channel.files.get(run.entries[run.index]) ?? new Int16Array(0);
+    const rate = /\.r8$/.test(run.entries[run.index]) ? 8000 : 16000;
+    const ms = (samples.length * 1000) / rate;
+    const segment: WireSegment = { at: run.cursor, ms, kind: 'audio', file: run.entries[run.index], samples };
+    run.segment = segment;
+    this.onWire(channel, segment);
+    run.playback.samples = concat(run.playback.samples, samples);
+    run.cursor += ms;
+    this.scheduleAt(channel, run.cursor, () => {
+      run.playedMs += ms;
+      run.segment = undefined;
+      // The next entry is opened only now: a file written meanwhile plays, one still missing is skipped.
+      run.index++;
+      while (run.index < run.entries.length && !channel.files.has(run.entries[run.index])) run.index++;
+      if (run.index < run.entries.length) this.playEntry(channel, run);
+      else this.scheduleAt(channel, run.cursor + 5, () => this.finishPlayback(channel, 'done'));
+    });
+  }
+
+  private onWire(channel: FakeChannel, segment: WireSegment): void {
+    channel.wire.push(segment);
+  }
+
+  private finishPlayback(channel: FakeChannel, status: 'done' | 'break', extra: Record<string, string> = {}): void {
     const playback = channel.playing;
-    if (!playback) return;
+    const run = channel.run;
+    if (!playback || !run) return;
     channel.playing = undefined;
+    channel.run = undefined;
     clearTimeout(channel.playTimer);
     channel.playTimer = undefined;
     playback.endedAt = performance.now();
     playback.status = status;
-    const path = { 'Application-Data': playback.file, 'Playback-File-Path': playback.file, 'Playback-Status': status };
+    channel.lastStopAt = playback.endedAt;
+    // playback_ms counts what was read, lead-in included; on a break it still holds the previous value (i3a).
+    if (status === 'done' && extra['Hangup-Cause'] === undefined) channel.variables.playback_ms = String(Math.round(run.leadMs + run.playedMs));
+    const path = {
+      'Application-Data': playback.file,
+      'Playback-File-Path': playback.file,
+      'Playback-Status': status,
+      variable_playback_ms: channel.variables.playback_ms,
+      ...extra,
+    };
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_STOP' && e['Playback-Status'] === status, path);
-    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_EXECUTE_COMPLETE' && e.Application === 'playback', path);
-    if (channel.playQueue.length > 0) channel.playTimer = setTimeout(() => this.playNext(channel), 20);
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_EXECUTE_COMPLETE' && e.Application === 'playback', {
+      ...path,
+      'Application-Response': extra['Hangup-Cause'] ? 'PLAYBACK ERROR' : 'FILE PLAYED',
+    });
+    if (channel.playQueue.length > 0 && !channel.hungUp) channel.playTimer = setTimeout(() => this.playNext(channel), 130);
+  }
+
+  /** The wire goes quiet at `at`: the segment playing is cut there. */
+  private cutWire(channel: FakeChannel, at: number): void {
+    const segment = channel.run?.segment;
+    if (segment && at < segment.at + segment.ms) segment.ms = Math.max(0, at - segment.at);
+    const last = channel.wire[channel.wire.length - 1];
+    if (last && last.kind === 'silence' && at < last.at + last.ms) last.ms = Math.max(0, at - last.at);
   }
 
   /** mod_audio_fork's killAudio (CF_BREAK): ends the file playing now; queued broadcasts go on. */
   breakCurrentPlayback(channel: FakeChannel): void {
     if (!channel.playing) return;
     clearTimeout(channel.playTimer);
-    channel.playTimer = setTimeout(() => this.finishPlayback(channel, 'break'), 20);
+    const cutAt = performance.now() + 19;
+    channel.playTimer = setTimeout(() => {
+      this.cutWire(channel, cutAt);
+      this.finishPlayback(channel, 'break');
+    }, 20);
   }
 
   stopPlayback(channel: FakeChannel, status: 'break'): void {
+    // `all` flushes the broadcasts not yet executed (capture i3a: files 2-4 never started).
     channel.playQueue.length = 0;
     clearTimeout(channel.playTimer);
     channel.playTimer = undefined;
     if (channel.playing) {
-      // PLAYBACK_STOP (break) came ~20 ms after uuid_break's +OK.
-      channel.playTimer = setTimeout(() => this.finishPlayback(channel, status), 20);
+      const cutAt = performance.now() + 19;
+      // The last loud packet left 19 ms after the command; PLAYBACK_STOP (break) came 22 ms after it.
+      channel.playTimer = setTimeout(() => {
+        this.cutWire(channel, cutAt);
+        this.finishPlayback(channel, status);
+      }, 22);
     }
+  }
+
+  /** What the caller heard: audio segments in wire order, and the holes between consecutive ones. */
+  wireAudio(uuid: string): { segments: WireSegment[]; holesMs: number[] } {
+    const segments = this.channel(uuid).wire.filter((w) => w.kind === 'audio' && w.ms > 0);
+    const holesMs: number[] = [];
+    for (let i = 1; i < segments.length; i++) holesMs.push(segments[i].at - (segments[i - 1].at + segments[i - 1].ms));
+    return { segments, holesMs };
   }
 
   // ---- originate ----
@@ -457,8 +617,21 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
 
   // ---- transfer ----
 
-  async transfer(channel: FakeChannel, extension: string): Promise<void> {
+  /**
+   * What the dialplan does with a transferred call. `tone` is capture e (the extension plays a tone and FS
+   * hangs up); `bridge` and `no-route` are not captured: an agent phone answers (CHANNEL_BRIDGE with
+   * Other-Leg-Unique-ID, FreeSWITCH's documented headers), or the context has no such extension and FS hangs
+   * up with NO_ROUTE_DESTINATION.
+   */
+  setDialplan(route: (extension: string, context: string) => 'tone' | 'bridge' | 'no-route'): void {
+    this.route = route;
+  }
+
+  private route: (extension: string, context: string) => 'tone' | 'bridge' | 'no-route' = () => 'tone';
+
+  async transfer(channel: FakeChannel, extension: string, context = 'default'): Promise<void> {
     channel.transferredTo = extension;
+    channel.transferredContext = context;
     this.stopPlayback(channel, 'break');
     const e = this.captured.timedEvents('e_record_transfer.esl.jsonl');
     const from = e.findIndex((x) => x.event['Event-Name'] === 'CHANNEL_UNPARK');
@@ -471,6 +644,24 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const hangupAt = sequence.findIndex((x) => x.event['Event-Name'] === 'CHANNEL_HANGUP');
     if (channel.bugAttached && channel.mediaModule === 'audio_fork') this.audioFork.detach(channel);
     else if (channel.stream) await this.stopAudioStream(channel);
+    const route = this.route(extension, context);
+    if (route !== 'tone') {
+      // CHANNEL_UNPARK and EXECUTE_COMPLETE(park) as captured, then what the new extension does.
+      await this.replay(channel, sequence.slice(0, 2));
+      await this.sleep(50);
+      if (route === 'no-route') {
+        await this.hangup(channel, 'NO_ROUTE_DESTINATION');
+        return;
+      }
+      channel.bridgedTo = randomUUID();
+      this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_ANSWER', {
+        'Event-Name': 'CHANNEL_BRIDGE',
+        'Bridge-A-Unique-ID': channel.uuid,
+        'Bridge-B-Unique-ID': channel.bridgedTo,
+        'Other-Leg-Unique-ID': channel.bridgedTo,
+      });
+      return;
+    }
     await this.replay(channel, sequence.slice(0, hangupAt));
     channel.hungUp = true;
     channel.hangupCause = 'NORMAL_CLEARING';
@@ -792,7 +983,7 @@ export class PeerSession {
         return e(/uuid_record \S+ stop \//);
       case 'uuid_transfer':
         if (!live) return g(/^api uuid_transfer/);
-        void this.fs.transfer(channel, sub);
+        void this.fs.transfer(channel, sub, rest[1]);
         return e(/^api uuid_transfer/);
       case 'uuid_setvar':
         // Not captured: documented reply "+OK".
@@ -861,6 +1052,13 @@ export class PeerSession {
     if (!this.socket.destroyed) this.socket.write(piece);
     setImmediate(() => this.drain());
   }
+}
+
+function concat(a: Int16Array, b: Int16Array): Int16Array {
+  const out = new Int16Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 function decodePlain(body: string): FsEvent {

@@ -1,0 +1,63 @@
+/**
+ * PostgreSQL schema versions, applied in order under an advisory lock (several nodes may start at once); the
+ * `schema_migrations` table records what is applied. Same tables and columns as the SQLite schema, so records map
+ * the same way (call-rows.ts). Never edit a shipped entry: add a new one.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE calls (
+    seq BIGSERIAL UNIQUE,
+    id TEXT PRIMARY KEY,
+    pbx TEXT NOT NULL,
+    pbx_call_id TEXT,
+    direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    from_number TEXT,
+    to_number TEXT,
+    flow TEXT,
+    lang TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'ended')),
+    started_at TEXT NOT NULL,
+    answered_at TEXT,
+    ended_at TEXT,
+    disposition TEXT,
+    hangup_cause INTEGER,
+    hangup_by TEXT,
+    recording_dir TEXT,
+    variables JSONB NOT NULL DEFAULT '{}',
+    -- The node that runs the call: after a restart a node closes only its own interrupted calls.
+    node_id TEXT NOT NULL DEFAULT ''
+  );
+  CREATE INDEX calls_started_at ON calls (started_at DESC, seq DESC);
+  CREATE INDEX calls_status ON calls (status, started_at DESC, seq DESC);
+  CREATE INDEX calls_node_active ON calls (node_id) WHERE status = 'active';
+
+  CREATE TABLE turns (
+    call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    caller_text TEXT NOT NULL,
+    input_kind TEXT NOT NULL CHECK (input_kind IN ('speech', 'dtmf', 'noInput')),
+    bot_text TEXT,
+    speech_start_ms DOUBLE PRECISION,
+    speech_end_ms DOUBLE PRECISION,
+    latency_ms DOUBLE PRECISION,
+    barge_in BOOLEAN NOT NULL,
+    heard_ms DOUBLE PRECISION,
+    at TEXT NOT NULL,
+    PRIMARY KEY (call_id, seq)
+  );
+
+  CREATE TABLE events (
+    id BIGSERIAL PRIMARY KEY,
+    call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    data JSONB NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX events_call ON events (call_id, id);
+  `,
+  `
+  -- Call-progress (before answer) and answering-machine (after answer) verdicts.
+  ALTER TABLE calls ADD COLUMN progress JSONB;
+  ALTER TABLE calls ADD COLUMN amd JSONB;
+  `,
+];

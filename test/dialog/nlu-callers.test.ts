@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadFlowFile } from '../../src/dialog/flow/index.ts';
+import { isDoubtfulConsent } from '../../src/dialog/flow/session.ts';
+
+/*
+ * Issue 12: intent understanding on utterances written as callers speak, with the errors ASR makes (homophones such
+ * as 转仁工 / 换款 / 部需要, stutters, dropped characters, misheard English words), over every shipped flow in both
+ * languages. Target: >= 93 % of utterances get the intent the flow should act on, and no refusal is ever read as
+ * consent. A sound-alike-only yes in a step that can take a refusal is labelled "-": the step asks again.
+ * Measured (bench/RESULTS.md, issue 12 section): 88.9 % when the set was first written, 92.3 % now: the issue's
+ * 93 % target is not met yet. The assertion guards the current figure so that it cannot silently fall.
+ */
+const MIN_ACCURACY = 0.92;
+const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
+const fixturesDir = fileURLToPath(new URL('./fixtures/callers/', import.meta.url));
+const now = new Date('2024-05-15T10:00:00+08:00');
+const REFUSALS = new Set(['no', 'not_interested', 'refuse_pay', 'stop_calling', 'wrong_number', 'cancel_order']);
+
+interface Outcome {
+  total: number;
+  correct: number;
+  refusalsAsConsent: string[];
+  misses: string[];
+}
+
+function evaluate(file: string): Outcome {
+  const [flowName, lang] = file.replace(/\.tsv$/, '').split('.') as [string, string];
+  const { flow, problems } = loadFlowFile(`${flowsDir}${flowName}.${lang}.yaml`);
+  assert.ok(flow, JSON.stringify(problems));
+  const def = flow.definition;
+  const out: Outcome = { total: 0, correct: 0, refusalsAsConsent: [], misses: [] };
+  for (const line of readFileSync(`${fixturesDir}${file}`, 'utf8').split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const [stepName, utterance, expected] = line.split('\t') as [string, string, string];
+    const step = def.steps[stepName];
+    assert.ok(step, `${file}: unknown step ${stepName}`);
+    const own = Object.keys(step.on ?? {});
+    const candidates = [...own, ...Object.keys(def.globals).filter((g) => !own.includes(g))];
+    const r = flow.classifier.classify(utterance, candidates, { now, timeZone: def.settings.timezone, threshold: def.settings.confidence_threshold });
+    let got = r.intent ?? (own.includes('any') ? 'any' : '-');
+    if (isDoubtfulConsent(step, r, undefined, def.settings.consent_min_confidence)) got = '-';
+    out.total++;
+    if (got === expected) out.correct++;
+    else out.misses.push(`${file} ${stepName}: ${utterance} -> ${got} (want ${expected})`);
+    if (got === 'yes' && REFUSALS.has(expected)) out.refusalsAsConsent.push(`${file} ${stepName}: ${utterance}`);
+  }
+  return out;
+}
+
+test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 92 %, no refusal read as consent', () => {
+  const files = readdirSync(fixturesDir).filter((f) => f.endsWith('.tsv'));
+  const all: Outcome = { total: 0, correct: 0, refusalsAsConsent: [], misses: [] };
+  const perFile: string[] = [];
+  for (const f of files) {
+    const o = evaluate(f);
+    perFile.push(`${f} ${o.correct}/${o.total}`);
+    all.total += o.total;
+    all.correct += o.correct;
+    all.refusalsAsConsent.push(...o.refusalsAsConsent);
+    all.misses.push(...o.misses);
+  }
+  const accuracy = all.correct / all.total;
+  if (process.env.CALLPILOT_NLU_REPORT) console.log(`accuracy ${(accuracy * 100).toFixed(1)} % (${all.correct}/${all.total})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
+  assert.ok(all.total >= 300, `only ${all.total} utterances`);
+  assert.equal(all.refusalsAsConsent, [], 'refusals read as consent');
+  assert.ok(accuracy >= MIN_ACCURACY, `accuracy ${(accuracy * 100).toFixed(1)} %; misses:\n${all.misses.join('\n')}`);
+});
+
+test.run();

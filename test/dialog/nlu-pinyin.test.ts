@@ -1,0 +1,103 @@
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createFlowDialogFactory } from '../../src/dialog/flow/index.ts';
+import { IntentClassifier, builtinIntents, compileIntent } from '../../src/dialog/nlu/index.ts';
+import { readingsOf, soundsAlike } from '../../src/dialog/nlu/pinyin.ts';
+
+const zh = new IntentClassifier('zh', Object.entries(builtinIntents.zh).map(([n, s]) => compileIntent(n, s)));
+const opts = { now: new Date('2024-05-15T02:00:00Z'), timeZone: 'Asia/Shanghai', threshold: 0.5 };
+const step = ['yes', 'no', 'not_interested', 'already_paid', 'repeat', 'who_are_you', 'human', 'wrong_number', 'busy'];
+const intent = (text: string): string => zh.classify(text, step, opts).intent ?? '-';
+
+test('readings: toneless, every reading of a polyphone, folded for near-homophones', () => {
+  assert.ok(readingsOf('还').includes('hai') && readingsOf('还').includes('huan'));
+  assert.equal([...readingsOf('是')], ['si'], 'shi folds onto si');
+  assert.equal([...readingsOf('a')], []);
+  assert.ok(soundsAlike('人', '仁'));
+  assert.ok(soundsAlike('还', '换'));
+  assert.ok(soundsAlike('蓝', '男'), 'l/n');
+  assert.not.ok(soundsAlike('不', '需'));
+});
+
+test('homophone ASR errors still reach the intent', () => {
+  assert.is(intent('转仁工'), 'human');
+  assert.is(intent('我要赚人工'), 'human');
+  assert.is(intent('我已经换款了'), 'already_paid');
+  assert.is(intent('部需要'), 'not_interested');
+  assert.is(intent('步需要谢谢'), 'not_interested');
+  assert.is(intent('达错了'), 'wrong_number');
+  assert.is(intent('在说一边'), 'repeat');
+  assert.is(intent('不敢性趣'), 'not_interested');
+});
+
+test('a refusal is never read as consent: 不需要 and its sound-alikes never match 需要', () => {
+  for (const t of ['不需要', '不需需要', '部需要', '嗯不需要', '我不需要', '不需要了谢谢', '真的不需要', '不用', '没需要', '不是', '布需要'])
+    assert.not.equal(intent(t), 'yes', t);
+  assert.is(intent('需要'), 'yes');
+  assert.is(intent('嗯需要的'), 'yes');
+});
+
+test('near misses with another meaning do not match', () => {
+  // 需求 is not 需要; 仁慈 is not 人工; the classifier must not invent intents from shared syllables alone.
+  assert.is(intent('需求'), '-');
+  assert.is(intent('他很仁慈'), '-');
+  assert.is(intent('换个款式'), '-');
+});
+
+test('a yes heard only as a sound-alike is flagged approximate; a written one is not', () => {
+  const soundAlike = zh.classify('事的', ['yes', 'no'], opts);
+  assert.is(soundAlike.intent, 'yes');
+  assert.ok(soundAlike.ranked[0]!.approximate);
+  const written = zh.classify('是的', ['yes', 'no'], opts);
+  assert.is(written.intent, 'yes');
+  assert.not.ok(written.ranked[0]!.approximate);
+});
+
+test('doubtful consent in a refusable step re-prompts; a clear yes or an unrefusable step goes on', async () => {
+  const factory = await createFlowDialogFactory({
+    flowsDir: fileURLToPath(new URL('../../configs/flows/', import.meta.url)),
+    defaultFlow: 'demo',
+    defaultLang: 'zh',
+    llm: { enabled: false, baseUrl: 'http://127.0.0.1:1/v1', model: 'none', timeoutMs: 200 },
+    log: pino({ level: 'silent' }),
+    now: () => new Date('2024-05-15T02:00:00Z'),
+    watch: false,
+  });
+  const ctx = { lang: 'zh' as const, flow: 'demo', direction: 'outbound' as const, variables: {} };
+  const greeting = async (id: string) => {
+    const s = factory.create({ ...ctx, callId: id });
+    const first = await s.begin();
+    return { s, first };
+  };
+  {
+    const { s, first } = await greeting('low-confidence');
+    const next = await s.next({ kind: 'speech', text: '是的', confidence: 0.3 });
+    assert.is(next.kind, 'say');
+    assert.is(s.variables().last_step, 'greeting', 'still asking');
+    assert.ok(next.kind === 'say' && first.kind === 'say' && next.text.includes(first.text.slice(0, 6)), 'the question is asked again');
+  }
+  {
+    const { s } = await greeting('sound-alike');
+    await s.next({ kind: 'speech', text: '事的' });
+    assert.is(s.variables().last_step, 'greeting');
+  }
+  {
+    const { s } = await greeting('confident');
+    await s.next({ kind: 'speech', text: '是的', confidence: 0.95 });
+    assert.is(s.variables().last_step, 'offer');
+  }
+  {
+    const { s } = await greeting('no-confidence-given');
+    await s.next({ kind: 'speech', text: '是的' });
+    assert.is(s.variables().last_step, 'offer', 'models without token confidences: the written yes counts');
+  }
+  {
+    const { s } = await greeting('low-confidence refusal');
+    const end = await s.next({ kind: 'speech', text: '不需要', confidence: 0.3 });
+    assert.is(end.kind, 'end', 'a refusal is taken even when unsure');
+  }
+});
+
+test.run();

@@ -1,0 +1,130 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { LegCloseReason } from '../../src/media/index.ts';
+import { FakeLeg, sleep } from './fake-leg.ts';
+
+/**
+ * The caller clock: when caller audio stops (silence suppression, mute, dead media) a leg delivers silence frames
+ * in real time. Bounds are taken from the elapsed time the test itself measures, so a slow machine only widens
+ * them; they never depend on the machine being fast.
+ */
+
+function speech(): Int16Array {
+  return Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 3000 : -3000));
+}
+
+test('frames keep coming in real time once caller audio stops, and real audio takes over again', async () => {
+  const leg = new FakeLeg();
+  const frames: number[] = [];
+  leg.on('frame', (pcm) => frames.push(pcm[0]));
+  leg.callerFrame(speech());
+  const start = performance.now();
+  await sleep(500);
+  const elapsed = performance.now() - start;
+  const filled = leg.stats.framesFilled;
+  // Every frame period since the last real frame is due once the gap allowance (120 ms) has passed.
+  assert.ok(filled >= Math.floor((elapsed - 60) / 20) - 2, `${filled} silence frames in ${elapsed.toFixed(0)} ms`);
+  assert.ok(filled <= Math.floor(elapsed / 20) + 1, `${filled} silence frames in ${elapsed.toFixed(0)} ms (too many)`);
+  assert.ok(leg.fillingCallerGap);
+  assert.ok(frames.slice(1).every((s) => s === 0), 'fill frames are digital silence');
+  assert.is(leg.stats.framesIn, 1, 'fill frames are not counted as caller audio');
+
+  leg.callerFrame(speech());
+  assert.not.ok(leg.fillingCallerGap, 'real audio ends the fill at once');
+  const afterResume = leg.stats.framesFilled;
+  for (let i = 0; i < 5; i++) {
+    await sleep(20);
+    leg.callerFrame(speech());
+  }
+  assert.is(leg.stats.framesFilled, afterResume, 'no fill while frames arrive every 20 ms');
+  await leg.close({ code: 'bot_hangup' });
+  const closedAt = leg.stats.framesFilled;
+  await sleep(200);
+  assert.is(leg.stats.framesFilled, closedAt, 'nothing after close');
+});
+
+test('a leg handed over before any caller audio hears silence from then on (caller silent at first)', async () => {
+  const leg = new FakeLeg();
+  let frames = 0;
+  leg.on('frame', () => frames++);
+  await sleep(200);
+  assert.is(frames, 0, 'the clock does not run before it is started');
+  leg.startCallerClock();
+  await sleep(400);
+  assert.ok(frames >= 8, `${frames} frames in 400 ms of caller silence`);
+  await leg.close({ code: 'bot_hangup' });
+});
+
+test('the dead-media timeout closes the leg with dead_media; real audio keeps it alive', async () => {
+  const leg = new FakeLeg({ clock: { deadMediaMs: 300 } });
+  const closed: LegCloseReason[] = [];
+  leg.on('close', (r) => closed.push(r));
+  leg.callerFrame(speech());
+  // Audio every 100 ms (with fill in between) is not dead media.
+  for (let i = 0; i < 5; i++) {
+    await sleep(100);
+    leg.callerFrame(speech());
+  }
+  assert.is(closed.length, 0, 'audio arriving keeps the leg up');
+  const last = performance.now();
+  while (closed.length === 0 && performance.now() - last < 5000) await sleep(20);
+  assert.is(closed.length, 1);
+  assert.is(closed[0].code, 'dead_media');
+  assert.match(closed[0].detail ?? '', /no caller audio for \d+ ms/);
+  assert.ok(performance.now() - last >= 300, 'not before the timeout');
+  assert.ok(leg.closed);
+  assert.is(leg.closedWith?.code, 'dead_media', 'the wire is closed with the reason');
+});
+
+test('callerGapMs 0 and deadMediaMs 0 turn both off', async () => {
+  const leg = new FakeLeg({ clock: { callerGapMs: 0, deadMediaMs: 0 } });
+  leg.callerFrame(speech());
+  await sleep(300);
+  assert.is(leg.stats.framesFilled, 0);
+  assert.not.ok(leg.closed);
+  await leg.close({ code: 'bot_hangup' });
+});
+
+test('a listener that closes the leg on a fill frame stops the fill', async () => {
+  const leg = new FakeLeg();
+  let seen = 0;
+  leg.on('frame', (pcm) => {
+    if (pcm[0] === 0 && ++seen === 2) void leg.close({ code: 'bot_hangup' });
+  });
+  leg.callerFrame(speech());
+  await sleep(400);
+  assert.is(seen, 2);
+  assert.is(leg.stats.framesFilled, 2);
+});
+
+
+test('a wire kept alive gets silence at once and while the bot is quiet, bot audio in between, and again after a flush', async () => {
+  const leg = new FakeLeg();
+  let played = 0;
+  leg.on('played', () => played++);
+  leg.keepWireAlive();
+  assert.is(leg.written.length, 1, 'one silence frame at once (before any caller audio)');
+  assert.ok(leg.written[0].pcm.every((v) => v === 0));
+  await sleep(100);
+  const idle = leg.written.length;
+  assert.ok(idle >= 3, `${idle} silence frames in 100 ms`);
+  assert.is(played, 0, 'silence is not bot audio');
+
+  leg.play(Int16Array.from({ length: 160 * 5 }, () => 1000));
+  assert.is(leg.written.at(-1)?.pcm[0], 1000, 'bot audio leaves at once, not after the next silence slot');
+  await sleep(60);
+  const during = leg.written.slice(idle);
+  assert.ok(during.slice(0, 3).every((w) => w.pcm[0] === 1000), 'no silence interleaved with the prompt');
+  leg.flush();
+  const afterFlush = leg.written.length;
+  await sleep(80);
+  assert.ok(leg.written.slice(afterFlush).every((w) => w.pcm[0] === 0));
+  assert.ok(leg.written.length - afterFlush >= 2, 'silence resumes after a barge-in flush');
+  assert.is(leg.stats.framesKeepAlive, leg.written.length - leg.stats.framesOut);
+  await leg.close({ code: 'bot_hangup' });
+  const closedAt = leg.written.length;
+  await sleep(60);
+  assert.is(leg.written.length, closedAt, 'nothing after close');
+});
+
+test.run();

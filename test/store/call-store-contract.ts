@@ -1,0 +1,198 @@
+import { pino } from 'pino';
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StoreError, type CallRecord, type Store, type TurnRecord } from '../../src/store/index.ts';
+
+/**
+ * The semantics every store backend must keep (SQLite, PostgreSQL): one suite, run against each. A backend gives
+ * a way to open a fresh empty store and to reopen the same one, as a restarted process would.
+ */
+export interface StoreBackend {
+  name: string;
+  /** A new, empty store and a function that opens the same database again (with its own connection). */
+  fresh(): Promise<{ store: Store; reopen: () => Promise<Store> }>;
+  /** Makes the database look migrated by a newer callpilot; returns a function that tries to open it. */
+  fromTheFuture(): Promise<() => Promise<Store>>;
+}
+
+export const silentLog = pino({ level: 'silent' });
+
+export function call(id: string, overrides: Partial<CallRecord> = {}): CallRecord {
+  return {
+    id,
+    pbx: 'asterisk',
+    pbxCallId: `chan-${id}`,
+    direction: 'outbound',
+    to: '13800138000',
+    flow: 'collections',
+    lang: 'zh',
+    status: 'active',
+    startedAt: '2025-05-01T08:00:00.000Z',
+    variables: { name: '张三', amount: '1200' },
+    ...overrides,
+  };
+}
+
+export function turn(callId: string, seq: number, overrides: Partial<TurnRecord> = {}): TurnRecord {
+  return {
+    callId,
+    seq,
+    callerText: '你好',
+    inputKind: 'speech',
+    botText: '您好，请问是张三吗？',
+    speechStartMs: 1000,
+    speechEndMs: 1800,
+    latencyMs: 240,
+    bargeIn: false,
+    at: '2025-05-01T08:00:05.000Z',
+    ...overrides,
+  };
+}
+
+export async function expectStoreError(run: () => unknown, pattern: RegExp): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    assert.instance(err, StoreError);
+    assert.match((err as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected StoreError matching ${pattern}`);
+}
+
+export function callStoreContract(suite: Test, backend: StoreBackend): void {
+  suite(`${backend.name}: calls, turns and events survive close and reopen`, async () => {
+    const { store: first, reopen } = await backend.fresh();
+    let store = first;
+    await store.calls.createCall(call('a', { startedAt: '2025-05-01T08:00:00.000Z' }));
+    await store.calls.createCall(call('b', { startedAt: '2025-05-01T09:00:00.000Z', direction: 'inbound', to: undefined, from: '10086' }));
+    await store.calls.updateCall('a', { answeredAt: '2025-05-01T08:00:03.000Z', recordingDir: 'data/recordings/a' });
+    await store.calls.addTurn(turn('a', 0));
+    await store.calls.addTurn(turn('a', 1, { callerText: '是我', bargeIn: true, heardMs: 800, botText: undefined }));
+    await store.calls.addEvent({ callId: 'a', at: '2025-05-01T08:00:06.000Z', type: 'bargeIn', data: { heardMs: 800, stopMs: 12 } });
+    await store.calls.addEvent({ callId: 'a', at: '2025-05-01T08:00:07.000Z', type: 'final', data: { text: '是我' } });
+    await store.calls.updateCall('a', {
+      status: 'ended',
+      endedAt: '2025-05-01T08:01:00.000Z',
+      disposition: 'promised_to_pay',
+      hangupCause: 16,
+      hangupBy: 'bot',
+      variables: { name: '张三', promiseDate: '2025-05-03' },
+    });
+    await store.close();
+
+    store = await reopen();
+    assert.equal(await store.calls.getCall('a'), {
+      ...call('a'),
+      answeredAt: '2025-05-01T08:00:03.000Z',
+      recordingDir: 'data/recordings/a',
+      status: 'ended',
+      endedAt: '2025-05-01T08:01:00.000Z',
+      disposition: 'promised_to_pay',
+      hangupCause: 16,
+      hangupBy: 'bot',
+      variables: { name: '张三', promiseDate: '2025-05-03' },
+    });
+    const turns = await store.calls.listTurns('a');
+    assert.is(turns.length, 2);
+    assert.equal(turns[0], turn('a', 0));
+    assert.is(turns[1]!.bargeIn, true);
+    assert.is(turns[1]!.heardMs, 800);
+    assert.not.ok('botText' in turns[1]!);
+    assert.equal(
+      (await store.calls.listEvents('a')).map((e) => [e.type, e.data]),
+      [
+        ['bargeIn', { heardMs: 800, stopMs: 12 }],
+        ['final', { text: '是我' }],
+      ],
+    );
+    // Newest first; filtered by status.
+    assert.equal((await store.calls.listCalls()).map((c) => c.id), ['b', 'a']);
+    assert.equal((await store.calls.listCalls({ status: 'ended' })).map((c) => c.id), ['a']);
+    assert.equal((await store.calls.listCalls({ status: 'active', limit: 1 })).map((c) => c.id), ['b']);
+    assert.is(await store.calls.getCall('missing'), undefined);
+    assert.ok(store.health().ok);
+    await store.close();
+  });
+
+  suite(`${backend.name}: calls started in the same millisecond list newest first, in insertion order`, async () => {
+    const { store } = await backend.fresh();
+    for (const id of ['x1', 'x2', 'x3']) await store.calls.createCall(call(id));
+    assert.equal((await store.calls.listCalls()).map((c) => c.id), ['x3', 'x2', 'x1']);
+    await store.close();
+  });
+
+  suite(`${backend.name}: crash recovery ends active calls as interrupted, once`, async () => {
+    const { store: crashed, reopen } = await backend.fresh();
+    await crashed.calls.createCall(call('live-1'));
+    await crashed.calls.createCall(call('live-2', { disposition: 'promised_to_pay' }));
+    await crashed.calls.createCall(call('done', { status: 'ended', endedAt: '2025-05-01T08:02:00.000Z', disposition: 'completed' }));
+    // No close(): the process died. A second connection, as the restarted process would open.
+    const restarted = await reopen();
+    const now = new Date('2025-05-02T00:00:00.000Z');
+    const recovered = await restarted.calls.recoverInterruptedCalls(now);
+    assert.equal(recovered.map((c) => c.id).sort(), ['live-1', 'live-2']);
+    for (const c of recovered) {
+      assert.is(c.status, 'ended');
+      assert.is(c.disposition, 'interrupted');
+      assert.is(c.endedAt, now.toISOString());
+    }
+    assert.is((await restarted.calls.getCall('live-1'))?.disposition, 'interrupted');
+    assert.is((await restarted.calls.getCall('done'))?.disposition, 'completed');
+    const event = (await restarted.calls.listEvents('live-2')).find((e) => e.type === 'interrupted');
+    assert.is(event?.data.previousDisposition, 'promised_to_pay');
+    assert.equal(await restarted.calls.recoverInterruptedCalls(now), []);
+    assert.is((await restarted.calls.listCalls({ status: 'active' })).length, 0);
+    await crashed.close();
+    await restarted.close();
+  });
+
+  suite(`${backend.name}: malformed input is rejected with clear errors and nothing half-written`, async () => {
+    const { store } = await backend.fresh();
+    const calls = store.calls;
+    await calls.createCall(call('x'));
+    await expectStoreError(() => calls.createCall(call('x')), /createCall: call x already exists/);
+    await expectStoreError(() => calls.createCall({ ...call('y'), direction: 'sideways' as 'inbound' }), /direction/);
+    await expectStoreError(() => calls.createCall({ ...call('y'), startedAt: 'yesterday' }), /startedAt/);
+    await expectStoreError(() => calls.createCall({ ...call('y'), variables: { n: 5 as unknown as string } }), /variables\.n/);
+    await expectStoreError(() => calls.updateCall('nope', { status: 'ended' }), /no call nope/);
+    await expectStoreError(() => calls.updateCall('x', { status: 'gone' as 'ended' }), /status/);
+    await expectStoreError(() => calls.updateCall('x', { colour: 'red' } as Partial<CallRecord>), /colour|Unrecognized/i);
+    await expectStoreError(() => calls.addTurn(turn('ghost', 0)), /no such call/);
+    await calls.addTurn(turn('x', 0));
+    await expectStoreError(() => calls.addTurn(turn('x', 0)), /turn 0 of call x already exists/);
+    await expectStoreError(() => calls.addTurn(turn('x', 1, { seq: -1 })), /seq/);
+    await expectStoreError(() => calls.addTurn({ ...turn('x', 2), inputKind: 'telepathy' as 'speech' }), /inputKind/);
+    await expectStoreError(() => calls.addEvent({ callId: 'ghost', at: '2025-05-01T08:00:00Z', type: 'x', data: {} }), /no such call/);
+    await expectStoreError(() => calls.addEvent({ callId: 'x', at: '2025-05-01T08:00:00Z', type: '', data: {} }), /type/);
+    await expectStoreError(() => calls.addEvent({ callId: 'x', at: '2025-05-01T08:00:00Z', type: 't', data: { n: 10n } }), /JSON/);
+    await expectStoreError(() => calls.listCalls({ limit: 0 }), /limit/);
+    assert.equal((await calls.listCalls()).map((c) => c.id), ['x']);
+    assert.is((await calls.listTurns('x')).length, 1);
+    await store.close();
+  });
+
+  suite(`${backend.name}: call-progress and AMD verdicts are stored with the call and survive reopen`, async () => {
+    const { store: first, reopen } = await backend.fresh();
+    let store = first;
+    await store.calls.createCall(call('cp-1', { status: 'ended', disposition: 'failed' }));
+    await store.calls.updateCall('cp-1', {
+      progress: { kind: 'powered_off', source: 'announcement', atMs: 2140, evidence: '关机', transcript: '您拨打的电话已关机', cause: 19 },
+    });
+    await store.calls.createCall(call('cp-2'));
+    await store.calls.updateCall('cp-2', { amd: { kind: 'assistant', reason: 'keyword', atMs: 1800, evidence: '智能助理' } });
+    await store.close();
+    store = await reopen();
+    const cp1 = await store.calls.getCall('cp-1');
+    assert.equal(cp1?.progress, { kind: 'powered_off', source: 'announcement', atMs: 2140, evidence: '关机', transcript: '您拨打的电话已关机', cause: 19 });
+    assert.is(cp1?.amd, undefined);
+    assert.equal((await store.calls.getCall('cp-2'))?.amd, { kind: 'assistant', reason: 'keyword', atMs: 1800, evidence: '智能助理' });
+    await expectStoreError(() => store.calls.updateCall('cp-2', { amd: { kind: 'robot', reason: 'keyword', atMs: 1 } as never }), /amd\.kind/);
+    await store.close();
+  });
+
+  suite(`${backend.name}: a database from a newer callpilot is refused`, async () => {
+    const open = await backend.fromTheFuture();
+    await expectStoreError(open, /schema version 99, newer/);
+  });
+}
