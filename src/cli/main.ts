@@ -112,17 +112,20 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     }
     throw new UsageError(`unknown command "${command}"`, USAGE);
   } catch (e) {
-    if (e instanceof HelpRequested) {
-      out(e.usage);
+    // By name, not instanceof: commands are loaded on demand, and a loader (tsx's CommonJS hook in tests) may give
+    // them their own copy of cli-args.ts.
+    const name = (e as Error | undefined)?.name;
+    if (name === 'HelpRequested') {
+      out((e as HelpRequested).usage);
       return 0;
     }
-    if (e instanceof UsageError) {
-      err(`callpilot: ${e.message}\n`);
-      err(e.usage);
+    if (name === 'UsageError') {
+      err(`callpilot: ${(e as UsageError).message}\n`);
+      err((e as UsageError).usage);
       return 2;
     }
-    if (e instanceof ConfigError) {
-      err(e.message);
+    if (e instanceof ConfigError || name === 'ConfigError') {
+      err((e as Error).message);
       return 2;
     }
     err(`callpilot ${command}: ${(e as Error).message}`);
