@@ -1,7 +1,11 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
+import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
+import { NodePresence } from './cluster/index.ts';
+import { CALLPILOT_VERSION } from './core/index.ts';
 import { engineMetrics, OutboundCallService, PbxCallRunner, readiness, runMediaWebSocketCall } from './calls/index.ts';
 import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
@@ -19,6 +23,8 @@ export interface CallpilotApp {
   outbound?: OutboundCallService;
   metrics: Metrics;
   adapters: PbxAdapter[];
+  /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
+  auth: Auth;
   close(): Promise<void>;
 }
 
@@ -62,8 +68,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       for (const close of [...closers].reverse()) await Promise.resolve(close()).catch((err: unknown) => log.warn({ err }, 'close failed'));
     })());
   try {
-    const store = await openStore(config.store, { log, cwd });
+    const nodeId = config.cluster.nodeId ?? hostname();
+    const store = await openStore(config.store, { log, cwd, nodeId });
     closers.push(() => store.close());
+    const auth = createAuth(store);
+    await checkFirstStart(auth, config.server.host, log);
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
@@ -77,13 +86,14 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const metrics = createMetrics();
     // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
     // /readyz reports the loading; a bad port fails now, not after the load.
-    const models: ModelLoading = { ok: false, detail: 'loading ASR, VAD and TTS models' };
+    const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };
     const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
     closers.push(() => void (warming.stopped = true));
     const adapters = await createPbxAdapters(config.pbx, {
       log,
       maxQueuedMs: config.media.maxQueuedMs,
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+      mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
     let engine: CallEngine | undefined;
     let dialogs: FlowDialogFactory | undefined;
@@ -101,6 +111,18 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         ),
     });
     const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
+
+    let advertised = config.cluster.advertiseUrl ?? '';
+    const startedAt = new Date().toISOString();
+    const presence = new NodePresence({
+      nodes: store.nodes,
+      calls: store.calls,
+      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: 0, liveCalls: engine?.activeCalls ?? 0, draining: false, startedAt }),
+      heartbeatMs: config.cluster.heartbeatMs,
+      deadAfterMs: config.cluster.deadAfterMs,
+      log,
+    });
+
     const server: HttpServer = await createHttpServer({
       config: config.server,
       log,
@@ -109,12 +131,18 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       webSocketRoutes: routes,
       recordingsDir,
       readiness: () => readiness(adapters, warming, store, models),
-      originate: adapters.length > 0 ? (req) => (outbound ? outbound.placeCall(req) : Promise.resolve({ error: 'models are still loading; retry when /readyz is ready' })) : undefined,
+      auth,
+      metricsPublic: config.observability.metricsPublic,
+      originate:
+        adapters.length > 0
+          ? (req) => (outbound ? outbound.placeCall(req) : Promise.resolve({ error: 'models are still loading; retry when /readyz is ready' }))
+          : undefined,
       checkCallTarget: (target) => {
         if (!dialogs) return { ok: true };
         const verdict = checkCallTarget(dialogs.flows(), target, { flow: config.dialog.defaultFlow, lang: config.dialog.defaultLang });
         return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
       },
+      nodes: () => presence.list(),
     });
     const url = await server.listen();
     closers.push(() => server.close());
@@ -130,7 +158,6 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         models.detail = `loading ${[...pending].join(', ')} (${part} loaded in ${Math.round(performance.now() - loadStarted)} ms)`;
         return value;
       });
-    models.detail = 'loading ASR+VAD, TTS';
     const [speechResult, ttsResult] = await Promise.allSettled([
       progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot })),
       progress('TTS', createTtsEngine(config.speech.tts, { log, resolveModelDir: (name) => resolveModel(name, modelLookup).dir })),
@@ -185,15 +212,48 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
     const rates: (8000 | 16000)[] = config.pbx.freeswitch || config.pbx.asterisk?.format === 'slin16' ? [8000, 16000] : [8000];
     void warmFlowPrompts(dialogs, speaker, rates, config.dialog.defaultFlow, warming, log);
-    // Adapters start after the models: a PBX call must find an engine to run on.
+    advertised ||= url;
+    await presence.start();
+    closers.push(() => presence.stop());
+    // Adapters start after the models: a PBX call must find an engine to run on (and after the server
+    // listens: PBXs connect back to our WebSocket routes).
     for (const adapter of adapters) {
       await adapter.start();
       closers.push(() => adapter.stop());
     }
     log.info({ url, pbx: adapters.map((a) => a.kind) }, 'callpilot started');
-    return { url, store, engine, outbound, metrics, adapters, close: closeAll };
+    return { url, store, engine, outbound, metrics, adapters, auth, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** Raised when callpilot must not start as configured (the message says what to do). */
+export class StartRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartRefusedError';
+  }
+}
+
+export const FIRST_TOKEN_COMMAND = 'callpilot tokens create --role admin --name <your name>';
+
+/**
+ * Without any token nobody can use the API, and beyond loopback an empty token table would only invite a later
+ * "temporarily open" change: refuse, naming the command. On loopback, say how to get in.
+ */
+async function checkFirstStart(auth: Auth, host: string, log: Logger): Promise<void> {
+  if (await auth.tokens.hasUsableToken()) return;
+  if (!isLoopback(host)) {
+    throw new StartRefusedError(
+      `no API token exists and server.host is ${host}, reachable beyond this machine: create the first admin token with \`${FIRST_TOKEN_COMMAND}\` (same config), then start again`,
+    );
+  }
+  log.warn({ command: FIRST_TOKEN_COMMAND }, `no API token yet: run \`${FIRST_TOKEN_COMMAND}\`, then sign in to the console with the token it prints`);
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ROLE_SETS, type AuditLog } from '../auth/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
+import { principalOf } from './auth-routes.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
@@ -15,24 +17,28 @@ const listQuerySchema = z.object({
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
   app: FastifyInstance,
-  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'log'>,
+  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'log'> & { audit: AuditLog },
 ): void {
   const store = opts.store.calls;
+  const audit = opts.audit;
 
-  app.get('/api/calls', async (request) => {
+  app.get('/api/calls', { config: { roles: ROLE_SETS.readCalls } }, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'query');
     return { calls: await store.listCalls({ limit: query.limit, status: query.status }) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/calls/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/calls/:id', { config: { roles: ROLE_SETS.readCalls } }, async (request) => {
     const call = await requireCall(store, request.params.id);
+    await audit.record(principalOf(request), 'transcript.read', call.id);
     return { call, turns: await store.listTurns(call.id), events: await store.listEvents(call.id) };
   });
 
-  app.get<{ Params: { id: string; leg: string } }>('/api/calls/:id/recordings/:leg', async (request, reply) => {
+  app.get<{ Params: { id: string; leg: string } }>('/api/calls/:id/recordings/:leg', { config: { roles: ROLE_SETS.readCalls } }, async (request, reply) => {
     const call = await requireCall(store, request.params.id);
     const leg = request.params.leg.replace(/\.wav$/, '');
     const file = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
+    // One row per download, ranged or not: players fetch in pieces, but each piece is a read of the recording.
+    await audit.record(principalOf(request), 'recording.download', call.id, { leg, range: request.headers.range ?? null });
     const range = parseByteRange(request.headers.range, file.size);
     reply.header('Content-Type', 'audio/wav').header('Accept-Ranges', 'bytes').header('Cache-Control', 'no-cache');
     if (range === null) {
@@ -50,7 +56,7 @@ export function registerCallRoutes(
     return reply.send(createReadStream(file.path));
   });
 
-  app.post('/api/calls', async (request, reply) => {
+  app.post('/api/calls', { config: { roles: ROLE_SETS.operate } }, async (request, reply) => {
     const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
     const target = opts.checkCallTarget?.({ flow: body.flow, lang: body.lang });
     if (target && !target.ok) throw new HttpError(400, target.message, { field: target.field, valid: target.valid });
@@ -58,6 +64,11 @@ export function registerCallRoutes(
       throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
     }
     const outcome = await opts.originate(body);
+    await audit.record(principalOf(request), 'call.originate', 'error' in outcome ? undefined : outcome.callId, {
+      pbx: body.pbx ?? null,
+      flow: body.flow ?? null,
+      outcome: 'error' in outcome ? outcome.error : 'placed',
+    });
     if ('error' in outcome) throw new HttpError(502, outcome.error);
     opts.log.info({ callId: outcome.callId, endpoint: body.endpoint }, 'outbound call requested');
     return reply.code(202).send({ callId: outcome.callId });

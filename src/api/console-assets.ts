@@ -23,11 +23,18 @@ export function registerConsole(app: FastifyInstance): void {
   }
   const index = files.get('index.html');
 
-  app.get('/', async (_request, reply) => {
+  const login = files.get('login.html');
+
+  app.get('/', { config: { roles: ['admin', 'operator', 'auditor'], loginRedirect: true } }, async (_request, reply) => {
     if (!index) return reply.code(404).send({ error: 'console not installed' });
     return reply.header('Content-Type', index.type).header('Cache-Control', 'no-cache').send(index.body);
   });
-  app.get<{ Params: { file: string } }>('/console/:file', async (request, reply) => {
+  app.get('/login', { config: { roles: 'public' } }, async (_request, reply) => {
+    if (!login) return reply.code(404).send({ error: 'console not installed' });
+    return reply.header('Content-Type', login.type).header('Cache-Control', 'no-cache').send(login.body);
+  });
+  // Static code and styles only, no data: public so the login page can load them.
+  app.get<{ Params: { file: string } }>('/console/:file', { config: { roles: 'public' } }, async (request, reply) => {
     const file = files.get(request.params.file);
     if (!file) return reply.code(404).send({ error: `no console file ${request.params.file}` });
     return reply.header('Content-Type', file.type).header('Cache-Control', 'no-cache').send(file.body);

@@ -1,7 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createAuth, type RouteAccess } from '../auth/index.ts';
+import { installAccessControl } from './access-control.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCallRoutes } from './calls-routes.ts';
 import { registerConsole } from './console-assets.ts';
+import { registerNodeRoutes } from './nodes-routes.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServer, HttpServerOptions } from './http-types.ts';
 import { WebSocketDispatcher } from './websocket-dispatch.ts';
@@ -16,6 +20,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     loggerInstance: log as FastifyBaseLogger,
     logController: new QuietRequestLog(),
     forceCloseConnections: true,
+    // Behind an HTTPS reverse proxy (secureCookies) the proxy's X-Forwarded-Proto says the request was https.
+    trustProxy: opts.config.secureCookies,
   });
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
@@ -29,21 +35,35 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, statusCode: 404 }),
   );
 
-  app.get('/healthz', async () => ({ ok: true, uptimeSec: Math.round(process.uptime()) }));
-  app.get('/readyz', async (_request, reply) => {
+  const auth = opts.auth ?? createAuth(opts.store);
+  // Before any route: from here on a route that does not declare its roles cannot be registered.
+  const access = await installAccessControl(app, { auth, tokens: opts.store.tokens, config: opts.config, log });
+
+  app.get('/healthz', { config: { roles: 'public' } }, async () => ({ ok: true, uptimeSec: Math.round(process.uptime()) }));
+  app.get('/readyz', { config: { roles: 'public' } }, async (_request, reply) => {
     const readiness = opts.readiness();
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
-  app.get('/metrics', async (_request, reply) => reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()));
-  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log });
+  const metricsAccess: RouteAccess = opts.metricsPublic ? 'public' : ['admin', 'operator', 'auditor'];
+  app.get('/metrics', { config: { roles: metricsAccess } }, async (_request, reply) =>
+    reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()),
+  );
+  registerAuthRoutes(app, { auth });
+  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
+  registerNodeRoutes(app, { nodes: opts.nodes });
   registerConsole(app);
 
-  const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log);
+  const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log, {
+    checkUpgrade: (headers) => access.checkUpgrade(headers),
+    mediaTokens: auth.mediaTokens,
+  });
   app.server.on('upgrade', (req, socket, head) => dispatcher.handleUpgrade(req, socket, head));
 
   await app.ready();
   let closed = false;
   return {
+    routes: access.routes,
+    webSocketEndpoints: opts.webSocketRoutes.map((r) => ({ path: r.path, protocols: r.protocols, roles: r.roles ?? [] })),
     async listen(): Promise<string> {
       await app.listen({ host: opts.config.host, port: opts.config.port });
       const address = app.server.address() as AddressInfo;

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import type { Auth } from '../auth/index.ts';
 import type { WebSocketRoute } from '../media/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { OriginateCallRequest } from './originate-request.ts';
+import type { DeclaredRoute } from './access-control.ts';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -13,6 +15,19 @@ export interface ReadinessCheck {
 export interface Readiness {
   ready: boolean;
   checks: Record<string, ReadinessCheck>;
+}
+
+/** A node as GET /api/nodes shows it. */
+export interface NodeStatusView {
+  id: string;
+  address: string;
+  version: string;
+  capacity: number;
+  liveCalls: number;
+  draining: boolean;
+  startedAt: string;
+  heartbeatAt: string;
+  alive: boolean;
 }
 
 export type OriginateOutcome = { callId: string } | { error: string };
@@ -34,11 +49,20 @@ export interface HttpServerOptions {
    * missing flow would reach a person and hang up on them). Absent: not checked.
    */
   checkCallTarget?: (target: { flow?: string; lang?: string }) => CallTargetVerdict;
+  /** The nodes sharing the store (GET /api/nodes). */
+  nodes?: () => Promise<NodeStatusView[]>;
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
+  /** Tokens, audit log and PBX media tokens; built on `store` when absent. */
+  auth?: Auth;
+  /** Serve /metrics without a token (observability.metricsPublic). */
+  metricsPublic?: boolean;
 }
 
 export interface HttpServer {
+  /** Every HTTP route with the roles it declared, and every WebSocket endpoint (route enumeration tests). */
+  readonly routes: readonly DeclaredRoute[];
+  readonly webSocketEndpoints: readonly { path: string; protocols?: readonly string[]; roles: readonly string[] }[];
   /** Start listening on config host/port; resolves with the base URL, e.g. `http://127.0.0.1:8080`. */
   listen(): Promise<string>;
   /** Close WebSocket connections and the server. Idempotent. */

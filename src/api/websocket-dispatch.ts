@@ -1,8 +1,16 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { allows, isRole, MEDIA_TOKEN_PARAM, type MediaTokens, type Principal, type Role } from '../auth/index.ts';
 import type { WebSocketRoute } from '../media/index.ts';
+
+/** What the dispatcher asks before an upgrade: Host, Origin and credentials (see access-control.ts). */
+export interface UpgradeGuard {
+  checkUpgrade(headers: IncomingHttpHeaders): Promise<{ ok: true; principal: Principal | undefined } | { ok: false; status: 401 | 403; message: string }>;
+  /** Verifies the per-call tokens callpilot puts in the media URLs it hands to a PBX. */
+  mediaTokens: MediaTokens;
+}
 
 /** The subprotocol callpilot's own media clients may ask for; routes without `protocols` accept it. */
 export const CALLPILOT_MEDIA_SUBPROTOCOL = 'callpilot-media';
@@ -10,6 +18,8 @@ export const CALLPILOT_MEDIA_SUBPROTOCOL = 'callpilot-media';
 export type RouteMatch =
   | { ok: true; route: WebSocketRoute; protocol: string | undefined }
   | { ok: false; status: 400 | 404; message: string };
+
+type RejectStatus = 400 | 401 | 403 | 404 | 500;
 
 /**
  * Pick the route for an upgrade: among routes registered on the longest path prefix (on a `/` boundary) that
@@ -67,11 +77,17 @@ export class WebSocketDispatcher {
   private readonly servers = new Map<WebSocketRoute, WebSocketServer>();
   private readonly routes: readonly WebSocketRoute[];
   private readonly log: Logger;
+  private readonly guard: UpgradeGuard;
 
-  constructor(routes: readonly WebSocketRoute[], log: Logger) {
+  constructor(routes: readonly WebSocketRoute[], log: Logger, guard: UpgradeGuard) {
     this.routes = routes;
     this.log = log;
+    this.guard = guard;
     for (const route of routes) {
+      // Deny by default: an endpoint that does not say who may connect is a bug, found at start-up.
+      if (!route.roles || route.roles.length === 0 || !route.roles.every(isRole)) {
+        throw new Error(`WebSocket route ${route.path} declares no roles: add roles: [...] (admin, operator, auditor, pbx)`);
+      }
       this.servers.set(
         route,
         new WebSocketServer({
@@ -97,9 +113,43 @@ export class WebSocketDispatcher {
       rejectUpgrade(socket, 404, `no WebSocket endpoint at ${pathname}`);
       return;
     }
+    this.authorize(req, match.route).then(
+      (denial) => {
+        if (denial) {
+          this.log.warn({ path: pathname, status: denial.status, origin: req.headers.origin }, `WebSocket upgrade refused: ${denial.message}`);
+          rejectUpgrade(socket, denial.status, denial.message);
+          return;
+        }
+        if (socket.destroyed) return;
+        this.accept(server, match.route, req, socket, head, pathname);
+      },
+      (err: unknown) => {
+        this.log.error({ err, path: pathname }, 'WebSocket upgrade check failed');
+        rejectUpgrade(socket, 500, 'internal error');
+      },
+    );
+  }
+
+  /** undefined = let it in. */
+  private async authorize(req: IncomingMessage, route: WebSocketRoute): Promise<{ status: RejectStatus; message: string } | undefined> {
+    const checked = await this.guard.checkUpgrade(req.headers);
+    if (!checked.ok) return checked;
+    const roles = (route.roles ?? []) as readonly Role[];
+    if (allows(roles, checked.principal)) return undefined;
+    if (checked.principal) return { status: 403, message: `role ${checked.principal.role} may not connect to ${route.path}` };
+    if (roles.includes('pbx')) {
+      const url = new URL(req.url ?? '/', 'http://callpilot.invalid');
+      const token = url.searchParams.get(MEDIA_TOKEN_PARAM);
+      if (token && this.guard.mediaTokens.verify(token, url)) return undefined;
+      if (token) return { status: 401, message: 'media token invalid, expired or for another call' };
+    }
+    return { status: 401, message: 'authentication required: Authorization: Bearer <token>, a console session, or the media URL callpilot handed out' };
+  }
+
+  private accept(server: WebSocketServer, route: WebSocketRoute, req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
     server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       try {
-        match.route.handle(ws, req);
+        route.handle(ws, req);
       } catch (err) {
         this.log.error({ err, path: pathname }, 'WebSocket route handler failed');
         ws.close(1011, 'internal error');
@@ -124,13 +174,21 @@ function pathnameOf(url: string | undefined): string {
   }
 }
 
-function rejectUpgrade(socket: Duplex, status: 400 | 404, message: string): void {
+const REASONS: Record<RejectStatus, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+};
+
+function rejectUpgrade(socket: Duplex, status: RejectStatus, message: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   const body = JSON.stringify({ error: message });
-  const reason = status === 404 ? 'Not Found' : 'Bad Request';
+  const reason = REASONS[status];
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -6,7 +6,7 @@ export const USAGE = `callpilot — voice-bot media server for Asterisk and Free
 
 Usage:
   callpilot start [--config FILE]              run the server (HTTP, media WebSocket, PBX adapters)
-  callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL] [--config FILE]
+  callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL --token TOKEN] [--config FILE]
                                                call the bot like a phone and print the timeline, one
                                                wire latency per turn and the barge-in figure
   callpilot models list [--config FILE]        known models, what is installed, what the config uses
@@ -17,6 +17,10 @@ Usage:
   callpilot flows check [--strict] FILE|DIR... validate flow files: every problem, with line and hint
   callpilot config check [--config FILE]       validate a config file
   callpilot config reference                   print every config key, its default and env variable
+  callpilot tokens create --role ROLE [--name N] [--expires 30d] [--grant unmask]
+                                               create an API token (shown once); roles admin,
+                                               operator, auditor, pbx
+  callpilot tokens list | tokens revoke ID     list tokens / revoke one (see callpilot tokens --help)
   callpilot --version                          print the version
 
 Every command takes --help.`;
@@ -71,6 +75,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await (await import('./start-command.ts')).runStart(rest);
       case 'simulate':
         return await (await import('./simulate-command.ts')).runSimulate(rest, out);
+      case 'tokens':
+        return await (await import('./tokens-command.ts')).runTokensCommand(rest, out, err);
       case 'models':
         return await (await import('./models-command.ts')).runModelsCommand(rest, { out, err });
       case 'flows': {

@@ -10,7 +10,7 @@ import { parseCommandArgs, UsageError } from './cli-args.ts';
 import { checkModels } from './models-command.ts';
 import { recordingTurnFigures, scriptedTurnFigures, speechSegments, summaryLines } from './simulate-summary.ts';
 
-export const SIMULATE_USAGE = `usage: callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL] [--config FILE]
+export const SIMULATE_USAGE = `usage: callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL --token TOKEN] [--config FILE]
 
 Calls the bot like a phone (8 kHz mu-law, 20 ms frames, in real time) over the media WebSocket and prints the
 timeline, then one latency per caller turn measured on the wire (end of the caller's speech -> first bot audio)
@@ -21,6 +21,8 @@ one in this process.
   --lang zh|en   language of the call (default: dialog.defaultLang)
   --flow NAME    flow to run (default: dialog.defaultFlow); see configs/flows/
   --url URL      callpilot to call (default: http://<server.host>:<server.port>)
+  --token TOKEN  API token (operator) for a running server (default: $CALLPILOT_TOKEN); a server started here
+                 gets a short-lived token of its own
   --config FILE  config file`;
 
 /**
@@ -34,7 +36,9 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     flow: { type: 'string' },
     url: { type: 'string' },
     config: { type: 'string' },
+    token: { type: 'string' },
   });
+  let token = values.token ?? process.env.CALLPILOT_TOKEN;
   if (values.lang !== undefined && !isLang(values.lang)) {
     throw new UsageError(`unknown language "${values.lang}"; valid: ${LANGS.join(', ')}`, SIMULATE_USAGE);
   }
@@ -63,8 +67,18 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     if (models.demo) out(`ASR: demo model ${models.asr.name} (knows only the demo/flow vocabulary)`);
     // Its logs go to stderr: stdout carries this command's report.
     const log = createLogger({ level: 'warn' }, process.stderr);
-    embedded = await startCallpilot({ ...config, server: { ...config.server, port: 0 } }, { log });
+    embedded = await startCallpilot({ ...config, server: { ...config.server, host: '127.0.0.1', port: 0 } }, { log });
     base = embedded.url;
+  }
+  // The server in this process: a short-lived operator token of our own, revoked when the call is done.
+  let ownTokenId: string | undefined;
+  if (embedded && !token) {
+    const created = await embedded.auth.tokens.create({ role: 'operator', name: 'simulate', expiresAt: new Date(Date.now() + 3_600_000), createdBy: 'cli' });
+    token = created.token;
+    ownTokenId = created.info.id;
+  }
+  if (!token) {
+    throw new UsageError(`callpilot at ${base} needs a token: pass --token or set CALLPILOT_TOKEN (create one with: callpilot tokens create --role operator)`, SIMULATE_USAGE);
   }
   try {
     let turns: CallerTurn[];
@@ -82,6 +96,7 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     let failure: string | undefined;
     const report = await runSimulatedCall({
       url: `${base.replace(/^http/, 'ws')}/media`,
+      token,
       start: { codec: 'pcmu', sampleRate: 8000, lang, flow: values.flow, from: 'simulator' },
       turns,
       onNotice: (notice, at) => {
@@ -98,7 +113,7 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
       ? recordingTurnFigures(speechSegments(wavPcm, 8000), report.turns[0]?.speechStartAt ?? report.connectedAt, report.botBursts, 'speech at')
       : scriptedTurnFigures(report);
     for (const line of summaryLines(figures)) out(line);
-    const stored = await storedCall(base, report.callId);
+    const stored = await storedCall(base, report.callId, token);
     if (stored) {
       out(`stored: disposition ${stored.disposition ?? '?'}; recordings in ${stored.recordingDir ?? '(none)'}`);
       out(`details: ${base}/api/calls/${report.callId}`);
@@ -110,14 +125,15 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     }
     return 0;
   } finally {
+    if (ownTokenId) await embedded?.auth.tokens.revoke(ownTokenId).catch(() => undefined);
     await embedded?.close();
   }
 }
 
 /** The stored call, once the server has written its end (it does so right after the socket closes). */
-async function storedCall(base: string, callId: string): Promise<{ disposition?: string; recordingDir?: string } | undefined> {
+async function storedCall(base: string, callId: string, token: string): Promise<{ disposition?: string; recordingDir?: string } | undefined> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const res = await fetch(`${base}/api/calls/${encodeURIComponent(callId)}`).catch(() => undefined);
+    const res = await fetch(`${base}/api/calls/${encodeURIComponent(callId)}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
     if (res?.ok) {
       const body = (await res.json()) as { call?: { disposition?: string; recordingDir?: string; endedAt?: string } };
       if (body.call?.disposition || attempt === 19) return body.call;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { serverConfigSchema } from '../api/config.ts';
+import { clusterConfigSchema } from '../cluster/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
-import { logConfigSchema } from '../observability/config.ts';
+import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
 import { speechConfigSchema } from '../speech/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -12,11 +13,13 @@ export const configSchema = z
   .object({
     server: serverConfigSchema,
     log: logConfigSchema,
+    observability: observabilityConfigSchema,
     store: storeConfigSchema,
     speech: speechConfigSchema,
     dialog: dialogConfigSchema,
     pbx: pbxConfigSchema,
     media: mediaConfigSchema,
+    cluster: clusterConfigSchema,
   })
   .strict();
 

@@ -16,3 +16,5 @@ export {
   type EarlyMediaHeard,
   type EarlyMediaMonitor,
 } from './call-progress.ts';
+export { CALLPILOT_VERSION } from './version.ts';
+export { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from './media-token.ts';

@@ -83,5 +83,10 @@ export interface WebSocketRoute {
   path: string;
   /** Subprotocols accepted (chan_websocket wants `media`, mod_audio_fork `audio.drachtio.org`). */
   protocols?: string[];
+  /**
+   * Roles admitted (admin, operator, auditor, pbx); the HTTP server refuses to start with a route that names none.
+   * A route admitting `pbx` also accepts the per-call media token callpilot put in the URL it gave the PBX.
+   */
+  roles?: readonly string[];
   handle(ws: WebSocket, req: IncomingMessage): void;
 }

@@ -6,3 +6,11 @@ export const logConfigSchema = z
   })
   .prefault({});
 export type LogConfig = z.infer<typeof logConfigSchema>;
+
+export const observabilityConfigSchema = z
+  .object({
+    /** Serve /metrics without a token (for a Prometheus that cannot send one); off by default. */
+    metricsPublic: z.boolean().default(false),
+  })
+  .prefault({});
+export type ObservabilityConfig = z.infer<typeof observabilityConfigSchema>;

@@ -61,6 +61,11 @@ export const freeswitchConfigSchema = z.object({
   chunkMs: z.number().int().min(100).max(10000).default(1000),
   /** Only parked channels carrying this channel variable (non-empty) are taken by the bot; '' = every parked inbound channel. */
   inboundVariable: z.string().default(''),
+  /**
+   * With inboundVariable: take only channels whose variable has exactly this value ('' = any non-empty value).
+   * Several nodes on one FreeSWITCH each take their share (e.g. callpilot=node-a / node-b set by the dialplan).
+   */
+  inboundValue: z.string().default(''),
   /** Reconnect backoff of the inbound ESL connection. */
   reconnect: z.object({ initialMs: z.number().int().min(10).default(250), maxMs: z.number().int().min(100).default(5000) }).prefault({}),
   /** originate_timeout when the request gives none. */

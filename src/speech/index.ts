@@ -28,3 +28,4 @@ export * from './onset-detector.ts';
 export { endOfTurnWait, incompletenessCue, isQuestion, UNKNOWN_TURN_CONTEXT } from './end-of-turn.ts';
 export type { AnswerKind, TurnContext, ProsodyEnd, EndOfTurnCue, EndOfTurnDecision, EndOfTurnInput, EndOfTurnOptions } from './end-of-turn.ts';
 export { ProsodyTracker } from './prosody.ts';
+export * from './call-progress/index.ts';

@@ -55,4 +55,65 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));
   ALTER TABLE calls ADD COLUMN amd TEXT CHECK (amd IS NULL OR json_valid(amd));
   `,
+  // The node registry (one row per callpilot process sharing this store).
+  `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    live_calls INTEGER NOT NULL,
+    draining INTEGER NOT NULL CHECK (draining IN (0, 1)),
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  ) STRICT;
+  `,
+  // API tokens (hashed), console sessions and server secrets (issue 9).
+  `
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    grants TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(grants)),
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT,
+    last_used_at TEXT,
+    created_by TEXT
+  ) STRICT;
+
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL REFERENCES api_tokens (id) ON DELETE CASCADE,
+    data TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_token ON sessions (token_id);
+
+  CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  `,
+  // The append-only, hash-chained audit log (issue 9).
+  `
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    token_id TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  -- Append-only: the application never updates or deletes a row; the hash chain shows it if someone does anyway.
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  `,
 ];

@@ -2,11 +2,17 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreConfig } from './config.ts';
+import { PostgresAuditStore } from './postgres-audit-store.ts';
 import { PostgresCallStore } from './postgres-call-store.ts';
 import { PostgresDatabase, redactUrl } from './postgres-database.ts';
+import { PostgresTokenStore } from './postgres-tokens-store.ts';
 import { PostgresWriteQueue } from './postgres-write-queue.ts';
+import { SqliteAuditStore } from './sqlite-audit-store.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
+import { SqliteNodeStore } from './sqlite-node-store.ts';
+import { PostgresNodeStore } from './postgres-node-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
+import { SqliteTokenStore } from './sqlite-tokens-store.ts';
 import type { Store } from './types.ts';
 
 export interface OpenStoreOptions {
@@ -23,7 +29,10 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
   return {
     backend: 'sqlite',
     calls: new SqliteCallStore(db, opts.log),
+    nodes: new SqliteNodeStore(db),
     health: () => ({ ok: db.open, detail: db.open ? undefined : 'closed' }),
+    tokens: new SqliteTokenStore(db),
+    audit: new SqliteAuditStore(db),
     close: async () => {
       if (db.open) db.close();
     },
@@ -57,7 +66,10 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
     return {
       backend: 'postgres',
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
+      nodes: new PostgresNodeStore(db),
       health: () => writes.health(),
+      tokens: new PostgresTokenStore(db),
+      audit: new PostgresAuditStore(db),
       close: async () => {
         // Give kept writes a moment to land; whatever is left stays in the journal for the next start.
         await writes.drained(2000);

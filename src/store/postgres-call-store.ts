@@ -105,12 +105,16 @@ export class PostgresCallStore implements CallStore {
 
   /** Only this node's calls: other nodes' active calls are theirs (or their survivors') to close. */
   async recoverInterruptedCalls(now: Date): Promise<CallRecord[]> {
+    return this.recoverCallsOfNode(this.nodeId, now);
+  }
+
+  async recoverCallsOfNode(nodeId: string, now: Date): Promise<CallRecord[]> {
     const endedAt = now.toISOString();
     const recovered = await this.read('recoverInterruptedCalls', () =>
       this.db.transaction(async (client) => {
         const { rows } = await client.query<CallRow>(
           `SELECT ${CALL_FIELDS} FROM calls WHERE status = 'active' AND node_id = $1 ORDER BY started_at FOR UPDATE`,
-          [this.nodeId],
+          [nodeId],
         );
         for (const row of rows) {
           await client.query("UPDATE calls SET status = 'ended', ended_at = $1, disposition = $2 WHERE id = $3", [endedAt, INTERRUPTED_DISPOSITION, row.id]);
@@ -123,7 +127,7 @@ export class PostgresCallStore implements CallStore {
         return rows.map((row) => ({ ...fromCallRow(row), status: 'ended' as const, endedAt, disposition: INTERRUPTED_DISPOSITION }));
       }),
     );
-    if (recovered.length > 0) this.log?.warn({ calls: recovered.map((c) => c.id) }, 'marked calls left active by a previous run as interrupted');
+    if (recovered.length > 0) this.log?.warn({ node: nodeId, calls: recovered.map((c) => c.id) }, 'marked calls left active by a stopped node as interrupted');
     return recovered;
   }
 

@@ -130,6 +130,11 @@ export class SqliteCallStore implements CallStore {
     return recovered;
   }
 
+  async recoverCallsOfNode(_nodeId: string, _now: Date): Promise<CallRecord[]> {
+    // One SQLite file serves one node: there are no other nodes' calls here.
+    return [];
+  }
+
   private updateStatementFor(fields: CallField[]): Database.Statement {
     const cacheKey = fields.join(',');
     let statement = this.updateStatements.get(cacheKey);

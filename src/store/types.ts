@@ -1,4 +1,7 @@
 import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
+import type { NodeStore } from './node-types.ts';
+import type { AuditStore } from './audit-types.ts';
+import type { TokenStore } from './tokens-types.ts';
 
 export type CallStatus = 'active' | 'ended';
 
@@ -70,6 +73,11 @@ export interface CallStore {
   listEvents(callId: string): Promise<CallEvent[]>;
   /** Calls left `active` by a crash: ended with disposition `interrupted`, returned so their owners can clean up. */
   recoverInterruptedCalls(now: Date): Promise<CallRecord[]>;
+  /**
+   * Calls a dead node left `active` (shared stores): ended as `interrupted`. A single-node store has no other
+   * nodes and returns nothing.
+   */
+  recoverCallsOfNode(nodeId: string, now: Date): Promise<CallRecord[]>;
 }
 
 /**
@@ -80,7 +88,12 @@ export interface Store {
   /** `sqlite` or `postgres`: what the store runs on (readyz, logs). */
   readonly backend: string;
   readonly calls: CallStore;
+  readonly nodes: NodeStore;
   /** Whether the database is reachable now (readyz); `detail` says why not. */
   health(): { ok: boolean; detail?: string };
+  /** API tokens, console sessions and server secrets. */
+  readonly tokens: TokenStore;
+  /** Append-only, hash-chained record of who read or changed what. */
+  readonly audit: AuditStore;
   close(): Promise<void>;
 }

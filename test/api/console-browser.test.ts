@@ -20,6 +20,7 @@ const browserTest = chromiumPresent ? test : test.skip;
 /** Stands in for callpilot's /media route: records what the browser sends, answers like the real one. */
 class FakeMediaRoute implements WebSocketRoute {
   readonly path = '/media';
+  readonly roles = ['admin', 'operator', 'pbx'];
   readonly textMessages: unknown[] = [];
   readonly frameSizes: number[] = [];
   /** Loudest sample seen in the browser's frames: proves real audio, not zeros, is being captured. */
@@ -71,7 +72,17 @@ let server: HttpServer;
 let url: string;
 let store: Store;
 let recordings: string;
+let token: string;
 const media = new FakeMediaRoute();
+
+/** Signs in through the login page, as a user would, and lands on `path`. */
+async function signIn(page: Page, secret: string, path = '/'): Promise<void> {
+  await page.goto(url + path);
+  await page.waitForSelector('#login #token', { timeout: 10000 });
+  await page.fill('#token', secret);
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector('#calls', { timeout: 10000 });
+}
 
 test.before(async () => {
   if (!chromiumPresent) return;
@@ -79,7 +90,7 @@ test.before(async () => {
   mkdirSync(join(recordings, 'call-1'));
   writeFileSync(join(recordings, 'call-1', 'mixed.wav'), Buffer.alloc(44));
   store = await seededStore(join(recordings, 'call-1'));
-  ({ server, url } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
+  ({ server, url, token } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -111,7 +122,7 @@ browserTest('console lists the stored calls and shows a transcript with latencie
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await page.goto(url);
+    await signIn(page, token);
     await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
     const ids = await attributes(page, '#calls tbody tr', 'data-call-id');
     assert.equal(ids, ['call-3', 'call-2', 'call-1']);
@@ -151,7 +162,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await page.goto(url);
+    await signIn(page, token);
     await page.click('#talk');
     await page.waitForFunction(`(document.querySelector('#talk-status')?.textContent ?? '').includes('browser-call')`, undefined, {
       timeout: 10000,

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
-import { createHttpServer, type HttpServer, type HttpServerOptions } from '../../src/api/index.ts';
+import { createHttpServer, serverConfigSchema, type HttpServer, type HttpServerOptions } from '../../src/api/index.ts';
 import { createMetrics } from '../../src/observability/index.ts';
 import { openSqliteStore, type CallRecord, type Store } from '../../src/store/index.ts';
+import { issueToken } from '../support/auth.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -57,9 +58,9 @@ export async function seededStore(recordingDirOfFirst?: string): Promise<Store> 
 
 export async function startServer(
   overrides: Partial<HttpServerOptions> & Pick<HttpServerOptions, 'store'>,
-): Promise<{ server: HttpServer; url: string }> {
+): Promise<{ server: HttpServer; url: string; token: string }> {
   const server = await createHttpServer({
-    config: { host: '127.0.0.1', port: 0 },
+    config: serverConfigSchema.parse({ host: '127.0.0.1', port: 0 }),
     log: silentLog,
     metrics: createMetrics(),
     webSocketRoutes: [],
@@ -68,5 +69,7 @@ export async function startServer(
     ...overrides,
   });
   const url = await server.listen();
-  return { server, url };
+  // An admin token in the served store: tests that are not about authorization send it on every request.
+  const token = await issueToken(overrides.store, 'admin');
+  return { server, url, token };
 }

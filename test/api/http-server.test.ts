@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import type { HttpServer, OriginateCallRequest } from '../../src/api/index.ts';
 import { createMetrics } from '../../src/observability/index.ts';
 import type { Store } from '../../src/store/index.ts';
+import { authedFetch } from '../support/auth.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 const recordingsRoot = mkdtempSync(join(tmpdir(), 'callpilot-api-rec-'));
@@ -21,13 +22,16 @@ let store: Store;
 let server: HttpServer;
 let url: string;
 let noPbx: { server: HttpServer; url: string };
+/** fetch as an admin: this file tests the routes themselves; test/api/access.test.ts tests who may call them. */
+let api: (url: string, init?: RequestInit) => Promise<Response>;
 const metrics = createMetrics();
 
 test.before(async () => {
   store = await seededStore(callFolder);
   await store.calls.createCall({ id: 'escape', pbx: 'asterisk', direction: 'inbound', lang: 'zh', status: 'ended', startedAt: '2025-04-01T00:00:00Z', variables: {}, recordingDir: '..' });
   await store.calls.createCall({ id: 'escape-abs', pbx: 'asterisk', direction: 'inbound', lang: 'zh', status: 'ended', startedAt: '2025-04-01T00:00:00Z', variables: {}, recordingDir: '/etc' });
-  ({ server, url } = await startServer({
+  let token: string;
+  ({ server, url, token } = await startServer({
     store,
     metrics,
     recordingsDir: recordingsRoot,
@@ -37,6 +41,7 @@ test.before(async () => {
       return req.endpoint.includes('fail') ? { error: 'PBX asterisk is not connected' } : { callId: 'new-call' };
     },
   }));
+  api = authedFetch(token);
   noPbx = await startServer({ store });
 });
 
@@ -48,11 +53,11 @@ test.after(async () => {
 });
 
 const json = async (path: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }> => {
-  const response = await fetch(url + path, init);
+  const response = await api(url + path, init);
   return { status: response.status, body: await response.json(), headers: response.headers };
 };
 const post = (base: string, body: string): Promise<Response> =>
-  fetch(`${base}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  api(`${base}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 test('healthz and readyz follow the readiness callback', async () => {
   assert.is((await json('/healthz')).status, 200);
@@ -69,7 +74,7 @@ test('healthz and readyz follow the readiness callback', async () => {
 
 test('metrics are the Prometheus text of the given registry', async () => {
   metrics.turnLatency.observe(0.2);
-  const response = await fetch(`${url}/metrics`);
+  const response = await api(`${url}/metrics`);
   assert.is(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
   assert.match(await response.text(), /callpilot_turn_latency_seconds_count 1/);
@@ -100,11 +105,11 @@ test('one call with turns and events; unknown call is a JSON 404', async () => {
 });
 
 test('recordings: WAV served, ranges honoured, everything else a clear 404', async () => {
-  const response = await fetch(`${url}/api/calls/call-1/recordings/mixed`);
+  const response = await api(`${url}/api/calls/call-1/recordings/mixed`);
   assert.is(response.status, 200);
   assert.is(response.headers.get('content-type'), 'audio/wav');
   assert.equal(Buffer.from(await response.arrayBuffer()), wavBytes);
-  const ranged = await fetch(`${url}/api/calls/call-1/recordings/mixed.wav`, { headers: { range: 'bytes=0-3' } });
+  const ranged = await api(`${url}/api/calls/call-1/recordings/mixed.wav`, { headers: { range: 'bytes=0-3' } });
   assert.is(ranged.status, 206);
   assert.is(ranged.headers.get('content-range'), `bytes 0-3/${wavBytes.length}`);
   assert.is(Buffer.from(await ranged.arrayBuffer()).toString(), 'RIFF');
@@ -123,7 +128,7 @@ test('recordings: WAV served, ranges honoured, everything else a clear 404', asy
     assert.match(escaped.body.error, /outside the recordings folder/);
   }
   // Traversal through the URL never reaches the file system as a path.
-  const traversal = await fetch(`${url}/api/calls/call-1/recordings/..%2F..%2Fsecret`);
+  const traversal = await api(`${url}/api/calls/call-1/recordings/..%2F..%2Fsecret`);
   assert.is(traversal.status, 404);
   assert.not.match(await traversal.text(), /not yours/);
 });
@@ -170,14 +175,14 @@ test('unknown routes answer JSON 404', async () => {
 });
 
 test('console page and its assets are served; nothing else from disk', async () => {
-  const page = await fetch(`${url}/`);
+  const page = await api(`${url}/`);
   assert.is(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   assert.match(await page.text(), /callpilot/);
-  const script = await fetch(`${url}/console/console.js`);
+  const script = await api(`${url}/console/console.js`);
   assert.match(script.headers.get('content-type') ?? '', /javascript/);
-  assert.is((await fetch(`${url}/console/..%2Fhttp-server.ts`)).status, 404);
-  assert.is((await fetch(`${url}/console/nope.js`)).status, 404);
+  assert.is((await api(`${url}/console/..%2Fhttp-server.ts`)).status, 404);
+  assert.is((await api(`${url}/console/nope.js`)).status, 404);
 });
 
 test.run();

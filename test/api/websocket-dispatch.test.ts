@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { matchWebSocketRoute, type HttpServer } from '../../src/api/index.ts';
 import type { WebSocketRoute } from '../../src/media/index.ts';
 import type { Store } from '../../src/store/index.ts';
+import { bearer } from '../support/auth.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 /** A route that tells the client who answered, and records the requests it got. */
@@ -14,6 +15,7 @@ function namedRoute(name: string, path: string, protocols?: string[]): WebSocket
   return {
     path,
     protocols,
+    roles: ['admin', 'pbx'],
     requests,
     handle(ws, req) {
       requests.push(req);
@@ -28,6 +30,7 @@ const freeswitch = namedRoute('freeswitch', '/media/freeswitch');
 const audioFork = namedRoute('audio_fork', '/media/fork', ['audio.drachtio.org']);
 const broken: WebSocketRoute = {
   path: '/broken',
+  roles: ['admin'],
   handle() {
     throw new Error('route bug');
   },
@@ -38,10 +41,12 @@ let store: Store;
 let server: HttpServer;
 let url: string;
 let wsBase: string;
+/** Admin token: this file tests dispatching; test/api/access.test.ts tests who may connect. */
+let token: string;
 
 test.before(async () => {
   store = await seededStore();
-  ({ server, url } = await startServer({ store, webSocketRoutes: routes }));
+  ({ server, url, token } = await startServer({ store, webSocketRoutes: routes }));
   wsBase = url.replace('http://', 'ws://');
 });
 
@@ -52,7 +57,7 @@ test.after(async () => {
 
 function firstMessage(address: string, protocols?: string | string[]): Promise<{ route: string; url: string; protocol: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(address, protocols);
+    const ws = new WebSocket(address, protocols, { headers: bearer(token) });
     ws.once('message', (data) => {
       resolve(JSON.parse(data.toString()) as { route: string; url: string; protocol: string });
       ws.close();
@@ -139,7 +144,7 @@ test('Asterisk chan_websocket client mode: /media?call_ref=... with subprotocol 
 test('mod_audio_stream upgrade with no space after header colons', async () => {
   const before = freeswitch.requests.length;
   const request =
-    'GET /media/freeswitch HTTP/1.1\r\nHost:127.0.0.1:8080\r\nUpgrade:websocket\r\nConnection:upgrade\r\n' +
+    `GET /media/freeswitch HTTP/1.1\r\nHost:127.0.0.1:8080\r\nAuthorization:Bearer ${token}\r\nUpgrade:websocket\r\nConnection:upgrade\r\n` +
     'Sec-WebSocket-Key:dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version:13\r\n\r\n';
   const answer = await rawExchange(request, /"route":"freeswitch"/);
   assert.match(answer, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
@@ -165,7 +170,7 @@ test('known path but unsupported subprotocol: 400', async () => {
 
 test('a throwing route handler closes that socket with 1011, the server lives on', async () => {
   const code = await new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(`${wsBase}/broken`);
+    const ws = new WebSocket(`${wsBase}/broken`, { headers: bearer(token) });
     ws.once('close', (closeCode) => resolve(closeCode));
     ws.once('error', reject);
   });
@@ -174,8 +179,8 @@ test('a throwing route handler closes that socket with 1011, the server lives on
 });
 
 test('close() drops open WebSocket connections', async () => {
-  const extra = await startServer({ store, webSocketRoutes: [{ path: '/hold', handle: () => undefined }] });
-  const ws = new WebSocket(`${extra.url.replace('http://', 'ws://')}/hold`);
+  const extra = await startServer({ store, webSocketRoutes: [{ path: '/hold', roles: ['admin'], handle: () => undefined }] });
+  const ws = new WebSocket(`${extra.url.replace('http://', 'ws://')}/hold`, { headers: bearer(extra.token) });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../src/app.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { FakeAsterisk } from '../pbx/asterisk/peer/fake-asterisk.ts';
+import { bearer, issueToken } from '../support/auth.ts';
 import { freePort, MODELS, REPO_ROOT, until } from '../support/e2e.ts';
 
 const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
@@ -36,7 +37,8 @@ async function withApp(run: (app: CallpilotApp, asterisk: FakeAsterisk) => Promi
 }
 
 async function placeCall(app: CallpilotApp, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${app.url}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const token = await issueToken(app.store, 'operator');
+  const res = await fetch(`${app.url}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 

@@ -13,6 +13,7 @@ import type { Lang } from '../../src/dialog/index.ts';
 import { createCodec } from '../../src/media/index.ts';
 import { runSimulatedCall, type CallerTurn, type SimulatedCallReport } from '../../src/pbx/index.ts';
 import type { CallRecord, TurnRecord } from '../../src/store/index.ts';
+import { bearer, issueToken } from '../support/auth.ts';
 
 /*
  * Issue #2's end-to-end tests: the whole app (startCallpilot) answering a simulated phone on the media WebSocket in
@@ -30,6 +31,8 @@ const BARGE_IN_STOP_BOUND_MS = 500;
 let dir: string;
 let app: CallpilotApp;
 let wsBase: string;
+/** Operator token: the media WebSocket needs credentials. */
+let token: string;
 /**
  * The zh and en demo calls run at the same time (each is ~25 s of real-time audio; one after the other would not
  * fit the file's time budget). Two concurrent calls are also what a server must handle anyway.
@@ -47,6 +50,7 @@ test.before(async () => {
   });
   app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
   wsBase = app.url.replace(/^http/, 'ws');
+  token = await issueToken(app.store, 'operator');
   demoCalls = { zh: demoCall('zh'), en: demoCall('en') };
   // Awaited by their tests; a rejection must not surface as unhandled before that.
   for (const call of Object.values(demoCalls)) call.catch(() => undefined);
@@ -100,6 +104,7 @@ async function demoCall(lang: Lang): Promise<DemoCall> {
   const turns = await synthesizeCallerTurns(demoConversation(lang), lang, 8000);
   const report = await runSimulatedCall({
     url: `${wsBase}/media`,
+    token,
     start: { codec: 'pcmu', sampleRate: 8000, lang, flow: 'demo', from: 'simulated-test' },
     turns,
     hangupAfterQuietMs: 1500,
@@ -158,7 +163,7 @@ interface RawClient {
 }
 
 async function openRaw(): Promise<RawClient> {
-  const ws = new WebSocket(`${wsBase}/media`);
+  const ws = new WebSocket(`${wsBase}/media`, { headers: bearer(token) });
   const client: RawClient = {
     ws,
     messages: [],
@@ -260,6 +265,7 @@ test('bad input on the media WebSocket: clear errors, calls finalized in the sto
   assert.is(health.ok, true);
   const report = await runSimulatedCall({
     url: `${wsBase}/media`,
+    token,
     start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'after-bad-input' },
     turns: await synthesizeCallerTurns([{ text: '转人工', mode: 'bargeIn', bargeInAfterMs: 600 }], 'zh', 8000),
     hangupAfterQuietMs: 1000,

@@ -24,8 +24,17 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The session ended (expired, revoked, signed out elsewhere): back to the login page, then here again. */
+function toLogin() {
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+}
+
 async function getJson(url) {
   const response = await fetch(url, { headers: { accept: 'application/json' } });
+  if (response.status === 401) {
+    toLogin();
+    throw new Error('signed out');
+  }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
@@ -380,7 +389,27 @@ async function refreshHealth() {
   }
 }
 
+async function showUser() {
+  try {
+    const me = await getJson('/api/session');
+    $('#user').textContent = `${me.name} (${me.role}${me.unmask ? ', full numbers' : ''})`;
+    $('#user').dataset.role = me.role;
+    // Auditors only read: they cannot start calls.
+    if (me.role === 'auditor') $('#talk').hidden = true;
+  } catch {
+    // getJson already went to the login page on 401.
+  }
+}
+
+async function logout() {
+  // Same-origin fetch: the browser adds Origin, which the server requires of cookie-authenticated writes.
+  await fetch('/api/session', { method: 'DELETE' }).catch(() => undefined);
+  location.assign('/login');
+}
+
 function main() {
+  $('#logout').addEventListener('click', logout);
+  showUser();
   $('#talk').addEventListener('click', toggleTalk);
   $('#status-filter').addEventListener('change', refreshCalls);
   refreshCalls();

@@ -52,15 +52,18 @@ export class MediaWebSocketClient extends EventEmitter<MediaClientEvents> {
     return this.ws?.readyState === WebSocket.OPEN;
   }
 
-  /** Open the socket, send `start` and resolve with the call id once the server says `started`. */
-  connect(url: string, start: MediaStartRequest): Promise<string> {
+  /**
+   * Open the socket, send `start` and resolve with the call id once the server says `started`. `token`: an API
+   * token (admin, operator or pbx) sent as `Authorization: Bearer`; callpilot refuses the upgrade without one.
+   */
+  connect(url: string, start: MediaStartRequest, opts: { token?: string } = {}): Promise<string> {
     if (this.ws) return Promise.reject(new Error('MediaWebSocketClient.connect called twice'));
     this.sampleRate = start.sampleRate;
     this.frameSamples = samplesPerFrame(start.sampleRate);
     this.codec = createCodec(wireCodecOf(start.codec));
     this.incoming = new Int16Array(this.frameSamples);
     this.padded = new Int16Array(this.frameSamples);
-    const ws = new WebSocket(url, MEDIA_SUBPROTOCOL);
+    const ws = new WebSocket(url, MEDIA_SUBPROTOCOL, opts.token ? { headers: { authorization: `Bearer ${opts.token}` } } : {});
     this.ws = ws;
     return new Promise((resolve, reject) => {
       let settled = false;

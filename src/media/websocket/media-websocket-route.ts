@@ -88,5 +88,6 @@ export function createMediaWebSocketRoute(opts: MediaWebSocketRouteOptions): Web
     ws.on('error', (err: Error) => log.debug({ err: err.message, remote }, 'media socket error'));
   }
 
-  return { path: opts.path ?? DEFAULT_MEDIA_PATH, handle };
+  // Browsers (the console, with a session) and media clients of the protocol (with an admin, operator or pbx token).
+  return { path: opts.path ?? DEFAULT_MEDIA_PATH, roles: ['admin', 'operator', 'pbx'], handle };
 }

@@ -1,3 +1,4 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -6,6 +7,8 @@ import type { WebSocket } from 'ws';
 import { maskText } from '../../core/index.ts';
 import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
+import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
+import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
 import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
@@ -26,6 +29,8 @@ export interface AsteriskAdapterOptions {
   maxQueuedMs?: number;
   /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
   clock?: CallerClockOptions;
+  /** Per-call secret for the /media URL chan_websocket client mode dials (checked by the HTTP server). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface PendingOriginate {
@@ -33,6 +38,8 @@ interface PendingOriginate {
   progress: OriginateProgress;
   resolve(result: OriginateResult): void;
   timer: NodeJS.Timeout;
+  /** Early-media attempts: created + bridged + dialled, with the call object made up front. */
+  early?: { call: AsteriskCall; monitor: EarlyMediaMonitor; stopAudio(): void };
 }
 
 interface StasisWaiter {
@@ -137,6 +144,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   async originate(req: OriginateRequest): Promise<OriginateResult> {
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
+    if (req.earlyMedia) return this.originateWithEarlyMedia(req, req.earlyMedia, rest);
     const channelId = `callpilot-out-${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const result = new Promise<OriginateResult>((resolve) => {
@@ -167,8 +175,94 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     return result;
   }
 
+  /**
+   * The route that delivers early media in ARI 22 (captures early-media-*.jsonl): mixing bridge, externalMedia
+   * (in Stasis, then added), `POST /channels/create`, add that channel while still Down, then `/dial`. The 183's
+   * audio then reaches the leg frame for frame; `Dial PROGRESS` marks it; the channel stays Down or Ringing until
+   * `Up` at answer; a 480/404 ends with ChannelDestroyed 19/1 and no final Dial status.
+   */
+  private async originateWithEarlyMedia(req: OriginateRequest, monitor: EarlyMediaMonitor, rest: AriRest): Promise<OriginateResult> {
+    const channelId = `callpilot-out-${randomUUID()}`;
+    const timeoutSec = req.timeoutSec ?? 30;
+    const info: PbxCallInfo = {
+      pbx: 'asterisk',
+      pbxCallId: channelId,
+      direction: 'outbound',
+      from: req.callerId,
+      to: req.endpoint,
+      flow: req.flow,
+      lang: req.lang,
+      variables: { ...(req.variables ?? {}) },
+    };
+    const call = new AsteriskCall(this.callHost, info, 'Down', this.log);
+    this.calls.set(channelId, call);
+    const result = new Promise<OriginateResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ channelId }, 'early-media originate produced no outcome; cancelling');
+        void call.hangup(41).catch(() => undefined);
+        this.settleOriginate(channelId, { disposition: 'failed', cause: 41, causeText: 'No outcome from Asterisk' });
+      }, timeoutSec * 1000 + ORIGINATE_GRACE_MS);
+      this.originates.set(channelId, {
+        req,
+        progress: { ringing: false, cancelled: false, dialstatus: '' },
+        resolve,
+        timer,
+        early: { call, monitor, stopAudio: () => undefined },
+      });
+    });
+    try {
+      const { leg, bridgeId } = await call.prepareEarlyMedia();
+      const onFrame = (pcm: Int16Array): void => monitor.onAudio(pcm, leg.sampleRate);
+      leg.on('frame', onFrame);
+      const pending = this.originates.get(channelId);
+      if (pending?.early) pending.early.stopAudio = () => leg.off('frame', onFrame);
+      monitor.verdict.then(
+        (verdict) => this.earlyVerdict(channelId, verdict),
+        (err: unknown) => this.log.warn({ channelId, err: (err as Error).message }, 'early-media classifier failed'),
+      );
+      const variables = { ...(req.variables ?? {}) };
+      // `create` has no callerId parameter in ARI 22's swagger; the CALLERID() function sets it the same way.
+      if (req.callerId) variables['CALLERID(all)'] = req.callerId;
+      await rest.createChannel({ endpoint: req.endpoint, app: this.cfg.app, appArgs: formatStasisArgs({ flow: req.flow, lang: req.lang }), channelId, variables });
+      await rest.addChannel(bridgeId, channelId);
+      await rest.dial(channelId, timeoutSec);
+      this.log.info({ channelId, endpoint: req.endpoint }, 'dialling with early media');
+    } catch (err) {
+      const text = (err as Error).message;
+      this.log.warn({ endpoint: req.endpoint, err: text }, 'early-media originate refused');
+      this.settleOriginate(channelId, { disposition: 'failed', cause: 0, causeText: text });
+      await call.hangup(41).catch(() => undefined);
+    }
+    return result;
+  }
+
+  /** The classifier decided before answer (空号, 关机, busy tone, ...): end the attempt with its verdict. */
+  private earlyVerdict(channelId: string, verdict: CallProgressVerdict): void {
+    const pending = this.originates.get(channelId);
+    if (!pending?.early) return;
+    pending.early.stopAudio();
+    pending.early.monitor.stop();
+    const disposition = dispositionForVerdict(verdict);
+    this.log.info({ channelId, verdict: verdict.kind, evidence: verdict.evidence, atMs: verdict.atMs }, 'call progress verdict before answer');
+    this.settleOriginate(channelId, { disposition, cause: VERDICT_HANGUP_CAUSE, causeText: `call progress: ${verdict.kind}`, progress: verdict });
+    void pending.early.call.hangup(VERDICT_HANGUP_CAUSE).catch((err: unknown) => {
+      this.log.warn({ channelId, err: (err as Error).message }, 'hanging up after the call-progress verdict failed');
+    });
+  }
+
+  /** The callee answered an early-media attempt: the call keeps the bridge and leg it already has. */
+  private earlyAnswered(channelId: string): void {
+    const pending = this.originates.get(channelId);
+    if (!pending?.early) return;
+    pending.early.stopAudio();
+    const heard = pending.early.monitor.stop();
+    const { call } = pending.early;
+    call.onStateChange('Up');
+    this.settleOriginate(channelId, { disposition: 'answered', call, progress: { kind: 'answered', source: 'cause', heard } });
+  }
+
   webSocketRoutes(): WebSocketRoute[] {
-    return [{ path: '/media', protocols: ['media'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
+    return [{ path: '/media', protocols: ['media'], roles: ['pbx'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
   }
 
   // ---------------------------------------------------------------- connection
@@ -188,6 +282,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       waitForStasis: (id) => this.waitForStasis(id),
       maxQueuedMs: this.opts.maxQueuedMs,
       clock: this.opts.clock,
+      mediaToken: this.opts.mediaToken,
     };
   }
 
@@ -302,7 +397,14 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         }
         const pending = this.originates.get(id);
         if (pending) {
-          this.settleOriginate(id, { disposition: dispositionFor(ev.cause, pending.progress), cause: ev.cause, causeText: ev.cause_txt || causeText(ev.cause) });
+          pending.early?.stopAudio();
+          const heard = pending.early?.monitor.stop();
+          this.settleOriginate(id, {
+            disposition: dispositionFor(ev.cause, pending.progress),
+            cause: ev.cause,
+            causeText: ev.cause_txt || causeText(ev.cause),
+            progress: progressVerdictFromCause(ev.cause, { ringing: pending.progress.ringing, heard }),
+          });
         }
         return;
       }
@@ -313,6 +415,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         this.calls.get(ev.channel.id)?.onStateChange(ev.channel.state);
         const pending = this.originates.get(ev.channel.id);
         if (pending && ev.channel.state === 'Ringing') pending.progress.ringing = true;
+        if (pending?.early && ev.channel.state === 'Up') this.earlyAnswered(ev.channel.id);
         return;
       }
       case 'Dial': {
@@ -320,6 +423,9 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         if (pending) {
           pending.progress.dialstatus = ev.dialstatus;
           if (ev.dialstatus === 'RINGING') pending.progress.ringing = true;
+          if (ev.dialstatus === 'RINGING') pending.early?.monitor.onSignal('ringing');
+          if (ev.dialstatus === 'PROGRESS') pending.early?.monitor.onSignal('early_media');
+          if (ev.dialstatus === 'ANSWER' && pending.early) this.earlyAnswered(ev.peer.id);
         }
         return;
       }
@@ -336,6 +442,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       return;
     }
     if (this.mediaOwners.has(channel.id)) return;
+    // A created (not yet dialled) channel enters Stasis Down; its answer is ChannelStateChange Up, not this.
+    if (this.originates.get(channel.id)?.early) return;
     if (this.originates.has(channel.id)) {
       this.answered(channel.id, channel, args);
       return;
@@ -365,6 +473,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   private answered(channelId: string, channel: AriChannel, args: string[]): void {
     const pending = this.originates.get(channelId);
     if (!pending) return;
+    if (pending.early) return this.earlyAnswered(channelId);
     const parsed = parseStasisArgs(args);
     const info: PbxCallInfo = {
       pbx: 'asterisk',

@@ -49,6 +49,8 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   private bridgeId: string | undefined;
   private mediaChannelId: string | undefined;
   private openingMedia: Promise<AudioLeg> | undefined;
+  /** Set when the media path was built before dialling (early media); openMedia() then reuses it. */
+  private earlyLeg: AsteriskMediaLeg | undefined;
   private tearingDown: Promise<void> | undefined;
 
   constructor(
@@ -176,10 +178,44 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Early media (captures early-media-*.jsonl): the bridge and the externalMedia channel exist before the
+   * outbound channel is created and dialled, so the callee's 183 audio reaches the leg frame for frame. The
+   * caller channel is added by the adapter once `POST /channels/create` has made it.
+   */
+  async prepareEarlyMedia(): Promise<{ leg: AsteriskMediaLeg; bridgeId: string }> {
+    this.assertLive('prepare early media');
+    const rest = this.host.rest();
+    const cfg = this.host.cfg;
+    this.bridgeId = randomUUID();
+    this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
+    this.host.claimMediaChannel(this.mediaChannelId, this);
+    try {
+      await rest.createBridge(this.bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+      const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, this.mediaChannelId, this.log);
+      this.leg = media.leg;
+      this.earlyLeg = media.leg;
+      media.leg.once('close', (reason) => {
+        if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+      });
+      await rest.addChannel(this.bridgeId, this.mediaChannelId);
+      return { leg: media.leg, bridgeId: this.bridgeId };
+    } catch (err) {
+      await this.tearDownMedia({ code: 'transport_error', detail: (err as Error).message });
+      throw new Error(`${this.channelId}: preparing ${cfg.media} early media failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   private async setUpMedia(): Promise<AudioLeg> {
     this.assertLive('openMedia');
     const rest = this.host.rest();
     const cfg = this.host.cfg;
+    if (this.earlyLeg) {
+      // Bridged since before the dial; no wait for callee audio (a DTX callee may send none: see setUp below).
+      const leg = this.earlyLeg;
+      if (this.ended || leg.closed) throw new Error(`${this.channelId}: the call ended before its media was used`);
+      return leg;
+    }
     this.bridgeId = randomUUID();
     this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
     this.host.claimMediaChannel(this.mediaChannelId, this);

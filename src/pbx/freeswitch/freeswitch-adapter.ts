@@ -1,3 +1,4 @@
+import type { MediaTokenIssuer } from '../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -74,7 +75,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
 
   constructor(
     private readonly cfg: FreeswitchConfig,
-    opts: { log: Logger },
+    opts: { log: Logger; mediaToken?: MediaTokenIssuer },
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
@@ -88,6 +89,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       chunkMs: cfg.chunkMs,
       skipLeadIn: cfg.skipPlaylistLeadIn,
       log: this.log,
+      mediaToken: opts.mediaToken,
     });
     this.client = new EslInboundClient({
       host: cfg.host,
@@ -235,7 +237,9 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
   private isBotChannel(event: EslEvent): boolean {
     if (event.headers['Call-Direction'] !== 'inbound') return false;
     const variable = this.cfg.inboundVariable;
-    return variable === '' || Boolean(event.headers[`variable_${variable}`]);
+    if (variable === '') return true;
+    const value = event.headers[`variable_${variable}`];
+    return this.cfg.inboundValue === '' ? Boolean(value) : value === this.cfg.inboundValue;
   }
 
   private onUp(): void {
@@ -301,6 +305,6 @@ function channelVariableValue(value: string): string {
   return /\s/.test(value) ? `'${value}'` : value;
 }
 
-export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger }): FreeswitchAdapter {
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger; mediaToken?: MediaTokenIssuer }): FreeswitchAdapter {
   return new FreeswitchAdapter(cfg, opts);
 }

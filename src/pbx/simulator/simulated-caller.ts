@@ -20,6 +20,8 @@ export interface CallerTurn {
 export interface SimulatedCallOptions {
   /** ws://host:port/media */
   url: string;
+  /** API token (admin, operator or pbx) for the upgrade. */
+  token?: string;
   start: MediaStartRequest;
   turns: CallerTurn[];
   /** After the last turn, hang up once the bot has been quiet this long (default 3000 ms). */
@@ -120,7 +122,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   });
 
   const began = performance.now();
-  const callId = await client.connect(opts.url, opts.start);
+  const callId = await client.connect(opts.url, opts.start, { token: opts.token });
   const connectedAt = performance.now();
   let turnIndex = 0;
   let phase: Phase = opts.turns.length > 0 ? 'waiting' : 'done';

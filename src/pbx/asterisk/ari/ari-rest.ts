@@ -39,6 +39,14 @@ export interface OriginateParams {
   variables?: Record<string, string>;
 }
 
+export interface CreateChannelParams {
+  endpoint: string;
+  app: string;
+  appArgs: string;
+  channelId: string;
+  variables?: Record<string, string>;
+}
+
 /** The typed ARI operations callpilot uses; nothing outside this file sees ari-client objects. */
 export interface AriRest {
   asteriskInfo(): Promise<{ startupTime: string; version: string }>;
@@ -49,6 +57,10 @@ export interface AriRest {
   /** Returns false when the channel was already gone (404), which is fine for a hangup. */
   hangup(id: string, reasonCode?: number): Promise<boolean>;
   originate(p: OriginateParams): Promise<AriChannel>;
+  /** `POST /channels/create`: the channel exists (Down, in Stasis) but nothing is dialled until `dial`. */
+  createChannel(p: CreateChannelParams): Promise<AriChannel>;
+  /** `POST /channels/{id}/dial` on a created channel. */
+  dial(id: string, timeoutSec?: number): Promise<void>;
   externalMedia(p: ExternalMediaParams): Promise<AriChannel>;
   setVariable(id: string, name: string, value: string): Promise<void>;
   getVariable(id: string, name: string): Promise<string | undefined>;
@@ -146,6 +158,19 @@ export function createAriRest(client: AriClient, requestTimeoutMs = DEFAULT_REQU
           }),
         ),
       ),
+    createChannel: (p) =>
+      call(`create channel ${p.endpoint}`, () =>
+        ch.create(
+          params({
+            endpoint: p.endpoint,
+            app: p.app,
+            appArgs: p.appArgs,
+            channelId: p.channelId,
+            variables: p.variables && Object.keys(p.variables).length > 0 ? p.variables : undefined,
+          }),
+        ),
+      ),
+    dial: (id, timeoutSec) => call(`dial ${id}`, () => ch.dial(params({ channelId: id, timeout: timeoutSec }))),
     externalMedia: (p) =>
       call(`externalMedia ${p.channelId}`, () =>
         ch.externalMedia(

@@ -1,3 +1,4 @@
+import { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from '../../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
@@ -26,6 +27,8 @@ export interface ExternalMediaDeps {
   waitForStasis(channelId: string): Promise<void>;
   maxQueuedMs?: number;
   clock?: CallerClockOptions;
+  /** Per-call secret added to the client-mode URL (`callpilot_token`). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 export interface ExternalMedia {
@@ -91,7 +94,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
           encapsulation: 'none',
           connectionType: 'client',
           externalHost: cfg.websocketClientId,
-          transportData: `v(${CLIENT_MEDIA_PARAM}=${mediaChannelId})`,
+          transportData: `v(${CLIENT_MEDIA_PARAM}=${mediaChannelId}${deps.mediaToken ? `,${MEDIA_TOKEN_PARAM}=${deps.mediaToken(mediaChannelId)}` : ''})`,
           format: cfg.format,
         });
         await withTimeout(Promise.race([leg.waitForStart(), inStasis.then(() => leg.waitForStart())]), timeout, 'Asterisk to connect to /media');

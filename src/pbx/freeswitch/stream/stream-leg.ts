@@ -45,7 +45,7 @@ const HANGUP_GRACE_MS = 500;
 /** After `uuid_break all`, new audio waits at most this long for the broken playlist's PLAYBACK_STOP. */
 const BREAK_SETTLE_MS = 300;
 /** Announcement waits (of ANNOUNCE_WAIT_MS) before unpredictable names are given up on. */
-const ANNOUNCE_GIVE_UP = 10;
+const ANNOUNCE_GIVE_UP = 5;
 /** Playlists in a row whose audio is sent again before the leg gives up on it. */
 const MAX_RESENDS = 2;
 /** Past its expected end, a playlist whose PLAYBACK_STOP may have been lost in an ESL drop is looked into. */
@@ -449,6 +449,16 @@ export class StreamLeg extends BaseAudioLeg {
       } else if (playlist.path !== undefined) {
         playlist.eventsMayBeLost = true;
         this.armWatchdog(playlist);
+      } else if (!playlist.broken && !playlist.chunks.every((c) => c.announced)) {
+        // Still waiting for announcements that went out while nobody listened.
+        clearTimeout(playlist.announceTimer);
+        if (this.naming && this.wire.fileNumbering === 'per-stream') {
+          this.broadcast(playlist);
+        } else {
+          this.failedPlaylists--;
+          this.resend(playlist.chunks);
+          this.retire(playlist);
+        }
       }
     }
   }
@@ -560,10 +570,16 @@ export class StreamLeg extends BaseAudioLeg {
       const someNamed = playlist.chunks.some((c) => c.file !== undefined);
       // Slow announcements (a loaded FreeSWITCH) are waited for a while; names that can be predicted are not.
       if (predictable || (waited >= ANNOUNCE_GIVE_UP && someNamed)) this.broadcast(playlist);
-      else if (waited >= ANNOUNCE_GIVE_UP) {
+      else if (waited < ANNOUNCE_GIVE_UP) this.awaitAnnouncement(playlist, waited + 1);
+      else if (this.call.pbxLost !== undefined) {
         this.log.warn({ playlist: playlist.id }, 'no file announcement received; waiting for the ESL connection');
         playlist.awaitingEsl = true;
-      } else this.awaitAnnouncement(playlist, waited + 1);
+      } else {
+        // The connection is up but the announcements are gone (lost in a drop that is over): send again.
+        this.log.warn({ playlist: playlist.id }, 'no file announcement received; sending the audio again');
+        this.resend(playlist.chunks);
+        this.retire(playlist);
+      }
     }, ANNOUNCE_WAIT_MS);
   }
 

@@ -1,3 +1,4 @@
+import { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from '../../../core/index.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -22,6 +23,8 @@ export interface StreamMediaOptions {
   /** From `start` to the first caller frame. */
   connectTimeoutMs?: number;
   log: Logger;
+  /** Per-call secret added to the URL FreeSWITCH dials (`?callpilot_token=`), checked by the HTTP server. */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface Waiter {
@@ -53,7 +56,7 @@ export class StreamMedia implements CallMediaOpener {
 
   route(): WebSocketRoute {
     const protocols = this.wire.protocols ? [...this.wire.protocols] : undefined;
-    return { path: this.routePath, protocols, handle: (ws, req) => this.accept(ws, req) };
+    return { path: this.routePath, protocols, roles: ['pbx'], handle: (ws, req) => this.accept(ws, req) };
   }
 
   async open(call: FreeswitchCall): Promise<AudioLeg> {
@@ -107,7 +110,8 @@ export class StreamMedia implements CallMediaOpener {
   }
 
   private urlFor(uuid: string): string {
-    return `${this.options.mediaUrl.replace(/\/+$/, '')}/${uuid}`;
+    const url = `${this.options.mediaUrl.replace(/\/+$/, '')}/${uuid}`;
+    return this.options.mediaToken ? `${url}?${MEDIA_TOKEN_PARAM}=${this.options.mediaToken(uuid)}` : url;
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {

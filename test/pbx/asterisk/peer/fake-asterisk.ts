@@ -22,6 +22,23 @@ export interface FakeAsteriskOptions {
 
 export type OutboundOutcome = 'answered' | 'busy' | 'no-answer' | 'unreachable' | 'unreachable-timeout';
 
+/**
+ * What the callee of a `POST /channels/create` + `/dial` does (captures early-media-*.jsonl): optionally ring
+ * (180), optionally send a 183 with early audio, then end with a SIP final response or answer.
+ */
+export interface EarlyMediaScenario {
+  /** 180 first, for this long (ms, before timeScale), like the ringback-then-answer capture (1 s). */
+  ringMs?: number;
+  /** 183 + this early audio (8 kHz PCM), sent as RTP frame for frame. */
+  earlyAudio?: Int16Array;
+  /** 480 (cause 19), 404 (cause 1) after the audio; or 'answer' (200). 486 (cause 17) was not captured on this route. */
+  final: 480 | 404 | 486 | 'answer';
+  /** What the callee says after answering. */
+  answerAudio?: Int16Array;
+  /** For a final without early audio: how long before it comes (ms). */
+  finalAfterMs?: number;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -53,6 +70,9 @@ interface FakeChannel {
   subscribed?: boolean;
   variables: Record<string, string>;
   outcome?: OutboundOutcome;
+  /** Created by POST /channels/create (dialled later by /dial). */
+  endpoint?: string;
+  dialed?: boolean;
 }
 
 interface FakeBridge {
@@ -77,6 +97,9 @@ export class FakeAsterisk {
   /** What the next originate does; per-endpoint overrides win. */
   outboundOutcome: OutboundOutcome = 'answered';
   readonly outcomeByEndpoint = new Map<string, OutboundOutcome>();
+  /** What the callee of the next create+dial does; per-endpoint overrides win. */
+  earlyMedia: EarlyMediaScenario = { final: 'answer' };
+  readonly earlyMediaByEndpoint = new Map<string, EarlyMediaScenario>();
   /** false = an older chan_audiosocket that does not forward DTMF as kind 0x03. */
   audioSocketInBandDtmf = true;
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
@@ -351,6 +374,7 @@ export class FakeAsterisk {
   ): Promise<void> {
     if (p.length === 1 && m === 'GET') return reply(200, [...this.channels.values()].filter((c) => !c.gone).map((c) => this.snap(c)));
     if (p.length === 1 && m === 'POST') return this.originate(q, variables, reply);
+    if (p[1] === 'create' && p.length === 2 && m === 'POST') return this.createChannel(q, variables, reply);
     if (p[1] === 'externalMedia' && m === 'POST') return this.externalMedia(q, variables, reply);
     const ch = this.channels.get(p[1]);
     if (!ch || ch.gone) return reply(404, { message: 'Channel not found' });
@@ -398,6 +422,11 @@ export class FakeAsterisk {
         return reply(204);
       case 'ring':
         return reply(204);
+      case 'dial':
+        if (ch.role !== 'outbound' || ch.dialed) return reply(409, { message: 'Channel is not in a state that can be dialed' });
+        ch.dialed = true;
+        reply(204);
+        return this.dialCreated(ch, Number(q.timeout ?? 0));
       default:
         return reply(404, { message: 'Resource not found' });
     }
@@ -468,6 +497,103 @@ export class FakeAsterisk {
       this.applyAndBroadcast(ev);
       if (ev.type === 'ChannelDestroyed') channel.gone = true;
     }
+  }
+
+  /**
+   * `POST /channels/create`: 200 with the channel Down and dialplan app_name "", then (about 3 ms after the reply)
+   * ChannelDialplan and StasisStart with state Down, as captured. Nothing is dialled yet.
+   */
+  private async createChannel(q: Record<string, string>, variables: Record<string, string> | undefined, reply: (s: number, p?: unknown) => void): Promise<void> {
+    if (!q.endpoint) return reply(400, { message: 'Endpoint must be specified' });
+    if (!q.app) return reply(400, { message: 'app must be specified' });
+    if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint)) return reply(500, { error: 'Allocation failed' });
+    const early = SCRIPTS.early;
+    const id = q.channelId || this.newChannelId();
+    const name = `PJSIP/sipp-uas-${(this.nextSipName++).toString(16).padStart(8, '0')}`;
+    const subs: Array<[string, string]> = [
+      [early.ids.caller, id],
+      [early.ids.callerName, name],
+    ];
+    const response = instantiate(early.response() as CapturedEvent, subs) as unknown as Record<string, unknown>;
+    const line = new CallerLine();
+    line.silenceSuppression = true; // early media: RTP only while the callee plays something
+    const channel: FakeChannel = {
+      id,
+      name,
+      state: 'Down',
+      snapshot: { ...response },
+      role: 'outbound',
+      inStasis: true, // addChannel right after the reply was accepted in the capture
+      createdByApp: true,
+      gone: false,
+      line,
+      variables: { ...(variables ?? {}) },
+      endpoint: q.endpoint,
+    };
+    this.channels.set(id, channel);
+    reply(200, this.snap(channel));
+    await this.sleep(3);
+    const appArgs = q.appArgs ?? '';
+    for (const ev of early.created.map((e) => instantiate(e.event, subs))) {
+      if (ev.type === 'StasisStart') {
+        ev.args = appArgs === '' ? [] : appArgs.split(',');
+        const dp = (ev.channel as unknown as { dialplan: Record<string, unknown> }).dialplan;
+        dp.app_data = ['bot', ...(ev.args as string[])].join(',');
+      }
+      this.applyAndBroadcast(ev);
+    }
+  }
+
+  /** `POST /channels/{id}/dial` on a created channel: the callee's scenario, with the captured event shapes. */
+  private async dialCreated(ch: FakeChannel, timeoutSec: number): Promise<void> {
+    const scenario = this.earlyMediaByEndpoint.get(ch.endpoint ?? '') ?? this.earlyMedia;
+    const early = SCRIPTS.early;
+    const subs: Array<[string, string]> = [
+      [early.ids.caller, ch.id],
+      [early.ids.callerName, ch.name],
+    ];
+    const send = (ev: CapturedEvent, patch: Record<string, unknown> = {}): void => {
+      if (ch.gone) return;
+      this.applyAndBroadcast({ ...instantiate(ev, subs), ...patch } as CapturedEvent);
+    };
+    const started = performance.now();
+    const ringTimeoutMs = timeoutSec > 0 ? timeoutSec * 1000 : Infinity;
+    await this.sleep(6);
+    send(early.dial, { dialstatus: '' });
+    if (scenario.ringMs !== undefined) {
+      await this.sleep(1);
+      send(early.dial, { dialstatus: 'RINGING' });
+      send(early.ringing);
+      await this.sleep(scenario.ringMs);
+    }
+    if (scenario.earlyAudio) {
+      // The 183's first RTP comes ~200 ms after the INVITE; Dial PROGRESS 3.7 ms after the 183.
+      await this.sleep(scenario.ringMs === undefined ? 200 : 0);
+      if (ch.gone) return;
+      send(early.dial, { dialstatus: 'PROGRESS' });
+      ch.line?.say(scenario.earlyAudio);
+      // The audio runs on the bridge's 20 ms clock (as RTP would); the final response comes ~330 ms after the last packet.
+      while (ch.line?.speaking && !ch.gone && !this.down) await new Promise((r) => this.later(20, () => r(undefined)));
+      await this.sleep(330);
+    } else {
+      await this.sleep(scenario.finalAfterMs ?? 500);
+    }
+    if (ch.gone) return;
+    if (performance.now() - started > ringTimeoutMs) return; // Asterisk cancelled it already (not modelled further)
+    if (scenario.final === 'answer') {
+      ch.line!.silenceSuppression = false;
+      send(early.up);
+      send(early.dial, { dialstatus: 'ANSWER' });
+      if (scenario.answerAudio) ch.line?.say(scenario.answerAudio);
+      return;
+    }
+    const cause = scenario.final === 480 ? 19 : scenario.final === 404 ? 1 : 17;
+    const script = scenario.final === 404 ? early.rejected404 : early.rejected480;
+    ch.gone = true;
+    await this.replay(script, ch, early.ids.caller, early.ids.callerName, [], cause);
+    ch.inStasis = false;
+    this.leaveBridge(ch, false);
+    this.later(50, () => this.channels.delete(ch.id));
   }
 
   // ---------------------------------------------------------------- external media
@@ -807,7 +933,15 @@ export class FakeAsterisk {
    * Replay a captured run against `ch`. ChannelLeftBridge is only sent for a bridged channel and is
    * inserted before StasisEnd when the capture had no bridge.
    */
-  private async replay(script: Script | Script['events'], ch: FakeChannel, capturedId: string, capturedName: string, extra: Array<[string, string]> = []): Promise<void> {
+  private async replay(
+    script: Script | Script['events'],
+    ch: FakeChannel,
+    capturedId: string,
+    capturedName: string,
+    extra: Array<[string, string]> = [],
+    /** Replace the Q.850 cause of HangupRequest/Destroyed (486 on the create+dial route was not captured). */
+    cause?: number,
+  ): Promise<void> {
     const events = Array.isArray(script) ? script : script.events;
     const subs: Array<[string, string]> = [[capturedId, ch.id], [capturedName, ch.name], ...extra];
     let leftSent = false;
@@ -815,6 +949,12 @@ export class FakeAsterisk {
       await this.sleep(delayMs);
       if (this.down) return;
       const ev = instantiate(event, subs);
+      if (cause !== undefined && (ev.type === 'ChannelHangupRequest' || ev.type === 'ChannelDestroyed') && typeof ev.cause === 'number') {
+        if (ev.cause !== cause) {
+          ev.cause = cause;
+          ev.cause_txt = cause === 17 ? 'User busy' : ev.cause_txt;
+        }
+      }
       if (ev.type === 'ChannelLeftBridge') leftSent = true;
       if (ev.type === 'StasisEnd' && !leftSent && ch.bridgeId) {
         leftSent = true;

@@ -112,6 +112,49 @@ function originateScript(file: string): Script {
   });
 }
 
+/**
+ * The create + addChannel + dial route with early media (captures early-media-*.jsonl). Event shapes come from
+ * the captures; the ringback capture's ids are renamed to the announcement capture's so one substitution fits all.
+ */
+function earlyMediaScripts() {
+  const an = 'early-media-announcement.jsonl';
+  const an404 = 'early-media-announcement-404.jsonl';
+  const rb = 'early-media-ringback-then-answer.jsonl';
+  const CREATE = /\/channels\/create$/;
+  const body = responseBody(an, 'POST', CREATE, 0).body as { id: string; name: string };
+  const rbBody = responseBody(rb, 'POST', CREATE, 0).body as { id: string; name: string };
+  const an404Body = responseBody(an404, 'POST', CREATE, 0).body as { id: string; name: string };
+  const ids: CapturedIds = { ...NO_IDS, caller: body.id, callerName: body.name };
+  const rename = (ev: CapturedEvent, from: { id: string; name: string }): CapturedEvent =>
+    JSON.parse(JSON.stringify(ev).split(from.id).join(body.id).split(from.name).join(body.name)) as CapturedEvent;
+  const outOnly = (id: string) => (e: CapturedEvent): boolean => (e.channel?.id ?? (e.peer as { id?: string } | undefined)?.id) === id;
+  const lastProgress = (file: string): LinePick => {
+    const lines = loadCapture(file);
+    let last = -1;
+    lines.forEach((l, i) => {
+      if (l.kind === 'ari.event' && l.event?.type === 'Dial' && l.event.dialstatus === 'PROGRESS') last = i;
+    });
+    return (_l, i) => i === last;
+  };
+  const hangupRun = (file: string, out: { id: string; name: string }): Segment['events'] =>
+    cut(file, lastProgress(file), (l) => l.kind === 'ari.request' && l.method === 'DELETE', (e) => outOnly(out.id)(e) && e.type !== 'ChannelVarset').map((x) => ({
+      delayMs: 0,
+      event: rename(x.event, out),
+    }));
+  return {
+    ids,
+    response: () => responseBody(an, 'POST', CREATE, 0).body,
+    created: cut(an, isResponseTo(an, 'POST', CREATE, 0), isEvent('ChannelEnteredBridge'), (e) => (e.type === 'ChannelDialplan' || e.type === 'StasisStart') && outOnly(body.id)(e)),
+    dial: eventTemplate(an, 'Dial', (e) => (e.peer as { id?: string } | undefined)?.id === body.id),
+    ringing: rename(eventTemplate(rb, 'ChannelStateChange', (e) => e.channel?.id === rbBody.id && e.channel.state === 'Ringing'), rbBody),
+    up: rename(eventTemplate(rb, 'ChannelStateChange', (e) => e.channel?.id === rbBody.id && e.channel.state === 'Up'), rbBody),
+    /** 480: HangupRequest{19}, LeftBridge, StasisEnd, Destroyed{19 "User alerting, no answer"} within ~4 ms. */
+    rejected480: hangupRun(an, body),
+    /** 404: the same with cause 1 "Unallocated (unassigned) number". */
+    rejected404: hangupRun(an404, an404Body),
+  };
+}
+
 function build() {
   const inbound = callerIds(F.inbound);
   const inboundSub = callerIds(F.inboundSub);
@@ -154,6 +197,7 @@ function build() {
     /** DELETE of a still-ringing outbound channel: Dial NOANSWER, ChannelDestroyed 16. */
     cancelRingingOutbound: script({ ...NO_IDS, caller: 'fixture-badvars', callerName: badvarsName() }, cut(F.rest, DELETE_OF(F.rest, 'fixture-badvars'), nextRequestOrEnd)),
     dtmf: { template: (): CapturedEvent => eventTemplate(F.dtmf, 'ChannelDtmfReceived') },
+    early: earlyMediaScripts(),
     bridge: {
       response: () => responseBody(F.wsUlaw, 'POST', /^\/ari\/bridges$/, 0).body,
       entered: () => (eventTemplate(F.wsUlaw, 'ChannelEnteredBridge')),

@@ -447,7 +447,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     }
   }
 
-  private playNext(channel: FakeChannel): void {
+  /** `scheduledAt`: the media-clock time FreeSWITCH starts it (timer lateness here does not move it). */
+  private playNext(channel: FakeChannel, scheduledAt?: number): void {
     channel.playTimer = undefined;
     const playback = channel.playQueue.shift();
     if (!playback || channel.hungUp) return;
@@ -471,7 +472,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const run: PlaybackRun = { playback, entries, index, leadMs: list && index === 0 ? 250 : 0, playedMs: 0, segment: undefined, cursor: 0 };
     channel.playing = playback;
     channel.run = run;
-    playback.startedAt = performance.now();
+    playback.startedAt = scheduledAt ?? performance.now();
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_START', path);
     // The wire is laid down on FreeSWITCH's own media clock, continuous within one playback: timer lateness
     // in this process moves when things are checked, never the packet times (so holes are the modelled ones).
@@ -505,7 +506,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       run.index++;
       while (run.index < run.entries.length && !channel.files.has(run.entries[run.index])) run.index++;
       if (run.index < run.entries.length) this.playEntry(channel, run);
-      else this.scheduleAt(channel, run.cursor + 5, () => this.finishPlayback(channel, 'done'));
+      else this.scheduleAt(channel, run.cursor + 5, () => this.finishPlayback(channel, 'done', {}, run.cursor + 5));
     });
   }
 
@@ -513,7 +514,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.wire.push(segment);
   }
 
-  private finishPlayback(channel: FakeChannel, status: 'done' | 'break', extra: Record<string, string> = {}): void {
+  private finishPlayback(channel: FakeChannel, status: 'done' | 'break', extra: Record<string, string> = {}, scheduledAt?: number): void {
     const playback = channel.playing;
     const run = channel.run;
     if (!playback || !run) return;
@@ -521,7 +522,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.run = undefined;
     clearTimeout(channel.playTimer);
     channel.playTimer = undefined;
-    playback.endedAt = performance.now();
+    playback.endedAt = scheduledAt ?? performance.now();
     playback.status = status;
     channel.lastStopAt = playback.endedAt;
     // playback_ms counts what was read, lead-in included; on a break it still holds the previous value (i3a).
@@ -538,7 +539,9 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       ...path,
       'Application-Response': extra['Hangup-Cause'] ? 'PLAYBACK ERROR' : 'FILE PLAYED',
     });
-    if (channel.playQueue.length > 0 && !channel.hungUp) channel.playTimer = setTimeout(() => this.playNext(channel), 130);
+    // The next queued broadcast starts 120-145 ms after this PLAYBACK_STOP (capture i).
+    const next = playback.endedAt + 140;
+    if (channel.playQueue.length > 0 && !channel.hungUp) this.scheduleAt(channel, next, () => this.playNext(channel, next));
   }
 
   /** The wire goes quiet at `at`: the segment playing is cut there. */
