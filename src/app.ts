@@ -6,7 +6,15 @@ import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
 import { CALLPILOT_VERSION } from './core/index.ts';
-import { engineMetrics, OutboundCallService, PbxCallRunner, readiness, runMediaWebSocketCall } from './calls/index.ts';
+import {
+  CallAdmission,
+  defaultMaxCalls,
+  engineMetrics,
+  OutboundCallService,
+  PbxCallRunner,
+  readiness,
+  runMediaWebSocketCall,
+} from './calls/index.ts';
 import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
@@ -25,6 +33,14 @@ export interface CallpilotApp {
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
   auth: Auth;
+  /** server.maxCalls and what is free of it: the campaign dialer sizes its pace to `admission.free`. */
+  admission: CallAdmission;
+  /**
+   * Graceful shutdown: refuse new calls (readyz 503 `draining`), let live calls finish for up to `timeoutMs`
+   * (default server.drainTimeoutMs), then end the rest with reason `shutdown`, store every end and close.
+   */
+  drain(timeoutMs?: number): Promise<void>;
+  /** Ends live calls at once with reason `shutdown`, stores their ends, then closes everything. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -34,6 +50,12 @@ export interface StartOptions {
   modelsRoot?: string;
   /** Resolve relative paths in the config against this folder (default: process.cwd()). */
   cwd?: string;
+  /**
+   * Engines built by the caller instead of from the config's models: tests of orchestration (limits, drain,
+   * crash recovery) run the real app around scripted listening and tone prompts. Closed by the caller.
+   */
+  speech?: SpeechEngine;
+  speaker?: Speaker;
   /** Called once the HTTP server listens, before the models are loaded (/healthz answers from then on). */
   onListening?: (url: string) => void;
 }
@@ -84,6 +106,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     closers.push(() => clearInterval(sweepTimer));
 
     const metrics = createMetrics();
+    const maxCalls = config.server.maxCalls ?? defaultMaxCalls();
+    const admission = new CallAdmission({ maxCalls, onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }) });
     // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
     // /readyz reports the loading; a bad port fails now, not after the load.
     const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };
@@ -104,10 +128,17 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const mediaRoute = createMediaWebSocketRoute({
       log,
       maxQueuedMs: config.media.maxQueuedMs,
-      onLeg: (leg, start) =>
+      admit: () => {
+        const result = admission.tryAdmit('media');
+        return result.ok ? { ok: true, release: result.ticket.release } : { ok: false, detail: result.detail };
+      },
+      onLeg: (leg, start, release) =>
         void loaded.promise.then(
-          (ready) => runMediaWebSocketCall(ready, leg, start, log),
-          (err: unknown) => void leg.close({ code: 'shutdown', detail: `models failed to load: ${(err as Error).message}` }).catch(() => undefined),
+          (ready) => runMediaWebSocketCall(ready, leg, start, log, release),
+          (err: unknown) => {
+            release();
+            void leg.close({ code: 'shutdown', detail: `models failed to load: ${(err as Error).message}` }).catch(() => undefined);
+          },
         ),
     });
     const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
@@ -117,7 +148,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const presence = new NodePresence({
       nodes: store.nodes,
       calls: store.calls,
-      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: 0, liveCalls: engine?.activeCalls ?? 0, draining: false, startedAt }),
+      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: maxCalls, liveCalls: engine?.activeCalls ?? 0, draining: admission.draining, startedAt }),
       heartbeatMs: config.cluster.heartbeatMs,
       deadAfterMs: config.cluster.deadAfterMs,
       log,
@@ -130,7 +161,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
-      readiness: () => readiness(adapters, warming, store, models),
+      readiness: () => readiness(adapters, warming, store, admission, models),
       auth,
       metricsPublic: config.observability.metricsPublic,
       originate:
@@ -158,24 +189,31 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         models.detail = `loading ${[...pending].join(', ')} (${part} loaded in ${Math.round(performance.now() - loadStarted)} ms)`;
         return value;
       });
-    const [speechResult, ttsResult] = await Promise.allSettled([
-      progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot })),
-      progress('TTS', createTtsEngine(config.speech.tts, { log, resolveModelDir: (name) => resolveModel(name, modelLookup).dir })),
+    const [speechResult, speakerResult] = await Promise.allSettled([
+      opts.speech
+        ? Promise.resolve(opts.speech)
+        : progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls })).then((s) => {
+            closers.push(() => s.close());
+            return s;
+          }),
+      opts.speaker
+        ? Promise.resolve(opts.speaker)
+        : progress('TTS', createTtsEngine(config.speech.tts, { log, resolveModelDir: (name) => resolveModel(name, modelLookup).dir })).then((tts) => {
+            closers.push(() => tts.close());
+            return createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
+          }),
     ]);
-    if (speechResult.status === 'fulfilled') closers.push(() => speechResult.value.close());
-    if (ttsResult.status === 'fulfilled') closers.push(() => ttsResult.value.close());
-    if (speechResult.status === 'rejected' || ttsResult.status === 'rejected') {
-      const err: unknown = speechResult.status === 'rejected' ? speechResult.reason : (ttsResult as PromiseRejectedResult).reason;
+    if (speechResult.status === 'rejected' || speakerResult.status === 'rejected') {
+      const err: unknown = speechResult.status === 'rejected' ? speechResult.reason : (speakerResult as PromiseRejectedResult).reason;
       models.detail = `failed: ${(err as Error).message}`;
       loaded.reject(err);
       throw err;
     }
     const speech: SpeechEngine = speechResult.value;
-    const tts: TtsEngine = ttsResult.value;
+    const speaker: Speaker = speakerResult.value;
     const asrTimer = setInterval(() => metrics.asrRealTimeFactor.set(speech.asrRealTimeFactor()), 5000);
     asrTimer.unref();
     closers.push(() => clearInterval(asrTimer));
-    const speaker: Speaker = createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
     dialogs = await createFlowDialogFactory({
       flowsDir: resolve(cwd, config.dialog.flowsDir),
       defaultFlow: config.dialog.defaultFlow,
@@ -186,7 +224,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const flows = dialogs;
     closers.push(() => flows.close());
 
-    engine = new CallEngine({
+    const running = new CallEngine({
       speech,
       speaker,
       dialogs,
@@ -196,17 +234,22 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
       metrics: engineMetrics(metrics),
     });
-    const running = engine;
-    closers.push(() => running.shutdown());
-    const runner = new PbxCallRunner({ engine, calls: store.calls, log });
-    for (const adapter of adapters) adapter.on('call', (call) => void runner.run(call));
-    outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log }) : undefined;
-    const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
+    engine = running;
+    const runner = new PbxCallRunner({ engine: running, calls: store.calls, log, admission, overflowTarget: config.server.overflowTarget });
+    for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
+    const placing = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
+    outbound = placing;
+    // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
+    if (placing) closers.push(() => withTimeout(placing.settled(), 5000));
+    if (opts.speech) models.detail = 'speech engine given by the caller';
+    else {
+      const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
+      models.detail = asr.spec?.testOnly
+        ? `ASR ${asr.name}: demo model, knows only the demo/flow vocabulary; real calls need a production model (callpilot models pull zh-en)`
+        : `ASR ${asr.name}`;
+    }
     models.ok = true;
-    models.detail = asr.spec?.testOnly
-      ? `ASR ${asr.name}: demo model, knows only the demo/flow vocabulary; real calls need a production model (callpilot models pull zh-en)`
-      : `ASR ${asr.name}`;
-    loaded.resolve(engine);
+    loaded.resolve(running);
     log.info({ ms: Math.round(performance.now() - loadStarted) }, 'speech models loaded');
 
     // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
@@ -221,12 +264,35 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await adapter.start();
       closers.push(() => adapter.stop());
     }
-    log.info({ url, pbx: adapters.map((a) => a.kind) }, 'callpilot started');
-    return { url, store, engine, outbound, metrics, adapters, auth, close: closeAll };
+    // First thing on close, while server, adapters and store still work: refuse new calls, end the live ones with
+    // reason `shutdown` (clients get `end`, PBX calls go to the overflow target or are hung up) and wait until
+    // every end is stored. Only then do the adapters, the server and finally the store close.
+    closers.push(async () => {
+      admission.startDraining();
+      runner.stop();
+      await running.shutdown();
+      await withTimeout(runner.settled(), 10_000);
+    });
+    const drain = async (timeoutMs: number = config.server.drainTimeoutMs): Promise<void> => {
+      admission.startDraining();
+      log.info({ calls: running.runningCalls, timeoutMs }, 'draining: new calls are refused, live calls may finish');
+      const idle = await running.whenIdle(timeoutMs);
+      if (!idle) log.warn({ calls: running.runningCalls }, 'drain timeout: ending the remaining calls with reason shutdown');
+      await closeAll();
+    };
+    log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
+    return { url, store, engine: running, outbound, metrics, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** Waits for `p`, but no longer than `ms`. */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Raised when callpilot must not start as configured (the message says what to do). */

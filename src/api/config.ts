@@ -5,6 +5,21 @@ export const serverConfigSchema = z
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /**
+     * Calls at once (inbound, outbound and /media together); beyond it new calls are refused on every wire.
+     * Unset: 25 per CPU core, the level bench/RESULTS.md measured within the latency targets (50 on 2 cores).
+     */
+    maxCalls: z.number().int().min(1).max(100_000).optional(),
+    /** On SIGTERM/SIGINT, how long live calls may go on before they are ended with reason `shutdown`. */
+    drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),
+    /**
+     * Dialplan location (`context,extension[,priority]`) PBX calls are sent to when they are refused (maxCalls,
+     * draining) or ended by a shutdown; unset = hang up with cause 34 (NORMAL_CIRCUIT_CONGESTION).
+     */
+    overflowTarget: z
+      .string()
+      .regex(/^[^,\s]+,[^,\s]+(?:,\d+)?$/, 'context,extension[,priority]')
+      .optional(),
+    /**
      * Host names (optionally with :port) browsers may reach this server by; IP literals and `localhost` always
      * pass, `*` turns the check off. Protects against DNS rebinding.
      */

@@ -15,6 +15,9 @@ export interface UpgradeGuard {
 /** The subprotocol callpilot's own media clients may ask for; routes without `protocols` accept it. */
 export const CALLPILOT_MEDIA_SUBPROTOCOL = 'callpilot-media';
 
+/** For routes that do not size their own: ws would otherwise buffer up to 100 MiB per message. */
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
+
 export type RouteMatch =
   | { ok: true; route: WebSocketRoute; protocol: string | undefined }
   | { ok: false; status: 400 | 404; message: string };
@@ -92,6 +95,7 @@ export class WebSocketDispatcher {
         route,
         new WebSocketServer({
           noServer: true,
+          maxPayload: route.maxPayload ?? DEFAULT_MAX_PAYLOAD,
           // The route was chosen for a protocol already; echo it so the client's handshake check passes.
           handleProtocols: (protocols: Set<string>) => acceptedProtocol(route, [...protocols]) || false,
         }),
@@ -137,7 +141,8 @@ export class WebSocketDispatcher {
     const roles = (route.roles ?? []) as readonly Role[];
     if (allows(roles, checked.principal)) return undefined;
     if (checked.principal) return { status: 403, message: `role ${checked.principal.role} may not connect to ${route.path}` };
-    if (roles.includes('pbx')) {
+    // Per-call media tokens open PBX-only endpoints, never the operators' /media (it starts calls of its own).
+    if (roles.length === 1 && roles[0] === 'pbx') {
       const url = new URL(req.url ?? '/', 'http://callpilot.invalid');
       const token = url.searchParams.get(MEDIA_TOKEN_PARAM);
       if (token && this.guard.mediaTokens.verify(token, url)) return undefined;

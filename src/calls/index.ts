@@ -13,3 +13,12 @@ export { parseTransferTarget } from './transfer-target.ts';
 export { runMediaWebSocketCall } from './websocket-call.ts';
 export { engineMetrics } from './engine-metrics.ts';
 export { readiness, type Readiness, type ReadinessCheck } from './readiness.ts';
+export {
+  CallAdmission,
+  CALLS_PER_CORE,
+  defaultMaxCalls,
+  type AdmissionResult,
+  type AdmissionTicket,
+  type CallAdmissionOptions,
+  type RefusalReason,
+} from './call-admission.ts';

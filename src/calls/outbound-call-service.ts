@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
 import type { Disposition, OriginateRequest, PbxAdapter } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
+import type { CallAdmission } from './call-admission.ts';
 import type { PbxCallRunner } from './pbx-call-runner.ts';
 
 export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'> {
@@ -49,6 +50,8 @@ export interface OutboundCallServiceOptions {
   log: Logger;
   /** When set, attempts listen to early media unless the request says `earlyMedia: false`. */
   earlyMediaMonitor?: EarlyMediaMonitorFactory;
+  /** Outbound attempts count against server.maxCalls from the dial on; without it every attempt is placed. */
+  admission?: CallAdmission;
 }
 
 /**
@@ -69,36 +72,42 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   async placeCall(req: OutboundCallRequest): Promise<PlaceCallResult> {
     const adapter = this.o.adapters.find((a) => !req.pbx || a.kind === req.pbx);
     if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured` };
+    const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
+    if (!admission.ok) return { error: admission.detail };
     const callId = newCallId();
     const lang = req.lang ?? 'zh';
-    await this.o.calls.createCall({
-      id: callId,
-      pbx: adapter.kind,
-      direction: 'outbound',
-      to: req.endpoint,
-      from: req.callerId,
-      flow: req.flow,
-      lang,
-      status: 'active',
-      startedAt: new Date().toISOString(),
-      variables: req.variables ?? {},
-    });
+    try {
+      await this.o.calls.createCall({
+        id: callId,
+        pbx: adapter.kind,
+        direction: 'outbound',
+        to: req.endpoint,
+        from: req.callerId,
+        flow: req.flow,
+        lang,
+        status: 'active',
+        startedAt: new Date().toISOString(),
+        variables: req.variables ?? {},
+      });
+    } catch (err) {
+      admission.ticket.release();
+      throw err;
+    }
     const { pbx: _pbx, earlyMedia, ...originate } = req;
     const monitorFactory = earlyMedia === false ? undefined : this.o.earlyMediaMonitor;
     const dialReq: OriginateRequest = {
       ...originate,
       earlyMedia: monitorFactory?.({ callId, lang, log: this.o.log.child({ callId }) }),
     };
-    const dialling = this.dial(adapter, dialReq, callId);
+    const dialling = this.dial(adapter, dialReq, callId).finally(() => admission.ticket.release());
     this.running.set(callId, dialling);
-    void dialling.then(
-      (outcome) => {
+    void dialling
+      .then((outcome) => {
         this.running.delete(callId);
         this.emit('outcome', outcome);
-      },
+      })
       // dial() never rejects; this keeps a broken listener from becoming an unhandled rejection.
-      (err: unknown) => this.o.log.error({ err, callId }, 'outbound outcome listener failed'),
-    );
+      .catch((err: unknown) => this.o.log.error({ err, callId }, 'outbound outcome listener failed'));
     return { callId };
   }
 

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
+import { newCallId } from '../core/index.ts';
 import type { CallControl, CallEngine } from '../dialog/index.ts';
 import type { AudioLeg } from '../media/index.ts';
-import type { HangupInfo, PbxCall } from '../pbx/index.ts';
+import type { HangupInfo, PbxCall, TransferTarget } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
+import type { CallAdmission } from './call-admission.ts';
 import { parseTransferTarget } from './transfer-target.ts';
 
 export interface PbxCallRunnerOptions {
@@ -11,9 +13,18 @@ export interface PbxCallRunnerOptions {
   log: Logger;
   /** How long to wait after the dialog ended for the PBX to report the hangup cause (ms). */
   causeWaitMs?: number;
+  /** Admission for inbound calls (`accept`); without it every call is taken. */
+  admission?: CallAdmission;
+  /**
+   * Dialplan location (`context,extension[,priority]`) for calls refused or ended by a shutdown; without it they
+   * are hung up (cause 34 NORMAL_CIRCUIT_CONGESTION when refused, 16 at shutdown).
+   */
+  overflowTarget?: string;
 }
 
 const DEFAULT_CAUSE_WAIT_MS = 2000;
+/** Q.850 34: no circuit/channel available; FreeSWITCH names it NORMAL_CIRCUIT_CONGESTION. */
+export const CAUSE_CONGESTION = 34;
 
 /**
  * Runs PBX calls: answers an inbound call, brings up its media, runs it through the engine and stores the Q.850
@@ -21,14 +32,37 @@ const DEFAULT_CAUSE_WAIT_MS = 2000;
  */
 export class PbxCallRunner {
   private readonly o: PbxCallRunnerOptions;
+  private readonly overflow: TransferTarget | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(opts: PbxCallRunnerOptions) {
     this.o = opts;
+    this.overflow = parseTransferTarget(opts.overflowTarget);
   }
 
-  /** Runs one call to its end. Never rejects: a failure is logged and the PBX call is hung up. */
-  async run(call: PbxCall, callId?: string): Promise<void> {
+  /**
+   * An inbound call from an adapter: admitted and run, or refused at once (over server.maxCalls, draining) by
+   * sending it to the overflow target or hanging up with cause 34. Never rejects.
+   */
+  accept(call: PbxCall): void {
+    const admission = this.o.admission?.tryAdmit(call.info.pbx) ?? { ok: true as const, ticket: { release: () => undefined } };
+    if (!admission.ok) {
+      const clog = this.o.log.child({ pbxCallId: call.info.pbxCallId });
+      clog.warn({ reason: admission.reason }, `inbound call refused: ${admission.detail}`);
+      this.endOnPbx(call, CAUSE_CONGESTION, admission.detail).catch((err: unknown) => clog.warn({ err }, 'refusing the call on the PBX failed'));
+      return;
+    }
+    this.track(this.run(call).finally(() => admission.ticket.release()));
+  }
+
+  /**
+   * Runs one call to its end. Never rejects: a failure is logged and the PBX call is hung up. `attemptId` is the
+   * id of the outbound attempt OutboundCallService stored before dialling; inbound calls get a fresh id.
+   */
+  async run(call: PbxCall, attemptId?: string): Promise<void> {
     const info = call.info;
+    const callId = attemptId ?? newCallId();
     const clog = this.o.log.child({ pbxCallId: info.pbxCallId, callId });
     let hangup: HangupInfo | undefined;
     let leg: AudioLeg | undefined;
@@ -49,6 +83,7 @@ export class PbxCallRunner {
       const outcome = await this.o.engine.runCall({
         leg,
         callId,
+        attempt: attemptId !== undefined,
         pbx: info.pbx,
         pbxCallId: info.pbxCallId,
         direction: info.direction,
@@ -59,14 +94,43 @@ export class PbxCallRunner {
         variables: info.variables,
         control,
       });
+      // Ended by a shutdown: the channel is still up on the PBX, so hand it back (overflow) or hang it up.
+      if (this.stopping && !hangup) await this.endOnPbx(call, 16, 'callpilot is shutting down').catch((err: unknown) => clog.warn({ err }, 'ending the call on the PBX at shutdown failed'));
       // The PBX reports the cause a moment after our side ended; wait briefly for it.
       if (!hangup) await waitFor(() => hangup !== undefined, this.o.causeWaitMs ?? DEFAULT_CAUSE_WAIT_MS);
       const h = hangup as HangupInfo | undefined;
-      if (h) await this.o.calls.updateCall(outcome.callId, { hangupCause: h.cause, hangupBy: h.by });
+      if (h) await this.o.calls.updateCall(outcome.callId, { hangupCause: h.cause, hangupBy: this.stopping ? 'shutdown' : h.by });
     } catch (err) {
       clog.error({ err }, 'PBX call failed before the dialog could run');
       await call.hangup(41).catch(() => undefined); // 41 temporary failure
+      // The engine may never have seen it; if a row exists it is ended, if not there is nothing to end.
+      await this.o.calls
+        .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'error', hangupBy: 'error' })
+        .catch(() => undefined);
     }
+  }
+
+  /** Stop taking calls; calls the engine ends from now on are handed back to the PBX (overflow or hangup). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Resolves once every call accepted here has finished on the PBX and in the store. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
+  private track(p: Promise<void>): void {
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  private async endOnPbx(call: PbxCall, cause: number, why: string): Promise<void> {
+    if (this.overflow) {
+      await call.transfer(this.overflow, why);
+      return;
+    }
+    await call.hangup(cause);
   }
 }
 

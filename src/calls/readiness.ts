@@ -1,6 +1,7 @@
 import type { PromptWarmingProgress } from '../dialog/index.ts';
 import type { PbxAdapter } from '../pbx/index.ts';
 import type { Store } from '../store/index.ts';
+import type { CallAdmission } from './call-admission.ts';
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -9,17 +10,20 @@ export interface ReadinessCheck {
 
 export interface Readiness {
   ready: boolean;
+  /** Set while shutting down: new calls are refused and load balancers should send calls elsewhere. */
+  status?: 'draining';
   checks: Record<string, ReadinessCheck>;
 }
 
 /**
  * What `/readyz` reports: the speech models (loading, loaded, and which ASR model), every PBX connection, the
- * store, and prompt warming as information.
+ * store, call capacity, and prompt warming as information.
  */
 export function readiness(
   adapters: PbxAdapter[],
   warming: Pick<PromptWarmingProgress, 'done' | 'total'>,
   store?: Pick<Store, 'backend' | 'health'>,
+  admission?: Pick<CallAdmission, 'draining' | 'inUse' | 'maxCalls'>,
   speech: ReadinessCheck & { detail: string } = { ok: true, detail: 'loaded' },
 ): Readiness {
   const checks: Record<string, ReadinessCheck> = {
@@ -32,5 +36,9 @@ export function readiness(
     checks.store = { ok: h.ok, detail: h.detail ?? store.backend };
   }
   for (const a of adapters) checks[a.kind] = { ok: a.ready, detail: a.ready ? undefined : a.notReadyReason };
-  return { ready: Object.values(checks).every((c) => c.ok), checks };
+  if (admission) {
+    checks.calls = admission.draining ? { ok: false, detail: 'draining' } : { ok: true, detail: `${admission.inUse}/${admission.maxCalls}` };
+  }
+  const ready = Object.values(checks).every((c) => c.ok);
+  return admission?.draining ? { ready, status: 'draining', checks } : { ready, checks };
 }

@@ -4,6 +4,7 @@ import { loadConfigWithSource } from '../config/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { parseCommandArgs } from './cli-args.ts';
 import { checkModels, logModelChoice } from './models-command.ts';
+import { installProcessGuards } from './process-guards.ts';
 
 export const START_USAGE = `usage: callpilot start [--config FILE]
 
@@ -32,29 +33,49 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
   });
 }
 
-/** `callpilot start`: run until SIGINT/SIGTERM, then end live calls and close cleanly. */
+/**
+ * `callpilot start`: run until SIGINT/SIGTERM, then drain: refuse new calls, let live ones finish for up to
+ * server.drainTimeoutMs, end the rest with reason `shutdown`, store every end, close, exit 0. A second signal
+ * ends the live calls at once, stores what it can within a few seconds and exits 1.
+ */
 export async function runStart(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, START_USAGE, { config: { type: 'string' } });
   const { config, file } = loadConfigWithSource({ path: values.config });
   const log = createLogger(config.log);
-  log.info({ config: file ?? '(built-in defaults)' }, 'config loaded');
-  await assertPortFree(config.server.host, config.server.port);
-  const models = checkModels(config);
-  logModelChoice(models, log);
-  // stdout stays pure JSON (log shippers read it); people read stderr.
-  const app = await startCallpilot(config, {
-    log,
-    onListening: (url) => process.stderr.write(`callpilot listening on ${url} (loading models: ${url}/readyz shows progress)\n`),
-  });
-  process.stderr.write(`callpilot ready on ${app.url} — console ${app.url}/ , try: npx callpilot simulate\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  await app.close();
-  return 0;
+  let countUnhandled: () => void = () => undefined;
+  const uninstall = installProcessGuards(log, () => countUnhandled());
+  try {
+    log.info({ config: file ?? '(built-in defaults)' }, 'config loaded');
+    await assertPortFree(config.server.host, config.server.port);
+    const models = checkModels(config);
+    logModelChoice(models, log);
+    // stdout stays pure JSON (log shippers read it); people read stderr.
+    const app = await startCallpilot(config, {
+      log,
+      onListening: (url) => process.stderr.write(`callpilot listening on ${url} (loading models: ${url}/readyz shows progress)\n`),
+    });
+    countUnhandled = () => app.metrics.unhandledErrors.inc();
+    process.stderr.write(`callpilot ready on ${app.url} — console ${app.url}/ , try: npx callpilot simulate\n`);
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    log.info({ signal, drainTimeoutMs: config.server.drainTimeoutMs }, 'shutting down: draining live calls');
+    const forced = new Promise<number>((resolve) => {
+      const force = (second: string): void => {
+        log.warn({ signal: second }, 'second signal: ending live calls now');
+        // close() ends every call with reason shutdown and stores the ends; give it a few seconds, no more.
+        const timer = setTimeout(() => resolve(1), 5000);
+        timer.unref();
+        void app.close().finally(() => resolve(1));
+      };
+      process.once('SIGINT', () => force('SIGINT'));
+      process.once('SIGTERM', () => force('SIGTERM'));
+    });
+    const code = await Promise.race([app.drain().then(() => 0), forced]);
+    log.info({ code }, 'callpilot stopped');
+    return code;
+  } finally {
+    uninstall();
+  }
 }

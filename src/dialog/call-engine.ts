@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { isCallId, newCallId } from '../core/index.ts';
 import type { AudioLeg } from '../media/index.ts';
-import { attachRecorder } from '../media/index.ts';
-import type { Speaker, SpeechEngine } from '../speech/index.ts';
+import { attachRecorder, type CallRecorder } from '../media/index.ts';
+import type { CallSpeech, Speaker, SpeechEngine } from '../speech/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent, CallTimelineListener } from './timeline.ts';
@@ -34,10 +35,21 @@ export interface CallEngineOptions {
 
 export interface StartCallRequest {
   leg: AudioLeg;
-  /** Id of a call record created earlier (an outbound attempt); default: the leg's call id, recorded now. */
+  /**
+   * callpilot's id for the call (`newCallId()`), when whoever set the call up already told it to someone (the
+   * /media client, an outbound attempt); default: a fresh one. Never an id from a client or PBX.
+   */
   callId?: string;
+  /**
+   * `callId` names the outbound attempt OutboundCallService stored before dialling: that row (active, outbound,
+   * not answered yet) becomes this call. Without it the engine only ever creates a new row and refuses an id that
+   * exists, so no call can overwrite another.
+   */
+  attempt?: boolean;
   pbx: string;
   pbxCallId?: string;
+  /** The id a media client gave the call; stored for correlation only. */
+  externalId?: string;
   direction: 'inbound' | 'outbound';
   from?: string;
   to?: string;
@@ -73,6 +85,11 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
 export class CallEngine {
   private readonly o: CallEngineOptions;
   private readonly live = new Map<string, AudioLeg>();
+  /** Every runCall not yet settled: shutdown waits for them so each end is stored before the store closes. */
+  private readonly running = new Set<Promise<CallOutcome>>();
+  /** Calls ended by shutdown(): stored with hangupBy `shutdown`. */
+  private readonly endedByShutdown = new Set<string>();
+  private stopping = false;
 
   constructor(opts: CallEngineOptions) {
     this.o = opts;
@@ -83,21 +100,52 @@ export class CallEngine {
   }
 
   /** Runs one call to its end. Never rejects: failures end the call and are stored. */
-  async runCall(req: StartCallRequest): Promise<CallOutcome> {
-    const { leg } = req;
-    const callId = req.callId ?? leg.callId;
+  runCall(req: StartCallRequest): Promise<CallOutcome> {
+    const running = this.runGuarded(req);
+    this.running.add(running);
+    void running.finally(() => this.running.delete(running));
+    return running;
+  }
+
+  private async runGuarded(req: StartCallRequest): Promise<CallOutcome> {
+    const callId = req.callId ?? newCallId();
     const log = this.o.log.child({ callId });
+    try {
+      return await this.run(req, callId, log);
+    } catch (err) {
+      // Anything the run did not handle itself: the call still ends, on the wire and in the store.
+      log.error({ err }, 'call failed outside its turn loop; ending it');
+      if (!req.leg.closed) await req.leg.close({ code: 'protocol_error', detail: 'internal error' }).catch(() => undefined);
+      if (this.live.get(callId) === req.leg) {
+        this.live.delete(callId);
+        this.o.metrics?.callEnded('error');
+      }
+      await this.o.store
+        .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'error', hangupBy: 'error' })
+        .catch((storeErr: unknown) => log.error({ err: storeErr }, 'storing the end of the failed call failed'));
+      return { disposition: 'error', endedBy: 'error', transcript: [], callId };
+    }
+  }
+
+  private async run(req: StartCallRequest, callId: string, log: Logger): Promise<CallOutcome> {
+    const { leg } = req;
     const lang: Lang = req.lang === 'en' || req.lang === 'zh' ? req.lang : this.o.dialogConfig.defaultLang;
     const flow = req.flow ?? this.o.dialogConfig.defaultFlow;
     const startedAt = new Date().toISOString();
-    let recordingDir: string | undefined;
-    if (this.o.recordingsDir) {
-      recordingDir = join(this.o.recordingsDir, startedAt.slice(0, 10), callId);
-      mkdirSync(recordingDir, { recursive: true });
+    const refuse = async (detail: string): Promise<CallOutcome> => {
+      if (!leg.closed) await leg.close({ code: 'protocol_error', detail }).catch(() => undefined);
+      return { disposition: 'error', endedBy: 'error', transcript: [], callId };
+    };
+    // Recording folders are made from our own id and the date only, so nothing a client sends reaches a path.
+    if (!isCallId(callId)) {
+      log.error('refusing a call whose id callpilot did not make');
+      return refuse('call id is not one callpilot made');
     }
+    const recordingDir = this.o.recordingsDir ? join(this.o.recordingsDir, startedAt.slice(0, 10), callId) : undefined;
     const answered = {
       pbx: req.pbx,
       pbxCallId: req.pbxCallId,
+      externalId: req.externalId,
       direction: req.direction,
       from: req.from,
       to: req.to,
@@ -111,27 +159,47 @@ export class CallEngine {
     // (a database that is briefly unreachable then delays that write instead of losing it).
     let storedVariables: Record<string, string> = req.variables ?? {};
     try {
-      const attempt = await this.o.store.getCall(callId);
-      // An outbound attempt was stored when it was dialled: it becomes this call, keeping its start and variables.
-      if (attempt) {
+      if (req.attempt) {
+        const attempt = await this.o.store.getCall(callId);
+        if (!attempt || attempt.direction !== 'outbound' || attempt.status !== 'active' || attempt.answeredAt) {
+          throw new Error(`call ${callId} is not an outbound attempt waiting to be answered`);
+        }
+        // The attempt was stored when it was dialled: it becomes this call, keeping its start and variables.
         storedVariables = { ...attempt.variables, ...req.variables };
         await this.o.store.updateCall(callId, { ...answered, variables: storedVariables });
-      } else await this.o.store.createCall({ id: callId, ...answered, startedAt, variables: storedVariables });
+      } else {
+        // createCall refuses an id that exists: an earlier call is never overwritten.
+        await this.o.store.createCall({ id: callId, ...answered, startedAt, variables: storedVariables });
+      }
     } catch (err) {
       // A call we cannot record is not run: nothing of it could be found or audited afterwards.
       log.error({ err }, 'storing the call failed; ending it');
-      if (!leg.closed) await leg.close({ code: 'protocol_error', detail: 'call could not be stored' }).catch(() => undefined);
-      return { disposition: 'error', endedBy: 'error', transcript: [], callId };
+      return refuse('call could not be stored');
+    }
+    if (this.stopping) {
+      // Set up while shutdown ran: end it at once, through the same path as every other call.
+      this.endedByShutdown.add(callId);
+      await leg.close({ code: 'shutdown', detail: 'callpilot is shutting down' }).catch(() => undefined);
     }
     this.live.set(callId, leg);
     this.o.metrics?.callStarted();
     log.info({ pbx: req.pbx, direction: req.direction, flow, lang }, 'call started');
 
-    const recorder = recordingDir ? attachRecorder(leg, recordingDir) : undefined;
-    const speech = this.o.speech.createCall(callId, leg.sampleRate, lang);
+    let recorder: CallRecorder | undefined;
+    if (recordingDir) {
+      try {
+        mkdirSync(recordingDir, { recursive: true });
+        recorder = attachRecorder(leg, recordingDir);
+      } catch (err) {
+        // The conversation matters more than its recording: go on, and say so where it can be found.
+        log.error({ err }, 'cannot record this call; it goes on unrecorded');
+      }
+    }
+    let speech: CallSpeech | undefined;
     let outcome: TurnLoopResult;
     let dialogVariables: Record<string, string> = {};
     try {
+      speech = this.o.speech.createCall(callId, leg.sampleRate, lang);
       const dialog = this.o.dialogs.create({
         callId,
         lang,
@@ -164,7 +232,7 @@ export class CallEngine {
       outcome = { disposition: 'error', endedBy: 'error', transcript: [] };
     }
 
-    speech.close();
+    speech?.close();
     if (!leg.closed) await leg.close({ code: outcome.endedBy === 'caller' ? 'caller_hangup' : 'bot_hangup' }).catch(() => undefined);
     if (recorder) await recorder.close().catch((err: unknown) => log.warn({ err }, 'closing recordings failed'));
     this.live.delete(callId);
@@ -176,7 +244,7 @@ export class CallEngine {
         status: 'ended',
         endedAt: new Date().toISOString(),
         disposition: outcome.disposition,
-        hangupBy: outcome.endedBy,
+        hangupBy: this.endedByShutdown.delete(callId) ? 'shutdown' : outcome.endedBy,
         variables: { ...storedVariables, ...dialogVariables },
       });
     } catch (err) {
@@ -186,9 +254,43 @@ export class CallEngine {
     return { ...outcome, callId, recordingDir };
   }
 
-  /** Ends every live call (server shutdown). */
-  async shutdown(): Promise<void> {
-    await Promise.all([...this.live.values()].map((leg) => leg.close({ code: 'shutdown' }).catch(() => undefined)));
+  /** Calls still running (set up, live, or storing their end). */
+  get runningCalls(): number {
+    return this.running.size;
+  }
+
+  /** Resolves true once no call is running, or false after `timeoutMs`. */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /**
+   * Ends every live call with reason `shutdown` (media clients get the `end` message and close 1000) and waits,
+   * up to `waitMs`, until each call has stored its end: only then may the store close.
+   */
+  async shutdown(waitMs = 15_000): Promise<void> {
+    this.stopping = true;
+    for (const [callId, leg] of this.live) {
+      if (leg.closed) continue;
+      this.endedByShutdown.add(callId);
+      leg.close({ code: 'shutdown', detail: 'callpilot is shutting down' }).catch((err: unknown) => {
+        this.o.log.warn({ err, callId }, 'closing a call at shutdown failed');
+      });
+    }
+    if (!(await this.whenIdle(waitMs))) this.o.log.error({ calls: this.running.size }, 'calls still storing their end at shutdown');
   }
 
   private storeTurn(callId: string, turn: TurnSummary, log: Logger): void {

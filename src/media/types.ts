@@ -84,8 +84,13 @@ export interface WebSocketRoute {
   /** Subprotocols accepted (chan_websocket wants `media`, mod_audio_fork `audio.drachtio.org`). */
   protocols?: string[];
   /**
+   * Largest WebSocket message accepted, sized to the wire's largest legal frame: ws refuses bigger ones (close
+   * 1009) before buffering them. Default 64 KiB.
+   */
+  maxPayload?: number;
+  /**
    * Roles admitted (admin, operator, auditor, pbx); the HTTP server refuses to start with a route that names none.
-   * A route admitting `pbx` also accepts the per-call media token callpilot put in the URL it gave the PBX.
+   * A route admitting only `pbx` also accepts the per-call media token callpilot put in the URL it gave the PBX.
    */
   roles?: readonly string[];
   handle(ws: WebSocket, req: IncomingMessage): void;

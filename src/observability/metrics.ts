@@ -16,6 +16,10 @@ export interface Metrics {
   /** Frames dropped (queue cap, malformed input, dead leg). */
   readonly droppedFrames: Counter;
   readonly turnsTotal: Counter;
+  /** New calls refused (capacity, draining) by wire. */
+  readonly callsRefused: Counter<'reason' | 'wire'>;
+  /** Promise rejections and errors nothing handled; the process logs them and goes on. */
+  readonly unhandledErrors: Counter;
   /** Prometheus text exposition of everything on the registry. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -61,6 +65,17 @@ export function createMetrics(opts: { prefix?: string; defaultMetrics?: boolean 
     lateFrames: new Counter({ name: `${prefix}late_frames_total`, help: 'Bot audio frames sent later than their 20 ms slot', registers }),
     droppedFrames: new Counter({ name: `${prefix}dropped_frames_total`, help: 'Audio frames dropped', registers }),
     turnsTotal: new Counter({ name: `${prefix}turns_total`, help: 'Dialog turns taken', registers }),
+    callsRefused: new Counter({
+      name: `${prefix}calls_refused_total`,
+      help: 'New calls refused before they started (server.maxCalls reached, draining)',
+      labelNames: ['reason', 'wire'] as const,
+      registers,
+    }),
+    unhandledErrors: new Counter({
+      name: `${prefix}unhandled_errors_total`,
+      help: 'Rejections and errors no code handled; logged, the process keeps serving',
+      registers,
+    }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor } from '../core/index.ts';
-import type { AudioLeg, WebSocketRoute } from '../media/types.ts';
+import type { AudioLeg, WebSocketRoute } from '../media/index.ts';
 
 export type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor };
 

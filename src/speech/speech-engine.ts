@@ -23,6 +23,8 @@ export interface SpeechEngineOptions {
   modelsRoot?: string;
   /** Environment for the model lookup (default process.env). */
   env?: Record<string, string | undefined>;
+  /** VAD instances the pool grows to in the background (server.maxCalls), so no call waits for one. */
+  vadTarget?: number;
 }
 
 /** Idle VAD instances kept beyond the warm pool before extras are let go. */
@@ -58,6 +60,7 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     minSpeechMs: cfg.vad.minSpeechMs,
     minSilenceMs: cfg.vad.minSilenceMs,
     warm: cfg.vad.poolSize,
+    target: Math.max(cfg.vad.poolSize, opts.vadTarget ?? 0),
     maxIdle: Math.max(cfg.vad.poolSize, MAX_IDLE_VADS),
     log,
   });

@@ -16,6 +16,11 @@ export interface VadPoolOptions {
   minSilenceMs: number;
   /** Instances created up front. */
   warm: number;
+  /**
+   * Instances the pool grows to in the background after start-up (server.maxCalls), one per event-loop turn, so
+   * no call ever waits for one; default = warm.
+   */
+  target?: number;
   /** Most idle instances kept for reuse. */
   maxIdle: number;
   log: Logger;
@@ -23,12 +28,16 @@ export interface VadPoolOptions {
 
 /** Seconds of audio the native ring starts with; sherpa grows it (with a log line) for longer speech. */
 const VAD_BUFFER_SECONDS = 8;
+/** Pause between background creations: leaves the loop free for frames between two ~50 ms blocks. */
+const GROWTH_INTERVAL_MS = 100;
 
 export class VadPool {
   private readonly idle: SherpaVad[] = [];
   private readonly config: SherpaVadConfig;
   private created = 0;
   private inUse = 0;
+  private growing: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly o: VadPoolOptions) {
     this.config = {
@@ -47,6 +56,22 @@ export class VadPool {
       debug: false,
     };
     for (let i = 0; i < o.warm; i++) this.idle.push(this.create());
+    this.scheduleGrowth();
+  }
+
+  /**
+   * Creating an instance blocks the event loop for tens of ms: do it one at a time between other work, until the
+   * pool holds `target`, so calls never build one on their own path.
+   */
+  private scheduleGrowth(): void {
+    if (this.closed || this.created >= (this.o.target ?? this.o.warm) || this.growing) return;
+    this.growing = setTimeout(() => {
+      this.growing = undefined;
+      if (this.closed) return;
+      this.idle.push(this.create());
+      this.scheduleGrowth();
+    }, GROWTH_INTERVAL_MS);
+    this.growing.unref();
   }
 
   get minSpeechMs(): number {
@@ -65,19 +90,21 @@ export class VadPool {
     const fresh = this.create();
     this.o.log.warn(
       { ms: Math.round(performance.now() - started), created: this.created },
-      'VAD pool empty: created an instance on the call path (raise speech.vad.poolSize)',
+      'VAD pool empty: created an instance on the call path (raise speech.vad.poolSize or lower server.maxCalls)',
     );
     return fresh;
   }
 
   release(vad: SherpaVad): void {
     this.inUse--;
-    if (this.idle.length >= this.o.maxIdle) return; // dropped: the addon frees it when collected
+    if (this.idle.length >= Math.max(this.o.maxIdle, this.o.target ?? 0)) return; // dropped: the addon frees it when collected
     vad.reset();
     this.idle.push(vad);
   }
 
   close(): void {
+    this.closed = true;
+    if (this.growing) clearTimeout(this.growing);
     this.idle.length = 0;
   }
 

@@ -14,6 +14,7 @@ export const CALL_COLUMNS = {
   id: 'id',
   pbx: 'pbx',
   pbxCallId: 'pbx_call_id',
+  externalId: 'external_id',
   direction: 'direction',
   from: 'from_number',
   to: 'to_number',
@@ -39,6 +40,7 @@ export interface CallRow {
   id: string;
   pbx: string;
   pbx_call_id: string | null;
+  external_id: string | null;
   direction: 'inbound' | 'outbound';
   from_number: string | null;
   to_number: string | null;
@@ -161,6 +163,7 @@ export function fromCallRow(row: CallRow): CallRecord {
     variables: parseJson<Record<string, string>>(row.variables),
   };
   if (row.pbx_call_id !== null) call.pbxCallId = row.pbx_call_id;
+  if (row.external_id !== null && row.external_id !== undefined) call.externalId = row.external_id;
   if (row.from_number !== null) call.from = row.from_number;
   if (row.to_number !== null) call.to = row.to_number;
   if (row.flow !== null) call.flow = row.flow;

@@ -55,6 +55,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));
   ALTER TABLE calls ADD COLUMN amd TEXT CHECK (amd IS NULL OR json_valid(amd));
   `,
+  // The id a media client sent (callpilot's own id is calls.id); kept for correlation, never used in a path.
+  `
+  ALTER TABLE calls ADD COLUMN external_id TEXT;
+  CREATE INDEX calls_external_id ON calls (external_id) WHERE external_id IS NOT NULL;
+  `,
   // The node registry (one row per callpilot process sharing this store).
   `
   CREATE TABLE nodes (

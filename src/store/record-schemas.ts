@@ -6,15 +6,28 @@ import { AMD_KINDS, CALL_PROGRESS_KINDS, type AmdKind, type CallProgressKind } f
 
 const isoTime = z.iso.datetime({ offset: true });
 const optionalText = z.string().optional();
+/**
+ * Ids that come from outside (a media client, Asterisk, FreeSWITCH): printable ASCII, no spaces or NULs, bounded.
+ * Stored for correlation only; nothing builds a path from them.
+ */
+export const EXTERNAL_ID_MAX = 128;
+export const externalIdSchema = z
+  .string()
+  .min(1)
+  .max(EXTERNAL_ID_MAX)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+/** callpilot's own ids are UUIDs; older rows and tests use short names. Never a path separator or a NUL. */
+const callIdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, . _ : - only');
 
 export const callRecordSchema = z.object({
-  id: z.string().min(1).max(200),
-  pbx: z.string().min(1),
-  pbxCallId: optionalText,
+  id: callIdSchema,
+  pbx: z.string().min(1).max(64),
+  pbxCallId: externalIdSchema.optional(),
+  externalId: externalIdSchema.optional(),
   direction: z.enum(['inbound', 'outbound']),
-  from: optionalText,
-  to: optionalText,
-  flow: optionalText,
+  from: z.string().max(256).optional(),
+  to: z.string().max(256).optional(),
+  flow: z.string().max(128).optional(),
   lang: z.string().min(1),
   status: z.enum(['active', 'ended']),
   startedAt: isoTime,

@@ -8,7 +8,10 @@ export type CallStatus = 'active' | 'ended';
 export interface CallRecord {
   id: string;
   pbx: string;
+  /** The PBX's id for the call (Asterisk channel id, FreeSWITCH uuid). */
   pbxCallId?: string;
+  /** The id a media client gave the call; callpilot's own id is `id`. Neither of these is ever used in a path. */
+  externalId?: string;
   direction: 'inbound' | 'outbound';
   from?: string;
   to?: string;

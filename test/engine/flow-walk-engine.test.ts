@@ -16,6 +16,7 @@ import {
   type Lang,
   type TurnInput,
 } from '../../src/dialog/index.ts';
+import { newCallId } from '../../src/core/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts';
 
@@ -220,7 +221,6 @@ let store: Store;
 let factory: FlowDialogFactory;
 let speech: ScriptedSpeechEngine;
 let engine: CallEngine;
-let walkSeq = 0;
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callpilot-engine-walk-'));
@@ -293,10 +293,11 @@ async function runWalk(flow: string, lang: Lang, walk: Walk): Promise<void> {
   if ('disposition' in walk.end) assert.ok(last.kind === 'end' && last.disposition === walk.end.disposition, `${label}: dialog alone ends ${JSON.stringify(last)}`);
   else assert.ok(last.kind === 'transfer' && last.reason === walk.end.transfer, `${label}: dialog alone ends ${JSON.stringify(last)}`);
 
-  const callId = `walk-${++walkSeq}-${flow}-${lang}`;
+  // The engine runs only ids callpilot made (they name recording folders).
+  const callId = newCallId();
   const leg = new InstantLeg(callId);
   const events: CallTimelineEvent[] = [];
-  const outcomeP = engine.runCall({ leg, pbx: 'test', direction: 'outbound', to: '13812345678', flow, lang, variables, onEvent: (e) => events.push(e) });
+  const outcomeP = engine.runCall({ leg, callId, pbx: 'test', direction: 'outbound', to: '13812345678', flow, lang, variables, onEvent: (e) => events.push(e) });
   const guard = setTimeout(() => void leg.close({ code: 'timeout', detail: 'walk took too long' }), 5000 + walk.steps.length * 4 * NO_INPUT_MS);
   try {
     await playCaller(leg, callId, walk.steps, outcomeP);
@@ -380,10 +381,10 @@ for (const [flow, byLang] of Object.entries(WALKS)) {
 }
 
 test('a caller hanging up mid-flow ends the call as caller_hangup, keeping the turns and variables so far', async () => {
-  const callId = `walk-${++walkSeq}-hangup`;
+  const callId = newCallId();
   const leg = new InstantLeg(callId);
   const variables = callVars.credit_card_overdue!;
-  const outcomeP = engine.runCall({ leg, pbx: 'test', direction: 'outbound', flow: 'credit_card_overdue', lang: 'zh', variables });
+  const outcomeP = engine.runCall({ leg, callId, pbx: 'test', direction: 'outbound', flow: 'credit_card_overdue', lang: 'zh', variables });
   const steps: Step[] = ['是的', '是的', '我下周三还吧'];
   await playCaller(leg, callId, steps, outcomeP);
   // Hang up while the bot reads back the promise (the prompt after the third answer).

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
+import { isCallId } from '../../src/core/index.ts';
 import * as assert from 'uvu/assert';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
@@ -82,7 +83,10 @@ test('pcmu 8 kHz: start, caller audio in, paced bot audio out', async () => {
     lang: 'zh',
     variables: { campaign: 'c1' },
   });
-  assert.is(callId, 'call-pcmu');
+  // The call id is callpilot's own (UUID v7); the client's becomes externalId.
+  assert.ok(isCallId(callId), callId);
+  assert.is(accepted.callId, callId);
+  assert.is(accepted.externalId, 'call-pcmu');
   assert.equal(accepted.variables, { campaign: 'c1' });
   assert.is(leg.sampleRate, 8000);
 

@@ -10,6 +10,10 @@ import {
 } from '../types.ts';
 import { PcmQueue } from './pcm-queue.ts';
 
+/** Warnings a leg logs one by one before it only logs a summary every WARNING_SUMMARY_INTERVAL_MS. */
+const WARNINGS_LOGGED_FREELY = 10;
+const WARNING_SUMMARY_INTERVAL_MS = 10_000;
+
 export interface BaseAudioLegOptions {
   callId: string;
   sampleRate: SampleRate;
@@ -85,6 +89,9 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   readonly sampleRate: SampleRate;
   readonly stats: AudioLegStats = { framesOut: 0, framesIn: 0, lateFrames: 0, droppedFrames: 0, framesFilled: 0, framesKeepAlive: 0 };
   protected readonly log: Logger;
+  private warningsLogged = 0;
+  private warningsSuppressed = 0;
+  private lastWarningSummary = 0;
   /** Samples in one 20 ms frame at sampleRate. */
   protected readonly frameSamples: number;
 
@@ -268,7 +275,17 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   }
 
   protected deliverWarning(err: Error): void {
-    this.log.warn({ err: err.message }, 'media leg warning');
+    // A misbehaving peer can send thousands of bad messages: the first few are logged, then one summary line
+    // per interval, so one connection cannot flood the logs.
+    const now = Date.now();
+    if (this.warningsLogged < WARNINGS_LOGGED_FREELY) {
+      this.warningsLogged++;
+      this.log.warn({ err: err.message }, 'media leg warning');
+    } else if (now - this.lastWarningSummary >= WARNING_SUMMARY_INTERVAL_MS) {
+      this.log.warn({ err: err.message, suppressed: this.warningsSuppressed }, 'media leg warning (earlier ones suppressed)');
+      this.lastWarningSummary = now;
+      this.warningsSuppressed = 0;
+    } else this.warningsSuppressed++;
     this.emit('warning', err);
   }
 

@@ -6,6 +6,7 @@ import { BaseAudioLeg } from '../leg/base-audio-leg.ts';
 import type { LegCloseReason } from '../types.ts';
 import {
   CLOSE_NORMAL,
+  MAX_CONTROL_BYTES,
   MAX_MEDIA_MESSAGE_BYTES,
   type MediaNotice,
   type MediaServerMessage,
@@ -107,6 +108,10 @@ export class MediaWebSocketLeg extends BaseAudioLeg {
   }
 
   private receiveControl(text: string): void {
+    if (text.length > MAX_CONTROL_BYTES) {
+      this.reject(`control message of ${text.length} characters exceeds ${MAX_CONTROL_BYTES}`);
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

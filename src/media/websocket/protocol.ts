@@ -12,23 +12,52 @@ export const MEDIA_SUBPROTOCOL = 'callpilot-media';
 export const DEFAULT_MEDIA_PATH = '/media';
 /** Largest binary message accepted from a client (1 s of 16 kHz L16 is 32000 B). */
 export const MAX_MEDIA_MESSAGE_BYTES = 64000;
+/** Largest `start` message: ids, numbers, flow and variables within their limits fit easily. */
+export const MAX_START_BYTES = 16 * 1024;
+/** Largest control message after `start` (dtmf, hangup are tens of bytes). */
+export const MAX_CONTROL_BYTES = 1024;
+/** Variables a start may carry, each name and value, and all of them together as JSON. */
+export const MAX_START_VARIABLES = 64;
+export const MAX_VARIABLE_NAME_CHARS = 64;
+export const MAX_VARIABLE_VALUE_CHARS = 1024;
+export const MAX_VARIABLES_BYTES = 8 * 1024;
+/** Close code when the server cannot take a call now (RFC 6455 1013 Try Again Later). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Close code for protocol violations (RFC 6455 policy violation). */
 export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_NORMAL = 1000;
 
 const lang = z.enum(['zh', 'en']);
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARS_EXCEPT_WHITESPACE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+/** Printable ASCII without spaces: safe to log and store, never used in a path anyway. */
+const externalId = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces, at most 128');
+/** A number or SIP user as a PBX would give it. */
+const phoneField = z.string().max(64).regex(NO_CONTROL_CHARS, 'no control characters');
 
 export const mediaStartSchema = z
   .object({
     event: z.literal('start'),
-    callId: z.string().min(1).max(128).optional(),
+    /** The client's own id for the call, stored as `externalId`; callpilot's id comes back in `started`. */
+    externalId: externalId.optional(),
+    /** Older name of `externalId`, still accepted. */
+    callId: externalId.optional(),
     codec: z.enum(['pcmu', 'l16']),
     sampleRate: z.union([z.literal(8000), z.literal(16000)]),
-    flow: z.string().min(1).optional(),
+    flow: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a flow name: letters, digits, _ and -, at most 64').optional(),
     lang: lang.optional(),
-    from: z.string().optional(),
-    to: z.string().optional(),
-    variables: z.record(z.string(), z.string()).optional(),
+    from: phoneField.optional(),
+    to: phoneField.optional(),
+    variables: z
+      .record(
+        z.string().min(1).max(MAX_VARIABLE_NAME_CHARS).regex(NO_CONTROL_CHARS, 'no control characters'),
+        z.string().max(MAX_VARIABLE_VALUE_CHARS).regex(NO_CONTROL_CHARS_EXCEPT_WHITESPACE, 'no control characters'),
+      )
+      .refine((v) => Object.keys(v).length <= MAX_START_VARIABLES, `at most ${MAX_START_VARIABLES} variables`)
+      .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_VARIABLES_BYTES, `variables exceed ${MAX_VARIABLES_BYTES} bytes`)
+      .optional(),
   })
   .refine((start) => start.codec !== 'pcmu' || start.sampleRate === 8000, {
     message: 'pcmu is 8000 Hz only',
@@ -42,7 +71,10 @@ export type MediaCodecName = MediaStartMessage['codec'];
 
 /** A validated start, as handed to the route's `onLeg`. */
 export interface MediaStart {
+  /** callpilot's id for the call (newCallId()), sent back in `started`. */
   callId: string;
+  /** The id the client gave, if any. */
+  externalId?: string;
   codec: MediaCodecName;
   sampleRate: SampleRate;
   flow?: string;
@@ -61,7 +93,7 @@ export type MediaClientControl = z.infer<typeof mediaClientControlSchema>;
 
 /** JSON text messages the server sends. Binary messages are bot audio in the start codec. */
 export type MediaServerMessage =
-  | { event: 'started'; callId: string }
+  | { event: 'started'; callId: string; externalId?: string }
   | { event: 'clear' }
   | { event: 'mark'; name: string }
   | { event: 'error'; message: string }

@@ -18,7 +18,7 @@ import { AsteriskCall, BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-c
 import { dispositionFor, type OriginateProgress } from './disposition.ts';
 import { causeText } from './hangup-cause.ts';
 import { AudioSocketServer } from './media/audiosocket-server.ts';
-import { ChanWebSocketLeg } from './media/chan-websocket-leg.ts';
+import { ChanWebSocketLeg, MAX_MESSAGE_BYTES } from './media/chan-websocket-leg.ts';
 import { parseControlMessage } from './media/chan-websocket-control.ts';
 import { CLIENT_MEDIA_PARAM, type ExternalMediaDeps } from './media/external-media.ts';
 import { RtpPortPool } from './media/rtp-port-pool.ts';
@@ -262,7 +262,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   }
 
   webSocketRoutes(): WebSocketRoute[] {
-    return [{ path: '/media', protocols: ['media'], roles: ['pbx'], handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
+    return [{ path: '/media', protocols: ['media'], roles: ['pbx'], maxPayload: MAX_MESSAGE_BYTES, handle: (ws, req) => this.onClientMediaSocket(ws, req) }];
   }
 
   // ---------------------------------------------------------------- connection

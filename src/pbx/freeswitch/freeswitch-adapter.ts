@@ -2,8 +2,11 @@ import type { MediaTokenIssuer } from '../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { WebSocketRoute } from '../../media/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { FreeswitchConfig } from '../config.ts';
+import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
+import type { AudioLeg } from '../../media/index.ts';
+import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
 import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
 import { AUDIO_FORK_WIRE } from './audio-fork/audio-fork-wire.ts';
 import { AUDIO_STREAM_WIRE } from './audio-stream/audio-stream-wire.ts';
@@ -20,6 +23,8 @@ import type { StreamWireFormat } from './stream/stream-wire.ts';
 /** Channel and job events the inbound connection subscribes to, whatever the media module. */
 const BASE_SUBSCRIPTION = [
   'CHANNEL_CREATE',
+  'CHANNEL_PROGRESS',
+  'CHANNEL_PROGRESS_MEDIA',
   'CHANNEL_ANSWER',
   'CHANNEL_PARK',
   'CHANNEL_HANGUP',
@@ -48,9 +53,37 @@ export function streamWireFormat(media: FreeswitchConfig['media']): StreamWireFo
   return media === 'audio_fork' ? AUDIO_FORK_WIRE : AUDIO_STREAM_WIRE;
 }
 
+export interface FreeswitchAdapterOptions {
+  log: Logger;
+  /** media.maxQueuedMs. */
+  maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
+  /** Signs the media WebSocket URL handed to FreeSWITCH (server.mediaAuth). */
+  mediaToken?: MediaTokenIssuer;
+}
+
 interface Originating {
   hangupCause?: string;
 }
+
+/** An originate listening to early media, until it is answered, fails or the classifier decides. */
+interface EarlyDial {
+  call: FreeswitchCall;
+  monitor: EarlyMediaMonitor;
+  ringing: boolean;
+  streamStarted: boolean;
+  leg?: AudioLeg;
+  onFrame?: (pcm: Int16Array) => void;
+  settle(result: OriginateResult): void;
+  settled: boolean;
+}
+
+/**
+ * Events on which `uuid_audio_stream start` is safe on an outbound leg. On CHANNEL_PROGRESS (180 without SDP)
+ * the read codec is still NULL and mod_audio_stream dereferences it: FreeSWITCH 1.11.1 crashes (capture j0).
+ */
+export const STREAM_SAFE_EVENTS: ReadonlySet<string> = new Set(['CHANNEL_PROGRESS_MEDIA', 'CHANNEL_ANSWER']);
 
 /**
  * FreeSWITCH behind the PbxAdapter contract: the inbound ESL connection (calls parked by the
@@ -64,6 +97,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
   private readonly outboundServer: OutboundSocketServer | undefined;
   private readonly calls = new Map<string, FreeswitchCall>();
   private readonly originating = new Map<string, Originating>();
+  private readonly earlyDials = new Map<string, EarlyDial>();
   /** Channels the bot has finished with (transferred, hung up): a later park is not a new call. */
   private readonly finished = new Set<string>();
   private readonly log: Logger;
@@ -75,7 +109,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
 
   constructor(
     private readonly cfg: FreeswitchConfig,
-    opts: { log: Logger; mediaToken?: MediaTokenIssuer },
+    opts: FreeswitchAdapterOptions,
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
@@ -88,6 +122,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       firstChunkMs: cfg.firstChunkMs,
       chunkMs: cfg.chunkMs,
       skipLeadIn: cfg.skipPlaylistLeadIn,
+      maxQueuedMs: opts.maxQueuedMs,
+      clock: opts.clock,
       log: this.log,
       mediaToken: opts.mediaToken,
     });
@@ -152,7 +188,9 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     const uuid = randomUUID();
     const vars: Record<string, string> = {
       origination_uuid: uuid,
-      ignore_early_media: 'true',
+      // false: the 183 completes the originate and &park() runs on the unanswered channel, so the stream can
+      // start on CHANNEL_PROGRESS_MEDIA (capture j); the answer is CHANNEL_ANSWER, never the job's +OK.
+      ignore_early_media: req.earlyMedia ? 'false' : 'true',
       originate_timeout: String(req.timeoutSec ?? this.cfg.originateTimeoutSec),
     };
     // FreeSWITCH sends no RTP on a parked channel between prompts (capture i); park reads this once.
@@ -164,6 +202,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     const varText = Object.entries(vars)
       .map(([k, v]) => `${channelVariableName(k)}=${channelVariableValue(v)}`)
       .join(',');
+    if (req.earlyMedia) return this.originateWithEarlyMedia(req, req.earlyMedia, uuid, vars);
     const tracking: Originating = {};
     this.originating.set(uuid, tracking);
     try {
@@ -177,10 +216,118 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
         return { disposition: 'answered', call };
       }
       const causeText = body.replace(/^-ERR\s*/, '').split(/\s/)[0] || tracking.hangupCause || 'NORMAL_UNSPECIFIED';
-      return { disposition: dispositionOfCause(causeText), cause: causeNumber(causeText), causeText };
+      return { disposition: dispositionOfCause(causeText), cause: causeNumber(causeText), causeText, progress: progressVerdictFromCause(causeNumber(causeText)) };
     } finally {
       this.originating.delete(uuid);
     }
+  }
+
+  private varText(vars: Record<string, string>): string {
+    return Object.entries(vars)
+      .map(([k, v]) => `${channelVariableName(k)}=${channelVariableValue(v)}`)
+      .join(',');
+  }
+
+  /**
+   * Early media (capture j, ignore_early_media=false): the job answers +OK at the 183 and the channel parks
+   * unanswered; the stream starts on CHANNEL_PROGRESS_MEDIA (never on a bare 180: that crashes FreeSWITCH
+   * 1.11.1, capture j0) and its frames feed the monitor until CHANNEL_ANSWER. A failure comes as CHANNEL_HANGUP
+   * (480 NO_USER_RESPONSE, 404 UNALLOCATED_NUMBER) or, before any 183, as the job's -ERR.
+   */
+  private originateWithEarlyMedia(req: OriginateRequest, monitor: EarlyMediaMonitor, uuid: string, vars: Record<string, string>): Promise<OriginateResult> {
+    const info = { ...callInfoFromHeaders({}, 'outbound'), pbxCallId: uuid, to: req.endpoint, flow: req.flow, lang: req.lang, variables: { ...(req.variables ?? {}) } };
+    const call = this.track(new FreeswitchCall({ ...this.callOptions(), info, answered: false }));
+    const timeoutMs = (Number(vars.originate_timeout) + 30) * 1000;
+    return new Promise<OriginateResult>((resolve) => {
+      const timer = setTimeout(() => {
+        dial.settle({ disposition: 'failed', cause: 41, causeText: 'No outcome from FreeSWITCH' });
+        void call.hangup(41).catch(() => undefined);
+      }, timeoutMs);
+      const dial: EarlyDial = {
+        call,
+        monitor,
+        ringing: false,
+        streamStarted: false,
+        settled: false,
+        settle: (result) => {
+          if (dial.settled) return;
+          dial.settled = true;
+          clearTimeout(timer);
+          this.earlyDials.delete(uuid);
+          if (dial.leg && dial.onFrame) dial.leg.off('frame', dial.onFrame);
+          const heard = monitor.stop();
+          if (result.disposition !== 'answered' && !result.progress) {
+            result = { ...result, progress: progressVerdictFromCause(result.cause, { ringing: dial.ringing, heard }) };
+          } else if (result.disposition === 'answered') {
+            result = { ...result, progress: { kind: 'answered', source: 'cause', heard } };
+          }
+          resolve(result);
+        },
+      };
+      this.earlyDials.set(uuid, dial);
+      monitor.verdict.then(
+        (verdict) => this.earlyVerdict(dial, verdict),
+        (err: unknown) => this.log.warn({ callId: uuid, err }, 'early-media classifier failed'),
+      );
+      this.client.bgapi(`originate {${this.varText(vars)}}${req.endpoint} &park()`, timeoutMs).then(
+        (raw) => {
+          const body = raw.trim();
+          // +OK only says a 183 (or 200) came: the answer is CHANNEL_ANSWER.
+          if (body.startsWith('+OK')) return;
+          const causeText = body.replace(/^-ERR\s*/, '').split(/\s/)[0] || 'NORMAL_UNSPECIFIED';
+          dial.settle({ disposition: dispositionOfCause(causeText), cause: causeNumber(causeText), causeText });
+        },
+        (err: unknown) => {
+          this.log.warn({ callId: uuid, err }, 'early-media originate failed');
+          dial.settle({ disposition: 'failed', cause: 41, causeText: (err as Error).message });
+        },
+      );
+    });
+  }
+
+  private onEarlyEvent(dial: EarlyDial, event: EslEvent): void {
+    switch (event.name) {
+      case 'CHANNEL_PROGRESS':
+        dial.ringing = true;
+        dial.monitor.onSignal('ringing');
+        return;
+      case 'CHANNEL_PROGRESS_MEDIA':
+        dial.monitor.onSignal('early_media');
+        this.startEarlyStream(dial, event.name);
+        return;
+      case 'CHANNEL_ANSWER':
+        dial.settle({ disposition: 'answered', call: dial.call });
+        return;
+      case 'CHANNEL_HANGUP':
+      case 'CHANNEL_HANGUP_COMPLETE': {
+        const causeText = event.headers['Hangup-Cause'] ?? 'NORMAL_UNSPECIFIED';
+        dial.settle({ disposition: dispositionOfCause(causeText), cause: causeNumber(causeText), causeText });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private startEarlyStream(dial: EarlyDial, on: string): void {
+    if (dial.streamStarted || !STREAM_SAFE_EVENTS.has(on)) return;
+    dial.streamStarted = true;
+    dial.call.openMedia().then(
+      (leg) => {
+        if (dial.settled) return;
+        dial.leg = leg;
+        dial.onFrame = (pcm) => dial.monitor.onAudio(pcm, leg.sampleRate);
+        leg.on('frame', dial.onFrame);
+      },
+      (err: unknown) => this.log.warn({ callId: dial.call.uuid, err }, 'early-media stream did not start; classifying from the cause'),
+    );
+  }
+
+  private earlyVerdict(dial: EarlyDial, verdict: CallProgressVerdict): void {
+    if (dial.settled) return;
+    this.log.info({ callId: dial.call.uuid, verdict: verdict.kind, evidence: verdict.evidence, atMs: verdict.atMs }, 'call progress verdict before answer');
+    dial.settle({ disposition: dispositionForVerdict(verdict), cause: VERDICT_HANGUP_CAUSE, causeText: `call progress: ${verdict.kind}`, progress: verdict });
+    void dial.call.hangup(VERDICT_HANGUP_CAUSE).catch((err: unknown) => this.log.warn({ callId: dial.call.uuid, err }, 'hanging up after the verdict failed'));
   }
 
   private track(call: FreeswitchCall): FreeswitchCall {
@@ -195,6 +342,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
   private route(event: EslEvent): void {
     const uuid = event.uniqueId;
     if (!uuid) return;
+    const early = this.earlyDials.get(uuid);
+    if (early) this.onEarlyEvent(early, event);
     const call = this.calls.get(uuid);
     if (call) {
       call.handleEvent(event);
@@ -305,6 +454,6 @@ function channelVariableValue(value: string): string {
   return /\s/.test(value) ? `'${value}'` : value;
 }
 
-export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger; mediaToken?: MediaTokenIssuer }): FreeswitchAdapter {
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: FreeswitchAdapterOptions): FreeswitchAdapter {
   return new FreeswitchAdapter(cfg, opts);
 }

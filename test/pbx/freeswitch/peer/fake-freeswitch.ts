@@ -17,6 +17,18 @@ import {
 
 export type OriginateOutcome = 'answer' | 'busy' | 'unreachable' | 'no-answer';
 
+/**
+ * A callee that sends early media (capture j): optionally 180 first (CHANNEL_PROGRESS, ~500 ms), then 183 with
+ * audio (CHANNEL_PROGRESS_MEDIA), then 480 (NO_USER_RESPONSE), 404 (UNALLOCATED_NUMBER) or 200 (answer).
+ */
+export interface EarlyCallee {
+  ring?: boolean;
+  /** 8 kHz PCM the callee sends in early media. */
+  earlyAudio?: Int16Array;
+  final: 480 | 404 | 'answer';
+  answerAudio?: Int16Array;
+}
+
 export interface FakeFreeswitchOptions {
   password?: string;
   /** Multiplies the gaps between captured event groups (originate ringing, transfer tone...). */
@@ -30,6 +42,8 @@ export interface FakeFreeswitchOptions {
   /** How long `uuid_audio_stream stop` waits for the server to close TCP before giving up (FS: ~1 s to 30 s). */
   stopHangMs?: number;
   bursty?: boolean;
+  /** Callers' phones send no RTP while silent (capture k), so mod_audio_stream sends no frames then. */
+  callerSuppressesSilence?: boolean;
   /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
   recordStartFails?: boolean;
 }
@@ -97,6 +111,8 @@ export interface FakeChannel {
   ids: Map<string, string>;
   fileCount: number;
   outboundSession?: PeerSession;
+  /** Outbound legs: what the far end has signalled so far (a media bug needs a read codec: early or answered). */
+  signalling?: 'calling' | 'ringing' | 'early' | 'answered';
 }
 
 export interface FakeFreeswitchEvents {
@@ -128,6 +144,9 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
   private readonly server: Server;
   private readonly timers = new Set<NodeJS.Timeout>();
   private callee: (dial: string) => OriginateOutcome = () => 'answer';
+  private earlyCallee: (dial: string) => EarlyCallee | undefined = () => undefined;
+  /** Why FreeSWITCH crashed, when it did (tests assert callpilot never causes it). */
+  crashedBy: string | undefined;
   private refuseUntil = 0;
   private random: () => number;
   readonly password: string;
@@ -168,6 +187,11 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     }
     for (const session of this.sessions) session.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Callees that send early media when originated with ignore_early_media=false|consume. */
+  setEarlyCallee(decide: (dial: string) => EarlyCallee | undefined): void {
+    this.earlyCallee = decide;
   }
 
   /** Decide how originated calls end, by dial string. */
@@ -367,6 +391,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.streamStarts.push(url);
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_START');
     const client = new AudioStreamClient({ url, sampleRate: rate, metadata, dropMetadata: this.options.dropMetadata, bursty: this.options.bursty });
+    client.suppressSilence = this.options.callerSuppressesSilence ?? false;
     channel.stream = client;
     const custom = (subclass: string, body: string): void =>
       this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Subclass'] === 'mod_audio_stream::connect', {
@@ -600,6 +625,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       if (eq > 0) vars[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     const uuid = vars.origination_uuid ?? randomUUID();
+    const early = vars.ignore_early_media === 'false' || vars.ignore_early_media === 'consume' ? this.earlyCallee(match[2]) : undefined;
+    if (early) return this.originateEarly(args, jobUuid, session, uuid, match[2], vars, early);
     const outcome = this.callee(match[2]);
     const sequence = this.captured.originateSequence(outcome);
     const channel = this.newChannel(uuid, sequence.uuid, match[2], vars);
@@ -616,6 +643,84 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     } else {
       channel.hungUp = true;
     }
+  }
+
+  /**
+   * Capture j: j1/j2/j3 (ignore_early_media=false: the job's +OK comes 5-15 ms after CHANNEL_PROGRESS_MEDIA, park
+   * runs unanswered) and j4/j5/j6 (consume: the job result only at answer or after the hangup).
+   */
+  private async originateEarly(args: string, jobUuid: string, session: PeerSession, uuid: string, dial: string, vars: Record<string, string>, callee: EarlyCallee): Promise<void> {
+    const consume = vars.ignore_early_media === 'consume';
+    const file = 'j_early_media.esl.jsonl';
+    const template = { 480: consume ? '0000j400' : '0000j100', 404: consume ? '0000j500' : '0000j200', answer: consume ? '0000j600' : '0000j300' }[callee.final];
+    const all = this.captured.timedEvents(file);
+    const ofCall = all.filter((e) => (e.event['Unique-ID'] ?? '').startsWith(template));
+    const captureUuid = ofCall[0]?.event['Unique-ID'] ?? '';
+    const job = all.find((e) => e.event['Event-Name'] === 'BACKGROUND_JOB' && (e.event._body ?? '').includes(template) || (e.event['Event-Name'] === 'BACKGROUND_JOB' && (e.event['Job-Command-Arg'] ?? '').includes(captureUuid)));
+    const channel = this.newChannel(uuid, captureUuid, dial, vars);
+    channel.signalling = 'calling';
+    if (job) channel.ids.set(job.event['Job-UUID'] ?? '', jobUuid);
+    const send = (name: string, overrides: Record<string, string | undefined> = {}): void => {
+      const found = ofCall.find((e) => e.event['Event-Name'] === name);
+      if (found && !channel.hungUp) this.broadcast(channel, this.renderFor(channel, found.event, overrides));
+    };
+    const sendJob = (body: string): void => {
+      if (job) this.broadcast(channel, this.renderFor(channel, job.event, { 'Job-Command-Arg': args, body }));
+    };
+    for (const name of ['CHANNEL_OUTGOING', 'CHANNEL_CREATE', 'CHANNEL_ORIGINATE']) send(name);
+    if (callee.ring) {
+      const j3 = all.find((e) => e.event['Event-Name'] === 'CHANNEL_PROGRESS' && (e.event['Unique-ID'] ?? '').startsWith('0000j300'));
+      if (j3) this.broadcast(channel, this.renderFor(channel, j3.event));
+      channel.signalling = 'ringing';
+      await this.sleep(503);
+    }
+    if (channel.hungUp) return;
+    if (callee.earlyAudio) {
+      const pm = all.find((e) => e.event['Event-Name'] === 'CHANNEL_PROGRESS_MEDIA' && (e.event['Unique-ID'] ?? '').startsWith(template));
+      if (pm) this.broadcast(channel, this.renderFor(channel, pm.event));
+      channel.signalling = 'early';
+      if (!consume) {
+        await this.sleep(11);
+        sendJob(`+OK ${uuid}\n`);
+        const park = all.filter((e) => (e.event['Unique-ID'] ?? '').startsWith(captureUuid.slice(0, 8)) && ['CHANNEL_EXECUTE', 'CHANNEL_PARK'].includes(e.event['Event-Name'] ?? ''));
+        for (const e of park.slice(0, 2)) this.broadcast(channel, this.renderFor(channel, e.event));
+      }
+      // The announcement is RTP from the callee: it reaches a stream started meanwhile (52-69 ms after the 183).
+      await this.playToStream(channel, callee.earlyAudio);
+      await this.sleep(330);
+    } else {
+      await this.sleep(500);
+    }
+    if (channel.hungUp) return;
+    if (callee.final === 'answer') {
+      const answer = all.find((e) => e.event['Event-Name'] === 'CHANNEL_ANSWER' && (e.event['Unique-ID'] ?? '').startsWith(template));
+      if (answer) this.broadcast(channel, this.renderFor(channel, answer.event));
+      channel.signalling = 'answered';
+      channel.answered = true;
+      if (consume) sendJob(`+OK ${uuid}\n`);
+      this.emit('channel', channel);
+      if (callee.answerAudio) void this.playToStream(channel, callee.answerAudio);
+      return;
+    }
+    const cause = callee.final === 480 ? 'NO_USER_RESPONSE' : 'UNALLOCATED_NUMBER';
+    channel.variables.sip_term_status = String(callee.final);
+    await this.hangup(channel, cause);
+    if (consume || !callee.earlyAudio) sendJob(`-ERR ${cause}\n`);
+  }
+
+  /** Queue 8 kHz callee audio on the channel's stream (upsampled to the stream rate), once a stream exists. */
+  private async playToStream(channel: FakeChannel, pcm8k: Int16Array): Promise<void> {
+    for (let waited = 0; !channel.stream && waited < 2000 && !channel.hungUp; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    const stream = channel.stream;
+    if (!stream) {
+      await this.sleep((pcm8k.length / 8000) * 1000);
+      return;
+    }
+    const rate = stream.sampleRate;
+    const out = rate === 8000 ? pcm8k : new Int16Array(pcm8k.length * 2);
+    if (rate !== 8000) for (let i = 0; i < pcm8k.length; i++) out[2 * i] = out[2 * i + 1] = pcm8k[i]!;
+    stream.sendAudio(out);
+    while (stream.pendingAudioMs > 0 && !channel.hungUp && channel.stream === stream) await new Promise((r) => setTimeout(r, 20));
   }
 
   // ---- transfer ----
@@ -933,6 +1038,14 @@ export class PeerSession {
       case 'uuid_audio_stream': {
         if (!channel) return sub ? g(/^api uuid_audio_stream \S+ start/) : g(/^api uuid_audio_stream \S+$/);
         if (sub === 'start') {
+          // Capture j0: on an outbound leg with no media yet (180 without SDP) the module dereferences a NULL
+          // read codec; the ESL socket closes 11 ms later and the process is gone.
+          if (channel.signalling === 'calling' || channel.signalling === 'ringing') {
+            this.fs.crashedBy = `uuid_audio_stream start on ${channel.signalling} leg ${channel.uuid}`;
+            await this.fs.sleep(11);
+            this.fs.crash(60_000);
+            return '';
+          }
           if (channel.bugAttached) return captured.reply('b2_audio_stream_edges.esl.jsonl', /uuid_audio_stream \S+ start/, 2).body ?? '';
           const [url, , rate, ...meta] = rest;
           // FS's argument splitter strips the quotes around the metadata.
