@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
+import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
 import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
@@ -29,6 +30,10 @@ export interface CallpilotApp {
   engine: CallEngine;
   /** Places outbound calls (API, campaigns); undefined without a PBX. */
   outbound?: OutboundCallService;
+  /** Campaign lifecycle, DNC ledger. */
+  campaigns: CampaignService;
+  /** Dials running campaigns; undefined without a PBX or with campaigns.enabled false. */
+  dialer?: CampaignDialer;
   metrics: Metrics;
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
@@ -118,6 +123,14 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       maxQueuedMs: config.media.maxQueuedMs,
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
       mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
+    });
+    const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
+    const campaigns = new CampaignService({
+      store: store.campaigns,
+      clock: systemClock,
+      profiles,
+      callerIdPool: config.campaigns.callerIdPool,
+      defaultCountry: config.campaigns.defaultCountry,
     });
     let engine: CallEngine | undefined;
     let dialogs: FlowDialogFactory | undefined;
@@ -235,12 +248,38 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       metrics: engineMetrics(metrics),
     });
     engine = running;
-    const runner = new PbxCallRunner({ engine: running, calls: store.calls, log, admission, overflowTarget: config.server.overflowTarget });
+    const runner = new PbxCallRunner({
+      engine: running,
+      calls: store.calls,
+      log,
+      admission,
+      overflowTarget: config.server.overflowTarget,
+      metrics: { callFailed: (disposition) => metrics.callsTotal.inc({ disposition }) },
+    });
     for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
     const placing = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
     outbound = placing;
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
     if (placing) closers.push(() => withTimeout(placing.settled(), 5000));
+    const dialer =
+      placing && config.campaigns.enabled && store.backend === 'sqlite'
+        ? new CampaignDialer({
+            store: store.campaigns,
+            calls: store.calls,
+            placer: placing,
+            adapters,
+            clock: systemClock,
+            // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
+            nodeId,
+            profiles,
+            // server.maxCalls admission: the dialer only fills what inbound calls and its own leave free.
+            freeCalls: () => admission.free,
+            log: log.child({ component: 'dialer' }),
+            leaseMs: config.campaigns.leaseSec * 1000,
+            heartbeatMs: config.campaigns.heartbeatSec * 1000,
+            tickMs: config.campaigns.tickMs,
+          })
+        : undefined;
     if (opts.speech) models.detail = 'speech engine given by the caller';
     else {
       const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
@@ -264,6 +303,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await adapter.start();
       closers.push(() => adapter.stop());
     }
+    if (dialer) {
+      // After the adapters: the dialer first reconciles with the PBX, then dials. Stopped before the adapters close.
+      await dialer.start();
+      closers.push(() => dialer.stop());
+    }
     // First thing on close, while server, adapters and store still work: refuse new calls, end the live ones with
     // reason `shutdown` (clients get `end`, PBX calls go to the overflow target or are hung up) and wait until
     // every end is stored. Only then do the adapters, the server and finally the store close.
@@ -281,7 +325,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, metrics, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -101,7 +101,7 @@ export function registerCallRoutes(
       flow: body.flow ?? null,
       outcome: 'error' in outcome ? outcome.error : 'placed',
     });
-    if ('error' in outcome) throw new HttpError(502, outcome.error);
+    if ('error' in outcome) throw new HttpError(outcome.status ?? 502, outcome.error);
     opts.log.info({ callId: outcome.callId, endpoint: maskText(body.endpoint) }, 'outbound call requested');
     return reply.code(202).send({ callId: outcome.callId });
   });

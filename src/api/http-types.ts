@@ -30,7 +30,8 @@ export interface NodeStatusView {
   alive: boolean;
 }
 
-export type OriginateOutcome = { callId: string } | { error: string };
+/** `status` of a refusal: 422 for an endpoint the PBX does not have; default 502. */
+export type OriginateOutcome = { callId: string } | { error: string; status?: number };
 
 export type CallTargetVerdict = { ok: true } | { ok: false; field: 'flow' | 'lang'; message: string; valid: string[] };
 

@@ -103,6 +103,8 @@ export interface FakeChannel {
   wire: WireSegment[];
   recording?: string;
   transferredTo?: string;
+  /** Made by `originate` (outbound), not by the dialplan. */
+  originated?: boolean;
   transferredContext?: string;
   /** The agent leg a transfer was bridged to. */
   bridgedTo?: string;
@@ -140,6 +142,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
   readonly captured: CapturedFreeswitch = capturedFreeswitch();
   readonly channels = new Map<string, FakeChannel>();
   readonly commands: string[] = [];
+  /** Every originate received: what was dialled and with which variables (duplicate-dial checks count these). */
+  readonly originates: { dial: string; variables: Record<string, string> }[] = [];
   private readonly sessions = new Set<PeerSession>();
   private readonly server: Server;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -630,6 +634,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const outcome = this.callee(match[2]);
     const sequence = this.captured.originateSequence(outcome);
     const channel = this.newChannel(uuid, sequence.uuid, match[2], vars);
+    channel.originated = true;
+    this.originates.push({ dial: match[2], variables: vars });
     let captureJob: string | undefined;
     for (const { event } of sequence.events) if (event['Event-Name'] === 'BACKGROUND_JOB') captureJob = event['Job-UUID'];
     if (captureJob) channel.ids.set(captureJob, jobUuid);
@@ -1032,6 +1038,14 @@ export class PeerSession {
         return captured.reply('a_inbound_auth_events.esl.jsonl', /^api module_exists/).body ?? '';
       case 'status':
         return captured.reply('a_inbound_auth_events.esl.jsonl', /^api status/).body ?? '';
+      case 'show': {
+        // Not captured: documented `show channels as json` shape ({"row_count":0} when empty).
+        if (uuid !== 'channels') return '-USAGE: show channels';
+        const rows = [...this.fs.channels.values()]
+          .filter((c) => !c.hungUp)
+          .map((c) => ({ uuid: c.uuid, direction: c.originated ? 'outbound' : 'inbound', name: c.destination, state: 'CS_EXECUTE', callstate: c.answered ? 'ACTIVE' : 'EARLY' }));
+        return JSON.stringify(rows.length === 0 ? { row_count: 0 } : { row_count: rows.length, rows });
+      }
       case 'uuid_exists':
         // Not captured: documented to answer "true" / "false".
         return live ? 'true' : 'false';
