@@ -5,6 +5,9 @@
 export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.host': 'Address the HTTP/WebSocket server listens on.',
   'server.port': 'Port of the HTTP API, web console, metrics and media WebSockets (0 = any free port).',
+  'server.maxCalls': 'Calls at once (inbound, outbound and /media together); beyond it new calls are refused on every wire. Unset: 25 per CPU core.',
+  'server.drainTimeoutMs': 'On SIGTERM/SIGINT, how long live calls may go on before they are ended with reason `shutdown`.',
+  'server.overflowTarget': 'Dialplan location (`context,extension[,priority]`) for PBX calls refused (maxCalls, draining) or ended by a shutdown; unset = hang up with cause 34.',
   'server.allowedHosts': 'Host names browsers may reach callpilot by (DNS-rebinding guard); IP literals and localhost always pass, `*` disables the check (JSON array in env).',
   'server.allowedOrigins': 'Extra origins (e.g. https://ops.example.com) allowed to open WebSockets and send state-changing requests; same-origin always passes (JSON array in env).',
   'server.secureCookies': 'Mark the console session cookie Secure and trust X-Forwarded-Proto: set when TLS ends at a reverse proxy.',
