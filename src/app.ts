@@ -271,13 +271,15 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
     if (placing) closers.push(() => withTimeout(placing.settled(), 5000));
     const dialer =
-      placing && config.campaigns.enabled && store.backend === 'sqlite'
+      placing && config.campaigns.enabled
         ? new CampaignDialer({
             store: store.campaigns,
             calls: store.calls,
             placer: placing,
             adapters,
             clock: systemClock,
+            // Several nodes share one PostgreSQL store: the trunk's CPS budget lives there.
+            sharedPacing: store.backend === 'postgres',
             // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
             nodeId,
             profiles,
