@@ -19,7 +19,16 @@ import { CallEngine, createFlowDialogFactory, warmFlowPrompts, type PromptWarmin
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
-import { createSpeechEngine, createTtsEngine, createSpeaker, resolveModel, type Speaker, type SpeechEngine, type TtsEngine } from './speech/index.ts';
+import {
+  createSpeechEngine,
+  createTtsEngine,
+  createSpeaker,
+  EarlyMediaClassifier,
+  resolveModel,
+  type Speaker,
+  type SpeechEngine,
+  type TtsEngine,
+} from './speech/index.ts';
 import { openStore, sweepRecordings, type Store } from './store/index.ts';
 
 export interface CallpilotApp {
@@ -133,9 +142,37 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
       mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
-    const runner = new PbxCallRunner({ engine, calls: store.calls, log, admission, overflowTarget: config.server.overflowTarget });
+    const runner = new PbxCallRunner({
+      engine,
+      calls: store.calls,
+      log,
+      admission,
+      overflowTarget: config.server.overflowTarget,
+      amd: {
+        speech,
+        speaker,
+        policy: (flow, lang) => {
+          const definition = dialogs.flow(flow ?? config.dialog.defaultFlow, lang)?.definition;
+          return { voicemail: definition?.voicemail, assistant: definition?.assistant };
+        },
+      },
+    });
     for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
-    const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
+    const outbound = adapters.length > 0 ? new OutboundCallService({
+          adapters,
+          calls: store.calls,
+          runner,
+          log,
+          admission,
+          // Early media (空号/关机 announcements, busy tones) is classified by the call's own VAD + ASR + tones.
+          earlyMediaMonitor: ({ callId, lang, log: callLog }) =>
+            new EarlyMediaClassifier({
+              speech,
+              callId,
+              lang: lang === 'en' ? 'en' : 'zh',
+              onError: (err) => callLog.warn({ err }, 'early-media classifier lost its listener; the cause decides'),
+            }),
+        }) : undefined;
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
     if (outbound) closers.push(() => withTimeout(outbound.settled(), 5000));
 
