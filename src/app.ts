@@ -6,6 +6,7 @@ import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
 import { CALLPILOT_VERSION } from './core/index.ts';
+import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
 import {
   CallAdmission,
   defaultMaxCalls,
@@ -38,6 +39,10 @@ export interface CallpilotApp {
   engine: CallEngine;
   /** Places outbound calls (API, campaigns); undefined without a PBX. */
   outbound?: OutboundCallService;
+  /** Campaign lifecycle, DNC ledger. */
+  campaigns: CampaignService;
+  /** Dials running campaigns; undefined without a PBX or with campaigns.enabled false. */
+  dialer?: CampaignDialer;
   metrics: Metrics;
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
@@ -156,6 +161,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
           return { voicemail: definition?.voicemail, assistant: definition?.assistant };
         },
       },
+      metrics: { callFailed: (disposition) => metrics.callsTotal.inc({ disposition }) },
     });
     for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
     const outbound = adapters.length > 0 ? new OutboundCallService({
@@ -175,6 +181,33 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         }) : undefined;
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
     if (outbound) closers.push(() => withTimeout(outbound.settled(), 5000));
+    const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
+    const campaigns = new CampaignService({
+      store: store.campaigns,
+      clock: systemClock,
+      profiles,
+      callerIdPool: config.campaigns.callerIdPool,
+      defaultCountry: config.campaigns.defaultCountry,
+    });
+    const dialer =
+      outbound && config.campaigns.enabled && store.backend === 'sqlite'
+        ? new CampaignDialer({
+            store: store.campaigns,
+            calls: store.calls,
+            placer: outbound,
+            adapters,
+            clock: systemClock,
+            // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
+            nodeId,
+            profiles,
+            // server.maxCalls admission: the dialer only fills what inbound calls and its own leave free.
+            freeCalls: () => admission.free,
+            log: log.child({ component: 'dialer' }),
+            leaseMs: config.campaigns.leaseSec * 1000,
+            heartbeatMs: config.campaigns.heartbeatSec * 1000,
+            tickMs: config.campaigns.tickMs,
+          })
+        : undefined;
 
     const mediaRoute = createMediaWebSocketRoute({
       log,
@@ -224,6 +257,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await adapter.start();
       closers.push(() => adapter.stop());
     }
+    if (dialer) {
+      // After the adapters: the dialer first reconciles with the PBX, then dials. Stopped before the adapters close.
+      await dialer.start();
+      closers.push(() => dialer.stop());
+    }
     // First thing on close, while server, adapters and store still work: refuse new calls, end the live ones with
     // reason `shutdown` (clients get `end`, PBX calls go to the overflow target or are hung up) and wait until
     // every end is stored. Only then do the adapters, the server and finally the store close.
@@ -241,7 +279,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine, outbound, metrics, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -122,6 +122,14 @@ export async function installAccessControl(app: FastifyInstance, opts: AccessCon
     }
   });
 
+  // The console must not be framed by another site (clickjacking) nor have its JSON sniffed as something else.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('X-Frame-Options', 'DENY');
+    reply.header('Content-Security-Policy', "frame-ancestors 'none'");
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'same-origin');
+  });
+
   return {
     routes,
     async checkUpgrade(headers) {

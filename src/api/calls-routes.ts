@@ -1,18 +1,39 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ROLE_SETS, type AuditLog } from '../auth/index.ts';
+import { mayUnmask, ROLE_SETS, type AuditLog, type Principal } from '../auth/index.ts';
+import { maskText } from '../core/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
+import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
 import { findRecordingFile, parseByteRange } from './recording-file.ts';
 
+/** `?unmask=true`: full numbers, for principals allowed to see them; every such read is audited. */
+const unmaskParam = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   status: z.enum(['active', 'ended']).optional(),
+  unmask: unmaskParam,
 });
+
+const detailQuerySchema = z.object({ unmask: unmaskParam });
+
+/**
+ * Numbers are masked for everyone by default; full numbers are a deliberate `?unmask=true` read, refused to
+ * principals without the right, so the audit log holds exactly the reads that showed them.
+ */
+function wantsUnmasked(principal: Principal, asked: boolean): boolean {
+  if (!asked) return false;
+  if (!mayUnmask(principal)) throw new HttpError(403, `role ${principal.role} without the unmask grant sees masked numbers only`);
+  return true;
+}
 
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
@@ -24,13 +45,23 @@ export function registerCallRoutes(
 
   app.get('/api/calls', { config: { roles: ROLE_SETS.readCalls } }, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'query');
-    return { calls: await store.listCalls({ limit: query.limit, status: query.status }) };
+    const principal = principalOf(request);
+    const unmasked = wantsUnmasked(principal, query.unmask);
+    const calls = await store.listCalls({ limit: query.limit, status: query.status });
+    if (!unmasked) return { calls: calls.map(maskCall), masked: true };
+    await audit.record(principal, 'calls.unmasked', undefined, { calls: calls.map((c) => c.id) });
+    return { calls, masked: false };
   });
 
   app.get<{ Params: { id: string } }>('/api/calls/:id', { config: { roles: ROLE_SETS.readCalls } }, async (request) => {
+    const query = parseOrThrow(detailQuerySchema, request.query, 'query');
+    const principal = principalOf(request);
+    const unmasked = wantsUnmasked(principal, query.unmask);
     const call = await requireCall(store, request.params.id);
-    await audit.record(principalOf(request), 'transcript.read', call.id);
-    return { call, turns: await store.listTurns(call.id), events: await store.listEvents(call.id) };
+    const [turns, events] = await Promise.all([store.listTurns(call.id), store.listEvents(call.id)]);
+    await audit.record(principal, unmasked ? 'call.unmasked' : 'transcript.read', call.id, { turns: turns.length });
+    if (unmasked) return { call, turns, events, masked: false };
+    return { call: maskCall(call), turns: turns.map(maskTurn), events: events.map(maskEvent), masked: true };
   });
 
   app.get<{ Params: { id: string; leg: string } }>('/api/calls/:id/recordings/:leg', { config: { roles: ROLE_SETS.readCalls } }, async (request, reply) => {
@@ -63,12 +94,13 @@ export function registerCallRoutes(
     }
     const outcome = await opts.originate(body);
     await audit.record(principalOf(request), 'call.originate', 'error' in outcome ? undefined : outcome.callId, {
+      endpoint: maskText(body.endpoint),
       pbx: body.pbx ?? null,
       flow: body.flow ?? null,
       outcome: 'error' in outcome ? outcome.error : 'placed',
     });
-    if ('error' in outcome) throw new HttpError(502, outcome.error);
-    opts.log.info({ callId: outcome.callId, endpoint: body.endpoint }, 'outbound call requested');
+    if ('error' in outcome) throw new HttpError(outcome.status ?? 502, outcome.error);
+    opts.log.info({ callId: outcome.callId, endpoint: maskText(body.endpoint) }, 'outbound call requested');
     return reply.code(202).send({ callId: outcome.callId });
   });
 }

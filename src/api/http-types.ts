@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { WebSocketRoute } from '../media/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import type { Store } from '../store/index.ts';
+import type { NodeRecord, Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { OriginateCallRequest } from './originate-request.ts';
 import type { DeclaredRoute } from './access-control.ts';
@@ -17,20 +17,13 @@ export interface Readiness {
   checks: Record<string, ReadinessCheck>;
 }
 
-/** A node as GET /api/nodes shows it. */
-export interface NodeStatusView {
-  id: string;
-  address: string;
-  version: string;
-  capacity: number;
-  liveCalls: number;
-  draining: boolean;
-  startedAt: string;
-  heartbeatAt: string;
+/** A node as GET /api/nodes shows it: its registry row and whether its heartbeat is recent. */
+export interface NodeStatusView extends NodeRecord {
   alive: boolean;
 }
 
-export type OriginateOutcome = { callId: string } | { error: string };
+/** `status` of a refusal: 422 for an endpoint the PBX does not have; default 502. */
+export type OriginateOutcome = { callId: string } | { error: string; status?: number };
 
 export interface HttpServerOptions {
   config: ServerConfig;

@@ -141,7 +141,8 @@ export class WebSocketDispatcher {
     const roles = (route.roles ?? []) as readonly Role[];
     if (allows(roles, checked.principal)) return undefined;
     if (checked.principal) return { status: 403, message: `role ${checked.principal.role} may not connect to ${route.path}` };
-    if (roles.includes('pbx')) {
+    // Per-call media tokens open PBX-only endpoints, never the operators' /media (it starts calls of its own).
+    if (roles.length === 1 && roles[0] === 'pbx') {
       const url = new URL(req.url ?? '/', 'http://callpilot.invalid');
       const token = url.searchParams.get(MEDIA_TOKEN_PARAM);
       if (token && this.guard.mediaTokens.verify(token, url)) return undefined;

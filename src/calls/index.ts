@@ -8,6 +8,7 @@ export {
   type OutboundCallServiceEvents,
   type OutboundCallServiceOptions,
   type PlaceCallResult,
+  type PlaceCallHooks,
 } from './outbound-call-service.ts';
 export { parseTransferTarget } from './transfer-target.ts';
 export { runMediaWebSocketCall } from './websocket-call.ts';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
+import { maskText, newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
 import type { Disposition, OriginateRequest, PbxAdapter } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
@@ -17,7 +17,16 @@ export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'
   earlyMedia?: boolean;
 }
 
-export type PlaceCallResult = { callId: string } | { error: string };
+/**
+ * `outcome` settles when the call is over and never rejects (the same promise `outcome(callId)` returns).
+ * `status`: the HTTP status a refusal maps to (422 for an endpoint the PBX does not have; default 502).
+ */
+export type PlaceCallResult = { callId: string; outcome: Promise<OutboundCallOutcome> } | { error: string; status?: number };
+
+export interface PlaceCallHooks {
+  /** The callee answered (before media and dialog): the campaign dialer marks its attempt live. */
+  onAnswer?(info: { callId: string; pbxCallId: string; at: string }): void;
+}
 
 /** How one outbound attempt ended, for the API and the campaign dialer (dispositions, retries). */
 export interface OutboundCallOutcome {
@@ -34,6 +43,10 @@ export interface OutboundCallOutcome {
   amd?: AmdVerdict;
   answeredAt?: string;
   endedAt?: string;
+  /** The PBX's id of the answered channel. */
+  pbxCallId?: string;
+  /** Variables the flow collected: the call's variables beyond those the request passed in. */
+  slots: Record<string, string>;
 }
 
 export interface OutboundCallServiceEvents {
@@ -47,7 +60,7 @@ export type EarlyMediaMonitorFactory = (ctx: { callId: string; lang: string; log
 export interface OutboundCallServiceOptions {
   adapters: PbxAdapter[];
   calls: CallStore;
-  runner: PbxCallRunner;
+  runner: Pick<PbxCallRunner, 'run'>;
   log: Logger;
   /** Makes the early-media classifier for requests with `earlyMedia: true`. */
   earlyMediaMonitor?: EarlyMediaMonitorFactory;
@@ -70,9 +83,12 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   }
 
   /** Stores the attempt and starts dialling; resolves once the attempt is recorded, not when the call ends. */
-  async placeCall(req: OutboundCallRequest): Promise<PlaceCallResult> {
+  async placeCall(req: OutboundCallRequest, hooks: PlaceCallHooks = {}): Promise<PlaceCallResult> {
     const adapter = this.o.adapters.find((a) => !req.pbx || a.kind === req.pbx);
     if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured` };
+    // Where the PBX can say, a dial string naming no endpoint is refused before anything is stored or dialled.
+    const check = await adapter.checkEndpoint?.(req.endpoint).catch(() => undefined);
+    if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422 };
     const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
     if (!admission.ok) return { error: admission.detail };
     const callId = newCallId();
@@ -100,7 +116,7 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       ...originate,
       earlyMedia: monitorFactory?.({ callId, lang, log: this.o.log.child({ callId }) }),
     };
-    const dialling = this.dial(adapter, dialReq, callId).finally(() => admission.ticket.release());
+    const dialling = this.dial(adapter, dialReq, callId, hooks).finally(() => admission.ticket.release());
     this.running.set(callId, dialling);
     void dialling
       .then((outcome) => {
@@ -109,7 +125,7 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       })
       // dial() never rejects; this keeps a broken listener from becoming an unhandled rejection.
       .catch((err: unknown) => this.o.log.error({ err, callId }, 'outbound outcome listener failed'));
-    return { callId };
+    return { callId, outcome: dialling };
   }
 
   /** The outcome of a call placed by this service and still running; undefined when unknown or already over. */
@@ -123,13 +139,20 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   }
 
   /** Never rejects: every way a dial can end is stored on the attempt. */
-  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string): Promise<OutboundCallOutcome> {
+  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string, hooks: PlaceCallHooks): Promise<OutboundCallOutcome> {
     const { calls, log } = this.o;
     let telephony: Disposition = 'failed';
+    let pbxCallId: string | undefined;
     try {
       const result = await adapter.originate(req);
       telephony = result.disposition;
       if (result.disposition === 'answered') {
+        pbxCallId = result.call.info.pbxCallId;
+        try {
+          hooks.onAnswer?.({ callId, pbxCallId, at: new Date().toISOString() });
+        } catch (err) {
+          log.warn({ err, callId }, 'answer hook failed');
+        }
         if (result.progress) await calls.updateCall(callId, { progress: result.progress });
         await this.o.runner.run(result.call, callId);
       } else {
@@ -148,11 +171,11 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
         .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'failed' })
         .catch((storeErr: unknown) => log.error({ err: storeErr, callId }, 'storing the failed attempt failed'));
     }
-    return this.readOutcome(callId, telephony);
+    return this.readOutcome(callId, telephony, pbxCallId, new Set(Object.keys(req.variables ?? {})));
   }
 
   /** The store is the record of truth: the outcome is what was stored, so a listener sees what a restart would. */
-  private async readOutcome(callId: string, telephony: Disposition): Promise<OutboundCallOutcome> {
+  private async readOutcome(callId: string, telephony: Disposition, pbxCallId: string | undefined, passed: Set<string>): Promise<OutboundCallOutcome> {
     const call = await this.o.calls.getCall(callId).catch((err: unknown) => {
       this.o.log.error({ err, callId }, 'reading the outcome of the attempt failed');
       return undefined;
@@ -166,6 +189,8 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       amd: call?.amd,
       answeredAt: call?.answeredAt,
       endedAt: call?.endedAt,
+      pbxCallId,
+      slots: Object.fromEntries(Object.entries(call?.variables ?? {}).filter(([k]) => !passed.has(k))),
     };
   }
 }

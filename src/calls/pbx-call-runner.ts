@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { newCallId } from '../core/index.ts';
+import { maskText, newCallId } from '../core/index.ts';
 import type { CallControl, CallEngine } from '../dialog/index.ts';
 import type { AudioLeg } from '../media/index.ts';
 import type { HangupInfo, PbxCall, TransferTarget } from '../pbx/index.ts';
@@ -12,8 +12,10 @@ export interface PbxCallRunnerOptions {
   engine: CallEngine;
   calls: CallStore;
   log: Logger;
-  /** How long to wait after the dialog ended for the PBX to report the hangup cause (ms). */
+  /** How long to wait after the dialog ended for the PBX to report the hangup cause (ms); later causes are stored when they come. */
   causeWaitMs?: number;
+  /** Counts calls that never reached the dialog (callpilot_calls_total with their disposition). */
+  metrics?: { callFailed(disposition: string): void };
   /** Admission for inbound calls (`accept`); without it every call is taken. */
   admission?: CallAdmission;
   /**
@@ -24,6 +26,9 @@ export interface PbxCallRunnerOptions {
   /** Answering-machine / assistant detection on answered outbound calls, beside the dialog. */
   amd?: AnsweringMachineOptions;
 }
+
+/** Disposition of a call whose media could not be set up (the caller was answered, the bot never spoke). */
+export const MEDIA_FAILED = 'media_failed';
 
 const DEFAULT_CAUSE_WAIT_MS = 2000;
 /** Q.850 34: no circuit/channel available; FreeSWITCH names it NORMAL_CIRCUIT_CONGESTION. */
@@ -75,9 +80,11 @@ export class PbxCallRunner {
         clog.warn({ err }, 'closing the media leg after hangup failed');
       });
     });
+    let dialogRan = false;
     try {
       if (info.direction === 'inbound') await call.answer();
       leg = await call.openMedia();
+      dialogRan = true;
       if (hangup) await leg.close({ code: 'caller_hangup', detail: 'hung up while media was set up' });
       let amd: AnsweringMachineWatch | undefined;
       if (this.o.amd && info.direction === 'outbound' && !hangup) {
@@ -105,18 +112,74 @@ export class PbxCallRunner {
       amd?.stop();
       // Ended by a shutdown: the channel is still up on the PBX, so hand it back (overflow) or hang it up.
       if (this.stopping && !hangup) await this.endOnPbx(call, 16, 'callpilot is shutting down').catch((err: unknown) => clog.warn({ err }, 'ending the call on the PBX at shutdown failed'));
+      // A cause the PBX learns later (after reconnecting to it) replaces the one stored now.
+      call.on('causeUpdate', (u) => void this.storeCause(outcome.callId, u.cause, u.by, clog));
       // The PBX reports the cause a moment after our side ended; wait briefly for it.
       if (!hangup) await waitFor(() => hangup !== undefined, this.o.causeWaitMs ?? DEFAULT_CAUSE_WAIT_MS);
       const h = hangup as HangupInfo | undefined;
-      if (h) await this.o.calls.updateCall(outcome.callId, { hangupCause: h.cause, hangupBy: this.stopping ? 'shutdown' : h.by });
+      if (h) await this.storeCause(outcome.callId, h.cause, this.stopping ? 'shutdown' : h.by, clog);
+      // Not yet (PBX unreachable): it comes once the adapter has reconnected, and is stored then.
+      else call.once('hangup', (late) => void this.storeCause(outcome.callId, late.cause, late.by, clog));
     } catch (err) {
-      clog.error({ err }, 'PBX call failed before the dialog could run');
+      clog.error({ err }, dialogRan ? 'PBX call failed' : 'PBX call failed before the dialog could run');
       await call.hangup(41).catch(() => undefined); // 41 temporary failure
+      if (!dialogRan) {
+        await this.storeFailedSetup(call, callId, attemptId !== undefined, err as Error, hangup, clog);
+        return;
+      }
       // The engine may never have seen it; if a row exists it is ended, if not there is nothing to end.
       await this.o.calls
         .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'error', hangupBy: 'error' })
         .catch(() => undefined);
     }
+  }
+
+  private async storeCause(callId: string, cause: number, by: string, clog: Logger): Promise<void> {
+    try {
+      await this.o.calls.updateCall(callId, { hangupCause: cause, hangupBy: by });
+    } catch (err) {
+      clog.error({ err, cause }, 'storing the hangup cause failed');
+    }
+  }
+
+  /**
+   * Every call is a record: one answered (or dialled) whose media never came up is stored as ended with why, and
+   * counted, instead of vanishing (404 on the API, missing from callpilot_calls_total).
+   */
+  private async storeFailedSetup(call: PbxCall, callId: string, attempt: boolean, err: Error, hangup: HangupInfo | undefined, clog: Logger): Promise<void> {
+    const info = call.info;
+    // Hung up by the caller while we set up: that is what happened, not a media failure.
+    const disposition = hangup && hangup.by !== 'bot' ? 'caller_hangup' : MEDIA_FAILED;
+    const ended = {
+      status: 'ended' as const,
+      endedAt: new Date().toISOString(),
+      disposition,
+      hangupCause: hangup?.cause ?? 41,
+      hangupBy: hangup?.by ?? 'bot',
+    };
+    try {
+      if (attempt) await this.o.calls.updateCall(callId, { ...ended, pbxCallId: info.pbxCallId });
+      else {
+        await this.o.calls.createCall({
+          id: callId,
+          pbx: info.pbx,
+          pbxCallId: info.pbxCallId,
+          direction: info.direction,
+          from: info.from,
+          to: info.to,
+          flow: info.flow,
+          lang: info.lang ?? 'zh',
+          startedAt: ended.endedAt,
+          variables: info.variables,
+          ...ended,
+        });
+      }
+      await this.o.calls.addEvent({ callId, at: ended.endedAt, type: 'setupFailed', data: { error: maskText(err.message) } });
+    } catch (storeErr) {
+      clog.error({ err: storeErr, callId }, 'storing the failed call failed');
+    }
+    this.o.metrics?.callFailed(disposition);
+    clog.warn({ disposition, cause: ended.hangupCause }, 'call stored as failed during set-up');
   }
 
   /** Stop taking calls; calls the engine ends from now on are handed back to the PBX (overflow or hangup). */

@@ -118,4 +118,14 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'When no caller audio arrives for this long (one 20 ms frame plus jitter allowance; PBXs send nothing during silence suppression, mute or dead media) the call hears silence in real time, so end-of-turn, no-input and max-silence timers still fire. 0 = off.',
   'media.deadMediaMs':
     'No caller audio at all for this long ends the call with disposition dead_media (the caller is hung up). 0 = never. Keep it above the longest silence a caller with silence suppression may keep (long prompts).',
+  'campaigns.enabled': 'Run the campaign dialer on this node.',
+  'campaigns.callerIdPool': 'Our own numbers: the only caller ids a campaign may show.',
+  'campaigns.defaultCountry': 'ISO country for contact numbers written without a country code.',
+  'campaigns.profilesFile': 'YAML file of compliance profiles (overrides the built-in cn-collection, cn-marketing, us-tcpa).',
+  'campaigns.leaseSec': 'Lease on an in-flight attempt; another node may reconcile it once expired.',
+  'campaigns.heartbeatSec': 'How often this node renews its attempt leases.',
+  'campaigns.tickMs': 'Dialer scheduling period; pause/stop take effect within it.',
+  'campaigns.webhookMaxTries': 'CRM webhook delivery attempts before the dead-letter table.',
+  'campaigns.webhookBackoffSec': 'First retry delay of a CRM webhook; doubles each try.',
+  'campaigns.webhookTimeoutSec': 'Timeout of one CRM webhook request.',
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { serverConfigSchema } from '../api/config.ts';
 import { clusterConfigSchema } from '../cluster/config.ts';
+import { campaignsConfigSchema } from '../campaign/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
 import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
@@ -20,6 +21,7 @@ export const configSchema = z
     pbx: pbxConfigSchema,
     media: mediaConfigSchema,
     cluster: clusterConfigSchema,
+    campaigns: campaignsConfigSchema,
   })
   .strict();
 

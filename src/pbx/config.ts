@@ -14,7 +14,12 @@ export const asteriskConfigSchema = z.object({
   /** 0 = any free port (tests). */
   audioSocketPort: z.number().int().min(0).max(65535).default(9092),
   rtpPortRange: z.tuple([z.number().int(), z.number().int()]).default([20000, 20999]),
-  mediaBindHost: z.string().default('0.0.0.0').describe('Local address the AudioSocket and RTP listeners bind to.'),
+  mediaBindHost: z
+    .string()
+    .default('127.0.0.1')
+    .describe(
+      'Local address the AudioSocket and RTP listeners bind to. Loopback by default (Asterisk on the same host); set it to the interface Asterisk reaches callpilot on (the address in mediaHost), not 0.0.0.0, so the media ports are not open on every interface.',
+    ),
   format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
   mediaTimeoutMs: z
     .number()

@@ -26,7 +26,7 @@ export async function createPbxAdapters(
   }
   if (cfg.freeswitch) {
     const { createFreeswitchAdapter } = await import('./freeswitch/index.ts');
-    adapters.push(createFreeswitchAdapter(cfg.freeswitch, { log: opts.log.child({ pbx: 'freeswitch' }), mediaToken: opts.mediaToken }));
+    adapters.push(createFreeswitchAdapter(cfg.freeswitch, { log: opts.log.child({ pbx: 'freeswitch' }), maxQueuedMs: opts.maxQueuedMs, clock: opts.clock, mediaToken: opts.mediaToken }));
   }
   return adapters;
 }

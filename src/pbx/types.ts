@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor } from '../core/index.ts';
-import type { AudioLeg, WebSocketRoute } from '../media/types.ts';
+import type { AudioLeg, WebSocketRoute } from '../media/index.ts';
 
 export type { AmdVerdict, CallProgressVerdict, EarlyMediaMonitor };
 
@@ -38,6 +38,12 @@ export interface PbxCallEvents {
    * adapters that can verify a transfer emit it; the orchestration stores it instead of assuming success.
    */
   transferOutcome: [outcome: TransferOutcome];
+  /**
+   * A better-known cause for a hangup already reported (possibly long after it): e.g. a call ended while the PBX
+   * was unreachable is reported at once with a provisional cause, and confirmed once the PBX is back (restarted:
+   * 38). The orchestration stores it over the earlier one.
+   */
+  causeUpdate: [info: HangupInfo];
 }
 
 /** The verdict on a transfer. */
@@ -84,6 +90,11 @@ export interface OriginateRequest {
   lang?: string;
   variables?: Record<string, string>;
   /**
+   * Campaign attempt this call belongs to. It travels with the call as a channel variable (Asterisk
+   * `CALLPILOT_ATTEMPT`, FreeSWITCH `callpilot_attempt`) so that after a crash the attempt can be found on the PBX.
+   */
+  attemptId?: string;
+  /**
    * Listen to early media (183 announcements, ringback and busy tones) before answer. The adapter dials so
    * that early audio reaches callpilot (Asterisk: channel created and bridged before dial; FreeSWITCH:
    * `ignore_early_media=false` and the audio stream started on CHANNEL_PROGRESS_MEDIA), feeds it to the
@@ -91,6 +102,15 @@ export interface OriginateRequest {
    * media path.
    */
   earlyMedia?: EarlyMediaMonitor;
+}
+
+/** A channel the PBX still has, as seen when reconciling after a restart. */
+export interface LiveChannel {
+  pbxCallId: string;
+  /** The `attemptId` the channel was originated with, if any. */
+  attemptId?: string;
+  /** The PBX's own state word (Up, Ringing, CS_EXECUTE, ...), for logs. */
+  state: string;
 }
 
 export type OriginateResult =
@@ -119,6 +139,21 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   readonly notReadyReason?: string;
   /** Place an outbound call; resolves when it is answered or has failed. */
   originate(req: OriginateRequest): Promise<OriginateResult>;
+  /**
+   * Outbound channels the PBX has right now (ARI `GET /channels`, ESL `show channels`), with their attempt ids.
+   * Used before any campaign dials, to find what a crashed process left behind.
+   */
+  listLiveCalls?(): Promise<LiveChannel[]>;
+  /** Hangs up a channel by the PBX's id; false when it no longer exists. */
+  hangupChannel?(pbxCallId: string, cause?: number): Promise<boolean>;
   /** WebSocket endpoints this adapter needs on callpilot's HTTP server (chan_websocket client mode, mod_audio_stream). */
   webSocketRoutes(): WebSocketRoute[];
+  /**
+   * Whether the PBX knows the endpoint a dial string names, asked before anything is dialled so a typo is refused
+   * up front (4xx) instead of stored as a failed call. Adapters whose PBX cannot say leave it out or answer
+   * `unknown`; only `missing` refuses.
+   */
+  checkEndpoint?(endpoint: string): Promise<EndpointCheck>;
 }
+
+export type EndpointCheck = { status: 'exists' | 'unknown'; detail?: string } | { status: 'missing'; detail: string };

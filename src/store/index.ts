@@ -2,6 +2,7 @@ export * from './types.ts';
 export * from './node-types.ts';
 export * from './tokens-types.ts';
 export * from './audit-types.ts';
+export * from './campaign-types.ts';
 export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './call-rows.ts';
 export { openStore, openSqliteStore, openPostgresStore, redactUrl, type OpenStoreOptions } from './open-store.ts';

@@ -121,4 +121,106 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   `,
+  // Outbound campaigns (issue 11). Attempts are unique per (campaign, contact, attempt number) and carry a lease
+  // (node_id, lease_until) so several nodes can share one database later (issue 14).
+  `
+  CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('draft', 'running', 'paused', 'stopped', 'finished')),
+    priority INTEGER NOT NULL DEFAULT 0,
+    spec TEXT NOT NULL CHECK (json_valid(spec)),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    number TEXT NOT NULL,
+    role TEXT CHECK (role IN ('debtor', 'related', 'unrelated')),
+    time_zone TEXT,
+    consent INTEGER NOT NULL DEFAULT 0 CHECK (consent IN (0, 1)),
+    variables TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(variables)),
+    row_no INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'dialing', 'done', 'blocked', 'unknown')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT,
+    last_disposition TEXT,
+    UNIQUE (campaign_id, number)
+  ) STRICT;
+  CREATE INDEX contacts_due ON contacts (campaign_id, state, next_at, id);
+
+  CREATE TABLE attempts (
+    id TEXT PRIMARY KEY,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    attempt_no INTEGER NOT NULL,
+    number TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('dialing', 'live', 'done', 'unknown')),
+    node_id TEXT NOT NULL,
+    lease_until TEXT NOT NULL,
+    trunk TEXT NOT NULL,
+    caller_id TEXT,
+    call_id TEXT,
+    pbx_call_id TEXT,
+    disposition TEXT,
+    cause INTEGER,
+    progress TEXT,
+    created_at TEXT NOT NULL,
+    answered_at TEXT,
+    ended_at TEXT,
+    duration_sec REAL,
+    slots TEXT CHECK (slots IS NULL OR json_valid(slots)),
+    note TEXT,
+    UNIQUE (campaign_id, contact_id, attempt_no)
+  ) STRICT;
+  CREATE INDEX attempts_inflight ON attempts (state, node_id, lease_until) WHERE state IN ('dialing', 'live');
+  CREATE INDEX attempts_number ON attempts (number, created_at);
+  CREATE INDEX attempts_campaign ON attempts (campaign_id, id);
+
+  CREATE TABLE dnc (
+    number TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('import', 'api', 'call')),
+    call_id TEXT,
+    words TEXT,
+    added_at TEXT NOT NULL,
+    expires_at TEXT,
+    PRIMARY KEY (number, scope)
+  ) STRICT;
+
+  CREATE TABLE import_reports (
+    id TEXT PRIMARY KEY,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    file TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    accepted INTEGER NOT NULL,
+    rejected INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE import_rejects (
+    report_id TEXT NOT NULL REFERENCES import_reports (id) ON DELETE CASCADE,
+    row_no INTEGER NOT NULL,
+    col TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    value TEXT
+  ) STRICT;
+  CREATE INDEX import_rejects_report ON import_rejects (report_id, row_no);
+
+  CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    tries INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX webhooks_due ON webhooks (state, next_at);
+  `,
 ];

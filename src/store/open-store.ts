@@ -11,6 +11,8 @@ import { SqliteAuditStore } from './sqlite-audit-store.ts';
 import { SqliteCallStore } from './sqlite-call-store.ts';
 import { SqliteNodeStore } from './sqlite-node-store.ts';
 import { PostgresNodeStore } from './postgres-node-store.ts';
+import { SqliteCampaignStore } from './sqlite-campaign-store.ts';
+import { unsupportedCampaignStore } from './unsupported-campaign-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { SqliteTokenStore } from './sqlite-tokens-store.ts';
 import type { Store } from './types.ts';
@@ -33,6 +35,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
     health: () => ({ ok: db.open, detail: db.open ? undefined : 'closed' }),
     tokens: new SqliteTokenStore(db),
     audit: new SqliteAuditStore(db),
+    campaigns: new SqliteCampaignStore(db),
     close: async () => {
       if (db.open) db.close();
     },
@@ -67,6 +70,7 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
       backend: 'postgres',
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
       nodes: new PostgresNodeStore(db),
+      campaigns: unsupportedCampaignStore('postgres'),
       health: () => writes.health(),
       tokens: new PostgresTokenStore(db),
       audit: new PostgresAuditStore(db),

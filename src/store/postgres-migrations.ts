@@ -121,4 +121,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   $$;
   CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
   `,
+  // What a client, Asterisk or FreeSWITCH called the call: stored, never used as our id or in a path.
+  `
+  ALTER TABLE calls ADD COLUMN external_id TEXT;
+  `,
 ];

@@ -1,3 +1,4 @@
+import type { CampaignStore } from './campaign-types.ts';
 import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
 import type { NodeStore } from './node-types.ts';
 import type { AuditStore } from './audit-types.ts';
@@ -98,5 +99,6 @@ export interface Store {
   readonly tokens: TokenStore;
   /** Append-only, hash-chained record of who read or changed what. */
   readonly audit: AuditStore;
+  readonly campaigns: CampaignStore;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { HttpServer } from '../../src/api/index.ts';
 import type { WebSocketRoute } from '../../src/media/index.ts';
 import type { Store } from '../../src/store/index.ts';
+import { issueToken } from '../support/auth.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 // The console is plain browser code, so it is tested in a real Chromium. CI installs the Debian package.
@@ -185,6 +186,55 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.ok(media.textMessages.some((m) => (m as { event: string }).event === 'hangup'), 'hangup sent');
+    assert.equal(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+browserTest('behind login: masked numbers for an operator, an audited reveal for an admin, sign-out', async () => {
+  const page = await (browser as Browser).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    // Without a session the console sends the browser to the login page; a bad token is refused there.
+    await page.goto(`${url}/#call=call-1`);
+    await page.waitForSelector('#login #token', { timeout: 10000 });
+    await page.fill('#token', 'cpt_not-a-token');
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#login-error:not([hidden])', { timeout: 10000 });
+    assert.match((await page.textContent('#login-error')) ?? '', /Sign-in failed/);
+
+    const operator = await issueToken(store, 'operator', { name: 'desk-7' });
+    await page.fill('#token', operator);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    assert.is(await page.evaluate('document.cookie'), '');
+    assert.match((await page.textContent('#user')) ?? '', /desk-7 \(operator\)/);
+    const listText = (await page.textContent('#calls')) ?? '';
+    assert.match(listText, /138\*{4}8000/);
+    assert.not.match(listText, /13800138000/);
+    await page.waitForFunction(`document.querySelector('#call-detail')?.getAttribute('data-call-id') === 'call-1'`);
+    assert.match((await page.textContent('#call-detail')) ?? '', /masked for your role/);
+    assert.is(await page.$('#unmask'), null);
+
+    await page.click('#logout');
+    await page.waitForSelector('#login #token', { timeout: 10000 });
+    const after = await page.evaluate(`fetch('/api/calls').then((r) => r.status)`);
+    assert.is(after, 401);
+
+    await page.fill('#token', token);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
+    await page.click('#calls tbody tr[data-call-id="call-1"]');
+    await page.waitForSelector('#unmask', { timeout: 10000 });
+    const auditBefore = (await store.audit.list({ limit: 1000 })).length;
+    await page.click('#unmask');
+    await page.waitForFunction(`document.querySelector('#call-detail')?.dataset.masked === 'false'`, undefined, { timeout: 10000 });
+    assert.match((await page.textContent('#call-detail')) ?? '', /13800138000/);
+    const audited = await store.audit.list({ after: auditBefore, limit: 100 });
+    assert.ok(audited.some((e) => e.action === 'call.unmasked' && e.target === 'call-1' && e.actor === 'test-admin'), JSON.stringify(audited));
     assert.equal(pageErrors, []);
   } finally {
     await page.close();

@@ -22,6 +22,7 @@ export function call(id: string, overrides: Partial<CallRecord> = {}): CallRecor
     id,
     pbx: 'asterisk',
     pbxCallId: `chan-${id}`,
+    externalId: `ext-${id}`,
     direction: 'outbound',
     to: '13800138000',
     flow: 'collections',

@@ -54,7 +54,7 @@ function formatDuration(call) {
 
 // ---------------------------------------------------------------- call list
 
-const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined };
+const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, unmaskedId: undefined };
 
 async function refreshCalls() {
   const status = $('#status-filter').value;
@@ -96,6 +96,7 @@ function renderCalls(calls) {
 
 async function selectCall(id) {
   state.selectedId = id;
+  if (state.unmaskedId !== id) state.unmaskedId = undefined;
   history.replaceState(null, '', `#call=${encodeURIComponent(id)}`);
   for (const row of document.querySelectorAll('#calls tbody tr')) row.classList.toggle('selected', row.dataset.callId === id);
   clearTimeout(state.detailTimer);
@@ -107,7 +108,9 @@ async function refreshDetail(initial) {
   if (!id) return;
   let detail;
   try {
-    detail = await getJson(`/api/calls/${encodeURIComponent(id)}`);
+    // Full numbers only on request, for users allowed them; the server writes each such read to the audit log.
+    const unmask = state.unmaskedId === id ? '?unmask=true' : '';
+    detail = await getJson(`/api/calls/${encodeURIComponent(id)}${unmask}`);
   } catch (err) {
     $('#call-detail').replaceChildren(el('p', { class: 'error', text: `Cannot load call ${id}: ${err.message}` }));
     return;
@@ -118,10 +121,11 @@ async function refreshDetail(initial) {
   if (detail.call.status === 'active') state.detailTimer = setTimeout(() => refreshDetail(false), POLL_MS);
 }
 
-function renderDetail({ call, turns, events }) {
+function renderDetail({ call, turns, events, masked }) {
   const container = $('#call-detail');
   container.dataset.status = call.status;
   container.dataset.callId = call.id;
+  container.dataset.masked = masked ? 'true' : 'false';
   const meta = el('dl', { class: 'meta' });
   const addMeta = (label, value) => {
     if (value === undefined || value === null || value === '') return;
@@ -188,9 +192,15 @@ function renderDetail({ call, turns, events }) {
   if (turns.length === 0) transcript.append(el('li', { class: 'muted', text: 'No turns recorded.' }));
 
   const eventLines = events.map((e) => `${e.at}  ${e.type}  ${JSON.stringify(e.data)}`).join('\n');
+  const numbers = masked
+    ? state.canUnmask
+      ? el('button', { id: 'unmask', type: 'button', class: 'secondary', text: 'Show full numbers (audited)', onclick: () => showFullNumbers(call.id) })
+      : el('p', { class: 'muted', text: 'Numbers are masked for your role.' })
+    : el('p', { class: 'muted', text: 'Full numbers shown; this read is in the audit log.' });
   container.replaceChildren(
     el('h2', { text: 'Call' }),
     meta,
+    numbers,
     recordings,
     el('h2', { text: 'Transcript' }),
     transcript,
@@ -389,11 +399,18 @@ async function refreshHealth() {
   }
 }
 
+async function showFullNumbers(id) {
+  state.unmaskedId = id;
+  clearTimeout(state.detailTimer);
+  await refreshDetail(true);
+}
+
 async function showUser() {
   try {
     const me = await getJson('/api/session');
     $('#user').textContent = `${me.name} (${me.role}${me.unmask ? ', full numbers' : ''})`;
     $('#user').dataset.role = me.role;
+    state.canUnmask = me.unmask === true;
     // Auditors only read: they cannot start calls.
     if (me.role === 'auditor') $('#talk').hidden = true;
   } catch {
@@ -409,7 +426,7 @@ async function logout() {
 
 function main() {
   $('#logout').addEventListener('click', logout);
-  showUser();
+  const userKnown = showUser();
   $('#talk').addEventListener('click', toggleTalk);
   $('#status-filter').addEventListener('change', refreshCalls);
   refreshCalls();
@@ -419,7 +436,8 @@ function main() {
     refreshHealth();
   }, POLL_MS);
   const fromHash = /^#call=(.+)$/.exec(location.hash);
-  if (fromHash) selectCall(decodeURIComponent(fromHash[1]));
+  // After the user's rights are known, so the call view offers (or not) full numbers from the start.
+  if (fromHash) userKnown.then(() => selectCall(decodeURIComponent(fromHash[1])));
 }
 
 main();

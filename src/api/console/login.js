@@ -5,7 +5,9 @@ const error = document.querySelector('#login-error');
 /** Only paths on this site: `next` comes from the URL, so an absolute or protocol-relative one is ignored. */
 function nextPath() {
   const next = new URLSearchParams(location.search).get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  const path = next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  // The server's redirect never sees the #fragment (a deep link to a call); the browser kept it on this page.
+  return path.includes('#') ? path : path + location.hash;
 }
 
 form.addEventListener('submit', async (event) => {

@@ -9,14 +9,14 @@ import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
-import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
+import type { EndpointCheck, LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import type { AriChannel, AriEvent } from './ari/ari-types.ts';
 import { formatStasisArgs, parseStasisArgs } from './app-args.ts';
 import { AsteriskCall, BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-call.ts';
 import { dispositionFor, type OriginateProgress } from './disposition.ts';
-import { causeText } from './hangup-cause.ts';
+import { causeText, hangupFromDestroyed } from './hangup-cause.ts';
 import { AudioSocketServer } from './media/audiosocket-server.ts';
 import { ChanWebSocketLeg, MAX_MESSAGE_BYTES } from './media/chan-websocket-leg.ts';
 import { parseControlMessage } from './media/chan-websocket-control.ts';
@@ -49,6 +49,10 @@ interface StasisWaiter {
 
 /** Channel technologies that are media plumbing, never a caller. */
 const MEDIA_CHANNEL = /^(WebSocket|AudioSocket|UnicastRTP|Snoop)\//;
+/** Channel variable carrying the campaign attempt id (read back by listLiveCalls after a crash). */
+export const ATTEMPT_VARIABLE = 'CALLPILOT_ATTEMPT';
+/** Every channel callpilot originates gets an id with this prefix, so its own calls are found without a scan. */
+const OUTBOUND_PREFIX = 'callpilot-out-';
 /** Extra time an originate may take beyond its ring timeout (SIP Timer B is 32 s). */
 const ORIGINATE_GRACE_MS = 40_000;
 
@@ -66,6 +70,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   private readonly originates = new Map<string, PendingOriginate>();
   private readonly stasisWaiters = new Map<string, StasisWaiter>();
   private readonly clientLegs = new Map<string, ChanWebSocketLeg>();
+  /** Calls that ended while Asterisk was unreachable, by channel id: their cause is settled once ARI is back. */
+  private readonly unconfirmed = new Map<string, AsteriskCall>();
   private readonly rtpPorts: RtpPortPool;
   private audioSocket: { server: AudioSocketServer; port: number } | undefined;
   private isReady = false;
@@ -86,12 +92,18 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     this.conn.on('up', (reconnect) => void this.onUp(reconnect));
     this.conn.on('down', (why) => this.setReady(false, `ARI not connected: ${why}`));
     this.conn.on('fatal', (why) => this.setReady(false, `ARI credentials rejected (${why}); fix pbx.asterisk.username/password`));
+    this.conn.on('unreachable', (why) => this.onUnreachable(why));
     this.callHost = {
       cfg,
       rest: () => this.rest(),
       mediaDeps: () => this.mediaDeps(),
       claimMediaChannel: (id, call) => this.mediaOwners.set(id, call),
       released: (call) => this.release(call),
+      reachable: async () => this.conn.gate.down === undefined && (await this.conn.probe()) !== 'refused',
+      endedUnreachable: (call) => {
+        this.unconfirmed.set(call.channelId, call);
+        this.conn.gate.close('connection refused');
+      },
     };
   }
 
@@ -145,7 +157,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
     if (req.earlyMedia) return this.originateWithEarlyMedia(req, req.earlyMedia, rest);
-    const channelId = `callpilot-out-${randomUUID()}`;
+    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const result = new Promise<OriginateResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -164,7 +176,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         channelId,
         callerId: req.callerId,
         timeoutSec,
-        variables: req.variables,
+        variables: req.attemptId ? { ...(req.variables ?? {}), [ATTEMPT_VARIABLE]: req.attemptId } : req.variables,
       });
       this.log.info({ channelId, endpoint: req.endpoint }, 'originating');
     } catch (err) {
@@ -176,13 +188,35 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   }
 
   /**
+   * Asks ARI whether the endpoint a dial string names exists (GET /endpoints/{tech}/{resource}), so an originate
+   * to a typo is refused up front: Asterisk itself answers such an originate with `500 {"error":"Allocation
+   * failed"}` and says why only in its own log. Technologies without endpoint objects (Local, ...) and any
+   * doubt (ARI down, odd dial string) answer `unknown`, which does not refuse.
+   */
+  async checkEndpoint(endpoint: string): Promise<EndpointCheck> {
+    const target = ariEndpointOf(endpoint);
+    if (!target) return { status: 'unknown', detail: `cannot tell the endpoint of '${endpoint}'` };
+    const rest = this.conn.rest;
+    if (!rest || !this.isReady) return { status: 'unknown', detail: 'Asterisk not connected' };
+    try {
+      const found = await rest.getEndpoint(target.tech, target.resource);
+      if (found) return { status: 'exists' };
+      const ofTech = await rest.listEndpoints(target.tech);
+      if (!ofTech) return { status: 'missing', detail: `Asterisk has no ${target.tech} endpoints (unknown technology?)` };
+      return { status: 'missing', detail: `Asterisk has no endpoint ${target.tech}/${target.resource}` };
+    } catch (err) {
+      return { status: 'unknown', detail: (err as Error).message };
+    }
+  }
+
+  /**
    * The route that delivers early media in ARI 22 (captures early-media-*.jsonl): mixing bridge, externalMedia
    * (in Stasis, then added), `POST /channels/create`, add that channel while still Down, then `/dial`. The 183's
    * audio then reaches the leg frame for frame; `Dial PROGRESS` marks it; the channel stays Down or Ringing until
    * `Up` at answer; a 480/404 ends with ChannelDestroyed 19/1 and no final Dial status.
    */
   private async originateWithEarlyMedia(req: OriginateRequest, monitor: EarlyMediaMonitor, rest: AriRest): Promise<OriginateResult> {
-    const channelId = `callpilot-out-${randomUUID()}`;
+    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
     const timeoutSec = req.timeoutSec ?? 30;
     const info: PbxCallInfo = {
       pbx: 'asterisk',
@@ -220,7 +254,8 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
         (verdict) => this.earlyVerdict(channelId, verdict),
         (err: unknown) => this.log.warn({ channelId, err: (err as Error).message }, 'early-media classifier failed'),
       );
-      const variables = { ...(req.variables ?? {}) };
+      const variables: Record<string, string> = { ...(req.variables ?? {}) };
+      if (req.attemptId) variables[ATTEMPT_VARIABLE] = req.attemptId;
       // `create` has no callerId parameter in ARI 22's swagger; the CALLERID() function sets it the same way.
       if (req.callerId) variables['CALLERID(all)'] = req.callerId;
       await rest.createChannel({ endpoint: req.endpoint, app: this.cfg.app, appArgs: formatStasisArgs({ flow: req.flow, lang: req.lang }), channelId, variables });
@@ -259,6 +294,22 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const { call } = pending.early;
     call.onStateChange('Up');
     this.settleOriginate(channelId, { disposition: 'answered', call, progress: { kind: 'answered', source: 'cause', heard } });
+  }
+
+  async listLiveCalls(): Promise<LiveChannel[]> {
+    const rest = this.rest();
+    const channels = (await rest.listChannels()).filter((c) => c.id.startsWith(OUTBOUND_PREFIX));
+    const out: LiveChannel[] = [];
+    for (const ch of channels) {
+      // channelvars only carry what ari.conf lists, so ask for the variable itself.
+      const attemptId = ch.channelvars?.[ATTEMPT_VARIABLE] ?? (await rest.getVariable(ch.id, ATTEMPT_VARIABLE).catch(() => undefined));
+      out.push({ pbxCallId: ch.id, attemptId: attemptId || undefined, state: ch.state });
+    }
+    return out;
+  }
+
+  async hangupChannel(pbxCallId: string, cause = 16): Promise<boolean> {
+    return this.rest().hangup(pbxCallId, cause);
   }
 
   webSocketRoutes(): WebSocketRoute[] {
@@ -315,6 +366,13 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const live = new Map(channels.map((c) => [c.id, c]));
     if (restarted) this.log.warn({ startupTime: info.startupTime }, 'Asterisk restarted while we were disconnected');
 
+    for (const call of this.unconfirmed.values()) {
+      // Ended when Asterisk vanished: a restart confirms the provisional 38; otherwise the events that follow
+      // (ChannelDestroyed) or the orphan sweep below settle it.
+      if (restarted) call.updateCause({ cause: 38, causeText: 'Network out of order (Asterisk restarted)', by: 'pbx' });
+    }
+    if (restarted) this.unconfirmed.clear();
+    else for (const id of [...this.unconfirmed.keys()]) if (!live.has(id)) this.unconfirmed.delete(id);
     for (const call of [...this.calls.values()]) {
       if (!live.has(call.channelId)) {
         call.gone(
@@ -388,6 +446,11 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       case 'ChannelDestroyed': {
         const id = ev.channel.id;
         this.calls.get(id)?.onDestroyed(ev.cause, ev.cause_txt);
+        const settled = this.unconfirmed.get(id);
+        if (settled) {
+          this.unconfirmed.delete(id);
+          settled.updateCause(hangupFromDestroyed(ev.cause, ev.cause_txt, undefined));
+        }
         this.mediaOwners.get(id)?.onMediaChannelGone(`media channel destroyed: ${ev.cause} ${ev.cause_txt}`);
         this.mediaOwners.delete(id);
         const waiter = this.stasisWaiters.get(id);
@@ -501,6 +564,20 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     pending.resolve(result);
   }
 
+  /**
+   * Asterisk refuses connections: it crashed or was stopped, taking every channel with it. Nothing can be asked
+   * of it and no event will come, so calls end now (provisional cause 38, confirmed on reconnect) and teardown
+   * requests fail at once instead of each waiting out its deadline.
+   */
+  private onUnreachable(why: string): void {
+    for (const call of [...this.calls.values()]) call.lostWithAsterisk(`Asterisk unreachable (${why})`);
+    for (const id of [...this.originates.keys()]) {
+      this.settleOriginate(id, { disposition: 'failed', cause: 38, causeText: 'Network out of order (Asterisk unreachable)' });
+    }
+    for (const waiter of this.stasisWaiters.values()) waiter.reject(new Error(`Asterisk unreachable (${why})`));
+    this.stasisWaiters.clear();
+  }
+
   private waitForStasis(channelId: string): Promise<void> {
     return new Promise((resolve, reject) => this.stasisWaiters.set(channelId, { resolve, reject }));
   }
@@ -546,6 +623,25 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       owner.attach(ws, text);
     });
   }
+}
+
+/** Technologies whose dial strings name an ARI endpoint object. */
+const ENDPOINT_TECHS = new Set(['PJSIP', 'SIP', 'IAX2']);
+
+/**
+ * The ARI endpoint a dial string dials through: `PJSIP/trunk`, `PJSIP/13800138000@trunk` and
+ * `PJSIP/trunk/sip:13800138000@carrier` all go through endpoint `trunk`; `SIP/trunk/13800138000` through `trunk`.
+ */
+export function ariEndpointOf(dial: string): { tech: string; resource: string } | undefined {
+  const slash = dial.indexOf('/');
+  if (slash <= 0) return undefined;
+  const tech = dial.slice(0, slash);
+  if (!ENDPOINT_TECHS.has(tech.toUpperCase())) return undefined;
+  const rest = dial.slice(slash + 1);
+  const firstPart = rest.split('/')[0] ?? '';
+  const resource = firstPart.includes('@') ? firstPart.slice(firstPart.lastIndexOf('@') + 1) : firstPart;
+  if (!/^[A-Za-z0-9_.+-]+$/.test(resource)) return undefined;
+  return { tech, resource };
 }
 
 /** The Asterisk adapter behind the PbxAdapter interface. */

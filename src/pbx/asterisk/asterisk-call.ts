@@ -21,7 +21,14 @@ export interface AsteriskCallHost {
   claimMediaChannel(mediaChannelId: string, call: AsteriskCall): void;
   /** The call is over: forget it and its channels. */
   released(call: AsteriskCall): void;
+  /** Is Asterisk there at all (not refusing connections)? Answers within about a second. */
+  reachable(): Promise<boolean>;
+  /** The call ended while Asterisk was unreachable: its cause is provisional until ARI is back. */
+  endedUnreachable(call: AsteriskCall): void;
 }
+
+/** Provisional cause of a call whose PBX vanished: Q.850 38, as Asterisk itself reports a restart. */
+export const UNREACHABLE_HANGUP: HangupInfo = { cause: 38, causeText: 'Network out of order (Asterisk unreachable)', by: 'pbx' };
 
 /** How long ARI's copy of a digit waits for AudioSocket's in-band one before it stands in for it. */
 const DTMF_SETTLE_MS = 150;
@@ -160,8 +167,42 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   /** The externalMedia channel went away on its own: without it the bot is mute and deaf. */
   onMediaChannelGone(detail: string): void {
     if (this.ended || this.tearingDown || this.transferNote !== undefined) return;
-    this.log.warn({ detail }, 'media channel ended mid-call; hanging up');
-    void this.hangup(41);
+    // After a crash the media socket often dies before the events socket says so: ask before blaming the bot.
+    void this.host.reachable().then(
+      (up) => {
+        if (this.ended || this.tearingDown) return;
+        if (!up) {
+          this.lostWithAsterisk(`media lost and Asterisk refuses connections (${detail})`);
+          return;
+        }
+        this.log.warn({ detail }, 'media channel ended mid-call; hanging up');
+        this.hangup(41).catch((err: unknown) => this.log.warn({ err }, 'hanging up after media loss failed'));
+      },
+      (err: unknown) => this.log.warn({ err }, 'checking whether Asterisk is up failed'),
+    );
+  }
+
+  /**
+   * Asterisk is gone (crash, stop): no request can reach it and no event will come, so the call ends now with a
+   * provisional cause, confirmed or corrected once ARI is back (causeUpdate).
+   */
+  lostWithAsterisk(detail: string): void {
+    if (this.ended) return;
+    this.log.warn({ detail }, 'Asterisk unreachable; ending the call');
+    this.host.endedUnreachable(this);
+    this.end(UNREACHABLE_HANGUP);
+  }
+
+  /** A cause learned after the call ended (reconnected to ARI). */
+  updateCause(info: HangupInfo): void {
+    if (!this.ended) {
+      this.end(info);
+      return;
+    }
+    if (info.cause === this.ended.cause && info.causeText === this.ended.causeText) return;
+    this.ended = info;
+    this.log.info({ cause: info.cause, causeText: info.causeText, by: info.by }, 'hangup cause learned after reconnecting');
+    this.emit('causeUpdate', info);
   }
 
   /** No caller audio for media.deadMediaMs: the line is dead, so free it rather than hold a silent call. */
@@ -197,8 +238,9 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       this.earlyLeg = media.leg;
       media.leg.once('close', (reason) => {
         if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+        else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
       });
-      await rest.addChannel(this.bridgeId, this.mediaChannelId);
+      await addToBridge(rest, this.bridgeId, this.mediaChannelId, () => this.isEnded || media.leg.closed);
       return { leg: media.leg, bridgeId: this.bridgeId };
     } catch (err) {
       await this.tearDownMedia({ code: 'transport_error', detail: (err as Error).message });
@@ -214,6 +256,8 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       // Bridged since before the dial; no wait for callee audio (a DTX callee may send none: see setUp below).
       const leg = this.earlyLeg;
       if (this.ended || leg.closed) throw new Error(`${this.channelId}: the call ended before its media was used`);
+      // The call is handed over now: from here a callee who sends nothing is heard as silence in real time.
+      leg.startCallerClock();
       return leg;
     }
     this.bridgeId = randomUUID();

@@ -2,12 +2,12 @@ import type { MediaTokenIssuer } from '../../core/index.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { WebSocketRoute } from '../../media/index.ts';
+import type { CallerClockOptions, WebSocketRoute } from '../../media/index.ts';
 import type { FreeswitchConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import type { AudioLeg } from '../../media/index.ts';
 import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
-import type { OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
+import type { LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
 import { AUDIO_FORK_WIRE } from './audio-fork/audio-fork-wire.ts';
 import { AUDIO_STREAM_WIRE } from './audio-stream/audio-stream-wire.ts';
 import { callInfoFromHeaders } from './call-info.ts';
@@ -15,7 +15,7 @@ import type { RecordingOptions } from './call-recording.ts';
 import { EslInboundClient } from './esl/esl-inbound-client.ts';
 import type { EslEvent } from './esl/esl-message.ts';
 import { FreeswitchCall } from './freeswitch-call.ts';
-import { causeNumber, dispositionOfCause } from './hangup-causes.ts';
+import { causeName, causeNumber, dispositionOfCause } from './hangup-causes.ts';
 import { OutboundSocketServer } from './outbound-socket-server.ts';
 import { StreamMedia } from './stream/stream-media.ts';
 import type { StreamWireFormat } from './stream/stream-wire.ts';
@@ -51,6 +51,19 @@ export const INBOUND_SUBSCRIPTION = inboundSubscription(AUDIO_STREAM_WIRE);
 /** The media module `pbx.freeswitch.media` names. */
 export function streamWireFormat(media: FreeswitchConfig['media']): StreamWireFormat {
   return media === 'audio_fork' ? AUDIO_FORK_WIRE : AUDIO_STREAM_WIRE;
+}
+
+/** Channel variable carrying the campaign attempt id (read back by listLiveCalls after a crash). */
+export const ATTEMPT_VARIABLE = 'callpilot_attempt';
+
+export interface FreeswitchAdapterOptions {
+  log: Logger;
+  /** media.maxQueuedMs. */
+  maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout of every media leg (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
+  /** Signs the media WebSocket URL handed to FreeSWITCH (server.mediaAuth). */
+  mediaToken?: MediaTokenIssuer;
 }
 
 interface Originating {
@@ -99,7 +112,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
 
   constructor(
     private readonly cfg: FreeswitchConfig,
-    opts: { log: Logger; mediaToken?: MediaTokenIssuer },
+    opts: FreeswitchAdapterOptions,
   ) {
     super();
     this.log = opts.log.child({ pbx: 'freeswitch' });
@@ -112,6 +125,8 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
       firstChunkMs: cfg.firstChunkMs,
       chunkMs: cfg.chunkMs,
       skipLeadIn: cfg.skipPlaylistLeadIn,
+      maxQueuedMs: opts.maxQueuedMs,
+      clock: opts.clock,
       log: this.log,
       mediaToken: opts.mediaToken,
     });
@@ -187,6 +202,7 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     if (req.flow) vars.callpilot_flow = req.flow;
     if (req.lang) vars.callpilot_lang = req.lang;
     for (const [k, v] of Object.entries(req.variables ?? {})) vars[`callpilot_${k}`] = v;
+    if (req.attemptId) vars[ATTEMPT_VARIABLE] = req.attemptId;
     const varText = Object.entries(vars)
       .map(([k, v]) => `${channelVariableName(k)}=${channelVariableValue(v)}`)
       .join(',');
@@ -208,6 +224,30 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     } finally {
       this.originating.delete(uuid);
     }
+  }
+
+  async listLiveCalls(): Promise<LiveChannel[]> {
+    const body = (await this.client.api('show channels as json')).trim();
+    let rows: { uuid?: string; direction?: string; callstate?: string; state?: string }[] = [];
+    try {
+      rows = (JSON.parse(body) as { rows?: typeof rows }).rows ?? [];
+    } catch {
+      throw new Error(`show channels as json: unexpected reply ${JSON.stringify(body.slice(0, 200))}`);
+    }
+    const out: LiveChannel[] = [];
+    for (const row of rows) {
+      if (!row.uuid || row.direction !== 'outbound') continue;
+      const value = (await this.client.api(`uuid_getvar ${row.uuid} ${ATTEMPT_VARIABLE}`)).trim();
+      const attemptId = value && value !== '_undef_' && !value.startsWith('-ERR') ? value : undefined;
+      out.push({ pbxCallId: row.uuid, attemptId, state: row.callstate ?? row.state ?? '' });
+    }
+    return out;
+  }
+
+  async hangupChannel(pbxCallId: string, cause = 16): Promise<boolean> {
+    if (!/^[A-Za-z0-9-]+$/.test(pbxCallId)) throw new Error(`not a FreeSWITCH uuid: ${JSON.stringify(pbxCallId)}`);
+    const reply = (await this.client.api(`uuid_kill ${pbxCallId} ${causeName(cause)}`)).trim();
+    return reply.startsWith('+OK');
   }
 
   private varText(vars: Record<string, string>): string {
@@ -442,6 +482,6 @@ function channelVariableValue(value: string): string {
   return /\s/.test(value) ? `'${value}'` : value;
 }
 
-export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: { log: Logger; mediaToken?: MediaTokenIssuer }): FreeswitchAdapter {
+export function createFreeswitchAdapter(cfg: FreeswitchConfig, opts: FreeswitchAdapterOptions): FreeswitchAdapter {
   return new FreeswitchAdapter(cfg, opts);
 }

@@ -41,6 +41,8 @@ interface PlayoutAwareLeg extends AudioLeg {
 }
 
 const DEFAULT_TRANSFER_VERIFY_MS = 30_000;
+/** Q.850 41 (temporary failure) for a call hung up because its media died, as on Asterisk. */
+const DEAD_MEDIA_CAUSE = 41;
 const DEFAULT_PLAYOUT_WAIT_MS = 15_000;
 /** Slack on top of the audio still queued when waiting for it to play out. */
 const PLAYOUT_SLACK_MS = 2000;
@@ -112,8 +114,15 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
     if (this.leg && !this.leg.closed) return this.leg;
     // Outbound calls are answered when they get here and never see answer().
     if (this.answered) await this.startRecording();
-    this.leg = await this.options.media.open(this);
-    return this.leg;
+    const leg: PlayoutAwareLeg = await this.options.media.open(this);
+    this.leg = leg;
+    leg.once('close', (reason) => {
+      // No caller audio at all for media.deadMediaMs: the media path is broken, the caller is not coming back.
+      if (reason.code !== 'dead_media' || this.ended || this.transferred) return;
+      this.log.warn({ detail: reason.detail }, 'dead media; hanging up');
+      this.hangup(DEAD_MEDIA_CAUSE).catch((err: unknown) => this.log.warn({ err }, 'hanging up a dead-media call failed'));
+    });
+    return leg;
   }
 
   async hangup(cause = 16): Promise<void> {

@@ -64,7 +64,7 @@ test('the HTTP server accepts mod_audio_stream upgrade bytes exactly as captured
   const [response] = loadLines('b_audio_stream.ws.jsonl').filter((l) => l.kind === 'http-upgrade-response');
   const media = new TestMediaServer();
   const accepted: string[] = [];
-  media.routes = [{ path: '/fs', handle: (ws, req) => (accepted.push(req.url ?? ''), ws.close(1000)) }];
+  media.routes = [{ path: '/fs', roles: ['pbx'], handle: (ws, req) => (accepted.push(req.url ?? ''), ws.close(1000)) }];
   const port = await media.listen();
   try {
     const socket = connect({ port, host: '127.0.0.1' });

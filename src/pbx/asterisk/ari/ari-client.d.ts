@@ -7,6 +7,7 @@ declare module 'ari-client' {
     bridges: Record<string, Operation>;
     asterisk: Record<string, Operation>;
     applications: Record<string, Operation>;
+    endpoints: Record<string, Operation>;
   }
   export function connect(url: string, user: string, pass: string): Promise<AriClient>;
   const ari: { connect: typeof connect };

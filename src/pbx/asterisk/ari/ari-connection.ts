@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import ari, { type AriClient } from 'ari-client';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import { createAriRest, type AriRest } from './ari-rest.ts';
+import { AriRestGate, createAriRest, type AriRest } from './ari-rest.ts';
 import type { AriEvent } from './ari-types.ts';
 import { parseAriEvent } from './parse-ari-event.ts';
 
@@ -28,7 +28,12 @@ export interface AriConnectionEvents {
   down: [reason: string];
   /** Will not retry (bad credentials): a person has to fix the config. */
   fatal: [reason: string];
+  /** Asterisk refuses connections (crashed, stopped): REST requests now fail at once until `up`. */
+  unreachable: [reason: string];
 }
+
+/** How long the reachability probe waits for Asterisk's HTTP server. */
+const PROBE_TIMEOUT_MS = 1000;
 
 /** Not worth retrying: the same request will be refused again. */
 class AriAuthError extends Error {}
@@ -49,6 +54,8 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private attempt = 0;
   private readonly log: Logger;
   private loop: Promise<void> | undefined;
+  /** Closed while Asterisk refuses connections, so REST calls fail fast instead of waiting out their deadline. */
+  readonly gate = new AriRestGate();
 
   constructor(private readonly opts: AriConnectionOptions) {
     super();
@@ -112,11 +119,13 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
         const reconnect = this.everUp;
         this.everUp = true;
         this.log.info({ app: this.opts.app, reconnect }, 'ARI events socket connected');
+        this.gate.open();
         this.emit('up', reconnect);
         const reason = await closed;
         if (this.stopped) return;
         this.log.warn({ reason }, 'ARI events socket lost; reconnecting');
         this.emit('down', reason);
+        await this.checkReachable();
       } catch (err) {
         if (this.stopped) return;
         const reason = (err as Error).message;
@@ -127,9 +136,37 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
         }
         this.log.warn({ url: this.opts.url, attempt: this.attempt }, `ARI unreachable: ${reason}`);
         this.emit('down', reason);
+        await this.checkReachable();
       }
       await this.backoff();
     }
+  }
+
+  /**
+   * Is Asterisk's HTTP server there at all? A refused or reset connection means the process is gone (crash,
+   * stop): the gate closes and 'unreachable' tells the adapter its calls are over. A slow answer proves nothing
+   * either way and changes nothing. Uses fetch, which (unlike swagger-client) settles on a refused connection.
+   */
+  async probe(): Promise<'up' | 'refused' | 'unknown'> {
+    try {
+      await fetch(new URL('/ari/asterisk/ping', this.opts.url), {
+        headers: { authorization: this.authHeader() },
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      }).then((res) => res.body?.cancel());
+      return 'up';
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' ? 'refused' : 'unknown';
+    }
+  }
+
+  private async checkReachable(): Promise<void> {
+    if (this.stopped || this.gate.down !== undefined) return;
+    const state = await this.probe();
+    if (state !== 'refused' || this.stopped || this.connected) return;
+    this.gate.close('connection refused');
+    this.log.warn({ url: this.opts.url }, 'Asterisk refuses connections; failing ARI requests at once until it is back');
+    this.emit('unreachable', 'connection refused');
   }
 
   private backoff(): Promise<void> {
@@ -163,7 +200,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     const body = await res.text();
     if (res.status === 401) throw new AriAuthError(`401 for user '${this.opts.username}' (${body.trim()})`);
     if (res.status !== 200) throw new Error(`GET ${docs.pathname} returned ${res.status} ${body.slice(0, 120).trim()}`);
-    this.restClient = createAriRest(await connectQuietly(this.opts.url, this.opts.username, this.opts.password, this.log), this.opts.requestTimeoutMs);
+    this.restClient = createAriRest(await connectQuietly(this.opts.url, this.opts.username, this.opts.password, this.log), this.opts.requestTimeoutMs, this.gate);
   }
 
   /** Resolves once the socket is open; `closed` settles with the reason when it goes away. */

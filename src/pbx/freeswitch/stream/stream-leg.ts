@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { BaseAudioLeg, FrameAssembler, type FrameCodec, type LegCloseReason, type SampleRate, createCodec } from '../../../media/index.ts';
+import { BaseAudioLeg, type CallerClockOptions, FrameAssembler, type FrameCodec, type LegCloseReason, type SampleRate, createCodec } from '../../../media/index.ts';
 import { EslDisconnectedError, type EslEvent } from '../esl/esl-message.ts';
 import type { FreeswitchCall } from '../freeswitch-call.ts';
 import {
@@ -33,6 +33,8 @@ export interface StreamLegOptions {
   /** Shared by the adapter's legs; created per leg when omitted. */
   calibration?: PlayoutCalibration;
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout when caller audio stops (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
   log: Logger;
   /** Called once the leg is closed and the stream stopped. */
   onClosed: () => void;
@@ -145,7 +147,7 @@ export class StreamLeg extends BaseAudioLeg {
   private readonly wire: StreamWireFormat;
 
   constructor(opts: StreamLegOptions) {
-    super({ callId: opts.call.uuid, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
+    super({ callId: opts.call.uuid, sampleRate: opts.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs, clock: opts.clock });
     this.opts = opts;
     this.wire = opts.wire;
     this.call = opts.call;

@@ -2,7 +2,7 @@ import { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from '../../../core/index.ts
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { AudioLeg, SampleRate, WebSocketRoute } from '../../../media/index.ts';
+import type { AudioLeg, CallerClockOptions, SampleRate, WebSocketRoute } from '../../../media/index.ts';
 import type { EslEvent } from '../esl/esl-message.ts';
 import type { CallMediaOpener, FreeswitchCall } from '../freeswitch-call.ts';
 import type { PlayoutCalibration } from './playout.ts';
@@ -20,6 +20,8 @@ export interface StreamMediaOptions {
   /** See StreamLegOptions.skipLeadIn. */
   skipLeadIn?: boolean;
   maxQueuedMs?: number;
+  /** Silence fill and dead-media timeout (media.callerGapMs / media.deadMediaMs). */
+  clock?: CallerClockOptions;
   /** From `start` to the first caller frame. */
   connectTimeoutMs?: number;
   log: Logger;
@@ -90,10 +92,10 @@ export class StreamMedia implements CallMediaOpener {
       // `+OK Success` comes before the WebSocket connects: it proves nothing about media.
       await Promise.race([call.commands.api(`${this.wire.command} ${uuid} start ${this.urlFor(uuid)} mono ${rate} '${metadata}'`), failed]);
       const leg = await Promise.race([legReady, failed]);
-      await Promise.race([leg.whenCallerAudio(), failed]).catch(async (err: unknown) => {
-        await leg.close({ code: 'transport_error', detail: (err as Error).message });
-        throw err;
-      });
+      // Not waiting for caller audio: mod_audio_stream sends nothing while no RTP arrives (capture k), and a
+      // caller whose phone suppresses silence may send nothing until spoken to. The WebSocket is up and bot
+      // audio does not travel on it, so the greeting is heard; the caller clock runs from here.
+      leg.startCallerClock();
       return leg;
     } catch (err) {
       if (call.ended) this.started.delete(uuid);
@@ -135,6 +137,7 @@ export class StreamMedia implements CallMediaOpener {
       skipLeadIn: this.options.skipLeadIn,
       calibration: this.calibration,
       maxQueuedMs: this.options.maxQueuedMs,
+      clock: this.options.clock,
       log: this.options.log,
       onClosed: () => {
         if (waiter.call.ended) this.started.delete(uuid);

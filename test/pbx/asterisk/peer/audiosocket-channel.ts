@@ -74,6 +74,12 @@ export class AudioSocketChannel {
     this.writeFrame(AUDIOSOCKET_KIND.dtmf, Buffer.from(digit, 'ascii'));
   }
 
+  /** The Asterisk process dies (kill -9): the kernel resets the connection. */
+  kill(): void {
+    this.closed = true;
+    this.socket?.resetAndDestroy();
+  }
+
   /** Channel hung up on the Asterisk side: FIN, no 0x00. */
   close(): void {
     if (this.closed) return;

@@ -115,6 +115,12 @@ export class ChanWebSocket {
     else this.sendText(`DTMF_END digit:${digit} channel_id:${this.opts.channelId}`);
   }
 
+  /** The Asterisk process dies (kill -9): the connection drops without a close frame. */
+  kill(): void {
+    this.closed = true;
+    this.ws.terminate();
+  }
+
   /** Asterisk ends the channel (DELETE, shutdown): close 1000 like the captures. */
   close(code = 1000): void {
     if (this.closed) return;

@@ -18,6 +18,11 @@ export interface FakeAsteriskOptions {
   timeScale?: number;
   /** websocket_client.conf: connection id -> ws:// URI Asterisk dials in client mode. */
   websocketClients?: Record<string, string>;
+  /**
+   * Extra delay of an externalMedia channel's StasisStart after the REST reply. Captured: StasisStart came -15 to
+   * +4 ms from the reply, and an addChannel in between got 422 (externalmedia-audiosocket-addchannel-race).
+   */
+  mediaStasisDelayMs?: number;
 }
 
 export type OutboundOutcome = 'answered' | 'busy' | 'no-answer' | 'unreachable' | 'unreachable-timeout';
@@ -102,6 +107,9 @@ export class FakeAsterisk {
   readonly earlyMediaByEndpoint = new Map<string, EarlyMediaScenario>();
   /** false = an older chan_audiosocket that does not forward DTMF as kind 0x03. */
   audioSocketInBandDtmf = true;
+  /** pjsip.conf endpoints, as `TECH/resource` (captured: sipp and sipp-uas). Originates to others fail like Asterisk's. */
+  readonly endpoints = new Set(['PJSIP/sipp', 'PJSIP/sipp-uas']);
+  mediaStasisDelayMs: number;
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly eventSockets = new Set<WebSocket>();
@@ -127,6 +135,7 @@ export class FakeAsterisk {
     this.password = opts.password ?? 'bot';
     this.timeScale = opts.timeScale ?? 1;
     this.websocketClients = opts.websocketClients ?? {};
+    this.mediaStasisDelayMs = opts.mediaStasisDelayMs ?? 0;
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
@@ -172,7 +181,8 @@ export class FakeAsterisk {
   // ---------------------------------------------------------------- test controls
 
   /** A SIP caller dials the Stasis extension: StasisStart with `args` (dialplan `Stasis(app,args)`). */
-  placeInboundCall(opts: { args?: string[]; callerNumber?: string; callerName?: string; exten?: string } = {}): FakeChannel {
+  /** `silenceSuppression`: the caller's phone sends no RTP while it has nothing to say (see CallerLine). */
+  placeInboundCall(opts: { args?: string[]; callerNumber?: string; callerName?: string; exten?: string; silenceSuppression?: boolean } = {}): FakeChannel {
     if (this.eventSockets.size === 0) throw new Error('no ARI application connected: Stasis() would fail');
     const script = SCRIPTS.inbound;
     const ids = script.ids;
@@ -201,6 +211,7 @@ export class FakeAsterisk {
       line: new CallerLine(),
       variables: {},
     };
+    if (opts.silenceSuppression && channel.line) channel.line.silenceSuppression = true;
     this.channels.set(id, channel);
     this.broadcast({ ...start, args, channel: this.snap(channel) });
     return channel;
@@ -269,6 +280,37 @@ export class FakeAsterisk {
     this.nextChannel = 0;
     this.startupTime = asteriskTimestamp();
     this.booting = 1;
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  /**
+   * `kill -9`: no event at all, every connection (events socket, chan_websocket, AudioSocket) reset at once,
+   * RTP stops, and connections are refused until it is started again `downMs` later (new startup time, every
+   * channel and bridge gone). downMs < 0: stays down.
+   */
+  async crash(downMs = 1000): Promise<void> {
+    for (const b of this.bridges.values()) if (b.timer) clearInterval(b.timer);
+    for (const c of this.channels.values()) {
+      c.gone = true;
+      c.inStasis = false;
+      c.ws?.kill();
+      c.audioSocket?.kill();
+      c.rtp?.close();
+    }
+    this.bridges.clear();
+    this.channels.clear();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const ws of this.eventSockets) ws.terminate();
+    this.eventSockets.clear();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (downMs < 0) return;
+    await new Promise((r) => setTimeout(r, downMs));
+    this.epoch = Math.floor(Date.now() / 1000) + 1;
+    this.nextChannel = 0;
+    this.startupTime = asteriskTimestamp();
     await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
   }
 
@@ -346,9 +388,31 @@ export class FakeAsterisk {
       }
       return reply(200, app);
     }
+    if (p[0] === 'endpoints' && m === 'GET') return this.routeEndpoints(p, reply);
     if (p[0] === 'channels') return this.routeChannels(p, m, q, variables, reply);
     if (p[0] === 'bridges') return this.routeBridges(p, m, q, reply);
     return reply(404, { message: 'Resource not found' });
+  }
+
+  /** Shapes as captured (rest-basics-and-errors); the 404 texts are Asterisk's resource_endpoints.c. */
+  private routeEndpoints(p: string[], reply: (s: number, p?: unknown) => void): void {
+    const all = [...this.endpoints].map((e) => {
+      const [technology, resource] = e.split('/') as [string, string];
+      return { technology, resource, state: 'online', channel_ids: [] as string[] };
+    });
+    if (p.length === 1) return reply(200, all);
+    const ofTech = all.filter((e) => e.technology === p[1]);
+    if (p.length === 2) return ofTech.length > 0 ? reply(200, ofTech) : reply(404, { message: `No Endpoints found - invalid tech ${p[1]}` });
+    const found = ofTech.find((e) => e.resource === p[2]);
+    if (p.length === 3 && found) return reply(200, found);
+    return reply(404, { message: 'Endpoint not found' });
+  }
+
+  private endpointExists(dial: string): boolean {
+    const m = /^(PJSIP|SIP|IAX2)\/([^/]+)/.exec(dial);
+    if (!m) return true; // Local/ and others: no endpoint objects to check
+    const resource = m[2].includes('@') ? m[2].slice(m[2].lastIndexOf('@') + 1) : m[2];
+    return this.endpoints.has(`${m[1]}/${resource}`);
   }
 
   private apiDoc(file: string, req: IncomingMessage, reply: (s: number, p?: unknown) => void): void {
@@ -454,7 +518,8 @@ export class FakeAsterisk {
   private async originate(q: Record<string, string>, variables: Record<string, string> | undefined, reply: (s: number, p?: unknown) => void): Promise<void> {
     if (!q.endpoint) return reply(400, { message: 'Endpoint must be specified' });
     if (!q.app && !q.extension) return reply(400, { message: 'Application or extension must be specified' });
-    if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint)) return reply(500, { error: 'Allocation failed' });
+    // Captured for PJSIP/no-such-endpoint and Bogus/thing alike (rest-basics-and-errors).
+    if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint) || !this.endpointExists(q.endpoint)) return reply(500, { error: 'Allocation failed' });
     const outcome = this.outcomeByEndpoint.get(q.endpoint) ?? this.outboundOutcome;
     const script = SCRIPTS.originate[outcome];
     const ids = script.ids;
@@ -717,6 +782,7 @@ export class FakeAsterisk {
       return reply(500, { message: 'An internal error prevented this request from being handled' });
     }
     reply(200, body);
+    if (this.mediaStasisDelayMs > 0) await this.sleep(this.mediaStasisDelayMs);
     // StasisStart carries the UUID as its only arg.
     await this.replay(script.dialing, ch, ids.media, ids.mediaName, [[ids.connectionId, q.data]]);
     ch.state = 'Up';

@@ -59,6 +59,11 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
   private queueOffset = 0;
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
+  /**
+   * The caller's phone suppresses silence: with no caller audio queued, no frame at all goes out (capture k:
+   * mod_audio_stream sends one frame per RTP packet received, nothing while none arrive).
+   */
+  suppressSilence = false;
   private open = false;
   private closeSent = false;
   private inbound = Buffer.alloc(0);
@@ -201,7 +206,7 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
     const holdBack = this.options.bursty && due - this.framesSent === 1 && Math.random() < 0.15 ? 1 : 0;
     const batch: Buffer[] = [];
     while (this.framesSent < due - holdBack) {
-      if (!this.paused) {
+      if (!this.paused && !(this.suppressSilence && this.queue.length === 0)) {
         if (this.options.oneMessagePerWrite) batch.push(this.nextAudioFrame());
         else this.writeFrame(0x2, this.nextAudioFrame());
       }

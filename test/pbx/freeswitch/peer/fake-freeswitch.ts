@@ -42,6 +42,8 @@ export interface FakeFreeswitchOptions {
   /** How long `uuid_audio_stream stop` waits for the server to close TCP before giving up (FS: ~1 s to 30 s). */
   stopHangMs?: number;
   bursty?: boolean;
+  /** Callers' phones send no RTP while silent (capture k), so mod_audio_stream sends no frames then. */
+  callerSuppressesSilence?: boolean;
   /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
   recordStartFails?: boolean;
 }
@@ -101,6 +103,8 @@ export interface FakeChannel {
   wire: WireSegment[];
   recording?: string;
   transferredTo?: string;
+  /** Made by `originate` (outbound), not by the dialplan. */
+  originated?: boolean;
   transferredContext?: string;
   /** The agent leg a transfer was bridged to. */
   bridgedTo?: string;
@@ -138,6 +142,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
   readonly captured: CapturedFreeswitch = capturedFreeswitch();
   readonly channels = new Map<string, FakeChannel>();
   readonly commands: string[] = [];
+  /** Every originate received: what was dialled and with which variables (duplicate-dial checks count these). */
+  readonly originates: { dial: string; variables: Record<string, string> }[] = [];
   private readonly sessions = new Set<PeerSession>();
   private readonly server: Server;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -389,6 +395,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.streamStarts.push(url);
     this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_START');
     const client = new AudioStreamClient({ url, sampleRate: rate, metadata, dropMetadata: this.options.dropMetadata, bursty: this.options.bursty });
+    client.suppressSilence = this.options.callerSuppressesSilence ?? false;
     channel.stream = client;
     const custom = (subclass: string, body: string): void =>
       this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Subclass'] === 'mod_audio_stream::connect', {
@@ -627,6 +634,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const outcome = this.callee(match[2]);
     const sequence = this.captured.originateSequence(outcome);
     const channel = this.newChannel(uuid, sequence.uuid, match[2], vars);
+    channel.originated = true;
+    this.originates.push({ dial: match[2], variables: vars });
     let captureJob: string | undefined;
     for (const { event } of sequence.events) if (event['Event-Name'] === 'BACKGROUND_JOB') captureJob = event['Job-UUID'];
     if (captureJob) channel.ids.set(captureJob, jobUuid);
@@ -1029,6 +1038,14 @@ export class PeerSession {
         return captured.reply('a_inbound_auth_events.esl.jsonl', /^api module_exists/).body ?? '';
       case 'status':
         return captured.reply('a_inbound_auth_events.esl.jsonl', /^api status/).body ?? '';
+      case 'show': {
+        // Not captured: documented `show channels as json` shape ({"row_count":0} when empty).
+        if (uuid !== 'channels') return '-USAGE: show channels';
+        const rows = [...this.fs.channels.values()]
+          .filter((c) => !c.hungUp)
+          .map((c) => ({ uuid: c.uuid, direction: c.originated ? 'outbound' : 'inbound', name: c.destination, state: 'CS_EXECUTE', callstate: c.answered ? 'ACTIVE' : 'EARLY' }));
+        return JSON.stringify(rows.length === 0 ? { row_count: 0 } : { row_count: rows.length, rows });
+      }
       case 'uuid_exists':
         // Not captured: documented to answer "true" / "false".
         return live ? 'true' : 'false';

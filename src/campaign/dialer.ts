@@ -1,0 +1,438 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { OutboundCallRequest, PlaceCallHooks, PlaceCallResult } from '../calls/index.ts';
+import { maskNumber } from '../core/index.ts';
+import type { LiveChannel, PbxAdapter } from '../pbx/index.ts';
+import type {
+  AttemptOutcome,
+  AttemptRecord,
+  CallStore,
+  CampaignRecord,
+  CampaignStore,
+  ContactNext,
+  ContactRecord,
+  WebhookEnqueue,
+} from '../store/index.ts';
+import type { Clock } from './clock.ts';
+import { checkWindow, localPeriods, type ComplianceProfile } from './compliance.ts';
+import { renderDialString, zoneOfNumber } from './numbers.ts';
+import { nextAttempt } from './retry.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+/** The one outbound path (OutboundCallService) as the dialer uses it. */
+export interface CallPlacer {
+  placeCall(req: OutboundCallRequest, hooks?: PlaceCallHooks): Promise<PlaceCallResult>;
+}
+
+export interface DialerOptions {
+  store: CampaignStore;
+  /** Call records, to learn the outcome of an attempt whose call ended while the process was down. */
+  calls?: CallStore;
+  placer: CallPlacer;
+  adapters: PbxAdapter[];
+  clock: Clock;
+  /** Stable across restarts of the same node: its own leases are reconciled at once instead of after expiry. */
+  nodeId: string;
+  profiles: Record<string, ComplianceProfile>;
+  /** Calls this node may still add now (server.maxCalls admission minus every call in use, the dialer's own included). */
+  freeCalls: () => number;
+  log: Logger;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  tickMs?: number;
+  /** What to do with a channel found live at restart: only `hangup` is built (re-adopting mid-dialog is not). */
+  livePolicy?: 'hangup';
+  /** Told about every attempt that ends (metrics). */
+  onAttemptEnd?: (campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome) => void;
+}
+
+export interface ReconcileReport {
+  checked: number;
+  hungUp: number;
+  fromCallRecord: number;
+  unknown: number;
+}
+
+/** Call-progress kinds more precise than the telephony disposition they come with. */
+const PRECISE_PROGRESS = new Set(['invalid_number', 'powered_off', 'suspended']);
+
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_HEARTBEAT_MS = 10_000;
+const DEFAULT_TICK_MS = 100;
+
+/**
+ * Progressive dialer. Each tick, for each running campaign by priority: free capacity (node and campaign caps), the
+ * trunk's token bucket, then due contacts through compliance (role, consent, window) and the claiming transaction
+ * (DNC, frequency caps, attempt row). Only after the attempt row is committed is the call placed.
+ */
+export class CampaignDialer {
+  private readonly o: DialerOptions;
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly callerIdTurn = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private answeredInFlight = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private lastHeartbeat = 0;
+  private reconciled = false;
+  /** Campaigns whose abandon rate is over their profile's limit (checked every few seconds). */
+  private readonly abandonHold = new Map<string, { until: number; over: boolean }>();
+
+  constructor(opts: DialerOptions) {
+    this.o = opts;
+  }
+
+  get leaseMs(): number {
+    return this.o.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /** Attempts this node has in flight. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Reconciles with the PBX (retrying until it answers), then dials until stop(). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run().catch((err: unknown) => this.o.log.error({ err }, 'campaign dialer stopped on an error'));
+  }
+
+  /** Stops dialing new attempts; calls in flight continue to their end (await settled() for them). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight.values()]);
+  }
+
+  private async run(): Promise<void> {
+    const tickMs = this.o.tickMs ?? DEFAULT_TICK_MS;
+    while (this.running && !this.reconciled) {
+      try {
+        const report = await this.reconcile();
+        this.o.log.info(report, 'campaign attempts reconciled with the PBX');
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'reconciliation with the PBX failed; no campaign dials until it succeeds');
+        await this.o.clock.sleep(1000);
+      }
+    }
+    while (this.running) {
+      try {
+        await this.tick();
+      } catch (err) {
+        this.o.log.error({ err }, 'dialer tick failed');
+      }
+      await this.o.clock.sleep(tickMs);
+    }
+  }
+
+  private iso(ms = this.o.clock.now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  /**
+   * Settles every in-flight attempt this node owns or whose lease expired, before anything is dialled: a channel
+   * still on the PBX is hung up (policy) and the attempt ends `interrupted`; one whose call record ended gets that
+   * outcome; the rest become `unknown` and are never dialled again automatically.
+   */
+  async reconcile(): Promise<ReconcileReport> {
+    const { store, clock } = this.o;
+    const live = new Map<string, { adapter: PbxAdapter; channel: LiveChannel }>();
+    for (const adapter of this.o.adapters) {
+      if (!adapter.listLiveCalls) throw new Error(`the ${adapter.kind} adapter cannot list live calls`);
+      if (!adapter.ready) throw new Error(`${adapter.kind} is not ready: ${adapter.notReadyReason ?? 'unknown'}`);
+      for (const channel of await adapter.listLiveCalls()) if (channel.attemptId) live.set(channel.attemptId, { adapter, channel });
+    }
+    const report: ReconcileReport = { checked: 0, hungUp: 0, fromCallRecord: 0, unknown: 0 };
+    const now = clock.now();
+    for (const attempt of await store.attemptsToReconcile(this.o.nodeId, this.iso(now))) {
+      if (this.inFlight.has(attempt.id)) continue;
+      if (!(await store.takeOver(attempt.id, this.o.nodeId, this.iso(now), this.iso(now + this.leaseMs)))) continue;
+      report.checked++;
+      const campaign = await store.getCampaign(attempt.campaignId);
+      if (!campaign) continue;
+      const found = live.get(attempt.id);
+      const endedAt = this.iso();
+      if (found) {
+        await found.adapter.hangupChannel?.(found.channel.pbxCallId, 16);
+        report.hungUp++;
+        await this.finish(campaign, attempt, {
+          disposition: 'interrupted',
+          endedAt,
+          pbxCallId: found.channel.pbxCallId,
+          answeredAt: attempt.answeredAt,
+          note: `channel ${found.channel.state} found live after a restart; hung up by policy`,
+        });
+        continue;
+      }
+      const call = attempt.callId && this.o.calls ? await this.o.calls.getCall(attempt.callId) : undefined;
+      if (call && call.status === 'ended' && call.disposition && call.disposition !== 'interrupted') {
+        report.fromCallRecord++;
+        await this.finish(campaign, attempt, {
+          disposition: call.disposition,
+          cause: call.hangupCause,
+          answeredAt: call.answeredAt,
+          endedAt: call.endedAt ?? endedAt,
+          callId: call.id,
+          note: 'outcome taken from the call record after a restart',
+        });
+        continue;
+      }
+      if (attempt.state === 'live' || call?.answeredAt) {
+        // It was answered and cut by the crash: a known fate, retried by the `interrupted` rule.
+        await this.finish(campaign, attempt, { disposition: 'interrupted', answeredAt: attempt.answeredAt ?? call?.answeredAt, endedAt, note: 'answered call cut by a restart' });
+        continue;
+      }
+      report.unknown++;
+      await this.finish(campaign, attempt, { disposition: 'unknown', endedAt, note: 'in flight at a crash, no channel on the PBX and no outcome stored' }, 'unknown');
+    }
+    this.reconciled = true;
+    return report;
+  }
+
+  /** One scheduling pass; returns how many calls it started. */
+  async tick(): Promise<number> {
+    if (!this.reconciled) throw new Error('the dialer must reconcile with the PBX before dialing');
+    const { store, clock } = this.o;
+    const now = clock.now();
+    if (now - this.lastHeartbeat >= (this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS)) {
+      this.lastHeartbeat = now;
+      await store.heartbeat(this.o.nodeId, this.iso(now + this.leaseMs));
+    }
+    const campaigns = await store.listCampaigns({ state: 'running' });
+    let free = this.o.freeCalls();
+    const trunkRate = new Map<string, number>();
+    for (const c of campaigns) trunkRate.set(c.trunk, Math.min(trunkRate.get(c.trunk) ?? Infinity, c.cps));
+    let started = 0;
+    for (const campaign of campaigns) {
+      const profile = this.o.profiles[campaign.profile];
+      if (!profile) {
+        this.o.log.error({ campaignId: campaign.id, profile: campaign.profile }, 'unknown compliance profile; campaign paused');
+        await store.setState(campaign.id, ['running'], 'paused', this.iso());
+        continue;
+      }
+      const live = await store.liveCount(campaign.id);
+      if (free <= 0) {
+        if (live === 0) await this.finishIfDone(campaign);
+        continue;
+      }
+      if (await this.overAbandonRate(campaign, profile, now)) continue;
+      const bucket = this.bucket(campaign.trunk, trunkRate.get(campaign.trunk) ?? campaign.cps, now);
+      let room = Math.min(free, campaign.maxConcurrent - live);
+      if (room <= 0) continue;
+      const due = await store.dueContacts(campaign.id, this.iso(now), Math.max(1, Math.min(room, Math.ceil(bucket.available(now))) * 2));
+      if (due.length === 0) {
+        if (live === 0) await this.finishIfDone(campaign);
+        continue;
+      }
+      for (const contact of due) {
+        if (room <= 0 || !bucket.canTake(now)) break;
+        if (!(await this.compliant(campaign, profile, contact, now))) continue;
+        const attempt = await this.claim(campaign, profile, contact, now);
+        if (!attempt) continue;
+        bucket.take(now);
+        room--;
+        free--;
+        started++;
+        const p = this.dial(campaign, contact, attempt).finally(() => this.inFlight.delete(attempt.id));
+        this.inFlight.set(attempt.id, p);
+      }
+    }
+    return started;
+  }
+
+  private bucket(trunk: string, cps: number, now: number): TokenBucket {
+    let b = this.buckets.get(trunk);
+    if (!b) {
+      b = new TokenBucket(cps, now);
+      this.buckets.set(trunk, b);
+    } else b.setRate(cps, now);
+    return b;
+  }
+
+  /** Role, consent and window: a contact outside them is moved (window) or blocked (role, consent) with a reason. */
+  private async compliant(campaign: CampaignRecord, profile: ComplianceProfile, contact: ContactRecord, now: number): Promise<boolean> {
+    const { store } = this.o;
+    if (profile.allowedRoles && (!contact.role || !profile.allowedRoles.includes(contact.role))) {
+      await store.deferContact(contact.id, { state: 'blocked' }, `role ${contact.role ?? '(none)'} not allowed by ${campaign.profile}`);
+      return false;
+    }
+    if (profile.requireConsent && !contact.consent) {
+      await store.deferContact(contact.id, { state: 'blocked' }, `no consent (${campaign.profile} requires it)`);
+      return false;
+    }
+    const tz = this.zoneOf(campaign, contact);
+    const verdict = checkWindow(profile, tz, now, campaign.expectedCallSec);
+    if (!verdict.open) {
+      const nextAt = verdict.nextOpen ?? now + 86_400_000;
+      await store.deferContact(contact.id, { state: 'pending', nextAt: this.iso(nextAt) });
+      return false;
+    }
+    return true;
+  }
+
+  private zoneOf(campaign: CampaignRecord, contact: ContactRecord): string {
+    return contact.timeZone ?? zoneOfNumber(contact.number) ?? campaign.timeZone;
+  }
+
+  private async claim(campaign: CampaignRecord, profile: ComplianceProfile, contact: ContactRecord, now: number): Promise<AttemptRecord | undefined> {
+    const periods = localPeriods(now, this.zoneOf(campaign, contact));
+    const result = await this.o.store.claimAttempt({
+      campaignId: campaign.id,
+      contactId: contact.id,
+      attemptId: newAttemptId(now),
+      nodeId: this.o.nodeId,
+      now: this.iso(now),
+      leaseUntil: this.iso(now + this.leaseMs),
+      trunk: campaign.trunk,
+      callerId: this.nextCallerId(campaign),
+      caps: {
+        dayStart: this.iso(periods.dayStart),
+        weekStart: this.iso(periods.weekStart),
+        nextDay: this.iso(periods.nextDay),
+        maxAttemptsPerDay: profile.maxAttemptsPerNumberPerDay,
+        maxAttemptsPerWeek: profile.maxAttemptsPerNumberPerWeek,
+        maxConnectedPerDay: profile.maxConnectedPerNumberPerDay,
+      },
+    });
+    if (result.ok) return result.attempt;
+    if (result.reason === 'dnc' || result.reason === 'cap') {
+      this.o.log.info({ campaignId: campaign.id, contactId: contact.id, number: maskNumber(contact.number), reason: result.reason, detail: result.detail }, 'contact not dialled');
+    }
+    return undefined;
+  }
+
+  /** Caller ids rotate per trunk: consecutive calls on a trunk show different numbers of the pool. */
+  private nextCallerId(campaign: CampaignRecord): string | undefined {
+    if (campaign.callerIds.length === 0) return undefined;
+    const turn = this.callerIdTurn.get(campaign.trunk) ?? 0;
+    this.callerIdTurn.set(campaign.trunk, turn + 1);
+    return campaign.callerIds[turn % campaign.callerIds.length];
+  }
+
+  private async dial(campaign: CampaignRecord, contact: ContactRecord, attempt: AttemptRecord): Promise<void> {
+    const { store, log } = this.o;
+    const alog = log.child({ campaignId: campaign.id, attemptId: attempt.id });
+    let answered = false;
+    try {
+      const placed = await this.o.placer.placeCall(
+        {
+          endpoint: renderDialString(campaign.dialPattern, contact.number),
+          pbx: campaign.pbx as OutboundCallRequest['pbx'],
+          callerId: attempt.callerId,
+          timeoutSec: campaign.ringTimeoutSec,
+          flow: campaign.flow,
+          lang: campaign.lang,
+          variables: { ...contact.variables, campaign_id: campaign.id, attempt_id: attempt.id, contact_number: contact.number },
+          attemptId: attempt.id,
+        },
+        {
+          onAnswer: ({ pbxCallId, at }) => {
+            answered = true;
+            this.answeredInFlight++;
+            store.markAttempt(attempt.id, { state: 'live', answeredAt: at, pbxCallId }).catch((err: unknown) => alog.warn({ err }, 'marking the attempt answered failed'));
+          },
+        },
+      );
+      if ('error' in placed) {
+        await this.finish(campaign, attempt, { disposition: 'failed', endedAt: this.iso(), note: placed.error });
+        return;
+      }
+      await store.markAttempt(attempt.id, { callId: placed.callId });
+      const outcome = await placed.outcome;
+      const endedAt = outcome.endedAt ?? this.iso();
+      // A carrier announcement says more than the cause: 空号 / 停机 are final, 关机 is retried as unreachable.
+      const progressKind = outcome.progress?.kind;
+      const disposition = outcome.telephony !== 'answered' && progressKind && PRECISE_PROGRESS.has(progressKind) ? progressKind : outcome.disposition;
+      const amd = outcome.amd?.kind;
+      await this.finish(
+        campaign,
+        attempt,
+        {
+          disposition,
+          cause: outcome.cause,
+          answeredAt: outcome.answeredAt,
+          endedAt,
+          durationSec: outcome.answeredAt ? Math.max(0, (Date.parse(endedAt) - Date.parse(outcome.answeredAt)) / 1000) : undefined,
+          slots: Object.keys(outcome.slots).length > 0 ? outcome.slots : undefined,
+          callId: outcome.callId,
+          pbxCallId: outcome.pbxCallId,
+          progress: amd ?? progressKind,
+        },
+        'done',
+        amd === 'machine' || amd === 'assistant' ? 'machine' : undefined,
+      );
+    } catch (err) {
+      alog.error({ err }, 'attempt failed');
+      await this.finish(campaign, attempt, { disposition: 'failed', endedAt: this.iso(), note: (err as Error).message }).catch((e: unknown) =>
+        alog.error({ err: e }, 'storing the failed attempt failed'),
+      );
+    } finally {
+      if (answered) this.answeredInFlight--;
+    }
+  }
+
+  /** Ends the attempt, schedules the contact's next attempt by the retry rules and queues the webhook, in one transaction. */
+  private async finish(campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome, state: 'done' | 'unknown' = 'done', retryAs?: string): Promise<void> {
+    const now = this.o.clock.now();
+    const next: ContactNext =
+      state === 'unknown' ? { state: 'unknown' } : nextAttempt(campaign.retry, attempt.attemptNo, retryAs ?? outcome.disposition, now, outcome.slots);
+    const webhook: WebhookEnqueue | undefined = campaign.webhook
+      ? {
+          campaignId: campaign.id,
+          event: 'attempt.finished',
+          idempotencyKey: `attempt:${attempt.id}`,
+          payload: {
+            event: 'attempt.finished',
+            campaignId: campaign.id,
+            attemptId: attempt.id,
+            contactId: attempt.contactId,
+            attemptNo: attempt.attemptNo,
+            number: attempt.number,
+            state,
+            ...outcome,
+            nextAttemptAt: next.state === 'pending' ? next.nextAt : undefined,
+          },
+        }
+      : undefined;
+    const changed = await this.o.store.finishAttempt(attempt.id, outcome, next, webhook, state);
+    if (changed) this.o.onAttemptEnd?.(campaign, attempt, outcome);
+  }
+
+  private async finishIfDone(campaign: CampaignRecord): Promise<void> {
+    if (await this.o.store.hasOpenContacts(campaign.id)) return;
+    const at = this.iso();
+    const changed = await this.o.store.setState(campaign.id, ['running'], 'finished', at, campaignStateWebhook(campaign, 'finished', at));
+    if (changed) this.o.log.info({ campaignId: campaign.id }, 'campaign finished');
+  }
+
+  /** us-tcpa style: stop placing calls while abandoned transfers exceed the profile's share (checked every 5 s). */
+  private async overAbandonRate(campaign: CampaignRecord, profile: ComplianceProfile, now: number): Promise<boolean> {
+    if (profile.maxAbandonRate === undefined) return false;
+    const cached = this.abandonHold.get(campaign.id);
+    if (cached && cached.until > now) return cached.over;
+    const stats = await this.o.store.stats(campaign.id);
+    const over = stats.transferred >= 20 && stats.abandoned / stats.transferred > profile.maxAbandonRate;
+    if (over) this.o.log.warn({ campaignId: campaign.id, abandoned: stats.abandoned, transferred: stats.transferred }, 'abandon rate over the profile limit: not dialing');
+    this.abandonHold.set(campaign.id, { until: now + 5000, over });
+    return over;
+  }
+}
+
+/** Time-ordered attempt ids (sortable, so listing by id is listing by time). */
+export function newAttemptId(now: number): string {
+  return `att_${now.toString(36).padStart(9, '0')}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+}
+
+export function campaignStateWebhook(campaign: CampaignRecord, state: string, at: string): WebhookEnqueue | undefined {
+  if (!campaign.webhook) return undefined;
+  return {
+    campaignId: campaign.id,
+    event: 'campaign.state',
+    idempotencyKey: `campaign:${campaign.id}:${state}:${at}`,
+    payload: { event: 'campaign.state', campaignId: campaign.id, name: campaign.name, state, at },
+  };
+}

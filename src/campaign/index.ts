@@ -1,0 +1,19 @@
+/** Outbound campaigns: lifecycle, compliance, contacts import, DNC ledger, the dialer and CRM webhooks. */
+export { type Clock, systemClock, ManualClock } from './clock.ts';
+export { campaignsConfigSchema, type CampaignsConfig } from './config.ts';
+export {
+  BUILTIN_PROFILES,
+  checkWindow,
+  complianceProfileSchema,
+  loadComplianceProfiles,
+  localPeriods,
+  localTime,
+  zonedInstant,
+  type ComplianceProfile,
+  type WindowVerdict,
+} from './compliance.ts';
+export { normalizeNumber, renderDialString, zoneOfNumber, type NormalizeResult } from './numbers.ts';
+export { TokenBucket } from './token-bucket.ts';
+export { nextAttempt } from './retry.ts';
+export { CampaignDialer, newAttemptId, type CallPlacer, type DialerOptions, type ReconcileReport } from './dialer.ts';
+export { CampaignService, CampaignError, campaignInputSchema, type CampaignAction, type CampaignInput, type CampaignServiceOptions } from './campaign-service.ts';

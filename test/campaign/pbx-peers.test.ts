@@ -1,0 +1,140 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BUILTIN_PROFILES, CampaignDialer, CampaignService, systemClock } from '../../src/campaign/index.ts';
+import { OutboundCallService } from '../../src/calls/index.ts';
+import type { PbxAdapter, PbxCall } from '../../src/pbx/index.ts';
+import { openSqliteStore, type Store } from '../../src/store/index.ts';
+import { startHarness } from '../pbx/asterisk/harness.ts';
+import { rig, teardown } from '../pbx/freeswitch/harness.ts';
+import { until } from '../support/e2e.ts';
+import { log } from './helpers.ts';
+
+/** A short fake conversation: the callee answered, the "dialog" lasts a moment, the bot hangs up. */
+function shortCallRunner(store: Store, ms = 20) {
+  return {
+    async run(call: PbxCall, callId?: string): Promise<void> {
+      await new Promise((r) => setTimeout(r, ms));
+      await call.hangup(16);
+      if (callId) await store.calls.updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'completed', answeredAt: new Date(Date.now() - ms).toISOString() });
+    },
+  };
+}
+
+async function setup(adapter: PbxAdapter, dialPattern: string) {
+  const store = openSqliteStore(':memory:');
+  const outbound = new OutboundCallService({ adapters: [adapter], calls: store.calls, runner: shortCallRunner(store), log });
+  const service = new CampaignService({ store: store.campaigns, clock: systemClock, profiles: BUILTIN_PROFILES, callerIdPool: [], defaultCountry: 'CN' });
+  // A profile open all day so the test does not depend on the hour it runs.
+  const profiles = { ...BUILTIN_PROFILES, always: { ...BUILTIN_PROFILES['cn-collection']!, windows: { default: ['00:00-24:00'] }, maxAttemptsPerNumberPerDay: undefined } };
+  service.o.profiles.always = profiles.always;
+  const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'n1', profiles, freeCalls: () => 100, log, tickMs: 20 });
+  const campaign = await service.create({ name: 'peer', flow: 'demo', dialPattern, profile: 'always', expectedCallSec: 0, cps: 50, maxConcurrent: 10, retry: { maxAttempts: 1 } });
+  return { store, outbound, service, dialer, campaign };
+}
+
+const NUMBERS = { answer: '+8613800000001', busy: '+8613800000002', 'no-answer': '+8613800000003', unreachable: '+8613800000004' } as const;
+
+test('FreeSWITCH peer: answer, busy, ring out, fail; the attempt id travels as callpilot_attempt', async () => {
+  const r = await rig();
+  r.fs.setCallee((dial) => {
+    for (const [outcome, n] of Object.entries(NUMBERS)) if (dial.endsWith(n.slice(3))) return outcome as 'answer';
+    return 'answer';
+  });
+  await r.adapter.start();
+  await until(() => r.adapter.ready, 'ESL up', 5000);
+  const w = await setup(r.adapter, 'sofia/gateway/gw/{national}');
+  try {
+    await w.store.campaigns.addContacts(w.campaign.id, Object.values(NUMBERS).map((n) => ({ number: n, role: 'debtor' as const, variables: {} })), new Date().toISOString());
+    await w.service.act(w.campaign.id, 'start');
+    await w.dialer.start();
+    await until(async () => (await w.service.get(w.campaign.id)).state === 'finished', 'campaign finished', 20_000);
+    const attempts = await w.store.campaigns.listAttempts(w.campaign.id);
+    const byNumber = Object.fromEntries(attempts.map((a) => [a.number, a]));
+    assert.is(byNumber[NUMBERS.answer]!.disposition, 'completed');
+    assert.ok(byNumber[NUMBERS.answer]!.answeredAt);
+    assert.is(byNumber[NUMBERS.busy]!.disposition, 'busy');
+    assert.is(byNumber[NUMBERS.busy]!.cause, 17);
+    assert.is(byNumber[NUMBERS['no-answer']]!.disposition, 'no-answer');
+    assert.is(byNumber[NUMBERS.unreachable]!.disposition, 'unreachable');
+    assert.is(r.fs.originates.length, 4);
+    for (const o of r.fs.originates) {
+      const attempt = attempts.find((a) => a.id === o.variables.callpilot_attempt);
+      assert.ok(attempt, `originate ${o.dial} carries a known attempt id`);
+      assert.ok(o.dial.endsWith(attempt!.number.slice(3)));
+    }
+  } finally {
+    await w.dialer.stop();
+    await teardown(r);
+  }
+});
+
+test('FreeSWITCH peer: reconcile hangs up a live channel of a crashed run and marks lost attempts unknown', async () => {
+  const r = await rig();
+  await r.adapter.start();
+  await until(() => r.adapter.ready, 'ESL up', 5000);
+  const w = await setup(r.adapter, 'sofia/gateway/gw/{national}');
+  try {
+    await w.store.campaigns.addContacts(w.campaign.id, [NUMBERS.answer, NUMBERS.busy].map((n) => ({ number: n, role: 'debtor' as const, variables: {} })), new Date().toISOString());
+    await w.service.act(w.campaign.id, 'start');
+    const contacts = await w.store.campaigns.listContacts(w.campaign.id);
+    const now = new Date().toISOString();
+    const caps = { dayStart: now, weekStart: now, nextDay: now };
+    const claim = async (contactId: number, attemptId: string) =>
+      w.store.campaigns.claimAttempt({ campaignId: w.campaign.id, contactId, attemptId, nodeId: 'n1', now, leaseUntil: new Date(Date.now() + 60_000).toISOString(), trunk: 'default', caps });
+    assert.ok((await claim(contacts[0]!.id, 'att_live')).ok);
+    assert.ok((await claim(contacts[1]!.id, 'att_lost')).ok);
+    // The crashed run had originated the first one: it is up on the PBX, nobody runs it.
+    const result = await r.adapter.originate({ endpoint: 'sofia/gateway/gw/13800000001', attemptId: 'att_live' });
+    assert.is(result.disposition, 'answered');
+    const live = await r.adapter.listLiveCalls();
+    assert.equal(live.map((l) => l.attemptId), ['att_live']);
+    const report = await w.dialer.reconcile();
+    assert.equal(report, { checked: 2, hungUp: 1, fromCallRecord: 0, unknown: 1 });
+    await until(() => (r.adapter as unknown as { calls: Map<string, unknown> }).calls.size === 0, 'hung up', 5000);
+    assert.equal((await r.adapter.listLiveCalls()).length, 0);
+    const a1 = await w.store.campaigns.getAttempt('att_live');
+    const a2 = await w.store.campaigns.getAttempt('att_lost');
+    assert.is(a1!.disposition, 'interrupted');
+    assert.is(a2!.state, 'unknown');
+    const c2 = await w.store.campaigns.getContact(contacts[1]!.id);
+    assert.is(c2!.state, 'unknown', 'an unknown fate is never re-dialled automatically');
+  } finally {
+    await teardown(r);
+  }
+});
+
+test('Asterisk peer: answer, busy, ring out, fail; CALLPILOT_ATTEMPT on the originate; live channels listed', async () => {
+  const h = await startHarness({}, { timeScale: 0.05 });
+  const outcomes = { answer: 'answered', busy: 'busy', 'no-answer': 'no-answer', unreachable: 'unreachable' } as const;
+  for (const [k, n] of Object.entries(NUMBERS)) h.asterisk.outcomeByEndpoint.set(`PJSIP/${n.slice(3)}@trunk`, outcomes[k as keyof typeof outcomes]);
+  const w = await setup(h.adapter, 'PJSIP/{national}@trunk');
+  try {
+    await w.store.campaigns.addContacts(w.campaign.id, Object.values(NUMBERS).map((n) => ({ number: n, role: 'debtor' as const, variables: {} })), new Date().toISOString());
+    await w.service.act(w.campaign.id, 'start');
+    await w.dialer.start();
+    await until(async () => (await w.service.get(w.campaign.id)).state === 'finished', 'campaign finished', 30_000);
+    const attempts = await w.store.campaigns.listAttempts(w.campaign.id);
+    const byNumber = Object.fromEntries(attempts.map((a) => [a.number, a]));
+    assert.is(byNumber[NUMBERS.answer]!.disposition, 'completed');
+    assert.is(byNumber[NUMBERS.busy]!.disposition, 'busy');
+    assert.is(byNumber[NUMBERS['no-answer']]!.disposition, 'no-answer');
+    assert.is(byNumber[NUMBERS.unreachable]!.disposition, 'unreachable');
+    const originates = h.asterisk.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/channels'));
+    assert.is(originates.length, 4);
+    for (const o of originates) {
+      const vars = (o.body as { variables?: Record<string, string> }).variables ?? {};
+      assert.ok(attempts.some((a) => a.id === vars.CALLPILOT_ATTEMPT), 'originate carries the attempt id');
+    }
+    // A channel up on the PBX is listed with its attempt id.
+    const res = await h.adapter.originate({ endpoint: 'PJSIP/13800000009@trunk', attemptId: 'att_x' });
+    assert.is(res.disposition, 'answered');
+    const live = await h.adapter.listLiveCalls();
+    assert.ok(live.some((l) => l.attemptId === 'att_x'));
+    if (res.disposition === 'answered') await res.call.hangup(16);
+  } finally {
+    await w.dialer.stop();
+    await h.close();
+  }
+});
+
+test.run();
