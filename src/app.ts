@@ -95,7 +95,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
     // Never rejects: folders it cannot read or delete are logged and skipped.
-    const sweep = (): void => void sweepRecordings(recordingsDir, config.store.retentionDays, new Date(), { log });
+    const sweep = (): void => {
+      void sweepRecordings(recordingsDir, config.store.retentionDays, new Date(), { log });
+      // Expired console sessions are refused anyway; this only keeps the table small.
+      store.tokens.deleteExpiredSessions(new Date().toISOString()).catch((err: unknown) => log.warn({ err }, 'deleting expired sessions failed'));
+    };
     sweep();
     const sweepTimer = setInterval(sweep, RETENTION_SWEEP_MS);
     sweepTimer.unref();

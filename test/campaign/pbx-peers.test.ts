@@ -106,8 +106,8 @@ test('FreeSWITCH peer: reconcile hangs up a live channel of a crashed run and ma
 test('Asterisk peer: answer, busy, ring out, fail; CALLPILOT_ATTEMPT on the originate; live channels listed', async () => {
   const h = await startHarness({}, { timeScale: 0.05 });
   const outcomes = { answer: 'answered', busy: 'busy', 'no-answer': 'no-answer', unreachable: 'unreachable' } as const;
-  for (const [k, n] of Object.entries(NUMBERS)) h.asterisk.outcomeByEndpoint.set(`PJSIP/${n.slice(3)}@trunk`, outcomes[k as keyof typeof outcomes]);
-  const w = await setup(h.adapter, 'PJSIP/{national}@trunk');
+  for (const [k, n] of Object.entries(NUMBERS)) h.asterisk.outcomeByEndpoint.set(`PJSIP/${n.slice(3)}@sipp-uas`, outcomes[k as keyof typeof outcomes]);
+  const w = await setup(h.adapter, 'PJSIP/{national}@sipp-uas');
   try {
     await w.store.campaigns.addContacts(w.campaign.id, Object.values(NUMBERS).map((n) => ({ number: n, role: 'debtor' as const, variables: {} })), new Date().toISOString());
     await w.service.act(w.campaign.id, 'start');
@@ -126,7 +126,7 @@ test('Asterisk peer: answer, busy, ring out, fail; CALLPILOT_ATTEMPT on the orig
       assert.ok(attempts.some((a) => a.id === vars.CALLPILOT_ATTEMPT), 'originate carries the attempt id');
     }
     // A channel up on the PBX is listed with its attempt id.
-    const res = await h.adapter.originate({ endpoint: 'PJSIP/13800000009@trunk', attemptId: 'att_x' });
+    const res = await h.adapter.originate({ endpoint: 'PJSIP/13800000009@sipp-uas', attemptId: 'att_x' });
     assert.is(res.disposition, 'answered');
     const live = await h.adapter.listLiveCalls();
     assert.ok(live.some((l) => l.attemptId === 'att_x'));
