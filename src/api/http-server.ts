@@ -49,7 +49,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()),
   );
   registerAuthRoutes(app, { auth });
-  registerCallRoutes(app, { store: opts.store, originate: opts.originate, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
+  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
   registerConsole(app);
 
