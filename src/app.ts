@@ -216,6 +216,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       metricsPublic: config.observability.metricsPublic,
       originate: outbound ? (req) => outbound.placeCall(req) : undefined,
       nodes: () => presence.list(),
+      campaigns,
     });
     const url = await server.listen();
     // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
