@@ -9,6 +9,7 @@ import { CALLPILOT_VERSION } from './core/index.ts';
 import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
 import {
   CallAdmission,
+  completeInterruptedCalls,
   defaultMaxCalls,
   engineMetrics,
   OutboundCallService,
@@ -83,7 +84,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
-    if (interrupted.length > 0) log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
+    if (interrupted.length > 0) {
+      log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
+      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log);
+      log.warn(completed, 'interrupted calls completed: recording headers repaired, turns restored from their finals');
+    }
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
     // Never rejects: folders it cannot read or delete are logged and skipped.
     const sweep = (): void => {

@@ -14,6 +14,7 @@ export { parseTransferTarget } from './transfer-target.ts';
 export { runMediaWebSocketCall } from './websocket-call.ts';
 export { engineMetrics } from './engine-metrics.ts';
 export { readiness, type Readiness, type ReadinessCheck } from './readiness.ts';
+export { completeInterruptedCalls, turnsMissingFromEvents, type RecoveryReport } from './crash-recovery.ts';
 export {
   CallAdmission,
   CALLS_PER_CORE,

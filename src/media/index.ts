@@ -23,6 +23,7 @@ export {
   type AudioLegStats,
   type CallerClockOptions,
 } from './leg/base-audio-leg.ts';
+export { repairWavFile, wavHeaderConsistent, type WavRepair } from './record/wav-repair.ts';
 /** `WavWriter`: streaming PCM16 mono WAV; `attachRecorder(leg, dir)`: caller/bot/mixed recordings of a leg. */
 export { WavWriter, type WavWriterOptions, type WavFileSummary } from './record/wav-writer.ts';
 export {

@@ -4,7 +4,7 @@ import type { LogConfig } from './config.ts';
 
 /**
  * Fields whose values may carry a phone, card or ID number: caller/callee numbers, dial strings and endpoints,
- * flow variables, transcript text and error texts that can quote them. pino's redaction hands each one to the
+ * flow variables and NLU slots, transcript text and error texts that can quote them. pino's redaction hands each one to the
  * masker, at the top level and one level down (`{ call: { from } }`, `{ event: { text } }`), child bindings
  * included. Anything else a log line needs to say about a number goes through `maskNumber` at the call site.
  */
@@ -27,6 +27,8 @@ const NUMBER_FIELDS = [
   'callerText',
   'botText',
   'transcript',
+  'slots',
+  'digits',
 ];
 export const REDACTED_LOG_PATHS: readonly string[] = [...NUMBER_FIELDS, ...NUMBER_FIELDS.map((f) => `*.${f}`), 'err.message', 'err.stack', 'reason', 'detail'];
 

@@ -26,7 +26,10 @@ export interface ScriptedApp {
  * The real app (store, engine, admission, HTTP server, /media route, drain) around scripted listening and tone
  * prompts: orchestration tests need no models and start in well under a second.
  */
-export async function startScriptedApp(server: Record<string, unknown> = {}, opts: { log?: Logger; dir?: string } = {}): Promise<ScriptedApp> {
+export async function startScriptedApp(
+  server: Record<string, unknown> = {},
+  opts: { log?: Logger; dir?: string; speech?: ScriptedSpeechEngine } = {},
+): Promise<ScriptedApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'callpilot-hardening-'));
   const recordingsDir = join(dir, 'recordings');
   const config = configSchema.parse({
@@ -36,7 +39,7 @@ export async function startScriptedApp(server: Record<string, unknown> = {}, opt
     dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
     media: { record: true },
   });
-  const speech = new ScriptedSpeechEngine();
+  const speech = opts.speech ?? new ScriptedSpeechEngine();
   const app = await startCallpilot(config, { log: opts.log ?? pino({ level: 'silent' }), cwd: REPO_ROOT, speech, speaker: new ToneSpeaker() });
   const token = await issueToken(app.store, 'operator');
   return {
