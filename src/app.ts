@@ -2,11 +2,11 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
+import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
 import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
 import { CALLPILOT_VERSION } from './core/index.ts';
-import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
 import {
   CallAdmission,
   completeInterruptedCalls,
@@ -17,7 +17,7 @@ import {
   readiness,
   runMediaWebSocketCall,
 } from './calls/index.ts';
-import { CallEngine, createFlowDialogFactory, warmFlowPrompts, type PromptWarmingProgress } from './dialog/index.ts';
+import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
@@ -62,6 +62,24 @@ export interface StartOptions {
    */
   speech?: SpeechEngine;
   speaker?: Speaker;
+  /** Called once the HTTP server listens, before the models are loaded (/healthz answers from then on). */
+  onListening?: (url: string) => void;
+}
+
+/** What /readyz says about the speech models while and after they load. */
+export interface ModelLoading {
+  ok: boolean;
+  detail: string;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 const RETENTION_SWEEP_MS = 6 * 3600_000;
@@ -104,33 +122,132 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const metrics = createMetrics();
     const maxCalls = config.server.maxCalls ?? defaultMaxCalls();
     const admission = new CallAdmission({ maxCalls, onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }) });
-    const speech: SpeechEngine = opts.speech ?? (await createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls }));
-    if (!opts.speech) closers.push(() => speech.close());
+    // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
+    // /readyz reports the loading; a bad port fails now, not after the load.
+    const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };
+    const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
+    closers.push(() => void (warming.stopped = true));
+    const adapters = await createPbxAdapters(config.pbx, {
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
+      mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
+    });
+    const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
+    const campaigns = new CampaignService({
+      store: store.campaigns,
+      clock: systemClock,
+      profiles,
+      callerIdPool: config.campaigns.callerIdPool,
+      defaultCountry: config.campaigns.defaultCountry,
+    });
+    let engine: CallEngine | undefined;
+    let dialogs: FlowDialogFactory | undefined;
+    let outbound: OutboundCallService | undefined;
+    const loaded = deferred<CallEngine>();
+    // A media WebSocket call that arrives while the models load waits for them (or fails with the load).
+    loaded.promise.catch(() => undefined);
+    const mediaRoute = createMediaWebSocketRoute({
+      log,
+      maxQueuedMs: config.media.maxQueuedMs,
+      admit: () => {
+        const result = admission.tryAdmit('media');
+        return result.ok ? { ok: true, release: result.ticket.release } : { ok: false, detail: result.detail };
+      },
+      onLeg: (leg, start, release) =>
+        void loaded.promise.then(
+          (ready) => runMediaWebSocketCall(ready, leg, start, log, release),
+          (err: unknown) => {
+            release();
+            void leg.close({ code: 'shutdown', detail: `models failed to load: ${(err as Error).message}` }).catch(() => undefined);
+          },
+        ),
+    });
+    const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
+
+    let advertised = config.cluster.advertiseUrl ?? '';
+    const startedAt = new Date().toISOString();
+    const presence = new NodePresence({
+      nodes: store.nodes,
+      calls: store.calls,
+      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: maxCalls, liveCalls: engine?.activeCalls ?? 0, draining: admission.draining, startedAt }),
+      heartbeatMs: config.cluster.heartbeatMs,
+      deadAfterMs: config.cluster.deadAfterMs,
+      log,
+    });
+
+    const server: HttpServer = await createHttpServer({
+      config: config.server,
+      log,
+      metrics,
+      store,
+      webSocketRoutes: routes,
+      recordingsDir,
+      readiness: () => readiness(adapters, warming, store, admission, models),
+      auth,
+      metricsPublic: config.observability.metricsPublic,
+      originate:
+        adapters.length > 0
+          ? (req) => (outbound ? outbound.placeCall(req) : Promise.resolve({ error: 'models are still loading; retry when /readyz is ready' }))
+          : undefined,
+      checkCallTarget: (target) => {
+        if (!dialogs) return { ok: true };
+        const verdict = checkCallTarget(dialogs.flows(), target, { flow: config.dialog.defaultFlow, lang: config.dialog.defaultLang });
+        return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
+      },
+      nodes: () => presence.list(),
+      campaigns,
+    });
+    const url = await server.listen();
+    closers.push(() => server.close());
+    opts.onListening?.(url);
+
+    // ASR + VAD and TTS load side by side (espeak's WASM compile and the ONNX sessions are independent).
+    const loadStarted = performance.now();
+    const modelLookup = { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot };
+    const pending = new Set(['ASR+VAD', 'TTS']);
+    const progress = <T>(part: string, p: Promise<T>): Promise<T> =>
+      p.then((value) => {
+        pending.delete(part);
+        models.detail = `loading ${[...pending].join(', ')} (${part} loaded in ${Math.round(performance.now() - loadStarted)} ms)`;
+        return value;
+      });
+    const [speechResult, speakerResult] = await Promise.allSettled([
+      opts.speech
+        ? Promise.resolve(opts.speech)
+        : progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls })).then((s) => {
+            closers.push(() => s.close());
+            return s;
+          }),
+      opts.speaker
+        ? Promise.resolve(opts.speaker)
+        : progress('TTS', createTtsEngine(config.speech.tts, { log, resolveModelDir: (name) => resolveModel(name, modelLookup).dir })).then((tts) => {
+            closers.push(() => tts.close());
+            return createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
+          }),
+    ]);
+    if (speechResult.status === 'rejected' || speakerResult.status === 'rejected') {
+      const err: unknown = speechResult.status === 'rejected' ? speechResult.reason : (speakerResult as PromiseRejectedResult).reason;
+      models.detail = `failed: ${(err as Error).message}`;
+      loaded.reject(err);
+      throw err;
+    }
+    const speech: SpeechEngine = speechResult.value;
+    const speaker: Speaker = speakerResult.value;
     const asrTimer = setInterval(() => metrics.asrRealTimeFactor.set(speech.asrRealTimeFactor()), 5000);
     asrTimer.unref();
     closers.push(() => clearInterval(asrTimer));
-    let speaker: Speaker;
-    if (opts.speaker) speaker = opts.speaker;
-    else {
-      const tts: TtsEngine = await createTtsEngine(config.speech.tts, {
-        log,
-        resolveModelDir: (name) => resolveModel(name, { modelsDir: config.speech.modelsDir, rootDir: opts.modelsRoot }).dir,
-      });
-      closers.push(() => tts.close());
-      speaker = createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
-    }
-    const dialogs = await createFlowDialogFactory({
+    dialogs = await createFlowDialogFactory({
       flowsDir: resolve(cwd, config.dialog.flowsDir),
       defaultFlow: config.dialog.defaultFlow,
       defaultLang: config.dialog.defaultLang,
       llm: config.dialog.llm,
       log,
     });
-    closers.push(() => dialogs.close());
+    const flows = dialogs;
+    closers.push(() => flows.close());
 
-    const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
-    closers.push(() => void (warming.stopped = true));
-    const engine = new CallEngine({
+    const running = new CallEngine({
       speech,
       speaker,
       dialogs,
@@ -140,15 +257,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
       metrics: engineMetrics(metrics),
     });
-
-    const adapters = await createPbxAdapters(config.pbx, {
-      log,
-      maxQueuedMs: config.media.maxQueuedMs,
-      clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
-      mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
-    });
+    engine = running;
     const runner = new PbxCallRunner({
-      engine,
+      engine: running,
       calls: store.calls,
       log,
       admission,
@@ -156,23 +267,16 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       metrics: { callFailed: (disposition) => metrics.callsTotal.inc({ disposition }) },
     });
     for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
-    const outbound = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
+    const placing = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
+    outbound = placing;
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
-    if (outbound) closers.push(() => withTimeout(outbound.settled(), 5000));
-    const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
-    const campaigns = new CampaignService({
-      store: store.campaigns,
-      clock: systemClock,
-      profiles,
-      callerIdPool: config.campaigns.callerIdPool,
-      defaultCountry: config.campaigns.defaultCountry,
-    });
+    if (placing) closers.push(() => withTimeout(placing.settled(), 5000));
     const dialer =
-      outbound && config.campaigns.enabled && store.backend === 'sqlite'
+      placing && config.campaigns.enabled && store.backend === 'sqlite'
         ? new CampaignDialer({
             store: store.campaigns,
             calls: store.calls,
-            placer: outbound,
+            placer: placing,
             adapters,
             clock: systemClock,
             // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
@@ -186,52 +290,25 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             tickMs: config.campaigns.tickMs,
           })
         : undefined;
+    if (opts.speech) models.detail = 'speech engine given by the caller';
+    else {
+      const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
+      models.detail = asr.spec?.testOnly
+        ? `ASR ${asr.name}: demo model, knows only the demo/flow vocabulary; real calls need a production model (callpilot models pull zh-en)`
+        : `ASR ${asr.name}`;
+    }
+    models.ok = true;
+    loaded.resolve(running);
+    log.info({ ms: Math.round(performance.now() - loadStarted) }, 'speech models loaded');
 
-    const mediaRoute = createMediaWebSocketRoute({
-      log,
-      maxQueuedMs: config.media.maxQueuedMs,
-      admit: () => {
-        const result = admission.tryAdmit('media');
-        return result.ok ? { ok: true, release: result.ticket.release } : { ok: false, detail: result.detail };
-      },
-      onLeg: (leg, start, release) => runMediaWebSocketCall(engine, leg, start, log, release),
-    });
-    const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
-
-    let advertised = config.cluster.advertiseUrl ?? '';
-    const startedAt = new Date().toISOString();
-    const presence = new NodePresence({
-      nodes: store.nodes,
-      calls: store.calls,
-      self: () => ({ id: nodeId, address: advertised, version: CALLPILOT_VERSION, capacity: maxCalls, liveCalls: engine.activeCalls, draining: admission.draining, startedAt }),
-      heartbeatMs: config.cluster.heartbeatMs,
-      deadAfterMs: config.cluster.deadAfterMs,
-      log,
-    });
-
-    const server: HttpServer = await createHttpServer({
-      config: config.server,
-      log,
-      metrics,
-      store,
-      webSocketRoutes: routes,
-      recordingsDir,
-      readiness: () => readiness(adapters, warming, store, admission),
-      auth,
-      metricsPublic: config.observability.metricsPublic,
-      originate: outbound ? (req) => outbound.placeCall(req) : undefined,
-      nodes: () => presence.list(),
-      campaigns,
-    });
-    const url = await server.listen();
     // Legs run at 8 kHz (G.711) or 16 kHz (mod_audio_stream, slin16): warm the rates this site uses.
     const rates: (8000 | 16000)[] = config.pbx.freeswitch || config.pbx.asterisk?.format === 'slin16' ? [8000, 16000] : [8000];
     void warmFlowPrompts(dialogs, speaker, rates, config.dialog.defaultFlow, warming, log);
-    closers.push(() => server.close());
     advertised ||= url;
     await presence.start();
     closers.push(() => presence.stop());
-    // Adapters start after the server listens: PBXs connect back to our WebSocket routes.
+    // Adapters start after the models: a PBX call must find an engine to run on (and after the server
+    // listens: PBXs connect back to our WebSocket routes).
     for (const adapter of adapters) {
       await adapter.start();
       closers.push(() => adapter.stop());
@@ -247,18 +324,18 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     closers.push(async () => {
       admission.startDraining();
       runner.stop();
-      await engine.shutdown();
+      await running.shutdown();
       await withTimeout(runner.settled(), 10_000);
     });
     const drain = async (timeoutMs: number = config.server.drainTimeoutMs): Promise<void> => {
       admission.startDraining();
-      log.info({ calls: engine.runningCalls, timeoutMs }, 'draining: new calls are refused, live calls may finish');
-      const idle = await engine.whenIdle(timeoutMs);
-      if (!idle) log.warn({ calls: engine.runningCalls }, 'drain timeout: ending the remaining calls with reason shutdown');
+      log.info({ calls: running.runningCalls, timeoutMs }, 'draining: new calls are refused, live calls may finish');
+      const idle = await running.whenIdle(timeoutMs);
+      if (!idle) log.warn({ calls: running.runningCalls }, 'drain timeout: ending the remaining calls with reason shutdown');
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -38,7 +38,7 @@ function wantsUnmasked(principal: Principal, asked: boolean): boolean {
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
   app: FastifyInstance,
-  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'recordingsDir' | 'log'> & { audit: AuditLog },
+  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'log'> & { audit: AuditLog },
 ): void {
   const store = opts.store.calls;
   const audit = opts.audit;
@@ -89,6 +89,8 @@ export function registerCallRoutes(
 
   app.post('/api/calls', { config: { roles: ROLE_SETS.operate } }, async (request, reply) => {
     const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
+    const target = opts.checkCallTarget?.({ flow: body.flow, lang: body.lang });
+    if (target && !target.ok) throw new HttpError(400, target.message, { field: target.field, valid: target.valid });
     if (!opts.originate) {
       throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
     }

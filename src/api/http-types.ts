@@ -26,6 +26,8 @@ export interface NodeStatusView extends NodeRecord {
 /** `status` of a refusal: 422 for an endpoint the PBX does not have; default 502. */
 export type OriginateOutcome = { callId: string } | { error: string; status?: number };
 
+export type CallTargetVerdict = { ok: true } | { ok: false; field: 'flow' | 'lang'; message: string; valid: string[] };
+
 export interface HttpServerOptions {
   config: ServerConfig;
   log: Logger;
@@ -38,6 +40,11 @@ export interface HttpServerOptions {
   readiness: () => Readiness;
   /** Places an outbound call; absent when no PBX is configured (POST /api/calls then answers 503). */
   originate?: (req: OriginateCallRequest) => Promise<OriginateOutcome>;
+  /**
+   * Checks an outbound call's flow and language against what is loaded, before anything is dialled (a call to a
+   * missing flow would reach a person and hang up on them). Absent: not checked.
+   */
+  checkCallTarget?: (target: { flow?: string; lang?: string }) => CallTargetVerdict;
   /** The nodes sharing the store (GET /api/nodes). */
   nodes?: () => Promise<NodeStatusView[]>;
   /** Recordings are only ever served from inside this folder. */

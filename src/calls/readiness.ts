@@ -15,15 +15,19 @@ export interface Readiness {
   checks: Record<string, ReadinessCheck>;
 }
 
-/** What `/readyz` reports: every PBX connection, and prompt warming as information. */
+/**
+ * What `/readyz` reports: the speech models (loading, loaded, and which ASR model), every PBX connection, the
+ * store, call capacity, and prompt warming as information.
+ */
 export function readiness(
   adapters: PbxAdapter[],
   warming: Pick<PromptWarmingProgress, 'done' | 'total'>,
   store?: Pick<Store, 'backend' | 'health'>,
   admission?: Pick<CallAdmission, 'draining' | 'inUse' | 'maxCalls'>,
+  speech: ReadinessCheck & { detail: string } = { ok: true, detail: 'loaded' },
 ): Readiness {
   const checks: Record<string, ReadinessCheck> = {
-    speech: { ok: true },
+    speech: { ok: speech.ok, detail: speech.detail },
     // Informational: calls work before it is done, their first prompts are just synthesized on the spot.
     prompts: { ok: true, detail: warming.total === 0 || warming.done < warming.total ? `warming ${warming.done}/${warming.total}` : `${warming.total} cached` },
   };

@@ -1,61 +1,114 @@
-import { parseArgs } from 'node:util';
-import { runFlowsCheck } from '../dialog/index.ts';
+import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, renderConfigReference } from '../config/index.ts';
-import { runModelsCommand } from './models-command.ts';
-import { runSimulate } from './simulate-command.ts';
-import { runStart } from './start-command.ts';
-import { runTokensCommand } from './tokens-command.ts';
+import { HelpRequested, parseCommandArgs, UsageError } from './cli-args.ts';
 
-const USAGE = `callpilot — voice-bot media server for Asterisk and FreeSWITCH
+export const USAGE = `callpilot — voice-bot media server for Asterisk and FreeSWITCH
 
 Usage:
   callpilot start [--config FILE]              run the server (HTTP, media WebSocket, PBX adapters)
   callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL --token TOKEN] [--config FILE]
-                                               call the bot like a phone: stream a WAV (or a built-in
-                                               demo conversation) in real time and print the timeline
-  callpilot models list                        known models and where they are installed
-  callpilot models pull NAME [--sha256 HEX] [--force]
-                                               download a released model into the cache (checksum-verified)
-  callpilot flows check FILE...                validate flow files, with line numbers and fix hints
+                                               call the bot like a phone and print the timeline, one
+                                               wire latency per turn and the barge-in figure
+  callpilot models list [--config FILE]        known models, what is installed, what the config uses
+  callpilot models pull NAME [--sha256 HEX] [--from FILE|URL] [--force]
+                                               download a production model (zh-en, sense-voice, vad,
+                                               tts-zh-en), verified, installed atomically
+  callpilot models use NAME [--config FILE]    write the model into the config file
+  callpilot flows check [--strict] FILE|DIR... validate flow files: every problem, with line and hint
   callpilot config check [--config FILE]       validate a config file
   callpilot config reference                   print every config key, its default and env variable
   callpilot tokens create --role ROLE [--name N] [--expires 30d] [--grant unmask]
                                                create an API token (shown once); roles admin,
                                                operator, auditor, pbx
   callpilot tokens list | tokens revoke ID     list tokens / revoke one (see callpilot tokens --help)
-`;
+  callpilot --version                          print the version
 
-/** Entry point of the `callpilot` command; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+Every command takes --help.`;
+
+const FLOWS_USAGE = `usage: callpilot flows check [--strict] FILE|DIR...
+
+Validates flow YAML files (syntax, types, step targets, intents, no-input handling, variables, formatters,
+loops) and prints every problem with file, line, column and a hint. Exit 0 when no file has errors (--strict:
+no warnings either), 1 otherwise, 2 on a usage error.`;
+
+const CONFIG_USAGE = `usage: callpilot config <check|reference>
+
+  callpilot config check [--config FILE]   validate a config file (and the CALLPILOT_* environment)
+  callpilot config reference               print every config key, its default and env variable`;
+
+const CONFIG_CHECK_USAGE = `usage: callpilot config check [--config FILE]
+
+Validates the config file (default: $CALLPILOT_CONFIG, then configs/callpilot.yaml) merged with CALLPILOT_*
+environment overrides; every problem is named with its key, file and line.`;
+
+const CONFIG_REFERENCE_USAGE = `usage: callpilot config reference
+
+Prints every config key with its type, default, environment variable and description (Markdown table).`;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (line) => void process.stdout.write(`${line}\n`),
+  err: (line) => void process.stderr.write(`${line}\n`),
+};
+
+/**
+ * Entry point of the `callpilot` command; returns the exit code: 0 done, 1 failed, 2 usage error (unknown command,
+ * option, flow or language; bad config).
+ */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const { out, err } = io;
   const [command, ...rest] = argv;
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
-  const err = (line: string): void => void process.stderr.write(`${line}\n`);
   try {
     switch (command) {
+      // Commands load their modules on demand: `--version` or `models list` need not load the speech engines,
+      // and `start` can answer /healthz sooner.
       case 'start':
-        return await runStart(rest);
+        return await (await import('./start-command.ts')).runStart(rest);
       case 'simulate':
-        return await runSimulate(rest, out);
+        return await (await import('./simulate-command.ts')).runSimulate(rest, out);
       case 'tokens':
-        return await runTokensCommand(rest, out, err);
+        return await (await import('./tokens-command.ts')).runTokensCommand(rest, out, err);
       case 'models':
-        return await runModelsCommand(rest, out, err);
-      case 'flows':
-        if (rest[0] !== 'check') break;
-        return await runFlowsCheck(rest.slice(1), out);
+        return await (await import('./models-command.ts')).runModelsCommand(rest, { out, err });
+      case 'flows': {
+        const [sub, ...files] = rest;
+        if (sub === '--help' || sub === '-h' || sub === 'help') throw new HelpRequested(FLOWS_USAGE);
+        if (sub !== 'check') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand "flows ${sub}"`, FLOWS_USAGE);
+        const { values, positionals } = parseCommandArgs(files, FLOWS_USAGE, { strict: { type: 'boolean' } }, Infinity);
+        if (positionals.length === 0) throw new UsageError('no flow file or folder given', FLOWS_USAGE);
+        const { runFlowsCheck } = await import('../dialog/index.ts');
+        return await runFlowsCheck([...(values.strict ? ['--strict'] : []), ...positionals], out);
+      }
       case 'config': {
-        if (rest[0] === 'reference') {
+        const [sub, ...more] = rest;
+        if (sub === 'reference') {
+          parseCommandArgs(more, CONFIG_REFERENCE_USAGE, {});
           out(renderConfigReference());
           return 0;
         }
-        if (rest[0] === 'check') {
-          const { values } = parseArgs({ args: rest.slice(1), options: { config: { type: 'string' } } });
+        if (sub === 'check') {
+          const { values } = parseCommandArgs(more, CONFIG_CHECK_USAGE, { config: { type: 'string' } });
           loadConfig({ path: values.config });
           out('config OK');
           return 0;
         }
-        break;
+        if (sub === '--help' || sub === '-h' || sub === 'help') throw new HelpRequested(CONFIG_USAGE);
+        throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand "config ${sub}"`, CONFIG_USAGE);
       }
+      case '--version':
+      case '-V':
+      case 'version':
+        out(version());
+        return 0;
       case undefined:
       case 'help':
       case '--help':
@@ -63,12 +116,22 @@ export async function main(argv: string[]): Promise<number> {
         out(USAGE);
         return 0;
     }
-    err(`unknown command: ${argv.join(' ')}\n`);
-    err(USAGE);
-    return 2;
+    throw new UsageError(`unknown command "${command}"`, USAGE);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      err(e.message);
+    // By name, not instanceof: commands are loaded on demand, and a loader (tsx's CommonJS hook in tests) may give
+    // them their own copy of cli-args.ts.
+    const name = (e as Error | undefined)?.name;
+    if (name === 'HelpRequested') {
+      out((e as HelpRequested).usage);
+      return 0;
+    }
+    if (name === 'UsageError') {
+      err(`callpilot: ${(e as UsageError).message}\n`);
+      err((e as UsageError).usage);
+      return 2;
+    }
+    if (e instanceof ConfigError || name === 'ConfigError') {
+      err((e as Error).message);
       return 2;
     }
     err(`callpilot ${command}: ${(e as Error).message}`);

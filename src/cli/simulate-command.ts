@@ -1,38 +1,72 @@
-import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { startCallpilot, type CallpilotApp } from '../app.ts';
 import { loadConfig } from '../config/index.ts';
-import type { CallTimelineEvent } from '../dialog/index.ts';
+import { isLang, LANGS, type Lang } from '../core/index.ts';
+import { checkCallTarget, createFlowDialogFactory, type CallTimelineEvent } from '../dialog/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { readWavAs, runSimulatedCall, type CallerTurn } from '../pbx/index.ts';
 import { synthesizeCallerTurns, demoConversation } from './caller-voice.ts';
-import { ensureModels } from './models-command.ts';
+import { parseCommandArgs, UsageError } from './cli-args.ts';
+import { checkModels } from './models-command.ts';
+import { recordingTurnFigures, scriptedTurnFigures, speechSegments, summaryLines } from './simulate-summary.ts';
+
+export const SIMULATE_USAGE = `usage: callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL --token TOKEN] [--config FILE]
+
+Calls the bot like a phone (8 kHz mu-law, 20 ms frames, in real time) over the media WebSocket and prints the
+timeline, then one latency per caller turn measured on the wire (end of the caller's speech -> first bot audio)
+and the barge-in figure. Uses the server at --url (or the config's address) when one answers, otherwise starts
+one in this process.
+
+  --wav FILE     play this recording into the call (any WAV; resampled to 8 kHz); each utterance in it is a turn
+  --lang zh|en   language of the call (default: dialog.defaultLang)
+  --flow NAME    flow to run (default: dialog.defaultFlow); see configs/flows/
+  --url URL      callpilot to call (default: http://<server.host>:<server.port>)
+  --token TOKEN  API token (operator) for a running server (default: $CALLPILOT_TOKEN); a server started here
+                 gets a short-lived token of its own
+  --config FILE  config file`;
 
 /**
- * `callpilot simulate`: a phone call into the bot over the media WebSocket, in real time (8 kHz mu-law, 20 ms
- * frames), printing the timeline. Uses the server at --url (or the config's address) when one is running,
- * otherwise starts one in this process.
+ * `callpilot simulate`: returns 0 when the call completed, 1 when it failed, 2 on a usage error (unknown option,
+ * flow or language).
  */
 export async function runSimulate(args: string[], out: (line: string) => void): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      wav: { type: 'string' },
-      lang: { type: 'string', default: 'zh' },
-      flow: { type: 'string' },
-      url: { type: 'string' },
-      config: { type: 'string' },
-      token: { type: 'string' },
-    },
+  const { values } = parseCommandArgs(args, SIMULATE_USAGE, {
+    wav: { type: 'string' },
+    lang: { type: 'string' },
+    flow: { type: 'string' },
+    url: { type: 'string' },
+    config: { type: 'string' },
+    token: { type: 'string' },
   });
   let token = values.token ?? process.env.CALLPILOT_TOKEN;
-  const lang = values.lang === 'en' ? 'en' : 'zh';
+  if (values.lang !== undefined && !isLang(values.lang)) {
+    throw new UsageError(`unknown language "${values.lang}"; valid: ${LANGS.join(', ')}`, SIMULATE_USAGE);
+  }
   const config = loadConfig({ path: values.config });
+  const lang: Lang = (values.lang as Lang | undefined) ?? config.dialog.defaultLang;
   let base = values.url ?? `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${config.server.port}`;
+  const remote = await reachable(base);
+  if (!remote || values.url === undefined) {
+    // The flows this config loads: a remote server started from the same config has the same ones.
+    const dialogs = await createFlowDialogFactory({
+      flowsDir: resolve(config.dialog.flowsDir),
+      defaultFlow: config.dialog.defaultFlow,
+      defaultLang: config.dialog.defaultLang,
+      llm: config.dialog.llm,
+      log: createLogger({ level: 'silent' }),
+      watch: false,
+    });
+    const target = checkCallTarget(dialogs.flows(), { flow: values.flow, lang }, { flow: config.dialog.defaultFlow, lang: config.dialog.defaultLang });
+    dialogs.close();
+    if (!target.ok) throw new UsageError(target.message, SIMULATE_USAGE);
+  }
   let embedded: CallpilotApp | undefined;
-  if (!(await reachable(base))) {
+  if (!remote) {
     out(`no callpilot answering at ${base}; starting one in this process`);
-    const log = createLogger({ level: 'warn' });
-    await ensureModels(config, log);
+    const models = checkModels(config);
+    if (models.demo) out(`ASR: demo model ${models.asr.name} (knows only the demo/flow vocabulary)`);
+    // Its logs go to stderr: stdout carries this command's report.
+    const log = createLogger({ level: 'warn' }, process.stderr);
     embedded = await startCallpilot({ ...config, server: { ...config.server, host: '127.0.0.1', port: 0 } }, { log });
     base = embedded.url;
   }
@@ -44,20 +78,22 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
     ownTokenId = created.info.id;
   }
   if (!token) {
-    out(`callpilot at ${base} needs a token: pass --token or set CALLPILOT_TOKEN (create one with: callpilot tokens create --role operator)`);
-    return 2;
+    throw new UsageError(`callpilot at ${base} needs a token: pass --token or set CALLPILOT_TOKEN (create one with: callpilot tokens create --role operator)`, SIMULATE_USAGE);
   }
   try {
     let turns: CallerTurn[];
+    let wavPcm: Int16Array | undefined;
     if (values.wav) {
-      turns = [{ pcm: readWavAs(values.wav, 8000), text: `(${values.wav})`, mode: 'atStart' }];
-      out(`calling ${base} with ${values.wav}`);
+      wavPcm = readWavAs(values.wav, 8000);
+      turns = [{ pcm: wavPcm, text: values.wav, mode: 'atStart' }];
+      out(`calling ${base} with ${values.wav} (${(wavPcm.length / 8000).toFixed(1)} s)`);
     } else {
       const script = demoConversation(lang);
       out(`calling ${base} with a demo caller (${lang}): ${script.map((t) => `"${t.text}"${t.mode === 'bargeIn' ? ' (over the bot)' : ''}`).join(', ')}`);
       turns = await synthesizeCallerTurns(script, lang, 8000);
     }
     let t0: number | undefined;
+    let failure: string | undefined;
     const report = await runSimulatedCall({
       url: `${base.replace(/^http/, 'ws')}/media`,
       token,
@@ -66,29 +102,45 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
       onNotice: (notice, at) => {
         if (notice.event !== 'timeline') return;
         t0 ??= at;
-        const line = describe(notice as unknown as CallTimelineEvent);
+        const event = notice as unknown as CallTimelineEvent;
+        if (event.type === 'end' && event.by === 'error') failure = event.disposition;
+        const line = describe(event);
         if (line) out(`${((at - t0) / 1000).toFixed(2).padStart(7)}s  ${line}`);
       },
     });
     out(`call ${report.callId} ended: ${report.endReason} after ${(report.durationMs / 1000).toFixed(1)} s`);
-    for (const t of report.turns) {
-      const parts = [`caller "${t.text}"`];
-      if (t.latencyMs !== undefined) parts.push(`reply after ${t.latencyMs.toFixed(0)} ms on the wire`);
-      if (t.bargeInStopMs !== undefined) parts.push(`bot stopped ${t.bargeInStopMs.toFixed(0)} ms after the caller started`);
-      out(`  ${parts.join(', ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 300)); // the server finishes storing the call
-    const res = await fetch(`${base}/api/calls/${encodeURIComponent(report.callId)}`, { headers: { authorization: `Bearer ${token}` } });
-    if (res.ok) {
-      const body = (await res.json()) as { call?: { disposition?: string; recordingDir?: string } };
-      out(`stored: disposition ${body.call?.disposition ?? '?'}; recordings in ${body.call?.recordingDir ?? '(none)'}`);
+    const figures = wavPcm
+      ? recordingTurnFigures(speechSegments(wavPcm, 8000), report.turns[0]?.speechStartAt ?? report.connectedAt, report.botBursts, 'speech at')
+      : scriptedTurnFigures(report);
+    for (const line of summaryLines(figures)) out(line);
+    const stored = await storedCall(base, report.callId, token);
+    if (stored) {
+      out(`stored: disposition ${stored.disposition ?? '?'}; recordings in ${stored.recordingDir ?? '(none)'}`);
       out(`details: ${base}/api/calls/${report.callId}`);
+      if (stored.disposition === 'error') failure ??= 'error';
+    }
+    if (failure !== undefined) {
+      out(`the call failed (disposition ${failure}); see the server log for the reason`);
+      return 1;
     }
     return 0;
   } finally {
     if (ownTokenId) await embedded?.auth.tokens.revoke(ownTokenId).catch(() => undefined);
     await embedded?.close();
   }
+}
+
+/** The stored call, once the server has written its end (it does so right after the socket closes). */
+async function storedCall(base: string, callId: string, token: string): Promise<{ disposition?: string; recordingDir?: string } | undefined> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const res = await fetch(`${base}/api/calls/${encodeURIComponent(callId)}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    if (res?.ok) {
+      const body = (await res.json()) as { call?: { disposition?: string; recordingDir?: string; endedAt?: string } };
+      if (body.call?.disposition || attempt === 19) return body.call;
+    } else if (res && res.status !== 404) return undefined;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 async function reachable(base: string): Promise<boolean> {
@@ -100,6 +152,7 @@ async function reachable(base: string): Promise<boolean> {
   }
 }
 
+/** Timeline lines; latency figures are left to the summary so each is printed once, as measured on the wire. */
 function describe(e: CallTimelineEvent): string | undefined {
   switch (e.type) {
     case 'speechStart':
@@ -117,9 +170,9 @@ function describe(e: CallTimelineEvent): string | undefined {
     case 'bot':
       return `bot     "${e.text}"`;
     case 'botAudioStart':
-      return `bot     audio starts${e.latencyMs !== undefined ? ` — turn latency ${e.latencyMs.toFixed(0)} ms` : ''}`;
+      return 'bot     audio starts';
     case 'bargeIn':
-      return `barge-in: bot stopped ${e.stopMs.toFixed(0)} ms after caller onset (caller heard ${(e.heardMs / 1000).toFixed(2)} s)`;
+      return `barge-in: bot stops (caller heard ${(e.heardMs / 1000).toFixed(2)} s of the prompt)`;
     case 'resume':
       return `bot     resumes (${e.reason})`;
     case 'echoIgnored':

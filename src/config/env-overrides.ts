@@ -6,7 +6,7 @@ import { ENV_PREFIX, envVarName, isPlainObject, listConfigKeys, type ConfigKey }
  * Environment variables starting with CALLPILOT_ that are not config keys but are read elsewhere
  * (config file location, model search folder). Everything else with the prefix must name a key.
  */
-export const NON_KEY_ENV_VARS: ReadonlySet<string> = new Set(['CALLPILOT_CONFIG', 'CALLPILOT_MODELS']);
+export const NON_KEY_ENV_VARS: ReadonlySet<string> = new Set(['CALLPILOT_CONFIG', 'CALLPILOT_MODELS', 'CALLPILOT_MODELS_LOCK']);
 
 export interface EnvOverrideResult {
   /** Input with env values merged in (a copy; the original is untouched). */

@@ -8,7 +8,7 @@ export const speechConfigSchema = z
     modelsDir: z.string().optional(),
     vad: z
       .object({
-        /** Path to silero_vad_v5.onnx; found through the model lookup when absent. */
+        /** Path to silero_vad_v5.onnx, or a registry name / model folder; `silero-vad` (shipped in models/) when absent. */
         model: z.string().optional(),
         /** Speech probability threshold. 0.3 rather than Silero's usual 0.5: band-limited 8 kHz telephone speech scores lower (measured on the shared captures: 0.5 missed or started late on several). */
         threshold: z.number().min(0.05).max(0.95).default(0.3),

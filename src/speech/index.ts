@@ -15,6 +15,7 @@ export {
   modelSearchDirs,
   defaultCacheDir,
   sharedModelsDir,
+  bundledModelsDir,
   ModelNotFoundError,
   type ModelStatus,
   type ResolvedModel,
@@ -22,6 +23,7 @@ export {
   type ModelSource,
 } from './models/model-lookup.ts';
 export { pullModel, ModelPullError, type PullOptions, type PullProgress, type PullResult, type PullErrorCode } from './models/model-pull.ts';
+export { defaultLockFile, readModelsLock, ModelsLockError, type ModelsLock, type LockEntry, type LockTrust } from './models/model-lock.ts';
 export * from './onset-detector.ts';
 export { endOfTurnWait, incompletenessCue, isQuestion, UNKNOWN_TURN_CONTEXT } from './end-of-turn.ts';
 export type { AnswerKind, TurnContext, ProsodyEnd, EndOfTurnCue, EndOfTurnDecision, EndOfTurnInput, EndOfTurnOptions } from './end-of-turn.ts';

@@ -33,7 +33,8 @@ const MAX_IDLE_VADS = 256;
 export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOptions): Promise<SpeechEngine> {
   const log = opts.log.child({ component: 'speech' });
   const lookup: ModelLookupOptions = { rootDir: opts.modelsRoot, modelsDir: cfg.modelsDir, env: opts.env };
-  const vadModel = cfg.vad.model ?? resolveModel('silero-vad', lookup).files.model!;
+  // speech.vad.model is a .onnx file, or a registry name / folder (`callpilot models use vad` writes a name).
+  const vadModel = cfg.vad.model?.endsWith('.onnx') ? cfg.vad.model : resolveModel(cfg.vad.model ?? 'silero-vad', lookup).files.model!;
   const asrModel = resolveModel(cfg.asr.model, lookup);
 
   let hotwordsDir: string | undefined;

@@ -82,6 +82,13 @@ test('POST /api/calls with a bad body is a 400 naming the field, and nothing is 
     const { status, json } = await placeCall(app, { flow: 'demo' });
     assert.is(status, 400);
     assert.match(JSON.stringify(json), /endpoint/);
+    // A flow that is not loaded: 400 naming the valid flows, before anything is stored or dialled.
+    const unknown = await placeCall(app, { endpoint: 'PJSIP/sipp-uas', flow: 'nonexistent', lang: 'zh' });
+    assert.is(unknown.status, 400);
+    assert.is(unknown.json.field, 'flow');
+    assert.match(String(unknown.json.error), 'unknown flow "nonexistent"');
+    assert.ok((unknown.json.valid as string[]).includes('demo'));
+    assert.is((await app.store.calls.listCalls()).length, 0, 'no attempt stored');
     assert.not.ok(asterisk.requests.some((r) => r.method === 'POST' && r.path === '/ari/channels'));
   });
 });

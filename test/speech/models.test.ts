@@ -64,10 +64,19 @@ test.after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('the shared test models resolve by name', () => {
+test('the demo ASR model and Silero VAD ship in the repository (models/), identical to the shared copies', () => {
   const tiny = resolveModel('callpilot-tiny-zh-en', { env: emptyEnv, cacheDir: join(work, 'none') });
-  assert.is(tiny.source, 'shared');
-  assert.ok(tiny.files.model!.endsWith('callpilot-tiny-zh-en/model.onnx'));
+  assert.is(tiny.source, 'bundled');
+  assert.ok(tiny.files.model!.endsWith('models/callpilot-tiny-zh-en/model.onnx'));
+  assert.is(resolveModel('demo', { env: emptyEnv }).dir, tiny.dir, 'the alias finds the same folder');
+  // With no ../shared (a fresh clone) the shipped copies are still found.
+  const alone = { env: emptyEnv, sharedDir: join(work, 'no-shared'), cacheDir: join(work, 'none') };
+  assert.is(resolveModel('callpilot-tiny-zh-en', alone).source, 'bundled');
+  assert.is(resolveModel('silero-vad', alone).source, 'bundled');
+  const shared = resolveModel('callpilot-tiny-zh-en', { env: emptyEnv, bundledDir: join(work, 'none') });
+  assert.is(shared.source, 'shared');
+  const digest = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+  assert.is(digest(tiny.files.model!), digest(shared.files.model!), 'shipped demo model = shared test model');
   assert.ok(existsSync(tiny.files.tokens!));
   const vad = resolveModel('silero-vad', { env: emptyEnv });
   assert.ok(existsSync(vad.files.model!));
@@ -75,7 +84,7 @@ test('the shared test models resolve by name', () => {
   assert.is(sha, MODEL_REGISTRY.find((m) => m.name === 'silero-vad')!.sha256, 'registry checksum matches the shared file');
 });
 
-test('lookup order: env before modelsDir before shared', () => {
+test('lookup order: env before modelsDir before bundled', () => {
   const envDir = join(work, 'env-models');
   mkdirSync(join(envDir, 'callpilot-tiny-zh-en'), { recursive: true });
   writeFileSync(join(envDir, 'callpilot-tiny-zh-en', 'model.onnx'), 'x');
@@ -116,6 +125,7 @@ test('pull with a good checksum installs atomically, reporting progress', async 
   const progress: PullProgress[] = [];
   const res = await pullModel('fake-asr', {
     cacheDir,
+    lockFile: join(work, 'good.lock.json'),
     registry: [spec({ sha256: archiveSha })],
     onProgress: (p) => progress.push(p),
   });
@@ -134,7 +144,7 @@ test('pull with a wrong checksum installs nothing', async () => {
   const cacheDir = join(work, 'cache-bad');
   const wrong = 'ab'.repeat(32);
   try {
-    await pullModel('fake-asr', { cacheDir, registry: [spec({ sha256: wrong })] });
+    await pullModel('fake-asr', { cacheDir, registry: [spec({ sha256: wrong })], lockFile: join(work, 'bad.lock.json') });
     assert.unreachable('should refuse');
   } catch (err) {
     assert.instance(err, ModelPullError);
@@ -144,32 +154,97 @@ test('pull with a wrong checksum installs nothing', async () => {
   assert.equal(readdirSync(cacheDir), []);
 });
 
-test('pull without a known checksum refuses and prints the computed one; --sha256 then installs', async () => {
-  const cacheDir = join(work, 'cache-unknown');
+test('pull with no published checksum: trust on first use, recorded in the lock file, later pulls checked', async () => {
+  const cacheDir = join(work, 'cache-tofu');
+  const lockFile = join(work, 'tofu.lock.json');
   const registry = [spec({})];
-  try {
-    await pullModel('fake-asr', { cacheDir, registry });
-    assert.unreachable('should refuse');
-  } catch (err) {
-    assert.is((err as ModelPullError).code, 'checksum_unknown');
-    assert.match((err as Error).message, archiveSha);
-    assert.match((err as Error).message, '--sha256');
-  }
-  assert.equal(readdirSync(cacheDir), []);
-  const res = await pullModel('fake-asr', { cacheDir, registry, sha256: archiveSha });
-  assert.ok(existsSync(join(res.dir, 'tokens.txt')));
-  await pullModel('fake-asr', { cacheDir, registry, sha256: archiveSha }).then(
+  const first = await pullModel('fake-asr', { cacheDir, registry, lockFile });
+  assert.is(first.trust, 'first-use');
+  assert.ok(first.recorded);
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8'));
+  assert.is(lock.models['fake-asr'].sha256, archiveSha);
+  assert.is(lock.models['fake-asr'].trust, 'first-use');
+  assert.is(lock.models['fake-asr'].url, `${baseUrl}/fake-asr.tar.bz2`);
+  await pullModel('fake-asr', { cacheDir, registry, lockFile }).then(
     () => assert.unreachable('second pull should say it exists'),
     (err: ModelPullError) => assert.is(err.code, 'exists'),
   );
+  // Another node sharing the lock file: the same bytes pass the check...
+  const again = await pullModel('fake-asr', { cacheDir: join(work, 'cache-tofu-2'), registry, lockFile });
+  assert.is(again.trust, 'first-use', 'still says where the recorded checksum came from');
+  assert.not.ok(again.recorded);
+  // ... other bytes do not, and nothing is installed.
+  const forged = JSON.parse(readFileSync(lockFile, 'utf8'));
+  forged.models['fake-asr'].sha256 = 'cd'.repeat(32);
+  writeFileSync(lockFile, JSON.stringify(forged));
+  const cache3 = join(work, 'cache-tofu-3');
+  await pullModel('fake-asr', { cacheDir: cache3, registry, lockFile }).then(
+    () => assert.unreachable('a download unlike the lock must be refused'),
+    (err: ModelPullError) => {
+      assert.is(err.code, 'checksum_mismatch');
+      assert.match(err.message, lockFile);
+      assert.match(err.message, 'cd'.repeat(32));
+    },
+  );
+  assert.equal(readdirSync(cache3), []);
+});
+
+test('--sha256 is checked and recorded; a broken lock file stops the pull', async () => {
+  const lockFile = join(work, 'flag.lock.json');
+  const res = await pullModel('fake-asr', { cacheDir: join(work, 'cache-flag'), registry: [spec({})], sha256: archiveSha, lockFile });
+  assert.is(res.trust, 'flag');
+  assert.is(JSON.parse(readFileSync(lockFile, 'utf8')).models['fake-asr'].sha256, archiveSha);
+  const broken = join(work, 'broken.lock.json');
+  writeFileSync(broken, '{ not json');
+  await pullModel('fake-asr', { cacheDir: join(work, 'cache-broken'), registry: [spec({})], lockFile: broken }).then(
+    () => assert.unreachable(),
+    (err: Error) => assert.match(err.message, 'broken.lock.json'),
+  );
+});
+
+test('--from a local file (copied from a machine with internet) is verified like a download', async () => {
+  const cacheDir = join(work, 'cache-from');
+  const lockFile = join(work, 'from.lock.json');
+  const res = await pullModel('fake-asr', { cacheDir, registry: [spec({ sha256: archiveSha })], from: join(work, 'fake-asr.tar.bz2'), lockFile });
+  assert.is(res.trust, 'pinned');
+  assert.ok(existsSync(join(res.dir, 'model.onnx')));
+});
+
+test('errors name the URL and the HTTP status or network error, and what to do', async () => {
+  const lockFile = join(work, 'err.lock.json');
+  await pullModel('fake-asr', { cacheDir: join(work, 'cache-404'), registry: [spec({ url: `${baseUrl}/missing.tar.bz2` })], lockFile }).then(
+    () => assert.unreachable(),
+    (err: ModelPullError) => {
+      assert.is(err.code, 'http');
+      assert.match(err.message, `${baseUrl}/missing.tar.bz2`);
+      assert.match(err.message, 'HTTP 404');
+      assert.match(err.message, '--from FILE');
+    },
+  );
+  // A port nothing listens on (the test server's, after closing a second server on it).
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const deadPort = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const deadUrl = `http://127.0.0.1:${deadPort}/fake-asr.tar.bz2`;
+  await pullModel('fake-asr', { cacheDir: join(work, 'cache-dead'), registry: [spec({ url: deadUrl })], lockFile }).then(
+    () => assert.unreachable(),
+    (err: ModelPullError) => {
+      assert.is(err.code, 'network');
+      assert.match(err.message, deadUrl);
+      assert.match(err.message, 'ECONNREFUSED');
+      assert.match(err.message, 'no internet access');
+    },
+  );
+  assert.not.ok(existsSync(lockFile), 'nothing recorded for failed pulls');
 });
 
 test('local-only and unknown models cannot be pulled', async () => {
-  await pullModel('callpilot-tiny-zh-en', { cacheDir: join(work, 'c2') }).then(
+  await pullModel('callpilot-tiny-zh-en', { cacheDir: join(work, 'c2'), lockFile: join(work, 'c2.lock.json') }).then(
     () => assert.unreachable(),
     (err: ModelPullError) => assert.is(err.code, 'not_downloadable'),
   );
-  await pullModel('no-such-model', { cacheDir: join(work, 'c2') }).then(
+  await pullModel('no-such-model', { cacheDir: join(work, 'c2'), lockFile: join(work, 'c2.lock.json') }).then(
     () => assert.unreachable(),
     (err: ModelPullError) => assert.is(err.code, 'unknown_model'),
   );

@@ -51,10 +51,13 @@ function transcribe(pcm8k: Int16Array): string {
   const lead = 1600;
   const withTail = new Int16Array(lead + pcm8k.length + 6400);
   withTail.set(pcm8k, lead);
-  const chunk = new Float32Array(160);
-  for (let at = 0; at + 160 <= withTail.length; at += 160) {
-    for (let i = 0; i < 160; i++) chunk[i] = withTail[at + i] / 32768;
-    stream.acceptWaveform({ samples: chunk, sampleRate: 8000 });
+  // Up to the model's 16 kHz with our resampler, as the product does: fed 8 kHz, sherpa resamples itself and
+  // prints "Creating a resampler" on stderr for every stream.
+  const pcm16k = createResampler(8000, 16000).process(withTail);
+  const chunk = new Float32Array(320);
+  for (let at = 0; at + 320 <= pcm16k.length; at += 320) {
+    for (let i = 0; i < 320; i++) chunk[i] = pcm16k[at + i] / 32768;
+    stream.acceptWaveform({ samples: chunk, sampleRate: 16000 });
     while (recognizer.isReady(stream)) recognizer.decode(stream);
   }
   return recognizer.getResult(stream).text.trim();

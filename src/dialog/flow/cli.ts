@@ -1,5 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { checkFlowFile } from './loader.ts';
 import type { FlowProblem } from './types.ts';
 
@@ -14,9 +14,9 @@ function expand(arg: string): string[] {
   return [arg];
 }
 
+/** One problem as `file:line:col: ...`, the file exactly as the user named it (editors jump to it). */
 export function formatProblem(p: FlowProblem): string[] {
-  const file = relative(process.cwd(), p.file) || p.file;
-  return [`${file}:${p.line}:${p.column}: ${p.severity} [${p.code}] ${p.message}`, `    hint: ${p.hint}`];
+  return [`${p.file}:${p.line}:${p.column}: ${p.severity} [${p.code}] ${p.message}`, `    hint: ${p.hint}`];
 }
 
 /**
@@ -41,7 +41,7 @@ export async function runFlowsCheck(argv: string[], out: (line: string) => void)
       if (p.severity === 'error') errors++;
       else warnings++;
     }
-    if (problems.length === 0) out(`${relative(process.cwd(), file) || file}: ok`);
+    if (problems.length === 0) out(`${file}: ok`);
   }
   out(`${files.length} file(s) checked: ${errors} error(s), ${warnings} warning(s)`);
   return errors > 0 || (strict && warnings > 0) ? 1 : 0;

@@ -10,3 +10,4 @@ export { runFlowsCheck, formatProblem } from './cli.ts';
 export { renderTemplate, parseTemplateRefs, formatterNames } from './template.ts';
 export type { FetchLike, WebhookOutcome } from './webhook.ts';
 export { flowPromptTexts } from './prompts.ts';
+export { checkCallTarget, type CallTargetCheck } from './call-target.ts';

@@ -144,6 +144,18 @@ export function compileFlowSource(source: string, file: string, baseDir = dirnam
       const where = path.length > 0 ? `${path.join('.')}: ` : '';
       problems.push(at({ path, severity: 'error', code: 'schema', message: `${where}${issue.message}`, hint: schemaHint(issue, valueAt(data, path)) }));
     }
+    // Report the other problems too (unknown steps, formatters, ...) instead of one layer at a time: check a copy
+    // with the bad parts repaired or removed, and keep what it finds outside the parts already reported.
+    const repaired = flowSchema.safeParse(repairForChecking(data, parsed.error.issues));
+    if (repaired.success) {
+      const reported = parsed.error.issues.map((i) => i.path.map(String));
+      for (const p of checkFlowDefinition(repaired.data, baseDir)) {
+        const path = p.path.map(String);
+        const overlaps = reported.some((r) => r.every((seg, k) => path[k] === seg) || path.every((seg, k) => r[k] === seg));
+        if (!overlaps) problems.push(at(p));
+      }
+    }
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return { problems };
   }
   const def: FlowDefinition = parsed.data;
@@ -155,6 +167,32 @@ export function compileFlowSource(source: string, file: string, baseDir = dirnam
   const classifier = new IntentClassifier(def.lang, Object.entries(specs).map(([name, spec]) => compileIntent(name, spec)));
   const version = createHash('sha1').update(source).digest('hex').slice(0, 12);
   return { flow: { name: def.flow, lang: def.lang, file, version, definition: def, classifier, baseDir }, problems };
+}
+
+/**
+ * A deep copy of `data` where each schema issue is fixed the cheapest way (first allowed value of an enum, unknown
+ * keys dropped, anything else removed), only so that the semantic checks can run; never used to run a flow.
+ */
+function repairForChecking(data: unknown, issues: z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(data) as Record<string | number, unknown>;
+  for (const issue of issues) {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    let parent: unknown = copy;
+    for (const seg of path.slice(0, -1)) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string | number, unknown>)[seg] : undefined;
+    const target = path.length === 0 ? copy : parent;
+    if (target === null || typeof target !== 'object') continue;
+    const obj = target as Record<string | number, unknown>;
+    const key = path[path.length - 1];
+    if (issue.code === 'unrecognized_keys') {
+      const holder = key === undefined ? obj : (obj[key] as Record<string, unknown> | undefined);
+      if (holder && typeof holder === 'object') for (const k of issue.keys) delete holder[k];
+    } else if (key !== undefined) {
+      if (issue.code === 'invalid_value' && issue.values.length > 0) obj[key] = issue.values[0];
+      else if (Array.isArray(obj)) obj.splice(Number(key), 1);
+      else delete obj[key];
+    }
+  }
+  return copy;
 }
 
 /** Reads and compiles a flow file; an unreadable file is a problem, not an exception. */

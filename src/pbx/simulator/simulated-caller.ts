@@ -48,9 +48,19 @@ export interface TurnMeasurement {
   bargeInStopMs?: number;
 }
 
+/** One stretch of bot audio as it arrived on the wire (ms, on performance.now()). */
+export interface BotBurst {
+  startAt: number;
+  lastAt: number;
+}
+
 export interface SimulatedCallReport {
   callId: string;
   turns: TurnMeasurement[];
+  /** Every stretch of bot audio, in order: lets callers measure against speech they know the timing of. */
+  botBursts: BotBurst[];
+  /** When the call was connected (ms, on performance.now()); turns and bursts are on the same clock. */
+  connectedAt: number;
   botFrames: number;
   endReason: string;
   durationMs: number;
@@ -83,7 +93,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
    * or BOT_QUIET_MS of silence ends one. Turns are measured against these, not against "the latest frame", so
    * that a prompt still playing when the caller stops is neither taken for the reply nor for a stop.
    */
-  const bursts: { startAt: number; lastAt: number }[] = [];
+  const bursts: BotBurst[] = [];
   let clearedSinceFrame = false;
   let endReason = '';
   let ended = false;
@@ -113,6 +123,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
 
   const began = performance.now();
   const callId = await client.connect(opts.url, opts.start, { token: opts.token });
+  const connectedAt = performance.now();
   let turnIndex = 0;
   let phase: Phase = opts.turns.length > 0 ? 'waiting' : 'done';
   let offset = 0;
@@ -209,7 +220,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   if (current) measurements.push(current);
   await waitForEnd(client, () => ended, 3000);
   await client.close();
-  return { callId, turns: measurements, botFrames, endReason, durationMs: performance.now() - began };
+  return { callId, turns: measurements, botBursts: bursts, connectedAt, botFrames, endReason, durationMs: performance.now() - began };
 }
 
 /** Deterministic white noise added to each outgoing frame, into a buffer of its own. */

@@ -1,7 +1,8 @@
 /**
  * Finding a model's folder on disk. Order: an explicit path from config, `CALLPILOT_MODELS` (one or more folders,
- * path-delimited), `speech.modelsDir`, `shared/models` next to the repo, then the user cache where
- * `callpilot models pull` installs.
+ * path-delimited), `speech.modelsDir`, the repository's own `models/` (the demo ASR model and Silero VAD are
+ * committed there so a fresh clone runs offline), `shared/models` next to the repo (tests and benchmarks), then the
+ * user cache where `callpilot models pull` installs.
  */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,7 +10,7 @@ import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findModelSpec, MODEL_REGISTRY, type ModelFiles, type ModelKind, type ModelSpec, type SherpaFamily } from './model-registry.ts';
 
-export type ModelSource = 'path' | 'env' | 'modelsDir' | 'shared' | 'cache';
+export type ModelSource = 'path' | 'env' | 'modelsDir' | 'bundled' | 'shared' | 'cache';
 
 export interface ModelLookupOptions {
   /** A folder searched before all others (an explicit models root given by the caller). */
@@ -18,6 +19,8 @@ export interface ModelLookupOptions {
   modelsDir?: string;
   /** Environment to read `CALLPILOT_MODELS`, `XDG_CACHE_HOME` and `HOME` from (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Overrides the repository's `models/` folder (tests). */
+  bundledDir?: string;
   /** Overrides the `shared/models` folder next to the repo (tests). */
   sharedDir?: string;
   /** Overrides the cache folder. */
@@ -66,6 +69,11 @@ export class ModelNotFoundError extends Error {
   }
 }
 
+/** The repository's own `models/` folder (committed demo ASR model and Silero VAD). */
+export function bundledModelsDir(): string {
+  return fileURLToPath(new URL('../../../models/', import.meta.url));
+}
+
 /** `shared/models` beside the repo checkout (this file is src/speech/models/ inside the repo). */
 export function sharedModelsDir(): string {
   return fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
@@ -84,6 +92,7 @@ export function modelSearchDirs(opts: ModelLookupOptions = {}): Array<{ dir: str
   if (opts.rootDir) dirs.push({ dir: resolve(opts.rootDir), source: 'path' });
   for (const d of (env.CALLPILOT_MODELS ?? '').split(delimiter)) if (d) dirs.push({ dir: resolve(d), source: 'env' });
   if (opts.modelsDir) dirs.push({ dir: resolve(opts.modelsDir), source: 'modelsDir' });
+  dirs.push({ dir: opts.bundledDir ?? bundledModelsDir(), source: 'bundled' });
   dirs.push({ dir: opts.sharedDir ?? sharedModelsDir(), source: 'shared' });
   dirs.push({ dir: opts.cacheDir ?? defaultCacheDir(env), source: 'cache' });
   return dirs;
@@ -125,13 +134,15 @@ export function resolveModel(nameOrPath: string, opts: ModelLookupOptions = {}):
     return { name: spec?.name ?? basename(dir), dir, source: 'path', spec, files: absoluteFiles(dir, files) };
   }
   const spec = findModelSpec(nameOrPath, registry);
+  // An alias (`zh-en`) finds the folder named after the full release name, where `models pull` installs it.
+  const folder = spec?.name ?? nameOrPath;
   const searched: string[] = [];
   for (const { dir: root, source } of modelSearchDirs(opts)) {
-    const dir = join(root, nameOrPath);
+    const dir = join(root, folder);
     searched.push(dir);
     if (!isDir(dir)) continue;
     const files = spec?.files ?? guessFiles(dir);
-    if (hasAllFiles(dir, files)) return { name: nameOrPath, dir, source, spec, files: absoluteFiles(dir, files) };
+    if (hasAllFiles(dir, files)) return { name: folder, dir, source, spec, files: absoluteFiles(dir, files) };
   }
   throw new ModelNotFoundError(nameOrPath, searched, spec?.url !== undefined);
 }

@@ -1,9 +1,11 @@
 /**
- * The models callpilot knows by name. Local-only entries ship in `shared/models` next to the repo (test and benchmark
+ * The models callpilot knows by name (or by a short alias such as `zh-en`). Local-only entries ship in the
+ * repository's `models/` (the demo ASR model, Silero VAD) or in `shared/models` next to it (test and benchmark
  * models); the others are official sherpa-onnx releases that `callpilot models pull <name>` installs into the cache.
  *
- * A sha256 is listed only where it was read from a published source. Where none is known it stays absent, and pulling
- * such a model needs an explicit `--sha256` (see pullModel): an unverified archive is never installed silently.
+ * A sha256 is pinned here only where it was read from a published source. Where none is known, the first verified
+ * download is trusted and its sha256 recorded in the models lock file (see model-lock.ts), which every later pull,
+ * on this node or any node sharing the file, is checked against.
  */
 
 export type ModelKind = 'asr' | 'vad' | 'tts';
@@ -32,6 +34,8 @@ export interface ModelFiles {
 
 export interface ModelSpec {
   name: string;
+  /** Short names accepted wherever the name is (`callpilot models pull zh-en`). */
+  aliases?: readonly string[];
   kind: ModelKind;
   family: SherpaFamily;
   /** Whether an online (streaming) recognizer can load it. */
@@ -58,11 +62,12 @@ const SHERPA_RELEASES = 'https://github.com/k2-fsa/sherpa-onnx/releases/download
 export const MODEL_REGISTRY: readonly ModelSpec[] = [
   {
     name: 'callpilot-tiny-zh-en',
+    aliases: ['demo'],
     kind: 'asr',
     family: 'nemoCtc',
     streaming: true,
     files: { model: 'model.onnx', tokens: 'tokens.txt' },
-    description: 'tiny streaming CTC, synthetic telephone speech, closed domain (tests and demo only)',
+    description: 'demo model shipped in models/: knows only the demo/flow vocabulary (never for real callers)',
     sizeBytes: 6525728,
     sampleRate: 16000,
     testOnly: true,
@@ -84,14 +89,15 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = [
     family: 'sileroVad',
     streaming: true,
     files: { model: 'silero_vad_v5.onnx' },
-    description: 'Silero VAD v5 (MIT) as kept in shared/models',
+    description: 'Silero VAD v5 (MIT), shipped in models/',
     sizeBytes: 2327524,
-    // Published in shared/models/silero-vad/README.md for this exact file.
+    // Published in models/silero-vad/README.md (and shared/models) for this exact file.
     sha256: '2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f',
     sampleRate: 16000,
   },
   {
     name: 'silero-vad-v5-release',
+    aliases: ['vad'],
     kind: 'vad',
     family: 'sileroVad',
     streaming: true,
@@ -103,6 +109,7 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = [
   },
   {
     name: 'sherpa-onnx-streaming-zipformer-bilingual-zh-en-2023-02-20',
+    aliases: ['zh-en'],
     kind: 'asr',
     family: 'transducer',
     streaming: true,
@@ -120,6 +127,7 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = [
   },
   {
     name: 'sherpa-onnx-sense-voice-zh-en-ja-ko-yue-int8-2024-07-17',
+    aliases: ['sense-voice'],
     kind: 'asr',
     family: 'senseVoice',
     streaming: false,
@@ -132,6 +140,7 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = [
   },
   {
     name: 'vits-melo-tts-zh_en',
+    aliases: ['tts-zh-en'],
     kind: 'tts',
     family: 'vits',
     streaming: false,
@@ -145,5 +154,5 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = [
 ];
 
 export function findModelSpec(name: string, registry: readonly ModelSpec[] = MODEL_REGISTRY): ModelSpec | undefined {
-  return registry.find((m) => m.name === name);
+  return registry.find((m) => m.name === name) ?? registry.find((m) => m.aliases?.includes(name));
 }

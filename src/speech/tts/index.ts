@@ -22,3 +22,4 @@ export {
   type ModelDirListing,
   type SherpaOfflineTtsConfig,
 } from './sherpa-config.ts';
+export { normalizePromptLevel, measureLevel, DEFAULT_PROMPT_LEVEL, type PromptLevelOptions, type LevelMeasure } from './prompt-level.ts';

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Lang } from '../../core/index.ts';
 import type { Speaker, TtsEngine } from '../types.ts';
 import { PromptCache } from './prompt-cache.ts';
+import { normalizePromptLevel } from './prompt-level.ts';
 import { splitSentences, type Sentence } from './sentence-split.ts';
 import { trimSilence } from './silence-trim.ts';
 import type { SpeakerOptions, StreamResampler } from './types.ts';
@@ -81,7 +82,9 @@ class SentenceSpeaker implements Speaker {
     const promise = this.engine
       .synthesize(sentence.text, lang)
       .then(async (native) => {
-        const pcm = await this.toOutputRate(trimSilence(native, this.engine.sampleRate), rate);
+        const resampled = await this.toOutputRate(trimSilence(native, this.engine.sampleRate), rate);
+        // Leveled at the output rate, after resampling, whose filter can add a little overshoot to the peaks.
+        const pcm = this.options.level === false ? resampled : normalizePromptLevel(resampled, rate, this.options.level);
         this.cache.set(key, pcm);
         this.log?.debug({ chars: sentence.text.length, ms: Math.round(performance.now() - started), audioMs: Math.round((pcm.length * 1000) / rate) }, 'sentence synthesized');
         return pcm;

@@ -1,3 +1,4 @@
+import type { PromptLevelOptions } from './prompt-level.ts';
 import type { Logger } from 'pino';
 import type { Lang } from '../../core/index.ts';
 
@@ -22,6 +23,8 @@ export interface SpeakerOptions {
   sentencePauseMs?: number;
   /** Silence inserted between clauses split at a comma. Default 100 ms. */
   clausePauseMs?: number;
+  /** Level every sentence is brought to (default DEFAULT_PROMPT_LEVEL: -20 dBFS active speech, peak -3 dBFS); false keeps the engine's. */
+  level?: PromptLevelOptions | false;
 }
 
 export interface EspeakTtsOptions {

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// `npm test`: runs every suite (test/ and bench/lib/) even when an earlier one failed, streams their output, and
+// ends with one line `N passed, N failed` over all of them; exits 1 if anything failed or a suite crashed.
+// Arguments are passed to each uvu run (e.g. `npm test -- --bail`).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
+const suites = [
+  ['test', '\\.test\\.ts$'],
+  ['bench/lib', '\\.test\\.ts$'],
+];
+const extra = process.argv.slice(2);
+// eslint-disable-next-line no-control-regex
+const ansi = /\x1b\[[0-9;]*m/g;
+
+function runSuite(dir, pattern) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [uvu, '-r', 'tsx', dir, pattern, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      text += chunk.toString();
+    });
+    child.on('close', (code, signal) => {
+      const plain = text.replace(ansi, '');
+      const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+      const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+      resolve({ dir, code, signal, total, passed });
+    });
+  });
+}
+
+const started = Date.now();
+let passed = 0;
+let failed = 0;
+const problems = [];
+for (const [dir, pattern] of suites) {
+  const r = await runSuite(dir, pattern);
+  if (Number.isNaN(r.total) || Number.isNaN(r.passed)) {
+    // No summary: the suite died before uvu could print one. Count it as a failure, never as nothing.
+    failed += 1;
+    problems.push(`${dir}: crashed (exit ${r.code ?? r.signal}) before reporting`);
+    continue;
+  }
+  passed += r.passed;
+  failed += r.total - r.passed;
+  if (r.code !== 0 && r.total === r.passed) {
+    failed += 1;
+    problems.push(`${dir}: exit ${r.code ?? r.signal} although every test passed`);
+  }
+}
+for (const p of problems) process.stdout.write(`${p}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+process.exitCode = failed > 0 ? 1 : 0;
