@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { StoreConfig } from './config.ts';
 import { PostgresAuditStore } from './postgres-audit-store.ts';
 import { PostgresCallStore } from './postgres-call-store.ts';
+import { PostgresCampaignStore } from './postgres-campaign-store.ts';
 import { PostgresDatabase, redactUrl } from './postgres-database.ts';
 import { PostgresTokenStore } from './postgres-tokens-store.ts';
 import { PostgresWriteQueue } from './postgres-write-queue.ts';
@@ -12,7 +13,6 @@ import { SqliteCallStore } from './sqlite-call-store.ts';
 import { SqliteNodeStore } from './sqlite-node-store.ts';
 import { PostgresNodeStore } from './postgres-node-store.ts';
 import { SqliteCampaignStore } from './sqlite-campaign-store.ts';
-import { unsupportedCampaignStore } from './unsupported-campaign-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { SqliteTokenStore } from './sqlite-tokens-store.ts';
 import type { Store } from './types.ts';
@@ -70,7 +70,7 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
       backend: 'postgres',
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
       nodes: new PostgresNodeStore(db),
-      campaigns: unsupportedCampaignStore('postgres'),
+      campaigns: new PostgresCampaignStore(db),
       health: () => writes.health(),
       tokens: new PostgresTokenStore(db),
       audit: new PostgresAuditStore(db),

@@ -125,4 +125,108 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE calls ADD COLUMN external_id TEXT;
   `,
+  // Outbound campaigns: the SQLite schema's tables and columns (campaign-rows.ts maps both), jsonb for JSON.
+  `
+  CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('draft', 'running', 'paused', 'stopped', 'finished')),
+    priority INTEGER NOT NULL DEFAULT 0,
+    spec JSONB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE contacts (
+    id SERIAL PRIMARY KEY,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    number TEXT NOT NULL,
+    role TEXT CHECK (role IN ('debtor', 'related', 'unrelated')),
+    time_zone TEXT,
+    consent BOOLEAN NOT NULL DEFAULT false,
+    variables JSONB NOT NULL DEFAULT '{}',
+    row_no INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'dialing', 'done', 'blocked', 'unknown')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT,
+    last_disposition TEXT,
+    -- Position in the import batch, so a multi-row insert can say which rows were duplicates.
+    import_seq INTEGER,
+    UNIQUE (campaign_id, number)
+  );
+  CREATE INDEX contacts_due ON contacts (campaign_id, state, next_at, id);
+
+  CREATE TABLE attempts (
+    id TEXT PRIMARY KEY,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    attempt_no INTEGER NOT NULL,
+    number TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('dialing', 'live', 'done', 'unknown')),
+    node_id TEXT NOT NULL,
+    lease_until TEXT NOT NULL,
+    trunk TEXT NOT NULL,
+    caller_id TEXT,
+    call_id TEXT,
+    pbx_call_id TEXT,
+    disposition TEXT,
+    cause INTEGER,
+    progress TEXT,
+    created_at TEXT NOT NULL,
+    answered_at TEXT,
+    ended_at TEXT,
+    duration_sec DOUBLE PRECISION,
+    slots JSONB,
+    note TEXT,
+    UNIQUE (campaign_id, contact_id, attempt_no)
+  );
+  CREATE INDEX attempts_inflight ON attempts (state, node_id, lease_until) WHERE state IN ('dialing', 'live');
+  CREATE INDEX attempts_number ON attempts (number, created_at);
+  CREATE INDEX attempts_campaign ON attempts (campaign_id, id);
+
+  CREATE TABLE dnc (
+    number TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('import', 'api', 'call')),
+    call_id TEXT,
+    words TEXT,
+    added_at TEXT NOT NULL,
+    expires_at TEXT,
+    PRIMARY KEY (number, scope)
+  );
+
+  CREATE TABLE import_reports (
+    id TEXT PRIMARY KEY,
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    file TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    accepted INTEGER NOT NULL,
+    rejected INTEGER NOT NULL
+  );
+  CREATE TABLE import_rejects (
+    seq BIGSERIAL PRIMARY KEY,
+    report_id TEXT NOT NULL REFERENCES import_reports (id) ON DELETE CASCADE,
+    row_no INTEGER NOT NULL,
+    col TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    value TEXT
+  );
+  CREATE INDEX import_rejects_report ON import_rejects (report_id, row_no);
+
+  CREATE TABLE webhooks (
+    id SERIAL PRIMARY KEY,
+    campaign_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    payload JSONB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    tries INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX webhooks_due ON webhooks (state, next_at);
+  `,
 ];

@@ -19,20 +19,18 @@ import type {
   WebhookEnqueue,
   WebhookState,
 } from './campaign-types.ts';
+import {
+  attemptFromRow,
+  campaignFromRow,
+  clampLimit,
+  contactFromRow,
+  dncFromRow,
+  specOf,
+  webhookFromRow,
+  type Row,
+} from './campaign-rows.ts';
 import { runWrite, type SqliteDatabase } from './sqlite-database.ts';
 import { StoreError } from './store-error.ts';
-
-type Row = Record<string, unknown>;
-const SPEC_FIELDS = [
-  'flow', 'lang', 'pbx', 'dialPattern', 'trunk', 'callerIds', 'maxConcurrent', 'cps', 'profile', 'timeZone',
-  'expectedCallSec', 'ringTimeoutSec', 'retry', 'webhook',
-] as const;
-
-function clampLimit(limit: number | undefined, def: number, max: number, op: string): number {
-  const l = limit ?? def;
-  if (!Number.isInteger(l) || l < 1 || l > max) throw new StoreError(`limit must be an integer 1..${max}, got ${l}`, op);
-  return l;
-}
 
 /**
  * Campaign data in SQLite. better-sqlite3 runs each transaction synchronously, so a claim (DNC + caps + attempt
@@ -390,101 +388,4 @@ export class SqliteCampaignStore implements CampaignStore {
   async replayWebhook(id: number, now: string): Promise<boolean> {
     return this.s.replayWebhook.run(now, id).changes === 1;
   }
-}
-
-function specOf(c: CampaignRecord): string {
-  const spec: Record<string, unknown> = {};
-  for (const f of SPEC_FIELDS) if (c[f] !== undefined) spec[f] = c[f];
-  return JSON.stringify(spec);
-}
-
-function campaignFromRow(row: Row): CampaignRecord {
-  const spec = JSON.parse(row.spec as string) as Omit<CampaignRecord, 'id' | 'name' | 'state' | 'priority' | 'createdAt' | 'updatedAt'>;
-  return {
-    id: row.id as string,
-    name: row.name as string,
-    state: row.state as CampaignState,
-    priority: row.priority as number,
-    createdAt: row.created_at as string,
-    updatedAt: row.updated_at as string,
-    ...spec,
-  };
-}
-
-function contactFromRow(row: Row): ContactRecord {
-  const c: ContactRecord = {
-    id: row.id as number,
-    campaignId: row.campaign_id as string,
-    number: row.number as string,
-    consent: row.consent === 1,
-    variables: JSON.parse(row.variables as string) as Record<string, string>,
-    state: row.state as ContactState,
-    attempts: row.attempts as number,
-  };
-  if (row.role !== null) c.role = row.role as ContactRecord['role'];
-  if (row.time_zone !== null) c.timeZone = row.time_zone as string;
-  if (row.row_no !== null) c.rowNo = row.row_no as number;
-  if (row.next_at !== null) c.nextAt = row.next_at as string;
-  if (row.last_disposition !== null) c.lastDisposition = row.last_disposition as string;
-  return c;
-}
-
-function attemptFromRow(row: Row): AttemptRecord {
-  const a: AttemptRecord = {
-    id: row.id as string,
-    campaignId: row.campaign_id as string,
-    contactId: row.contact_id as number,
-    attemptNo: row.attempt_no as number,
-    number: row.number as string,
-    state: row.state as AttemptRecord['state'],
-    nodeId: row.node_id as string,
-    leaseUntil: row.lease_until as string,
-    trunk: row.trunk as string,
-    createdAt: row.created_at as string,
-  };
-  const opt = <K extends keyof AttemptRecord>(k: K, col: string, map: (v: unknown) => AttemptRecord[K] = (v) => v as AttemptRecord[K]): void => {
-    if (row[col] !== null && row[col] !== undefined) a[k] = map(row[col]);
-  };
-  opt('callerId', 'caller_id');
-  opt('callId', 'call_id');
-  opt('pbxCallId', 'pbx_call_id');
-  opt('disposition', 'disposition');
-  opt('cause', 'cause');
-  opt('progress', 'progress');
-  opt('answeredAt', 'answered_at');
-  opt('endedAt', 'ended_at');
-  opt('durationSec', 'duration_sec');
-  opt('slots', 'slots', (v) => JSON.parse(v as string) as Record<string, string>);
-  opt('note', 'note');
-  return a;
-}
-
-function dncFromRow(row: Row): DncEntry {
-  const e: DncEntry = {
-    number: row.number as string,
-    scope: row.scope as string,
-    reason: row.reason as string,
-    source: row.source as DncEntry['source'],
-    addedAt: row.added_at as string,
-  };
-  if (row.call_id !== null) e.callId = row.call_id as string;
-  if (row.words !== null) e.words = row.words as string;
-  if (row.expires_at !== null) e.expiresAt = row.expires_at as string;
-  return e;
-}
-
-function webhookFromRow(row: Row): WebhookDelivery {
-  const w: WebhookDelivery = {
-    id: row.id as number,
-    campaignId: row.campaign_id as string,
-    event: row.event as string,
-    idempotencyKey: row.idempotency_key as string,
-    payload: JSON.parse(row.payload as string) as Record<string, unknown>,
-    state: row.state as WebhookState,
-    tries: row.tries as number,
-    nextAt: row.next_at as string,
-    createdAt: row.created_at as string,
-  };
-  if (row.last_error !== null) w.lastError = row.last_error as string;
-  return w;
 }

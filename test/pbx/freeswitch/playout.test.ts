@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AudioLeg, LegCloseReason } from '../../../src/media/index.ts';
@@ -101,6 +102,8 @@ test('latency, heard audio and marks follow FreeSWITCH: nothing counts as played
   try {
     const { uuid, leg, played } = await liveCall(r);
     const channel = r.fs.channel(uuid);
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
     const sentAt = performance.now();
     leg.play(tone(2000));
     await until(() => played.length > 0, 'first played frame');
@@ -112,9 +115,12 @@ test('latency, heard audio and marks follow FreeSWITCH: nothing counts as played
     await until(() => channel.playing === undefined, 'broken');
     const heardOnWire = wireMs(r, uuid);
     const heardByLeg = played.length * 20;
+    stalls.disable();
     // The leg never claims more than the caller heard; its pacer may lag on a busy machine, never lead.
     assert.ok(heardByLeg <= heardOnWire + 40, `leg ${heardByLeg} ms, wire ${heardOnWire} ms`);
-    assert.ok(heardByLeg >= heardOnWire - 200, `leg ${heardByLeg} ms, wire ${heardOnWire} ms`);
+    // How close it stays depends on this process not stalling (the peer's wire keeps FreeSWITCH's clock).
+    const stalledMs = stalls.max / 1e6;
+    if (stalledMs < 60) assert.ok(heardByLeg >= heardOnWire - 100, `leg ${heardByLeg} ms, wire ${heardOnWire} ms`);
     assert.ok(channel.playbacks[0].status === 'break');
     await leg.close({ code: 'bot_hangup' });
   } finally {

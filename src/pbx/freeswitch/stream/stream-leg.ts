@@ -538,7 +538,8 @@ export class StreamLeg extends BaseAudioLeg {
   private mayJoin(playlist: Playlist, index: number): boolean {
     if (playlist.broken || playlist.stopped || index >= playlist.first + PLAYLIST_ENTRIES) return false;
     // Files of a global counter cannot be named before they are announced: the list is closed once sent.
-    if (this.wire.fileNumbering === 'global' && (playlist.path !== undefined || playlist.awaitingEsl)) return false;
+    // It closes at its first announcement, so a TTS that keeps producing cannot hold its broadcast back.
+    if (this.wire.fileNumbering === 'global' && (playlist.path !== undefined || playlist.awaitingEsl || playlist.chunks.some((c) => c.announced))) return false;
     if (!playlist.feeding) return true;
     return super.queuedMs >= JOIN_SAFETY_MS;
   }

@@ -84,7 +84,7 @@ export class StreamMedia implements CallMediaOpener {
     call.channel.on('event', onEvent);
     call.channel.once('ended', onEnded);
     const timer = setTimeout(
-      () => failure?.(new Error(`no audio from ${this.wire.module} for ${uuid} within ${this.timeoutMs} ms`)),
+      () => failure?.(new Error(`${this.wire.module} did not connect its WebSocket for ${uuid} within ${this.timeoutMs} ms`)),
       this.timeoutMs,
     );
     try {

@@ -1,0 +1,71 @@
+/**
+ * FreeSWITCH playout on the test peer at N concurrent calls: every call speaks a prompt handed over the way the
+ * speaker does (first sentence at once, the next two while it plays), and the peer lays the bot audio on its
+ * modelled RTP wire (captures i, i2: ~160 ms holes between broadcasts, gapless file_string playlists).
+ * Prints the largest hole between bot audio inside a prompt, the share of prompts with a hole over 40 ms,
+ * first audio on the wire after the hand-over, and how far the leg's first `played` frame (what callpilot
+ * stores as latency) is from the first packet on the peer's wire.
+ *
+ *   node --import tsx bench/freeswitch-playout.ts --calls 30
+ *
+ * The peer is not FreeSWITCH: it checks callpilot's hand-over against the captured behaviour, under this
+ * machine's load, not FreeSWITCH's own scheduling.
+ */
+import { parseArgs } from 'node:util';
+import type { PbxCall } from '../src/pbx/types.ts';
+import { rig, teardown, tone, until } from '../test/pbx/freeswitch/harness.ts';
+
+const { values } = parseArgs({ options: { calls: { type: 'string', default: '30' } } });
+const calls = Number(values.calls);
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+const r = await rig();
+await r.adapter.start();
+// Calls arrive concurrently: each is matched to its channel by uuid, never by arrival order.
+const seen = new Map<string, PbxCall>();
+r.adapter.on('call', (call) => seen.set(call.info.pbxCallId, call));
+async function inboundCall(): Promise<{ call: PbxCall; uuid: string }> {
+  const channel = await r.fs.placeInboundCall({ callerId: '13800138000' });
+  await until(() => seen.has(channel.uuid), `call ${channel.uuid}`);
+  return { call: seen.get(channel.uuid) as PbxCall, uuid: channel.uuid };
+}
+const started = performance.now();
+const results = await Promise.all(
+  Array.from({ length: calls }, async (_, i) => {
+    await new Promise((res) => setTimeout(res, i * 33)); // ~30 calls/s arrival
+    const { call, uuid } = await inboundCall();
+    await call.answer();
+    const leg = await call.openMedia();
+    let firstPlayed = 0;
+    leg.on('played', () => (firstPlayed ||= performance.now()));
+    const done = new Promise<void>((resolve) => leg.on('mark', (m) => m === 'end' && resolve()));
+    const handedOver = performance.now();
+    leg.play(tone(1200));
+    await new Promise((res) => setTimeout(res, 400));
+    leg.play(new Int16Array(16 * 200));
+    leg.play(tone(1500, 16000, 500));
+    await new Promise((res) => setTimeout(res, 700));
+    leg.play(tone(900, 16000, 600));
+    leg.mark('end');
+    await done;
+    await new Promise((res) => setTimeout(res, 50));
+    const { segments, holesMs } = r.fs.wireAudio(uuid);
+    const firstWire = segments[0]?.at ?? Number.NaN;
+    const audioMs = segments.reduce((n, s) => n + s.ms, 0);
+    await call.hangup();
+    return { maxHole: Math.max(0, ...holesMs), firstWireMs: firstWire - handedOver, playedVsWire: firstPlayed - firstWire, audioMs, broadcasts: r.fs.channel(uuid).playbacks.length };
+  }),
+);
+await teardown(r);
+const maxHoles = results.map((x) => x.maxHole);
+console.log(`FreeSWITCH playout on the peer, ${calls} concurrent calls, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(`  max hole inside a prompt: max ${Math.max(...maxHoles).toFixed(1)} ms, p95 ${percentile(maxHoles, 95).toFixed(1)} ms; prompts with a hole > 40 ms: ${maxHoles.filter((h) => h > 40).length}/${calls}`);
+console.log(`  broadcasts per prompt: ${[...new Set(results.map((x) => x.broadcasts))].join(', ')}; audio on the wire per prompt: ${[...new Set(results.map((x) => Math.round(x.audioMs)))].join(', ')} ms of 3800`);
+const firstWire = results.map((x) => x.firstWireMs);
+console.log(`  hand-over -> first packet on the wire: p50 ${percentile(firstWire, 50).toFixed(0)} ms, p95 ${percentile(firstWire, 95).toFixed(0)} ms (peer: ~110 ms broadcast -> PLAYBACK_START + 15 ms)`);
+const offset = results.map((x) => x.playedVsWire);
+console.log(`  leg's first played frame - first packet on the wire: p50 ${percentile(offset, 50).toFixed(1)} ms, p95 ${percentile(offset, 95).toFixed(1)} ms, min ${Math.min(...offset).toFixed(1)} ms`);

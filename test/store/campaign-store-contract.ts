@@ -1,0 +1,165 @@
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { CampaignRecord, ClaimRequest, Store } from '../../src/store/index.ts';
+
+/** What every backend's campaign store must do (SQLite, PostgreSQL); `fresh()` gives an empty store. */
+export interface CampaignStoreBackend {
+  name: string;
+  fresh(): Promise<Store>;
+  /** Several independent connections to one fresh database (nodes), when the backend has more than one writer. */
+  nodes?(n: number): Promise<Store[]>;
+}
+
+const NOW = '2026-03-02T02:00:00.000Z';
+
+export function campaign(id: string, overrides: Partial<CampaignRecord> = {}): CampaignRecord {
+  return {
+    id,
+    name: `campaign ${id}`,
+    flow: 'credit_card_overdue',
+    lang: 'zh',
+    dialPattern: 'PJSIP/{national}@trunk',
+    trunk: 'trunk-1',
+    callerIds: ['+864008001000'],
+    maxConcurrent: 10,
+    cps: 5,
+    priority: 0,
+    profile: 'cn-collection',
+    timeZone: 'Asia/Shanghai',
+    expectedCallSec: 60,
+    ringTimeoutSec: 30,
+    retry: { maxAttempts: 3, delaysMin: { busy: 10 } },
+    state: 'running',
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
+  };
+}
+
+export function claim(campaignId: string, contactId: number, attemptId: string, overrides: Partial<ClaimRequest> = {}): ClaimRequest {
+  return {
+    campaignId,
+    contactId,
+    attemptId,
+    nodeId: 'node-a',
+    now: NOW,
+    leaseUntil: '2026-03-02T02:01:00.000Z',
+    trunk: 'trunk-1',
+    caps: { dayStart: '2026-03-01T16:00:00.000Z', weekStart: '2026-02-28T16:00:00.000Z', maxAttemptsPerDay: 6, nextDay: '2026-03-03T00:00:00.000Z' },
+    ...overrides,
+  };
+}
+
+export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend): void {
+  const n = backend.name;
+
+  suite(`${n}: contacts import once per number; a claim writes one attempt and moves the contact to dialing`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1'));
+    const added = await c.addContacts('c1', [
+      { number: '+8613800138000', variables: { name: '张三' }, rowNo: 2 },
+      { number: '+8613800138001', variables: {}, rowNo: 3, role: 'debtor', consent: true },
+      { number: '+8613800138000', variables: {}, rowNo: 4 },
+    ], NOW);
+    assert.equal(added, { inserted: 2, duplicates: [2] });
+    const due = await c.dueContacts('c1', NOW, 10);
+    assert.equal(due.map((x) => x.number), ['+8613800138000', '+8613800138001']);
+    assert.is(due[1]?.consent, true);
+    assert.equal(due[0]?.variables, { name: '张三' });
+    const first = await c.claimAttempt(claim('c1', due[0]!.id, 'a1'));
+    assert.ok(first.ok);
+    assert.is(first.ok && first.attempt.attemptNo, 1);
+    assert.is((await c.getContact(due[0]!.id))?.state, 'dialing');
+    const again = await c.claimAttempt(claim('c1', due[0]!.id, 'a2'));
+    assert.equal(again.ok ? 'ok' : again.reason, 'taken', 'a contact in flight is never claimed twice');
+    assert.is(await c.liveCount('c1'), 1);
+    await store.close();
+  });
+
+  suite(`${n}: DNC and frequency caps are checked in the claim, across campaigns`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1'));
+    await c.createCampaign(campaign('c2'));
+    await c.addContacts('c1', [{ number: '+8613900139000', variables: {} }, { number: '+8613900139001', variables: {} }], NOW);
+    await c.addContacts('c2', [{ number: '+8613900139001', variables: {} }], NOW);
+    await c.addDnc([{ number: '+8613900139000', scope: 'global', reason: '不要再打了', source: 'call', callId: 'call-9', words: '不要再打了', addedAt: NOW }]);
+    const [blocked, capped] = await c.dueContacts('c1', NOW, 10);
+    const dnc = await c.claimAttempt(claim('c1', blocked!.id, 'd1'));
+    assert.equal(dnc.ok ? 'ok' : dnc.reason, 'dnc');
+    assert.is((await c.getContact(blocked!.id))?.state, 'blocked');
+    assert.is((await c.findDnc('+8613900139000', 'c2', NOW))?.callId, 'call-9', 'the ledger says which call heard the refusal');
+    // One attempt allowed per day for this number: c1 takes it, c2 is capped and moved to the next day.
+    const ok = await c.claimAttempt(claim('c1', capped!.id, 'k1', { caps: { ...claim('', 0, '').caps, maxAttemptsPerDay: 1 } }));
+    assert.ok(ok.ok);
+    const [other] = await c.dueContacts('c2', NOW, 10);
+    const cap = await c.claimAttempt(claim('c2', other!.id, 'k2', { caps: { ...claim('', 0, '').caps, maxAttemptsPerDay: 1 } }));
+    assert.equal(cap.ok ? 'ok' : cap.reason, 'cap');
+    assert.is((await c.getContact(other!.id))?.nextAt, '2026-03-03T00:00:00.000Z');
+    assert.is(await c.countAttempts('+8613900139001', '2026-03-01T16:00:00.000Z'), 1);
+    await store.close();
+  });
+
+  suite(`${n}: finishing an attempt ends it once, moves the contact on and queues its webhook in one step`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1'));
+    await c.addContacts('c1', [{ number: '+8613700137000', variables: {} }], NOW);
+    const [contact] = await c.dueContacts('c1', NOW, 1);
+    const claimed = await c.claimAttempt(claim('c1', contact!.id, 'f1'));
+    assert.ok(claimed.ok);
+    await c.markAttempt('f1', { callId: 'call-1', state: 'live', answeredAt: '2026-03-02T02:00:05.000Z' });
+    const outcome = { disposition: 'promised_to_pay', cause: 16, endedAt: '2026-03-02T02:01:05.000Z', durationSec: 60, slots: { promised_date: '2026-03-05' } };
+    const hook = { campaignId: 'c1', event: 'attempt.finished', idempotencyKey: 'attempt:f1', payload: { attemptId: 'f1', disposition: 'promised_to_pay' } };
+    assert.ok(await c.finishAttempt('f1', outcome, { state: 'done' }, hook));
+    assert.not.ok(await c.finishAttempt('f1', outcome, { state: 'done' }, hook), 'an attempt ends once');
+    const attempt = await c.getAttempt('f1');
+    assert.equal([attempt?.state, attempt?.disposition, attempt?.callId, attempt?.slots], ['done', 'promised_to_pay', 'call-1', { promised_date: '2026-03-05' }]);
+    assert.is((await c.getContact(contact!.id))?.state, 'done');
+    const due = await c.dueWebhooks('2026-03-02T02:02:00.000Z', 10);
+    assert.equal(due.map((w) => w.idempotencyKey), ['attempt:f1'], 'one webhook, however often the outcome is reported');
+    await c.webhookFailed(due[0]!.id, 'HTTP 500', undefined);
+    assert.equal((await c.listWebhooks({ state: 'dead' })).map((w) => w.id), [due[0]!.id]);
+    assert.ok(await c.replayWebhook(due[0]!.id, '2026-03-02T02:03:00.000Z'));
+    const stats = await c.stats('c1');
+    assert.equal([stats.attempts, stats.connected, stats.done, stats.byDisposition], [1, 1, 1, { promised_to_pay: 1 }]);
+    assert.is(stats.avgHandleSec, 60);
+    await store.close();
+  });
+
+  suite(`${n}: leases: a node's in-flight attempts are its own until the lease expires, then one survivor takes each over`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1'));
+    await c.addContacts('c1', [{ number: '+8613600136000', variables: {} }], NOW);
+    const [contact] = await c.dueContacts('c1', NOW, 1);
+    assert.ok((await c.claimAttempt(claim('c1', contact!.id, 'l1', { nodeId: 'node-a', leaseUntil: '2026-03-02T02:00:30.000Z' }))).ok);
+    assert.equal((await c.attemptsToReconcile('node-b', '2026-03-02T02:00:10.000Z')).map((a) => a.id), [], 'a live lease is not another node\'s');
+    assert.is(await c.heartbeat('node-a', '2026-03-02T02:00:40.000Z'), 1);
+    const later = '2026-03-02T02:01:00.000Z';
+    assert.equal((await c.attemptsToReconcile('node-b', later)).map((a) => a.id), ['l1']);
+    const takers = await Promise.all([c.takeOver('l1', 'node-b', later, '2026-03-02T02:02:00.000Z'), c.takeOver('l1', 'node-c', later, '2026-03-02T02:02:00.000Z')]);
+    assert.equal(takers.filter(Boolean).length, 1, 'exactly one survivor takes the attempt over');
+    await store.close();
+  });
+
+  if (backend.nodes) {
+    suite(`${n}: three nodes claiming the same contacts at once dial each contact exactly once`, async () => {
+      const stores = await backend.nodes!(3);
+      const [first] = stores;
+      await first!.campaigns.createCampaign(campaign('race'));
+      const numbers = Array.from({ length: 60 }, (_, i) => `+861350013${String(i).padStart(4, '0')}`);
+      await first!.campaigns.addContacts('race', numbers.map((number) => ({ number, variables: {} })), NOW);
+      const due = await first!.campaigns.dueContacts('race', NOW, 100);
+      // Every node tries every contact, as nodes reading the same due list would.
+      const results = await Promise.all(
+        stores.flatMap((s, node) => due.map((contact) => s.campaigns.claimAttempt(claim('race', contact.id, `race-${node}-${contact.id}`, { nodeId: `node-${node}` })))),
+      );
+      const won = results.filter((r) => r.ok);
+      assert.is(won.length, due.length, 'one winner per contact');
+      assert.is(new Set(won.map((r) => r.ok && r.attempt.contactId)).size, due.length);
+      for (const s of stores) await s.close();
+    });
+  }
+}
