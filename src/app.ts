@@ -205,6 +205,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
       },
       nodes: () => presence.list(),
+      campaigns,
     });
     const url = await server.listen();
     closers.push(() => server.close());
