@@ -21,7 +21,16 @@ import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, 
 import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
-import { createSpeechEngine, createTtsEngine, createSpeaker, resolveModel, type Speaker, type SpeechEngine, type TtsEngine } from './speech/index.ts';
+import {
+  createSpeechEngine,
+  createTtsEngine,
+  createSpeaker,
+  EarlyMediaClassifier,
+  resolveModel,
+  type Speaker,
+  type SpeechEngine,
+  type TtsEngine,
+} from './speech/index.ts';
 import { openStore, sweepRecordings, type Store } from './store/index.ts';
 
 export interface CallpilotApp {
@@ -196,6 +205,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
       },
       nodes: () => presence.list(),
+      campaigns,
     });
     const url = await server.listen();
     closers.push(() => server.close());
@@ -263,21 +273,45 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
       admission,
       overflowTarget: config.server.overflowTarget,
+      amd: {
+        speech,
+        speaker,
+        policy: (flow, lang) => {
+          const definition = dialogs.flow(flow ?? config.dialog.defaultFlow, lang)?.definition;
+          return { voicemail: definition?.voicemail, assistant: definition?.assistant };
+        },
+      },
       metrics: { callFailed: (disposition) => metrics.callsTotal.inc({ disposition }) },
     });
     for (const adapter of adapters) adapter.on('call', (call) => runner.accept(call));
-    const placing = adapters.length > 0 ? new OutboundCallService({ adapters, calls: store.calls, runner, log, admission }) : undefined;
+    const placing = adapters.length > 0 ? new OutboundCallService({
+          adapters,
+          calls: store.calls,
+          runner,
+          log,
+          admission,
+          // Early media (空号/关机 announcements, busy tones) is classified by the call's own VAD + ASR + tones.
+          earlyMediaMonitor: ({ callId, lang, log: callLog }) =>
+            new EarlyMediaClassifier({
+              speech,
+              callId,
+              lang: lang === 'en' ? 'en' : 'zh',
+              onError: (err) => callLog.warn({ err }, 'early-media classifier lost its listener; the cause decides'),
+            }),
+        }) : undefined;
     outbound = placing;
     // Runs after the adapters stopped (closers run last-first): dials they cut short store their outcome.
     if (placing) closers.push(() => withTimeout(placing.settled(), 5000));
     const dialer =
-      placing && config.campaigns.enabled && store.backend === 'sqlite'
+      placing && config.campaigns.enabled
         ? new CampaignDialer({
             store: store.campaigns,
             calls: store.calls,
             placer: placing,
             adapters,
             clock: systemClock,
+            // Several nodes share one PostgreSQL store: the trunk's CPS budget lives there.
+            sharedPacing: store.backend === 'postgres',
             // Stable across restarts (cluster.nodeId or the host name): this node's own leases are reconciled at once.
             nodeId,
             profiles,

@@ -4,6 +4,7 @@ import { createAuth, type RouteAccess } from '../auth/index.ts';
 import { installAccessControl } from './access-control.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCallRoutes } from './calls-routes.ts';
+import { registerCampaignRoutes } from './campaign-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
 import { HttpError } from './http-error.ts';
@@ -51,6 +52,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
+  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns });
   registerConsole(app);
 
   const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log, {

@@ -1,3 +1,4 @@
+import type { CampaignService } from '../campaign/index.ts';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { WebSocketRoute } from '../media/index.ts';
@@ -32,6 +33,8 @@ export interface HttpServerOptions {
   log: Logger;
   metrics: Metrics;
   store: Store;
+  /** Campaign lifecycle and DNC ledger (REST /api/campaigns, /api/dnc); absent in bare API tests. */
+  campaigns?: CampaignService;
   /** WebSocket endpoints (callpilot's /media, chan_websocket, mod_audio_stream); longest path prefix wins. */
   webSocketRoutes: WebSocketRoute[];
   readiness: () => Readiness;

@@ -15,6 +15,8 @@ export const originateCallRequestSchema = z
       .optional(),
     lang: z.enum(['zh', 'en']).optional(),
     variables: z.record(z.string(), z.string()).optional(),
+    /** Classify early media (空号/关机 announcements, busy tones) before answer; the PBX must allow early media. */
+    earlyMedia: z.boolean().optional(),
   })
   .strict();
 

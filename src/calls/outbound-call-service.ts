@@ -11,7 +11,8 @@ export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'
   pbx?: string;
   /**
    * Classify early media (空号/关机/停机 announcements, busy and congestion tones) before answer and end the
-   * attempt on a verdict. Default: on when the service has a monitor factory.
+   * attempt on a verdict. Off by default: the PBX must allow early media (dialplan/README.md), and Asterisk then
+   * dials through `POST /channels/create` + `/dial` instead of `POST /channels`.
    */
   earlyMedia?: boolean;
 }
@@ -61,7 +62,7 @@ export interface OutboundCallServiceOptions {
   calls: CallStore;
   runner: Pick<PbxCallRunner, 'run'>;
   log: Logger;
-  /** When set, attempts listen to early media unless the request says `earlyMedia: false`. */
+  /** Makes the early-media classifier for requests with `earlyMedia: true`. */
   earlyMediaMonitor?: EarlyMediaMonitorFactory;
   /** Outbound attempts count against server.maxCalls from the dial on; without it every attempt is placed. */
   admission?: CallAdmission;
@@ -110,7 +111,7 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       throw err;
     }
     const { pbx: _pbx, earlyMedia, ...originate } = req;
-    const monitorFactory = earlyMedia === false ? undefined : this.o.earlyMediaMonitor;
+    const monitorFactory = earlyMedia === true ? this.o.earlyMediaMonitor : undefined;
     const dialReq: OriginateRequest = {
       ...originate,
       earlyMedia: monitorFactory?.({ callId, lang, log: this.o.log.child({ callId }) }),

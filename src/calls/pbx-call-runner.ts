@@ -6,6 +6,7 @@ import type { HangupInfo, PbxCall, TransferTarget } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
 import { parseTransferTarget } from './transfer-target.ts';
+import { watchAnsweringMachine, type AnsweringMachineOptions, type AnsweringMachineWatch } from './answering-machine.ts';
 
 export interface PbxCallRunnerOptions {
   engine: CallEngine;
@@ -22,6 +23,8 @@ export interface PbxCallRunnerOptions {
    * are hung up (cause 34 NORMAL_CIRCUIT_CONGESTION when refused, 16 at shutdown).
    */
   overflowTarget?: string;
+  /** Answering-machine / assistant detection on answered outbound calls, beside the dialog. */
+  amd?: AnsweringMachineOptions;
 }
 
 /** Disposition of a call whose media could not be set up (the caller was answered, the bot never spoke). */
@@ -83,6 +86,11 @@ export class PbxCallRunner {
       leg = await call.openMedia();
       dialogRan = true;
       if (hangup) await leg.close({ code: 'caller_hangup', detail: 'hung up while media was set up' });
+      let amd: AnsweringMachineWatch | undefined;
+      if (this.o.amd && info.direction === 'outbound' && !hangup) {
+        amd = watchAnsweringMachine(this.o.amd, { call, leg, callId, lang: info.lang === 'en' ? 'en' : 'zh', flow: info.flow, calls: this.o.calls, log: clog });
+        void amd.verdict.catch((err: unknown) => clog.warn({ err }, 'answering-machine detection failed'));
+      }
       const control: CallControl = {
         hangup: () => call.hangup(16),
         transfer: (_reason, notes, target) => call.transfer(parseTransferTarget(target), notes),
@@ -101,6 +109,7 @@ export class PbxCallRunner {
         variables: info.variables,
         control,
       });
+      amd?.stop();
       // Ended by a shutdown: the channel is still up on the PBX, so hand it back (overflow) or hang it up.
       if (this.stopping && !hangup) await this.endOnPbx(call, 16, 'callpilot is shutting down').catch((err: unknown) => clog.warn({ err }, 'ending the call on the PBX at shutdown failed'));
       // A cause the PBX learns later (after reconnecting to it) replaces the one stored now.

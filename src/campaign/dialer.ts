@@ -40,6 +40,11 @@ export interface DialerOptions {
   leaseMs?: number;
   heartbeatMs?: number;
   tickMs?: number;
+  /**
+   * Take each call's CPS token from the store's per-trunk budget, shared by every node dialling through the trunk
+   * (several nodes on PostgreSQL). Off: this node's own bucket (one node).
+   */
+  sharedPacing?: boolean;
   /** What to do with a channel found live at restart: only `hangup` is built (re-adopting mid-dialog is not). */
   livePolicy?: 'hangup';
   /** Told about every attempt that ends (metrics). */
@@ -231,6 +236,9 @@ export class CampaignDialer {
       for (const contact of due) {
         if (room <= 0 || !bucket.canTake(now)) break;
         if (!(await this.compliant(campaign, profile, contact, now))) continue;
+        // Across nodes the trunk's budget is the store's: a token taken for a claim that then fails is not given
+        // back, so the nodes together stay at or under the trunk's CPS.
+        if (this.o.sharedPacing && !(await store.takeTrunkToken(campaign.trunk, trunkRate.get(campaign.trunk) ?? campaign.cps, now))) break;
         const attempt = await this.claim(campaign, profile, contact, now);
         if (!attempt) continue;
         bucket.take(now);

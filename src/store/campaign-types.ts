@@ -269,6 +269,11 @@ export interface CampaignStore {
   attemptsToReconcile(nodeId: string, now: string): Promise<AttemptRecord[]>;
   /** Takes over an expired or own lease (compare-and-set on node and lease). */
   takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean>;
+  /**
+   * Takes one call from the trunk's calls-per-second budget, shared by every node on the store (a token bucket row
+   * refilled at `ratePerSec` up to a fifth of a second's worth, at least one). False when the budget is spent.
+   */
+  takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean>;
   /** In-flight attempts per campaign. */
   liveCount(campaignId: string): Promise<number>;
   stats(campaignId: string): Promise<CampaignStats>;

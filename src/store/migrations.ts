@@ -223,4 +223,12 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX webhooks_due ON webhooks (state, next_at);
   `,
+  // Calls-per-second budget per trunk, shared by every node that dials through it.
+  `
+  CREATE TABLE trunk_pacing (
+    trunk TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    updated_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

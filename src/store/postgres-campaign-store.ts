@@ -289,6 +289,21 @@ export class PostgresCampaignStore implements CampaignStore {
     return r.rowCount === 1;
   }
 
+  async takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
+    const burst = Math.max(1, ratePerSec * 0.2);
+    // One atomic upsert: refill by elapsed time, take one if at least one is there; no row back = no token.
+    const r = await this.db.pool.query(
+      `INSERT INTO trunk_pacing (trunk, tokens, updated_ms) VALUES ($1, 0, $3)
+       ON CONFLICT (trunk) DO UPDATE SET
+         tokens = LEAST($4::double precision, trunk_pacing.tokens + GREATEST(0, $3 - trunk_pacing.updated_ms) / 1000.0 * $2) - 1,
+         updated_ms = GREATEST(trunk_pacing.updated_ms, $3)
+       WHERE LEAST($4::double precision, trunk_pacing.tokens + GREATEST(0, $3 - trunk_pacing.updated_ms) / 1000.0 * $2) >= 1
+       RETURNING tokens`,
+      [trunk, ratePerSec, nowMs, burst],
+    );
+    return r.rowCount === 1;
+  }
+
   async liveCount(campaignId: string): Promise<number> {
     return count((await this.rows(`SELECT count(*) AS n FROM attempts WHERE campaign_id = $1 AND state IN ('dialing', 'live')`, [campaignId])) as { n: string }[]);
   }

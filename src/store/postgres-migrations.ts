@@ -229,4 +229,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX webhooks_due ON webhooks (state, next_at);
   `,
+  // Calls-per-second budget per trunk, shared by every node that dials through it.
+  `
+  CREATE TABLE trunk_pacing (
+    trunk TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    updated_ms BIGINT NOT NULL
+  );
+  `,
 ];

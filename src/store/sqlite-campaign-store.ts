@@ -269,6 +269,21 @@ export class SqliteCampaignStore implements CampaignStore {
     return this.s.takeOver.run(nodeId, leaseUntil, id, nodeId, now).changes === 1;
   }
 
+  async takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
+    const burst = Math.max(1, ratePerSec * 0.2);
+    const row = this.db
+      .prepare(
+        `INSERT INTO trunk_pacing (trunk, tokens, updated_ms) VALUES (@trunk, 0, @now)
+         ON CONFLICT (trunk) DO UPDATE SET
+           tokens = min(@burst, tokens + max(0, @now - updated_ms) / 1000.0 * @rate) - 1,
+           updated_ms = max(updated_ms, @now)
+         WHERE min(@burst, tokens + max(0, @now - updated_ms) / 1000.0 * @rate) >= 1
+         RETURNING tokens`,
+      )
+      .get({ trunk, rate: ratePerSec, now: nowMs, burst });
+    return row !== undefined;
+  }
+
   async liveCount(campaignId: string): Promise<number> {
     return (this.s.liveCount.get(campaignId) as { n: number }).n;
   }

@@ -144,6 +144,20 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     await store.close();
   });
 
+  suite(`${n}: the trunk's CPS budget: calls taken over 10 s stay within 5 % of the rate, with a small burst`, async () => {
+    const stores = backend.nodes ? await backend.nodes(3) : [await backend.fresh()];
+    let taken = 0;
+    const start = Date.parse(NOW);
+    // Every "node" asks for as many tokens as it can every 50 ms of store-side time, for 10 s at 5 calls/s.
+    for (let t = 0; t <= 10_000; t += 50) {
+      for (const s of stores) while (await s.campaigns.takeTrunkToken('trunk-1', 5, start + t)) taken++;
+    }
+    assert.ok(taken >= 50 * 0.95 && taken <= 51 * 1.05, `${taken} calls in 10 s at 5 calls/s`);
+    assert.not.ok(await stores[0]!.campaigns.takeTrunkToken('trunk-1', 5, start + 10_000), 'spent');
+    assert.ok(await stores[0]!.campaigns.takeTrunkToken('trunk-2', 5, start + 10_000), 'each trunk has its own budget');
+    for (const s of stores) await s.close();
+  });
+
   if (backend.nodes) {
     suite(`${n}: three nodes claiming the same contacts at once dial each contact exactly once`, async () => {
       const stores = await backend.nodes!(3);

@@ -112,6 +112,13 @@ export const stepSchema = z
   })
   .strict();
 
+function answeringActionSchema<A extends string>(actions: [A, ...A[]]) {
+  return z
+    .object({ action: z.enum(actions), say: textSchema.optional() })
+    .strict()
+    .refine((v) => v.action !== 'message' || v.say !== undefined, { message: 'a message action needs `say`', path: ['say'] });
+}
+
 export const flowSchema = z
   .object({
     flow: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a flow name is lower case letters, digits, _ and -'),
@@ -152,6 +159,13 @@ export const flowSchema = z
     emotions: z.partialRecord(emotionName, transitionSchema).default({}),
     defaults: z.object({ no_input: retrySchema.optional(), no_match: retrySchema.optional() }).strict().prefault({}),
     fallback: z.string().min(1).optional(),
+    /**
+     * Outbound: what to do when answering-machine detection hears a voicemail greeting (`hangup`, or wait for
+     * the beep and leave `say` as a `message`).
+     */
+    voicemail: answeringActionSchema(['hangup', 'message']).optional(),
+    /** Outbound: what to do when a carrier's AI assistant answers (智能助理): `continue` the dialog, `hangup`, or a `message`. */
+    assistant: answeringActionSchema(['continue', 'hangup', 'message']).optional(),
     steps: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'step names are letters, digits, _ and -'), stepSchema),
   })
   .strict();

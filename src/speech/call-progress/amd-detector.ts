@@ -10,11 +10,11 @@ export interface AmdOptions {
   sampleRate: 8000 | 16000;
   /** Longest detection window after answer; a verdict is always given by then (default 4000 ms). */
   windowMs?: number;
-  /** Continuous speech at least this long is a recording (default 2000 ms). */
+  /** Continuous speech at least this long is a recording (default 1500 ms). */
   longGreetingMs?: number;
-  /** A first utterance up to this long followed by a pause is a person (default 1800 ms). */
+  /** A first utterance up to this long followed by a pause is a person (default 1450 ms). */
   shortGreetingMaxMs?: number;
-  /** The pause after a short greeting that makes it a person's (default 700 ms). */
+  /** The pause after a short greeting that makes it a person's (default 600 ms). */
   afterGreetingSilenceMs?: number;
   /** Spoken units (Han characters for zh, words for en) in the first utterance above which it is a recording. */
   maxHumanUnits?: number;
@@ -58,9 +58,9 @@ export class AmdDetector {
   constructor(opts: AmdOptions) {
     this.o = {
       windowMs: 4000,
-      longGreetingMs: 2000,
-      shortGreetingMaxMs: 1800,
-      afterGreetingSilenceMs: 700,
+      longGreetingMs: 1500,
+      shortGreetingMaxMs: 1450,
+      afterGreetingSilenceMs: 600,
       maxHumanUnits: DEFAULT_MAX_HUMAN_UNITS[opts.lang],
       ...opts,
     };

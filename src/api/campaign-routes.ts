@@ -1,0 +1,136 @@
+import type { FastifyInstance } from 'fastify';
+import { ROLE_SETS } from '../auth/index.ts';
+import { CampaignError, importContacts, rejectsCsv, type CampaignAction, type CampaignService } from '../campaign/index.ts';
+import type { CampaignStore } from '../store/index.ts';
+import { HttpError } from './http-error.ts';
+
+export interface CampaignRoutesOptions {
+  campaigns: CampaignService;
+  store: CampaignStore;
+}
+
+const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' } }, required: ['id'] } as const;
+const listQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, after: { type: 'string', maxLength: 64 } } } as const;
+
+/** REST for campaigns: operators run them, auditors read them, admins do both. */
+export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOptions): void {
+  const wrap = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof CampaignError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+  };
+  // Contact files arrive as the raw body (text/csv or an XLSX's octet stream), up to 100 MB.
+  for (const type of ['text/csv', 'application/octet-stream', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']) {
+    if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: 100 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  }
+
+  app.get('/api/campaigns', { config: { roles: ROLE_SETS.readCalls }, schema: { response: {} } }, async () => ({ campaigns: await o.store.listCampaigns() }));
+
+  app.post('/api/campaigns', { config: { roles: ROLE_SETS.operate }, schema: { body: { type: 'object' } } }, async (request, reply) =>
+    reply.code(201).send({ campaign: await wrap(() => o.campaigns.create(request.body)) }),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/campaigns/:id', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request) =>
+    wrap(async () => ({ campaign: await o.campaigns.get(request.params.id), stats: await o.campaigns.stats(request.params.id) })),
+  );
+
+  app.post<{ Params: { id: string; action: CampaignAction } }>(
+    '/api/campaigns/:id/:action',
+    {
+      config: { roles: ROLE_SETS.operate },
+      schema: { params: { type: 'object', properties: { id: idParams.properties.id, action: { type: 'string', enum: ['start', 'pause', 'resume', 'stop'] } }, required: ['id', 'action'] } },
+    },
+    async (request) => wrap(async () => ({ campaign: await o.campaigns.act(request.params.id, request.params.action) })),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/campaigns/:id/stats', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request) =>
+    wrap(async () => ({ stats: await o.campaigns.stats(request.params.id) })),
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { file?: string } }>(
+    '/api/campaigns/:id/contacts',
+    { config: { roles: ROLE_SETS.operate }, schema: { params: idParams, querystring: { type: 'object', properties: { file: { type: 'string', maxLength: 200 } } } } },
+    async (request, reply) =>
+      wrap(async () => {
+        if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'send the contact file as text/csv or an XLSX (application/octet-stream)');
+        const campaign = await o.campaigns.get(request.params.id);
+        const profile = o.campaigns.o.profiles[campaign.profile];
+        if (!profile) throw new HttpError(409, `unknown compliance profile ${campaign.profile}`);
+        const result = await importContacts(request.body, {
+          store: o.store,
+          campaign,
+          profile,
+          defaultCountry: o.campaigns.o.defaultCountry,
+          file: request.query.file ?? 'upload',
+          now: () => o.campaigns.o.clock.now(),
+        });
+        return reply.code(201).send({ report: result.report, rejects: result.rejects.slice(0, 100) });
+      }),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string } }>(
+    '/api/campaigns/:id/contacts',
+    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: listQuery } },
+    async (request) => ({ contacts: await o.store.listContacts(request.params.id, { limit: request.query.limit, afterId: request.query.after ? Number(request.query.after) : undefined }) }),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/imports/:id/rejects.csv', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request, reply) => {
+    const found = await o.store.getImportReport(request.params.id);
+    if (!found) throw new HttpError(404, `no import report ${request.params.id}`);
+    return reply.header('Content-Type', 'text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="${found.report.id}-rejects.csv"`).send(rejectsCsv(found.rejects));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string } }>(
+    '/api/campaigns/:id/attempts',
+    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: listQuery } },
+    async (request) => ({ attempts: await o.store.listAttempts(request.params.id, { limit: request.query.limit, afterId: request.query.after }) }),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/campaigns/:id/export.csv', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request, reply) => {
+    const cols = ['id', 'contactId', 'attemptNo', 'number', 'state', 'disposition', 'cause', 'progress', 'createdAt', 'answeredAt', 'endedAt', 'durationSec', 'callId'] as const;
+    const q = (v: unknown): string => {
+      const t = v === undefined || v === null ? '' : String(v);
+      return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+    };
+    const lines = [cols.join(',')];
+    let after: string | undefined;
+    for (;;) {
+      const page = await o.store.listAttempts(request.params.id, { limit: 5000, afterId: after });
+      for (const a of page) lines.push(cols.map((c) => q(a[c])).join(','));
+      if (page.length < 5000) break;
+      after = page[page.length - 1]!.id;
+    }
+    return reply.header('Content-Type', 'text/csv; charset=utf-8').send(`\uFEFF${lines.join('\n')}\n`);
+  });
+
+  app.get<{ Querystring: { scope?: string; limit?: number } }>(
+    '/api/dnc',
+    { config: { roles: ROLE_SETS.readCalls }, schema: { querystring: { type: 'object', properties: { scope: { type: 'string', maxLength: 64 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } } } } },
+    async (request) => ({ entries: await o.store.listDnc({ scope: request.query.scope, limit: request.query.limit }) }),
+  );
+
+  app.post<{ Body: { numbers: string[]; scope?: string; reason?: string; expiresAt?: string } }>(
+    '/api/dnc',
+    {
+      config: { roles: ROLE_SETS.operate },
+      schema: {
+
+        body: {
+          type: 'object',
+          required: ['numbers'],
+          additionalProperties: false,
+          properties: {
+            numbers: { type: 'array', items: { type: 'string', maxLength: 40 }, minItems: 1, maxItems: 100000 },
+            scope: { type: 'string', maxLength: 64 },
+            reason: { type: 'string', maxLength: 500 },
+            expiresAt: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+    async (request, reply) => wrap(async () => reply.code(201).send(await o.campaigns.addDnc({ ...request.body, source: 'api' }))),
+  );
+}
