@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL (Debian's package) on a loopback port with a temp data dir, for the store tests:
-#   eval "$(bash .ci/postgres.sh start)"   -> exports CALLPILOT_TEST_POSTGRES_URL and CALLPILOT_TEST_POSTGRES_DIR
-#   bash .ci/postgres.sh stop "$CALLPILOT_TEST_POSTGRES_DIR"
+#   eval "$(bash .ci/postgres.sh start)"   -> exports TEST_POSTGRES_URL and TEST_POSTGRES_DIR
+#   bash .ci/postgres.sh stop "$TEST_POSTGRES_DIR"
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -20,8 +20,8 @@ case "${1:-}" in
     runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U callpilot --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
     runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >&2
-    echo "export CALLPILOT_TEST_POSTGRES_URL=postgres://callpilot@127.0.0.1:$port/postgres"
-    echo "export CALLPILOT_TEST_POSTGRES_DIR=$dir"
+    echo "export TEST_POSTGRES_URL=postgres://callpilot@127.0.0.1:$port/postgres"
+    echo "export TEST_POSTGRES_DIR=$dir"
     ;;
   stop)
     dir="${2:?data dir}"

@@ -69,7 +69,7 @@ if (POSTGRES_URL) {
     },
   });
 } else {
-  console.log('audit-and-tokens.test.ts: PostgreSQL part skipped, CALLPILOT_TEST_POSTGRES_URL is not set');
+  console.log('audit-and-tokens.test.ts: PostgreSQL part skipped, TEST_POSTGRES_URL is not set');
 }
 
 test.after(async () => {

@@ -20,7 +20,7 @@ if (POSTGRES_URL) {
   });
   test.after(() => dropTestDatabases());
 } else {
-  console.log('campaign-store.test.ts: PostgreSQL part skipped, CALLPILOT_TEST_POSTGRES_URL is not set (.ci/run sets it)');
+  console.log('campaign-store.test.ts: PostgreSQL part skipped, TEST_POSTGRES_URL is not set (.ci/run sets it)');
 }
 
 test.run();

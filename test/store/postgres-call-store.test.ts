@@ -28,7 +28,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
 }
 
 if (!POSTGRES_URL) {
-  console.log('postgres-call-store.test.ts: skipped, CALLPILOT_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL and sets it)');
+  console.log('postgres-call-store.test.ts: skipped, TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL and sets it)');
 } else {
   test.after(async () => {
     await dropTestDatabases();

@@ -3,15 +3,15 @@ import pg from 'pg';
 
 /**
  * A real PostgreSQL for the store tests: `.ci/run` starts one from Debian's package and sets
- * CALLPILOT_TEST_POSTGRES_URL (a superuser URL); each test gets a database of its own.
+ * TEST_POSTGRES_URL (a superuser URL); each test gets a database of its own.
  */
-export const POSTGRES_URL = process.env.CALLPILOT_TEST_POSTGRES_URL;
+export const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 
 let counter = 0;
 
 /** Creates an empty database and returns its URL. */
 export async function freshDatabase(): Promise<string> {
-  if (!POSTGRES_URL) throw new Error('CALLPILOT_TEST_POSTGRES_URL is not set');
+  if (!POSTGRES_URL) throw new Error('TEST_POSTGRES_URL is not set');
   const name = `cp_test_${process.pid}_${Date.now()}_${++counter}`;
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
