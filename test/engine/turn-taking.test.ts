@@ -6,6 +6,7 @@ import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
+import { issueToken } from '../support/auth.ts';
 import { synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
 import { configSchema } from '../../src/config/index.ts';
 import type { CallTimelineEvent } from '../../src/dialog/index.ts';
@@ -25,6 +26,8 @@ const log = pino({ level: 'silent' });
 
 let dir: string;
 let app: CallpilotApp;
+/** Operator token: the media WebSocket needs credentials. */
+let token: string;
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callpilot-eot-'));
@@ -36,6 +39,7 @@ test.before(async () => {
     media: { record: false },
   });
   app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
+  token = await issueToken(app.store, 'operator');
 });
 
 test.after(async () => {
@@ -66,6 +70,7 @@ async function call(turns: CallerTurn[]): Promise<{ events: CallTimelineEvent[];
   const events: CallTimelineEvent[] = [];
   const report = await runSimulatedCall({
     url: `${app.url.replace(/^http/, 'ws')}/media`,
+    token,
     start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'eot-test' },
     turns,
     hangupAfterQuietMs: 1500,
