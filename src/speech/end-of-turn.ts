@@ -123,6 +123,9 @@ export function isQuestion(text: string): boolean {
   return EN_QUESTION.test(t.replace(/[\s.!,]+$/u, ''));
 }
 
+/** A transcript that opens with a filler sound (the caller is thinking). */
+const OPENING_FILLER = /^(?:嗯|呃|额|唔|那个|这个|uh\b|um\b|er\b|erm\b|hmm\b)/u;
+
 /** Sounds shorter than this without any transcript are taken for hesitations. */
 const HESITATION_MAX_MS = 600;
 
@@ -157,6 +160,12 @@ export function endOfTurnWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOf
     const p = Math.min(1, Math.max(0, input.modelCompleteProbability));
     const wait = o.capMs - p * (o.capMs - o.floorMs);
     return { waitMs: clamp(input.matchesExpected ? Math.min(wait, o.expectedMs) : wait), cues };
+  }
+  // Too short to hold both a filler and an answer: a recognizer that hears 嗯 and adds a 是 has not heard a yes.
+  // A fluent "嗯，是的" lasts longer than this and still takes the expected-answer wait below.
+  if (input.speechMs < HESITATION_MAX_MS && OPENING_FILLER.test(text.toLowerCase())) {
+    cues.push('hesitation');
+    return { waitMs: o.capMs, cues };
   }
   if (input.matchesExpected) {
     cues.push('expected');

@@ -51,6 +51,15 @@ test('expected answer: the short wait; a held voice or a long utterance adds a l
   assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 4000 }).waitMs, 350);
 });
 
+test('a filler too short to hold an answer as well (嗯 heard as 嗯是) holds the turn open; a fluent 嗯，是的 does not', () => {
+  const short = wait({ text: '嗯是', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 300 });
+  assert.is(short.waitMs, 1200);
+  assert.equal(short.cues, ['hesitation']);
+  assert.is(wait({ text: 'um yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 400 }).waitMs, 1200);
+  assert.is(wait({ text: '嗯是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 900 }).waitMs, 200);
+  assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 300 }).waitMs, 200, 'a short plain yes stays quick');
+});
+
 test('flow context: a number is complete enough when the step asked for one and the voice fell', () => {
   assert.is(wait({ text: '三千', context: amount, prosody: 'falling' }).waitMs, 700);
   assert.is(wait({ text: '三千', context: amount, prosody: 'level' }).waitMs, 950);
