@@ -60,7 +60,7 @@ async function healthy(s: ScriptedApp): Promise<boolean> {
 test('a client id with ../ becomes externalId; the recording folder is ours, nothing lands outside it', async () => {
   const s = await startScriptedApp();
   try {
-    const hostile = '../../../../tmp/callpilot-probe-x';
+    const hostile = '../../../../outside-recordings/callpilot-probe-x';
     const client = new MediaWebSocketClient();
     const callId = await client.connect(s.wsUrl, { ...START, callId: hostile, from: '13812345678' }, { token: s.token });
     assert.ok(isCallId(callId), `server id ${callId}`);

@@ -49,16 +49,16 @@ test('the peer is faithful: two queued broadcasts leave a hole of ~160 ms, a fil
   try {
     const { uuid, leg } = await liveCall(r);
     const channel = r.fs.channel(uuid);
-    channel.files.set('/tmp/a.r16', tone(300));
-    channel.files.set('/tmp/b.r16', tone(300));
-    r.fs.broadcastFile(channel, '/tmp/a.r16');
-    r.fs.broadcastFile(channel, '/tmp/b.r16');
+    channel.files.set('chunks/a.r16', tone(300));
+    channel.files.set('chunks/b.r16', tone(300));
+    r.fs.broadcastFile(channel, 'chunks/a.r16');
+    r.fs.broadcastFile(channel, 'chunks/b.r16');
     await until(() => channel.playbacks.every((p) => p.status === 'done'), 'both played');
     const queued = r.fs.wireAudio(uuid).holesMs;
     assert.is(queued.length, 1);
     assert.ok(queued[0] >= 140 && queued[0] <= 170, `queued hole ${queued[0]} ms`);
     channel.wire.length = 0;
-    r.fs.broadcastFile(channel, 'file_string:///tmp/a.r16!/tmp/b.r16');
+    r.fs.broadcastFile(channel, 'file_string://chunks/a.r16!chunks/b.r16');
     await until(() => channel.playbacks.length === 3 && channel.playbacks[2].status === 'done', 'list played');
     const silence = channel.wire.filter((w) => w.kind === 'silence');
     assert.is(silence.length, 1, 'entry 0 opened: lead-in silence');
