@@ -55,19 +55,8 @@ export function upsample2x(pcm: Int16Array): Int16Array {
   return out;
 }
 
-export function silence(ms: number, rate: number): Int16Array {
-  return new Int16Array(Math.round((ms * rate) / 1000));
-}
-
-export function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+// Line audio helpers live with the generated call-progress audio; the speech tests use the same ones.
+export { concat, silence } from '../support/progress-audio.ts';
 
 /**
  * Where speech is by energy alone (20 ms frames above a level between the noise floor and the peak): first and
