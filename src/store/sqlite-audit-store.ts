@@ -15,7 +15,6 @@ export class SqliteAuditStore implements AuditStore {
     insert: Database.Statement;
     after: Database.Statement<[number, number], AuditRow>;
     before: Database.Statement<[number, number], AuditRow>;
-    all: Database.Statement<[], AuditRow>;
   };
 
   constructor(private readonly db: SqliteDatabase) {
@@ -27,7 +26,6 @@ export class SqliteAuditStore implements AuditStore {
       ),
       after: db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?'),
       before: db.prepare('SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
-      all: db.prepare('SELECT * FROM audit_log ORDER BY seq'),
     };
   }
 
@@ -79,15 +77,23 @@ export class SqliteAuditStore implements AuditStore {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
     let rows = 0;
-    for (const row of this.s.all.iterate()) {
-      rows++;
-      const entry = fromAuditRow(row);
-      if (row.seq !== expectedSeq) return { ok: false, rows, badSeq: row.seq, reason: `expected row ${expectedSeq} here: a row is missing` };
-      if (row.prev_hash !== prevHash) return { ok: false, rows, badSeq: row.seq, reason: 'does not link to the previous row' };
-      if (auditRowHash(entry, row.detail) !== row.hash) return { ok: false, rows, badSeq: row.seq, reason: 'content does not match its hash' };
-      prevHash = row.hash;
-      expectedSeq++;
+    // Pages, not iterate(): an iterator is a native object that must not become garbage (see sqlite-database.ts).
+    for (let page = this.s.after.all(0, MAX_LIMIT); page.length > 0; page = this.s.after.all(prevSeq(page), MAX_LIMIT)) {
+      for (const row of page) {
+        rows++;
+        const entry = fromAuditRow(row);
+        if (row.seq !== expectedSeq) return { ok: false, rows, badSeq: row.seq, reason: `expected row ${expectedSeq} here: a row is missing` };
+        if (row.prev_hash !== prevHash) return { ok: false, rows, badSeq: row.seq, reason: 'does not link to the previous row' };
+        if (auditRowHash(entry, row.detail) !== row.hash) return { ok: false, rows, badSeq: row.seq, reason: 'content does not match its hash' };
+        prevHash = row.hash;
+        expectedSeq++;
+      }
     }
     return { ok: true, rows };
   }
+}
+
+/** The last sequence number of a non-empty page: the next page starts after it. */
+function prevSeq(page: readonly AuditRow[]): number {
+  return page[page.length - 1]!.seq;
 }

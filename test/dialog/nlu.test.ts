@@ -80,6 +80,9 @@ test('negation: 不需要 vs 需要, 不是 vs 是, not interested vs interested
   assert.is(en.classify('not interested', yesNo, opts).intent, 'no');
   assert.is(en.classify("i'm not really interested", ['yes', 'no', 'not_interested'], opts).intent, 'not_interested');
   assert.is(en.classify('not sure', yesNo, opts).intent, 'maybe');
+  // What the small English model hears for a fast "not interested": never consent.
+  for (const t of ['nine interested', 'knot interested', 'no interested']) assert.is(en.classify(t, yesNo, opts).intent, 'no', t);
+  assert.is(en.classify("yes i'm interested", yesNo, opts).intent, 'yes');
 });
 
 test('yes/no/maybe with fillers and backchannels', () => {

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createAuth } from '../../src/auth/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
+import { openRetainedDatabase } from '../../src/store/sqlite-database.ts';
 import { dropTestDatabases, freshDatabase, POSTGRES_URL } from './postgres-harness.ts';
 
 /*
@@ -34,7 +34,7 @@ const backends: Backend[] = [
       return {
         store,
         exec: async (sql) => {
-          const raw = new Database(path);
+          const raw = openRetainedDatabase(path);
           try {
             raw.exec(sql);
           } finally {

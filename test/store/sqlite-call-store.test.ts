@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSqliteStore } from '../../src/store/index.ts';
 import { MIGRATIONS } from '../../src/store/migrations.ts';
+import { openRetainedDatabase, readPragma } from '../../src/store/sqlite-database.ts';
 import { callStoreContract, silentLog as log } from './call-store-contract.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'callpilot-store-'));
@@ -23,8 +23,8 @@ callStoreContract(test, {
   fromTheFuture: async () => {
     const path = freshPath();
     await openSqliteStore(path, { log }).close();
-    const raw = new Database(path);
-    raw.pragma('user_version = 99');
+    const raw = openRetainedDatabase(path);
+    raw.exec('PRAGMA user_version = 99');
     raw.close();
     return async () => openSqliteStore(path, { log });
   },
@@ -34,9 +34,9 @@ test('sqlite: creates the folder, WAL mode and the schema version', async () => 
   const path = freshPath();
   await openSqliteStore(path, { log }).close();
   assert.ok(existsSync(path));
-  const raw = new Database(path, { readonly: true });
-  assert.is(raw.pragma('journal_mode', { simple: true }), 'wal');
-  assert.is(raw.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  const raw = openRetainedDatabase(path, { readonly: true });
+  assert.is(readPragma(raw, 'journal_mode'), 'wal');
+  assert.is(readPragma(raw, 'user_version'), MIGRATIONS.length);
   raw.close();
 });
 

@@ -36,6 +36,11 @@ const zhSegmenter = new Intl.Segmenter('zh', { granularity: 'word' });
 const zhNegators = ['不是很', '不怎么', '不太', '并不', '没有', '不', '没', '别', '未'];
 // "no" is left out: before a phrase it is nearly always a separate answer ("no, you have the wrong number").
 const enNegator = /(?:^|\s)(?:not|never|not really|not very|hardly|do not|did not)\s$/;
+/**
+ * Words the small English models hear for a fast "not" (the demo model hears "not interested" as "nine interested"):
+ * right before a keyword they read as a negation, which errs toward "no", the safe side for consent.
+ */
+const enSoundNegator = /(?:^|\s)(?:nine|knot|naught|nought|note|nod|nut|no)\s$/;
 const fuzzyPenalty = 0.85;
 /** A keyword heard only as a sound-alike (转仁工 for 转人工) counts a little less than the written one. */
 const pinyinPenalty = 0.9;
@@ -313,7 +318,7 @@ export class IntentClassifier {
   private negatorBefore(text: string, taken: Uint8Array, start: number): number {
     if (this.lang === 'en') {
       const before = text.slice(Math.max(0, start - 16), start);
-      const m = enNegator.exec(before);
+      const m = enNegator.exec(before) ?? enSoundNegator.exec(before);
       if (!m) return 0;
       const len = m[0].trimStart().length;
       return this.isFree(taken, start - len, start - 1) ? len : 0;
