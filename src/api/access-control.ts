@@ -33,6 +33,8 @@ export interface DeclaredRoute {
   method: string;
   url: string;
   roles: RouteAccess;
+  /** Largest request body accepted (the route's `bodyLimit`, else the server's). */
+  bodyLimit: number;
   /** Whether the route declared a JSON schema (the OpenAPI document is built from them). */
   hasSchema: boolean;
   /** Browsers without a session are redirected to /login (pages) instead of getting a 401. */
@@ -55,6 +57,8 @@ export interface AccessControlOptions {
   tokens: TokenStore;
   config: ServerConfig;
   log: Logger;
+  /** The server-wide body limit, recorded for routes that do not set their own. */
+  defaultBodyLimit?: number;
 }
 
 export interface AccessControl {
@@ -85,7 +89,7 @@ export async function installAccessControl(app: FastifyInstance, opts: AccessCon
         `route ${methods.join(',')} ${route.url} declares no access: add config: { roles: [...] } (admin, operator, auditor, pbx) or 'public'`,
       );
     }
-    for (const method of methods) routes.push({ method, url: route.url, roles, hasSchema: route.schema !== undefined, loginRedirect: route.config?.loginRedirect === true });
+    for (const method of methods) routes.push({ method, url: route.url, roles, hasSchema: route.schema !== undefined, loginRedirect: route.config?.loginRedirect === true, bodyLimit: route.bodyLimit ?? opts.defaultBodyLimit ?? app.initialConfig.bodyLimit ?? 1_048_576 });
   });
 
   const sessionSecret = await opts.tokens.secret('session-cookie', () => randomSecret());

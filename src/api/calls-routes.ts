@@ -6,6 +6,7 @@ import { maskText } from '../core/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
@@ -198,6 +199,7 @@ export function registerCallRoutes(
     '/api/calls',
     {
       config: { roles: ROLE_SETS.operate },
+      bodyLimit: BODY_LIMITS.originate,
       validatorCompiler: validatedByZod,
       schema: {
         summary: 'Place an outbound call through the connected PBX',
