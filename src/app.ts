@@ -252,6 +252,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       defaultLang: config.dialog.defaultLang,
       llm: config.dialog.llm,
       log,
+      // A refusal heard in a call (别再打了 / stop calling me) goes on the DNC ledger before the call goes on.
+      doNotCall: async (req) => void (await campaigns.recordRefusal(req)),
     });
     const flows = dialogs;
     closers.push(() => flows.close());

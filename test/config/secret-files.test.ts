@@ -50,7 +50,7 @@ test('CALLPILOT_<KEY>_FILE reads the secret from the file, dropping the trailing
   const file = secretFile('ari', `${ARI_SECRET}\n`);
   const pg = secretFile('pg-url', 'postgres://callpilot:pg-pass-81@db:5432/callpilot\r\n');
   const config = loadConfig({ cwd: scratch, env: { CALLPILOT_PBX_ASTERISK_PASSWORD_FILE: file, CALLPILOT_STORE_URL_FILE: 'pg-url' } });
-  assert.is(config.pbx.asterisk.password, ARI_SECRET);
+  assert.is(config.pbx.asterisk?.password, ARI_SECRET);
   // Relative paths are taken from the working directory, like every other path in the config.
   assert.is(config.store.url, 'postgres://callpilot:pg-pass-81@db:5432/callpilot');
   assert.ok(pg.endsWith('pg-url'));
