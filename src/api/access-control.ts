@@ -33,6 +33,8 @@ export interface DeclaredRoute {
   method: string;
   url: string;
   roles: RouteAccess;
+  /** Largest request body accepted (the route's `bodyLimit`, else the server's). */
+  bodyLimit: number;
 }
 
 export interface AccessControlOptions {
@@ -40,6 +42,8 @@ export interface AccessControlOptions {
   tokens: TokenStore;
   config: ServerConfig;
   log: Logger;
+  /** The server-wide body limit, recorded for routes that do not set their own. */
+  defaultBodyLimit?: number;
 }
 
 export interface AccessControl {
@@ -66,7 +70,7 @@ export async function installAccessControl(app: FastifyInstance, opts: AccessCon
         `route ${methods.join(',')} ${route.url} declares no access: add config: { roles: [...] } (admin, operator, auditor, pbx) or 'public'`,
       );
     }
-    for (const method of methods) routes.push({ method, url: route.url, roles });
+    for (const method of methods) routes.push({ method, url: route.url, roles, bodyLimit: route.bodyLimit ?? opts.defaultBodyLimit ?? app.initialConfig.bodyLimit ?? 1_048_576 });
   });
 
   const sessionSecret = await opts.tokens.secret('session-cookie', () => randomSecret());

@@ -6,6 +6,7 @@ import { maskText } from '../core/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
@@ -87,7 +88,7 @@ export function registerCallRoutes(
     return reply.send(createReadStream(file.path));
   });
 
-  app.post('/api/calls', { config: { roles: ROLE_SETS.operate } }, async (request, reply) => {
+  app.post('/api/calls', { config: { roles: ROLE_SETS.operate }, bodyLimit: BODY_LIMITS.originate }, async (request, reply) => {
     const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
     const target = opts.checkCallTarget?.({ flow: body.flow, lang: body.lang });
     if (target && !target.ok) throw new HttpError(400, target.message, { field: target.field, valid: target.valid });

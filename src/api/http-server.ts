@@ -8,6 +8,7 @@ import { registerCampaignRoutes } from './campaign-routes.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServer, HttpServerOptions } from './http-types.ts';
 import { WebSocketDispatcher } from './websocket-dispatch.ts';
@@ -22,6 +23,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     loggerInstance: log as FastifyBaseLogger,
     logController: new QuietRequestLog(),
     forceCloseConnections: true,
+    // Routes that take bodies set their own limit (body-limits.ts); everything else gets this small one.
+    bodyLimit: BODY_LIMITS.default,
     // Behind an HTTPS reverse proxy (secureCookies) the proxy's X-Forwarded-Proto says the request was https.
     trustProxy: opts.config.secureCookies,
   });
@@ -30,7 +33,13 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     const statusCode = error.statusCode ?? 500;
     if (statusCode >= 500 && !(error instanceof HttpError)) log.error({ err: error, url: request.url }, 'request failed');
     const details = error instanceof HttpError ? error.details : {};
-    const message = statusCode >= 500 && !(error instanceof HttpError) ? `internal error: ${error.message}` : error.message;
+    let message = statusCode >= 500 && !(error instanceof HttpError) ? `internal error: ${error.message}` : error.message;
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMITS.default;
+      message = `request body too large: ${request.method} ${request.routeOptions.url ?? ''} accepts at most ${limit} bytes`;
+      // The client may still be sending: do not keep the connection for the rest of a body we will never read.
+      reply.header('Connection', 'close');
+    }
     return reply.code(statusCode).send({ error: message, statusCode, ...details });
   });
   app.setNotFoundHandler((request, reply) =>
@@ -53,7 +62,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
-  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns });
+  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes });
   registerWebhookRoutes(app, { store: opts.store.campaigns, poke: opts.webhooks ? () => opts.webhooks?.poke() : undefined });
   registerConsole(app);
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ROLE_SETS } from '../auth/index.ts';
 import { maskWebhookPayload } from '../campaign/index.ts';
 import type { CampaignStore, WebhookDelivery } from '../store/index.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 
 export interface WebhookRoutesOptions {
@@ -53,7 +54,7 @@ export function registerWebhookRoutes(app: FastifyInstance, o: WebhookRoutesOpti
     return { delivery: view(d) };
   });
 
-  app.post<{ Params: { id: number } }>('/api/webhooks/:id/replay', { config: { roles: ROLE_SETS.operate }, schema: { params: idParams } }, async (request) => {
+  app.post<{ Params: { id: number } }>('/api/webhooks/:id/replay', { config: { roles: ROLE_SETS.operate }, bodyLimit: BODY_LIMITS.none, schema: { params: idParams } }, async (request) => {
     const id = request.params.id;
     if (!(await o.store.replayWebhook(id, iso()))) {
       const d = await o.store.getWebhook(id);
@@ -68,6 +69,7 @@ export function registerWebhookRoutes(app: FastifyInstance, o: WebhookRoutesOpti
     '/api/webhooks/replay',
     {
       config: { roles: ROLE_SETS.operate },
+      bodyLimit: BODY_LIMITS.small,
       schema: { body: { type: 'object', additionalProperties: false, properties: { campaign: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' } } } },
     },
     async (request) => {
