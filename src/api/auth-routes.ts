@@ -82,7 +82,7 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
     whoami(principalOf(request)),
   );
 
-  app.delete('/api/session', { config: { roles: ROLE_SETS.anyUser }, bodyLimit: BODY_LIMITS.none }, async (request, reply) => {
+  app.delete('/api/session', { config: { roles: ROLE_SETS.anyUser }, bodyLimit: BODY_LIMITS.none, schema: { summary: 'Sign out (ends the console session)', response: { 204: { type: 'null', description: 'signed out' } } } }, async (request, reply) => {
     const principal = principalOf(request);
     if (principal.via === 'session') {
       await request.session.destroy();
@@ -184,5 +184,5 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
     },
   );
 
-  app.get('/api/audit/verify', { config: { roles: ROLE_SETS.audit } }, async () => auth.audit.verify());
+  app.get('/api/audit/verify', { config: { roles: ROLE_SETS.audit }, schema: { summary: 'Check the audit log hash chain end to end', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => auth.audit.verify());
 }
