@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
-import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
+import { CampaignDialer, CampaignMetrics, CampaignService, loadComplianceProfiles, systemClock, WebhookSender } from './campaign/index.ts';
 import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
@@ -152,6 +152,23 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       callerIdPool: config.campaigns.callerIdPool,
       defaultCountry: config.campaigns.defaultCountry,
     });
+    const campaignMetrics = new CampaignMetrics({ registry: metrics.registry, store: store.campaigns, log, maxCampaigns: config.campaigns.metricsMaxCampaigns });
+    // CRM webhooks run on every node, PBX or not: rows are claimed one sender at a time, so nodes share the outbox.
+    const webhooks = new WebhookSender({
+      store: store.campaigns,
+      calls: store.calls,
+      clock: systemClock,
+      log: log.child({ component: 'webhooks' }),
+      maxTries: config.campaigns.webhookMaxTries,
+      backoffSec: config.campaigns.webhookBackoffSec,
+      maxBackoffSec: config.campaigns.webhookMaxBackoffSec,
+      timeoutSec: config.campaigns.webhookTimeoutSec,
+      maskNumbers: config.campaigns.webhookMaskNumbers,
+      pollMs: config.campaigns.webhookPollMs,
+      onTry: campaignMetrics.webhookTry,
+    });
+    webhooks.start();
+    closers.push(() => webhooks.stop());
     let engine: CallEngine | undefined;
     let dialogs: FlowDialogFactory | undefined;
     let outbound: OutboundCallService | undefined;
@@ -209,6 +226,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       },
       nodes: () => presence.list(),
       campaigns,
+      webhooks,
     });
     const url = await server.listen();
     closers.push(() => server.close());
@@ -255,6 +273,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       defaultLang: config.dialog.defaultLang,
       llm: config.dialog.llm,
       log,
+      // A refusal heard in a call (别再打了 / stop calling me) goes on the DNC ledger before the call goes on.
+      doNotCall: async (req) => void (await campaigns.recordRefusal(req)),
     });
     const flows = dialogs;
     closers.push(() => flows.close());
@@ -325,6 +345,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             leaseMs: config.campaigns.leaseSec * 1000,
             heartbeatMs: config.campaigns.heartbeatSec * 1000,
             tickMs: config.campaigns.tickMs,
+            onAttemptStart: campaignMetrics.attemptStarted,
+            onAttemptAnswer: campaignMetrics.attemptAnswered,
+            onAttemptEnd: campaignMetrics.attemptEnded,
           })
         : undefined;
     if (opts.speech) models.detail = 'speech engine given by the caller';

@@ -35,6 +35,8 @@ export interface HttpServerOptions {
   store: Store;
   /** Campaign lifecycle and DNC ledger (REST /api/campaigns, /api/dnc); absent in bare API tests. */
   campaigns?: CampaignService;
+  /** The CRM webhook sender: replays through the API wake it. */
+  webhooks?: { poke(): void };
   /** WebSocket endpoints (callpilot's /media, chan_websocket, mod_audio_stream); longest path prefix wins. */
   webSocketRoutes: WebSocketRoute[];
   readiness: () => Readiness;

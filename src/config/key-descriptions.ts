@@ -132,6 +132,10 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'campaigns.heartbeatSec': 'How often this node renews its attempt leases.',
   'campaigns.tickMs': 'Dialer scheduling period; pause/stop take effect within it.',
   'campaigns.webhookMaxTries': 'CRM webhook delivery attempts before the dead-letter table.',
-  'campaigns.webhookBackoffSec': 'First retry delay of a CRM webhook; doubles each try.',
+  'campaigns.webhookBackoffSec': 'First retry delay of a CRM webhook; doubles each try, with jitter (half fixed, half random).',
   'campaigns.webhookTimeoutSec': 'Timeout of one CRM webhook request.',
+  'campaigns.webhookMaxBackoffSec': 'Longest wait between two tries of a CRM webhook, however many failed.',
+  'campaigns.webhookMaskNumbers': 'Mask phone numbers (contact number, slots, transcript) in CRM webhook bodies; false only for a CRM allowed to hold them.',
+  'campaigns.metricsMaxCampaigns': 'Campaign ids used as label values of the callpilot_campaign_* metrics per process; further campaigns are counted under _other (bounded cardinality).',
+  'campaigns.webhookPollMs': 'How often an idle CRM webhook sender looks for due deliveries (ms).',
 };
