@@ -1,5 +1,5 @@
 export * from './config.ts';
 export { createHttpServer } from './http-server.ts';
-export type { HttpServer, HttpServerOptions, Readiness, ReadinessCheck, OriginateOutcome, NodeStatusView, CallTargetVerdict } from './http-types.ts';
+export type { HttpServer, HttpServerOptions, Readiness, ReadinessCheck, OriginateOutcome, NodeStatusView, CallTargetVerdict, PreboundServer } from './http-types.ts';
 export { originateCallRequestSchema, type OriginateCallRequest } from './originate-request.ts';
 export { matchWebSocketRoute, CALLPILOT_MEDIA_SUBPROTOCOL, type RouteMatch } from './websocket-dispatch.ts';
