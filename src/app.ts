@@ -263,6 +263,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       defaultLang: config.dialog.defaultLang,
       llm: config.dialog.llm,
       log,
+      // A refusal heard in a call (别再打了 / stop calling me) goes on the DNC ledger before the call goes on.
+      doNotCall: async (req) => void (await campaigns.recordRefusal(req)),
     });
     const flows = dialogs;
     closers.push(() => flows.close());
@@ -375,6 +377,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     const drain = async (timeoutMs: number = config.server.drainTimeoutMs): Promise<void> => {
       admission.startDraining();
+      // No new claims; an attempt claimed but not yet dialled goes back to the campaign for the other nodes.
+      if (dialer) await dialer.stop();
       log.info({ calls: running.runningCalls, timeoutMs }, 'draining: new calls are refused, live calls may finish');
       const idle = await running.whenIdle(timeoutMs);
       if (!idle) log.warn({ calls: running.runningCalls }, 'drain timeout: ending the remaining calls with reason shutdown');

@@ -33,6 +33,23 @@ export interface DeclaredRoute {
   method: string;
   url: string;
   roles: RouteAccess;
+  /** Largest request body accepted (the route's `bodyLimit`, else the server's). */
+  bodyLimit: number;
+  /** Whether the route declared a JSON schema (the OpenAPI document is built from them). */
+  hasSchema: boolean;
+  /** Browsers without a session are redirected to /login (pages) instead of getting a 401. */
+  loginRedirect: boolean;
+}
+
+const DEFAULT_ACCESS = Symbol('callpilot.defaultRouteAccess');
+type DefaultAccess = { roles: RouteAccess; loginRedirect: boolean };
+
+/**
+ * For routes a third-party plugin registers inside `scope` (it cannot pass `config.roles`): they get this access.
+ * Only that encapsulated scope and its children are affected; elsewhere a route without roles still fails.
+ */
+export function withDefaultAccess(scope: FastifyInstance, roles: RouteAccess, opts: { loginRedirect?: boolean } = {}): void {
+  scope.decorate(DEFAULT_ACCESS, { roles, loginRedirect: opts.loginRedirect ?? false } satisfies DefaultAccess);
 }
 
 export interface AccessControlOptions {
@@ -40,6 +57,8 @@ export interface AccessControlOptions {
   tokens: TokenStore;
   config: ServerConfig;
   log: Logger;
+  /** The server-wide body limit, recorded for routes that do not set their own. */
+  defaultBodyLimit?: number;
 }
 
 export interface AccessControl {
@@ -58,7 +77,11 @@ export interface AccessControl {
 export async function installAccessControl(app: FastifyInstance, opts: AccessControlOptions): Promise<AccessControl> {
   const { auth, config } = opts;
   const routes: DeclaredRoute[] = [];
-  app.addHook('onRoute', (route) => {
+  app.addHook('onRoute', function (route) {
+    const fallback = (this as unknown as Record<symbol, DefaultAccess | undefined>)[DEFAULT_ACCESS];
+    if (route.config?.roles === undefined && fallback) {
+      route.config = { ...route.config, roles: fallback.roles, loginRedirect: fallback.loginRedirect };
+    }
     const roles = route.config?.roles;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (roles !== 'public' && !(Array.isArray(roles) && roles.length > 0 && roles.every(isRole))) {
@@ -66,7 +89,7 @@ export async function installAccessControl(app: FastifyInstance, opts: AccessCon
         `route ${methods.join(',')} ${route.url} declares no access: add config: { roles: [...] } (admin, operator, auditor, pbx) or 'public'`,
       );
     }
-    for (const method of methods) routes.push({ method, url: route.url, roles });
+    for (const method of methods) routes.push({ method, url: route.url, roles, hasSchema: route.schema !== undefined, loginRedirect: route.config?.loginRedirect === true, bodyLimit: route.bodyLimit ?? opts.defaultBodyLimit ?? app.initialConfig.bodyLimit ?? 1_048_576 });
   });
 
   const sessionSecret = await opts.tokens.secret('session-cookie', () => randomSecret());

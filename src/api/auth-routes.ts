@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { mayUnmask, parseExpiry, ROLE_SETS, TokenError, type Auth, type Principal } from '../auth/index.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 
 const tokenInfoSchema = {
@@ -59,6 +60,7 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
     '/api/session',
     {
       config: { roles: 'public' },
+      bodyLimit: BODY_LIMITS.small,
       schema: {
         body: { type: 'object', required: ['token'], additionalProperties: false, properties: { token: { type: 'string', minLength: 1, maxLength: 200 } } },
         response: { 200: whoamiSchema },
@@ -80,7 +82,7 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
     whoami(principalOf(request)),
   );
 
-  app.delete('/api/session', { config: { roles: ROLE_SETS.anyUser } }, async (request, reply) => {
+  app.delete('/api/session', { config: { roles: ROLE_SETS.anyUser }, bodyLimit: BODY_LIMITS.none, schema: { summary: 'Sign out (ends the console session)', response: { 204: { type: 'null', description: 'signed out' } } } }, async (request, reply) => {
     const principal = principalOf(request);
     if (principal.via === 'session') {
       await request.session.destroy();
@@ -93,6 +95,7 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
     '/api/tokens',
     {
       config: { roles: ROLE_SETS.admin },
+      bodyLimit: BODY_LIMITS.small,
       schema: {
         body: {
           type: 'object',
@@ -138,7 +141,7 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
 
   app.delete<{ Params: { id: string } }>(
     '/api/tokens/:id',
-    { config: { roles: ROLE_SETS.admin }, schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 100 } } } } },
+    { config: { roles: ROLE_SETS.admin }, bodyLimit: BODY_LIMITS.none, schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 100 } } } } },
     async (request, reply) => {
       const principal = principalOf(request);
       const existing = await auth.tokens.get(request.params.id);
@@ -181,5 +184,5 @@ export function registerAuthRoutes(app: FastifyInstance, opts: { auth: Auth }): 
     },
   );
 
-  app.get('/api/audit/verify', { config: { roles: ROLE_SETS.audit } }, async () => auth.audit.verify());
+  app.get('/api/audit/verify', { config: { roles: ROLE_SETS.audit }, schema: { summary: 'Check the audit log hash chain end to end', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => auth.audit.verify());
 }

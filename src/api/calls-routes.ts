@@ -6,10 +6,67 @@ import { maskText } from '../core/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
 import { findRecordingFile, parseByteRange } from './recording-file.ts';
+import { jsonSchemaOf, validatedByZod } from './zod-schema.ts';
+
+const callIdParams = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128, description: 'callpilot call id' } },
+  required: ['id'],
+} as const;
+
+/** A call as stored; numbers masked unless `?unmask=true` was allowed. Fields not listed here pass through. */
+export const callSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    pbx: { type: 'string' },
+    pbxCallId: { type: 'string' },
+    externalId: { type: 'string' },
+    direction: { type: 'string', enum: ['inbound', 'outbound'] },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    flow: { type: 'string' },
+    lang: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'ended'] },
+    startedAt: { type: 'string', format: 'date-time' },
+    answeredAt: { type: 'string', format: 'date-time' },
+    endedAt: { type: 'string', format: 'date-time' },
+    disposition: { type: 'string' },
+    hangupCause: { type: 'number' },
+    hangupBy: { type: 'string' },
+    variables: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+  required: ['id', 'pbx', 'direction', 'lang', 'status', 'startedAt'],
+} as const;
+
+const turnSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    seq: { type: 'integer' },
+    callerText: { type: 'string' },
+    inputKind: { type: 'string', enum: ['speech', 'dtmf', 'noInput'] },
+    botText: { type: 'string' },
+    speechStartMs: { type: 'number', description: 'audio-clock ms from the first caller frame' },
+    speechEndMs: { type: 'number' },
+    latencyMs: { type: 'number', description: 'end of caller speech to first bot frame on the wire' },
+    bargeIn: { type: 'boolean' },
+    heardMs: { type: 'number' },
+    at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const eventSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: { at: { type: 'string', format: 'date-time' }, type: { type: 'string' }, data: { type: 'object', additionalProperties: true } },
+} as const;
 
 /** `?unmask=true`: full numbers, for principals allowed to see them; every such read is audited. */
 const unmaskParam = z
@@ -43,68 +100,132 @@ export function registerCallRoutes(
   const store = opts.store.calls;
   const audit = opts.audit;
 
-  app.get('/api/calls', { config: { roles: ROLE_SETS.readCalls } }, async (request) => {
-    const query = parseOrThrow(listQuerySchema, request.query, 'query');
-    const principal = principalOf(request);
-    const unmasked = wantsUnmasked(principal, query.unmask);
-    const calls = await store.listCalls({ limit: query.limit, status: query.status });
-    if (!unmasked) return { calls: calls.map(maskCall), masked: true };
-    await audit.record(principal, 'calls.unmasked', undefined, { calls: calls.map((c) => c.id) });
-    return { calls, masked: false };
-  });
+  app.get(
+    '/api/calls',
+    {
+      config: { roles: ROLE_SETS.readCalls },
+      validatorCompiler: validatedByZod,
+      schema: {
+        summary: 'Calls, newest first',
+        querystring: jsonSchemaOf(listQuerySchema),
+        response: {
+          200: { type: 'object', properties: { calls: { type: 'array', items: callSchema }, masked: { type: 'boolean' } }, required: ['calls', 'masked'] },
+        },
+      },
+    },
+    async (request) => {
+      const query = parseOrThrow(listQuerySchema, request.query, 'query');
+      const principal = principalOf(request);
+      const unmasked = wantsUnmasked(principal, query.unmask);
+      const calls = await store.listCalls({ limit: query.limit, status: query.status });
+      if (!unmasked) return { calls: calls.map(maskCall), masked: true };
+      await audit.record(principal, 'calls.unmasked', undefined, { calls: calls.map((c) => c.id) });
+      return { calls, masked: false };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/calls/:id', { config: { roles: ROLE_SETS.readCalls } }, async (request) => {
-    const query = parseOrThrow(detailQuerySchema, request.query, 'query');
-    const principal = principalOf(request);
-    const unmasked = wantsUnmasked(principal, query.unmask);
-    const call = await requireCall(store, request.params.id);
-    const [turns, events] = await Promise.all([store.listTurns(call.id), store.listEvents(call.id)]);
-    await audit.record(principal, unmasked ? 'call.unmasked' : 'transcript.read', call.id, { turns: turns.length });
-    if (unmasked) return { call, turns, events, masked: false };
-    return { call: maskCall(call), turns: turns.map(maskTurn), events: events.map(maskEvent), masked: true };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/calls/:id',
+    {
+      config: { roles: ROLE_SETS.readCalls },
+      validatorCompiler: validatedByZod,
+      schema: {
+        summary: 'One call with its turns and events',
+        params: callIdParams,
+        querystring: jsonSchemaOf(detailQuerySchema),
+        response: {
+          200: {
+            type: 'object',
+            properties: { call: callSchema, turns: { type: 'array', items: turnSchema }, events: { type: 'array', items: eventSchema }, masked: { type: 'boolean' } },
+            required: ['call', 'turns', 'events', 'masked'],
+          },
+        },
+      },
+    },
+    async (request) => {
+      const query = parseOrThrow(detailQuerySchema, request.query, 'query');
+      const principal = principalOf(request);
+      const unmasked = wantsUnmasked(principal, query.unmask);
+      const call = await requireCall(store, request.params.id);
+      const [turns, events] = await Promise.all([store.listTurns(call.id), store.listEvents(call.id)]);
+      await audit.record(principal, unmasked ? 'call.unmasked' : 'transcript.read', call.id, { turns: turns.length });
+      if (unmasked) return { call, turns, events, masked: false };
+      return { call: maskCall(call), turns: turns.map(maskTurn), events: events.map(maskEvent), masked: true };
+    },
+  );
 
-  app.get<{ Params: { id: string; leg: string } }>('/api/calls/:id/recordings/:leg', { config: { roles: ROLE_SETS.readCalls } }, async (request, reply) => {
-    const call = await requireCall(store, request.params.id);
-    const leg = request.params.leg.replace(/\.wav$/, '');
-    const file = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
-    // One row per download, ranged or not: players fetch in pieces, but each piece is a read of the recording.
-    await audit.record(principalOf(request), 'recording.download', call.id, { leg, range: request.headers.range ?? null });
-    const range = parseByteRange(request.headers.range, file.size);
-    reply.header('Content-Type', 'audio/wav').header('Accept-Ranges', 'bytes').header('Cache-Control', 'no-cache');
-    if (range === null) {
-      reply.header('Content-Range', `bytes */${file.size}`);
-      throw new HttpError(416, 'requested range is outside the file');
-    }
-    if (range) {
-      reply
-        .code(206)
-        .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
-        .header('Content-Length', range.end - range.start + 1);
-      return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
-    }
-    reply.header('Content-Length', file.size);
-    return reply.send(createReadStream(file.path));
-  });
+  app.get<{ Params: { id: string; leg: string } }>(
+    '/api/calls/:id/recordings/:leg',
+    {
+      config: { roles: ROLE_SETS.readCalls },
+      schema: {
+        summary: 'A recording leg as WAV (caller, bot or mixed); byte ranges supported',
+        params: {
+          type: 'object',
+          properties: { id: callIdParams.properties.id, leg: { type: 'string', maxLength: 32, description: 'caller, bot or mixed (optionally with .wav)' } },
+          required: ['id', 'leg'],
+        },
+        response: {
+          200: { description: 'the whole recording', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } },
+          206: { description: 'the requested byte range', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const call = await requireCall(store, request.params.id);
+      const leg = request.params.leg.replace(/\.wav$/, '');
+      const file = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
+      // One row per download, ranged or not: players fetch in pieces, but each piece is a read of the recording.
+      await audit.record(principalOf(request), 'recording.download', call.id, { leg, range: request.headers.range ?? null });
+      const range = parseByteRange(request.headers.range, file.size);
+      reply.header('Content-Type', 'audio/wav').header('Accept-Ranges', 'bytes').header('Cache-Control', 'no-cache');
+      if (range === null) {
+        reply.header('Content-Range', `bytes */${file.size}`);
+        throw new HttpError(416, 'requested range is outside the file');
+      }
+      if (range) {
+        reply
+          .code(206)
+          .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
+          .header('Content-Length', range.end - range.start + 1);
+        return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
+      }
+      reply.header('Content-Length', file.size);
+      return reply.send(createReadStream(file.path));
+    },
+  );
 
-  app.post('/api/calls', { config: { roles: ROLE_SETS.operate } }, async (request, reply) => {
-    const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
-    const target = opts.checkCallTarget?.({ flow: body.flow, lang: body.lang });
-    if (target && !target.ok) throw new HttpError(400, target.message, { field: target.field, valid: target.valid });
-    if (!opts.originate) {
-      throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
-    }
-    const outcome = await opts.originate(body);
-    await audit.record(principalOf(request), 'call.originate', 'error' in outcome ? undefined : outcome.callId, {
-      endpoint: maskText(body.endpoint),
-      pbx: body.pbx ?? null,
-      flow: body.flow ?? null,
-      outcome: 'error' in outcome ? outcome.error : 'placed',
-    });
-    if ('error' in outcome) throw new HttpError(outcome.status ?? 502, outcome.error);
-    opts.log.info({ callId: outcome.callId, endpoint: maskText(body.endpoint) }, 'outbound call requested');
-    return reply.code(202).send({ callId: outcome.callId });
-  });
+  app.post(
+    '/api/calls',
+    {
+      config: { roles: ROLE_SETS.operate },
+      bodyLimit: BODY_LIMITS.originate,
+      validatorCompiler: validatedByZod,
+      schema: {
+        summary: 'Place an outbound call through the connected PBX',
+        body: jsonSchemaOf(originateCallRequestSchema),
+        response: { 202: { type: 'object', properties: { callId: { type: 'string' } }, required: ['callId'] } },
+      },
+    },
+    async (request, reply) => {
+      const body = parseOrThrow(originateCallRequestSchema, request.body ?? {}, 'body');
+      const target = opts.checkCallTarget?.({ flow: body.flow, lang: body.lang });
+      if (target && !target.ok) throw new HttpError(400, target.message, { field: target.field, valid: target.valid });
+      if (!opts.originate) {
+        throw new HttpError(503, 'no PBX is connected: configure pbx.asterisk or pbx.freeswitch to place calls');
+      }
+      const outcome = await opts.originate(body);
+      await audit.record(principalOf(request), 'call.originate', 'error' in outcome ? undefined : outcome.callId, {
+        endpoint: maskText(body.endpoint),
+        pbx: body.pbx ?? null,
+        flow: body.flow ?? null,
+        outcome: 'error' in outcome ? outcome.error : 'placed',
+      });
+      if ('error' in outcome) throw new HttpError(outcome.status ?? 502, outcome.error);
+      opts.log.info({ callId: outcome.callId, endpoint: maskText(body.endpoint) }, 'outbound call requested');
+      return reply.code(202).send({ callId: outcome.callId });
+    },
+  );
 }
 
 async function requireCall(store: CallStore, id: string): Promise<CallRecord> {

@@ -2,11 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { ROLE_SETS } from '../auth/index.ts';
 import { CampaignError, importContacts, rejectsCsv, type CampaignAction, type CampaignService } from '../campaign/index.ts';
 import type { CampaignStore } from '../store/index.ts';
+import { BODY_LIMITS, DEFAULT_UPLOAD_LIMIT_BYTES } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 
 export interface CampaignRoutesOptions {
   campaigns: CampaignService;
   store: CampaignStore;
+  /** Largest contact file accepted (server.uploadLimitBytes). */
+  uploadLimitBytes?: number;
 }
 
 const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' } }, required: ['id'] } as const;
@@ -22,14 +25,16 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
       throw err;
     }
   };
-  // Contact files arrive as the raw body (text/csv or an XLSX's octet stream), up to 100 MB.
+  // Contact files arrive as the raw body (text/csv or an XLSX's octet stream). The parser has no limit of its own:
+  // only the import route raises it (to server.uploadLimitBytes), every other route keeps its small one.
   for (const type of ['text/csv', 'application/octet-stream', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']) {
-    if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: 100 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+    if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
+  const uploadLimit = o.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
 
   app.get('/api/campaigns', { config: { roles: ROLE_SETS.readCalls }, schema: { response: {} } }, async () => ({ campaigns: await o.store.listCampaigns() }));
 
-  app.post('/api/campaigns', { config: { roles: ROLE_SETS.operate }, schema: { body: { type: 'object' } } }, async (request, reply) =>
+  app.post('/api/campaigns', { config: { roles: ROLE_SETS.operate }, bodyLimit: BODY_LIMITS.campaign, schema: { body: { type: 'object' } } }, async (request, reply) =>
     reply.code(201).send({ campaign: await wrap(() => o.campaigns.create(request.body)) }),
   );
 
@@ -41,6 +46,7 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     '/api/campaigns/:id/:action',
     {
       config: { roles: ROLE_SETS.operate },
+      bodyLimit: BODY_LIMITS.none,
       schema: { params: { type: 'object', properties: { id: idParams.properties.id, action: { type: 'string', enum: ['start', 'pause', 'resume', 'stop'] } }, required: ['id', 'action'] } },
     },
     async (request) => wrap(async () => ({ campaign: await o.campaigns.act(request.params.id, request.params.action) })),
@@ -52,7 +58,7 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
 
   app.post<{ Params: { id: string }; Querystring: { file?: string } }>(
     '/api/campaigns/:id/contacts',
-    { config: { roles: ROLE_SETS.operate }, schema: { params: idParams, querystring: { type: 'object', properties: { file: { type: 'string', maxLength: 200 } } } } },
+    { config: { roles: ROLE_SETS.operate }, bodyLimit: uploadLimit, schema: { params: idParams, querystring: { type: 'object', properties: { file: { type: 'string', maxLength: 200 } } } } },
     async (request, reply) =>
       wrap(async () => {
         if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'send the contact file as text/csv or an XLSX (application/octet-stream)');
@@ -116,8 +122,8 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     '/api/dnc',
     {
       config: { roles: ROLE_SETS.operate },
+      bodyLimit: BODY_LIMITS.dncList,
       schema: {
-
         body: {
           type: 'object',
           required: ['numbers'],

@@ -28,6 +28,11 @@ export const serverConfigSchema = z
     allowedOrigins: z.array(z.string().min(1)).default([]),
     /** Mark the session cookie `Secure` and trust X-Forwarded-Proto: set when TLS ends at a reverse proxy. */
     secureCookies: z.boolean().default(false),
+    /**
+     * Largest upload (contact import CSV/XLSX) accepted, in bytes; other routes have fixed limits sized to their
+     * bodies (src/api/body-limits.ts). 120,000 contacts with names and two variables are about 10 MB of CSV.
+     */
+    uploadLimitBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
     /** Console sessions last this long after sign-in. */
     sessionHours: z.number().min(0.1).max(24 * 30).default(12),
   })

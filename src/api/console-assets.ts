@@ -25,16 +25,27 @@ export function registerConsole(app: FastifyInstance): void {
 
   const login = files.get('login.html');
 
-  app.get('/', { config: { roles: ['admin', 'operator', 'auditor'], loginRedirect: true } }, async (_request, reply) => {
+  const html = (summary: string) => ({
+    summary,
+    tags: ['console'],
+    response: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, 404: { $ref: 'ErrorBody#' } },
+  });
+  app.get('/', { config: { roles: ['admin', 'operator', 'auditor'], loginRedirect: true }, schema: html('The web console (browsers without a session are sent to /login)') }, async (_request, reply) => {
     if (!index) return reply.code(404).send({ error: 'console not installed' });
     return reply.header('Content-Type', index.type).header('Cache-Control', 'no-cache').send(index.body);
   });
-  app.get('/login', { config: { roles: 'public' } }, async (_request, reply) => {
+  app.get('/login', { config: { roles: 'public' }, schema: html('The console sign-in page') }, async (_request, reply) => {
     if (!login) return reply.code(404).send({ error: 'console not installed' });
     return reply.header('Content-Type', login.type).header('Cache-Control', 'no-cache').send(login.body);
   });
   // Static code and styles only, no data: public so the login page can load them.
-  app.get<{ Params: { file: string } }>('/console/:file', { config: { roles: 'public' } }, async (request, reply) => {
+  const assetSchema = {
+    summary: 'A console script, style sheet or image',
+    tags: ['console'],
+    params: { type: 'object', properties: { file: { type: 'string', maxLength: 100 } }, required: ['file'] },
+    response: { 200: { description: 'the file', content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } } },
+  };
+  app.get<{ Params: { file: string } }>('/console/:file', { config: { roles: 'public' }, schema: assetSchema }, async (request, reply) => {
     const file = files.get(request.params.file);
     if (!file) return reply.code(404).send({ error: `no console file ${request.params.file}` });
     return reply.header('Content-Type', file.type).header('Cache-Control', 'no-cache').send(file.body);

@@ -8,7 +8,9 @@ import { registerCallRoutes } from './calls-routes.ts';
 import { registerCampaignRoutes } from './campaign-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
+import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
+import { registerApiDocs, registerOpenApiCollector } from './openapi.ts';
 import type { HttpServer, HttpServerOptions } from './http-types.ts';
 import { WebSocketDispatcher } from './websocket-dispatch.ts';
 
@@ -33,6 +35,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     loggerInstance: log as FastifyBaseLogger,
     logController: new QuietRequestLog(),
     forceCloseConnections: true,
+    // Routes that take bodies set their own limit (body-limits.ts); everything else gets this small one.
+    bodyLimit: BODY_LIMITS.default,
     // Behind an HTTPS reverse proxy (secureCookies) the proxy's X-Forwarded-Proto says the request was https.
     trustProxy: opts.config.secureCookies,
   });
@@ -40,8 +44,14 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const statusCode = error.statusCode ?? 500;
     if (statusCode >= 500 && !(error instanceof HttpError)) log.error({ err: error, url: request.url }, 'request failed');
-    const details = error instanceof HttpError ? error.details : {};
-    const message = statusCode >= 500 && !(error instanceof HttpError) ? `internal error: ${error.message}` : error.message;
+    const details = error instanceof HttpError ? error.details : validationDetails(error);
+    let message = statusCode >= 500 && !(error instanceof HttpError) ? `internal error: ${error.message}` : error.message;
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMITS.default;
+      message = `request body too large: ${request.method} ${request.routeOptions.url ?? ''} accepts at most ${limit} bytes`;
+      // The client may still be sending: do not keep the connection for the rest of a body we will never read.
+      reply.header('Connection', 'close');
+    }
     return reply.code(statusCode).send({ error: message, statusCode, ...details });
   });
   app.setNotFoundHandler((request, reply) =>
@@ -52,20 +62,52 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   // Before any route: from here on a route that does not declare its roles cannot be registered.
   const access = await installAccessControl(app, { auth, tokens: opts.store.tokens, config: opts.config, log });
 
-  app.get('/healthz', { config: { roles: 'public' } }, async () => ({ ok: true, uptimeSec: Math.round(process.uptime()) }));
-  app.get('/readyz', { config: { roles: 'public' } }, async (_request, reply) => {
+  // Before any route: it collects them (with their schemas and roles) for /openapi.json.
+  await registerOpenApiCollector(app);
+
+  app.get(
+    '/healthz',
+    {
+      config: { roles: 'public' },
+      schema: {
+        summary: 'Liveness: the process answers',
+        tags: ['health'],
+        response: { 200: { type: 'object', properties: { ok: { type: 'boolean' }, uptimeSec: { type: 'integer' } }, required: ['ok', 'uptimeSec'] } },
+      },
+    },
+    async () => ({ ok: true, uptimeSec: Math.round(process.uptime()) }),
+  );
+  const readinessSchema = {
+    type: 'object',
+    properties: {
+      ready: { type: 'boolean' },
+      checks: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } }, required: ['ok'] } },
+    },
+    required: ['ready', 'checks'],
+  } as const;
+  const readyzOptions = {
+    config: { roles: 'public' as const },
+    schema: { summary: 'Readiness: speech, store and PBX connections', tags: ['health'], response: { 200: readinessSchema, 503: readinessSchema } },
+  };
+  app.get('/readyz', readyzOptions, async (_request, reply) => {
     const readiness = opts.readiness();
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   const metricsAccess: RouteAccess = opts.metricsPublic ? 'public' : ['admin', 'operator', 'auditor'];
-  app.get('/metrics', { config: { roles: metricsAccess } }, async (_request, reply) =>
+  const metricsSchema = {
+    summary: 'Prometheus metrics (text exposition format)',
+    tags: ['health'],
+    response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  };
+  app.get('/metrics', { config: { roles: metricsAccess }, schema: metricsSchema }, async (_request, reply) =>
     reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()),
   );
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
-  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns });
+  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes });
   registerConsole(app);
+  await registerApiDocs(app);
 
   const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log, {
     checkUpgrade: (headers) => access.checkUpgrade(headers),
@@ -101,6 +143,18 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       }
     },
   };
+}
+
+/** Ajv's validation errors named like the zod-parsed routes name theirs: `field` and `issues`. */
+function validationDetails(error: FastifyError): Record<string, unknown> {
+  if (!error.validation) return {};
+  const issues = error.validation.map((v) => {
+    const params = v.params as { missingProperty?: string; additionalProperty?: string };
+    const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const field = params.missingProperty ?? params.additionalProperty ?? path;
+    return { field: field || (error.validationContext ?? ''), message: v.message ?? 'invalid' };
+  });
+  return { field: issues[0]?.field, issues };
 }
 
 /** The console polls every couple of seconds: request lines go to debug so they do not drown the call logs. */

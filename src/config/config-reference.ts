@@ -1,5 +1,6 @@
 import { configSchema } from './schema.ts';
 import { KEY_DESCRIPTIONS } from './key-descriptions.ts';
+import { SECRET_KEYS, secretFileEnvVar, secretFileYamlKey } from './secret-files.ts';
 import { describeType, envVarName, listConfigKeys, type ConfigKey } from './schema-tree.ts';
 
 export interface ConfigReferenceRow {
@@ -20,8 +21,13 @@ export function configReferenceRows(): ConfigReferenceRow[] {
       type: key.isObject ? 'object' : describeType(key.schema),
       defaultValue: formatDefault(key),
       envVar: envVarName(key.path),
-      description: key.description ?? KEY_DESCRIPTIONS[key.path.join('.')] ?? '',
+      description: withSecretNote(key.path.join('.'), key.description ?? KEY_DESCRIPTIONS[key.path.join('.')] ?? ''),
     }));
+}
+
+function withSecretNote(key: string, description: string): string {
+  if (!SECRET_KEYS.includes(key)) return description;
+  return `${description} Secret: can be read from a file (\`${secretFileEnvVar(key)}\`, or \`${secretFileYamlKey(key)}:\` in YAML); never logged.`;
 }
 
 /** Markdown table of every config key (for the README). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConfigIssue } from './config-error.ts';
+import { secretFileEnvVars } from './secret-files.ts';
 import { ENV_PREFIX, envVarName, isPlainObject, listConfigKeys, type ConfigKey } from './schema-tree.ts';
 
 /**
@@ -29,9 +30,11 @@ export function applyEnvOverrides(
   const sources = new Map<string, string>();
   const issues: ConfigIssue[] = [];
   const matched: { name: string; key: ConfigKey; text: string }[] = [];
+  // `CALLPILOT_<SECRET KEY>_FILE`: read by applySecretFileEnv after this pass.
+  const fileVars = secretFileEnvVars();
 
   for (const [name, text] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || text === undefined || NON_KEY_ENV_VARS.has(name)) continue;
+    if (!name.startsWith(ENV_PREFIX) || text === undefined || NON_KEY_ENV_VARS.has(name) || fileVars.has(name)) continue;
     const key = keysByEnv.get(name);
     if (!key) {
       issues.push({ path: '', env: name, message: `${name} names no config key${suggest(name, keysByEnv)}` });

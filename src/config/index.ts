@@ -4,3 +4,4 @@ export { loadConfig, loadConfigWithSource, DEFAULT_CONFIG_PATH, type LoadConfigO
 export { NON_KEY_ENV_VARS } from './env-overrides.ts';
 export { envVarName } from './schema-tree.ts';
 export { renderConfigReference, configReferenceRows, type ConfigReferenceRow } from './config-reference.ts';
+export { SECRET_KEYS, secretFileEnvVar, secretFileYamlKey, readSecretFile, secretValuesOf } from './secret-files.ts';

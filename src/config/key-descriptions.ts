@@ -8,6 +8,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'server.allowedHosts': 'Host names browsers may reach callpilot by (DNS-rebinding guard); IP literals and localhost always pass, `*` disables the check (JSON array in env).',
   'server.allowedOrigins': 'Extra origins (e.g. https://ops.example.com) allowed to open WebSockets and send state-changing requests; same-origin always passes (JSON array in env).',
   'server.secureCookies': 'Mark the console session cookie Secure and trust X-Forwarded-Proto: set when TLS ends at a reverse proxy.',
+  'server.uploadLimitBytes': 'Largest contact-import upload (CSV/XLSX) in bytes; larger ones get 413 and nothing is imported. Other routes have fixed limits sized to their bodies (16 KiB unless listed in src/api/body-limits.ts).',
   'server.sessionHours': 'How long a console sign-in lasts.',
   'server.maxCalls': 'Calls at once (inbound, outbound and /media together); past it new calls are refused on every wire (media WS close 1013, PBX cause 34 or server.overflowTarget). Unset: 25 per CPU core, the level measured within the latency targets (bench/RESULTS.md).',
   'server.drainTimeoutMs': 'On SIGTERM/SIGINT: how long live calls may finish before they are ended with reason `shutdown` (readyz says `draining` meanwhile).',

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { applyEnvOverrides } from './env-overrides.ts';
 import { configSchema, type Config } from './schema.ts';
+import { applySecretFileEnv, resolveYamlSecretFiles } from './secret-files.ts';
 import { findUnknownKeys, isPlainObject, unwrapSchema } from './schema-tree.ts';
 
 /** Looked up relative to the working directory when no path is given. */
@@ -43,8 +44,13 @@ export function loadConfigWithSource(opts: LoadConfigOptions = {}): LoadedConfig
     raw = source.value;
   }
 
-  const overridden = applyEnvOverrides(raw, env, configSchema);
-  const issues: ConfigIssue[] = [...(source?.issues ?? []), ...overridden.issues];
+  // Secrets given as files: `<key>File:` in YAML first, then env values, then `CALLPILOT_<KEY>_FILE` over both.
+  const yamlSecrets = resolveYamlSecretFiles(raw, cwd, shownFile);
+  const overridden = applyEnvOverrides(yamlSecrets.input, env, configSchema);
+  const envSecrets = applySecretFileEnv(overridden.input, env, cwd);
+  for (const [key, name] of envSecrets.sources) overridden.sources.set(key, name);
+  const yamlSecretIssues = yamlSecrets.issues.map((issue) => ({ ...issue, ...source?.position(issue.path.split('.'), true) }));
+  const issues: ConfigIssue[] = [...(source?.issues ?? []), ...yamlSecretIssues, ...overridden.issues, ...envSecrets.issues];
   const locate = (path: (string | number)[], atKey: boolean): Partial<ConfigIssue> => {
     const dotted = path.map(String);
     for (let length = dotted.length; length > 0; length--) {

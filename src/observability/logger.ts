@@ -30,7 +30,23 @@ const NUMBER_FIELDS = [
   'slots',
   'digits',
 ];
-export const REDACTED_LOG_PATHS: readonly string[] = [...NUMBER_FIELDS, ...NUMBER_FIELDS.map((f) => `*.${f}`), 'err.message', 'err.stack', 'reason', 'detail'];
+/** Fields that can carry a secret (config passwords, API keys, auth headers): replaced whole, never masked. */
+const SECRET_FIELDS = ['password', 'apiKey', 'secret', 'authorization', 'cookie'];
+const SECRET_FIELD_SET: ReadonlySet<string> = new Set(SECRET_FIELDS);
+export const REDACTED_LOG_PATHS: readonly string[] = [
+  ...NUMBER_FIELDS,
+  ...NUMBER_FIELDS.map((f) => `*.${f}`),
+  'err.message',
+  'err.stack',
+  'reason',
+  'detail',
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+];
+
+function censor(value: unknown, path: string[]): unknown {
+  return SECRET_FIELD_SET.has(path[path.length - 1] ?? '') ? '[secret]' : maskValue(value);
+}
 
 /** pino options that mask numbers in every line; exported so tests can build loggers over their own streams. */
 export function loggerOptions(cfg: LogConfig): LoggerOptions {
@@ -39,7 +55,7 @@ export function loggerOptions(cfg: LogConfig): LoggerOptions {
     base: { service: 'callpilot' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
-    redact: { paths: [...REDACTED_LOG_PATHS], censor: (value: unknown) => maskValue(value) },
+    redact: { paths: [...REDACTED_LOG_PATHS], censor },
   };
 }
 

@@ -275,10 +275,21 @@ export class PostgresCampaignStore implements CampaignStore {
     return r.rowCount ?? 0;
   }
 
-  async attemptsToReconcile(nodeId: string, now: string): Promise<AttemptRecord[]> {
-    return (
-      await this.rows(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND (node_id = $1 OR lease_until < $2) ORDER BY created_at`, [nodeId, now])
-    ).map(attemptFromRow);
+  async attemptsToReconcile(nodeId: string, now: string, opts: { expiredOnly?: boolean } = {}): Promise<AttemptRecord[]> {
+    const rows = opts.expiredOnly
+      ? await this.rows(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND lease_until < $1 ORDER BY created_at`, [now])
+      : await this.rows(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND (node_id = $1 OR lease_until < $2) ORDER BY created_at`, [nodeId, now]);
+    return rows.map(attemptFromRow);
+  }
+
+  async handBack(id: string, nodeId: string): Promise<boolean> {
+    return this.db.transaction(async (q) => {
+      const gone = await q.query(`DELETE FROM attempts WHERE id = $1 AND node_id = $2 AND state = 'dialing' AND call_id IS NULL RETURNING contact_id`, [id, nodeId]);
+      const row = gone.rows[0] as Row | undefined;
+      if (!row) return false;
+      await q.query(`UPDATE contacts SET state = 'pending', attempts = GREATEST(0, attempts - 1) WHERE id = $1 AND state = 'dialing'`, [row.contact_id]);
+      return true;
+    });
   }
 
   async takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean> {

@@ -72,6 +72,9 @@ export class SqliteCampaignStore implements CampaignStore {
       contactAfter: p(`UPDATE contacts SET state = ?, next_at = ?, last_disposition = ? WHERE id = ?`),
       heartbeat: p(`UPDATE attempts SET lease_until = ? WHERE node_id = ? AND state IN ('dialing', 'live')`),
       toReconcile: p(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND (node_id = ? OR lease_until < ?) ORDER BY created_at`),
+      expired: p(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND lease_until < ? ORDER BY created_at`),
+      handBackAttempt: p(`DELETE FROM attempts WHERE id = ? AND node_id = ? AND state = 'dialing' AND call_id IS NULL RETURNING contact_id`),
+      handBackContact: p(`UPDATE contacts SET state = 'pending', attempts = max(0, attempts - 1) WHERE id = ? AND state = 'dialing'`),
       takeOver: p(`UPDATE attempts SET node_id = ?, lease_until = ? WHERE id = ? AND state IN ('dialing', 'live') AND (node_id = ? OR lease_until < ?)`),
       liveCount: p(`SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND state IN ('dialing', 'live')`),
       contactCounts: p('SELECT state, count(*) AS n FROM contacts WHERE campaign_id = ? GROUP BY state'),
@@ -261,8 +264,19 @@ export class SqliteCampaignStore implements CampaignStore {
     return this.s.heartbeat.run(leaseUntil, nodeId).changes;
   }
 
-  async attemptsToReconcile(nodeId: string, now: string): Promise<AttemptRecord[]> {
-    return (this.s.toReconcile.all(nodeId, now) as Row[]).map(attemptFromRow);
+  async attemptsToReconcile(nodeId: string, now: string, opts: { expiredOnly?: boolean } = {}): Promise<AttemptRecord[]> {
+    const rows = opts.expiredOnly ? this.s.expired.all(now) : this.s.toReconcile.all(nodeId, now);
+    return (rows as Row[]).map(attemptFromRow);
+  }
+
+  async handBack(id: string, nodeId: string): Promise<boolean> {
+    const tx = this.db.transaction((): boolean => {
+      const row = this.s.handBackAttempt.get(id, nodeId) as { contact_id: number } | undefined;
+      if (!row) return false;
+      this.s.handBackContact.run(row.contact_id);
+      return true;
+    });
+    return tx();
   }
 
   async takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean> {

@@ -40,7 +40,7 @@ const enNegator = /(?:^|\s)(?:not|never|not really|not very|hardly|do not|did no
  * Words the small English models hear for a fast "not" (the demo model hears "not interested" as "nine interested"):
  * right before a keyword they read as a negation, which errs toward "no", the safe side for consent.
  */
-const enSoundNegator = /(?:^|\s)(?:nine|knot|naught|nought|note|nod|nut|no)\s$/;
+const enSoundNegator = /(?:^|\s)(?:nine|knot|naught|nought|note|nod|nut)\s$/;
 const fuzzyPenalty = 0.85;
 /** A keyword heard only as a sound-alike (转仁工 for 转人工) counts a little less than the written one. */
 const pinyinPenalty = 0.9;
