@@ -143,7 +143,10 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     sweepTimer.unref();
     closers.push(() => clearInterval(sweepTimer));
 
-    const metrics = createMetrics();
+    const metrics = createMetrics({ version: CALLPILOT_VERSION });
+    const vadStage = metrics.stageDuration.labels({ stage: 'vad' });
+    const asrStage = metrics.stageDuration.labels({ stage: 'asr_final' });
+    const ttsStage = metrics.stageDuration.labels({ stage: 'tts' });
     const maxCalls = config.server.maxCalls ?? defaultMaxCalls();
     const admission = new CallAdmission({ maxCalls, onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }) });
     // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
@@ -158,6 +161,16 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       clock: { callerGapMs: config.media.callerGapMs, deadMediaMs: config.media.deadMediaMs },
       mediaToken: (callKey) => auth.mediaTokens.issue(callKey),
     });
+    for (const adapter of adapters) {
+      const pbx = adapter.kind;
+      metrics.pbxConnected.set({ pbx }, adapter.ready ? 1 : 0);
+      let up = adapter.ready;
+      adapter.on('ready', (ready) => {
+        metrics.pbxConnected.set({ pbx }, ready ? 1 : 0);
+        if (up && !ready) metrics.pbxDisconnects.inc({ pbx });
+        up = ready;
+      });
+    }
     const profiles = loadComplianceProfiles(resolve(cwd, config.campaigns.profilesFile));
     const campaigns = new CampaignService({
       store: store.campaigns,
@@ -260,7 +273,12 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const [speechResult, speakerResult] = await Promise.allSettled([
       opts.speech
         ? progress('ASR+VAD', Promise.resolve(opts.speech))
-        : progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls })).then((s) => {
+        : progress('ASR+VAD', createSpeechEngine(config.speech, {
+            log,
+            modelsRoot: opts.modelsRoot,
+            vadTarget: maxCalls,
+            timings: { vad: (s) => vadStage.observe(s), asrFinal: (s) => asrStage.observe(s) },
+          })).then((s) => {
             closers.push(() => s.close());
             return s;
           }),
@@ -268,7 +286,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         ? Promise.resolve(opts.speaker)
         : progress('TTS', createTtsEngine(config.speech.tts, { log, resolveModelDir: (name) => resolveModel(name, modelLookup).dir })).then((tts) => {
             closers.push(() => tts.close());
-            return createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler });
+            return createSpeaker(tts, { cacheSize: config.speech.tts.cacheSize, log, resample: createResampler, onSynthesized: (s) => ttsStage.observe(s) });
           }),
     ]);
     if (speechResult.status === 'rejected' || speakerResult.status === 'rejected') {
@@ -283,6 +301,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     asrTimer.unref();
     closers.push(() => clearInterval(asrTimer));
     dialogs = await createFlowDialogFactory({
+      onRetry: (kind, flow, lang) => (kind === 'no_input' ? metrics.noInput : metrics.noMatch).inc({ flow, lang }),
       flowsDir: resolve(cwd, config.dialog.flowsDir),
       defaultFlow: config.dialog.defaultFlow,
       defaultLang: config.dialog.defaultLang,
@@ -303,7 +322,10 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       recordingsDir: config.media.record ? recordingsDir : undefined,
       recordingKeyring,
       log,
-      metrics: engineMetrics(metrics),
+      // The media wire each PBX uses is one config value; callpilot's own /media socket is `media`.
+      metrics: engineMetrics(metrics, (pbx) =>
+        pbx === 'asterisk' ? (config.pbx.asterisk?.media ?? 'unknown') : pbx === 'freeswitch' ? (config.pbx.freeswitch?.media ?? 'unknown') : 'media',
+      ),
     });
     engine = running;
     const runner = new PbxCallRunner({

@@ -53,7 +53,7 @@ test('Prometheus text: labels, sums, comments', () => {
     '# TYPE callpilot_late_frames_total counter',
     'callpilot_late_frames_total 12',
     'callpilot_dropped_frames_total 0',
-    'callpilot_asr_real_time_factor 0.0123',
+    'callpilot_asr_real_time_factor_ratio 0.0123',
     'callpilot_calls_total{disposition="refused"} 3',
     'callpilot_calls_total{disposition="a \\"q\\" b"} 2',
     'callpilot_active_calls 5',

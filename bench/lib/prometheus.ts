@@ -47,7 +47,7 @@ export interface ServerMetrics {
 export function pickServerMetrics(text: string): ServerMetrics {
   const s = parsePrometheusText(text);
   return {
-    asrRealTimeFactor: metricSum(s, 'callpilot_asr_real_time_factor'),
+    asrRealTimeFactor: metricSum(s, 'callpilot_asr_real_time_factor_ratio'),
     lateFrames: metricSum(s, 'callpilot_late_frames_total'),
     droppedFrames: metricSum(s, 'callpilot_dropped_frames_total'),
     turns: metricSum(s, 'callpilot_turns_total'),

@@ -13,11 +13,20 @@ import type { CallControl, TurnLoopResult, TurnSummary } from './turn-loop.ts';
 import { TurnLoop } from './turn-loop.ts';
 import type { DialogFactory, Lang } from './types.ts';
 
+/** Labels every call metric carries; each has a bounded set of values (loaded flows, zh/en, configured PBXs). */
+export interface CallMetricLabels {
+  flow: string;
+  lang: string;
+  pbx: string;
+}
+
 /** What the engine reports to metrics; the app maps it onto Prometheus. */
 export interface EngineMetrics {
-  callStarted(): void;
-  callEnded(disposition: string): void;
-  turn(latencySeconds: number | undefined): void;
+  callStarted(labels: CallMetricLabels): void;
+  callEnded(disposition: string, labels: CallMetricLabels): void;
+  turn(latencySeconds: number | undefined, labels: CallMetricLabels): void;
+  /** The call was handed to a human (by its flow or an operator). */
+  transfer(labels: CallMetricLabels): void;
   bargeIn(stopSeconds: number): void;
   legStats(stats: { lateFrames: number; droppedFrames: number }): void;
 }
@@ -115,6 +124,8 @@ export class CallEngine {
   private readonly o: CallEngineOptions;
   private readonly live = new Map<string, AudioLeg>();
   private readonly controls = new Map<string, LiveCallControl>();
+  /** Metric labels of each started call, until its end is counted. */
+  private readonly metricLabels = new Map<string, CallMetricLabels>();
   private readonly liveEvents = new EventEmitter<{ event: [LiveCallEvent] }>();
   /** Every runCall not yet settled: shutdown waits for them so each end is stored before the store closes. */
   private readonly running = new Set<Promise<CallOutcome>>();
@@ -176,7 +187,7 @@ export class CallEngine {
       if (!req.leg.closed) await req.leg.close({ code: 'protocol_error', detail: 'internal error' }).catch(() => undefined);
       if (this.live.get(callId) === req.leg) {
         this.live.delete(callId);
-        this.o.metrics?.callEnded('error');
+        this.o.metrics?.callEnded('error', this.endLabels(callId));
       }
       await this.o.store
         .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'error', hangupBy: 'error' })
@@ -240,7 +251,9 @@ export class CallEngine {
       await leg.close({ code: 'shutdown', detail: 'callpilot is shutting down' }).catch(() => undefined);
     }
     this.live.set(callId, leg);
-    this.o.metrics?.callStarted();
+    const labels: CallMetricLabels = { flow, lang, pbx: req.pbx };
+    this.metricLabels.set(callId, labels);
+    this.o.metrics?.callStarted(labels);
     log.info({ pbx: req.pbx, direction: req.direction, flow, lang }, 'call started');
 
     let recorder: CallRecorder | undefined;
@@ -309,7 +322,7 @@ export class CallEngine {
     this.live.delete(callId);
     const legStats = (leg as Partial<{ stats: { lateFrames: number; droppedFrames: number } }>).stats;
     if (legStats) this.o.metrics?.legStats(legStats);
-    this.o.metrics?.callEnded(outcome.disposition);
+    this.o.metrics?.callEnded(outcome.disposition, this.endLabels(callId));
     try {
       await this.o.store.updateCall(callId, {
         status: 'ended',
@@ -323,6 +336,12 @@ export class CallEngine {
     }
     log.info({ disposition: outcome.disposition, endedBy: outcome.endedBy }, 'call ended');
     return { ...outcome, callId, recordingDir };
+  }
+
+  private endLabels(callId: string): CallMetricLabels {
+    const labels = this.metricLabels.get(callId) ?? { flow: 'unknown', lang: 'unknown', pbx: 'unknown' };
+    this.metricLabels.delete(callId);
+    return labels;
   }
 
   /** Calls still running (set up, live, or storing their end). */
@@ -365,7 +384,8 @@ export class CallEngine {
   }
 
   private storeTurn(callId: string, turn: TurnSummary, log: Logger): void {
-    this.o.metrics?.turn(turn.latencyMs !== undefined ? turn.latencyMs / 1000 : undefined);
+    const labels = this.metricLabels.get(callId);
+    if (labels) this.o.metrics?.turn(turn.latencyMs !== undefined ? turn.latencyMs / 1000 : undefined, labels);
     this.o.store
       .addTurn({
         callId,
@@ -385,6 +405,10 @@ export class CallEngine {
 
   private onEvent(callId: string, event: CallTimelineEvent, listener: CallTimelineListener | undefined, log: Logger): void {
     if (event.type === 'bargeIn') this.o.metrics?.bargeIn(event.stopMs / 1000);
+    if (event.type === 'end' && event.by === 'transfer') {
+      const labels = this.metricLabels.get(callId);
+      if (labels) this.o.metrics?.transfer(labels);
+    }
     if (STORED_EVENTS.has(event.type)) {
       const { type, ...data } = event;
       this.o.store

@@ -33,6 +33,13 @@ export interface CallSpeechOptions {
   log: Logger;
   /** Called once on close (the engine forgets the call). */
   onClose?: () => void;
+  timings?: SpeechStageTimings;
+}
+
+/** Stage timings for metrics: VAD model time per frame, endpoint decision -> final transcript. Seconds. */
+export interface SpeechStageTimings {
+  vad(seconds: number): void;
+  asrFinal(seconds: number): void;
 }
 
 export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements CallSpeech {
@@ -90,7 +97,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const nowMs = this.nowMs;
     const samples = this.toFloat16k(pcm);
     this.ring.write(samples);
+    const vadStarted = this.o.timings ? performance.now() : 0;
     const edge = this.vad.accept(samples);
+    if (this.o.timings) this.o.timings.vad((performance.now() - vadStarted) / 1000);
     this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
     if (edge?.kind === 'start') {
@@ -161,9 +170,11 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);
     const earlyEndpoint = d.reason === 'expected';
     this.finalsInFlight++;
+    const finalizeStarted = performance.now();
     this.o.asr.finalize(this.o.streamId, paddingMs).then(
       (final) => {
         this.finalsInFlight--;
+        this.o.timings?.asrFinal((performance.now() - finalizeStarted) / 1000);
         this.emitFinal(final.text, d, earlyEndpoint, final.confidence);
       },
       (err: unknown) => {

@@ -4,6 +4,7 @@ export * from './echo-guard.ts';
 export * from './tts/index.ts';
 /** Listening side: `createSpeechEngine(cfg, { log })` -> SpeechEngine (VAD pool + shared streaming ASR + endpointer). */
 export { createSpeechEngine, type SpeechEngineOptions } from './speech-engine.ts';
+export type { SpeechStageTimings } from './call-speech.ts';
 export { normalizeForMatch } from './endpointer-match.ts';
 export { AsrConfigError } from './asr-model-config.ts';
 export { AsrWorkerError } from './asr-worker-client.ts';

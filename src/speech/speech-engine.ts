@@ -11,7 +11,7 @@ import { buildRecognizerConfig, hotwordsSupported } from './asr-model-config.ts'
 import { AsrInline } from './asr-inline.ts';
 import type { AsrService } from './asr-service.ts';
 import { AsrWorkerClient } from './asr-worker-client.ts';
-import { CallSpeechSession } from './call-speech.ts';
+import { CallSpeechSession, type SpeechStageTimings } from './call-speech.ts';
 import type { SpeechConfig } from './config.ts';
 import { resolveModel, type ModelLookupOptions } from './models/model-lookup.ts';
 import { checkTurnModel } from './turn-model.ts';
@@ -26,6 +26,8 @@ export interface SpeechEngineOptions {
   env?: Record<string, string | undefined>;
   /** VAD instances the pool grows to in the background (server.maxCalls), so no call waits for one. */
   vadTarget?: number;
+  /** Stage timings for metrics (VAD per frame, ASR final). */
+  timings?: SpeechStageTimings;
 }
 
 /** Idle VAD instances kept beyond the warm pool before extras are let go. */
@@ -70,7 +72,7 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     { asrModel: asrModel.name, asrDir: asrModel.dir, vadModel, worker: cfg.asr.worker, loadMs: Math.round(performance.now() - started) },
     'speech engine ready',
   );
-  return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir);
+  return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir, opts.timings);
 }
 
 class SherpaSpeechEngine implements SpeechEngine {
@@ -84,6 +86,7 @@ class SherpaSpeechEngine implements SpeechEngine {
     private readonly vadPool: VadPool,
     private readonly log: Logger,
     private readonly hotwordsDir: string | undefined,
+    private readonly timings: SpeechStageTimings | undefined,
   ) {}
 
   createCall(callId: string, sampleRate: 8000 | 16000, _lang: Lang): CallSpeech {
@@ -97,6 +100,7 @@ class SherpaSpeechEngine implements SpeechEngine {
       asr: this.asr,
       log: this.log,
       onClose: () => this.calls.delete(call),
+      timings: this.timings,
     });
     this.calls.add(call);
     return call;

@@ -10,9 +10,11 @@ import { configSchema } from '../../src/config/index.ts';
 import { newCallId } from '../../src/core/index.ts';
 import { FakeAsterisk } from '../pbx/asterisk/peer/fake-asterisk.ts';
 import { issueToken } from '../support/auth.ts';
-import { freePort, MODELS, REPO_ROOT, until } from '../support/e2e.ts';
+import { bearer } from '../support/auth.ts';
+import { freePort, MODELS, readTestWav, REPO_ROOT, until } from '../support/e2e.ts';
 import { callControlClient, statusOf, tokenMetadata, unary, type Client } from './grpc-client.ts';
 
+const ZH_WAV = 'zh-0008.wav';
 const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
 
 interface WireEvent {
@@ -122,6 +124,9 @@ test('Hangup over gRPC ends a live inbound call on the PBX; subscribers without 
     assert.is(masked.events.find((e) => e.type === 'started')!.from, '138****8000');
     assert.is(full.events.find((e) => e.type === 'started')!.from, '13800138000');
 
+    // The caller answers something: VAD, endpointer and ASR final run (timed by the stage metrics).
+    asterisk.callerSays(ch.id, readTestWav(ZH_WAV));
+    await until(() => masked.events.some((e) => e.type === 'final'), 'a final transcript', 20000);
     assert.is(await statusOf(unary(client, 'Hangup', { callId }, tokenMetadata(auditor))), grpc.status.PERMISSION_DENIED, 'auditors only watch');
     await unary(client, 'Hangup', { callId }, tokenMetadata(operator));
     await until(() => masked.events.some((e) => e.type === 'end'), 'the end event', 10000);
@@ -160,6 +165,29 @@ test('CallControl refuses what REST refuses: no token, wrong role, bad ids, bad 
     assert.is((await app.store.calls.listCalls()).length, callsBefore, 'nothing stored');
     assert.is(asterisk.requests.filter((r) => r.method === 'POST' && r.path === '/ari/channels').length, dialsBefore, 'nothing dialled');
   });
+});
+
+test('GET /metrics after those calls: labelled call counters, transfers, PBX state, stage timings, build info, standard process metrics', async () => {
+  const admin = await issueToken(app!.store, 'admin');
+  const res = await fetch(`${app!.url}/metrics`, { headers: bearer(admin) });
+  assert.is(res.status, 200);
+  const text = await res.text();
+  const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+  const labels = 'flow="demo",lang="zh",pbx="asterisk",transport="websocket"';
+  assert.is(value(new RegExp(`^callpilot_calls_total\\{disposition="transferred",${labels}\\} (\\d+)`, 'm')), 1, 'the transferred call');
+  assert.is(value(new RegExp(`^callpilot_calls_total\\{disposition="operator_hangup",${labels}\\} (\\d+)`, 'm')), 1, 'the call hung up over gRPC');
+  assert.is(value(new RegExp(`^callpilot_transfers_total\\{${labels}\\} (\\d+)`, 'm')), 1);
+  assert.ok(value(new RegExp(`^callpilot_turns_total\\{${labels}\\} (\\d+)`, 'm')) >= 1, 'turns by flow/lang/pbx/transport');
+  assert.is(value(/^callpilot_pbx_connected\{pbx="asterisk"\} (\d+)/m), 1);
+  assert.is(value(/^callpilot_active_calls\{pbx="asterisk",transport="websocket"\} (\d+)/m), 0);
+  assert.ok(value(/^callpilot_stage_duration_seconds_count\{stage="vad"\} (\d+)/m) > 100, 'VAD timed per frame');
+  assert.ok(value(/^callpilot_stage_duration_seconds_count\{stage="asr_final"\} (\d+)/m) >= 1, 'ASR final timed');
+  assert.ok(value(/^callpilot_stage_duration_seconds_count\{stage="tts"\} (\d+)/m) >= 1, 'TTS sentences timed');
+  assert.match(text, /^callpilot_build_info\{version="[^"]+",node_version="[0-9.]+"\} 1$/m);
+  assert.match(text, /^callpilot_asr_real_time_factor_ratio /m);
+  assert.match(text, /^process_cpu_seconds_total /m);
+  assert.not.match(text, /callpilot_process_|callpilot_nodejs_/);
+  assert.not.match(text, /^callpilot_asr_real_time_factor /m);
 });
 
 test.run();

@@ -41,7 +41,7 @@ test('metrics live on their own registry and render in Prometheus text', async (
   a.turnLatency.observe(0.9);
   a.bargeInStop.observe(0.015);
   a.activeCalls.inc();
-  a.callsTotal.inc({ disposition: 'promised_to_pay' });
+  a.callsTotal.inc({ disposition: 'promised_to_pay', flow: 'demo', lang: 'zh', pbx: 'asterisk', transport: 'websocket' });
   a.lateFrames.inc(3);
   a.turnsTotal.inc();
   a.asrRealTimeFactor.set(0.12);
@@ -50,14 +50,18 @@ test('metrics live on their own registry and render in Prometheus text', async (
   assert.match(text, /callpilot_turn_latency_seconds_bucket\{le="0.05"\} 0/);
   assert.match(text, /callpilot_turn_latency_seconds_count 2/);
   assert.match(text, /callpilot_barge_in_stop_seconds_bucket\{le="0.02"\} 1/);
-  assert.match(text, /callpilot_calls_total\{disposition="promised_to_pay"\} 1/);
+  assert.match(text, /callpilot_calls_total\{disposition="promised_to_pay",flow="demo",lang="zh",pbx="asterisk",transport="websocket"\} 1/);
   assert.match(text, /callpilot_late_frames_total 3/);
   assert.match(text, /callpilot_active_calls 1/);
-  assert.match(text, /callpilot_asr_real_time_factor 0.12/);
-  assert.match(text, /callpilot_process_cpu_seconds_total/);
+  assert.match(text, /callpilot_asr_real_time_factor_ratio 0.12/);
+  // Node/process metrics under their standard names, so stock dashboards find them.
+  assert.match(text, /^process_cpu_seconds_total /m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  assert.not.match(text, /callpilot_process_|callpilot_nodejs_/);
+  assert.match(text, /callpilot_build_info\{version="unknown",node_version="[0-9.]+"\} 1/);
   assert.match(a.contentType, /text\/plain/);
   // The second instance saw none of it.
-  assert.match(await b.render(), /callpilot_turn_latency_seconds_count 0/);
+  assert.not.match(await b.render(), /callpilot_turn_latency_seconds_count/);
 });
 
 test.run();

@@ -23,6 +23,8 @@ export interface FlowDialogFactoryOptions {
   fetch?: FetchLike;
   /** Where a step's `do_not_call` action records the refusal (the DNC ledger); without it the action is only logged. */
   doNotCall?: DoNotCallRecorder;
+  /** Each no-input / no-match retry a flow takes (metrics). */
+  onRetry?: (kind: 'no_input' | 'no_match', flow: string, lang: string) => void;
 }
 
 /** A DialogFactory over a folder of flow files that reloads them while calls run. */
@@ -65,7 +67,7 @@ class FolderFlowFactory implements FlowDialogFactory {
       throw new Error(`call ${ctx.callId}: no flow "${name}" is loaded (known: ${Object.keys(this.flows()).join(', ') || 'none'}; folder ${this.o.flowsDir})`);
     }
     if (flow.lang !== ctx.lang) this.log.warn({ callId: ctx.callId, flow: name, wanted: ctx.lang, got: flow.lang }, 'flow has no version in the call language');
-    return new FlowDialogSession({ flow, ctx, log: this.o.log, now: this.now, llm: this.llm, fetch: this.o.fetch, doNotCall: this.o.doNotCall });
+    return new FlowDialogSession({ flow, ctx, log: this.o.log, now: this.now, llm: this.llm, fetch: this.o.fetch, doNotCall: this.o.doNotCall, onRetry: this.o.onRetry });
   }
 
   flow(name: string, lang: Lang): CompiledFlow | undefined {

@@ -18,6 +18,8 @@ export interface FlowSessionOptions {
   fetch?: FetchLike;
   /** The DNC ledger for `do_not_call` steps. */
   doNotCall?: DoNotCallRecorder;
+  /** Each no-input / no-match retry (metrics by flow and language). */
+  onRetry?: (kind: 'no_input' | 'no_match', flow: string, lang: string) => void;
 }
 
 /** What the caller said or pressed in the turn being handled: fills `{{input.*}}` and `{{slot.*}}`. */
@@ -244,6 +246,7 @@ export class FlowDialogSession implements DialogSession {
     const def = this.flow.definition;
     const cfg: RetryDefinition | undefined = step[kind] ?? def.defaults[kind];
     this.retries[kind]++;
+    this.o.onRetry?.(kind, this.flow.name, this.flow.lang);
     const attempt = this.retries[kind];
     if (cfg && attempt <= cfg.retries) {
       const lead = cfg.say ? [this.pickText(cfg.say, attempt - 1)] : [];

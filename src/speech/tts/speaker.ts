@@ -82,6 +82,7 @@ class SentenceSpeaker implements Speaker {
     const promise = this.engine
       .synthesize(sentence.text, lang)
       .then(async (native) => {
+        this.options.onSynthesized?.((performance.now() - started) / 1000);
         const resampled = await this.toOutputRate(trimSilence(native, this.engine.sampleRate), rate);
         // Leveled at the output rate, after resampling, whose filter can add a little overshoot to the peaks.
         const pcm = this.options.level === false ? resampled : normalizePromptLevel(resampled, rate, this.options.level);

@@ -15,6 +15,8 @@ export interface StreamResampler {
 export type ResamplerFactory = (inRate: number, outRate: number) => StreamResampler;
 
 export interface SpeakerOptions {
+  /** Seconds each uncached sentence took to synthesize (the TTS stage timing metric). */
+  onSynthesized?: (seconds: number) => void;
   /** Max sentences kept synthesized (already resampled); 0 disables the cache. */
   cacheSize: number;
   log?: Logger;
