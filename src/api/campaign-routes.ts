@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { ROLE_SETS } from '../auth/index.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { mayUnmask, ROLE_SETS, type AuditLog } from '../auth/index.ts';
+import { maskText, maskVariables } from '../core/index.ts';
 import { CampaignError, importContacts, rejectsCsv, type CampaignAction, type CampaignService } from '../campaign/index.ts';
 import type { CampaignStore } from '../store/index.ts';
 import { BODY_LIMITS, DEFAULT_UPLOAD_LIMIT_BYTES } from './body-limits.ts';
+import { principalOf } from './auth-routes.ts';
 import { HttpError } from './http-error.ts';
 
 export interface CampaignRoutesOptions {
@@ -10,10 +12,17 @@ export interface CampaignRoutesOptions {
   store: CampaignStore;
   /** Largest contact file accepted (server.uploadLimitBytes). */
   uploadLimitBytes?: number;
+  /** Records every read that showed full numbers (`?unmask=true`). */
+  audit?: AuditLog;
 }
 
 const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' } }, required: ['id'] } as const;
-const listQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, after: { type: 'string', maxLength: 64 } } } as const;
+const unmaskProperty = { type: 'string', enum: ['true', 'false', '1', '0'], description: 'full numbers (admins with the unmask grant; audited)' } as const;
+const listQuery = {
+  type: 'object',
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, after: { type: 'string', maxLength: 64 }, unmask: unmaskProperty },
+} as const;
+type ListQuery = { limit?: number; after?: string; unmask?: string };
 
 /** REST for campaigns: operators run them, auditors read them, admins do both. */
 export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOptions): void {
@@ -31,6 +40,17 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
   const uploadLimit = o.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
+  /**
+   * Contact numbers and variables (card numbers, ...) are masked for everyone, as calls are; `?unmask=true` shows
+   * them to principals allowed to, and each such read goes to the audit log.
+   */
+  const unmasked = async (request: FastifyRequest, asked: string | undefined, what: string, campaignId: string): Promise<boolean> => {
+    if (asked !== 'true' && asked !== '1') return false;
+    const principal = principalOf(request);
+    if (!mayUnmask(principal)) throw new HttpError(403, `role ${principal.role} without the unmask grant sees masked numbers only`);
+    await o.audit?.record(principal, `${what}.unmasked`, campaignId, {});
+    return true;
+  };
 
   app.get('/api/campaigns', { config: { roles: ROLE_SETS.readCalls }, schema: { response: {} } }, async () => ({ campaigns: await o.store.listCampaigns() }));
 
@@ -77,10 +97,14 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
       }),
   );
 
-  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: ListQuery }>(
     '/api/campaigns/:id/contacts',
     { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: listQuery } },
-    async (request) => ({ contacts: await o.store.listContacts(request.params.id, { limit: request.query.limit, afterId: request.query.after ? Number(request.query.after) : undefined }) }),
+    async (request) => {
+      const contacts = await o.store.listContacts(request.params.id, { limit: request.query.limit, afterId: request.query.after ? Number(request.query.after) : undefined });
+      if (await unmasked(request, request.query.unmask, 'contacts', request.params.id)) return { contacts, masked: false };
+      return { contacts: contacts.map((c) => ({ ...c, number: maskText(c.number), variables: maskVariables(c.variables) })), masked: true };
+    },
   );
 
   app.get<{ Params: { id: string } }>('/api/imports/:id/rejects.csv', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request, reply) => {
@@ -89,13 +113,21 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     return reply.header('Content-Type', 'text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="${found.report.id}-rejects.csv"`).send(rejectsCsv(found.rejects));
   });
 
-  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: ListQuery }>(
     '/api/campaigns/:id/attempts',
     { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: listQuery } },
-    async (request) => ({ attempts: await o.store.listAttempts(request.params.id, { limit: request.query.limit, afterId: request.query.after }) }),
+    async (request) => {
+      const attempts = await o.store.listAttempts(request.params.id, { limit: request.query.limit, afterId: request.query.after });
+      if (await unmasked(request, request.query.unmask, 'attempts', request.params.id)) return { attempts, masked: false };
+      return { attempts: attempts.map((a) => ({ ...a, number: maskText(a.number), ...(a.slots ? { slots: maskVariables(a.slots) } : {}) })), masked: true };
+    },
   );
 
-  app.get<{ Params: { id: string } }>('/api/campaigns/:id/export.csv', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { unmask?: string } }>(
+    '/api/campaigns/:id/export.csv',
+    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: { type: 'object', properties: { unmask: unmaskProperty } } } },
+    async (request, reply) => {
+    const full = await unmasked(request, request.query.unmask, 'export', request.params.id);
     const cols = ['id', 'contactId', 'attemptNo', 'number', 'state', 'disposition', 'cause', 'progress', 'createdAt', 'answeredAt', 'endedAt', 'durationSec', 'callId'] as const;
     const q = (v: unknown): string => {
       const t = v === undefined || v === null ? '' : String(v);
@@ -105,12 +137,13 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     let after: string | undefined;
     for (;;) {
       const page = await o.store.listAttempts(request.params.id, { limit: 5000, afterId: after });
-      for (const a of page) lines.push(cols.map((c) => q(a[c])).join(','));
+      for (const a of page) lines.push(cols.map((c) => q(c === 'number' && !full ? maskText(a.number) : a[c])).join(','));
       if (page.length < 5000) break;
       after = page[page.length - 1]!.id;
     }
     return reply.header('Content-Type', 'text/csv; charset=utf-8').send(`\uFEFF${lines.join('\n')}\n`);
-  });
+    },
+  );
 
   app.get<{ Querystring: { scope?: string; limit?: number } }>(
     '/api/dnc',
