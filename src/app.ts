@@ -18,7 +18,7 @@ import {
   runMediaWebSocketCall,
 } from './calls/index.ts';
 import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
-import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
+import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
 import {
@@ -107,13 +107,15 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
   try {
     const nodeId = config.cluster.nodeId ?? hostname();
     const store = await openStore(config.store, { log, cwd, nodeId });
+    const recordingKeyring = config.store.recordingKey ? RecordingKeyring.fromConfig(config.store.recordingKey, config.store.recordingOldKeys) : undefined;
+    if (recordingKeyring) log.info({ keyId: recordingKeyring.activeKeyId }, 'recordings are encrypted at rest');
     closers.push(() => store.close());
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) {
       log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
-      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log);
+      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log, recordingKeyring);
       log.warn(completed, 'interrupted calls completed: recording headers repaired, turns restored from their finals');
     }
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
@@ -209,6 +211,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
+      recordingKeyring,
       readiness: () => readiness(adapters, warming, store, admission, models),
       auth,
       metricsPublic: config.observability.metricsPublic,
@@ -283,6 +286,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store: store.calls,
       dialogConfig: config.dialog,
       recordingsDir: config.media.record ? recordingsDir : undefined,
+      recordingKeyring,
       log,
       metrics: engineMetrics(metrics),
     });

@@ -28,6 +28,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'store.postgres.journalPath': 'Writes made while PostgreSQL is unreachable are kept in this file (fsync\'d) and replayed in order when it is back or at the next start.',
   'observability.metricsPublic': 'Serve /metrics without a token (admin, operator or auditor tokens otherwise).',
   'store.recordingsDir': 'Folder holding one sub-folder of caller/bot/mixed WAV files per call.',
+  'store.recordingKey': 'Encrypts recordings at rest (AES-256-GCM, 64 KiB authenticated chunks, `<leg>.wav.enc`) with this 32-byte key, base64 (`openssl rand -base64 32`) or 64 hex digits; each file names its key id. Unset: plain WAV. Downloads are decrypted for the roles that may read recordings.',
+  'store.recordingOldKeys': 'Keys used before a rotation (comma-separated, base64 or hex): recordings encrypted with them stay readable. Rotate by moving the old store.recordingKey here and setting a new one.',
   'store.retentionDays': 'Recording folders older than this are deleted; 0 keeps them forever.',
   'speech.modelsDir': "Extra folder searched for models (after explicit paths and CALLPILOT_MODELS, before the repository's models/, ../shared/models and the cache).",
   'speech.vad.model': 'Path to silero_vad_v5.onnx, or a registry name / model folder; `silero-vad` (shipped in models/) when absent.',

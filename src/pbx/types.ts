@@ -56,6 +56,8 @@ export interface TransferOutcome {
   result: 'connected' | 'failed' | 'unknown';
   /** Q.850 cause when the caller was hung up instead. */
   cause?: number;
+  /** `failed` because the caller hung up before the target answered (SIP BYE/CANCEL from the caller's side). */
+  abandoned?: boolean;
   causeText?: string;
   /** Where the call went, in the PBX's words (extension, bridge target). */
   target: string;
