@@ -158,4 +158,8 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   checkEndpoint?(endpoint: string): Promise<EndpointCheck>;
 }
 
-export type EndpointCheck = { status: 'exists' | 'unknown'; detail?: string } | { status: 'missing'; detail: string };
+/**
+ * `exists`: the PBX knows it. `missing`: the PBX says it does not (422). `invalid`: not a dial string this PBX can
+ * dial at all (400). `unknown`: the PBX cannot say for this form (Local/, a host, a gateway): dialled, and logged.
+ */
+export type EndpointCheck = { status: 'exists' | 'unknown'; detail?: string } | { status: 'missing' | 'invalid'; detail: string };
