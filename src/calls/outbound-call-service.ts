@@ -99,7 +99,10 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
     if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured`, refused: 'adapter' };
     // Where the PBX can say, a dial string naming no endpoint is refused before anything is stored or dialled.
     const check = await adapter.checkEndpoint?.(req.endpoint).catch(() => undefined);
+    if (check?.status === 'invalid') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 400, refused: 'endpoint' };
     if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422, refused: 'endpoint' };
+    // Forms the PBX cannot be asked about are dialled; the log says the check did not happen and why.
+    if (check?.status === 'unknown') this.o.log.info({ pbx: adapter.kind, endpoint: maskText(req.endpoint), detail: maskText(check.detail ?? '') }, 'endpoint not checked before dialling');
     const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
     if (!admission.ok) return { error: admission.detail, refused: 'admission' };
     const callId = newCallId();

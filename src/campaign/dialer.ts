@@ -52,6 +52,10 @@ export interface DialerOptions {
   sharedPacing?: boolean;
   /** What to do with a channel found live at restart: only `hangup` is built (re-adopting mid-dialog is not). */
   livePolicy?: 'hangup';
+  /** Told about every attempt claimed and about to be dialled (metrics). */
+  onAttemptStart?: (campaign: CampaignRecord, attempt: AttemptRecord) => void;
+  /** Told when an attempt's call is answered (metrics). */
+  onAttemptAnswer?: (campaign: CampaignRecord, attempt: AttemptRecord) => void;
   /** Told about every attempt that ends (metrics). */
   onAttemptEnd?: (campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome) => void;
 }
@@ -383,7 +387,10 @@ export class CampaignDialer {
         maxConnectedPerDay: profile.maxConnectedPerNumberPerDay,
       },
     });
-    if (result.ok) return result.attempt;
+    if (result.ok) {
+      this.o.onAttemptStart?.(campaign, result.attempt);
+      return result.attempt;
+    }
     if (result.reason === 'dnc' || result.reason === 'cap') {
       this.o.log.info({ campaignId: campaign.id, contactId: contact.id, number: maskNumber(contact.number), reason: result.reason, detail: result.detail }, 'contact not dialled');
     }
@@ -423,6 +430,7 @@ export class CampaignDialer {
           onAnswer: ({ pbxCallId, at }) => {
             answered = true;
             this.answeredInFlight++;
+            this.o.onAttemptAnswer?.(campaign, attempt);
             store.markAttempt(attempt.id, { state: 'live', answeredAt: at, pbxCallId }).catch((err: unknown) => alog.warn({ err }, 'marking the attempt answered failed'));
           },
         },

@@ -300,9 +300,19 @@ export interface CampaignStore {
 
   enqueueWebhook(w: WebhookEnqueue, now: string): Promise<void>;
   dueWebhooks(now: string, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Takes up to `limit` due pending deliveries for one sender: their `nextAt` moves to `leaseUntil` in the same
+   * statement, so no other sender (node) takes them while this one tries; a sender that dies leaves them due again
+   * when the lease passes (at-least-once, same idempotency key).
+   */
+  claimWebhooks(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]>;
+  getWebhook(id: number): Promise<WebhookDelivery | undefined>;
   webhookDelivered(id: number, now: string): Promise<void>;
+  /** One more failed try: retried at `nextAt`, or dead-lettered when `nextAt` is undefined. */
   webhookFailed(id: number, error: string, nextAt: string | undefined): Promise<void>;
-  listWebhooks(opts: { state?: WebhookState; limit?: number }): Promise<WebhookDelivery[]>;
-  /** A dead-lettered delivery goes back to pending. */
+  listWebhooks(opts: { state?: WebhookState; limit?: number; campaignId?: string }): Promise<WebhookDelivery[]>;
+  /** Deliveries per state (metrics). */
+  countWebhooks(): Promise<Record<WebhookState, number>>;
+  /** A dead-lettered delivery goes back to pending with its tries reset; false when it is not dead. */
   replayWebhook(id: number, now: string): Promise<boolean>;
 }
