@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createHttpServer, type HttpServer } from './api/index.ts';
+import { createHttpServer, type HttpServer, type PreboundServer } from './api/index.ts';
 import { CampaignDialer, CampaignMetrics, CampaignService, loadComplianceProfiles, systemClock, WebhookSender } from './campaign/index.ts';
 import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
@@ -69,10 +69,17 @@ export interface StartOptions {
    * Engines built by the caller instead of from the config's models: tests of orchestration (limits, drain,
    * crash recovery) run the real app around scripted listening and tone prompts. Closed by the caller.
    */
-  speech?: SpeechEngine;
+  speech?: SpeechEngine | Promise<SpeechEngine>;
   speaker?: Speaker;
   /** Called once the HTTP server listens, before the models are loaded (/healthz answers from then on). */
   onListening?: (url: string) => void;
+  /**
+   * A server already bound to server.host/port (`callpilot start` binds it before importing this module); the HTTP
+   * server takes its requests over instead of listening again.
+   */
+  prebound?: PreboundServer;
+  /** Start stages before the HTTP server takes over ("opening the store", ...): the prebound server's /readyz shows them. */
+  onStage?: (stage: string) => void;
 }
 
 /** What /readyz says about the speech models while and after they load. */
@@ -106,12 +113,14 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     })());
   try {
     const nodeId = config.cluster.nodeId ?? hostname();
+    opts.onStage?.('opening the store');
     const store = await openStore(config.store, { log, cwd, nodeId });
     const recordingKeyring = config.store.recordingKey ? RecordingKeyring.fromConfig(config.store.recordingKey, config.store.recordingOldKeys) : undefined;
     if (recordingKeyring) log.info({ keyId: recordingKeyring.activeKeyId }, 'recordings are encrypted at rest');
     closers.push(() => store.close());
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
+    opts.onStage?.('closing calls interrupted by the last shutdown');
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) {
       log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
@@ -138,6 +147,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };
     const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
     closers.push(() => void (warming.stopped = true));
+    opts.onStage?.('starting the HTTP server');
     const adapters = await createPbxAdapters(config.pbx, {
       log,
       maxQueuedMs: config.media.maxQueuedMs,
@@ -206,6 +216,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
 
     const server: HttpServer = await createHttpServer({
       config: config.server,
+      prebound: opts.prebound,
       log,
       metrics,
       store,
@@ -244,7 +255,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       });
     const [speechResult, speakerResult] = await Promise.allSettled([
       opts.speech
-        ? Promise.resolve(opts.speech)
+        ? progress('ASR+VAD', Promise.resolve(opts.speech))
         : progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls })).then((s) => {
             closers.push(() => s.close());
             return s;
@@ -382,6 +393,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     // reason `shutdown` (clients get `end`, PBX calls go to the overflow target or are hung up) and wait until
     // every end is stored. Only then do the adapters, the server and finally the store close.
     closers.push(async () => {
+      // Before the TTS closes under it (closers run last-first): otherwise every prompt left fails with a warning.
+      warming.stopped = true;
       admission.startDraining();
       runner.stop();
       await running.shutdown();
