@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import {
 } from './calls/index.ts';
 import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
+import { startGrpcServer, type GrpcServer } from './grpc/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
 import {
@@ -45,6 +47,8 @@ export interface CallpilotApp {
   /** Dials running campaigns; undefined without a PBX or with campaigns.enabled false. */
   dialer?: CampaignDialer;
   metrics: Metrics;
+  /** Streaming ASR and call control over gRPC; undefined unless grpc.enabled. */
+  grpc?: GrpcServer;
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
   auth: Auth;
@@ -361,6 +365,33 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             onAttemptEnd: campaignMetrics.attemptEnded,
           })
         : undefined;
+    let grpcServer: GrpcServer | undefined;
+    if (config.grpc.enabled) {
+      const originate = placing ? (req: Parameters<OutboundCallService['placeCall']>[0]) => placing.placeCall(req) : undefined;
+      const flows = dialogs;
+      grpcServer = await startGrpcServer({
+        config: config.grpc,
+        auth,
+        log,
+        speech: () => speech,
+        admitAsrStream: () => {
+          const result = admission.tryAdmit('grpc-asr');
+          return result.ok ? { ok: true, release: result.ticket.release } : { ok: false, detail: result.detail };
+        },
+        calls: () => ({
+          originate,
+          checkCallTarget: (target) => {
+            const verdict = checkCallTarget(flows.flows(), target, { flow: config.dialog.defaultFlow, lang: config.dialog.defaultLang });
+            return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
+          },
+          liveCall: (callId) => running.liveCall(callId),
+          onLiveEvent: (listener) => running.onLiveEvent(listener),
+        }),
+        readFile: (path) => readFileSync(resolve(cwd, path)),
+      });
+      const started = grpcServer;
+      closers.push(() => started.close());
+    }
     if (opts.speech) models.detail = 'speech engine given by the caller';
     else {
       const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
@@ -410,7 +441,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

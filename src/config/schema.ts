@@ -4,6 +4,7 @@ import { clusterConfigSchema } from '../cluster/config.ts';
 import { campaignsConfigSchema } from '../campaign/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
+import { grpcConfigSchema } from '../grpc/config.ts';
 import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
 import { speechConfigSchema } from '../speech/config.ts';
@@ -22,6 +23,7 @@ export const configSchema = z
     media: mediaConfigSchema,
     cluster: clusterConfigSchema,
     campaigns: campaignsConfigSchema,
+    grpc: grpcConfigSchema,
   })
   .strict();
 
