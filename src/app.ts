@@ -32,6 +32,7 @@ import {
   type TtsEngine,
 } from './speech/index.ts';
 import { openStore, sweepRecordings, type Store } from './store/index.ts';
+import { createQaMonitor, type QaMonitor } from './qa/index.ts';
 
 export interface CallpilotApp {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
@@ -45,6 +46,8 @@ export interface CallpilotApp {
   /** Dials running campaigns; undefined without a PBX or with campaigns.enabled false. */
   dialer?: CampaignDialer;
   metrics: Metrics;
+  /** QA (质检) on every call; undefined when qa.enabled is false or there are no rules. */
+  qa?: QaMonitor;
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
   auth: Auth;
@@ -256,6 +259,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const flows = dialogs;
     closers.push(() => flows.close());
 
+    const qaMonitor = createQaMonitor(config.qa, { cwd, store, metrics, log });
     const running = new CallEngine({
       speech,
       speaker,
@@ -265,6 +269,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       recordingsDir: config.media.record ? recordingsDir : undefined,
       log,
       metrics: engineMetrics(metrics),
+      observer: qaMonitor,
     });
     engine = running;
     const runner = new PbxCallRunner({
@@ -368,7 +373,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, campaigns, dialer, metrics, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -6,6 +6,7 @@ import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
 import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
+import { qaConfigSchema } from '../qa/config.ts';
 import { speechConfigSchema } from '../speech/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
@@ -22,6 +23,7 @@ export const configSchema = z
     media: mediaConfigSchema,
     cluster: clusterConfigSchema,
     campaigns: campaignsConfigSchema,
+    qa: qaConfigSchema,
   })
   .strict();
 
