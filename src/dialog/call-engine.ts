@@ -99,6 +99,7 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'noInput',
   'bot',
   'botAudioStart',
+  'botAudioEnd',
   'bargeIn',
   'resume',
   'echoIgnored',

@@ -109,6 +109,11 @@ export class QaCallEvaluation {
     return out;
   }
 
+  /** Speech without words to match (a caller's onset before the barge-in stop): counts for the ratios only. */
+  speech(leg: QaLeg, startMs: number, endMs: number): void {
+    if (endMs > startMs) this.utterances.push({ leg, text: '', startMs, endMs });
+  }
+
   /** `durationMs`: the call's length on the audio clock (its recording's length). */
   finish(durationMs: number): QaFinding[] {
     const out: QaFinding[] = [];

@@ -84,8 +84,16 @@ export class QaMonitor implements CallObserver {
         this.record(qa, qa.evaluation.utterance(u), true);
         break;
       }
-      case 'botAudioEnd':
       case 'bargeIn':
+        // The caller was already talking for `stopMs` when the bot stopped: that is talk-over, even when the
+        // VAD's own speech start for the utterance comes later.
+        qa.evaluation.speech('caller', Math.max(0, event.atMs - event.stopMs), event.atMs);
+        if (qa.speaking) {
+          qa.speaking.endMs = Math.max(qa.speaking.startMs, event.atMs);
+          qa.speaking = undefined;
+        }
+        break;
+      case 'botAudioEnd':
         if (qa.speaking) {
           qa.speaking.endMs = Math.max(qa.speaking.startMs, event.atMs);
           qa.speaking = undefined;
