@@ -7,6 +7,7 @@ import { registerCallRoutes } from './calls-routes.ts';
 import { registerCampaignRoutes } from './campaign-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
+import { registerQaRoutes } from './qa-routes.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import { registerApiDocs, registerOpenApiCollector } from './openapi.ts';
@@ -93,6 +94,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
+  registerQaRoutes(app, { qa: opts.store.qa });
   if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes });
   registerConsole(app);
   await registerApiDocs(app);
