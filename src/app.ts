@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createHttpServer, type HttpServer } from './api/index.ts';
-import { CampaignDialer, CampaignService, loadComplianceProfiles, systemClock } from './campaign/index.ts';
+import { CampaignDialer, CampaignMetrics, CampaignService, loadComplianceProfiles, systemClock, WebhookSender } from './campaign/index.ts';
 import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
 import { NodePresence } from './cluster/index.ts';
@@ -18,7 +18,7 @@ import {
   runMediaWebSocketCall,
 } from './calls/index.ts';
 import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
-import { createMediaWebSocketRoute, createResampler, type WebSocketRoute } from './media/index.ts';
+import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
 import {
@@ -110,13 +110,15 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
   try {
     const nodeId = config.cluster.nodeId ?? hostname();
     const store = await openStore(config.store, { log, cwd, nodeId });
+    const recordingKeyring = config.store.recordingKey ? RecordingKeyring.fromConfig(config.store.recordingKey, config.store.recordingOldKeys) : undefined;
+    if (recordingKeyring) log.info({ keyId: recordingKeyring.activeKeyId }, 'recordings are encrypted at rest');
     closers.push(() => store.close());
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) {
       log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
-      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log);
+      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log, recordingKeyring);
       log.warn(completed, 'interrupted calls completed: recording headers repaired, turns restored from their finals');
     }
     const recordingsDir = resolve(cwd, config.store.recordingsDir);
@@ -153,6 +155,23 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       callerIdPool: config.campaigns.callerIdPool,
       defaultCountry: config.campaigns.defaultCountry,
     });
+    const campaignMetrics = new CampaignMetrics({ registry: metrics.registry, store: store.campaigns, log, maxCampaigns: config.campaigns.metricsMaxCampaigns });
+    // CRM webhooks run on every node, PBX or not: rows are claimed one sender at a time, so nodes share the outbox.
+    const webhooks = new WebhookSender({
+      store: store.campaigns,
+      calls: store.calls,
+      clock: systemClock,
+      log: log.child({ component: 'webhooks' }),
+      maxTries: config.campaigns.webhookMaxTries,
+      backoffSec: config.campaigns.webhookBackoffSec,
+      maxBackoffSec: config.campaigns.webhookMaxBackoffSec,
+      timeoutSec: config.campaigns.webhookTimeoutSec,
+      maskNumbers: config.campaigns.webhookMaskNumbers,
+      pollMs: config.campaigns.webhookPollMs,
+      onTry: campaignMetrics.webhookTry,
+    });
+    webhooks.start();
+    closers.push(() => webhooks.stop());
     let engine: CallEngine | undefined;
     let dialogs: FlowDialogFactory | undefined;
     let outbound: OutboundCallService | undefined;
@@ -195,6 +214,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
+      recordingKeyring,
       readiness: () => readiness(adapters, warming, store, admission, models),
       auth,
       metricsPublic: config.observability.metricsPublic,
@@ -209,6 +229,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       },
       nodes: () => presence.list(),
       campaigns,
+      webhooks,
     });
     const url = await server.listen();
     closers.push(() => server.close());
@@ -255,6 +276,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       defaultLang: config.dialog.defaultLang,
       llm: config.dialog.llm,
       log,
+      // A refusal heard in a call (别再打了 / stop calling me) goes on the DNC ledger before the call goes on.
+      doNotCall: async (req) => void (await campaigns.recordRefusal(req)),
     });
     const flows = dialogs;
     closers.push(() => flows.close());
@@ -267,6 +290,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store: store.calls,
       dialogConfig: config.dialog,
       recordingsDir: config.media.record ? recordingsDir : undefined,
+      recordingKeyring,
       log,
       metrics: engineMetrics(metrics),
       observer: qaMonitor,
@@ -326,6 +350,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             leaseMs: config.campaigns.leaseSec * 1000,
             heartbeatMs: config.campaigns.heartbeatSec * 1000,
             tickMs: config.campaigns.tickMs,
+            onAttemptStart: campaignMetrics.attemptStarted,
+            onAttemptAnswer: campaignMetrics.attemptAnswered,
+            onAttemptEnd: campaignMetrics.attemptEnded,
           })
         : undefined;
     if (opts.speech) models.detail = 'speech engine given by the caller';
@@ -367,6 +394,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     });
     const drain = async (timeoutMs: number = config.server.drainTimeoutMs): Promise<void> => {
       admission.startDraining();
+      // No new claims; an attempt claimed but not yet dialled goes back to the campaign for the other nodes.
+      if (dialer) await dialer.stop();
       log.info({ calls: running.runningCalls, timeoutMs }, 'draining: new calls are refused, live calls may finish');
       const idle = await running.whenIdle(timeoutMs);
       if (!idle) log.warn({ calls: running.runningCalls }, 'drain timeout: ending the remaining calls with reason shutdown');

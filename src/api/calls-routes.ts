@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { mayUnmask, ROLE_SETS, type AuditLog, type Principal } from '../auth/index.ts';
 import { maskText } from '../core/index.ts';
+import { openEncryptedRecording, RecordingCryptoError, type EncryptedRecording, type RecordingKeyring } from '../media/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
@@ -95,7 +97,7 @@ function wantsUnmasked(principal: Principal, asked: boolean): boolean {
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
   app: FastifyInstance,
-  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'log'> & { audit: AuditLog },
+  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'recordingKeyring' | 'log'> & { audit: AuditLog },
 ): void {
   const store = opts.store.calls;
   const audit = opts.audit;
@@ -174,12 +176,15 @@ export function registerCallRoutes(
     async (request, reply) => {
       const call = await requireCall(store, request.params.id);
       const leg = request.params.leg.replace(/\.wav$/, '');
-      const file = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
+      const found = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
+      const encrypted = found.encrypted ? await openDecrypted(found.path, opts.recordingKeyring, opts.log.child({ callId: call.id })) : undefined;
+      const file = { path: found.path, size: encrypted ? encrypted.size : found.size };
       // One row per download, ranged or not: players fetch in pieces, but each piece is a read of the recording.
-      await audit.record(principalOf(request), 'recording.download', call.id, { leg, range: request.headers.range ?? null });
+      await audit.record(principalOf(request), 'recording.download', call.id, { leg, range: request.headers.range ?? null, encrypted: found.encrypted });
       const range = parseByteRange(request.headers.range, file.size);
       reply.header('Content-Type', 'audio/wav').header('Accept-Ranges', 'bytes').header('Cache-Control', 'no-cache');
       if (range === null) {
+        await encrypted?.close();
         reply.header('Content-Range', `bytes */${file.size}`);
         throw new HttpError(416, 'requested range is outside the file');
       }
@@ -188,10 +193,10 @@ export function registerCallRoutes(
           .code(206)
           .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
           .header('Content-Length', range.end - range.start + 1);
-        return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
+        return reply.send(encrypted ? encrypted.stream(range.start, range.end) : createReadStream(file.path, { start: range.start, end: range.end }));
       }
       reply.header('Content-Length', file.size);
-      return reply.send(createReadStream(file.path));
+      return reply.send(encrypted ? encrypted.stream() : createReadStream(file.path));
     },
   );
 
@@ -247,4 +252,28 @@ function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where: 'qu
     field: first?.field,
     issues,
   });
+}
+
+/**
+ * Opens an encrypted recording and checks every chunk before a byte is sent, so an altered file or a missing key is a
+ * clear 500 (logged) rather than a download cut off half way.
+ */
+async function openDecrypted(path: string, keyring: RecordingKeyring | undefined, log: Logger): Promise<EncryptedRecording> {
+  if (!keyring) {
+    log.error('an encrypted recording was requested but no store.recordingKey is configured');
+    throw new HttpError(500, 'recording is encrypted and this server has no store.recordingKey to read it');
+  }
+  let recording: EncryptedRecording | undefined;
+  try {
+    recording = await openEncryptedRecording(path, keyring);
+    await recording.verify();
+    return recording;
+  } catch (err) {
+    await recording?.close();
+    if (err instanceof RecordingCryptoError) {
+      log.error({ reason: err.reason, err: err.message }, 'recording cannot be decrypted');
+      throw new HttpError(500, `recording cannot be decrypted: ${err.message}`, { reason: err.reason });
+    }
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@ import { installAccessControl } from './access-control.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCallRoutes } from './calls-routes.ts';
 import { registerCampaignRoutes } from './campaign-routes.ts';
+import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
 import { registerQaRoutes } from './qa-routes.ts';
@@ -92,10 +93,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()),
   );
   registerAuthRoutes(app, { auth });
-  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, log, audit: auth.audit });
+  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
   registerQaRoutes(app, { qa: opts.store.qa });
   if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes });
+  registerWebhookRoutes(app, { store: opts.store.campaigns, poke: opts.webhooks ? () => opts.webhooks?.poke() : undefined });
   registerConsole(app);
   await registerApiDocs(app);
 

@@ -1,7 +1,7 @@
 import type { CampaignService } from '../campaign/index.ts';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
-import type { WebSocketRoute } from '../media/index.ts';
+import type { RecordingKeyring, WebSocketRoute } from '../media/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { NodeRecord, Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
@@ -35,6 +35,8 @@ export interface HttpServerOptions {
   store: Store;
   /** Campaign lifecycle and DNC ledger (REST /api/campaigns, /api/dnc); absent in bare API tests. */
   campaigns?: CampaignService;
+  /** The CRM webhook sender: replays through the API wake it. */
+  webhooks?: { poke(): void };
   /** WebSocket endpoints (callpilot's /media, chan_websocket, mod_audio_stream); longest path prefix wins. */
   webSocketRoutes: WebSocketRoute[];
   readiness: () => Readiness;
@@ -49,6 +51,8 @@ export interface HttpServerOptions {
   nodes?: () => Promise<NodeStatusView[]>;
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
+  /** Decrypts `.wav.enc` recordings for download (store.recordingKey and its old keys). */
+  recordingKeyring?: RecordingKeyring;
   /** Tokens, audit log and PBX media tokens; built on `store` when absent. */
   auth?: Auth;
   /** Serve /metrics without a token (observability.metricsPublic). */

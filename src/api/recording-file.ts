@@ -13,7 +13,7 @@ export async function findRecordingFile(
   recordingsRoot: string,
   recordingDir: string | undefined,
   leg: string,
-): Promise<{ path: string; size: number }> {
+): Promise<{ path: string; size: number; encrypted: boolean }> {
   if (!(RECORDING_LEGS as readonly string[]).includes(leg)) {
     throw new HttpError(404, `unknown recording leg "${leg}"`, { legs: RECORDING_LEGS });
   }
@@ -24,15 +24,13 @@ export async function findRecordingFile(
   if (inside.startsWith('..') || isAbsolute(inside)) {
     throw new HttpError(404, 'recording is outside the recordings folder');
   }
-  const path = join(folder, `${leg}.wav`);
-  try {
-    const stats = await lstat(path);
-    if (!stats.isFile()) throw new HttpError(404, `no ${leg} recording for this call`);
-    return { path, size: stats.size };
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(404, `no ${leg} recording for this call`);
+  // An encrypted file wins: a plain one beside it is a leftover of a crash mid-encryption with the same audio.
+  for (const [name, encrypted] of [[`${leg}.wav.enc`, true], [`${leg}.wav`, false]] as const) {
+    const path = join(folder, name);
+    const stats = await lstat(path).catch(() => undefined);
+    if (stats?.isFile()) return { path, size: stats.size, encrypted };
   }
+  throw new HttpError(404, `no ${leg} recording for this call`);
 }
 
 /** Parses a single `bytes=a-b` range; undefined = serve the whole file; null = unsatisfiable. */

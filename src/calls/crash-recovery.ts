@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { repairWavFile } from '../media/index.ts';
+import { encryptRecordingFolder, repairWavFile, type RecordingKeyring } from '../media/index.ts';
 import type { CallEvent, CallRecord, CallStore, TurnRecord } from '../store/index.ts';
 
 export interface RecoveryReport {
@@ -9,6 +9,8 @@ export interface RecoveryReport {
   wavsRepaired: number;
   /** Turns rebuilt from a caller's final that had no turn row. */
   turnsRestored: number;
+  /** Recording files encrypted after their repair (store.recordingKey set). */
+  wavsEncrypted: number;
 }
 
 /**
@@ -21,12 +23,16 @@ export async function completeInterruptedCalls(
   interrupted: readonly CallRecord[],
   recordingsDir: string,
   log: Logger,
+  keyring?: RecordingKeyring,
 ): Promise<RecoveryReport> {
-  const report: RecoveryReport = { wavsRepaired: 0, turnsRestored: 0 };
+  const report: RecoveryReport = { wavsRepaired: 0, turnsRestored: 0, wavsEncrypted: 0 };
   for (const call of interrupted) {
     const clog = log.child({ callId: call.id });
     try {
       report.wavsRepaired += await repairRecordings(call, recordingsDir, clog);
+      // The call never reached its end, where recordings are encrypted: do it now that the headers are right.
+      const dir = keyring ? recordingFolder(call, recordingsDir) : undefined;
+      if (keyring && dir) report.wavsEncrypted += (await encryptRecordingFolder(dir, keyring)).length;
       const missing = turnsMissingFromEvents(call.id, await calls.listEvents(call.id), await calls.listTurns(call.id));
       for (const turn of missing) await calls.addTurn(turn);
       report.turnsRestored += missing.length;
@@ -38,13 +44,18 @@ export async function completeInterruptedCalls(
   return report;
 }
 
-async function repairRecordings(call: CallRecord, recordingsDir: string, log: Logger): Promise<number> {
-  if (!call.recordingDir) return 0;
+/** The call's recording folder, only when it lies under the recordings root, whatever a row says. */
+function recordingFolder(call: CallRecord, recordingsDir: string): string | undefined {
+  if (!call.recordingDir) return undefined;
   const root = resolve(recordingsDir);
   const dir = resolve(root, call.recordingDir);
   const inside = relative(root, dir);
-  // Only folders under the recordings root are touched, whatever a row says.
-  if (inside.startsWith('..') || isAbsolute(inside)) return 0;
+  return inside.startsWith('..') || isAbsolute(inside) ? undefined : dir;
+}
+
+async function repairRecordings(call: CallRecord, recordingsDir: string, log: Logger): Promise<number> {
+  const dir = recordingFolder(call, recordingsDir);
+  if (!dir) return 0;
   let names: string[];
   try {
     names = await readdir(dir);

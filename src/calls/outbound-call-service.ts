@@ -21,7 +21,18 @@ export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'
  * `outcome` settles when the call is over and never rejects (the same promise `outcome(callId)` returns).
  * `status`: the HTTP status a refusal maps to (422 for an endpoint the PBX does not have; default 502).
  */
-export type PlaceCallResult = { callId: string; outcome: Promise<OutboundCallOutcome> } | { error: string; status?: number };
+export type PlaceCallResult =
+  | { callId: string; outcome: Promise<OutboundCallOutcome> }
+  | {
+      error: string;
+      status?: number;
+      /**
+       * Why nothing was dialled: `admission` (server.maxCalls full or the node draining) is this node's state, not
+       * the callee's, so the campaign dialer hands the attempt back instead of ending it; `endpoint` and `adapter`
+       * are real failures of the dial request.
+       */
+      refused?: 'admission' | 'endpoint' | 'adapter';
+    };
 
 export interface PlaceCallHooks {
   /** The callee answered (before media and dialog): the campaign dialer marks its attempt live. */
@@ -85,12 +96,15 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   /** Stores the attempt and starts dialling; resolves once the attempt is recorded, not when the call ends. */
   async placeCall(req: OutboundCallRequest, hooks: PlaceCallHooks = {}): Promise<PlaceCallResult> {
     const adapter = this.o.adapters.find((a) => !req.pbx || a.kind === req.pbx);
-    if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured` };
+    if (!adapter) return { error: `no PBX adapter ${req.pbx ?? ''} is configured`, refused: 'adapter' };
     // Where the PBX can say, a dial string naming no endpoint is refused before anything is stored or dialled.
     const check = await adapter.checkEndpoint?.(req.endpoint).catch(() => undefined);
-    if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422 };
+    if (check?.status === 'invalid') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 400, refused: 'endpoint' };
+    if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422, refused: 'endpoint' };
+    // Forms the PBX cannot be asked about are dialled; the log says the check did not happen and why.
+    if (check?.status === 'unknown') this.o.log.info({ pbx: adapter.kind, endpoint: maskText(req.endpoint), detail: maskText(check.detail ?? '') }, 'endpoint not checked before dialling');
     const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
-    if (!admission.ok) return { error: admission.detail };
+    if (!admission.ok) return { error: admission.detail, refused: 'admission' };
     const callId = newCallId();
     const lang = req.lang ?? 'zh';
     try {

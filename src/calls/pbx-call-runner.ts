@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { maskText, newCallId } from '../core/index.ts';
 import type { CallControl, CallEngine } from '../dialog/index.ts';
 import type { AudioLeg } from '../media/index.ts';
-import type { HangupInfo, PbxCall, TransferTarget } from '../pbx/index.ts';
+import type { HangupInfo, PbxCall, TransferOutcome, TransferTarget } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
 import { parseTransferTarget } from './transfer-target.ts';
@@ -29,6 +29,13 @@ export interface PbxCallRunnerOptions {
 
 /** Disposition of a call whose media could not be set up (the caller was answered, the bot never spoke). */
 export const MEDIA_FAILED = 'media_failed';
+/**
+ * Disposition of a call the bot handed to a human that never reached one: the PBX hung the caller up (no route,
+ * agent busy or unregistered) or refused the transfer. The hangup cause is the PBX's (3 NO_ROUTE_DESTINATION, ...).
+ */
+export const TRANSFER_FAILED = 'transfer_failed';
+/** Disposition of a transferred call whose caller hung up before the target answered (TCPA's abandoned call). */
+export const TRANSFER_ABANDONED = 'abandoned';
 
 const DEFAULT_CAUSE_WAIT_MS = 2000;
 /** Q.850 34: no circuit/channel available; FreeSWITCH names it NORMAL_CIRCUIT_CONGESTION. */
@@ -81,6 +88,13 @@ export class PbxCallRunner {
       });
     });
     let dialogRan = false;
+    // Adapters that can verify a transfer say what became of it, possibly before the engine has stored its end.
+    let transferOutcome: TransferOutcome | undefined;
+    let applyTransferOutcome: ((o: TransferOutcome) => void) | undefined;
+    call.on('transferOutcome', (o) => {
+      transferOutcome ??= o;
+      applyTransferOutcome?.(o);
+    });
     try {
       if (info.direction === 'inbound') await call.answer();
       leg = await call.openMedia();
@@ -120,6 +134,10 @@ export class PbxCallRunner {
       if (h) await this.storeCause(outcome.callId, h.cause, this.stopping ? 'shutdown' : h.by, clog);
       // Not yet (PBX unreachable): it comes once the adapter has reconnected, and is stored then.
       else call.once('hangup', (late) => void this.storeCause(outcome.callId, late.cause, late.by, clog));
+      // Stored after the engine's `transferred`, which it corrects; a verdict still to come is stored when it comes.
+      // (A transfer the PBX refused outright ends the dialog as `error`, with its verdict already given.)
+      if (transferOutcome) await this.storeTransferOutcome(outcome.callId, transferOutcome, clog);
+      else if (outcome.disposition === 'transferred') applyTransferOutcome = (o) => void this.storeTransferOutcome(outcome.callId, o, clog);
     } catch (err) {
       clog.error({ err }, dialogRan ? 'PBX call failed' : 'PBX call failed before the dialog could run');
       await call.hangup(41).catch(() => undefined); // 41 temporary failure
@@ -131,6 +149,27 @@ export class PbxCallRunner {
       await this.o.calls
         .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'error', hangupBy: 'error' })
         .catch(() => undefined);
+    }
+  }
+
+  /**
+   * What the PBX made of the bot's transfer: an event on the call, and for a transfer that never reached the
+   * target the disposition and cause a telecom engineer would look for (`transfer_failed` with the PBX's Q.850
+   * cause, or `abandoned` when the caller hung up while it was ringing) instead of `transferred`.
+   */
+  private async storeTransferOutcome(callId: string, o: TransferOutcome, clog: Logger): Promise<void> {
+    try {
+      await this.o.calls.addEvent({ callId, at: new Date().toISOString(), type: 'transferOutcome', data: { ...o } });
+      if (o.result !== 'failed') return;
+      const disposition = o.abandoned ? TRANSFER_ABANDONED : TRANSFER_FAILED;
+      // Without a cause the PBX refused the request itself and the bot hung up: the stored cause stays the bot's.
+      await this.o.calls.updateCall(callId, {
+        disposition,
+        ...(o.cause !== undefined ? { hangupCause: o.cause, hangupBy: o.abandoned ? 'caller' : 'pbx' } : {}),
+      });
+      clog.warn({ target: o.target, cause: o.cause, causeText: o.causeText, detail: o.detail }, `transfer did not reach its target: stored as ${disposition}`);
+    } catch (err) {
+      clog.error({ err }, 'storing the transfer outcome failed');
     }
   }
 

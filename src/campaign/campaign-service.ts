@@ -5,6 +5,7 @@ import type { Clock } from './clock.ts';
 import { isValidTimeZone, type ComplianceProfile } from './compliance.ts';
 import { campaignStateWebhook } from './dialer.ts';
 import { normalizeNumber } from './numbers.ts';
+import { maskNumber } from '../core/index.ts';
 
 /** A request the service refuses, with the HTTP status it maps to. */
 export class CampaignError extends Error {
@@ -163,4 +164,28 @@ export class CampaignService {
     await this.o.store.addDnc(added);
     return { added, invalid };
   }
+
+  /**
+   * A refusal heard in a call (a flow's `do_not_call` action): the number goes on the ledger with the call id and the
+   * caller's words, globally or for the campaign that placed the call. Rejects when nothing could be recorded, so
+   * the flow marks the refusal as not recorded instead of believing it is.
+   */
+  async recordRefusal(r: { callId: string; number: string; scope: 'global' | 'campaign'; campaignId?: string; reason: string; words: string }): Promise<DncEntry> {
+    const scope = r.scope === 'campaign' ? r.campaignId : 'global';
+    if (!scope) throw new CampaignError('a campaign-scoped refusal needs the campaign that placed the call');
+    const { added } = await this.addDnc({ numbers: [numberOfDialString(r.number)], scope, reason: r.reason, source: 'call', callId: r.callId, words: r.words.slice(0, 500) });
+    const entry = added[0];
+    if (!entry) throw new CampaignError(`call ${r.callId}: no phone number in ${maskNumber(r.number)} to put on the do-not-call list`);
+    return entry;
+  }
+}
+
+/**
+ * The number inside what a call knows as its far end: an E.164 contact number as is, or the last part of a dial
+ * string (`PJSIP/13800000001@trunk`, `sofia/gateway/gw/13800000001`).
+ */
+export function numberOfDialString(raw: string): string {
+  const tail = raw.slice(raw.lastIndexOf('/') + 1);
+  const at = tail.indexOf('@');
+  return (at >= 0 ? tail.slice(0, at) : tail).trim();
 }

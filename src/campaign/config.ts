@@ -18,6 +18,14 @@ export const campaignsConfigSchema = z
     webhookMaxTries: z.number().int().min(1).max(50).default(8),
     webhookBackoffSec: z.number().min(0.1).max(3600).default(5),
     webhookTimeoutSec: z.number().min(1).max(120).default(10),
+    /** Longest wait between two tries, however many failed. */
+    webhookMaxBackoffSec: z.number().min(1).max(86_400).default(3600),
+    /** Mask phone numbers (contact number, slots, transcript) in webhook bodies; off only for a CRM allowed to hold them. */
+    webhookMaskNumbers: z.boolean().default(true),
+    /** How often an idle webhook sender looks for due deliveries. */
+    webhookPollMs: z.number().int().min(50).max(60_000).default(1000),
+    /** Campaign ids used as label values of callpilot_campaign_* per process; more campaigns share `_other`. */
+    metricsMaxCampaigns: z.number().int().min(1).max(500).default(20),
   })
   .prefault({});
 export type CampaignsConfig = z.infer<typeof campaignsConfigSchema>;

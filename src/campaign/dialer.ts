@@ -41,17 +41,27 @@ export interface DialerOptions {
   heartbeatMs?: number;
   tickMs?: number;
   /**
+   * How often a running node sweeps for attempts whose lease expired (a node died or lost the store for longer than
+   * the lease) and reconciles them against the PBX. Default: the heartbeat interval.
+   */
+  sweepMs?: number;
+  /**
    * Take each call's CPS token from the store's per-trunk budget, shared by every node dialling through the trunk
    * (several nodes on PostgreSQL). Off: this node's own bucket (one node).
    */
   sharedPacing?: boolean;
   /** What to do with a channel found live at restart: only `hangup` is built (re-adopting mid-dialog is not). */
   livePolicy?: 'hangup';
+  /** Told about every attempt claimed and about to be dialled (metrics). */
+  onAttemptStart?: (campaign: CampaignRecord, attempt: AttemptRecord) => void;
+  /** Told when an attempt's call is answered (metrics). */
+  onAttemptAnswer?: (campaign: CampaignRecord, attempt: AttemptRecord) => void;
   /** Told about every attempt that ends (metrics). */
   onAttemptEnd?: (campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome) => void;
 }
 
 export interface ReconcileReport {
+  /** Attempts taken over and settled. */
   checked: number;
   hungUp: number;
   fromCallRecord: number;
@@ -77,9 +87,15 @@ export class CampaignDialer {
   private readonly inFlight = new Map<string, Promise<void>>();
   private answeredInFlight = 0;
   private running = false;
+  /** stop() was called: claims not yet dialled are handed back (tick() driven by hand, as tests do, is not stopped). */
+  private stopped = false;
   private loop: Promise<void> | undefined;
   private lastHeartbeat = 0;
+  private lastSweep = 0;
   private reconciled = false;
+  private keepingLeases: Promise<void> | undefined;
+  /** Attempts claimed but handed back undialled (drain, admission refused): for logs and tests. */
+  handedBack = 0;
   /** Campaigns whose abandon rate is over their profile's limit (checked every few seconds). */
   private readonly abandonHold = new Map<string, { until: number; over: boolean }>();
 
@@ -100,13 +116,41 @@ export class CampaignDialer {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.loop = this.run().catch((err: unknown) => this.o.log.error({ err }, 'campaign dialer stopped on an error'));
   }
 
-  /** Stops dialing new attempts; calls in flight continue to their end (await settled() for them). */
+  /**
+   * Stops claiming: an attempt claimed but not yet dialled is handed back (its contact is pending again for any
+   * node); calls in flight continue to their end (await settled() for them) and their leases stay renewed meanwhile,
+   * so no surviving node takes them for dead while this node drains.
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     await this.loop;
+    this.keepingLeases ??= this.keepLeases()
+      .catch((err: unknown) => this.o.log.error({ err }, 'renewing leases while draining failed'))
+      .finally(() => {
+        this.keepingLeases = undefined;
+      });
+  }
+
+  /** Heartbeats the leases of attempts still in flight after stop(), until the last one ends. */
+  private async keepLeases(): Promise<void> {
+    const every = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    while (this.stopped && this.inFlight.size > 0) {
+      const now = this.o.clock.now();
+      if (now - this.lastHeartbeat >= every) {
+        try {
+          await this.o.store.heartbeat(this.o.nodeId, this.iso(now + this.leaseMs));
+          this.lastHeartbeat = now;
+        } catch (err) {
+          this.o.log.warn({ err: (err as Error).message }, 'lease heartbeat failed while draining');
+        }
+      }
+      await Promise.race([this.o.clock.sleep(Math.min(every, 1000)), ...this.inFlight.values()]);
+    }
   }
 
   async settled(): Promise<void> {
@@ -124,13 +168,36 @@ export class CampaignDialer {
         await this.o.clock.sleep(1000);
       }
     }
+    const sweepMs = this.o.sweepMs ?? this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.lastSweep = this.o.clock.now();
     while (this.running) {
       try {
         await this.tick();
       } catch (err) {
         this.o.log.error({ err }, 'dialer tick failed');
       }
+      // In the same loop as the ticks, never beside one: a claim is in `inFlight` before the sweep can see it.
+      if (this.running && this.o.clock.now() - this.lastSweep >= sweepMs) {
+        this.lastSweep = this.o.clock.now();
+        await this.sweep();
+      }
       await this.o.clock.sleep(tickMs);
+    }
+  }
+
+  /**
+   * The periodic part of reconciliation on a running node: attempts of other nodes whose lease expired (the node
+   * died, or lost the store for longer than a lease) are checked against the PBX first and settled like at start.
+   * Never throws: a PBX or store that cannot answer now is asked again at the next sweep.
+   */
+  async sweep(): Promise<ReconcileReport | undefined> {
+    try {
+      const report = await this.reconcile({ expiredOnly: true });
+      if (report.checked > 0) this.o.log.info(report, 'expired campaign leases reconciled with the PBX');
+      return report;
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'sweeping expired campaign leases failed; retried at the next sweep');
+      return undefined;
     }
   }
 
@@ -139,21 +206,29 @@ export class CampaignDialer {
   }
 
   /**
-   * Settles every in-flight attempt this node owns or whose lease expired, before anything is dialled: a channel
-   * still on the PBX is hung up (policy) and the attempt ends `interrupted`; one whose call record ended gets that
-   * outcome; the rest become `unknown` and are never dialled again automatically.
+   * Settles every in-flight attempt this node owns or whose lease expired (`expiredOnly`: only the expired ones),
+   * before anything is dialled: the PBX is asked first, by the attempt id each channel carries; a channel still on
+   * the PBX is hung up (policy) and the attempt ends `interrupted`; one whose call record ended gets that outcome;
+   * the rest become `unknown` and are never dialled again automatically.
    */
-  async reconcile(): Promise<ReconcileReport> {
+  async reconcile(opts: { expiredOnly?: boolean } = {}): Promise<ReconcileReport> {
     const { store, clock } = this.o;
+    const report: ReconcileReport = { checked: 0, hungUp: 0, fromCallRecord: 0, unknown: 0 };
+    const candidates = (await store.attemptsToReconcile(this.o.nodeId, this.iso(), opts)).filter((a) => !this.inFlight.has(a.id));
+    if (candidates.length === 0) {
+      this.reconciled ||= !opts.expiredOnly;
+      return report;
+    }
+    // The PBX before anything else: which attempts still have a channel. Read before any lease is taken, so a
+    // PBX that cannot answer leaves every lease as it was.
     const live = new Map<string, { adapter: PbxAdapter; channel: LiveChannel }>();
     for (const adapter of this.o.adapters) {
       if (!adapter.listLiveCalls) throw new Error(`the ${adapter.kind} adapter cannot list live calls`);
       if (!adapter.ready) throw new Error(`${adapter.kind} is not ready: ${adapter.notReadyReason ?? 'unknown'}`);
       for (const channel of await adapter.listLiveCalls()) if (channel.attemptId) live.set(channel.attemptId, { adapter, channel });
     }
-    const report: ReconcileReport = { checked: 0, hungUp: 0, fromCallRecord: 0, unknown: 0 };
     const now = clock.now();
-    for (const attempt of await store.attemptsToReconcile(this.o.nodeId, this.iso(now))) {
+    for (const attempt of candidates) {
       if (this.inFlight.has(attempt.id)) continue;
       if (!(await store.takeOver(attempt.id, this.o.nodeId, this.iso(now), this.iso(now + this.leaseMs)))) continue;
       report.checked++;
@@ -194,7 +269,7 @@ export class CampaignDialer {
       report.unknown++;
       await this.finish(campaign, attempt, { disposition: 'unknown', endedAt, note: 'in flight at a crash, no channel on the PBX and no outcome stored' }, 'unknown');
     }
-    this.reconciled = true;
+    this.reconciled ||= !opts.expiredOnly;
     return report;
   }
 
@@ -204,8 +279,9 @@ export class CampaignDialer {
     const { store, clock } = this.o;
     const now = clock.now();
     if (now - this.lastHeartbeat >= (this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS)) {
-      this.lastHeartbeat = now;
+      // Noted only once stored: a heartbeat lost to a store outage is retried at the next tick, not a period later.
       await store.heartbeat(this.o.nodeId, this.iso(now + this.leaseMs));
+      this.lastHeartbeat = now;
     }
     const campaigns = await store.listCampaigns({ state: 'running' });
     let free = this.o.freeCalls();
@@ -306,7 +382,10 @@ export class CampaignDialer {
         maxConnectedPerDay: profile.maxConnectedPerNumberPerDay,
       },
     });
-    if (result.ok) return result.attempt;
+    if (result.ok) {
+      this.o.onAttemptStart?.(campaign, result.attempt);
+      return result.attempt;
+    }
     if (result.reason === 'dnc' || result.reason === 'cap') {
       this.o.log.info({ campaignId: campaign.id, contactId: contact.id, number: maskNumber(contact.number), reason: result.reason, detail: result.detail }, 'contact not dialled');
     }
@@ -325,6 +404,11 @@ export class CampaignDialer {
     const { store, log } = this.o;
     const alog = log.child({ campaignId: campaign.id, attemptId: attempt.id });
     let answered = false;
+    if (this.stopped) {
+      // Claimed in the tick that stop() ended: never dialled, so any node may take the contact now.
+      await this.handBackAttempt(attempt, 'the dialer stopped before the originate', alog);
+      return;
+    }
     try {
       const placed = await this.o.placer.placeCall(
         {
@@ -341,12 +425,14 @@ export class CampaignDialer {
           onAnswer: ({ pbxCallId, at }) => {
             answered = true;
             this.answeredInFlight++;
+            this.o.onAttemptAnswer?.(campaign, attempt);
             store.markAttempt(attempt.id, { state: 'live', answeredAt: at, pbxCallId }).catch((err: unknown) => alog.warn({ err }, 'marking the attempt answered failed'));
           },
         },
       );
       if ('error' in placed) {
-        await this.finish(campaign, attempt, { disposition: 'failed', endedAt: this.iso(), note: placed.error });
+        if (placed.refused === 'admission' && (await this.handBackAttempt(attempt, placed.error, alog))) return;
+        await this.finishDurably(campaign, attempt, { disposition: 'failed', endedAt: this.iso(), note: placed.error }, alog);
         return;
       }
       await store.markAttempt(attempt.id, { callId: placed.callId });
@@ -356,7 +442,7 @@ export class CampaignDialer {
       const progressKind = outcome.progress?.kind;
       const disposition = outcome.telephony !== 'answered' && progressKind && PRECISE_PROGRESS.has(progressKind) ? progressKind : outcome.disposition;
       const amd = outcome.amd?.kind;
-      await this.finish(
+      await this.finishDurably(
         campaign,
         attempt,
         {
@@ -370,6 +456,7 @@ export class CampaignDialer {
           pbxCallId: outcome.pbxCallId,
           progress: amd ?? progressKind,
         },
+        alog,
         'done',
         amd === 'machine' || amd === 'assistant' ? 'machine' : undefined,
       );
@@ -380,6 +467,41 @@ export class CampaignDialer {
       );
     } finally {
       if (answered) this.answeredInFlight--;
+    }
+  }
+
+  /** Deletes an undialled attempt and makes its contact pending again; false when it could not (then it is ended). */
+  private async handBackAttempt(attempt: AttemptRecord, why: string, alog: Logger): Promise<boolean> {
+    try {
+      const ok = await this.o.store.handBack(attempt.id, this.o.nodeId);
+      if (ok) {
+        this.handedBack++;
+        alog.info({ why }, 'attempt handed back undialled');
+      }
+      return ok;
+    } catch (err) {
+      // The row stays with this node's lease: reconciled (no channel, no outcome: `unknown`) at the next start.
+      alog.warn({ err: (err as Error).message, why }, 'handing the attempt back failed');
+      return false;
+    }
+  }
+
+  /**
+   * finish() retried while the store cannot take it (a database outage): the outcome is known here and must not
+   * be lost. The attempt stays in flight meanwhile, so its lease keeps being renewed. Gives up only after
+   * `leaseMs` x 20 (10 minutes by default); the attempt is then reconciled at the next start.
+   */
+  private async finishDurably(campaign: CampaignRecord, attempt: AttemptRecord, outcome: AttemptOutcome, alog: Logger, state: 'done' | 'unknown' = 'done', retryAs?: string): Promise<void> {
+    const giveUpAt = this.o.clock.now() + this.leaseMs * 20;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await this.finish(campaign, attempt, outcome, state, retryAs);
+        return;
+      } catch (err) {
+        if (this.o.clock.now() + wait > giveUpAt) throw err;
+        alog.warn({ err: (err as Error).message, retryInMs: wait }, 'storing the attempt outcome failed; retrying');
+        await this.o.clock.sleep(wait);
+      }
     }
   }
 

@@ -16,5 +16,18 @@ export { normalizeNumber, renderDialString, zoneOfNumber, type NormalizeResult }
 export { TokenBucket } from './token-bucket.ts';
 export { nextAttempt } from './retry.ts';
 export { CampaignDialer, newAttemptId, type CallPlacer, type DialerOptions, type ReconcileReport } from './dialer.ts';
-export { CampaignService, CampaignError, campaignInputSchema, type CampaignAction, type CampaignInput, type CampaignServiceOptions } from './campaign-service.ts';
+export { CampaignService, CampaignError, numberOfDialString, campaignInputSchema, type CampaignAction, type CampaignInput, type CampaignServiceOptions } from './campaign-service.ts';
 export { importContacts, readRows, decodeText, rejectsCsv, type ImportOptions, type ImportResult } from './contact-import.ts';
+export {
+  WebhookSender,
+  signWebhook,
+  verifyWebhookSignature,
+  webhookBackoffMs,
+  maskWebhookPayload,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  IDEMPOTENCY_HEADER,
+  type WebhookSenderOptions,
+  type WebhookTryResult,
+} from './webhook-sender.ts';
+export { CampaignMetrics, type CampaignMetricsOptions } from './campaign-metrics.ts';

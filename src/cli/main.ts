@@ -22,6 +22,9 @@ Usage:
                                                create an API token (shown once); roles admin,
                                                operator, auditor, pbx
   callpilot tokens list | tokens revoke ID     list tokens / revoke one (see callpilot tokens --help)
+  callpilot campaign create|import|start|pause|resume|stop|status|export ...
+                                               run outbound campaigns on a running server through its
+                                               REST API (see callpilot campaign --help)
   callpilot --version                          print the version
 
 Every command takes --help.`;
@@ -60,6 +63,8 @@ export function version(): string {
 export interface CliIo {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Progress bars (stderr by default). */
+  progress?: (text: string, done: boolean) => void;
 }
 
 const defaultIo: CliIo = {
@@ -86,6 +91,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await (await import('./tokens-command.ts')).runTokensCommand(rest, out, err);
       case 'models':
         return await (await import('./models-command.ts')).runModelsCommand(rest, { out, err });
+      case 'campaign':
+      case 'campaigns':
+        return await (await import('./campaign-command.ts')).runCampaignCommand(rest, { out, err, progress: io.progress });
       case 'flows': {
         const [sub, ...files] = rest;
         if (sub === '--help' || sub === '-h' || sub === 'help') throw new HelpRequested(FLOWS_USAGE);

@@ -7,7 +7,14 @@ import { ENV_PREFIX, envVarName, isPlainObject, listConfigKeys, type ConfigKey }
  * Environment variables starting with CALLPILOT_ that are not config keys but are read elsewhere
  * (config file location, model search folder). Everything else with the prefix must name a key.
  */
-export const NON_KEY_ENV_VARS: ReadonlySet<string> = new Set(['CALLPILOT_CONFIG', 'CALLPILOT_MODELS', 'CALLPILOT_MODELS_LOCK']);
+export const NON_KEY_ENV_VARS: ReadonlySet<string> = new Set([
+  'CALLPILOT_CONFIG',
+  'CALLPILOT_MODELS',
+  'CALLPILOT_MODELS_LOCK',
+  // The CLI's API credentials and address (simulate, campaign): an operator's shell keeps them exported.
+  'CALLPILOT_TOKEN',
+  'CALLPILOT_URL',
+]);
 
 export interface EnvOverrideResult {
   /** Input with env values merged in (a copy; the original is untouched). */

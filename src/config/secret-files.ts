@@ -11,6 +11,8 @@ import { envVarName, isPlainObject } from './schema-tree.ts';
  */
 export const SECRET_KEYS: readonly string[] = [
   'store.url',
+  'store.recordingKey',
+  'store.recordingOldKeys',
   'dialog.llm.apiKey',
   'pbx.asterisk.password',
   'pbx.freeswitch.password',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isCallId, newCallId } from '../core/index.ts';
 import type { AudioLeg } from '../media/index.ts';
-import { attachRecorder, type CallRecorder } from '../media/index.ts';
+import { attachRecorder, encryptRecordingFolder, type CallRecorder, type RecordingKeyring } from '../media/index.ts';
 import type { CallSpeech, Speaker, SpeechEngine } from '../speech/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { DialogConfig } from './config.ts';
@@ -29,6 +29,8 @@ export interface CallEngineOptions {
   dialogConfig: DialogConfig;
   /** Where per-call recording folders go; undefined = do not record. */
   recordingsDir?: string;
+  /** Encrypt each call's recordings when they are finished (store.recordingKey); undefined = plain WAV. */
+  recordingKeyring?: RecordingKeyring;
   log: Logger;
   metrics?: EngineMetrics;
   /** Sees every call's start, timeline and end (QA, live feed); never slows or fails a call. */
@@ -261,6 +263,10 @@ export class CallEngine {
     speech?.close();
     if (!leg.closed) await leg.close({ code: outcome.endedBy === 'caller' ? 'caller_hangup' : 'bot_hangup' }).catch(() => undefined);
     if (recorder) await recorder.close().catch((err: unknown) => log.warn({ err }, 'closing recordings failed'));
+    // Before the end is stored: a crash in between leaves the call active, and crash recovery encrypts what is left.
+    if (recorder && this.o.recordingKeyring) {
+      await encryptRecordingFolder(recorder.dir, this.o.recordingKeyring).catch((err: unknown) => log.error({ err }, 'encrypting the recordings failed; they stay plain until the next start'));
+    }
     this.live.delete(callId);
     const legStats = (leg as Partial<{ stats: { lateFrames: number; droppedFrames: number } }>).stats;
     if (legStats) this.o.metrics?.legStats(legStats);

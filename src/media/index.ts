@@ -24,6 +24,19 @@ export {
   type CallerClockOptions,
 } from './leg/base-audio-leg.ts';
 export { repairWavFile, wavHeaderConsistent, type WavRepair } from './record/wav-repair.ts';
+/** Recordings at rest: chunked AES-256-GCM `<leg>.wav.enc` files with a key id, decrypted per chunk on download. */
+export {
+  RecordingKeyring,
+  RecordingCryptoError,
+  encryptRecordingFile,
+  encryptRecordingFolder,
+  openEncryptedRecording,
+  parseRecordingKey,
+  recordingKeyId,
+  ENCRYPTED_RECORDING_SUFFIX,
+  type EncryptedRecording,
+  type RecordingCryptoFailure,
+} from './record/recording-crypto.ts';
 /** `WavWriter`: streaming PCM16 mono WAV; `attachRecorder(leg, dir)`: caller/bot/mixed recordings of a leg. */
 export { WavWriter, type WavWriterOptions, type WavFileSummary } from './record/wav-writer.ts';
 export {

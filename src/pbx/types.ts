@@ -56,6 +56,8 @@ export interface TransferOutcome {
   result: 'connected' | 'failed' | 'unknown';
   /** Q.850 cause when the caller was hung up instead. */
   cause?: number;
+  /** `failed` because the caller hung up before the target answered (SIP BYE/CANCEL from the caller's side). */
+  abandoned?: boolean;
   causeText?: string;
   /** Where the call went, in the PBX's words (extension, bridge target). */
   target: string;
@@ -156,4 +158,8 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   checkEndpoint?(endpoint: string): Promise<EndpointCheck>;
 }
 
-export type EndpointCheck = { status: 'exists' | 'unknown'; detail?: string } | { status: 'missing'; detail: string };
+/**
+ * `exists`: the PBX knows it. `missing`: the PBX says it does not (422). `invalid`: not a dial string this PBX can
+ * dial at all (400). `unknown`: the PBX cannot say for this form (Local/, a host, a gateway): dialled, and logged.
+ */
+export type EndpointCheck = { status: 'exists' | 'unknown'; detail?: string } | { status: 'missing' | 'invalid'; detail: string };

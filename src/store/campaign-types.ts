@@ -265,8 +265,17 @@ export interface CampaignStore {
   finishAttempt(id: string, outcome: AttemptOutcome, contact: ContactNext, webhook?: WebhookEnqueue, state?: 'done' | 'unknown'): Promise<boolean>;
   /** Extends the lease of every in-flight attempt the node holds. */
   heartbeat(nodeId: string, leaseUntil: string): Promise<number>;
-  /** In-flight attempts this node must reconcile: its own, and any whose lease expired. */
-  attemptsToReconcile(nodeId: string, now: string): Promise<AttemptRecord[]>;
+  /**
+   * In-flight attempts this node must reconcile: its own, and any whose lease expired. `expiredOnly`: only those
+   * whose lease expired (the periodic sweep of a running node, which must not touch its own live attempts).
+   */
+  attemptsToReconcile(nodeId: string, now: string, opts?: { expiredOnly?: boolean }): Promise<AttemptRecord[]>;
+  /**
+   * Hands back an attempt this node claimed but never dialled (drain, admission refused before the originate):
+   * the attempt row is deleted and its contact is pending again with its attempt count restored, in one
+   * transaction. Only a `dialing` attempt held by `nodeId` with no call id can be handed back. False otherwise.
+   */
+  handBack(id: string, nodeId: string): Promise<boolean>;
   /** Takes over an expired or own lease (compare-and-set on node and lease). */
   takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean>;
   /**
@@ -291,9 +300,19 @@ export interface CampaignStore {
 
   enqueueWebhook(w: WebhookEnqueue, now: string): Promise<void>;
   dueWebhooks(now: string, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Takes up to `limit` due pending deliveries for one sender: their `nextAt` moves to `leaseUntil` in the same
+   * statement, so no other sender (node) takes them while this one tries; a sender that dies leaves them due again
+   * when the lease passes (at-least-once, same idempotency key).
+   */
+  claimWebhooks(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]>;
+  getWebhook(id: number): Promise<WebhookDelivery | undefined>;
   webhookDelivered(id: number, now: string): Promise<void>;
+  /** One more failed try: retried at `nextAt`, or dead-lettered when `nextAt` is undefined. */
   webhookFailed(id: number, error: string, nextAt: string | undefined): Promise<void>;
-  listWebhooks(opts: { state?: WebhookState; limit?: number }): Promise<WebhookDelivery[]>;
-  /** A dead-lettered delivery goes back to pending. */
+  listWebhooks(opts: { state?: WebhookState; limit?: number; campaignId?: string }): Promise<WebhookDelivery[]>;
+  /** Deliveries per state (metrics). */
+  countWebhooks(): Promise<Record<WebhookState, number>>;
+  /** A dead-lettered delivery goes back to pending with its tries reset; false when it is not dead. */
   replayWebhook(id: number, now: string): Promise<boolean>;
 }

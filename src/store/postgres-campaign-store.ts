@@ -275,10 +275,21 @@ export class PostgresCampaignStore implements CampaignStore {
     return r.rowCount ?? 0;
   }
 
-  async attemptsToReconcile(nodeId: string, now: string): Promise<AttemptRecord[]> {
-    return (
-      await this.rows(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND (node_id = $1 OR lease_until < $2) ORDER BY created_at`, [nodeId, now])
-    ).map(attemptFromRow);
+  async attemptsToReconcile(nodeId: string, now: string, opts: { expiredOnly?: boolean } = {}): Promise<AttemptRecord[]> {
+    const rows = opts.expiredOnly
+      ? await this.rows(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND lease_until < $1 ORDER BY created_at`, [now])
+      : await this.rows(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND (node_id = $1 OR lease_until < $2) ORDER BY created_at`, [nodeId, now]);
+    return rows.map(attemptFromRow);
+  }
+
+  async handBack(id: string, nodeId: string): Promise<boolean> {
+    return this.db.transaction(async (q) => {
+      const gone = await q.query(`DELETE FROM attempts WHERE id = $1 AND node_id = $2 AND state = 'dialing' AND call_id IS NULL RETURNING contact_id`, [id, nodeId]);
+      const row = gone.rows[0] as Row | undefined;
+      if (!row) return false;
+      await q.query(`UPDATE contacts SET state = 'pending', attempts = GREATEST(0, attempts - 1) WHERE id = $1 AND state = 'dialing'`, [row.contact_id]);
+      return true;
+    });
   }
 
   async takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean> {
@@ -430,6 +441,28 @@ export class PostgresCampaignStore implements CampaignStore {
     return (await this.rows(`SELECT * FROM webhooks WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $2`, [now, limit])).map(webhookFromRow);
   }
 
+  async claimWebhooks(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]> {
+    // SKIP LOCKED: two nodes claiming at once each get different rows instead of waiting for each other.
+    const r = await this.db.pool.query(
+      `UPDATE webhooks SET next_at = $2 WHERE id IN (
+         SELECT id FROM webhooks WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
+       ) RETURNING *`,
+      [now, leaseUntil, limit],
+    );
+    return (r.rows as Record<string, unknown>[]).map(webhookFromRow).sort((a, b) => a.id - b.id);
+  }
+
+  async getWebhook(id: number): Promise<WebhookDelivery | undefined> {
+    const [row] = await this.rows('SELECT * FROM webhooks WHERE id = $1', [id]);
+    return row ? webhookFromRow(row) : undefined;
+  }
+
+  async countWebhooks(): Promise<Record<WebhookState, number>> {
+    const out: Record<WebhookState, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const r of await this.rows('SELECT state, count(*) AS n FROM webhooks GROUP BY state', [])) out[r.state as WebhookState] = Number(r.n);
+    return out;
+  }
+
   async webhookDelivered(id: number, now: string): Promise<void> {
     await this.db.pool.query(`UPDATE webhooks SET state = 'delivered', tries = tries + 1, last_error = NULL, next_at = $1 WHERE id = $2`, [now, id]);
   }
@@ -439,16 +472,17 @@ export class PostgresCampaignStore implements CampaignStore {
     else await this.db.pool.query(`UPDATE webhooks SET state = 'dead', tries = tries + 1, last_error = $1 WHERE id = $2`, [error.slice(0, 500), id]);
   }
 
-  async listWebhooks(opts: { state?: WebhookState; limit?: number }): Promise<WebhookDelivery[]> {
+  async listWebhooks(opts: { state?: WebhookState; limit?: number; campaignId?: string }): Promise<WebhookDelivery[]> {
     const limit = clampLimit(opts.limit, 100, 1000, 'listWebhooks');
-    const rows = opts.state
-      ? await this.rows('SELECT * FROM webhooks WHERE state = $1 ORDER BY id DESC LIMIT $2', [opts.state, limit])
-      : await this.rows('SELECT * FROM webhooks ORDER BY id DESC LIMIT $1', [limit]);
+    const rows = await this.rows(
+      'SELECT * FROM webhooks WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR campaign_id = $2) ORDER BY id DESC LIMIT $3',
+      [opts.state ?? null, opts.campaignId ?? null, limit],
+    );
     return rows.map(webhookFromRow);
   }
 
   async replayWebhook(id: number, now: string): Promise<boolean> {
-    const r = await this.db.pool.query(`UPDATE webhooks SET state = 'pending', next_at = $1, last_error = NULL WHERE id = $2 AND state = 'dead'`, [now, id]);
+    const r = await this.db.pool.query(`UPDATE webhooks SET state = 'pending', tries = 0, next_at = $1, last_error = NULL WHERE id = $2 AND state = 'dead'`, [now, id]);
     return r.rowCount === 1;
   }
 }

@@ -72,6 +72,9 @@ export class SqliteCampaignStore implements CampaignStore {
       contactAfter: p(`UPDATE contacts SET state = ?, next_at = ?, last_disposition = ? WHERE id = ?`),
       heartbeat: p(`UPDATE attempts SET lease_until = ? WHERE node_id = ? AND state IN ('dialing', 'live')`),
       toReconcile: p(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND (node_id = ? OR lease_until < ?) ORDER BY created_at`),
+      expired: p(`SELECT * FROM attempts WHERE state IN ('dialing', 'live') AND lease_until < ? ORDER BY created_at`),
+      handBackAttempt: p(`DELETE FROM attempts WHERE id = ? AND node_id = ? AND state = 'dialing' AND call_id IS NULL RETURNING contact_id`),
+      handBackContact: p(`UPDATE contacts SET state = 'pending', attempts = max(0, attempts - 1) WHERE id = ? AND state = 'dialing'`),
       takeOver: p(`UPDATE attempts SET node_id = ?, lease_until = ? WHERE id = ? AND state IN ('dialing', 'live') AND (node_id = ? OR lease_until < ?)`),
       liveCount: p(`SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND state IN ('dialing', 'live')`),
       contactCounts: p('SELECT state, count(*) AS n FROM contacts WHERE campaign_id = ? GROUP BY state'),
@@ -94,9 +97,11 @@ export class SqliteCampaignStore implements CampaignStore {
       webhookDelivered: p(`UPDATE webhooks SET state = 'delivered', tries = tries + 1, last_error = NULL, next_at = ? WHERE id = ?`),
       webhookRetry: p(`UPDATE webhooks SET tries = tries + 1, last_error = ?, next_at = ? WHERE id = ?`),
       webhookDead: p(`UPDATE webhooks SET state = 'dead', tries = tries + 1, last_error = ? WHERE id = ?`),
-      listWebhooks: p('SELECT * FROM webhooks ORDER BY id DESC LIMIT ?'),
-      listWebhooksByState: p('SELECT * FROM webhooks WHERE state = ? ORDER BY id DESC LIMIT ?'),
-      replayWebhook: p(`UPDATE webhooks SET state = 'pending', next_at = ?, last_error = NULL WHERE id = ? AND state = 'dead'`),
+      leaseWebhook: p(`UPDATE webhooks SET next_at = ? WHERE id = ? AND state = 'pending'`),
+      getWebhook: p('SELECT * FROM webhooks WHERE id = ?'),
+      listWebhooks: p('SELECT * FROM webhooks WHERE (? IS NULL OR state = ?) AND (? IS NULL OR campaign_id = ?) ORDER BY id DESC LIMIT ?'),
+      countWebhooks: p('SELECT state, count(*) AS n FROM webhooks GROUP BY state'),
+      replayWebhook: p(`UPDATE webhooks SET state = 'pending', tries = 0, next_at = ?, last_error = NULL WHERE id = ? AND state = 'dead'`),
     };
   }
 
@@ -261,8 +266,19 @@ export class SqliteCampaignStore implements CampaignStore {
     return this.s.heartbeat.run(leaseUntil, nodeId).changes;
   }
 
-  async attemptsToReconcile(nodeId: string, now: string): Promise<AttemptRecord[]> {
-    return (this.s.toReconcile.all(nodeId, now) as Row[]).map(attemptFromRow);
+  async attemptsToReconcile(nodeId: string, now: string, opts: { expiredOnly?: boolean } = {}): Promise<AttemptRecord[]> {
+    const rows = opts.expiredOnly ? this.s.expired.all(now) : this.s.toReconcile.all(nodeId, now);
+    return (rows as Row[]).map(attemptFromRow);
+  }
+
+  async handBack(id: string, nodeId: string): Promise<boolean> {
+    const tx = this.db.transaction((): boolean => {
+      const row = this.s.handBackAttempt.get(id, nodeId) as { contact_id: number } | undefined;
+      if (!row) return false;
+      this.s.handBackContact.run(row.contact_id);
+      return true;
+    });
+    return tx();
   }
 
   async takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean> {
@@ -386,6 +402,27 @@ export class SqliteCampaignStore implements CampaignStore {
     return (this.s.dueWebhooks.all(now, limit) as Row[]).map(webhookFromRow);
   }
 
+  async claimWebhooks(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]> {
+    // One writer per SQLite file: select and lease in one transaction is enough.
+    const tx = this.db.transaction((): WebhookDelivery[] => {
+      const rows = (this.s.dueWebhooks.all(now, limit) as Row[]).map(webhookFromRow);
+      for (const w of rows) this.s.leaseWebhook.run(leaseUntil, w.id);
+      return rows;
+    });
+    return tx();
+  }
+
+  async getWebhook(id: number): Promise<WebhookDelivery | undefined> {
+    const row = this.s.getWebhook.get(id) as Row | undefined;
+    return row ? webhookFromRow(row) : undefined;
+  }
+
+  async countWebhooks(): Promise<Record<WebhookState, number>> {
+    const out: Record<WebhookState, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const r of this.s.countWebhooks.all() as Row[]) out[r.state as WebhookState] = Number(r.n);
+    return out;
+  }
+
   async webhookDelivered(id: number, now: string): Promise<void> {
     this.s.webhookDelivered.run(now, id);
   }
@@ -395,9 +432,11 @@ export class SqliteCampaignStore implements CampaignStore {
     else this.s.webhookDead.run(error.slice(0, 500), id);
   }
 
-  async listWebhooks(opts: { state?: WebhookState; limit?: number }): Promise<WebhookDelivery[]> {
+  async listWebhooks(opts: { state?: WebhookState; limit?: number; campaignId?: string }): Promise<WebhookDelivery[]> {
     const limit = clampLimit(opts.limit, 100, 1000, 'listWebhooks');
-    return ((opts.state ? this.s.listWebhooksByState.all(opts.state, limit) : this.s.listWebhooks.all(limit)) as Row[]).map(webhookFromRow);
+    const state = opts.state ?? null;
+    const campaign = opts.campaignId ?? null;
+    return (this.s.listWebhooks.all(state, state, campaign, campaign, limit) as Row[]).map(webhookFromRow);
   }
 
   async replayWebhook(id: number, now: string): Promise<boolean> {

@@ -112,4 +112,30 @@ test(
   }),
 );
 
+test(
+  'a transfer the PBX refused (dialog ended as error, the bot hung up) is stored transfer_failed with the bot\'s cause',
+  withStore(async (store) => {
+    const leg = new EventEmitter() as unknown as AudioLeg;
+    Object.assign(leg, { closed: false, close: async () => undefined });
+    let call!: ScriptedCall;
+    const engine = {
+      runCall: async (req: { pbxCallId: string }) => {
+        await store.calls.createCall({ id: 'c2', pbx: 'asterisk', pbxCallId: req.pbxCallId, direction: 'inbound', lang: 'zh', status: 'ended', startedAt: new Date().toISOString(), disposition: 'error', variables: {} });
+        call.emit('transferOutcome', { result: 'failed', target: 'IAX2/agent-1', detail: 'ARI refused the transfer: 422' });
+        call.emit('hangup', { cause: 16, causeText: 'Normal Clearing', by: 'bot' });
+        return { callId: 'c2', disposition: 'error', endedBy: 'error', transcript: [] };
+      },
+    } as unknown as CallEngine;
+    const runner = new PbxCallRunner({ engine, calls: store.calls, log, causeWaitMs: 50 });
+    call = new ScriptedCall(async () => leg);
+    await runner.run(call as unknown as PbxCall);
+    const stored = await store.calls.getCall('c2');
+    assert.is(stored?.disposition, 'transfer_failed');
+    assert.is(stored?.hangupCause, 16);
+    assert.is(stored?.hangupBy, 'bot');
+    const events = await store.calls.listEvents('c2');
+    assert.match(String(events.find((e) => e.type === 'transferOutcome')?.data.detail), /422/);
+  }),
+);
+
 test.run();

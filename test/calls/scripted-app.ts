@@ -28,14 +28,14 @@ export interface ScriptedApp {
  */
 export async function startScriptedApp(
   server: Record<string, unknown> = {},
-  opts: { log?: Logger; dir?: string; speech?: ScriptedSpeechEngine } = {},
+  opts: { log?: Logger; dir?: string; speech?: ScriptedSpeechEngine; store?: Record<string, unknown> } = {},
 ): Promise<ScriptedApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'callpilot-hardening-'));
   const recordingsDir = join(dir, 'recordings');
   const config = configSchema.parse({
     server: { host: '127.0.0.1', port: 0, ...server },
     log: { level: 'silent' },
-    store: { path: join(dir, 'calls.db'), recordingsDir },
+    store: { path: join(dir, 'calls.db'), recordingsDir, ...opts.store },
     dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
     media: { record: true },
   });

@@ -8,7 +8,7 @@ import {
   type ComplianceProfile,
   type DialerOptions,
 } from '../../src/campaign/index.ts';
-import type { OutboundCallOutcome, OutboundCallRequest } from '../../src/calls/index.ts';
+import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallHooks } from '../../src/calls/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 
 export const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
@@ -26,15 +26,18 @@ export class FakePlacer implements CallPlacer {
   readonly placed: PlacedCall[] = [];
   live = 0;
   maxLive = 0;
+  /** Tell the dialer about answers (hooks.onAnswer) as a real placer does; off by default, as the tests were written. */
+  reportAnswers = false;
   constructor(
     private readonly clock: ManualClock,
     public behaviour: FakeBehaviour = () => ({ disposition: 'completed', answered: true, durationMs: 1000 }),
   ) {}
 
-  async placeCall(req: OutboundCallRequest) {
+  async placeCall(req: OutboundCallRequest, hooks?: PlaceCallHooks) {
     const n = this.placed.length;
     this.placed.push({ at: this.clock.now(), req });
     const b = this.behaviour(req, n);
+    if (b.answered && this.reportAnswers) hooks?.onAnswer?.({ callId: `call-${n}`, pbxCallId: `pbx-${n}`, at: new Date(this.clock.now()).toISOString() });
     this.live++;
     this.maxLive = Math.max(this.maxLive, this.live);
     const callId = `call-${n}`;

@@ -50,7 +50,7 @@ test('CALLPILOT_<KEY>_FILE reads the secret from the file, dropping the trailing
   const file = secretFile('ari', `${ARI_SECRET}\n`);
   const pg = secretFile('pg-url', 'postgres://callpilot:pg-pass-81@db:5432/callpilot\r\n');
   const config = loadConfig({ cwd: scratch, env: { CALLPILOT_PBX_ASTERISK_PASSWORD_FILE: file, CALLPILOT_STORE_URL_FILE: 'pg-url' } });
-  assert.is(config.pbx.asterisk.password, ARI_SECRET);
+  assert.is(config.pbx.asterisk?.password, ARI_SECRET);
   // Relative paths are taken from the working directory, like every other path in the config.
   assert.is(config.store.url, 'postgres://callpilot:pg-pass-81@db:5432/callpilot');
   assert.ok(pg.endsWith('pg-url'));
@@ -62,10 +62,10 @@ test('`<key>File:` beside the key in YAML, and the env _FILE wins over it', () =
   const envSecret = secretFile('esl-env', 'esl-from-env');
   const configFile = join(scratch, 'with-files.yaml');
   writeFileSync(configFile, `pbx:\n  freeswitch:\n    host: 10.0.0.9\n    passwordFile: ${yamlSecret}\n`);
-  assert.is(loadConfig({ path: configFile, cwd: scratch, env: {} }).pbx.freeswitch.password, 'esl-from-yaml');
-  assert.is(loadConfig({ path: configFile, cwd: scratch, env: { CALLPILOT_PBX_FREESWITCH_PASSWORD_FILE: envSecret } }).pbx.freeswitch.password, 'esl-from-env');
+  assert.is(loadConfig({ path: configFile, cwd: scratch, env: {} }).pbx.freeswitch?.password, 'esl-from-yaml');
+  assert.is(loadConfig({ path: configFile, cwd: scratch, env: { CALLPILOT_PBX_FREESWITCH_PASSWORD_FILE: envSecret } }).pbx.freeswitch?.password, 'esl-from-env');
   // A plain env value also wins over the YAML file (env beats the config file, as for every key).
-  assert.is(loadConfig({ path: configFile, cwd: scratch, env: { CALLPILOT_PBX_FREESWITCH_PASSWORD: 'plain-env' } }).pbx.freeswitch.password, 'plain-env');
+  assert.is(loadConfig({ path: configFile, cwd: scratch, env: { CALLPILOT_PBX_FREESWITCH_PASSWORD: 'plain-env' } }).pbx.freeswitch?.password, 'plain-env');
 });
 
 test('bad secret files are clear errors that never quote the secret', () => {

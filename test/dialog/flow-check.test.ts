@@ -112,4 +112,52 @@ test('runFlowsCheck: prints file:line:col with hints and returns exit codes', as
   }
 });
 
+test('do_not_call: a stop_calling handler that never records the refusal is flagged; a bad scope is a schema error', () => {
+  const flow = (endStep: string, extra = ''): string =>
+    [
+      'flow: dnc_check',
+      'lang: zh',
+      'start: greeting',
+      'defaults:',
+      '  no_input: { retries: 0, goto: bye }',
+      '  no_match: { retries: 0, goto: bye }',
+      'globals:',
+      '  repeat: { repeat: true }',
+      '  who_are_you: { say: 客服 }',
+      '  human: { goto: bye }',
+      '  wrong_number: { goto: bye }',
+      '  busy: { goto: bye }',
+      '  stop_calling: { goto: sorry }',
+      'steps:',
+      '  greeting:',
+      '    say: 您好',
+      '    on: { yes: bye, stop_calling: bye }',
+      '  sorry:',
+      '    say: 好的',
+      '    goto: dnc_end',
+      '  dnc_end:',
+      endStep,
+      '    end: do_not_call',
+      '  bye:',
+      '    say: 再见',
+      `    end: done${extra}`,
+    ].join('\n');
+  // Recorded through a goto chain: the global is fine; the step's own stop_calling -> bye is not.
+  const recorded = compileFlowSource(flow('    do_not_call: { scope: global, reason: asked }'), '/tmp/dnc.yaml');
+  const warnings = recorded.problems.filter((p) => p.code === 'refusal-not-recorded');
+  assert.is(warnings.length, 1, JSON.stringify(recorded.problems));
+  assert.match(warnings[0]!.message, /"bye"/);
+  assert.is(warnings[0]!.severity, 'warning');
+  assert.is(warnings[0]!.line, 17);
+  assert.ok(recorded.flow, 'a warning does not stop the flow loading');
+  // Not recorded anywhere: the global is flagged too.
+  const none = compileFlowSource(flow('    say: 好'), '/tmp/dnc.yaml');
+  assert.is(none.problems.filter((p) => p.code === 'refusal-not-recorded').length, 2);
+  // A scope that is not global or campaign is refused.
+  const bad = compileFlowSource(flow('    do_not_call: { scope: everywhere }'), '/tmp/dnc.yaml');
+  assert.not.ok(bad.flow);
+  const schema = find(bad.problems, 'schema');
+  assert.is(schema.line, 22);
+});
+
 test.run();

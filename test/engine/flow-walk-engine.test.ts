@@ -106,6 +106,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
   },
   credit_card_overdue: {
     zh: [
+      { steps: ['别再打了，我要投诉'], end: end('do_not_call') },
       { steps: ['嗯，是我', '对', '我下周三还吧', '对的'], end: end('promised_to_pay'), learned: { promised_date: '2024-05-22' } },
       { steps: ['是的', '是的', '我已经还款了'], end: end('already_paid'), learned: { payment_status: 'paid' } },
       { steps: ['是的', '是的', '我已经还了'], extra: { card_number: '6222000011115555' }, end: end('already_paid') },
@@ -123,6 +124,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
       { steps: [{ dtmf: '1' }, { dtmf: '2' }], end: transfer('identity_mismatch') },
     ],
     en: [
+      { steps: ['stop calling me'], end: end('do_not_call') },
       // New York is still on Tuesday 2024-05-14: next Friday is 2024-05-24.
       { steps: ['yes speaking', 'yes', 'i can pay next friday', 'yes'], end: end('promised_to_pay'), learned: { promised_date: '2024-05-24' } },
       { steps: ['yes', 'yes', 'i already paid'], end: end('already_paid'), learned: { payment_status: 'paid' } },
@@ -139,6 +141,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
   },
   order_confirmation: {
     zh: [
+      { steps: ['不要再打了'], end: end('do_not_call') },
       { steps: ['是我', '对，是我买的', '地址对的', '可以'], end: end('order_confirmed') },
       { steps: ['是我', '是的', '地址不对', '浦东新区张江路1号', '方便'], end: end('order_confirmed'), learned: { new_address: '浦东新区张江路1号' } },
       { steps: ['是我', '是的', '对', '那天不在家，改到下周六吧'], end: end('delivery_rescheduled'), learned: { requested_delivery_date: '2024-05-25' } },
@@ -151,6 +154,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
       { steps: ['转人工'], end: transfer('caller_requested_human') },
     ],
     en: [
+      { steps: ['stop calling me'], end: end('do_not_call') },
       { steps: ['yes', 'yes', 'correct', 'sure'], end: end('order_confirmed') },
       { steps: ['yes', 'yes', 'no i moved', '5 Elm Street', 'yes'], end: end('order_confirmed'), learned: { new_address: '5 Elm Street' } },
       { steps: ['yes', 'yes', 'yes', "i won't be home, can we do next monday"], end: end('delivery_rescheduled') },
@@ -164,6 +168,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
   },
   satisfaction_survey: {
     zh: [
+      { steps: ['别再打了'], end: end('do_not_call') },
       { steps: ['可以', '五分', '师傅很准时，下次还找你们'], end: end('survey_completed'), learned: { score: '5', comment: '师傅很准时，下次还找你们' } },
       { steps: ['好的', { dtmf: '2' }, '来得太晚了'], end: end('survey_complaint'), learned: { score: '2' } },
       { steps: ['好的', '非常满意', '没有了'], end: end('survey_completed') },
@@ -176,6 +181,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
       { steps: ['转人工'], end: transfer('caller_requested_human') },
     ],
     en: [
+      { steps: ['take me off your list'], end: end('do_not_call') },
       { steps: ['sure', 'five', 'no that is all'], end: end('survey_completed'), learned: { score: '5' } },
       { steps: ['okay', { dtmf: '1' }, 'nobody showed up on time'], end: end('survey_complaint'), learned: { score: '1', comment: 'nobody showed up on time' } },
       { steps: ['no thanks'], end: end('refused') },
@@ -189,6 +195,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
   },
   trial_class_invitation: {
     zh: [
+      { steps: ['以后别打了'], end: end('do_not_call') },
       { steps: ['是我', '好啊', '第一个', '对'], end: end('booked'), learned: { booked_slot: '本周六上午十点' } },
       { steps: ['是我', '可以', '都不行，下周三下午三点可以吗', '对'], end: end('booked'), learned: { booked_slot: '5月22日星期三下午3点' } },
       { steps: ['是我', '多少钱', '那可以', { dtmf: '2' }, '是的'], end: end('booked'), learned: { booked_slot: '本周日下午三点' } },
@@ -200,6 +207,7 @@ const WALKS: Record<string, Record<Lang, Walk[]>> = {
       { steps: ['转人工'], end: transfer('caller_requested_human') },
     ],
     en: [
+      { steps: ['do not call me again'], end: end('do_not_call') },
       { steps: ['yes', 'sure', 'the second one', 'yes'], end: end('booked'), learned: { booked_slot: '本周日下午三点' } },
       { steps: ['yes', 'sounds good', 'neither, how about next saturday at 10 am', 'correct'], end: end('booked') },
       { steps: ['yes', 'sure', { dtmf: '1' }, 'yes'], end: end('booked'), learned: { booked_slot: '本周六上午十点' } },

@@ -93,4 +93,21 @@ test('POST /api/calls with a bad body is a 400 naming the field, and nothing is 
   });
 });
 
+test('POST /api/calls checks the dial string first: malformed 400, an endpoint Asterisk lacks 422, Local/ dialled unchecked', async () => {
+  await withApp(async (app, asterisk) => {
+    const dialled = (): number => asterisk.requests.filter((r) => r.method === 'POST' && r.path === '/ari/channels').length;
+    const malformed = await placeCall(app, { endpoint: '13800138000', flow: 'demo', lang: 'zh' });
+    assert.is(malformed.status, 400);
+    assert.match(String(malformed.json.error), /TECH\/resource/);
+    const missing = await placeCall(app, { endpoint: 'PJSIP/13800138000@no-such-trunk', flow: 'demo', lang: 'zh' });
+    assert.is(missing.status, 422);
+    assert.match(String(missing.json.error), /no endpoint PJSIP\/no-such-trunk/);
+    assert.is((await app.store.calls.listCalls()).length, 0, 'nothing stored for refused dial strings');
+    assert.is(dialled(), 0, 'nothing dialled');
+    const local = await placeCall(app, { endpoint: 'Local/100@from-sipp', flow: 'demo', lang: 'zh' });
+    assert.is(local.status, 202, 'ARI cannot tell whether a dialplan location exists: dialled, and logged');
+    await until(() => dialled() === 1, 'the Local channel originated');
+  });
+});
+
 test.run();

@@ -128,6 +128,39 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     await store.close();
   });
 
+  suite(`${n}: webhook outbox: a claim leases due rows, failures count tries, dead letters replay with tries reset`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('w1'));
+    await c.createCampaign(campaign('w2'));
+    const hook = (campaignId: string, key: string) => ({ campaignId, event: 'attempt.finished', idempotencyKey: key, payload: { key, nested: { n: 1 } } });
+    await c.enqueueWebhook(hook('w1', 'k1'), '2026-03-02T02:00:00.000Z');
+    await c.enqueueWebhook(hook('w1', 'k1'), '2026-03-02T02:00:01.000Z');
+    await c.enqueueWebhook(hook('w2', 'k2'), '2026-03-02T02:00:02.000Z');
+    await c.enqueueWebhook(hook('w2', 'k3'), '2026-03-02T02:10:00.000Z');
+    assert.equal(await c.countWebhooks(), { pending: 3, delivered: 0, dead: 0 }, 'the same idempotency key is queued once');
+    const claimed = await c.claimWebhooks('2026-03-02T02:01:00.000Z', '2026-03-02T02:01:30.000Z', 10);
+    assert.equal(claimed.map((w) => w.idempotencyKey), ['k1', 'k2'], 'only due rows');
+    assert.equal(claimed[0]!.payload, { key: 'k1', nested: { n: 1 } });
+    assert.equal(await c.claimWebhooks('2026-03-02T02:01:10.000Z', '2026-03-02T02:01:40.000Z', 10), [], 'leased rows are not claimed again');
+    await c.webhookFailed(claimed[0]!.id, 'HTTP 500', '2026-03-02T02:05:00.000Z');
+    await c.webhookDelivered(claimed[1]!.id, '2026-03-02T02:01:01.000Z');
+    // k2 delivered; a lease that passed does not bring a delivered row back.
+    const again = await c.claimWebhooks('2026-03-02T02:06:00.000Z', '2026-03-02T02:06:30.000Z', 10);
+    assert.equal(again.map((w) => [w.idempotencyKey, w.tries, w.lastError]), [['k1', 1, 'HTTP 500']]);
+    await c.webhookFailed(again[0]!.id, 'timeout', undefined);
+    assert.equal(await c.countWebhooks(), { pending: 1, delivered: 1, dead: 1 });
+    assert.equal((await c.listWebhooks({ state: 'dead' })).map((w) => [w.idempotencyKey, w.tries, w.lastError]), [['k1', 2, 'timeout']]);
+    assert.equal((await c.listWebhooks({ campaignId: 'w2' })).map((w) => w.idempotencyKey), ['k3', 'k2'], 'newest first, one campaign');
+    assert.equal((await c.listWebhooks({ campaignId: 'w2', state: 'delivered' })).map((w) => w.idempotencyKey), ['k2']);
+    assert.not.ok(await c.replayWebhook(claimed[1]!.id, '2026-03-02T02:07:00.000Z'), 'a delivered row is not replayed');
+    assert.ok(await c.replayWebhook(again[0]!.id, '2026-03-02T02:07:00.000Z'));
+    const replayed = await c.getWebhook(again[0]!.id);
+    assert.equal([replayed?.state, replayed?.tries, replayed?.lastError, replayed?.nextAt], ['pending', 0, undefined, '2026-03-02T02:07:00.000Z']);
+    assert.is(await c.getWebhook(999999), undefined);
+    await store.close();
+  });
+
   suite(`${n}: leases: a node's in-flight attempts are its own until the lease expires, then one survivor takes each over`, async () => {
     const store = await backend.fresh();
     const c = store.campaigns;
@@ -159,6 +192,17 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
   });
 
   if (backend.nodes) {
+    suite(`${n}: several senders claiming webhooks at once get each row once`, async () => {
+      const stores = await backend.nodes!(3);
+      const [first] = stores;
+      await first!.campaigns.createCampaign(campaign('wh'));
+      for (let i = 0; i < 40; i++) await first!.campaigns.enqueueWebhook({ campaignId: 'wh', event: 'e', idempotencyKey: `k${i}`, payload: {} }, NOW);
+      const batches = await Promise.all(stores.flatMap((s) => [0, 1].map(() => s.campaigns.claimWebhooks('2026-03-02T02:01:00.000Z', '2026-03-02T02:02:00.000Z', 7))));
+      const ids = batches.flat().map((w) => w.id);
+      assert.is(new Set(ids).size, ids.length, 'no row in two claims');
+      for (const s of stores) await s.close();
+    });
+
     suite(`${n}: three nodes claiming the same contacts at once dial each contact exactly once`, async () => {
       const stores = await backend.nodes!(3);
       const [first] = stores;

@@ -203,6 +203,47 @@ export function checkFlowDefinition(def: FlowDefinition, baseDir: string): PathP
 
   problems.push(...checkTemplates(def));
   problems.push(...checkGraph(def, edges, globalEdges));
+  problems.push(...checkRefusals(def));
+  return problems;
+}
+
+/** Intents that are a request never to be called again: where they lead, the number must go on the DNC ledger. */
+const refusalIntents = ['stop_calling'];
+
+/**
+ * A caller who says 别再打了 / "stop calling me" must be recorded on the do-not-call ledger, or the next campaign
+ * dials them again. Follows the handler's target through goto steps looking for a `do_not_call` action.
+ */
+function checkRefusals(def: FlowDefinition): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const records = (start: string): boolean => {
+    let name: string | undefined = start;
+    for (let hop = 0; name !== undefined && hop < 32; hop++) {
+      const step: StepDefinition | undefined = def.steps[name];
+      if (!step) return true; // unknown-step is reported elsewhere
+      if (step.do_not_call) return true;
+      name = step.goto;
+    }
+    return false;
+  };
+  const hint = 'add do_not_call: { scope: global } to the step it goes to, so the refusal is recorded with the call and the words';
+  for (const intent of refusalIntents) {
+    const g = def.globals[intent];
+    if (g?.goto && !records(g.goto)) {
+      problems.push({ path: ['globals', intent, 'goto'], severity: 'warning', code: 'refusal-not-recorded', message: `"${intent}" goes to "${g.goto}", which never puts the number on the do-not-call list`, hint });
+    }
+    for (const [name, step] of Object.entries(def.steps)) {
+      const t = step.on?.[intent];
+      if (t && !records(transitionTarget(t))) {
+        problems.push({ path: ['steps', name, 'on', intent], severity: 'warning', code: 'refusal-not-recorded', message: `"${intent}" goes to "${transitionTarget(t)}", which never puts the number on the do-not-call list`, hint });
+      }
+    }
+  }
+  for (const [name, step] of Object.entries(def.steps)) {
+    if (step.do_not_call && step.transfer) {
+      problems.push({ path: ['steps', name, 'do_not_call'], severity: 'warning', code: 'refusal-not-recorded', message: `step "${name}" records a refusal and then transfers the caller to a person`, hint: 'a caller who refused calls should hear a goodbye: end the call in this step' });
+    }
+  }
   return problems;
 }
 

@@ -6,7 +6,7 @@ import type { CallContext, DialogFactory, DialogSession, Lang } from '../types.t
 import { LlmIntentFallback } from '../nlu/index.ts';
 import { loadFlowFile } from './loader.ts';
 import { FlowDialogSession } from './session.ts';
-import type { CompiledFlow, FlowProblem } from './types.ts';
+import type { CompiledFlow, DoNotCallRecorder, FlowProblem } from './types.ts';
 import type { FetchLike } from './webhook.ts';
 
 export interface FlowDialogFactoryOptions {
@@ -21,6 +21,8 @@ export interface FlowDialogFactoryOptions {
   watch?: boolean;
   /** HTTP client for flow webhooks (tests stub it). */
   fetch?: FetchLike;
+  /** Where a step's `do_not_call` action records the refusal (the DNC ledger); without it the action is only logged. */
+  doNotCall?: DoNotCallRecorder;
 }
 
 /** A DialogFactory over a folder of flow files that reloads them while calls run. */
@@ -63,7 +65,7 @@ class FolderFlowFactory implements FlowDialogFactory {
       throw new Error(`call ${ctx.callId}: no flow "${name}" is loaded (known: ${Object.keys(this.flows()).join(', ') || 'none'}; folder ${this.o.flowsDir})`);
     }
     if (flow.lang !== ctx.lang) this.log.warn({ callId: ctx.callId, flow: name, wanted: ctx.lang, got: flow.lang }, 'flow has no version in the call language');
-    return new FlowDialogSession({ flow, ctx, log: this.o.log, now: this.now, llm: this.llm, fetch: this.o.fetch });
+    return new FlowDialogSession({ flow, ctx, log: this.o.log, now: this.now, llm: this.llm, fetch: this.o.fetch, doNotCall: this.o.doNotCall });
   }
 
   flow(name: string, lang: Lang): CompiledFlow | undefined {

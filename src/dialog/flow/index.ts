@@ -1,5 +1,5 @@
-export type { CompiledFlow, FlowLoadResult, FlowProblem, FlowProblemCode } from './types.ts';
-export type { FlowDefinition, StepDefinition, Transition, RetryDefinition, GlobalHandler, WebhookDefinition } from './schema.ts';
+export type { CompiledFlow, FlowLoadResult, FlowProblem, FlowProblemCode, DoNotCallRequest, DoNotCallRecorder } from './types.ts';
+export type { FlowDefinition, StepDefinition, Transition, RetryDefinition, GlobalHandler, WebhookDefinition, DoNotCallDefinition } from './schema.ts';
 export { flowSchema } from './schema.ts';
 export { createFlowDialogFactory } from './factory.ts';
 export type { FlowDialogFactory, FlowDialogFactoryOptions } from './factory.ts';

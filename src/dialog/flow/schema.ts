@@ -87,6 +87,13 @@ export const webhookSchema = z
   })
   .strict();
 
+export const doNotCallSchema = z
+  .object({
+    scope: z.enum(['global', 'campaign']).default('global'),
+    reason: z.string().min(1).max(200).default('caller asked not to be called'),
+  })
+  .strict();
+
 export const stepSchema = z
   .object({
     say: textSchema.optional(),
@@ -109,6 +116,12 @@ export const stepSchema = z
     goto: z.string().min(1).optional(),
     end: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a disposition is lower_snake_case').optional(),
     transfer: z.object({ reason: z.string().min(1), target: z.string().optional() }).strict().optional(),
+    /**
+     * Entering this step puts the caller's number on the do-not-call ledger at once (before the bot speaks on),
+     * recorded with the call id and the words the caller said: `global` blocks every campaign, `campaign` only the
+     * campaign that placed the call (a call outside any campaign is recorded globally).
+     */
+    do_not_call: doNotCallSchema.optional(),
   })
   .strict();
 
@@ -177,3 +190,4 @@ export type RetryDefinition = z.infer<typeof retrySchema>;
 export type GlobalHandler = z.infer<typeof globalSchema>;
 export type WebhookDefinition = z.infer<typeof webhookSchema>;
 export type TextDefinition = z.infer<typeof textSchema>;
+export type DoNotCallDefinition = z.infer<typeof doNotCallSchema>;

@@ -4,9 +4,9 @@ import type { AnswerKind } from '../../speech/index.ts';
 import type { BotAction, CallContext, DialogSession, TurnInput } from '../types.ts';
 import { addDaysIso, todayIn, type LlmIntentFallback, type NluResult, type Slots } from '../nlu/index.ts';
 import { isWaitingStep } from './check.ts';
-import type { GlobalHandler, RetryDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
+import type { DoNotCallDefinition, GlobalHandler, RetryDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
 import { renderTemplate } from './template.ts';
-import type { CompiledFlow } from './types.ts';
+import type { CompiledFlow, DoNotCallRecorder } from './types.ts';
 import { callWebhook, chooseBranch, jsonPath, type FetchLike } from './webhook.ts';
 
 export interface FlowSessionOptions {
@@ -16,6 +16,8 @@ export interface FlowSessionOptions {
   now: () => Date;
   llm?: LlmIntentFallback;
   fetch?: FetchLike;
+  /** The DNC ledger for `do_not_call` steps. */
+  doNotCall?: DoNotCallRecorder;
 }
 
 /** What the caller said or pressed in the turn being handled: fills `{{input.*}}` and `{{slot.*}}`. */
@@ -99,6 +101,8 @@ export class FlowDialogSession implements DialogSession {
     this.facts = { text, digits: nlu.slots.digits ?? '', intent: nlu.intent ?? '', slots: nlu.slots };
     this.setLearned('last_emotion', nlu.emotion.label);
 
+    // A caller who asks never to be called again (often angrily: 别再打了！我要投诉) is recorded, not transferred.
+    if (nlu.intent === 'stop_calling' && (step.on?.stop_calling || this.flow.definition.globals.stop_calling)) return this.handleIntent(step, nlu.intent, nlu);
     const emotion = nlu.emotion.label;
     if (emotion !== 'neutral' && nlu.emotion.score >= 0.6) {
       const t = step.on_emotion?.[emotion] ?? this.flow.definition.emotions[emotion];
@@ -272,6 +276,7 @@ export class FlowDialogSession implements DialogSession {
       this.setLearned('last_step', stepName);
       this.applySet(step.set);
       if (step.callback) this.scheduleCallback(step.callback);
+      if (step.do_not_call) await this.recordDoNotCall(stepName, step.do_not_call);
       const ownText = step.say ? this.pickText(step.say, visit - 1) : undefined;
       if (ownText) texts.push(ownText);
 
@@ -339,6 +344,53 @@ export class FlowDialogSession implements DialogSession {
       if (v !== undefined && v !== null) this.setVar(name, typeof v === 'object' ? JSON.stringify(v) : String(v));
     }
     return chooseBranch(hook, outcome.json) ?? hook.on_error;
+  }
+
+  /**
+   * Puts the number on the DNC ledger before the call goes on, so a campaign claiming it a moment later (another
+   * campaign, another node) is already refused. Never throws: a ledger failure is logged loudly and kept in the call's
+   * variables (`do_not_call` = `failed`) so the stored call still shows the refusal was heard.
+   */
+  private async recordDoNotCall(stepName: string, action: DoNotCallDefinition): Promise<void> {
+    if (this.learned.do_not_call === 'recorded') return;
+    const words = this.lastCallerWords();
+    const campaignId = this.ctx.variables.campaign_id;
+    const number = this.ctx.variables.contact_number ?? (this.ctx.direction === 'outbound' ? this.ctx.to : this.ctx.from);
+    this.setLearned('do_not_call_words', words);
+    if (!number) {
+      this.setLearned('do_not_call', 'no_number');
+      this.log.warn({ step: stepName }, 'refusal heard but the call has no number to put on the do-not-call list');
+      return;
+    }
+    // "Not interested" in one campaign says nothing about the others, nor about calls outside any campaign.
+    if (action.scope === 'campaign' && !campaignId) {
+      this.setLearned('do_not_call', 'no_campaign');
+      this.log.info({ step: stepName }, 'campaign-scoped refusal heard on a call outside any campaign: nothing to record');
+      return;
+    }
+    const recorder = this.o.doNotCall;
+    if (!recorder) {
+      this.setLearned('do_not_call', 'not_recorded');
+      this.log.warn({ step: stepName }, 'refusal heard but no do-not-call ledger is wired to flows');
+      return;
+    }
+    const scope = action.scope;
+    try {
+      await recorder({ callId: this.ctx.callId, number, scope, campaignId, reason: action.reason, words, flow: this.flow.name, step: stepName });
+      this.setLearned('do_not_call', 'recorded');
+      this.log.info({ step: stepName, scope }, 'refusal recorded on the do-not-call ledger');
+    } catch (err) {
+      this.setLearned('do_not_call', 'failed');
+      this.log.error({ err, step: stepName, scope }, 'recording the refusal on the do-not-call ledger failed');
+    }
+  }
+
+  private lastCallerWords(): string {
+    for (let i = this.transcript.length - 1; i >= 0; i--) {
+      const line = this.transcript[i]!;
+      if (line.startsWith('caller: ')) return line.slice('caller: '.length);
+    }
+    return '';
   }
 
   /** Callback time from the caller's words (slots of this turn), else a default delay. */

@@ -19,6 +19,7 @@ export type FlowProblemCode =
   | 'bad-pattern'
   | 'missing-audio'
   | 'duplicate-flow'
+  | 'refusal-not-recorded'
   | 'io';
 
 /** One thing wrong (or doubtful) in a flow file, pointing at the line an author must fix. */
@@ -53,3 +54,24 @@ export interface FlowLoadResult {
   /** Errors and warnings; `flow` is absent when any is an error. */
   problems: FlowProblem[];
 }
+
+/** A refusal heard in a call, for the do-not-call ledger (a flow step's `do_not_call` action). */
+export interface DoNotCallRequest {
+  callId: string;
+  /** The number to block as the call knows it (E.164 for campaign calls; a dial string or caller id otherwise). */
+  number: string;
+  scope: 'global' | 'campaign';
+  /** The campaign that placed the call, when one did. */
+  campaignId?: string;
+  reason: string;
+  /** What the caller said (or keyed) that led to the refusal: the ledger's proof. */
+  words: string;
+  flow: string;
+  step: string;
+}
+
+/**
+ * Records a refusal; resolves once it is durable. The flow layer knows no store: the app wires this to the campaign
+ * service's DNC ledger.
+ */
+export type DoNotCallRecorder = (req: DoNotCallRequest) => Promise<void>;

@@ -101,7 +101,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
       description: 'asks never to be called again',
       keywords: [
         '不要再打', '别再打', '别打了', '不要打了', '再也别打', '别给我打', '不要给我打', '拉黑', '删掉我的号码', '以后别打',
-        '别再给我打', '不要再给我打', '再给我打电话',
+        '别再给我打', '不要再给我打', '再给我打电话', '投诉',
       ],
       implies: 'not_interested',
     },
@@ -194,7 +194,7 @@ export const builtinIntents: Record<Lang, Record<string, IntentSpec>> = {
     },
     stop_calling: {
       description: 'asks never to be called again',
-      keywords: ['stop calling', 'do not call', 'take me off', 'remove me', 'unsubscribe', 'never call', 'lose my number', 'stop bothering'],
+      keywords: ['stop calling', 'do not call', 'take me off', 'remove me', 'unsubscribe', 'never call', 'lose my number', 'stop bothering', 'file a complaint', 'report you'],
       implies: 'not_interested',
     },
     already_paid: {

@@ -22,6 +22,7 @@ import { ChanWebSocketLeg, MAX_MESSAGE_BYTES } from './media/chan-websocket-leg.
 import { parseControlMessage } from './media/chan-websocket-control.ts';
 import { CLIENT_MEDIA_PARAM, type ExternalMediaDeps } from './media/external-media.ts';
 import { RtpPortPool } from './media/rtp-port-pool.ts';
+import { parseAsteriskDialString } from '../dial-string.ts';
 
 export interface AsteriskAdapterOptions {
   log: Logger;
@@ -190,12 +191,24 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   /**
    * Asks ARI whether the endpoint a dial string names exists (GET /endpoints/{tech}/{resource}), so an originate
    * to a typo is refused up front: Asterisk itself answers such an originate with `500 {"error":"Allocation
-   * failed"}` and says why only in its own log. Technologies without endpoint objects (Local, ...) and any
-   * doubt (ARI down, odd dial string) answer `unknown`, which does not refuse.
+   * failed"}` and says why only in its own log. A string that is no `TECH/resource` at all is `invalid`. Forms
+   * ARI has no object for (Local/exten@context, a host dialled directly, DAHDI and other drivers) and any doubt
+   * (ARI down) answer `unknown`, which dials.
    */
   async checkEndpoint(endpoint: string): Promise<EndpointCheck> {
-    const target = ariEndpointOf(endpoint);
-    if (!target) return { status: 'unknown', detail: `cannot tell the endpoint of '${endpoint}'` };
+    const target = parseAsteriskDialString(endpoint);
+    switch (target.kind) {
+      case 'invalid':
+        return { status: 'invalid', detail: target.reason };
+      case 'local':
+        return { status: 'unknown', detail: `Local channel to ${target.extension}@${target.context}: ARI cannot say whether that dialplan location exists` };
+      case 'host':
+        return { status: 'unknown', detail: `${target.tech} dials host ${target.host} directly: no endpoint object to check` };
+      case 'other':
+        return { status: 'unknown', detail: `${target.tech} channels have no ARI endpoint objects to check` };
+      default:
+        break;
+    }
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { status: 'unknown', detail: 'Asterisk not connected' };
     try {
@@ -625,23 +638,10 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   }
 }
 
-/** Technologies whose dial strings name an ARI endpoint object. */
-const ENDPOINT_TECHS = new Set(['PJSIP', 'SIP', 'IAX2']);
-
-/**
- * The ARI endpoint a dial string dials through: `PJSIP/trunk`, `PJSIP/13800138000@trunk` and
- * `PJSIP/trunk/sip:13800138000@carrier` all go through endpoint `trunk`; `SIP/trunk/13800138000` through `trunk`.
- */
+/** The ARI endpoint a dial string dials through, when it names one (see parseAsteriskDialString). */
 export function ariEndpointOf(dial: string): { tech: string; resource: string } | undefined {
-  const slash = dial.indexOf('/');
-  if (slash <= 0) return undefined;
-  const tech = dial.slice(0, slash);
-  if (!ENDPOINT_TECHS.has(tech.toUpperCase())) return undefined;
-  const rest = dial.slice(slash + 1);
-  const firstPart = rest.split('/')[0] ?? '';
-  const resource = firstPart.includes('@') ? firstPart.slice(firstPart.lastIndexOf('@') + 1) : firstPart;
-  if (!/^[A-Za-z0-9_.+-]+$/.test(resource)) return undefined;
-  return { tech, resource };
+  const target = parseAsteriskDialString(dial);
+  return target.kind === 'endpoint' ? { tech: target.tech, resource: target.resource } : undefined;
 }
 
 /** The Asterisk adapter behind the PbxAdapter interface. */

@@ -123,8 +123,16 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     }
     // The caller must leave our bridge before the dialplan or the redirect takes over.
     await this.tearDownMedia({ code: 'transfer', detail: where });
-    if (to.kind === 'dialplan') await rest.continueInDialplan(this.channelId, to.context, to.extension, to.priority ?? 1);
-    else await rest.redirect(this.channelId, to.endpoint);
+    try {
+      if (to.kind === 'dialplan') await rest.continueInDialplan(this.channelId, to.context, to.extension, to.priority ?? 1);
+      else await rest.redirect(this.channelId, to.endpoint);
+    } catch (err) {
+      // Refused (the channel is still ours, in Stasis, with no bridge): the caller would sit in silence. The
+      // transfer failed: say so, and let the bot's hangup through.
+      this.transferNote = undefined;
+      this.emit('transferOutcome', { result: 'failed', target: where, detail: `ARI refused the transfer: ${(err as Error).message}` });
+      throw err;
+    }
     this.log.info({ to: where }, 'call transferred');
     this.end({ cause: 16, causeText: `Transferred to ${where}`, by: 'bot' });
   }

@@ -7,7 +7,8 @@ import type { FreeswitchConfig } from '../config.ts';
 import { progressVerdictFromCause, type CallProgressVerdict, type EarlyMediaMonitor } from '../../core/index.ts';
 import type { AudioLeg } from '../../media/index.ts';
 import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
-import type { LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
+import type { EndpointCheck, LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents } from '../types.ts';
+import { parseFreeswitchDialString } from '../dial-string.ts';
 import { AUDIO_FORK_WIRE } from './audio-fork/audio-fork-wire.ts';
 import { AUDIO_STREAM_WIRE } from './audio-stream/audio-stream-wire.ts';
 import { callInfoFromHeaders } from './call-info.ts';
@@ -224,6 +225,19 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     } finally {
       this.originating.delete(uuid);
     }
+  }
+
+  /**
+   * A dial string FreeSWITCH cannot originate (no `module/args` leg, unbalanced variable blocks) is `invalid`.
+   * Whether a gateway or profile exists and is up is not asked: no capture shows what `sofia status gateway`
+   * or `sofia xmlstatus` answer on this FreeSWITCH, and the test peer is built from captures only, so a
+   * well-formed dial string is `unknown` (dialled, logged); a dead gateway then fails the originate with its cause.
+   */
+  async checkEndpoint(endpoint: string): Promise<EndpointCheck> {
+    const target = parseFreeswitchDialString(endpoint);
+    if (target.kind === 'invalid') return { status: 'invalid', detail: target.reason };
+    const names = target.legs.map((l) => (l.kind === 'gateway' ? `gateway ${l.gateway}` : l.kind === 'profile' ? `profile ${l.profile}` : `${l.module}/`));
+    return { status: 'unknown', detail: `FreeSWITCH ${names.join(', ')}: its state is not checked before dialling` };
   }
 
   async listLiveCalls(): Promise<LiveChannel[]> {

@@ -222,7 +222,7 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
         break;
       case 'CHANNEL_HANGUP':
       case 'CHANNEL_HANGUP_COMPLETE':
-        this.end(event.headers['Hangup-Cause'], event.headers.variable_sip_hangup_disposition);
+        this.end(event.headers['Hangup-Cause'], sipHangupDisposition(event));
         break;
       default:
         break;
@@ -256,13 +256,24 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
     let by: HangupInfo['by'] = 'caller';
     if (byPbx) by = 'pbx';
     else if (this.hangupRequested !== undefined) by = 'bot';
+    // The caller's own BYE/CANCEL, also after a transfer; FS's `send_*` is the PBX's doing (dialplan, target).
+    else if (sipDisposition?.startsWith('recv_')) by = 'caller';
     else if (this.transferred || sipDisposition?.startsWith('send_')) by = 'pbx';
     this.endInfo = { cause: causeNumber(text), causeText: text, by };
     this.channel.emit('ended', this.endInfo);
     this.emit('hangup', this.endInfo);
     if (this.transferWatch) {
-      // Hung up before any bridge: the transfer target never took the caller.
-      this.transferVerdict({ result: 'failed', target: this.transferWatch.target, cause: this.endInfo.cause, causeText: text, detail: 'hung up before being bridged' });
+      // Hung up before any bridge: the transfer target never took the caller. A BYE/CANCEL received from the
+      // caller's side (`recv_*`) while the target rang is the caller giving up; anything else is FreeSWITCH's doing.
+      const abandoned = sipDisposition?.startsWith('recv_') === true;
+      this.transferVerdict({
+        result: 'failed',
+        target: this.transferWatch.target,
+        cause: this.endInfo.cause,
+        causeText: text,
+        abandoned,
+        detail: abandoned ? 'the caller hung up before being bridged' : 'hung up by FreeSWITCH before being bridged',
+      });
     }
   }
 }
@@ -270,4 +281,16 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
 function oneWord(value: string): string {
   if (!/^[^\s'"]+$/.test(value)) throw new Error(`not usable as a FreeSWITCH argument: ${JSON.stringify(value)}`);
   return value;
+}
+
+/**
+ * Who hung up, in FreeSWITCH's SIP words. `sip_hangup_disposition` only comes with the events after
+ * CHANNEL_HANGUP (CHANNEL_CALLSTATE, CHANNEL_HANGUP_COMPLETE); on CHANNEL_HANGUP itself a BYE received from the
+ * far end shows as `sip_term_status` (capture h: 200, `sip:200`, cause 16), absent when FreeSWITCH hung up
+ * (captures b: uuid_kill, e: the dialplan).
+ */
+function sipHangupDisposition(event: EslEvent): string | undefined {
+  const h = event.headers;
+  if (h.variable_sip_hangup_disposition) return h.variable_sip_hangup_disposition;
+  return h.variable_sip_term_status !== undefined ? 'recv_bye' : undefined;
 }

@@ -71,8 +71,14 @@ export interface SimulatedCallReport {
   durationMs: number;
 }
 
-/** Bot frames arrive every 20 ms while it talks; this much silence means the prompt ended (or was cut). */
+/** A caller waits at least this long after the bot's last frame before answering (a next prompt may follow at once). */
 const BOT_QUIET_MS = 300;
+/**
+ * callpilot sends a mark right after the last frame of each prompt and `clear` when it cuts one: those say when a
+ * prompt ended. A gap in frames is taken for the end only after this long, because on a busy machine bot frames can
+ * stall for more than BOT_QUIET_MS mid-prompt, and a caller who took the stall for the end would talk over the rest.
+ */
+const BOT_STALL_MS = 2000;
 /** No reply within this long after a turn: measure nothing and go on. */
 const REPLY_TIMEOUT_MS = 8000;
 
@@ -94,11 +100,12 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   let promptStartAt = -Infinity;
   let promptsStarted = 0;
   /**
-   * Each stretch of bot audio (a prompt, or what was played of it): first and last frame arrival. A `clear`
-   * or BOT_QUIET_MS of silence ends one. Turns are measured against these, not against "the latest frame", so
+   * Each stretch of bot audio (a prompt, or what was played of it): first and last frame arrival. A `clear`,
+   * a prompt-end mark or BOT_STALL_MS of silence ends one. Turns are measured against these, not against "the latest frame", so
    * that a prompt still playing when the caller stops is neither taken for the reply nor for a stop.
    */
   const bursts: BotBurst[] = [];
+  /** A `clear` or a mark came after the last bot frame: the prompt has ended. */
   let clearedSinceFrame = false;
   let endReason = '';
   let ended = false;
@@ -106,9 +113,12 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   client.on('clear', () => {
     clearedSinceFrame = true;
   });
+  client.on('mark', () => {
+    clearedSinceFrame = true;
+  });
   client.on('botFrame', (_pcm, at) => {
     botFrames++;
-    if (clearedSinceFrame || at - lastBotFrameAt > BOT_QUIET_MS) {
+    if (clearedSinceFrame || at - lastBotFrameAt > BOT_STALL_MS) {
       promptStartAt = at;
       promptsStarted++;
       bursts.push({ startAt: at, lastAt: at });
@@ -140,14 +150,14 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   /** The burst the caller talked over (bargeIn turns), -1 if the bot was quiet at the onset. */
   let interrupted = -1;
   /**
-   * bargeIn turns: the talked-over burst has ended once a later burst began, a `clear` came, or the bot has
-   * been quiet BOT_QUIET_MS (a shorter gap can be a stall mid-prompt). Its last frame is the stop.
+   * bargeIn turns: the talked-over burst has ended once a later burst began, a `clear` or mark came, or the bot has
+   * been quiet BOT_STALL_MS (a shorter gap can be a stall mid-prompt). Its last frame is the stop.
    */
   function measureStop(m: TurnMeasurement, now: number): void {
     if (m.mode !== 'bargeIn' || m.bargeInStopMs !== undefined) return;
     const b = bursts[interrupted];
     if (!b) return; // the bot was quiet at the onset: nothing to stop
-    const over = bursts.length > interrupted + 1 || (clearedSinceFrame && interrupted === bursts.length - 1) || now - b.lastAt >= BOT_QUIET_MS;
+    const over = bursts.length > interrupted + 1 || (clearedSinceFrame && interrupted === bursts.length - 1) || now - b.lastAt >= BOT_STALL_MS;
     if (over) m.bargeInStopMs = Math.max(0, b.lastAt - m.speechStartAt);
   }
   let quietSince = performance.now();
@@ -161,7 +171,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
       endReason = 'simulator timeout';
       break;
     }
-    const botTalking = now - lastBotFrameAt < BOT_QUIET_MS;
+    const botTalking = !clearedSinceFrame && now - lastBotFrameAt < BOT_STALL_MS;
     const turn = opts.turns[turnIndex];
     let frame: Int16Array = silence;
 
@@ -207,7 +217,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
         measurements.push(current);
         current = undefined;
         turnIndex++;
-        promptsAtWait = promptsStarted - (lastBotFrameAt > 0 && now - lastBotFrameAt < BOT_QUIET_MS ? 1 : 0);
+        promptsAtWait = promptsStarted - (lastBotFrameAt > 0 && botTalking ? 1 : 0);
         phase = turnIndex < opts.turns.length ? 'waiting' : 'done';
         quietSince = now;
       }

@@ -114,6 +114,7 @@ test('endpoint check: ARI says which endpoints exist; dial strings map to their 
   assert.equal(ariEndpointOf('PJSIP/sipp-uas'), { tech: 'PJSIP', resource: 'sipp-uas' });
   assert.is(ariEndpointOf('Local/100@from-internal'), undefined);
   assert.is(ariEndpointOf('nonsense'), undefined);
+  assert.is(ariEndpointOf('IAX2/10.0.0.5/100'), undefined);
   const h = await startHarness();
   try {
     assert.is((await h.adapter.checkEndpoint('PJSIP/sipp-uas')).status, 'exists');
@@ -123,7 +124,17 @@ test('endpoint check: ARI says which endpoints exist; dial strings map to their 
     assert.match(missing.detail ?? '', /no endpoint PJSIP\/no-such-endpoint/);
     const badTech = await h.adapter.checkEndpoint('IAX2/somewhere');
     assert.is(badTech.status, 'missing');
-    assert.is((await h.adapter.checkEndpoint('Local/100@default')).status, 'unknown');
+    const local = await h.adapter.checkEndpoint('Local/100@default');
+    assert.is(local.status, 'unknown');
+    assert.match(local.detail ?? '', /100@default/);
+    assert.is((await h.adapter.checkEndpoint('IAX2/10.0.0.5/100')).status, 'unknown', 'a host dialled directly has no endpoint object');
+    assert.is((await h.adapter.checkEndpoint('DAHDI/g1/13800138000')).status, 'unknown');
+    const invalid = await h.adapter.checkEndpoint('13800138000');
+    assert.is(invalid.status, 'invalid');
+    assert.match(invalid.detail ?? '', /TECH\/resource/);
+    assert.is((await h.adapter.checkEndpoint('PJSIP/sipp-uas&PJSIP/sipp')).status, 'invalid');
+    // No GET /endpoints was needed for forms ARI has no object for.
+    assert.not.ok(h.asterisk.requests.some((r) => r.path.startsWith('/ari/endpoints/Local') || r.path.startsWith('/ari/endpoints/DAHDI')));
     // And an originate to it is refused by Asterisk itself, as captured.
     const result = await h.adapter.originate({ endpoint: 'PJSIP/no-such-endpoint' });
     assert.is(result.disposition, 'failed');

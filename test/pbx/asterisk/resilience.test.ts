@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { HangupInfo } from '../../../src/pbx/types.ts';
+import type { HangupInfo, TransferOutcome } from '../../../src/pbx/types.ts';
 import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
 import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
 import { capturingLogger, nextCall, rms, silent, sleep, startHarness, tone, until } from './harness.ts';
@@ -203,6 +203,33 @@ test('transfer to an endpoint on an answered call redirects (REFER) and ends the
     const redirect = h.asterisk.requests.find((r) => r.path === `/ari/channels/${ch.id}/redirect`);
     assert.is(redirect?.query.endpoint, 'PJSIP/agent-1');
     assert.is(redirect?.status, 204);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a transfer Asterisk refuses (422) is reported failed and the caller is hung up, not left in silence', async () => {
+  const h = await startHarness();
+  try {
+    const callP = nextCall(h.adapter);
+    const ch = h.asterisk.placeInboundCall();
+    const call = await callP;
+    await call.answer();
+    await call.openMedia();
+    const outcome = new Promise<TransferOutcome>((resolve) => call.once('transferOutcome', resolve));
+    const refused = await call.transfer({ kind: 'endpoint', endpoint: 'IAX2/agent-1' }).then(
+      () => false,
+      () => true,
+    );
+    assert.ok(refused, 'the transfer rejects');
+    const o = await outcome;
+    assert.is(o.result, 'failed');
+    assert.match(o.detail ?? '', /422|technology/);
+    // The dialog's error path hangs up; the refused transfer must not swallow it.
+    const hung = new Promise<HangupInfo>((resolve) => call.once('hangup', resolve));
+    await call.hangup(16);
+    assert.is((await hung).by, 'bot');
+    assert.ok(h.asterisk.requests.some((r) => r.method === 'DELETE' && r.path === `/ari/channels/${ch.id}`), 'the caller is hung up');
   } finally {
     await h.close();
   }

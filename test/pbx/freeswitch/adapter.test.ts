@@ -272,4 +272,21 @@ test('malformed ESL input: clear error, no crash, reconnect', async () => {
   }
 });
 
+test('endpoint check: a dial string FreeSWITCH cannot originate is invalid; gateways and profiles are dialled unchecked, and say so', async () => {
+  const r = await rig();
+  try {
+    const invalid = await r.adapter.checkEndpoint('13800138000');
+    assert.is(invalid.status, 'invalid');
+    assert.match(invalid.detail ?? '', /module\/args/);
+    assert.is((await r.adapter.checkEndpoint('sofia/gateway/carrier')).status, 'invalid');
+    const gw = await r.adapter.checkEndpoint('{origination_caller_id_number=10086}sofia/gateway/carrier/13800138000');
+    assert.is(gw.status, 'unknown');
+    assert.match(gw.detail ?? '', /gateway carrier/);
+    assert.is((await r.adapter.checkEndpoint('user/1000')).status, 'unknown');
+    assert.is(r.fs.commands.length, 0, 'nothing asked of FreeSWITCH');
+  } finally {
+    await teardown(r);
+  }
+});
+
 test.run();

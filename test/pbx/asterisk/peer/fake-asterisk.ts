@@ -475,6 +475,8 @@ export class FakeAsterisk {
       }
       case 'redirect': {
         if (!q.endpoint) return reply(400, { message: 'Required parameter endpoint is missing' });
+        // Documented in the api-docs (not captured): a redirect must stay within the channel's technology.
+        if (q.endpoint.split('/')[0] !== ch.name.split('/')[0]) return reply(422, { message: 'Endpoint technology does not match the channel technology' });
         reply(204);
         // Answered: an in-dialog REFER, no ARI event, the channel stays in Stasis until BYE.
         if (ch.state === 'Up') return;

@@ -249,7 +249,9 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
 
   /** The caller hangs up (BYE): capture b's hangup sequence with the given cause. */
   async hangupFromCaller(uuid: string, cause = 'NORMAL_CLEARING'): Promise<void> {
-    await this.hangup(this.channel(uuid), cause);
+    // The caller's BYE (capture h): CHANNEL_HANGUP carries the received BYE's `sip_term_*` and later events
+    // `recv_bye`, where FreeSWITCH's own hangups have no `sip_term_*` and say `send_bye` (captures b, e).
+    await this.hangup(this.channel(uuid), cause, 'recv_bye');
   }
 
   /** RFC 2833 digits, one DTMF event per digit at the end of the digit (capture d). */
@@ -351,7 +353,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     this.broadcast(channel, this.renderFor(channel, this.captured.event(file, match), overrides));
   }
 
-  async hangup(channel: FakeChannel, cause: string): Promise<void> {
+  async hangup(channel: FakeChannel, cause: string, sipDisposition = 'send_bye'): Promise<void> {
     if (channel.hungUp) return;
     channel.hungUp = true;
     channel.hangupCause = cause;
@@ -362,7 +364,17 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     if (channel.playing) this.cutWire(channel, performance.now());
     const sequence = this.captured.hangupSequence;
     const [first, ...rest] = sequence;
-    this.broadcast(channel, this.renderFor(channel, first.event, { 'Hangup-Cause': cause }));
+    const byCaller = sipDisposition.startsWith('recv_');
+    const ending = (e: FsEvent): Record<string, string> => {
+      const headers: Record<string, string> = { 'Hangup-Cause': cause };
+      // Only the events that carry it in the capture (CHANNEL_CALLSTATE, CHANNEL_HANGUP_COMPLETE) get the disposition.
+      if ('variable_sip_hangup_disposition' in e) headers.variable_sip_hangup_disposition = sipDisposition;
+      if (byCaller && e['Event-Name'] === 'CHANNEL_HANGUP') {
+        Object.assign(headers, { variable_sip_term_status: '200', variable_proto_specific_hangup_cause: 'sip:200', variable_sip_term_cause: '16' });
+      }
+      return headers;
+    };
+    this.broadcast(channel, this.renderFor(channel, first.event, ending(first.event)));
     // Then PLAYBACK_STOP says `done` although the file was cut (capture i3b).
     if (channel.playing) this.finishPlayback(channel, 'done', { 'Hangup-Cause': cause });
     if (channel.recording) {
@@ -381,7 +393,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
       this.deleteStreamFiles(channel);
       this.channelEvent(channel, 'b2_audio_stream_edges.esl.jsonl', (e) => e['Event-Name'] === 'MEDIA_BUG_STOP', { 'Hangup-Cause': cause });
     }
-    await this.replay(channel, rest, () => ({ 'Hangup-Cause': cause }));
+    await this.replay(channel, rest, ending);
     const session = channel.outboundSession;
     if (session) session.afterHangup();
   }
@@ -735,13 +747,14 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
    * What the dialplan does with a transferred call. `tone` is capture e (the extension plays a tone and FS
    * hangs up); `bridge` and `no-route` are not captured: an agent phone answers (CHANNEL_BRIDGE with
    * Other-Leg-Unique-ID, FreeSWITCH's documented headers), or the context has no such extension and FS hangs
-   * up with NO_ROUTE_DESTINATION.
+   * up with NO_ROUTE_DESTINATION; `ring` leaves the caller waiting while the agent phone rings (until the test
+   * hangs the caller up).
    */
-  setDialplan(route: (extension: string, context: string) => 'tone' | 'bridge' | 'no-route'): void {
+  setDialplan(route: (extension: string, context: string) => TransferRoute): void {
     this.route = route;
   }
 
-  private route: (extension: string, context: string) => 'tone' | 'bridge' | 'no-route' = () => 'tone';
+  private route: (extension: string, context: string) => TransferRoute = () => 'tone';
 
   async transfer(channel: FakeChannel, extension: string, context = 'default'): Promise<void> {
     channel.transferredTo = extension;
@@ -767,6 +780,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
         await this.hangup(channel, 'NO_ROUTE_DESTINATION');
         return;
       }
+      if (route === 'ring') return;
       channel.bridgedTo = randomUUID();
       this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_ANSWER', {
         'Event-Name': 'CHANNEL_BRIDGE',
@@ -782,6 +796,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     await this.replay(channel, sequence.slice(hangupAt));
   }
 }
+
+export type TransferRoute = 'tone' | 'bridge' | 'no-route' | 'ring';
 
 /** One ESL connection of the fake: auth, subscriptions, command handling, split writes. */
 export class PeerSession {
