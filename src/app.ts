@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createHttpServer, type HttpServer } from './api/index.ts';
+import { createHttpServer, type HttpServer, type PreboundServer } from './api/index.ts';
 import { CampaignDialer, CampaignMetrics, CampaignService, loadComplianceProfiles, systemClock, WebhookSender } from './campaign/index.ts';
 import { createAuth, type Auth } from './auth/index.ts';
 import type { Config } from './config/index.ts';
@@ -19,6 +20,7 @@ import {
 } from './calls/index.ts';
 import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
+import { startGrpcServer, type GrpcServer } from './grpc/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
 import { createPbxAdapters, type PbxAdapter } from './pbx/index.ts';
 import {
@@ -48,6 +50,8 @@ export interface CallpilotApp {
   metrics: Metrics;
   /** QA (质检) on every call; undefined when qa.enabled is false or there are no rules. */
   qa?: QaMonitor;
+  /** Streaming ASR and call control over gRPC; undefined unless grpc.enabled. */
+  grpc?: GrpcServer;
   adapters: PbxAdapter[];
   /** Tokens, audit log and PBX media tokens (tests create their credentials here). */
   auth: Auth;
@@ -72,10 +76,17 @@ export interface StartOptions {
    * Engines built by the caller instead of from the config's models: tests of orchestration (limits, drain,
    * crash recovery) run the real app around scripted listening and tone prompts. Closed by the caller.
    */
-  speech?: SpeechEngine;
+  speech?: SpeechEngine | Promise<SpeechEngine>;
   speaker?: Speaker;
   /** Called once the HTTP server listens, before the models are loaded (/healthz answers from then on). */
   onListening?: (url: string) => void;
+  /**
+   * A server already bound to server.host/port (`callpilot start` binds it before importing this module); the HTTP
+   * server takes its requests over instead of listening again.
+   */
+  prebound?: PreboundServer;
+  /** Start stages before the HTTP server takes over ("opening the store", ...): the prebound server's /readyz shows them. */
+  onStage?: (stage: string) => void;
 }
 
 /** What /readyz says about the speech models while and after they load. */
@@ -109,12 +120,14 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     })());
   try {
     const nodeId = config.cluster.nodeId ?? hostname();
+    opts.onStage?.('opening the store');
     const store = await openStore(config.store, { log, cwd, nodeId });
     const recordingKeyring = config.store.recordingKey ? RecordingKeyring.fromConfig(config.store.recordingKey, config.store.recordingOldKeys) : undefined;
     if (recordingKeyring) log.info({ keyId: recordingKeyring.activeKeyId }, 'recordings are encrypted at rest');
     closers.push(() => store.close());
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
+    opts.onStage?.('closing calls interrupted by the last shutdown');
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) {
       log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
@@ -141,6 +154,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };
     const warming: PromptWarmingProgress = { done: 0, total: 0, stopped: false };
     closers.push(() => void (warming.stopped = true));
+    opts.onStage?.('starting the HTTP server');
     const adapters = await createPbxAdapters(config.pbx, {
       log,
       maxQueuedMs: config.media.maxQueuedMs,
@@ -209,6 +223,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
 
     const server: HttpServer = await createHttpServer({
       config: config.server,
+      prebound: opts.prebound,
       log,
       metrics,
       store,
@@ -247,7 +262,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       });
     const [speechResult, speakerResult] = await Promise.allSettled([
       opts.speech
-        ? Promise.resolve(opts.speech)
+        ? progress('ASR+VAD', Promise.resolve(opts.speech))
         : progress('ASR+VAD', createSpeechEngine(config.speech, { log, modelsRoot: opts.modelsRoot, vadTarget: maxCalls })).then((s) => {
             closers.push(() => s.close());
             return s;
@@ -355,6 +370,33 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             onAttemptEnd: campaignMetrics.attemptEnded,
           })
         : undefined;
+    let grpcServer: GrpcServer | undefined;
+    if (config.grpc.enabled) {
+      const originate = placing ? (req: Parameters<OutboundCallService['placeCall']>[0]) => placing.placeCall(req) : undefined;
+      const flows = dialogs;
+      grpcServer = await startGrpcServer({
+        config: config.grpc,
+        auth,
+        log,
+        speech: () => speech,
+        admitAsrStream: () => {
+          const result = admission.tryAdmit('grpc-asr');
+          return result.ok ? { ok: true, release: result.ticket.release } : { ok: false, detail: result.detail };
+        },
+        calls: () => ({
+          originate,
+          checkCallTarget: (target) => {
+            const verdict = checkCallTarget(flows.flows(), target, { flow: config.dialog.defaultFlow, lang: config.dialog.defaultLang });
+            return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
+          },
+          liveCall: (callId) => running.liveCall(callId),
+          onLiveEvent: (listener) => running.onLiveEvent(listener),
+        }),
+        readFile: (path) => readFileSync(resolve(cwd, path)),
+      });
+      const started = grpcServer;
+      closers.push(() => started.close());
+    }
     if (opts.speech) models.detail = 'speech engine given by the caller';
     else {
       const asr = resolveModel(config.speech.asr.model, { ...modelLookup, env: process.env });
@@ -387,6 +429,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     // reason `shutdown` (clients get `end`, PBX calls go to the overflow target or are hung up) and wait until
     // every end is stored. Only then do the adapters, the server and finally the store close.
     closers.push(async () => {
+      // Before the TTS closes under it (closers run last-first): otherwise every prompt left fails with a warning.
+      warming.stopped = true;
       admission.startDraining();
       runner.stop();
       await running.shutdown();
@@ -402,7 +446,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createAuth, type RouteAccess } from '../auth/index.ts';
@@ -21,7 +22,18 @@ import { WebSocketDispatcher } from './websocket-dispatch.ts';
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const log = opts.log.child({ component: 'http' });
+  const prebound = opts.prebound;
+  let handler: RequestListener | undefined;
   const app = Fastify({
+    // A prebound server keeps listening; fastify only gets its requests (see listen()).
+    ...(prebound
+      ? {
+          serverFactory: (h: RequestListener) => {
+            handler = h;
+            return prebound.server;
+          },
+        }
+      : {}),
     loggerInstance: log as FastifyBaseLogger,
     logController: new QuietRequestLog(),
     forceCloseConnections: true,
@@ -105,7 +117,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     checkUpgrade: (headers) => access.checkUpgrade(headers),
     mediaTokens: auth.mediaTokens,
   });
-  app.server.on('upgrade', (req, socket, head) => dispatcher.handleUpgrade(req, socket, head));
+  const upgrade = (...[req, socket, head]: Parameters<WebSocketDispatcher['handleUpgrade']>): void => dispatcher.handleUpgrade(req, socket, head);
 
   await app.ready();
   let closed = false;
@@ -113,7 +125,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     routes: access.routes,
     webSocketEndpoints: opts.webSocketRoutes.map((r) => ({ path: r.path, protocols: r.protocols, roles: r.roles ?? [] })),
     async listen(): Promise<string> {
-      await app.listen({ host: opts.config.host, port: opts.config.port });
+      // Upgrades are dispatched only from here: before, a prebound server refuses them itself.
+      app.server.on('upgrade', upgrade);
+      if (prebound) prebound.handOver(handler!);
+      else await app.listen({ host: opts.config.host, port: opts.config.port });
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       const url = `http://${host}:${address.port}`;
@@ -125,6 +140,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       closed = true;
       dispatcher.close();
       await app.close();
+      // fastify closes only servers it made listen.
+      if (prebound?.server.listening) {
+        prebound.server.closeAllConnections();
+        await new Promise<void>((resolve) => prebound.server.close(() => resolve()));
+      }
     },
   };
 }

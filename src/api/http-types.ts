@@ -1,3 +1,4 @@
+import type { RequestListener, Server } from 'node:http';
 import type { CampaignService } from '../campaign/index.ts';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
@@ -28,8 +29,20 @@ export type OriginateOutcome = { callId: string } | { error: string; status?: nu
 
 export type CallTargetVerdict = { ok: true } | { ok: false; field: 'flow' | 'lang'; message: string; valid: string[] };
 
+/**
+ * A node:http server already listening on the configured address (bound before the heavy modules load, so /healthz
+ * answers within moments of `callpilot start`). The full server takes its requests over instead of listening again.
+ */
+export interface PreboundServer {
+  readonly server: Server;
+  /** From now on every request goes to `handler` and upgrades to the listeners the full server added. */
+  handOver(handler: RequestListener): void;
+}
+
 export interface HttpServerOptions {
   config: ServerConfig;
+  /** Use this listening server instead of binding config host/port in listen(). */
+  prebound?: PreboundServer;
   log: Logger;
   metrics: Metrics;
   store: Store;
@@ -63,7 +76,10 @@ export interface HttpServer {
   /** Every HTTP route with the roles it declared, and every WebSocket endpoint (route enumeration tests). */
   readonly routes: readonly DeclaredRoute[];
   readonly webSocketEndpoints: readonly { path: string; protocols?: readonly string[]; roles: readonly string[] }[];
-  /** Start listening on config host/port; resolves with the base URL, e.g. `http://127.0.0.1:8080`. */
+  /**
+   * Start listening on config host/port (or take the prebound server's requests over); resolves with the base URL,
+   * e.g. `http://127.0.0.1:8080`.
+   */
   listen(): Promise<string>;
   /** Close WebSocket connections and the server. Idempotent. */
   close(): Promise<void>;

@@ -107,6 +107,11 @@ export class CampaignDialer {
     return this.o.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
+  /** Whether the start-up reconciliation with the PBX is through (nothing is dialled before). */
+  get reconciledWithPbx(): boolean {
+    return this.reconciled;
+  }
+
   /** Attempts this node has in flight. */
   get inFlightCount(): number {
     return this.inFlight.size;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, renderConfigReference } from '../config/index.ts';
 import { HelpRequested, parseCommandArgs, UsageError } from './cli-args.ts';
+import type { EarlyBind } from './early-listener.js';
 
 export const USAGE = `callpilot — voice-bot media server for Asterisk and FreeSWITCH
 
@@ -76,7 +77,7 @@ const defaultIo: CliIo = {
  * Entry point of the `callpilot` command; returns the exit code: 0 done, 1 failed, 2 usage error (unknown command,
  * option, flow or language; bad config).
  */
-export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CliIo = defaultIo, launch: { early?: EarlyBind } = {}): Promise<number> {
   const { out, err } = io;
   const [command, ...rest] = argv;
   try {
@@ -84,7 +85,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       // Commands load their modules on demand: `--version` or `models list` need not load the speech engines,
       // and `start` can answer /healthz sooner.
       case 'start':
-        return await (await import('./start-command.ts')).runStart(rest);
+        return await (await import('./start-command.ts')).runStart(rest, launch.early);
       case 'simulate':
         return await (await import('./simulate-command.ts')).runSimulate(rest, out);
       case 'tokens':

@@ -8,7 +8,7 @@ import { readWavAs, runSimulatedCall, type CallerTurn } from '../pbx/index.ts';
 import { synthesizeCallerTurns, demoConversation } from './caller-voice.ts';
 import { parseCommandArgs, UsageError } from './cli-args.ts';
 import { checkModels } from './models-command.ts';
-import { recordingTurnFigures, scriptedTurnFigures, speechSegments, summaryLines } from './simulate-summary.ts';
+import { recordingTurnFigures, scriptedTurnFigures, speechSegments, summaryLines, timelineLine } from './simulate-summary.ts';
 
 export const SIMULATE_USAGE = `usage: callpilot simulate [--wav FILE] [--lang zh|en] [--flow NAME] [--url URL --token TOKEN] [--config FILE]
 
@@ -104,7 +104,7 @@ export async function runSimulate(args: string[], out: (line: string) => void): 
         t0 ??= at;
         const event = notice as unknown as CallTimelineEvent;
         if (event.type === 'end' && event.by === 'error') failure = event.disposition;
-        const line = describe(event);
+        const line = timelineLine(event);
         if (line) out(`${((at - t0) / 1000).toFixed(2).padStart(7)}s  ${line}`);
       },
     });
@@ -149,37 +149,5 @@ async function reachable(base: string): Promise<boolean> {
     return res.ok;
   } catch {
     return false;
-  }
-}
-
-/** Timeline lines; latency figures are left to the summary so each is printed once, as measured on the wire. */
-function describe(e: CallTimelineEvent): string | undefined {
-  switch (e.type) {
-    case 'speechStart':
-      return 'caller  speech starts';
-    case 'speechEnd':
-      return 'caller  speech ends';
-    case 'partial':
-      return undefined;
-    case 'final':
-      return `caller  "${e.text}"${e.earlyEndpoint ? ' (early endpoint: expected answer)' : ''}`;
-    case 'dtmf':
-      return `caller  DTMF ${e.digits}`;
-    case 'noInput':
-      return 'caller  (no input)';
-    case 'bot':
-      return `bot     "${e.text}"`;
-    case 'botAudioStart':
-      return 'bot     audio starts';
-    case 'botAudioEnd':
-      return 'bot     audio ends';
-    case 'bargeIn':
-      return `barge-in: bot stops (caller heard ${(e.heardMs / 1000).toFixed(2)} s of the prompt)`;
-    case 'resume':
-      return `bot     resumes (${e.reason})`;
-    case 'echoIgnored':
-      return 'bot     ignored its own echo';
-    case 'end':
-      return `call ends: ${e.disposition} (by ${e.by})`;
   }
 }

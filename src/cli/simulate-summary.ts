@@ -4,6 +4,7 @@
  * last bot frame of the prompt talked over). Everything is measured by the phone end, so the figures are what a
  * caller would experience; the server's own figures stay in the stored call.
  */
+import type { CallTimelineEvent } from '../dialog/index.ts';
 import type { BotBurst, SimulatedCallReport } from '../pbx/index.ts';
 
 /** Speech inside a WAV, ms from its first sample. */
@@ -106,4 +107,36 @@ export function summaryLines(figures: TurnFigure[]): string[] {
     );
   }
   return lines;
+}
+
+/** Timeline lines; latency figures are left to the summary so each is printed once, as measured on the wire. */
+export function timelineLine(e: CallTimelineEvent): string | undefined {
+  switch (e.type) {
+    case 'speechStart':
+      return 'caller  speech starts';
+    case 'speechEnd':
+      return 'caller  speech ends';
+    case 'partial':
+      return undefined;
+    case 'final':
+      return `caller  "${e.text}"${e.earlyEndpoint ? ' (early endpoint: expected answer)' : ''}`;
+    case 'dtmf':
+      return `caller  DTMF ${e.digits}`;
+    case 'noInput':
+      return 'caller  (no input)';
+    case 'bot':
+      return `bot     "${e.text}"`;
+    case 'botAudioStart':
+      return 'bot     audio starts';
+    case 'botAudioEnd':
+      return 'bot     audio ends';
+    case 'bargeIn':
+      return `barge-in: bot stops (caller heard ${(e.heardMs / 1000).toFixed(2)} s of the prompt)`;
+    case 'resume':
+      return `bot     resumes (${e.reason})`;
+    case 'echoIgnored':
+      return 'bot     ignored its own echo';
+    case 'end':
+      return `call ends: ${e.disposition} (by ${e.by})`;
+  }
 }

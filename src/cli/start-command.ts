@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
-import { startCallpilot } from '../app.ts';
 import { loadConfigWithSource } from '../config/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { parseCommandArgs } from './cli-args.ts';
-import { checkModels, logModelChoice } from './models-command.ts';
+import { listenEarly, type EarlyBind, type EarlyListener } from './early-listener.js';
 import { installProcessGuards } from './process-guards.ts';
+
+export { PortInUseError } from './early-listener.js';
 
 export const START_USAGE = `usage: callpilot start [--config FILE]
 
@@ -13,24 +13,16 @@ adapters, until SIGINT/SIGTERM. Logs are pino JSON lines on stdout; the one huma
 
   --config FILE  config file (default: $CALLPILOT_CONFIG, then configs/callpilot.yaml, then built-in defaults)`;
 
-export class PortInUseError extends Error {
-  constructor(host: string, port: number, code: string) {
-    super(
-      `cannot listen on ${host}:${port} (${code}): ${code === 'EADDRINUSE' ? 'another process uses that port' : 'not allowed'}. ` +
-        'Stop it, or choose another port: --config with server.port, or CALLPILOT_SERVER_PORT=9000',
-    );
-    this.name = 'PortInUseError';
-  }
-}
-
-/** Fails in milliseconds on a taken port, before seconds of model loading would end in EADDRINUSE anyway. */
-export async function assertPortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return;
-  await new Promise<void>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => reject(new PortInUseError(host, port, err.code ?? err.message)));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
-  });
+/**
+ * The socket bin/callpilot.js bound before tsx loaded, if it is the configured address (its guess skips the schema);
+ * otherwise bind now. A bind the launcher saw fail is reported only for the configured address.
+ */
+async function takeEarlyListener(early: EarlyBind | undefined, host: string, port: number): Promise<EarlyListener> {
+  const same = early !== undefined && early.host === host && early.port === port;
+  if (same && early.listener) return early.listener;
+  if (same && early.error) throw early.error;
+  await early?.listener?.close();
+  return listenEarly(host, port);
 }
 
 /**
@@ -38,7 +30,17 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
  * server.drainTimeoutMs, end the rest with reason `shutdown`, store every end, close, exit 0. A second signal
  * ends the live calls at once, stores what it can within a few seconds and exits 1.
  */
-export async function runStart(args: string[]): Promise<number> {
+export async function runStart(args: string[], earlyBind?: EarlyBind): Promise<number> {
+  try {
+    return await runStartOn(args, earlyBind);
+  } finally {
+    // A start that failed (bad config, models missing) must not leave the launcher's socket open: the process
+    // would not exit. After the take-over this is a no-op; the app closes the server.
+    await earlyBind?.listener?.close();
+  }
+}
+
+async function runStartOn(args: string[], earlyBind: EarlyBind | undefined): Promise<number> {
   const { values } = parseCommandArgs(args, START_USAGE, { config: { type: 'string' } });
   const { config, file } = loadConfigWithSource({ path: values.config });
   const log = createLogger(config.log);
@@ -46,14 +48,21 @@ export async function runStart(args: string[]): Promise<number> {
   const uninstall = installProcessGuards(log, () => countUnhandled());
   try {
     log.info({ config: file ?? '(built-in defaults)' }, 'config loaded');
-    await assertPortFree(config.server.host, config.server.port);
-    const models = checkModels(config);
-    logModelChoice(models, log);
+    // Bind the port before importing the app (seconds of module loading when the machine is busy): /healthz answers
+    // within moments and a taken port fails at once, before any model is looked at.
+    const early = await takeEarlyListener(earlyBind, config.server.host, config.server.port);
     // stdout stays pure JSON (log shippers read it); people read stderr.
-    const app = await startCallpilot(config, {
-      log,
-      onListening: (url) => process.stderr.write(`callpilot listening on ${url} (loading models: ${url}/readyz shows progress)\n`),
-    });
+    process.stderr.write(`callpilot listening on ${early.url} (starting: ${early.url}/readyz shows progress)\n`);
+    let app: Awaited<ReturnType<typeof import('../app.ts').startCallpilot>>;
+    try {
+      const { checkModels, logModelChoice } = await import('./models-command.ts');
+      logModelChoice(checkModels(config), log);
+      const { startCallpilot } = await import('../app.ts');
+      app = await startCallpilot(config, { log, prebound: early, onStage: (stage) => early.setStage(stage) });
+    } catch (err) {
+      await early.close();
+      throw err;
+    }
     countUnhandled = () => app.metrics.unhandledErrors.inc();
     process.stderr.write(`callpilot ready on ${app.url} — console ${app.url}/ , try: npx callpilot simulate\n`);
     const signal = await new Promise<string>((resolve) => {

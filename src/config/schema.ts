@@ -4,6 +4,7 @@ import { clusterConfigSchema } from '../cluster/config.ts';
 import { campaignsConfigSchema } from '../campaign/config.ts';
 import { dialogConfigSchema } from '../dialog/config.ts';
 import { mediaConfigSchema } from '../media/config.ts';
+import { grpcConfigSchema } from '../grpc/config.ts';
 import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
 import { qaConfigSchema } from '../qa/config.ts';
@@ -24,6 +25,7 @@ export const configSchema = z
     cluster: clusterConfigSchema,
     campaigns: campaignsConfigSchema,
     qa: qaConfigSchema,
+    grpc: grpcConfigSchema,
   })
   .strict();
 

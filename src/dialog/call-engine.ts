@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -92,6 +93,32 @@ export interface CallOutcome extends TurnLoopResult {
   recordingDir?: string;
 }
 
+/** A call running now, as operators and integrations see it (numbers unmasked: mask them per reader). */
+export interface LiveCallInfo {
+  callId: string;
+  pbx: string;
+  direction: 'inbound' | 'outbound';
+  flow: string;
+  lang: Lang;
+  from?: string;
+  to?: string;
+  startedAt: string;
+}
+
+/** What live subscribers get: a call started, or something happened in one (its timeline; `end` closes it). */
+export type LiveCallEvent = { kind: 'started'; call: LiveCallInfo } | { kind: 'timeline'; callId: string; event: CallTimelineEvent };
+
+/** Acting on a running call from outside its dialog (operators over gRPC or the API). */
+export interface LiveCallControl {
+  readonly info: LiveCallInfo;
+  /** Speak a prompt as the bot, after what is playing now; resolves when heard or cut by barge-in. */
+  say(text: string, bargeIn?: boolean): Promise<void>;
+  /** End the call now; stored with `disposition`. */
+  hangup(disposition?: string): Promise<void>;
+  /** Hand the call to a human now; `target` as in flows (`context,extension`, a dial string, or the configured agents). */
+  transfer(reason: string, target?: string): Promise<void>;
+}
+
 /** Events worth keeping in the store (partials are too many and say nothing the final does not). */
 const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'speechStart',
@@ -112,6 +139,8 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
 export class CallEngine {
   private readonly o: CallEngineOptions;
   private readonly live = new Map<string, AudioLeg>();
+  private readonly controls = new Map<string, LiveCallControl>();
+  private readonly liveEvents = new EventEmitter<{ event: [LiveCallEvent] }>();
   /** Every runCall not yet settled: shutdown waits for them so each end is stored before the store closes. */
   private readonly running = new Set<Promise<CallOutcome>>();
   /** Calls ended by shutdown(): stored with hangupBy `shutdown`. */
@@ -124,6 +153,33 @@ export class CallEngine {
 
   get activeCalls(): number {
     return this.live.size;
+  }
+
+  /** Every call start and timeline event of every call from now on (partials included); returns the unsubscribe. */
+  onLiveEvent(listener: (event: LiveCallEvent) => void): () => void {
+    this.liveEvents.on('event', listener);
+    return () => this.liveEvents.off('event', listener);
+  }
+
+  /** Control of a call running now, or undefined when it is not (yet, or any more) running here. */
+  liveCall(callId: string): LiveCallControl | undefined {
+    return this.controls.get(callId);
+  }
+
+  /** Calls running now. */
+  liveCalls(): LiveCallInfo[] {
+    return [...this.controls.values()].map((c) => c.info);
+  }
+
+  private publish(event: LiveCallEvent, log: Logger): void {
+    // A subscriber that throws must not break the call that emitted the event.
+    for (const listener of this.liveEvents.listeners('event')) {
+      try {
+        (listener as (e: LiveCallEvent) => void)(event);
+      } catch (err) {
+        log.warn({ err }, 'live event subscriber failed');
+      }
+    }
   }
 
   /** Runs one call to its end. Never rejects: failures end the call and are stored. */
@@ -253,7 +309,16 @@ export class CallEngine {
         onTurn: (turn) => this.storeTurn(callId, turn, log),
         onEvent: (event) => this.onEvent(callId, event, req.onEvent, log),
       });
-      outcome = await loop.run();
+      const info: LiveCallInfo = { callId, pbx: req.pbx, direction: req.direction, flow, lang, from: req.from, to: req.to, startedAt };
+      this.controls.set(callId, {
+        info,
+        say: (text, bargeIn) => loop.say(text, bargeIn),
+        hangup: (disposition = 'operator_hangup') => loop.hangupNow(disposition),
+        transfer: (reason, target) => loop.transferNow(reason, target),
+      });
+      this.publish({ kind: 'started', call: info }, log);
+      const running = loop.run();
+      outcome = await running.finally(() => this.controls.delete(callId));
       dialogVariables = dialog.variables();
     } catch (err) {
       log.error({ err }, 'call failed');
@@ -368,6 +433,7 @@ export class CallEngine {
     }
     if (event.type !== 'partial') log.debug({ event }, 'timeline');
     this.observe(log, (o) => o.event(callId, event));
+    if (this.liveEvents.listenerCount('event') > 0) this.publish({ kind: 'timeline', callId, event }, log);
     try {
       listener?.(event);
     } catch (err) {

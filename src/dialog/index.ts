@@ -3,7 +3,12 @@ export * from './types.ts';
 export * from './config.ts';
 export * from './timeline.ts';
 export { TurnLoop, normalizeText, type TurnState, type TurnSummary, type TurnLoopResult, type CallControl, type TurnLoopOptions } from './turn-loop.ts';
-export { CallEngine, type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics, type CallObserver, type ObservedCall } from './call-engine.ts';
+export {
+  CallEngine,
+  type LiveCallInfo,
+  type LiveCallEvent,
+  type LiveCallControl,
+  type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics, type CallObserver, type ObservedCall } from './call-engine.ts';
 export * from './flow/index.ts';
 export * from './nlu/index.ts';
 export { warmFlowPrompts, type PromptWarmingProgress } from './prompt-warmer.ts';

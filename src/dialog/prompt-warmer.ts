@@ -39,6 +39,7 @@ export async function warmFlowPrompts(
     try {
       await speaker.warm(job.text, job.lang, job.rate);
     } catch (err) {
+      if (progress.stopped) return;
       log.warn({ err, text: job.text }, 'could not synthesize a prompt ahead of time');
     }
     progress.done++;

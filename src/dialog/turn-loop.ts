@@ -156,6 +156,53 @@ export class TurnLoop {
     return this.done;
   }
 
+  // ---- control from outside (operators over gRPC/API) ------------------------------------------------------
+
+  /**
+   * Speaks `text` to the caller as the bot, queued after whatever the dialog is saying now; resolves once it was
+   * heard in full or cut by a barge-in. The dialog does not see it (its step and expected answers stay).
+   */
+  say(text: string, bargeIn = true): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.serialize(async () => {
+        try {
+          if (this.hasEnded()) return;
+          await this.speak(text, bargeIn);
+          if (this.state === 'botSpeaking' && this.prompt === undefined) this.backToListening();
+        } finally {
+          resolve();
+        }
+      });
+      // serialize() skips the job once the call ended: settle anyway.
+      void this.done.then(() => resolve());
+    });
+  }
+
+  /** Ends the call now (whatever is playing is cut), stored with `disposition` and ended by the bot. */
+  async hangupNow(disposition: string): Promise<void> {
+    if (this.hasEnded()) return;
+    this.ending = { disposition, by: 'bot' };
+    this.cutPrompt();
+    await this.o.control.hangup();
+    this.finish({ code: 'bot_hangup' });
+  }
+
+  /** Hands the call to a human now (`target` as a flow would name it; undefined = the configured agents). */
+  async transferNow(reason: string, target?: string): Promise<void> {
+    if (this.hasEnded()) return;
+    this.ending = { disposition: 'transferred', by: 'transfer' };
+    this.cutPrompt();
+    await this.o.control.transfer(reason, this.transcript.join('\n'), target);
+    this.finish({ code: 'transfer' });
+  }
+
+  private cutPrompt(): void {
+    const p = this.prompt;
+    if (!p) return;
+    p.cancelled = true;
+    this.o.leg.flush();
+  }
+
   // ---- caller side -------------------------------------------------------------------------------------------
 
   private readonly onCallerFrame = (pcm: Int16Array): void => {

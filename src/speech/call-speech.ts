@@ -49,6 +49,8 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private closed = false;
   /** Partials at or before this audio time belong to an utterance already finalized. */
   private partialFloorMs = -1;
+  /** Finals decided by the endpointer whose ASR finalize has not answered yet. */
+  private finalsInFlight = 0;
 
   constructor(private readonly o: CallSpeechOptions) {
     super();
@@ -64,6 +66,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
 
   get speaking(): boolean {
     return this.vad.speaking;
+  }
+
+  get busy(): boolean {
+    return this.endpointer.inUtterance || this.finalsInFlight > 0;
   }
 
   get nowMs(): number {
@@ -154,9 +160,14 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const heardSilenceMs = d.atMs - d.speechEndMs;
     const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);
     const earlyEndpoint = d.reason === 'expected';
+    this.finalsInFlight++;
     this.o.asr.finalize(this.o.streamId, paddingMs).then(
-      (final) => this.emitFinal(final.text, d, earlyEndpoint, final.confidence),
+      (final) => {
+        this.finalsInFlight--;
+        this.emitFinal(final.text, d, earlyEndpoint, final.confidence);
+      },
       (err: unknown) => {
+        this.finalsInFlight--;
         this.log.error({ err }, 'ASR finalize failed; ending the turn without text');
         this.emitFinal('', d, earlyEndpoint);
       },

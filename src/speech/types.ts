@@ -42,6 +42,8 @@ export interface CallSpeech extends EventEmitter<CallSpeechEvents> {
   setTurnContext?(context: TurnContext): void;
   /** Whether the VAD currently hears speech. */
   readonly speaking: boolean;
+  /** An utterance is open or its final transcript is still being decoded (a stream ending now would lose it). */
+  readonly busy?: boolean;
   /** Ms of audio pushed so far (the call's audio clock). */
   readonly nowMs: number;
   close(): void;

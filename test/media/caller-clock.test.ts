@@ -9,6 +9,14 @@ import { FakeLeg, sleep } from './fake-leg.ts';
  * them; they never depend on the machine being fast.
  */
 
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 function speech(): Int16Array {
   return Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 3000 : -3000));
 }
@@ -17,13 +25,17 @@ test('frames keep coming in real time once caller audio stops, and real audio ta
   const leg = new FakeLeg();
   const frames: number[] = [];
   leg.on('frame', (pcm) => frames.push(pcm[0]));
-  leg.callerFrame(speech());
   const start = performance.now();
+  leg.callerFrame(speech());
   await sleep(500);
-  const elapsed = performance.now() - start;
+  // Every frame period since the last real frame is due once the gap allowance has passed. On a busy machine the
+  // fill timer may not have run yet when this test wakes up; it catches up in one go when it does: wait for that
+  // (generous deadline) rather than count frames against the wall clock at one instant.
+  const dueBy = Math.floor((performance.now() - start) / 20) - 2;
+  await until(() => leg.stats.framesFilled >= dueBy, 10_000, `${dueBy} silence frames`);
+  // Never more than the frame periods elapsed: read the count first, then the clock (which only moves on).
   const filled = leg.stats.framesFilled;
-  // Every frame period since the last real frame is due once the gap allowance (120 ms) has passed.
-  assert.ok(filled >= Math.floor((elapsed - 60) / 20) - 2, `${filled} silence frames in ${elapsed.toFixed(0)} ms`);
+  const elapsed = performance.now() - start;
   assert.ok(filled <= Math.floor(elapsed / 20) + 1, `${filled} silence frames in ${elapsed.toFixed(0)} ms (too many)`);
   assert.ok(leg.fillingCallerGap);
   assert.ok(frames.slice(1).every((s) => s === 0), 'fill frames are digital silence');
@@ -32,11 +44,17 @@ test('frames keep coming in real time once caller audio stops, and real audio ta
   leg.callerFrame(speech());
   assert.not.ok(leg.fillingCallerGap, 'real audio ends the fill at once');
   const afterResume = leg.stats.framesFilled;
+  let lastSent = performance.now();
+  let longestGap = 0;
   for (let i = 0; i < 5; i++) {
     await sleep(20);
+    longestGap = Math.max(longestGap, performance.now() - lastSent);
     leg.callerFrame(speech());
+    lastSent = performance.now();
   }
-  assert.is(leg.stats.framesFilled, afterResume, 'no fill while frames arrive every 20 ms');
+  // A stalled test process can itself leave a gap longer than the allowance (200 ms); then a fill is right.
+  if (longestGap < 180) assert.is(leg.stats.framesFilled, afterResume, 'no fill while frames arrive every 20 ms');
+  else process.stderr.write(`  (machine stalled ${longestGap.toFixed(0)} ms between frames: the no-fill check is skipped)\n`);
   await leg.close({ code: 'bot_hangup' });
   const closedAt = leg.stats.framesFilled;
   await sleep(200);
@@ -50,13 +68,14 @@ test('a leg handed over before any caller audio hears silence from then on (call
   await sleep(200);
   assert.is(frames, 0, 'the clock does not run before it is started');
   leg.startCallerClock();
-  await sleep(400);
-  assert.ok(frames >= 8, `${frames} frames in 400 ms of caller silence`);
+  // 200 ms of gap allowance, then a frame every 20 ms: 8 frames are due 360 ms after the start.
+  await until(() => frames >= 8, 10_000, '8 frames of caller silence');
   await leg.close({ code: 'bot_hangup' });
 });
 
 test('the dead-media timeout closes the leg with dead_media; real audio keeps it alive', async () => {
-  const leg = new FakeLeg({ clock: { deadMediaMs: 300 } });
+  // 2 s: audio sent every 100 ms must not look dead even when this busy machine stalls the test for a while.
+  const leg = new FakeLeg({ clock: { deadMediaMs: 2000 } });
   const closed: LegCloseReason[] = [];
   leg.on('close', (r) => closed.push(r));
   leg.callerFrame(speech());
@@ -67,11 +86,11 @@ test('the dead-media timeout closes the leg with dead_media; real audio keeps it
   }
   assert.is(closed.length, 0, 'audio arriving keeps the leg up');
   const last = performance.now();
-  while (closed.length === 0 && performance.now() - last < 5000) await sleep(20);
+  while (closed.length === 0 && performance.now() - last < 15_000) await sleep(20);
   assert.is(closed.length, 1);
   assert.is(closed[0].code, 'dead_media');
   assert.match(closed[0].detail ?? '', /no caller audio for \d+ ms/);
-  assert.ok(performance.now() - last >= 300, 'not before the timeout');
+  assert.ok(performance.now() - last >= 2000, 'not before the timeout');
   assert.ok(leg.closed);
   assert.is(leg.closedWith?.code, 'dead_media', 'the wire is closed with the reason');
 });

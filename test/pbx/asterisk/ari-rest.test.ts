@@ -17,7 +17,8 @@ test('a request Asterisk never answers (swagger-client hangs on refused connecti
   await rest.listChannels().catch((err: unknown) => (error = err));
   assert.instance(error, AriRequestError);
   assert.match((error as Error).message, /no reply within 50 ms/);
-  assert.ok(performance.now() - t0 < 2000);
+  // Far below the 8 s the real deadline would take, with room for a busy machine: the point is that it settles.
+  assert.ok(performance.now() - t0 < 4000);
 });
 
 test("Asterisk's error bodies become typed errors; 404 on hangup/getChannel/destroyBridge is not an error", async () => {

@@ -60,17 +60,27 @@ for (const [media, format, rate] of transports) {
       leg.mark('greeting-done');
       const marked = new Promise<string>((resolve) => leg.once('mark', resolve));
       assert.is(await marked, 'greeting-done');
-      assert.ok(line.heardAudioFrames - heardBefore >= 12, `caller heard ${line.heardAudioFrames - heardBefore} bot frames`);
+      // All 15 frames of the 300 ms tone reach the caller. The peer may still be reading the last ones when the
+      // mark fires on a busy machine, so wait for them (generous deadline) instead of counting at that instant.
+      await until(() => line.heardAudioFrames - heardBefore >= 15, 10_000, `15 bot frames heard (${line.heardAudioFrames - heardBefore} so far)`);
 
       // Barge-in: a long prompt is flushed; the caller stops hearing it almost at once.
       leg.play(tone(rate, 3000, 600));
       await until(() => line.heardAudioFrames - heardBefore >= 20, 2000, 'prompt playing');
       const dropped = leg.flush();
       assert.ok(dropped > 2000, `flush dropped ${dropped} ms`);
-      await sleep(60);
-      const afterFlush = line.heardAudioFrames;
-      await sleep(200);
-      assert.ok(line.heardAudioFrames - afterFlush <= 1, 'no bot audio after the flush settled');
+      // Frames already on the wire at the flush may still arrive (more of them when the peer lags): wait until the
+      // caller hears nothing new for 300 ms, then most of the 3 s prompt must never have been heard.
+      let settled = line.heardAudioFrames;
+      for (let quiet = 0; quiet < 300; quiet += 20) {
+        await sleep(20);
+        if (line.heardAudioFrames !== settled) {
+          settled = line.heardAudioFrames;
+          quiet = 0;
+        }
+      }
+      const heardOfLong = settled - heardBefore - 15;
+      assert.ok(heardOfLong < 150 - dropped / 20 + 10, `caller heard ${heardOfLong} frames of a 150-frame prompt flushed with ${dropped} ms left`);
       if (media.startsWith('websocket')) {
         const ws = h.asterisk.channel(call.info.pbxCallId) && [...(h.asterisk as unknown as { channels: Map<string, { ws?: { textIn: string[] } }> }).channels.values()].find((c) => c.ws)?.ws;
         assert.ok(ws?.textIn.includes('FLUSH_MEDIA'), 'FLUSH_MEDIA reached chan_websocket');
