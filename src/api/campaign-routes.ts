@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { ROLE_SETS } from '../auth/index.ts';
+import { mayUnmask, ROLE_SETS, type AuditLog, type Principal } from '../auth/index.ts';
+import { maskNumber, maskText, maskVariables } from '../core/index.ts';
 import { CampaignError, importContacts, rejectsCsv, type CampaignAction, type CampaignService } from '../campaign/index.ts';
-import type { CampaignStore } from '../store/index.ts';
+import type { AttemptRecord, CampaignStore, ContactRecord, DncEntry, ImportReject } from '../store/index.ts';
+import { principalOf } from './auth-routes.ts';
 import { BODY_LIMITS, DEFAULT_UPLOAD_LIMIT_BYTES } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 
@@ -10,10 +12,44 @@ export interface CampaignRoutesOptions {
   store: CampaignStore;
   /** Largest contact file accepted (server.uploadLimitBytes). */
   uploadLimitBytes?: number;
+  /** Records reads with `?unmask=true`; without it such reads are refused. */
+  audit?: AuditLog;
 }
 
 const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' } }, required: ['id'] } as const;
-const listQuery = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, after: { type: 'string', maxLength: 64 } } } as const;
+const unmaskQuery = { type: 'boolean', default: false, description: 'full numbers: admins or tokens with the unmask grant; audited' } as const;
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, after: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' }, unmask: unmaskQuery },
+} as const;
+const contactListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...listQuery.properties, after: { type: 'integer', minimum: 0 }, state: { type: 'string', enum: ['pending', 'dialing', 'done', 'blocked', 'unknown'] } },
+} as const;
+
+// Readers without `?unmask=true` (allowed and audited) see every number of a person masked, as on the calls routes.
+function maskContact(c: ContactRecord): ContactRecord {
+  return { ...c, number: maskNumber(c.number), variables: maskVariables(c.variables) };
+}
+
+function maskAttempt(a: AttemptRecord): AttemptRecord {
+  const m: AttemptRecord = { ...a, number: maskNumber(a.number) };
+  if (a.slots) m.slots = maskVariables(a.slots);
+  if (a.note !== undefined) m.note = maskText(a.note);
+  return m;
+}
+
+function maskReject(r: ImportReject): ImportReject {
+  return r.value === undefined ? r : { ...r, value: maskText(r.value) };
+}
+
+function maskDnc(e: DncEntry): DncEntry {
+  const m: DncEntry = { ...e, number: maskNumber(e.number) };
+  if (e.words !== undefined) m.words = maskText(e.words);
+  return m;
+}
 
 /** REST for campaigns: operators run them, auditors read them, admins do both. */
 export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOptions): void {
@@ -31,6 +67,15 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
   const uploadLimit = o.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
+  /** Whether this read shows full numbers: asked for, allowed, and written to the audit log first. */
+  const unmasked = async (request: { principal: Principal | undefined }, asked: boolean | undefined, what: string, target: string): Promise<boolean> => {
+    if (!asked) return false;
+    const principal = principalOf(request);
+    if (!mayUnmask(principal)) throw new HttpError(403, `role ${principal.role} without the unmask grant sees masked numbers only`);
+    if (!o.audit) throw new HttpError(403, 'unmasked reads need the audit log, which this server has not got');
+    await o.audit.record(principal, 'campaign.unmasked', target, { what });
+    return true;
+  };
 
   app.get('/api/campaigns', { config: { roles: ROLE_SETS.readCalls }, schema: { response: {} } }, async () => ({ campaigns: await o.store.listCampaigns() }));
 
@@ -73,29 +118,55 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
           file: request.query.file ?? 'upload',
           now: () => o.campaigns.o.clock.now(),
         });
-        return reply.code(201).send({ report: result.report, rejects: result.rejects.slice(0, 100) });
+        // Row and column find the line in the file; the rejected value itself may be a person's number.
+        return reply.code(201).send({ report: result.report, rejects: result.rejects.slice(0, 100).map(maskReject) });
       }),
   );
 
-  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: number; state?: ContactRecord['state']; unmask?: boolean } }>(
     '/api/campaigns/:id/contacts',
-    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: listQuery } },
-    async (request) => ({ contacts: await o.store.listContacts(request.params.id, { limit: request.query.limit, afterId: request.query.after ? Number(request.query.after) : undefined }) }),
+    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: contactListQuery } },
+    async (request) =>
+      wrap(async () => {
+        await o.campaigns.get(request.params.id);
+        const full = await unmasked(request, request.query.unmask, 'contacts', request.params.id);
+        const contacts = await o.store.listContacts(request.params.id, { limit: request.query.limit, afterId: request.query.after, state: request.query.state });
+        return { contacts: full ? contacts : contacts.map(maskContact) };
+      }),
   );
 
-  app.get<{ Params: { id: string } }>('/api/imports/:id/rejects.csv', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request, reply) => {
-    const found = await o.store.getImportReport(request.params.id);
-    if (!found) throw new HttpError(404, `no import report ${request.params.id}`);
-    return reply.header('Content-Type', 'text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="${found.report.id}-rejects.csv"`).send(rejectsCsv(found.rejects));
-  });
+  app.get<{ Params: { id: string }; Querystring: { unmask?: boolean } }>(
+    '/api/imports/:id/rejects.csv',
+    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { unmask: unmaskQuery } } } },
+    async (request, reply) => {
+      const found = await o.store.getImportReport(request.params.id);
+      if (!found) throw new HttpError(404, `no import report ${request.params.id}`);
+      const full = await unmasked(request, request.query.unmask, 'import rejects', request.params.id);
+      return reply
+        .header('Content-Type', 'text/csv; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="${found.report.id}-rejects.csv"`)
+        .send(rejectsCsv(full ? found.rejects : found.rejects.map(maskReject)));
+    },
+  );
 
-  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { limit?: number; after?: string; unmask?: boolean } }>(
     '/api/campaigns/:id/attempts',
     { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: listQuery } },
-    async (request) => ({ attempts: await o.store.listAttempts(request.params.id, { limit: request.query.limit, afterId: request.query.after }) }),
+    async (request) =>
+      wrap(async () => {
+        await o.campaigns.get(request.params.id);
+        const full = await unmasked(request, request.query.unmask, 'attempts', request.params.id);
+        const attempts = await o.store.listAttempts(request.params.id, { limit: request.query.limit, afterId: request.query.after });
+        return { attempts: full ? attempts : attempts.map(maskAttempt) };
+      }),
   );
 
-  app.get<{ Params: { id: string } }>('/api/campaigns/:id/export.csv', { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { unmask?: boolean } }>(
+    '/api/campaigns/:id/export.csv',
+    { config: { roles: ROLE_SETS.readCalls }, schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { unmask: unmaskQuery } } } },
+    async (request, reply) => {
+    await wrap(() => o.campaigns.get(request.params.id));
+    const full = await unmasked(request, request.query.unmask, 'export', request.params.id);
     const cols = ['id', 'contactId', 'attemptNo', 'number', 'state', 'disposition', 'cause', 'progress', 'createdAt', 'answeredAt', 'endedAt', 'durationSec', 'callId'] as const;
     const q = (v: unknown): string => {
       const t = v === undefined || v === null ? '' : String(v);
@@ -105,17 +176,31 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
     let after: string | undefined;
     for (;;) {
       const page = await o.store.listAttempts(request.params.id, { limit: 5000, afterId: after });
-      for (const a of page) lines.push(cols.map((c) => q(a[c])).join(','));
+      for (const a of page) lines.push(cols.map((c) => q(c === 'number' && !full ? maskNumber(a.number) : a[c])).join(','));
       if (page.length < 5000) break;
       after = page[page.length - 1]!.id;
     }
     return reply.header('Content-Type', 'text/csv; charset=utf-8').send(`\uFEFF${lines.join('\n')}\n`);
-  });
+    },
+  );
 
-  app.get<{ Querystring: { scope?: string; limit?: number } }>(
+  app.get<{ Querystring: { scope?: string; limit?: number; unmask?: boolean } }>(
     '/api/dnc',
-    { config: { roles: ROLE_SETS.readCalls }, schema: { querystring: { type: 'object', properties: { scope: { type: 'string', maxLength: 64 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } } } } },
-    async (request) => ({ entries: await o.store.listDnc({ scope: request.query.scope, limit: request.query.limit }) }),
+    {
+      config: { roles: ROLE_SETS.readCalls },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { scope: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, unmask: unmaskQuery },
+        },
+      },
+    },
+    async (request) => {
+      const full = await unmasked(request, request.query.unmask, 'dnc', request.query.scope ?? 'all');
+      const entries = await o.store.listDnc({ scope: request.query.scope, limit: request.query.limit });
+      return { entries: full ? entries : entries.map(maskDnc) };
+    },
   );
 
   app.post<{ Body: { numbers: string[]; scope?: string; reason?: string; expiresAt?: string } }>(

@@ -108,7 +108,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
   registerQaRoutes(app, { qa: opts.store.qa });
-  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes });
+  if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes, audit: auth.audit });
   registerWebhookRoutes(app, { store: opts.store.campaigns, poke: opts.webhooks ? () => opts.webhooks?.poke() : undefined });
   registerConsole(app);
   await registerApiDocs(app);

@@ -4,6 +4,7 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { CampaignRecord, CampaignStore, ContactInput, ContactRole, ImportReject, ImportReport } from '../store/index.ts';
 import type { ComplianceProfile } from './compliance.ts';
+import { CampaignError } from './campaign-service.ts';
 import { isValidTimeZone } from './compliance.ts';
 import { normalizeNumber } from './numbers.ts';
 
@@ -83,10 +84,18 @@ export function decodeText(data: Buffer): string {
  * rejected with its row, column and reason (invalid number, duplicate, DNC, role the profile forbids, bad zone).
  */
 export async function importContacts(data: Buffer, o: ImportOptions): Promise<ImportResult> {
-  const rows = await readRows(data);
+  let rows: string[][];
+  try {
+    rows = await readRows(data);
+  } catch (err) {
+    // A corrupt XLSX or a CSV the parser cannot split: the caller's file, not our fault (400, nothing stored).
+    throw new CampaignError(`cannot read the contact file: ${(err as Error).message}`);
+  }
   const header = (rows[0] ?? []).map((h) => h.trim());
   const fields = header.map((h) => HEADER_FIELD[h.toLowerCase()] ?? h);
   const numberCol = fields.indexOf('number');
+  // Rejects name the column as the file's header spells it (角色, role, 关系), so the operator finds it.
+  const roleColumn = header[fields.indexOf('role')] ?? 'role';
   const rejects: ImportReject[] = [];
   if (numberCol < 0) {
     rejects.push({ row: 1, column: '(header)', reason: `no phone number column (one of: ${Object.keys(HEADER_FIELD).filter((k) => HEADER_FIELD[k] === 'number').join(', ')})` });
@@ -138,7 +147,7 @@ export async function importContacts(data: Buffer, o: ImportOptions): Promise<Im
       else if (f !== '' && v !== '') contact.variables[f] = v;
     });
     if (!bad && o.profile.allowedRoles && (!contact.role || !o.profile.allowedRoles.includes(contact.role))) {
-      bad = { row: rowNo, column: 'role', reason: `role ${contact.role ?? '(none)'} may not be dialled under ${o.campaign.profile}`, value: contact.role };
+      bad = { row: rowNo, column: roleColumn, reason: `role ${contact.role ?? '(none)'} may not be dialled under ${o.campaign.profile}`, value: contact.role };
     }
     if (!bad) {
       const dnc = await o.store.findDnc(n.e164, o.campaign.id, nowIso);

@@ -567,7 +567,8 @@ export function campaignStateWebhook(campaign: CampaignRecord, state: string, at
   return {
     campaignId: campaign.id,
     event: 'campaign.state',
-    idempotencyKey: `campaign:${campaign.id}:${state}:${at}`,
+    // Made once and stored with the row: a pause and resume in the same millisecond are still two events.
+    idempotencyKey: `campaign:${campaign.id}:${state}:${at}:${randomUUID().slice(0, 8)}`,
     payload: { event: 'campaign.state', campaignId: campaign.id, name: campaign.name, state, at },
   };
 }

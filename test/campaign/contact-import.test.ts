@@ -40,7 +40,7 @@ test('CSV in GBK and in UTF-8 with BOM: quoted commas and newlines, empty lines,
         [5, '手机号', 'invalid'],
         [6, '手机号', 'duplicate'],
         [7, '手机号', 'on'],
-        [8, 'role', 'role'],
+        [8, '角色', 'role'], // the column as the file's header spells it
       ],
     );
     const contacts = await w.store.campaigns.listContacts(campaign.id);
