@@ -12,6 +12,13 @@
  *   busy       as answer, but SIPp replies 486.
  *   noanswer   as answer, but SIPp only rings (Asterisk cancels at --ring-timeout).
  *
+ * Caller scripts (--caller): `barge-in` speaks 1.5 s into the greeting; `after-greeting` waits --greeting-ms
+ * and answers. --expect transferred[,other] judges every call callpilot stored during the run (GET /api/calls,
+ * --token with a role that may read calls). --capture runs `tcpdump -i any` on this host (root) and measures the
+ * turn latency and holes in the bot's audio on the wire from packet arrival times (--pcap FILE: a capture made
+ * elsewhere, e.g. on the SBC). CPU and peak RSS of callpilot come from its process metrics. The run fails (exit 1)
+ * when any call went wrong for the bot, whatever SIPp's own success count says. Analysis: bench/lib/sipp-analysis.ts.
+ *
  * SIPp is the Debian package `sip-tester`. Requires python3 (wav2pcap.py) on the driving host.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parsePrometheusText, type PromSample } from '../lib/prometheus.ts';
+import { judgeCalls, pairCalls, promptHoles, readRtpStreams, summarizeLoad, wireTurns, type CallVerdicts, type StoredCall, type WireTurn } from '../lib/sipp-analysis.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -44,6 +52,16 @@ interface Options {
   ringTimeoutSec: number;
   flow?: string;
   lang?: string;
+  /** `barge-in`: the caller speaks 1.5 s into the greeting; `after-greeting`: once --greeting-ms have passed. */
+  caller: 'barge-in' | 'after-greeting';
+  greetingMs: number;
+  /** Dispositions a call of this script should end with (per-call correctness); none = not checked. */
+  expect: string[];
+  token?: string;
+  /** tcpdump the RTP during the run (root or CAP_NET_RAW), or analyse a capture made elsewhere. */
+  capture: boolean;
+  pcap?: string;
+  latencyTargetMs: number;
 }
 
 function options(argv: string[]): Options {
@@ -67,8 +85,16 @@ function options(argv: string[]): Options {
       'ring-timeout': { type: 'string', default: '20' },
       flow: { type: 'string' },
       lang: { type: 'string' },
+      caller: { type: 'string', default: 'barge-in' },
+      'greeting-ms': { type: 'string', default: '9000' },
+      expect: { type: 'string' },
+      token: { type: 'string' },
+      capture: { type: 'boolean', default: false },
+      pcap: { type: 'string' },
+      'latency-target': { type: 'string', default: '500' },
     },
   });
+  if (values.caller !== 'barge-in' && values.caller !== 'after-greeting') throw new Error('--caller must be barge-in or after-greeting');
   const mode = values.mode as Mode;
   if (!['inbound', 'answer', 'busy', 'noanswer'].includes(mode)) throw new Error(`--mode must be inbound, answer, busy or noanswer`);
   if (!values.wav && (mode === 'inbound' || mode === 'answer')) throw new Error('--wav is required (the caller/callee speech)');
@@ -95,7 +121,18 @@ function options(argv: string[]): Options {
     ringTimeoutSec: int(values['ring-timeout'], 'ring-timeout'),
     flow: values.flow,
     lang: values.lang,
+    caller: values.caller,
+    greetingMs: int(values['greeting-ms'], 'greeting-ms'),
+    expect: (values.expect ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    token: values.token ?? process.env.CALLPILOT_TOKEN,
+    capture: values.capture ?? false,
+    pcap: values.pcap,
+    latencyTargetMs: int(values['latency-target'], 'latency-target'),
   };
+}
+
+function authHeaders(o: Options): Record<string, string> {
+  return o.token ? { authorization: `Bearer ${o.token}` } : {};
 }
 
 function run(cmd: string, args: string[], opts: { quiet?: boolean } = {}): Promise<number> {
@@ -106,9 +143,9 @@ function run(cmd: string, args: string[], opts: { quiet?: boolean } = {}): Promi
   });
 }
 
-async function metrics(base: string): Promise<PromSample[]> {
+async function metrics(base: string, headers: Record<string, string> = {}): Promise<PromSample[]> {
   try {
-    const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${base}/metrics`, { headers, signal: AbortSignal.timeout(3000) });
     return res.ok ? parsePrometheusText(await res.text()) : [];
   } catch {
     return [];
@@ -174,7 +211,7 @@ async function placeOutboundCalls(o: Options): Promise<{ placed: number; refused
   for (let i = 0; i < o.calls; i++) {
     const res = await fetch(`${o.callpilot}/api/calls`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authHeaders(o) },
       body: JSON.stringify({ endpoint: o.endpoint, timeoutSec: o.ringTimeoutSec, flow: o.flow, lang: o.lang, variables: { bench_call: String(i + 1) } }),
     }).catch(() => undefined);
     if (res?.ok) placed++;
@@ -189,15 +226,28 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'callpilot-sipp-'));
   const pcap = join(dir, 'speech.pcap');
   if (o.wav) {
-    const code = await run('python3', [join(HERE, 'wav2pcap.py'), o.wav, pcap], { quiet: true });
+    // The caller script: barge into the greeting, or wait until it is over and answer.
+    const leadMs = o.caller === 'after-greeting' ? o.greetingMs + 500 : 1500;
+    const code = await run('python3', [join(HERE, 'wav2pcap.py'), o.wav, pcap, '--lead-ms', String(leadMs)], { quiet: true });
     if (code !== 0) throw new Error('wav2pcap.py failed');
   }
   const scenarioFile = { inbound: 'uac-caller.xml', answer: 'uas-answer.xml', busy: 'uas-busy.xml', noanswer: 'uas-noanswer.xml' }[o.mode];
   const scenario = prepareScenario(dir, scenarioFile, pcap, o);
   const common = ['-sf', scenario, '-i', o.localIp, '-p', String(o.localPort), '-mi', o.localIp, '-mp', String(o.mediaPort), '-m', String(o.calls), '-l', String(o.concurrency)];
   const stats = ['-trace_stat', '-stf', join(dir, 'stats.csv'), '-fd', '1', '-trace_err', '-error_file', join(dir, 'errors.log'), '-nostdin'];
-  const before = await metrics(o.callpilot);
+  const before = await metrics(o.callpilot, authHeaders(o));
   const started = performance.now();
+  const startedIso = new Date().toISOString();
+  let rssPeak = 0;
+  const rssPoll = setInterval(() => {
+    void metrics(o.callpilot, authHeaders(o)).then((m) => {
+      rssPeak = Math.max(rssPeak, m.find((x) => x.name === 'callpilot_process_resident_memory_bytes')?.value ?? 0);
+    });
+  }, 2000);
+  const wirePcap = o.pcap ?? join(dir, 'wire.pcap');
+  const tcpdump = o.capture ? spawn('tcpdump', ['-i', 'any', '-U', '-w', wirePcap, 'udp'], { stdio: ['ignore', 'ignore', 'inherit'] }) : undefined;
+  tcpdump?.on('error', (err) => console.error(`tcpdump: ${err.message}`));
+  if (tcpdump) await new Promise((r) => setTimeout(r, 1000));
 
   let outbound: { placed: number; refused: number } | undefined;
   let sippExit: number;
@@ -211,9 +261,14 @@ async function main(): Promise<void> {
     sippExit = await sipp;
   }
   const elapsed = (performance.now() - started) / 1000;
-  // Let the last calls' metrics land.
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = await metrics(o.callpilot);
+  // Let the last calls' metrics and records land.
+  await new Promise((r) => setTimeout(r, 3000));
+  clearInterval(rssPoll);
+  if (tcpdump) {
+    tcpdump.kill('SIGINT');
+    await new Promise((r) => tcpdump.once('exit', r));
+  }
+  const after = await metrics(o.callpilot, authHeaders(o));
   const s = sippStats(dir);
   const ms = (v: number | undefined): string => (v === undefined ? 'n/a' : `${Math.round(v * 1000)} ms`);
   const dispositions = [...new Set(after.filter((x) => x.name === 'callpilot_calls_total').map((x) => x.labels.disposition))]
@@ -234,10 +289,77 @@ async function main(): Promise<void> {
     ['call dispositions', dispositions.join(', ') || 'n/a'],
     ['SIPp files', dir],
   ];
-  if (before.length === 0 && after.length === 0) rows.push(['note', `no metrics from ${o.callpilot}/metrics`]);
-  const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
-  process.exitCode = sippExit === 0 ? 0 : 1;
+  if (before.length === 0 && after.length === 0) rows.push(['note', `no metrics from ${o.callpilot}/metrics (pass --token for a protected /metrics)`]);
+
+  // What a carrier wants to know: did every call do what the script expected, and what did the wire see.
+  const placed = outbound ? outbound.placed : Number(s['SuccessfulCall(C)'] ?? 0) + Number(s['FailedCall(C)'] ?? 0);
+  const verdicts = o.expect.length > 0 ? await storedVerdicts(o, startedIso, placed) : undefined;
+  let turns: WireTurn[] = [];
+  let holes: number[] = [];
+  let wireCalls = 0;
+  if (o.capture || o.pcap) {
+    try {
+      const calls = pairCalls(readRtpStreams(readFileSync(wirePcap)), (st) => isSippMedia(st.src, o));
+      wireCalls = calls.length;
+      turns = calls.flatMap((c) => wireTurns(c));
+      holes = calls.flatMap((c) => promptHoles(c.bot));
+    } catch (err) {
+      rows.push(['capture', `not analysed: ${(err as Error).message}`]);
+    }
+  }
+  const cpuSeconds = delta(before, after, 'callpilot_process_cpu_seconds_total');
+  const summary = summarizeLoad({
+    sipp: { successful: numberOr(s['SuccessfulCall(C)']), failed: numberOr(s['FailedCall(C)']), exitCode: sippExit },
+    placed,
+    verdicts,
+    expected: o.expect,
+    turns,
+    wireCalls,
+    holesMs: holes,
+    cpuPercent: after.length > 0 && cpuSeconds > 0 ? (100 * cpuSeconds) / elapsed : undefined,
+    rssPeakMb: rssPeak > 0 ? rssPeak / 1e6 : undefined,
+    latencyTargetMs: o.latencyTargetMs,
+    holeTargetMs: 40,
+  });
+  const all = [...rows, ['caller script', o.caller === 'after-greeting' ? `answers after the greeting (${o.greetingMs} ms)` : 'barges in 1.5 s into the greeting'] as [string, string], ...summary.rows];
+  const width = Math.max(...all.map(([k]) => k.length));
+  for (const [k, v] of all) console.log(`${k.padEnd(width)}  ${v}`);
+  if (summary.failures.length > 0) {
+    console.log(`\nFAILED (${summary.failures.length}):`);
+    for (const f of summary.failures) console.log(`  - ${f}`);
+    process.exitCode = 1;
+  } else {
+    console.log('\nPASSED');
+    process.exitCode = 0;
+  }
+}
+
+function numberOr(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v === undefined || v === '' || !Number.isFinite(n) ? undefined : n;
+}
+
+/** SIPp's RTP leaves from --local-ip, from --media-port upwards (one port pair per call). */
+function isSippMedia(src: string, o: Options): boolean {
+  const [ip, port] = src.split(':');
+  const p = Number(port);
+  return ip === o.localIp && p >= o.mediaPort && p < o.mediaPort + 4 * Math.max(o.calls, o.concurrency) + 100;
+}
+
+/** The calls callpilot stored since the run started, judged against --expect. */
+async function storedVerdicts(o: Options, sinceIso: string, placed: number): Promise<CallVerdicts | undefined> {
+  try {
+    const res = await fetch(`${o.callpilot}/api/calls?limit=1000`, { headers: authHeaders(o), signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) {
+      console.error(`GET /api/calls: ${res.status} (pass --token with the auditor or operator role)`);
+      return undefined;
+    }
+    const body = (await res.json()) as { calls: Array<StoredCall & { startedAt: string }> };
+    return judgeCalls(body.calls.filter((c) => c.startedAt >= sinceIso), o.expect, placed);
+  } catch (err) {
+    console.error(`GET /api/calls failed: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 main().catch((err: Error) => {

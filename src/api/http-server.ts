@@ -82,6 +82,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     type: 'object',
     properties: {
       ready: { type: 'boolean' },
+      // Documented drain contract (issue 9): a response schema drops unlisted fields, so it must be listed.
+      status: { type: 'string', enum: ['draining'], description: 'present while the node drains (SIGTERM)' },
       checks: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } }, required: ['ok'] } },
     },
     required: ['ready', 'checks'],

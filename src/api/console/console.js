@@ -441,3 +441,6 @@ function main() {
 }
 
 main();
+
+// The campaign page (campaigns.js) shares these helpers.
+export { $, el, getJson, formatTime };
