@@ -8,7 +8,7 @@ export {
   type LiveCallInfo,
   type LiveCallEvent,
   type LiveCallControl,
-  type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics } from './call-engine.ts';
+  type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics, type CallObserver, type ObservedCall } from './call-engine.ts';
 export * from './flow/index.ts';
 export * from './nlu/index.ts';
 export { warmFlowPrompts, type PromptWarmingProgress } from './prompt-warmer.ts';
