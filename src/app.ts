@@ -34,6 +34,7 @@ import {
   type TtsEngine,
 } from './speech/index.ts';
 import { openStore, sweepRecordings, type Store } from './store/index.ts';
+import { createQaMonitor, type QaMonitor } from './qa/index.ts';
 
 export interface CallpilotApp {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
@@ -47,6 +48,8 @@ export interface CallpilotApp {
   /** Dials running campaigns; undefined without a PBX or with campaigns.enabled false. */
   dialer?: CampaignDialer;
   metrics: Metrics;
+  /** QA (质检) on every call; undefined when qa.enabled is false or there are no rules. */
+  qa?: QaMonitor;
   /** Streaming ASR and call control over gRPC; undefined unless grpc.enabled. */
   grpc?: GrpcServer;
   adapters: PbxAdapter[];
@@ -313,6 +316,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const flows = dialogs;
     closers.push(() => flows.close());
 
+    const qaMonitor = createQaMonitor(config.qa, { cwd, store, metrics, log });
     const running = new CallEngine({
       speech,
       speaker,
@@ -326,6 +330,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       metrics: engineMetrics(metrics, (pbx) =>
         pbx === 'asterisk' ? (config.pbx.asterisk?.media ?? 'unknown') : pbx === 'freeswitch' ? (config.pbx.freeswitch?.media ?? 'unknown') : 'media',
       ),
+      observer: qaMonitor,
     });
     engine = running;
     const runner = new PbxCallRunner({
@@ -463,7 +468,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, campaigns, dialer, metrics, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -9,6 +9,7 @@ import { registerCampaignRoutes } from './campaign-routes.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
+import { registerQaRoutes } from './qa-routes.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import { registerApiDocs, registerOpenApiCollector } from './openapi.ts';
@@ -82,6 +83,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     type: 'object',
     properties: {
       ready: { type: 'boolean' },
+      // Documented drain contract (issue 9): a response schema drops unlisted fields, so it must be listed.
+      status: { type: 'string', enum: ['draining'], description: 'present while the node drains (SIGTERM)' },
       checks: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } }, required: ['ok'] } },
     },
     required: ['ready', 'checks'],
@@ -106,6 +109,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
+  registerQaRoutes(app, { qa: opts.store.qa });
   if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes, audit: auth.audit });
   registerWebhookRoutes(app, { store: opts.store.campaigns, poke: opts.webhooks ? () => opts.webhooks?.poke() : undefined });
   registerConsole(app);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CampaignRecord, CampaignState, CampaignStats, CampaignStore, DncEntry } from '../store/index.ts';
 import type { Clock } from './clock.ts';
-import { isValidTimeZone, type ComplianceProfile } from './compliance.ts';
+import { checkWindow, isValidTimeZone, type ComplianceProfile } from './compliance.ts';
 import { campaignStateWebhook } from './dialer.ts';
 import { normalizeNumber } from './numbers.ts';
 import { maskNumber } from '../core/index.ts';
@@ -60,6 +60,17 @@ export const campaignInputSchema = z
   })
   .strict();
 export type CampaignInput = z.input<typeof campaignInputSchema>;
+
+export interface CampaignWindow {
+  /** The campaign's zone the window is computed in. */
+  timeZone: string;
+  open: boolean;
+  /** Open: when the window closes (ISO). */
+  closesAt?: string;
+  /** Closed: when the next window opens that holds a whole expected call (ISO), if one does within two weeks. */
+  nextOpen?: string;
+  reason?: string;
+}
 
 const TRANSITIONS: Record<'start' | 'pause' | 'resume' | 'stop', { from: CampaignState[]; to: CampaignState }> = {
   start: { from: ['draft'], to: 'running' },
@@ -133,17 +144,32 @@ export class CampaignService {
     return this.get(id);
   }
 
-  async stats(id: string): Promise<CampaignStats & { answerRate: number; attemptsLeft: number; abandonRate: number }> {
+  async stats(id: string): Promise<CampaignStats & { answerRate: number; attemptsLeft: number; abandonRate: number; window: CampaignWindow }> {
     const campaign = await this.get(id);
     const s = await this.o.store.stats(id);
     const ended = Object.values(s.byDisposition).reduce((a, b) => a + b, 0);
     return {
       ...s,
+      window: this.window(campaign),
       answerRate: ended > 0 ? s.connected / ended : 0,
       // Upper bound: every open contact could still use all its remaining attempts.
       attemptsLeft: Math.max(0, (s.pending + s.dialing) * campaign.retry.maxAttempts - 0),
       abandonRate: s.transferred > 0 ? s.abandoned / s.transferred : 0,
     };
+  }
+
+  /**
+   * The calling window now, in the campaign's own time zone: open until when, or when it next opens. Contacts with a
+   * zone of their own (column, number's region) follow their own windows; this is the campaign-wide view.
+   */
+  window(campaign: CampaignRecord): CampaignWindow {
+    const profile = this.o.profiles[campaign.profile];
+    if (!profile) return { timeZone: campaign.timeZone, open: false, reason: `unknown compliance profile ${campaign.profile}` };
+    const v = checkWindow(profile, campaign.timeZone, this.o.clock.now(), campaign.expectedCallSec);
+    if (v.open) return { timeZone: campaign.timeZone, open: true, closesAt: new Date(v.closesAt).toISOString() };
+    const w: CampaignWindow = { timeZone: campaign.timeZone, open: false, reason: v.reason };
+    if (v.nextOpen !== undefined) w.nextOpen = new Date(v.nextOpen).toISOString();
+    return w;
   }
 
   /** Adds numbers to the global or a campaign's DNC list; returns the entries stored. */

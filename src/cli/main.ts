@@ -16,6 +16,7 @@ Usage:
                                                tts-zh-en), verified, installed atomically
   callpilot models use NAME [--config FILE]    write the model into the config file
   callpilot flows check [--strict] FILE|DIR... validate flow files: every problem, with line and hint
+  callpilot qa check FILE|DIR...               validate QA (质检) rule files, every problem with its line
   callpilot config check [--config FILE]       validate a config file
   callpilot config reference                   print every config key, its default and env variable
   callpilot tokens create --role ROLE [--name N] [--expires 30d] [--grant unmask]
@@ -34,6 +35,12 @@ const FLOWS_USAGE = `usage: callpilot flows check [--strict] FILE|DIR...
 Validates flow YAML files (syntax, types, step targets, intents, no-input handling, variables, formatters,
 loops) and prints every problem with file, line, column and a hint. Exit 0 when no file has errors (--strict:
 no warnings either), 1 otherwise, 2 on a usage error.`;
+
+const QA_USAGE = `usage: callpilot qa check FILE|DIR...
+
+Validates QA (质检) rule files (configs/qa/*.yaml): syntax, rule types and fields, regular expressions and
+duplicate rule ids, and prints every problem as file:line:col. Exit 0 when all are valid, 1 otherwise, 2 on a
+usage error.`;
 
 const CONFIG_USAGE = `usage: callpilot config <check|reference>
 
@@ -96,6 +103,15 @@ export async function main(argv: string[], io: CliIo = defaultIo, launch: { earl
         if (positionals.length === 0) throw new UsageError('no flow file or folder given', FLOWS_USAGE);
         const { runFlowsCheck } = await import('../dialog/index.ts');
         return await runFlowsCheck([...(values.strict ? ['--strict'] : []), ...positionals], out);
+      }
+      case 'qa': {
+        const [sub, ...files] = rest;
+        if (sub === '--help' || sub === '-h' || sub === 'help') throw new HelpRequested(QA_USAGE);
+        if (sub !== 'check') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand "qa ${sub}"`, QA_USAGE);
+        const { positionals } = parseCommandArgs(files, QA_USAGE, {}, Infinity);
+        if (positionals.length === 0) throw new UsageError('no QA rule file or folder given', QA_USAGE);
+        const { runQaCheck } = await import('../qa/index.ts');
+        return await runQaCheck(positionals, out);
       }
       case 'config': {
         const [sub, ...more] = rest;

@@ -128,6 +128,8 @@ export function timelineLine(e: CallTimelineEvent): string | undefined {
       return `bot     "${e.text}"`;
     case 'botAudioStart':
       return 'bot     audio starts';
+    case 'botAudioEnd':
+      return 'bot     audio ends';
     case 'bargeIn':
       return `barge-in: bot stops (caller heard ${(e.heardMs / 1000).toFixed(2)} s of the prompt)`;
     case 'resume':

@@ -81,6 +81,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'speech.tts.rate': 'Speaking rate in words per minute (espeak-ng).',
   'speech.tts.cacheSize': 'Synthesized prompts kept in memory.',
   'dialog.flowsDir': 'Folder of flow YAML files.',
+  'qa.enabled': 'Run the QA (质检) rules on every call: live on each final, the whole-call rules when it ends.',
+  'qa.rulesDir': 'Folder of QA rule YAML files (check them with callpilot qa check); a missing folder means no rules.',
   'dialog.defaultFlow': 'Flow used when the dialplan, API or campaign names none.',
   'dialog.defaultLang': 'Language used when the call names none.',
   'dialog.noInputTimeoutMs': 'Silence after a prompt before the dialog gets a no-input turn.',

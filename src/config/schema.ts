@@ -7,6 +7,7 @@ import { mediaConfigSchema } from '../media/config.ts';
 import { grpcConfigSchema } from '../grpc/config.ts';
 import { logConfigSchema, observabilityConfigSchema } from '../observability/config.ts';
 import { pbxConfigSchema } from '../pbx/config.ts';
+import { qaConfigSchema } from '../qa/config.ts';
 import { speechConfigSchema } from '../speech/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 
@@ -23,6 +24,7 @@ export const configSchema = z
     media: mediaConfigSchema,
     cluster: clusterConfigSchema,
     campaigns: campaignsConfigSchema,
+    qa: qaConfigSchema,
     grpc: grpcConfigSchema,
   })
   .strict();

@@ -43,6 +43,30 @@ export interface CallEngineOptions {
   recordingKeyring?: RecordingKeyring;
   log: Logger;
   metrics?: EngineMetrics;
+  /** Sees every call's start, timeline and end (QA, live feed); never slows or fails a call. */
+  observer?: CallObserver;
+}
+
+/** What an observer learns when a call starts. */
+export interface ObservedCall {
+  callId: string;
+  flow?: string;
+  lang: Lang;
+  direction: 'inbound' | 'outbound';
+  pbx: string;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * Watches calls without being part of them: QA (质检) and the live feed. `event` runs on the call's path and must
+ * return at once; `callEnded` is awaited (after the call's end is stored) so its results exist when the call's
+ * run resolves, and any failure of it is logged, never the call's.
+ */
+export interface CallObserver {
+  callStarted(call: ObservedCall): void;
+  event(callId: string, event: CallTimelineEvent): void;
+  callEnded(callId: string, end: { disposition: string; endedBy: string }): Promise<void>;
 }
 
 export interface StartCallRequest {
@@ -113,6 +137,7 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'noInput',
   'bot',
   'botAudioStart',
+  'botAudioEnd',
   'bargeIn',
   'resume',
   'echoIgnored',
@@ -254,6 +279,7 @@ export class CallEngine {
     const labels: CallMetricLabels = { flow, lang, pbx: req.pbx };
     this.metricLabels.set(callId, labels);
     this.o.metrics?.callStarted(labels);
+    this.observe(log, (o) => o.callStarted({ callId, flow, lang, direction: req.direction, pbx: req.pbx, from: req.from, to: req.to }));
     log.info({ pbx: req.pbx, direction: req.direction, flow, lang }, 'call started');
 
     let recorder: CallRecorder | undefined;
@@ -334,6 +360,11 @@ export class CallEngine {
     } catch (err) {
       log.error({ err }, 'storing the end of the call failed');
     }
+    if (this.o.observer) {
+      await this.o.observer
+        .callEnded(callId, { disposition: outcome.disposition, endedBy: outcome.endedBy })
+        .catch((err: unknown) => log.error({ err }, 'call observer failed at the end of the call'));
+    }
     log.info({ disposition: outcome.disposition, endedBy: outcome.endedBy }, 'call ended');
     return { ...outcome, callId, recordingDir };
   }
@@ -383,6 +414,15 @@ export class CallEngine {
     if (!(await this.whenIdle(waitMs))) this.o.log.error({ calls: this.running.size }, 'calls still storing their end at shutdown');
   }
 
+  private observe(log: Logger, call: (observer: CallObserver) => void): void {
+    if (!this.o.observer) return;
+    try {
+      call(this.o.observer);
+    } catch (err) {
+      log.warn({ err }, 'call observer failed');
+    }
+  }
+
   private storeTurn(callId: string, turn: TurnSummary, log: Logger): void {
     const labels = this.metricLabels.get(callId);
     if (labels) this.o.metrics?.turn(turn.latencyMs !== undefined ? turn.latencyMs / 1000 : undefined, labels);
@@ -416,6 +456,7 @@ export class CallEngine {
         .catch((err: unknown) => log.error({ err, type: event.type }, 'storing an event failed'));
     }
     if (event.type !== 'partial') log.debug({ event }, 'timeline');
+    this.observe(log, (o) => o.event(callId, event));
     if (this.liveEvents.listenerCount('event') > 0) this.publish({ kind: 'timeline', callId, event }, log);
     try {
       listener?.(event);

@@ -9,7 +9,7 @@ export {
   type LiveCallEvent,
   type LiveCallControl,
   type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics,
-  type CallMetricLabels,
+  type CallMetricLabels, type CallObserver, type ObservedCall,
 } from './call-engine.ts';
 export * from './flow/index.ts';
 export * from './nlu/index.ts';

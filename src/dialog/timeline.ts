@@ -21,6 +21,8 @@ export type CallTimelineEvent =
   | { type: 'bot'; text: string; atMs: number; bargeIn: boolean }
   /** First bot frame of a reply went on the wire; latency = end of caller speech -> that frame. */
   | { type: 'botAudioStart'; atMs: number; latencyMs?: number }
+  /** A prompt finished playing to its end (a cut prompt ends with `bargeIn` instead). */
+  | { type: 'botAudioEnd'; atMs: number }
   /** The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. */
   | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number }
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */

@@ -420,7 +420,11 @@ export class TurnLoop {
 
   private readonly onMark = (name: string): void => {
     const p = this.prompt;
-    if (p && name === p.endMark && !p.held) p.finished();
+    if (p && name === p.endMark && !p.held) {
+      // When the bot stopped speaking: QA's silence and talk-over measures need where each prompt's audio ends.
+      if (p.firstFramePlayed) this.emit({ type: 'botAudioEnd', atMs: this.o.speech.nowMs });
+      p.finished();
+    }
   };
 
   /** Speak a prompt; resolves when the caller has heard all of it, or it was cut by a barge-in. */

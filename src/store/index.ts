@@ -3,6 +3,7 @@ export * from './node-types.ts';
 export * from './tokens-types.ts';
 export * from './audit-types.ts';
 export * from './campaign-types.ts';
+export * from './qa-types.ts';
 export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './call-rows.ts';
 export { openStore, openSqliteStore, openPostgresStore, redactUrl, type OpenStoreOptions } from './open-store.ts';

@@ -231,4 +231,27 @@ export const MIGRATIONS: readonly string[] = [
     updated_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  // QA (质检) hits: one row per rule hit, with the leg, the text and where it is in the recording.
+  `
+  CREATE TABLE qa_hits (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL,
+    flow TEXT,
+    rule_set TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_type TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    leg TEXT,
+    text TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    end_ms INTEGER,
+    live INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+    at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX qa_hits_call ON qa_hits (call_id, at_ms);
+  CREATE INDEX qa_hits_at ON qa_hits (at);
+  CREATE INDEX qa_hits_rule ON qa_hits (rule_id, at);
+  `,
 ];

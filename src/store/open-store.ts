@@ -15,6 +15,8 @@ import { PostgresNodeStore } from './postgres-node-store.ts';
 import { SqliteCampaignStore } from './sqlite-campaign-store.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { SqliteTokenStore } from './sqlite-tokens-store.ts';
+import { SqliteQaStore } from './sqlite-qa-store.ts';
+import { PostgresQaStore } from './postgres-qa-store.ts';
 import type { Store } from './types.ts';
 
 export interface OpenStoreOptions {
@@ -36,6 +38,7 @@ export function openSqliteStore(path: string, opts: OpenStoreOptions = {}): Stor
     tokens: new SqliteTokenStore(db),
     audit: new SqliteAuditStore(db),
     campaigns: new SqliteCampaignStore(db),
+    qa: new SqliteQaStore(db),
     close: async () => {
       if (db.open) db.close();
     },
@@ -71,6 +74,7 @@ export async function openPostgresStore(config: StoreConfig, opts: OpenStoreOpti
       calls: new PostgresCallStore(db, writes, opts.nodeId ?? hostname(), opts.log),
       nodes: new PostgresNodeStore(db),
       campaigns: new PostgresCampaignStore(db),
+      qa: new PostgresQaStore(db),
       health: () => writes.health(),
       tokens: new PostgresTokenStore(db),
       audit: new PostgresAuditStore(db),

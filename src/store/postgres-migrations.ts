@@ -237,4 +237,27 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     updated_ms BIGINT NOT NULL
   );
   `,
+  // QA (质检) hits: one row per rule hit, with the leg, the text and where it is in the recording.
+  `
+  CREATE TABLE qa_hits (
+    id BIGSERIAL PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    flow TEXT,
+    rule_set TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_type TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    leg TEXT,
+    text TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    end_ms INTEGER,
+    live INTEGER NOT NULL,
+    detail JSONB NOT NULL DEFAULT '{}',
+    at TEXT NOT NULL
+  );
+  CREATE INDEX qa_hits_call ON qa_hits (call_id, at_ms);
+  CREATE INDEX qa_hits_at ON qa_hits (at);
+  CREATE INDEX qa_hits_rule ON qa_hits (rule_id, at);
+  `,
 ];

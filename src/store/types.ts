@@ -3,6 +3,7 @@ import type { AmdVerdict, CallProgressVerdict } from '../core/index.ts';
 import type { NodeStore } from './node-types.ts';
 import type { AuditStore } from './audit-types.ts';
 import type { TokenStore } from './tokens-types.ts';
+import type { QaStore } from './qa-types.ts';
 
 export type CallStatus = 'active' | 'ended';
 
@@ -100,5 +101,7 @@ export interface Store {
   /** Append-only, hash-chained record of who read or changed what. */
   readonly audit: AuditStore;
   readonly campaigns: CampaignStore;
+  /** QA (质检) rule hits. */
+  readonly qa: QaStore;
   close(): Promise<void>;
 }

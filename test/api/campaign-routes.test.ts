@@ -18,6 +18,8 @@ let url: string;
 const tokens = {} as Record<Role | 'unmask', string>;
 let campaignId = '';
 let reportId = '';
+/** 2026-12-02 10:00 in Shanghai, a Wednesday. */
+const clock = new ManualClock(Date.parse('2026-12-02T02:00:00Z'));
 
 const CAMPAIGN = {
   name: '信用卡逾期提醒 12月',
@@ -46,7 +48,6 @@ async function json(res: Response): Promise<Record<string, unknown>> {
 
 test.before(async () => {
   store = openSqliteStore(':memory:', { log: silentLog });
-  const clock = new ManualClock(Date.parse('2026-12-02T02:00:00Z'));
   const campaigns = new CampaignService({ store: store.campaigns, clock, profiles: BUILTIN_PROFILES, callerIdPool: ['+861065529988'], defaultCountry: 'CN' });
   ({ server, url } = await startServer({ store, auth: createAuth(store), campaigns }));
   for (const role of ROLES) tokens[role] = await issueToken(store, role);
@@ -226,8 +227,14 @@ test('lifecycle: operators start, pause, resume, stop; auditors cannot; a wrong 
     assert.is(((await json(res)) as { campaign: { state: string } }).campaign.state, state);
   }
   assert.equal((await store.campaigns.listWebhooks({})).map((w) => w.event), ['campaign.state', 'campaign.state', 'campaign.state'], 'each change queued for the CRM');
-  const stats = (await json(await api('auditor', 'GET', `/api/campaigns/${campaignId}/stats`))) as { stats: { contacts: number; pending: number } };
+  const stats = (await json(await api('auditor', 'GET', `/api/campaigns/${campaignId}/stats`))) as { stats: { contacts: number; pending: number; window: unknown } };
   assert.equal([stats.stats.contacts, stats.stats.pending], [3, 3]);
+  assert.equal(stats.stats.window, { timeZone: 'Asia/Shanghai', open: true, closesAt: '2026-12-02T14:00:00.000Z' }, 'cn-collection: open until 22:00 local');
+  clock.set(Date.parse('2026-12-02T14:30:00Z'));
+  const night = (await json(await api('auditor', 'GET', `/api/campaigns/${campaignId}/stats`))) as { stats: { window: { open: boolean; nextOpen: string; reason: string } } };
+  assert.equal([night.stats.window.open, night.stats.window.nextOpen], [false, '2026-12-03T00:00:00.000Z'], '22:30 local: next window 08:00 tomorrow');
+  assert.match(night.stats.window.reason, /outside the calling window/);
+  clock.set(Date.parse('2026-12-02T02:00:00Z'));
   const one = (await json(await api('auditor', 'GET', `/api/campaigns/${campaignId}`))) as { campaign: { id: string }; stats: unknown };
   assert.is(one.campaign.id, campaignId);
   const list = (await json(await api('auditor', 'GET', '/api/campaigns'))) as { campaigns: unknown[] };
@@ -255,6 +262,8 @@ test('attempts and the CSV export: readable by auditors, numbers masked, 403 for
   assert.equal(attempts.map((a) => [a.id, a.number, a.disposition]), [['att_routes_1', '+86138****8000', 'busy']]);
   assert.not.match(attempts[0]!.note, /13800138000/);
   assert.is((await api('pbx', 'GET', `/api/campaigns/${campaignId}/attempts`)).status, 403);
+  const { stats } = (await json(await api('auditor', 'GET', `/api/campaigns/${campaignId}/stats`))) as { stats: Record<string, unknown> };
+  assert.equal([stats.attempts, stats.connected, stats.answerRate, stats.byDisposition, stats.nextAt], [1, 0, 0, { busy: 1 }, '2026-12-02T02:00:00.000Z'], 'the two contacts not yet called are due now');
   const csv = await api('auditor', 'GET', `/api/campaigns/${campaignId}/export.csv`);
   assert.is(csv.status, 200);
   assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BUILTIN_PROFILES, CampaignService, systemClock } from '../../src/campaign/index.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
-import { FakeFreeswitch, type OriginateOutcome } from '../pbx/freeswitch/peer/fake-freeswitch.ts';
+import { FakeFreeswitch } from '../pbx/freeswitch/peer/fake-freeswitch.ts';
 import { ALWAYS_OPEN_PROFILE, checkCampaignOutcome, numbers, outcomeOf } from './crash-checks.ts';
 import { killNode, seeded, sleep, startNode, type NodeProc } from './node-procs.ts';
 
@@ -87,6 +87,5 @@ test(`SIGKILL at ${KILLS} random moments during a ${CONTACTS}-contact campaign: 
   }
 });
 
-export type { OriginateOutcome };
 
 test.run();

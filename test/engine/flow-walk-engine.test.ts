@@ -340,7 +340,9 @@ async function runWalk(flow: string, lang: Lang, walk: Walk): Promise<void> {
       assert.is(turn.callerText, input.kind === 'speech' ? input.text : input.kind === 'dtmf' ? input.digits : '', `${label}: turn ${i + 1} caller`);
       assert.is(turn.botText, answer.text, `${label}: turn ${i + 1} bot`);
       assert.is(turn.bargeIn, false, label);
-      if (answer.text) assert.ok(turn.latencyMs !== undefined && turn.latencyMs >= 0 && turn.latencyMs < 2000, `${label}: turn ${i + 1} latency ${turn.latencyMs}`);
+      // Wall-clock latency: the bound only says the bot replied in this turn, not how fast (that is bench/'s job); a
+      // busy 2-core machine can stall the loop for seconds.
+      if (answer.text) assert.ok(turn.latencyMs !== undefined && turn.latencyMs >= 0 && turn.latencyMs < 15_000, `${label}: turn ${i + 1} latency ${turn.latencyMs}`);
     }
     // Every prompt, greeting included, went to the caller and into the event log, in order.
     const spoken = expected.map((a) => a.text).filter((t): t is string => t !== undefined && t !== '');

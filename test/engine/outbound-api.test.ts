@@ -27,7 +27,7 @@ async function withApp(run: (app: CallpilotApp, asterisk: FakeAsterisk) => Promi
       pbx: { asterisk: { url: asterisk.url, username: 'bot', password: 'bot', app: 'bot', media: 'websocket', mediaBindHost: '127.0.0.1' } },
     });
     app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
-    await until(() => app?.adapters[0]?.ready === true, 'ARI connected', 10000);
+    await until(() => app?.adapters[0]?.ready === true, 'ARI connected', 60_000); // generous: swagger set-up takes tens of seconds on a loaded 2-core machine
     await run(app, asterisk);
   } finally {
     await app?.close();

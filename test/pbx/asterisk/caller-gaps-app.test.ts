@@ -33,7 +33,7 @@ async function withApp(media: Media, extra: { media?: Record<string, unknown>; d
       pbx: { asterisk: { url: asterisk.url, username: 'bot', password: 'bot', app: 'bot', media, audioSocketPort: 0, rtpPortRange: [0, -1] } },
     });
     app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
-    await until(() => app?.adapters[0]?.ready === true, 'ARI connected', 10000);
+    await until(() => app?.adapters[0]?.ready === true, 'ARI connected', 60_000); // generous: swagger set-up takes tens of seconds on a loaded 2-core machine
     await run(app, asterisk);
   } finally {
     await app?.close();

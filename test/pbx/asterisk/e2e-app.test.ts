@@ -27,7 +27,7 @@ for (const media of ['websocket', 'audiosocket'] as const) {
         pbx: { asterisk: { url: asterisk.url, username: 'bot', password: 'bot', app: 'bot', media, audioSocketPort: 0, mediaBindHost: '127.0.0.1' } },
       });
       app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
-      await until(() => app?.adapters[0]?.ready === true, 'ARI connected', 10000);
+      await until(() => app?.adapters[0]?.ready === true, 'ARI connected', 60_000); // generous: swagger set-up takes tens of seconds on a loaded 2-core machine
       const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { ready?: boolean };
       assert.is(ready.ready, true);
 

@@ -8,6 +8,7 @@ import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
 import { ScriptedSpeechEngine, ToneSpeaker } from '../../engine/engine-fakes.ts';
 import { issueToken } from '../../support/auth.ts';
+import { LogLeakDetector } from '../../support/log-leak-detector.ts';
 import { REPO_ROOT } from '../../support/e2e.ts';
 import { FakeAsterisk } from './peer/fake-asterisk.ts';
 
@@ -31,7 +32,9 @@ async function until<T>(get: () => T | Promise<T>, what: string, ms = 20_000): P
 const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
 
 async function withApp(server: Record<string, unknown>, run: (app: CallpilotApp, asterisk: FakeAsterisk) => Promise<void>): Promise<void> {
-  const asterisk = new FakeAsterisk();
+  const ariPassword = 'ari-pw-5d1e8c7b2a';
+  const leaks = process.env.CALLPILOT_TEST_LOG ? undefined : new LogLeakDetector({ secrets: [ariPassword] });
+  const asterisk = new FakeAsterisk({ password: ariPassword });
   await asterisk.start();
   const dir = mkdtempSync(join(tmpdir(), 'callpilot-ast-maxcalls-'));
   let app: CallpilotApp | undefined;
@@ -42,9 +45,9 @@ async function withApp(server: Record<string, unknown>, run: (app: CallpilotApp,
       store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'rec') },
       media: { record: false },
       dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh', noInputTimeoutMs: 60_000 },
-      pbx: { asterisk: { url: asterisk.url, username: 'bot', password: 'bot', app: 'bot', media: 'websocket' } },
+      pbx: { asterisk: { url: asterisk.url, username: 'bot', password: ariPassword, app: 'bot', media: 'websocket' } },
     });
-    app = await startCallpilot(config, { log, cwd: REPO_ROOT, speech: new ScriptedSpeechEngine(), speaker: new ToneSpeaker() });
+    app = await startCallpilot(config, { log: leaks?.log ?? log, cwd: REPO_ROOT, speech: new ScriptedSpeechEngine(), speaker: new ToneSpeaker() });
     const started = app;
     await until(() => started.adapters[0]?.ready === true, 'ARI connected', 10_000);
     await run(started, asterisk);
@@ -53,6 +56,7 @@ async function withApp(server: Record<string, unknown>, run: (app: CallpilotApp,
     await asterisk.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  leaks?.assertClean('callpilot logs of this test');
 }
 
 async function refusedCount(app: CallpilotApp): Promise<number> {

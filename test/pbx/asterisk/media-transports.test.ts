@@ -49,7 +49,7 @@ for (const [media, format, rate] of transports) {
       const frames: Int16Array[] = [];
       leg.on('frame', (pcm) => frames.push(pcm.slice()));
       h.asterisk.callerSays(channelId, tone(8000, 400));
-      await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 3000, 'caller tone frames');
+      await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 15_000, 'caller tone frames');
       assert.ok(frames.every((f) => f.length === rate / 50), 'every caller frame is 20 ms');
 
       // Bot -> caller: paced playout reaches the caller's ear; the mark fires once it was heard.
@@ -66,7 +66,7 @@ for (const [media, format, rate] of transports) {
 
       // Barge-in: a long prompt is flushed; the caller stops hearing it almost at once.
       leg.play(tone(rate, 3000, 600));
-      await until(() => line.heardAudioFrames - heardBefore >= 20, 2000, 'prompt playing');
+      await until(() => line.heardAudioFrames - heardBefore >= 20, 15_000, 'prompt playing');
       const dropped = leg.flush();
       assert.ok(dropped > 2000, `flush dropped ${dropped} ms`);
       // Frames already on the wire at the flush may still arrive (more of them when the peer lags): wait until the

@@ -38,7 +38,7 @@ test('end to end with mod_audio_fork and PBX recording: greeting via playAudio, 
     const store = app.store;
 
     const channel = await fs.placeInboundCall({ callerId: '13800138000', variables: { callpilot_flow: 'demo', callpilot_lang: 'zh' } });
-    await until(() => channel.playbacks.some((p) => p.startedAt !== undefined), 'the greeting playing', 20000);
+    await until(() => channel.playbacks.some((p) => p.startedAt !== undefined), 'the greeting playing', 60000);
     assert.ok(fs.commands.some((c) => c.startsWith(`api uuid_audio_fork ${channel.uuid} start `)), 'media over mod_audio_fork');
     assert.ok(channel.stream?.textsReceived.some((t) => t.startsWith('{"type":"playAudio"')), 'the greeting left as playAudio');
     assert.ok(fs.commands.includes(`api uuid_record ${channel.uuid} start /srv/rec/${channel.uuid}.wav`), 'recording started');

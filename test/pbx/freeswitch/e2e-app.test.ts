@@ -43,7 +43,7 @@ test('end to end through the app: greeting via streamAudio + broadcast, caller b
     assert.ok(ready.ready !== false, 'readyz reflects the ESL connection');
 
     const channel = await fs.placeInboundCall({ callerId: '13800138000', variables: { callpilot_flow: 'demo', callpilot_lang: 'zh' } });
-    await until(() => channel.playbacks.some((p) => p.startedAt !== undefined), 'the greeting playing');
+    await until(() => channel.playbacks.some((p) => p.startedAt !== undefined), 'the greeting playing', 60000);
     assert.ok(fs.commands.some((c) => c.startsWith(`api uuid_broadcast ${channel.uuid} `)));
 
     // The caller talks over the greeting: "转人工没有" (a human, please).
@@ -56,6 +56,8 @@ test('end to end through the app: greeting via streamAudio + broadcast, caller b
     await until(() => breakAt !== undefined, 'barge-in uuid_break');
     await new Promise((r) => setTimeout(r, 400));
     const cutAt = breakAt ?? 0;
+    // The peer stamps a stop with its media clock when its timer runs: on a busy machine that can be after 400 ms.
+    await until(() => channel.playbacks.every((p) => p.startedAt === undefined || p.startedAt >= cutAt || p.endedAt !== undefined), 'the greeting stopped');
     // Whatever of the greeting was playing stopped within ~a frame of FS's reply, and nothing
     // announced before the barge-in started afterwards.
     for (const p of channel.playbacks) {

@@ -8,6 +8,7 @@ import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
 import { ScriptedSpeechEngine, ToneSpeaker } from '../../engine/engine-fakes.ts';
 import { issueToken } from '../../support/auth.ts';
+import { LogLeakDetector } from '../../support/log-leak-detector.ts';
 import { freePort, REPO_ROOT } from '../../support/e2e.ts';
 import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
 
@@ -30,6 +31,7 @@ async function until<T>(get: () => T | Promise<T>, what: string, ms = 20_000): P
 }
 
 async function withApp(server: Record<string, unknown>, run: (app: CallpilotApp, fs: FakeFreeswitch) => Promise<void>): Promise<void> {
+  const leaks = process.env.CALLPILOT_TEST_LOG ? undefined : new LogLeakDetector();
   const fs = new FakeFreeswitch({ timeScale: 0.05 });
   const eslPort = await fs.listen();
   const httpPort = await freePort();
@@ -44,13 +46,14 @@ async function withApp(server: Record<string, unknown>, run: (app: CallpilotApp,
       dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh', noInputTimeoutMs: 60_000 },
       pbx: { freeswitch: { port: eslPort, mediaUrl: `ws://127.0.0.1:${httpPort}/media/freeswitch` } },
     });
-    app = await startCallpilot(config, { log, cwd: REPO_ROOT, speech: new ScriptedSpeechEngine(), speaker: new ToneSpeaker() });
+    app = await startCallpilot(config, { log: leaks?.log ?? log, cwd: REPO_ROOT, speech: new ScriptedSpeechEngine(), speaker: new ToneSpeaker() });
     await run(app, fs);
   } finally {
     await app?.close();
     await fs.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  leaks?.assertClean('callpilot logs of this test');
 }
 
 async function refusedCount(app: CallpilotApp): Promise<number> {
