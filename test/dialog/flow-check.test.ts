@@ -143,7 +143,7 @@ test('do_not_call: a stop_calling handler that never records the refusal is flag
       `    end: done${extra}`,
     ].join('\n');
   // Recorded through a goto chain: the global is fine; the step's own stop_calling -> bye is not.
-  const recorded = compileFlowSource(flow('    do_not_call: { scope: global, reason: asked }'), '/tmp/dnc.yaml');
+  const recorded = compileFlowSource(flow('    do_not_call: { scope: global, reason: asked }'), 'dnc.yaml');
   const warnings = recorded.problems.filter((p) => p.code === 'refusal-not-recorded');
   assert.is(warnings.length, 1, JSON.stringify(recorded.problems));
   assert.match(warnings[0]!.message, /"bye"/);
@@ -151,10 +151,10 @@ test('do_not_call: a stop_calling handler that never records the refusal is flag
   assert.is(warnings[0]!.line, 17);
   assert.ok(recorded.flow, 'a warning does not stop the flow loading');
   // Not recorded anywhere: the global is flagged too.
-  const none = compileFlowSource(flow('    say: 好'), '/tmp/dnc.yaml');
+  const none = compileFlowSource(flow('    say: 好'), 'dnc.yaml');
   assert.is(none.problems.filter((p) => p.code === 'refusal-not-recorded').length, 2);
   // A scope that is not global or campaign is refused.
-  const bad = compileFlowSource(flow('    do_not_call: { scope: everywhere }'), '/tmp/dnc.yaml');
+  const bad = compileFlowSource(flow('    do_not_call: { scope: everywhere }'), 'dnc.yaml');
   assert.not.ok(bad.flow);
   const schema = find(bad.problems, 'schema');
   assert.is(schema.line, 22);
