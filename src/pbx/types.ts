@@ -80,6 +80,11 @@ export interface PbxCall extends EventEmitter<PbxCallEvents> {
   /** Hand the call to a human (`target` undefined = the configured agent destination); `notes` (transcript
    * summary) travel as a channel variable. */
   transfer(target: TransferTarget | undefined, notes?: string): Promise<void>;
+  /**
+   * Set by adapters that watch a transfer the PBX accepted: its `transferOutcome` (connected, failed or unknown)
+   * comes within this many ms. Undefined where nothing is learned once the PBX has the call (Asterisk's dialplan).
+   */
+  readonly transferVerdictMs?: number;
   setVariable(name: string, value: string): Promise<void>;
 }
 
