@@ -549,7 +549,7 @@ export class CampaignDialer {
     if (profile.maxAbandonRate === undefined) return false;
     const cached = this.abandonHold.get(campaign.id);
     if (cached && cached.until > now) return cached.over;
-    const stats = await this.o.store.stats(campaign.id);
+    const stats = await this.o.store.stats(campaign.id, this.iso(now));
     const over = stats.transferred >= 20 && stats.abandoned / stats.transferred > profile.maxAbandonRate;
     if (over) this.o.log.warn({ campaignId: campaign.id, abandoned: stats.abandoned, transferred: stats.transferred }, 'abandon rate over the profile limit: not dialing');
     this.abandonHold.set(campaign.id, { until: now + 5000, over });

@@ -3,7 +3,9 @@ import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseYaml } from 'yaml';
+import type { CampaignStatsView } from '../campaign/index.ts';
 import { loadConfig } from '../config/index.ts';
+import type { CampaignRecord } from '../store/index.ts';
 import { HelpRequested, parseCommandArgs, UsageError } from './cli-args.ts';
 
 /*
@@ -134,33 +136,9 @@ function numberOption(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-interface CampaignJson {
-  id: string;
-  name: string;
-  state: string;
-  flow: string;
-  lang: string;
-  profile: string;
-  trunk: string;
-  cps: number;
-  maxConcurrent: number;
-}
-
-interface StatsJson {
-  contacts: number;
-  pending: number;
-  dialing: number;
-  done: number;
-  blocked: number;
-  unknown: number;
-  attempts: number;
-  connected: number;
-  answerRate: number;
-  avgHandleSec: number;
-  attemptsLeft: number;
-  byDisposition: Record<string, number>;
-  nextAt?: string;
-}
+/** What the API sends back: the store's and service's own types, so the CLI cannot drift from them. */
+type CampaignJson = Pick<CampaignRecord, 'id' | 'name' | 'state' | 'flow' | 'lang' | 'profile' | 'trunk' | 'cps' | 'maxConcurrent'>;
+type StatsJson = CampaignStatsView;
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
@@ -393,7 +371,7 @@ async function status(args: string[], io: CampaignIo): Promise<number> {
     `state        ${k.state}`,
     `flow         ${k.flow}/${k.lang}, profile ${k.profile}, trunk ${k.trunk} at ${k.cps} cps, at most ${k.maxConcurrent} calls`,
     `contacts     ${s.contacts} (pending ${s.pending}, dialing ${s.dialing}, done ${s.done}, blocked ${s.blocked}, unknown ${s.unknown})`,
-    `attempts     ${s.attempts} dialled, ${s.connected} connected (answer rate ${pct(s.answerRate)}), avg handle ${s.avgHandleSec.toFixed(1)} s, at most ${s.attemptsLeft} left`,
+    `attempts     ${s.attempts} dialled, ${s.connected} connected (answer rate ${pct(s.answerRate)}), avg handle ${s.avgHandleSec.toFixed(1)} s, ${s.attemptsLeft} left`,
   ];
   const dispositions = Object.entries(s.byDisposition).sort((a, b) => b[1] - a[1]);
   if (dispositions.length > 0) lines.push(`outcomes     ${dispositions.map(([d, n]) => `${d} ${n}`).join(', ')}`);

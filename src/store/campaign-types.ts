@@ -227,6 +227,12 @@ export interface CampaignStats {
   /** Answered calls transferred to a human and abandoned before one picked up (us-tcpa accounting). */
   abandoned: number;
   transferred: number;
+  /**
+   * Attempts the retry policy still allows, exactly: per open contact, `retry.maxAttempts` minus the attempts it has
+   * used (a pending contact at least one: it is due), nothing for a number on a DNC list now (its next claim is
+   * refused). Future outcomes can only lower it (an answered call ends the contact).
+   */
+  attemptsLeft: number;
   /** Earliest planned attempt of a pending contact (ISO). */
   nextAt?: string;
 }
@@ -285,7 +291,8 @@ export interface CampaignStore {
   takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean>;
   /** In-flight attempts per campaign. */
   liveCount(campaignId: string): Promise<number>;
-  stats(campaignId: string): Promise<CampaignStats>;
+  /** Live statistics; `now` (ISO) decides which DNC entries are in force for `attemptsLeft`. */
+  stats(campaignId: string, now: string): Promise<CampaignStats>;
   /** Attempts for a number across all campaigns since `since` (frequency caps, reporting). */
   countAttempts(number: string, since: string): Promise<number>;
 
