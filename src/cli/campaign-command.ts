@@ -28,7 +28,9 @@ Commands:
   start ID | pause ID | resume ID | stop ID
                                    change the campaign's state (takes effect within a second; live calls go on)
   status [ID]                      all campaigns, or one with its live statistics
-  export ID [--out FILE]           every attempt's outcome as CSV (stdout without --out)
+  export ID [--out FILE] [--unmask]
+                                   every attempt's outcome as CSV (stdout without --out); numbers masked unless
+                                   --unmask (admins and tokens with the unmask grant only; the server audits it)
 
 Options for every command:
   --url URL       callpilot to talk to (default: $CALLPILOT_URL, else http://<server.host>:<server.port> of --config)
@@ -216,10 +218,11 @@ export async function runCampaignCommand(args: string[], io: CampaignIo): Promis
       case 'status':
         return await status(rest, io);
       case 'export': {
-        const { values, positionals } = parseCommandArgs(rest, CAMPAIGN_USAGE, { ...common, out: { type: 'string' } }, 1);
+        const { values, positionals } = parseCommandArgs(rest, CAMPAIGN_USAGE, { ...common, out: { type: 'string' }, unmask: { type: 'boolean' } }, 1);
         const id = campaignId(positionals, CAMPAIGN_USAGE);
         const c = connection(values);
-        const res = await request(c, 'GET', `/api/campaigns/${id}/export.csv`);
+        // The server decides who may see full numbers and writes the audit entry before answering: the CLI only asks.
+        const res = await request(c, 'GET', `/api/campaigns/${id}/export.csv${values.unmask ? '?unmask=true' : ''}`);
         if (values.out) {
           await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(values.out));
           io.err(`wrote ${values.out}`);
