@@ -140,6 +140,12 @@ export interface ClaimRequest {
   leaseUntil: string;
   trunk: string;
   callerId?: string;
+  /**
+   * The PBX channel id the attempt will be dialled with (ARI channelId, FreeSWITCH origination_uuid), chosen before
+   * the claim and committed with it: a node that dies with the originate in flight leaves the id a survivor asks the
+   * PBX about.
+   */
+  pbxCallId?: string;
   /** Frequency caps checked in the claiming transaction, across all campaigns. */
   caps: {
     /** Start of the number's local day / week (ISO instants). */

@@ -208,9 +208,9 @@ export class PostgresCampaignStore implements CampaignStore {
         }
         const attemptNo = Number(contact.attempts) + 1;
         const inserted = await q.query(
-          `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at)
-           VALUES ($1, $2, $3, $4, $5, 'dialing', $6, $7, $8, $9, $10) RETURNING *`,
-          [req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now],
+          `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)
+           VALUES ($1, $2, $3, $4, $5, 'dialing', $6, $7, $8, $9, $10, $11) RETURNING *`,
+          [req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now, req.pbxCallId ?? null],
         );
         await q.query(`UPDATE contacts SET state = 'dialing', attempts = attempts + 1 WHERE id = $1`, [req.contactId]);
         return { ok: true, attempt: attemptFromRow(inserted.rows[0] as Row) };

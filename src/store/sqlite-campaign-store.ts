@@ -61,8 +61,8 @@ export class SqliteCampaignStore implements CampaignStore {
       dncFind: p(`SELECT * FROM dnc WHERE number = ? AND scope IN ('global', ?) AND (expires_at IS NULL OR expires_at > ?) ORDER BY scope = 'global' DESC LIMIT 1`),
       countSince: p('SELECT count(*) AS n FROM attempts WHERE number = ? AND created_at >= ?'),
       connectedSince: p(`SELECT count(*) AS n FROM attempts WHERE number = ? AND created_at >= ? AND answered_at IS NOT NULL`),
-      insertAttempt: p(`INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at)
-        VALUES (?, ?, ?, ?, ?, 'dialing', ?, ?, ?, ?, ?)`),
+      insertAttempt: p(`INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)
+        VALUES (?, ?, ?, ?, ?, 'dialing', ?, ?, ?, ?, ?, ?)`),
       contactDialing: p(`UPDATE contacts SET state = 'dialing', attempts = attempts + 1 WHERE id = ? AND state = 'pending'`),
       getAttempt: p('SELECT * FROM attempts WHERE id = ?'),
       listAttempts: p('SELECT * FROM attempts WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?'),
@@ -209,7 +209,7 @@ export class SqliteCampaignStore implements CampaignStore {
         return { ok: false, reason: 'cap', detail: capHit };
       }
       const attemptNo = (contact.attempts as number) + 1;
-      this.s.insertAttempt.run(req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now);
+      this.s.insertAttempt.run(req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now, req.pbxCallId ?? null);
       this.s.contactDialing.run(req.contactId);
       return { ok: true, attempt: attemptFromRow(this.s.getAttempt.get(req.attemptId) as Row) };
     });

@@ -67,9 +67,10 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     assert.equal(due.map((x) => x.number), ['+8613800138000', '+8613800138001']);
     assert.is(due[1]?.consent, true);
     assert.equal(due[0]?.variables, { name: '张三' });
-    const first = await c.claimAttempt(claim('c1', due[0]!.id, 'a1'));
+    const first = await c.claimAttempt(claim('c1', due[0]!.id, 'a1', { pbxCallId: 'callpilot-out-chosen-before-dial' }));
     assert.ok(first.ok);
     assert.is(first.ok && first.attempt.attemptNo, 1);
+    assert.is((await c.getAttempt('a1'))?.pbxCallId, 'callpilot-out-chosen-before-dial', 'the channel id is committed with the claim');
     assert.is((await c.getContact(due[0]!.id))?.state, 'dialing');
     const again = await c.claimAttempt(claim('c1', due[0]!.id, 'a2'));
     assert.equal(again.ok ? 'ok' : again.reason, 'taken', 'a contact in flight is never claimed twice');
