@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AttemptOutcome, AttemptRecord, CampaignRecord, CampaignStore } from '../store/index.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { WebhookTryResult } from './webhook-sender.ts';
 
 /*
@@ -30,6 +31,8 @@ export interface CampaignMetricsOptions {
   /** Distinct disposition label values (flows name their own end states); more become `other`. */
   maxDispositions?: number;
   prefix?: string;
+  /** Decides which DNC entries are in force for `attempts_left`; the system clock by default. */
+  clock?: Clock;
 }
 
 export class CampaignMetrics {
@@ -76,14 +79,14 @@ export class CampaignMetrics {
     });
     new Gauge({
       name: `${p}attempts_left`,
-      help: 'Upper bound of attempts still to make per open campaign: open contacts times the attempts each may still use (cluster-wide)',
+      help: 'Attempts the retry policy still allows per open campaign: per open contact not on a DNC list, max attempts minus those used (cluster-wide)',
       labelNames: ['campaign'] as const,
       registers,
       async collect() {
         this.reset();
         for (const c of await self.openCampaigns()) {
-          const s = await store.stats(c.id).catch(() => undefined);
-          if (s) self.addGauge(this, c.id, Math.max(0, (s.pending + s.dialing) * c.retry.maxAttempts));
+          const s = await store.stats(c.id, new Date(self.now()).toISOString()).catch(() => undefined);
+          if (s) self.addGauge(this, c.id, s.attemptsLeft);
         }
       },
     });
@@ -108,6 +111,10 @@ export class CampaignMetrics {
         if (counts) this.set(counts.pending);
       },
     });
+  }
+
+  private now(): number {
+    return (this.o.clock ?? systemClock).now();
   }
 
   /** Running and paused campaigns, highest priority first, at most the label budget of them. */

@@ -72,6 +72,15 @@ export interface CampaignWindow {
   reason?: string;
 }
 
+/** A campaign's live statistics as the API, CLI and console show them. */
+export interface CampaignStatsView extends CampaignStats {
+  /** Connected share of ended attempts. */
+  answerRate: number;
+  /** Abandoned share of transfers to a human. */
+  abandonRate: number;
+  window: CampaignWindow;
+}
+
 const TRANSITIONS: Record<'start' | 'pause' | 'resume' | 'stop', { from: CampaignState[]; to: CampaignState }> = {
   start: { from: ['draft'], to: 'running' },
   pause: { from: ['running'], to: 'paused' },
@@ -144,16 +153,14 @@ export class CampaignService {
     return this.get(id);
   }
 
-  async stats(id: string): Promise<CampaignStats & { answerRate: number; attemptsLeft: number; abandonRate: number; window: CampaignWindow }> {
+  async stats(id: string): Promise<CampaignStatsView> {
     const campaign = await this.get(id);
-    const s = await this.o.store.stats(id);
+    const s = await this.o.store.stats(id, this.iso());
     const ended = Object.values(s.byDisposition).reduce((a, b) => a + b, 0);
     return {
       ...s,
       window: this.window(campaign),
       answerRate: ended > 0 ? s.connected / ended : 0,
-      // Upper bound: every open contact could still use all its remaining attempts.
-      attemptsLeft: Math.max(0, (s.pending + s.dialing) * campaign.retry.maxAttempts - 0),
       abandonRate: s.transferred > 0 ? s.abandoned / s.transferred : 0,
     };
   }

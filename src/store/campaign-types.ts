@@ -140,6 +140,12 @@ export interface ClaimRequest {
   leaseUntil: string;
   trunk: string;
   callerId?: string;
+  /**
+   * The PBX channel id the attempt will be dialled with (ARI channelId, FreeSWITCH origination_uuid), chosen before
+   * the claim and committed with it: a node that dies with the originate in flight leaves the id a survivor asks the
+   * PBX about.
+   */
+  pbxCallId?: string;
   /** Frequency caps checked in the claiming transaction, across all campaigns. */
   caps: {
     /** Start of the number's local day / week (ISO instants). */
@@ -227,6 +233,12 @@ export interface CampaignStats {
   /** Answered calls transferred to a human and abandoned before one picked up (us-tcpa accounting). */
   abandoned: number;
   transferred: number;
+  /**
+   * Attempts the retry policy still allows, exactly: per open contact, `retry.maxAttempts` minus the attempts it has
+   * used (a pending contact at least one: it is due), nothing for a number on a DNC list now (its next claim is
+   * refused). Future outcomes can only lower it (an answered call ends the contact).
+   */
+  attemptsLeft: number;
   /** Earliest planned attempt of a pending contact (ISO). */
   nextAt?: string;
 }
@@ -285,7 +297,8 @@ export interface CampaignStore {
   takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean>;
   /** In-flight attempts per campaign. */
   liveCount(campaignId: string): Promise<number>;
-  stats(campaignId: string): Promise<CampaignStats>;
+  /** Live statistics; `now` (ISO) decides which DNC entries are in force for `attemptsLeft`. */
+  stats(campaignId: string, now: string): Promise<CampaignStats>;
   /** Attempts for a number across all campaigns since `since` (frequency caps, reporting). */
   countAttempts(number: string, since: string): Promise<number>;
 
