@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CampaignRecord, CampaignState, CampaignStats, CampaignStore, DncEntry } from '../store/index.ts';
+import { abandonAccount, type AbandonAccount } from './abandon-rate.ts';
 import type { Clock } from './clock.ts';
 import { checkWindow, isValidTimeZone, type ComplianceProfile } from './compliance.ts';
 import { campaignStateWebhook } from './dialer.ts';
@@ -76,8 +77,10 @@ export interface CampaignWindow {
 export interface CampaignStatsView extends CampaignStats {
   /** Connected share of ended attempts. */
   answerRate: number;
-  /** Abandoned share of transfers to a human. */
+  /** Abandoned share of transfers to a human over the campaign's life. */
   abandonRate: number;
+  /** The accounting period now: transfers, abandoned, the profile's limit and whether dialling is held for it. */
+  abandon: AbandonAccount;
   window: CampaignWindow;
 }
 
@@ -162,6 +165,7 @@ export class CampaignService {
       window: this.window(campaign),
       answerRate: ended > 0 ? s.connected / ended : 0,
       abandonRate: s.transferred > 0 ? s.abandoned / s.transferred : 0,
+      abandon: await abandonAccount(this.o.store, campaign, this.o.profiles[campaign.profile], this.o.clock.now()),
     };
   }
 

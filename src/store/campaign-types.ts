@@ -218,6 +218,21 @@ export interface WebhookEnqueue {
   payload: Record<string, unknown>;
 }
 
+/** Dispositions of an attempt the bot transferred to a human (abandon-rate accounting). */
+export const TRANSFER_DISPOSITIONS = ['transferred', 'abandoned', 'transfer_failed'] as const;
+/** Transfers that never reached a human: the caller hung up while the agent rang, or the PBX could not reach one. */
+export const ABANDONED_DISPOSITIONS = ['abandoned', 'transfer_failed'] as const;
+
+/** Transfers to humans of one campaign (abandon-rate accounting). */
+export interface TransferCounts {
+  /** When the campaign's first attempt was made (ISO); absent before any. */
+  firstAttemptAt?: string;
+  /** Attempts placed since `since` that ended in one of TRANSFER_DISPOSITIONS. */
+  transferred: number;
+  /** Of those, the ones in ABANDONED_DISPOSITIONS. */
+  abandoned: number;
+}
+
 export interface CampaignStats {
   contacts: number;
   pending: number;
@@ -230,7 +245,7 @@ export interface CampaignStats {
   /** Attempts that ended, by disposition. */
   byDisposition: Record<string, number>;
   avgHandleSec: number;
-  /** Answered calls transferred to a human and abandoned before one picked up (us-tcpa accounting). */
+  /** Transfers to a human that never reached one, and all transfers, over the campaign's life (TransferCounts). */
   abandoned: number;
   transferred: number;
   /**
@@ -299,6 +314,8 @@ export interface CampaignStore {
   liveCount(campaignId: string): Promise<number>;
   /** Live statistics; `now` (ISO) decides which DNC entries are in force for `attemptsLeft`. */
   stats(campaignId: string, now: string): Promise<CampaignStats>;
+  /** Transfers to humans among the campaign's attempts placed since `since` (ISO; all when absent). */
+  transferCounts(campaignId: string, since?: string): Promise<TransferCounts>;
   /** Attempts for a number across all campaigns since `since` (frequency caps, reporting). */
   countAttempts(number: string, since: string): Promise<number>;
 

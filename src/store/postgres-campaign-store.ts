@@ -6,6 +6,7 @@ import {
   contactFromRow,
   dncFromRow,
   specOf,
+  sqlList,
   webhookFromRow,
   type Row,
 } from './campaign-rows.ts';
@@ -28,7 +29,9 @@ import type {
   WebhookDelivery,
   WebhookEnqueue,
   WebhookState,
+  TransferCounts,
 } from './campaign-types.ts';
+import { ABANDONED_DISPOSITIONS, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import { isUniqueViolation, type PostgresDatabase } from './postgres-database.ts';
 import { StoreError } from './store-error.ts';
 
@@ -343,11 +346,7 @@ export class PostgresCampaignStore implements CampaignStore {
       talk += Number(r.talk);
       if (r.disposition !== null) byDisposition[r.disposition as string] = Number(r.n);
     }
-    const [ab] = await this.rows(
-      `SELECT count(*) FILTER (WHERE disposition = 'abandoned') AS abandoned, count(*) FILTER (WHERE disposition IN ('transferred', 'abandoned')) AS transferred
-       FROM attempts WHERE campaign_id = $1`,
-      [campaignId],
-    );
+    const ab = await this.transferCounts(campaignId);
     const [next] = await this.rows(`SELECT min(next_at) AS t FROM contacts WHERE campaign_id = $1 AND state = 'pending'`, [campaignId]);
     const contacts = Object.values(counts).reduce((a, b) => a + b, 0);
     return {
@@ -361,11 +360,23 @@ export class PostgresCampaignStore implements CampaignStore {
       connected,
       byDisposition,
       avgHandleSec: connected > 0 ? talk / connected : 0,
-      abandoned: Number(ab?.abandoned ?? 0),
-      transferred: Number(ab?.transferred ?? 0),
+      abandoned: ab.abandoned,
+      transferred: ab.transferred,
       attemptsLeft: Number(left?.n ?? 0),
       nextAt: (next?.t as string | null) ?? undefined,
     };
+  }
+
+  async transferCounts(campaignId: string, since = ''): Promise<TransferCounts> {
+    const [r] = await this.rows(
+      `SELECT min(created_at) AS first,
+         count(*) FILTER (WHERE created_at >= $2 AND disposition IN (${sqlList(TRANSFER_DISPOSITIONS)})) AS transferred,
+         count(*) FILTER (WHERE created_at >= $2 AND disposition IN (${sqlList(ABANDONED_DISPOSITIONS)})) AS abandoned
+       FROM attempts WHERE campaign_id = $1`,
+      [campaignId, since],
+    );
+    const first = (r?.first as string | null | undefined) ?? undefined;
+    return { ...(first !== undefined ? { firstAttemptAt: first } : {}), transferred: Number(r?.transferred ?? 0), abandoned: Number(r?.abandoned ?? 0) };
   }
 
   async countAttempts(number: string, since: string): Promise<number> {

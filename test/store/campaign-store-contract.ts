@@ -159,6 +159,27 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     await store.close();
   });
 
+  suite(`${n}: transfer counts for abandon-rate accounting: transfers, the ones that never reached a human, since a time`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('t1'));
+    assert.equal(await c.transferCounts('t1'), { transferred: 0, abandoned: 0 }, 'no attempt yet: no first attempt time');
+    const numbers = ['+8613500135000', '+8613500135001', '+8613500135002', '+8613500135003', '+8613500135004'];
+    await c.addContacts('t1', numbers.map((number) => ({ number, variables: {} })), NOW);
+    const contacts = await c.dueContacts('t1', NOW, 10);
+    const ends = ['transferred', 'abandoned', 'transfer_failed', 'completed', 'abandoned'];
+    for (const [i, disposition] of ends.entries()) {
+      const at = `2026-03-0${2 + i}T02:00:00.000Z`;
+      assert.ok((await c.claimAttempt(claim('t1', contacts[i]!.id, `t${i}`, { now: at }))).ok);
+      await c.finishAttempt(`t${i}`, { disposition, answeredAt: at, endedAt: at }, { state: 'done' });
+    }
+    assert.equal(await c.transferCounts('t1'), { firstAttemptAt: NOW, transferred: 4, abandoned: 3 });
+    assert.equal(await c.transferCounts('t1', '2026-03-04T00:00:00.000Z'), { firstAttemptAt: NOW, transferred: 2, abandoned: 2 }, 'placed since the 4th');
+    const stats = await c.stats('t1', NOW);
+    assert.equal([stats.transferred, stats.abandoned], [4, 3]);
+    await store.close();
+  });
+
   suite(`${n}: webhook outbox: a claim leases due rows, failures count tries, dead letters replay with tries reset`, async () => {
     const store = await backend.fresh();
     const c = store.campaigns;
