@@ -150,6 +150,32 @@ test('audio_fork: connect_failed fails openMedia clearly, and the retry stops th
   }
 });
 
+test('audio_fork: after a 1.5 s stall the module sends its whole buffer as one message (48 kB); the leg takes it, nothing is lost', async () => {
+  const r = await rig({ media: 'audio_fork' });
+  try {
+    await r.adapter.start();
+    const { call, uuid } = await inboundCall(r);
+    const leg = await call.openMedia();
+    const stream = r.fs.channel(uuid).stream;
+    await until(() => stream?.isOpen === true, 'the client saw the 101');
+    let closed: string | undefined;
+    leg.on('close', (reason) => (closed = reason.code));
+    // The caller clock fills silence while nothing arrives, so only the tone's frames count as delivered.
+    let toneFrames = 0;
+    leg.on('frame', (pcm) => {
+      if (pcm.length === 320 && Math.max(...pcm) > 1000) toneFrames++;
+    });
+    stream?.sendAudio(tone(1500));
+    stream?.stall(1500);
+    await until(() => toneFrames >= 74 || closed !== undefined, 'the stalled 1.5 s of caller audio delivered', 10_000);
+    assert.is(closed, undefined, 'the leg stayed open');
+    assert.ok(toneFrames >= 74, `${toneFrames} of 75 tone frames`);
+    await call.hangup();
+  } finally {
+    await teardown(r);
+  }
+});
+
 test('audio_fork: the server side dropping the socket closes the leg as a transport error', async () => {
   const r = await rig({ media: 'audio_fork' });
   try {

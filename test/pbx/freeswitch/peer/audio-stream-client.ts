@@ -44,6 +44,9 @@ export interface AudioStreamClientOptions {
   oneMessagePerWrite?: boolean;
 }
 
+/** mod_audio_fork's audio buffer, in 20 ms frames: MOD_AUDIO_FORK_BUFFER_SECS defaults to 2 (its source). */
+const FORK_BUFFER_FRAMES = 2 * 50;
+
 /** PCMA silence decoded to L16, as mod_audio_stream sends before the caller says anything. */
 const PCMA_SILENCE_SAMPLE = 0x0008;
 
@@ -100,6 +103,15 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
   /** Caller audio (PCM16 at the stream rate) to send after what is queued; silence fills gaps. */
   sendAudio(pcm: Int16Array): void {
     this.queue.push(pcm);
+  }
+
+  /**
+   * The module sends nothing for `ms` (its service thread or the network stalled), then catches up: with
+   * `oneMessagePerWrite` (mod_audio_fork) everything due leaves as one message.
+   */
+  stall(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), ms);
   }
 
   /** Milliseconds of queued caller audio not yet sent. */
@@ -207,8 +219,10 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
     const batch: Buffer[] = [];
     while (this.framesSent < due - holdBack) {
       if (!this.paused && !(this.suppressSilence && this.queue.length === 0)) {
-        if (this.options.oneMessagePerWrite) batch.push(this.nextAudioFrame());
-        else this.writeFrame(0x2, this.nextAudioFrame());
+        const frame = this.nextAudioFrame();
+        // mod_audio_fork's buffer holds MOD_AUDIO_FORK_BUFFER_SECS (default 2 s): frames past it are dropped.
+        if (!this.options.oneMessagePerWrite) this.writeFrame(0x2, frame);
+        else if (batch.length < FORK_BUFFER_FRAMES) batch.push(frame);
       }
       this.framesSent++;
     }
