@@ -182,7 +182,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       callerIdPool: config.campaigns.callerIdPool,
       defaultCountry: config.campaigns.defaultCountry,
     });
-    const campaignMetrics = new CampaignMetrics({ registry: metrics.registry, store: store.campaigns, log, maxCampaigns: config.campaigns.metricsMaxCampaigns });
+    const campaignMetrics = new CampaignMetrics({ registry: metrics.registry, store: store.campaigns, log, profiles, maxCampaigns: config.campaigns.metricsMaxCampaigns });
     // CRM webhooks run on every node, PBX or not: rows are claimed one sender at a time, so nodes share the outbox.
     const webhooks = new WebhookSender({
       store: store.campaigns,

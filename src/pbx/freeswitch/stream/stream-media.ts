@@ -9,14 +9,6 @@ import type { PlayoutCalibration } from './playout.ts';
 import { StreamLeg } from './stream-leg.ts';
 import type { StreamWireFormat } from './stream-wire.ts';
 
-/**
- * mod_audio_stream sends one 20 ms frame (640 B at 16 kHz) per message, but mod_audio_fork sends everything its
- * buffer gathered since its last write in one message: after a stall (its service thread, the network) that is
- * up to MOD_AUDIO_FORK_BUFFER_SECS (1-5 s, default 2) of audio, 160,000 B at 16 kHz. A limit below that closes
- * the call's stream (1009) exactly when the PBX catches up; this one still bounds memory per message.
- */
-const MAX_STREAM_MESSAGE_BYTES = 5 * 16000 * 2 + 4096;
-
 export interface StreamMediaOptions {
   /** Which module FS streams with. */
   wire: StreamWireFormat;
@@ -66,7 +58,7 @@ export class StreamMedia implements CallMediaOpener {
 
   route(): WebSocketRoute {
     const protocols = this.wire.protocols ? [...this.wire.protocols] : undefined;
-    return { path: this.routePath, protocols, roles: ['pbx'], maxPayload: MAX_STREAM_MESSAGE_BYTES, handle: (ws, req) => this.accept(ws, req) };
+    return { path: this.routePath, protocols, roles: ['pbx'], maxPayload: this.wire.maxMessageBytes, handle: (ws, req) => this.accept(ws, req) };
   }
 
   async open(call: FreeswitchCall): Promise<AudioLeg> {

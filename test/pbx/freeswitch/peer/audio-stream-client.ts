@@ -44,11 +44,10 @@ export interface AudioStreamClientOptions {
   oneMessagePerWrite?: boolean;
 }
 
-/** mod_audio_fork's audio buffer, in 20 ms frames: MOD_AUDIO_FORK_BUFFER_SECS defaults to 2 (its source). */
-const FORK_BUFFER_FRAMES = 2 * 50;
-
 /** PCMA silence decoded to L16, as mod_audio_stream sends before the caller says anything. */
 const PCMA_SILENCE_SAMPLE = 0x0008;
+/** 2 s of 20 ms frames: mod_audio_fork's default MOD_AUDIO_FORK_BUFFER_SECS. */
+const FORK_BUFFER_FRAMES = 100;
 
 /**
  * mod_audio_stream's WebSocket client (libwsc), byte for byte where it matters: the upgrade request
@@ -105,13 +104,9 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
     this.queue.push(pcm);
   }
 
-  /**
-   * The module sends nothing for `ms` (its service thread or the network stalled), then catches up: with
-   * `oneMessagePerWrite` (mod_audio_fork) everything due leaves as one message.
-   */
-  stall(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), ms);
+  /** Caller audio sent at once as one binary message, as mod_audio_fork writes a buffer that built up. */
+  sendAudioMessage(pcm: Int16Array): void {
+    this.writeFrame(0x2, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   }
 
   /** Milliseconds of queued caller audio not yet sent. */
@@ -219,12 +214,13 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
     const batch: Buffer[] = [];
     while (this.framesSent < due - holdBack) {
       if (!this.paused && !(this.suppressSilence && this.queue.length === 0)) {
-        const frame = this.nextAudioFrame();
-        // mod_audio_fork's buffer holds MOD_AUDIO_FORK_BUFFER_SECS (default 2 s): frames past it are dropped.
-        if (!this.options.oneMessagePerWrite) this.writeFrame(0x2, frame);
-        else if (batch.length < FORK_BUFFER_FRAMES) batch.push(frame);
+        if (this.options.oneMessagePerWrite) batch.push(this.nextAudioFrame());
+        else this.writeFrame(0x2, this.nextAudioFrame());
       }
       this.framesSent++;
+      // mod_audio_fork's buffer holds MOD_AUDIO_FORK_BUFFER_SECS (default 2 s): one write never carries more. A
+      // real FreeSWITCH writes on its own clock; only this process being late on a busy machine builds up more.
+      if (batch.length === FORK_BUFFER_FRAMES) this.writeFrame(0x2, Buffer.concat(batch.splice(0)));
     }
     if (batch.length > 0) this.writeFrame(0x2, Buffer.concat(batch));
     const next = this.startedAt + 40 + this.framesSent * 20;

@@ -605,9 +605,11 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     if (!channel.playing) return;
     clearTimeout(channel.playTimer);
     const cutAt = performance.now() + 19;
+    // Stamped on FreeSWITCH's clock (when it stops), not when this process's timer gets to run.
+    const stopAt = cutAt + 1;
     channel.playTimer = setTimeout(() => {
       this.cutWire(channel, cutAt);
-      this.finishPlayback(channel, 'break');
+      this.finishPlayback(channel, 'break', {}, stopAt);
     }, 20);
   }
 
@@ -618,10 +620,12 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.playTimer = undefined;
     if (channel.playing) {
       const cutAt = performance.now() + 19;
-      // The last loud packet left 19 ms after the command; PLAYBACK_STOP (break) came 22 ms after it.
+      // The last loud packet left 19 ms after the command; PLAYBACK_STOP (break) came 22 ms after it. The stop is
+      // stamped on FreeSWITCH's clock, not when this process's timer gets to run on a busy machine.
+      const stopAt = cutAt + 3;
       channel.playTimer = setTimeout(() => {
         this.cutWire(channel, cutAt);
-        this.finishPlayback(channel, status);
+        this.finishPlayback(channel, status, {}, stopAt);
       }, 22);
     }
   }
