@@ -44,6 +44,11 @@ export interface FakeFreeswitchOptions {
   bursty?: boolean;
   /** Callers' phones send no RTP while silent (capture k), so mod_audio_stream sends no frames then. */
   callerSuppressesSilence?: boolean;
+  /**
+   * A loaded FreeSWITCH: each `mod_audio_stream::play` event fires this much after its file was written (not
+   * captured: the captures show a few ms; the order and names stay as captured, only the event is late).
+   */
+  announceDelayMs?: number;
   /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
   recordStartFails?: boolean;
 }
@@ -448,7 +453,9 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const rate = rest.sampleRate === 8000 ? 8 : 16;
     const file = `${this.options.tempDir ?? '/tmp'}/${channel.uuid}_${channel.fileCount++}.tmp.r${rate}`;
     channel.files.set(file, samples);
-    custom('mod_audio_stream::play', JSON.stringify({ ...rest, file }));
+    const announce = (): void => custom('mod_audio_stream::play', JSON.stringify({ ...rest, file }));
+    if (this.options.announceDelayMs) setTimeout(announce, this.options.announceDelayMs);
+    else announce();
   }
 
   async stopAudioStream(channel: FakeChannel): Promise<void> {
