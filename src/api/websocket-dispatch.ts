@@ -118,14 +118,14 @@ export class WebSocketDispatcher {
       return;
     }
     this.authorize(req, match.route).then(
-      (denial) => {
+      ({ denial, principal }) => {
         if (denial) {
           this.log.warn({ path: pathname, status: denial.status, origin: req.headers.origin }, `WebSocket upgrade refused: ${denial.message}`);
           rejectUpgrade(socket, denial.status, denial.message);
           return;
         }
         if (socket.destroyed) return;
-        this.accept(server, match.route, req, socket, head, pathname);
+        this.accept(server, match.route, req, socket, head, pathname, principal);
       },
       (err: unknown) => {
         this.log.error({ err, path: pathname }, 'WebSocket upgrade check failed');
@@ -134,27 +134,27 @@ export class WebSocketDispatcher {
     );
   }
 
-  /** undefined = let it in. */
-  private async authorize(req: IncomingMessage, route: WebSocketRoute): Promise<{ status: RejectStatus; message: string } | undefined> {
+  /** No denial = let it in (with the principal, when a token or session rather than a media token admitted it). */
+  private async authorize(req: IncomingMessage, route: WebSocketRoute): Promise<{ denial?: { status: RejectStatus; message: string }; principal?: Principal }> {
     const checked = await this.guard.checkUpgrade(req.headers);
-    if (!checked.ok) return checked;
+    if (!checked.ok) return { denial: checked };
     const roles = (route.roles ?? []) as readonly Role[];
-    if (allows(roles, checked.principal)) return undefined;
-    if (checked.principal) return { status: 403, message: `role ${checked.principal.role} may not connect to ${route.path}` };
+    if (allows(roles, checked.principal)) return { principal: checked.principal };
+    if (checked.principal) return { denial: { status: 403, message: `role ${checked.principal.role} may not connect to ${route.path}` } };
     // Per-call media tokens open PBX-only endpoints, never the operators' /media (it starts calls of its own).
     if (roles.length === 1 && roles[0] === 'pbx') {
       const url = new URL(req.url ?? '/', 'http://callpilot.invalid');
       const token = url.searchParams.get(MEDIA_TOKEN_PARAM);
-      if (token && this.guard.mediaTokens.verify(token, url)) return undefined;
-      if (token) return { status: 401, message: 'media token invalid, expired or for another call' };
+      if (token && this.guard.mediaTokens.verify(token, url)) return {};
+      if (token) return { denial: { status: 401, message: 'media token invalid, expired or for another call' } };
     }
-    return { status: 401, message: 'authentication required: Authorization: Bearer <token>, a console session, or the media URL callpilot handed out' };
+    return { denial: { status: 401, message: 'authentication required: Authorization: Bearer <token>, a console session, or the media URL callpilot handed out' } };
   }
 
-  private accept(server: WebSocketServer, route: WebSocketRoute, req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
+  private accept(server: WebSocketServer, route: WebSocketRoute, req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string, principal: Principal | undefined): void {
     server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       try {
-        route.handle(ws, req);
+        route.handle(ws, req, principal);
       } catch (err) {
         this.log.error({ err, path: pathname }, 'WebSocket route handler failed');
         ws.close(1011, 'internal error');
