@@ -140,6 +140,7 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'botAudioEnd',
   'bargeIn',
   'resume',
+  'understood',
   'echoIgnored',
   'end',
 ]);

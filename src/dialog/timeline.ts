@@ -23,8 +23,13 @@ export type CallTimelineEvent =
   | { type: 'botAudioStart'; atMs: number; latencyMs?: number }
   /** A prompt finished playing to its end (a cut prompt ends with `bargeIn` instead). */
   | { type: 'botAudioEnd'; atMs: number }
-  /** The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. */
-  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number }
+  /**
+   * The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. `promptMs`: the whole
+   * prompt's length once its synthesis is done (what was heard of its text is `heardMs` of it).
+   */
+  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number; promptMs?: number }
+  /** What the dialog understood of the caller's input (intent, confidence, slots, emotion). */
+  | { type: 'understood'; atMs: number; intent?: string; confidence: number; slots: Record<string, string | number>; emotion?: { label: string; score: number }; source: string }
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
   | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
   | { type: 'echoIgnored'; atMs: number }

@@ -294,7 +294,7 @@ export class TurnLoop {
     this.transcript.push(`caller: ${text}`);
     const speechEndWall = this.wallOf(e.speechEndMs);
     const input: TurnInput = e.confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence: e.confidence };
-    this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
+    this.serialize(async () => this.perform(await this.decide(input), turn, speechEndWall));
   };
 
   private readonly onDtmf = (digit: string): void => {
@@ -320,7 +320,15 @@ export class TurnLoop {
     this.transcript.push(`caller (dtmf): ${digits}`);
     const turn = this.newTurn('dtmf', digits, undefined, undefined, false);
     const wall = this.now();
-    this.serialize(async () => this.perform(await this.o.dialog.next({ kind: 'dtmf', digits }), turn, wall));
+    this.serialize(async () => this.perform(await this.decide({ kind: 'dtmf', digits }), turn, wall));
+  }
+
+  /** The dialog's next action for the caller's input, with what it understood of it on the timeline. */
+  private async decide(input: TurnInput): Promise<BotAction> {
+    const action = await this.o.dialog.next(input);
+    const understood = this.o.dialog.understanding?.();
+    if (understood && this.state !== 'ended') this.emit({ type: 'understood', atMs: this.o.speech.nowMs, ...understood });
+    return action;
   }
 
   // ---- barge-in -------------------------------------------------------------------------------------------------
@@ -333,7 +341,8 @@ export class TurnLoop {
     p.vadConfirmed = false;
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
-    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs });
+    const promptMs = p.synthDone ? (totalSamples(p) / this.rate) * 1000 : undefined;
+    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs, ...(promptMs !== undefined ? { promptMs } : {}) });
     this.state = 'callerSpeaking';
     this.holdTimer = setTimeout(() => {
       if (this.prompt === p && p.held && !this.o.speech.speaking) this.resumePrompt(p, 'noise');
@@ -367,9 +376,7 @@ export class TurnLoop {
     const playedMs = (p.playedSamples / this.rate) * 1000;
     if (playedMs < TURN_BOUNDARY_MS) return true;
     if (!p.synthDone) return false;
-    let total = 0;
-    for (const c of p.chunks) total += c.length;
-    return ((total - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
+    return ((totalSamples(p) - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
   }
 
   /** A final whose speech began around a hold that has since been resumed (and not long ago). */
@@ -604,3 +611,9 @@ export class TurnLoop {
 }
 
 export { normalizeText };
+
+function totalSamples(p: Prompt): number {
+  let total = 0;
+  for (const c of p.chunks) total += c.length;
+  return total;
+}

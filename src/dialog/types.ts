@@ -56,6 +56,21 @@ export interface DialogSession {
   expectedKind?(): AnswerKind;
   /** Variables set by the flow so far (slots, disposition details) to store with the call. */
   variables(): Record<string, string>;
+  /** What the last `next()` made of the caller's input (live feed, transcripts); undefined when it named nothing. */
+  understanding?(): TurnUnderstanding | undefined;
+}
+
+/** The dialog's reading of one caller input: the intent it acted on, how sure, the slots and the emotion heard. */
+export interface TurnUnderstanding {
+  /** Absent: no intent matched (a retry follows). */
+  intent?: string;
+  /** 0..1 (1 for DTMF). */
+  confidence: number;
+  /** Values heard (date, time, amount, number, digits). */
+  slots: Record<string, string | number>;
+  emotion?: { label: string; score: number };
+  /** Who named the intent. */
+  source: 'rules' | 'llm' | 'dtmf' | 'none';
 }
 
 export interface DialogFactory {
