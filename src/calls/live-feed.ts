@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { maskValue } from '../core/index.ts';
-import { heardPart, type CallObserver, type CallTimelineEvent, type ObservedCall } from '../dialog/index.ts';
+import { heardPart, type CallObserver, type CallTimelineEvent, type ObservedCall, type TurnUnderstanding } from '../dialog/index.ts';
 import type { NewQaHit } from '../store/index.ts';
 
 /** A call as the live feed announces it (numbers unmasked here; each subscriber gets its own masking). */
@@ -35,7 +35,8 @@ export type LiveMessageBody =
   | { type: 'final'; leg: 'caller'; text: string; startMs: number; endMs: number; atMs: number; confidence?: number; waitMs?: number }
   | { type: 'dtmf'; leg: 'caller'; digits: string; atMs: number }
   | { type: 'noInput'; atMs: number }
-  | { type: 'understood'; atMs: number; intent?: string; confidence: number; slots: Record<string, string | number>; emotion?: { label: string; score: number }; source: string }
+  /** `turn`: the turn's number (its `seq` in the stored call). */
+  | ({ type: 'understood'; atMs: number; turn: number; speechStartMs?: number } & TurnUnderstanding)
   | { type: 'bot'; leg: 'bot'; text: string; atMs: number; bargeIn: boolean }
   | { type: 'bot.spoken'; leg: 'bot'; text: string; atMs: number; latencyMs?: number }
   | { type: 'bot.heard'; leg: 'bot'; text: string; heardText: string; heardMs?: number; atMs: number; cut: boolean }
@@ -191,8 +192,8 @@ export class LiveFeed implements CallObserver {
       case 'noInput':
         return { type: 'noInput', atMs: e.atMs };
       case 'understood': {
-        const { type: _type, ...rest } = e;
-        return { type: 'understood', ...rest };
+        const { type: _type, seq, ...rest } = e;
+        return { type: 'understood', turn: seq, ...rest };
       }
       case 'bot':
         state.pendingBot = e.text;

@@ -140,7 +140,6 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'botAudioEnd',
   'bargeIn',
   'resume',
-  'understood',
   'echoIgnored',
   'end',
 ]);
@@ -439,6 +438,10 @@ export class CallEngine {
         latencyMs: turn.latencyMs,
         bargeIn: turn.bargeIn,
         heardMs: turn.heardMs,
+        intent: turn.intent,
+        confidence: turn.confidence,
+        slots: turn.slots,
+        emotion: turn.emotion,
         at: new Date().toISOString(),
       })
       .catch((err: unknown) => log.error({ err, seq: turn.seq }, 'storing a turn failed'));

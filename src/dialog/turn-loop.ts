@@ -5,12 +5,13 @@ import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
-import type { BotAction, DialogSession, Lang, TurnInput } from './types.ts';
+import type { BotAction, DialogSession, Lang, TurnInput, TurnUnderstanding } from './types.ts';
 
 export type TurnState = 'listening' | 'callerSpeaking' | 'thinking' | 'botSpeaking' | 'ended';
 
 /** One caller turn and the bot's answer, as stored. */
-export interface TurnSummary {
+/** One turn as stored: what the caller did, what the dialog understood of it, what the bot answered and when. */
+export interface TurnSummary extends Partial<TurnUnderstanding> {
   seq: number;
   inputKind: TurnInput['kind'];
   callerText: string;
@@ -294,7 +295,7 @@ export class TurnLoop {
     this.transcript.push(`caller: ${text}`);
     const speechEndWall = this.wallOf(e.speechEndMs);
     const input: TurnInput = e.confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence: e.confidence };
-    this.serialize(async () => this.perform(await this.decide(input), turn, speechEndWall));
+    this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
   };
 
   private readonly onDtmf = (digit: string): void => {
@@ -320,15 +321,7 @@ export class TurnLoop {
     this.transcript.push(`caller (dtmf): ${digits}`);
     const turn = this.newTurn('dtmf', digits, undefined, undefined, false);
     const wall = this.now();
-    this.serialize(async () => this.perform(await this.decide({ kind: 'dtmf', digits }), turn, wall));
-  }
-
-  /** The dialog's next action for the caller's input, with what it understood of it on the timeline. */
-  private async decide(input: TurnInput): Promise<BotAction> {
-    const action = await this.o.dialog.next(input);
-    const understood = this.o.dialog.understanding?.();
-    if (understood && this.state !== 'ended') this.emit({ type: 'understood', atMs: this.o.speech.nowMs, ...understood });
-    return action;
+    this.serialize(async () => this.perform(await this.o.dialog.next({ kind: 'dtmf', digits }), turn, wall));
   }
 
   // ---- barge-in -------------------------------------------------------------------------------------------------
@@ -484,7 +477,14 @@ export class TurnLoop {
 
   private async perform(action: BotAction, turn: TurnSummary | undefined, speechEndWall?: number): Promise<void> {
     if (this.state === 'ended') return;
-    if (turn) turn.botText = action.text;
+    if (turn) {
+      turn.botText = action.text;
+      const understood = turn.inputKind === 'noInput' ? undefined : this.o.dialog.understanding?.();
+      if (understood) {
+        Object.assign(turn, understood);
+        this.emit({ type: 'understood', atMs: this.o.speech.nowMs, seq: turn.seq, speechStartMs: turn.speechStartMs, ...understood });
+      }
+    }
     const phrases = this.o.dialog.expectedAnswers();
     if (this.o.speech.setTurnContext) this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases });
     else this.o.speech.setExpected(phrases);

@@ -62,7 +62,7 @@ function playConversation(feed: LiveFeed, qa: FakeQa, callId: string): void {
   feed.event(callId, { type: 'bargeIn', atMs: 1720, heardMs: 1600, stopMs: 40, promptMs: 3200 });
   feed.event(callId, { type: 'partial', text: '是我', atMs: 1900 });
   feed.event(callId, { type: 'final', text: '是我，电话13800138000', speechStartMs: 1500, speechEndMs: 2600, atMs: 3000, earlyEndpoint: false, confidence: 0.91 });
-  feed.event(callId, { type: 'understood', atMs: 3010, intent: 'yes', confidence: 0.88, slots: { digits: '13800138000' }, emotion: { label: 'neutral', score: 0 }, source: 'rules' });
+  feed.event(callId, { type: 'understood', atMs: 3010, seq: 1, speechStartMs: 1500, intent: 'yes', confidence: 0.88, slots: { digits: '13800138000' }, emotion: { label: 'neutral', score: 0 } });
   qa.emit(qaHit(callId));
   feed.event(callId, { type: 'bot', text: '好的，再见。', atMs: 3050, bargeIn: true });
   feed.event(callId, { type: 'botAudioStart', atMs: 3300, latencyMs: 310 });
