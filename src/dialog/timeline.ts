@@ -35,6 +35,8 @@ export type CallTimelineEvent =
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
   | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
   | { type: 'echoIgnored'; atMs: number }
+  /** Something outside the conversation moved the dialog to a branch (an assistant answered): the prompt was cut. */
+  | { type: 'branch'; atMs: number; event: 'assistant' }
   | { type: 'end'; atMs: number; disposition: string; by: 'caller' | 'bot' | 'transfer' | 'error' };
 
 export type CallTimelineListener = (event: CallTimelineEvent) => void;
