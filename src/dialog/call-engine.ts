@@ -438,6 +438,10 @@ export class CallEngine {
         latencyMs: turn.latencyMs,
         bargeIn: turn.bargeIn,
         heardMs: turn.heardMs,
+        intent: turn.intent,
+        confidence: turn.confidence,
+        slots: turn.slots,
+        emotion: turn.emotion,
         at: new Date().toISOString(),
       })
       .catch((err: unknown) => log.error({ err, seq: turn.seq }, 'storing a turn failed'));

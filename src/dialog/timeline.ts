@@ -1,3 +1,5 @@
+import type { TurnUnderstanding } from './types.ts';
+
 /** What happened in a call, as the simulator, the console and the event log see it. Times are ms on the call's
  * audio clock (0 = first caller frame) unless named otherwise. */
 export type CallTimelineEvent =
@@ -17,6 +19,8 @@ export type CallTimelineEvent =
       confidence?: number;
     }
   | { type: 'dtmf'; digits: string; atMs: number }
+  /** What the dialog understood of turn `seq` (a final or DTMF): intent, confidence, slots, the caller's emotion. */
+  | ({ type: 'understood'; atMs: number; seq: number; speechStartMs?: number } & TurnUnderstanding)
   | { type: 'noInput'; atMs: number }
   | { type: 'bot'; text: string; atMs: number; bargeIn: boolean }
   /** First bot frame of a reply went on the wire; latency = end of caller speech -> that frame. */

@@ -5,12 +5,13 @@ import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
-import type { BotAction, DialogSession, Lang, TurnInput } from './types.ts';
+import type { BotAction, DialogSession, Lang, TurnInput, TurnUnderstanding } from './types.ts';
 
 export type TurnState = 'listening' | 'callerSpeaking' | 'thinking' | 'botSpeaking' | 'ended';
 
 /** One caller turn and the bot's answer, as stored. */
-export interface TurnSummary {
+/** One turn as stored: what the caller did, what the dialog understood of it, what the bot answered and when. */
+export interface TurnSummary extends Partial<TurnUnderstanding> {
   seq: number;
   inputKind: TurnInput['kind'];
   callerText: string;
@@ -477,7 +478,14 @@ export class TurnLoop {
 
   private async perform(action: BotAction, turn: TurnSummary | undefined, speechEndWall?: number): Promise<void> {
     if (this.state === 'ended') return;
-    if (turn) turn.botText = action.text;
+    if (turn) {
+      turn.botText = action.text;
+      const understood = turn.inputKind === 'noInput' ? undefined : this.o.dialog.understanding?.();
+      if (understood) {
+        Object.assign(turn, understood);
+        this.emit({ type: 'understood', atMs: this.o.speech.nowMs, seq: turn.seq, speechStartMs: turn.speechStartMs, ...understood });
+      }
+    }
     const phrases = this.o.dialog.expectedAnswers();
     if (this.o.speech.setTurnContext) this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases });
     else this.o.speech.setExpected(phrases);
