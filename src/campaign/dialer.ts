@@ -13,6 +13,7 @@ import type {
   ContactRecord,
   WebhookEnqueue,
 } from '../store/index.ts';
+import { abandonAccount } from './abandon-rate.ts';
 import type { Clock } from './clock.ts';
 import { checkWindow, localPeriods, type ComplianceProfile } from './compliance.ts';
 import { renderDialString, zoneOfNumber } from './numbers.ts';
@@ -79,6 +80,8 @@ const PRECISE_PROGRESS = new Set(['invalid_number', 'powered_off', 'suspended'])
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_TICK_MS = 100;
+/** How often a campaign's abandon account is read again from the store. */
+const ABANDON_CHECK_MS = 5000;
 
 /**
  * Progressive dialer. Each tick, for each running campaign by priority: free capacity (node and campaign caps), the
@@ -583,16 +586,17 @@ export class CampaignDialer {
     if (changed) this.o.log.info({ campaignId: campaign.id }, 'campaign finished');
   }
 
-  /** us-tcpa style: stop placing calls while abandoned transfers exceed the profile's share (checked every 5 s). */
+  /** us-tcpa: no new call while the period's abandoned transfers are over the profile's allowance (checked every 5 s). */
   private async overAbandonRate(campaign: CampaignRecord, profile: ComplianceProfile, now: number): Promise<boolean> {
     if (profile.maxAbandonRate === undefined) return false;
     const cached = this.abandonHold.get(campaign.id);
     if (cached && cached.until > now) return cached.over;
-    const stats = await this.o.store.stats(campaign.id);
-    const over = stats.transferred >= 20 && stats.abandoned / stats.transferred > profile.maxAbandonRate;
-    if (over) this.o.log.warn({ campaignId: campaign.id, abandoned: stats.abandoned, transferred: stats.transferred }, 'abandon rate over the profile limit: not dialing');
-    this.abandonHold.set(campaign.id, { until: now + 5000, over });
-    return over;
+    const account = await abandonAccount(this.o.store, campaign, profile, now);
+    if (account.held && !cached?.over) {
+      this.o.log.warn({ campaignId: campaign.id, abandoned: account.abandoned, transferred: account.transferred, allowed: account.allowed, periodEnd: account.periodEnd }, 'abandon rate over the profile limit: not dialing');
+    }
+    this.abandonHold.set(campaign.id, { until: now + ABANDON_CHECK_MS, over: account.held });
+    return account.held;
   }
 }
 

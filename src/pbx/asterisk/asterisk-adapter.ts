@@ -32,6 +32,8 @@ export interface AsteriskAdapterOptions {
   clock?: CallerClockOptions;
   /** Per-call secret for the /media URL chan_websocket client mode dials (checked by the HTTP server). */
   mediaToken?: MediaTokenIssuer;
+  /** How long one ARI request may go unanswered before it fails (default 8 s). */
+  ariRequestTimeoutMs?: number;
 }
 
 interface PendingOriginate {
@@ -89,7 +91,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     super();
     this.log = opts.log;
     this.rtpPorts = new RtpPortPool(cfg.rtpPortRange[0], cfg.rtpPortRange[1]);
-    this.conn = new AriConnection({ url: cfg.url, username: cfg.username, password: cfg.password, app: cfg.app, log: this.log });
+    this.conn = new AriConnection({ url: cfg.url, username: cfg.username, password: cfg.password, app: cfg.app, log: this.log, requestTimeoutMs: opts.ariRequestTimeoutMs });
     this.conn.on('event', (ev) => this.onEvent(ev));
     this.conn.on('up', (reconnect) => void this.onUp(reconnect));
     this.conn.on('down', (why) => this.setReady(false, `ARI not connected: ${why}`));
