@@ -14,12 +14,13 @@ import {
   createListenRoute,
   defaultMaxCalls,
   engineMetrics,
+  LiveFeed,
   OutboundCallService,
   PbxCallRunner,
   readiness,
   runMediaWebSocketCall,
 } from './calls/index.ts';
-import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
+import { CallEngine, checkCallTarget, combineObservers, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
@@ -34,7 +35,7 @@ import {
   type SpeechEngine,
   type TtsEngine,
 } from './speech/index.ts';
-import { openStore, sweepRecordings, type Store } from './store/index.ts';
+import { openRecordingStorage, openStore, type Store } from './store/index.ts';
 import { createQaMonitor, forwardQaHits, QA_WEBHOOK_CHANNEL, type QaConfig, type QaMonitor } from './qa/index.ts';
 
 export interface CallpilotApp {
@@ -51,6 +52,8 @@ export interface CallpilotApp {
   metrics: Metrics;
   /** QA (质检) on every call; undefined when qa.enabled is false or there are no rules. */
   qa?: QaMonitor;
+  /** Every call's events, QA hits and latencies for live subscribers (/api/live, /api/calls/:id/live). */
+  live: LiveFeed;
   /** Streaming ASR and call control over gRPC; undefined unless grpc.enabled. */
   grpc?: GrpcServer;
   adapters: PbxAdapter[];
@@ -129,16 +132,19 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
     opts.onStage?.('closing calls interrupted by the last shutdown');
+    const recordingStorage = await openRecordingStorage(config.store, cwd, log);
+    if (recordingStorage.kind !== 'filesystem') log.info({ storage: recordingStorage.kind }, 'finished recordings go to object storage');
+    closers.push(async () => recordingStorage.close?.());
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) {
       log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
-      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log, recordingKeyring);
+      const completed = await completeInterruptedCalls(store.calls, interrupted, recordingStorage.root, log, recordingKeyring, recordingStorage);
       log.warn(completed, 'interrupted calls completed: recording headers repaired, turns restored from their finals');
     }
-    const recordingsDir = resolve(cwd, config.store.recordingsDir);
-    // Never rejects: folders it cannot read or delete are logged and skipped.
+    const recordingsDir = recordingStorage.root;
+    // Never rejects: folders or objects it cannot read or delete are logged and skipped.
     const sweep = (): void => {
-      void sweepRecordings(recordingsDir, config.store.retentionDays, new Date(), { log });
+      void recordingStorage.sweep(config.store.retentionDays, new Date());
       // Expired console sessions are refused anyway; this only keeps the table small.
       store.tokens.deleteExpiredSessions(new Date().toISOString()).catch((err: unknown) => log.warn({ err }, 'deleting expired sessions failed'));
     };
@@ -238,7 +244,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
     });
 
+    const live = new LiveFeed({ log: log.child({ component: 'live' }), registry: metrics.registry });
     const server: HttpServer = await createHttpServer({
+      live,
       config: config.server,
       prebound: opts.prebound,
       log,
@@ -246,6 +254,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
+      recordingStorage,
       recordingKeyring,
       readiness: () => readiness(adapters, warming, store, admission, models),
       auth,
@@ -332,13 +341,17 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       dialogConfig: config.dialog,
       recordingsDir: config.media.record ? recordingsDir : undefined,
       recordingKeyring,
+      recordingStorage,
       log,
       // The media wire each PBX uses is one config value; callpilot's own /media socket is `media`.
       metrics: engineMetrics(metrics, (pbx) =>
         pbx === 'asterisk' ? (config.pbx.asterisk?.media ?? 'unknown') : pbx === 'freeswitch' ? (config.pbx.freeswitch?.media ?? 'unknown') : 'media',
       ),
-      observer: qaMonitor,
+      // The feed sees each event before QA (a final, then its live hit) and each end after it (QA's end-of-call
+      // hits, then `call.ended`).
+      observer: combineObservers(live, qaMonitor),
     });
+    if (qaMonitor) live.followQa(qaMonitor);
     engine = running;
     const runner = new PbxCallRunner({
       engine: running,
@@ -475,7 +488,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, live, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
