@@ -87,6 +87,28 @@ test('greets, listens, answers the caller and measures latency from the end of s
   assert.is(result.endedBy, 'caller');
 });
 
+test('a leg whose played frames trail the PBX (playoutLagMs) gets the latency counted from the PBX\'s own start', async () => {
+  const s = setup([
+    { kind: 'say', text: '您好' },
+    { kind: 'say', text: '好的' },
+  ]);
+  const done = s.loop.run();
+  await settle();
+  run(s, 12);
+  await settle();
+  s.speech.start();
+  run(s, 10, 3000);
+  s.speech.final('是的', 200);
+  run(s, 5); // five frames of wall time before the first bot frame, of which the PBX played 60 ms already
+  s.leg.playoutLagMs = 60;
+  await settle();
+  run(s, 2);
+  const turn = s.turns[0]!;
+  assert.ok(turn.latencyMs !== undefined && turn.latencyMs >= 40 && turn.latencyMs <= 100, `latency ${turn.latencyMs}`);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
 test('barge-in flushes bot audio at speech start and the interrupting words become the next turn', async () => {
   const s = setup([
     { kind: 'say', text: '第一句话很长' },

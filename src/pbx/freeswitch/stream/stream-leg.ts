@@ -10,6 +10,7 @@ import {
   PLAYLIST_ENTRIES,
   type PlayoutCalibration,
   START_TO_WIRE_MS,
+  EventClock,
   chunkIndexOf,
   fileNamingFrom,
   leadInSkipEntry,
@@ -132,6 +133,10 @@ export class StreamLeg extends BaseAudioLeg {
   private blockTimer: NodeJS.Timeout | undefined;
   private readonly playlists = new Map<string, Playlist>();
   private playlistSeq = 0;
+  /** FreeSWITCH's event stamps on our clock. */
+  private readonly clock = new EventClock();
+  /** How late the playlist being played was fed to the pacer, after FreeSWITCH started playing it. */
+  private lagMs = 0;
   /** Playlists in a row that had to be sent again; reset by a PLAYBACK_START. */
   private failedPlaylists = 0;
   private internalFlush = false;
@@ -170,6 +175,11 @@ export class StreamLeg extends BaseAudioLeg {
     let samples = this.pendingLength;
     for (const playlist of this.openPlaylists()) for (let i = playlist.fed; i < playlist.chunks.length; i++) samples += playlist.chunks[i].pcm.length;
     return super.queuedMs + (samples * 1000) / this.sampleRate;
+  }
+
+  /** How far the `played` frames trail FreeSWITCH's own playout of the current playlist (its events read late). */
+  get playoutLagMs(): number {
+    return this.lagMs;
   }
 
   override play(pcm: Int16Array): void {
@@ -348,6 +358,7 @@ export class StreamLeg extends BaseAudioLeg {
 
   private channelEvent(event: EslEvent): void {
     if (this.closed) return;
+    this.clock.observe(event);
     if (event.name === 'CUSTOM' && event.subclass === this.wire.playSubclass) this.onAnnounce(event);
     else if (event.name === 'PLAYBACK_START') this.onPlaybackStart(event);
     else if (event.name === 'PLAYBACK_STOP') this.onPlaybackStop(event);
@@ -406,11 +417,13 @@ export class StreamLeg extends BaseAudioLeg {
   private onPlaybackStart(event: EslEvent): void {
     const playlist = this.playlists.get(event.headers['Playback-File-Path'] ?? '');
     if (!playlist || playlist.startedAt !== undefined) return;
-    playlist.startedAt = performance.now();
+    const now = performance.now();
+    // When FreeSWITCH started it, by its own stamp: the event may be read well after (a loaded host).
+    playlist.startedAt = Math.min(now, this.clock.when(event) ?? now);
     if (playlist.broken || playlist.stopped) return;
     this.failedPlaylists = 0;
     const lead = this.calibration.leadInMs + START_TO_WIRE_MS;
-    playlist.feedTimer = setTimeout(() => this.feed(playlist), lead);
+    playlist.feedTimer = setTimeout(() => this.feed(playlist), Math.max(0, playlist.startedAt + lead - now));
     this.armWatchdog(playlist);
   }
 
@@ -651,6 +664,10 @@ export class StreamLeg extends BaseAudioLeg {
   private feed(playlist: Playlist): void {
     if (this.closed || playlist.broken || playlist.stopped) return;
     playlist.feeding = true;
+    // Its first packet left at startedAt + lead; the pacer starts it now.
+    if (playlist.startedAt !== undefined) {
+      this.lagMs = Math.max(0, performance.now() - (playlist.startedAt + this.calibration.leadInMs + START_TO_WIRE_MS));
+    }
     for (const chunk of playlist.chunks.slice(playlist.fed)) this.feedChunk(chunk);
   }
 
