@@ -36,6 +36,8 @@ export interface StreamLegOptions {
   maxQueuedMs?: number;
   /** Silence fill and dead-media timeout when caller audio stops (media.callerGapMs / media.deadMediaMs). */
   clock?: CallerClockOptions;
+  /** FreeSWITCH's event stamps on our clock, learned from every leg's events; created per leg when omitted. */
+  eventClock?: EventClock;
   log: Logger;
   /** Called once the leg is closed and the stream stopped. */
   onClosed: () => void;
@@ -134,7 +136,7 @@ export class StreamLeg extends BaseAudioLeg {
   private readonly playlists = new Map<string, Playlist>();
   private playlistSeq = 0;
   /** FreeSWITCH's event stamps on our clock. */
-  private readonly clock = new EventClock();
+  private readonly eventClock: EventClock;
   /** How late the playlist being played was fed to the pacer, after FreeSWITCH started playing it. */
   private lagMs = 0;
   /** Playlists in a row that had to be sent again; reset by a PLAYBACK_START. */
@@ -158,6 +160,7 @@ export class StreamLeg extends BaseAudioLeg {
     this.call = opts.call;
     this.ws = opts.ws;
     this.calibration = opts.calibration ?? { leadInMs: opts.skipLeadIn === false ? 250 : 0 };
+    this.eventClock = opts.eventClock ?? new EventClock();
     this.assembler = new FrameAssembler(this.frameSamples * 2);
     this.callerFrame = new Int16Array(this.frameSamples);
     this.pending = new Int16Array(opts.sampleRate * 2);
@@ -358,7 +361,7 @@ export class StreamLeg extends BaseAudioLeg {
 
   private channelEvent(event: EslEvent): void {
     if (this.closed) return;
-    this.clock.observe(event);
+    this.eventClock.observe(event);
     if (event.name === 'CUSTOM' && event.subclass === this.wire.playSubclass) this.onAnnounce(event);
     else if (event.name === 'PLAYBACK_START') this.onPlaybackStart(event);
     else if (event.name === 'PLAYBACK_STOP') this.onPlaybackStop(event);
@@ -419,7 +422,8 @@ export class StreamLeg extends BaseAudioLeg {
     if (!playlist || playlist.startedAt !== undefined) return;
     const now = performance.now();
     // When FreeSWITCH started it, by its own stamp: the event may be read well after (a loaded host).
-    playlist.startedAt = Math.min(now, this.clock.when(event) ?? now);
+    // Never before the broadcast was sent, never after it was read (a FreeSWITCH clock stepped meanwhile).
+    playlist.startedAt = Math.min(now, Math.max(playlist.broadcastAt ?? 0, this.eventClock.when(event) ?? now));
     if (playlist.broken || playlist.stopped) return;
     this.failedPlaylists = 0;
     const lead = this.calibration.leadInMs + START_TO_WIRE_MS;
