@@ -116,7 +116,16 @@ export class PbxCallRunner {
       if (hangup) await leg.close({ code: 'caller_hangup', detail: 'hung up while media was set up' });
       let amd: AnsweringMachineWatch | undefined;
       if (this.o.amd && info.direction === 'outbound' && !hangup) {
-        amd = watchAnsweringMachine(this.o.amd, { call, leg, callId, lang: info.lang === 'en' ? 'en' : 'zh', flow: info.flow, calls: this.o.calls, log: clog });
+        amd = watchAnsweringMachine(this.o.amd, {
+          call,
+          leg,
+          callId,
+          lang: info.lang === 'en' ? 'en' : 'zh',
+          flow: info.flow,
+          calls: this.o.calls,
+          log: clog,
+          branch: (event) => this.o.engine.liveCall(callId)?.branch(event) ?? false,
+        });
         void amd.verdict.catch((err: unknown) => clog.warn({ err }, 'answering-machine detection failed'));
       }
       const control: CallControl = {

@@ -27,11 +27,16 @@ export type CallTimelineEvent =
   | { type: 'botAudioStart'; atMs: number; latencyMs?: number }
   /** A prompt finished playing to its end (a cut prompt ends with `bargeIn` instead). */
   | { type: 'botAudioEnd'; atMs: number }
-  /** The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. */
-  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number }
+  /**
+   * The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. `promptMs`: the whole
+   * prompt's length once its synthesis is done (what was heard of its text is `heardMs` of it).
+   */
+  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number; promptMs?: number }
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
   | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
   | { type: 'echoIgnored'; atMs: number }
+  /** Something outside the conversation moved the dialog to a branch (an assistant answered): the prompt was cut. */
+  | { type: 'branch'; atMs: number; event: 'assistant' }
   | { type: 'end'; atMs: number; disposition: string; by: 'caller' | 'bot' | 'transfer' | 'error' };
 
 export type CallTimelineListener = (event: CallTimelineEvent) => void;

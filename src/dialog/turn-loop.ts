@@ -5,7 +5,7 @@ import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
-import type { BotAction, DialogSession, Lang, TurnInput, TurnUnderstanding } from './types.ts';
+import type { BotAction, DialogEvent, DialogSession, Lang, TurnInput, TurnUnderstanding } from './types.ts';
 
 export type TurnState = 'listening' | 'callerSpeaking' | 'thinking' | 'botSpeaking' | 'ended';
 
@@ -120,6 +120,8 @@ export class TurnLoop {
   private readonly done: Promise<TurnLoopResult>;
   private ending: { disposition: string; by: TurnLoopResult['endedBy'] } | undefined;
   private busy: Promise<void> = Promise.resolve();
+  /** A branch was taken and its action is queued: actions decided before it are dropped. */
+  private redirecting = false;
 
   constructor(opts: TurnLoopOptions) {
     this.o = opts;
@@ -195,6 +197,36 @@ export class TurnLoop {
     this.cutPrompt();
     await this.o.control.transfer(reason, this.transcript.join('\n'), target);
     this.finish({ code: 'transfer' });
+  }
+
+  /**
+   * Moves the dialog to its branch for `event` (the answering detector heard a carrier's assistant): what the bot is
+   * saying is cut at once and the branch's first action follows. False when the dialog has no such branch (nothing
+   * changes then) or the call is over.
+   */
+  branch(event: DialogEvent): boolean {
+    if (this.hasEnded() || !this.o.dialog.branch) return false;
+    // Asked now, before anything is cut, so a dialog without the branch leaves the call exactly as it was.
+    const branchAction = this.o.dialog.branch(event);
+    if (!branchAction) return false;
+    this.redirecting = true;
+    this.clearNoInput();
+    const p = this.prompt;
+    if (p) {
+      p.cancelled = true;
+      p.held = false;
+      if (this.holdTimer) clearTimeout(this.holdTimer);
+      this.flushPendingTurn(p);
+      this.o.leg.flush();
+      p.finished();
+      if (this.prompt === p) this.prompt = undefined;
+    }
+    this.emit({ type: 'branch', atMs: this.o.speech.nowMs, event });
+    this.serialize(async () => {
+      this.redirecting = false;
+      await this.perform(await branchAction, undefined);
+    });
+    return true;
   }
 
   private cutPrompt(): void {
@@ -334,7 +366,8 @@ export class TurnLoop {
     p.vadConfirmed = false;
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
-    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs });
+    const promptMs = p.synthDone ? (totalSamples(p) / this.rate) * 1000 : undefined;
+    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs, ...(promptMs !== undefined ? { promptMs } : {}) });
     this.state = 'callerSpeaking';
     this.holdTimer = setTimeout(() => {
       if (this.prompt === p && p.held && !this.o.speech.speaking) this.resumePrompt(p, 'noise');
@@ -368,9 +401,7 @@ export class TurnLoop {
     const playedMs = (p.playedSamples / this.rate) * 1000;
     if (playedMs < TURN_BOUNDARY_MS) return true;
     if (!p.synthDone) return false;
-    let total = 0;
-    for (const c of p.chunks) total += c.length;
-    return ((total - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
+    return ((totalSamples(p) - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
   }
 
   /** A final whose speech began around a hold that has since been resumed (and not long ago). */
@@ -480,6 +511,8 @@ export class TurnLoop {
 
   private async perform(action: BotAction, turn: TurnSummary | undefined, speechEndWall?: number): Promise<void> {
     if (this.state === 'ended') return;
+    // Decided before a branch took the dialog elsewhere: the branch's own action follows instead.
+    if (this.redirecting) return;
     if (turn) {
       turn.botText = action.text;
       const understood = turn.inputKind === 'noInput' ? undefined : this.o.dialog.understanding?.();
@@ -614,3 +647,9 @@ export class TurnLoop {
 }
 
 export { normalizeText };
+
+function totalSamples(p: Prompt): number {
+  let total = 0;
+  for (const c of p.chunks) total += c.length;
+  return total;
+}

@@ -68,9 +68,18 @@ export interface DialogSession {
   expectedKind?(): AnswerKind;
   /** Variables set by the flow so far (slots, disposition details) to store with the call. */
   variables(): Record<string, string>;
+  /**
+   * An event from outside the conversation that moves it to a branch of the dialog: `assistant`, the answering
+   * detector heard a carrier's AI assistant answer for the owner. Undefined at once when the dialog has no branch
+   * for it; else its next action from the branch.
+   */
+  branch?(event: DialogEvent): Promise<BotAction> | undefined;
   /** What the latest `next()` understood of a speech or DTMF input; undefined after a no-input or for dialogs without NLU. */
   understanding?(): TurnUnderstanding | undefined;
 }
+
+/** Events from outside the conversation a dialog may branch on. */
+export type DialogEvent = 'assistant';
 
 export interface DialogFactory {
   create(ctx: CallContext): DialogSession;

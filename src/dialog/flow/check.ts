@@ -201,6 +201,7 @@ export function checkFlowDefinition(def: FlowDefinition, baseDir: string): PathP
   if (defaultNoInput?.goto) addTarget(undefined, defaultNoInput.goto, ['defaults', 'no_input', 'goto'], false, true);
   if (defaultNoMatch?.goto) addTarget(undefined, defaultNoMatch.goto, ['defaults', 'no_match', 'goto'], false, true);
   if (def.fallback) addTarget(undefined, def.fallback, ['fallback'], false, true);
+  if (def.assistant && 'goto' in def.assistant) addTarget(undefined, def.assistant.goto, ['assistant', 'goto'], false, true);
 
   problems.push(...checkTemplates(def));
   problems.push(...checkGraph(def, edges, globalEdges));

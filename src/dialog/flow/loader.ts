@@ -40,7 +40,7 @@ function schemaHint(issue: z.core.$ZodIssue, value: unknown): string {
 }
 
 const stepKeys = ['say', 'audio', 'barge_in', 'set', 'callback', 'webhook', 'on', 'dtmf', 'on_emotion', 'no_input', 'no_match', 'goto', 'end', 'transfer'];
-const topKeys = ['flow', 'lang', 'version', 'description', 'start', 'variables', 'settings', 'intents', 'globals', 'emotions', 'defaults', 'fallback', 'steps'];
+const topKeys = ['flow', 'lang', 'version', 'description', 'start', 'variables', 'settings', 'intents', 'globals', 'emotions', 'defaults', 'fallback', 'voicemail', 'assistant', 'steps'];
 
 function allowedKeysAt(path: PropertyKey[]): string[] | undefined {
   if (path.length === 0) return topKeys;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AnswerKind } from '../../speech/index.ts';
-import type { BotAction, CallContext, DialogSession, TurnInput, TurnUnderstanding } from '../types.ts';
+import type { BotAction, CallContext, DialogEvent, DialogSession, TurnInput, TurnUnderstanding } from '../types.ts';
 import { addDaysIso, todayIn, type LlmIntentFallback, type NluResult, type Slots } from '../nlu/index.ts';
 import { isWaitingStep } from './check.ts';
 import type { DoNotCallDefinition, GlobalHandler, RetryDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
@@ -73,6 +73,15 @@ export class FlowDialogSession implements DialogSession {
 
   async begin(): Promise<BotAction> {
     return this.enter(this.flow.definition.start, []);
+  }
+
+  branch(event: DialogEvent): Promise<BotAction> | undefined {
+    const target = event === 'assistant' ? this.flow.definition.assistant : undefined;
+    if (this.finalAction || !target || !('goto' in target)) return undefined;
+    this.log.info({ event, step: target.goto }, 'dialog branch');
+    this.transcript.push(`(${event} answered)`);
+    this.setLearned('answered_by', event);
+    return this.enter(target.goto, target.say ? [this.pickText(target.say, 0)] : []);
   }
 
   async next(input: TurnInput): Promise<BotAction> {
