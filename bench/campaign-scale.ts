@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { BUILTIN_PROFILES, CampaignDialer, CampaignService, complianceProfileSchema, importContacts, ManualClock, systemClock, type CallPlacer, type Clock } from '../src/campaign/index.ts';
 import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallResult } from '../src/calls/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../src/store/index.ts';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 
 const log = pino({ level: 'silent' });
@@ -198,6 +199,7 @@ async function fakePbx(): Promise<void> {
   const id = await seedCampaign(store, systemClock, attempts, { cps, maxConcurrent: 400 });
   const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'bench', profiles, freeCalls: () => admission.free, log, tickMs: 20 });
   const t0 = performance.now();
+  const load0 = loadavg()[0]!;
   const { peakRssMb, cpuUs } = await measured(async () => {
     await dialer.start();
     while ((await store.campaigns.getCampaign(id))?.state === 'running') await new Promise((r) => setTimeout(r, 100));
@@ -226,6 +228,9 @@ async function fakePbx(): Promise<void> {
       cpuUsPerAttempt: Math.round(cpuUs / attempts),
       peakRssMb,
       totalSeconds: +((performance.now() - t0) / 1000).toFixed(1),
+      // This process (dialer, adapter, store and the peer) and the machine around it, so the figure can be weighed.
+      cpuSeconds: +(cpuUs / 1e6).toFixed(1),
+      loadAvg1mStartEnd: [load0, loadavg()[0]!].map((l) => +l.toFixed(1)),
       byDisposition: stats.byDisposition,
     }),
   );
