@@ -8,4 +8,4 @@ export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './call-rows.ts';
 export { openStore, openSqliteStore, openPostgresStore, redactUrl, type OpenStoreOptions } from './open-store.ts';
 export { sweepRecordings, type SweepRecordingsOptions } from './sweep-recordings.ts';
-export { StoreError } from './store-error.ts';
+export { StoreError, StoreQueryError } from './store-error.ts';
