@@ -7,10 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
-const suites = [
-  ['test', '\\.test\\.ts$'],
-  ['bench/lib', '\\.test\\.ts$'],
-];
+// RUN_SUITES_ONLY="dir,dir" runs other folders the same way (the test of this script uses it).
+const suites = process.env.RUN_SUITES_ONLY
+  ? process.env.RUN_SUITES_ONLY.split(',').map((dir) => [dir, '\\.test\\.ts$'])
+  : [
+      ['test', '\\.test\\.ts$'],
+      ['bench/lib', '\\.test\\.ts$'],
+    ];
 const extra = process.argv.slice(2);
 // eslint-disable-next-line no-control-regex
 const ansi = /\x1b\[[0-9;]*m/g;
