@@ -20,6 +20,12 @@ export const asteriskConfigSchema = z.object({
     .describe(
       'Local address the AudioSocket and RTP listeners bind to. Loopback by default (Asterisk on the same host); set it to the interface Asterisk reaches callpilot on (the address in mediaHost), not 0.0.0.0, so the media ports are not open on every interface.',
     ),
+  rtpSourceCheck: z
+    .enum(['exact', 'latch'])
+    .default('exact')
+    .describe(
+      'Which RTP packets a call accepts: exact = only from the address and port its UnicastRTP channel reported (UNICASTRTP_LOCAL_ADDRESS/PORT; Asterisk sends from there), others are dropped and counted; latch = the first packet\'s source, for an Asterisk behind NAT (anyone reaching the port first is heard).',
+    ),
   format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
   mediaTimeoutMs: z
     .number()
