@@ -81,7 +81,7 @@ async function claims(): Promise<void> {
     const sec = (performance.now() - t0) / 1000;
     await Promise.all(dialers.map((d) => d.stop()));
     const dialled = placers.reduce((a, p) => a + p.placed, 0);
-    const stats = await stores[0]!.campaigns.stats(id);
+    const stats = await stores[0]!.campaigns.stats(id, new Date().toISOString());
     console.log(JSON.stringify({ bench: 'claims', backend, nodes: stores.length, contacts, attempts: stats.attempts, dialled, seconds: +sec.toFixed(2), attemptsPerSec: +(dialled / sec).toFixed(1), perNode: placers.map((p) => p.placed) }));
     for (const s of new Set(stores)) await s.close();
   };
@@ -135,7 +135,7 @@ async function scheduler(): Promise<void> {
   await dialer.settled();
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
-  const stats = await store.campaigns.stats(id);
+  const stats = await store.campaigns.stats(id, new Date().toISOString());
   console.log(
     JSON.stringify({ bench: 'scheduler', backend: 'sqlite-memory', attempts: stats.attempts, ticks, cpuUsPerAttempt: Math.round((cpu.user + cpu.system) / attempts), wallUsPerAttempt: Math.round((wall * 1000) / attempts) }),
   );
@@ -186,7 +186,7 @@ async function fakePbx(): Promise<void> {
   const perSec = new Map<number, number>();
   for (const t of originatedAt) perSec.set(Math.floor((t - originatedAt[0]!) / 1000), (perSec.get(Math.floor((t - originatedAt[0]!) / 1000)) ?? 0) + 1);
   const full = [...perSec.entries()].filter(([s]) => s < Math.floor(sec)).map(([, n]) => n);
-  const stats = await store.campaigns.stats(id);
+  const stats = await store.campaigns.stats(id, new Date().toISOString());
   console.log(
     JSON.stringify({
       bench: 'fakepbx',

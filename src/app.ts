@@ -34,7 +34,7 @@ import {
   type TtsEngine,
 } from './speech/index.ts';
 import { openStore, sweepRecordings, type Store } from './store/index.ts';
-import { createQaMonitor, type QaMonitor } from './qa/index.ts';
+import { createQaMonitor, forwardQaHits, QA_WEBHOOK_CHANNEL, type QaConfig, type QaMonitor } from './qa/index.ts';
 
 export interface CallpilotApp {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8080 */
@@ -183,7 +183,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       callerIdPool: config.campaigns.callerIdPool,
       defaultCountry: config.campaigns.defaultCountry,
     });
-    const campaignMetrics = new CampaignMetrics({ registry: metrics.registry, store: store.campaigns, log, maxCampaigns: config.campaigns.metricsMaxCampaigns });
+    const campaignMetrics = new CampaignMetrics({ registry: metrics.registry, store: store.campaigns, log, profiles, maxCampaigns: config.campaigns.metricsMaxCampaigns });
     // CRM webhooks run on every node, PBX or not: rows are claimed one sender at a time, so nodes share the outbox.
     const webhooks = new WebhookSender({
       store: store.campaigns,
@@ -197,6 +197,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       maskNumbers: config.campaigns.webhookMaskNumbers,
       pollMs: config.campaigns.webhookPollMs,
       onTry: campaignMetrics.webhookTry,
+      channels: qaWebhookChannels(config.qa),
     });
     webhooks.start();
     closers.push(() => webhooks.stop());
@@ -318,6 +319,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     closers.push(() => flows.close());
 
     const qaMonitor = createQaMonitor(config.qa, { cwd, store, metrics, log });
+    if (qaMonitor && config.qa.webhookUrl) {
+      forwardQaHits(qaMonitor, { outbox: store.campaigns, minSeverity: config.qa.webhookMinSeverity, log: log.child({ component: 'qa-webhook' }), poke: () => webhooks.poke() });
+    }
     const running = new CallEngine({
       speech,
       speaker,
@@ -510,4 +514,9 @@ async function checkFirstStart(auth: Auth, host: string, log: Logger): Promise<v
 export function isLoopback(host: string): boolean {
   const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** The webhook sender's non-campaign destinations: the QA hit webhook when configured. */
+function qaWebhookChannels(qa: QaConfig): ReadonlyMap<string, { url: string; secret: string }> {
+  return qa.webhookUrl && qa.webhookSecret ? new Map([[QA_WEBHOOK_CHANNEL, { url: qa.webhookUrl, secret: qa.webhookSecret }]]) : new Map();
 }

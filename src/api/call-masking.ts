@@ -14,6 +14,8 @@ export function maskCall(call: CallRecord): CallRecord {
 export function maskTurn(turn: TurnRecord): TurnRecord {
   const masked: TurnRecord = { ...turn, callerText: maskText(turn.callerText) };
   if (turn.botText !== undefined) masked.botText = maskText(turn.botText);
+  // Digits and amounts heard can be a card or phone number.
+  if (turn.slots !== undefined) masked.slots = maskVariables(turn.slots);
   return masked;
 }
 

@@ -8,6 +8,8 @@ import { openEncryptedRecording, RecordingCryptoError, type EncryptedRecording, 
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
+import { qaHitSchema } from './qa-routes.ts';
+import { attachQaHits } from './turn-qa.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
@@ -60,8 +62,26 @@ const turnSchema = {
     latencyMs: { type: 'number', description: 'end of caller speech to first bot frame on the wire' },
     bargeIn: { type: 'boolean' },
     heardMs: { type: 'number' },
+    intent: { type: 'string', description: 'the intent the dialog acted on; absent when nothing matched' },
+    confidence: { type: 'number', minimum: 0, maximum: 1 },
+    slots: { type: 'object', additionalProperties: { type: 'string' }, description: 'values heard: number, amount, date, time, digits' },
+    emotion: {
+      type: 'object',
+      properties: { label: { type: 'string', enum: ['angry', 'negative', 'neutral', 'positive'] }, score: { type: 'number' } },
+      description: "the caller's emotion cue in the utterance (lexicon and punctuation)",
+    },
+    qaHits: {
+      type: 'array',
+      description: 'QA hits said by a leg during this turn (from its caller speech to the next turn); the full hits are in qaHits of the call',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'integer' }, ruleId: { type: 'string' }, severity: { type: 'string' }, leg: { type: 'string', enum: ['caller', 'bot'] }, atMs: { type: 'number' } },
+        required: ['id', 'ruleId', 'severity', 'atMs'],
+      },
+    },
     at: { type: 'string', format: 'date-time' },
   },
+  required: ['seq', 'callerText', 'inputKind', 'bargeIn', 'qaHits', 'at'],
 } as const;
 
 const eventSchema = {
@@ -132,14 +152,20 @@ export function registerCallRoutes(
       config: { roles: ROLE_SETS.readCalls },
       validatorCompiler: validatedByZod,
       schema: {
-        summary: 'One call with its turns and events',
+        summary: 'One call with its turns (intent, confidence, slots, emotion, QA hits), events and QA hits',
         params: callIdParams,
         querystring: jsonSchemaOf(detailQuerySchema),
         response: {
           200: {
             type: 'object',
-            properties: { call: callSchema, turns: { type: 'array', items: turnSchema }, events: { type: 'array', items: eventSchema }, masked: { type: 'boolean' } },
-            required: ['call', 'turns', 'events', 'masked'],
+            properties: {
+              call: callSchema,
+              turns: { type: 'array', items: turnSchema },
+              events: { type: 'array', items: eventSchema },
+              qaHits: { type: 'array', items: qaHitSchema, description: 'every QA hit of the call in recording order (text masked when stored)' },
+              masked: { type: 'boolean' },
+            },
+            required: ['call', 'turns', 'events', 'qaHits', 'masked'],
           },
         },
       },
@@ -149,10 +175,12 @@ export function registerCallRoutes(
       const principal = principalOf(request);
       const unmasked = wantsUnmasked(principal, query.unmask);
       const call = await requireCall(store, request.params.id);
-      const [turns, events] = await Promise.all([store.listTurns(call.id), store.listEvents(call.id)]);
-      await audit.record(principal, unmasked ? 'call.unmasked' : 'transcript.read', call.id, { turns: turns.length });
-      if (unmasked) return { call, turns, events, masked: false };
-      return { call: maskCall(call), turns: turns.map(maskTurn), events: events.map(maskEvent), masked: true };
+      const [stored, events, qaHits] = await Promise.all([store.listTurns(call.id), store.listEvents(call.id), opts.store.qa.listHits({ callId: call.id, limit: 10_000 })]);
+      qaHits.sort((a, b) => a.atMs - b.atMs || a.id - b.id);
+      await audit.record(principal, unmasked ? 'call.unmasked' : 'transcript.read', call.id, { turns: stored.length });
+      const turns = attachQaHits(unmasked ? stored : stored.map(maskTurn), qaHits);
+      if (unmasked) return { call, turns, events, qaHits, masked: false };
+      return { call: maskCall(call), turns, events: events.map(maskEvent), qaHits, masked: true };
     },
   );
 

@@ -20,7 +20,8 @@ const hitsQuerySchema = z.object({ ...filters, after: z.coerce.number().int().mi
 const csvQuerySchema = z.object(filters).strict();
 const summaryQuerySchema = z.object({ ...filters, by: z.enum(['rule', 'flow', 'severity', 'day', 'call']).default('rule') }).strict();
 
-const hitSchema = {
+/** One stored QA hit, as the QA routes and the call detail return it. */
+export const qaHitSchema = {
   type: 'object',
   additionalProperties: true,
   properties: {
@@ -78,7 +79,7 @@ export function registerQaRoutes(app: FastifyInstance, opts: { qa: QaStore }): v
         summary: 'QA hits, oldest first, filtered by call, flow, rule, severity and period; `next` is the cursor of the next page',
         tags: ['qa'],
         querystring: jsonSchemaOf(hitsQuerySchema),
-        response: { 200: { type: 'object', properties: { hits: { type: 'array', items: hitSchema }, next: { type: 'integer', nullable: true } }, required: ['hits', 'next'] } },
+        response: { 200: { type: 'object', properties: { hits: { type: 'array', items: qaHitSchema }, next: { type: 'integer', nullable: true } }, required: ['hits', 'next'] } },
       },
     },
     async (request) => {
@@ -96,7 +97,7 @@ export function registerQaRoutes(app: FastifyInstance, opts: { qa: QaStore }): v
         summary: "One call's QA hits in recording order, with its total deducted score",
         tags: ['qa'],
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 128 } }, required: ['id'] },
-        response: { 200: { type: 'object', properties: { callId: { type: 'string' }, score: { type: 'integer' }, hits: { type: 'array', items: hitSchema } }, required: ['callId', 'score', 'hits'] } },
+        response: { 200: { type: 'object', properties: { callId: { type: 'string' }, score: { type: 'integer' }, hits: { type: 'array', items: qaHitSchema } }, required: ['callId', 'score', 'hits'] } },
       },
     },
     async (request) => {

@@ -8,7 +8,8 @@ import type { CallStore } from '../store/index.ts';
 /** What a flow says to do when a machine or an assistant answers (flow keys `voicemail` / `assistant`). */
 export interface AnsweringPolicy {
   voicemail?: { action: 'hangup' | 'message'; say?: string | string[] };
-  assistant?: { action: 'continue' | 'hangup' | 'message'; say?: string | string[] };
+  /** `goto`: the flow's assistant branch, taken by the dialog itself (the call's `branch` below). */
+  assistant?: { action: 'continue' | 'hangup' | 'message'; say?: string | string[] } | { goto: string };
 }
 
 export interface AnsweringMachineOptions {
@@ -37,7 +38,17 @@ export interface AnsweringMachineWatch {
  */
 export function watchAnsweringMachine(
   o: AnsweringMachineOptions,
-  ctx: { call: PbxCall; leg: AudioLeg; callId: string; lang: Lang; flow?: string; calls: CallStore; log: Logger },
+  ctx: {
+    call: PbxCall;
+    leg: AudioLeg;
+    callId: string;
+    lang: Lang;
+    flow?: string;
+    calls: CallStore;
+    log: Logger;
+    /** Moves the call's dialog to its branch for the event; false when it has none or the dialog is not running. */
+    branch?: (event: 'assistant') => boolean;
+  },
 ): AnsweringMachineWatch {
   const { leg, call, callId, lang, log } = ctx;
   const detector = new AmdDetector({
@@ -90,6 +101,10 @@ export function watchAnsweringMachine(
       await call.hangup(16);
     } else if (v.kind === 'assistant') {
       const action = policy.assistant ?? { action: 'continue' as const };
+      if ('goto' in action) {
+        if (!ctx.branch?.('assistant')) log.warn({ step: action.goto }, 'the assistant branch could not be taken; the dialog goes on');
+        return;
+      }
       if (action.action === 'continue') return;
       if (action.action === 'message' && action.say !== undefined && o.speaker) {
         leg.flush();

@@ -1,5 +1,5 @@
 /** Orchestration: running PBX calls through the engine and the one outbound-call path. */
-export { PbxCallRunner, type PbxCallRunnerOptions } from './pbx-call-runner.ts';
+export { PbxCallRunner, type CallRunEnd, type PbxCallRunnerOptions } from './pbx-call-runner.ts';
 export {
   OutboundCallService,
   type EarlyMediaMonitorFactory,

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { maskText, newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
-import type { Disposition, OriginateRequest, PbxAdapter } from '../pbx/index.ts';
+import type { Disposition, OriginateRequest, PbxAdapter, PbxCall } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
-import type { PbxCallRunner } from './pbx-call-runner.ts';
+import type { CallRunEnd } from './pbx-call-runner.ts';
 
 export interface OutboundCallRequest extends Omit<OriginateRequest, 'earlyMedia'> {
   /** Which PBX to dial through when several are connected. */
@@ -71,7 +71,8 @@ export type EarlyMediaMonitorFactory = (ctx: { callId: string; lang: string; log
 export interface OutboundCallServiceOptions {
   adapters: PbxAdapter[];
   calls: CallStore;
-  runner: Pick<PbxCallRunner, 'run'>;
+  /** Runs an answered call to its stored end (PbxCallRunner). */
+  runner: { run(call: PbxCall, attemptId: string): Promise<CallRunEnd | void> };
   log: Logger;
   /** Makes the early-media classifier for requests with `earlyMedia: true`. */
   earlyMediaMonitor?: EarlyMediaMonitorFactory;
@@ -130,7 +131,7 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       ...originate,
       earlyMedia: monitorFactory?.({ callId, lang, log: this.o.log.child({ callId }) }),
     };
-    const dialling = this.dial(adapter, dialReq, callId, hooks).finally(() => admission.ticket.release());
+    const dialling = this.dial(adapter, dialReq, callId, hooks, () => admission.ticket.release()).finally(() => admission.ticket.release());
     this.running.set(callId, dialling);
     void dialling
       .then((outcome) => {
@@ -153,7 +154,8 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
   }
 
   /** Never rejects: every way a dial can end is stored on the attempt. */
-  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string, hooks: PlaceCallHooks): Promise<OutboundCallOutcome> {
+  /** `mediaDone` frees the call's place in server.maxCalls once the bot is off the call (a transfer may still ring). */
+  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string, hooks: PlaceCallHooks, mediaDone: () => void): Promise<OutboundCallOutcome> {
     const { calls, log } = this.o;
     let telephony: Disposition = 'failed';
     let pbxCallId: string | undefined;
@@ -168,7 +170,11 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
           log.warn({ err, callId }, 'answer hook failed');
         }
         if (result.progress) await calls.updateCall(callId, { progress: result.progress });
-        await this.o.runner.run(result.call, callId);
+        const end = await this.o.runner.run(result.call, callId);
+        mediaDone();
+        // The outcome is read once the PBX has said what became of a transfer (the caller may give up while the
+        // agent rings): the attempt, its retry, the campaign stats and the CRM webhook all take it from here.
+        if (end?.transferVerdict) await end.transferVerdict;
       } else {
         await calls.updateCall(callId, {
           status: 'ended',

@@ -37,7 +37,20 @@ export const TRANSFER_FAILED = 'transfer_failed';
 /** Disposition of a transferred call whose caller hung up before the target answered (TCPA's abandoned call). */
 export const TRANSFER_ABANDONED = 'abandoned';
 
+/** What `run()` leaves pending once the call's end is stored. */
+export interface CallRunEnd {
+  /**
+   * Settles (never rejects) once the PBX's verdict on the bot's transfer has been stored over `transferred`
+   * (`abandoned` when the caller hung up while the agent rang, `transfer_failed`), or the adapter's watch gave
+   * none. Present only while that verdict is outstanding: an outbound attempt waits for it before it reads its
+   * outcome, so the campaign, its stats and the CRM webhook see what really happened.
+   */
+  transferVerdict?: Promise<void>;
+}
+
 const DEFAULT_CAUSE_WAIT_MS = 2000;
+/** On top of the adapter's transfer watch, for its verdict to reach us. */
+const VERDICT_SLACK_MS = 1000;
 /** Q.850 34: no circuit/channel available; FreeSWITCH names it NORMAL_CIRCUIT_CONGESTION. */
 export const CAUSE_CONGESTION = 34;
 
@@ -68,14 +81,20 @@ export class PbxCallRunner {
       this.endOnPbx(call, CAUSE_CONGESTION, admission.detail).catch((err: unknown) => clog.warn({ err }, 'refusing the call on the PBX failed'));
       return;
     }
-    this.track(this.run(call).finally(() => admission.ticket.release()));
+    // A pending transfer verdict is not waited for here: it is stored when it comes, and the slot is free already.
+    this.track(
+      this.run(call)
+        .then(() => undefined)
+        .finally(() => admission.ticket.release()),
+    );
   }
 
   /**
    * Runs one call to its end. Never rejects: a failure is logged and the PBX call is hung up. `attemptId` is the
    * id of the outbound attempt OutboundCallService stored before dialling; inbound calls get a fresh id.
+   * Resolves once the call's end is stored; a transfer verdict the PBX has yet to give comes as `transferVerdict`.
    */
-  async run(call: PbxCall, attemptId?: string): Promise<void> {
+  async run(call: PbxCall, attemptId?: string): Promise<CallRunEnd> {
     const info = call.info;
     const callId = attemptId ?? newCallId();
     const clog = this.o.log.child({ pbxCallId: info.pbxCallId, callId });
@@ -89,12 +108,7 @@ export class PbxCallRunner {
     });
     let dialogRan = false;
     // Adapters that can verify a transfer say what became of it, possibly before the engine has stored its end.
-    let transferOutcome: TransferOutcome | undefined;
-    let applyTransferOutcome: ((o: TransferOutcome) => void) | undefined;
-    call.on('transferOutcome', (o) => {
-      transferOutcome ??= o;
-      applyTransferOutcome?.(o);
-    });
+    const verdict = watchTransferVerdict(call);
     try {
       if (info.direction === 'inbound') await call.answer();
       leg = await call.openMedia();
@@ -102,7 +116,16 @@ export class PbxCallRunner {
       if (hangup) await leg.close({ code: 'caller_hangup', detail: 'hung up while media was set up' });
       let amd: AnsweringMachineWatch | undefined;
       if (this.o.amd && info.direction === 'outbound' && !hangup) {
-        amd = watchAnsweringMachine(this.o.amd, { call, leg, callId, lang: info.lang === 'en' ? 'en' : 'zh', flow: info.flow, calls: this.o.calls, log: clog });
+        amd = watchAnsweringMachine(this.o.amd, {
+          call,
+          leg,
+          callId,
+          lang: info.lang === 'en' ? 'en' : 'zh',
+          flow: info.flow,
+          calls: this.o.calls,
+          log: clog,
+          branch: (event) => this.o.engine.liveCall(callId)?.branch(event) ?? false,
+        });
         void amd.verdict.catch((err: unknown) => clog.warn({ err }, 'answering-machine detection failed'));
       }
       const control: CallControl = {
@@ -134,21 +157,29 @@ export class PbxCallRunner {
       if (h) await this.storeCause(outcome.callId, h.cause, this.stopping ? 'shutdown' : h.by, clog);
       // Not yet (PBX unreachable): it comes once the adapter has reconnected, and is stored then.
       else call.once('hangup', (late) => void this.storeCause(outcome.callId, late.cause, late.by, clog));
-      // Stored after the engine's `transferred`, which it corrects; a verdict still to come is stored when it comes.
-      // (A transfer the PBX refused outright ends the dialog as `error`, with its verdict already given.)
-      if (transferOutcome) await this.storeTransferOutcome(outcome.callId, transferOutcome, clog);
-      else if (outcome.disposition === 'transferred') applyTransferOutcome = (o) => void this.storeTransferOutcome(outcome.callId, o, clog);
+      // Stored after the engine's `transferred`, which it corrects. (A transfer the PBX refused outright ends the
+      // dialog as `error`, with its verdict already given.)
+      if (verdict.given) {
+        await this.storeTransferOutcome(outcome.callId, verdict.given, clog);
+        return {};
+      }
+      // Still to come (the agent phone rings): stored when it comes, within the adapter's own watch.
+      const bound = call.transferVerdictMs;
+      if (outcome.disposition !== 'transferred' || bound === undefined) return {};
+      const stored = verdict.within(bound + VERDICT_SLACK_MS).then((o) => (o ? this.storeTransferOutcome(outcome.callId, o, clog) : undefined));
+      return { transferVerdict: stored };
     } catch (err) {
       clog.error({ err }, dialogRan ? 'PBX call failed' : 'PBX call failed before the dialog could run');
       await call.hangup(41).catch(() => undefined); // 41 temporary failure
       if (!dialogRan) {
         await this.storeFailedSetup(call, callId, attemptId !== undefined, err as Error, hangup, clog);
-        return;
+        return {};
       }
       // The engine may never have seen it; if a row exists it is ended, if not there is nothing to end.
       await this.o.calls
         .updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'error', hangupBy: 'error' })
         .catch(() => undefined);
+      return {};
     }
   }
 
@@ -249,4 +280,35 @@ export class PbxCallRunner {
 async function waitFor(done: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!done() && Date.now() < deadline) await new Promise<void>((r) => setTimeout(r, 50).unref());
+}
+
+interface TransferVerdictWatch {
+  /** The verdict, once the call has reported it. */
+  readonly given: TransferOutcome | undefined;
+  /** The verdict, or undefined if none came within `ms`. */
+  within(ms: number): Promise<TransferOutcome | undefined>;
+}
+
+/** Listens for the call's first `transferOutcome` from the start, so one reported before the dialog ends is kept. */
+function watchTransferVerdict(call: PbxCall): TransferVerdictWatch {
+  let given: TransferOutcome | undefined;
+  const reported = new Promise<TransferOutcome>((resolve) =>
+    call.once('transferOutcome', (o) => {
+      given = o;
+      resolve(o);
+    }),
+  );
+  return {
+    get given() {
+      return given;
+    },
+    within(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+        timer.unref();
+      });
+      return Promise.race([reported, timeout]).finally(() => clearTimeout(timer));
+    },
+  };
 }

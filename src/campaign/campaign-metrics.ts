@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AttemptOutcome, AttemptRecord, CampaignRecord, CampaignStore } from '../store/index.ts';
+import { abandonAccount, type AbandonAccount } from './abandon-rate.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { BUILTIN_PROFILES, type ComplianceProfile } from './compliance.ts';
 import type { WebhookTryResult } from './webhook-sender.ts';
 
 /*
@@ -30,6 +33,10 @@ export interface CampaignMetricsOptions {
   /** Distinct disposition label values (flows name their own end states); more become `other`. */
   maxDispositions?: number;
   prefix?: string;
+  /** Decides which DNC entries are in force for `attempts_left` and the abandon period; the system clock by default. */
+  clock?: Clock;
+  /** Compliance profiles (abandon-rate limits); the built-in ones by default. */
+  profiles?: Record<string, ComplianceProfile>;
 }
 
 export class CampaignMetrics {
@@ -76,17 +83,39 @@ export class CampaignMetrics {
     });
     new Gauge({
       name: `${p}attempts_left`,
-      help: 'Upper bound of attempts still to make per open campaign: open contacts times the attempts each may still use (cluster-wide)',
+      help: 'Attempts the retry policy still allows per open campaign: per open contact not on a DNC list, max attempts minus those used (cluster-wide)',
       labelNames: ['campaign'] as const,
       registers,
       async collect() {
         this.reset();
         for (const c of await self.openCampaigns()) {
-          const s = await store.stats(c.id).catch(() => undefined);
-          if (s) self.addGauge(this, c.id, Math.max(0, (s.pending + s.dialing) * c.retry.maxAttempts));
+          const s = await store.stats(c.id, new Date(self.now()).toISOString()).catch(() => undefined);
+          if (s) self.addGauge(this, c.id, s.attemptsLeft);
         }
       },
     });
+    // Abandon-rate accounting (us-tcpa): the current period's figures, read once per scrape for all four gauges.
+    const abandonGauge = (name: string, help: string, value: (a: AbandonAccount) => number | undefined): void => {
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['campaign'] as const,
+        registers,
+        async collect() {
+          this.reset();
+          for (const [c, a] of await self.abandonAccounts()) {
+            const v = value(a);
+            if (v !== undefined) self.addGauge(this, c.id, v);
+          }
+        },
+      });
+    };
+    abandonGauge('abandon_period_transfers', 'Transfers to a human in the current abandon-accounting period (30 days under us-tcpa) per open campaign', (a) => a.transferred);
+    abandonGauge('abandon_period_abandoned', 'Of those, transfers that never reached a human (caller hung up while it rang, or the PBX could not reach one)', (a) => a.abandoned);
+    abandonGauge('abandon_rate_ratio', 'Abandoned share of transfers in the current period per open campaign', (a) => a.rate);
+    abandonGauge('abandon_hold', '1 while the campaign places no new call because its abandon rate is over its profile\'s limit; only campaigns whose profile sets one', (a) =>
+      a.limit === undefined ? undefined : a.held ? 1 : 0,
+    );
     new Gauge({
       name: `${p}webhook_dead_letters`,
       help: 'CRM webhook deliveries in the dead-letter state (replay them through the API)',
@@ -108,6 +137,32 @@ export class CampaignMetrics {
         if (counts) this.set(counts.pending);
       },
     });
+  }
+
+  private now(): number {
+    return (this.o.clock ?? systemClock).now();
+  }
+
+  private abandonRead: { at: number; accounts: Promise<[CampaignRecord, AbandonAccount][]> } | undefined;
+
+  /** Each open campaign's abandon account, shared by the gauges of one scrape (read again after a second). */
+  private abandonAccounts(): Promise<[CampaignRecord, AbandonAccount][]> {
+    const now = this.now();
+    if (this.abandonRead && now - this.abandonRead.at < 1000) return this.abandonRead.accounts;
+    const profiles = this.o.profiles ?? BUILTIN_PROFILES;
+    const accounts = (async () => {
+      const out: [CampaignRecord, AbandonAccount][] = [];
+      for (const c of await this.openCampaigns()) {
+        const a = await abandonAccount(this.o.store, c, profiles[c.profile], now).catch((err: unknown) => {
+          this.o.log.warn({ err, campaignId: c.id }, 'abandon account for /metrics failed');
+          return undefined;
+        });
+        if (a) out.push([c, a]);
+      }
+      return out;
+    })();
+    this.abandonRead = { at: now, accounts };
+    return accounts;
   }
 
   /** Running and paused campaigns, highest priority first, at most the label budget of them. */

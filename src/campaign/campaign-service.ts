@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CampaignRecord, CampaignState, CampaignStats, CampaignStore, DncEntry } from '../store/index.ts';
+import { abandonAccount, type AbandonAccount } from './abandon-rate.ts';
 import type { Clock } from './clock.ts';
 import { checkWindow, isValidTimeZone, type ComplianceProfile } from './compliance.ts';
 import { campaignStateWebhook } from './dialer.ts';
@@ -70,6 +71,17 @@ export interface CampaignWindow {
   /** Closed: when the next window opens that holds a whole expected call (ISO), if one does within two weeks. */
   nextOpen?: string;
   reason?: string;
+}
+
+/** A campaign's live statistics as the API, CLI and console show them. */
+export interface CampaignStatsView extends CampaignStats {
+  /** Connected share of ended attempts. */
+  answerRate: number;
+  /** Abandoned share of transfers to a human over the campaign's life. */
+  abandonRate: number;
+  /** The accounting period now: transfers, abandoned, the profile's limit and whether dialling is held for it. */
+  abandon: AbandonAccount;
+  window: CampaignWindow;
 }
 
 const TRANSITIONS: Record<'start' | 'pause' | 'resume' | 'stop', { from: CampaignState[]; to: CampaignState }> = {
@@ -144,17 +156,16 @@ export class CampaignService {
     return this.get(id);
   }
 
-  async stats(id: string): Promise<CampaignStats & { answerRate: number; attemptsLeft: number; abandonRate: number; window: CampaignWindow }> {
+  async stats(id: string): Promise<CampaignStatsView> {
     const campaign = await this.get(id);
-    const s = await this.o.store.stats(id);
+    const s = await this.o.store.stats(id, this.iso());
     const ended = Object.values(s.byDisposition).reduce((a, b) => a + b, 0);
     return {
       ...s,
       window: this.window(campaign),
       answerRate: ended > 0 ? s.connected / ended : 0,
-      // Upper bound: every open contact could still use all its remaining attempts.
-      attemptsLeft: Math.max(0, (s.pending + s.dialing) * campaign.retry.maxAttempts - 0),
       abandonRate: s.transferred > 0 ? s.abandoned / s.transferred : 0,
+      abandon: await abandonAccount(this.o.store, campaign, this.o.profiles[campaign.profile], this.o.clock.now()),
     };
   }
 

@@ -25,8 +25,12 @@ export const complianceProfileSchema = z
     allowedRoles: z.array(z.enum(['debtor', 'related', 'unrelated'])).optional(),
     /** Only contacts whose consent flag is set are dialled. */
     requireConsent: z.boolean().default(false),
-    /** Abandoned share of transferred calls the campaign must stay under (us-tcpa: 3 % per 30 days). */
+    /**
+     * Abandoned share of transfers to a human the campaign must stay under (us-tcpa: 3 %), per successive period of
+     * `abandonPeriodDays` from its first attempt; over it, no new call is placed (src/campaign/abandon-rate.ts).
+     */
     maxAbandonRate: z.number().min(0).max(1).optional(),
+    abandonPeriodDays: z.number().int().min(1).max(366).default(30),
   })
   .strict();
 
@@ -50,7 +54,7 @@ export const BUILTIN_PROFILES: Record<string, ComplianceProfile> = {
     maxAttemptsPerNumberPerWeek: 3,
   }),
   'us-tcpa': complianceProfileSchema.parse({
-    description: 'TCPA: 08:00-21:00 called party local time, prior express consent, abandon rate under 3 %',
+    description: 'TCPA: 08:00-21:00 called party local time, prior express consent, abandoned transfers to humans at most 3 % per 30-day period',
     windows: { default: ['08:00-21:00'] },
     requireConsent: true,
     maxAbandonRate: 0.03,

@@ -13,6 +13,7 @@ import type {
   ContactRecord,
   WebhookEnqueue,
 } from '../store/index.ts';
+import { abandonAccount } from './abandon-rate.ts';
 import type { Clock } from './clock.ts';
 import { checkWindow, localPeriods, type ComplianceProfile } from './compliance.ts';
 import { renderDialString, zoneOfNumber } from './numbers.ts';
@@ -68,12 +69,19 @@ export interface ReconcileReport {
   unknown: number;
 }
 
+interface FoundChannel {
+  adapter: PbxAdapter;
+  channel: LiveChannel;
+}
+
 /** Call-progress kinds more precise than the telephony disposition they come with. */
 const PRECISE_PROGRESS = new Set(['invalid_number', 'powered_off', 'suspended']);
 
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_TICK_MS = 100;
+/** How often a campaign's abandon account is read again from the store. */
+const ABANDON_CHECK_MS = 5000;
 
 /**
  * Progressive dialer. Each tick, for each running campaign by priority: free capacity (node and campaign caps), the
@@ -212,9 +220,10 @@ export class CampaignDialer {
 
   /**
    * Settles every in-flight attempt this node owns or whose lease expired (`expiredOnly`: only the expired ones),
-   * before anything is dialled: the PBX is asked first, by the attempt id each channel carries; a channel still on
-   * the PBX is hung up (policy) and the attempt ends `interrupted`; one whose call record ended gets that outcome;
-   * the rest become `unknown` and are never dialled again automatically.
+   * before anything is dialled: the PBX is asked first, by the channel id stored with the claim (rows without one: by
+   * the attempt id each channel carries); a channel still on the PBX is hung up (policy) and the attempt ends
+   * `interrupted`; one whose call record ended gets that outcome; the rest become `unknown` and are never dialled
+   * again automatically.
    */
   async reconcile(opts: { expiredOnly?: boolean } = {}): Promise<ReconcileReport> {
     const { store, clock } = this.o;
@@ -224,22 +233,20 @@ export class CampaignDialer {
       this.reconciled ||= !opts.expiredOnly;
       return report;
     }
-    // The PBX before anything else: which attempts still have a channel. Read before any lease is taken, so a
-    // PBX that cannot answer leaves every lease as it was.
-    const live = new Map<string, { adapter: PbxAdapter; channel: LiveChannel }>();
+    // The PBX before anything else: which attempts still have a channel. Asked before each lease is taken, so a
+    // PBX that cannot answer leaves the lease as it was.
     for (const adapter of this.o.adapters) {
-      if (!adapter.listLiveCalls) throw new Error(`the ${adapter.kind} adapter cannot list live calls`);
       if (!adapter.ready) throw new Error(`${adapter.kind} is not ready: ${adapter.notReadyReason ?? 'unknown'}`);
-      for (const channel of await adapter.listLiveCalls()) if (channel.attemptId) live.set(channel.attemptId, { adapter, channel });
     }
+    const listed = candidates.some((a) => !a.pbxCallId) ? await this.listChannelsByAttempt() : undefined;
     const now = clock.now();
     for (const attempt of candidates) {
       if (this.inFlight.has(attempt.id)) continue;
+      const found = listed ? listed.get(attempt.id) : await this.channelOf(attempt);
       if (!(await store.takeOver(attempt.id, this.o.nodeId, this.iso(now), this.iso(now + this.leaseMs)))) continue;
       report.checked++;
       const campaign = await store.getCampaign(attempt.campaignId);
       if (!campaign) continue;
-      const found = live.get(attempt.id);
       const endedAt = this.iso();
       if (found) {
         await found.adapter.hangupChannel?.(found.channel.pbxCallId, 16);
@@ -276,6 +283,39 @@ export class CampaignDialer {
     }
     this.reconciled ||= !opts.expiredOnly;
     return report;
+  }
+
+  /**
+   * Every outbound channel on every PBX, by the attempt id it carries: for attempts claimed without a channel id
+   * (an adapter that cannot choose one in advance). Costs one request per channel on the PBX.
+   */
+  private async listChannelsByAttempt(): Promise<Map<string, FoundChannel>> {
+    const live = new Map<string, FoundChannel>();
+    for (const adapter of this.o.adapters) {
+      if (!adapter.listLiveCalls) throw new Error(`the ${adapter.kind} adapter cannot list live calls`);
+      for (const channel of await adapter.listLiveCalls()) if (channel.attemptId) live.set(channel.attemptId, { adapter, channel });
+    }
+    return live;
+  }
+
+  /**
+   * The attempt's own channel, asked of the PBX by the id stored with the claim before the originate was sent: found
+   * even when the node died with the originate in flight, and one request per attempt instead of one per channel.
+   */
+  private async channelOf(attempt: AttemptRecord): Promise<FoundChannel | undefined> {
+    if (!attempt.pbxCallId) return undefined;
+    for (const adapter of this.o.adapters) {
+      if (!adapter.findChannel) throw new Error(`the ${adapter.kind} adapter cannot look up a channel by id`);
+      const channel = await adapter.findChannel(attempt.pbxCallId);
+      // A channel with another attempt's id on it is not this attempt's (an id is never reused; this is a guard).
+      if (channel && (!channel.attemptId || channel.attemptId === attempt.id)) return { adapter, channel };
+    }
+    return undefined;
+  }
+
+  /** The adapter a campaign dials through (the outbound service picks it by the same rule). */
+  private adapterFor(campaign: CampaignRecord): PbxAdapter | undefined {
+    return this.o.adapters.find((a) => !campaign.pbx || a.kind === campaign.pbx);
   }
 
   /** One scheduling pass; returns how many calls it started. */
@@ -378,6 +418,7 @@ export class CampaignDialer {
       leaseUntil: this.iso(now + this.leaseMs),
       trunk: campaign.trunk,
       callerId: this.nextCallerId(campaign),
+      pbxCallId: this.adapterFor(campaign)?.newChannelId?.(),
       caps: {
         dayStart: this.iso(periods.dayStart),
         weekStart: this.iso(periods.weekStart),
@@ -425,6 +466,7 @@ export class CampaignDialer {
           lang: campaign.lang,
           variables: { ...contact.variables, campaign_id: campaign.id, attempt_id: attempt.id, contact_number: contact.number },
           attemptId: attempt.id,
+          channelId: attempt.pbxCallId,
         },
         {
           onAnswer: ({ pbxCallId, at }) => {
@@ -544,16 +586,17 @@ export class CampaignDialer {
     if (changed) this.o.log.info({ campaignId: campaign.id }, 'campaign finished');
   }
 
-  /** us-tcpa style: stop placing calls while abandoned transfers exceed the profile's share (checked every 5 s). */
+  /** us-tcpa: no new call while the period's abandoned transfers are over the profile's allowance (checked every 5 s). */
   private async overAbandonRate(campaign: CampaignRecord, profile: ComplianceProfile, now: number): Promise<boolean> {
     if (profile.maxAbandonRate === undefined) return false;
     const cached = this.abandonHold.get(campaign.id);
     if (cached && cached.until > now) return cached.over;
-    const stats = await this.o.store.stats(campaign.id);
-    const over = stats.transferred >= 20 && stats.abandoned / stats.transferred > profile.maxAbandonRate;
-    if (over) this.o.log.warn({ campaignId: campaign.id, abandoned: stats.abandoned, transferred: stats.transferred }, 'abandon rate over the profile limit: not dialing');
-    this.abandonHold.set(campaign.id, { until: now + 5000, over });
-    return over;
+    const account = await abandonAccount(this.o.store, campaign, profile, now);
+    if (account.held && !cached?.over) {
+      this.o.log.warn({ campaignId: campaign.id, abandoned: account.abandoned, transferred: account.transferred, allowed: account.allowed, periodEnd: account.periodEnd }, 'abandon rate over the profile limit: not dialing');
+    }
+    this.abandonHold.set(campaign.id, { until: now + ABANDON_CHECK_MS, over: account.held });
+    return account.held;
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { maskNumber, maskText, maskVariables } from '../core/index.ts';
-import type { CallStore, CampaignRecord, CampaignStore, WebhookDelivery } from '../store/index.ts';
+import type { CallStore, CampaignRecord, CampaignStore, CampaignWebhook, WebhookDelivery } from '../store/index.ts';
 import type { Clock } from './clock.ts';
 
 /*
@@ -42,6 +42,11 @@ export interface WebhookSenderOptions {
   /** HTTP client (tests may wrap it); the global fetch by default. */
   fetch?: typeof fetch;
   onTry?: (delivery: WebhookDelivery, result: WebhookTryResult) => void;
+  /**
+   * Destinations that are not campaigns, by the id their rows carry in place of a campaign id (the QA hit webhook
+   * under `qa`). Such rows get the same signing, retries and dead letters.
+   */
+  channels?: ReadonlyMap<string, CampaignWebhook>;
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the campaign's webhook secret. */
@@ -170,10 +175,12 @@ export class WebhookSender {
 
   private async deliver(d: WebhookDelivery, campaignOf: (id: string) => Promise<CampaignRecord | undefined>): Promise<void> {
     const log = this.o.log.child({ webhookId: d.id, campaignId: d.campaignId, event: d.event });
-    const campaign = await campaignOf(d.campaignId);
-    if (!campaign?.webhook) {
+    const channel = this.o.channels?.get(d.campaignId);
+    const campaign = channel ? undefined : await campaignOf(d.campaignId);
+    const target = channel ?? campaign?.webhook;
+    if (!target) {
       // Nothing to send it to: dead-lettered at once so it can be replayed once the campaign has a webhook again.
-      await this.o.store.webhookFailed(d.id, campaign ? 'the campaign has no webhook configured' : 'the campaign no longer exists', undefined);
+      await this.o.store.webhookFailed(d.id, campaign ? 'the campaign has no webhook configured' : 'no campaign or configured channel has this id', undefined);
       this.o.onTry?.(d, 'dead');
       log.warn('webhook dead-lettered: nowhere to send it');
       return;
@@ -182,12 +189,12 @@ export class WebhookSender {
     const timestampSec = Math.floor(this.o.clock.now() / 1000);
     let error: string | undefined;
     try {
-      const res = await (this.o.fetch ?? fetch)(campaign.webhook.url, {
+      const res = await (this.o.fetch ?? fetch)(target.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'user-agent': 'callpilot-webhooks',
-          [SIGNATURE_HEADER]: signWebhook(campaign.webhook.secret, timestampSec, body),
+          [SIGNATURE_HEADER]: signWebhook(target.secret, timestampSec, body),
           [TIMESTAMP_HEADER]: String(timestampSec),
           [IDEMPOTENCY_HEADER]: d.idempotencyKey,
           'x-callpilot-event': d.event,

@@ -3,7 +3,9 @@ import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseYaml } from 'yaml';
+import type { CampaignStatsView } from '../campaign/index.ts';
 import { loadConfig } from '../config/index.ts';
+import type { CampaignRecord } from '../store/index.ts';
 import { HelpRequested, parseCommandArgs, UsageError } from './cli-args.ts';
 
 /*
@@ -26,7 +28,9 @@ Commands:
   start ID | pause ID | resume ID | stop ID
                                    change the campaign's state (takes effect within a second; live calls go on)
   status [ID]                      all campaigns, or one with its live statistics
-  export ID [--out FILE]           every attempt's outcome as CSV (stdout without --out)
+  export ID [--out FILE] [--unmask]
+                                   every attempt's outcome as CSV (stdout without --out); numbers masked unless
+                                   --unmask (admins and tokens with the unmask grant only; the server audits it)
 
 Options for every command:
   --url URL       callpilot to talk to (default: $CALLPILOT_URL, else http://<server.host>:<server.port> of --config)
@@ -134,33 +138,9 @@ function numberOption(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-interface CampaignJson {
-  id: string;
-  name: string;
-  state: string;
-  flow: string;
-  lang: string;
-  profile: string;
-  trunk: string;
-  cps: number;
-  maxConcurrent: number;
-}
-
-interface StatsJson {
-  contacts: number;
-  pending: number;
-  dialing: number;
-  done: number;
-  blocked: number;
-  unknown: number;
-  attempts: number;
-  connected: number;
-  answerRate: number;
-  avgHandleSec: number;
-  attemptsLeft: number;
-  byDisposition: Record<string, number>;
-  nextAt?: string;
-}
+/** What the API sends back: the store's and service's own types, so the CLI cannot drift from them. */
+type CampaignJson = Pick<CampaignRecord, 'id' | 'name' | 'state' | 'flow' | 'lang' | 'profile' | 'trunk' | 'cps' | 'maxConcurrent'>;
+type StatsJson = CampaignStatsView;
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
@@ -238,10 +218,11 @@ export async function runCampaignCommand(args: string[], io: CampaignIo): Promis
       case 'status':
         return await status(rest, io);
       case 'export': {
-        const { values, positionals } = parseCommandArgs(rest, CAMPAIGN_USAGE, { ...common, out: { type: 'string' } }, 1);
+        const { values, positionals } = parseCommandArgs(rest, CAMPAIGN_USAGE, { ...common, out: { type: 'string' }, unmask: { type: 'boolean' } }, 1);
         const id = campaignId(positionals, CAMPAIGN_USAGE);
         const c = connection(values);
-        const res = await request(c, 'GET', `/api/campaigns/${id}/export.csv`);
+        // The server decides who may see full numbers and writes the audit entry before answering: the CLI only asks.
+        const res = await request(c, 'GET', `/api/campaigns/${id}/export.csv${values.unmask ? '?unmask=true' : ''}`);
         if (values.out) {
           await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(values.out));
           io.err(`wrote ${values.out}`);
@@ -393,7 +374,7 @@ async function status(args: string[], io: CampaignIo): Promise<number> {
     `state        ${k.state}`,
     `flow         ${k.flow}/${k.lang}, profile ${k.profile}, trunk ${k.trunk} at ${k.cps} cps, at most ${k.maxConcurrent} calls`,
     `contacts     ${s.contacts} (pending ${s.pending}, dialing ${s.dialing}, done ${s.done}, blocked ${s.blocked}, unknown ${s.unknown})`,
-    `attempts     ${s.attempts} dialled, ${s.connected} connected (answer rate ${pct(s.answerRate)}), avg handle ${s.avgHandleSec.toFixed(1)} s, at most ${s.attemptsLeft} left`,
+    `attempts     ${s.attempts} dialled, ${s.connected} connected (answer rate ${pct(s.answerRate)}), avg handle ${s.avgHandleSec.toFixed(1)} s, ${s.attemptsLeft} left`,
   ];
   const dispositions = Object.entries(s.byDisposition).sort((a, b) => b[1] - a[1]);
   if (dispositions.length > 0) lines.push(`outcomes     ${dispositions.map(([d, n]) => `${d} ${n}`).join(', ')}`);

@@ -5,3 +5,4 @@ export { NON_KEY_ENV_VARS } from './env-overrides.ts';
 export { envVarName } from './schema-tree.ts';
 export { renderConfigReference, configReferenceRows, type ConfigReferenceRow } from './config-reference.ts';
 export { SECRET_KEYS, secretFileEnvVar, secretFileYamlKey, readSecretFile, secretValuesOf } from './secret-files.ts';
+export { yamlPathPosition, type YamlPath, type YamlPosition } from './yaml-position.ts';

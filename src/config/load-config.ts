@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { applyEnvOverrides } from './env-overrides.ts';
 import { configSchema, type Config } from './schema.ts';
 import { applySecretFileEnv, resolveYamlSecretFiles } from './secret-files.ts';
+import { yamlPathPosition } from './yaml-position.ts';
 import { findUnknownKeys, isPlainObject, unwrapSchema } from './schema-tree.ts';
 
 /** Looked up relative to the working directory when no path is given. */
@@ -138,29 +139,15 @@ function readYaml(file: string, shownFile: string): YamlSource {
       issues.push({ path: '', file: shownFile, line: 1, message: 'the config file must be a mapping of sections (server:, log:, ...)' });
     }
   }
-  return { value, issues, position: (path, atKey) => positionOf(doc, path, atKey, at) };
-}
-
-function positionOf(
-  doc: Document,
-  path: (string | number)[],
-  atKey: boolean,
-  at: (offset: number) => { line: number; column: number },
-): { line?: number; column?: number } {
-  let node: unknown = doc.contents;
-  let best: YamlNode | undefined;
-  for (let i = 0; i < path.length; i++) {
-    if (!isMap(node)) break;
-    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(path[i]));
-    if (!pair) break;
-    const last = i === path.length - 1;
-    const keyNode = isScalar(pair.key) ? pair.key : undefined;
-    const valueNode = pair.value as YamlNode | null;
-    best = last && atKey ? keyNode : (valueNode ?? keyNode);
-    node = pair.value;
-  }
-  const range = best?.range;
-  return range ? at(range[0]) : {};
+  return {
+    value,
+    issues,
+    position: (path, atKey) => {
+      // Nothing of the path in the file (a key from the environment or a default): no line to point at.
+      const pos = yamlPathPosition(doc, lineCounter, path, atKey);
+      return pos.matched > 0 ? { line: pos.line, column: pos.column } : {};
+    },
+  };
 }
 
 function knownKeysAt(path: (string | number)[]): string[] {

@@ -16,6 +16,7 @@ export const SECRET_KEYS: readonly string[] = [
   'dialog.llm.apiKey',
   'pbx.asterisk.password',
   'pbx.freeswitch.password',
+  'qa.webhookSecret',
 ];
 
 /** Env var naming the file of a secret key, e.g. `CALLPILOT_PBX_ASTERISK_PASSWORD_FILE`. */

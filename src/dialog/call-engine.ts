@@ -11,7 +11,7 @@ import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent, CallTimelineListener } from './timeline.ts';
 import type { CallControl, TurnLoopResult, TurnSummary } from './turn-loop.ts';
 import { TurnLoop } from './turn-loop.ts';
-import type { DialogFactory, Lang } from './types.ts';
+import type { DialogEvent, DialogFactory, Lang } from './types.ts';
 
 /** Labels every call metric carries; each has a bounded set of values (loaded flows, zh/en, configured PBXs). */
 export interface CallMetricLabels {
@@ -126,6 +126,8 @@ export interface LiveCallControl {
   hangup(disposition?: string): Promise<void>;
   /** Hand the call to a human now; `target` as in flows (`context,extension`, a dial string, or the configured agents). */
   transfer(reason: string, target?: string): Promise<void>;
+  /** Move the dialog to its branch for `event` now (cutting what the bot says); false when the flow has none. */
+  branch(event: DialogEvent): boolean;
 }
 
 /** Events worth keeping in the store (partials are too many and say nothing the final does not). */
@@ -141,6 +143,7 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'bargeIn',
   'resume',
   'echoIgnored',
+  'branch',
   'end',
 ]);
 
@@ -328,6 +331,7 @@ export class CallEngine {
         say: (text, bargeIn) => loop.say(text, bargeIn),
         hangup: (disposition = 'operator_hangup') => loop.hangupNow(disposition),
         transfer: (reason, target) => loop.transferNow(reason, target),
+        branch: (event) => loop.branch(event),
       });
       this.publish({ kind: 'started', call: info }, log);
       const running = loop.run();
@@ -438,6 +442,10 @@ export class CallEngine {
         latencyMs: turn.latencyMs,
         bargeIn: turn.bargeIn,
         heardMs: turn.heardMs,
+        intent: turn.intent,
+        confidence: turn.confidence,
+        slots: turn.slots,
+        emotion: turn.emotion,
         at: new Date().toISOString(),
       })
       .catch((err: unknown) => log.error({ err, seq: turn.seq }, 'storing a turn failed'));

@@ -1,3 +1,5 @@
+import type { TurnUnderstanding } from './types.ts';
+
 /** What happened in a call, as the simulator, the console and the event log see it. Times are ms on the call's
  * audio clock (0 = first caller frame) unless named otherwise. */
 export type CallTimelineEvent =
@@ -17,6 +19,8 @@ export type CallTimelineEvent =
       confidence?: number;
     }
   | { type: 'dtmf'; digits: string; atMs: number }
+  /** What the dialog understood of turn `seq` (a final or DTMF): intent, confidence, slots, the caller's emotion. */
+  | ({ type: 'understood'; atMs: number; seq: number; speechStartMs?: number } & TurnUnderstanding)
   | { type: 'noInput'; atMs: number }
   | { type: 'bot'; text: string; atMs: number; bargeIn: boolean }
   /** First bot frame of a reply went on the wire; latency = end of caller speech -> that frame. */
@@ -28,6 +32,8 @@ export type CallTimelineEvent =
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
   | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
   | { type: 'echoIgnored'; atMs: number }
+  /** Something outside the conversation moved the dialog to a branch (an assistant answered): the prompt was cut. */
+  | { type: 'branch'; atMs: number; event: 'assistant' }
   | { type: 'end'; atMs: number; disposition: string; by: 'caller' | 'bot' | 'transfer' | 'error' };
 
 export type CallTimelineListener = (event: CallTimelineEvent) => void;

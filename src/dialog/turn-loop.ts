@@ -5,12 +5,13 @@ import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
-import type { BotAction, DialogSession, Lang, TurnInput } from './types.ts';
+import type { BotAction, DialogEvent, DialogSession, Lang, TurnInput, TurnUnderstanding } from './types.ts';
 
 export type TurnState = 'listening' | 'callerSpeaking' | 'thinking' | 'botSpeaking' | 'ended';
 
 /** One caller turn and the bot's answer, as stored. */
-export interface TurnSummary {
+/** One turn as stored: what the caller did, what the dialog understood of it, what the bot answered and when. */
+export interface TurnSummary extends Partial<TurnUnderstanding> {
   seq: number;
   inputKind: TurnInput['kind'];
   callerText: string;
@@ -119,6 +120,8 @@ export class TurnLoop {
   private readonly done: Promise<TurnLoopResult>;
   private ending: { disposition: string; by: TurnLoopResult['endedBy'] } | undefined;
   private busy: Promise<void> = Promise.resolve();
+  /** A branch was taken and its action is queued: actions decided before it are dropped. */
+  private redirecting = false;
 
   constructor(opts: TurnLoopOptions) {
     this.o = opts;
@@ -194,6 +197,36 @@ export class TurnLoop {
     this.cutPrompt();
     await this.o.control.transfer(reason, this.transcript.join('\n'), target);
     this.finish({ code: 'transfer' });
+  }
+
+  /**
+   * Moves the dialog to its branch for `event` (the answering detector heard a carrier's assistant): what the bot is
+   * saying is cut at once and the branch's first action follows. False when the dialog has no such branch (nothing
+   * changes then) or the call is over.
+   */
+  branch(event: DialogEvent): boolean {
+    if (this.hasEnded() || !this.o.dialog.branch) return false;
+    // Asked now, before anything is cut, so a dialog without the branch leaves the call exactly as it was.
+    const branchAction = this.o.dialog.branch(event);
+    if (!branchAction) return false;
+    this.redirecting = true;
+    this.clearNoInput();
+    const p = this.prompt;
+    if (p) {
+      p.cancelled = true;
+      p.held = false;
+      if (this.holdTimer) clearTimeout(this.holdTimer);
+      this.flushPendingTurn(p);
+      this.o.leg.flush();
+      p.finished();
+      if (this.prompt === p) this.prompt = undefined;
+    }
+    this.emit({ type: 'branch', atMs: this.o.speech.nowMs, event });
+    this.serialize(async () => {
+      this.redirecting = false;
+      await this.perform(await branchAction, undefined);
+    });
+    return true;
   }
 
   private cutPrompt(): void {
@@ -477,7 +510,16 @@ export class TurnLoop {
 
   private async perform(action: BotAction, turn: TurnSummary | undefined, speechEndWall?: number): Promise<void> {
     if (this.state === 'ended') return;
-    if (turn) turn.botText = action.text;
+    // Decided before a branch took the dialog elsewhere: the branch's own action follows instead.
+    if (this.redirecting) return;
+    if (turn) {
+      turn.botText = action.text;
+      const understood = turn.inputKind === 'noInput' ? undefined : this.o.dialog.understanding?.();
+      if (understood) {
+        Object.assign(turn, understood);
+        this.emit({ type: 'understood', atMs: this.o.speech.nowMs, seq: turn.seq, speechStartMs: turn.speechStartMs, ...understood });
+      }
+    }
     const phrases = this.o.dialog.expectedAnswers();
     if (this.o.speech.setTurnContext) this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases });
     else this.o.speech.setExpected(phrases);

@@ -41,6 +41,18 @@ export interface CallContext {
   variables: Record<string, string>;
 }
 
+/** What the dialog made of the caller's last input: stored with the turn, shown live, read by QA (质检). */
+export interface TurnUnderstanding {
+  /** The intent it acted on; absent when nothing matched. */
+  intent?: string;
+  /** 0..1 confidence of that intent (1 for a DTMF key the step maps). */
+  confidence: number;
+  /** Values heard (number, amount, date, time, digits), as text. */
+  slots: Record<string, string>;
+  /** The caller's emotion cue in this utterance (speech only): lexicon and punctuation, see nlu/emotion.ts. */
+  emotion?: { label: 'angry' | 'negative' | 'neutral' | 'positive'; score: number };
+}
+
 /** One call's conversation. The turn loop drives it; it never touches audio. */
 export interface DialogSession {
   /** The opening action (greeting). */
@@ -56,7 +68,18 @@ export interface DialogSession {
   expectedKind?(): AnswerKind;
   /** Variables set by the flow so far (slots, disposition details) to store with the call. */
   variables(): Record<string, string>;
+  /**
+   * An event from outside the conversation that moves it to a branch of the dialog: `assistant`, the answering
+   * detector heard a carrier's AI assistant answer for the owner. Undefined at once when the dialog has no branch
+   * for it; else its next action from the branch.
+   */
+  branch?(event: DialogEvent): Promise<BotAction> | undefined;
+  /** What the latest `next()` understood of a speech or DTMF input; undefined after a no-input or for dialogs without NLU. */
+  understanding?(): TurnUnderstanding | undefined;
 }
+
+/** Events from outside the conversation a dialog may branch on. */
+export type DialogEvent = 'assistant';
 
 export interface DialogFactory {
   create(ctx: CallContext): DialogSession;

@@ -80,6 +80,11 @@ export interface PbxCall extends EventEmitter<PbxCallEvents> {
   /** Hand the call to a human (`target` undefined = the configured agent destination); `notes` (transcript
    * summary) travel as a channel variable. */
   transfer(target: TransferTarget | undefined, notes?: string): Promise<void>;
+  /**
+   * Set by adapters that watch a transfer the PBX accepted: its `transferOutcome` (connected, failed or unknown)
+   * comes within this many ms. Undefined where nothing is learned once the PBX has the call (Asterisk's dialplan).
+   */
+  readonly transferVerdictMs?: number;
   setVariable(name: string, value: string): Promise<void>;
 }
 
@@ -96,6 +101,12 @@ export interface OriginateRequest {
    * `CALLPILOT_ATTEMPT`, FreeSWITCH `callpilot_attempt`) so that after a crash the attempt can be found on the PBX.
    */
   attemptId?: string;
+  /**
+   * The PBX channel id to dial with (from the adapter's `newChannelId()`), chosen and stored with the attempt before
+   * the originate is sent, so a node that dies with the originate in flight leaves an id another node can ask the
+   * PBX about. Omitted: the adapter makes one.
+   */
+  channelId?: string;
   /**
    * Listen to early media (183 announcements, ringback and busy tones) before answer. The adapter dials so
    * that early audio reaches callpilot (Asterisk: channel created and bridged before dial; FreeSWITCH:
@@ -155,6 +166,10 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
    * Used before any campaign dials, to find what a crashed process left behind.
    */
   listLiveCalls?(): Promise<LiveChannel[]>;
+  /** A fresh channel id in the form this PBX takes on an originate (ARI `channelId`, FreeSWITCH `origination_uuid`). */
+  newChannelId?(): string;
+  /** One channel by the PBX's id: undefined when the PBX no longer has it; throws when the PBX cannot answer. */
+  findChannel?(pbxCallId: string): Promise<LiveChannel | undefined>;
   /** Hangs up a channel by the PBX's id; false when it no longer exists. */
   hangupChannel?(pbxCallId: string, cause?: number): Promise<boolean>;
   /** WebSocket endpoints this adapter needs on callpilot's HTTP server (chan_websocket client mode, mod_audio_stream). */

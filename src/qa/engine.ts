@@ -1,4 +1,4 @@
-import type { QaLeg, QaSeverity } from '../store/index.ts';
+import type { QaLeg, QaSeverity, TurnEmotion } from '../store/index.ts';
 import { anyOf, keywordFinder, pinyinFinder, regexFinder } from './matching.ts';
 import type { QaRuleDefinition } from './rule-schema.ts';
 
@@ -9,6 +9,8 @@ export interface QaUtterance {
   startMs: number;
   /** End of the words' audio; for the bot, when its prompt finished playing or was cut. */
   endMs: number;
+  /** The caller's emotion cue, once the dialog has read the utterance. */
+  emotion?: TurnEmotion;
 }
 
 /** A rule that fired, before it is stamped with the call and stored. */
@@ -60,6 +62,8 @@ export function compileRule(ruleSet: string, def: QaRuleDefinition, scope: { flo
       return { ...base, perUtterance: false, first: anyOf(def.first.phrases, keywordFinder), then: anyOf(def.then.phrases, keywordFinder) };
     case 'silence':
     case 'talk_over':
+    case 'emotion':
+    case 'sentiment':
       return { ...base, perUtterance: false };
   }
 }
@@ -109,6 +113,32 @@ export class QaCallEvaluation {
     return out;
   }
 
+  /**
+   * The dialog's emotion cue for the caller utterance that started at `speechStartMs` (the latest one when no start
+   * is known): kept for the sentiment rules, and answers the live emotion hits.
+   */
+  emotion(speechStartMs: number | undefined, emotion: TurnEmotion): QaFinding[] {
+    const u = this.latestCallerUtterance(speechStartMs);
+    if (!u) return [];
+    u.emotion = emotion;
+    const out: QaFinding[] = [];
+    for (const rule of this.rules) {
+      const def = rule.def;
+      if (def.type !== 'emotion' || emotion.label === 'neutral' || emotion.score < def.min_score) continue;
+      if (!(def.emotions as readonly string[]).includes(emotion.label)) continue;
+      out.push(finding(rule, { leg: 'caller', text: u.text, atMs: u.startMs, endMs: u.endMs, detail: { emotion: emotion.label, score: emotion.score } }));
+    }
+    return out;
+  }
+
+  private latestCallerUtterance(speechStartMs: number | undefined): QaUtterance | undefined {
+    for (let i = this.utterances.length - 1; i >= 0; i--) {
+      const u = this.utterances[i]!;
+      if (u.leg === 'caller' && u.text !== '' && (speechStartMs === undefined || u.startMs === speechStartMs)) return u;
+    }
+    return undefined;
+  }
+
   /** Speech without words to match (a caller's onset before the barge-in stop): counts for the ratios only. */
   speech(leg: QaLeg, startMs: number, endMs: number): void {
     if (endMs > startMs) this.utterances.push({ leg, text: '', startMs, endMs });
@@ -156,11 +186,37 @@ export class QaCallEvaluation {
           }
           break;
         }
+        case 'sentiment': {
+          const hit = this.sentiment(rule, def);
+          if (hit) out.push(hit);
+          break;
+        }
         default:
           break;
       }
     }
     return out;
+  }
+
+  /** Mean signed emotion of the caller's utterances (or the last `last_turns` of them) against the rule's floor. */
+  private sentiment(rule: CompiledQaRule, def: Extract<QaRuleDefinition, { type: 'sentiment' }>): QaFinding | undefined {
+    const read = this.utterances.filter((u) => u.leg === 'caller' && u.emotion);
+    const judged = def.last_turns !== undefined ? read.slice(-def.last_turns) : read;
+    if (judged.length < def.min_turns) return undefined;
+    const signed = (u: QaUtterance): number => {
+      const e = u.emotion!;
+      return e.label === 'positive' ? e.score : e.label === 'neutral' ? 0 : -e.score;
+    };
+    const mean = judged.reduce((sum, u) => sum + signed(u), 0) / judged.length;
+    if (mean >= def.below) return undefined;
+    const worst = judged.reduce((a, b) => (signed(b) < signed(a) ? b : a));
+    return finding(rule, {
+      leg: 'caller',
+      text: `caller sentiment ${mean.toFixed(2)} over ${judged.length} utterances (limit ${def.below}); lowest: ${worst.text}`,
+      atMs: worst.startMs,
+      endMs: worst.endMs,
+      detail: { sentiment: Number(mean.toFixed(3)), utterances: judged.length, lowest: { emotion: worst.emotion!.label, score: worst.emotion!.score } },
+    });
   }
 
   private sequence(rule: CompiledQaRule, def: Extract<QaRuleDefinition, { type: 'sequence' }>): QaFinding[] {

@@ -5,3 +5,4 @@ export { checkQaFile, checkQaSource, loadQaRules, qaFilesIn, runQaCheck, formatQ
 export { keywordFinder, pinyinFinder, regexFinder } from './matching.ts';
 export { QaMonitor, createQaMonitor, type QaMonitorOptions, type QaHitListener } from './qa-monitor.ts';
 export { qaConfigSchema, type QaConfig } from './config.ts';
+export { forwardQaHits, qaHitDelivery, QA_HIT_EVENT, QA_WEBHOOK_CHANNEL, type QaWebhookOptions } from './qa-webhook.ts';

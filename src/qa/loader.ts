@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { yamlPathPosition, type YamlPath } from '../config/index.ts';
 import { compileRule, QaRules, type CompiledQaRule } from './engine.ts';
 import { qaRuleFileSchema, type QaRuleFile } from './rule-schema.ts';
 
@@ -10,27 +11,6 @@ export interface QaProblem {
   line: number;
   column: number;
   message: string;
-}
-
-type YamlPath = Array<string | number>;
-
-function locate(doc: Document, lines: LineCounter, path: YamlPath): { line: number; column: number } {
-  let node: unknown = doc.contents;
-  let best: Node | undefined = doc.contents ?? undefined;
-  for (const seg of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
-      if (!pair) break;
-      node = pair.value;
-      best = (pair.value as Node | null) ?? (pair.key as Node);
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-      if (!node) break;
-      best = node as Node;
-    } else break;
-  }
-  const pos = lines.linePos(best?.range?.[0] ?? 0);
-  return { line: pos.line, column: pos.col };
 }
 
 /** Parses and validates one rule file's text; never throws for a bad file. */
@@ -45,7 +25,10 @@ export function checkQaSource(source: string, file: string): { problems: QaProbl
       }),
     };
   }
-  const at = (path: YamlPath, message: string): QaProblem => ({ file, ...locate(doc, lines, path), message });
+  const at = (path: YamlPath, message: string): QaProblem => {
+    const { line, column } = yamlPathPosition(doc, lines, path);
+    return { file, line, column, message };
+  };
   const parsed = qaRuleFileSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
   if (!parsed.success) {
     return {

@@ -71,6 +71,9 @@ export class QaMonitor implements CallObserver {
       case 'final':
         if (event.text.trim()) this.record(qa, qa.evaluation.utterance({ leg: 'caller', text: event.text, startMs: event.speechStartMs, endMs: event.speechEndMs }), true);
         break;
+      case 'understood':
+        if (event.emotion) this.record(qa, qa.evaluation.emotion(event.speechStartMs, event.emotion), true);
+        break;
       case 'bot':
         qa.pendingBot = event.text;
         break;

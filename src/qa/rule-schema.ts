@@ -56,7 +56,33 @@ const silenceRule = z.object({ ...common, type: z.literal('silence'), max_ratio:
 /** Share of the call in which both legs speak at once. */
 const talkOverRule = z.object({ ...common, type: z.literal('talk_over'), max_ratio: z.number().min(0).max(1), min_call_s: z.number().min(0).max(36_000).default(10) }).strict();
 
-export const qaRuleSchema = z.discriminatedUnion('type', [keywordRule, pinyinRule, regexRule, absenceRule, sequenceRule, silenceRule, talkOverRule]);
+/**
+ * The caller's emotion cue in one utterance, as the dialog reads it (lexicon and punctuation: 烦死了, 投诉, "shut up",
+ * !!!): a live hit on each turn whose cue is one of `emotions` with at least `min_score`.
+ */
+const emotionRule = z
+  .object({
+    ...common,
+    type: z.literal('emotion'),
+    emotions: z.array(z.enum(['angry', 'negative', 'positive'])).min(1).default(['angry']),
+    min_score: z.number().min(0).max(1).default(0.6),
+  })
+  .strict();
+/**
+ * The caller's sentiment over the call (or its last `last_turns` utterances): the mean of the cues, each +score when
+ * positive, -score when negative or angry, 0 when neutral. A hit when it is below `below` (-1..1).
+ */
+const sentimentRule = z
+  .object({
+    ...common,
+    type: z.literal('sentiment'),
+    below: z.number().min(-1).max(1),
+    min_turns: z.number().int().min(1).max(1000).default(2),
+    last_turns: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+
+export const qaRuleSchema = z.discriminatedUnion('type', [keywordRule, pinyinRule, regexRule, absenceRule, sequenceRule, silenceRule, talkOverRule, emotionRule, sentimentRule]);
 
 export const qaRuleFileSchema = z
   .object({
@@ -73,4 +99,4 @@ export const qaRuleFileSchema = z
 
 export type QaRuleDefinition = z.infer<typeof qaRuleSchema>;
 export type QaRuleFile = z.infer<typeof qaRuleFileSchema>;
-export const QA_RULE_TYPES = ['keyword', 'pinyin', 'regex', 'absence', 'sequence', 'silence', 'talk_over'] as const;
+export const QA_RULE_TYPES = ['keyword', 'pinyin', 'regex', 'absence', 'sequence', 'silence', 'talk_over', 'emotion', 'sentiment'] as const;

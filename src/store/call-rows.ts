@@ -1,6 +1,6 @@
 import { callEventSchema, callPatchSchema, callRecordSchema, describeIssues, turnRecordSchema } from './record-schemas.ts';
 import { StoreError } from './store-error.ts';
-import type { CallEvent, CallRecord, CallStatus, TurnRecord } from './types.ts';
+import type { CallEvent, CallRecord, CallStatus, TurnEmotion, TurnRecord } from './types.ts';
 
 // Records <-> rows for every backend: the tables have the same columns on SQLite and PostgreSQL, so validation and
 // mapping live here once and each backend only says how to run its SQL.
@@ -73,6 +73,12 @@ export interface TurnRow {
   /** 0/1 on SQLite, boolean on PostgreSQL. */
   barge_in: number | boolean;
   heard_ms: number | null;
+  intent: string | null;
+  confidence: number | null;
+  /** JSON text on SQLite, parsed on PostgreSQL. */
+  slots: string | Record<string, string> | null;
+  emotion: TurnEmotion['label'] | null;
+  emotion_score: number | null;
   at: string;
 }
 
@@ -103,7 +109,7 @@ export function callPatch(id: string, patch: Partial<Omit<CallRecord, 'id'>>): {
   return { fields, values: fields.map((field) => toColumn(field, data[field])) };
 }
 
-export function turnRow(turn: TurnRecord): TurnRow & { barge_in: number } {
+export function turnRow(turn: TurnRecord): TurnRow & { barge_in: number; slots: string | null } {
   const parsed = turnRecordSchema.safeParse(turn);
   if (!parsed.success) throw new StoreError(`malformed turn: ${describeIssues(parsed.error)}`, 'addTurn');
   const t = parsed.data;
@@ -118,6 +124,11 @@ export function turnRow(turn: TurnRecord): TurnRow & { barge_in: number } {
     latency_ms: t.latencyMs ?? null,
     barge_in: t.bargeIn ? 1 : 0,
     heard_ms: t.heardMs ?? null,
+    intent: t.intent ?? null,
+    confidence: t.confidence ?? null,
+    slots: t.slots ? JSON.stringify(t.slots) : null,
+    emotion: t.emotion?.label ?? null,
+    emotion_score: t.emotion?.score ?? null,
     at: t.at,
   };
 }
@@ -192,6 +203,10 @@ export function fromTurnRow(row: TurnRow): TurnRecord {
   if (row.speech_end_ms !== null) turn.speechEndMs = row.speech_end_ms;
   if (row.latency_ms !== null) turn.latencyMs = row.latency_ms;
   if (row.heard_ms !== null) turn.heardMs = row.heard_ms;
+  if (row.intent !== null && row.intent !== undefined) turn.intent = row.intent;
+  if (row.confidence !== null && row.confidence !== undefined) turn.confidence = row.confidence;
+  if (row.slots !== null && row.slots !== undefined) turn.slots = parseJson<Record<string, string>>(row.slots);
+  if (row.emotion !== null && row.emotion !== undefined) turn.emotion = { label: row.emotion, score: row.emotion_score ?? 0 };
   return turn;
 }
 

@@ -20,6 +20,11 @@ export const SPEC_FIELDS = [
   'expectedCallSec', 'ringTimeoutSec', 'retry', 'webhook',
 ] as const;
 
+/** Constant SQL string literals for an `IN (...)` list (only for fixed names from code, never for input). */
+export function sqlList(values: readonly string[]): string {
+  return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+}
+
 export function clampLimit(limit: number | undefined, def: number, max: number, op: string): number {
   const l = limit ?? def;
   if (!Number.isInteger(l) || l < 1 || l > max) throw new StoreError(`limit must be an integer 1..${max}, got ${l}`, op);

@@ -140,6 +140,12 @@ export interface ClaimRequest {
   leaseUntil: string;
   trunk: string;
   callerId?: string;
+  /**
+   * The PBX channel id the attempt will be dialled with (ARI channelId, FreeSWITCH origination_uuid), chosen before
+   * the claim and committed with it: a node that dies with the originate in flight leaves the id a survivor asks the
+   * PBX about.
+   */
+  pbxCallId?: string;
   /** Frequency caps checked in the claiming transaction, across all campaigns. */
   caps: {
     /** Start of the number's local day / week (ISO instants). */
@@ -212,6 +218,21 @@ export interface WebhookEnqueue {
   payload: Record<string, unknown>;
 }
 
+/** Dispositions of an attempt the bot transferred to a human (abandon-rate accounting). */
+export const TRANSFER_DISPOSITIONS = ['transferred', 'abandoned', 'transfer_failed'] as const;
+/** Transfers that never reached a human: the caller hung up while the agent rang, or the PBX could not reach one. */
+export const ABANDONED_DISPOSITIONS = ['abandoned', 'transfer_failed'] as const;
+
+/** Transfers to humans of one campaign (abandon-rate accounting). */
+export interface TransferCounts {
+  /** When the campaign's first attempt was made (ISO); absent before any. */
+  firstAttemptAt?: string;
+  /** Attempts placed since `since` that ended in one of TRANSFER_DISPOSITIONS. */
+  transferred: number;
+  /** Of those, the ones in ABANDONED_DISPOSITIONS. */
+  abandoned: number;
+}
+
 export interface CampaignStats {
   contacts: number;
   pending: number;
@@ -224,9 +245,15 @@ export interface CampaignStats {
   /** Attempts that ended, by disposition. */
   byDisposition: Record<string, number>;
   avgHandleSec: number;
-  /** Answered calls transferred to a human and abandoned before one picked up (us-tcpa accounting). */
+  /** Transfers to a human that never reached one, and all transfers, over the campaign's life (TransferCounts). */
   abandoned: number;
   transferred: number;
+  /**
+   * Attempts the retry policy still allows, exactly: per open contact, `retry.maxAttempts` minus the attempts it has
+   * used (a pending contact at least one: it is due), nothing for a number on a DNC list now (its next claim is
+   * refused). Future outcomes can only lower it (an answered call ends the contact).
+   */
+  attemptsLeft: number;
   /** Earliest planned attempt of a pending contact (ISO). */
   nextAt?: string;
 }
@@ -285,7 +312,10 @@ export interface CampaignStore {
   takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean>;
   /** In-flight attempts per campaign. */
   liveCount(campaignId: string): Promise<number>;
-  stats(campaignId: string): Promise<CampaignStats>;
+  /** Live statistics; `now` (ISO) decides which DNC entries are in force for `attemptsLeft`. */
+  stats(campaignId: string, now: string): Promise<CampaignStats>;
+  /** Transfers to humans among the campaign's attempts placed since `since` (ISO; all when absent). */
+  transferCounts(campaignId: string, since?: string): Promise<TransferCounts>;
   /** Attempts for a number across all campaigns since `since` (frequency caps, reporting). */
   countAttempts(number: string, since: string): Promise<number>;
 

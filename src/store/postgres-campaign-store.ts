@@ -6,6 +6,7 @@ import {
   contactFromRow,
   dncFromRow,
   specOf,
+  sqlList,
   webhookFromRow,
   type Row,
 } from './campaign-rows.ts';
@@ -28,7 +29,9 @@ import type {
   WebhookDelivery,
   WebhookEnqueue,
   WebhookState,
+  TransferCounts,
 } from './campaign-types.ts';
+import { ABANDONED_DISPOSITIONS, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import { isUniqueViolation, type PostgresDatabase } from './postgres-database.ts';
 import { StoreError } from './store-error.ts';
 
@@ -208,9 +211,9 @@ export class PostgresCampaignStore implements CampaignStore {
         }
         const attemptNo = Number(contact.attempts) + 1;
         const inserted = await q.query(
-          `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at)
-           VALUES ($1, $2, $3, $4, $5, 'dialing', $6, $7, $8, $9, $10) RETURNING *`,
-          [req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now],
+          `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)
+           VALUES ($1, $2, $3, $4, $5, 'dialing', $6, $7, $8, $9, $10, $11) RETURNING *`,
+          [req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now, req.pbxCallId ?? null],
         );
         await q.query(`UPDATE contacts SET state = 'dialing', attempts = attempts + 1 WHERE id = $1`, [req.contactId]);
         return { ok: true, attempt: attemptFromRow(inserted.rows[0] as Row) };
@@ -319,7 +322,14 @@ export class PostgresCampaignStore implements CampaignStore {
     return count((await this.rows(`SELECT count(*) AS n FROM attempts WHERE campaign_id = $1 AND state IN ('dialing', 'live')`, [campaignId])) as { n: string }[]);
   }
 
-  async stats(campaignId: string): Promise<CampaignStats> {
+  async stats(campaignId: string, now: string): Promise<CampaignStats> {
+    const campaign = await this.getCampaign(campaignId);
+    const [left] = await this.rows(
+      `SELECT coalesce(sum(CASE WHEN c.state = 'pending' THEN GREATEST(1, $1::int - c.attempts) ELSE GREATEST(0, $1::int - c.attempts) END), 0) AS n
+       FROM contacts c WHERE c.campaign_id = $2 AND c.state IN ('pending', 'dialing')
+       AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.number = c.number AND d.scope IN ('global', c.campaign_id) AND (d.expires_at IS NULL OR d.expires_at > $3))`,
+      [campaign?.retry.maxAttempts ?? 0, campaignId, now],
+    );
     const counts: Record<string, number> = {};
     for (const r of await this.rows('SELECT state, count(*) AS n FROM contacts WHERE campaign_id = $1 GROUP BY state', [campaignId])) counts[r.state as string] = Number(r.n);
     const byDisposition: Record<string, number> = {};
@@ -336,11 +346,7 @@ export class PostgresCampaignStore implements CampaignStore {
       talk += Number(r.talk);
       if (r.disposition !== null) byDisposition[r.disposition as string] = Number(r.n);
     }
-    const [ab] = await this.rows(
-      `SELECT count(*) FILTER (WHERE disposition = 'abandoned') AS abandoned, count(*) FILTER (WHERE disposition IN ('transferred', 'abandoned')) AS transferred
-       FROM attempts WHERE campaign_id = $1`,
-      [campaignId],
-    );
+    const ab = await this.transferCounts(campaignId);
     const [next] = await this.rows(`SELECT min(next_at) AS t FROM contacts WHERE campaign_id = $1 AND state = 'pending'`, [campaignId]);
     const contacts = Object.values(counts).reduce((a, b) => a + b, 0);
     return {
@@ -354,10 +360,23 @@ export class PostgresCampaignStore implements CampaignStore {
       connected,
       byDisposition,
       avgHandleSec: connected > 0 ? talk / connected : 0,
-      abandoned: Number(ab?.abandoned ?? 0),
-      transferred: Number(ab?.transferred ?? 0),
+      abandoned: ab.abandoned,
+      transferred: ab.transferred,
+      attemptsLeft: Number(left?.n ?? 0),
       nextAt: (next?.t as string | null) ?? undefined,
     };
+  }
+
+  async transferCounts(campaignId: string, since = ''): Promise<TransferCounts> {
+    const [r] = await this.rows(
+      `SELECT min(created_at) AS first,
+         count(*) FILTER (WHERE created_at >= $2 AND disposition IN (${sqlList(TRANSFER_DISPOSITIONS)})) AS transferred,
+         count(*) FILTER (WHERE created_at >= $2 AND disposition IN (${sqlList(ABANDONED_DISPOSITIONS)})) AS abandoned
+       FROM attempts WHERE campaign_id = $1`,
+      [campaignId, since],
+    );
+    const first = (r?.first as string | null | undefined) ?? undefined;
+    return { ...(first !== undefined ? { firstAttemptAt: first } : {}), transferred: Number(r?.transferred ?? 0), abandoned: Number(r?.abandoned ?? 0) };
   }
 
   async countAttempts(number: string, since: string): Promise<number> {

@@ -260,4 +260,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX qa_hits_at ON qa_hits (at);
   CREATE INDEX qa_hits_rule ON qa_hits (rule_id, at);
   `,
+  // What the dialog understood of each turn: intent, its confidence, slots and the caller's emotion cue.
+  `
+  ALTER TABLE turns ADD COLUMN intent TEXT;
+  ALTER TABLE turns ADD COLUMN confidence DOUBLE PRECISION;
+  ALTER TABLE turns ADD COLUMN slots JSONB;
+  ALTER TABLE turns ADD COLUMN emotion TEXT;
+  ALTER TABLE turns ADD COLUMN emotion_score DOUBLE PRECISION;
+  `,
 ];

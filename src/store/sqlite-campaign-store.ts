@@ -18,7 +18,9 @@ import type {
   WebhookDelivery,
   WebhookEnqueue,
   WebhookState,
+  TransferCounts,
 } from './campaign-types.ts';
+import { ABANDONED_DISPOSITIONS, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import {
   attemptFromRow,
   campaignFromRow,
@@ -26,6 +28,7 @@ import {
   contactFromRow,
   dncFromRow,
   specOf,
+  sqlList,
   webhookFromRow,
   type Row,
 } from './campaign-rows.ts';
@@ -61,8 +64,8 @@ export class SqliteCampaignStore implements CampaignStore {
       dncFind: p(`SELECT * FROM dnc WHERE number = ? AND scope IN ('global', ?) AND (expires_at IS NULL OR expires_at > ?) ORDER BY scope = 'global' DESC LIMIT 1`),
       countSince: p('SELECT count(*) AS n FROM attempts WHERE number = ? AND created_at >= ?'),
       connectedSince: p(`SELECT count(*) AS n FROM attempts WHERE number = ? AND created_at >= ? AND answered_at IS NOT NULL`),
-      insertAttempt: p(`INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at)
-        VALUES (?, ?, ?, ?, ?, 'dialing', ?, ?, ?, ?, ?)`),
+      insertAttempt: p(`INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)
+        VALUES (?, ?, ?, ?, ?, 'dialing', ?, ?, ?, ?, ?, ?)`),
       contactDialing: p(`UPDATE contacts SET state = 'dialing', attempts = attempts + 1 WHERE id = ? AND state = 'pending'`),
       getAttempt: p('SELECT * FROM attempts WHERE id = ?'),
       listAttempts: p('SELECT * FROM attempts WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?'),
@@ -79,9 +82,13 @@ export class SqliteCampaignStore implements CampaignStore {
       liveCount: p(`SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND state IN ('dialing', 'live')`),
       contactCounts: p('SELECT state, count(*) AS n FROM contacts WHERE campaign_id = ? GROUP BY state'),
       nextAt: p(`SELECT min(next_at) AS t FROM contacts WHERE campaign_id = ? AND state = 'pending'`),
+      attemptsLeft: p(`SELECT coalesce(sum(CASE WHEN c.state = 'pending' THEN max(1, @max - c.attempts) ELSE max(0, @max - c.attempts) END), 0) AS n
+        FROM contacts c WHERE c.campaign_id = @campaign AND c.state IN ('pending', 'dialing')
+        AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.number = c.number AND d.scope IN ('global', c.campaign_id) AND (d.expires_at IS NULL OR d.expires_at > @now))`),
       dispositions: p(`SELECT disposition, count(*) AS n, sum(answered_at IS NOT NULL) AS connected, sum(CASE WHEN answered_at IS NOT NULL THEN duration_sec ELSE 0 END) AS talk
         FROM attempts WHERE campaign_id = ? GROUP BY disposition`),
-      abandoned: p(`SELECT sum(disposition = 'abandoned') AS abandoned, sum(disposition IN ('transferred', 'abandoned')) AS transferred FROM attempts WHERE campaign_id = ?`),
+      transfers: p(`SELECT min(created_at) AS first, coalesce(sum(created_at >= @since AND disposition IN (${sqlList(TRANSFER_DISPOSITIONS)})), 0) AS transferred,
+        coalesce(sum(created_at >= @since AND disposition IN (${sqlList(ABANDONED_DISPOSITIONS)})), 0) AS abandoned FROM attempts WHERE campaign_id = @campaign`),
       insertDnc: p(`INSERT INTO dnc (number, scope, reason, source, call_id, words, added_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (number, scope) DO UPDATE SET reason = excluded.reason, source = excluded.source, call_id = excluded.call_id,
         words = excluded.words, added_at = excluded.added_at, expires_at = excluded.expires_at`),
@@ -206,7 +213,7 @@ export class SqliteCampaignStore implements CampaignStore {
         return { ok: false, reason: 'cap', detail: capHit };
       }
       const attemptNo = (contact.attempts as number) + 1;
-      this.s.insertAttempt.run(req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now);
+      this.s.insertAttempt.run(req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now, req.pbxCallId ?? null);
       this.s.contactDialing.run(req.contactId);
       return { ok: true, attempt: attemptFromRow(this.s.getAttempt.get(req.attemptId) as Row) };
     });
@@ -304,7 +311,10 @@ export class SqliteCampaignStore implements CampaignStore {
     return (this.s.liveCount.get(campaignId) as { n: number }).n;
   }
 
-  async stats(campaignId: string): Promise<CampaignStats> {
+  async stats(campaignId: string, now: string): Promise<CampaignStats> {
+    const campaign = this.s.getCampaign.get(campaignId) as Row | undefined;
+    const maxAttempts = campaign ? campaignFromRow(campaign).retry.maxAttempts : 0;
+    const left = this.s.attemptsLeft.get({ max: maxAttempts, campaign: campaignId, now }) as { n: number };
     const counts: Record<string, number> = {};
     for (const r of this.s.contactCounts.all(campaignId) as { state: string; n: number }[]) counts[r.state] = r.n;
     const byDisposition: Record<string, number> = {};
@@ -317,7 +327,7 @@ export class SqliteCampaignStore implements CampaignStore {
       talk += r.talk ?? 0;
       if (r.disposition !== null) byDisposition[r.disposition] = r.n;
     }
-    const ab = this.s.abandoned.get(campaignId) as { abandoned: number | null; transferred: number | null };
+    const ab = await this.transferCounts(campaignId);
     const nextAt = (this.s.nextAt.get(campaignId) as { t: string | null }).t ?? undefined;
     const contacts = Object.values(counts).reduce((a, b) => a + b, 0);
     return {
@@ -331,10 +341,16 @@ export class SqliteCampaignStore implements CampaignStore {
       connected,
       byDisposition,
       avgHandleSec: connected > 0 ? talk / connected : 0,
-      abandoned: ab.abandoned ?? 0,
-      transferred: ab.transferred ?? 0,
+      abandoned: ab.abandoned,
+      transferred: ab.transferred,
+      attemptsLeft: left.n,
       nextAt,
     };
+  }
+
+  async transferCounts(campaignId: string, since = ''): Promise<TransferCounts> {
+    const r = this.s.transfers.get({ campaign: campaignId, since }) as { first: string | null; transferred: number; abandoned: number };
+    return { ...(r.first !== null ? { firstAttemptAt: r.first } : {}), transferred: r.transferred, abandoned: r.abandoned };
   }
 
   async countAttempts(number: string, since: string): Promise<number> {

@@ -53,7 +53,21 @@ export interface TurnRecord {
   bargeIn: boolean;
   /** What of the bot's prompt the caller heard before barging in (ms). */
   heardMs?: number;
+  /** The intent the dialog acted on (speech or DTMF), absent when nothing matched. */
+  intent?: string;
+  /** 0..1 confidence of that intent. */
+  confidence?: number;
+  /** Values heard in the turn (number, amount, date, time, digits), as text. */
+  slots?: Record<string, string>;
+  /** The caller's emotion cue in the utterance (lexicon and punctuation). */
+  emotion?: TurnEmotion;
   at: string; // ISO 8601
+}
+
+export interface TurnEmotion {
+  label: 'angry' | 'negative' | 'neutral' | 'positive';
+  /** 0..1: how strongly the cues point at the label. */
+  score: number;
 }
 
 export interface CallEvent {

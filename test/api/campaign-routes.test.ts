@@ -264,6 +264,7 @@ test('attempts and the CSV export: readable by auditors, numbers masked, 403 for
   assert.is((await api('pbx', 'GET', `/api/campaigns/${campaignId}/attempts`)).status, 403);
   const { stats } = (await json(await api('auditor', 'GET', `/api/campaigns/${campaignId}/stats`))) as { stats: Record<string, unknown> };
   assert.equal([stats.attempts, stats.connected, stats.answerRate, stats.byDisposition, stats.nextAt], [1, 0, 0, { busy: 1 }, '2026-12-02T02:00:00.000Z'], 'the two contacts not yet called are due now');
+  assert.is(stats.attemptsLeft, 2 + 3 + 3, 'exact: the busy contact used one of its three attempts, the other two none');
   const csv = await api('auditor', 'GET', `/api/campaigns/${campaignId}/export.csv`);
   assert.is(csv.status, 200);
   assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);

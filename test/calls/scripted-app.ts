@@ -28,7 +28,7 @@ export interface ScriptedApp {
  */
 export async function startScriptedApp(
   server: Record<string, unknown> = {},
-  opts: { log?: Logger; dir?: string; speech?: ScriptedSpeechEngine; store?: Record<string, unknown> } = {},
+  opts: { log?: Logger; dir?: string; speech?: ScriptedSpeechEngine; store?: Record<string, unknown>; sections?: Record<string, unknown> } = {},
 ): Promise<ScriptedApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'callpilot-hardening-'));
   const recordingsDir = join(dir, 'recordings');
@@ -38,6 +38,7 @@ export async function startScriptedApp(
     store: { path: join(dir, 'calls.db'), recordingsDir, ...opts.store },
     dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
     media: { record: true },
+    ...opts.sections,
   });
   const speech = opts.speech ?? new ScriptedSpeechEngine();
   for (const key of recordingKeyOf(opts.store)) addLogSecret(key);

@@ -44,7 +44,7 @@ test('dialled, connected, outcomes by disposition, live calls and attempts left,
     onAttemptAnswer: (c, a) => cm.attemptAnswered(c, a),
     onAttemptEnd: (c, a, o) => cm.attemptEnded(c, a, o),
   });
-  cm = new CampaignMetrics({ registry: metrics.registry, store: w.store.campaigns, log });
+  cm = new CampaignMetrics({ registry: metrics.registry, store: w.store.campaigns, log, clock: w.clock });
   w.placer.reportAnswers = true;
   w.placer.behaviour = (_req, n) =>
     n % 3 === 0 ? { disposition: 'busy', durationMs: 2000 } : { disposition: n % 3 === 1 ? 'completed' : 'promised_to_pay', answered: true, durationMs: 20_000 };
@@ -65,8 +65,8 @@ test('dialled, connected, outcomes by disposition, live calls and attempts left,
   assert.equal(family(text, 'callpilot_campaign_live_calls'), new Map([[`{campaign="${a.id}"}`, 4], [`{campaign="${b.id}"}`, 0]]));
   assert.equal(
     family(text, 'callpilot_campaign_attempts_left'),
-    new Map([[`{campaign="${a.id}"}`, 4], [`{campaign="${b.id}"}`, 6]]),
-    'a: 4 contacts dialing with 1 attempt each; b (paused): 3 contacts x 2 attempts',
+    new Map([[`{campaign="${a.id}"}`, 0], [`{campaign="${b.id}"}`, 6]]),
+    'a: its 4 contacts dialing used their only attempt; b (paused): 3 fresh contacts x 2 attempts',
   );
   await runFor(w, 30_000);
   text = await scrape(w, metrics);

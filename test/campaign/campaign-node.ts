@@ -94,7 +94,7 @@ process.stdout.write(`${JSON.stringify({ ready: args.nodeId, pid: process.pid })
 const stats = setInterval(() => {
   void (async () => {
     const running = await store.campaigns.listCampaigns({ state: 'running' });
-    const open = running.length > 0 ? await store.campaigns.stats(running[0]!.id) : undefined;
+    const open = running.length > 0 ? await store.campaigns.stats(running[0]!.id, new Date().toISOString()) : undefined;
     process.stdout.write(
       `${JSON.stringify({ stats: args.nodeId, inFlight: dialer.inFlightCount, handedBack: dialer.handedBack, finished: running.length === 0, open: open ? open.pending + open.dialing : 0 })}\n`,
     );

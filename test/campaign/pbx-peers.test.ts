@@ -1,11 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BUILTIN_PROFILES, CampaignDialer, CampaignService, systemClock } from '../../src/campaign/index.ts';
-import { OutboundCallService } from '../../src/calls/index.ts';
+import { OutboundCallService, PbxCallRunner } from '../../src/calls/index.ts';
 import type { PbxAdapter, PbxCall } from '../../src/pbx/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { startHarness } from '../pbx/asterisk/harness.ts';
 import { rig, teardown } from '../pbx/freeswitch/harness.ts';
+import { transferringEngine } from '../pbx/freeswitch/transferring-engine.ts';
 import { until } from '../support/e2e.ts';
 import { log } from './helpers.ts';
 
@@ -20,15 +21,18 @@ function shortCallRunner(store: Store, ms = 20) {
   };
 }
 
-async function setup(adapter: PbxAdapter, dialPattern: string) {
+type CallRunner = ConstructorParameters<typeof OutboundCallService>[0]['runner'];
+
+async function setup(adapter: PbxAdapter, dialPattern: string, runner: (store: Store) => CallRunner = shortCallRunner) {
   const store = openSqliteStore(':memory:');
-  const outbound = new OutboundCallService({ adapters: [adapter], calls: store.calls, runner: shortCallRunner(store), log });
+  const outbound = new OutboundCallService({ adapters: [adapter], calls: store.calls, runner: runner(store), log });
   const service = new CampaignService({ store: store.campaigns, clock: systemClock, profiles: BUILTIN_PROFILES, callerIdPool: [], defaultCountry: 'CN' });
   // A profile open all day so the test does not depend on the hour it runs.
   const profiles = { ...BUILTIN_PROFILES, always: { ...BUILTIN_PROFILES['cn-collection']!, windows: { default: ['00:00-24:00'] }, maxAttemptsPerNumberPerDay: undefined } };
   service.o.profiles.always = profiles.always;
   const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'n1', profiles, freeCalls: () => 100, log, tickMs: 20 });
-  const campaign = await service.create({ name: 'peer', flow: 'demo', dialPattern, profile: 'always', expectedCallSec: 0, cps: 50, maxConcurrent: 10, retry: { maxAttempts: 1 } });
+  const webhook = { url: 'http://127.0.0.1:9/crm', secret: 'a-webhook-secret-of-16+' };
+  const campaign = await service.create({ name: 'peer', flow: 'demo', dialPattern, profile: 'always', expectedCallSec: 0, cps: 50, maxConcurrent: 10, retry: { maxAttempts: 1 }, webhook });
   return { store, outbound, service, dialer, campaign };
 }
 
@@ -62,6 +66,49 @@ test('FreeSWITCH peer: answer, busy, ring out, fail; the attempt id travels as c
       assert.ok(attempt, `originate ${o.dial} carries a known attempt id`);
       assert.ok(o.dial.endsWith(attempt!.number.slice(3)));
     }
+  } finally {
+    await w.dialer.stop();
+    await teardown(r);
+  }
+});
+
+test('FreeSWITCH peer: the callee hangs up while the agent rings after the bot transferred: the attempt, its stats and its CRM webhook say abandoned', async () => {
+  const r = await rig({ transferVerifyMs: 5000 });
+  r.fs.setDialplan(() => 'ring');
+  await r.adapter.start();
+  await until(() => r.adapter.ready, 'ESL up', 5000);
+  const seen: { callId?: string; pbxCallId?: string; runEnded?: boolean } = {};
+  const w = await setup(r.adapter, 'sofia/gateway/gw/{national}', (store) => {
+    const runner = new PbxCallRunner({ engine: transferringEngine(store.calls, seen), calls: store.calls, log, causeWaitMs: 300 });
+    return {
+      run: async (call: PbxCall, callId: string) => {
+        const end = await runner.run(call, callId);
+        seen.runEnded = true;
+        return end;
+      },
+    };
+  });
+  try {
+    await w.store.campaigns.addContacts(w.campaign.id, [{ number: NUMBERS.answer, role: 'debtor' as const, variables: {} }], new Date().toISOString());
+    await w.service.act(w.campaign.id, 'start');
+    await w.dialer.start();
+    // The bot has handed the callee to the agent extension, stored `transferred` and its run is over (no hangup
+    // came within causeWaitMs); the agent phone rings, and only now does the callee give up.
+    await until(() => seen.runEnded === true, 'the call run ended', 10_000);
+    assert.is((await w.store.calls.getCall(seen.callId as string))?.disposition, 'transferred');
+    assert.ok(r.fs.channel(seen.pbxCallId as string).transferredTo, 'in the agent extension');
+    await r.fs.hangupFromCaller(seen.pbxCallId as string);
+    await until(async () => (await w.service.get(w.campaign.id)).state === 'finished', 'campaign finished', 20_000);
+    const [attempt] = await w.store.campaigns.listAttempts(w.campaign.id);
+    assert.is(attempt!.disposition, 'abandoned');
+    assert.is(attempt!.cause, 16);
+    const stats = await w.service.stats(w.campaign.id);
+    assert.is(stats.abandoned, 1);
+    assert.is(stats.transferred, 1);
+    const hooks = await w.store.campaigns.listWebhooks({ campaignId: w.campaign.id });
+    const finished = hooks.filter((h) => h.event === 'attempt.finished');
+    assert.is(finished.length, 1, 'one attempt webhook, not a transferred one corrected later');
+    assert.is(finished[0]!.payload.disposition, 'abandoned');
   } finally {
     await w.dialer.stop();
     await teardown(r);

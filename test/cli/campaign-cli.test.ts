@@ -174,6 +174,50 @@ test('start, pause, resume, stop through the API; a transition the state forbids
   assert.match(missing.err, /404 no campaign cmp_nonexistent/);
 });
 
+test('export --unmask: full numbers for admins and tokens with the unmask grant only, each such export audited', async () => {
+  const [contact] = await store.campaigns.listContacts(campaignId, { limit: 1 });
+  const now = new Date().toISOString();
+  const claimed = await store.campaigns.claimAttempt({
+    campaignId,
+    contactId: contact!.id,
+    attemptId: 'att_cli_unmask',
+    nodeId: 'n1',
+    now,
+    leaseUntil: new Date(Date.now() + 60_000).toISOString(),
+    trunk: 'carrier',
+    caps: { dayStart: now, weekStart: now, nextDay: now },
+  });
+  assert.ok(claimed.ok, JSON.stringify(claimed));
+  await store.campaigns.finishAttempt('att_cli_unmask', { disposition: 'busy', cause: 17, endedAt: now }, { state: 'done' });
+  const audited = async (): Promise<number> => (await store.audit.list({ limit: 1000 })).filter((e) => e.action === 'campaign.unmasked').length;
+  const before = await audited();
+
+  const masked = await cli(['export', campaignId], auditor);
+  assert.is(masked.code, 0, masked.err);
+  assert.match(masked.out, /^att_cli_unmask,\d+,1,\+86138\*{4}8000,done,busy,17,/m);
+  assert.not.match(masked.out, /13800138000/);
+
+  for (const [who, token] of [['auditor', auditor], ['operator', operator]] as const) {
+    const refused = await cli(['export', campaignId, '--unmask'], token);
+    assert.is(refused.code, 1, `${who} without the unmask grant`);
+    assert.match(refused.err, /403.*unmask grant/);
+    assert.not.match(refused.out, /13800138000/);
+  }
+  assert.is(await audited(), before, 'a refused unmask writes nothing and shows nothing');
+
+  const grantedAuditor = await issueToken(store, 'auditor', { name: 'compliance-review', grants: ['unmask'] });
+  const out = join(work, 'unmasked.csv');
+  const granted = await cli(['export', campaignId, '--unmask', '--out', out], grantedAuditor);
+  assert.is(granted.code, 0, granted.err);
+  assert.match(readFileSync(out, 'utf8'), /^att_cli_unmask,\d+,1,\+8613800138000,done,busy,17,/m);
+  const admin = await cli(['export', campaignId, '--unmask'], await issueToken(store, 'admin'));
+  assert.is(admin.code, 0, admin.err);
+  assert.match(admin.out, /\+8613800138000/);
+  const entries = (await store.audit.list({ limit: 1000 })).filter((e) => e.action === 'campaign.unmasked');
+  assert.is(entries.length, before + 2, 'each unmasked export is in the audit log');
+  assert.equal(entries.slice(-2).map((e) => [e.target, e.detail.what]).sort(), [[campaignId, 'export'], [campaignId, 'export']]);
+});
+
 test('roles: an auditor reads status and exports but cannot start or stop; a bad token is refused', async () => {
   const stop = await cli(['stop', campaignId], auditor);
   assert.is(stop.code, 1);

@@ -9,14 +9,13 @@ import { CallAdmission } from '../../src/calls/index.ts';
 import { grpcConfigSchema, PcmFramer, startGrpcServer, type GrpcServer } from '../../src/grpc/index.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
-import type { CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
+import type { SpeechEngine } from '../../src/speech/types.ts';
 import { openStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence } from '../speech/speech-fixtures.ts';
-import { asrClient, reflectionClient, statusOf, tokenMetadata, type Client } from './grpc-client.ts';
+import { asrClient, engineFinals, recognize, reflectionClient, statusOf, tokenMetadata, type Client } from './grpc-client.ts';
 import { testLog } from '../support/run-log.ts';
 
-type Final = CallSpeechEvents['final'][0];
 const log = testLog();
 
 /** Rows the tiny model decodes exactly, laid out with 1.5 s of silence around each (utterances on the 160 ms grid). */
@@ -71,62 +70,6 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface StreamResult {
-  finals: Final[];
-  partials: number;
-  kinds: string[];
-  status: grpc.status;
-  details: string;
-}
-
-/**
- * Streams `pcm` (8 kHz) in 100 ms chunks of 1601 bytes and less (odd sizes: frames straddle messages), pausing a
- * little between chunks so partials come back while audio flows, as on a live line but faster.
- */
-function recognize(client: Client, token: string | undefined, pcm: Int16Array, config: Record<string, unknown> = { sampleRateHz: 8000, lang: 'zh' }): Promise<StreamResult> {
-  return new Promise((resolve) => {
-    const result: StreamResult = { finals: [], partials: 0, kinds: [], status: grpc.status.OK, details: '' };
-    const call = (client.Recognize as (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, Record<string, unknown>>)(tokenMetadata(token));
-    call.on('data', (res) => {
-      const kind = String(res.event);
-      result.kinds.push(kind);
-      if (kind === 'partial') result.partials++;
-      if (kind === 'final') result.finals.push(res.final as Final);
-    });
-    call.on('status', (s: grpc.StatusObject) => {
-      result.status = s.code;
-      result.details = s.details;
-      resolve(result);
-    });
-    call.on('error', () => undefined);
-    const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    void (async () => {
-      call.write({ config });
-      for (let off = 0; off < bytes.length; off += 1601) {
-        call.write({ audio: bytes.subarray(off, Math.min(bytes.length, off + 1601)) });
-        await new Promise((r) => setTimeout(r, 12));
-      }
-      call.end();
-    })();
-  });
-}
-
-/** The same audio through the engine directly, in 20 ms frames, with the same pacing. */
-async function engineFinals(pcm: Int16Array): Promise<string[]> {
-  const call = engine.createCall('direct', 8000, 'zh');
-  const finals: string[] = [];
-  call.on('final', (e) => finals.push(e.text));
-  const frame = new Int16Array(160);
-  for (let f = 0; (f + 1) * 160 <= pcm.length; f++) {
-    frame.set(pcm.subarray(f * 160, (f + 1) * 160));
-    call.push(frame);
-    if (f % 5 === 4) await new Promise((r) => setTimeout(r, 12));
-  }
-  for (let i = 0; i < 500 && call.busy; i++) await new Promise((r) => setTimeout(r, 10));
-  call.close();
-  return finals;
-}
-
 test('PcmFramer: little-endian bytes in odd chunks become exact 20 ms frames', () => {
   const samples = Int16Array.from({ length: 480 }, (_, i) => (i * 977) % 65536 - 32768);
   const bytes = Buffer.from(samples.buffer);
@@ -141,7 +84,7 @@ test('Recognize with a real gRPC client: the finals are the transcripts the engi
   try {
     const viaGrpc = await recognize(client, operator, audio);
     assert.is(viaGrpc.status, grpc.status.OK, viaGrpc.details);
-    const direct = await engineFinals(audio);
+    const direct = await engineFinals(engine, audio);
     assert.equal(
       viaGrpc.finals.map((f) => f.text),
       direct,

@@ -4,8 +4,11 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { loadCallpilotProtos } from '../../src/grpc/index.ts';
+import type { CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
 
 export type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+type Final = CallSpeechEvents['final'][0];
 
 export function asrClient(address: string, credentials = grpc.credentials.createInsecure()): Client {
   return new (loadCallpilotProtos().services.streamingAsr)(address, credentials) as Client;
@@ -47,4 +50,60 @@ export async function statusOf(p: Promise<unknown>): Promise<grpc.status> {
     return (err as grpc.ServiceError).code;
   }
   return grpc.status.OK;
+}
+
+export interface StreamResult {
+  finals: Final[];
+  partials: number;
+  kinds: string[];
+  status: grpc.status;
+  details: string;
+}
+
+/**
+ * Streams `pcm` (8 kHz) in 100 ms chunks of 1601 bytes and less (odd sizes: frames straddle messages), pausing a
+ * little between chunks so partials come back while audio flows, as on a live line but faster.
+ */
+export function recognize(client: Client, token: string | undefined, pcm: Int16Array, config: Record<string, unknown> = { sampleRateHz: 8000, lang: 'zh' }): Promise<StreamResult> {
+  return new Promise((resolve) => {
+    const result: StreamResult = { finals: [], partials: 0, kinds: [], status: grpc.status.OK, details: '' };
+    const call = (client.Recognize as (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, Record<string, unknown>>)(tokenMetadata(token));
+    call.on('data', (res) => {
+      const kind = String(res.event);
+      result.kinds.push(kind);
+      if (kind === 'partial') result.partials++;
+      if (kind === 'final') result.finals.push(res.final as Final);
+    });
+    call.on('status', (s: grpc.StatusObject) => {
+      result.status = s.code;
+      result.details = s.details;
+      resolve(result);
+    });
+    call.on('error', () => undefined);
+    const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    void (async () => {
+      call.write({ config });
+      for (let off = 0; off < bytes.length; off += 1601) {
+        call.write({ audio: bytes.subarray(off, Math.min(bytes.length, off + 1601)) });
+        await new Promise((r) => setTimeout(r, 12));
+      }
+      call.end();
+    })();
+  });
+}
+
+/** The same audio through the engine directly, in 20 ms frames, with the same pacing. */
+export async function engineFinals(engine: SpeechEngine, pcm: Int16Array): Promise<string[]> {
+  const call = engine.createCall('direct', 8000, 'zh');
+  const finals: string[] = [];
+  call.on('final', (e) => finals.push(e.text));
+  const frame = new Int16Array(160);
+  for (let f = 0; (f + 1) * 160 <= pcm.length; f++) {
+    frame.set(pcm.subarray(f * 160, (f + 1) * 160));
+    call.push(frame);
+    if (f % 5 === 4) await new Promise((r) => setTimeout(r, 12));
+  }
+  for (let i = 0; i < 500 && call.busy; i++) await new Promise((r) => setTimeout(r, 10));
+  call.close();
+  return finals;
 }

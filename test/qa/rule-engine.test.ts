@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { detectEmotion } from '../../src/dialog/index.ts';
 import { compileRule, QaCallEvaluation, qaRuleSchema, QaRules, type QaUtterance } from '../../src/qa/index.ts';
 
 /** One rule from its YAML-shaped definition (defaults applied by the schema, as the loader does). */
@@ -131,6 +132,48 @@ test('silence and talk-over ratios: measured over the call, the hit points at th
   assert.is(over!.atMs, 6000);
   assert.is(over!.endMs, 10_000);
   assert.is(over!.detail['ratio'], 0.2);
+});
+
+test('emotion (zh, en): a live hit on the caller utterance the dialog read as angry, at its start; neutral or weak cues are not', () => {
+  const qa = evaluation({ id: 'angry-caller', type: 'emotion', severity: 'major', score: 5 });
+  qa.utterance(caller('你们烦不烦啊，天天打！', 12_000, 14_500));
+  qa.utterance(caller('好的', 20_000, 20_600));
+  assert.equal(qa.emotion(20_000, { label: 'neutral', score: 0.5 }), []);
+  assert.equal(qa.emotion(20_000, { label: 'angry', score: 0.55 }), [], 'below min_score (0.6)');
+  const [hit, ...rest] = qa.emotion(12_000, detectEmotion('你们烦不烦啊，天天打！', 'zh'));
+  assert.is(rest.length, 0);
+  assert.is(hit!.ruleId, 'angry-caller');
+  assert.is(hit!.leg, 'caller');
+  assert.is(hit!.atMs, 12_000, 'the utterance that carried the cue, not the latest one');
+  assert.is(hit!.endMs, 14_500);
+  assert.is(hit!.text, '你们烦不烦啊，天天打！');
+  assert.is(hit!.detail['emotion'], 'angry');
+  const en = evaluation({ id: 'upset', type: 'emotion', emotions: ['negative', 'angry'], min_score: 0.5 });
+  en.utterance(caller('This is ridiculous, stop bothering me', 3000, 5000));
+  assert.is(en.emotion(undefined, detectEmotion('This is ridiculous, stop bothering me', 'en')).length, 1, 'without a start: the latest caller utterance');
+  assert.equal(en.emotion(undefined, detectEmotion('thank you, that is great', 'en')), []);
+});
+
+test('sentiment: the mean caller cue over the call (or its last turns) below the floor is a hit at the lowest utterance', () => {
+  const call = (...cues: Array<[string, 'angry' | 'negative' | 'neutral' | 'positive', number]>): ReturnType<typeof evaluation> => {
+    const qa = evaluation({ id: 'unhappy', type: 'sentiment', below: -0.3, min_turns: 2 }, { id: 'ended-unhappy', type: 'sentiment', below: -0.5, last_turns: 1, min_turns: 1 });
+    cues.forEach(([text, label, score], i) => {
+      qa.utterance(caller(text, i * 10_000));
+      qa.emotion(i * 10_000, { label, score });
+    });
+    return qa;
+  };
+  assert.equal(call(['好的谢谢', 'positive', 0.65], ['嗯', 'neutral', 0.5]).finish(40_000), []);
+  // (-0.8 - 0.65 + 0) / 3 = -0.48 < -0.3; the last one is neutral, so the call did not end upset.
+  const hits = call(['烦死了', 'angry', 0.8], ['太差了', 'negative', 0.65], ['行吧', 'neutral', 0.5]).finish(40_000);
+  assert.equal(hits.map((h) => h.ruleId), ['unhappy']);
+  assert.is(hits[0]!.atMs, 0, 'at the angriest utterance');
+  assert.is(hits[0]!.detail['sentiment'], -0.483);
+  assert.match(hits[0]!.text, /caller sentiment -0\.48 over 3 utterances/);
+  const ended = call(['好的', 'positive', 0.65], ['好的', 'positive', 0.65], ['滚', 'angry', 0.8]).finish(40_000);
+  assert.equal(ended.map((h) => h.ruleId), ['ended-unhappy'], 'a good call that ended angry: only the last-turn rule');
+  assert.is(ended[0]!.atMs, 20_000);
+  assert.equal(call(['烦死了', 'angry', 0.9]).finish(10_000).map((h) => h.ruleId), ['ended-unhappy'], 'one utterance is below min_turns of the whole-call rule');
 });
 
 test('rules apply per flow and language, or everywhere when the file names none', () => {

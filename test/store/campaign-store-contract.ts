@@ -67,9 +67,10 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     assert.equal(due.map((x) => x.number), ['+8613800138000', '+8613800138001']);
     assert.is(due[1]?.consent, true);
     assert.equal(due[0]?.variables, { name: '张三' });
-    const first = await c.claimAttempt(claim('c1', due[0]!.id, 'a1'));
+    const first = await c.claimAttempt(claim('c1', due[0]!.id, 'a1', { pbxCallId: 'callpilot-out-chosen-before-dial' }));
     assert.ok(first.ok);
     assert.is(first.ok && first.attempt.attemptNo, 1);
+    assert.is((await c.getAttempt('a1'))?.pbxCallId, 'callpilot-out-chosen-before-dial', 'the channel id is committed with the claim');
     assert.is((await c.getContact(due[0]!.id))?.state, 'dialing');
     const again = await c.claimAttempt(claim('c1', due[0]!.id, 'a2'));
     assert.equal(again.ok ? 'ok' : again.reason, 'taken', 'a contact in flight is never claimed twice');
@@ -122,9 +123,60 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     await c.webhookFailed(due[0]!.id, 'HTTP 500', undefined);
     assert.equal((await c.listWebhooks({ state: 'dead' })).map((w) => w.id), [due[0]!.id]);
     assert.ok(await c.replayWebhook(due[0]!.id, '2026-03-02T02:03:00.000Z'));
-    const stats = await c.stats('c1');
+    const stats = await c.stats('c1', NOW);
     assert.equal([stats.attempts, stats.connected, stats.done, stats.byDisposition], [1, 1, 1, { promised_to_pay: 1 }]);
+    assert.is(stats.attemptsLeft, 0, 'a done contact has no attempts left');
     assert.is(stats.avgHandleSec, 60);
+    await store.close();
+  });
+
+  suite(`${n}: attempts left is exact: max attempts minus those used per open contact, none for DNC numbers or ended contacts`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1', { retry: { maxAttempts: 3, delaysMin: { busy: 10 } } }));
+    const numbers = ['+8613600136000', '+8613600136001', '+8613600136002', '+8613600136003', '+8613600136004'];
+    await c.addContacts('c1', numbers.map((number) => ({ number, variables: {} })), NOW);
+    assert.is((await c.stats('c1', NOW)).attemptsLeft, 15, 'five fresh contacts, three attempts each');
+    const [a, b, d, e] = await c.dueContacts('c1', NOW, 10);
+    // a: one busy attempt, retried later: two left.
+    assert.ok((await c.claimAttempt(claim('c1', a!.id, 'x1'))).ok);
+    assert.is((await c.stats('c1', NOW)).attemptsLeft, 14, 'the attempt in flight is used, two more may follow it');
+    await c.finishAttempt('x1', { disposition: 'busy', endedAt: NOW }, { state: 'pending', nextAt: '2026-03-02T02:10:00.000Z' });
+    // b: answered and done: none left.
+    assert.ok((await c.claimAttempt(claim('c1', b!.id, 'x2'))).ok);
+    await c.finishAttempt('x2', { disposition: 'completed', answeredAt: NOW, endedAt: NOW }, { state: 'done' });
+    // d: in flight at a crash, fate unknown: never dialled again automatically.
+    assert.ok((await c.claimAttempt(claim('c1', d!.id, 'x3'))).ok);
+    await c.finishAttempt('x3', { disposition: 'unknown', endedAt: NOW }, { state: 'unknown' }, undefined, 'unknown');
+    // e: on the global DNC list until tomorrow: its next claim is refused, so nothing is left for it until then.
+    await c.addDnc([{ number: e!.number, scope: 'global', reason: 'stop calling me', source: 'api', addedAt: NOW, expiresAt: '2026-03-03T00:00:00.000Z' }]);
+    // 2 (a) + 0 (b) + 0 (d) + 0 (e, on the list) + 3 (the fifth, untouched)
+    assert.is((await c.stats('c1', NOW)).attemptsLeft, 5);
+    assert.is((await c.stats('c1', '2026-03-04T00:00:00.000Z')).attemptsLeft, 8, 'an expired DNC entry blocks nothing');
+    // Lowering max attempts below what a pending contact used still leaves its one due attempt.
+    await c.updateCampaign('c1', { retry: { maxAttempts: 1, delaysMin: {} } }, NOW);
+    assert.is((await c.stats('c1', NOW)).attemptsLeft, 2, 'a (due, one attempt) + the fifth (one)');
+    await store.close();
+  });
+
+  suite(`${n}: transfer counts for abandon-rate accounting: transfers, the ones that never reached a human, since a time`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('t1'));
+    assert.equal(await c.transferCounts('t1'), { transferred: 0, abandoned: 0 }, 'no attempt yet: no first attempt time');
+    const numbers = ['+8613500135000', '+8613500135001', '+8613500135002', '+8613500135003', '+8613500135004'];
+    await c.addContacts('t1', numbers.map((number) => ({ number, variables: {} })), NOW);
+    const contacts = await c.dueContacts('t1', NOW, 10);
+    const ends = ['transferred', 'abandoned', 'transfer_failed', 'completed', 'abandoned'];
+    for (const [i, disposition] of ends.entries()) {
+      const at = `2026-03-0${2 + i}T02:00:00.000Z`;
+      assert.ok((await c.claimAttempt(claim('t1', contacts[i]!.id, `t${i}`, { now: at }))).ok);
+      await c.finishAttempt(`t${i}`, { disposition, answeredAt: at, endedAt: at }, { state: 'done' });
+    }
+    assert.equal(await c.transferCounts('t1'), { firstAttemptAt: NOW, transferred: 4, abandoned: 3 });
+    assert.equal(await c.transferCounts('t1', '2026-03-04T00:00:00.000Z'), { firstAttemptAt: NOW, transferred: 2, abandoned: 2 }, 'placed since the 4th');
+    const stats = await c.stats('t1', NOW);
+    assert.equal([stats.transferred, stats.abandoned], [4, 3]);
     await store.close();
   });
 

@@ -134,7 +134,7 @@ function renderDetail(c, s, attempts) {
       stat('connected', s.connected, 'connected'),
       stat('answer rate', pct(s.answerRate), 'answerRate'),
       stat('avg handle time', `${s.avgHandleSec.toFixed(1)} s`, 'avgHandle'),
-      stat('attempts left (at most)', s.attemptsLeft, 'attemptsLeft'),
+      stat('attempts left', s.attemptsLeft, 'attemptsLeft'),
       stat('next attempt', s.nextAt ? formatTime(s.nextAt) : '—', 'nextAt'),
     ),
     el('h2', { text: 'Outcomes' }),

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { YamlPath } from '../../config/index.ts';
 import { builtinIntents, globalIntentNames } from '../nlu/index.ts';
 import type { FlowDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
 import { formatterNames, parseTemplateRefs, runtimeNamespaces } from './template.ts';
 import type { FlowProblemCode } from './types.ts';
 
-export type YamlPath = Array<string | number>;
+export type { YamlPath };
 
 /** A problem located by its path in the YAML tree; the loader turns the path into a line and column. */
 export interface PathProblem {
@@ -200,6 +201,7 @@ export function checkFlowDefinition(def: FlowDefinition, baseDir: string): PathP
   if (defaultNoInput?.goto) addTarget(undefined, defaultNoInput.goto, ['defaults', 'no_input', 'goto'], false, true);
   if (defaultNoMatch?.goto) addTarget(undefined, defaultNoMatch.goto, ['defaults', 'no_match', 'goto'], false, true);
   if (def.fallback) addTarget(undefined, def.fallback, ['fallback'], false, true);
+  if (def.assistant && 'goto' in def.assistant) addTarget(undefined, def.assistant.goto, ['assistant', 'goto'], false, true);
 
   problems.push(...checkTemplates(def));
   problems.push(...checkGraph(def, edges, globalEdges));

@@ -1,44 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { yamlPathPosition } from '../../config/index.ts';
 import { builtinIntents, compileIntent, IntentClassifier, mergeIntentSpecs } from '../nlu/index.ts';
-import { checkFlowDefinition, suggest, type PathProblem, type YamlPath } from './check.ts';
+import { checkFlowDefinition, suggest, type PathProblem } from './check.ts';
 import { flowSchema, type FlowDefinition } from './schema.ts';
 import type { FlowLoadResult, FlowProblem } from './types.ts';
-
-interface Position {
-  line: number;
-  column: number;
-}
-
-/** Finds where a path lives in the YAML source; falls back to the deepest part of the path that exists. */
-function locate(doc: Document, lines: LineCounter, path: YamlPath, atKey: boolean): Position {
-  let node: unknown = doc.contents;
-  let best: Node | undefined = doc.contents ?? undefined;
-  for (let i = 0; i < path.length; i++) {
-    const seg = path[i];
-    const last = i === path.length - 1;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
-      if (!pair) break;
-      if (last && atKey && pair.key) {
-        best = pair.key as Node;
-        break;
-      }
-      node = pair.value;
-      best = (pair.value as Node | null) ?? (pair.key as Node);
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-      if (!node) break;
-      best = node as Node;
-    } else break;
-  }
-  const offset = best?.range?.[0] ?? 0;
-  const pos = lines.linePos(offset);
-  return { line: pos.line, column: pos.col };
-}
 
 function schemaHint(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {
@@ -71,7 +40,7 @@ function schemaHint(issue: z.core.$ZodIssue, value: unknown): string {
 }
 
 const stepKeys = ['say', 'audio', 'barge_in', 'set', 'callback', 'webhook', 'on', 'dtmf', 'on_emotion', 'no_input', 'no_match', 'goto', 'end', 'transfer'];
-const topKeys = ['flow', 'lang', 'version', 'description', 'start', 'variables', 'settings', 'intents', 'globals', 'emotions', 'defaults', 'fallback', 'steps'];
+const topKeys = ['flow', 'lang', 'version', 'description', 'start', 'variables', 'settings', 'intents', 'globals', 'emotions', 'defaults', 'fallback', 'voicemail', 'assistant', 'steps'];
 
 function allowedKeysAt(path: PropertyKey[]): string[] | undefined {
   if (path.length === 0) return topKeys;
@@ -99,7 +68,10 @@ export function compileFlowSource(source: string, file: string, baseDir = dirnam
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problems: FlowProblem[] = [];
-  const at = (p: PathProblem): FlowProblem => ({ file, ...locate(doc, lines, p.path, p.atKey ?? false), severity: p.severity, code: p.code, message: p.message, hint: p.hint });
+  const at = (p: PathProblem): FlowProblem => {
+    const { line, column } = yamlPathPosition(doc, lines, p.path, p.atKey ?? false);
+    return { file, line, column, severity: p.severity, code: p.code, message: p.message, hint: p.hint };
+  };
 
   if (doc.errors.length > 0) {
     const sourceLines = source.split('\n');

@@ -177,8 +177,12 @@ export const flowSchema = z
      * the beep and leave `say` as a `message`).
      */
     voicemail: answeringActionSchema(['hangup', 'message']).optional(),
-    /** Outbound: what to do when a carrier's AI assistant answers (智能助理): `continue` the dialog, `hangup`, or a `message`. */
-    assistant: answeringActionSchema(['continue', 'hangup', 'message']).optional(),
+    /**
+     * Outbound: what to do when a carrier's AI assistant answers (智能助理，您好我是机主的智能助理): `continue` the dialog,
+     * `hangup`, a `message`, or the flow's assistant branch `{ goto: <step>, say?: ... }`: the greeting is cut and the
+     * dialog goes on from that step (a message for the owner, a question the assistant can pass on, an end).
+     */
+    assistant: z.union([answeringActionSchema(['continue', 'hangup', 'message']), z.object({ goto: z.string().min(1), say: textSchema.optional() }).strict()]).optional(),
     steps: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'step names are letters, digits, _ and -'), stepSchema),
   })
   .strict();

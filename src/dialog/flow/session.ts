@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AnswerKind } from '../../speech/index.ts';
-import type { BotAction, CallContext, DialogSession, TurnInput } from '../types.ts';
+import type { BotAction, CallContext, DialogEvent, DialogSession, TurnInput, TurnUnderstanding } from '../types.ts';
 import { addDaysIso, todayIn, type LlmIntentFallback, type NluResult, type Slots } from '../nlu/index.ts';
 import { isWaitingStep } from './check.ts';
 import type { DoNotCallDefinition, GlobalHandler, RetryDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
@@ -55,6 +55,7 @@ export class FlowDialogSession implements DialogSession {
   private turns = 0;
   private finalAction: BotAction | undefined;
   private facts: TurnFacts = emptyFacts;
+  private understood: TurnUnderstanding | undefined;
 
   constructor(o: FlowSessionOptions) {
     this.o = o;
@@ -74,7 +75,17 @@ export class FlowDialogSession implements DialogSession {
     return this.enter(this.flow.definition.start, []);
   }
 
+  branch(event: DialogEvent): Promise<BotAction> | undefined {
+    const target = event === 'assistant' ? this.flow.definition.assistant : undefined;
+    if (this.finalAction || !target || !('goto' in target)) return undefined;
+    this.log.info({ event, step: target.goto }, 'dialog branch');
+    this.transcript.push(`(${event} answered)`);
+    this.setLearned('answered_by', event);
+    return this.enter(target.goto, target.say ? [this.pickText(target.say, 0)] : []);
+  }
+
   async next(input: TurnInput): Promise<BotAction> {
+    this.understood = undefined;
     if (this.finalAction) return this.finalAction;
     const step = this.currentStep();
     if (!step || this.current === undefined) return this.finish({ kind: 'end', disposition: 'error' }, 'no current step');
@@ -94,6 +105,7 @@ export class FlowDialogSession implements DialogSession {
       if (!intent) return this.retry('no_match');
       const n = Number(input.digits);
       this.facts = { text: input.digits, digits: input.digits, intent, slots: Number.isFinite(n) ? { number: n, digits: input.digits } : { digits: input.digits } };
+      this.understood = { intent, confidence: 1, slots: slotText(this.facts.slots) };
       return this.handleIntent(step, intent);
     }
     const text = input.text.trim();
@@ -102,6 +114,7 @@ export class FlowDialogSession implements DialogSession {
     const nlu = this.classify(step, text);
     this.facts = { text, digits: nlu.slots.digits ?? '', intent: nlu.intent ?? '', slots: nlu.slots };
     this.setLearned('last_emotion', nlu.emotion.label);
+    this.understood = { intent: nlu.intent, confidence: nlu.confidence, slots: slotText(nlu.slots), emotion: { label: nlu.emotion.label, score: nlu.emotion.score } };
 
     // A caller who asks never to be called again (often angrily: 别再打了！我要投诉) is recorded, not transferred.
     if (nlu.intent === 'stop_calling' && (step.on?.stop_calling || this.flow.definition.globals.stop_calling)) return this.handleIntent(step, nlu.intent, nlu);
@@ -122,6 +135,7 @@ export class FlowDialogSession implements DialogSession {
     const llmIntent = await this.askLlm(step, text);
     if (llmIntent) {
       this.facts = { ...this.facts, intent: llmIntent };
+      this.understood = { ...this.understood!, intent: llmIntent };
       return this.handleIntent(step, llmIntent);
     }
     return this.retry('no_match');
@@ -158,6 +172,10 @@ export class FlowDialogSession implements DialogSession {
 
   variables(): Record<string, string> {
     return { ...this.learned };
+  }
+
+  understanding(): TurnUnderstanding | undefined {
+    return this.understood;
   }
 
   // ---- turn handling ------------------------------------------------------------------------------------------
@@ -485,4 +503,11 @@ export function isDoubtfulConsent(step: Pick<StepDefinition, 'on'>, nlu: NluResu
   const on = step.on ?? {};
   if (!('no' in on || 'not_interested' in on || 'stop_calling' in on)) return false;
   return nlu.ranked[0]?.approximate === true || (asrConfidence !== undefined && asrConfidence < minConfidence);
+}
+
+/** Slots as text, for storage and display (numbers as the NLU read them). */
+function slotText(slots: Slots): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(slots)) if (v !== undefined) out[k] = String(v);
+  return out;
 }

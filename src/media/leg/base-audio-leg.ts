@@ -326,7 +326,9 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
     if (this.isClosed || !this.pacing) return;
     if (this.queue.length === 0) {
       this.pacing = false;
-      if (this.keepAlive) this.startKeepAlive();
+      // A mark set during this last slot is already heard: it must not wait for the next prompt's first frame.
+      if (this.marks.length > 0) this.fireDueMarks();
+      if (this.keepAlive && !this.isClosed && !this.pacing) this.startKeepAlive();
       return;
     }
     const now = performance.now();

@@ -32,6 +32,8 @@ export interface AsteriskAdapterOptions {
   clock?: CallerClockOptions;
   /** Per-call secret for the /media URL chan_websocket client mode dials (checked by the HTTP server). */
   mediaToken?: MediaTokenIssuer;
+  /** How long one ARI request may go unanswered before it fails (default 8 s). */
+  ariRequestTimeoutMs?: number;
 }
 
 interface PendingOriginate {
@@ -54,6 +56,7 @@ const MEDIA_CHANNEL = /^(WebSocket|AudioSocket|UnicastRTP|Snoop)\//;
 export const ATTEMPT_VARIABLE = 'CALLPILOT_ATTEMPT';
 /** Every channel callpilot originates gets an id with this prefix, so its own calls are found without a scan. */
 const OUTBOUND_PREFIX = 'callpilot-out-';
+const OUTBOUND_CHANNEL_ID = /^callpilot-out-[A-Za-z0-9-]{1,64}$/;
 /** Extra time an originate may take beyond its ring timeout (SIP Timer B is 32 s). */
 const ORIGINATE_GRACE_MS = 40_000;
 
@@ -88,7 +91,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     super();
     this.log = opts.log;
     this.rtpPorts = new RtpPortPool(cfg.rtpPortRange[0], cfg.rtpPortRange[1]);
-    this.conn = new AriConnection({ url: cfg.url, username: cfg.username, password: cfg.password, app: cfg.app, log: this.log });
+    this.conn = new AriConnection({ url: cfg.url, username: cfg.username, password: cfg.password, app: cfg.app, log: this.log, requestTimeoutMs: opts.ariRequestTimeoutMs });
     this.conn.on('event', (ev) => this.onEvent(ev));
     this.conn.on('up', (reconnect) => void this.onUp(reconnect));
     this.conn.on('down', (why) => this.setReady(false, `ARI not connected: ${why}`));
@@ -158,7 +161,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     const rest = this.conn.rest;
     if (!rest || !this.isReady) return { disposition: 'failed', cause: 41, causeText: `Asterisk not ready: ${this.reason ?? 'unknown'}` };
     if (req.earlyMedia) return this.originateWithEarlyMedia(req, req.earlyMedia, rest);
-    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
+    const channelId = this.channelIdFor(req);
     const timeoutSec = req.timeoutSec ?? 30;
     const result = new Promise<OriginateResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -229,7 +232,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
    * `Up` at answer; a 480/404 ends with ChannelDestroyed 19/1 and no final Dial status.
    */
   private async originateWithEarlyMedia(req: OriginateRequest, monitor: EarlyMediaMonitor, rest: AriRest): Promise<OriginateResult> {
-    const channelId = `${OUTBOUND_PREFIX}${randomUUID()}`;
+    const channelId = this.channelIdFor(req);
     const timeoutSec = req.timeoutSec ?? 30;
     const info: PbxCallInfo = {
       pbx: 'asterisk',
@@ -309,16 +312,37 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
     this.settleOriginate(channelId, { disposition: 'answered', call, progress: { kind: 'answered', source: 'cause', heard } });
   }
 
+  newChannelId(): string {
+    return `${OUTBOUND_PREFIX}${randomUUID()}`;
+  }
+
+  /** The id an originate dials with: the one chosen in advance (stored with a campaign attempt) or a fresh one. */
+  private channelIdFor(req: OriginateRequest): string {
+    if (req.channelId === undefined) return this.newChannelId();
+    // It goes into ARI paths and our own outbound listing: only ids of our own form are taken.
+    if (!OUTBOUND_CHANNEL_ID.test(req.channelId)) throw new Error(`not a callpilot outbound channel id: ${JSON.stringify(req.channelId)}`);
+    return req.channelId;
+  }
+
   async listLiveCalls(): Promise<LiveChannel[]> {
     const rest = this.rest();
     const channels = (await rest.listChannels()).filter((c) => c.id.startsWith(OUTBOUND_PREFIX));
     const out: LiveChannel[] = [];
-    for (const ch of channels) {
-      // channelvars only carry what ari.conf lists, so ask for the variable itself.
-      const attemptId = ch.channelvars?.[ATTEMPT_VARIABLE] ?? (await rest.getVariable(ch.id, ATTEMPT_VARIABLE).catch(() => undefined));
-      out.push({ pbxCallId: ch.id, attemptId: attemptId || undefined, state: ch.state });
-    }
+    for (const ch of channels) out.push(await this.liveChannel(rest, ch));
     return out;
+  }
+
+  async findChannel(pbxCallId: string): Promise<LiveChannel | undefined> {
+    if (!OUTBOUND_CHANNEL_ID.test(pbxCallId)) return undefined;
+    const rest = this.rest();
+    const ch = await rest.getChannel(pbxCallId);
+    return ch ? this.liveChannel(rest, ch) : undefined;
+  }
+
+  private async liveChannel(rest: AriRest, ch: AriChannel): Promise<LiveChannel> {
+    // channelvars only carry what ari.conf lists, so ask for the variable itself.
+    const attemptId = ch.channelvars?.[ATTEMPT_VARIABLE] ?? (await rest.getVariable(ch.id, ATTEMPT_VARIABLE).catch(() => undefined));
+    return { pbxCallId: ch.id, attemptId: attemptId || undefined, state: ch.state };
   }
 
   async hangupChannel(pbxCallId: string, cause = 16): Promise<boolean> {

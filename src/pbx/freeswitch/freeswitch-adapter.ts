@@ -56,6 +56,7 @@ export function streamWireFormat(media: FreeswitchConfig['media']): StreamWireFo
 
 /** Channel variable carrying the campaign attempt id (read back by listLiveCalls after a crash). */
 export const ATTEMPT_VARIABLE = 'callpilot_attempt';
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export interface FreeswitchAdapterOptions {
   log: Logger;
@@ -188,8 +189,14 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     return [this.media.route()];
   }
 
+  newChannelId(): string {
+    return randomUUID();
+  }
+
   async originate(req: OriginateRequest): Promise<OriginateResult> {
-    const uuid = randomUUID();
+    // Chosen in advance when a campaign attempt stored it; it goes into the dial string, so only a UUID is taken.
+    if (req.channelId !== undefined && !UUID.test(req.channelId)) throw new Error(`not a FreeSWITCH uuid: ${JSON.stringify(req.channelId)}`);
+    const uuid = req.channelId ?? this.newChannelId();
     const vars: Record<string, string> = {
       origination_uuid: uuid,
       // false: the 183 completes the originate and &park() runs on the unanswered channel, so the stream can
@@ -251,11 +258,22 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     const out: LiveChannel[] = [];
     for (const row of rows) {
       if (!row.uuid || row.direction !== 'outbound') continue;
-      const value = (await this.client.api(`uuid_getvar ${row.uuid} ${ATTEMPT_VARIABLE}`)).trim();
-      const attemptId = value && value !== '_undef_' && !value.startsWith('-ERR') ? value : undefined;
-      out.push({ pbxCallId: row.uuid, attemptId, state: row.callstate ?? row.state ?? '' });
+      out.push({ pbxCallId: row.uuid, attemptId: await this.attemptOf(row.uuid), state: row.callstate ?? row.state ?? '' });
     }
     return out;
+  }
+
+  async findChannel(pbxCallId: string): Promise<LiveChannel | undefined> {
+    if (!UUID.test(pbxCallId)) return undefined;
+    const exists = (await this.client.api(`uuid_exists ${pbxCallId}`)).trim();
+    if (exists === 'false') return undefined;
+    if (exists !== 'true') throw new Error(`uuid_exists ${pbxCallId}: unexpected reply ${JSON.stringify(exists.slice(0, 200))}`);
+    return { pbxCallId, attemptId: await this.attemptOf(pbxCallId), state: 'exists' };
+  }
+
+  private async attemptOf(uuid: string): Promise<string | undefined> {
+    const value = (await this.client.api(`uuid_getvar ${uuid} ${ATTEMPT_VARIABLE}`)).trim();
+    return value && value !== '_undef_' && !value.startsWith('-ERR') ? value : undefined;
   }
 
   async hangupChannel(pbxCallId: string, cause = 16): Promise<boolean> {

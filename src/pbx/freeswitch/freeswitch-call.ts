@@ -167,6 +167,10 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
     }
   }
 
+  get transferVerdictMs(): number {
+    return this.options.transferVerifyMs ?? DEFAULT_TRANSFER_VERIFY_MS;
+  }
+
   /** Bounded wait for FreeSWITCH to play out the bot's audio. */
   private async playedOut(): Promise<void> {
     const leg = this.leg;
@@ -181,7 +185,7 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
    */
   private watchTransfer(target: string): void {
     clearTimeout(this.transferWatch?.timer);
-    const timer = setTimeout(() => this.transferVerdict({ result: 'unknown', target, detail: 'no bridge or hangup yet' }), this.options.transferVerifyMs ?? DEFAULT_TRANSFER_VERIFY_MS);
+    const timer = setTimeout(() => this.transferVerdict({ result: 'unknown', target, detail: 'no bridge or hangup yet' }), this.transferVerdictMs);
     timer.unref();
     this.transferWatch = { target, bridged: false, timer };
   }

@@ -4,7 +4,7 @@ import type { AudioLeg } from '../../../src/media/index.ts';
 import { ariEndpointOf } from '../../../src/pbx/asterisk/asterisk-adapter.ts';
 import { addToBridge } from '../../../src/pbx/asterisk/asterisk-call.ts';
 import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
-import { sleep, startHarness, tone, until } from './harness.ts';
+import { silent, sleep, startHarness, tone, until } from './harness.ts';
 
 test('AudioSocket burst: 30 calls at 10/s, half of them silent at first (DTX), StasisStart late: every caller hears the bot', async () => {
   // The media channel's StasisStart comes after the REST reply (captured -15..+4 ms); an addChannel in that window
@@ -38,9 +38,9 @@ test('AudioSocket burst: 30 calls at 10/s, half of them silent at first (DTX), S
     assert.is(legs.length, 30);
     for (const [i, c] of channels.entries()) {
       const socket = findAudioSocket(h, c.id);
-      assert.ok(socket?.firstBotAudioAt !== undefined && socket.connectedAt !== undefined, `call ${i}: the bot sent audio`);
-      // Silence on connect: callpilot speaks first, before any caller audio and before the greeting.
-      assert.ok(socket.firstBotAudioAt - socket.connectedAt < 1000, `call ${i}: first bot frame ${Math.round(socket.firstBotAudioAt - socket.connectedAt)} ms after connect`);
+      // Silence on connect: callpilot speaks first, before any caller audio and before the greeting (an order of
+      // events, which a busy machine cannot change).
+      assert.is(socket?.firstBotFrameSilent, true, `call ${i}: the bot's first frame was silence sent on connect`);
       if (i % 2 === 0) assert.ok((c.line?.framesWithheld ?? 0) > 0, `call ${i} really sent no RTP while silent`);
     }
   } finally {
@@ -48,9 +48,9 @@ test('AudioSocket burst: 30 calls at 10/s, half of them silent at first (DTX), S
   }
 });
 
-function findAudioSocket(h: Awaited<ReturnType<typeof startHarness>>, callerId: string): { connectedAt?: number; firstBotAudioAt?: number } | undefined {
+function findAudioSocket(h: Awaited<ReturnType<typeof startHarness>>, callerId: string): { firstBotFrameSilent?: boolean } | undefined {
   const bridgeId = h.asterisk.channel(callerId)?.bridgeId;
-  const channels = (h.asterisk as unknown as { channels: Map<string, { bridgeId?: string; audioSocket?: { connectedAt?: number; firstBotAudioAt?: number } }> }).channels;
+  const channels = (h.asterisk as unknown as { channels: Map<string, { bridgeId?: string; audioSocket?: { firstBotFrameSilent?: boolean } }> }).channels;
   return [...channels.values()].find((c) => c.audioSocket && c.bridgeId === bridgeId)?.audioSocket;
 }
 
@@ -78,7 +78,9 @@ test('addChannel answered 422 (not in Stasis yet) is retried until the channel i
 });
 
 test('Asterisk crash (kill -9): calls end at once with cause 38, teardown does not wait out request deadlines, 38 confirmed after the restart', async () => {
-  const h = await startHarness({ media: 'websocket' });
+  // ARI requests get an hour's deadline here: a teardown that waited on one would never end, and the hang guard
+  // below says so; one that ends proves no deadline was waited out, whatever the machine's load.
+  const h = await startHarness({ media: 'websocket' }, {}, true, silent, { ariRequestTimeoutMs: 3_600_000 });
   try {
     const callP = new Promise<PbxCall>((resolve) => h.adapter.once('call', resolve));
     h.asterisk.placeInboundCall();
@@ -88,17 +90,19 @@ test('Asterisk crash (kill -9): calls end at once with cause 38, teardown does n
     const updates: HangupInfo[] = [];
     call.on('causeUpdate', (u) => updates.push(u));
     const hung = new Promise<HangupInfo>((resolve) => call.once('hangup', resolve));
-    const crashedAt = performance.now();
-    const crash = h.asterisk.crash(1500);
-    const info = await hung;
-    const tookMs = performance.now() - crashedAt;
+    // Down until the call is over: nothing Asterisk could answer may be what ends it.
+    const crash = h.asterisk.crash(-1);
+    let ended: HangupInfo | undefined;
+    void hung.then((i) => (ended = i));
+    // Hang guard only: swagger-client never settles a request on a refused connection.
+    await until(() => ended !== undefined, 60_000, 'the call to end after the crash');
+    const info = ended!;
     assert.is(info.by, 'pbx');
     assert.is(info.cause, 38);
-    await until(() => leg.closed, 3000, 'leg closed');
-    // Each ARI request would otherwise wait its 8 s deadline (swagger-client never settles a refused connection).
-    assert.ok(tookMs < 6000, `call ended ${Math.round(tookMs)} ms after the crash`);
-    await until(() => h.adapter.activeCalls === 0, 3000, 'call released without waiting on Asterisk');
+    await until(() => leg.closed, 60_000, 'leg closed');
+    await until(() => h.adapter.activeCalls === 0, 60_000, 'call released without waiting on Asterisk');
     await crash;
+    await h.asterisk.restartAfterCrash();
     await until(() => h.adapter.ready, 20000, 'ready after the restart');
     await until(() => updates.length > 0, 5000, 'cause confirmed after reconnecting');
     assert.is(updates[0]?.cause, 38);

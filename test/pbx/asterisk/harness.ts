@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AsteriskConfig } from '../../../src/pbx/index.ts';
 import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
-import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
+import { AsteriskAdapter, type AsteriskAdapterOptions } from '../../../src/pbx/asterisk/index.ts';
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { FakeAsterisk, type FakeAsteriskOptions } from './peer/fake-asterisk.ts';
 import { testLog } from '../../support/run-log.ts';
@@ -21,6 +21,7 @@ export async function startHarness(
   peer: FakeAsteriskOptions = {},
   connect = true,
   log: Logger = silent,
+  adapterOptions: Omit<AsteriskAdapterOptions, 'log'> = {},
 ): Promise<Harness> {
   const asterisk = new FakeAsterisk(peer);
   await asterisk.start();
@@ -34,7 +35,7 @@ export async function startHarness(
     rtpPortRange: [0, -1],
     ...overrides,
   });
-  const adapter = new AsteriskAdapter(cfg, { log });
+  const adapter = new AsteriskAdapter(cfg, { ...adapterOptions, log });
   if (connect) {
     await adapter.start();
     await until(() => adapter.ready, 5000, 'adapter ready');

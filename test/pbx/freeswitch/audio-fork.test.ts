@@ -52,6 +52,11 @@ test('audio_fork call: stream up, caller audio, bot audio via playAudio + broadc
     channel.stream?.sendAudio(tone(300));
     await until(() => frames.length >= 15, 'caller frames');
     assert.ok(frames.every((n) => n === 320));
+    // A full default buffer (2 s) written as one message after a stall is legal, and re-cut like the rest.
+    const before = frames.length;
+    channel.stream?.sendAudioMessage(tone(2000));
+    await until(() => frames.length >= before + 100, 'a 2 s message re-cut into 20 ms frames');
+    assert.ok(channel.stream?.isOpen, 'the leg took the 64,000-byte message');
 
     leg.play(tone(1500));
     await until(() => r.fs.wireAudio(uuid).segments.length >= 2 && channel.playing !== undefined, 'two chunks on the wire, one playing');

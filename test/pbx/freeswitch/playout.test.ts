@@ -234,6 +234,26 @@ test('ESL drop before any announcement: the audio is sent again once the connect
   }
 });
 
+test('announcements slower than the leg waits (a loaded FreeSWITCH): the audio is sent again, and the caller hears the prompt once', async () => {
+  // Past ANNOUNCE_WAIT_MS x ANNOUNCE_GIVE_UP the first chunks go again as new files; the late announcements of
+  // the given-up ones must not shift which file holds which chunk, or the playlist lists the old files too.
+  const r = await rig({}, { announceDelayMs: 1500 });
+  try {
+    const { uuid, leg } = await liveCall(r);
+    const channel = r.fs.channel(uuid);
+    const done = markAt(leg, 'end');
+    leg.play(tone(1200));
+    leg.mark('end');
+    await done;
+    await until(() => channel.playbacks.length > 0 && channel.playbacks.every((p) => p.status === 'done'), 'played out');
+    const { segments } = r.fs.wireAudio(uuid);
+    assert.ok(Math.abs(wireMs(r, uuid) - 1200) <= 1, `wire carried ${wireMs(r, uuid)} ms of 1200 (${segments.map((s) => s.file?.replace(/^.*_/, '')).join(' ')})`);
+    await leg.close({ code: 'bot_hangup' });
+  } finally {
+    await teardown(r);
+  }
+});
+
 test('bot hangup right after the last words: uuid_kill waits for PLAYBACK_STOP, so all of them are heard', async () => {
   const r = await rig();
   try {

@@ -4,31 +4,16 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PbxCallRunner } from '../../../src/calls/index.ts';
-import type { CallEngine, StartCallRequest } from '../../../src/dialog/index.ts';
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { openSqliteStore, type CallRecord, type Store } from '../../../src/store/index.ts';
-import { log, rig, type Rig, teardown, tone, until } from './harness.ts';
+import { log, rig, type Rig, teardown, until } from './harness.ts';
+import { transferringEngine } from './transferring-engine.ts';
 import type { TransferRoute } from './peer/fake-freeswitch.ts';
 
 /**
  * What a FreeSWITCH transfer really became, stored: the bot hands the caller to the agent extension, the peer's
  * dialplan bridges, has no such extension, or rings until the caller gives up, and the call store must say so.
  */
-
-/** Speaks a last sentence and transfers, then stores its end the way the real engine does (`transferred`). */
-function transferringEngine(store: Store, seen: { callId?: string }): CallEngine {
-  return {
-    runCall: async (req: StartCallRequest) => {
-      const callId = req.callId ?? 'missing';
-      seen.callId = callId;
-      await store.calls.createCall({ id: callId, pbx: req.pbx ?? 'freeswitch', pbxCallId: req.pbxCallId, direction: 'inbound', lang: 'zh', status: 'active', startedAt: new Date().toISOString(), variables: {} });
-      req.leg.play(tone(400));
-      await req.control?.transfer('caller asked for a human', '转人工');
-      await store.calls.updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'transferred', hangupBy: 'transfer' });
-      return { callId, disposition: 'transferred', endedBy: 'transfer', transcript: [] };
-    },
-  } as unknown as CallEngine;
-}
 
 interface Setup {
   r: Rig;
@@ -43,7 +28,7 @@ async function setUp(route: TransferRoute): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'callpilot-fs-transfer-'));
   const store = openSqliteStore(join(dir, 'calls.db'));
   const seen: { callId?: string } = {};
-  const runner = new PbxCallRunner({ engine: transferringEngine(store, seen), calls: store.calls, log, causeWaitMs: 500 });
+  const runner = new PbxCallRunner({ engine: transferringEngine(store.calls, seen), calls: store.calls, log, causeWaitMs: 500 });
   r.adapter.on('call', (call: PbxCall) => runner.accept(call));
   r.fs.setDialplan(() => route);
   await r.adapter.start();

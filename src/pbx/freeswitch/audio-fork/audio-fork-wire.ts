@@ -15,6 +15,12 @@ export const AUDIO_FORK_SUBPROTOCOL = 'audio.drachtio.org';
  *   raised for an `error` message from the server, which callpilot never sends.
  * `textContent` is optional and left out: the leg only sees PCM.
  */
+/**
+ * mod_audio_fork buffers caller audio for up to MOD_AUDIO_FORK_BUFFER_SECS (1-5 s) and writes whatever has built up
+ * as one binary message when the socket is writable: at 16 kHz, 16-bit, two channels (both legs) that is 320,000 B.
+ */
+const AUDIO_FORK_MAX_MESSAGE_BYTES = 5 * 16000 * 2 * 2;
+
 export const AUDIO_FORK_WIRE: StreamWireFormat = {
   module: 'mod_audio_fork',
   command: 'uuid_audio_fork',
@@ -30,6 +36,7 @@ export const AUDIO_FORK_WIRE: StreamWireFormat = {
   playSubclass: 'mod_audio_fork::play_audio',
   failureSubclasses: ['mod_audio_fork::connect_failed'],
   fileNumbering: 'global',
+  maxMessageBytes: AUDIO_FORK_MAX_MESSAGE_BYTES,
   audioMessage(audioContent: string, sampleRate: SampleRate): string {
     return JSON.stringify({ type: 'playAudio', data: { audioContentType: 'raw', sampleRate, audioContent } });
   },

@@ -13,6 +13,8 @@ export const AUDIO_STREAM_WIRE: StreamWireFormat = {
   playSubclass: 'mod_audio_stream::play',
   failureSubclasses: ['mod_audio_stream::error'],
   fileNumbering: 'per-stream',
+  // One 20 ms frame per message in the captures (640 B at 16 kHz); the metadata text is ours. 16 KiB bounds memory.
+  maxMessageBytes: 16 * 1024,
   audioMessage(audioData: string, sampleRate: SampleRate): string {
     return JSON.stringify({ type: 'streamAudio', data: { audioDataType: 'raw', sampleRate, audioData } });
   },

@@ -380,11 +380,13 @@ export class StreamLeg extends BaseAudioLeg {
       return;
     }
     if (!this.naming) {
-      // The first announcement of the stream session: the lowest index not yet announced is the one it holds
-      // unless the name says otherwise, so learn the naming from the name itself against our own count.
+      // The first announcement of the stream session. n counts this session's frames from 0, as our index
+      // does, so a frame we sent is the one it names, even one already given up on and sent again (its late
+      // announcement must not name the new copy: the playlist would list both). Otherwise the lowest index not
+      // yet announced is the one it holds.
       const m = /_(\d+)\.tmp\.[a-z0-9]+$/.exec(file);
       const n = m ? Number(m[1]) : undefined;
-      const index = n !== undefined && this.chunks.has(n) ? n : this.lowestUnannounced();
+      const index = n !== undefined && n < this.nextIndex ? n : this.lowestUnannounced();
       if (index === undefined) return;
       this.naming = fileNamingFrom(file, index);
       if (!this.naming) {

@@ -58,8 +58,7 @@ export class StreamMedia implements CallMediaOpener {
 
   route(): WebSocketRoute {
     const protocols = this.wire.protocols ? [...this.wire.protocols] : undefined;
-    // Caller frames are 640 B (16 kHz L16) and the metadata text is ours; 16 KiB leaves room and bounds memory.
-    return { path: this.routePath, protocols, roles: ['pbx'], maxPayload: 16 * 1024, handle: (ws, req) => this.accept(ws, req) };
+    return { path: this.routePath, protocols, roles: ['pbx'], maxPayload: this.wire.maxMessageBytes, handle: (ws, req) => this.accept(ws, req) };
   }
 
   async open(call: FreeswitchCall): Promise<AudioLeg> {

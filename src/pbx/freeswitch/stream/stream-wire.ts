@@ -30,4 +30,6 @@ export interface StreamWireFormat {
    * counter for every call (mod_audio_fork's static playCount), so only announced files can be listed.
    */
   readonly fileNumbering: 'per-stream' | 'global';
+  /** The largest message the module can legally send us: the WebSocket route refuses anything bigger. */
+  readonly maxMessageBytes: number;
 }

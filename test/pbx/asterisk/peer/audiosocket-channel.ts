@@ -15,9 +15,11 @@ export class AudioSocketChannel {
   private closed = false;
   readonly framesIn: number[] = [];
   framesOut = 0;
-  /** performance.now() of the TCP connect and of the bot's first audio frame (Asterisk sends the caller nothing before it). */
-  connectedAt: number | undefined;
-  firstBotAudioAt: number | undefined;
+  /**
+   * Whether the bot's first audio frame was digital silence, i.e. sent on connect before any prompt (Asterisk sends
+   * the caller nothing before the bot's first frame); undefined until a frame came.
+   */
+  firstBotFrameSilent: boolean | undefined;
 
   constructor(
     private readonly uuid: string,
@@ -42,7 +44,6 @@ export class AudioSocketChannel {
         socket.off('error', reject);
         socket.on('error', () => {});
         this.socket = socket;
-        this.connectedAt = performance.now();
         const id = Buffer.from(this.uuid.replace(/-/g, ''), 'hex');
         this.writeFrame(AUDIOSOCKET_KIND.uuid, id);
         socket.on('data', (chunk) => this.onData(chunk));
@@ -112,7 +113,7 @@ export class AudioSocketChannel {
       }
       if (kind === AUDIOSOCKET_KIND.slin || kind === AUDIOSOCKET_KIND.slin16) {
         // Asterisk slices whatever arrives into its own frames; the bot is expected to pace.
-        this.firstBotAudioAt ??= performance.now();
+        this.firstBotFrameSilent ??= payload.every((byte) => byte === 0);
         // Heard only once the channel is bridged with the caller (the bridge ticks have handed us the ear).
         for (let at = 0; at + this.wire.frameBytes <= payload.length; at += this.wire.frameBytes) {
           this.heard?.(this.wire.decodeForCaller(payload.subarray(at, at + this.wire.frameBytes)));

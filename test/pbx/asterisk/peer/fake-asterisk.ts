@@ -308,6 +308,11 @@ export class FakeAsterisk {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (downMs < 0) return;
     await new Promise((r) => setTimeout(r, downMs));
+    await this.restartAfterCrash();
+  }
+
+  /** Asterisk started again after `crash(-1)`: a new startup time, no channel or bridge, the same port. */
+  async restartAfterCrash(): Promise<void> {
     this.epoch = Math.floor(Date.now() / 1000) + 1;
     this.nextChannel = 0;
     this.startupTime = asteriskTimestamp();

@@ -46,6 +46,8 @@ export interface AudioStreamClientOptions {
 
 /** PCMA silence decoded to L16, as mod_audio_stream sends before the caller says anything. */
 const PCMA_SILENCE_SAMPLE = 0x0008;
+/** 2 s of 20 ms frames: mod_audio_fork's default MOD_AUDIO_FORK_BUFFER_SECS. */
+const FORK_BUFFER_FRAMES = 100;
 
 /**
  * mod_audio_stream's WebSocket client (libwsc), byte for byte where it matters: the upgrade request
@@ -100,6 +102,11 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
   /** Caller audio (PCM16 at the stream rate) to send after what is queued; silence fills gaps. */
   sendAudio(pcm: Int16Array): void {
     this.queue.push(pcm);
+  }
+
+  /** Caller audio sent at once as one binary message, as mod_audio_fork writes a buffer that built up. */
+  sendAudioMessage(pcm: Int16Array): void {
+    this.writeFrame(0x2, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   }
 
   /** Milliseconds of queued caller audio not yet sent. */
@@ -211,6 +218,9 @@ export class AudioStreamClient extends EventEmitter<AudioStreamClientEvents> {
         else this.writeFrame(0x2, this.nextAudioFrame());
       }
       this.framesSent++;
+      // mod_audio_fork's buffer holds MOD_AUDIO_FORK_BUFFER_SECS (default 2 s): one write never carries more. A
+      // real FreeSWITCH writes on its own clock; only this process being late on a busy machine builds up more.
+      if (batch.length === FORK_BUFFER_FRAMES) this.writeFrame(0x2, Buffer.concat(batch.splice(0)));
     }
     if (batch.length > 0) this.writeFrame(0x2, Buffer.concat(batch));
     const next = this.startedAt + 40 + this.framesSent * 20;

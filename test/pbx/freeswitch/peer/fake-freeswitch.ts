@@ -44,6 +44,11 @@ export interface FakeFreeswitchOptions {
   bursty?: boolean;
   /** Callers' phones send no RTP while silent (capture k), so mod_audio_stream sends no frames then. */
   callerSuppressesSilence?: boolean;
+  /**
+   * A loaded FreeSWITCH: each `mod_audio_stream::play` event fires this much after its file was written (not
+   * captured: the captures show a few ms; the order and names stay as captured, only the event is late).
+   */
+  announceDelayMs?: number;
   /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
   recordStartFails?: boolean;
 }
@@ -453,7 +458,9 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const rate = rest.sampleRate === 8000 ? 8 : 16;
     const file = `${this.options.tempDir ?? '/tmp'}/${channel.uuid}_${channel.fileCount++}.tmp.r${rate}`;
     channel.files.set(file, samples);
-    custom('mod_audio_stream::play', JSON.stringify({ ...rest, file }));
+    const announce = (): void => custom('mod_audio_stream::play', JSON.stringify({ ...rest, file }));
+    if (this.options.announceDelayMs) setTimeout(announce, this.options.announceDelayMs);
+    else announce();
   }
 
   async stopAudioStream(channel: FakeChannel): Promise<void> {
@@ -603,9 +610,11 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     if (!channel.playing) return;
     clearTimeout(channel.playTimer);
     const cutAt = performance.now() + 19;
+    // Stamped on FreeSWITCH's clock (when it stops), not when this process's timer gets to run.
+    const stopAt = cutAt + 1;
     channel.playTimer = setTimeout(() => {
       this.cutWire(channel, cutAt);
-      this.finishPlayback(channel, 'break');
+      this.finishPlayback(channel, 'break', {}, stopAt);
     }, 20);
   }
 
@@ -616,10 +625,12 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.playTimer = undefined;
     if (channel.playing) {
       const cutAt = performance.now() + 19;
-      // The last loud packet left 19 ms after the command; PLAYBACK_STOP (break) came 22 ms after it.
+      // The last loud packet left 19 ms after the command; PLAYBACK_STOP (break) came 22 ms after it. The stop is
+      // stamped on FreeSWITCH's clock, not when this process's timer gets to run on a busy machine.
+      const stopAt = cutAt + 3;
       channel.playTimer = setTimeout(() => {
         this.cutWire(channel, cutAt);
-        this.finishPlayback(channel, status);
+        this.finishPlayback(channel, status, {}, stopAt);
       }, 22);
     }
   }
