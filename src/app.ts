@@ -13,12 +13,13 @@ import {
   completeInterruptedCalls,
   defaultMaxCalls,
   engineMetrics,
+  LiveFeed,
   OutboundCallService,
   PbxCallRunner,
   readiness,
   runMediaWebSocketCall,
 } from './calls/index.ts';
-import { CallEngine, checkCallTarget, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
+import { CallEngine, checkCallTarget, combineObservers, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
@@ -50,6 +51,8 @@ export interface CallpilotApp {
   metrics: Metrics;
   /** QA (质检) on every call; undefined when qa.enabled is false or there are no rules. */
   qa?: QaMonitor;
+  /** Every call's events, QA hits and latencies for live subscribers (/api/live, /api/calls/:id/live). */
+  live: LiveFeed;
   /** Streaming ASR and call control over gRPC; undefined unless grpc.enabled. */
   grpc?: GrpcServer;
   adapters: PbxAdapter[];
@@ -236,7 +239,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       log,
     });
 
+    const live = new LiveFeed({ log: log.child({ component: 'live' }), registry: metrics.registry });
     const server: HttpServer = await createHttpServer({
+      live,
       config: config.server,
       prebound: opts.prebound,
       log,
@@ -335,8 +340,11 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       metrics: engineMetrics(metrics, (pbx) =>
         pbx === 'asterisk' ? (config.pbx.asterisk?.media ?? 'unknown') : pbx === 'freeswitch' ? (config.pbx.freeswitch?.media ?? 'unknown') : 'media',
       ),
-      observer: qaMonitor,
+      // The feed sees each event before QA (a final, then its live hit) and each end after it (QA's end-of-call
+      // hits, then `call.ended`).
+      observer: combineObservers(live, qaMonitor),
     });
+    if (qaMonitor) live.followQa(qaMonitor);
     engine = running;
     const runner = new PbxCallRunner({
       engine: running,
@@ -473,7 +481,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await closeAll();
     };
     log.info({ url, pbx: adapters.map((a) => a.kind), maxCalls }, 'callpilot started');
-    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
+    return { url, store, engine: running, outbound, campaigns, dialer, metrics, qa: qaMonitor, live, grpc: grpcServer, adapters, auth, admission, drain, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { mayUnmask, ROLE_SETS, type AuditLog, type Principal } from '../auth/index.ts';
+import { ROLE_SETS, type AuditLog } from '../auth/index.ts';
 import { maskText } from '../core/index.ts';
 import { openEncryptedRecording, RecordingCryptoError, type EncryptedRecording, type RecordingKeyring } from '../media/index.ts';
 import type { CallRecord, CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
-import { maskCall, maskEvent, maskTurn } from './call-masking.ts';
+import { maskCall, maskEvent, maskTurn, unmaskParam, wantsUnmasked } from './call-masking.ts';
 import { qaHitSchema } from './qa-routes.ts';
 import { attachQaHits } from './turn-qa.ts';
 import { BODY_LIMITS } from './body-limits.ts';
@@ -15,7 +15,7 @@ import { HttpError } from './http-error.ts';
 import type { HttpServerOptions } from './http-types.ts';
 import { originateCallRequestSchema } from './originate-request.ts';
 import { findRecordingFile, parseByteRange } from './recording-file.ts';
-import { jsonSchemaOf, validatedByZod } from './zod-schema.ts';
+import { jsonSchemaOf, parseOrThrow, validatedByZod } from './zod-schema.ts';
 
 const callIdParams = {
   type: 'object',
@@ -90,12 +90,6 @@ const eventSchema = {
   properties: { at: { type: 'string', format: 'date-time' }, type: { type: 'string' }, data: { type: 'object', additionalProperties: true } },
 } as const;
 
-/** `?unmask=true`: full numbers, for principals allowed to see them; every such read is audited. */
-const unmaskParam = z
-  .enum(['true', 'false', '1', '0'])
-  .optional()
-  .transform((v) => v === 'true' || v === '1');
-
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   status: z.enum(['active', 'ended']).optional(),
@@ -103,16 +97,6 @@ const listQuerySchema = z.object({
 });
 
 const detailQuerySchema = z.object({ unmask: unmaskParam });
-
-/**
- * Numbers are masked for everyone by default; full numbers are a deliberate `?unmask=true` read, refused to
- * principals without the right, so the audit log holds exactly the reads that showed them.
- */
-function wantsUnmasked(principal: Principal, asked: boolean): boolean {
-  if (!asked) return false;
-  if (!mayUnmask(principal)) throw new HttpError(403, `role ${principal.role} without the unmask grant sees masked numbers only`);
-  return true;
-}
 
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
@@ -265,21 +249,6 @@ async function requireCall(store: CallStore, id: string): Promise<CallRecord> {
   const call = await store.getCall(id);
   if (!call) throw new HttpError(404, `no call ${id}`);
   return call;
-}
-
-/** Validates with zod; on failure a 400 naming the first bad field and listing all issues. */
-function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where: 'query' | 'body'): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    field: issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.'),
-    message: issue.message,
-  }));
-  const first = issues[0];
-  throw new HttpError(400, `invalid ${where}: ${first ? `${first.field || where}: ${first.message}` : 'malformed'}`, {
-    field: first?.field,
-    issues,
-  });
 }
 
 /**

@@ -10,6 +10,7 @@ import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
 import { registerQaRoutes } from './qa-routes.ts';
+import { liveWebSocketRoutes, registerLiveRoutes, type LiveRoutesOptions } from './live-routes.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { HttpError } from './http-error.ts';
 import { registerApiDocs, registerOpenApiCollector } from './openapi.ts';
@@ -110,12 +111,15 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
   registerQaRoutes(app, { qa: opts.store.qa });
+  const liveOptions: LiveRoutesOptions | undefined = opts.live ? { live: opts.live, calls: opts.store.calls, audit: auth.audit, config: opts.config, log } : undefined;
+  if (liveOptions) registerLiveRoutes(app, liveOptions);
   if (opts.campaigns) registerCampaignRoutes(app, { campaigns: opts.campaigns, store: opts.store.campaigns, uploadLimitBytes: opts.config.uploadLimitBytes, audit: auth.audit });
   registerWebhookRoutes(app, { store: opts.store.campaigns, poke: opts.webhooks ? () => opts.webhooks?.poke() : undefined });
   registerConsole(app);
   await registerApiDocs(app);
 
-  const dispatcher = new WebSocketDispatcher(opts.webSocketRoutes, log, {
+  const webSocketRoutes = [...opts.webSocketRoutes, ...(liveOptions ? liveWebSocketRoutes(liveOptions) : [])];
+  const dispatcher = new WebSocketDispatcher(webSocketRoutes, log, {
     checkUpgrade: (headers) => access.checkUpgrade(headers),
     mediaTokens: auth.mediaTokens,
   });
@@ -125,7 +129,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   let closed = false;
   return {
     routes: access.routes,
-    webSocketEndpoints: opts.webSocketRoutes.map((r) => ({ path: r.path, protocols: r.protocols, roles: r.roles ?? [] })),
+    webSocketEndpoints: webSocketRoutes.map((r) => ({ path: r.path, protocols: r.protocols, roles: r.roles ?? [] })),
     async listen(): Promise<string> {
       // Upgrades are dispatched only from here: before, a prebound server refuses them itself.
       app.server.on('upgrade', upgrade);
@@ -140,6 +144,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      opts.live?.close();
       dispatcher.close();
       await app.close();
       // fastify closes only servers it made listen.

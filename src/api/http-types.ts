@@ -1,5 +1,6 @@
 import type { RequestListener, Server } from 'node:http';
 import type { CampaignService } from '../campaign/index.ts';
+import type { LiveFeed } from '../calls/index.ts';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { RecordingKeyring, WebSocketRoute } from '../media/index.ts';
@@ -68,6 +69,8 @@ export interface HttpServerOptions {
   recordingKeyring?: RecordingKeyring;
   /** Tokens, audit log and PBX media tokens; built on `store` when absent. */
   auth?: Auth;
+  /** The live feed (`/api/live`, `/api/calls/:id/live`, SSE and WebSocket); absent: those routes are not served. */
+  live?: LiveFeed;
   /** Serve /metrics without a token (observability.metricsPublic). */
   metricsPublic?: boolean;
 }

@@ -19,10 +19,19 @@ export const CALLPILOT_MEDIA_SUBPROTOCOL = 'callpilot-media';
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
 
 export type RouteMatch =
-  | { ok: true; route: WebSocketRoute; protocol: string | undefined }
+  | { ok: true; route: DispatchedRoute; protocol: string | undefined }
   | { ok: false; status: 400 | 404; message: string };
 
 type RejectStatus = 400 | 401 | 403 | 404 | 500;
+
+/**
+ * A route the dispatcher serves: the media layer's routes, or the API's own (the live feed), which also get who
+ * connected and may narrow the paths under their prefix they serve (others are 404 before any upgrade).
+ */
+export interface DispatchedRoute extends Omit<WebSocketRoute, 'handle'> {
+  handle(ws: WebSocket, req: IncomingMessage, principal?: Principal): void;
+  accepts?(pathname: string): boolean;
+}
 
 /**
  * Pick the route for an upgrade: among routes registered on the longest path prefix (on a `/` boundary) that
@@ -31,11 +40,11 @@ type RejectStatus = 400 | 401 | 403 | 404 | 500;
  * `Sec-WebSocket-Protocol: media` and a browser's plain `/media` reach different routes on the same path, while
  * a request for `/media/fork` never falls back to `/media`.
  */
-export function matchWebSocketRoute(routes: readonly WebSocketRoute[], pathname: string, offered: readonly string[]): RouteMatch {
+export function matchWebSocketRoute(routes: readonly DispatchedRoute[], pathname: string, offered: readonly string[]): RouteMatch {
   let longest = -1;
-  for (const route of routes) if (pathMatches(route.path, pathname)) longest = Math.max(longest, normalizedPath(route.path).length);
+  for (const route of routes) if (servesPath(route, pathname)) longest = Math.max(longest, normalizedPath(route.path).length);
   if (longest < 0) return { ok: false, status: 404, message: `no WebSocket endpoint at ${pathname}` };
-  const candidates = routes.filter((route) => pathMatches(route.path, pathname) && normalizedPath(route.path).length === longest);
+  const candidates = routes.filter((route) => servesPath(route, pathname) && normalizedPath(route.path).length === longest);
   for (const route of candidates) {
     const protocol = acceptedProtocol(route, offered);
     if (protocol !== false) return { ok: true, route, protocol };
@@ -48,12 +57,16 @@ export function matchWebSocketRoute(routes: readonly WebSocketRoute[], pathname:
 }
 
 /** The subprotocol to answer with (undefined = none), or false when the route does not serve this offer. */
-export function acceptedProtocol(route: WebSocketRoute, offered: readonly string[]): string | undefined | false {
+export function acceptedProtocol(route: DispatchedRoute, offered: readonly string[]): string | undefined | false {
   if (route.protocols && route.protocols.length > 0) {
     return offered.find((p) => route.protocols?.includes(p)) ?? false;
   }
   if (offered.length === 0) return undefined;
   return offered.includes(CALLPILOT_MEDIA_SUBPROTOCOL) ? CALLPILOT_MEDIA_SUBPROTOCOL : false;
+}
+
+function servesPath(route: DispatchedRoute, pathname: string): boolean {
+  return pathMatches(route.path, pathname) && (route.accepts?.(pathname) ?? true);
 }
 
 function normalizedPath(path: string): string {
@@ -77,12 +90,12 @@ export function offeredProtocols(req: IncomingMessage): string[] {
 
 /** Routes HTTP upgrade requests to one noServer WebSocketServer per route. */
 export class WebSocketDispatcher {
-  private readonly servers = new Map<WebSocketRoute, WebSocketServer>();
-  private readonly routes: readonly WebSocketRoute[];
+  private readonly servers = new Map<DispatchedRoute, WebSocketServer>();
+  private readonly routes: readonly DispatchedRoute[];
   private readonly log: Logger;
   private readonly guard: UpgradeGuard;
 
-  constructor(routes: readonly WebSocketRoute[], log: Logger, guard: UpgradeGuard) {
+  constructor(routes: readonly DispatchedRoute[], log: Logger, guard: UpgradeGuard) {
     this.routes = routes;
     this.log = log;
     this.guard = guard;
@@ -118,14 +131,14 @@ export class WebSocketDispatcher {
       return;
     }
     this.authorize(req, match.route).then(
-      (denial) => {
+      ({ denial, principal }) => {
         if (denial) {
           this.log.warn({ path: pathname, status: denial.status, origin: req.headers.origin }, `WebSocket upgrade refused: ${denial.message}`);
           rejectUpgrade(socket, denial.status, denial.message);
           return;
         }
         if (socket.destroyed) return;
-        this.accept(server, match.route, req, socket, head, pathname);
+        this.accept(server, match.route, req, socket, head, pathname, principal);
       },
       (err: unknown) => {
         this.log.error({ err, path: pathname }, 'WebSocket upgrade check failed');
@@ -134,13 +147,20 @@ export class WebSocketDispatcher {
     );
   }
 
-  /** undefined = let it in. */
-  private async authorize(req: IncomingMessage, route: WebSocketRoute): Promise<{ status: RejectStatus; message: string } | undefined> {
+  /** No `denial`: let it in (`principal`: who, when credentials were presented). */
+  private async authorize(
+    req: IncomingMessage,
+    route: DispatchedRoute,
+  ): Promise<{ denial?: { status: RejectStatus; message: string }; principal?: Principal }> {
     const checked = await this.guard.checkUpgrade(req.headers);
-    if (!checked.ok) return checked;
+    if (!checked.ok) return { denial: checked };
+    return { denial: this.denialFor(req, route, checked.principal), principal: checked.principal };
+  }
+
+  private denialFor(req: IncomingMessage, route: DispatchedRoute, principal: Principal | undefined): { status: RejectStatus; message: string } | undefined {
     const roles = (route.roles ?? []) as readonly Role[];
-    if (allows(roles, checked.principal)) return undefined;
-    if (checked.principal) return { status: 403, message: `role ${checked.principal.role} may not connect to ${route.path}` };
+    if (allows(roles, principal)) return undefined;
+    if (principal) return { status: 403, message: `role ${principal.role} may not connect to ${route.path}` };
     // Per-call media tokens open PBX-only endpoints, never the operators' /media (it starts calls of its own).
     if (roles.length === 1 && roles[0] === 'pbx') {
       const url = new URL(req.url ?? '/', 'http://callpilot.invalid');
@@ -151,10 +171,10 @@ export class WebSocketDispatcher {
     return { status: 401, message: 'authentication required: Authorization: Bearer <token>, a console session, or the media URL callpilot handed out' };
   }
 
-  private accept(server: WebSocketServer, route: WebSocketRoute, req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
+  private accept(server: WebSocketServer, route: DispatchedRoute, req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string, principal: Principal | undefined): void {
     server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       try {
-        route.handle(ws, req);
+        route.handle(ws, req, principal);
       } catch (err) {
         this.log.error({ err, path: pathname }, 'WebSocket route handler failed');
         ws.close(1011, 'internal error');

@@ -24,3 +24,16 @@ export {
   type CallAdmissionOptions,
   type RefusalReason,
 } from './call-admission.ts';
+export {
+  LiveFeed,
+  maskMessage,
+  type LiveCallSummary,
+  type LiveCloseReason,
+  type LiveFeedOptions,
+  type LiveMessage,
+  type LiveMessageBody,
+  type LiveMessageType,
+  type LiveQaHit,
+  type LiveSink,
+  type LiveSubscription,
+} from './live-feed.ts';

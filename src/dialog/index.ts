@@ -14,3 +14,5 @@ export {
 export * from './flow/index.ts';
 export * from './nlu/index.ts';
 export { warmFlowPrompts, type PromptWarmingProgress } from './prompt-warmer.ts';
+export { combineObservers } from './observers.ts';
+export { estimatedSpeakingMs, heardPart } from './heard-text.ts';

@@ -27,8 +27,11 @@ export type CallTimelineEvent =
   | { type: 'botAudioStart'; atMs: number; latencyMs?: number }
   /** A prompt finished playing to its end (a cut prompt ends with `bargeIn` instead). */
   | { type: 'botAudioEnd'; atMs: number }
-  /** The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. */
-  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number }
+  /**
+   * The caller talked over the bot: bot audio stopped; `stopMs` = caller onset -> stop. `promptMs`: the whole
+   * prompt's length once its synthesis is done (what was heard of its text is `heardMs` of it).
+   */
+  | { type: 'bargeIn'; atMs: number; heardMs: number; stopMs: number; promptMs?: number }
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
   | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
   | { type: 'echoIgnored'; atMs: number }

@@ -366,7 +366,8 @@ export class TurnLoop {
     p.vadConfirmed = false;
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
-    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs });
+    const promptMs = p.synthDone ? (totalSamples(p) / this.rate) * 1000 : undefined;
+    this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs, ...(promptMs !== undefined ? { promptMs } : {}) });
     this.state = 'callerSpeaking';
     this.holdTimer = setTimeout(() => {
       if (this.prompt === p && p.held && !this.o.speech.speaking) this.resumePrompt(p, 'noise');
@@ -400,9 +401,7 @@ export class TurnLoop {
     const playedMs = (p.playedSamples / this.rate) * 1000;
     if (playedMs < TURN_BOUNDARY_MS) return true;
     if (!p.synthDone) return false;
-    let total = 0;
-    for (const c of p.chunks) total += c.length;
-    return ((total - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
+    return ((totalSamples(p) - p.playedSamples) / this.rate) * 1000 < TURN_BOUNDARY_MS;
   }
 
   /** A final whose speech began around a hold that has since been resumed (and not long ago). */
@@ -646,3 +645,9 @@ export class TurnLoop {
 }
 
 export { normalizeText };
+
+function totalSamples(p: Prompt): number {
+  let total = 0;
+  for (const c of p.chunks) total += c.length;
+  return total;
+}

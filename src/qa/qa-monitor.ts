@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { maskText } from '../core/index.ts';
-import type { CallObserver, CallTimelineEvent, ObservedCall } from '../dialog/index.ts';
+import { estimatedSpeakingMs, type CallObserver, type CallTimelineEvent, type ObservedCall } from '../dialog/index.ts';
 import type { NewQaHit, QaStore } from '../store/index.ts';
 import { QaCallEvaluation, type QaFinding, type QaRules, type QaUtterance } from './engine.ts';
 import { loadQaRules } from './loader.ts';
@@ -18,9 +18,6 @@ export interface QaMonitorOptions {
   registry?: Registry;
   now?: () => Date;
 }
-
-/** Speaking rates used to place a match inside a prompt until the prompt's real end is known. */
-const MS_PER_CHAR = { zh: 230, en: 65 } as const;
 
 interface CallQa {
   call: ObservedCall;
@@ -81,7 +78,8 @@ export class QaMonitor implements CallObserver {
         if (qa.pendingBot === undefined) break;
         const text = qa.pendingBot;
         qa.pendingBot = undefined;
-        const estimate = [...text].length * (MS_PER_CHAR[qa.call.lang] ?? MS_PER_CHAR.zh);
+        // Places a match inside the prompt until its real end is known.
+        const estimate = estimatedSpeakingMs(text, qa.call.lang);
         const u: QaUtterance = { leg: 'bot', text, startMs: event.atMs, endMs: event.atMs + estimate };
         qa.speaking = u;
         this.record(qa, qa.evaluation.utterance(u), true);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attachRecorder, WavWriter } from '../../src/media/index.ts';
+import { until } from '../support/e2e.ts';
 import { FakeLeg, sleep } from './fake-leg.ts';
 
 interface ParsedWav {
@@ -44,8 +45,9 @@ test('WavWriter patches the header while streaming and on close', async () => {
     frame.fill(i - 30);
     writer.write(frame);
   }
-  await sleep(50);
-  // One second is on disk with a valid header before close: a crash would keep it.
+  // One second is on disk with a valid header before close: a crash would keep it. (The write is asynchronous: wait
+  // for the header to say so rather than for a fixed time.)
+  await until(() => parseWav(path).dataSize === 16000, 'the first second on disk');
   const midway = parseWav(path);
   assert.is(midway.dataSize, 16000);
   assert.is(midway.riffSize, 36 + 16000);
