@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { BUILTIN_PROFILES, CampaignDialer, CampaignService, complianceProfileSchema, importContacts, ManualClock, systemClock, type CallPlacer, type Clock } from '../src/campaign/index.ts';
 import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallResult } from '../src/calls/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../src/store/index.ts';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 
 const log = pino({ level: 'silent' });
@@ -178,6 +179,8 @@ async function fakePbx(): Promise<void> {
   const id = await seedCampaign(store, systemClock, attempts, { cps, maxConcurrent: 400 });
   const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'bench', profiles, freeCalls: () => admission.free, log, tickMs: 20 });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const load0 = loadavg()[0]!;
   await dialer.start();
   while ((await store.campaigns.getCampaign(id))?.state === 'running') await new Promise((r) => setTimeout(r, 100));
   await dialer.stop();
@@ -186,6 +189,7 @@ async function fakePbx(): Promise<void> {
   const perSec = new Map<number, number>();
   for (const t of originatedAt) perSec.set(Math.floor((t - originatedAt[0]!) / 1000), (perSec.get(Math.floor((t - originatedAt[0]!) / 1000)) ?? 0) + 1);
   const full = [...perSec.entries()].filter(([s]) => s < Math.floor(sec)).map(([, n]) => n);
+  const cpu = process.cpuUsage(cpu0);
   const stats = await store.campaigns.stats(id, new Date().toISOString());
   console.log(
     JSON.stringify({
@@ -197,6 +201,9 @@ async function fakePbx(): Promise<void> {
       perSecondMin: Math.min(...full),
       perSecondMax: Math.max(...full),
       totalSeconds: +((performance.now() - t0) / 1000).toFixed(1),
+      // This process (dialer, adapter, store and the peer) and the machine around it, so the figure can be weighed.
+      cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+      loadAvg1mStartEnd: [load0, loadavg()[0]!].map((l) => +l.toFixed(1)),
       byDisposition: stats.byDisposition,
     }),
   );

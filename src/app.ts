@@ -34,7 +34,7 @@ import {
   type SpeechEngine,
   type TtsEngine,
 } from './speech/index.ts';
-import { openStore, sweepRecordings, type Store } from './store/index.ts';
+import { openRecordingStorage, openStore, type Store } from './store/index.ts';
 import { createQaMonitor, forwardQaHits, QA_WEBHOOK_CHANNEL, type QaConfig, type QaMonitor } from './qa/index.ts';
 
 export interface CallpilotApp {
@@ -131,16 +131,19 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const auth = createAuth(store);
     await checkFirstStart(auth, config.server.host, log);
     opts.onStage?.('closing calls interrupted by the last shutdown');
+    const recordingStorage = await openRecordingStorage(config.store, cwd, log);
+    if (recordingStorage.kind !== 'filesystem') log.info({ storage: recordingStorage.kind }, 'finished recordings go to object storage');
+    closers.push(async () => recordingStorage.close?.());
     const interrupted = await store.calls.recoverInterruptedCalls(new Date());
     if (interrupted.length > 0) {
       log.warn({ calls: interrupted.map((c) => c.id) }, 'calls interrupted by the last shutdown were closed');
-      const completed = await completeInterruptedCalls(store.calls, interrupted, resolve(cwd, config.store.recordingsDir), log, recordingKeyring);
+      const completed = await completeInterruptedCalls(store.calls, interrupted, recordingStorage.root, log, recordingKeyring, recordingStorage);
       log.warn(completed, 'interrupted calls completed: recording headers repaired, turns restored from their finals');
     }
-    const recordingsDir = resolve(cwd, config.store.recordingsDir);
-    // Never rejects: folders it cannot read or delete are logged and skipped.
+    const recordingsDir = recordingStorage.root;
+    // Never rejects: folders or objects it cannot read or delete are logged and skipped.
     const sweep = (): void => {
-      void sweepRecordings(recordingsDir, config.store.retentionDays, new Date(), { log });
+      void recordingStorage.sweep(config.store.retentionDays, new Date());
       // Expired console sessions are refused anyway; this only keeps the table small.
       store.tokens.deleteExpiredSessions(new Date().toISOString()).catch((err: unknown) => log.warn({ err }, 'deleting expired sessions failed'));
     };
@@ -249,6 +252,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       store,
       webSocketRoutes: routes,
       recordingsDir,
+      recordingStorage,
       recordingKeyring,
       readiness: () => readiness(adapters, warming, store, admission, models),
       auth,
@@ -335,6 +339,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       dialogConfig: config.dialog,
       recordingsDir: config.media.record ? recordingsDir : undefined,
       recordingKeyring,
+      recordingStorage,
       log,
       // The media wire each PBX uses is one config value; callpilot's own /media socket is `media`.
       metrics: engineMetrics(metrics, (pbx) =>

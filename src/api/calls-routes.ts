@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ROLE_SETS, type AuditLog } from '../auth/index.ts';
 import { maskText } from '../core/index.ts';
 import { openEncryptedRecording, RecordingCryptoError, type EncryptedRecording, type RecordingKeyring } from '../media/index.ts';
-import type { CallRecord, CallStore } from '../store/index.ts';
+import { FilesystemRecordingStorage, type CallRecord, type CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn, unmaskParam, wantsUnmasked } from './call-masking.ts';
 import { qaHitSchema } from './qa-routes.ts';
@@ -101,10 +101,11 @@ const detailQuerySchema = z.object({ unmask: unmaskParam });
 /** REST API over the call store, recordings and outbound calls. */
 export function registerCallRoutes(
   app: FastifyInstance,
-  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'recordingKeyring' | 'log'> & { audit: AuditLog },
+  opts: Pick<HttpServerOptions, 'store' | 'originate' | 'checkCallTarget' | 'recordingsDir' | 'recordingStorage' | 'recordingKeyring' | 'log'> & { audit: AuditLog },
 ): void {
   const store = opts.store.calls;
   const audit = opts.audit;
+  const recordings = opts.recordingStorage ?? new FilesystemRecordingStorage(opts.recordingsDir);
 
   app.get(
     '/api/calls',
@@ -188,7 +189,7 @@ export function registerCallRoutes(
     async (request, reply) => {
       const call = await requireCall(store, request.params.id);
       const leg = request.params.leg.replace(/\.wav$/, '');
-      const found = await findRecordingFile(opts.recordingsDir, call.recordingDir, leg);
+      const found = await findRecordingFile(recordings, call.recordingDir, leg);
       const encrypted = found.encrypted ? await openDecrypted(found.path, opts.recordingKeyring, opts.log.child({ callId: call.id })) : undefined;
       const file = { path: found.path, size: encrypted ? encrypted.size : found.size };
       // One row per download, ranged or not: players fetch in pieces, but each piece is a read of the recording.

@@ -108,7 +108,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     reply.header('Content-Type', opts.metrics.contentType).send(await opts.metrics.render()),
   );
   registerAuthRoutes(app, { auth });
-  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
+  registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingStorage: opts.recordingStorage, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
   registerQaRoutes(app, { qa: opts.store.qa });
   const liveOptions: LiveRoutesOptions | undefined = opts.live ? { live: opts.live, calls: opts.store.calls, audit: auth.audit, config: opts.config, log } : undefined;

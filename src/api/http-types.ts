@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { RecordingKeyring, WebSocketRoute } from '../media/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import type { NodeRecord, Store } from '../store/index.ts';
+import type { NodeRecord, RecordingStorage, Store } from '../store/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { OriginateCallRequest } from './originate-request.ts';
 import type { DeclaredRoute } from './access-control.ts';
@@ -65,6 +65,8 @@ export interface HttpServerOptions {
   nodes?: () => Promise<NodeStatusView[]>;
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
+  /** Where finished recordings are kept (store.recordingStorage); absent: the recordingsDir folder itself. */
+  recordingStorage?: RecordingStorage;
   /** Decrypts `.wav.enc` recordings for download (store.recordingKey and its old keys). */
   recordingKeyring?: RecordingKeyring;
   /** Tokens, audit log and PBX media tokens; built on `store` when absent. */

@@ -1,16 +1,17 @@
 import { lstat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { folderUnderRoot, type RecordingStorage } from '../store/index.ts';
 import { HttpError } from './http-error.ts';
 
 export const RECORDING_LEGS = ['caller', 'bot', 'mixed'] as const;
 export type RecordingLeg = (typeof RECORDING_LEGS)[number];
 
 /**
- * The WAV file of one leg of a call's recording, refusing anything outside `recordingsRoot`: the folder
- * comes from the database, so a bad row must not turn into reading arbitrary files.
+ * The WAV file of one leg of a call's recording, from the recording storage (fetched to this node when another
+ * node recorded it into object storage). A folder outside the recordings root has none: the folder comes from the
+ * database, so a bad row must not turn into reading arbitrary files.
  */
 export async function findRecordingFile(
-  recordingsRoot: string,
+  storage: RecordingStorage,
   recordingDir: string | undefined,
   leg: string,
 ): Promise<{ path: string; size: number; encrypted: boolean }> {
@@ -18,17 +19,16 @@ export async function findRecordingFile(
     throw new HttpError(404, `unknown recording leg "${leg}"`, { legs: RECORDING_LEGS });
   }
   if (!recordingDir) throw new HttpError(404, 'this call has no recordings');
-  const root = resolve(recordingsRoot);
-  const folder = resolve(root, recordingDir);
-  const inside = relative(root, folder);
-  if (inside.startsWith('..') || isAbsolute(inside)) {
+  if (folderUnderRoot(storage.root, recordingDir) === undefined) {
     throw new HttpError(404, 'recording is outside the recordings folder');
   }
   // An encrypted file wins: a plain one beside it is a leftover of a crash mid-encryption with the same audio.
   for (const [name, encrypted] of [[`${leg}.wav.enc`, true], [`${leg}.wav`, false]] as const) {
-    const path = join(folder, name);
-    const stats = await lstat(path).catch(() => undefined);
-    if (stats?.isFile()) return { path, size: stats.size, encrypted };
+    const path = await storage.localFile(recordingDir, name).catch((err: unknown) => {
+      throw new HttpError(503, `recording storage (${storage.kind}) cannot be read: ${(err as Error).message}`);
+    });
+    const stats = path ? await lstat(path).catch(() => undefined) : undefined;
+    if (path && stats?.isFile()) return { path, size: stats.size, encrypted };
   }
   throw new HttpError(404, `no ${leg} recording for this call`);
 }

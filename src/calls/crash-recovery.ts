@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { encryptRecordingFolder, repairWavFile, type RecordingKeyring } from '../media/index.ts';
-import type { CallEvent, CallRecord, CallStore, TurnRecord } from '../store/index.ts';
+import type { CallEvent, CallRecord, CallStore, RecordingStorage, TurnRecord } from '../store/index.ts';
 
 export interface RecoveryReport {
   /** WAV files whose header was repaired from their length. */
@@ -24,6 +24,7 @@ export async function completeInterruptedCalls(
   recordingsDir: string,
   log: Logger,
   keyring?: RecordingKeyring,
+  storage?: RecordingStorage,
 ): Promise<RecoveryReport> {
   const report: RecoveryReport = { wavsRepaired: 0, turnsRestored: 0, wavsEncrypted: 0 };
   for (const call of interrupted) {
@@ -33,6 +34,9 @@ export async function completeInterruptedCalls(
       // The call never reached its end, where recordings are encrypted: do it now that the headers are right.
       const dir = keyring ? recordingFolder(call, recordingsDir) : undefined;
       if (keyring && dir) report.wavsEncrypted += (await encryptRecordingFolder(dir, keyring)).length;
+      // Now final: to the recording storage, like a call that ended (object storage: uploaded, local copy removed).
+      const folder = recordingFolder(call, recordingsDir);
+      if (storage && folder) await storage.commit(folder);
       const missing = turnsMissingFromEvents(call.id, await calls.listEvents(call.id), await calls.listTurns(call.id));
       for (const turn of missing) await calls.addTurn(turn);
       report.turnsRestored += missing.length;

@@ -13,6 +13,7 @@ export const SECRET_KEYS: readonly string[] = [
   'store.url',
   'store.recordingKey',
   'store.recordingOldKeys',
+  'store.s3.secretAccessKey',
   'dialog.llm.apiKey',
   'pbx.asterisk.password',
   'pbx.freeswitch.password',

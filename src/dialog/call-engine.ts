@@ -6,7 +6,7 @@ import { isCallId, newCallId } from '../core/index.ts';
 import type { AudioLeg } from '../media/index.ts';
 import { attachRecorder, encryptRecordingFolder, type CallRecorder, type RecordingKeyring } from '../media/index.ts';
 import type { CallSpeech, Speaker, SpeechEngine } from '../speech/index.ts';
-import type { CallStore } from '../store/index.ts';
+import type { CallStore, RecordingStorage } from '../store/index.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent, CallTimelineListener } from './timeline.ts';
 import type { CallControl, TurnLoopResult, TurnSummary } from './turn-loop.ts';
@@ -41,6 +41,8 @@ export interface CallEngineOptions {
   recordingsDir?: string;
   /** Encrypt each call's recordings when they are finished (store.recordingKey); undefined = plain WAV. */
   recordingKeyring?: RecordingKeyring;
+  /** Where finished recordings are kept (store.recordingStorage); undefined = they stay in recordingsDir. */
+  recordingStorage?: RecordingStorage;
   log: Logger;
   metrics?: EngineMetrics;
   /** Sees every call's start, timeline and end (QA, live feed); never slows or fails a call. */
@@ -346,8 +348,19 @@ export class CallEngine {
     if (!leg.closed) await leg.close({ code: outcome.endedBy === 'caller' ? 'caller_hangup' : 'bot_hangup' }).catch(() => undefined);
     if (recorder) await recorder.close().catch((err: unknown) => log.warn({ err }, 'closing recordings failed'));
     // Before the end is stored: a crash in between leaves the call active, and crash recovery encrypts what is left.
+    let recordingFinal = true;
     if (recorder && this.o.recordingKeyring) {
-      await encryptRecordingFolder(recorder.dir, this.o.recordingKeyring).catch((err: unknown) => log.error({ err }, 'encrypting the recordings failed; they stay plain until the next start'));
+      recordingFinal = await encryptRecordingFolder(recorder.dir, this.o.recordingKeyring).then(
+        () => true,
+        (err: unknown) => {
+          log.error({ err }, 'encrypting the recordings failed; they stay plain until the next start');
+          return false;
+        },
+      );
+    }
+    // Plain audio never leaves the node when encryption is configured but failed.
+    if (recorder && recordingFinal && this.o.recordingStorage) {
+      await this.o.recordingStorage.commit(recorder.dir).catch((err: unknown) => log.warn({ err }, 'storing the recordings failed; they stay local and are retried at the next sweep'));
     }
     this.live.delete(callId);
     const legStats = (leg as Partial<{ stats: { lateFrames: number; droppedFrames: number } }>).stats;

@@ -150,7 +150,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
 
   private onPartial(text: string, atMs: number): void {
     if (this.closed || !this.endpointer.inUtterance || atMs <= this.partialFloorMs) return;
-    this.endpointer.partial(text);
+    this.endpointer.partial(text, atMs);
     this.emit('partial', { text, atMs });
     this.checkEndpoint(this.nowMs);
   }

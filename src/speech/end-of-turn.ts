@@ -44,6 +44,11 @@ export interface EndOfTurnInput {
   prosody: ProsodyEnd;
   /** Length of the utterance so far (speech start to the last voiced frame). */
   speechMs: number;
+  /**
+   * The last voice was known only from the transcript growing (the VAD missed it), so when it stopped is known
+   * only to within the ASR's partial interval: no shortcut below the base wait.
+   */
+  endHeardByAsrOnly?: boolean;
   /** Optional audio turn model's probability that the turn is complete (0..1), when one is configured. */
   modelCompleteProbability?: number;
 }
@@ -60,7 +65,8 @@ export type EndOfTurnCue =
   | 'hold'
   | 'model'
   | 'noText'
-  | 'hesitation';
+  | 'hesitation'
+  | 'asrOnly';
 
 export interface EndOfTurnDecision {
   waitMs: number;
@@ -138,6 +144,12 @@ const NUMERIC_KINDS = new Set<AnswerKind>(['amount', 'number', 'digits', 'date']
  * complete-looking text waits the base, shortened by a falling end and lengthened by a held one.
  */
 export function endOfTurnWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurnDecision {
+  const d = textAndVoiceWait(input, o);
+  if (!input.endHeardByAsrOnly || d.waitMs >= o.baseMs) return d;
+  return { waitMs: Math.min(o.capMs, Math.max(o.floorMs, o.baseMs)), cues: [...d.cues, 'asrOnly'] };
+}
+
+function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurnDecision {
   const cues: EndOfTurnCue[] = [];
   const clamp = (ms: number): number => Math.round(Math.min(o.capMs, Math.max(o.floorMs, ms)));
   const text = input.text.trim();

@@ -4,7 +4,7 @@
  * from when they actually stopped (not from when the VAD noticed). When the partial transcript already matches an
  * answer the dialog expects, a much shorter silence suffices: that is where the reply latency is won.
  */
-import { ExpectedAnswers } from './endpointer-match.ts';
+import { ExpectedAnswers, normalizeForMatch } from './endpointer-match.ts';
 import { endOfTurnWait, UNKNOWN_TURN_CONTEXT, type EndOfTurnCue, type EndOfTurnOptions, type ProsodyEnd, type TurnContext } from './end-of-turn.ts';
 
 export interface EndpointerOptions {
@@ -22,6 +22,13 @@ export interface EndpointerOptions {
 }
 
 export type EndpointReason = 'silence' | 'expected' | 'maxUtterance';
+
+/**
+ * How long after the VAD's speech end the streaming ASR may still add words it heard before that end (its chunk
+ * plus decoding lag; measured up to ~300 ms with the tiny model, on the audio clock). Words that appear later than
+ * this were spoken after the end: voice the VAD missed.
+ */
+const ASR_TAIL_MS = 400;
 
 export interface EndpointDecision {
   speechStartMs: number;
@@ -50,6 +57,10 @@ export class Endpointer {
   private partialText = '';
   private partialMatches = false;
   private partialAtEnd = false;
+  /** Content length (normalized) of the latest partial, to see the transcript grow. */
+  private partialContent = 0;
+  /** The last voice of the utterance is known only from the transcript growing: the VAD did not hear it. */
+  private heardByAsrOnly = false;
   private context: TurnContext = UNKNOWN_TURN_CONTEXT;
   private readonly eot: EndOfTurnOptions | undefined;
 
@@ -95,22 +106,35 @@ export class Endpointer {
     this.active = true;
     this.startMs = atMs;
     this.lastEndMs = atMs;
-    this.partialText = '';
-    this.partialMatches = false;
-    this.partialAtEnd = false;
+    this.resetPartial();
     return true;
   }
 
   speechEnded(atMs: number): void {
     this.speaking = false;
-    if (this.active) this.lastEndMs = Math.max(atMs, this.startMs);
+    if (!this.active) return;
+    // The VAD heard this voice after all: its end is the sure one.
+    this.lastEndMs = Math.max(atMs, this.startMs);
+    this.heardByAsrOnly = false;
   }
 
-  /** Latest partial transcript of the current utterance. */
-  partial(text: string): void {
+  /**
+   * Latest partial transcript of the current utterance, decoded from audio up to `atMs`. Silero misses some short
+   * words after a pause (是的 after 嗯 and 800 ms of silence, at about half the frame phases here), and the
+   * silence counted from the last VAD end would then run out while the caller is talking. A transcript that grows
+   * well after that end is voice: the silence restarts at the partial, and its end is only as sure as the ASR.
+   */
+  partial(text: string, atMs?: number): void {
     if (!this.active) return;
+    const content = normalizeForMatch(text).length;
+    const grew = content > this.partialContent;
     this.partialText = text;
+    this.partialContent = content;
     this.matchPartial();
+    if (grew && atMs !== undefined && !this.speaking && atMs - this.lastEndMs > ASR_TAIL_MS) {
+      this.lastEndMs = atMs;
+      this.heardByAsrOnly = true;
+    }
   }
 
   /** Checked on every frame (and after each partial) with the audio clock; returns the decision once. */
@@ -133,24 +157,31 @@ export class Endpointer {
           context: this.context,
           prosody: this.audio?.prosody() ?? 'unknown',
           speechMs: this.lastEndMs - this.startMs,
+          endHeardByAsrOnly: this.heardByAsrOnly,
           modelCompleteProbability: this.audio?.modelCompleteProbability?.(),
         },
         this.eot,
       );
       if (silence < d.waitMs) return undefined;
-      const decision = this.decide(this.lastEndMs, nowMs, d.cues.includes('expected') ? 'expected' : 'silence');
+      const decision = this.decide(this.lastEndMs, nowMs, d.cues.includes('expected') && !d.cues.includes('asrOnly') ? 'expected' : 'silence');
       return { ...decision, waitMs: d.waitMs, cues: d.cues };
     }
-    if (this.partialMatches && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');
+    if (this.partialMatches && !this.heardByAsrOnly && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');
     if (silence >= this.o.trailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'silence');
     return undefined;
   }
 
-  private decide(speechEndMs: number, atMs: number, reason: EndpointReason): EndpointDecision {
-    this.active = false;
+  private resetPartial(): void {
     this.partialText = '';
     this.partialMatches = false;
     this.partialAtEnd = false;
+    this.partialContent = 0;
+    this.heardByAsrOnly = false;
+  }
+
+  private decide(speechEndMs: number, atMs: number, reason: EndpointReason): EndpointDecision {
+    this.active = false;
+    this.resetPartial();
     return { speechStartMs: this.startMs, speechEndMs, atMs, reason };
   }
 }

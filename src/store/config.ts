@@ -1,5 +1,22 @@
 import { z } from 'zod';
 
+export const s3StorageSchema = z
+  .object({
+    /** S3-compatible endpoint (MinIO, Ceph RGW, ...); unset: AWS S3 of `region`. */
+    endpoint: z.url().optional(),
+    region: z.string().min(1).default('us-east-1'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, "." and "-")'),
+    /** Key prefix inside the bucket, e.g. `recordings/`. */
+    prefix: z.string().max(200).regex(/^$|^[^/].*\/$/, 'empty, or ending with "/" and not starting with one').default('recordings/'),
+    /** Path-style addressing (`endpoint/bucket/key`), what most S3-compatible servers want. */
+    forcePathStyle: z.boolean().default(true),
+    /** Unset: the AWS SDK's default chain (environment, instance role, ...). */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+  })
+  .strict();
+export type S3StorageConfig = z.infer<typeof s3StorageSchema>;
+
 export const storeConfigSchema = z
   .object({
     /** SQLite database file (WAL mode). */
@@ -21,6 +38,9 @@ export const storeConfigSchema = z
       })
       .prefault({}),
     recordingsDir: z.string().default('data/recordings'),
+    /** Where finished recordings are kept: the local folder (shared filesystem for several nodes) or an S3 bucket. */
+    recordingStorage: z.enum(['filesystem', 's3']).default('filesystem'),
+    s3: s3StorageSchema.optional(),
     /**
      * Encrypt recordings at rest (AES-256-GCM) with this 32-byte key, base64 or 64 hex digits; files carry its key
      * id. Unset: recordings are plain WAV. Give it as a file (CALLPILOT_STORE_RECORDING_KEY_FILE).
@@ -34,6 +54,7 @@ export const storeConfigSchema = z
     /** Recordings older than this are deleted; 0 keeps them forever. */
     retentionDays: z.number().int().min(0).max(3650).default(90),
   })
+  .refine((c) => c.recordingStorage !== 's3' || c.s3 !== undefined, { message: 'recordingStorage s3 needs store.s3 (bucket, and endpoint for a server other than AWS)', path: ['s3'] })
   .prefault({});
 export type StoreConfig = z.infer<typeof storeConfigSchema>;
 

@@ -8,4 +8,6 @@ export * from './config.ts';
 export { INTERRUPTED_DISPOSITION } from './call-rows.ts';
 export { openStore, openSqliteStore, openPostgresStore, redactUrl, type OpenStoreOptions } from './open-store.ts';
 export { sweepRecordings, type SweepRecordingsOptions } from './sweep-recordings.ts';
+export { FilesystemRecordingStorage, folderUnderRoot, type RecordingStorage } from './recording-storage.ts';
+export { openRecordingStorage } from './open-recording-storage.ts';
 export { StoreError } from './store-error.ts';

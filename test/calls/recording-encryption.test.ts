@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MediaWebSocketClient } from '../../src/media/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { S3_CREDENTIALS, startS3 } from '../support/s3-server.ts';
 import { startScriptedApp, type ScriptedApp } from './scripted-app.ts';
 
 /*
@@ -82,6 +83,28 @@ test('recordings are stored encrypted and downloaded decrypted by allowed roles 
     assert.ok(existsSync(join(recDir, 'mixed.wav.enc')));
   } finally {
     await s.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('object storage: the ended call\'s encrypted recordings go to the bucket, the local copy goes, the API serves them decrypted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'callpilot-s3rec-'));
+  const s3 = await startS3(dir);
+  const s = await startScriptedApp({}, { dir, store: { recordingKey: KEY, recordingStorage: 's3', s3: { endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'rec/', ...S3_CREDENTIALS } } });
+  try {
+    const { callId, dir: recDir } = await oneCall(s);
+    const keys = await until(async () => ((await s3.keys()).length === 3 ? s3.keys() : undefined), 'three legs uploaded');
+    assert.ok(keys.every((k) => k.startsWith('rec/') && k.includes(`/${callId}/`) && k.endsWith('.wav.enc')), keys.join(', '));
+    assert.not.ok(existsSync(recDir), 'the local copy is removed after the upload');
+    const auditor = await issueToken(s.app.store, 'auditor');
+    const res = await fetch(`${s.app.url}/api/calls/${callId}/recordings/caller`, { headers: { authorization: `Bearer ${auditor}` } });
+    assert.is(res.status, 200);
+    const wav = Buffer.from(await res.arrayBuffer());
+    assert.is(wav.toString('latin1', 0, 4), 'RIFF', 'fetched from the bucket and decrypted');
+    assert.is(wav.readUInt32LE(4), wav.length - 8);
+  } finally {
+    await s.dispose();
+    await s3.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -100,4 +100,22 @@ test('doubtful consent in a refusable step re-prompts; a clear yes or an unrefus
   }
 });
 
+test('A-not-A questions (有没有, 是不是, 要不要) are neither a yes nor a no; a negation said twice still is a no', () => {
+  for (const t of ['有没有晚上的', '是不是要还款', '要不要带东西', '可不可以晚点']) {
+    const got = intent(t);
+    assert.ok(got !== 'yes' && got !== 'no', `${t} -> ${got}`);
+  }
+  assert.is(intent('不是不是'), 'no');
+  assert.is(intent('没有没有'), 'no');
+  assert.is(intent('没有'), 'no');
+  assert.is(intent('是的'), 'yes');
+});
+
+test("a keyword never spans the caller's clause break: 不是，我说的… holds no 不是我 (wrong person)", () => {
+  assert.is(intent('不是，我早就销户了'), 'no');
+  assert.is(intent('不是我'), 'wrong_number');
+  // Without punctuation (as the recognizer writes) the words run together and are read as written.
+  assert.is(intent('不是我早就销户了'), 'wrong_number');
+});
+
 test.run();

@@ -85,6 +85,52 @@ test('a non-matching partial waits the full silence; a late match ends it at onc
   assert.is(d!.atMs, 1920);
 });
 
+test('words the VAD missed: a transcript growing well after the speech end restarts the silence and waits the base', () => {
+  const dynamic = { ...opts, mode: 'dynamic' as const, floorMs: 180, capMs: 1200 };
+  const ep = new Endpointer(dynamic);
+  ep.setContext({ expects: 'yesNo', phrases: ['是的', '是'] });
+  ep.speechStarted(1000);
+  ep.partial('嗯', 1300);
+  ep.speechEnded(1300);
+  // The VAD never hears the 是的 spoken from 2100; the ASR does, and its partial grows at 2400.
+  assert.is(pollUntil(ep, 1320, 2380), undefined);
+  ep.partial('嗯是', 2400);
+  assert.is(pollUntil(ep, 2400, 3080), undefined, 'an expected answer heard only by the ASR does not take the 200 ms wait');
+  const d = pollUntil(ep, 3080, 4000);
+  assert.ok(d);
+  assert.is(d!.speechEndMs, 2400);
+  assert.is(d!.atMs, 3100);
+  assert.ok(d!.cues!.includes('asrOnly'), JSON.stringify(d));
+});
+
+test('words the ASR adds within its usual lag after the speech end, or fillers it adds later, do not extend the turn', () => {
+  const ep = new Endpointer(opts);
+  ep.setExpected(['是的']);
+  ep.speechStarted(1000);
+  ep.partial('是', 1500);
+  ep.speechEnded(1600);
+  ep.partial('是的', 1760);
+  assert.is(pollUntil(ep, 1620, 2000)!.atMs, 1800);
+
+  const late = new Endpointer(opts);
+  late.speechStarted(1000);
+  late.partial('我下周', 1500);
+  late.speechEnded(1600);
+  late.partial('我下周嗯', 2300);
+  assert.is(pollUntil(late, 1620, 3000)!.atMs, 2300, 'a filler is not content');
+});
+
+test('once the VAD hears the resumed voice, its end is the one that counts', () => {
+  const ep = new Endpointer(opts);
+  ep.speechStarted(1000);
+  ep.partial('我想', 1400);
+  ep.speechEnded(1400);
+  ep.partial('我想问', 2000);
+  ep.speechStarted(1900);
+  ep.speechEnded(2600);
+  assert.is(pollUntil(ep, 2600, 4000)!.atMs, 3300);
+});
+
 test('maxUtteranceMs cuts a caller who never stops', () => {
   const ep = new Endpointer(opts);
   ep.speechStarted(0);

@@ -142,7 +142,8 @@ export class IntentClassifier {
     const slots = extractSlots(normalized, this.lang, opts.now, opts.timeZone);
     const emotion = detectEmotion(text, this.lang);
     const approximate = new Uint8Array(this.intents.length);
-    const scores = this.scoreAll(normalized, slots, this.leadingClause(text), approximate);
+    const clauses = this.lang === 'zh' ? clauseIds(text, normalized) : undefined;
+    const scores = this.scoreAll(normalized, slots, this.leadingClause(text), approximate, clauses);
     const ranked = this.rankCandidates(scores, candidates, approximate);
     const best = ranked[0];
     const matched = best !== undefined && best.confidence >= opts.threshold;
@@ -179,7 +180,7 @@ export class IntentClassifier {
    * `approximate` is set for every intent whose score rests only on sound-alike or one-character-off keyword
    * matches: the caller may not have said it (a step that must not mistake a refusal for consent checks it).
    */
-  private scoreAll(normalized: string, slots: Slots, leading: string | undefined, approximate: Uint8Array): Float64Array {
+  private scoreAll(normalized: string, slots: Slots, leading: string | undefined, approximate: Uint8Array, clauses?: Uint16Array): Float64Array {
     const n = this.intents.length;
     const scores = new Float64Array(n);
     if (normalized.length === 0) return scores;
@@ -193,6 +194,11 @@ export class IntentClassifier {
     // Chinese text; sound-alike matching is skipped otherwise.
     const chars = !en && [...text].length === text.length ? [...text] : undefined;
     const starts = chars ? this.wordStarts(text) : undefined;
+    const asking = en ? undefined : askingForms(text);
+    // A phrase never spans a clause break the caller made (不是，我说的是... holds no 不是我), nor takes part of an
+    // A-not-A question (有没有 holds no 没有; 远不远 as a whole may be a keyword).
+    const fits = (start: number, end: number): boolean =>
+      (clauses === undefined || clauses[start] === clauses[end - 1]) && (asking === undefined || takesWholeForms(asking, start, end));
 
     for (const p of this.phrases) {
       const needle = en ? ` ${p.text} ` : p.text;
@@ -203,27 +209,27 @@ export class IntentClassifier {
         from = found + 1;
         const start = en ? found + 1 : found;
         const end = start + p.text.length;
-        if (!this.isFree(taken, start, end)) continue;
+        if (!this.isFree(taken, start, end) || !fits(start, end)) continue;
         if (starts && !this.startsWord(text, starts, start, end)) continue;
         taken.fill(1, start, end);
-        this.creditMatch(text, taken, start, end, p, credit, 1);
-        this.creditMatch(text, new Uint8Array(0), start, end, p, exactCredit, 1);
+        this.creditMatch(text, taken, start, end, p, credit, 1, asking);
+        this.creditMatch(text, new Uint8Array(0), start, end, p, exactCredit, 1, asking);
       }
       // Sound-alikes of this phrase before any shorter phrase takes their characters: 部需要 must be read as
       // 不需要 (refusal) before 需要 (consent) can claim its last two characters.
       if (p.chars && chars) {
         for (let s = 0; s + p.chars.length <= chars.length; s++) {
           const end = s + p.chars.length;
-          if (!this.isFree(taken, s, end) || !soundsLikeAt(chars, s, p.chars)) continue;
+          if (!this.isFree(taken, s, end) || !fits(s, end) || !soundsLikeAt(chars, s, p.chars)) continue;
           if (starts && !this.startsWord(text, starts, s, end)) continue;
           // A sound-alike must also end where a word ends: 什么时(候) is not 什么事.
           if (starts && end < text.length && starts[end] !== end) continue;
           taken.fill(1, s, end);
-          this.creditMatch(text, taken, s, end, p, credit, pinyinPenalty);
+          this.creditMatch(text, taken, s, end, p, credit, pinyinPenalty, asking);
         }
       }
     }
-    if (!en) this.fuzzyPass(text, taken, credit);
+    if (!en) this.fuzzyPass(text, taken, credit, fits, asking);
 
     const arabic = this.intents.some((c) => c.def.patterns.length > 0) ? toArabic(normalized, this.lang) : normalized;
     for (let i = 0; i < n; i++) {
@@ -303,13 +309,30 @@ export class IntentClassifier {
   }
 
   /** Credits a keyword found at [start, end) to its intent, or to its negation when a negator comes right before. */
-  private creditMatch(text: string, taken: Uint8Array, start: number, end: number, p: Phrase, credit: Float64Array, factor: number): void {
+  private creditMatch(
+    text: string,
+    taken: Uint8Array,
+    start: number,
+    end: number,
+    p: Phrase,
+    credit: Float64Array,
+    factor: number,
+    asking: Int32Array | undefined,
+  ): void {
     const def = this.intents[p.intent]!.def;
-    const negatorLength = this.negatorBefore(text, taken, start);
+    // The 不 of 要不要 negates nothing.
+    const inQuestion = asking !== undefined && start > 0 && asking[start - 1]! >= 0;
+    const negatorLength = inQuestion ? 0 : this.negatorBefore(text, taken, start);
     if (negatorLength > 0) {
-      taken.fill(1, start - negatorLength, start);
       const target = def.negation === undefined ? undefined : this.index.get(def.negation);
-      if (target !== undefined) credit[target] = (credit[target] ?? 0) + (end - start + negatorLength) * factor;
+      if (target === undefined) {
+        // "Not <this intent>" says nothing by itself: leave the words to a phrase that reads the negation
+        // (不会还的 is 不会还, a refusal, not a negated 会还的).
+        taken.fill(0, start, end);
+        return;
+      }
+      taken.fill(1, start - negatorLength, start);
+      credit[target] = (credit[target] ?? 0) + (end - start + negatorLength) * factor;
       return;
     }
     credit[p.intent] = (credit[p.intent] ?? 0) + (end - start) * factor;
@@ -334,18 +357,24 @@ export class IntentClassifier {
     return 0;
   }
 
-  private fuzzyPass(text: string, taken: Uint8Array, credit: Float64Array): void {
+  private fuzzyPass(
+    text: string,
+    taken: Uint8Array,
+    credit: Float64Array,
+    fits: (start: number, end: number) => boolean,
+    asking: Int32Array | undefined,
+  ): void {
     for (const p of this.phrases) {
       if (!p.fuzzy) continue;
       const len = p.text.length;
       for (let s = 0; s + len <= text.length; s++) {
-        if (!this.isFree(taken, s, s + len)) continue;
+        if (!this.isFree(taken, s, s + len) || !fits(s, s + len)) continue;
         let mismatches = 0;
         for (let k = 0; k < len && mismatches <= 1; k++) if (text.charCodeAt(s + k) !== p.text.charCodeAt(k)) mismatches++;
         // The first and last characters must agree, or 不需要 would pass for 也需要.
         if (mismatches !== 1 || text[s] !== p.text[0] || text[s + len - 1] !== p.text[len - 1]) continue;
         taken.fill(1, s, s + len);
-        this.creditMatch(text, taken, s, s + len, p, credit, fuzzyPenalty);
+        this.creditMatch(text, taken, s, s + len, p, credit, fuzzyPenalty, asking);
       }
     }
   }
@@ -379,6 +408,52 @@ export class IntentClassifier {
       })
       .sort((a, b) => b.confidence - a.confidence || (order.get(a.intent) ?? 0) - (order.get(b.intent) ?? 0));
   }
+}
+
+/**
+ * Chinese asks yes/no questions as A-not-A (有没有, 是不是, 要不要, 能不能, 可不可以): the negator there negates
+ * nothing, and neither half is an answer. For each code unit, the start of the A-not-A form it is part of, or -1.
+ * A negation said twice (不是不是, 没有没有) is not a question.
+ */
+function askingForms(text: string): Int32Array | undefined {
+  let forms: Int32Array | undefined;
+  for (let i = 1; i + 1 < text.length; i++) {
+    const c = text[i];
+    if (c !== '不' && c !== '没') continue;
+    const a = text[i - 1]!;
+    if (a !== text[i + 1] || !/\p{Script=Han}/u.test(a)) continue;
+    if (i >= 2 && text[i - 2] === c) continue;
+    forms ??= new Int32Array(text.length).fill(-1);
+    forms.fill(i - 1, i - 1, i + 2);
+  }
+  return forms;
+}
+
+/** Whether [start, end) takes each A-not-A form it touches whole (有没有 may be a keyword; 没有 inside it is not). */
+function takesWholeForms(forms: Int32Array, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) {
+    const f = forms[k]!;
+    if (f >= 0 && (f < start || f + 3 > end)) return false;
+  }
+  return true;
+}
+
+/**
+ * For each code unit of the normalized utterance, the number of the clause (split at the caller's punctuation) it
+ * came from; undefined when normalizing clause by clause does not give back the same text (then no breaks are used).
+ */
+function clauseIds(text: string, normalized: string): Uint16Array | undefined {
+  const parts = text.split(clauseBreak).filter((p) => p.length > 0);
+  if (parts.length < 2) return undefined;
+  const ids = new Uint16Array(normalized.length);
+  let at = 0;
+  for (let k = 0; k < parts.length; k++) {
+    const piece = normalizeUtterance(parts[k]!, 'zh');
+    if (normalized.slice(at, at + piece.length) !== piece) return undefined;
+    ids.fill(k, at, at + piece.length);
+    at += piece.length;
+  }
+  return at === normalized.length ? ids : undefined;
 }
 
 /** Merges flow intents into the built-ins of a language: same name adds words, new names add intents. */
