@@ -12,6 +12,8 @@ export class ScriptedLeg extends EventEmitter<AudioLegEvents> implements AudioLe
   readonly sampleRate: SampleRate = 8000;
   closed = false;
   flushes = 0;
+  /** Set by a test: the PBX started playing this long before the leg's frames (events read late). */
+  playoutLagMs: number | undefined;
   played: number[] = []; // first sample of each frame played
   private queue: Int16Array[] = [];
   private marks: { afterSamples: number; name: string }[] = [];
