@@ -183,7 +183,7 @@ async function fakePbx(): Promise<void> {
   const eslPort = await fs.listen();
   const media = new TestMediaServer();
   const mediaPort = await media.listen();
-  const adapter = createFreeswitchAdapter(freeswitchConfigSchema.parse({ port: eslPort, mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch` }), { log });
+  const adapter = createFreeswitchAdapter(freeswitchConfigSchema.parse({ port: eslPort, password: fs.password, mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch` }), { log });
   media.routes = adapter.webSocketRoutes();
   await adapter.start();
   while (!adapter.ready) await new Promise((r) => setTimeout(r, 20));

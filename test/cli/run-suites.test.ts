@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../support/e2e.ts';
 
-// `npm test` (test/run-suites.mjs) on three small suites: one with a failing test, one that passes after it, one
+// `npm test` (test/run-suites.ts) on three small suites: one with a failing test, one that passes after it, one
 // that dies before uvu can report. None may hide another, and the last line counts all of them.
 const work = mkdtempSync(join(tmpdir(), 'callpilot-run-suites-'));
 symlinkSync(join(REPO_ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
@@ -20,7 +20,7 @@ function suite(name: string, body: string): string {
 }
 
 function runSuites(dirs: string[]): { stdout: string; status: number | null; lines: string[] } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'test/run-suites.mjs')], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/run-suites.ts')], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     env: { ...process.env, RUN_SUITES_ONLY: dirs.join(',') },

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import pino from 'pino';
 import type { AudioLeg, AudioLegEvents, LegCloseReason, SampleRate } from '../../src/media/index.ts';
 import type { CallSpeech, CallSpeechEvents, Speaker } from '../../src/speech/index.ts';
 import type { BotAction, DialogSession, TurnInput } from '../../src/dialog/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-export const silentLog = pino({ level: 'silent' });
+export const silentLog = testLog();
 
 /** An audio leg whose wire is driven by the test: tick() sends one queued bot frame. */
 export class ScriptedLeg extends EventEmitter<AudioLegEvents> implements AudioLeg {

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StoreError, type CallRecord, type Store, type TurnRecord } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
 /**
  * The semantics every store backend must keep (SQLite, PostgreSQL): one suite, run against each. A backend gives
@@ -15,7 +15,7 @@ export interface StoreBackend {
   fromTheFuture(): Promise<() => Promise<Store>>;
 }
 
-export const silentLog = pino({ level: 'silent' });
+export const silentLog = testLog();
 
 export function call(id: string, overrides: Partial<CallRecord> = {}): CallRecord {
   return {

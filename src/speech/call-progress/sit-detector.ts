@@ -1,5 +1,5 @@
 import type { CallProgressKind } from '../../core/index.ts';
-import { frameDbfs, GoertzelBank } from './goertzel.ts';
+import { frameDbfs, GoertzelBank, strongestBin } from './goertzel.ts';
 
 /*
  * Special information tones (ITU-T E.180; the Bell/Telcordia encoding): three rising tone segments before a network
@@ -93,16 +93,8 @@ export class SitDetector {
   private dominantBin(pcm: Int16Array): number {
     const energy = this.bank.run(pcm);
     if (frameDbfs(energy, pcm.length) < this.minDbfs) return -1;
-    let best = -1;
-    let bestPower = 0;
-    for (let k = 0; k < this.bank.power.length; k++) {
-      const p = this.bank.power[k]!;
-      if (p > bestPower) {
-        bestPower = p;
-        best = k;
-      }
-    }
-    return bestPower >= this.purity * energy ? best : -1;
+    const best = strongestBin(this.bank);
+    return best >= 0 && this.bank.power[best]! >= this.purity * energy ? best : -1;
   }
 
   /** The last three tone runs are segments 1, 2, 3 of a SIT, in order and of SIT lengths. */

@@ -139,6 +139,11 @@ interface Subscription {
   subclasses: Set<string>;
 }
 
+/**
+ * The peer's ESL password unless a test gives one. Not FreeSWITCH's shipped ClueCon: callpilot has no default
+ * password, so every test configures this one (and the run-wide log check treats it as a secret).
+ */
+export const TEST_ESL_PASSWORD = 'esl-test-pw-6f3a9d';
 const GOODBYE = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n';
 const MY_EVENTS = /^(CHANNEL_|DTMF$|TALK$|NOTALK$|DETECTED_SPEECH$)/;
 
@@ -169,7 +174,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
 
   constructor(readonly options: FakeFreeswitchOptions = {}) {
     super();
-    this.password = options.password ?? 'ClueCon';
+    this.password = options.password ?? TEST_ESL_PASSWORD;
     this.timeScale = options.timeScale ?? 0.1;
     this.random = seededRandom(options.seed ?? 5);
     this.audioFork = new AudioForkModule(this, { tempDir: options.tempDir, bursty: options.bursty });
