@@ -355,12 +355,18 @@ async function runWalk(flow: string, lang: Lang, walk: Walk): Promise<void> {
   }
 }
 
-/** End dispositions and transfer reasons a flow declares in its steps. */
+/**
+ * End dispositions and transfer reasons a flow declares in its steps. The step an AI-assistant verdict jumps to is
+ * entered by the call-progress detector, not by anything a caller says: assistant-branch.test.ts walks it.
+ */
 function declaredEnds(flow: string, lang: Lang): string[] {
   const compiled = factory.flow(flow, lang);
   assert.ok(compiled, `${flow}/${lang} is loaded`);
+  const assistant = compiled.definition.assistant;
+  const assistantStep = typeof assistant === 'object' && 'goto' in assistant ? assistant.goto : undefined;
   const ends = new Set<string>();
-  for (const step of Object.values(compiled.definition.steps)) {
+  for (const [name, step] of Object.entries(compiled.definition.steps)) {
+    if (name === assistantStep) continue;
     if (step.end) ends.add(`end:${step.end}`);
     if (step.transfer) ends.add(`transfer:${step.transfer.reason}`);
   }
