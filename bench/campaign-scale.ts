@@ -49,6 +49,21 @@ async function dropPg(): Promise<void> {
   await admin.end();
 }
 
+/** Peak resident set size while `run` runs, sampled every 50 ms (MB), and the process CPU it used (µs). */
+async function measured<T>(run: () => Promise<T>): Promise<{ result: T; peakRssMb: number; cpuUs: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const cpu0 = process.cpuUsage();
+  try {
+    const result = await run();
+    const cpu = process.cpuUsage(cpu0);
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, peakRssMb: +(peak / 1048576).toFixed(1), cpuUs: cpu.user + cpu.system };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Calls that end at once (busy): the dial path costs nothing, so the figure is the claim path's. */
 class InstantPlacer implements CallPlacer {
   placed = 0;
@@ -107,10 +122,15 @@ async function importBench(): Promise<void> {
     const clock = systemClock;
     const service = new CampaignService({ store: store.campaigns, clock, profiles, callerIdPool: [], defaultCountry: 'CN' });
     const campaign = await service.create({ name: 'import', flow: 'demo', dialPattern: 'PJSIP/{national}@t', profile: 'cn-collection' });
+    const rssBefore = +(process.memoryUsage.rss() / 1048576).toFixed(1);
     const t0 = performance.now();
-    const r = await importContacts(csv, { store: store.campaigns, campaign, profile: BUILTIN_PROFILES['cn-collection']!, defaultCountry: 'CN', file: 'bench.csv', now: () => Date.now() });
+    const { result: r, peakRssMb, cpuUs } = await measured(() =>
+      importContacts(csv, { store: store.campaigns, campaign, profile: BUILTIN_PROFILES['cn-collection']!, defaultCountry: 'CN', file: 'bench.csv', now: () => Date.now() }),
+    );
     const sec = (performance.now() - t0) / 1000;
-    console.log(JSON.stringify({ bench: 'import', backend, rows, accepted: r.report.accepted, rejected: r.report.rejected, bytes: csv.length, seconds: +sec.toFixed(2), rowsPerSec: Math.round(rows / sec) }));
+    console.log(
+      JSON.stringify({ bench: 'import', backend, rows, accepted: r.report.accepted, rejected: r.report.rejected, bytes: csv.length, seconds: +sec.toFixed(2), rowsPerSec: Math.round(rows / sec), cpuRowsPerSec: Math.round(rows / (cpuUs / 1e6)), rssBeforeMb: rssBefore, peakRssMb }),
+    );
     await store.close();
   };
   await run('sqlite', openSqliteStore(':memory:', { log }));
@@ -163,7 +183,7 @@ async function fakePbx(): Promise<void> {
   const eslPort = await fs.listen();
   const media = new TestMediaServer();
   const mediaPort = await media.listen();
-  const adapter = createFreeswitchAdapter(freeswitchConfigSchema.parse({ port: eslPort, mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch` }), { log });
+  const adapter = createFreeswitchAdapter(freeswitchConfigSchema.parse({ port: eslPort, password: fs.password, mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch` }), { log });
   media.routes = adapter.webSocketRoutes();
   await adapter.start();
   while (!adapter.ready) await new Promise((r) => setTimeout(r, 20));
@@ -179,17 +199,17 @@ async function fakePbx(): Promise<void> {
   const id = await seedCampaign(store, systemClock, attempts, { cps, maxConcurrent: 400 });
   const dialer = new CampaignDialer({ store: store.campaigns, calls: store.calls, placer: outbound, adapters: [adapter], clock: systemClock, nodeId: 'bench', profiles, freeCalls: () => admission.free, log, tickMs: 20 });
   const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
   const load0 = loadavg()[0]!;
-  await dialer.start();
-  while ((await store.campaigns.getCampaign(id))?.state === 'running') await new Promise((r) => setTimeout(r, 100));
-  await dialer.stop();
+  const { peakRssMb, cpuUs } = await measured(async () => {
+    await dialer.start();
+    while ((await store.campaigns.getCampaign(id))?.state === 'running') await new Promise((r) => setTimeout(r, 100));
+    await dialer.stop();
+  });
   const sec = (originatedAt.at(-1)! - originatedAt[0]!) / 1000;
   // Originates per whole second of the run: how even the pace is.
   const perSec = new Map<number, number>();
   for (const t of originatedAt) perSec.set(Math.floor((t - originatedAt[0]!) / 1000), (perSec.get(Math.floor((t - originatedAt[0]!) / 1000)) ?? 0) + 1);
   const full = [...perSec.entries()].filter(([s]) => s < Math.floor(sec)).map(([, n]) => n);
-  const cpu = process.cpuUsage(cpu0);
   const stats = await store.campaigns.stats(id, new Date().toISOString());
   console.log(
     JSON.stringify({
@@ -200,9 +220,16 @@ async function fakePbx(): Promise<void> {
       achievedCps: +((originatedAt.length - 1) / sec).toFixed(2),
       perSecondMin: Math.min(...full),
       perSecondMax: Math.max(...full),
+      // Seconds whose originates were within 5 % of the target (the pace held), of the whole seconds of the run.
+      secondsWithin5Pct: full.filter((n) => Math.abs(n - cps) <= cps * 0.05).length,
+      wholeSeconds: full.length,
+      // This process's CPU per attempt: the dialer, the outbound service, the adapter's ESL and media sides, the store
+      // and the fake FreeSWITCH peer (same process) together.
+      cpuUsPerAttempt: Math.round(cpuUs / attempts),
+      peakRssMb,
       totalSeconds: +((performance.now() - t0) / 1000).toFixed(1),
       // This process (dialer, adapter, store and the peer) and the machine around it, so the figure can be weighed.
-      cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+      cpuSeconds: +(cpuUs / 1e6).toFixed(1),
       loadAvg1mStartEnd: [load0, loadavg()[0]!].map((l) => +l.toFixed(1)),
       byDisposition: stats.byDisposition,
     }),

@@ -174,6 +174,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       const pbx = adapter.kind;
       metrics.pbxConnected.set({ pbx }, adapter.ready ? 1 : 0);
       let up = adapter.ready;
+      adapter.on('mediaRejected', (transport, reason) => metrics.mediaRejected.inc({ pbx, transport, reason }));
       adapter.on('ready', (ready) => {
         metrics.pbxConnected.set({ pbx }, ready ? 1 : 0);
         if (up && !ready) metrics.pbxDisconnects.inc({ pbx });

@@ -2,10 +2,10 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ROLE_SETS, type AuditLog } from '../auth/index.ts';
+import { mayUnmask, ROLE_SETS, type AuditLog } from '../auth/index.ts';
 import { maskText } from '../core/index.ts';
 import { openEncryptedRecording, RecordingCryptoError, type EncryptedRecording, type RecordingKeyring } from '../media/index.ts';
-import { FilesystemRecordingStorage, type CallRecord, type CallStore } from '../store/index.ts';
+import { FilesystemRecordingStorage, StoreQueryError, type CallPage, type CallRecord, type CallStore } from '../store/index.ts';
 import { principalOf } from './auth-routes.ts';
 import { maskCall, maskEvent, maskTurn, unmaskParam, wantsUnmasked } from './call-masking.ts';
 import { qaHitSchema } from './qa-routes.ts';
@@ -90,11 +90,28 @@ const eventSchema = {
   properties: { at: { type: 'string', format: 'date-time' }, type: { type: 'string' }, data: { type: 'object', additionalProperties: true } },
 } as const;
 
-const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  status: z.enum(['active', 'ended']).optional(),
-  unmask: unmaskParam,
-});
+/** How many trailing digits a masked number shows (138****5678): searching by more needs the unmask grant. */
+const VISIBLE_SUFFIX_DIGITS = 4;
+
+const listQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    status: z.enum(['active', 'ended']).optional(),
+    since: z.iso.datetime({ offset: true }).optional().describe('calls started at or after this time (ISO 8601)'),
+    until: z.iso.datetime({ offset: true }).optional().describe('calls started before this time (ISO 8601)'),
+    flow: z.string().min(1).max(100).optional(),
+    disposition: z.string().min(1).max(100).optional(),
+    direction: z.enum(['inbound', 'outbound']).optional(),
+    campaign: z.string().min(1).max(100).optional().describe('calls of this campaign id'),
+    number: z
+      .string()
+      .regex(/^\d{1,20}$/, 'digits only')
+      .optional()
+      .describe(`the caller's or callee's number ends with these digits (up to ${VISIBLE_SUFFIX_DIGITS}, the part masking shows; more with the unmask grant)`),
+    cursor: z.string().min(1).max(200).optional().describe('`next` of the previous page'),
+    unmask: unmaskParam,
+  })
+  .strict();
 
 const detailQuerySchema = z.object({ unmask: unmaskParam });
 
@@ -113,10 +130,14 @@ export function registerCallRoutes(
       config: { roles: ROLE_SETS.readCalls },
       validatorCompiler: validatedByZod,
       schema: {
-        summary: 'Calls, newest first',
+        summary: 'Calls, newest first, filtered; `next` is the cursor of the following page (absent on the last)',
         querystring: jsonSchemaOf(listQuerySchema),
         response: {
-          200: { type: 'object', properties: { calls: { type: 'array', items: callSchema }, masked: { type: 'boolean' } }, required: ['calls', 'masked'] },
+          200: {
+            type: 'object',
+            properties: { calls: { type: 'array', items: callSchema }, masked: { type: 'boolean' }, next: { type: 'string' } },
+            required: ['calls', 'masked'],
+          },
         },
       },
     },
@@ -124,10 +145,22 @@ export function registerCallRoutes(
       const query = parseOrThrow(listQuerySchema, request.query, 'query');
       const principal = principalOf(request);
       const unmasked = wantsUnmasked(principal, query.unmask);
-      const calls = await store.listCalls({ limit: query.limit, status: query.status });
-      if (!unmasked) return { calls: calls.map(maskCall), masked: true };
-      await audit.record(principal, 'calls.unmasked', undefined, { calls: calls.map((c) => c.id) });
-      return { calls, masked: false };
+      if (query.number && query.number.length > VISIBLE_SUFFIX_DIGITS && !mayUnmask(principal)) {
+        // Probing longer suffixes would read a masked number digit by digit.
+        throw new HttpError(403, `searching by more than the last ${VISIBLE_SUFFIX_DIGITS} digits needs the unmask grant`, { field: 'number' });
+      }
+      const { cursor, number, unmask: _unmask, ...filters } = query;
+      let page: CallPage;
+      try {
+        page = await store.findCalls({ ...filters, numberSuffix: number, after: cursor });
+      } catch (err) {
+        if (err instanceof StoreQueryError) throw new HttpError(400, `invalid query: ${err.field}: ${err.message.replace(/^findCalls: /, '')}`, { field: err.field });
+        throw err;
+      }
+      const next = page.next ? { next: page.next } : {};
+      if (!unmasked) return { calls: page.calls.map(maskCall), masked: true, ...next };
+      await audit.record(principal, 'calls.unmasked', undefined, { calls: page.calls.map((c) => c.id) });
+      return { calls: page.calls, masked: false, ...next };
     },
   );
 

@@ -361,6 +361,8 @@ export class CampaignDialer {
         // back, so the nodes together stay at or under the trunk's CPS.
         if (this.o.sharedPacing && !(await store.takeTrunkToken(campaign.trunk, trunkRate.get(campaign.trunk) ?? campaign.cps, now))) break;
         const attempt = await this.claim(campaign, profile, contact, now);
+        // Other nodes filled the campaign's places since `live` was read: none left this tick.
+        if (attempt === 'full') break;
         if (!attempt) continue;
         bucket.take(now);
         room--;
@@ -407,7 +409,7 @@ export class CampaignDialer {
     return contact.timeZone ?? zoneOfNumber(contact.number) ?? campaign.timeZone;
   }
 
-  private async claim(campaign: CampaignRecord, profile: ComplianceProfile, contact: ContactRecord, now: number): Promise<AttemptRecord | undefined> {
+  private async claim(campaign: CampaignRecord, profile: ComplianceProfile, contact: ContactRecord, now: number): Promise<AttemptRecord | 'full' | undefined> {
     const periods = localPeriods(now, this.zoneOf(campaign, contact));
     const result = await this.o.store.claimAttempt({
       campaignId: campaign.id,
@@ -432,6 +434,7 @@ export class CampaignDialer {
       this.o.onAttemptStart?.(campaign, result.attempt);
       return result.attempt;
     }
+    if (result.reason === 'full') return 'full';
     if (result.reason === 'dnc' || result.reason === 'cap') {
       this.o.log.info({ campaignId: campaign.id, contactId: contact.id, number: maskNumber(contact.number), reason: result.reason, detail: result.detail }, 'contact not dialled');
     }

@@ -124,7 +124,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pbx.freeswitch': 'Connect to FreeSWITCH over ESL (absent = off).',
   'pbx.freeswitch.host': 'ESL host.',
   'pbx.freeswitch.port': 'ESL port.',
-  'pbx.freeswitch.password': 'ESL password.',
+  'pbx.freeswitch.password': 'ESL password; required when FreeSWITCH is configured, no default (FreeSWITCH ships ClueCon, the first password scanners try).',
   'pbx.freeswitch.media': 'FreeSWITCH module streaming audio: mod_audio_stream or mod_audio_fork.',
   'pbx.freeswitch.mediaUrl': 'URL FreeSWITCH uses to reach callpilot\'s media WebSocket.',
   'pbx.freeswitch.outboundSocketPort': 'Port of callpilot\'s outbound-socket server (dialplan `socket`); 0 = off.',

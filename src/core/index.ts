@@ -18,3 +18,4 @@ export {
 } from './call-progress.ts';
 export { CALLPILOT_VERSION } from './version.ts';
 export { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from './media-token.ts';
+export { WarnLimiter } from './warn-limiter.ts';

@@ -440,7 +440,9 @@ export class TurnLoop {
     p.playedSamples += pcm.length;
     if (!p.firstFramePlayed) {
       p.firstFramePlayed = true;
-      const latencyMs = p.answersSpeechEndWall !== undefined ? Math.max(0, this.now() - p.answersSpeechEndWall) : undefined;
+      // The PBX may have started playing before the leg could tell (its event read late): count from then.
+      const playedAt = this.now() - (this.o.leg.playoutLagMs ?? 0);
+      const latencyMs = p.answersSpeechEndWall !== undefined ? Math.max(0, playedAt - p.answersSpeechEndWall) : undefined;
       if (p.turn && latencyMs !== undefined) {
         p.turn.latencyMs = Math.round(latencyMs);
         this.o.onTurn?.(p.turn);

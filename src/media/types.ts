@@ -72,6 +72,11 @@ export interface AudioLeg extends EventEmitter<AudioLegEvents> {
   flush(): number;
   /** Milliseconds of bot audio accepted by play() and not yet on the wire. */
   readonly queuedMs: number;
+  /**
+   * How far the `played` frames now coming trail the PBX's own playout (ms), where the PBX stamps it and the leg
+   * learned it late (FreeSWITCH events read late on a loaded host). Turn latency subtracts it. Undefined: none.
+   */
+  readonly playoutLagMs?: number;
   readonly closed: boolean;
   /** Close the leg (idempotent). Emits `close` with the reason. */
   close(reason: LegCloseReason): Promise<void>;

@@ -29,6 +29,8 @@ export interface Metrics {
   readonly transfers: Counter<CallLabel>;
   /** New calls refused (capacity, draining) by wire. */
   readonly callsRefused: Counter<'reason' | 'wire'>;
+  /** AudioSocket connections and RTP packets a media listener turned away, by reason. */
+  readonly mediaRejected: Counter<'pbx' | 'transport' | 'reason'>;
   /** 1 while the PBX connection (ARI WebSocket, ESL) is up, 0 while it is down. */
   readonly pbxConnected: Gauge<'pbx'>;
   /** Times a PBX connection went down. */
@@ -111,6 +113,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       name: `${prefix}calls_refused_total`,
       help: 'New calls refused before they started (server.maxCalls reached, draining)',
       labelNames: ['reason', 'wire'] as const,
+      registers,
+    }),
+    mediaRejected: new Counter({
+      name: `${prefix}media_rejected_total`,
+      help: 'AudioSocket connections (no_uuid, bad_start, unknown_uuid) and RTP packets (wrong_source) a media listener turned away',
+      labelNames: ['pbx', 'transport', 'reason'] as const,
       registers,
     }),
     pbxConnected: new Gauge({ name: `${prefix}pbx_connected`, help: '1 while the PBX control connection (ARI, ESL) is up', labelNames: ['pbx'] as const, registers }),

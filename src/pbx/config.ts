@@ -20,6 +20,12 @@ export const asteriskConfigSchema = z.object({
     .describe(
       'Local address the AudioSocket and RTP listeners bind to. Loopback by default (Asterisk on the same host); set it to the interface Asterisk reaches callpilot on (the address in mediaHost), not 0.0.0.0, so the media ports are not open on every interface.',
     ),
+  rtpSourceCheck: z
+    .enum(['exact', 'latch'])
+    .default('exact')
+    .describe(
+      'Which RTP packets a call accepts: exact = only from the address and port its UnicastRTP channel reported (UNICASTRTP_LOCAL_ADDRESS/PORT; Asterisk sends from there), others are dropped and counted; latch = the first packet\'s source, for an Asterisk behind NAT (anyone reaching the port first is heard).',
+    ),
   format: z.enum(['ulaw', 'alaw', 'slin16']).default('ulaw'),
   mediaTimeoutMs: z
     .number()
@@ -37,10 +43,14 @@ export const asteriskConfigSchema = z.object({
     .prefault({}),
 });
 
+/** No default secret (FreeSWITCH ships ClueCon, which every scanner tries first): the ESL password must be set. */
+const ESL_PASSWORD_REQUIRED =
+  'required when FreeSWITCH is configured (no default: FreeSWITCH ships "ClueCon" and scanners try it first); set pbx.freeswitch.password, or read it from a file with CALLPILOT_PBX_FREESWITCH_PASSWORD_FILE or passwordFile: in YAML';
+
 export const freeswitchConfigSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).default(8021),
-  password: z.string().default('ClueCon'),
+  password: z.string({ error: ESL_PASSWORD_REQUIRED }).min(1, { error: ESL_PASSWORD_REQUIRED }),
   /** mod_audio_stream (default) or mod_audio_fork (subprotocol audio.drachtio.org, playAudio/killAudio). */
   media: z.enum(['audio_stream', 'audio_fork']).default('audio_stream'),
   record: z

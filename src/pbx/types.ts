@@ -136,9 +136,18 @@ export type OriginateResult =
       progress?: CallProgressVerdict;
     };
 
+/**
+ * Why a media listener turned traffic away: an AudioSocket connection that sent no UUID in time, started with
+ * something else, or named a UUID callpilot did not hand to Asterisk (or already used); an RTP packet from
+ * anywhere but the address and port the call's UnicastRTP channel reported.
+ */
+export type MediaRejectReason = 'no_uuid' | 'bad_start' | 'unknown_uuid' | 'wrong_source';
+
 export interface PbxAdapterEvents {
   /** A new inbound call entered the bot (Stasis, park, socket). */
   call: [call: PbxCall];
+  /** A media listener turned a connection or packet away (counted in callpilot_media_rejected_total). */
+  mediaRejected: [transport: 'audiosocket' | 'rtp', reason: MediaRejectReason];
   /** Readiness changed; `reason` says why when not ready. */
   ready: [ready: boolean, reason?: string];
 }

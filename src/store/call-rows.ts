@@ -1,6 +1,6 @@
 import { callEventSchema, callPatchSchema, callRecordSchema, describeIssues, turnRecordSchema } from './record-schemas.ts';
-import { StoreError } from './store-error.ts';
-import type { CallEvent, CallRecord, CallStatus, TurnEmotion, TurnRecord } from './types.ts';
+import { StoreError, StoreQueryError } from './store-error.ts';
+import type { CallEvent, CallPage, CallQuery, CallRecord, CallStatus, TurnEmotion, TurnRecord } from './types.ts';
 
 // Records <-> rows for every backend: the tables have the same columns on SQLite and PostgreSQL, so validation and
 // mapping live here once and each backend only says how to run its SQL.
@@ -216,4 +216,94 @@ export function fromEventRow(row: EventRow): CallEvent {
 
 export function interruptedEventData(previousDisposition: string | null): string {
   return JSON.stringify({ reason: 'callpilot restarted while the call was active', previousDisposition });
+}
+
+/** Where a page of calls ended: the last call's start and its insertion key (SQLite rowid, PostgreSQL seq). */
+interface CallCursor {
+  startedAt: string;
+  key: number;
+}
+
+/** A call list cursor is opaque to clients: base64url of the position, refused with a StoreError when altered. */
+export function encodeCallCursor(cursor: CallCursor): string {
+  return Buffer.from(JSON.stringify([cursor.startedAt, cursor.key])).toString('base64url');
+}
+
+function decodeCallCursor(text: string): CallCursor {
+  const bad = (): never => {
+    throw new StoreQueryError('cursor is not one this server handed out', 'findCalls', 'cursor');
+  };
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) bad();
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return bad();
+  }
+  if (!Array.isArray(value) || value.length !== 2) return bad();
+  const [startedAt, key] = value as [unknown, unknown];
+  if (typeof startedAt !== 'string' || Number.isNaN(Date.parse(startedAt)) || !Number.isSafeInteger(key) || (key as number) < 0) return bad();
+  return { startedAt, key: key as number };
+}
+
+/** How a backend writes what differs: placeholders, the insertion-order column, a JSON variable. */
+export interface CallQueryDialect {
+  /** The n-th (1-based) parameter: `?` or `$n`. */
+  param(n: number): string;
+  /** Insertion order within a millisecond: `rowid` or `seq`. */
+  keyColumn: string;
+  /** The expression reading the `campaign_id` variable. */
+  campaignExpr: string;
+  /** What to select besides the key (`*` or the column list). */
+  columns: string;
+}
+
+/**
+ * The one SQL for call lists on every backend: filters, newest first with insertion order breaking ties, and a
+ * keyset cursor (so a page never repeats or skips a call while new ones arrive). Reads one row more than the page
+ * to know whether another page follows.
+ */
+export function callQuerySql(query: CallQuery, d: CallQueryDialect): { sql: string; params: SqlValue[]; limit: number } {
+  const { limit, status } = listOptions(query);
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  const p = (value: SqlValue): string => {
+    params.push(value);
+    return d.param(params.length);
+  };
+  if (status) where.push(`status = ${p(status)}`);
+  if (query.since !== undefined) where.push(`started_at >= ${p(isoBound(query.since, 'since'))}`);
+  if (query.until !== undefined) where.push(`started_at < ${p(isoBound(query.until, 'until'))}`);
+  if (query.flow !== undefined) where.push(`flow = ${p(query.flow)}`);
+  if (query.disposition !== undefined) where.push(`disposition = ${p(query.disposition)}`);
+  if (query.direction !== undefined) where.push(`direction = ${p(query.direction)}`);
+  if (query.campaign !== undefined) where.push(`${d.campaignExpr} = ${p(query.campaign)}`);
+  if (query.numberSuffix !== undefined) {
+    if (!/^\d{1,20}$/.test(query.numberSuffix)) throw new StoreQueryError('numberSuffix must be 1-20 digits', 'findCalls', 'number');
+    const like = `%${query.numberSuffix}`;
+    where.push(`(from_number LIKE ${p(like)} OR to_number LIKE ${p(like)})`);
+  }
+  if (query.after !== undefined) {
+    const cursor = decodeCallCursor(query.after);
+    where.push(`(started_at < ${p(cursor.startedAt)} OR (started_at = ${p(cursor.startedAt)} AND ${d.keyColumn} < ${p(cursor.key)}))`);
+  }
+  const sql =
+    `SELECT ${d.columns}, ${d.keyColumn} AS row_key FROM calls` +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY started_at DESC, ${d.keyColumn} DESC LIMIT ${p(limit + 1)}`;
+  return { sql, params, limit };
+}
+
+/** The page from the rows `callQuerySql` read (one more than the page when another follows). */
+export function callPageOf(rows: (CallRow & { row_key: number | string })[], limit: number): CallPage {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const calls = page.map(fromCallRow);
+  return rows.length > limit && last ? { calls, next: encodeCallCursor({ startedAt: last.started_at, key: Number(last.row_key) }) } : { calls };
+}
+
+function isoBound(value: string, name: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new StoreQueryError(`${name} must be an ISO 8601 time, got ${value}`, 'findCalls', name);
+  return new Date(ms).toISOString();
 }

@@ -161,7 +161,12 @@ export interface ClaimRequest {
 
 export type ClaimResult =
   | { ok: true; attempt: AttemptRecord }
-  | { ok: false; reason: 'dnc' | 'cap' | 'taken' | 'no-contact' | 'not-running'; detail?: string };
+  | {
+      ok: false;
+      /** `full`: the campaign already has maxConcurrent attempts in flight, counted across every node in the claim. */
+      reason: 'dnc' | 'cap' | 'full' | 'taken' | 'no-contact' | 'not-running';
+      detail?: string;
+    };
 
 export type DncSource = 'import' | 'api' | 'call';
 

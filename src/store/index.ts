@@ -10,4 +10,4 @@ export { openStore, openSqliteStore, openPostgresStore, redactUrl, type OpenStor
 export { sweepRecordings, type SweepRecordingsOptions } from './sweep-recordings.ts';
 export { FilesystemRecordingStorage, folderUnderRoot, type RecordingStorage } from './recording-storage.ts';
 export { openRecordingStorage } from './open-recording-storage.ts';
-export { StoreError } from './store-error.ts';
+export { StoreError, StoreQueryError } from './store-error.ts';

@@ -2,15 +2,17 @@ import type { Logger } from 'pino';
 import {
   CALL_COLUMNS,
   INTERRUPTED_DISPOSITION,
+  callPageOf,
   callPatch,
+  callQuerySql,
   callRow,
   eventData,
   fromCallRow,
   fromEventRow,
   fromTurnRow,
   interruptedEventData,
-  listOptions,
   turnRow,
+  type CallQueryDialect,
   type CallRow,
   type EventRow,
   type TurnRow,
@@ -18,13 +20,14 @@ import {
 import { isConnectionError, isUniqueViolation, type PostgresDatabase } from './postgres-database.ts';
 import type { PostgresWriteQueue } from './postgres-write-queue.ts';
 import { StoreError } from './store-error.ts';
-import type { CallEvent, CallRecord, CallStatus, CallStore, TurnRecord } from './types.ts';
+import type { CallEvent, CallPage, CallQuery, CallRecord, CallStatus, CallStore, TurnRecord } from './types.ts';
 
 const CALL_COLUMN_LIST = Object.values(CALL_COLUMNS);
 const INSERT_CALL = `INSERT INTO calls (${CALL_COLUMN_LIST.join(', ')}, node_id) VALUES (${CALL_COLUMN_LIST.map((_, i) => `$${i + 1}`).join(', ')}, $${CALL_COLUMN_LIST.length + 1})`;
 const INSERT_TURN = `INSERT INTO turns (call_id, seq, caller_text, input_kind, bot_text, speech_start_ms, speech_end_ms, latency_ms, barge_in, heard_ms, intent, confidence, slots, emotion, emotion_score, at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
 const CALL_FIELDS = `${CALL_COLUMN_LIST.join(', ')}`;
+const POSTGRES_CALL_QUERY: CallQueryDialect = { param: (n) => `$${n}`, keyColumn: 'seq', campaignExpr: "variables->>'campaign_id'", columns: CALL_FIELDS };
 
 /**
  * Calls, turns and events in PostgreSQL: the SQLite store's semantics (the shared contract tests hold both to
@@ -67,13 +70,13 @@ export class PostgresCallStore implements CallStore {
   }
 
   async listCalls(opts: { limit?: number; status?: CallStatus } = {}): Promise<CallRecord[]> {
-    const { limit, status } = listOptions(opts);
-    const { rows } = await this.read('listCalls', () =>
-      status
-        ? this.db.query<CallRow>(`SELECT ${CALL_FIELDS} FROM calls WHERE status = $1 ORDER BY started_at DESC, seq DESC LIMIT $2`, [status, limit])
-        : this.db.query<CallRow>(`SELECT ${CALL_FIELDS} FROM calls ORDER BY started_at DESC, seq DESC LIMIT $1`, [limit]),
-    );
-    return rows.map(fromCallRow);
+    return (await this.findCalls(opts)).calls;
+  }
+
+  async findCalls(query: CallQuery): Promise<CallPage> {
+    const { sql, params, limit } = callQuerySql(query, POSTGRES_CALL_QUERY);
+    const { rows } = await this.read('findCalls', () => this.db.query<CallRow & { row_key: string }>(sql, params));
+    return callPageOf(rows, limit);
   }
 
   async addTurn(turn: TurnRecord): Promise<void> {

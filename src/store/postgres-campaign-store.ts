@@ -168,8 +168,9 @@ export class PostgresCampaignStore implements CampaignStore {
   async claimAttempt(req: ClaimRequest): Promise<ClaimResult> {
     try {
       return await this.db.transaction(async (q): Promise<ClaimResult> => {
-        const campaign = (await q.query('SELECT state FROM campaigns WHERE id = $1 FOR SHARE', [req.campaignId])).rows[0] as Row | undefined;
-        if (!campaign || campaign.state !== 'running') return { ok: false, reason: 'not-running' };
+        // Unlocked here (losers of the race below leave early); locked and read again just before the insert.
+        const running = (await q.query('SELECT state FROM campaigns WHERE id = $1', [req.campaignId])).rows[0] as Row | undefined;
+        if (!running || running.state !== 'running') return { ok: false, reason: 'not-running' };
         const contact = (await q.query('SELECT * FROM contacts WHERE id = $1 FOR UPDATE SKIP LOCKED', [req.contactId])).rows[0] as Row | undefined;
         if (!contact) {
           const exists = (await q.query('SELECT campaign_id FROM contacts WHERE id = $1', [req.contactId])).rows[0] as Row | undefined;
@@ -209,6 +210,12 @@ export class PostgresCampaignStore implements CampaignStore {
           await q.query(`UPDATE contacts SET next_at = $1 WHERE id = $2 AND state = 'pending'`, [caps.nextDay, req.contactId]);
           return { ok: false, reason: 'cap', detail: capHit };
         }
+        // Last, so the lock is held only for the count and the insert: claims of one campaign take turns here, so the
+        // in-flight count is every node's, and two nodes can never both take the last place under maxConcurrent.
+        const campaign = (await q.query(`SELECT state, (spec->>'maxConcurrent')::int AS max_concurrent FROM campaigns WHERE id = $1 FOR UPDATE`, [req.campaignId])).rows[0] as Row | undefined;
+        if (!campaign || campaign.state !== 'running') return { ok: false, reason: 'not-running' };
+        const inFlight = count((await q.query(`SELECT count(*) AS n FROM attempts WHERE campaign_id = $1 AND state IN ('dialing', 'live')`, [req.campaignId])).rows as { n: string }[]);
+        if (inFlight >= Number(campaign.max_concurrent)) return { ok: false, reason: 'full', detail: `${inFlight} of ${campaign.max_concurrent} in flight` };
         const attemptNo = Number(contact.attempts) + 1;
         const inserted = await q.query(
           `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)

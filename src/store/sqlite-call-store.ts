@@ -3,23 +3,28 @@ import type { Logger } from 'pino';
 import {
   CALL_COLUMNS,
   INTERRUPTED_DISPOSITION,
+  callPageOf,
   callPatch,
+  callQuerySql,
   callRow,
   eventData,
   fromCallRow,
   fromEventRow,
   fromTurnRow,
   interruptedEventData,
-  listOptions,
   turnRow,
   type CallField,
+  type CallQueryDialect,
   type CallRow,
+  type SqlValue,
   type EventRow,
   type TurnRow,
 } from './call-rows.ts';
 import { runWrite, type SqliteDatabase } from './sqlite-database.ts';
 import { StoreError } from './store-error.ts';
-import type { CallEvent, CallRecord, CallStatus, CallStore, TurnRecord } from './types.ts';
+import type { CallEvent, CallPage, CallQuery, CallRecord, CallStatus, CallStore, TurnRecord } from './types.ts';
+
+const SQLITE_CALL_QUERY: CallQueryDialect = { param: () => '?', keyColumn: 'rowid', campaignExpr: "json_extract(variables, '$.campaign_id')", columns: '*' };
 
 /** Calls, turns and events in SQLite. better-sqlite3 is synchronous: each write is one short WAL append. */
 export class SqliteCallStore implements CallStore {
@@ -29,8 +34,6 @@ export class SqliteCallStore implements CallStore {
   private readonly statements: {
     insertCall: Database.Statement;
     getCall: Database.Statement<[string], CallRow>;
-    listCalls: Database.Statement<[number], CallRow>;
-    listCallsByStatus: Database.Statement<[string, number], CallRow>;
     activeCalls: Database.Statement<[], CallRow>;
     endInterrupted: Database.Statement<[string, string, string]>;
     insertTurn: Database.Statement;
@@ -48,8 +51,6 @@ export class SqliteCallStore implements CallStore {
         `INSERT INTO calls (${callColumns.join(', ')}) VALUES (${callColumns.map((c) => `@${c}`).join(', ')})`,
       ),
       getCall: this.db.prepare('SELECT * FROM calls WHERE id = ?'),
-      listCalls: this.db.prepare('SELECT * FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ?'),
-      listCallsByStatus: this.db.prepare('SELECT * FROM calls WHERE status = ? ORDER BY started_at DESC, rowid DESC LIMIT ?'),
       activeCalls: this.db.prepare("SELECT * FROM calls WHERE status = 'active' ORDER BY started_at"),
       endInterrupted: this.db.prepare("UPDATE calls SET status = 'ended', ended_at = ?, disposition = ? WHERE id = ? AND status = 'active'"),
       insertTurn: this.db.prepare(
@@ -84,9 +85,14 @@ export class SqliteCallStore implements CallStore {
   }
 
   async listCalls(opts: { limit?: number; status?: CallStatus } = {}): Promise<CallRecord[]> {
-    const { limit, status } = listOptions(opts);
-    const rows = status ? this.statements.listCallsByStatus.all(status, limit) : this.statements.listCalls.all(limit);
-    return rows.map(fromCallRow);
+    return (await this.findCalls(opts)).calls;
+  }
+
+  async findCalls(query: CallQuery): Promise<CallPage> {
+    const { sql, params, limit } = callQuerySql(query, SQLITE_CALL_QUERY);
+    // One statement per filter combination (a bounded set), kept by the database's per-SQL cache.
+    const rows = this.db.prepare<SqlValue[], CallRow & { row_key: number }>(sql).all(...params);
+    return callPageOf(rows, limit);
   }
 
   async addTurn(turn: TurnRecord): Promise<void> {

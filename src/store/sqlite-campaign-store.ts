@@ -193,6 +193,10 @@ export class SqliteCampaignStore implements CampaignStore {
     const tx = this.db.transaction((): ClaimResult => {
       const campaign = this.s.getCampaign.get(req.campaignId) as Row | undefined;
       if (!campaign || campaign.state !== 'running') return { ok: false, reason: 'not-running' };
+      // In the claiming transaction (SQLite serialises writers), like on PostgreSQL: the cap holds for every process.
+      const inFlight = (this.s.liveCount.get(req.campaignId) as { n: number }).n;
+      const { maxConcurrent } = campaignFromRow(campaign);
+      if (inFlight >= maxConcurrent) return { ok: false, reason: 'full', detail: `${inFlight} of ${maxConcurrent} in flight` };
       const contact = this.s.getContact.get(req.contactId) as Row | undefined;
       if (!contact || contact.campaign_id !== req.campaignId) return { ok: false, reason: 'no-contact' };
       if (contact.state !== 'pending' || (contact.next_at as string) > req.now) return { ok: false, reason: 'taken' };

@@ -10,3 +10,16 @@ export class StoreError extends Error {
     this.name = 'StoreError';
   }
 }
+
+/** A list query the store cannot run as asked (a cursor it did not hand out, a malformed bound): the caller's mistake. */
+export class StoreQueryError extends StoreError {
+  constructor(
+    message: string,
+    operation: string,
+    /** The query field that was wrong. */
+    readonly field: string,
+  ) {
+    super(message, operation);
+    this.name = 'StoreQueryError';
+  }
+}

@@ -77,6 +77,30 @@ export interface CallEvent {
   data: Record<string, unknown>;
 }
 
+/** Filters of a call list; every one given must hold. */
+export interface CallQuery {
+  /** Page size, 1..1000 (default 50). */
+  limit?: number;
+  status?: CallStatus;
+  /** ISO 8601 bounds on the start: from `since` (inclusive) to `until` (exclusive). */
+  since?: string;
+  until?: string;
+  flow?: string;
+  disposition?: string;
+  direction?: 'inbound' | 'outbound';
+  /** Calls of a campaign (its attempts carry `campaign_id` in their variables). */
+  campaign?: string;
+  /** The caller's or callee's number ends with these digits (the part masking leaves visible). */
+  numberSuffix?: string;
+  /** A cursor from a previous page's `next`. */
+  after?: string;
+}
+
+export interface CallPage {
+  calls: CallRecord[];
+  next?: string;
+}
+
 /**
  * Durable storage of calls, turns and their events. Asynchronous because the PostgreSQL backend is: the SQLite one
  * answers from a settled promise.
@@ -86,6 +110,8 @@ export interface CallStore {
   updateCall(id: string, patch: Partial<Omit<CallRecord, 'id'>>): Promise<void>;
   getCall(id: string): Promise<CallRecord | undefined>;
   listCalls(opts?: { limit?: number; status?: CallStatus }): Promise<CallRecord[]>;
+  /** Calls newest first, filtered, one page at a time (`next`: the cursor of the following page, absent at the end). */
+  findCalls(query: CallQuery): Promise<CallPage>;
   addTurn(turn: TurnRecord): Promise<void>;
   listTurns(callId: string): Promise<TurnRecord[]>;
   addEvent(ev: CallEvent): Promise<void>;

@@ -1,20 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isLoopback, startCallpilot } from '../../src/app.ts';
 import { runTokensCommand } from '../../src/cli/tokens-command.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'callpilot-first-start-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('first start beyond loopback without any token is refused, naming the command that makes one', async () => {
   const config = configSchema.parse({ server: { host: '0.0.0.0', port: 0 }, store: { path: join(dir, 'a.db'), recordingsDir: join(dir, 'rec') } });
-  const outcome = await startCallpilot(config, { log: pino({ level: 'silent' }), cwd: dir }).then(
+  const outcome = await startCallpilot(config, { log: testLog(), cwd: dir }).then(
     async (app) => {
       await app.close();
       return 'started';

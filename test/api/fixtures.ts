@@ -1,10 +1,10 @@
-import { pino } from 'pino';
 import { createHttpServer, serverConfigSchema, type HttpServer, type HttpServerOptions } from '../../src/api/index.ts';
 import { createMetrics } from '../../src/observability/index.ts';
 import { openSqliteStore, type CallRecord, type Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { testLog } from '../support/run-log.ts';
 
-export const silentLog = pino({ level: 'silent' });
+export const silentLog = testLog();
 
 /** A store with two finished calls and one live call, like a console would see after a morning of calling. */
 export async function seededStore(recordingDirOfFirst?: string): Promise<Store> {

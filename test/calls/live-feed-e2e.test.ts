@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
@@ -13,6 +12,7 @@ import { configSchema } from '../../src/config/index.ts';
 import { runSimulatedCall } from '../../src/pbx/index.ts';
 import type { NewQaHit } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * The live feed on a real call: the whole app answers a simulated phone (espeak caller, Silero VAD, the tiny sherpa
@@ -24,7 +24,7 @@ import { bearer, issueToken } from '../support/auth.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 const RULES = `
 qa: live-e2e

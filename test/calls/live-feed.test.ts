@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,8 +5,9 @@ import { LiveFeed, type LiveCloseReason, type LiveMessage, type LiveSink } from 
 import { newCallId } from '../../src/core/index.ts';
 import { combineObservers, type CallObserver, type ObservedCall } from '../../src/dialog/index.ts';
 import type { NewQaHit } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 
 /** A sink that records what it got; `auto` acknowledges every write at once, otherwise `ack()` does, one at a time. */
 class RecordingSink implements LiveSink {

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PbxCallRunner } from '../../src/calls/index.ts';
@@ -10,8 +9,9 @@ import type { CallEngine } from '../../src/dialog/index.ts';
 import type { AudioLeg } from '../../src/media/index.ts';
 import type { PbxCall, PbxCallEvents, PbxCallInfo } from '../../src/pbx/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 
 /** A PBX call whose media set-up does what the test says; records what the runner asked of it. */
 class ScriptedCall extends EventEmitter<PbxCallEvents> {

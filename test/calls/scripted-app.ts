@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { ScriptedSpeechEngine, ToneSpeaker } from '../engine/engine-fakes.ts';
 import { issueToken } from '../support/auth.ts';
-import { LogLeakDetector } from '../support/log-leak-detector.ts';
+import { addLogSecret, testLog } from '../support/run-log.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,8 +19,6 @@ export interface ScriptedApp {
   speech: ScriptedSpeechEngine;
   /** An operator token: /media and /metrics need credentials. */
   token: string;
-  /** When the test gave no logger: the production logger at debug, checked for full numbers and secrets on dispose. */
-  leaks?: LogLeakDetector;
   dispose(): Promise<void>;
 }
 
@@ -44,23 +41,20 @@ export async function startScriptedApp(
     ...opts.sections,
   });
   const speech = opts.speech ?? new ScriptedSpeechEngine();
-  // CALLPILOT_TEST_LOG shows the logs instead (unchecked), for debugging a test.
-  const leaks = opts.log || process.env.CALLPILOT_TEST_LOG ? undefined : new LogLeakDetector({ secrets: recordingKeyOf(opts.store) });
-  const log = opts.log ?? leaks?.log ?? pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+  for (const key of recordingKeyOf(opts.store)) addLogSecret(key);
+  const log = opts.log ?? testLog();
   const app = await startCallpilot(config, { log, cwd: REPO_ROOT, speech, speaker: new ToneSpeaker() });
   const token = await issueToken(app.store, 'operator');
   return {
     app,
     dir,
     token,
-    leaks,
     recordingsDir,
     wsUrl: `${app.url.replace(/^http/, 'ws')}/media`,
     speech,
     dispose: async () => {
       await app.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-      leaks?.assertClean('callpilot logs of this test');
     },
   };
 }

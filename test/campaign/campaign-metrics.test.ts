@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CampaignMetrics, WebhookSender } from '../../src/campaign/index.ts';
@@ -7,6 +6,7 @@ import type { CampaignRecord } from '../../src/store/index.ts';
 import { startServer } from '../api/fixtures.ts';
 import { bearer } from '../support/auth.ts';
 import { log, numbers, runFor, world, type World } from './helpers.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * callpilot_campaign_* as Prometheus scrapes it: the dialer's counters through its hooks, the store-backed gauges at
@@ -113,7 +113,7 @@ test('webhook deliveries, failures and dead letters, from the sender and the out
   const sender = new WebhookSender({
     store: w.store.campaigns,
     clock: w.clock,
-    log: pino({ level: 'silent' }),
+    log: testLog(),
     maxTries: 2,
     backoffSec: 1,
     timeoutSec: 5,

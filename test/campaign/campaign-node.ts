@@ -9,15 +9,16 @@
  * `{"stats":...}` every 200 ms; on SIGTERM drains like the app (admission drains, the dialer stops and hands back
  * what it has not dialled, calls in flight end) and exits 0.
  */
-import { pino } from 'pino';
 import { BUILTIN_PROFILES, CampaignDialer, systemClock } from '../../src/campaign/index.ts';
 import { CallAdmission, OutboundCallService } from '../../src/calls/index.ts';
 import { freeswitchConfigSchema } from '../../src/pbx/config.ts';
 import { createFreeswitchAdapter } from '../../src/pbx/freeswitch/index.ts';
 import type { PbxCall } from '../../src/pbx/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
+import { TEST_ESL_PASSWORD } from '../pbx/freeswitch/peer/fake-freeswitch.ts';
 import { TestMediaServer } from '../pbx/freeswitch/peer/media-server.ts';
 import { ALWAYS_OPEN_PROFILE } from './crash-checks.ts';
+import { testLog } from '../support/run-log.ts';
 
 export interface NodeArgs {
   sqlite?: string;
@@ -33,7 +34,7 @@ export interface NodeArgs {
 
 
 const args = JSON.parse(process.argv[2] ?? '{}') as NodeArgs;
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' }, pino.destination(2)).child({ node: args.nodeId });
+const log = testLog({ node: args.nodeId });
 
 const store: Store = args.postgres
   ? await openPostgresStore(storeConfigSchema.parse({ url: args.postgres }), { log, nodeId: args.nodeId })
@@ -42,7 +43,7 @@ const store: Store = args.postgres
 const media = new TestMediaServer();
 const mediaPort = await media.listen();
 const adapter = createFreeswitchAdapter(
-  freeswitchConfigSchema.parse({ port: args.eslPort, mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch`, reconnect: { initialMs: 50, maxMs: 500 } }),
+  freeswitchConfigSchema.parse({ port: args.eslPort, password: TEST_ESL_PASSWORD, mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch`, reconnect: { initialMs: 50, maxMs: 500 } }),
   { log },
 );
 media.routes = adapter.webSocketRoutes();

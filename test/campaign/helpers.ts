@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import {
   BUILTIN_PROFILES,
   CampaignDialer,
@@ -10,8 +9,9 @@ import {
 } from '../../src/campaign/index.ts';
 import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallHooks } from '../../src/calls/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-export const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+export const log = testLog();
 
 export interface PlacedCall {
   at: number;

@@ -11,6 +11,7 @@ import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { silentLog, startServer } from '../api/fixtures.ts';
 import { issueToken } from '../support/auth.ts';
 import { freePort, REPO_ROOT } from '../support/e2e.ts';
+import { scanChildLogs } from '../support/run-log.ts';
 
 /*
  * `callpilot campaign ...` against a real callpilot HTTP server (fastify, the real campaign routes, token auth and
@@ -251,6 +252,8 @@ test('the real command in a child process: CALLPILOT_TOKEN and CALLPILOT_URL fro
       const childEnv = { ...process.env, ...env };
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
       execFile(process.execPath, [join(REPO_ROOT, 'bin/callpilot.js'), ...args], { cwd: work, env: childEnv, timeout: 60_000 }, (error, stdout, stderr) => {
+        scanChildLogs(stdout);
+        scanChildLogs(stderr);
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout, err: stderr });
       });
     });

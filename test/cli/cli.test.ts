@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { parse as parseYaml } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import { REPO_ROOT } from '../support/e2e.ts';
+import { scanChildLogs } from '../support/run-log.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'callpilot-cli-test-'));
 
@@ -25,6 +26,8 @@ function spawnCli(args: string[], env: Record<string, string>): Promise<{ code: 
   return new Promise((resolve) => {
     execFile(process.execPath, [join(REPO_ROOT, 'bin/callpilot.js'), ...args], { cwd: work, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      scanChildLogs(stdout);
+      scanChildLogs(stderr);
       resolve({ code, out: stdout, err: stderr });
     });
   });

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCallpilot } from '../../src/app.ts';
@@ -11,6 +10,7 @@ import { configSchema } from '../../src/config/index.ts';
 import type { SpeechEngine } from '../../src/speech/index.ts';
 import { ScriptedSpeechEngine, ToneSpeaker } from '../engine/engine-fakes.ts';
 import { REPO_ROOT } from '../support/e2e.ts';
+import { testLog } from '../support/run-log.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'callpilot-early-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -111,7 +111,7 @@ test('the app takes the early socket over: /healthz answers while /readyz says l
   let listening!: (url: string) => void;
   const listened = new Promise<string>((resolve) => (listening = resolve));
   const starting = startCallpilot(config, {
-    log: pino({ level: 'silent' }),
+    log: testLog(),
     cwd: REPO_ROOT,
     prebound: early,
     onStage: (stage) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, REPO_ROOT } from '../support/e2e.ts';
+import { scanChildLogs } from '../support/run-log.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'callpilot-start-test-'));
 
@@ -31,6 +32,8 @@ function startCli(port: number): Started {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  scanChildLogs(child.stdout);
+  scanChildLogs(child.stderr);
   const stdout: string[] = [];
   let partial = '';
   let stderr = '';

@@ -62,6 +62,7 @@ test('env overrides: numbers, nested keys, booleans, JSON arrays, optional secti
       CALLPILOT_PBX_ASTERISK_URL: 'http://10.1.2.3:8088',
       CALLPILOT_PBX_ASTERISK_RTP_PORT_RANGE: '[30000, 30100]',
       CALLPILOT_PBX_FREESWITCH_SAMPLE_RATE: '8000',
+      CALLPILOT_PBX_FREESWITCH_PASSWORD: 'esl-pw-from-env',
       CALLPILOT_MODELS: '/somewhere', // read by the model lookup, not a key
       PATH: '/usr/bin',
     },
@@ -76,6 +77,18 @@ test('env overrides: numbers, nested keys, booleans, JSON arrays, optional secti
   assert.equal(config.pbx.asterisk.rtpPortRange, [30000, 30100]);
   // A union of number literals is read as a number.
   assert.is(config.pbx.freeswitch?.sampleRate, 8000);
+});
+
+test('FreeSWITCH configured without an ESL password is an error naming the key and its _FILE form; no ClueCon default', () => {
+  for (const env of [{ CALLPILOT_PBX_FREESWITCH_PORT: '8021' }, { CALLPILOT_PBX_FREESWITCH_PORT: '8021', CALLPILOT_PBX_FREESWITCH_PASSWORD: '' }]) {
+    const err = expectConfigError(() => loadConfig({ cwd: scratch, env }));
+    const issue = err.issues.find((i) => i.path === 'pbx.freeswitch.password');
+    assert.ok(issue, err.message);
+    assert.match(err.message, /pbx\.freeswitch\.password: required when FreeSWITCH is configured/);
+    assert.match(issue.message, /CALLPILOT_PBX_FREESWITCH_PASSWORD_FILE/);
+  }
+  assert.is(loadConfig({ cwd: scratch, env: {} }).pbx.freeswitch, undefined, 'no FreeSWITCH, no password needed');
+  assert.is(loadConfig({ cwd: scratch, env: { CALLPILOT_PBX_FREESWITCH_PASSWORD: 's3cret-esl' } }).pbx.freeswitch?.password, 's3cret-esl');
 });
 
 test('env var naming no key is an error with a hint', () => {

@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFlowDialogFactory } from '../../src/dialog/flow/index.ts';
 import type { BotAction } from '../../src/dialog/types.ts';
+import { testLog } from '../support/run-log.ts';
 
 const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
-const log = pino({ level: 'silent' });
+const log = testLog();
 const llmOff = { enabled: false, baseUrl: 'http://127.0.0.1:1/v1', model: 'none', timeoutMs: 200 };
 const ctx = (flow?: string, lang: 'zh' | 'en' = 'zh') => ({ callId: 'c1', lang, flow, direction: 'outbound' as const, variables: {} });
 const text = (a: BotAction): string => (a.kind === 'say' ? a.text : a.text ?? '');

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFlowDialogFactory, type FetchLike, type FlowDialogFactory } from '../../src/dialog/flow/index.ts';
 import type { BotAction, Lang, TurnInput } from '../../src/dialog/types.ts';
+import { testLog } from '../support/run-log.ts';
 
 const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
-const log = pino({ level: 'silent' });
+const log = testLog();
 const llm = { enabled: false, baseUrl: 'http://127.0.0.1:1/v1', model: 'none', timeoutMs: 200 };
 // Wednesday 2024-05-15 10:00 Shanghai (still Tuesday evening in New York).
 const now = (): Date => new Date('2024-05-15T02:00:00Z');

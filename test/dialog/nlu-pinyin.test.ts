@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFlowDialogFactory } from '../../src/dialog/flow/index.ts';
 import { IntentClassifier, builtinIntents, compileIntent } from '../../src/dialog/nlu/index.ts';
 import { readingsOf, soundsAlike } from '../../src/dialog/nlu/pinyin.ts';
+import { testLog } from '../support/run-log.ts';
 
 const zh = new IntentClassifier('zh', Object.entries(builtinIntents.zh).map(([n, s]) => compileIntent(n, s)));
 const opts = { now: new Date('2024-05-15T02:00:00Z'), timeZone: 'Asia/Shanghai', threshold: 0.5 };
@@ -61,7 +61,7 @@ test('doubtful consent in a refusable step re-prompts; a clear yes or an unrefus
     defaultFlow: 'demo',
     defaultLang: 'zh',
     llm: { enabled: false, baseUrl: 'http://127.0.0.1:1/v1', model: 'none', timeoutMs: 200 },
-    log: pino({ level: 'silent' }),
+    log: testLog(),
     now: () => new Date('2024-05-15T02:00:00Z'),
     watch: false,
   });

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -13,8 +12,9 @@ import {
   normalizeUtterance,
   parseChineseNumeral,
 } from '../../src/dialog/nlu/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 // Wednesday 2024-05-15, 10:00 in Shanghai.
 const now = new Date('2024-05-15T02:00:00Z');
 const tz = 'Asia/Shanghai';

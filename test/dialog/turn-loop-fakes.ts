@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import pino from 'pino';
 import type { AudioLeg, AudioLegEvents, LegCloseReason, SampleRate } from '../../src/media/index.ts';
 import type { CallSpeech, CallSpeechEvents, Speaker } from '../../src/speech/index.ts';
 import type { BotAction, DialogSession, TurnInput } from '../../src/dialog/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-export const silentLog = pino({ level: 'silent' });
+export const silentLog = testLog();
 
 /** An audio leg whose wire is driven by the test: tick() sends one queued bot frame. */
 export class ScriptedLeg extends EventEmitter<AudioLegEvents> implements AudioLeg {
@@ -12,6 +12,8 @@ export class ScriptedLeg extends EventEmitter<AudioLegEvents> implements AudioLe
   readonly sampleRate: SampleRate = 8000;
   closed = false;
   flushes = 0;
+  /** Set by a test: the PBX started playing this long before the leg's frames (events read late). */
+  playoutLagMs: number | undefined;
   played: number[] = []; // first sample of each frame played
   private queue: Int16Array[] = [];
   private marks: { afterSamples: number; name: string }[] = [];

@@ -57,35 +57,41 @@ function run(s: ReturnType<typeof setup>, frames: number, callerLevel = 0): void
   }
 }
 
-test('greets, listens, answers the caller and measures latency from the end of speech', async () => {
-  const s = setup([
-    { kind: 'say', text: '您好' },
-    { kind: 'say', text: '好的' },
-  ]);
-  const done = s.loop.run();
-  await settle();
-  assert.equal(s.speaker.spoken, ['您好']);
-  run(s, 12);
-  await settle();
-  assert.is(s.loop.currentState, 'listening');
-  s.speech.start();
-  run(s, 10, 3000);
-  s.speech.final('是的', 200);
-  run(s, 3); // thinking takes three frames of wall time before the first bot frame
-  await settle();
-  run(s, 2);
-  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '是的' }]);
-  assert.equal(s.speaker.spoken, ['您好', '好的']);
-  const turn = s.turns[0]!;
-  assert.is(turn.callerText, '是的');
-  assert.is(turn.botText, '好的');
-  assert.ok(turn.latencyMs !== undefined && turn.latencyMs >= 60 && turn.latencyMs <= 120, `latency ${turn.latencyMs}`);
-  assert.is(turn.bargeIn, false);
-  await s.leg.close({ code: 'caller_hangup' });
-  const result = await done;
-  assert.is(result.disposition, 'caller_hangup');
-  assert.is(result.endedBy, 'caller');
-});
+// 0: the leg's frames are the wire's. 60: the PBX started playing 60 ms before the leg's first frame (an event read
+// late, playoutLagMs), and the latency counts from the PBX's own start.
+for (const lagMs of [0, 60]) {
+  const name = lagMs === 0 ? 'greets, listens, answers the caller and measures latency from the end of speech' : `a leg whose frames trail the PBX by ${lagMs} ms (playoutLagMs): latency counts from the PBX's own start`;
+  test(name, async () => {
+    const s = setup([
+      { kind: 'say', text: '您好' },
+      { kind: 'say', text: '好的' },
+    ]);
+    const done = s.loop.run();
+    await settle();
+    assert.equal(s.speaker.spoken, ['您好']);
+    run(s, 12);
+    await settle();
+    assert.is(s.loop.currentState, 'listening');
+    s.speech.start();
+    run(s, 10, 3000);
+    s.speech.final('是的', 200);
+    run(s, 3); // thinking takes three frames of wall time before the first bot frame
+    if (lagMs > 0) s.leg.playoutLagMs = lagMs;
+    await settle();
+    run(s, 2);
+    assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '是的' }]);
+    assert.equal(s.speaker.spoken, ['您好', '好的']);
+    const turn = s.turns[0]!;
+    assert.is(turn.callerText, '是的');
+    assert.is(turn.botText, '好的');
+    assert.ok(turn.latencyMs !== undefined && turn.latencyMs >= 60 - lagMs && turn.latencyMs <= 120 - lagMs, `latency ${turn.latencyMs}`);
+    assert.is(turn.bargeIn, false);
+    await s.leg.close({ code: 'caller_hangup' });
+    const result = await done;
+    assert.is(result.disposition, 'caller_hangup');
+    assert.is(result.endedBy, 'caller');
+  });
+}
 
 test('barge-in flushes bot audio at speech start and the interrupting words become the next turn', async () => {
   const s = setup([

@@ -9,6 +9,7 @@ import { newCallId } from '../../src/core/index.ts';
 import { CallEngine, compileFlowSource, createFlowDialogFactory, type CallTimelineEvent, type DialogConfig } from '../../src/dialog/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * The flow's assistant branch through the real CallEngine, turn loop, flow factory on configs/flows and SQLite store:
@@ -18,7 +19,7 @@ import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts
  */
 
 const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 const llm = { enabled: false, baseUrl: 'http://127.0.0.1:1/v1', model: 'none', timeoutMs: 200 };
 const dialogConfig: DialogConfig = {
   flowsDir,

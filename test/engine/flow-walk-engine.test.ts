@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -19,6 +18,7 @@ import {
 import { newCallId } from '../../src/core/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * Every shipped flow, in both languages, walked to every end state through the real CallEngine: real flow
@@ -27,7 +27,7 @@ import { InstantLeg, ScriptedSpeechEngine, ToneSpeaker } from './engine-fakes.ts
  */
 
 const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 const llm = { enabled: false, baseUrl: 'http://127.0.0.1:1/v1', model: 'none', timeoutMs: 200 };
 // Wednesday 2024-05-15 10:00 Shanghai (still Tuesday evening in New York), as in test/dialog/flow-walk.test.ts.
 const now = (): Date => new Date('2024-05-15T02:00:00Z');

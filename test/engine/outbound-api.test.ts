@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../src/app.ts';
@@ -9,8 +8,9 @@ import { configSchema } from '../../src/config/index.ts';
 import { FakeAsterisk } from '../pbx/asterisk/peer/fake-asterisk.ts';
 import { bearer, issueToken } from '../support/auth.ts';
 import { freePort, MODELS, REPO_ROOT, until } from '../support/e2e.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 /** The whole app on a fake Asterisk replaying the captured originate outcomes (20x faster). */
 async function withApp(run: (app: CallpilotApp, asterisk: FakeAsterisk) => Promise<void>): Promise<void> {

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket, type RawData } from 'ws';
@@ -14,6 +13,7 @@ import { createCodec } from '../../src/media/index.ts';
 import { runSimulatedCall, type CallerTurn, type SimulatedCallReport } from '../../src/pbx/index.ts';
 import type { CallRecord, TurnRecord } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * Issue #2's end-to-end tests: the whole app (startCallpilot) answering a simulated phone on the media WebSocket in
@@ -24,7 +24,7 @@ import { bearer, issueToken } from '../support/auth.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 /** Generous: the benchmarks hold the real barge-in target; this only catches a bot that keeps talking. */
 const BARGE_IN_STOP_BOUND_MS = 500;
 

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
@@ -12,6 +11,7 @@ import { configSchema } from '../../src/config/index.ts';
 import type { CallTimelineEvent } from '../../src/dialog/index.ts';
 import { runSimulatedCall, type CallerTurn } from '../../src/pbx/index.ts';
 import { trimToVoice } from '../../bench/lib/realistic.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * Issue 12 through the whole engine: real espeak caller voice over G.711 on the media WebSocket, Silero VAD, the
@@ -22,7 +22,7 @@ import { trimToVoice } from '../../bench/lib/realistic.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-const log = pino({ level: 'silent' });
+const log = testLog();
 
 let dir: string;
 let app: CallpilotApp;

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createAuth } from '../../src/auth/index.ts';
@@ -15,8 +14,9 @@ import { openStore, storeConfigSchema, type Store } from '../../src/store/index.
 import { issueToken } from '../support/auth.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence } from '../speech/speech-fixtures.ts';
 import { asrClient, engineFinals, recognize, reflectionClient, statusOf, tokenMetadata, type Client } from './grpc-client.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 /** Rows the tiny model decodes exactly, laid out with 1.5 s of silence around each (utterances on the 160 ms grid). */
 const rows = readTranscripts().filter((r) => r.text === r.decoded);

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../src/app.ts';
@@ -13,9 +12,10 @@ import { issueToken } from '../support/auth.ts';
 import { bearer } from '../support/auth.ts';
 import { freePort, MODELS, readTestWav, REPO_ROOT, until } from '../support/e2e.ts';
 import { callControlClient, statusOf, tokenMetadata, unary, type Client } from './grpc-client.ts';
+import { testLog } from '../support/run-log.ts';
 
 const ZH_WAV = 'zh-0008.wav';
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 interface WireEvent {
   callId: string;

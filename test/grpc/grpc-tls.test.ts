@@ -17,6 +17,7 @@ import { openStore, storeConfigSchema, type Store } from '../../src/store/index.
 import { issueToken } from '../support/auth.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence } from '../speech/speech-fixtures.ts';
 import { asrClient, callControlClient, engineFinals, recognize, statusOf, tokenMetadata, unary, type Client } from './grpc-client.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * gRPC over TLS with certificates made by openssl for this run: a CA, a server certificate for 127.0.0.1 and
@@ -25,7 +26,7 @@ import { asrClient, callControlClient, engineFinals, recognize, statusOf, tokenM
  * server's CA, a bad token and (with grpc.tls.clientCaFile) a client without a trusted certificate are refused.
  */
 
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 const dir = mkdtempSync(join(tmpdir(), 'callpilot-grpc-tls-'));
 const file = (name: string): string => join(dir, name);
 

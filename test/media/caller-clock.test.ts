@@ -111,7 +111,8 @@ test('a listener that closes the leg on a fill frame stops the fill', async () =
     if (pcm[0] === 0 && ++seen === 2) void leg.close({ code: 'bot_hangup' });
   });
   leg.callerFrame(speech());
-  await sleep(400);
+  await until(() => leg.closed, 10_000, 'the listener closing the leg');
+  await sleep(100);
   assert.is(seen, 2);
   assert.is(leg.stats.framesFilled, 2);
 });

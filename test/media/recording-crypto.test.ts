@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { completeInterruptedCalls } from '../../src/calls/index.ts';
@@ -15,6 +14,7 @@ import {
   recordingKeyId,
 } from '../../src/media/index.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * Issue 9, recordings at rest: AES-256-GCM per 64 KiB chunk, key id in the header. Round trip with ranges, every
@@ -24,7 +24,7 @@ import { openSqliteStore } from '../../src/store/index.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'callpilot-reccrypt-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
-const silent = pino({ level: 'silent' });
+const silent = testLog();
 
 const keyA = randomBytes(32);
 const keyB = randomBytes(32);

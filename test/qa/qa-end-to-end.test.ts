@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
@@ -11,6 +10,7 @@ import { configSchema } from '../../src/config/index.ts';
 import { runSimulatedCall } from '../../src/pbx/index.ts';
 import type { CallEvent, NewQaHit, QaHit } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * QA on a real call: the whole app answers a simulated phone (espeak caller voice, Silero VAD, sherpa ASR on the
@@ -21,7 +21,7 @@ import { issueToken } from '../support/auth.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 const RULES = `
 qa: demo-e2e

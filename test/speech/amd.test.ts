@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AmdVerdict, CallProgressVerdict } from '../../src/core/index.ts';
@@ -20,13 +19,14 @@ import {
   tone,
 } from '../support/progress-audio.ts';
 import { SHARED_MODELS } from './speech-fixtures.ts';
+import { testLog } from '../support/run-log.ts';
 
 const voice = new LineVoice();
 let engine: SpeechEngine;
 
 test.before(async () => {
   const cfg = speechConfigSchema.parse({ vad: { poolSize: 2 }, asr: { decodeIntervalMs: 10 } });
-  engine = await createSpeechEngine(cfg, { log: pino({ level: 'silent' }), modelsRoot: SHARED_MODELS });
+  engine = await createSpeechEngine(cfg, { log: testLog(), modelsRoot: SHARED_MODELS });
 });
 test.after(async () => {
   await engine.close();

@@ -1,4 +1,3 @@
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createResampler } from '../../src/media/index.ts';
@@ -6,6 +5,7 @@ import { speechConfigSchema } from '../../src/speech/config.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
 import type { CallSpeech, CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence, type TranscriptRow } from './speech-fixtures.ts';
+import { testLog } from '../support/run-log.ts';
 
 type Final = CallSpeechEvents['final'][0];
 
@@ -80,7 +80,7 @@ let engine: SpeechEngine;
 
 test.before(async () => {
   const cfg = speechConfigSchema.parse({ vad: { poolSize: 2 }, asr: { decodeIntervalMs: 10 } });
-  engine = await createSpeechEngine(cfg, { log: pino({ level: 'silent' }), modelsRoot: SHARED_MODELS });
+  engine = await createSpeechEngine(cfg, { log: testLog(), modelsRoot: SHARED_MODELS });
 });
 
 test.after(async () => {

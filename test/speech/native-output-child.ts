@@ -4,12 +4,12 @@
  * rate, which sherpa would resample itself, printing a line per stream) and at 16 kHz, decoded to a final.
  * Prints the finals as one JSON line on stdout.
  */
-import pino from 'pino';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence, upsample2x } from './speech-fixtures.ts';
+import { testLog } from '../support/run-log.ts';
 
-const engine = await createSpeechEngine(speechConfigSchema.parse({ vad: { poolSize: 1 } }), { log: pino({ level: 'silent' }), modelsRoot: SHARED_MODELS });
+const engine = await createSpeechEngine(speechConfigSchema.parse({ vad: { poolSize: 1 } }), { log: testLog(), modelsRoot: SHARED_MODELS });
 const row = readTranscripts().find((r) => r.lang === 'zh' && r.text === r.decoded)!;
 const utterance = concat([silence(500, 8000), readWavPcm(row.file).pcm, silence(1500, 8000)]);
 const finals: string[] = [];

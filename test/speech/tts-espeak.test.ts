@@ -2,12 +2,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import pino from 'pino';
 import { createResampler } from '../../src/media/index.ts';
 import { createSpeaker, EspeakTtsEngine } from '../../src/speech/tts/index.ts';
 import { EspeakWasm } from '../../src/speech/tts/espeak-wasm.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 const MODEL_DIR = fileURLToPath(new URL('../../../shared/models/callpilot-tiny-zh-en/', import.meta.url));
 
 /** The slice of sherpa-onnx-node's recognizer API this test drives (the package ships no type declarations). */

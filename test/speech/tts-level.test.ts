@@ -1,12 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import pino from 'pino';
 import type { Lang } from '../../src/core/index.ts';
 import { createCodec, createResampler } from '../../src/media/index.ts';
 import type { TtsEngine } from '../../src/speech/types.ts';
 import { createSpeaker, DEFAULT_PROMPT_LEVEL, EspeakTtsEngine, measureLevel, normalizePromptLevel } from '../../src/speech/tts/index.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 
 /** Prompts of the shipped flows, short and long, per language. */
 const PROMPTS: Record<Lang, string[]> = {

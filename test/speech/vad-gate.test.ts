@@ -1,11 +1,11 @@
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { VadEdge } from '../../src/speech/vad.ts';
 import { VadPool } from '../../src/speech/vad-pool.ts';
 import { concat, detectVadEdges, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speech-fixtures.ts';
+import { testLog } from '../support/run-log.ts';
 
-const pool = new VadPool({ model: VAD_MODEL, threshold: 0.3, minSpeechMs: 200, minSilenceMs: 100, warm: 2, maxIdle: 4, log: pino({ level: 'silent' }) });
+const pool = new VadPool({ model: VAD_MODEL, threshold: 0.3, minSpeechMs: 200, minSilenceMs: 100, warm: 2, maxIdle: 4, log: testLog() });
 
 /** Quiet telephone line: white noise at about -60 dBFS, so gaps are not digital silence. */
 function lineNoise(ms: number): Int16Array {

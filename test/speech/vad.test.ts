@@ -1,9 +1,9 @@
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
 import { VadPool } from '../../src/speech/vad-pool.ts';
 import { concat, detectVadEdges, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speech-fixtures.ts';
+import { testLog } from '../support/run-log.ts';
 
 const pool = new VadPool({
   model: VAD_MODEL,
@@ -12,7 +12,7 @@ const pool = new VadPool({
   minSilenceMs: 100,
   warm: 1,
   maxIdle: 4,
-  log: pino({ level: 'silent' }),
+  log: testLog(),
 });
 
 function detect(pcm8k: Int16Array): VadEdge[] {

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createAuth } from '../../src/auth/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { openRetainedDatabase } from '../../src/store/sqlite-database.ts';
 import { dropTestDatabases, freshDatabase, POSTGRES_URL } from './postgres-harness.ts';
+import { testLog } from '../support/run-log.ts';
 
 /*
  * The audit log is append-only and hash-chained: every row stores the previous row's hash and its own, so an
@@ -16,7 +16,7 @@ import { dropTestDatabases, freshDatabase, POSTGRES_URL } from './postgres-harne
  * Run against SQLite always and PostgreSQL when .ci/run provides one.
  */
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 const scratch = mkdtempSync(join(tmpdir(), 'callpilot-audit-'));
 let files = 0;
 

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StoreError, type CallRecord, type Store, type TurnRecord } from '../../src/store/index.ts';
+import { testLog } from '../support/run-log.ts';
 
 /**
  * The semantics every store backend must keep (SQLite, PostgreSQL): one suite, run against each. A backend gives
@@ -15,7 +15,7 @@ export interface StoreBackend {
   fromTheFuture(): Promise<() => Promise<Store>>;
 }
 
-export const silentLog = pino({ level: 'silent' });
+export const silentLog = testLog();
 
 export function call(id: string, overrides: Partial<CallRecord> = {}): CallRecord {
   return {
@@ -199,5 +199,63 @@ export function callStoreContract(suite: Test, backend: StoreBackend): void {
   suite(`${backend.name}: a database from a newer callpilot is refused`, async () => {
     const open = await backend.fromTheFuture();
     await expectStoreError(open, /schema version 99, newer/);
+  });
+
+  suite(`${backend.name}: call lists filter and page by cursor without repeating or skipping a call`, async () => {
+    const { store } = await backend.fresh();
+    const at = (minute: number) => `2025-05-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
+    // 12 calls, three in the same millisecond (insertion order breaks the tie), of two campaigns and flows.
+    for (let i = 0; i < 12; i++) {
+      await store.calls.createCall(
+        call(`c${i}`, {
+          startedAt: at(i < 3 ? 0 : i),
+          flow: i % 2 === 0 ? 'collections' : 'survey',
+          direction: i % 3 === 0 ? 'inbound' : 'outbound',
+          to: `1380013${String(8000 + i).padStart(4, '0')}`,
+          status: i === 11 ? 'active' : 'ended',
+          disposition: i % 4 === 0 ? 'promised_to_pay' : 'no_answer',
+          variables: i < 6 ? { campaign_id: 'camp-a' } : { campaign_id: 'camp-b' },
+        }),
+      );
+    }
+    const all = await store.calls.findCalls({ limit: 1000 });
+    assert.equal(all.calls.map((c) => c.id), ['c11', 'c10', 'c9', 'c8', 'c7', 'c6', 'c5', 'c4', 'c3', 'c2', 'c1', 'c0']);
+    assert.is(all.next, undefined);
+    // Pages of 5: every call once, in the same order, the last page without a cursor.
+    const seen: string[] = [];
+    let page = await store.calls.findCalls({ limit: 5 });
+    const sizes: number[] = [];
+    for (;;) {
+      seen.push(...page.calls.map((c) => c.id));
+      sizes.push(page.calls.length);
+      if (!page.next) break;
+      page = await store.calls.findCalls({ limit: 5, after: page.next });
+    }
+    assert.equal(seen, all.calls.map((c) => c.id));
+    assert.equal(sizes, [5, 5, 2]);
+    // A page boundary inside the same millisecond: the tie is kept in insertion order.
+    const p1 = await store.calls.findCalls({ limit: 10 });
+    assert.equal((await store.calls.findCalls({ limit: 10, after: p1.next })).calls.map((c) => c.id), ['c1', 'c0']);
+    // Filters, alone and together.
+    const ids = async (q: Parameters<typeof store.calls.findCalls>[0]) => (await store.calls.findCalls({ limit: 100, ...q })).calls.map((c) => c.id);
+    assert.equal(await ids({ flow: 'survey' }), ['c11', 'c9', 'c7', 'c5', 'c3', 'c1']);
+    assert.equal(await ids({ direction: 'inbound' }), ['c9', 'c6', 'c3', 'c0']);
+    assert.equal(await ids({ disposition: 'promised_to_pay' }), ['c8', 'c4', 'c0']);
+    assert.equal(await ids({ campaign: 'camp-b', flow: 'collections' }), ['c10', 'c8', 'c6']);
+    assert.equal(await ids({ since: at(5), until: at(8) }), ['c7', 'c6', 'c5']);
+    assert.equal(await ids({ status: 'active' }), ['c11']);
+    assert.equal(await ids({ numberSuffix: '8007' }), ['c7']);
+    assert.equal(await ids({ numberSuffix: '00138' }), []);
+    assert.equal(await ids({ campaign: 'camp-a', numberSuffix: '8010' }), []);
+    // Filters and paging together.
+    const first = await store.calls.findCalls({ limit: 2, flow: 'survey' });
+    assert.equal((await store.calls.findCalls({ limit: 2, flow: 'survey', after: first.next })).calls.map((c) => c.id), ['c7', 'c5']);
+    // A cursor that was altered, or is not one at all, is refused.
+    await expectStoreError(() => store.calls.findCalls({ after: 'not-a-cursor!' }), /cursor/);
+    await expectStoreError(() => store.calls.findCalls({ after: Buffer.from('["yesterday", 3]').toString('base64url') }), /cursor/);
+    await expectStoreError(() => store.calls.findCalls({ after: Buffer.from('{"a":1}').toString('base64url') }), /cursor/);
+    await expectStoreError(() => store.calls.findCalls({ since: 'tuesday' }), /since/);
+    await expectStoreError(() => store.calls.findCalls({ numberSuffix: '12a' }), /digits/);
+    await store.close();
   });
 }

@@ -243,6 +243,26 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     for (const s of stores) await s.close();
   });
 
+  suite(`${n}: maxConcurrent holds in the claim itself, whichever nodes claim at once`, async () => {
+    const stores = backend.nodes ? await backend.nodes(3) : [await backend.fresh()];
+    const [first] = stores;
+    await first!.campaigns.createCampaign(campaign('capped', { maxConcurrent: 4 }));
+    const numbers = Array.from({ length: 12 }, (_, i) => `+861360013${String(i).padStart(4, '0')}`);
+    await first!.campaigns.addContacts('capped', numbers.map((number) => ({ number, variables: {} })), NOW);
+    const due = await first!.campaigns.dueContacts('capped', NOW, 100);
+    // Each node read the campaign as empty and claims as if all 4 places were its own.
+    const results = await Promise.all(stores.flatMap((s, node) => due.slice(node * 4, node * 4 + 4).map((c) => s.campaigns.claimAttempt(claim('capped', c.id, `cap-${c.id}`, { nodeId: `node-${node}` })))));
+    assert.is(results.filter((r) => r.ok).length, 4, 'never more in flight than maxConcurrent');
+    assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'full'));
+    assert.is(await first!.campaigns.liveCount('capped'), 4);
+    // A place freed is a place to claim again.
+    const done = results.find((r) => r.ok);
+    await first!.campaigns.finishAttempt(done!.ok ? done!.attempt.id : '', { disposition: 'busy', endedAt: NOW }, { state: 'done' }, undefined, 'done');
+    const next = due.find((c) => !results.some((r) => r.ok && r.attempt.contactId === c.id));
+    assert.ok((await first!.campaigns.claimAttempt(claim('capped', next!.id, 'cap-again'))).ok);
+    for (const s of stores) await s.close();
+  });
+
   if (backend.nodes) {
     suite(`${n}: several senders claiming webhooks at once get each row once`, async () => {
       const stores = await backend.nodes!(3);
@@ -258,7 +278,7 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     suite(`${n}: three nodes claiming the same contacts at once dial each contact exactly once`, async () => {
       const stores = await backend.nodes!(3);
       const [first] = stores;
-      await first!.campaigns.createCampaign(campaign('race'));
+      await first!.campaigns.createCampaign(campaign('race', { maxConcurrent: 100 }));
       const numbers = Array.from({ length: 60 }, (_, i) => `+861350013${String(i).padStart(4, '0')}`);
       await first!.campaigns.addContacts('race', numbers.map((number) => ({ number, variables: {} })), NOW);
       const due = await first!.campaigns.dueContacts('race', NOW, 100);

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, StoreError, type NewQaHit, type Store } from '../../src/store/index.ts';
 import { dropTestDatabases, freshDatabase, POSTGRES_URL } from './postgres-harness.ts';
+import { testLog } from '../support/run-log.ts';
 
-const log = pino({ level: 'silent' });
+const log = testLog();
 const scratch = mkdtempSync(join(tmpdir(), 'callpilot-qa-store-'));
 
 function hit(overrides: Partial<NewQaHit> = {}): NewQaHit {

@@ -2,8 +2,9 @@
  * Finds full personal numbers in text (logs, API bodies): unmasked CN mobiles in Arabic or spoken Chinese digits
  * and bank-card numbers (Luhn-valid, card-network prefixes). Used to fail tests whose output leaks a number.
  */
-const CN_MOBILE = /(?<![0-9A-Za-z])(?:\+?86|0086)?1[3-9]\d{9}(?![0-9A-Za-z])/g;
-const CARD = /(?<![0-9A-Za-z])[3-6]\d{15,18}(?![0-9A-Za-z])/g;
+// Not after `digit.`: the fraction digits of a float (a timing such as 6115.14739229025) are no number.
+const CN_MOBILE = /(?<![0-9A-Za-z])(?<!\d\.)(?:\+?86|0086)?1[3-9]\d{9}(?![0-9A-Za-z])/g;
+const CARD = /(?<![0-9A-Za-z])(?<!\d\.)[3-6]\d{15,18}(?![0-9A-Za-z])/g;
 const ZH_DIGIT = '[零〇一幺二两三四五六七八九]';
 const ZH_MOBILE = new RegExp(`(?<!${ZH_DIGIT})[一幺][三四五六七八九]${ZH_DIGIT}{9}(?!${ZH_DIGIT})`, 'g');
 

@@ -3,10 +3,10 @@
  * spoken by espeak-ng (the project's own TTS), China's 450 Hz progress tones, voicemail beeps. 8 kHz PCM16,
  * the rate of a G.711 line.
  */
-import pino from 'pino';
 import { createResampler } from '../../src/media/index.ts';
 import { EspeakTtsEngine } from '../../src/speech/tts/index.ts';
 import type { Lang } from '../../src/core/index.ts';
+import { testLog } from './run-log.ts';
 
 export const LINE_RATE = 8000;
 
@@ -69,7 +69,7 @@ export class LineVoice {
     const key = `${lang}:${text}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    this.engine ??= await EspeakTtsEngine.create({ voices: { zh: 'cmn', en: 'en-us' }, rate: 165, log: pino({ level: 'silent' }) });
+    this.engine ??= await EspeakTtsEngine.create({ voices: { zh: 'cmn', en: 'en-us' }, rate: 165, log: testLog() });
     const raw = await this.engine.synthesize(text, lang);
     const pcm = createResampler(this.engine.sampleRate, LINE_RATE).process(raw).slice();
     this.cache.set(key, pcm);

@@ -8,6 +8,7 @@ import {
   type SampleRate,
   samplesPerFrame,
 } from '../types.ts';
+import { WarnLimiter } from '../../core/index.ts';
 import { PcmQueue } from './pcm-queue.ts';
 
 /** Warnings a leg logs one by one before it only logs a summary every WARNING_SUMMARY_INTERVAL_MS. */
@@ -89,9 +90,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   readonly sampleRate: SampleRate;
   readonly stats: AudioLegStats = { framesOut: 0, framesIn: 0, lateFrames: 0, droppedFrames: 0, framesFilled: 0, framesKeepAlive: 0 };
   protected readonly log: Logger;
-  private warningsLogged = 0;
-  private warningsSuppressed = 0;
-  private lastWarningSummary = 0;
+  private readonly warnings: WarnLimiter;
   /** Samples in one 20 ms frame at sampleRate. */
   protected readonly frameSamples: number;
 
@@ -144,6 +143,7 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
     this.callId = opts.callId;
     this.sampleRate = opts.sampleRate;
     this.log = (opts.log ?? pino({ level: 'silent' })).child({ callId: opts.callId });
+    this.warnings = new WarnLimiter(this.log, { freely: WARNINGS_LOGGED_FREELY, intervalMs: WARNING_SUMMARY_INTERVAL_MS });
     this.frameSamples = samplesPerFrame(opts.sampleRate);
     const maxQueuedMs = opts.maxQueuedMs ?? DEFAULT_MAX_QUEUED_MS;
     this.queue = new PcmQueue(
@@ -275,17 +275,8 @@ export abstract class BaseAudioLeg extends EventEmitter<AudioLegEvents> implemen
   }
 
   protected deliverWarning(err: Error): void {
-    // A misbehaving peer can send thousands of bad messages: the first few are logged, then one summary line
-    // per interval, so one connection cannot flood the logs.
-    const now = Date.now();
-    if (this.warningsLogged < WARNINGS_LOGGED_FREELY) {
-      this.warningsLogged++;
-      this.log.warn({ err: err.message }, 'media leg warning');
-    } else if (now - this.lastWarningSummary >= WARNING_SUMMARY_INTERVAL_MS) {
-      this.log.warn({ err: err.message, suppressed: this.warningsSuppressed }, 'media leg warning (earlier ones suppressed)');
-      this.lastWarningSummary = now;
-      this.warningsSuppressed = 0;
-    } else this.warningsSuppressed++;
+    // A misbehaving peer can send thousands of bad messages: one connection cannot flood the logs.
+    this.warnings.warn({ err: err.message }, 'media leg warning');
     this.emit('warning', err);
   }
 

@@ -126,7 +126,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
 
   async start(): Promise<void> {
     if (this.cfg.media === 'audiosocket') {
-      const server = new AudioSocketServer(this.log);
+      const server = new AudioSocketServer(this.log, (reason) => this.emit('mediaRejected', 'audiosocket', reason));
       const port = await server.listen(this.cfg.audioSocketPort, this.cfg.mediaBindHost);
       this.audioSocket = { server, port };
       this.log.info({ port }, 'AudioSocket server listening');
@@ -371,6 +371,7 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       maxQueuedMs: this.opts.maxQueuedMs,
       clock: this.opts.clock,
       mediaToken: this.opts.mediaToken,
+      rtpRejected: () => this.emit('mediaRejected', 'rtp', 'wrong_source'),
     };
   }
 

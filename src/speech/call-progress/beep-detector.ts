@@ -1,4 +1,4 @@
-import { frameDbfs, GoertzelBank } from './goertzel.ts';
+import { frameDbfs, GoertzelBank, strongestBin } from './goertzel.ts';
 
 export interface BeepDetectorOptions {
   sampleRate: number;
@@ -68,15 +68,9 @@ export class BeepDetector {
   private pureBin(pcm: Int16Array): number {
     const energy = this.bank.run(pcm);
     if (frameDbfs(energy, pcm.length) < this.minDbfs) return -1;
-    let best = -1;
-    let bestPower = 0;
-    for (let k = 0; k < this.bank.power.length; k++) {
-      const p = this.bank.power[k]!;
-      if (p > bestPower) {
-        bestPower = p;
-        best = k;
-      }
-    }
+    const best = strongestBin(this.bank);
+    if (best < 0) return -1;
+    const bestPower = this.bank.power[best]!;
     // Neighbouring bins share a sine that falls between them: count the better neighbour too.
     const neighbour = Math.max(this.bank.power[best - 1] ?? 0, this.bank.power[best + 1] ?? 0);
     return bestPower + neighbour >= this.purity * energy ? best : -1;

@@ -1,6 +1,7 @@
 import type { CallProgressVerdict, EarlyMediaHeard, EarlyMediaMonitor, Lang } from '../../core/index.ts';
 import type { CallSpeech, SpeechEngine } from '../types.ts';
 import { matchRules, PROGRESS_RULES } from './keyword-rules.ts';
+import { SitDetector, type SitEvent } from './sit-detector.ts';
 import { ToneDetector, type ToneEvent } from './tone-detector.ts';
 
 export interface EarlyMediaClassifierOptions {
@@ -24,6 +25,7 @@ export class EarlyMediaClassifier implements EarlyMediaMonitor {
   private readonly o: EarlyMediaClassifierOptions;
   private listener: CallSpeech | undefined;
   private tones: ToneDetector | undefined;
+  private sit: SitDetector | undefined;
   private rate = 0;
   private nowMs = 0;
   private decided = false;
@@ -48,6 +50,8 @@ export class EarlyMediaClassifier implements EarlyMediaMonitor {
     if (sampleRate !== this.rate) this.open(sampleRate);
     const tone = this.tones!.push(pcm);
     if (tone) this.onTone(tone);
+    const sit = this.sit!.push(pcm);
+    if (sit) this.onSit(sit);
     try {
       this.listener?.push(pcm);
     } catch (err) {
@@ -76,6 +80,7 @@ export class EarlyMediaClassifier implements EarlyMediaMonitor {
     this.listener?.close();
     this.rate = rate;
     this.tones = new ToneDetector({ sampleRate: rate });
+    this.sit = new SitDetector({ sampleRate: rate });
     try {
       const listener = this.o.speech.createCall(`${this.o.callId}-progress`, rate, this.o.lang);
       listener.on('speechStart', (e) => (this.speechStartMs = e.atMs));
@@ -118,6 +123,12 @@ export class EarlyMediaClassifier implements EarlyMediaMonitor {
       evidence: `${tone.tone} tone ${tone.cadence}`,
       heard: this.heard,
     });
+  }
+
+  /** A special information tone: the announcement after it need not be read, the tone's encoding says enough. */
+  private onSit(sit: SitEvent): void {
+    this.heard = 'announcement';
+    this.decide({ kind: sit.kind, source: 'tone', atMs: sit.atMs, evidence: `SIT ${sit.code} ${sit.segments}`, heard: 'announcement' });
   }
 
   private decide(v: CallProgressVerdict): void {

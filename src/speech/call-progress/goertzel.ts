@@ -38,6 +38,20 @@ export class GoertzelBank {
   }
 }
 
+/** Index of the bank frequency with the most power in the last `run()` frame (-1 when all are zero). */
+export function strongestBin(bank: GoertzelBank): number {
+  let best = -1;
+  let bestPower = 0;
+  for (let k = 0; k < bank.power.length; k++) {
+    const p = bank.power[k]!;
+    if (p > bestPower) {
+      bestPower = p;
+      best = k;
+    }
+  }
+  return best;
+}
+
 /** Mean square of a frame in dBFS (-inf for digital silence). */
 export function frameDbfs(energy: number, samples: number): number {
   if (energy <= 0 || samples === 0) return -Infinity;

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
@@ -9,13 +8,14 @@ import { configSchema } from '../../../src/config/index.ts';
 import type { CallRecord } from '../../../src/store/index.ts';
 import { freePort, MODELS, readTestWav, REPO_ROOT, until } from '../../support/e2e.ts';
 import { FakeAsterisk } from './peer/fake-asterisk.ts';
+import { testLog } from '../../support/run-log.ts';
 
 /**
  * Callers whose phones suppress silence (captures silence-suppression-*): while quiet they send no RTP at all and
  * the media leg delivers nothing. Before callpilot's clock ran on real time, such a call never ended its turn and
  * never played a no-input prompt; here both must happen, in every media mode, through the whole app.
  */
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 type Media = 'websocket' | 'audiosocket' | 'rtp';
 

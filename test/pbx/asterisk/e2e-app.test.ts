@@ -1,15 +1,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
 import { freePort, MODELS, readTestWav as testWav, REPO_ROOT, until } from '../../support/e2e.ts';
 import { FakeAsterisk } from './peer/fake-asterisk.ts';
+import { testLog } from '../../support/run-log.ts';
 
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 for (const media of ['websocket', 'audiosocket'] as const) {
   test(`end to end through the app over ${media}: greeting, DTMF, barge-in with real ASR, flush, transfer, call stored with transcript and recording`, async () => {

@@ -1,12 +1,12 @@
-import { pino, type Logger } from 'pino';
-import { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import type { AsteriskConfig } from '../../../src/pbx/index.ts';
 import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
 import { AsteriskAdapter, type AsteriskAdapterOptions } from '../../../src/pbx/asterisk/index.ts';
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { FakeAsterisk, type FakeAsteriskOptions } from './peer/fake-asterisk.ts';
+import { testLog } from '../../support/run-log.ts';
 
-export const silent = pino({ level: process.env.ASTERISK_TEST_LOG ?? 'silent' });
+export const silent = testLog();
 
 export interface Harness {
   asterisk: FakeAsterisk;
@@ -88,14 +88,3 @@ export function rms(pcm: Int16Array): number {
   return pcm.length === 0 ? 0 : Math.sqrt(sum / pcm.length);
 }
 
-/** A logger whose lines the test can read (for "gives a clear log line" checks). */
-export function capturingLogger(): { log: Logger; lines: Array<{ level: number; msg: string; [k: string]: unknown }> } {
-  const lines: Array<{ level: number; msg: string }> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
-}

@@ -4,11 +4,12 @@ import * as assert from 'uvu/assert';
 import type { HangupInfo, TransferOutcome } from '../../../src/pbx/types.ts';
 import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
 import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
-import { capturingLogger, nextCall, rms, silent, sleep, startHarness, tone, until } from './harness.ts';
+import { capturingTestLog } from '../../support/run-log.ts';
+import { nextCall, rms, silent, sleep, startHarness, tone, until } from './harness.ts';
 import { FakeAsterisk } from './peer/fake-asterisk.ts';
 
 test('malformed ARI events are logged and skipped; the adapter keeps working', async () => {
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingTestLog();
   const h = await startHarness({}, {}, true, log);
   try {
     h.asterisk.sendRawEvent('this is not json');
@@ -112,7 +113,7 @@ test('Asterisk restart mid-call: shutdown hangup, refused connects, 503 while bo
 test('bad credentials: not ready with the reason, and no retry storm', async () => {
   const asterisk = new FakeAsterisk();
   await asterisk.start();
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingTestLog();
   const cfg = asteriskConfigSchema.parse({ url: asterisk.url, username: 'bot', password: 'wrong', app: 'bot' });
   const adapter = new AsteriskAdapter(cfg, { log });
   try {
@@ -122,7 +123,7 @@ test('bad credentials: not ready with the reason, and no retry storm', async () 
     const count = asterisk.requests.length;
     await sleep(1200);
     assert.is(asterisk.requests.length, count, 'no further attempts');
-    assert.ok(lines.some((l) => l.level >= 50 && /refused the credentials/.test(l.msg)));
+    assert.ok(lines.some((l) => (l.level === 'error' || l.level === 'fatal') && /refused the credentials/.test(l.msg)));
   } finally {
     await adapter.stop();
     await asterisk.stop();

@@ -13,7 +13,7 @@ test('connects, authenticates and subscribes; ready reflects the connection', as
     const subscribe = r.fs.commands.find((c) => c.startsWith('event json'));
     assert.ok(subscribe?.includes('CHANNEL_PARK'));
     assert.ok(subscribe?.includes('CUSTOM mod_audio_stream::play'));
-    assert.ok(r.fs.commands.includes('auth ClueCon'));
+    assert.ok(r.fs.commands.includes(`auth ${r.fs.password}`));
   } finally {
     await teardown(r);
   }

@@ -67,7 +67,7 @@ test('bot extensions ask for RTP keepalive before park/socket (park reads send_s
 });
 
 test('the agent extension is where the default transfer goes (extension, context), and not in the public context', () => {
-  const defaults = freeswitchConfigSchema.parse({}).transfer;
+  const defaults = freeswitchConfigSchema.parse({ password: 'x' }).transfer;
   const agent = extensions('callpilot_agent.xml');
   assert.ok(agent.some((e) => new RegExp(e.expression).test(defaults.extension)), `no extension matches ${defaults.extension}`);
   const text = readFileSync(new URL('callpilot_agent.xml', dir), 'utf8');

@@ -27,6 +27,7 @@ test('end to end with mod_audio_fork and PBX recording: greeting via playAudio, 
       pbx: {
         freeswitch: {
           port: eslPort,
+          password: fs.password,
           media: 'audio_fork',
           mediaUrl: `ws://127.0.0.1:${httpPort}/media/freeswitch`,
           record: true,

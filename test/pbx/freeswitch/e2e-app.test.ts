@@ -1,16 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../../src/app.ts';
 import { configSchema } from '../../../src/config/index.ts';
 import { createResampler } from '../../../src/media/index.ts';
 import { freePort, MODELS, readTestWav, REPO_ROOT, until } from '../../support/e2e.ts';
-import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
+import { FakeFreeswitch, TEST_ESL_PASSWORD } from './peer/fake-freeswitch.ts';
+import { testLog } from '../../support/run-log.ts';
 
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 /** A test WAV (8 kHz mono PCM16) upsampled to the 16 kHz of the stream. */
 function callerSpeech(file: string): Int16Array {
@@ -36,7 +36,7 @@ test('end to end through the app: greeting via streamAudio + broadcast, caller b
       store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'rec') },
       media: { record: false },
       dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
-      pbx: { freeswitch: { port: eslPort, mediaUrl: `ws://127.0.0.1:${httpPort}/media/freeswitch` } },
+      pbx: { freeswitch: { port: eslPort, password: TEST_ESL_PASSWORD, mediaUrl: `ws://127.0.0.1:${httpPort}/media/freeswitch` } },
     });
     app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
     const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { ready?: boolean };

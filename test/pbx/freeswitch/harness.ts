@@ -1,12 +1,12 @@
 import { once } from 'node:events';
-import { pino } from 'pino';
 import { type FreeswitchConfig, freeswitchConfigSchema } from '../../../src/pbx/config.ts';
 import { type FreeswitchAdapter, createFreeswitchAdapter } from '../../../src/pbx/freeswitch/index.ts';
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
 import { TestMediaServer } from './peer/media-server.ts';
+import { testLog } from '../../support/run-log.ts';
 
-export const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+export const log = testLog();
 
 /** A fake FreeSWITCH, a stand-in HTTP server for the media WebSocket, and an adapter between them. */
 export interface Rig {
@@ -25,6 +25,7 @@ export async function rig(overrides: Partial<FreeswitchConfig> = {}, peer: PeerO
   const mediaPort = await media.listen();
   const cfg = freeswitchConfigSchema.parse({
     port,
+    password: fs.password,
     mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch`,
     reconnect: { initialMs: 50, maxMs: 200 },
     ...overrides,

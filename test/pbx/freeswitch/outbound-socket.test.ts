@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freeswitchConfigSchema } from '../../../src/pbx/config.ts';
@@ -10,8 +9,9 @@ import { loadLines } from './peer/capture.ts';
 import { freePort, until } from '../../support/e2e.ts';
 import { FakeFreeswitch } from './peer/fake-freeswitch.ts';
 import { TestMediaServer } from './peer/media-server.ts';
+import { testLog } from '../../support/run-log.ts';
 
-const log = pino({ level: process.env.CALLPILOT_TEST_LOG ?? 'silent' });
+const log = testLog();
 
 test('outbound socket: connect, myevents, linger, extra events; answer via sendmsg; we close after the linger notice', async () => {
   const fs = new FakeFreeswitch({ timeScale: 0.05 });
@@ -20,6 +20,7 @@ test('outbound socket: connect, myevents, linger, extra events; answer via sendm
   const mediaPort = await media.listen();
   const cfg = freeswitchConfigSchema.parse({
     port: eslPort,
+    password: fs.password,
     mediaUrl: `ws://127.0.0.1:${mediaPort}/media/freeswitch`,
     outboundSocketPort: 0,
   });

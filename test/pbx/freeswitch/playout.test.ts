@@ -128,6 +128,25 @@ test('latency, heard audio and marks follow FreeSWITCH: nothing counts as played
   }
 });
 
+test('PLAYBACK_START read 400 ms late (a loaded host): the leg dates the playout from FreeSWITCH\'s own stamp, so stored latency is the wire\'s', async () => {
+  const r = await rig({}, { playbackStartDelayMs: 400 });
+  try {
+    const { uuid, leg, played } = await liveCall(r);
+    let lagAtFirst: number | undefined;
+    leg.once('played', () => (lagAtFirst = leg.playoutLagMs));
+    leg.play(tone(1000));
+    await until(() => played.length > 0, 'first played frame');
+    const [first] = r.fs.wireAudio(uuid).segments;
+    assert.ok(first, 'audio on the wire');
+    assert.ok(played[0] - first.at >= 300, `the leg heard of it late: ${(played[0] - first.at).toFixed(0)} ms`);
+    const datedAt = played[0] - (lagAtFirst ?? 0);
+    assert.ok(Math.abs(datedAt - first.at) <= 40, `dated ${(datedAt - first.at).toFixed(1)} ms from the first packet on the wire`);
+    await leg.close({ code: 'bot_hangup' });
+  } finally {
+    await teardown(r);
+  }
+});
+
 test('the end mark fires when the wire has carried the prompt, not when it was handed over', async () => {
   const r = await rig();
   try {

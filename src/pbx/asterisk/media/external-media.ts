@@ -29,6 +29,8 @@ export interface ExternalMediaDeps {
   clock?: CallerClockOptions;
   /** Per-call secret added to the client-mode URL (`callpilot_token`). */
   mediaToken?: MediaTokenIssuer;
+  /** An RTP packet from anywhere but the call's peer was dropped. */
+  rtpRejected?: () => void;
 }
 
 export interface ExternalMedia {
@@ -140,7 +142,7 @@ export async function createExternalMedia(deps: ExternalMediaDeps, callId: strin
       }
     }
     case 'rtp': {
-      const leg = new RtpLeg({ ...legOpts, format: cfg.format });
+      const leg = new RtpLeg({ ...legOpts, format: cfg.format, sourceCheck: cfg.rtpSourceCheck, rejected: deps.rtpRejected });
       const wanted = deps.rtpPorts.take();
       let port = 0;
       try {

@@ -14,6 +14,13 @@ export interface RtpLegOptions {
   clock?: CallerClockOptions;
   /** Packets a late one may be waited for (each 20 ms of added delay). */
   reorderDepth?: number;
+  /**
+   * exact (default): only packets from the address and port given to setRemote are heard; latch: the first
+   * packet's source becomes the peer (Asterisk behind NAT). pbx.asterisk.rtpSourceCheck.
+   */
+  sourceCheck?: 'exact' | 'latch';
+  /** Called for each packet dropped because it came from elsewhere (counted in callpilot_media_rejected_total). */
+  rejected?: () => void;
 }
 
 /** Asterisk's payload types for the formats callpilot asks for (slin16 is dynamic 118 in Asterisk). */
@@ -22,8 +29,10 @@ const SEND_RING = 64;
 
 /**
  * An AudioLeg over UnicastRTP (externalMedia encapsulation=rtp, transport=udp). We listen on our
- * own UDP port (external_host) and send to UNICASTRTP_LOCAL_ADDRESS:PORT, latching onto the
- * address Asterisk actually sends from (symmetric RTP, survives NAT). Reordering, loss and
+ * own UDP port (external_host) and send to UNICASTRTP_LOCAL_ADDRESS:PORT. Asterisk sends from that
+ * same address and port (capture external-media-rtp), so by default only packets from there are
+ * heard: anyone else who reaches the port is dropped and counted, never mixed into the call. With
+ * sourceCheck latch, the first packet's source becomes the peer instead (symmetric RTP through NAT). Reordering, loss and
  * duplicates are absorbed by a small reorder buffer; a lost packet becomes 20 ms of silence so
  * the caller-frame clock keeps running.
  */
@@ -40,6 +49,10 @@ export class RtpLeg extends BaseAudioLeg {
   private ringIndex = 0;
   private remote: { address: string; port: number } | undefined;
   private latched = false;
+  private readonly sourceCheck: 'exact' | 'latch';
+  private readonly rejected: () => void;
+  /** Packets dropped because they came from anywhere but the call's peer. */
+  rejectedPackets = 0;
   private remoteSsrc: number | undefined;
   private warnedPayload = false;
   private readonly emitPayload = (payload: Uint8Array | undefined): void => this.onPayload(payload);
@@ -55,6 +68,8 @@ export class RtpLeg extends BaseAudioLeg {
     this.pcmIn = new Int16Array(this.frameSamples);
     this.silence = new Int16Array(this.frameSamples);
     this.sendRing = Array.from({ length: SEND_RING }, () => Buffer.alloc(12 + spec.frameBytes));
+    this.sourceCheck = opts.sourceCheck ?? 'exact';
+    this.rejected = opts.rejected ?? (() => undefined);
     this.socket.on('message', (msg, rinfo) => this.onPacket(msg, rinfo));
     this.socket.on('error', (err) => this.deliverWarning(new Error(`RTP socket: ${err.message}`)));
   }
@@ -109,7 +124,20 @@ export class RtpLeg extends BaseAudioLeg {
     });
   }
 
+  /** exact: the peer setRemote named, and nobody before it is known; latch: whoever sent the first packet. */
+  private fromPeer(rinfo: dgram.RemoteInfo): boolean {
+    const remote = this.remote;
+    if (this.sourceCheck === 'latch' && !this.latched) return true;
+    return remote !== undefined && rinfo.address === remote.address && rinfo.port === remote.port;
+  }
+
   private onPacket(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (!this.fromPeer(rinfo)) {
+      this.rejectedPackets++;
+      this.rejected();
+      this.deliverWarning(new Error(`RTP from ${rinfo.address}:${rinfo.port}, not the call's peer: dropped`));
+      return;
+    }
     const parsed = parseRtpHeader(msg);
     if (!parsed.ok) {
       this.deliverWarning(new Error(`RTP: ${parsed.error} from ${rinfo.address}:${rinfo.port}`));
@@ -124,7 +152,7 @@ export class RtpLeg extends BaseAudioLeg {
     }
     if (!this.latched) {
       this.latched = true;
-      this.remote = { address: rinfo.address, port: rinfo.port };
+      if (this.sourceCheck === 'latch') this.remote = { address: rinfo.address, port: rinfo.port };
     }
     if (this.remoteSsrc !== undefined && h.ssrc !== this.remoteSsrc) this.log.debug({ ssrc: h.ssrc }, 'RTP SSRC changed');
     this.remoteSsrc = h.ssrc;

@@ -1,3 +1,4 @@
+import type { EslEvent } from '../esl/esl-message.ts';
 /**
  * How FreeSWITCH plays the files a stream module wrote, as measured in captures i, i2, i3 (FreeSWITCH 1.11.1)
  * and read from mod_dptools' `file_string` source. The stream leg plans its playlists and reads its playout
@@ -96,4 +97,39 @@ export function playedPrefix(playbackMs: number, chunkMs: readonly number[], lea
   }
   if (best.error > PLAYBACK_MS_TOLERANCE) return { played: chunkMs.length, leadInMs: leadInBelief };
   return { played: best.played, leadInMs: best.leadInMs };
+}
+
+/** Ignore stamps further off than this (a clock stepped, a header that is not microseconds since the epoch). */
+const MAX_STAMP_OFFSET_MS = 60_000;
+
+/**
+ * FreeSWITCH stamps every event when it creates it (`Event-Date-Timestamp`, microseconds since the epoch). Its
+ * clock and ours differ by a fixed offset (another host) and each event by how late it was read. The smallest
+ * read-minus-stamp seen is taken as the offset (the quickest delivery), so a stamp maps to when it happened on
+ * our `performance.now()` clock, whatever the host's clock and however late this event was read.
+ */
+export class EventClock {
+  private offsetMs = Number.POSITIVE_INFINITY;
+
+  /** Every event read, as it is read. */
+  observe(event: EslEvent, readAt = performance.now()): void {
+    const stamp = stampMs(event);
+    if (stamp === undefined) return;
+    const offset = readAt - stamp;
+    if (Math.abs(offset) < MAX_STAMP_OFFSET_MS) this.offsetMs = Math.min(this.offsetMs, offset);
+  }
+
+  /** When the event happened on our clock; undefined when it has no usable stamp. */
+  when(event: EslEvent): number | undefined {
+    const stamp = stampMs(event);
+    if (stamp === undefined || !Number.isFinite(this.offsetMs)) return undefined;
+    return stamp + this.offsetMs;
+  }
+}
+
+/** `Event-Date-Timestamp` on the performance.now() time line (before any offset). */
+function stampMs(event: EslEvent): number | undefined {
+  const micros = Number(event.headers['Event-Date-Timestamp']);
+  if (!Number.isFinite(micros) || micros <= 0) return undefined;
+  return micros / 1000 - performance.timeOrigin;
 }

@@ -10,6 +10,7 @@ import {
   PLAYLIST_ENTRIES,
   type PlayoutCalibration,
   START_TO_WIRE_MS,
+  EventClock,
   chunkIndexOf,
   fileNamingFrom,
   leadInSkipEntry,
@@ -35,6 +36,8 @@ export interface StreamLegOptions {
   maxQueuedMs?: number;
   /** Silence fill and dead-media timeout when caller audio stops (media.callerGapMs / media.deadMediaMs). */
   clock?: CallerClockOptions;
+  /** FreeSWITCH's event stamps on our clock, learned from every leg's events; created per leg when omitted. */
+  eventClock?: EventClock;
   log: Logger;
   /** Called once the leg is closed and the stream stopped. */
   onClosed: () => void;
@@ -132,6 +135,10 @@ export class StreamLeg extends BaseAudioLeg {
   private blockTimer: NodeJS.Timeout | undefined;
   private readonly playlists = new Map<string, Playlist>();
   private playlistSeq = 0;
+  /** FreeSWITCH's event stamps on our clock. */
+  private readonly eventClock: EventClock;
+  /** How late the playlist being played was fed to the pacer, after FreeSWITCH started playing it. */
+  private lagMs = 0;
   /** Playlists in a row that had to be sent again; reset by a PLAYBACK_START. */
   private failedPlaylists = 0;
   private internalFlush = false;
@@ -153,6 +160,7 @@ export class StreamLeg extends BaseAudioLeg {
     this.call = opts.call;
     this.ws = opts.ws;
     this.calibration = opts.calibration ?? { leadInMs: opts.skipLeadIn === false ? 250 : 0 };
+    this.eventClock = opts.eventClock ?? new EventClock();
     this.assembler = new FrameAssembler(this.frameSamples * 2);
     this.callerFrame = new Int16Array(this.frameSamples);
     this.pending = new Int16Array(opts.sampleRate * 2);
@@ -170,6 +178,11 @@ export class StreamLeg extends BaseAudioLeg {
     let samples = this.pendingLength;
     for (const playlist of this.openPlaylists()) for (let i = playlist.fed; i < playlist.chunks.length; i++) samples += playlist.chunks[i].pcm.length;
     return super.queuedMs + (samples * 1000) / this.sampleRate;
+  }
+
+  /** How far the `played` frames trail FreeSWITCH's own playout of the current playlist (its events read late). */
+  get playoutLagMs(): number {
+    return this.lagMs;
   }
 
   override play(pcm: Int16Array): void {
@@ -348,6 +361,7 @@ export class StreamLeg extends BaseAudioLeg {
 
   private channelEvent(event: EslEvent): void {
     if (this.closed) return;
+    this.eventClock.observe(event);
     if (event.name === 'CUSTOM' && event.subclass === this.wire.playSubclass) this.onAnnounce(event);
     else if (event.name === 'PLAYBACK_START') this.onPlaybackStart(event);
     else if (event.name === 'PLAYBACK_STOP') this.onPlaybackStop(event);
@@ -406,11 +420,14 @@ export class StreamLeg extends BaseAudioLeg {
   private onPlaybackStart(event: EslEvent): void {
     const playlist = this.playlists.get(event.headers['Playback-File-Path'] ?? '');
     if (!playlist || playlist.startedAt !== undefined) return;
-    playlist.startedAt = performance.now();
+    const now = performance.now();
+    // When FreeSWITCH started it, by its own stamp: the event may be read well after (a loaded host).
+    // Never before the broadcast was sent, never after it was read (a FreeSWITCH clock stepped meanwhile).
+    playlist.startedAt = Math.min(now, Math.max(playlist.broadcastAt ?? 0, this.eventClock.when(event) ?? now));
     if (playlist.broken || playlist.stopped) return;
     this.failedPlaylists = 0;
     const lead = this.calibration.leadInMs + START_TO_WIRE_MS;
-    playlist.feedTimer = setTimeout(() => this.feed(playlist), lead);
+    playlist.feedTimer = setTimeout(() => this.feed(playlist), Math.max(0, playlist.startedAt + lead - now));
     this.armWatchdog(playlist);
   }
 
@@ -651,6 +668,10 @@ export class StreamLeg extends BaseAudioLeg {
   private feed(playlist: Playlist): void {
     if (this.closed || playlist.broken || playlist.stopped) return;
     playlist.feeding = true;
+    // Its first packet left at startedAt + lead; the pacer starts it now.
+    if (playlist.startedAt !== undefined) {
+      this.lagMs = Math.max(0, performance.now() - (playlist.startedAt + this.calibration.leadInMs + START_TO_WIRE_MS));
+    }
     for (const chunk of playlist.chunks.slice(playlist.fed)) this.feedChunk(chunk);
   }
 

@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import type { AudioLeg, CallerClockOptions, SampleRate, WebSocketRoute } from '../../../media/index.ts';
 import type { EslEvent } from '../esl/esl-message.ts';
 import type { CallMediaOpener, FreeswitchCall } from '../freeswitch-call.ts';
-import type { PlayoutCalibration } from './playout.ts';
+import { EventClock, type PlayoutCalibration } from './playout.ts';
 import { StreamLeg } from './stream-leg.ts';
 import type { StreamWireFormat } from './stream-wire.ts';
 
@@ -49,6 +49,8 @@ export class StreamMedia implements CallMediaOpener {
   readonly calibration: PlayoutCalibration;
 
   private readonly wire: StreamWireFormat;
+  /** One FreeSWITCH, one clock: every call's events teach it the offset between its stamps and our clock. */
+  private readonly eventClock = new EventClock();
 
   constructor(private readonly options: StreamMediaOptions) {
     this.wire = options.wire;
@@ -137,6 +139,7 @@ export class StreamMedia implements CallMediaOpener {
       calibration: this.calibration,
       maxQueuedMs: this.options.maxQueuedMs,
       clock: this.options.clock,
+      eventClock: this.eventClock,
       log: this.options.log,
       onClosed: () => {
         if (waiter.call.ended) this.started.delete(uuid);

@@ -54,7 +54,7 @@ export interface RecordedRequest {
 
 type MediaKind = 'websocket' | 'websocket-client' | 'audiosocket' | 'rtp';
 
-interface FakeChannel {
+export interface FakeChannel {
   id: string;
   name: string;
   state: string;

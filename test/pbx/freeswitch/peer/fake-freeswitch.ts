@@ -49,6 +49,11 @@ export interface FakeFreeswitchOptions {
    * captured: the captures show a few ms; the order and names stay as captured, only the event is late).
    */
   announceDelayMs?: number;
+  /**
+   * PLAYBACK_START reaches callpilot this much after FreeSWITCH stamped it and started playing (a loaded host:
+   * FreeSWITCH's event thread or callpilot reading late). Not captured; the stamp stays the start.
+   */
+  playbackStartDelayMs?: number;
   /** `uuid_record start` is refused with the captured `-ERR Cannot locate session!` (a stand-in for any refusal). */
   recordStartFails?: boolean;
 }
@@ -134,6 +139,11 @@ interface Subscription {
   subclasses: Set<string>;
 }
 
+/**
+ * The peer's ESL password unless a test gives one. Not FreeSWITCH's shipped ClueCon: callpilot has no default
+ * password, so every test configures this one (and the run-wide log check treats it as a secret).
+ */
+export const TEST_ESL_PASSWORD = 'esl-test-pw-6f3a9d';
 const GOODBYE = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n';
 const MY_EVENTS = /^(CHANNEL_|DTMF$|TALK$|NOTALK$|DETECTED_SPEECH$)/;
 
@@ -164,7 +174,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
 
   constructor(readonly options: FakeFreeswitchOptions = {}) {
     super();
-    this.password = options.password ?? 'ClueCon';
+    this.password = options.password ?? TEST_ESL_PASSWORD;
     this.timeScale = options.timeScale ?? 0.1;
     this.random = seededRandom(options.seed ?? 5);
     this.audioFork = new AudioForkModule(this, { tempDir: options.tempDir, bursty: options.bursty });
@@ -347,7 +357,8 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     const ids = new Map(channel.ids);
     const captured = template['Unique-ID'];
     if (captured && captured !== channel.uuid) ids.set(captured, channel.uuid);
-    return renderEvent(template, ids, { ...channel.eventHeaders, ...overrides });
+    // FreeSWITCH stamps each event when it creates it (microseconds since the epoch).
+    return renderEvent(template, ids, { ...channel.eventHeaders, 'Event-Date-Timestamp': fsStamp(performance.now()), ...overrides });
   }
 
   broadcast(channel: FakeChannel | undefined, event: FsEvent): void {
@@ -521,7 +532,10 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
     channel.playing = playback;
     channel.run = run;
     playback.startedAt = scheduledAt ?? performance.now();
-    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_START', path);
+    const started = { ...path, 'Event-Date-Timestamp': fsStamp(playback.startedAt) };
+    const announceStart = (): void => this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'PLAYBACK_START', started);
+    if (this.options.playbackStartDelayMs) setTimeout(announceStart, this.options.playbackStartDelayMs);
+    else announceStart();
     // The wire is laid down on FreeSWITCH's own media clock, continuous within one playback: timer lateness
     // in this process moves when things are checked, never the packet times (so holes are the modelled ones).
     run.cursor = playback.startedAt + 15;
@@ -1227,3 +1241,7 @@ function decodePlain(body: string): FsEvent {
   return event;
 }
 
+/** An `Event-Date-Timestamp` for a performance.now() time: microseconds since the epoch, as FreeSWITCH writes it. */
+function fsStamp(at: number): string {
+  return String(Math.round((performance.timeOrigin + at) * 1000));
+}

@@ -1,9 +1,9 @@
 import { type Server, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { pino } from 'pino';
 import { WebSocketDispatcher } from '../../../../src/api/websocket-dispatch.ts';
 import { MediaTokens } from '../../../../src/auth/index.ts';
 import type { WebSocketRoute } from '../../../../src/media/index.ts';
+import { testLog } from '../../../support/run-log.ts';
 
 const TRUSTED_PBX = {
   checkUpgrade: async () => ({ ok: true as const, principal: { tokenId: 'test', name: 'test-pbx', role: 'pbx' as const, grants: [], via: 'bearer' as const } }),
@@ -31,7 +31,7 @@ export class TestMediaServer {
     this.http.on('upgrade', (req, socket, head) => {
       // Created on first use: the routes are only known once the adapter exists.
       // Authorization is the HTTP server's business (test/api); here every upgrade counts as the PBX's.
-      this.dispatcher ??= new WebSocketDispatcher(this.routes, pino({ level: 'silent' }), TRUSTED_PBX);
+      this.dispatcher ??= new WebSocketDispatcher(this.routes, testLog(), TRUSTED_PBX);
       this.dispatcher.handleUpgrade(req, socket, head);
     });
   }

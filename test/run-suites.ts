@@ -1,0 +1,93 @@
+// `npm test`: runs every suite (test/ and bench/lib/) even when an earlier one failed, streams their output, and
+// ends with one line `N passed, N failed` over all of them; exits 1 if anything failed or a suite crashed.
+// Every log line the run produced, in the suites and in the processes they spawn, is checked for full phone or
+// card numbers and secrets (test/support/run-log.ts); a leak fails the run. Arguments are passed to each uvu run
+// (e.g. `npm test -- --bail`). RUN_SUITES_ONLY="dir,dir" runs other folders the same way (the tests of this script
+// use it).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LEAK_REPORT_DIR_ENV, readLeakReports } from './support/run-log.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const uvu = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
+const suites: Array<[string, string]> = process.env.RUN_SUITES_ONLY
+  ? process.env.RUN_SUITES_ONLY.split(',').map((dir) => [dir, '\\.test\\.ts$'])
+  : [
+      ['test', '\\.test\\.ts$'],
+      ['bench/lib', '\\.test\\.ts$'],
+    ];
+const extra = process.argv.slice(2);
+// eslint-disable-next-line no-control-regex
+const ansi = /\x1b\[[0-9;]*m/g;
+const reportDir = mkdtempSync(join(tmpdir(), 'callpilot-log-leaks-'));
+/** Leak lines printed at the end; the rest are counted. */
+const SHOW_LEAKS = 30;
+
+interface SuiteResult {
+  dir: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  total: number;
+  passed: number;
+}
+
+function runSuite(dir: string, pattern: string): Promise<SuiteResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [uvu, '-r', 'tsx', dir, pattern, ...extra], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, [LEAK_REPORT_DIR_ENV]: reportDir },
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      text += chunk.toString();
+    });
+    child.on('close', (code, signal) => {
+      const plain = text.replace(ansi, '');
+      const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+      const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+      resolve({ dir, code, signal, total, passed });
+    });
+  });
+}
+
+const started = Date.now();
+let passed = 0;
+let failed = 0;
+const problems: string[] = [];
+try {
+  for (const [dir, pattern] of suites) {
+    const r = await runSuite(dir, pattern);
+    if (Number.isNaN(r.total) || Number.isNaN(r.passed)) {
+      // No summary: the suite died before uvu could print one. Count it as a failure, never as nothing.
+      failed += 1;
+      problems.push(`${dir}: crashed (exit ${r.code ?? r.signal}) before reporting`);
+      continue;
+    }
+    passed += r.passed;
+    failed += r.total - r.passed;
+    if (r.code !== 0 && r.total === r.passed) {
+      failed += 1;
+      problems.push(`${dir}: exit ${r.code ?? r.signal} although every test passed`);
+    }
+  }
+  const leaks = readLeakReports(reportDir);
+  process.stdout.write(`log leak detector: ${leaks.lines} log lines from ${leaks.processes} processes checked, ${leaks.leaks.length} leaked\n`);
+  if (leaks.leaks.length > 0) {
+    // One failure for the run: the leak lines name what leaked and where, whichever test logged them.
+    failed += 1;
+    problems.push(`log leak detector: ${leaks.leaks.length} log line(s) carry a full number or a secret:`);
+    problems.push(...leaks.leaks.slice(0, SHOW_LEAKS).map((l) => `  ${l}`));
+  }
+} finally {
+  rmSync(reportDir, { recursive: true, force: true });
+}
+for (const p of problems) process.stdout.write(`${p}\n`);
+process.stdout.write(`suites took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+// Alone on the last line: CI reads it as the run's result.
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exitCode = failed > 0 ? 1 : 0;
