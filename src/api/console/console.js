@@ -54,18 +54,47 @@ function formatDuration(call) {
 
 // ---------------------------------------------------------------- call list
 
-const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, unmaskedId: undefined };
+const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, unmaskedId: undefined, cursor: undefined, next: undefined };
+
+/** The list's query: the filters as the form says, the page the user paged to. */
+function callsQuery() {
+  const query = new URLSearchParams({ limit: '50' });
+  const add = (name, value) => {
+    if (value) query.set(name, value);
+  };
+  add('status', $('#status-filter').value);
+  add('number', $('#filter-number').value.trim());
+  add('flow', $('#filter-flow').value.trim());
+  add('disposition', $('#filter-disposition').value.trim());
+  add('direction', $('#filter-direction').value);
+  // Date inputs are days in the user's time zone: from the start of `since` to the end of `until`.
+  const since = $('#filter-since').value;
+  const until = $('#filter-until').value;
+  if (since) query.set('since', new Date(`${since}T00:00:00`).toISOString());
+  if (until) query.set('until', new Date(new Date(`${until}T00:00:00`).getTime() + 86_400_000).toISOString());
+  add('cursor', state.cursor);
+  return query;
+}
 
 async function refreshCalls() {
-  const status = $('#status-filter').value;
   try {
-    const { calls } = await getJson(`/api/calls?limit=100${status ? `&status=${status}` : ''}`);
+    const { calls, next } = await getJson(`/api/calls?${callsQuery()}`);
+    state.next = next;
     renderCalls(calls);
+    $('#page-next').disabled = !next;
+    $('#page-first').disabled = !state.cursor;
     $('#calls-error').hidden = true;
   } catch (err) {
     $('#calls-error').textContent = `Cannot load calls: ${err.message}`;
     $('#calls-error').hidden = false;
   }
+}
+
+/** A new search or filter starts again at the newest calls. */
+function searchCalls(event) {
+  event?.preventDefault();
+  state.cursor = undefined;
+  refreshCalls();
 }
 
 function renderCalls(calls) {
@@ -98,6 +127,8 @@ async function selectCall(id) {
   state.selectedId = id;
   if (state.unmaskedId !== id) state.unmaskedId = undefined;
   history.replaceState(null, '', `#call=${encodeURIComponent(id)}`);
+  // The live transcript (live.js) follows the selected call.
+  document.dispatchEvent(new CustomEvent('callpilot:call-selected', { detail: { id } }));
   for (const row of document.querySelectorAll('#calls tbody tr')) row.classList.toggle('selected', row.dataset.callId === id);
   clearTimeout(state.detailTimer);
   await refreshDetail(true);
@@ -428,7 +459,13 @@ function main() {
   $('#logout').addEventListener('click', logout);
   const userKnown = showUser();
   $('#talk').addEventListener('click', toggleTalk);
-  $('#status-filter').addEventListener('change', refreshCalls);
+  $('#status-filter').addEventListener('change', searchCalls);
+  $('#call-filters').addEventListener('submit', searchCalls);
+  $('#page-next').addEventListener('click', () => {
+    state.cursor = state.next;
+    refreshCalls();
+  });
+  $('#page-first').addEventListener('click', () => searchCalls());
   refreshCalls();
   refreshHealth();
   state.listTimer = setInterval(() => {
