@@ -11,6 +11,7 @@ import { CALLPILOT_VERSION } from './core/index.ts';
 import {
   CallAdmission,
   completeInterruptedCalls,
+  createListenRoute,
   defaultMaxCalls,
   engineMetrics,
   LiveFeed,
@@ -229,7 +230,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
           },
         ),
     });
-    const routes: WebSocketRoute[] = [mediaRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
+    // Listen-in: supervisors hear a running call from its recording taps (docs/listen-in.md).
+    const listenRoute = createListenRoute({ taps: () => engine, audit: auth.audit, log });
+    const routes: WebSocketRoute[] = [mediaRoute, listenRoute, ...adapters.flatMap((a) => a.webSocketRoutes())];
 
     let advertised = config.cluster.advertiseUrl ?? '';
     const startedAt = new Date().toISOString();

@@ -12,6 +12,7 @@ export {
 } from './outbound-call-service.ts';
 export { parseTransferTarget } from './transfer-target.ts';
 export { runMediaWebSocketCall } from './websocket-call.ts';
+export { createListenRoute, LISTEN_CLOSE, LISTEN_PATH, type ListenMix, type ListenRouteOptions } from './listen-route.ts';
 export { engineMetrics } from './engine-metrics.ts';
 export { readiness, type Readiness, type ReadinessCheck } from './readiness.ts';
 export { completeInterruptedCalls, turnsMissingFromEvents, type RecoveryReport } from './crash-recovery.ts';

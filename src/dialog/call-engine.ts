@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isCallId, newCallId } from '../core/index.ts';
 import type { AudioLeg } from '../media/index.ts';
-import { attachRecorder, encryptRecordingFolder, type CallRecorder, type RecordingKeyring } from '../media/index.ts';
+import { attachRecorder, encryptRecordingFolder, LegMixer, type CallRecorder, type MixedFrameListener, type RecordingKeyring } from '../media/index.ts';
 import type { CallSpeech, Speaker, SpeechEngine } from '../speech/index.ts';
 import type { CallStore, RecordingStorage } from '../store/index.ts';
 import type { DialogConfig } from './config.ts';
@@ -119,6 +119,12 @@ export interface LiveCallInfo {
 /** What live subscribers get: a call started, or something happened in one (its timeline; `end` closes it). */
 export type LiveCallEvent = { kind: 'started'; call: LiveCallInfo } | { kind: 'timeline'; callId: string; event: CallTimelineEvent };
 
+/** A running call's live audio (see CallEngine.tapAudio). */
+export interface AudioTap {
+  readonly sampleRate: number;
+  stop(): void;
+}
+
 /** Acting on a running call from outside its dialog (operators over gRPC or the API). */
 export interface LiveCallControl {
   readonly info: LiveCallInfo;
@@ -180,6 +186,29 @@ export class CallEngine {
   /** Control of a call running now, or undefined when it is not (yet, or any more) running here. */
   liveCall(callId: string): LiveCallControl | undefined {
     return this.controls.get(callId);
+  }
+
+  /**
+   * Live audio of a call running on this node, as its recording taps hear it: each 20 ms of the caller-frame clock,
+   * caller, bot and mixed (listen-in). `onEnd` runs once when the call's leg closes; `stop()` ends the tap first.
+   * Undefined when the call is not running here.
+   */
+  tapAudio(callId: string, listener: MixedFrameListener, onEnd: () => void): AudioTap | undefined {
+    const leg = this.live.get(callId);
+    if (!leg || leg.closed) return undefined;
+    const mixer = new LegMixer(leg, listener);
+    const ended = (): void => {
+      mixer.detach(false);
+      onEnd();
+    };
+    leg.once('close', ended);
+    return {
+      sampleRate: leg.sampleRate,
+      stop: () => {
+        leg.off('close', ended);
+        mixer.detach(false);
+      },
+    };
   }
 
   /** Calls running now. */

@@ -8,6 +8,7 @@ export {
   type LiveCallInfo,
   type LiveCallEvent,
   type LiveCallControl,
+  type AudioTap,
   type CallEngineOptions, type StartCallRequest, type CallOutcome, type EngineMetrics,
   type CallMetricLabels, type CallObserver, type ObservedCall,
 } from './call-engine.ts';

@@ -46,6 +46,7 @@ export {
   type CallRecording,
   type CallRecordingFiles,
 } from './record/call-recorder.ts';
+export { LegMixer, type MixedFrameListener } from './record/leg-mixer.ts';
 /** callpilot's own media WebSocket (docs/media-websocket.md): the server route, its leg, and a client. */
 export { createMediaWebSocketRoute, type MediaWebSocketRouteOptions } from './websocket/media-websocket-route.ts';
 export { MediaWebSocketLeg, type MediaWebSocketLegOptions } from './websocket/media-websocket-leg.ts';

@@ -98,5 +98,6 @@ export interface WebSocketRoute {
    * A route admitting only `pbx` also accepts the per-call media token callpilot put in the URL it gave the PBX.
    */
   roles?: readonly string[];
-  handle(ws: WebSocket, req: IncomingMessage): void;
+  /** `principal`: who connected (the auth module's Principal), absent for a per-call media token. */
+  handle(ws: WebSocket, req: IncomingMessage, principal?: unknown): void;
 }
