@@ -120,6 +120,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
     for (const lang of opts.langs) {
       await runSimulatedCall({
         url: `${server.baseUrl.replace(/^http/, 'ws')}/media`,
+        token: server.token,
         start: { codec: 'pcmu', sampleRate: 8000, lang, flow: 'realistic', from: 'bench-warm-up' },
         turns: realisticScript(lang, voices, seededRandom(1)),
         hangupAfterQuietMs: 1500,
@@ -137,6 +138,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
         try {
           const report = await runSimulatedCall({
             url: `${server.baseUrl.replace(/^http/, 'ws')}/media`,
+            token: server.token,
             start: { codec: 'pcmu', sampleRate: 8000, lang, flow: 'realistic', from: `bench-real-${index}` },
             turns: script,
             hangupAfterQuietMs: 2000,

@@ -120,6 +120,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     console.log(`[${model} × ${n}] ${n} call(s), starts spread over ${n > 1 ? opts.staggerMs : 0} ms ...`);
     const run = await runLevel({
       mediaUrl: `${server.baseUrl.replace(/^http/, 'ws')}/media`,
+      token: server.token,
       n,
       langs: opts.langs,
       voices,

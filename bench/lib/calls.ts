@@ -50,6 +50,8 @@ export interface LevelRun {
  */
 export async function runLevel(opts: {
   mediaUrl: string;
+  /** Operator token for the media WebSocket. */
+  token: string;
   n: number;
   langs: readonly Lang[];
   voices: CallerVoices;
@@ -78,6 +80,7 @@ export async function runLevel(opts: {
     try {
       const report = await runSimulatedCall({
         url: opts.mediaUrl,
+        token: opts.token,
         start: { codec: 'pcmu', sampleRate: 8000, lang, from: `bench-${index}` },
         turns,
         hangupAfterQuietMs: 2000,

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -22,6 +23,8 @@ export interface RunningServer {
   baseUrl: string;
   dbPath: string;
   logPath: string;
+  /** Operator token for the media WebSocket (created through the CLI on the server's store once it is ready). */
+  token: string;
   /** How the process ended, if it already has (something other than the bench stopped it). */
   exited(): string | undefined;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with the exit code (or signal). */
@@ -53,7 +56,7 @@ export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.Pro
 
 /**
  * Starts `node bin/callpilot.js start` as a child process (so /proc CPU and RSS figures are the server's alone)
- * and waits until it answers /readyz, or /healthz on builds without readiness.
+ * and waits until it answers /readyz.
  */
 export async function startServer(spec: ServerSpec, readyTimeoutMs = 180_000): Promise<RunningServer> {
   const logPath = join(spec.workDir, 'server.log');
@@ -88,13 +91,26 @@ export async function startServer(spec: ServerSpec, readyTimeoutMs = 180_000): P
       log.end();
       throw new Error(`server exited (${exited}) before it was ready; log ${logPath}:\n${tail(logPath, 30)}`);
     }
-    if ((await httpOk(`${baseUrl}/readyz`)) || (await httpOk(`${baseUrl}/healthz`))) {
-      return { pid: child.pid!, baseUrl, dbPath: join(spec.workDir, 'callpilot.db'), logPath, stop, exited: () => exited };
+    // Only /readyz: the early listener answers /healthz at once, long before the media socket is served.
+    if (await httpOk(`${baseUrl}/readyz`)) {
+      const token = await createToken(spec);
+      return { pid: child.pid!, baseUrl, dbPath: join(spec.workDir, 'callpilot.db'), logPath, token, stop, exited: () => exited };
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
   throw new Error(`server not ready after ${readyTimeoutMs} ms; log ${logPath}:\n${tail(logPath, 30)}`);
+}
+
+/** `callpilot tokens create` against the bench server's store (same environment), as an operator would. */
+async function createToken(spec: ServerSpec): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['bin/callpilot.js', 'tokens', 'create', '--role', 'operator', '--name', 'bench'], {
+    cwd: spec.repoRoot,
+    env: serverEnv(spec, process.env),
+  });
+  const token = stdout.split(/\s+/).find((w) => w.startsWith('cpt_'));
+  if (!token) throw new Error(`no token in the output of callpilot tokens create: ${stdout}`);
+  return token;
 }
 
 async function httpOk(url: string): Promise<boolean> {

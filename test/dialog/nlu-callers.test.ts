@@ -10,10 +10,13 @@ import { isDoubtfulConsent } from '../../src/dialog/flow/session.ts';
  * as 转仁工 / 换款 / 部需要, stutters, dropped characters, misheard English words), over every shipped flow in both
  * languages. Target: >= 93 % of utterances get the intent the flow should act on, and no refusal is ever read as
  * consent. A sound-alike-only yes in a step that can take a refusal is labelled "-": the step asks again.
- * Measured (bench/RESULTS.md, issue 12 section): 88.9 % when the set was first written, 92.3 % now: the issue's
- * 93 % target is not met yet. The assertion guards the current figure so that it cannot silently fall.
+ * Measured (bench/RESULTS.md, issue 12 section): 88.9 % when the set was first written, 92.3 % at the last stop,
+ * 92.8 % now (A-not-A questions, clause breaks, negated keywords without a negation): the issue's 93 % target is not
+ * met by intent name. The report also counts the answers the flow acts on the same way (another intent of the step
+ * that the step maps to the very same action, as yes and cancel_order in a "cancel it?" step); the assertion guards
+ * the by-name figure so that it cannot silently fall.
  */
-const MIN_ACCURACY = 0.92;
+const MIN_ACCURACY = 0.925;
 const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
 const fixturesDir = fileURLToPath(new URL('./fixtures/callers/', import.meta.url));
 const now = new Date('2024-05-15T10:00:00+08:00');
@@ -22,6 +25,8 @@ const REFUSALS = new Set(['no', 'not_interested', 'refuse_pay', 'stop_calling', 
 interface Outcome {
   total: number;
   correct: number;
+  /** Correct, or another intent the step maps to the same action. */
+  sameAction: number;
   refusalsAsConsent: string[];
   misses: string[];
 }
@@ -31,7 +36,7 @@ function evaluate(file: string): Outcome {
   const { flow, problems } = loadFlowFile(`${flowsDir}${flowName}.${lang}.yaml`);
   assert.ok(flow, JSON.stringify(problems));
   const def = flow.definition;
-  const out: Outcome = { total: 0, correct: 0, refusalsAsConsent: [], misses: [] };
+  const out: Outcome = { total: 0, correct: 0, sameAction: 0, refusalsAsConsent: [], misses: [] };
   for (const line of readFileSync(`${fixturesDir}${file}`, 'utf8').split('\n')) {
     if (!line.trim() || line.startsWith('#')) continue;
     const [stepName, utterance, expected] = line.split('\t') as [string, string, string];
@@ -44,26 +49,30 @@ function evaluate(file: string): Outcome {
     if (isDoubtfulConsent(step, r, undefined, def.settings.consent_min_confidence)) got = '-';
     out.total++;
     if (got === expected) out.correct++;
-    else out.misses.push(`${file} ${stepName}: ${utterance} -> ${got} (want ${expected})`);
+    const on = step.on as Record<string, unknown> | undefined;
+    const actsSame = got === expected || (on?.[got] !== undefined && JSON.stringify(on[got]) === JSON.stringify(on[expected]));
+    if (actsSame) out.sameAction++;
+    if (got !== expected) out.misses.push(`${file} ${stepName}: ${utterance} -> ${got} (want ${expected})`);
     if (got === 'yes' && REFUSALS.has(expected)) out.refusalsAsConsent.push(`${file} ${stepName}: ${utterance}`);
   }
   return out;
 }
 
-test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 92 %, no refusal read as consent', () => {
+test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 92.5 %, no refusal read as consent', () => {
   const files = readdirSync(fixturesDir).filter((f) => f.endsWith('.tsv'));
-  const all: Outcome = { total: 0, correct: 0, refusalsAsConsent: [], misses: [] };
+  const all: Outcome = { total: 0, correct: 0, sameAction: 0, refusalsAsConsent: [], misses: [] };
   const perFile: string[] = [];
   for (const f of files) {
     const o = evaluate(f);
     perFile.push(`${f} ${o.correct}/${o.total}`);
     all.total += o.total;
     all.correct += o.correct;
+    all.sameAction += o.sameAction;
     all.refusalsAsConsent.push(...o.refusalsAsConsent);
     all.misses.push(...o.misses);
   }
   const accuracy = all.correct / all.total;
-  if (process.env.CALLPILOT_NLU_REPORT) console.log(`accuracy ${(accuracy * 100).toFixed(1)} % (${all.correct}/${all.total})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
+  if (process.env.CALLPILOT_NLU_REPORT) console.log(`accuracy ${(accuracy * 100).toFixed(1)} % (${all.correct}/${all.total}); same action ${((all.sameAction / all.total) * 100).toFixed(1)} % (${all.sameAction})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
   assert.ok(all.total >= 300, `only ${all.total} utterances`);
   assert.equal(all.refusalsAsConsent, [], 'refusals read as consent');
   assert.ok(accuracy >= MIN_ACCURACY, `accuracy ${(accuracy * 100).toFixed(1)} %; misses:\n${all.misses.join('\n')}`);
