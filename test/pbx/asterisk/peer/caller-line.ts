@@ -8,6 +8,10 @@ export class CallerLine {
   private readonly heardChunks: Int16Array[] = [];
   /** Frames the caller heard that carried bot audio (any non-zero sample). */
   heardAudioFrames = 0;
+  /** performance.now() of the first 20 ms slot the bridge carried caller audio to the media leg: media is up. */
+  firstSentAt: number | undefined;
+  /** performance.now() of the first bot frame (silence too) the bridge handed the caller. */
+  firstFrameAt: number | undefined;
   /** performance.now() of the first non-silent bot frame the caller heard. */
   firstHeardAt: number | undefined;
   /** performance.now() of the most recent non-silent bot frame. */
@@ -36,6 +40,7 @@ export class CallerLine {
    * for this slot (silence suppression while it has nothing to say).
    */
   readFrame(out: Int16Array): boolean {
+    this.firstSentAt ??= performance.now();
     if (this.silenceSuppression && this.speech.length === 0) {
       this.framesWithheld++;
       return false;
@@ -59,6 +64,7 @@ export class CallerLine {
 
   /** One 20 ms frame of bot audio reached the caller (8 kHz). */
   hear(pcm8k: Int16Array): void {
+    this.firstFrameAt ??= performance.now();
     this.heardChunks.push(pcm8k.slice());
     let voiced = false;
     for (let i = 0; i < pcm8k.length; i++) {

@@ -50,6 +50,9 @@ export interface RecordedRequest {
   query: Record<string, string>;
   body: unknown;
   status: number;
+  /** performance.now() when the request arrived and when it was answered (for the media-up bench's breakdown). */
+  at: number;
+  repliedAt?: number;
 }
 
 type MediaKind = 'websocket' | 'websocket-client' | 'audiosocket' | 'rtp';
@@ -344,10 +347,11 @@ export class FakeAsterisk {
     }
     const query = Object.fromEntries(url.searchParams.entries());
     delete query.api_key;
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, body, status: 0 };
+    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, body, status: 0, at: performance.now() };
     this.requests.push(record);
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
+      record.repliedAt = performance.now();
       if (payload === undefined) {
         res.writeHead(status, headers).end();
         return;

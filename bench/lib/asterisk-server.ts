@@ -1,0 +1,71 @@
+import { mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FakeAsterisk } from '../../test/pbx/asterisk/peer/fake-asterisk.ts';
+import { freePort } from '../../test/support/e2e.ts';
+import { MODEL_DIRS } from './args.ts';
+import { startServer, type RunningServer } from './server.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The Asterisk test peer (ARI, chan_websocket, AudioSocket from real captures) and a callpilot child process using it. */
+export interface AsteriskBenchRig {
+  asterisk: FakeAsterisk;
+  server: RunningServer;
+  workDir: string;
+  audioSocketPort: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the peer, then `callpilot start` (real sherpa-onnx tiny model, default flow) connected to it over ARI,
+ * and waits until the Stasis app is subscribed (only then does a dialplan `Stasis()` reach callpilot).
+ */
+export async function startAsteriskRig(opts: { media: 'websocket' | 'audiosocket'; maxCalls: number; logLevel?: string }): Promise<AsteriskBenchRig> {
+  const password = `bench-${process.pid}`;
+  const asterisk = new FakeAsterisk({ password });
+  await asterisk.start();
+  const workDir = mkdtempSync(join(tmpdir(), 'callpilot-bench-'));
+  const audioSocketPort = await freePort();
+  const server = await startServer({
+    repoRoot: REPO_ROOT,
+    port: await freePort(),
+    asrModel: MODEL_DIRS.tiny,
+    workDir,
+    record: false,
+    modelDirs: [resolve(REPO_ROOT, '../shared/models')],
+    logLevel: opts.logLevel ?? 'warn',
+    extraEnv: {
+      CALLPILOT_SERVER_MAX_CALLS: String(opts.maxCalls),
+      CALLPILOT_PBX_ASTERISK_URL: asterisk.url,
+      CALLPILOT_PBX_ASTERISK_USERNAME: 'bot',
+      CALLPILOT_PBX_ASTERISK_PASSWORD: password,
+      CALLPILOT_PBX_ASTERISK_APP: 'bot',
+      CALLPILOT_PBX_ASTERISK_MEDIA: opts.media,
+      CALLPILOT_PBX_ASTERISK_AUDIO_SOCKET_PORT: String(audioSocketPort),
+    },
+  });
+  const deadline = Date.now() + 30_000;
+  while (asterisk.eventSocketCount === 0) {
+    if (Date.now() > deadline) throw new Error(`callpilot never subscribed to ARI events; log ${server.logPath}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    asterisk,
+    server,
+    workDir,
+    audioSocketPort,
+    async close() {
+      await server.stop();
+      await asterisk.stop();
+    },
+  };
+}
+
+/** "1.23 0.98 0.70": the 1/5/15-minute load averages, printed beside every figure. */
+export function loadLine(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
