@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { MAX_MEDIA_MESSAGE_BYTES, MAX_START_BYTES } from '../src/media/index.ts';
 import type { AsteriskBenchRig } from './lib/asterisk-server.ts';
-import { loadLine, sleep, startAsteriskRig } from './lib/asterisk-server.ts';
+import { loadLine, sleep, startAsteriskRig, waitQuiet } from './lib/asterisk-server.ts';
 import { startProcSampler } from './lib/proc.ts';
 
 const { values } = parseArgs({
@@ -118,7 +118,7 @@ try {
   // growth per connection, which is what the bound is about.
   const kinds = Object.entries(KINDS);
   for (const [, open] of kinds) await open(rig);
-  await sleep(3000);
+  await waitQuiet(rig.server.pid);
   const loadBefore = loadLine();
   const before = sampler.mark('before');
   const outcomes = new Map<string, Map<Outcome, number>>();

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { FakeChannel, RecordedRequest } from '../test/pbx/asterisk/peer/fake-asterisk.ts';
-import { loadLine, sleep, startAsteriskRig } from './lib/asterisk-server.ts';
+import { loadLine, sleep, startAsteriskRig, waitQuiet } from './lib/asterisk-server.ts';
 import { distribution, seededRandom } from './lib/stats.ts';
 
 const TARGET_MS = 100;
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     media: { type: 'string', default: 'websocket' },
     jitter: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'warn' },
   },
 });
 const rate = Number(values.rate);
@@ -50,7 +51,9 @@ interface Placed {
   stasisAt: number;
 }
 
-const rig = await startAsteriskRig({ media, maxCalls });
+const rig = await startAsteriskRig({ media, maxCalls, logLevel: values['log-level'] });
+// After /readyz the server still synthesizes its prompt cache; a burst then measures the warm-up, not the calls.
+const idleCpu = await waitQuiet(rig.server.pid);
 const loadBefore = loadLine();
 const placed: Placed[] = [];
 let failed = false;
@@ -79,7 +82,7 @@ try {
   const refused = rig.asterisk.requests.filter((r) => r.method === 'DELETE' && r.query.reason_code === '34').length;
   const fmt = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(0));
   console.log(`media-up bench: ${calls} calls at ${rate}/s (${values.jitter ? 'Poisson' : 'even, as SIPp -r'} arrivals over ${(arrivalSpanMs / 1000).toFixed(1)} s), maxCalls ${maxCalls}, media ${media}`);
-  console.log(`load average before ${loadBefore}, after ${loadAfter}`);
+  console.log(`load average before ${loadBefore}, after ${loadAfter}; server CPU in the second before the burst ${idleCpu.toFixed(0)} %`);
   console.log(`media up (StasisStart -> first media frame either way): ${got.length}/${calls} calls, p50 ${fmt(d.p50)} / p95 ${fmt(d.p95)} / max ${fmt(d.max)} ms (target <= ${TARGET_MS} ms) ${(d.max ?? Infinity) <= TARGET_MS ? 'met' : 'MISSED'}`);
   console.log(`first bot frame (silence too) heard by the caller: ${b.n}/${calls} calls, p50 ${fmt(b.p50)} / p95 ${fmt(b.p95)} / max ${fmt(b.max)} ms`);
   console.log(`first greeting audio heard: ${g.n}/${calls} calls, p50 ${fmt(g.p50)} / p95 ${fmt(g.p95)} / max ${fmt(g.max)} ms`);
@@ -95,6 +98,7 @@ try {
       console.log(`  ${fmt(r.at - first.stasisAt)} / ${fmt(r.repliedAt === undefined ? undefined : r.repliedAt - first.stasisAt)} ${r.method} ${r.path} ${r.status}`);
     }
   }
+  if (values.trace) console.log(`server log: ${rig.server.logPath}`);
   console.log(`refused with cause 34: ${refused}; "VAD pool empty" warnings in the server log: ${poolWarnings}`);
   console.log(`per call (ms, arrival order): ${up.map(fmt).join(' ')}`);
   failed = got.length < calls || (d.max ?? Infinity) > TARGET_MS;

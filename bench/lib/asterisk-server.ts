@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { FakeAsterisk } from '../../test/pbx/asterisk/peer/fake-asterisk.ts';
 import { freePort } from '../../test/support/e2e.ts';
 import { MODEL_DIRS } from './args.ts';
+import { clockTicksPerSecond, cpuPercent, sampleProcessTree } from './proc.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,3 +70,20 @@ export function loadLine(): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the server process tree used under `maxCpuPercent` of a core over one second (it warms its prompt
+ * cache after /readyz), or `timeoutMs`; returns the last second's CPU %.
+ */
+export async function waitQuiet(pid: number, maxCpuPercent = 10, timeoutMs = 60_000): Promise<number> {
+  const ticks = clockTicksPerSecond();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const a = sampleProcessTree(pid);
+    const t = performance.now();
+    await sleep(1000);
+    const b = sampleProcessTree(pid);
+    const cpu = a && b ? cpuPercent(a, b, performance.now() - t, ticks) : 0;
+    if (cpu <= maxCpuPercent || Date.now() > deadline) return cpu;
+  }
+}
