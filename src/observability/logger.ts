@@ -29,6 +29,8 @@ const NUMBER_FIELDS = [
   'transcript',
   'slots',
   'digits',
+  // ESL errors carry the command they were sending (`err.command`): an originate quotes the callee and its variables.
+  'command',
 ];
 /** Fields that can carry a secret (config passwords, API keys, auth headers): replaced whole, never masked. */
 const SECRET_FIELDS = ['password', 'apiKey', 'secret', 'authorization', 'cookie'];

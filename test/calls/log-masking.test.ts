@@ -60,4 +60,21 @@ test('a full call logged at debug level shows no full CN mobile or card number',
   assert.equal(leaks, []);
 });
 
+
+test('an error carrying the PBX command it was sending (an originate) is logged masked', () => {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'debug' }, stream);
+  const command = 'bgapi originate {origination_caller_id_number=13800138002}sofia/gateway/trunk/13900139003 &park()';
+  log.warn({ err: Object.assign(new Error('ESL connection lost'), { command }) }, 'originate failed');
+  const text = chunks.join('');
+  assert.ok(text.includes('trunk/139****9003'), text);
+  assert.equal(findFullNumbers(text), []);
+});
+
 test.run();
