@@ -101,6 +101,19 @@ test('a caller pausing 800 ms after a filler (嗯，……是的) is not cut off
   assert.ok(turn.latencyMs !== undefined && turn.latencyMs > 0, detail);
 });
 
+test('a caller pausing 800 ms twice after fillers the tiny model spells as words (嗯，那个，……是的) is not cut off', async () => {
+  // The realistic bench cut this turn after the first pause: the model heard 嗯，那个 as "嗯 not", a short answer
+  // to a yes/no question with none of its answers, and a falling end took 420 ms of silence for the end of turn.
+  const { events, report } = await call([await pausedTurn(['嗯，', '那个，', '是的'], 800)]);
+  const detail = JSON.stringify({ turns: report.turns, finals: finals(events) });
+  const turn = report.turns[0];
+  assert.ok(turn, detail);
+  assert.is(turn.botStartedDuringTurnMs, undefined, `the bot talked into a pause: ${detail}`);
+  const f = finals(events).filter((e) => e.text.trim() !== '');
+  assert.is(f.length, 1, `one final for the whole turn: ${detail}`);
+  assert.ok(events.some((e) => e.type === 'bot' && e.text.includes('新的服务')), `answered as yes: ${detail}`);
+});
+
 test('an off-script answer gets its reply after the dynamic wait the cues chose', async () => {
   const offScript = await pausedTurn(['我想问一下你们这个服务是怎么收费的'], 0);
   const { events, report } = await call([offScript]);
