@@ -3,6 +3,7 @@
 
 import { $, el, getJson, formatTime, formatDuration } from './dom.js';
 import { formatMs, playFrom, renderTimeline, timelineItems, turnTimes } from './timeline.js';
+import { registerTab, showTab } from './tabs.js';
 
 const POLL_MS = 2000;
 const SLOW_TURN_MS = 350;
@@ -450,7 +451,17 @@ async function logout() {
   location.assign('/login');
 }
 
+/** Opens a call's page from another tab (QA hits, campaigns) and, with `atMs`, plays its recording from there. */
+export async function openCall(id, atMs) {
+  history.replaceState(null, '', `#call=${encodeURIComponent(id)}`);
+  showTab('calls');
+  await selectCall(id);
+  const mixed = document.querySelector('#call-detail audio[data-leg="mixed"]');
+  if (mixed && atMs !== undefined) playFrom(mixed, atMs);
+}
+
 function main() {
+  registerTab('calls', { section: 'main', hash: () => (state.selectedId ? `#call=${encodeURIComponent(state.selectedId)}` : '#calls') });
   $('#logout').addEventListener('click', logout);
   const userKnown = showUser();
   $('#talk').addEventListener('click', toggleTalk);
