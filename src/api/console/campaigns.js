@@ -2,7 +2,7 @@
 // admins the start / pause / resume / stop controls. Numbers come masked from the API (auditors and operators never
 // see a full number here); the data is polled while the tab is open.
 
-import { $, el, getJson, formatTime } from './console.js';
+import { $, el, getJson, formatTime } from './dom.js';
 
 const POLL_MS = 2000;
 /** Which controls each state offers (the server checks again and answers 409 when the state moved meanwhile). */
