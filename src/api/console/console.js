@@ -4,17 +4,17 @@
 import { $, el, getJson, formatTime, formatDuration } from './dom.js';
 import { formatMs, playFrom, renderTimeline, timelineItems, turnTimes } from './timeline.js';
 import { registerTab, showTab } from './tabs.js';
+import { PcmPlayer } from './pcm-player.js';
+import { listenControls } from './listen.js';
 
 const POLL_MS = 2000;
 const SLOW_TURN_MS = 350;
 const MEDIA_RATE = 16000;
 const MEDIA_FRAME_BYTES = 640; // 20 ms of 16 kHz L16
-/** Bot audio is scheduled this far ahead so network jitter does not cause gaps. */
-const PLAYOUT_LEAD_S = 0.06;
 
 // ---------------------------------------------------------------- call list
 
-const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, unmaskedId: undefined, cursor: undefined, next: undefined };
+const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, role: undefined, unmaskedId: undefined, cursor: undefined, next: undefined };
 
 /** The list's query: the filters as the form says, the page the user paged to. */
 function callsQuery() {
@@ -170,6 +170,7 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
     el('h2', { text: 'Call' }),
     meta,
     numbers,
+    listenControls(call, state.role),
     recordings,
     el('h2', { text: 'Timeline' }),
     renderTimeline(items, seek ?? (() => undefined)),
@@ -237,46 +238,6 @@ function renderTranscript(turns, times, seek) {
 
 // ---------------------------------------------------------------- talk to the bot
 
-class BotPlayer {
-  constructor(context) {
-    this.context = context;
-    this.nextTime = 0;
-    this.sources = new Set();
-  }
-
-  /** One frame of little-endian L16 at 16 kHz. */
-  play(bytes) {
-    const view = new DataView(bytes);
-    const samples = view.byteLength >> 1;
-    if (samples === 0) return;
-    const buffer = this.context.createBuffer(1, samples, MEDIA_RATE);
-    const channel = buffer.getChannelData(0);
-    for (let i = 0; i < samples; i++) channel[i] = view.getInt16(i * 2, true) / 32768;
-    const source = this.context.createBufferSource();
-    source.buffer = buffer;
-    source.connect(this.context.destination);
-    const now = this.context.currentTime;
-    if (this.nextTime < now + 0.005) this.nextTime = now + PLAYOUT_LEAD_S;
-    source.start(this.nextTime);
-    this.nextTime += buffer.duration;
-    this.sources.add(source);
-    source.onended = () => this.sources.delete(source);
-  }
-
-  /** Barge-in: the server flushed its queue, so drop what is scheduled here too. */
-  clear() {
-    for (const source of this.sources) {
-      try {
-        source.stop();
-      } catch {
-        // Already stopped.
-      }
-    }
-    this.sources.clear();
-    this.nextTime = 0;
-  }
-}
-
 class TalkSession {
   constructor(onEnd) {
     this.onEnd = onEnd;
@@ -296,7 +257,7 @@ class TalkSession {
     const mute = this.context.createGain();
     mute.gain.value = 0;
     source.connect(this.capture).connect(mute).connect(this.context.destination);
-    this.player = new BotPlayer(this.context);
+    this.player = new PcmPlayer(this.context, MEDIA_RATE);
 
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/media`, 'callpilot-media');
@@ -438,6 +399,7 @@ async function showUser() {
     $('#user').textContent = `${me.name} (${me.role}${me.unmask ? ', full numbers' : ''})`;
     $('#user').dataset.role = me.role;
     state.canUnmask = me.unmask === true;
+    state.role = me.role;
     // Auditors only read: they cannot start calls.
     if (me.role === 'auditor') $('#talk').hidden = true;
   } catch {
