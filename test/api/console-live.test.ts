@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HttpServer } from '../../src/api/index.ts';
@@ -7,14 +6,12 @@ import { LiveFeed } from '../../src/calls/index.ts';
 import { newCallId } from '../../src/core/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { attributes, browserTestFor, chromiumPresent, launchChromium, signIn } from '../support/browser.ts';
 import { seededStore, silentLog, startServer } from './fixtures.ts';
 
 // The operator console in a real Chromium: search and filters on the call list, and the live transcript of a
 // running call fed by the live feed (structure, not pixels).
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumPresent = existsSync(CHROMIUM);
-if (!chromiumPresent) console.warn(`console-live.test.ts: skipped, ${CHROMIUM} not found (apt-get install -y chromium)`);
-const browserTest = chromiumPresent ? test : test.skip;
+const browserTest = browserTestFor('console-live.test.ts');
 
 let browser: Browser | undefined;
 let server: HttpServer;
@@ -23,20 +20,7 @@ let store: Store;
 let live: LiveFeed;
 let operator: string;
 
-async function signIn(page: Page, secret: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForSelector('#login #token', { timeout: 10000 });
-  await page.fill('#token', secret);
-  await page.click('#login button[type=submit]');
-  await page.waitForSelector('#calls', { timeout: 10000 });
-}
-
-async function rowIds(page: Page): Promise<(string | null)[]> {
-  const rows = page.locator('#calls tbody tr');
-  const ids: (string | null)[] = [];
-  for (let i = 0; i < (await rows.count()); i++) ids.push(await rows.nth(i).getAttribute('data-call-id'));
-  return ids;
-}
+const rowIds = (page: Page): Promise<(string | null)[]> => attributes(page, '#calls tbody tr', 'data-call-id');
 
 test.before(async () => {
   if (!chromiumPresent) return;
@@ -44,7 +28,7 @@ test.before(async () => {
   live = new LiveFeed({ log: silentLog });
   ({ server, url } = await startServer({ store, live }));
   operator = await issueToken(store, 'operator');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
 });
 
 test.after(async () => {
@@ -58,7 +42,7 @@ browserTest('search: a number suffix and filters narrow the call list; a new sea
   const page = await (browser as Browser).newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  await signIn(page, operator);
+  await signIn(page, url, operator);
   await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]');
   assert.equal(await rowIds(page), ['call-3', 'call-2', 'call-1']);
   await page.fill('#filter-number', '9000');
@@ -86,7 +70,7 @@ browserTest('live transcript: the selected running call shows finals, prompts wi
   const page = await (browser as Browser).newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  await signIn(page, operator);
+  await signIn(page, url, operator);
   await page.click(`#calls tbody tr[data-call-id="${callId}"]`);
   // What happened before the page opened comes from the feed's backlog: the greeting.
   await page.waitForSelector('#live-transcript li.live-bot');
