@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
-import type { CampaignRecord, CampaignStore, ContactInput, ContactRole, ImportReject, ImportReport } from '../store/index.ts';
+import { NO_CONSENT, type CampaignRecord, type CampaignStore, type ContactInput, type ContactRole, type ImportReject, type ImportReport } from '../store/index.ts';
 import type { ComplianceProfile } from './compliance.ts';
 import { CampaignError } from './campaign-service.ts';
 import { isValidTimeZone } from './compliance.ts';
@@ -22,6 +22,7 @@ const HEADER_FIELD: Record<string, string> = {
 };
 const ROLE: Record<string, ContactRole> = { debtor: 'debtor', 本人: 'debtor', 债务人: 'debtor', related: 'related', 关联人: 'related', 亲属: 'related', unrelated: 'unrelated', 无关: 'unrelated', 第三方: 'unrelated' };
 const TRUE = new Set(['1', 'true', 'yes', 'y', '是', '同意']);
+const CONSENT_YES = [...TRUE].join(', ');
 const BATCH = 2000;
 
 export interface ImportOptions {
@@ -81,7 +82,8 @@ export function decodeText(data: Buffer): string {
 
 /**
  * Imports a contact file into a campaign: numbers normalized to E.164, and every row that cannot be dialled
- * rejected with its row, column and reason (invalid number, duplicate, DNC, role the profile forbids, bad zone).
+ * rejected with its row, column and reason (invalid number, duplicate, DNC, role the profile forbids, no consent where
+ * the profile requires it, bad zone).
  */
 export async function importContacts(data: Buffer, o: ImportOptions): Promise<ImportResult> {
   let rows: string[][];
@@ -96,6 +98,7 @@ export async function importContacts(data: Buffer, o: ImportOptions): Promise<Im
   const numberCol = fields.indexOf('number');
   // Rejects name the column as the file's header spells it (角色, role, 关系), so the operator finds it.
   const roleColumn = header[fields.indexOf('role')] ?? 'role';
+  const consentColumn = header[fields.indexOf('consent')] ?? 'consent';
   const rejects: ImportReject[] = [];
   if (numberCol < 0) {
     rejects.push({ row: 1, column: '(header)', reason: `no phone number column (one of: ${Object.keys(HEADER_FIELD).filter((k) => HEADER_FIELD[k] === 'number').join(', ')})` });
@@ -148,6 +151,10 @@ export async function importContacts(data: Buffer, o: ImportOptions): Promise<Im
     });
     if (!bad && o.profile.allowedRoles && (!contact.role || !o.profile.allowedRoles.includes(contact.role))) {
       bad = { row: rowNo, column: roleColumn, reason: `role ${contact.role ?? '(none)'} may not be dialled under ${o.campaign.profile}`, value: contact.role };
+    }
+    if (!bad && o.profile.requireConsent && !contact.consent) {
+      const value = fields.includes('consent') ? (row[fields.indexOf('consent')] ?? '').trim() : undefined;
+      bad = { row: rowNo, column: consentColumn, reason: `${NO_CONSENT}: ${o.campaign.profile} dials only contacts with recorded consent (${CONSENT_YES})`, value };
     }
     if (!bad) {
       const dnc = await o.store.findDnc(n.e164, o.campaign.id, nowIso);

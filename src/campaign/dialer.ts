@@ -384,15 +384,11 @@ export class CampaignDialer {
     return b;
   }
 
-  /** Role, consent and window: a contact outside them is moved (window) or blocked (role, consent) with a reason. */
+  /** Role and window: a contact outside them is moved (window) or blocked (role) with a reason; consent is the claim's. */
   private async compliant(campaign: CampaignRecord, profile: ComplianceProfile, contact: ContactRecord, now: number): Promise<boolean> {
     const { store } = this.o;
     if (profile.allowedRoles && (!contact.role || !profile.allowedRoles.includes(contact.role))) {
       await store.deferContact(contact.id, { state: 'blocked' }, `role ${contact.role ?? '(none)'} not allowed by ${campaign.profile}`);
-      return false;
-    }
-    if (profile.requireConsent && !contact.consent) {
-      await store.deferContact(contact.id, { state: 'blocked' }, `no consent (${campaign.profile} requires it)`);
       return false;
     }
     const tz = this.zoneOf(campaign, contact);
@@ -421,6 +417,7 @@ export class CampaignDialer {
       trunk: campaign.trunk,
       callerId: this.nextCallerId(campaign),
       pbxCallId: this.adapterFor(campaign)?.newChannelId?.(),
+      requireConsent: profile.requireConsent,
       caps: {
         dayStart: this.iso(periods.dayStart),
         weekStart: this.iso(periods.weekStart),
@@ -435,7 +432,7 @@ export class CampaignDialer {
       return result.attempt;
     }
     if (result.reason === 'full') return 'full';
-    if (result.reason === 'dnc' || result.reason === 'cap') {
+    if (result.reason === 'dnc' || result.reason === 'no-consent' || result.reason === 'cap') {
       this.o.log.info({ campaignId: campaign.id, contactId: contact.id, number: maskNumber(contact.number), reason: result.reason, detail: result.detail }, 'contact not dialled');
     }
     return undefined;
@@ -606,6 +603,12 @@ export class CampaignDialer {
 /** Time-ordered attempt ids (sortable, so listing by id is listing by time). */
 export function newAttemptId(now: number): string {
   return `att_${now.toString(36).padStart(9, '0')}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+}
+
+/** The claim time (ms) a `newAttemptId` id carries; undefined for anything else. */
+export function attemptClaimedAt(id: string): number | undefined {
+  const m = /^att_([0-9a-z]{9,})_[0-9a-f]{12}$/.exec(id);
+  return m ? parseInt(m[1]!, 36) : undefined;
 }
 
 export function campaignStateWebhook(campaign: CampaignRecord, state: string, at: string): WebhookEnqueue | undefined {

@@ -37,6 +37,7 @@ export type CallTimelineEvent =
   | { type: 'echoIgnored'; atMs: number }
   /** Something outside the conversation moved the dialog to a branch (an assistant answered): the prompt was cut. */
   | { type: 'branch'; atMs: number; event: 'assistant' }
-  | { type: 'end'; atMs: number; disposition: string; by: 'caller' | 'bot' | 'transfer' | 'error' };
+  /** `detail`: why the wire ended the call, when it ended it with an error (`protocol_error`, `transport_error`, ...). */
+  | { type: 'end'; atMs: number; disposition: string; by: 'caller' | 'bot' | 'transfer' | 'error'; detail?: string };
 
 export type CallTimelineListener = (event: CallTimelineEvent) => void;

@@ -593,7 +593,8 @@ export class TurnLoop {
     speech.off('speechEnd', this.onSpeechEnd);
     speech.off('final', this.onFinal);
     const ending = this.ending ?? { disposition: reason.code, by: 'error' as const };
-    this.emit({ type: 'end', atMs: speech.nowMs, disposition: ending.disposition, by: ending.by });
+    const detail = ending.by === 'error' && reason.detail ? { detail: reason.detail } : {};
+    this.emit({ type: 'end', atMs: speech.nowMs, disposition: ending.disposition, by: ending.by, ...detail });
     this.resolveDone({ disposition: ending.disposition, endedBy: ending.by, closeReason: reason, transcript: this.transcript });
   }
 

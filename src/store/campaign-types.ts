@@ -146,6 +146,11 @@ export interface ClaimRequest {
    * PBX about.
    */
   pbxCallId?: string;
+  /**
+   * The campaign's compliance profile dials only contacts with recorded consent (us-tcpa): checked in the claim, so a
+   * contact without it is blocked (`no_consent`) however it got into the campaign.
+   */
+  requireConsent?: boolean;
   /** Frequency caps checked in the claiming transaction, across all campaigns. */
   caps: {
     /** Start of the number's local day / week (ISO instants). */
@@ -164,7 +169,7 @@ export type ClaimResult =
   | {
       ok: false;
       /** `full`: the campaign already has maxConcurrent attempts in flight, counted across every node in the claim. */
-      reason: 'dnc' | 'cap' | 'full' | 'taken' | 'no-contact' | 'not-running';
+      reason: 'dnc' | 'no-consent' | 'cap' | 'full' | 'taken' | 'no-contact' | 'not-running';
       detail?: string;
     };
 
@@ -222,6 +227,9 @@ export interface WebhookEnqueue {
   idempotencyKey: string;
   payload: Record<string, unknown>;
 }
+
+/** A contact's last disposition, and an import reject's reason, when its campaign's profile requires consent it lacks. */
+export const NO_CONSENT = 'no_consent';
 
 /** Dispositions of an attempt the bot transferred to a human (abandon-rate accounting). */
 export const TRANSFER_DISPOSITIONS = ['transferred', 'abandoned', 'transfer_failed'] as const;

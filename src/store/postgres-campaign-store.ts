@@ -31,7 +31,7 @@ import type {
   WebhookState,
   TransferCounts,
 } from './campaign-types.ts';
-import { ABANDONED_DISPOSITIONS, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
+import { ABANDONED_DISPOSITIONS, NO_CONSENT, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import { isUniqueViolation, type PostgresDatabase } from './postgres-database.ts';
 import { StoreError } from './store-error.ts';
 
@@ -178,6 +178,10 @@ export class PostgresCampaignStore implements CampaignStore {
         }
         if (contact.campaign_id !== req.campaignId) return { ok: false, reason: 'no-contact' };
         if (contact.state !== 'pending' || (contact.next_at as string) > req.now) return { ok: false, reason: 'taken' };
+        if (req.requireConsent && !contact.consent) {
+          await q.query(`UPDATE contacts SET state = 'blocked', next_at = NULL, last_disposition = $1 WHERE id = $2`, [NO_CONSENT, req.contactId]);
+          return { ok: false, reason: 'no-consent' };
+        }
         const number = contact.number as string;
         // One claim per number at a time, whatever the campaign or node: DNC and caps are read and acted on atomically.
         await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`callpilot-number:${number}`]);

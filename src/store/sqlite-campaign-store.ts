@@ -20,7 +20,7 @@ import type {
   WebhookState,
   TransferCounts,
 } from './campaign-types.ts';
-import { ABANDONED_DISPOSITIONS, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
+import { ABANDONED_DISPOSITIONS, NO_CONSENT, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import {
   attemptFromRow,
   campaignFromRow,
@@ -200,6 +200,10 @@ export class SqliteCampaignStore implements CampaignStore {
       const contact = this.s.getContact.get(req.contactId) as Row | undefined;
       if (!contact || contact.campaign_id !== req.campaignId) return { ok: false, reason: 'no-contact' };
       if (contact.state !== 'pending' || (contact.next_at as string) > req.now) return { ok: false, reason: 'taken' };
+      if (req.requireConsent && !contact.consent) {
+        this.s.contactAfter.run('blocked', null, NO_CONSENT, req.contactId);
+        return { ok: false, reason: 'no-consent' };
+      }
       const number = contact.number as string;
       const dnc = this.s.dncFind.get(number, req.campaignId, req.now) as Row | undefined;
       if (dnc) {

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RawData, WebSocket } from 'ws';
@@ -9,14 +9,10 @@ import type { HttpServer } from '../../src/api/index.ts';
 import type { WebSocketRoute } from '../../src/media/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { attributes, browserTestFor, chromiumPresent, launchChromium, signIn } from '../support/browser.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
-// The console is plain browser code, so it is tested in a real Chromium. CI installs the Debian package.
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumPresent = existsSync(CHROMIUM);
-if (!chromiumPresent) console.warn(`console-browser.test.ts: skipped, ${CHROMIUM} not found (apt-get install -y chromium)`);
-
-const browserTest = chromiumPresent ? test : test.skip;
+const browserTest = browserTestFor('console-browser.test.ts');
 
 /** Stands in for callpilot's /media route: records what the browser sends, answers like the real one. */
 class FakeMediaRoute implements WebSocketRoute {
@@ -60,14 +56,6 @@ class FakeMediaRoute implements WebSocketRoute {
   }
 }
 
-/** An attribute of every element matching `selector`, in document order (no DOM types in this Node project). */
-async function attributes(page: Page, selector: string, name: string): Promise<(string | null)[]> {
-  const elements = page.locator(selector);
-  const values: (string | null)[] = [];
-  for (let i = 0; i < (await elements.count()); i++) values.push(await elements.nth(i).getAttribute(name));
-  return values;
-}
-
 let browser: Browser | undefined;
 let server: HttpServer;
 let url: string;
@@ -76,15 +64,6 @@ let recordings: string;
 let token: string;
 const media = new FakeMediaRoute();
 
-/** Signs in through the login page, as a user would, and lands on `path`. */
-async function signIn(page: Page, secret: string, path = '/'): Promise<void> {
-  await page.goto(url + path);
-  await page.waitForSelector('#login #token', { timeout: 10000 });
-  await page.fill('#token', secret);
-  await page.click('#login button[type=submit]');
-  await page.waitForSelector('#calls', { timeout: 10000 });
-}
-
 test.before(async () => {
   if (!chromiumPresent) return;
   recordings = mkdtempSync(join(tmpdir(), 'callpilot-console-'));
@@ -92,21 +71,13 @@ test.before(async () => {
   writeFileSync(join(recordings, 'call-1', 'mixed.wav'), Buffer.alloc(44));
   store = await seededStore(join(recordings, 'call-1'));
   ({ server, url, token } = await startServer({ store, recordingsDir: recordings, webSocketRoutes: [media] }));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchChromium([
+    '--disable-sync',
+    '--disable-quic',
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    '--autoplay-policy=no-user-gesture-required',
+  ]);
 });
 
 test.after(async () => {
@@ -123,7 +94,7 @@ browserTest('console lists the stored calls and shows a transcript with latencie
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await signIn(page, token);
+    await signIn(page, url, token);
     await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]', { timeout: 10000 });
     const ids = await attributes(page, '#calls tbody tr', 'data-call-id');
     assert.equal(ids, ['call-3', 'call-2', 'call-1']);
@@ -163,7 +134,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await signIn(page, token);
+    await signIn(page, url, token);
     await page.click('#talk');
     await page.waitForFunction(`(document.querySelector('#talk-status')?.textContent ?? '').includes('browser-call')`, undefined, {
       timeout: 10000,

@@ -1,19 +1,16 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HttpServer } from '../../src/api/index.ts';
 import { BUILTIN_PROFILES, CampaignService, systemClock } from '../../src/campaign/index.ts';
 import { openSqliteStore, type CampaignRecord, type Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { browserTestFor, chromiumPresent, launchChromium, signIn } from '../support/browser.ts';
 import { silentLog, startServer } from './fixtures.ts';
 
 // The console's Campaigns tab in a real headless Chromium against the real HTTP server, routes, session login and
 // SQLite store: progress, live statistics, controls per role, masked numbers.
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumPresent = existsSync(CHROMIUM);
-if (!chromiumPresent) console.warn(`console-campaigns.test.ts: skipped, ${CHROMIUM} not found (apt-get install -y chromium)`);
-const browserTest = chromiumPresent ? test : test.skip;
+const browserTest = browserTestFor('console-campaigns.test.ts');
 
 let browser: Browser | undefined;
 let server: HttpServer;
@@ -39,14 +36,6 @@ async function finishOne(campaign: CampaignRecord, disposition: string, answered
   await store.campaigns.finishAttempt(attemptId, { disposition, endedAt, answeredAt: answered ? now : undefined, durationSec: answered ? 42 : undefined, progress: answered ? 'human' : undefined }, { state: 'done' });
 }
 
-async function signIn(page: Page, secret: string, path: string): Promise<void> {
-  await page.goto(url + path);
-  await page.waitForSelector('#login #token', { timeout: 10000 });
-  await page.fill('#token', secret);
-  await page.click('#login button[type=submit]');
-  await page.waitForSelector('#campaigns tbody tr', { timeout: 10000 });
-}
-
 const textOf = async (page: Page, selector: string): Promise<string> => (await page.textContent(selector)) ?? '';
 
 test.before(async () => {
@@ -64,7 +53,7 @@ test.before(async () => {
   await service.act(overdue.id, 'start');
   await finishOne(overdue, 'promised_to_pay', true);
   await finishOne(overdue, 'busy', false);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  browser = await launchChromium();
 });
 
 test.after(async () => {
@@ -79,7 +68,7 @@ browserTest('operator: campaign list with progress, live statistics, masked numb
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
-    await signIn(page, operator, '/#campaigns');
+    await signIn(page, url, operator, '/#campaigns', '#campaigns tbody tr');
     assert.ok(await page.isHidden('main'), 'the calls view is hidden on the Campaigns tab');
     const row = `#campaigns tbody tr[data-campaign-id="${overdue.id}"]`;
     await page.waitForSelector(row);
@@ -151,7 +140,7 @@ browserTest('operator: campaign list with progress, live statistics, masked numb
 browserTest('auditor: reads the campaigns and their statistics, gets no controls, and the server refuses a forged one', async () => {
   const page = await (browser as Browser).newPage();
   try {
-    await signIn(page, auditor, `/#campaign=${survey.id}`);
+    await signIn(page, url, auditor, `/#campaign=${survey.id}`, '#campaigns tbody tr');
     await page.waitForSelector(`#campaign-detail[data-campaign-id="${survey.id}"]`);
     assert.is(await page.locator('#campaign-detail .controls button').count(), 0);
     assert.match(await textOf(page, '#campaign-detail .controls'), /Controls are for operators and admins/);

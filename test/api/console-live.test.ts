@@ -1,20 +1,18 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HttpServer } from '../../src/api/index.ts';
-import { LiveFeed } from '../../src/calls/index.ts';
+import { AuditLog } from '../../src/auth/index.ts';
+import { createListenRoute, LiveFeed } from '../../src/calls/index.ts';
 import { newCallId } from '../../src/core/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
+import { attributes, browserTestFor, chromiumPresent, launchChromium, newPage, signIn } from '../support/browser.ts';
 import { seededStore, silentLog, startServer } from './fixtures.ts';
 
 // The operator console in a real Chromium: search and filters on the call list, and the live transcript of a
 // running call fed by the live feed (structure, not pixels).
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumPresent = existsSync(CHROMIUM);
-if (!chromiumPresent) console.warn(`console-live.test.ts: skipped, ${CHROMIUM} not found (apt-get install -y chromium)`);
-const browserTest = chromiumPresent ? test : test.skip;
+const browserTest = browserTestFor('console-live.test.ts');
 
 let browser: Browser | undefined;
 let server: HttpServer;
@@ -22,29 +20,37 @@ let url: string;
 let store: Store;
 let live: LiveFeed;
 let operator: string;
+let auditor: string;
 
-async function signIn(page: Page, secret: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForSelector('#login #token', { timeout: 10000 });
-  await page.fill('#token', secret);
-  await page.click('#login button[type=submit]');
-  await page.waitForSelector('#calls', { timeout: 10000 });
-}
+/** Stands in for the engine's recording taps: 20 ms frames of 8 kHz audio every 20 ms until the tap is stopped. */
+const taps = {
+  tapped: [] as string[],
+  stopped: 0,
+  tapAudio(callId: string, listener: (caller: Int16Array, bot: Int16Array, mixed: Int16Array) => void) {
+    taps.tapped.push(callId);
+    const frame = Int16Array.from({ length: 160 }, (_, i) => Math.round(3000 * Math.sin(i / 3)));
+    const timer = setInterval(() => listener(frame, frame, frame), 20);
+    return {
+      sampleRate: 8000,
+      stop: () => {
+        clearInterval(timer);
+        taps.stopped++;
+      },
+    };
+  },
+};
 
-async function rowIds(page: Page): Promise<(string | null)[]> {
-  const rows = page.locator('#calls tbody tr');
-  const ids: (string | null)[] = [];
-  for (let i = 0; i < (await rows.count()); i++) ids.push(await rows.nth(i).getAttribute('data-call-id'));
-  return ids;
-}
+const rowIds = (page: Page): Promise<(string | null)[]> => attributes(page, '#calls tbody tr', 'data-call-id');
 
 test.before(async () => {
   if (!chromiumPresent) return;
   store = await seededStore();
   live = new LiveFeed({ log: silentLog });
-  ({ server, url } = await startServer({ store, live }));
+  const listen = createListenRoute({ taps: () => taps, audit: new AuditLog(store.audit), log: silentLog });
+  ({ server, url } = await startServer({ store, live, webSocketRoutes: [listen] }));
   operator = await issueToken(store, 'operator');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  auditor = await issueToken(store, 'auditor');
+  browser = await launchChromium();
 });
 
 test.after(async () => {
@@ -58,7 +64,7 @@ browserTest('search: a number suffix and filters narrow the call list; a new sea
   const page = await (browser as Browser).newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  await signIn(page, operator);
+  await signIn(page, url, operator);
   await page.waitForSelector('#calls tbody tr[data-call-id="call-1"]');
   assert.equal(await rowIds(page), ['call-3', 'call-2', 'call-1']);
   await page.fill('#filter-number', '9000');
@@ -86,7 +92,7 @@ browserTest('live transcript: the selected running call shows finals, prompts wi
   const page = await (browser as Browser).newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  await signIn(page, operator);
+  await signIn(page, url, operator);
   await page.click(`#calls tbody tr[data-call-id="${callId}"]`);
   // What happened before the page opened comes from the feed's backlog: the greeting.
   await page.waitForSelector('#live-transcript li.live-bot');
@@ -117,6 +123,38 @@ browserTest('live transcript: the selected running call shows finals, prompts wi
   await page.waitForFunction(`document.querySelector('#live-status')?.textContent === 'ended: confirmed'`);
   assert.equal(errors, []);
   await page.close();
+});
+
+browserTest('listen-in: an operator hears a running call from the call page (audited); an auditor has no button', async () => {
+  const callId = newCallId();
+  await store.calls.createCall({ id: callId, pbx: 'freeswitch', direction: 'inbound', from: '13900139000', lang: 'zh', status: 'active', startedAt: new Date().toISOString(), variables: {} });
+  const { page, errors } = await newPage(browser as Browser);
+  try {
+    await signIn(page, url, operator, `/#call=${callId}`, '#listen');
+    assert.is(await page.textContent('#listen'), '🎧 Listen in');
+    await page.click('#listen');
+    await page.waitForFunction(`Number(document.querySelector('#listen-status')?.dataset.frames) >= 10`, undefined, { timeout: 10000 });
+    assert.is(await page.textContent('#listen-status'), 'listening (8 kHz)');
+    assert.equal(taps.tapped, [callId]);
+    const audits = await store.audit.list({ limit: 20 });
+    assert.ok(audits.some((a) => a.action === 'call.listen' && a.target === callId), 'the listen is audited');
+    await page.click('#listen');
+    await page.waitForFunction(`document.querySelector('#listen-status')?.textContent === 'stopped'`, undefined, { timeout: 10000 });
+    const deadline = Date.now() + 5000;
+    while (taps.stopped === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(taps.stopped, 1, 'closing the socket stops the tap');
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
+  const { page: auditorPage } = await newPage(browser as Browser);
+  try {
+    await signIn(auditorPage, url, auditor, `/#call=${callId}`, `#call-detail[data-call-id="${callId}"]`);
+    assert.is(await auditorPage.locator('#listen').count(), 0, 'no listen button for an auditor');
+    assert.not.match((await auditorPage.textContent('#call-detail')) ?? '', /13900139000/);
+  } finally {
+    await auditorPage.close();
+  }
 });
 
 test.run();

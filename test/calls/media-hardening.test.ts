@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { isCallId } from '../../src/core/index.ts';
-import { MediaWebSocketClient, MAX_START_BYTES } from '../../src/media/index.ts';
+import { MAX_PROTOCOL_ERRORS, MediaWebSocketClient, MAX_START_BYTES } from '../../src/media/index.ts';
 import { InstantLeg } from '../engine/engine-fakes.ts';
 import { startScriptedApp, type ScriptedApp } from './scripted-app.ts';
 
@@ -171,6 +171,42 @@ test('oversize starts, oversize frames and out-of-limit fields are refused with 
     (client as unknown as { ws: WebSocket }).ws.send(Buffer.alloc(70_000));
     assert.is(await closed, 1009);
     await until(async () => ((await s.app.store.calls.getCall(callId))?.status === 'ended' ? true : undefined), 'oversize call ended');
+    assert.ok(await healthy(s));
+  } finally {
+    await s.dispose();
+  }
+});
+
+test('garbage after a valid start: an error for each, then the call ends protocol_error, close 1008; stored and recorded', async () => {
+  const s = await startScriptedApp();
+  try {
+    const client = new MediaWebSocketClient();
+    const callId = await client.connect(s.wsUrl, START, { token: s.token });
+    const errors: string[] = [];
+    client.on('serverError', (message) => errors.push(message));
+    const ended = new Promise<[string, string | undefined]>((r) => client.once('end', (reason, detail) => r([reason, detail])));
+    const closed = new Promise<[number, string]>((r) => client.once('close', (code, reason) => r([code, reason])));
+    await client.streamPcm(new Int16Array(160 * 10).fill(3000), { realtime: false });
+    const raw = (client as unknown as { ws: WebSocket }).ws;
+    const garbage: (string | Buffer)[] = ['{not json', JSON.stringify({ event: 'dance' }), JSON.stringify({ event: 'dtmf', digit: '55' }), 'x'.repeat(2000), Buffer.alloc(161)];
+    for (let i = 0; i < MAX_PROTOCOL_ERRORS - 1; i++) raw.send(garbage[i % garbage.length]!);
+    await until(() => (errors.length === MAX_PROTOCOL_ERRORS - 1 ? true : undefined), 'an error for each bad message');
+    assert.is((await s.app.store.calls.getCall(callId))?.status, 'active', 'a few bad messages do not end the call');
+    assert.is(raw.readyState, WebSocket.OPEN);
+    raw.send(Buffer.alloc(161));
+    assert.equal(await ended, ['protocol_error', `${MAX_PROTOCOL_ERRORS} malformed messages from the client (last: wrong-sized audio message)`]);
+    const [code, reason] = await closed;
+    assert.is(code, 1008);
+    assert.match(reason, /malformed messages/);
+    const call = await until(async () => {
+      const c = await s.app.store.calls.getCall(callId);
+      return c?.status === 'ended' ? c : undefined;
+    }, 'call stored as ended');
+    assert.equal([call.disposition, call.hangupBy], ['protocol_error', 'error']);
+    const end = (await s.app.store.calls.listEvents(callId)).find((e) => e.type === 'end');
+    assert.match(String(end?.data.detail), /malformed messages from the client/);
+    const recorded = filesUnder(call.recordingDir!).filter((f) => statSync(f).size > 44);
+    assert.ok(recorded.length > 0, 'the recording of the call is kept');
     assert.ok(await healthy(s));
   } finally {
     await s.dispose();

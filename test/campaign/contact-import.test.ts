@@ -68,6 +68,24 @@ test('XLSX: the first sheet, header row, numbers as numbers', async () => {
   assert.equal(rejects.map((r) => r.row), [3]);
 });
 
+test('a profile that requires consent (us-tcpa) rejects rows without it, CSV and XLSX, naming the row and column', async () => {
+  const w = world();
+  const campaign = await w.service.create({ name: 'tcpa', flow: 'demo', dialPattern: 'PJSIP/{e164}@us', profile: 'us-tcpa', timeZone: 'America/New_York' });
+  const run = (data: Buffer, file: string) =>
+    importContacts(data, { store: w.store.campaigns, campaign, profile: BUILTIN_PROFILES['us-tcpa']!, defaultCountry: 'US', file, now: () => w.clock.now() });
+  const csv = ['phone,Consent,name', '212-555-0101,yes,Ann', '212-555-0102,no,Bob', '212-555-0103,,Cy', '212-555-0104,1,Di'].join('\n');
+  const { report, rejects } = await run(Buffer.from(csv), 'us.csv');
+  assert.equal([report.rows, report.accepted, report.rejected], [4, 2, 2]);
+  assert.equal(rejects.map((r) => [r.row, r.column, r.reason.split(':')[0], r.value]), [[3, 'Consent', 'no_consent', 'no'], [4, 'Consent', 'no_consent', '']]);
+  assert.equal((await w.store.campaigns.listContacts(campaign.id)).map((c) => [c.number, c.consent]), [['+12125550101', true], ['+12125550104', true]]);
+  // A file without a consent column at all: every row lacks it.
+  const wb = new ExcelJS.Workbook();
+  wb.addWorksheet('s').addRows([['phone', 'name'], ['212-555-0105', 'Ed']]);
+  const xlsx = await run(Buffer.from(await wb.xlsx.writeBuffer()), 'us.xlsx');
+  assert.equal(xlsx.rejects.map((r) => [r.row, r.column, r.reason.split(':')[0]]), [[2, 'consent', 'no_consent']]);
+  assert.is(xlsx.report.accepted, 0);
+});
+
 test('100,000 rows import with the report intact', async () => {
   const lines = ['number,name,role'];
   for (let i = 0; i < 100_000; i++) lines.push(`${13000000000 + i * 7},n${i},debtor`);

@@ -102,6 +102,20 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     await store.close();
   });
 
+  suite(`${n}: a profile that requires consent: the claim blocks a contact without it and dials one with it`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1', { profile: 'us-tcpa' }));
+    await c.addContacts('c1', [{ number: '+12125550111', variables: {} }, { number: '+12125550112', variables: {}, consent: true }], NOW);
+    const [without, withConsent] = await c.dueContacts('c1', NOW, 10);
+    const refused = await c.claimAttempt(claim('c1', without!.id, 'n1', { requireConsent: true }));
+    assert.equal(refused.ok ? 'ok' : refused.reason, 'no-consent');
+    assert.equal([(await c.getContact(without!.id))?.state, (await c.getContact(without!.id))?.lastDisposition], ['blocked', 'no_consent']);
+    assert.is(await c.getAttempt('n1'), undefined, 'no attempt row for a contact never dialled');
+    assert.ok((await c.claimAttempt(claim('c1', withConsent!.id, 'n2', { requireConsent: true }))).ok);
+    await store.close();
+  });
+
   suite(`${n}: finishing an attempt ends it once, moves the contact on and queues its webhook in one step`, async () => {
     const store = await backend.fresh();
     const c = store.campaigns;

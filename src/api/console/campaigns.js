@@ -2,7 +2,8 @@
 // admins the start / pause / resume / stop controls. Numbers come masked from the API (auditors and operators never
 // see a full number here); the data is polled while the tab is open.
 
-import { $, el, getJson, formatTime } from './console.js';
+import { $, el, getJson, formatTime } from './dom.js';
+import { registerTab, showTab } from './tabs.js';
 
 const POLL_MS = 2000;
 /** Which controls each state offers (the server checks again and answers 409 when the state moved meanwhile). */
@@ -196,31 +197,25 @@ async function poll() {
   if (page.active) page.timer = setTimeout(poll, POLL_MS);
 }
 
-/** The tabs: Calls (the call list and detail) or Campaigns; the hash keeps the choice across reloads. */
-function showTab(tab) {
-  const campaigns = tab === 'campaigns';
-  $('main').hidden = campaigns;
-  $('#campaigns-page').hidden = !campaigns;
-  for (const a of document.querySelectorAll('#tabs a')) a.classList.toggle('active', a.dataset.tab === tab);
-  clearTimeout(page.timer);
-  page.active = campaigns;
-  if (campaigns) void poll();
-}
-
 function main() {
   const roleKnown = loadRole();
-  for (const a of document.querySelectorAll('#tabs a')) {
-    a.addEventListener('click', (event) => {
-      event.preventDefault();
-      if (a.dataset.tab === 'calls') history.replaceState(null, '', '#calls');
-      else history.replaceState(null, '', page.selectedId ? `#campaign=${encodeURIComponent(page.selectedId)}` : '#campaigns');
-      showTab(a.dataset.tab);
-    });
-  }
+  const opened = registerTab('campaigns', {
+    section: '#campaigns-page',
+    hash: () => (page.selectedId ? `#campaign=${encodeURIComponent(page.selectedId)}` : '#campaigns'),
+    owns: (hash) => hash === '#campaigns' || hash.startsWith('#campaign='),
+    onShow: () => {
+      page.active = true;
+      void poll();
+    },
+    onHide: () => {
+      page.active = false;
+      clearTimeout(page.timer);
+    },
+  });
   const fromHash = /^#campaign=(.+)$/.exec(location.hash);
   if (fromHash) page.selectedId = decodeURIComponent(fromHash[1]);
   // After the role is known, so the controls match it from the first render.
-  if (fromHash || location.hash === '#campaigns') void roleKnown.then(() => showTab('campaigns'));
+  if (opened) void roleKnown.then(() => showTab('campaigns'));
 }
 
 main();

@@ -1,60 +1,20 @@
 // callpilot web console: lists calls, shows a call's transcript with latencies and recordings, and lets you
 // talk to the bot from the browser over callpilot's media WebSocket (docs/media-websocket.md).
 
+import { $, el, getJson, formatTime, formatDuration } from './dom.js';
+import { formatMs, playFrom, renderTimeline, timelineItems, turnTimes } from './timeline.js';
+import { registerTab, showTab } from './tabs.js';
+import { PcmPlayer } from './pcm-player.js';
+import { listenControls } from './listen.js';
+
 const POLL_MS = 2000;
 const SLOW_TURN_MS = 350;
 const MEDIA_RATE = 16000;
 const MEDIA_FRAME_BYTES = 640; // 20 ms of 16 kHz L16
-/** Bot audio is scheduled this far ahead so network jitter does not cause gaps. */
-const PLAYOUT_LEAD_S = 0.06;
-
-const $ = (selector) => document.querySelector(selector);
-
-/** Creates an element with text and attributes; all text goes through textContent, never HTML. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children) if (child !== undefined && child !== null) node.append(child);
-  return node;
-}
-
-/** The session ended (expired, revoked, signed out elsewhere): back to the login page, then here again. */
-function toLogin() {
-  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
-}
-
-async function getJson(url) {
-  const response = await fetch(url, { headers: { accept: 'application/json' } });
-  if (response.status === 401) {
-    toLogin();
-    throw new Error('signed out');
-  }
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
-  return body;
-}
-
-function formatTime(iso) {
-  if (!iso) return '';
-  const date = new Date(iso);
-  return date.toLocaleString(undefined, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}
-
-function formatDuration(call) {
-  const end = call.endedAt ? Date.parse(call.endedAt) : Date.now();
-  const seconds = Math.max(0, Math.round((end - Date.parse(call.startedAt)) / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
-}
 
 // ---------------------------------------------------------------- call list
 
-const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, unmaskedId: undefined, cursor: undefined, next: undefined };
+const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, role: undefined, unmaskedId: undefined, cursor: undefined, next: undefined };
 
 /** The list's query: the filters as the form says, the page the user paged to. */
 function callsQuery() {
@@ -152,7 +112,7 @@ async function refreshDetail(initial) {
   if (detail.call.status === 'active') state.detailTimer = setTimeout(() => refreshDetail(false), POLL_MS);
 }
 
-function renderDetail({ call, turns, events, masked }) {
+function renderDetail({ call, turns, events, qaHits, masked }) {
   const container = $('#call-detail');
   container.dataset.status = call.status;
   container.dataset.callId = call.id;
@@ -196,8 +156,52 @@ function renderDetail({ call, turns, events, masked }) {
       )
     : el('p', { class: 'muted', text: 'No recordings for this call.' });
 
+  const items = timelineItems({ turns, events, qaHits });
+  const mixed = recordings.querySelector?.('audio[data-leg="mixed"]');
+  // Without a recording there is nothing to play; the timeline still shows what happened when.
+  const seek = mixed ? (ms) => playFrom(mixed, ms) : undefined;
+  const eventLines = events.map((e) => `${e.at}  ${e.type}  ${JSON.stringify(e.data, roundNumbers)}`).join('\n');
+  const numbers = masked
+    ? state.canUnmask
+      ? el('button', { id: 'unmask', type: 'button', class: 'secondary', text: 'Show full numbers (audited)', onclick: () => showFullNumbers(call.id) })
+      : el('p', { class: 'muted', text: 'Numbers are masked for your role.' })
+    : el('p', { class: 'muted', text: 'Full numbers shown; this read is in the audit log.' });
+  container.replaceChildren(
+    el('h2', { text: 'Call' }),
+    meta,
+    numbers,
+    listenControls(call, state.role),
+    recordings,
+    el('h2', { text: 'Timeline' }),
+    renderTimeline(items, seek ?? (() => undefined)),
+    el('h2', { text: 'Transcript' }),
+    renderTranscript(turns, turnTimes(turns, items), seek),
+    el('details', {}, el('summary', { text: `Events (${events.length})` }), el('pre', { text: eventLines })),
+  );
+}
+
+/** Event data with times and ratios rounded: the audio clock has sub-millisecond noise nobody needs to read. */
+function roundNumbers(_key, value) {
+  return typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 100) / 100 : value;
+}
+
+/** Marks a transcript line as a place in the recording: a time to click when the call has a recording. */
+function atTime(item, ms, seek) {
+  if (ms === undefined) return item;
+  item.dataset.atMs = String(Math.round(ms));
+  item.prepend(el('span', { class: 'at', text: formatMs(ms) }));
+  if (seek) {
+    item.classList.add('seekable');
+    item.addEventListener('click', () => seek(ms));
+  }
+  return item;
+}
+
+/** Both legs turn by turn (the greeting is turn 0's prompt), with latencies, barge-ins and QA hits. */
+function renderTranscript(turns, times, seek) {
   const transcript = el('ol', { class: 'transcript', id: 'transcript' });
   for (const turn of turns) {
+    const { callerMs, botMs } = times.get(turn.seq) ?? {};
     const callerLabel = turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller';
     const callerItem = el(
       'li',
@@ -209,77 +213,30 @@ function renderDetail({ call, turns, events, masked }) {
       const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
       callerItem.append(el('span', { class: 'badge barge', text: `barge-in${heard}` }));
     }
-    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput') transcript.append(callerItem);
-    if (turn.botText) {
-      const botItem = el('li', { class: 'bot' }, el('span', { class: 'who', text: 'bot' }), turn.botText);
-      if (typeof turn.latencyMs === 'number') {
-        botItem.append(
-          el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }),
-        );
+    for (const hit of turn.qaHits ?? []) {
+      const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: `QA ${hit.ruleId}` });
+      if (seek) {
+        badge.addEventListener('click', (event) => {
+          event.stopPropagation();
+          seek(hit.atMs);
+        });
       }
-      transcript.append(botItem);
+      callerItem.append(badge);
+    }
+    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput' || callerItem.querySelector('.qa')) transcript.append(atTime(callerItem, callerMs, seek));
+    if (turn.botText) {
+      const botItem = el('li', { class: 'bot', 'data-seq': turn.seq }, el('span', { class: 'who', text: turn.seq === 0 ? 'bot (greeting)' : 'bot' }), turn.botText);
+      if (typeof turn.latencyMs === 'number') {
+        botItem.append(el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }));
+      }
+      transcript.append(atTime(botItem, botMs, seek));
     }
   }
   if (turns.length === 0) transcript.append(el('li', { class: 'muted', text: 'No turns recorded.' }));
-
-  const eventLines = events.map((e) => `${e.at}  ${e.type}  ${JSON.stringify(e.data)}`).join('\n');
-  const numbers = masked
-    ? state.canUnmask
-      ? el('button', { id: 'unmask', type: 'button', class: 'secondary', text: 'Show full numbers (audited)', onclick: () => showFullNumbers(call.id) })
-      : el('p', { class: 'muted', text: 'Numbers are masked for your role.' })
-    : el('p', { class: 'muted', text: 'Full numbers shown; this read is in the audit log.' });
-  container.replaceChildren(
-    el('h2', { text: 'Call' }),
-    meta,
-    numbers,
-    recordings,
-    el('h2', { text: 'Transcript' }),
-    transcript,
-    el('details', {}, el('summary', { text: `Events (${events.length})` }), el('pre', { text: eventLines })),
-  );
+  return transcript;
 }
 
 // ---------------------------------------------------------------- talk to the bot
-
-class BotPlayer {
-  constructor(context) {
-    this.context = context;
-    this.nextTime = 0;
-    this.sources = new Set();
-  }
-
-  /** One frame of little-endian L16 at 16 kHz. */
-  play(bytes) {
-    const view = new DataView(bytes);
-    const samples = view.byteLength >> 1;
-    if (samples === 0) return;
-    const buffer = this.context.createBuffer(1, samples, MEDIA_RATE);
-    const channel = buffer.getChannelData(0);
-    for (let i = 0; i < samples; i++) channel[i] = view.getInt16(i * 2, true) / 32768;
-    const source = this.context.createBufferSource();
-    source.buffer = buffer;
-    source.connect(this.context.destination);
-    const now = this.context.currentTime;
-    if (this.nextTime < now + 0.005) this.nextTime = now + PLAYOUT_LEAD_S;
-    source.start(this.nextTime);
-    this.nextTime += buffer.duration;
-    this.sources.add(source);
-    source.onended = () => this.sources.delete(source);
-  }
-
-  /** Barge-in: the server flushed its queue, so drop what is scheduled here too. */
-  clear() {
-    for (const source of this.sources) {
-      try {
-        source.stop();
-      } catch {
-        // Already stopped.
-      }
-    }
-    this.sources.clear();
-    this.nextTime = 0;
-  }
-}
 
 class TalkSession {
   constructor(onEnd) {
@@ -300,7 +257,7 @@ class TalkSession {
     const mute = this.context.createGain();
     mute.gain.value = 0;
     source.connect(this.capture).connect(mute).connect(this.context.destination);
-    this.player = new BotPlayer(this.context);
+    this.player = new PcmPlayer(this.context, MEDIA_RATE);
 
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/media`, 'callpilot-media');
@@ -442,6 +399,7 @@ async function showUser() {
     $('#user').textContent = `${me.name} (${me.role}${me.unmask ? ', full numbers' : ''})`;
     $('#user').dataset.role = me.role;
     state.canUnmask = me.unmask === true;
+    state.role = me.role;
     // Auditors only read: they cannot start calls.
     if (me.role === 'auditor') $('#talk').hidden = true;
   } catch {
@@ -455,7 +413,17 @@ async function logout() {
   location.assign('/login');
 }
 
+/** Opens a call's page from another tab (QA hits, campaigns) and, with `atMs`, plays its recording from there. */
+export async function openCall(id, atMs) {
+  history.replaceState(null, '', `#call=${encodeURIComponent(id)}`);
+  showTab('calls');
+  await selectCall(id);
+  const mixed = document.querySelector('#call-detail audio[data-leg="mixed"]');
+  if (mixed && atMs !== undefined) playFrom(mixed, atMs);
+}
+
 function main() {
+  registerTab('calls', { section: 'main', hash: () => (state.selectedId ? `#call=${encodeURIComponent(state.selectedId)}` : '#calls') });
   $('#logout').addEventListener('click', logout);
   const userKnown = showUser();
   $('#talk').addEventListener('click', toggleTalk);
@@ -479,5 +447,3 @@ function main() {
 
 main();
 
-// The campaign page (campaigns.js) shares these helpers.
-export { $, el, getJson, formatTime };

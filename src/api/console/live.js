@@ -1,7 +1,7 @@
 // The live transcript of the selected call, from callpilot's live feed (GET /api/calls/:id/live over WebSocket):
 // PBX calls and browser calls alike, both legs as the caller heard them, the dialog's intents and QA hits.
 
-import { $, el } from './console.js';
+import { $, el } from './dom.js';
 
 let socket;
 

@@ -6,11 +6,14 @@ import { BaseAudioLeg } from '../leg/base-audio-leg.ts';
 import type { LegCloseReason } from '../types.ts';
 import {
   CLOSE_NORMAL,
+  CLOSE_POLICY_VIOLATION,
   MAX_CONTROL_BYTES,
   MAX_MEDIA_MESSAGE_BYTES,
+  MAX_PROTOCOL_ERRORS,
   type MediaNotice,
   type MediaServerMessage,
   type MediaStart,
+  closeReason,
   describeIssues,
   mediaClientControlSchema,
   wireCodecOf,
@@ -42,6 +45,7 @@ export class MediaWebSocketLeg extends BaseAudioLeg {
   private nextOutgoing = 0;
   private readonly closeTimeoutMs: number;
   private hungUp = false;
+  private protocolErrors = 0;
 
   constructor(ws: WebSocket, start: MediaStart, opts: MediaWebSocketLegOptions = {}) {
     super({ callId: start.callId, sampleRate: start.sampleRate, log: opts.log, maxQueuedMs: opts.maxQueuedMs });
@@ -95,11 +99,11 @@ export class MediaWebSocketLeg extends BaseAudioLeg {
   private receiveAudio(message: Buffer): void {
     const frameBytes = this.wireFrameBytes;
     if (message.length > MAX_MEDIA_MESSAGE_BYTES) {
-      this.reject(`binary message of ${message.length} B exceeds ${MAX_MEDIA_MESSAGE_BYTES} B`);
+      this.reject('oversized audio message', `binary message of ${message.length} B exceeds ${MAX_MEDIA_MESSAGE_BYTES} B`);
       return;
     }
     if (message.length === 0 || message.length % frameBytes !== 0) {
-      this.reject(`binary message of ${message.length} B is not a multiple of the ${frameBytes} B frame`);
+      this.reject('wrong-sized audio message', `binary message of ${message.length} B is not a multiple of the ${frameBytes} B frame`);
       return;
     }
     for (let offset = 0; offset < message.length && !this.closed; offset += frameBytes) {
@@ -109,20 +113,20 @@ export class MediaWebSocketLeg extends BaseAudioLeg {
 
   private receiveControl(text: string): void {
     if (text.length > MAX_CONTROL_BYTES) {
-      this.reject(`control message of ${text.length} characters exceeds ${MAX_CONTROL_BYTES}`);
+      this.reject('oversized text message', `control message of ${text.length} characters exceeds ${MAX_CONTROL_BYTES}`);
       return;
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      this.reject('text message is not JSON');
+      this.reject('text message not JSON', 'text message is not JSON');
       return;
     }
     const control = mediaClientControlSchema.safeParse(parsed);
     if (!control.success) {
       const event = (parsed as { event?: unknown } | null)?.event;
-      this.reject(`bad control message${typeof event === 'string' ? ` "${event}"` : ''}: ${describeIssues(control.error)}`);
+      this.reject('bad control message', `bad control message${typeof event === 'string' ? ` "${event}"` : ''}: ${describeIssues(control.error)}`);
       return;
     }
     switch (control.data.event) {
@@ -139,10 +143,19 @@ export class MediaWebSocketLeg extends BaseAudioLeg {
     }
   }
 
-  /** The client broke the protocol in a way the call survives: warn locally and tell the client. */
-  private reject(message: string): void {
+  /**
+   * The client broke the protocol: warn locally (throttled) and tell the client. The call survives a few; the
+   * MAX_PROTOCOL_ERRORS-th ends it. `kind` is ours (never the client's bytes): it names the fault in the close reason
+   * and the stored end of the call.
+   */
+  private reject(kind: string, message: string): void {
     this.deliverWarning(new Error(message));
     this.sendJson({ event: 'error', message });
+    if (++this.protocolErrors < MAX_PROTOCOL_ERRORS) return;
+    const reason: LegCloseReason = { code: 'protocol_error', detail: `${this.protocolErrors} malformed messages from the client (last: ${kind})` };
+    this.log.warn({ detail: reason.detail }, 'media client keeps breaking the protocol: ending the call');
+    this.wireClosed(reason);
+    void this.endSocket(reason);
   }
 
   private socketClosed(code: number, reason: string): void {
@@ -168,7 +181,8 @@ export class MediaWebSocketLeg extends BaseAudioLeg {
       });
       if (ws.readyState === WebSocket.OPEN) {
         this.sendJson({ event: 'end', reason: reason.code, ...(reason.detail ? { detail: reason.detail } : {}) });
-        ws.close(CLOSE_NORMAL, this.hungUp ? 'caller hung up' : reason.code);
+        if (reason.code === 'protocol_error') ws.close(CLOSE_POLICY_VIOLATION, closeReason(reason.detail ?? reason.code));
+        else ws.close(CLOSE_NORMAL, this.hungUp ? 'caller hung up' : reason.code);
       }
     });
   }

@@ -11,6 +11,7 @@ import {
   MAX_MEDIA_MESSAGE_BYTES,
   MAX_START_BYTES,
   type MediaStart,
+  closeReason,
   describeIssues,
   mediaStartSchema,
 } from './protocol.ts';
@@ -32,11 +33,6 @@ export interface MediaWebSocketRouteOptions {
   maxQueuedMs?: number;
   /** A client that has not sent `start` by then is disconnected. Default 10000 ms. */
   startTimeoutMs?: number;
-}
-
-/** RFC 6455 close reasons are limited to 123 bytes. */
-function closeReason(text: string): string {
-  return Buffer.byteLength(text) <= 123 ? text : `${Buffer.from(text).subarray(0, 120).toString()}...`;
 }
 
 /**

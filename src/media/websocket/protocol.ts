@@ -16,6 +16,11 @@ export const MAX_MEDIA_MESSAGE_BYTES = 64000;
 export const MAX_START_BYTES = 16 * 1024;
 /** Largest control message after `start` (dtmf, hangup are tens of bytes). */
 export const MAX_CONTROL_BYTES = 1024;
+/**
+ * Malformed messages a call survives (each answered with an `error`): a client that sends this many in one call is
+ * broken or hostile, so the call ends `protocol_error` and the socket closes 1008 instead of staying open forever.
+ */
+export const MAX_PROTOCOL_ERRORS = 10;
 /** Variables a start may carry, each name and value, and all of them together as JSON. */
 export const MAX_START_VARIABLES = 64;
 export const MAX_VARIABLE_NAME_CHARS = 64;
@@ -26,6 +31,11 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Close code for protocol violations (RFC 6455 policy violation). */
 export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_NORMAL = 1000;
+
+/** RFC 6455 close reasons are limited to 123 bytes. */
+export function closeReason(text: string): string {
+  return Buffer.byteLength(text) <= 123 ? text : `${Buffer.from(text).subarray(0, 120).toString()}...`;
+}
 
 const lang = z.enum(['zh', 'en']);
 // eslint-disable-next-line no-control-regex

@@ -1,0 +1,45 @@
+// Small DOM and fetch helpers shared by the console's modules.
+
+export const $ = (selector) => document.querySelector(selector);
+
+/** Creates an element with text and attributes; all text goes through textContent, never HTML. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children) if (child !== undefined && child !== null) node.append(child);
+  return node;
+}
+
+/** The session ended (expired, revoked, signed out elsewhere): back to the login page, then here again. */
+function toLogin() {
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+}
+
+export async function getJson(url) {
+  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  if (response.status === 401) {
+    toLogin();
+    throw new Error('signed out');
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+export function formatTime(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function formatDuration(call) {
+  const end = call.endedAt ? Date.parse(call.endedAt) : Date.now();
+  const seconds = Math.max(0, Math.round((end - Date.parse(call.startedAt)) / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
