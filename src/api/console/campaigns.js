@@ -2,7 +2,7 @@
 // admins the start / pause / resume / stop controls. Numbers come masked from the API (auditors and operators never
 // see a full number here); the data is polled while the tab is open.
 
-import { $, el, getJson, formatTime } from './dom.js';
+import { $, el, getJson, postJson, formatTime } from './dom.js';
 import { registerTab, showTab } from './tabs.js';
 
 const POLL_MS = 2000;
@@ -173,10 +173,7 @@ async function act(id, action) {
   if (page.busy) return;
   page.busy = true;
   try {
-    // Same-origin fetch: the browser adds Origin, which the server requires of cookie-authenticated writes.
-    const response = await fetch(`/api/campaigns/${encodeURIComponent(id)}/${action}`, { method: 'POST', headers: { accept: 'application/json' } });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+    await postJson(`/api/campaigns/${encodeURIComponent(id)}/${action}`);
   } catch (err) {
     await refreshDetail();
     const message = $('#campaign-message');
