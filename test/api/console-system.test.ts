@@ -139,4 +139,32 @@ browserTest('PBX status in the header; an operator places a test call and sees i
   }
 });
 
+browserTest('zh/en switch: the choice translates the page, survives a reload, and switches back', async () => {
+  const { page, errors } = await newPage(browser as Browser);
+  const tabs = (): Promise<string[]> => page.locator('#tabs a').allTextContents();
+  try {
+    await signIn(page, url, operator, '/#flows', '#flows tbody tr');
+    assert.equal(await tabs(), ['Calls', 'Campaigns', 'QA', 'Flows']);
+    await Promise.all([page.waitForEvent('load'), page.selectOption('#ui-lang', 'zh')]);
+    await page.waitForSelector('#flows tbody tr');
+    assert.equal(await tabs(), ['通话', '外呼任务', '质检', '流程']);
+    assert.is(await page.getAttribute('html', 'lang'), 'zh-CN');
+    assert.is(await page.inputValue('#ui-lang'), 'zh');
+    assert.equal(await pbxPills(page), ['Asterisk 已连接', 'FreeSWITCH 未连接']);
+    assert.is(await page.getAttribute('#filter-number', 'placeholder'), '号码尾号');
+    await page.click('#flows tbody tr[data-flow="order_confirmation/zh"]');
+    assert.match((await page.textContent('#flow-diagram .step[data-step="end_confirmed"]')) ?? '', /结束: order_confirmed/);
+    // Remembered: a new load of the page comes up in Chinese.
+    await page.reload();
+    await page.waitForSelector('#flows tbody tr');
+    assert.equal(await tabs(), ['通话', '外呼任务', '质检', '流程']);
+    await Promise.all([page.waitForEvent('load'), page.selectOption('#ui-lang', 'en')]);
+    await page.waitForSelector('#flows tbody tr');
+    assert.equal(await tabs(), ['Calls', 'Campaigns', 'QA', 'Flows']);
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test.run();

@@ -2,10 +2,11 @@
 // hash that calls store as flow_version) and the selected flow's steps as a diagram: each step with what the bot says
 // and its transitions, which link to the steps they lead to.
 
+import { t } from './i18n.js';
 import { $, el, getJson } from './dom.js';
 import { registerTab, showTab } from './tabs.js';
 
-const KIND_LABELS = { ask: 'asks', goto: 'moves on', webhook: 'webhook', end: 'ends', transfer: 'transfers' };
+const KIND_LABELS = { ask: t('asks'), goto: t('moves on'), webhook: t('webhook'), end: t('ends'), transfer: t('transfers') };
 
 const page = { flows: [], selected: undefined };
 
@@ -55,7 +56,7 @@ function renderDiagram(flow) {
     el(
       'li',
       { class: `step ${step.kind}${step.name === flow.start ? ' start' : ''}`, 'data-step': step.name, 'data-kind': step.kind },
-      el('div', { class: 'step-head' }, el('b', { text: step.name }), el('span', { class: 'pill', text: step.outcome ? `${KIND_LABELS[step.kind]}: ${step.outcome}` : KIND_LABELS[step.kind] }), step.name === flow.start ? el('span', { class: 'pill ok', text: 'start' }) : undefined),
+      el('div', { class: 'step-head' }, el('b', { text: step.name }), el('span', { class: 'pill', text: step.outcome ? `${KIND_LABELS[step.kind]}: ${step.outcome}` : KIND_LABELS[step.kind] }), step.name === flow.start ? el('span', { class: 'pill ok', text: t('start') }) : undefined),
       step.say ? el('p', { class: 'say', text: step.say }) : undefined,
       step.edges.length > 0 ? edgeList(step.edges) : undefined,
     ),
@@ -64,7 +65,7 @@ function renderDiagram(flow) {
     el('h2', { text: `${flow.name} (${flow.lang})` }),
     el('p', { class: 'muted', text: `${flow.file} · version ${flow.version}${flow.description ? ` · ${flow.description}` : ''}` }),
     el('ol', { class: 'steps' }, ...steps),
-    flow.globals.length > 0 ? el('div', { class: 'globals' }, el('h3', { text: 'Any waiting step' }), edgeList(flow.globals)) : undefined,
+    flow.globals.length > 0 ? el('div', { class: 'globals' }, el('h3', { text: t('Any waiting step') }), edgeList(flow.globals)) : undefined,
   );
 }
 

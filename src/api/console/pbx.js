@@ -2,6 +2,7 @@
 // outbound call placed through POST /api/calls. The number typed is cleared once the call is placed; what the page
 // shows afterwards is the call as the API returns it, masked for the user's role.
 
+import { t } from './i18n.js';
 import { $, el, getJson, postJson } from './dom.js';
 import { openCall } from './console.js';
 
@@ -16,14 +17,14 @@ async function refreshPbx() {
     const { pbx } = await getJson('/api/pbx');
     box.replaceChildren(
       ...(pbx.length === 0
-        ? [el('span', { class: 'pill', 'data-kind': 'none', text: 'no PBX configured' })]
+        ? [el('span', { class: 'pill', 'data-kind': 'none', text: t('no PBX configured') })]
         : pbx.map((p) =>
             el('span', {
               class: `pill ${p.connected ? 'ok' : 'bad'}`,
               'data-kind': p.kind,
               'data-connected': String(p.connected),
               title: p.detail || '',
-              text: `${PBX_NAMES[p.kind] || p.kind} ${p.connected ? 'connected' : 'disconnected'}`,
+              text: `${PBX_NAMES[p.kind] || p.kind} ${t(p.connected ? 'connected' : 'disconnected')}`,
             }),
           )),
     );
