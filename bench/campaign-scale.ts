@@ -5,6 +5,9 @@
  *   node --import tsx bench/campaign-scale.ts import  [--rows 100000]              contacts import rows/s (CSV, SQLite; PostgreSQL too when TEST_POSTGRES_URL is set)
  *   node --import tsx bench/campaign-scale.ts scheduler [--attempts 10000]         dialer CPU cost per attempt (fake clock, in-memory SQLite, instant calls)
  *   node --import tsx bench/campaign-scale.ts fakepbx [--attempts 2000] [--cps 50] attempts through the FreeSWITCH test peer at a CPS: achieved rate, claim-to-originate lag
+ *   node --import tsx bench/campaign-scale.ts multinode [--contacts 2000] [--cps 15] [--cap 20] [--nodes 3] [--kills 0] [--outage-ms 0] [--seed 1]
+ *       node processes on PostgreSQL through the FreeSWITCH test peer (the multi-node test's run): CPS achieved across
+ *       the nodes at the peer, share of whole seconds within 5 % of the target, the capped campaign's live calls
  *
  * PostgreSQL comes from TEST_POSTGRES_URL (`eval "$(bash .ci/postgres.sh start)"`); "nodes" in `claims` are dialers
  * in this one process, each with its own store (own connection pool, own node id), as separate processes would
@@ -16,6 +19,7 @@ import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallResult } from '
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../src/store/index.ts';
 import { loadavg } from 'node:os';
 import pg from 'pg';
+import { mean, paceBySecond } from './lib/index.ts';
 
 const log = pino({ level: 'silent' });
 const ALWAYS = complianceProfileSchema.parse({ ...BUILTIN_PROFILES['cn-collection'], windows: { default: ['00:00-24:00'] }, maxAttemptsPerNumberPerDay: undefined });
@@ -205,11 +209,7 @@ async function fakePbx(): Promise<void> {
     while ((await store.campaigns.getCampaign(id))?.state === 'running') await new Promise((r) => setTimeout(r, 100));
     await dialer.stop();
   });
-  const sec = (originatedAt.at(-1)! - originatedAt[0]!) / 1000;
-  // Originates per whole second of the run: how even the pace is.
-  const perSec = new Map<number, number>();
-  for (const t of originatedAt) perSec.set(Math.floor((t - originatedAt[0]!) / 1000), (perSec.get(Math.floor((t - originatedAt[0]!) / 1000)) ?? 0) + 1);
-  const full = [...perSec.entries()].filter(([s]) => s < Math.floor(sec)).map(([, n]) => n);
+  const pace = paceBySecond(originatedAt, cps);
   const stats = await store.campaigns.stats(id, new Date().toISOString());
   console.log(
     JSON.stringify({
@@ -217,12 +217,12 @@ async function fakePbx(): Promise<void> {
       attempts,
       targetCps: cps,
       originates: fs.originates.length,
-      achievedCps: +((originatedAt.length - 1) / sec).toFixed(2),
-      perSecondMin: Math.min(...full),
-      perSecondMax: Math.max(...full),
+      achievedCps: pace.achievedPerSec,
+      perSecondMin: pace.perSecondMin,
+      perSecondMax: pace.perSecondMax,
       // Seconds whose originates were within 5 % of the target (the pace held), of the whole seconds of the run.
-      secondsWithin5Pct: full.filter((n) => Math.abs(n - cps) <= cps * 0.05).length,
-      wholeSeconds: full.length,
+      secondsWithin5Pct: pace.secondsWithin,
+      wholeSeconds: pace.wholeSeconds,
       // This process's CPU per attempt: the dialer, the outbound service, the adapter's ESL and media sides, the store
       // and the fake FreeSWITCH peer (same process) together.
       cpuUsPerAttempt: Math.round(cpuUs / attempts),
@@ -240,14 +240,57 @@ async function fakePbx(): Promise<void> {
   await store.close();
 }
 
+/**
+ * The multi-node test's run (test/campaign/multi-node-run.ts) as a measurement: `--nodes` processes dial a paced
+ * campaign (`--contacts` at `--cps`) and a capped one (a quarter as many, `--cap` live calls) through the peer;
+ * kills and an outage only when asked. Figures at the peer: originates per second across the nodes, and the capped
+ * campaign's live calls sampled every 50 ms while it dialled.
+ */
+async function multiNode(): Promise<void> {
+  const { runMultiNode } = await import('../test/campaign/multi-node-run.ts');
+  const o = { nodes: arg('nodes', 3), contacts: arg('contacts', 2000), cps: arg('cps', 15), cap: arg('cap', 20), kills: arg('kills', 0), outageMs: arg('outage-ms', 0) };
+  const load0 = loadavg()[0]!;
+  const run = await runMultiNode({ ...o, cappedContacts: Math.ceil(o.contacts / 4), seed: arg('seed', 1), talkMs: 150, finishTimeoutMs: 1_800_000 });
+  try {
+    const paced = run.originates.filter((x) => x.dial.includes('/paced/')).map((x) => x.at);
+    const pace = paceBySecond(paced, o.cps);
+    // Samples of the 50 ms timer (originate-time samples would weigh busy moments twice) while the capped campaign had calls.
+    const timed = run.cappedLive.filter((s, i, all) => i === 0 || s.at - all[i - 1]!.at >= 40);
+    const first = timed.findIndex((s) => s.live > 0);
+    const last = timed.findLastIndex((s) => s.live > 0);
+    const capped = first < 0 ? [] : timed.slice(first, last + 1).map((s) => s.live);
+    const stats = await run.store.campaigns.stats(run.paced, new Date().toISOString());
+    console.log(
+      JSON.stringify({
+        bench: 'multinode',
+        ...o,
+        originates: run.originates.length,
+        achievedCps: pace.achievedPerSec,
+        perSecondMin: pace.perSecondMin,
+        perSecondMax: pace.perSecondMax,
+        secondsWithin5Pct: pace.secondsWithin,
+        wholeSeconds: pace.wholeSeconds,
+        cappedMeanLive: +(mean(capped) ?? 0).toFixed(2),
+        cappedPeakLive: Math.max(0, ...run.cappedLive.map((s) => s.live)),
+        runSeconds: +(run.runMs / 1000).toFixed(1),
+        loadAvg1mStartEnd: [load0, loadavg()[0]!].map((l) => +l.toFixed(1)),
+        pacedByDisposition: stats.byDisposition,
+      }),
+    );
+  } finally {
+    await run.close();
+  }
+}
+
 const mode = process.argv[2];
 try {
   if (mode === 'claims') await claims();
   else if (mode === 'import') await importBench();
   else if (mode === 'scheduler') await scheduler();
   else if (mode === 'fakepbx') await fakePbx();
+  else if (mode === 'multinode') await multiNode();
   else {
-    console.error('usage: bench/campaign-scale.ts claims|import|scheduler|fakepbx [--contacts N] [--rows N] [--attempts N] [--cps N]');
+    console.error('usage: bench/campaign-scale.ts claims|import|scheduler|fakepbx|multinode [--contacts N] [--rows N] [--attempts N] [--cps N]');
     process.exitCode = 2;
   }
 } finally {

@@ -21,7 +21,7 @@ import {
   runMediaWebSocketCall,
   settlePendingTransfers,
 } from './calls/index.ts';
-import { CallEngine, checkCallTarget, combineObservers, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
+import { CallEngine, checkCallTarget, combineObservers, createFlowDialogFactory, describeFlows, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
@@ -271,6 +271,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
       },
       nodes: () => presence.list(),
+      flows: () => (dialogs ? describeFlows(dialogs) : []),
+      pbx: () => adapters.map((a) => ({ kind: a.kind, connected: a.ready, ...(a.notReadyReason && !a.ready ? { detail: a.notReadyReason } : {}) })),
       campaigns,
       webhooks,
     });

@@ -10,3 +10,4 @@ export * from './analysis.ts';
 export * from './report.ts';
 export * from './stored-timeline.ts';
 export * from './realistic.ts';
+export * from './pace.ts';

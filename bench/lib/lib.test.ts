@@ -8,6 +8,7 @@ import { markdownTable, memoryPerCallMb, tableRow, type LevelResult } from './re
 import { callScript, startOffsetMs } from './script.ts';
 import { serverEnv } from './server.ts';
 import { distribution, percentile, seededRandom } from './stats.ts';
+import { paceBySecond } from './pace.ts';
 
 test('percentile interpolates between ranks and handles edge cases', () => {
   assert.is(percentile([], 50), undefined);
@@ -182,6 +183,25 @@ test('table rows mark targets only at 50 calls; memory per call', () => {
   assert.ok(row[8]!.endsWith('✓'));
   assert.not.ok(tableRow({ ...base, calls: 20 })[3]!.includes('✗'));
   assert.ok(markdownTable([row]).split('\n').length === 3);
+});
+
+test('paceBySecond counts whole seconds from the first event and those within the tolerance', () => {
+  // 10 in second 0, 9 in second 1, 12 in second 2, then one event 0.5 s into second 3 (partial: left out).
+  const times = [
+    ...Array.from({ length: 10 }, (_, i) => i * 100),
+    ...Array.from({ length: 9 }, (_, i) => 1000 + i * 100),
+    ...Array.from({ length: 12 }, (_, i) => 2000 + i * 80),
+    3500,
+  ];
+  const p = paceBySecond(times, 10);
+  assert.is(p.events, 32);
+  assert.is(p.wholeSeconds, 3);
+  assert.is(p.perSecondMin, 9);
+  assert.is(p.perSecondMax, 12);
+  assert.is(p.secondsWithin, 1, 'only the second with 10 is within 5 % of 10');
+  assert.is(p.achievedPerSec, +(31 / 3.5).toFixed(2));
+  assert.is(paceBySecond(times, 10, 0.15).secondsWithin, 2);
+  assert.is(paceBySecond([5], 10).achievedPerSec, 0);
 });
 
 test.run();

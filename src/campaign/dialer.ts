@@ -615,6 +615,12 @@ export function newAttemptId(now: number): string {
   return `att_${now.toString(36).padStart(9, '0')}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 }
 
+/** The claim time (ms) a `newAttemptId` id carries; undefined for anything else. */
+export function attemptClaimedAt(id: string): number | undefined {
+  const m = /^att_([0-9a-z]{9,})_[0-9a-f]{12}$/.exec(id);
+  return m ? parseInt(m[1]!, 36) : undefined;
+}
+
 export function campaignStateWebhook(campaign: CampaignRecord, state: string, at: string): WebhookEnqueue | undefined {
   if (!campaign.webhook) return undefined;
   return {

@@ -13,10 +13,10 @@ export {
   type WindowVerdict,
 } from './compliance.ts';
 export { normalizeNumber, renderDialString, zoneOfNumber, type NormalizeResult } from './numbers.ts';
-export { TokenBucket } from './token-bucket.ts';
+export { TokenBucket, trunkBurst } from './token-bucket.ts';
 export { abandonAccount, abandonAllowance, abandonPeriod, type AbandonAccount } from './abandon-rate.ts';
 export { nextAttempt } from './retry.ts';
-export { CampaignDialer, newAttemptId, type CallPlacer, type DialerOptions, type ReconcileReport } from './dialer.ts';
+export { CampaignDialer, newAttemptId, attemptClaimedAt, type CallPlacer, type DialerOptions, type ReconcileReport } from './dialer.ts';
 export { CampaignService, CampaignError, numberOfDialString, campaignInputSchema, type CampaignAction, type CampaignInput, type CampaignServiceOptions, type CampaignStatsView, type CampaignWindow } from './campaign-service.ts';
 export { importContacts, readRows, decodeText, rejectsCsv, type ImportOptions, type ImportResult } from './contact-import.ts';
 export {

@@ -2,6 +2,14 @@
  * Calls per second on a trunk. Tokens refill continuously at `rate` per second up to a burst of a fifth of a second's
  * worth (at least one), so calls leave evenly instead of in per-second clumps that trip carriers' CPS limits.
  */
+/**
+ * The most calls a trunk's bucket holds at once: a fifth of a second's worth, at least one. The PostgreSQL and SQLite
+ * stores' shared bucket uses the same figure, so the multi-node test can bound the pace from it.
+ */
+export function trunkBurst(ratePerSec: number): number {
+  return Math.max(1, ratePerSec * 0.2);
+}
+
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -14,7 +22,7 @@ export class TokenBucket {
   }
 
   private get burst(): number {
-    return Math.max(1, this.rate * 0.2);
+    return trunkBurst(this.rate);
   }
 
   setRate(ratePerSec: number, now: number): void {

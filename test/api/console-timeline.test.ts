@@ -12,7 +12,8 @@ import { issueToken } from '../support/auth.ts';
 import { seededStore, startServer } from './fixtures.ts';
 
 // The call page's timeline in a real Chromium: both legs (the greeting and every prompt), the barge-in and the QA hits
-// on the recording's time axis, and a click on a hit or a turn plays the recording from there.
+// on the recording's time axis, and a click on a hit or a turn plays the recording from there. The QA tab: hits per
+// rule, severity and flow over a period, and a hit's link that opens its call and plays from the hit.
 const browserTest = browserTestFor('console-timeline.test.ts');
 
 const CALL = 'call-tl';
@@ -72,7 +73,14 @@ test.before(async () => {
     ['botAudioEnd', { atMs: 12800 }],
   ];
   for (const [type, data] of events) await store.calls.addEvent({ callId: CALL, at: '2025-05-03T08:00:10.000Z', type, data });
-  await store.qa.addHits([hit({}), hit({ ruleId: 'no-recording-notice', ruleType: 'absence', severity: 'major', score: 10, leg: undefined, text: 'missing: 逾期', atMs: 15000, endMs: undefined, live: false })]);
+  await store.qa.addHits([
+    hit({}),
+    hit({ ruleId: 'no-recording-notice', ruleType: 'absence', severity: 'major', score: 10, leg: undefined, text: 'missing: 逾期', atMs: 15000, endMs: undefined, live: false }),
+    hit({ callId: 'call-1', ruleId: 'threat', text: '我要投诉 138****8000', atMs: 3500, at: '2025-05-01T08:00:05.000Z' }),
+    hit({ callId: 'call-2', flow: 'survey', ruleId: 'rude', ruleType: 'pinyin', severity: 'minor', score: 2, text: '烦死了', atMs: 1200, at: '2025-05-01T09:00:05.000Z' }),
+    // Outside the period the dashboard is asked for.
+    hit({ callId: 'call-2', ruleId: 'rude', severity: 'minor', at: '2025-04-01T09:00:05.000Z' }),
+  ]);
   ({ server, url } = await startServer({ store, recordingsDir: recordings }));
   auditor = await issueToken(store, 'auditor');
   browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
@@ -131,6 +139,48 @@ browserTest('clicking a QA hit or a turn plays the recording from its time', asy
 
     await page.click('#transcript .badge.qa');
     await page.waitForFunction(`document.querySelector('audio[data-leg="mixed"]').currentTime >= 9.3`, undefined, { timeout: 10000 });
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+const cells = async (page: Page, selector: string): Promise<string[][]> =>
+  page.locator(`${selector} tbody tr`).evaluateAll((rows) => rows.map((r) => Array.from((r as unknown as { cells: ArrayLike<{ textContent: string }> }).cells).map((c) => c.textContent.trim())));
+
+browserTest('QA tab: hits per rule, severity and flow over a period; a hit opens its call and plays from the hit', async () => {
+  const { page, errors } = await newPage(browser as Browser);
+  try {
+    await signIn(page, url, auditor, '/#qa', '#qa-page:not([hidden])');
+    await page.fill('#qa-from', '2025-05-01');
+    await page.fill('#qa-to', '2025-05-31');
+    await page.click('#qa-filters button[type=submit]');
+    await page.waitForFunction(`document.querySelectorAll('#qa-hits tbody tr').length === 4`, undefined, { timeout: 10000 });
+    assert.equal(await cells(page, '#qa-by-rule'), [
+      ['threat', '2', '2', '40'],
+      ['no-recording-notice', '1', '1', '10'],
+      ['rude', '1', '1', '2'],
+    ]);
+    assert.equal((await cells(page, '#qa-by-flow')).map((r) => r.slice(0, 3)), [['collections', '3', '2'], ['survey', '1', '1']]);
+    assert.ok((await cells(page, '#qa-by-severity')).some((r) => r[0] === 'critical' && r[1] === '2'));
+    // Masked as stored, and the CSV link carries the same period.
+    assert.match((await page.textContent('#qa-hits')) ?? '', /138\*\*\*\*8000/);
+    assert.match((await page.getAttribute('#qa-csv', 'href')) ?? '', /^\/api\/qa\/hits\.csv\?from=2025-0[45]/);
+
+    // A rule's row narrows the hits to it.
+    await page.click('#qa-by-rule tbody tr[data-key="rude"]');
+    await page.waitForFunction(`document.querySelectorAll('#qa-hits tbody tr').length === 1`, undefined, { timeout: 10000 });
+    assert.is(await page.getAttribute('#qa-hits tbody tr', 'data-call-id'), 'call-2');
+    await page.click('#qa-clear');
+    await page.waitForFunction(`document.querySelectorAll('#qa-hits tbody tr').length === 4`, undefined, { timeout: 10000 });
+
+    // The hit's link opens the Calls tab on its call and plays the recording from the hit.
+    await page.click(`#qa-hits tr[data-call-id="${CALL}"] a.play-hit[data-at-ms="9300"]`);
+    await page.waitForSelector('main:not([hidden]) #call-detail[data-call-id="call-tl"]', { timeout: 10000 });
+    assert.ok(await page.isHidden('#qa-page'));
+    const at = await playerPositionMs(page);
+    assert.ok(at >= 9300 && at < 9300 + 3000, `player at ${at} ms after opening the hit at 9300 ms`);
+    assert.match(page.url(), /#call=call-tl$/);
     assert.equal(errors, []);
   } finally {
     await page.close();
