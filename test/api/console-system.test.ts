@@ -158,6 +158,13 @@ browserTest('zh/en switch: the choice translates the page, survives a reload, an
     await page.reload();
     await page.waitForSelector('#flows tbody tr');
     assert.equal(await tabs(), ['通话', '外呼任务', '质检', '流程']);
+    // The sign-in page follows the choice too.
+    await page.goto(`${url}/login`);
+    await page.waitForSelector('#login button[type=submit]');
+    assert.is(await page.textContent('#login button[type=submit]'), '登录');
+    assert.match((await page.textContent('#login')) ?? '', /还没有令牌？请在服务器上运行/);
+    await page.goto(`${url}/#flows`);
+    await page.waitForSelector('#flows tbody tr');
     await Promise.all([page.waitForEvent('load'), page.selectOption('#ui-lang', 'en')]);
     await page.waitForSelector('#flows tbody tr');
     assert.equal(await tabs(), ['Calls', 'Campaigns', 'QA', 'Flows']);

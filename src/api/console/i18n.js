@@ -144,6 +144,13 @@ const ZH = {
   'attempts left': '剩余拨打',
   'next attempt': '下次拨打',
   live: '实时',
+  // sign-in page
+  'API token': 'API 令牌',
+  'Sign in': '登录',
+  'Sign-in failed': '登录失败',
+  'No token yet? On the server run': '还没有令牌？请在服务器上运行',
+  '(an admin can also create one in the API). The token is exchanged for a session cookie; it is not kept in this browser.':
+    '（管理员也可以通过 API 创建）。令牌只用来换取会话 Cookie，不会保存在浏览器中。',
 };
 
 function savedLang() {
@@ -168,8 +175,12 @@ function translateStatic(root) {
   if (uiLang === 'en') return;
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.nodeValue.trim();
-    if (text && ZH[text] && !node.parentElement?.closest('script, style, code')) node.nodeValue = node.nodeValue.replace(text, ZH[text]);
+    // Keyed by the text with its white space folded: the HTML wraps long sentences over lines.
+    const text = node.nodeValue.trim().replace(/\s+/g, ' ');
+    if (!text || !ZH[text] || node.parentElement?.closest('script, style, code')) continue;
+    const [lead] = /^\s*/.exec(node.nodeValue);
+    const [trail] = /\s*$/.exec(node.nodeValue);
+    node.nodeValue = `${lead}${ZH[text]}${trail}`;
   }
   for (const element of root.querySelectorAll('[placeholder], [title]')) {
     for (const name of ['placeholder', 'title']) {
