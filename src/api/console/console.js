@@ -176,7 +176,7 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
     el('h2', { text: t('Timeline') }),
     renderTimeline(items, seek ?? (() => undefined)),
     el('h2', { text: t('Transcript') }),
-    renderTranscript(turns, turnTimes(turns, items), seek),
+    renderTranscript(turns, items, seek),
     el('details', {}, el('summary', { text: `${t('Events')} (${events.length})` }), el('pre', { text: eventLines })),
   );
 }
@@ -198,40 +198,66 @@ function atTime(item, ms, seek) {
   return item;
 }
 
-/** Both legs turn by turn (the greeting is turn 0's prompt), with latencies, barge-ins and QA hits. */
-function renderTranscript(turns, times, seek) {
+/** A caller line with the turn's barge-in and QA badges (a QA badge plays the recording from its hit). */
+function callerLine(label, text, turn, seek) {
+  const item = el('li', { class: 'caller turn', 'data-seq': turn?.seq }, el('span', { class: 'who', text: label }), text);
+  if (turn?.bargeIn) {
+    const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
+    item.append(el('span', { class: 'badge barge', text: `${t('barge-in')}${heard}` }));
+  }
+  for (const hit of turn?.qaHits ?? []) {
+    const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: `QA ${hit.ruleId}` });
+    if (seek) {
+      badge.addEventListener('click', (event) => {
+        event.stopPropagation();
+        seek(hit.atMs);
+      });
+    }
+    item.append(badge);
+  }
+  return item;
+}
+
+/** A prompt line with the reply latency of the turn it answered. */
+function botLine(text, turn, greeting) {
+  const item = el('li', { class: `bot${greeting ? ' greeting' : ''}`, 'data-seq': turn?.seq }, el('span', { class: 'who', text: t(greeting ? 'bot (greeting)' : 'bot') }), text);
+  if (typeof turn?.latencyMs === 'number') {
+    item.append(el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }));
+  }
+  return item;
+}
+
+/**
+ * Both legs in recording order. From the stored events when the call has them: every prompt that went on the wire
+ * (the greeting and re-prompts are not turns of their own) and every final, with the matching turn's badges. Calls
+ * stored without events are told turn by turn (the greeting is then turn 0's prompt).
+ */
+function renderTranscript(turns, items, seek) {
   const transcript = el('ol', { class: 'transcript', id: 'transcript' });
+  const timed = items.filter((i) => (i.kind === 'caller' || i.kind === 'bot') && i.fromEvents);
+  if (timed.length > 0) {
+    const answered = new Set();
+    let callerSpoke = false;
+    for (const item of timed) {
+      if (item.kind === 'caller') {
+        const turn = turns.find((x) => x.speechStartMs !== undefined && Math.round(x.speechStartMs) === Math.round(item.startMs));
+        transcript.append(atTime(callerLine(t('caller'), item.text, turn, seek), item.startMs, seek));
+        callerSpoke = true;
+      } else {
+        const turn = turns.find((x) => !answered.has(x) && x.botText === item.text);
+        if (turn) answered.add(turn);
+        transcript.append(atTime(botLine(item.text, turn, !callerSpoke && transcript.querySelector('li.bot') === null), item.startMs, seek));
+      }
+    }
+    return transcript;
+  }
+  const times = turnTimes(turns, items);
   for (const turn of turns) {
     const { callerMs, botMs } = times.get(turn.seq) ?? {};
-    const callerLabel = t(turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller');
-    const callerItem = el(
-      'li',
-      { class: 'caller turn', 'data-seq': turn.seq },
-      el('span', { class: 'who', text: callerLabel }),
-      turn.inputKind === 'noInput' ? '…' : turn.callerText,
-    );
-    if (turn.bargeIn) {
-      const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
-      callerItem.append(el('span', { class: 'badge barge', text: `${t('barge-in')}${heard}` }));
-    }
-    for (const hit of turn.qaHits ?? []) {
-      const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: `QA ${hit.ruleId}` });
-      if (seek) {
-        badge.addEventListener('click', (event) => {
-          event.stopPropagation();
-          seek(hit.atMs);
-        });
-      }
-      callerItem.append(badge);
-    }
-    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput' || callerItem.querySelector('.qa')) transcript.append(atTime(callerItem, callerMs, seek));
-    if (turn.botText) {
-      const botItem = el('li', { class: 'bot', 'data-seq': turn.seq }, el('span', { class: 'who', text: t(turn.seq === 0 ? 'bot (greeting)' : 'bot') }), turn.botText);
-      if (typeof turn.latencyMs === 'number') {
-        botItem.append(el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }));
-      }
-      transcript.append(atTime(botItem, botMs, seek));
-    }
+    const label = t(turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller');
+    const caller = callerLine(label, turn.inputKind === 'noInput' ? '…' : turn.callerText, turn, seek);
+    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput' || caller.querySelector('.qa')) transcript.append(atTime(caller, callerMs, seek));
+    if (turn.botText) transcript.append(atTime(botLine(turn.botText, turn, turn.seq === 0), botMs, seek));
   }
   if (turns.length === 0) transcript.append(el('li', { class: 'muted', text: t('No turns recorded.') }));
   return transcript;

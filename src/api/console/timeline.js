@@ -26,12 +26,12 @@ export function timelineItems({ turns, events, qaHits }) {
   };
   for (const { type, data } of events) {
     if (type === 'final' && isMs(data.speechStartMs)) {
-      items.push({ kind: 'caller', startMs: data.speechStartMs, endMs: isMs(data.speechEndMs) ? data.speechEndMs : undefined, text: data.text });
+      items.push({ kind: 'caller', startMs: data.speechStartMs, endMs: isMs(data.speechEndMs) ? data.speechEndMs : undefined, text: data.text, fromEvents: true });
     } else if (type === 'dtmf' && isMs(data.atMs)) {
-      items.push({ kind: 'caller', startMs: data.atMs, text: `⌨ ${data.digits}` });
+      items.push({ kind: 'caller', startMs: data.atMs, text: `⌨ ${data.digits}`, fromEvents: true });
     } else if (type === 'bot' && isMs(data.atMs)) {
       endPrompt(data.atMs);
-      waiting = { kind: 'bot', startMs: data.atMs, text: data.text };
+      waiting = { kind: 'bot', startMs: data.atMs, text: data.text, fromEvents: true };
       items.push(waiting);
     } else if (type === 'botAudioStart' && isMs(data.atMs) && waiting) {
       waiting.startMs = data.atMs;
