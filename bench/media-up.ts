@@ -102,7 +102,7 @@ try {
     const end = firstOf(first.channel.line?.firstSentAt, first.channel.line?.firstFrameAt) ?? Infinity;
     console.log('ARI requests between the first call\'s StasisStart and its media up (ms after StasisStart: arrived / replied):');
     for (const r of rig.asterisk.requests.filter((q) => q.at >= first.stasisAt && q.at <= end)) {
-      console.log(`  ${fmt(r.at - first.stasisAt)} / ${fmt(r.repliedAt === undefined ? undefined : r.repliedAt - first.stasisAt)} ${r.method} ${r.path} ${r.status}`);
+      console.log(`  ${fmt(r.at - first.stasisAt)} / ${fmt(r.repliedAt === undefined ? undefined : r.repliedAt - first.stasisAt)} ${r.method} ${r.path}${r.query.channel ? ` channel=${r.query.channel}` : ''} ${r.status}`);
     }
   }
   if (values.trace) console.log(`server log: ${rig.server.logPath}`);

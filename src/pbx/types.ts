@@ -133,6 +133,8 @@ export interface LiveChannel {
   attemptId?: string;
   /** The PBX's own state word (Up, Ringing, CS_EXECUTE, ...), for logs. */
   state: string;
+  /** The leg it is bridged to (FreeSWITCH `bridge_uuid`), where the adapter reads it: a transferred caller reached an agent. */
+  bridgedTo?: string;
 }
 
 export type OriginateResult =

@@ -1,6 +1,7 @@
 // Listen-in for supervisors (admin and operator roles): the running call's audio from callpilot's recording taps over
 // `wss://host/api/listen/<callId>` (docs/listen-in.md), played in the browser. The server audits every listen.
 
+import { t } from './i18n.js';
 import { el } from './dom.js';
 import { PcmPlayer } from './pcm-player.js';
 
@@ -21,7 +22,7 @@ class ListenSession {
     this.ws = new WebSocket(`${scheme}://${location.host}/api/listen/${encodeURIComponent(callId)}?mix=both`);
     this.ws.binaryType = 'arraybuffer';
     this.ws.onmessage = (message) => this.receive(message.data);
-    this.ws.onclose = (event) => this.finish(event.code === 1000 ? 'call ended' : `closed: ${event.reason || event.code}`);
+    this.ws.onclose = (event) => this.finish(event.code === 1000 ? t('call ended') : `closed: ${event.reason || event.code}`);
   }
 
   receive(data) {
@@ -34,13 +35,13 @@ class ListenSession {
     if (message.type === 'start') {
       this.context = new AudioContext();
       this.player = new PcmPlayer(this.context, message.sampleRate);
-      this.status = `listening (${message.sampleRate / 1000} kHz)`;
+      this.status = `${t('listening')} (${message.sampleRate / 1000} kHz)`;
       this.onChange();
     }
   }
 
   stop() {
-    this.finish('stopped');
+    this.finish(t('stopped'));
   }
 
   finish(status) {
@@ -64,7 +65,7 @@ export function listenControls(call, role) {
   const button = el('button', { id: 'listen', type: 'button', class: 'secondary' });
   const status = el('span', { id: 'listen-status', class: 'pill' });
   const render = () => {
-    button.textContent = mine() ? '⏹ Stop listening' : '🎧 Listen in';
+    button.textContent = t(mine() ? '⏹ Stop listening' : '🎧 Listen in');
     status.textContent = session?.callId === call.id ? session.status : '';
     status.dataset.frames = String(session?.callId === call.id ? session.frames : 0);
   };
