@@ -8,6 +8,7 @@
  * (bench/sipp/run-load.ts); `--jitter` spreads arrivals as a Poisson process of the same mean rate instead.
  *
  *   node --import tsx bench/media-up.ts [--rate 10] [--calls 50] [--max-calls 50] [--media websocket|audiosocket] [--jitter]
+ *     [--trace] [--cpu-prof DIR]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     jitter: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const rate = Number(values.rate);
@@ -51,7 +53,9 @@ interface Placed {
   stasisAt: number;
 }
 
-const rig = await startAsteriskRig({ media, maxCalls, logLevel: values['log-level'] });
+// --cpu-prof DIR: the server writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
+const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', values['cpu-prof']] : [];
+const rig = await startAsteriskRig({ media, maxCalls, logLevel: values['log-level'], nodeArgs });
 // After /readyz the server still synthesizes its prompt cache; a burst then measures the warm-up, not the calls.
 const idleCpu = await waitQuiet(rig.server.pid);
 const loadBefore = loadLine();
@@ -59,6 +63,7 @@ const placed: Placed[] = [];
 let failed = false;
 try {
   const t0 = performance.now();
+  const burstStartUs = process.hrtime.bigint() / 1000n;
   let due = t0;
   for (const gap of gapsMs()) {
     const wait = due - performance.now();
@@ -69,6 +74,8 @@ try {
     due += gap;
   }
   const arrivalSpanMs = performance.now() - t0;
+  // CLOCK_MONOTONIC in µs, the clock of the profile's timestamps: the burst's window in the server's profile.
+  if (values['cpu-prof']) console.log(`burst window (monotonic µs): ${burstStartUs} .. ${process.hrtime.bigint() / 1000n + 1_000_000n}`);
   const deadline = performance.now() + 30_000;
   while (placed.some((p) => p.channel.line?.firstHeardAt === undefined) && performance.now() < deadline) await sleep(50);
   const loadAfter = loadLine();
@@ -95,7 +102,7 @@ try {
     const end = firstOf(first.channel.line?.firstSentAt, first.channel.line?.firstFrameAt) ?? Infinity;
     console.log('ARI requests between the first call\'s StasisStart and its media up (ms after StasisStart: arrived / replied):');
     for (const r of rig.asterisk.requests.filter((q) => q.at >= first.stasisAt && q.at <= end)) {
-      console.log(`  ${fmt(r.at - first.stasisAt)} / ${fmt(r.repliedAt === undefined ? undefined : r.repliedAt - first.stasisAt)} ${r.method} ${r.path} ${r.status}`);
+      console.log(`  ${fmt(r.at - first.stasisAt)} / ${fmt(r.repliedAt === undefined ? undefined : r.repliedAt - first.stasisAt)} ${r.method} ${r.path}${r.query.channel ? ` channel=${r.query.channel}` : ''} ${r.status}`);
     }
   }
   if (values.trace) console.log(`server log: ${rig.server.logPath}`);

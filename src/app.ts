@@ -19,8 +19,9 @@ import {
   PbxCallRunner,
   readiness,
   runMediaWebSocketCall,
+  settlePendingTransfers,
 } from './calls/index.ts';
-import { CallEngine, checkCallTarget, combineObservers, createFlowDialogFactory, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
+import { CallEngine, checkCallTarget, combineObservers, createFlowDialogFactory, describeFlows, warmFlowPrompts, type FlowDialogFactory, type PromptWarmingProgress } from './dialog/index.ts';
 import { createMediaWebSocketRoute, createResampler, RecordingKeyring, type WebSocketRoute } from './media/index.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
@@ -270,6 +271,8 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
         return verdict.ok ? { ok: true } : { ok: false, field: verdict.field, message: verdict.message, valid: verdict.field === 'flow' ? verdict.validFlows : verdict.validLangs };
       },
       nodes: () => presence.list(),
+      flows: () => (dialogs ? describeFlows(dialogs) : []),
+      pbx: () => adapters.map((a) => ({ kind: a.kind, connected: a.ready, ...(a.notReadyReason && !a.ready ? { detail: a.notReadyReason } : {}) })),
       campaigns,
       webhooks,
     });
@@ -463,6 +466,20 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       await adapter.start();
       closers.push(() => adapter.stop());
     }
+    // Transfers whose verdict the last crash lost: asked of the PBX now, and once more when a transfer that ended just
+    // before the crash is past any node's watch (in a cluster a younger one may still be watched by its own node).
+    const verdictMs = (config.pbx.freeswitch?.transferVerifyMs ?? 30_000) + 2_000;
+    const settleTransfers = (): Promise<void> =>
+      settlePendingTransfers(store.calls, adapters, log, { endedBefore: new Date(Date.now() - verdictMs).toISOString() }).then(
+        (settled) => {
+          if (Object.keys(settled).length > 0) log.warn({ settled }, 'transfers left pending by the last shutdown settled against the PBX');
+        },
+        (err: unknown) => log.error({ err }, 'settling transfers left pending failed; they stay transfer_pending until the next start'),
+      );
+    await settleTransfers();
+    const settleLater = setTimeout(() => void settleTransfers(), verdictMs);
+    settleLater.unref();
+    closers.push(() => clearTimeout(settleLater));
     if (dialer) {
       // After the adapters: the dialer first reconciles with the PBX, then dials. Stopped before the adapters close.
       await dialer.start();

@@ -23,7 +23,7 @@ export interface AsteriskBenchRig {
  * Starts the peer, then `callpilot start` (real sherpa-onnx tiny model, default flow) connected to it over ARI,
  * and waits until the Stasis app is subscribed (only then does a dialplan `Stasis()` reach callpilot).
  */
-export async function startAsteriskRig(opts: { media: 'websocket' | 'audiosocket'; maxCalls: number; logLevel?: string }): Promise<AsteriskBenchRig> {
+export async function startAsteriskRig(opts: { media: 'websocket' | 'audiosocket'; maxCalls: number; logLevel?: string; nodeArgs?: string[] }): Promise<AsteriskBenchRig> {
   const password = `bench-${process.pid}`;
   const asterisk = new FakeAsterisk({ password });
   await asterisk.start();
@@ -37,6 +37,7 @@ export async function startAsteriskRig(opts: { media: 'websocket' | 'audiosocket
     record: false,
     modelDirs: [resolve(REPO_ROOT, '../shared/models')],
     logLevel: opts.logLevel ?? 'warn',
+    nodeArgs: opts.nodeArgs,
     extraEnv: {
       CALLPILOT_SERVER_MAX_CALLS: String(opts.maxCalls),
       CALLPILOT_PBX_ASTERISK_URL: asterisk.url,

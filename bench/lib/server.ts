@@ -16,6 +16,8 @@ export interface ServerSpec {
   logLevel?: string;
   /** Further CALLPILOT_* settings (e.g. the realistic bench's flows folder). */
   extraEnv?: Record<string, string>;
+  /** Node flags for the server process (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
 }
 
 export interface RunningServer {
@@ -61,7 +63,7 @@ export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.Pro
 export async function startServer(spec: ServerSpec, readyTimeoutMs = 180_000): Promise<RunningServer> {
   const logPath = join(spec.workDir, 'server.log');
   const log = createWriteStream(logPath);
-  const child: ChildProcess = spawn(process.execPath, ['bin/callpilot.js', 'start'], {
+  const child: ChildProcess = spawn(process.execPath, [...(spec.nodeArgs ?? []), 'bin/callpilot.js', 'start'], {
     cwd: spec.repoRoot,
     env: serverEnv(spec, process.env),
     stdio: ['ignore', 'pipe', 'pipe'],

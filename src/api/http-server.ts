@@ -9,6 +9,7 @@ import { registerCampaignRoutes } from './campaign-routes.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerConsole } from './console-assets.ts';
 import { registerNodeRoutes } from './nodes-routes.ts';
+import { registerSystemRoutes } from './system-routes.ts';
 import { registerQaRoutes } from './qa-routes.ts';
 import { liveWebSocketRoutes, registerLiveRoutes, type LiveRoutesOptions } from './live-routes.ts';
 import { BODY_LIMITS } from './body-limits.ts';
@@ -110,6 +111,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   registerAuthRoutes(app, { auth });
   registerCallRoutes(app, { store: opts.store, originate: opts.originate, checkCallTarget: opts.checkCallTarget, recordingsDir: opts.recordingsDir, recordingStorage: opts.recordingStorage, recordingKeyring: opts.recordingKeyring, log, audit: auth.audit });
   registerNodeRoutes(app, { nodes: opts.nodes });
+  registerSystemRoutes(app, { flows: opts.flows, pbx: opts.pbx });
   registerQaRoutes(app, { qa: opts.store.qa });
   const liveOptions: LiveRoutesOptions | undefined = opts.live ? { live: opts.live, calls: opts.store.calls, audit: auth.audit, config: opts.config, log } : undefined;
   if (liveOptions) registerLiveRoutes(app, liveOptions);

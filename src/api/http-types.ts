@@ -6,6 +6,7 @@ import type { Auth } from '../auth/index.ts';
 import type { RecordingKeyring, WebSocketRoute } from '../media/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { NodeRecord, RecordingStorage, Store } from '../store/index.ts';
+import type { FlowView } from '../dialog/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { OriginateCallRequest } from './originate-request.ts';
 import type { DeclaredRoute } from './access-control.ts';
@@ -40,6 +41,13 @@ export interface PreboundServer {
   handOver(handler: RequestListener): void;
 }
 
+/** One PBX connection as GET /api/pbx shows it. */
+export interface PbxStatusView {
+  kind: string;
+  connected: boolean;
+  detail?: string;
+}
+
 export interface HttpServerOptions {
   config: ServerConfig;
   /** Use this listening server instead of binding config host/port in listen(). */
@@ -63,6 +71,10 @@ export interface HttpServerOptions {
   checkCallTarget?: (target: { flow?: string; lang?: string }) => CallTargetVerdict;
   /** The nodes sharing the store (GET /api/nodes). */
   nodes?: () => Promise<NodeStatusView[]>;
+  /** The loaded flows as diagrams (GET /api/flows); absent before the dialogs load. */
+  flows?: () => FlowView[];
+  /** This node's PBX connections (GET /api/pbx). */
+  pbx?: () => PbxStatusView[];
   /** Recordings are only ever served from inside this folder. */
   recordingsDir: string;
   /** Where finished recordings are kept (store.recordingStorage); absent: the recordingsDir folder itself. */

@@ -11,6 +11,7 @@ export {
   type PlaceCallHooks,
 } from './outbound-call-service.ts';
 export { parseTransferTarget } from './transfer-target.ts';
+export { channelOfCall, settlePendingTransfers, settleRecoveredTransfer, TRANSFER_PENDING, TRANSFER_UNVERIFIED } from './pending-transfers.ts';
 export { runMediaWebSocketCall } from './websocket-call.ts';
 export { createListenRoute, LISTEN_CLOSE, LISTEN_PATH, type ListenMix, type ListenRouteOptions } from './listen-route.ts';
 export { engineMetrics } from './engine-metrics.ts';

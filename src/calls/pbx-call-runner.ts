@@ -4,6 +4,7 @@ import type { CallControl, CallEngine } from '../dialog/index.ts';
 import type { AudioLeg } from '../media/index.ts';
 import type { HangupInfo, PbxCall, TransferOutcome, TransferTarget } from '../pbx/index.ts';
 import type { CallStore } from '../store/index.ts';
+import { TRANSFER_PENDING, TRANSFER_UNVERIFIED } from './pending-transfers.ts';
 import type { CallAdmission } from './call-admission.ts';
 import { parseTransferTarget } from './transfer-target.ts';
 import { watchAnsweringMachine, type AnsweringMachineOptions, type AnsweringMachineWatch } from './answering-machine.ts';
@@ -110,8 +111,8 @@ export class PbxCallRunner {
     // Adapters that can verify a transfer say what became of it, possibly before the engine has stored its end.
     const verdict = watchTransferVerdict(call);
     try {
-      if (info.direction === 'inbound') await call.answer();
-      leg = await call.openMedia();
+      // One step, so the adapter can overlap the answer with the media set-up (issue 9: media up within 100 ms).
+      leg = await call.openMedia({ answer: info.direction === 'inbound' });
       dialogRan = true;
       if (hangup) await leg.close({ code: 'caller_hangup', detail: 'hung up while media was set up' });
       let amd: AnsweringMachineWatch | undefined;
@@ -145,6 +146,8 @@ export class PbxCallRunner {
         lang: info.lang,
         variables: info.variables,
         control,
+        // Not `transferred` before the PBX has said so: a crash while the agent rings must not leave a success.
+        ...(call.transferVerdictMs !== undefined ? { transferDisposition: TRANSFER_PENDING } : {}),
       });
       amd?.stop();
       // Ended by a shutdown: the channel is still up on the PBX, so hand it back (overflow) or hang it up.
@@ -166,7 +169,9 @@ export class PbxCallRunner {
       // Still to come (the agent phone rings): stored when it comes, within the adapter's own watch.
       const bound = call.transferVerdictMs;
       if (outcome.disposition !== 'transferred' || bound === undefined) return {};
-      const stored = verdict.within(bound + VERDICT_SLACK_MS).then((o) => (o ? this.storeTransferOutcome(outcome.callId, o, clog) : undefined));
+      const stored = verdict
+        .within(bound + VERDICT_SLACK_MS)
+        .then((o) => this.storeTransferOutcome(outcome.callId, o ?? { result: 'unknown', target: '', detail: `no verdict from ${info.pbx} within ${bound + VERDICT_SLACK_MS} ms` }, clog));
       return { transferVerdict: stored };
     } catch (err) {
       clog.error({ err }, dialogRan ? 'PBX call failed' : 'PBX call failed before the dialog could run');
@@ -191,7 +196,12 @@ export class PbxCallRunner {
   private async storeTransferOutcome(callId: string, o: TransferOutcome, clog: Logger): Promise<void> {
     try {
       await this.o.calls.addEvent({ callId, at: new Date().toISOString(), type: 'transferOutcome', data: { ...o } });
-      if (o.result !== 'failed') return;
+      if (o.result !== 'failed') {
+        // Replaces `transfer_pending`; a call the dialog did not end by a transfer keeps its own disposition.
+        const call = await this.o.calls.getCall(callId);
+        if (call?.disposition === TRANSFER_PENDING) await this.o.calls.updateCall(callId, { disposition: o.result === 'connected' ? 'transferred' : TRANSFER_UNVERIFIED });
+        return;
+      }
       const disposition = o.abandoned ? TRANSFER_ABANDONED : TRANSFER_FAILED;
       // Without a cause the PBX refused the request itself and the bot hung up: the stored cause stays the bot's.
       await this.o.calls.updateCall(callId, {

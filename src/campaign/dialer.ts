@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { OutboundCallRequest, PlaceCallHooks, PlaceCallResult } from '../calls/index.ts';
+import { settleRecoveredTransfer, TRANSFER_PENDING, TRANSFER_UNVERIFIED, type OutboundCallRequest, type PlaceCallHooks, type PlaceCallResult } from '../calls/index.ts';
 import { maskNumber } from '../core/index.ts';
 import type { LiveChannel, PbxAdapter } from '../pbx/index.ts';
 import type {
@@ -22,6 +22,9 @@ import { nextAttempt } from './retry.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** The one outbound path (OutboundCallService) as the dialer uses it. */
+/** Call dispositions of a caller the bot handed to a human whose channel may still be up on the PBX. */
+const HANDED_TO_HUMAN = new Set(['transferred', TRANSFER_UNVERIFIED]);
+
 export interface CallPlacer {
   placeCall(req: OutboundCallRequest, hooks?: PlaceCallHooks): Promise<PlaceCallResult>;
 }
@@ -249,7 +252,15 @@ export class CampaignDialer {
       const campaign = await store.getCampaign(attempt.campaignId);
       if (!campaign) continue;
       const endedAt = this.iso();
-      if (found) {
+      const call = attempt.callId && this.o.calls ? await this.o.calls.getCall(attempt.callId) : undefined;
+      // The crash lost the transfer's verdict: what the PBX shows now settles it (the lease is ours, its node is gone).
+      if (call?.disposition === TRANSFER_PENDING && this.o.calls) {
+        // Asked by id: a channel found in the listing does not say whether it is bridged.
+        const channel = found ? ((await found.adapter.findChannel?.(found.channel.pbxCallId)) ?? found.channel) : undefined;
+        call.disposition = await settleRecoveredTransfer(this.o.calls, call, channel);
+      }
+      // A caller handed to a human keeps their channel (with the agent, or ringing one): never hung up by policy.
+      if (found && !(call && HANDED_TO_HUMAN.has(call.disposition ?? ''))) {
         await found.adapter.hangupChannel?.(found.channel.pbxCallId, 16);
         report.hungUp++;
         await this.finish(campaign, attempt, {
@@ -261,7 +272,6 @@ export class CampaignDialer {
         });
         continue;
       }
-      const call = attempt.callId && this.o.calls ? await this.o.calls.getCall(attempt.callId) : undefined;
       if (call && call.status === 'ended' && call.disposition && call.disposition !== 'interrupted') {
         report.fromCallRecord++;
         await this.finish(campaign, attempt, {

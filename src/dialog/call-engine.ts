@@ -96,6 +96,12 @@ export interface StartCallRequest {
   variables?: Record<string, string>;
   /** Hang up / transfer on the PBX; without it the engine just closes the leg. */
   control?: CallControl;
+  /**
+   * Stored instead of `transferred` when the dialog transfers (the returned outcome still says `transferred`): a PBX
+   * that reports whether the agent took the caller stores `transfer_pending` until it has, so a crash in between
+   * never leaves a success nobody saw.
+   */
+  transferDisposition?: string;
   onEvent?: CallTimelineListener;
 }
 
@@ -399,7 +405,7 @@ export class CallEngine {
       await this.o.store.updateCall(callId, {
         status: 'ended',
         endedAt: new Date().toISOString(),
-        disposition: outcome.disposition,
+        disposition: outcome.disposition === 'transferred' && req.transferDisposition ? req.transferDisposition : outcome.disposition,
         hangupBy: this.endedByShutdown.delete(callId) ? 'shutdown' : outcome.endedBy,
         variables: { ...storedVariables, ...dialogVariables },
       });

@@ -102,7 +102,7 @@ export const freeswitchConfigSchema = z.object({
     .min(1000)
     .max(600000)
     .default(30000)
-    .describe('How long a transfer is watched for CHANNEL_BRIDGE (connected) or a hangup (failed) before its outcome is stored as unknown (ms).'),
+    .describe('How long a transfer is watched for CHANNEL_BRIDGE (connected) or a hangup (failed) before its outcome is stored as unknown (ms; the call becomes `transfer_unverified`).'),
   playoutWaitMs: z
     .number()
     .int()

@@ -69,12 +69,21 @@ export type TransferTarget =
   | { kind: 'dialplan'; context: string; extension: string; priority?: number }
   | { kind: 'endpoint'; endpoint: string };
 
+export interface OpenMediaOptions {
+  /** Answer the call as part of the set-up (see PbxCall.openMedia). */
+  answer?: boolean;
+}
+
 /** One live call on a PBX, with the adapter's machinery hidden. */
 export interface PbxCall extends EventEmitter<PbxCallEvents> {
   readonly info: PbxCallInfo;
   answer(): Promise<void>;
-  /** Set up the media path (externalMedia, audio stream, ...) and resolve once audio flows both ways. */
-  openMedia(): Promise<AudioLeg>;
+  /**
+   * Set up the media path (externalMedia, audio stream, ...) and resolve once audio flows both ways. With
+   * `answer` the call is answered too (an inbound call): adapters overlap the answer with the media set-up, so a
+   * burst of calls gets media up in fewer PBX round trips; the caller joins the media only once answered.
+   */
+  openMedia(opts?: OpenMediaOptions): Promise<AudioLeg>;
   /** Hang up with a Q.850 cause (default 16), after the bot's last audio has been played out (bounded wait). Idempotent. */
   hangup(cause?: number): Promise<void>;
   /** Hand the call to a human (`target` undefined = the configured agent destination); `notes` (transcript
@@ -124,6 +133,8 @@ export interface LiveChannel {
   attemptId?: string;
   /** The PBX's own state word (Up, Ringing, CS_EXECUTE, ...), for logs. */
   state: string;
+  /** The leg it is bridged to (FreeSWITCH `bridge_uuid`), where the adapter reads it: a transferred caller reached an agent. */
+  bridgedTo?: string;
 }
 
 export type OriginateResult =

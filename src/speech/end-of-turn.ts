@@ -66,6 +66,7 @@ export type EndOfTurnCue =
   | 'model'
   | 'noText'
   | 'hesitation'
+  | 'runUp'
   | 'asrOnly';
 
 export interface EndOfTurnDecision {
@@ -106,6 +107,8 @@ export function incompletenessCue(text: string): 'incomplete' | 'numberInProgres
   if (HAN.test(t)) {
     const zh = lastHanRun(t);
     if (ZH_NUMBER_DONE.test(zh)) return undefined;
+    // 啊 after a question word softens a finished question (谁啊), it is no filler there.
+    if (/[啊呀]$/u.test(zh) && isQuestion(zh)) return undefined;
     for (const w of ZH_TRAILING_INCOMPLETE) if (zh.endsWith(w) && !zh.endsWith(`${w}了`)) return 'incomplete';
     if (ZH_NUMBER_TAIL.test(zh)) return 'numberInProgress';
     // An English word can end a mixed utterance ("我想 talk to agent"): fall through to the English checks.
@@ -125,15 +128,53 @@ export function incompletenessCue(text: string): 'incomplete' | 'numberInProgres
 export function isQuestion(text: string): boolean {
   const t = text.trim().toLowerCase();
   if (t === '') return false;
-  if (HAN.test(t)) return ZH_QUESTION.test(t.replace(/[\s。.!！，,]+$/u, ''));
+  // A softening 啊/呀 after the question word (谁啊, 干什么呀) still asks.
+  if (HAN.test(t)) return ZH_QUESTION.test(t.replace(/[\s。.!！，,]+$/u, '').replace(/(?<=.)[啊呀]$/u, ''));
   return EN_QUESTION.test(t.replace(/[\s.!,]+$/u, ''));
 }
+
+/** A transcript that ends with a filler sound (punctuation aside). */
+const TRAILING_FILLER = /(?:嗯|呃|额|唔|\b(?:uh|um|er|erm|hmm))[\s\p{P}]*$/u;
 
 /** A transcript that opens with a filler sound (the caller is thinking). */
 const OPENING_FILLER = /^(?:嗯|呃|额|唔|那个|这个|uh\b|um\b|er\b|erm\b|hmm\b)/u;
 
 /** Sounds shorter than this without any transcript are taken for hesitations. */
 const HESITATION_MAX_MS = 600;
+
+/**
+ * A closed question (yes/no, a choice, a date or a number) is answered in a few words, and the answer is what the
+ * step expects. An utterance shorter than this that holds none of them and opens with a filler or is only a word
+ * or two (嗯，那个，... or 我想想，... before 下周吧; the tiny model spells 那个 and "um" as unrelated words) is most
+ * often the run-up to the answer, not an off-script turn: those are longer, or are questions.
+ */
+const RUN_UP_MAX_MS = 1600;
+const RUN_UP_MAX_UNITS_ZH = 3;
+const RUN_UP_MAX_UNITS_EN = 2;
+const CLOSED_KINDS = new Set<AnswerKind>(['yesNo', 'choice', 'date', 'amount', 'number', 'digits']);
+const FILLER_CHARS = /[嗯呃额唔啊哦噢恩]/gu;
+const EN_FILLER_WORDS = new Set(['uh', 'um', 'er', 'erm', 'hmm', 'mm', 'ah', 'oh']);
+
+/** Han characters plus Latin words of a transcript, fillers left out: how much the recognizer made of the voice. */
+function contentUnits(text: string): { units: number; han: boolean } {
+  const t = text.toLowerCase();
+  const han = (t.replace(FILLER_CHARS, '').match(/\p{Script=Han}/gu) ?? []).length;
+  const words = (t.match(/[a-z']+/g) ?? []).filter((w) => !EN_FILLER_WORDS.has(w)).length;
+  return { units: han + words, han: han > 0 };
+}
+
+/** A number, day or date word: the answer a numeric step asks for, even when its phrases do not list it. */
+const NUMERIC_WORD =
+  /[0-9零一二两三四五六七八九十百千万亿号月周天]|星期|礼拜|明|\b(?:today|tomorrow|tonight|week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|one|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|thousand)\b/u;
+
+function isRunUp(input: EndOfTurnInput, text: string): boolean {
+  if (!CLOSED_KINDS.has(input.context.expects) || input.speechMs >= RUN_UP_MAX_MS) return false;
+  const lower = text.toLowerCase();
+  if (NUMERIC_KINDS.has(input.context.expects) && NUMERIC_WORD.test(lower)) return false;
+  if (OPENING_FILLER.test(lower)) return true;
+  const { units, han } = contentUnits(text);
+  return units <= (han ? RUN_UP_MAX_UNITS_ZH : RUN_UP_MAX_UNITS_EN);
+}
 
 /** Step kinds whose answers are numbers: a number at the end is the answer, not one still being spoken, once long enough. */
 const NUMERIC_KINDS = new Set<AnswerKind>(['amount', 'number', 'digits', 'date']);
@@ -153,7 +194,10 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   const cues: EndOfTurnCue[] = [];
   const clamp = (ms: number): number => Math.round(Math.min(o.capMs, Math.max(o.floorMs, ms)));
   const text = input.text.trim();
-  const incomplete = input.matchesExpected && input.expectedAtEnd ? undefined : incompletenessCue(text);
+  // The expected answer ends the transcript only once fillers are stripped: a filler said after it (不嗯, where the
+  // tiny model heard 嗯，需要's 嗯 as 不嗯) means the caller went on, as a bare 嗯 does.
+  const answerLast = input.matchesExpected && input.expectedAtEnd && !TRAILING_FILLER.test(text.toLowerCase());
+  const incomplete = answerLast ? undefined : incompletenessCue(text);
 
   if (incomplete === 'incomplete') {
     cues.push('incomplete');
@@ -201,6 +245,10 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   if (isQuestion(text)) {
     cues.push('question');
     return { waitMs: clamp(input.prosody === 'level' ? o.baseMs * 0.7 : o.baseMs * 0.55), cues };
+  }
+  if (isRunUp(input, text)) {
+    cues.push('runUp');
+    return { waitMs: o.capMs, cues };
   }
   cues.push('complete');
   let wait = o.baseMs;

@@ -2,11 +2,12 @@ import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HttpServer } from '../../src/api/index.ts';
-import { LiveFeed } from '../../src/calls/index.ts';
+import { AuditLog } from '../../src/auth/index.ts';
+import { createListenRoute, LiveFeed } from '../../src/calls/index.ts';
 import { newCallId } from '../../src/core/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
-import { attributes, browserTestFor, chromiumPresent, launchChromium, signIn } from '../support/browser.ts';
+import { attributes, browserTestFor, chromiumPresent, launchChromium, newPage, signIn } from '../support/browser.ts';
 import { seededStore, silentLog, startServer } from './fixtures.ts';
 
 // The operator console in a real Chromium: search and filters on the call list, and the live transcript of a
@@ -19,6 +20,25 @@ let url: string;
 let store: Store;
 let live: LiveFeed;
 let operator: string;
+let auditor: string;
+
+/** Stands in for the engine's recording taps: 20 ms frames of 8 kHz audio every 20 ms until the tap is stopped. */
+const taps = {
+  tapped: [] as string[],
+  stopped: 0,
+  tapAudio(callId: string, listener: (caller: Int16Array, bot: Int16Array, mixed: Int16Array) => void) {
+    taps.tapped.push(callId);
+    const frame = Int16Array.from({ length: 160 }, (_, i) => Math.round(3000 * Math.sin(i / 3)));
+    const timer = setInterval(() => listener(frame, frame, frame), 20);
+    return {
+      sampleRate: 8000,
+      stop: () => {
+        clearInterval(timer);
+        taps.stopped++;
+      },
+    };
+  },
+};
 
 const rowIds = (page: Page): Promise<(string | null)[]> => attributes(page, '#calls tbody tr', 'data-call-id');
 
@@ -26,8 +46,10 @@ test.before(async () => {
   if (!chromiumPresent) return;
   store = await seededStore();
   live = new LiveFeed({ log: silentLog });
-  ({ server, url } = await startServer({ store, live }));
+  const listen = createListenRoute({ taps: () => taps, audit: new AuditLog(store.audit), log: silentLog });
+  ({ server, url } = await startServer({ store, live, webSocketRoutes: [listen] }));
   operator = await issueToken(store, 'operator');
+  auditor = await issueToken(store, 'auditor');
   browser = await launchChromium();
 });
 
@@ -101,6 +123,38 @@ browserTest('live transcript: the selected running call shows finals, prompts wi
   await page.waitForFunction(`document.querySelector('#live-status')?.textContent === 'ended: confirmed'`);
   assert.equal(errors, []);
   await page.close();
+});
+
+browserTest('listen-in: an operator hears a running call from the call page (audited); an auditor has no button', async () => {
+  const callId = newCallId();
+  await store.calls.createCall({ id: callId, pbx: 'freeswitch', direction: 'inbound', from: '13900139000', lang: 'zh', status: 'active', startedAt: new Date().toISOString(), variables: {} });
+  const { page, errors } = await newPage(browser as Browser);
+  try {
+    await signIn(page, url, operator, `/#call=${callId}`, '#listen');
+    assert.is(await page.textContent('#listen'), '🎧 Listen in');
+    await page.click('#listen');
+    await page.waitForFunction(`Number(document.querySelector('#listen-status')?.dataset.frames) >= 10`, undefined, { timeout: 10000 });
+    assert.is(await page.textContent('#listen-status'), 'listening (8 kHz)');
+    assert.equal(taps.tapped, [callId]);
+    const audits = await store.audit.list({ limit: 20 });
+    assert.ok(audits.some((a) => a.action === 'call.listen' && a.target === callId), 'the listen is audited');
+    await page.click('#listen');
+    await page.waitForFunction(`document.querySelector('#listen-status')?.textContent === 'stopped'`, undefined, { timeout: 10000 });
+    const deadline = Date.now() + 5000;
+    while (taps.stopped === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(taps.stopped, 1, 'closing the socket stops the tap');
+    assert.equal(errors, []);
+  } finally {
+    await page.close();
+  }
+  const { page: auditorPage } = await newPage(browser as Browser);
+  try {
+    await signIn(auditorPage, url, auditor, `/#call=${callId}`, `#call-detail[data-call-id="${callId}"]`);
+    assert.is(await auditorPage.locator('#listen').count(), 0, 'no listen button for an auditor');
+    assert.not.match((await auditorPage.textContent('#call-detail')) ?? '', /13900139000/);
+  } finally {
+    await auditorPage.close();
+  }
 });
 
 test.run();

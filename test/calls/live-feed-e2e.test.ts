@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
+import type { CallpilotApp } from '../../src/app.ts';
 import type { LiveMessage } from '../../src/calls/index.ts';
-import { demoConversation, synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
-import { configSchema } from '../../src/config/index.ts';
-import { runSimulatedCall } from '../../src/pbx/index.ts';
 import type { NewQaHit } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
+import { type QaDemoApp, simulateDemoCall, startQaDemoApp } from '../support/qa-demo-app.ts';
 import { testLog } from '../support/run-log.ts';
 
 /*
@@ -22,8 +16,6 @@ import { testLog } from '../support/run-log.ts';
  * bot answers it, the end-of-call hit before `call.ended`.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
 const log = testLog();
 
 const RULES = `
@@ -45,26 +37,16 @@ rules:
     severity: major
 `;
 
-let dir: string;
+let fixture: QaDemoApp;
 let app: CallpilotApp;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'callpilot-live-e2e-'));
-  writeFileSync(join(dir, 'demo.yaml'), RULES);
-  const config = configSchema.parse({
-    server: { host: '127.0.0.1', port: 0 },
-    log: { level: 'silent' },
-    store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'recordings') },
-    dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
-    media: { record: false },
-    qa: { rulesDir: dir },
-  });
-  app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
+  fixture = await startQaDemoApp(RULES, { log, record: false, folderPrefix: 'callpilot-live-e2e-' });
+  app = fixture.app;
 });
 
 test.after(async () => {
-  await app?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 type Message = LiveMessage & Record<string, unknown>;
@@ -79,16 +61,7 @@ test('an operator following /api/live sees the call as it happens, QA hits inclu
     ws.once('error', reject);
   });
 
-  const token = await issueToken(app.store, 'operator');
-  const turns = await synthesizeCallerTurns(demoConversation('zh'), 'zh', 8000);
-  const report = await runSimulatedCall({
-    url: `${app.url.replace(/^http/, 'ws')}/media`,
-    token,
-    start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: '13800138000' },
-    turns,
-    hangupAfterQuietMs: 1500,
-    maxCallMs: 60_000,
-  });
+  const report = await simulateDemoCall(app, '13800138000');
   const deadline = Date.now() + 20_000;
   while (!messages.some((m) => m.type === 'call.ended' && m.callId === report.callId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   ws.close();

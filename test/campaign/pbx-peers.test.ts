@@ -5,6 +5,7 @@ import { OutboundCallService, PbxCallRunner } from '../../src/calls/index.ts';
 import type { PbxAdapter, PbxCall } from '../../src/pbx/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { startHarness } from '../pbx/asterisk/harness.ts';
+import { createFreeswitchAdapter } from '../../src/pbx/freeswitch/index.ts';
 import { rig, teardown } from '../pbx/freeswitch/harness.ts';
 import { transferringEngine } from '../pbx/freeswitch/transferring-engine.ts';
 import { until } from '../support/e2e.ts';
@@ -92,10 +93,10 @@ test('FreeSWITCH peer: the callee hangs up while the agent rings after the bot t
     await w.store.campaigns.addContacts(w.campaign.id, [{ number: NUMBERS.answer, role: 'debtor' as const, variables: {} }], new Date().toISOString());
     await w.service.act(w.campaign.id, 'start');
     await w.dialer.start();
-    // The bot has handed the callee to the agent extension, stored `transferred` and its run is over (no hangup
+    // The bot has handed the callee to the agent extension, stored `transfer_pending` and its run is over (no hangup
     // came within causeWaitMs); the agent phone rings, and only now does the callee give up.
     await until(() => seen.runEnded === true, 'the call run ended', 10_000);
-    assert.is((await w.store.calls.getCall(seen.callId as string))?.disposition, 'transferred');
+    assert.is((await w.store.calls.getCall(seen.callId as string))?.disposition, 'transfer_pending');
     assert.ok(r.fs.channel(seen.pbxCallId as string).transferredTo, 'in the agent extension');
     await r.fs.hangupFromCaller(seen.pbxCallId as string);
     await until(async () => (await w.service.get(w.campaign.id)).state === 'finished', 'campaign finished', 20_000);
@@ -112,6 +113,52 @@ test('FreeSWITCH peer: the callee hangs up while the agent rings after the bot t
   } finally {
     await w.dialer.stop();
     await teardown(r);
+  }
+});
+
+test('FreeSWITCH peer: a node dies while the agent rings; the agent answers; the restarted node settles the attempt transferred from the bridge, never hangs the caller up', async () => {
+  for (const agentAnswers of [true, false]) {
+    const r = await rig({ transferVerifyMs: 600_000 });
+    r.fs.setDialplan(() => 'ring');
+    await r.adapter.start();
+    await until(() => r.adapter.ready, 'ESL up', 5000);
+    const w = await setup(r.adapter, 'sofia/gateway/gw/{national}');
+    const restarted = createFreeswitchAdapter(r.cfg, { log });
+    try {
+      await w.store.campaigns.addContacts(w.campaign.id, [{ number: NUMBERS.answer, role: 'debtor' as const, variables: {} }], new Date().toISOString());
+      await w.service.act(w.campaign.id, 'start');
+      const [contact] = await w.store.campaigns.listContacts(w.campaign.id);
+      const now = new Date().toISOString();
+      const claimed = await w.store.campaigns.claimAttempt({
+        campaignId: w.campaign.id, contactId: contact!.id, attemptId: 'att_tx', nodeId: 'n1', now,
+        leaseUntil: new Date(Date.now() + 60_000).toISOString(), trunk: 'default', caps: { dayStart: now, weekStart: now, nextDay: now },
+      });
+      assert.ok(claimed.ok);
+      // The node that died: it dialled, the bot transferred, and it stored the transfer as pending.
+      const seen: { callId?: string; pbxCallId?: string } = {};
+      const result = await r.adapter.originate({ endpoint: 'sofia/gateway/gw/13800000001', attemptId: 'att_tx' });
+      assert.is(result.disposition, 'answered');
+      const runner = new PbxCallRunner({ engine: transferringEngine(w.store.calls, seen), calls: w.store.calls, log, causeWaitMs: 300 });
+      await w.store.campaigns.markAttempt('att_tx', { callId: 'call_tx', state: 'live', answeredAt: now });
+      void runner.run(result.disposition === 'answered' ? result.call : (undefined as never), 'call_tx');
+      await until(async () => (await w.store.calls.getCall('call_tx'))?.disposition === 'transfer_pending', 'transfer_pending stored', 10_000);
+      await r.adapter.stop(); // the crash
+      if (agentAnswers) r.fs.agentAnswers(seen.pbxCallId as string);
+      await restarted.start();
+      await until(() => restarted.ready, 'restarted ESL up', 5000);
+      const dialer = new CampaignDialer({ store: w.store.campaigns, calls: w.store.calls, placer: w.outbound, adapters: [restarted], clock: systemClock, nodeId: 'n1', profiles: BUILTIN_PROFILES, freeCalls: () => 100, log, tickMs: 20 });
+      const report = await dialer.reconcile();
+      assert.equal([report.checked, report.hungUp, report.fromCallRecord], [1, 0, 1], JSON.stringify(report));
+      assert.not.ok(r.fs.channel(seen.pbxCallId as string).hungUp, 'the caller handed to a human is never hung up by recovery');
+      const expected = agentAnswers ? 'transferred' : 'transfer_unverified';
+      assert.is((await w.store.calls.getCall('call_tx'))?.disposition, expected);
+      assert.is((await w.store.campaigns.getAttempt('att_tx'))?.disposition, expected, 'the attempt says what the call record says');
+      const hooks = (await w.store.campaigns.listWebhooks({ campaignId: w.campaign.id })).filter((h) => h.event === 'attempt.finished');
+      assert.equal(hooks.map((h) => h.payload.disposition), [expected], 'and so does the CRM webhook');
+    } finally {
+      await restarted.stop();
+      await teardown(r);
+    }
   }
 });
 

@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { maskNumber, maskText, maskValue, maskVariables } from '../../src/core/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
+import { captureLog } from '../support/log-capture.ts';
 import { findFullNumbers } from '../support/number-detector.ts';
 
 test('CN mobiles keep the carrier block and the last 4, with or without a country prefix', () => {
@@ -68,22 +68,20 @@ test('variables: sensitive names and number-looking values are masked, the rest 
 });
 
 test('pino redaction masks from/to, dial strings, variables, transcripts and child bindings', () => {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const log = createLogger({ level: 'debug' }, stream);
+  const capture = captureLog();
+  const log = createLogger({ level: 'debug' }, capture.stream);
   log.info({ from: '13812345678', to: '+8613987654321', endpoint: 'PJSIP/13812345678@trunk' }, 'inbound call');
   log.child({ callId: 'c1', from: '13812345678' }).info({ variables: { phone: '13812345678', orderNo: 'A1' } }, 'started');
   log.debug({ event: { type: 'final', text: '我的手机是一三八一二三四五六七八' } }, 'timeline');
   log.warn({ err: new Error('originate PJSIP/13812345678@trunk refused') }, 'originate refused');
-  const out = chunks.join('');
+  // ESL errors carry the command they were sending, and an originate quotes the callee and its variables.
+  const command = 'bgapi originate {origination_caller_id_number=13800138002}sofia/gateway/trunk/13900139003 &park()';
+  log.warn({ err: Object.assign(new Error('ESL connection lost'), { command }) }, 'originate failed');
+  const out = capture.text();
   assert.equal(findFullNumbers(out), []);
   assert.ok(out.includes('138****5678'));
   assert.ok(out.includes('"orderNo":"A1"'));
+  assert.ok(out.includes('trunk/139****9003'), 'the command is kept, masked');
   assert.ok(out.includes('"callId":"c1"'));
 });
 

@@ -16,9 +16,12 @@ import { isDoubtfulConsent } from '../../src/dialog/flow/session.ts';
  * that the step maps to the very same action, as yes and cancel_order in a "cancel it?" step); the assertion guards
  * the by-name figure so that it cannot silently fall.
  */
-const MIN_ACCURACY = 0.925;
+const MIN_ACCURACY = 0.93;
+const MIN_HELD_OUT_ACCURACY = 0.85;
 const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
 const fixturesDir = fileURLToPath(new URL('./fixtures/callers/', import.meta.url));
+/** Written after the first set's figure was known, before the rules it checks were coded: how the rules generalize. */
+const heldOutDir = fileURLToPath(new URL('./fixtures/callers-heldout/', import.meta.url));
 const now = new Date('2024-05-15T10:00:00+08:00');
 const REFUSALS = new Set(['no', 'not_interested', 'refuse_pay', 'stop_calling', 'wrong_number', 'cancel_order']);
 
@@ -31,13 +34,13 @@ interface Outcome {
   misses: string[];
 }
 
-function evaluate(file: string): Outcome {
+function evaluate(dir: string, file: string): Outcome {
   const [flowName, lang] = file.replace(/\.tsv$/, '').split('.') as [string, string];
   const { flow, problems } = loadFlowFile(`${flowsDir}${flowName}.${lang}.yaml`);
   assert.ok(flow, JSON.stringify(problems));
   const def = flow.definition;
   const out: Outcome = { total: 0, correct: 0, sameAction: 0, refusalsAsConsent: [], misses: [] };
-  for (const line of readFileSync(`${fixturesDir}${file}`, 'utf8').split('\n')) {
+  for (const line of readFileSync(`${dir}${file}`, 'utf8').split('\n')) {
     if (!line.trim() || line.startsWith('#')) continue;
     const [stepName, utterance, expected] = line.split('\t') as [string, string, string];
     const step = def.steps[stepName];
@@ -58,12 +61,11 @@ function evaluate(file: string): Outcome {
   return out;
 }
 
-test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 92.5 %, no refusal read as consent', () => {
-  const files = readdirSync(fixturesDir).filter((f) => f.endsWith('.tsv'));
+function evaluateDir(dir: string): { all: Outcome; perFile: string[] } {
   const all: Outcome = { total: 0, correct: 0, sameAction: 0, refusalsAsConsent: [], misses: [] };
   const perFile: string[] = [];
-  for (const f of files) {
-    const o = evaluate(f);
+  for (const f of readdirSync(dir).filter((name) => name.endsWith('.tsv'))) {
+    const o = evaluate(dir, f);
     perFile.push(`${f} ${o.correct}/${o.total}`);
     all.total += o.total;
     all.correct += o.correct;
@@ -71,11 +73,30 @@ test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 92.5 %
     all.refusalsAsConsent.push(...o.refusalsAsConsent);
     all.misses.push(...o.misses);
   }
+  return { all, perFile };
+}
+
+function report(label: string, { all, perFile }: { all: Outcome; perFile: string[] }): number {
   const accuracy = all.correct / all.total;
-  if (process.env.CALLPILOT_NLU_REPORT) console.log(`accuracy ${(accuracy * 100).toFixed(1)} % (${all.correct}/${all.total}); same action ${((all.sameAction / all.total) * 100).toFixed(1)} % (${all.sameAction})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
-  assert.ok(all.total >= 300, `only ${all.total} utterances`);
-  assert.equal(all.refusalsAsConsent, [], 'refusals read as consent');
-  assert.ok(accuracy >= MIN_ACCURACY, `accuracy ${(accuracy * 100).toFixed(1)} %; misses:\n${all.misses.join('\n')}`);
+  if (process.env.CALLPILOT_NLU_REPORT) {
+    console.log(`${label}: accuracy ${(accuracy * 100).toFixed(1)} % (${all.correct}/${all.total}); same action ${((all.sameAction / all.total) * 100).toFixed(1)} % (${all.sameAction})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
+  }
+  return accuracy;
+}
+
+test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 93 %, no refusal read as consent', () => {
+  const result = evaluateDir(fixturesDir);
+  const accuracy = report('caller-style set', result);
+  assert.ok(result.all.total >= 300, `only ${result.all.total} utterances`);
+  assert.equal(result.all.refusalsAsConsent, [], 'refusals read as consent');
+  assert.ok(accuracy >= MIN_ACCURACY, `accuracy ${(accuracy * 100).toFixed(1)} %; misses:\n${result.all.misses.join('\n')}`);
+});
+
+test('held-out caller-style utterances: no refusal read as consent, accuracy above its floor', () => {
+  const result = evaluateDir(heldOutDir);
+  const accuracy = report('held-out set', result);
+  assert.equal(result.all.refusalsAsConsent, [], 'refusals read as consent');
+  assert.ok(accuracy >= MIN_HELD_OUT_ACCURACY, `accuracy ${(accuracy * 100).toFixed(1)} %; misses:\n${result.all.misses.join('\n')}`);
 });
 
 test.run();

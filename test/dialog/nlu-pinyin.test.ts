@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFlowDialogFactory } from '../../src/dialog/flow/index.ts';
 import { IntentClassifier, builtinIntents, compileIntent } from '../../src/dialog/nlu/index.ts';
-import { readingsOf, soundsAlike } from '../../src/dialog/nlu/pinyin.ts';
+import { digitsFromSoundAlikes, readingsOf, soundsAlike } from '../../src/dialog/nlu/pinyin.ts';
+import { extractSlots } from '../../src/dialog/nlu/slots.ts';
 import { testLog } from '../support/run-log.ts';
 
 const zh = new IntentClassifier('zh', Object.entries(builtinIntents.zh).map(([n, s]) => compileIntent(n, s)));
@@ -30,6 +31,16 @@ test('homophone ASR errors still reach the intent', () => {
   assert.is(intent('达错了'), 'wrong_number');
   assert.is(intent('在说一边'), 'repeat');
   assert.is(intent('不敢性趣'), 'not_interested');
+});
+
+test('a homophone of a digit before a counter is the digit; words that hold the same sounds are not', () => {
+  assert.is(digitsFromSoundAlikes('给个舞分吧'), '给个五分吧');
+  assert.is(digitsFromSoundAlikes('死分'), '四分', 'si before 分');
+  assert.is(digitsFromSoundAlikes('改到久号'), '改到九号');
+  for (const t of ['一起点', '旧号码', '好吧分期', '我就点了', '把号码给我', '打个是分', '部分同意'])
+    assert.is(digitsFromSoundAlikes(t), t, t);
+  assert.is(extractSlots('给个舞分', 'zh', opts.now, opts.timeZone).number, 5);
+  assert.match(String(extractSlots('就久号吧', 'zh', opts.now, opts.timeZone).date), /-09$/, 'the 9th');
 });
 
 test('a refusal is never read as consent: 不需要 and its sound-alikes never match 需要', () => {

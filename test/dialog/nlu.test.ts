@@ -85,6 +85,25 @@ test('negation: 不需要 vs 需要, 不是 vs 是, not interested vs interested
   assert.is(en.classify("yes i'm interested", yesNo, opts).intent, 'yes');
 });
 
+test('a correction: a bare denial, then a value the step takes, is the value; a second negation keeps the refusal', () => {
+  const confirmDate = ['yes', 'no', 'promise'];
+  const withDate = (c: IntentClassifier, lang: 'zh' | 'en'): IntentClassifier =>
+    new IntentClassifier(lang, [
+      ...Object.entries(builtinIntents[lang]).map(([n, s]) => compileIntent(n, s)),
+      compileIntent('promise', { keywords: lang === 'zh' ? ['会还'] : ['i will pay'], slot: { name: 'date' } }),
+    ]);
+  const zhDate = withDate(zh, 'zh');
+  const enDate = withDate(en, 'en');
+  assert.is(zhDate.classify('不对，是后天', confirmDate, opts).intent, 'promise');
+  assert.is(zhDate.classify('不是不是，下周二', confirmDate, opts).intent, 'promise');
+  assert.is(zhDate.classify('不对', confirmDate, opts).intent, 'no');
+  assert.is(zhDate.classify('不是，明天没空', confirmDate, opts).intent, 'no', 'a negation after the denial is no correction');
+  assert.is(enDate.classify('no, friday', confirmDate, opts).intent, 'promise');
+  assert.is(enDate.classify('no, not friday', confirmDate, opts).intent, 'no');
+  // Without a slot intent the denial stays a denial.
+  assert.is(zh.classify('不对，是后天', yesNo, opts).intent, 'no');
+});
+
 test('yes/no/maybe with fillers and backchannels', () => {
   for (const t of ['嗯', '嗯嗯', '对对对', '嗯，是的', '好的好的', '可以']) assert.is(zh.classify(t, yesNo, opts).intent, 'yes', t);
   for (const t of ['不是', '不用', '没有', '不行']) assert.is(zh.classify(t, yesNo, opts).intent, 'no', t);

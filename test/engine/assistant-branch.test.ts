@@ -47,8 +47,11 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs a call and takes the assistant branch the moment the greeting starts; returns what happened. */
-async function callWithAssistant(flow: string, lang: 'zh' | 'en') {
+/**
+ * Runs a call and takes the assistant branch the moment the greeting starts; returns what happened. The caller
+ * hangs up once the greeting played when `hangUpAfterGreeting` (a flow with no branch goes on otherwise).
+ */
+async function callWithAssistant(flow: string, lang: 'zh' | 'en', opts: { variables?: Record<string, string>; hangUpAfterGreeting?: boolean } = {}) {
   const callId = newCallId();
   const leg = new InstantLeg(callId);
   const events: CallTimelineEvent[] = [];
@@ -61,11 +64,12 @@ async function callWithAssistant(flow: string, lang: 'zh' | 'en') {
     to: '13812345678',
     flow,
     lang,
-    variables: VARS,
+    variables: opts.variables ?? VARS,
     onEvent: (e) => {
       events.push(e);
       // The verdict comes while the greeting is being spoken, before its audio went out.
       if (e.type === 'bot' && taken === undefined) taken = engine.liveCall(callId)?.branch('assistant');
+      if (opts.hangUpAfterGreeting && e.type === 'botAudioEnd') setImmediate(() => void leg.close({ code: 'caller_hangup' }));
     },
   });
   const guard = setTimeout(() => void leg.close({ code: 'timeout', detail: 'call took too long' }), 10_000);
@@ -99,25 +103,7 @@ test('credit card en: the same branch in English', async () => {
 });
 
 test('a flow without an assistant branch: branch() is false and the call goes on untouched', async () => {
-  const callId = newCallId();
-  const leg = new InstantLeg(callId);
-  const events: CallTimelineEvent[] = [];
-  let taken: boolean | undefined;
-  const outcomeP = engine.runCall({
-    leg,
-    callId,
-    pbx: 'test',
-    direction: 'outbound',
-    flow: 'demo',
-    lang: 'zh',
-    variables: {},
-    onEvent: (e) => {
-      events.push(e);
-      if (e.type === 'bot' && taken === undefined) taken = engine.liveCall(callId)?.branch('assistant');
-      if (e.type === 'botAudioEnd') setImmediate(() => void leg.close({ code: 'caller_hangup' }));
-    },
-  });
-  const outcome = await outcomeP;
+  const { taken, outcome, events } = await callWithAssistant('demo', 'zh', { variables: {}, hangUpAfterGreeting: true });
   assert.is(taken, false);
   assert.is(outcome.disposition, 'caller_hangup');
   assert.not.ok(events.some((e) => e.type === 'branch'));

@@ -87,18 +87,31 @@ async function call(turns: CallerTurn[]): Promise<{ events: CallTimelineEvent[];
 
 const finals = (events: CallTimelineEvent[]) => events.filter((e): e is Extract<CallTimelineEvent, { type: 'final' }> => e.type === 'final');
 
-test('a caller pausing 800 ms after a filler (嗯，……是的) is not cut off: one turn, answered as yes', async () => {
-  const { events, report } = await call([await pausedTurn(['嗯，', '是的'], 800)]);
+/**
+ * One paused yes-turn, heard whole: the bot never talked into a pause, one final carries the whole turn, and the
+ * greeting moved on to the offer (the yes was understood) after the caller really finished.
+ */
+async function assertWholeYesTurn(pieces: string[], pauseMs: number): Promise<void> {
+  const { events, report } = await call([await pausedTurn(pieces, pauseMs)]);
   const detail = JSON.stringify({ turns: report.turns, finals: finals(events) });
   const turn = report.turns[0];
   assert.ok(turn, detail);
-  assert.is(turn.botStartedDuringTurnMs, undefined, `the bot talked into the pause: ${detail}`);
+  assert.is(turn.botStartedDuringTurnMs, undefined, `the bot talked into a pause: ${detail}`);
   const f = finals(events).filter((e) => e.text.trim() !== '');
   assert.is(f.length, 1, `one final for the whole turn: ${detail}`);
   assert.ok(f[0]!.text.includes('是'), detail);
-  // Greeting -> offer: the yes was understood, and the reply came after the caller really finished.
-  assert.ok(events.some((e) => e.type === 'bot' && e.text.includes('新的服务')), detail);
+  assert.ok(events.some((e) => e.type === 'bot' && e.text.includes('新的服务')), `answered as yes: ${detail}`);
   assert.ok(turn.latencyMs !== undefined && turn.latencyMs > 0, detail);
+}
+
+test('a caller pausing 800 ms after a filler (嗯，……是的) is not cut off: one turn, answered as yes', async () => {
+  await assertWholeYesTurn(['嗯，', '是的'], 800);
+});
+
+test('a caller pausing 800 ms twice after fillers the tiny model spells as words (嗯，那个，……是的) is not cut off', async () => {
+  // The realistic bench cut this turn after the first pause: the model heard 嗯，那个 as "嗯 not", a short answer
+  // to a yes/no question with none of its answers, and a falling end took 420 ms of silence for the end of turn.
+  await assertWholeYesTurn(['嗯，', '那个，', '是的'], 800);
 });
 
 test('an off-script answer gets its reply after the dynamic wait the cues chose', async () => {

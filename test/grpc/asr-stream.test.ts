@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createAuth } from '../../src/auth/index.ts';
 import { CallAdmission } from '../../src/calls/index.ts';
-import { grpcConfigSchema, PcmFramer, startGrpcServer, type GrpcServer } from '../../src/grpc/index.ts';
+import { PcmFramer, type GrpcServer } from '../../src/grpc/index.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
 import type { SpeechEngine } from '../../src/speech/types.ts';
 import { openStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence } from '../speech/speech-fixtures.ts';
-import { asrClient, engineFinals, recognize, reflectionClient, statusOf, tokenMetadata, type Client } from './grpc-client.ts';
+import { asrClient, engineFinals, startAsrGrpcServer, recognize, reflectionClient, statusOf, tokenMetadata, type Client } from './grpc-client.ts';
 import { testLog } from '../support/run-log.ts';
 
 const log = testLog();
@@ -48,17 +47,7 @@ test.before(async () => {
   store = await openStore(storeConfigSchema.parse({ path: join(dir, 'calls.db') }), { log });
   engine = await createSpeechEngine(speechConfigSchema.parse({ vad: { poolSize: 2 }, asr: { decodeIntervalMs: 10 } }), { log, modelsRoot: SHARED_MODELS });
   admission = new CallAdmission({ maxCalls: 2 });
-  server = await startGrpcServer({
-    config: grpcConfigSchema.parse({ enabled: true, port: 0 }),
-    auth: createAuth(store),
-    log,
-    speech: () => engine,
-    admitAsrStream: () => {
-      const r = admission.tryAdmit('grpc-asr');
-      return r.ok ? { ok: true, release: r.ticket.release } : { ok: false, detail: r.detail };
-    },
-    calls: () => ({ liveCall: () => undefined, onLiveEvent: () => () => undefined }),
-  });
+  server = await startAsrGrpcServer({ store, engine, admission, log });
   operator = await issueToken(store, 'operator');
   auditor = await issueToken(store, 'auditor');
 });

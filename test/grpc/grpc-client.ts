@@ -3,10 +3,30 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { loadCallpilotProtos } from '../../src/grpc/index.ts';
+import type { Logger } from 'pino';
+import { createAuth } from '../../src/auth/index.ts';
+import type { CallAdmission } from '../../src/calls/index.ts';
+import { grpcConfigSchema, loadCallpilotProtos, startGrpcServer, type GrpcServer } from '../../src/grpc/index.ts';
 import type { CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
+import type { Store } from '../../src/store/index.ts';
 
 export type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+/** callpilot's gRPC server for the ASR tests: the store's tokens, the given engine, streams admitted like calls, no live calls. */
+export function startAsrGrpcServer(opts: { store: Store; engine: SpeechEngine; admission: CallAdmission; log: Logger; tls?: Record<string, string> }): Promise<GrpcServer> {
+  const { admission } = opts;
+  return startGrpcServer({
+    config: grpcConfigSchema.parse({ enabled: true, port: 0, ...(opts.tls ? { tls: opts.tls } : {}) }),
+    auth: createAuth(opts.store),
+    log: opts.log,
+    speech: () => opts.engine,
+    admitAsrStream: () => {
+      const r = admission.tryAdmit('grpc-asr');
+      return r.ok ? { ok: true, release: r.ticket.release } : { ok: false, detail: r.detail };
+    },
+    calls: () => ({ liveCall: () => undefined, onLiveEvent: () => () => undefined }),
+  });
+}
 
 type Final = CallSpeechEvents['final'][0];
 

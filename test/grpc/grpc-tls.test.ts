@@ -6,17 +6,16 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createAuth } from '../../src/auth/index.ts';
 import { CallAdmission } from '../../src/calls/index.ts';
 import { newCallId } from '../../src/core/index.ts';
-import { grpcConfigSchema, startGrpcServer, type GrpcServer } from '../../src/grpc/index.ts';
+import type { GrpcServer } from '../../src/grpc/index.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
 import type { SpeechEngine } from '../../src/speech/types.ts';
 import { openStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
 import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence } from '../speech/speech-fixtures.ts';
-import { asrClient, callControlClient, engineFinals, recognize, statusOf, tokenMetadata, unary, type Client } from './grpc-client.ts';
+import { asrClient, callControlClient, engineFinals, startAsrGrpcServer, recognize, statusOf, tokenMetadata, unary, type Client } from './grpc-client.ts';
 import { testLog } from '../support/run-log.ts';
 
 /*
@@ -63,19 +62,8 @@ let mtlsServer: GrpcServer;
 let operator: string;
 let auditor: string;
 
-async function serve(tls: Record<string, string>): Promise<GrpcServer> {
-  const admission = new CallAdmission({ maxCalls: 4 });
-  return startGrpcServer({
-    config: grpcConfigSchema.parse({ enabled: true, port: 0, tls }),
-    auth: createAuth(store),
-    log,
-    speech: () => engine,
-    admitAsrStream: () => {
-      const r = admission.tryAdmit('grpc-asr');
-      return r.ok ? { ok: true, release: r.ticket.release } : { ok: false, detail: r.detail };
-    },
-    calls: () => ({ liveCall: () => undefined, onLiveEvent: () => () => undefined }),
-  });
+function serve(tls: Record<string, string>): Promise<GrpcServer> {
+  return startAsrGrpcServer({ store, engine, admission: new CallAdmission({ maxCalls: 4 }), log, tls });
 }
 
 test.before(async () => {

@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
-
-function captureStream(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { stream, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
+import { captureLog } from '../support/log-capture.ts';
 
 test('logger writes JSON lines with level label, ISO time and child callId', () => {
-  const { stream, lines } = captureStream();
+  const { stream, lines } = captureLog();
   const log = createLogger({ level: 'info' }, stream);
   log.child({ callId: 'c-1' }).info({ turn: 2 }, 'turn done');
   log.debug('hidden below level');
@@ -29,7 +18,7 @@ test('logger writes JSON lines with level label, ISO time and child callId', () 
 });
 
 test('silent logger writes nothing', () => {
-  const { stream, lines } = captureStream();
+  const { stream, lines } = captureLog();
   createLogger({ level: 'silent' }, stream).error('nope');
   assert.is(lines().length, 0);
 });

@@ -1,15 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
-import { demoConversation, synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
-import { configSchema } from '../../src/config/index.ts';
-import { runSimulatedCall } from '../../src/pbx/index.ts';
+import type { CallpilotApp } from '../../src/app.ts';
 import type { CallEvent, NewQaHit, QaHit } from '../../src/store/index.ts';
-import { issueToken } from '../support/auth.ts';
+import { type QaDemoApp, simulateDemoCall, startQaDemoApp } from '../support/qa-demo-app.ts';
 import { testLog } from '../support/run-log.ts';
 
 /*
@@ -19,8 +12,6 @@ import { testLog } from '../support/run-log.ts';
  * recording's timeline), and the live ones must reach a subscriber while the call is still running.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
 const log = testLog();
 
 const RULES = `
@@ -61,26 +52,16 @@ rules:
     phrases: [这句话不会出现]
 `;
 
-let dir: string;
+let fixture: QaDemoApp;
 let app: CallpilotApp;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'callpilot-qa-e2e-'));
-  writeFileSync(join(dir, 'demo.yaml'), RULES);
-  const config = configSchema.parse({
-    server: { host: '127.0.0.1', port: 0 },
-    log: { level: 'silent' },
-    store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'recordings') },
-    dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
-    media: { record: true },
-    qa: { rulesDir: dir },
-  });
-  app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
+  fixture = await startQaDemoApp(RULES, { log, record: true, folderPrefix: 'callpilot-qa-e2e-' });
+  app = fixture.app;
 });
 
 test.after(async () => {
-  await app?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 function eventsOf(events: CallEvent[], type: string): Record<string, number | string | boolean>[] {
@@ -93,16 +74,7 @@ test('a simulated call through the real engine gets the expected hits, at the ri
   let callEnded = false;
   app.qa!.onHit((hit) => seen.push({ hit, callEnded }));
 
-  const token = await issueToken(app.store, 'operator');
-  const turns = await synthesizeCallerTurns(demoConversation('zh'), 'zh', 8000);
-  const report = await runSimulatedCall({
-    url: `${app.url.replace(/^http/, 'ws')}/media`,
-    token,
-    start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'qa-e2e' },
-    turns,
-    hangupAfterQuietMs: 1500,
-    maxCallMs: 60_000,
-  });
+  const report = await simulateDemoCall(app, 'qa-e2e');
   callEnded = true;
   // The engine stores the whole-call hits before the call's run resolves; give the end a moment to land.
   const deadline = Date.now() + 15_000;

@@ -25,6 +25,8 @@ test('incompleteness cues: trailing fillers, conjunctions, "I want", open number
 });
 
 test('questions asked back are recognized', () => {
+  for (const t of ['谁啊', '干什么呀']) assert.ok(isQuestion(t), t);
+  assert.not.ok(isQuestion('好啊'));
   for (const t of ['请问你是谁', '这个费用是怎么算的吗', '你们是哪里', '多少', 'who is this?', 'what is this about']) assert.ok(isQuestion(t), t);
   for (const t of ['是的', '不需要', 'yes', '我下周还']) assert.not.ok(isQuestion(t), t);
 });
@@ -58,6 +60,10 @@ test('a filler too short to hold an answer as well (嗯 heard as 嗯是) holds t
   assert.is(wait({ text: 'um yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 400 }).waitMs, 1200);
   assert.is(wait({ text: '嗯是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 900 }).waitMs, 200);
   assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 300 }).waitMs, 200, 'a short plain yes stays quick');
+  // A filler after the answer: the caller goes on (the tiny model heard 嗯，……需要 as 不嗯 and the bot hung up).
+  assert.equal(wait({ text: '不嗯', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 320 }), { waitMs: 1200, cues: ['incomplete'] });
+  assert.is(wait({ text: 'yes um', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 700 }).waitMs, 1200);
+  assert.is(wait({ text: '不，', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 320 }).waitMs, 200);
 });
 
 test('flow context: a number is complete enough when the step asked for one and the voice fell', () => {
@@ -97,6 +103,23 @@ test('a question asked back gets a short wait; no transcript yet gets the base',
   assert.is(wait({ text: '是的', speechMs: 400, matchesExpected: true, expectedAtEnd: true }).waitMs, 200);
 });
 
+test('a closed question: a short utterance with none of its answers, opening with a filler or only a word or two, is the run-up to the answer', () => {
+  // What the tiny model made of the bench's paused turns before they were cut: 嗯，那个，... / um, uh, ... / 我想想，...
+  assert.equal(wait({ text: '嗯 not', speechMs: 1150, prosody: 'falling' }), { waitMs: 1200, cues: ['runUp'] });
+  assert.equal(wait({ text: 'thank', speechMs: 1100, prosody: 'falling' }), { waitMs: 1200, cues: ['runUp'] });
+  assert.equal(wait({ text: '我现下', context: date, speechMs: 900, prosody: 'falling' }), { waitMs: 1200, cues: ['runUp'] });
+  // Not a run-up: a sentence, a date where the step asks for one, a free comment, a long utterance, a question,
+  // an expected answer.
+  assert.not.ok(wait({ text: '我已经还款了', prosody: 'falling' }).cues.includes('runUp'));
+  assert.not.ok(wait({ text: 'i already paid it', prosody: 'falling' }).cues.includes('runUp'));
+  assert.not.ok(wait({ text: '下周三', context: date, prosody: 'falling' }).cues.includes('runUp'));
+  assert.not.ok(wait({ text: 'friday', context: date, prosody: 'falling' }).cues.includes('runUp'));
+  assert.not.ok(wait({ text: '嗯 not', context: free, speechMs: 1150, prosody: 'falling' }).cues.includes('runUp'));
+  assert.not.ok(wait({ text: 'thank', speechMs: 2000, prosody: 'falling' }).cues.includes('runUp'));
+  assert.ok(wait({ text: '谁啊', speechMs: 800 }).cues.includes('question'));
+  assert.is(wait({ text: '嗯是的', matchesExpected: true, expectedAtEnd: true, speechMs: 900, prosody: 'falling' }).waitMs, 200);
+});
+
 test('floor and cap bound every decision; an audio model probability maps between them', () => {
   const tight = { ...o, expectedMs: 50 };
   assert.is(endOfTurnWait({ text: '是的', matchesExpected: true, expectedAtEnd: true, context: yesNo, prosody: 'falling', speechMs: 500 }, tight).waitMs, 180);
@@ -130,6 +153,25 @@ test('dynamic endpointer: a pause after a filler is not an end, the same pause a
   assert.is(d!.atMs - d!.speechEndMs, 200);
   assert.is(d!.speechStartMs, 0, 'one turn across the pause');
   assert.equal(d!.waitMs, 200);
+});
+
+test('dynamic endpointer: a yes/no step, a filler the recognizer spelled as a word, a 900 ms pause: one turn', () => {
+  const ep = new Endpointer(
+    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
+    { prosody: () => 'falling' },
+  );
+  ep.setContext(yesNo);
+  ep.speechStarted(0);
+  ep.partial('嗯 not');
+  ep.speechEnded(1150);
+  for (let t = 1150; t <= 2050; t += 20) assert.is(ep.poll(t), undefined, `cut off during the pause at ${t}`);
+  ep.speechStarted(2050);
+  ep.partial('嗯 not 是的');
+  ep.speechEnded(2600);
+  let d;
+  for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
+  assert.is(d?.reason, 'expected');
+  assert.is(d!.speechStartMs, 0, 'one turn across the pause');
 });
 
 test('dynamic endpointer: off-script falling sentence ends well before the old fixed 700 ms', () => {

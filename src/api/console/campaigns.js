@@ -2,7 +2,8 @@
 // admins the start / pause / resume / stop controls. Numbers come masked from the API (auditors and operators never
 // see a full number here); the data is polled while the tab is open.
 
-import { $, el, getJson, formatTime } from './dom.js';
+import { t } from './i18n.js';
+import { $, el, getJson, postJson, formatTime } from './dom.js';
 import { registerTab, showTab } from './tabs.js';
 
 const POLL_MS = 2000;
@@ -14,7 +15,7 @@ const ACTIONS = {
   stopped: [],
   finished: [],
 };
-const ACTION_LABELS = { start: 'Start', pause: 'Pause', resume: 'Resume', stop: 'Stop' };
+const ACTION_LABELS = { start: t('Start'), pause: t('Pause'), resume: t('Resume'), stop: t('Stop') };
 
 const page = { role: undefined, selectedId: undefined, timer: undefined, active: false, busy: false };
 
@@ -112,7 +113,7 @@ function renderDetail(c, s, attempts) {
     }
     if ((ACTIONS[c.state] || []).length === 0) controls.append(el('span', { class: 'muted', text: `The campaign is ${c.state}.` }));
   } else {
-    controls.append(el('span', { class: 'muted', text: 'Controls are for operators and admins.' }));
+    controls.append(el('span', { class: 'muted', text: t('Controls are for operators and admins.') }));
   }
   const message = el('p', { id: 'campaign-message', class: 'error', hidden: true });
   const dispositions = Object.entries(s.byDisposition).sort((a, b) => b[1] - a[1]);
@@ -126,27 +127,27 @@ function renderDetail(c, s, attempts) {
     el(
       'div',
       { class: 'stats' },
-      stat('contacts', s.contacts, 'contacts'),
-      stat('pending', s.pending, 'pending'),
-      stat('dialing now', s.dialing, 'dialing'),
-      stat('done', s.done, 'done'),
-      stat('blocked (DNC, caps, role)', s.blocked, 'blocked'),
-      stat('dialled', s.attempts, 'dialled'),
-      stat('connected', s.connected, 'connected'),
-      stat('answer rate', pct(s.answerRate), 'answerRate'),
-      stat('avg handle time', `${s.avgHandleSec.toFixed(1)} s`, 'avgHandle'),
-      stat('attempts left', s.attemptsLeft, 'attemptsLeft'),
-      stat('next attempt', s.nextAt ? formatTime(s.nextAt) : '—', 'nextAt'),
+      stat(t('contacts'), s.contacts, 'contacts'),
+      stat(t('pending'), s.pending, 'pending'),
+      stat(t('dialing now'), s.dialing, 'dialing'),
+      stat(t('done'), s.done, 'done'),
+      stat(t('blocked (DNC, caps, role)'), s.blocked, 'blocked'),
+      stat(t('dialled'), s.attempts, 'dialled'),
+      stat(t('connected'), s.connected, 'connected'),
+      stat(t('answer rate'), pct(s.answerRate), 'answerRate'),
+      stat(t('avg handle time'), `${s.avgHandleSec.toFixed(1)} s`, 'avgHandle'),
+      stat(t('attempts left'), s.attemptsLeft, 'attemptsLeft'),
+      stat(t('next attempt'), s.nextAt ? formatTime(s.nextAt) : '—', 'nextAt'),
     ),
-    el('h2', { text: 'Outcomes' }),
+    el('h2', { text: t('Outcomes') }),
     dispositions.length > 0
       ? el('ul', { id: 'dispositions' }, ...dispositions.map(([d, n]) => el('li', { 'data-disposition': d, text: `${d}: ${n}` })))
-      : el('p', { class: 'muted', text: 'No attempt has ended yet.' }),
-    el('h2', { text: 'Latest attempts' }),
+      : el('p', { class: 'muted', text: t('No attempt has ended yet.') }),
+    el('h2', { text: t('Latest attempts') }),
     el(
       'table',
       { id: 'attempts' },
-      el('thead', {}, el('tr', {}, ...['Created', 'Number', 'Try', 'State', 'Disposition', 'Verdict', 'Length'].map((h) => el('th', { text: h })))),
+      el('thead', {}, el('tr', {}, ...['Created', 'Number', 'Try', 'State', 'Disposition', 'Verdict', 'Length'].map((h) => el('th', { text: t(h) })))),
       el(
         'tbody',
         {},
@@ -165,7 +166,7 @@ function renderDetail(c, s, attempts) {
         ),
       ),
     ),
-    el('p', { class: 'muted', text: 'Numbers are masked; full numbers only through the API with the unmask grant (audited).' }),
+    el('p', { class: 'muted', text: t('Numbers are masked; full numbers only through the API with the unmask grant (audited).') }),
   );
 }
 
@@ -173,10 +174,7 @@ async function act(id, action) {
   if (page.busy) return;
   page.busy = true;
   try {
-    // Same-origin fetch: the browser adds Origin, which the server requires of cookie-authenticated writes.
-    const response = await fetch(`/api/campaigns/${encodeURIComponent(id)}/${action}`, { method: 'POST', headers: { accept: 'application/json' } });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+    await postJson(`/api/campaigns/${encodeURIComponent(id)}/${action}`);
   } catch (err) {
     await refreshDetail();
     const message = $('#campaign-message');

@@ -1,20 +1,21 @@
 // callpilot web console: lists calls, shows a call's transcript with latencies and recordings, and lets you
 // talk to the bot from the browser over callpilot's media WebSocket (docs/media-websocket.md).
 
+import { t } from './i18n.js';
 import { $, el, getJson, formatTime, formatDuration } from './dom.js';
 import { formatMs, playFrom, renderTimeline, timelineItems, turnTimes } from './timeline.js';
 import { registerTab, showTab } from './tabs.js';
+import { PcmPlayer } from './pcm-player.js';
+import { listenControls } from './listen.js';
 
 const POLL_MS = 2000;
 const SLOW_TURN_MS = 350;
 const MEDIA_RATE = 16000;
 const MEDIA_FRAME_BYTES = 640; // 20 ms of 16 kHz L16
-/** Bot audio is scheduled this far ahead so network jitter does not cause gaps. */
-const PLAYOUT_LEAD_S = 0.06;
 
 // ---------------------------------------------------------------- call list
 
-const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, unmaskedId: undefined, cursor: undefined, next: undefined };
+const state = { selectedId: undefined, listTimer: undefined, detailTimer: undefined, canUnmask: false, role: undefined, unmaskedId: undefined, cursor: undefined, next: undefined };
 
 /** The list's query: the filters as the form says, the page the user paged to. */
 function callsQuery() {
@@ -122,24 +123,24 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
     if (value === undefined || value === null || value === '') return;
     meta.append(el('dt', { text: label }), el('dd', { text: String(value) }));
   };
-  addMeta('Call', call.id);
-  addMeta('PBX', `${call.pbx}${call.pbxCallId ? ` (${call.pbxCallId})` : ''}`);
-  addMeta('From', call.from);
-  addMeta('To', call.to);
-  addMeta('Flow', call.flow);
-  addMeta('Language', call.lang);
-  addMeta('Started', formatTime(call.startedAt));
-  addMeta('Ended', formatTime(call.endedAt));
-  addMeta('Disposition', call.disposition);
-  addMeta('Hangup', call.hangupCause !== undefined ? `${call.hangupCause}${call.hangupBy ? ` by ${call.hangupBy}` : ''}` : undefined);
+  addMeta(t('Call'), call.id);
+  addMeta(t('PBX'), `${call.pbx}${call.pbxCallId ? ` (${call.pbxCallId})` : ''}`);
+  addMeta(t('From'), call.from);
+  addMeta(t('To'), call.to);
+  addMeta(t('Flow'), call.flow);
+  addMeta(t('Language'), call.lang);
+  addMeta(t('Started'), formatTime(call.startedAt));
+  addMeta(t('Ended'), formatTime(call.endedAt));
+  addMeta(t('Disposition'), call.disposition);
+  addMeta(t('Hangup'), call.hangupCause !== undefined ? `${call.hangupCause}${call.hangupBy ? ` by ${call.hangupBy}` : ''}` : undefined);
   const variables = Object.entries(call.variables || {});
-  if (variables.length > 0) addMeta('Variables', variables.map(([k, v]) => `${k}=${v}`).join(', '));
+  if (variables.length > 0) addMeta(t('Variables'), variables.map(([k, v]) => `${k}=${v}`).join(', '));
 
   const latencies = turns.map((t) => t.latencyMs).filter((v) => typeof v === 'number');
   if (latencies.length > 0) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    addMeta('Turn latency', `median ${Math.round(median)} ms, max ${Math.round(sorted[sorted.length - 1])} ms`);
+    addMeta(t('Turn latency'), `median ${Math.round(median)} ms, max ${Math.round(sorted[sorted.length - 1])} ms`);
   }
 
   const recordings = call.recordingDir
@@ -154,7 +155,7 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
           ),
         ),
       )
-    : el('p', { class: 'muted', text: 'No recordings for this call.' });
+    : el('p', { class: 'muted', text: t('No recordings for this call.') });
 
   const items = timelineItems({ turns, events, qaHits });
   const mixed = recordings.querySelector?.('audio[data-leg="mixed"]');
@@ -163,19 +164,20 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
   const eventLines = events.map((e) => `${e.at}  ${e.type}  ${JSON.stringify(e.data, roundNumbers)}`).join('\n');
   const numbers = masked
     ? state.canUnmask
-      ? el('button', { id: 'unmask', type: 'button', class: 'secondary', text: 'Show full numbers (audited)', onclick: () => showFullNumbers(call.id) })
-      : el('p', { class: 'muted', text: 'Numbers are masked for your role.' })
-    : el('p', { class: 'muted', text: 'Full numbers shown; this read is in the audit log.' });
+      ? el('button', { id: 'unmask', type: 'button', class: 'secondary', text: t('Show full numbers (audited)'), onclick: () => showFullNumbers(call.id) })
+      : el('p', { class: 'muted', text: t('Numbers are masked for your role.') })
+    : el('p', { class: 'muted', text: t('Full numbers shown; this read is in the audit log.') });
   container.replaceChildren(
-    el('h2', { text: 'Call' }),
+    el('h2', { text: t('Call') }),
     meta,
     numbers,
+    listenControls(call, state.role),
     recordings,
-    el('h2', { text: 'Timeline' }),
+    el('h2', { text: t('Timeline') }),
     renderTimeline(items, seek ?? (() => undefined)),
-    el('h2', { text: 'Transcript' }),
-    renderTranscript(turns, turnTimes(turns, items), seek),
-    el('details', {}, el('summary', { text: `Events (${events.length})` }), el('pre', { text: eventLines })),
+    el('h2', { text: t('Transcript') }),
+    renderTranscript(turns, items, seek),
+    el('details', {}, el('summary', { text: `${t('Events')} (${events.length})` }), el('pre', { text: eventLines })),
   );
 }
 
@@ -196,86 +198,72 @@ function atTime(item, ms, seek) {
   return item;
 }
 
-/** Both legs turn by turn (the greeting is turn 0's prompt), with latencies, barge-ins and QA hits. */
-function renderTranscript(turns, times, seek) {
+/** A caller line with the turn's barge-in and QA badges (a QA badge plays the recording from its hit). */
+function callerLine(label, text, turn, seek) {
+  const item = el('li', { class: 'caller turn', 'data-seq': turn?.seq }, el('span', { class: 'who', text: label }), text);
+  if (turn?.bargeIn) {
+    const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
+    item.append(el('span', { class: 'badge barge', text: `${t('barge-in')}${heard}` }));
+  }
+  for (const hit of turn?.qaHits ?? []) {
+    const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: `QA ${hit.ruleId}` });
+    if (seek) {
+      badge.addEventListener('click', (event) => {
+        event.stopPropagation();
+        seek(hit.atMs);
+      });
+    }
+    item.append(badge);
+  }
+  return item;
+}
+
+/** A prompt line with the reply latency of the turn it answered. */
+function botLine(text, turn, greeting) {
+  const item = el('li', { class: `bot${greeting ? ' greeting' : ''}`, 'data-seq': turn?.seq }, el('span', { class: 'who', text: t(greeting ? 'bot (greeting)' : 'bot') }), text);
+  if (typeof turn?.latencyMs === 'number') {
+    item.append(el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }));
+  }
+  return item;
+}
+
+/**
+ * Both legs in recording order. From the stored events when the call has them: every prompt that went on the wire
+ * (the greeting and re-prompts are not turns of their own) and every final, with the matching turn's badges. Calls
+ * stored without events are told turn by turn (the greeting is then turn 0's prompt).
+ */
+function renderTranscript(turns, items, seek) {
   const transcript = el('ol', { class: 'transcript', id: 'transcript' });
+  const timed = items.filter((i) => (i.kind === 'caller' || i.kind === 'bot') && i.fromEvents);
+  if (timed.length > 0) {
+    const answered = new Set();
+    let callerSpoke = false;
+    for (const item of timed) {
+      if (item.kind === 'caller') {
+        const turn = turns.find((x) => x.speechStartMs !== undefined && Math.round(x.speechStartMs) === Math.round(item.startMs));
+        transcript.append(atTime(callerLine(t('caller'), item.text, turn, seek), item.startMs, seek));
+        callerSpoke = true;
+      } else {
+        const turn = turns.find((x) => !answered.has(x) && x.botText === item.text);
+        if (turn) answered.add(turn);
+        transcript.append(atTime(botLine(item.text, turn, !callerSpoke && transcript.querySelector('li.bot') === null), item.startMs, seek));
+      }
+    }
+    return transcript;
+  }
+  const times = turnTimes(turns, items);
   for (const turn of turns) {
     const { callerMs, botMs } = times.get(turn.seq) ?? {};
-    const callerLabel = turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller';
-    const callerItem = el(
-      'li',
-      { class: 'caller turn', 'data-seq': turn.seq },
-      el('span', { class: 'who', text: callerLabel }),
-      turn.inputKind === 'noInput' ? '…' : turn.callerText,
-    );
-    if (turn.bargeIn) {
-      const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
-      callerItem.append(el('span', { class: 'badge barge', text: `barge-in${heard}` }));
-    }
-    for (const hit of turn.qaHits ?? []) {
-      const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: `QA ${hit.ruleId}` });
-      if (seek) {
-        badge.addEventListener('click', (event) => {
-          event.stopPropagation();
-          seek(hit.atMs);
-        });
-      }
-      callerItem.append(badge);
-    }
-    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput' || callerItem.querySelector('.qa')) transcript.append(atTime(callerItem, callerMs, seek));
-    if (turn.botText) {
-      const botItem = el('li', { class: 'bot', 'data-seq': turn.seq }, el('span', { class: 'who', text: turn.seq === 0 ? 'bot (greeting)' : 'bot' }), turn.botText);
-      if (typeof turn.latencyMs === 'number') {
-        botItem.append(el('span', { class: `badge latency${turn.latencyMs > SLOW_TURN_MS ? ' slow' : ''}`, text: `${Math.round(turn.latencyMs)} ms` }));
-      }
-      transcript.append(atTime(botItem, botMs, seek));
-    }
+    const label = t(turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller');
+    const caller = callerLine(label, turn.inputKind === 'noInput' ? '…' : turn.callerText, turn, seek);
+    if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput' || caller.querySelector('.qa')) transcript.append(atTime(caller, callerMs, seek));
+    if (turn.botText) transcript.append(atTime(botLine(turn.botText, turn, turn.seq === 0), botMs, seek));
   }
-  if (turns.length === 0) transcript.append(el('li', { class: 'muted', text: 'No turns recorded.' }));
+  if (turns.length === 0) transcript.append(el('li', { class: 'muted', text: t('No turns recorded.') }));
   return transcript;
 }
 
 // ---------------------------------------------------------------- talk to the bot
-
-class BotPlayer {
-  constructor(context) {
-    this.context = context;
-    this.nextTime = 0;
-    this.sources = new Set();
-  }
-
-  /** One frame of little-endian L16 at 16 kHz. */
-  play(bytes) {
-    const view = new DataView(bytes);
-    const samples = view.byteLength >> 1;
-    if (samples === 0) return;
-    const buffer = this.context.createBuffer(1, samples, MEDIA_RATE);
-    const channel = buffer.getChannelData(0);
-    for (let i = 0; i < samples; i++) channel[i] = view.getInt16(i * 2, true) / 32768;
-    const source = this.context.createBufferSource();
-    source.buffer = buffer;
-    source.connect(this.context.destination);
-    const now = this.context.currentTime;
-    if (this.nextTime < now + 0.005) this.nextTime = now + PLAYOUT_LEAD_S;
-    source.start(this.nextTime);
-    this.nextTime += buffer.duration;
-    this.sources.add(source);
-    source.onended = () => this.sources.delete(source);
-  }
-
-  /** Barge-in: the server flushed its queue, so drop what is scheduled here too. */
-  clear() {
-    for (const source of this.sources) {
-      try {
-        source.stop();
-      } catch {
-        // Already stopped.
-      }
-    }
-    this.sources.clear();
-    this.nextTime = 0;
-  }
-}
 
 class TalkSession {
   constructor(onEnd) {
@@ -296,7 +284,7 @@ class TalkSession {
     const mute = this.context.createGain();
     mute.gain.value = 0;
     source.connect(this.capture).connect(mute).connect(this.context.destination);
-    this.player = new BotPlayer(this.context);
+    this.player = new PcmPlayer(this.context, MEDIA_RATE);
 
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/media`, 'callpilot-media');
@@ -394,10 +382,10 @@ async function toggleTalk() {
   $('#talk-panel').hidden = false;
   $('#talk-transcript').replaceChildren();
   $('#talk-partial').textContent = '';
-  button.textContent = '⏹ Hang up';
+  button.textContent = t('⏹ Hang up');
   button.classList.add('stop');
   talk = new TalkSession((callId) => {
-    button.textContent = '🎙 Talk to the bot';
+    button.textContent = t('🎙 Talk to the bot');
     button.classList.remove('stop');
     refreshCalls();
     if (callId) selectCall(callId);
@@ -418,10 +406,10 @@ async function refreshHealth() {
     const response = await fetch('/readyz');
     const body = await response.json();
     const failing = Object.entries(body.checks || {}).filter(([, check]) => !check.ok);
-    pill.textContent = body.ready ? 'ready' : `not ready: ${failing.map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`).join(', ')}`;
+    pill.textContent = body.ready ? t('ready') : `not ready: ${failing.map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`).join(', ')}`;
     pill.className = `pill ${body.ready ? 'ok' : 'bad'}`;
   } catch {
-    pill.textContent = 'server unreachable';
+    pill.textContent = t('server unreachable');
     pill.className = 'pill bad';
   }
 }
@@ -438,6 +426,7 @@ async function showUser() {
     $('#user').textContent = `${me.name} (${me.role}${me.unmask ? ', full numbers' : ''})`;
     $('#user').dataset.role = me.role;
     state.canUnmask = me.unmask === true;
+    state.role = me.role;
     // Auditors only read: they cannot start calls.
     if (me.role === 'auditor') $('#talk').hidden = true;
   } catch {

@@ -1,6 +1,7 @@
 // The live transcript of the selected call, from callpilot's live feed (GET /api/calls/:id/live over WebSocket):
 // PBX calls and browser calls alike, both legs as the caller heard them, the dialog's intents and QA hits.
 
+import { t } from './i18n.js';
 import { $, el } from './dom.js';
 
 let socket;
@@ -14,7 +15,7 @@ function show(message) {
   const list = $('#live-transcript');
   switch (message.type) {
     case 'call.started':
-      $('#live-status').textContent = 'live';
+      $('#live-status').textContent = t('live');
       $('#live-status').className = 'pill ok';
       break;
     case 'partial':
@@ -22,17 +23,17 @@ function show(message) {
       break;
     case 'final':
       $('#live-partial').textContent = '';
-      list.append(line('caller live-final', 'caller', message.text));
+      list.append(line('caller live-final', t('caller'), message.text));
       break;
     case 'dtmf':
-      list.append(line('caller', 'caller (keypad)', message.digits));
+      list.append(line('caller', t('caller (keypad)'), message.digits));
       break;
     case 'understood':
       if (message.intent) list.lastElementChild?.append(el('span', { class: 'badge intent', text: `${message.intent} ${Math.round(message.confidence * 100)}%` }));
       break;
     case 'bot.spoken': {
       const latency = typeof message.latencyMs === 'number' ? el('span', { class: 'badge latency', text: `${Math.round(message.latencyMs)} ms` }) : undefined;
-      list.append(line('bot live-bot', 'bot', message.text, latency));
+      list.append(line('bot live-bot', t('bot'), message.text, latency));
       break;
     }
     case 'bot.heard':
@@ -46,7 +47,7 @@ function show(message) {
       }
       break;
     case 'qa.hit':
-      list.append(line('qa live-qa', `QA ${message.hit.severity}`, `${message.hit.ruleId}: ${message.hit.text}`));
+      list.append(line('qa live-qa', `${t('QA')} ${t(message.hit.severity)}`, `${message.hit.ruleId}: ${message.hit.text}`));
       break;
     case 'call.ended':
       $('#live-status').textContent = `ended: ${message.disposition}`;

@@ -1,4 +1,6 @@
 // Exchanges an API token for an HttpOnly session cookie, then goes back to where the user was heading.
+import { t } from './i18n.js';
+
 const form = document.querySelector('#login');
 const error = document.querySelector('#login-error');
 
@@ -27,7 +29,7 @@ form.addEventListener('submit', async (event) => {
     form.reset();
     location.assign(nextPath());
   } catch (err) {
-    error.textContent = `Sign-in failed: ${err.message}`;
+    error.textContent = `${t('Sign-in failed')}: ${err.message}`;
     error.hidden = false;
   }
 });

@@ -2,6 +2,7 @@
 // (/api/qa/summary), the hits themselves (/api/qa/hits, oldest first, paged by cursor) with links that open the call
 // and play its recording from the hit, and the CSV export of the same filters.
 
+import { t } from './i18n.js';
 import { $, el, getJson, formatTime } from './dom.js';
 import { registerTab, showTab } from './tabs.js';
 import { formatMs } from './timeline.js';
@@ -11,9 +12,9 @@ const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 7;
 const HITS_PAGE = 100;
 const GROUPS = [
-  ['rule', 'Rule', '#qa-rule'],
-  ['severity', 'Severity', '#qa-severity'],
-  ['flow', 'Flow', '#qa-flow'],
+  ['rule', 'Rule', '#qa-rule', 'Per rule'],
+  ['severity', 'Severity', '#qa-severity', 'Per severity'],
+  ['flow', 'Flow', '#qa-flow', 'Per flow'],
 ];
 
 const page = { next: null };
@@ -32,13 +33,13 @@ function filters() {
   return query;
 }
 
-function summaryTable(by, label, selector, rows) {
+function summaryTable([by, label, selector, caption], rows) {
   const max = Math.max(1, ...rows.map((r) => r.hits));
   return el(
     'table',
     { id: `qa-by-${by}`, class: 'qa-summary' },
-    el('caption', { text: `Per ${label.toLowerCase()}` }),
-    el('thead', {}, el('tr', {}, el('th', { text: label }), el('th', { text: 'Hits' }), el('th', { text: 'Calls' }), el('th', { text: 'Score' }))),
+    el('caption', { text: t(caption) }),
+    el('thead', {}, el('tr', {}, el('th', { text: t(label) }), el('th', { text: t('Hits') }), el('th', { text: t('Calls') }), el('th', { text: t('Score') }))),
     el(
       'tbody',
       {},
@@ -47,7 +48,7 @@ function summaryTable(by, label, selector, rows) {
           'tr',
           {
             'data-key': row.key,
-            title: `Show only ${label.toLowerCase()} ${row.key}`,
+            title: `${t(label)}: ${row.key}`,
             onclick: () => {
               $(selector).value = row.key;
               void refresh();
@@ -101,7 +102,7 @@ async function refresh(event) {
   $('#qa-csv').href = `/api/qa/hits.csv?${query}`;
   try {
     const summaries = await Promise.all(GROUPS.map(([by]) => getJson(`/api/qa/summary?${new URLSearchParams([...query, ['by', by]])}`)));
-    $('#qa-summaries').replaceChildren(...GROUPS.map(([by, label, selector], i) => summaryTable(by, label, selector, summaries[i].rows)));
+    $('#qa-summaries').replaceChildren(...GROUPS.map((group, i) => summaryTable(group, summaries[i].rows)));
     await loadHits(false);
     $('#qa-error').hidden = true;
   } catch (err) {

@@ -1,6 +1,7 @@
 // The call page's timeline: caller speech, bot prompts (the greeting too), barge-ins and QA hits on the recording's
 // time axis (ms from the recording's start, the call's audio clock), each a button that plays the recording from there.
 
+import { t } from './i18n.js';
 import { el } from './dom.js';
 
 const isMs = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -25,12 +26,12 @@ export function timelineItems({ turns, events, qaHits }) {
   };
   for (const { type, data } of events) {
     if (type === 'final' && isMs(data.speechStartMs)) {
-      items.push({ kind: 'caller', startMs: data.speechStartMs, endMs: isMs(data.speechEndMs) ? data.speechEndMs : undefined, text: data.text });
+      items.push({ kind: 'caller', startMs: data.speechStartMs, endMs: isMs(data.speechEndMs) ? data.speechEndMs : undefined, text: data.text, fromEvents: true });
     } else if (type === 'dtmf' && isMs(data.atMs)) {
-      items.push({ kind: 'caller', startMs: data.atMs, text: `⌨ ${data.digits}` });
+      items.push({ kind: 'caller', startMs: data.atMs, text: `⌨ ${data.digits}`, fromEvents: true });
     } else if (type === 'bot' && isMs(data.atMs)) {
       endPrompt(data.atMs);
-      waiting = { kind: 'bot', startMs: data.atMs, text: data.text };
+      waiting = { kind: 'bot', startMs: data.atMs, text: data.text, fromEvents: true };
       items.push(waiting);
     } else if (type === 'botAudioStart' && isMs(data.atMs) && waiting) {
       waiting.startMs = data.atMs;
@@ -80,14 +81,14 @@ export function turnTimes(turns, items) {
 }
 
 const LANES = [
-  ['bot', 'bot'],
-  ['caller', 'caller'],
-  ['marks', 'barge-in / QA'],
+  ['bot', t('bot')],
+  ['caller', t('caller')],
+  ['marks', t('barge-in / QA')],
 ];
 
 /** The lanes of the timeline; `onSeek(ms)` is called with the clicked item's start. */
 export function renderTimeline(items, onSeek) {
-  if (items.length === 0) return el('p', { class: 'muted', id: 'timeline', text: 'No timing recorded for this call.' });
+  if (items.length === 0) return el('p', { class: 'muted', id: 'timeline', text: t('No timing recorded for this call.') });
   const totalMs = Math.max(1000, ...items.map((i) => i.endMs ?? i.startMs)) * 1.02;
   const pct = (ms) => `${((ms / totalMs) * 100).toFixed(3)}%`;
   const lanes = new Map(LANES.map(([key]) => [key, el('div', { class: 'tl-track' })]));

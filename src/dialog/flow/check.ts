@@ -5,6 +5,7 @@ import { builtinIntents, globalIntentNames } from '../nlu/index.ts';
 import type { FlowDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
 import { formatterNames, parseTemplateRefs, runtimeNamespaces } from './template.ts';
 import type { FlowProblemCode } from './types.ts';
+import { stepEdges, transitionTarget } from './graph.ts';
 
 export type { YamlPath };
 
@@ -55,10 +56,6 @@ export function suggest(name: string, known: string[], what: string): string {
   if (close) return `did you mean "${close.k}"?`;
   const list = known.slice(0, 12).join(', ');
   return known.length === 0 ? `define a ${what} first` : `use one of the ${what}s: ${list}${known.length > 12 ? ', ...' : ''}`;
-}
-
-function transitionTarget(t: Transition): string {
-  return typeof t === 'string' ? t : t.goto;
 }
 
 function stepKinds(step: StepDefinition): string[] {
@@ -149,25 +146,14 @@ export function checkFlowDefinition(def: FlowDefinition, baseDir: string): PathP
     if (!isWaitingStep(step) && (step.no_input || step.no_match || step.on_emotion)) {
       problems.push({ path: at, atKey: true, severity: 'warning', code: 'step-kind', message: `step "${name}" has no_input/no_match/on_emotion but does not wait for an answer`, hint: 'add on: with the answers it expects, or remove these handlers' });
     }
-    for (const [intent, t] of Object.entries(step.on ?? {})) {
-      if (intent !== 'any') checkIntent(intent, [...at, 'on', intent], true);
-      addTarget(name, transitionTarget(t), [...at, 'on', intent], false);
-    }
+    for (const intent of Object.keys(step.on ?? {})) if (intent !== 'any') checkIntent(intent, [...at, 'on', intent], true);
     for (const [key, intent] of Object.entries(step.dtmf ?? {})) {
       checkIntent(intent, [...at, 'dtmf', key], false);
       if (intent !== 'any' && step.on && !(intent in step.on) && !(intent in def.globals)) {
         problems.push({ path: [...at, 'dtmf', key], severity: 'error', code: 'undefined-intent', message: `DTMF ${key} gives intent "${intent}", which this step has no transition for`, hint: `add "${intent}: <step>" under on:` });
       }
     }
-    for (const [emotion, t] of Object.entries(step.on_emotion ?? {})) addTarget(name, transitionTarget(t), [...at, 'on_emotion', emotion], false);
-    if (step.no_input?.goto) addTarget(name, step.no_input.goto, [...at, 'no_input', 'goto'], false);
-    if (step.no_match?.goto) addTarget(name, step.no_match.goto, [...at, 'no_match', 'goto'], false);
-    if (step.goto) addTarget(name, step.goto, [...at, 'goto'], true);
-    if (step.webhook) {
-      step.webhook.branches.forEach((b, i) => addTarget(name, b.goto, [...at, 'webhook', 'branches', i, 'goto'], true));
-      if (step.webhook.default) addTarget(name, step.webhook.default, [...at, 'webhook', 'default'], true);
-      addTarget(name, step.webhook.on_error, [...at, 'webhook', 'on_error'], true);
-    }
+    for (const edge of stepEdges(step)) addTarget(name, edge.to, [...at, ...edge.path], edge.passThrough);
     if (isWaitingStep(step)) {
       if (!step.no_input && !defaultNoInput) {
         problems.push({ path: at, atKey: true, severity: 'error', code: 'missing-no-input', message: `step "${name}" waits for an answer but has no no_input handling`, hint: 'add no_input: { retries: 1, say: ..., goto: <step> } here or under defaults:' });

@@ -11,3 +11,4 @@ export { renderTemplate, parseTemplateRefs, formatterNames } from './template.ts
 export type { FetchLike, WebhookOutcome } from './webhook.ts';
 export { flowPromptTexts } from './prompts.ts';
 export { checkCallTarget, type CallTargetCheck } from './call-target.ts';
+export { describeFlow, describeFlows, stepEdges, type FlowStepView, type FlowView, type StepEdge } from './graph.ts';

@@ -50,6 +50,13 @@ const slotScoreShort = 0.6;
 const slotScoreLong = 0.45;
 /** A whole-utterance word that only opens the utterance ("对，是这张") counts, a little less. */
 const leadingExactFactor = 0.7;
+/**
+ * A correction ("不对，是后天", "no, friday"): an opening that only denies, then a value the step can take. The value
+ * wins over the bare denial (a whole-utterance denial word that opens the answer scores leadingExactFactor).
+ */
+const correctionScore = 0.8;
+const zhNegatorChar = /[不没别未]/u;
+const enNegatorWord = /(?:^|\s)(?:not|never|no|cannot|can not|do not|did not|will not|won ?t|can ?t|don ?t)(?:\s|$)/;
 const clauseBreak = /[,，.。!！?？;；、…\s]+/u;
 
 function escapeRegExp(s: string): string {
@@ -87,6 +94,8 @@ export class IntentClassifier {
   private readonly intents: CompiledIntent[];
   private readonly index = new Map<string, number>();
   private readonly phrases: Phrase[];
+  /** The whole of an answer that only denies (不对, 不是不是, no), from the `no` intent's words. */
+  private readonly denialOnly?: RegExp;
 
   constructor(lang: Lang, definitions: IntentDefinition[]) {
     this.lang = lang;
@@ -112,6 +121,9 @@ export class IntentClassifier {
     });
     phrases.sort((a, b) => b.text.length - a.text.length);
     this.phrases = phrases;
+    const no = this.definition('no');
+    const denials = no ? [...no.keywords, ...no.exact].map((w) => escapeRegExp(normalizePhrase(w, lang))).filter((w) => w.length > 0) : [];
+    if (denials.length > 0) this.denialOnly = new RegExp(`^(?:(?:${denials.join('|')})${lang === 'en' ? ' ?' : ''})+$`, 'u');
   }
 
   has(intent: string): boolean {
@@ -272,8 +284,34 @@ export class IntentClassifier {
         const target = negation === undefined ? undefined : this.index.get(negation);
         if (target !== undefined && this.intents[target]!.exact?.test(leading)) scores[i] = (scores[i] ?? 0) * 0.5;
       }
+      const correction = this.correctionAfterDenial(normalized, leading);
+      if (correction !== undefined) {
+        for (let i = 0; i < n; i++) {
+          const def = this.intents[i]!.def;
+          if (!def.slot || !this.slotFits(def.slot, slots)) continue;
+          if (correction) {
+            scores[i] = Math.max(scores[i] ?? 0, def.weight * correctionScore);
+            approximate[i] = 0;
+          } else {
+            // 不是，明天没空: the day named is the one the caller cannot do.
+            scores[i] = (scores[i] ?? 0) * 0.5;
+          }
+        }
+      }
     }
     return scores;
+  }
+
+  /**
+   * For an answer that opens with a bare denial and goes on: true when the rest says a value without another
+   * negation ("不对，是后天" corrects the value), false when it negates again ("不是，明天还不了" still refuses);
+   * undefined for any other answer.
+   */
+  private correctionAfterDenial(normalized: string, leading: string): boolean | undefined {
+    if (!this.denialOnly?.test(leading) || !normalized.startsWith(leading)) return undefined;
+    const rest = normalized.slice(leading.length);
+    if (rest.trim().length === 0) return undefined;
+    return !(this.lang === 'en' ? enNegatorWord.test(` ${rest} `) : zhNegatorChar.test(rest));
   }
 
   private slotFits(slot: NonNullable<IntentDefinition['slot']>, slots: Slots): boolean {

@@ -1,6 +1,7 @@
 import type { Lang } from '../types.ts';
 import { parseDateTime } from './dates.ts';
 import { chineseNumeralsToArabic, englishNumbersToArabic } from './numbers.ts';
+import { digitsFromSoundAlikes } from './pinyin.ts';
 import type { Slots } from './types.ts';
 
 const zhAmount = /(?:[¥￥]\s*)?(\d+(?:\.\d+)?)(?:点(\d+))?(万|千)?(块钱|块|元|人民币|rmb)?(\d)?(毛|角)?/g;
@@ -8,7 +9,7 @@ const enAmount = /(?:\$\s?(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?) ?(thousand|k)? ?(dolla
 
 /** The utterance with all numbers as Arabic digits: what slot extraction and date parsing read. */
 export function toArabic(normalized: string, lang: Lang, onDigitString?: (digits: string) => void): string {
-  return lang === 'zh' ? chineseNumeralsToArabic(normalized, onDigitString) : englishNumbersToArabic(normalized, onDigitString);
+  return lang === 'zh' ? chineseNumeralsToArabic(digitsFromSoundAlikes(normalized), onDigitString) : englishNumbersToArabic(normalized, onDigitString);
 }
 
 function zhAmountOf(text: string): number | undefined {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AudioLeg } from '../../media/index.ts';
 import type { AsteriskConfig } from '../config.ts';
-import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferTarget } from '../types.ts';
+import type { HangupInfo, OpenMediaOptions, PbxCall, PbxCallEvents, PbxCallInfo, TransferTarget } from '../types.ts';
 import type { AriRest } from './ari/ari-rest.ts';
 import { causeText, hangupFromDestroyed, hangupFromRequest, type HangupRequestFields } from './hangup-cause.ts';
 import { AudioSocketLeg } from './media/audiosocket-leg.ts';
@@ -56,6 +56,7 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   private bridgeId: string | undefined;
   private mediaChannelId: string | undefined;
   private openingMedia: Promise<AudioLeg> | undefined;
+  private answering: Promise<void> | undefined;
   /** Set when the media path was built before dialling (early media); openMedia() then reuses it. */
   private earlyLeg: AsteriskMediaLeg | undefined;
   private tearingDown: Promise<void> | undefined;
@@ -87,12 +88,17 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
   async answer(): Promise<void> {
     this.assertLive('answer');
     if (this.state === 'up') return;
-    await this.host.rest().answer(this.channelId);
-    this.state = 'up';
+    this.answering ??= this.host
+      .rest()
+      .answer(this.channelId)
+      .then(() => {
+        this.state = 'up';
+      });
+    await this.answering;
   }
 
-  openMedia(): Promise<AudioLeg> {
-    this.openingMedia ??= this.setUpMedia();
+  openMedia(opts?: OpenMediaOptions): Promise<AudioLeg> {
+    this.openingMedia ??= this.setUpMedia(opts?.answer === true);
     return this.openingMedia;
   }
 
@@ -239,24 +245,27 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     this.bridgeId = randomUUID();
     this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
     this.host.claimMediaChannel(this.mediaChannelId, this);
+    const bridgeId = this.bridgeId;
+    const bridged = rest.createBridge(bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+    const mediaJoined = this.joinMediaChannel(rest, bridged);
     try {
-      await rest.createBridge(this.bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
-      const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, this.mediaChannelId, this.log);
-      this.leg = media.leg;
-      this.earlyLeg = media.leg;
-      media.leg.once('close', (reason) => {
-        if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
-        else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
-      });
-      await addToBridge(rest, this.bridgeId, this.mediaChannelId, () => this.isEnded || media.leg.closed);
-      return { leg: media.leg, bridgeId: this.bridgeId };
+      await Promise.all([bridged, mediaJoined]);
+      this.earlyLeg = await mediaJoined;
+      return { leg: this.earlyLeg, bridgeId };
     } catch (err) {
-      await this.tearDownMedia({ code: 'transport_error', detail: (err as Error).message });
+      await this.failedSetUp([bridged, mediaJoined]);
       throw new Error(`${this.channelId}: preparing ${cfg.media} early media failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  private async setUpMedia(): Promise<AudioLeg> {
+  /**
+   * The answer, the bridge and the externalMedia channel are requested at once rather than one after another:
+   * each serial ARI round trip also waits for this event loop, which under a burst is busy with the other calls'
+   * frames (issue 9). Each channel joins the bridge as soon as it may: the caller once answered (an inbound
+   * channel was only captured bridged after its answer), the media channel once in Stasis. Both join orders
+   * appear in the captures (caller first in external-media-*, media first in early-media-*).
+   */
+  private async setUpMedia(answer: boolean): Promise<AudioLeg> {
     this.assertLive('openMedia');
     const rest = this.host.rest();
     const cfg = this.host.cfg;
@@ -268,32 +277,56 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
       leg.startCallerClock();
       return leg;
     }
+    const answered = answer ? this.answer() : Promise.resolve();
     this.bridgeId = randomUUID();
     this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
     this.host.claimMediaChannel(this.mediaChannelId, this);
+    const bridgeId = this.bridgeId;
+    const bridged = rest.createBridge(bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+    const callerJoined = Promise.all([answered, bridged]).then(() => rest.addChannel(bridgeId, this.channelId));
+    const mediaJoined = this.joinMediaChannel(rest, bridged);
     try {
-      await rest.createBridge(this.bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
-      await rest.addChannel(this.bridgeId, this.channelId);
-      const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, this.mediaChannelId, this.log);
-      this.leg = media.leg;
-      media.leg.once('close', (reason) => {
-        if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
-        else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
-      });
-      if (this.ended) throw new Error('the call ended while its media was being set up');
-      await addToBridge(rest, this.bridgeId, this.mediaChannelId, () => this.isEnded || media.leg.closed);
-      if (this.ended || media.leg.closed) throw new Error('the call ended while its media was being set up');
+      await Promise.all([answered, bridged, callerJoined, mediaJoined]);
+      const leg = await mediaJoined;
+      if (this.ended || leg.closed) throw new Error('the call ended while its media was being set up');
       // Not waiting for caller audio: every Asterisk leg delivers nothing while the caller's phone suppresses
       // silence, and a callee who waits for the bot to speak first may send nothing at all
       // (audiosocket-caller-leading-gap). The bridge holds both channels and our direction is open (socket
       // connected, RTP address known), so the greeting is heard; the caller clock runs from here.
-      media.leg.startCallerClock();
-      this.log.debug({ media: cfg.media, bridgeId: this.bridgeId }, 'media up');
-      return media.leg;
+      leg.startCallerClock();
+      this.log.debug({ media: cfg.media, bridgeId }, 'media up');
+      return leg;
     } catch (err) {
-      await this.tearDownMedia({ code: 'transport_error', detail: (err as Error).message });
+      await this.failedSetUp([answered, bridged, callerJoined, mediaJoined]);
       throw new Error(`${this.channelId}: opening ${cfg.media} media failed: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * Creates the externalMedia channel (its transport up, in Stasis) and adds it to the bridge once that exists.
+   * The leg is the call's from the moment it exists, so a teardown closes it whatever fails next.
+   */
+  private async joinMediaChannel(rest: AriRest, bridged: Promise<unknown>): Promise<AsteriskMediaLeg> {
+    const mediaChannelId = this.mediaChannelId;
+    const bridgeId = this.bridgeId;
+    if (!mediaChannelId || !bridgeId) throw new Error(`${this.channelId}: no media channel id`);
+    const media = await createExternalMedia({ ...this.host.mediaDeps(), rest, log: this.log }, this.info.pbxCallId, mediaChannelId, this.log);
+    this.leg = media.leg;
+    media.leg.once('close', (reason) => {
+      if (reason.code === 'transport_error' || reason.code === 'protocol_error') this.onMediaChannelGone(reason.detail ?? reason.code);
+      else if (reason.code === 'dead_media') this.onDeadMedia(reason.detail ?? reason.code);
+    });
+    await bridged;
+    if (this.ended) throw new Error('the call ended while its media was being set up');
+    await addToBridge(rest, bridgeId, mediaChannelId, () => this.isEnded || media.leg.closed);
+    return media.leg;
+  }
+
+  /** A set-up step failed: let the others settle (a leg still being made is then closed too), then tear down. */
+  private async failedSetUp(steps: Promise<unknown>[]): Promise<void> {
+    const results = await Promise.allSettled(steps);
+    const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    await this.tearDownMedia({ code: 'transport_error', detail: (first?.reason as Error | undefined)?.message ?? 'media set-up failed' });
   }
 
   /** Close the leg, hang up the media channel and destroy the bridge; safe to call repeatedly. */

@@ -268,11 +268,17 @@ export class FreeswitchAdapter extends EventEmitter<PbxAdapterEvents> implements
     const exists = (await this.client.api(`uuid_exists ${pbxCallId}`)).trim();
     if (exists === 'false') return undefined;
     if (exists !== 'true') throw new Error(`uuid_exists ${pbxCallId}: unexpected reply ${JSON.stringify(exists.slice(0, 200))}`);
-    return { pbxCallId, attemptId: await this.attemptOf(pbxCallId), state: 'exists' };
+    const bridgedTo = await this.variableOf(pbxCallId, 'bridge_uuid');
+    return { pbxCallId, attemptId: await this.attemptOf(pbxCallId), state: 'exists', ...(bridgedTo ? { bridgedTo } : {}) };
   }
 
-  private async attemptOf(uuid: string): Promise<string | undefined> {
-    const value = (await this.client.api(`uuid_getvar ${uuid} ${ATTEMPT_VARIABLE}`)).trim();
+  private attemptOf(uuid: string): Promise<string | undefined> {
+    return this.variableOf(uuid, ATTEMPT_VARIABLE);
+  }
+
+  /** A channel variable, undefined when unset (`_undef_`) or the channel is gone (`-ERR`). */
+  private async variableOf(uuid: string, name: string): Promise<string | undefined> {
+    const value = (await this.client.api(`uuid_getvar ${uuid} ${name}`)).trim();
     return value && value !== '_undef_' && !value.startsWith('-ERR') ? value : undefined;
   }
 

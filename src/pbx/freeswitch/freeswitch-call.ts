@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AudioLeg } from '../../media/index.ts';
-import type { HangupInfo, PbxCall, PbxCallEvents, PbxCallInfo, TransferOutcome, TransferTarget } from '../types.ts';
+import type { HangupInfo, OpenMediaOptions, PbxCall, PbxCallEvents, PbxCallInfo, TransferOutcome, TransferTarget } from '../types.ts';
 import { CallRecording, type RecordingOptions, recordingPath } from './call-recording.ts';
 import type { EslEvent } from './esl/esl-message.ts';
 import { causeName, causeNumber } from './hangup-causes.ts';
@@ -109,7 +109,9 @@ export class FreeswitchCall extends EventEmitter<PbxCallEvents> implements PbxCa
     await this.startRecording();
   }
 
-  async openMedia(): Promise<AudioLeg> {
+  async openMedia(opts?: OpenMediaOptions): Promise<AudioLeg> {
+    // Answered first, as before the option existed: the recording starts at the answer.
+    if (opts?.answer) await this.answer();
     if (this.ended) throw new Error(`call ${this.uuid} has already ended`);
     if (this.leg && !this.leg.closed) return this.leg;
     // Outbound calls are answered when they get here and never see answer().

@@ -20,8 +20,8 @@ async function answeredCallWithMedia(h: Harness): Promise<{ call: PbxCall; leg: 
   const callP = nextCall(h.adapter);
   const ch = h.asterisk.placeInboundCall({ args: ['flow=demo', 'lang=en'] });
   const call = await callP;
-  await call.answer();
-  const leg = await call.openMedia();
+  // As the call runner does it: the answer overlaps the media set-up.
+  const leg = await call.openMedia({ answer: true });
   return { call, leg, channelId: ch.id };
 }
 
@@ -139,10 +139,48 @@ test('websocket: openMedia asks for server mode and dials /media/<connection id>
     assert.is(em.query.encapsulation, 'none');
     assert.is(em.query.connection_type, 'server');
     assert.is(em.query.format, 'ulaw');
-    const order = h.asterisk.requests.map((r) => `${r.method} ${r.path.replace(/\/[^/]*-media-[^/]*/, '/<media>').replace(/bridges\/[^/]+/, 'bridges/<b>')}`);
-    const i = (s: string): number => order.findIndex((o) => o.startsWith(s));
-    assert.ok(i('POST /ari/bridges') < i('POST /ari/bridges/<b>/addChannel'));
-    assert.ok(i('POST /ari/channels/externalMedia') > i('POST /ari/bridges/<b>/addChannel'));
+    // Each channel joins the bridge only once both exist and it may: the caller once answered, the media
+    // channel once its externalMedia request was answered.
+    const reqs = h.asterisk.requests;
+    const bridge = reqs.find((r) => r.method === 'POST' && r.path === '/ari/bridges');
+    const answer = reqs.find((r) => r.path.endsWith('/answer'));
+    const adds = reqs.filter((r) => r.path.endsWith('/addChannel'));
+    const callerAdd = adds.find((r) => !r.query.channel?.includes('-media-'));
+    const mediaAdd = adds.find((r) => r.query.channel?.includes('-media-'));
+    assert.ok(bridge?.repliedAt !== undefined && answer?.repliedAt !== undefined && em.repliedAt !== undefined && callerAdd && mediaAdd, 'every step made');
+    for (const add of adds) assert.ok(add.at >= bridge.repliedAt, 'addChannel after the bridge exists');
+    assert.ok(callerAdd.at >= answer.repliedAt, 'the caller is bridged only once answered');
+    assert.ok(mediaAdd.at >= em.repliedAt, 'the media channel is bridged only once created');
+  } finally {
+    await h.close();
+  }
+});
+
+test('openMedia({ answer }) asks for the bridge and the media channel while the answer is outstanding', async () => {
+  const { h } = await setUp('websocket');
+  try {
+    const release = h.asterisk.holdRequests((r) => r.path.endsWith('/answer'));
+    const callP = nextCall(h.adapter);
+    h.asterisk.placeInboundCall({ args: ['flow=demo', 'lang=en'] });
+    const call = await callP;
+    const opening = call.openMedia({ answer: true });
+    const seen = (path: string): boolean => h.asterisk.requests.some((r) => r.path === path);
+    try {
+      await until(() => seen('/ari/bridges') && seen('/ari/channels/externalMedia'), 10_000, 'bridge and externalMedia requested during the answer');
+      // The media channel may already be bridged; the caller must wait for its answer.
+      await until(() => h.asterisk.requests.some((r) => r.query.channel?.includes('-media-')), 10_000, 'media channel bridged');
+      assert.not.ok(
+        h.asterisk.requests.some((r) => r.path.endsWith('/addChannel') && !r.query.channel?.includes('-media-')),
+        'the caller is not bridged before the answer',
+      );
+    } finally {
+      release();
+    }
+    const leg = await opening;
+    assert.is(leg.closed, false);
+    const answer = h.asterisk.requests.find((r) => r.path.endsWith('/answer'));
+    const callerAdd = h.asterisk.requests.find((r) => r.path.endsWith('/addChannel') && !r.query.channel?.includes('-media-'));
+    assert.ok(answer?.repliedAt !== undefined && callerAdd && callerAdd.at >= answer.repliedAt, 'the caller joined after the answer');
   } finally {
     await h.close();
   }

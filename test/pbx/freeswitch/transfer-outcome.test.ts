@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PbxCallRunner } from '../../../src/calls/index.ts';
+import { PbxCallRunner, settlePendingTransfers } from '../../../src/calls/index.ts';
+import { createFreeswitchAdapter } from '../../../src/pbx/freeswitch/index.ts';
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { openSqliteStore, type CallRecord, type Store } from '../../../src/store/index.ts';
 import { log, rig, type Rig, teardown, until } from './harness.ts';
@@ -23,8 +24,8 @@ interface Setup {
   seen: { callId?: string };
 }
 
-async function setUp(route: TransferRoute): Promise<Setup> {
-  const r = await rig({ transferVerifyMs: 3000 });
+async function setUp(route: TransferRoute, transferVerifyMs = 3000): Promise<Setup> {
+  const r = await rig({ transferVerifyMs });
   const dir = mkdtempSync(join(tmpdir(), 'callpilot-fs-transfer-'));
   const store = openSqliteStore(join(dir, 'calls.db'));
   const seen: { callId?: string } = {};
@@ -88,8 +89,8 @@ test('the caller hangs up while the agent phone rings: stored abandoned, hung up
   try {
     const channel = await s.r.fs.placeInboundCall({ callerId: '13800138000' });
     await until(() => s.r.fs.channel(channel.uuid).transferredTo !== undefined, 'transferred to the agent extension', 10000);
-    // The runner has stored `transferred` and is waiting for the verdict; the caller gives up.
-    await storedCall(s, (c) => c.disposition === 'transferred', 'transferred stored first');
+    // The runner has stored `transfer_pending` (never `transferred` on faith) and is waiting; the caller gives up.
+    await storedCall(s, (c) => c.disposition === 'transfer_pending', 'transfer_pending stored first');
     await s.r.fs.hangupFromCaller(channel.uuid);
     const call = await storedCall(s, (c) => c.disposition === 'abandoned', 'abandoned stored');
     assert.is(call.hangupBy, 'caller');
@@ -97,6 +98,53 @@ test('the caller hangs up while the agent phone rings: stored abandoned, hung up
   } finally {
     await tearDown(s);
   }
+});
+
+/**
+ * callpilot dies while the agent phone rings (the verdict is pending: `transfer_pending` stored); what happens on the
+ * PBX meanwhile, then a restarted callpilot (a new adapter on the same FreeSWITCH) settles the call from what the PBX
+ * shows: bridged to the agent -> `transferred`, still ringing or gone -> `transfer_unverified`, never a guess.
+ */
+async function crashWhilePending(meanwhile: (s: Setup, uuid: string) => Promise<void>): Promise<CallRecord & { callerHungUp: boolean }> {
+  const s = await setUp('ring', 600_000);
+  try {
+    const channel = await s.r.fs.placeInboundCall({ callerId: '13800138000' });
+    await storedCall(s, (c) => c.disposition === 'transfer_pending', 'transfer_pending stored');
+    await s.r.adapter.stop(); // the crash: nobody watches the transfer any more
+    await meanwhile(s, channel.uuid);
+    const restarted = createFreeswitchAdapter(s.r.cfg, { log });
+    await restarted.start();
+    await until(() => restarted.ready, 'the restarted adapter is connected', 10000);
+    try {
+      const settled = await settlePendingTransfers(s.store.calls, [restarted], log, { endedBefore: new Date(Date.now() + 60_000).toISOString() });
+      assert.equal(Object.values(settled), [1], JSON.stringify(settled));
+    } finally {
+      await restarted.stop();
+    }
+    const call = (await s.store.calls.getCall(s.seen.callId as string)) as CallRecord;
+    const verdict = (await s.store.calls.listEvents(call.id)).find((e) => e.type === 'transferOutcome');
+    assert.is(verdict?.data.recovered, true, 'the verdict is marked as learned at recovery');
+    return { ...call, callerHungUp: s.r.fs.channel(channel.uuid).hungUp };
+  } finally {
+    await tearDown(s);
+  }
+}
+
+test('crash while the agent rings, the agent answers meanwhile: settled transferred from the bridge FreeSWITCH shows', async () => {
+  const call = await crashWhilePending(async (s, uuid) => s.r.fs.agentAnswers(uuid));
+  assert.is(call.disposition, 'transferred');
+});
+
+test('crash while the agent rings, still ringing at restart: transfer_unverified, the caller is not hung up', async () => {
+  const call = await crashWhilePending(async () => undefined);
+  assert.is(call.disposition, 'transfer_unverified');
+  assert.not.ok(call.callerHungUp, 'recovery never hangs up a caller handed to a human');
+});
+
+test('crash while the agent rings, the caller gone at restart: transfer_unverified (nobody knows if an agent answered)', async () => {
+  const call = await crashWhilePending(async (s, uuid) => s.r.fs.hangupFromCaller(uuid));
+  assert.is(call.disposition, 'transfer_unverified');
+  assert.ok(call.callerHungUp);
 });
 
 test.run();

@@ -3,7 +3,8 @@ import type { CallStore } from '../../../src/store/index.ts';
 import { tone } from './harness.ts';
 
 /**
- * Speaks a last sentence and transfers, then stores its end the way the real engine does (`transferred`). The
+ * Speaks a last sentence and transfers, then stores its end the way the real engine does (`transferred`, or the
+ * request's `transferDisposition`). The
  * call row is created unless it exists (an outbound attempt's row is stored before dialling).
  */
 export function transferringEngine(calls: CallStore, seen: { callId?: string; pbxCallId?: string }): CallEngine {
@@ -17,7 +18,7 @@ export function transferringEngine(calls: CallStore, seen: { callId?: string; pb
       }
       req.leg.play(tone(400));
       await req.control?.transfer('caller asked for a human', '转人工');
-      await calls.updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: 'transferred', hangupBy: 'transfer' });
+      await calls.updateCall(callId, { status: 'ended', endedAt: new Date().toISOString(), disposition: req.transferDisposition ?? 'transferred', hangupBy: 'transfer' });
       return { callId, disposition: 'transferred', endedBy: 'transfer', transcript: [] };
     },
   } as unknown as CallEngine;

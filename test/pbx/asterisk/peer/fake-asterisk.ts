@@ -99,6 +99,7 @@ const ASTERISK_ID = '02:fc:00:00:00:01';
  */
 export class FakeAsterisk {
   readonly requests: RecordedRequest[] = [];
+  private readonly holds: Array<{ matches(r: RecordedRequest): boolean; released: Promise<void> }> = [];
   readonly warnings: string[] = [];
   /** Every chan_websocket text frame the bot sent, as `<channel id> <text>`. */
   readonly mediaCommands: string[] = [];
@@ -332,6 +333,20 @@ export class FakeAsterisk {
     return Buffer.from(header.slice(6), 'base64').toString() === `${this.username}:${this.password}`;
   }
 
+  /**
+   * Holds the requests `matches` picks (recorded on arrival, handled after release) until the returned function is
+   * called: a test sees what the client does while one reply is outstanding, without relying on timing.
+   */
+  holdRequests(matches: (r: RecordedRequest) => boolean): () => void {
+    let release!: () => void;
+    const hold = { matches, released: new Promise<void>((resolve) => (release = resolve)) };
+    this.holds.push(hold);
+    return () => {
+      this.holds.splice(this.holds.indexOf(hold), 1);
+      release();
+    };
+  }
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const chunks: Buffer[] = [];
@@ -349,6 +364,8 @@ export class FakeAsterisk {
     delete query.api_key;
     const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, body, status: 0, at: performance.now() };
     this.requests.push(record);
+    const held = this.holds.find((h) => h.matches(record));
+    if (held) await held.released;
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
       record.repliedAt = performance.now();

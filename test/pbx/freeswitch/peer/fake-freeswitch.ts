@@ -781,6 +781,20 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
 
   private route: (extension: string, context: string) => TransferRoute = () => 'tone';
 
+  /** The agent phone a transferred caller rings (route `ring`) answers: the caller is bridged to it. */
+  agentAnswers(uuid: string): void {
+    const channel = this.channel(uuid);
+    channel.bridgedTo = randomUUID();
+    // Not captured: FreeSWITCH's documented bridge_uuid variable names the other leg while bridged.
+    channel.variables.bridge_uuid = channel.bridgedTo;
+    this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_ANSWER', {
+      'Event-Name': 'CHANNEL_BRIDGE',
+      'Bridge-A-Unique-ID': channel.uuid,
+      'Bridge-B-Unique-ID': channel.bridgedTo,
+      'Other-Leg-Unique-ID': channel.bridgedTo,
+    });
+  }
+
   async transfer(channel: FakeChannel, extension: string, context = 'default'): Promise<void> {
     channel.transferredTo = extension;
     channel.transferredContext = context;
@@ -806,13 +820,7 @@ export class FakeFreeswitch extends EventEmitter<FakeFreeswitchEvents> {
         return;
       }
       if (route === 'ring') return;
-      channel.bridgedTo = randomUUID();
-      this.channelEvent(channel, 'b_audio_stream.esl.jsonl', (e) => e['Event-Name'] === 'CHANNEL_ANSWER', {
-        'Event-Name': 'CHANNEL_BRIDGE',
-        'Bridge-A-Unique-ID': channel.uuid,
-        'Bridge-B-Unique-ID': channel.bridgedTo,
-        'Other-Leg-Unique-ID': channel.bridgedTo,
-      });
+      this.agentAnswers(channel.uuid);
       return;
     }
     await this.replay(channel, sequence.slice(0, hangupAt));

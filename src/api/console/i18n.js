@@ -1,0 +1,209 @@
+// The console's two languages. English is the source text; ZH maps each English string to its Chinese. The choice
+// is kept in localStorage; switching reloads the page, so every module renders in the new language from the start.
+// Static text in the HTML is translated in place (text nodes, placeholders, titles); scripts call t() on theirs.
+
+const STORAGE_KEY = 'callpilot.lang';
+
+const ZH = {
+  // header and tabs
+  Calls: '通话',
+  Campaigns: '外呼任务',
+  QA: '质检',
+  Flows: '流程',
+  'Sign out': '退出登录',
+  '🎙 Talk to the bot': '🎙 与机器人通话',
+  '⏹ Hang up': '⏹ 挂断',
+  'Bot language': '机器人语言',
+  'UI language': '界面语言',
+  ready: '就绪',
+  'server unreachable': '服务器无法访问',
+  // call list
+  all: '全部',
+  active: '进行中',
+  ended: '已结束',
+  'in + out': '呼入 + 呼出',
+  inbound: '呼入',
+  outbound: '呼出',
+  'number ends with': '号码尾号',
+  flow: '流程',
+  disposition: '结果',
+  Search: '搜索',
+  Started: '开始时间',
+  Dir: '方向',
+  Number: '号码',
+  Flow: '流程',
+  Status: '状态',
+  Disposition: '结果',
+  Length: '时长',
+  Newest: '最新',
+  'Older ›': '更早 ›',
+  'Select a call to see its transcript.': '选择一个通话查看转写。',
+  'No calls yet. Press “Talk to the bot” or place a call.': '还没有通话。点击“与机器人通话”或发起外呼。',
+  'Place a test call': '拨打测试电话',
+  'default flow': '默认流程',
+  'default language': '默认语言',
+  Call: '通话',
+  Live: '实时',
+  'Live call': '实时通话',
+  // call page
+  PBX: 'PBX',
+  From: '主叫',
+  To: '被叫',
+  Language: '语言',
+  Ended: '结束时间',
+  Hangup: '挂机',
+  Variables: '变量',
+  'Turn latency': '轮次延迟',
+  'No recordings for this call.': '此通话没有录音。',
+  Timeline: '时间轴',
+  Transcript: '转写',
+  Events: '事件',
+  caller: '客户',
+  bot: '机器人',
+  'bot (greeting)': '机器人（开场白）',
+  'caller (keypad)': '客户（按键）',
+  'caller (silent)': '客户（无应答）',
+  'barge-in': '打断',
+  'barge-in / QA': '打断 / 质检',
+  'No turns recorded.': '没有对话记录。',
+  'No timing recorded for this call.': '此通话没有时间信息。',
+  'Show full numbers (audited)': '显示完整号码（记入审计）',
+  'Numbers are masked for your role.': '您的角色只能看到脱敏号码。',
+  'Full numbers shown; this read is in the audit log.': '已显示完整号码；本次查看已记入审计日志。',
+  '🎧 Listen in': '🎧 监听',
+  '⏹ Stop listening': '⏹ 停止监听',
+  listening: '监听中',
+  stopped: '已停止',
+  'call ended': '通话已结束',
+  // QA
+  'QA (质检)': '质检',
+  'CSV export': '导出 CSV',
+  rule: '规则',
+  'any severity': '任意级别',
+  critical: '严重',
+  major: '重要',
+  minor: '一般',
+  info: '提示',
+  Show: '查询',
+  'All rules': '全部规则',
+  Hits: '命中',
+  Found: '发现时间',
+  Rule: '规则',
+  Severity: '级别',
+  Leg: '说话方',
+  'In recording': '录音位置',
+  Text: '内容',
+  Score: '扣分',
+  'Per rule': '按规则',
+  'Per severity': '按级别',
+  'Per flow': '按流程',
+  More: '更多',
+  'No QA hits in this period.': '该时段没有质检命中。',
+  // flows
+  Version: '版本',
+  Steps: '步骤',
+  Description: '说明',
+  'Any waiting step': '任意等待中的步骤',
+  asks: '提问',
+  'moves on': '跳转',
+  webhook: 'Webhook',
+  ends: '结束',
+  transfers: '转人工',
+  start: '起点',
+  // PBX
+  connected: '已连接',
+  disconnected: '未连接',
+  'no PBX configured': '未配置 PBX',
+  // campaigns
+  Name: '名称',
+  State: '状态',
+  Progress: '进度',
+  Dialled: '已拨',
+  Connected: '接通',
+  'Answer rate': '接通率',
+  Start: '开始',
+  Pause: '暂停',
+  Resume: '继续',
+  Stop: '停止',
+  'Controls are for operators and admins.': '只有操作员和管理员可以控制任务。',
+  Outcomes: '结果分布',
+  'No attempt has ended yet.': '还没有结束的拨打。',
+  'Latest attempts': '最近拨打',
+  Created: '创建时间',
+  Try: '次数',
+  Verdict: '判定',
+  'Numbers are masked; full numbers only through the API with the unmask grant (audited).': '号码已脱敏；完整号码只能通过具有 unmask 权限的 API 查看（记入审计）。',
+  contacts: '联系人',
+  pending: '待拨',
+  'dialing now': '正在拨打',
+  done: '已完成',
+  'blocked (DNC, caps, role)': '已拦截（免打扰、频次、角色）',
+  dialled: '已拨',
+  'answer rate': '接通率',
+  'avg handle time': '平均通话时长',
+  'attempts left': '剩余拨打',
+  'next attempt': '下次拨打',
+  live: '实时',
+  // sign-in page
+  'API token': 'API 令牌',
+  'Sign in': '登录',
+  'Sign-in failed': '登录失败',
+  'No token yet? On the server run': '还没有令牌？请在服务器上运行',
+  '(an admin can also create one in the API). The token is exchanged for a session cookie; it is not kept in this browser.':
+    '（管理员也可以通过 API 创建）。令牌只用来换取会话 Cookie，不会保存在浏览器中。',
+};
+
+function savedLang() {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (saved === 'zh' || saved === 'en') return saved;
+  } catch {
+    // Storage blocked: the browser's language decides.
+  }
+  return (navigator.language || '').toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+export const uiLang = savedLang();
+
+/** The text in the UI language; English (the key) where no translation exists. */
+export function t(text) {
+  return uiLang === 'zh' ? (ZH[text] ?? text) : text;
+}
+
+/** Translates the page's static text: text nodes whose trimmed text is in the table, placeholders and titles. */
+function translateStatic(root) {
+  if (uiLang === 'en') return;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    // Keyed by the text with its white space folded: the HTML wraps long sentences over lines.
+    const text = node.nodeValue.trim().replace(/\s+/g, ' ');
+    if (!text || !ZH[text] || node.parentElement?.closest('script, style, code')) continue;
+    const [lead] = /^\s*/.exec(node.nodeValue);
+    const [trail] = /\s*$/.exec(node.nodeValue);
+    node.nodeValue = `${lead}${ZH[text]}${trail}`;
+  }
+  for (const element of root.querySelectorAll('[placeholder], [title]')) {
+    for (const name of ['placeholder', 'title']) {
+      const value = element.getAttribute(name);
+      if (value && ZH[value]) element.setAttribute(name, ZH[value]);
+    }
+  }
+}
+
+function main() {
+  document.documentElement.lang = uiLang === 'zh' ? 'zh-CN' : 'en';
+  translateStatic(document.body);
+  const select = document.querySelector('#ui-lang');
+  if (!select) return;
+  select.value = uiLang;
+  select.addEventListener('change', () => {
+    try {
+      localStorage.setItem(STORAGE_KEY, select.value);
+    } catch {
+      return;
+    }
+    location.reload();
+  });
+}
+
+main();
