@@ -27,7 +27,7 @@ export PATH="$node24/bin:$PATH" npm_config_nodedir="$node24"
 echo "suite on $(node --version) ($(command -v node))"
 install_warned=0
 bash .ci/npm-no-warnings.sh npm ci --prefer-offline --no-audit --no-fund || { rc=$?; [ "$rc" = 86 ] || exit "$rc"; install_warned=1; }
-# A hang guard only: the suite takes 11-15 minutes on a 2-core machine.
+# A hang guard only: the suite takes 11-15 minutes on a 2-core machine (plus 1-2 for the multi-node test at 400 contacts).
 suite=0
 timeout 2700 npm test -- "$@" || suite=$?
 if [ "$install_warned" = 1 ]; then echo "node 24: npm ci printed warnings (see above)"; [ "$suite" != 0 ] || suite=1; fi

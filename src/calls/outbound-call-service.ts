@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { maskText, newCallId, type AmdVerdict, type CallProgressVerdict, type EarlyMediaMonitor } from '../core/index.ts';
 import type { Disposition, OriginateRequest, PbxAdapter, PbxCall } from '../pbx/index.ts';
-import type { CallStore } from '../store/index.ts';
+import type { CallRecord, CallStore } from '../store/index.ts';
 import type { CallAdmission } from './call-admission.ts';
 import type { CallRunEnd } from './pbx-call-runner.ts';
 
@@ -85,6 +85,9 @@ export interface OutboundCallServiceOptions {
  * anything is dialled, so a crash mid-dial leaves a record; the dial then runs in the background to its outcome,
  * which is stored with the call and emitted as `outcome` (also available through `outcome(callId)`).
  */
+/** How long an attempt's outcome is read again while the store is away (as long as the dialer retries storing it). */
+const OUTCOME_READ_GIVE_UP_MS = 600_000;
+
 export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents> {
   private readonly o: OutboundCallServiceOptions;
   private readonly running = new Map<string, Promise<OutboundCallOutcome>>();
@@ -196,10 +199,7 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
 
   /** The store is the record of truth: the outcome is what was stored, so a listener sees what a restart would. */
   private async readOutcome(callId: string, telephony: Disposition, pbxCallId: string | undefined, passed: Set<string>): Promise<OutboundCallOutcome> {
-    const call = await this.o.calls.getCall(callId).catch((err: unknown) => {
-      this.o.log.error({ err, callId }, 'reading the outcome of the attempt failed');
-      return undefined;
-    });
+    const call = await this.readCall(callId);
     return {
       callId,
       telephony,
@@ -212,5 +212,27 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       pbxCallId,
       slots: Object.fromEntries(Object.entries(call?.variables ?? {}).filter(([k]) => !passed.has(k))),
     };
+  }
+
+  /**
+   * The stored call, read again with backoff while the store cannot answer (a database outage): what the runner
+   * stored, not the bare telephony result, is the outcome (an answered call read during an outage came out
+   * `answered` instead of its stored `completed`). Gives up after OUTCOME_READ_GIVE_UP_MS: the caller then has
+   * only the telephony result.
+   */
+  private async readCall(callId: string): Promise<CallRecord | undefined> {
+    const started = Date.now();
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        return await this.o.calls.getCall(callId);
+      } catch (err) {
+        if (Date.now() + wait - started > OUTCOME_READ_GIVE_UP_MS) {
+          this.o.log.error({ err, callId }, 'reading the outcome of the attempt failed');
+          return undefined;
+        }
+        this.o.log.warn({ err: (err as Error).message, callId, retryInMs: wait }, 'reading the outcome of the attempt failed; retrying');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 }

@@ -9,6 +9,7 @@ import type {
   CallStore,
   CampaignRecord,
   CampaignStore,
+  ClaimRequest,
   ContactNext,
   ContactRecord,
   WebhookEnqueue,
@@ -367,11 +368,11 @@ export class CampaignDialer {
       for (const contact of due) {
         if (room <= 0 || !bucket.canTake(now)) break;
         if (!(await this.compliant(campaign, profile, contact, now))) continue;
-        // Across nodes the trunk's budget is the store's: a token taken for a claim that then fails is not given
-        // back, so the nodes together stay at or under the trunk's CPS.
-        if (this.o.sharedPacing && !(await store.takeTrunkToken(campaign.trunk, trunkRate.get(campaign.trunk) ?? campaign.cps, now))) break;
-        const attempt = await this.claim(campaign, profile, contact, now);
-        // Other nodes filled the campaign's places since `live` was read: none left this tick.
+        // Across nodes the trunk's budget is the store's, taken in the claim itself: a claim lost to another node
+        // spends no token, so the nodes together dial at the trunk's CPS, never above it.
+        const pacing = this.o.sharedPacing ? { ratePerSec: trunkRate.get(campaign.trunk) ?? campaign.cps, nowMs: now } : undefined;
+        const attempt = await this.claim(campaign, profile, contact, now, pacing);
+        // Other nodes filled the campaign's places, or spent the trunk's budget, since this tick began: none left.
         if (attempt === 'full') break;
         if (!attempt) continue;
         bucket.take(now);
@@ -415,7 +416,13 @@ export class CampaignDialer {
     return contact.timeZone ?? zoneOfNumber(contact.number) ?? campaign.timeZone;
   }
 
-  private async claim(campaign: CampaignRecord, profile: ComplianceProfile, contact: ContactRecord, now: number): Promise<AttemptRecord | 'full' | undefined> {
+  private async claim(
+    campaign: CampaignRecord,
+    profile: ComplianceProfile,
+    contact: ContactRecord,
+    now: number,
+    pacing: ClaimRequest['pacing'],
+  ): Promise<AttemptRecord | 'full' | undefined> {
     const periods = localPeriods(now, this.zoneOf(campaign, contact));
     const result = await this.o.store.claimAttempt({
       campaignId: campaign.id,
@@ -428,6 +435,7 @@ export class CampaignDialer {
       callerId: this.nextCallerId(campaign),
       pbxCallId: this.adapterFor(campaign)?.newChannelId?.(),
       requireConsent: profile.requireConsent,
+      pacing,
       caps: {
         dayStart: this.iso(periods.dayStart),
         weekStart: this.iso(periods.weekStart),
@@ -441,7 +449,7 @@ export class CampaignDialer {
       this.o.onAttemptStart?.(campaign, result.attempt);
       return result.attempt;
     }
-    if (result.reason === 'full') return 'full';
+    if (result.reason === 'full' || result.reason === 'paced') return 'full';
     if (result.reason === 'dnc' || result.reason === 'no-consent' || result.reason === 'cap') {
       this.o.log.info({ campaignId: campaign.id, contactId: contact.id, number: maskNumber(contact.number), reason: result.reason, detail: result.detail }, 'contact not dialled');
     }

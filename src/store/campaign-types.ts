@@ -151,6 +151,12 @@ export interface ClaimRequest {
    * contact without it is blocked (`no_consent`) however it got into the campaign.
    */
   requireConsent?: boolean;
+  /**
+   * Take the call from the trunk's shared CPS budget (takeTrunkToken) inside the claim, after every other check: a
+   * token is spent exactly when an attempt is committed, so nodes racing for the same contact spend none on the
+   * claims they lose. No token: `paced`, nothing written.
+   */
+  pacing?: { ratePerSec: number; nowMs: number };
   /** Frequency caps checked in the claiming transaction, across all campaigns. */
   caps: {
     /** Start of the number's local day / week (ISO instants). */
@@ -168,8 +174,11 @@ export type ClaimResult =
   | { ok: true; attempt: AttemptRecord }
   | {
       ok: false;
-      /** `full`: the campaign already has maxConcurrent attempts in flight, counted across every node in the claim. */
-      reason: 'dnc' | 'no-consent' | 'cap' | 'full' | 'taken' | 'no-contact' | 'not-running';
+      /**
+       * `full`: the campaign already has maxConcurrent attempts in flight, counted across every node in the claim.
+       * `paced`: the trunk's shared CPS budget is spent for now (only with `pacing`).
+       */
+      reason: 'dnc' | 'no-consent' | 'cap' | 'full' | 'paced' | 'taken' | 'no-contact' | 'not-running';
       detail?: string;
     };
 

@@ -33,6 +33,9 @@ const POSTGRES_CALL_QUERY: CallQueryDialect = { param: (n) => `$${n}`, keyColumn
  * Calls, turns and events in PostgreSQL: the SQLite store's semantics (the shared contract tests hold both to
  * them). Writes go through the write queue, so a call outlives a database outage; reads need the database.
  */
+/** How long a call's read waits for that call's kept writes to reach the database before it reads anyway. */
+const READ_AFTER_WRITE_WAIT_MS = 10_000;
+
 export class PostgresCallStore implements CallStore {
   private readonly db: PostgresDatabase;
   private readonly writes: PostgresWriteQueue;
@@ -65,6 +68,9 @@ export class PostgresCallStore implements CallStore {
   }
 
   async getCall(id: string): Promise<CallRecord | undefined> {
+    // Read-your-writes for the call's own row (an outcome read right after an outage); while the database is still
+    // away the read below fails, as it would have.
+    await this.writes.written(id, READ_AFTER_WRITE_WAIT_MS);
     const { rows } = await this.read('getCall', () => this.db.query<CallRow>(`SELECT ${CALL_FIELDS} FROM calls WHERE id = $1`, [id]));
     return rows[0] ? fromCallRow(rows[0]) : undefined;
   }

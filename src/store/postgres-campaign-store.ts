@@ -47,6 +47,24 @@ async function insertWebhook(q: Q, w: WebhookEnqueue, now: string): Promise<void
 const count = (rows: { n: string | number }[]): number => Number(rows[0]?.n ?? 0);
 
 /**
+ * One call from a trunk's CPS budget, in one atomic upsert: refill by elapsed time up to the burst (a fifth of a
+ * second's worth, at least one: trunkBurst in src/campaign), take one if at least one is there; no row back = no token.
+ */
+async function takeToken(q: pg.Pool | pg.PoolClient, trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
+  const burst = Math.max(1, ratePerSec * 0.2);
+  const r = await q.query(
+    `INSERT INTO trunk_pacing (trunk, tokens, updated_ms) VALUES ($1, 0, $3)
+     ON CONFLICT (trunk) DO UPDATE SET
+       tokens = LEAST($4::double precision, trunk_pacing.tokens + GREATEST(0, $3 - trunk_pacing.updated_ms) / 1000.0 * $2) - 1,
+       updated_ms = GREATEST(trunk_pacing.updated_ms, $3)
+     WHERE LEAST($4::double precision, trunk_pacing.tokens + GREATEST(0, $3 - trunk_pacing.updated_ms) / 1000.0 * $2) >= 1
+     RETURNING tokens`,
+    [trunk, ratePerSec, nowMs, burst],
+  );
+  return r.rowCount === 1;
+}
+
+/**
  * Campaign data in PostgreSQL, shared by every node. The claim is one transaction that locks the contact row with
  * `FOR UPDATE SKIP LOCKED` (a contact another node is claiming is simply `taken`, nobody waits) and holds a
  * transaction-scoped advisory lock on the number, so DNC and frequency caps hold across campaigns and nodes. The
@@ -220,6 +238,8 @@ export class PostgresCampaignStore implements CampaignStore {
         if (!campaign || campaign.state !== 'running') return { ok: false, reason: 'not-running' };
         const inFlight = count((await q.query(`SELECT count(*) AS n FROM attempts WHERE campaign_id = $1 AND state IN ('dialing', 'live')`, [req.campaignId])).rows as { n: string }[]);
         if (inFlight >= Number(campaign.max_concurrent)) return { ok: false, reason: 'full', detail: `${inFlight} of ${campaign.max_concurrent} in flight` };
+        // The trunk's row is locked last and only by claims about to succeed (nothing written yet if it says no).
+        if (req.pacing && !(await takeToken(q, req.trunk, req.pacing.ratePerSec, req.pacing.nowMs))) return { ok: false, reason: 'paced' };
         const attemptNo = Number(contact.attempts) + 1;
         const inserted = await q.query(
           `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)
@@ -315,18 +335,7 @@ export class PostgresCampaignStore implements CampaignStore {
   }
 
   async takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
-    const burst = Math.max(1, ratePerSec * 0.2);
-    // One atomic upsert: refill by elapsed time, take one if at least one is there; no row back = no token.
-    const r = await this.db.pool.query(
-      `INSERT INTO trunk_pacing (trunk, tokens, updated_ms) VALUES ($1, 0, $3)
-       ON CONFLICT (trunk) DO UPDATE SET
-         tokens = LEAST($4::double precision, trunk_pacing.tokens + GREATEST(0, $3 - trunk_pacing.updated_ms) / 1000.0 * $2) - 1,
-         updated_ms = GREATEST(trunk_pacing.updated_ms, $3)
-       WHERE LEAST($4::double precision, trunk_pacing.tokens + GREATEST(0, $3 - trunk_pacing.updated_ms) / 1000.0 * $2) >= 1
-       RETURNING tokens`,
-      [trunk, ratePerSec, nowMs, burst],
-    );
-    return r.rowCount === 1;
+    return takeToken(this.db.pool, trunk, ratePerSec, nowMs);
   }
 
   async liveCount(campaignId: string): Promise<number> {

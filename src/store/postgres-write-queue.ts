@@ -90,6 +90,17 @@ export class PostgresWriteQueue {
     return next;
   }
 
+  /**
+   * Waits (at most `timeoutMs`) until the writes made so far under `key` are in the database, so a read of that key
+   * sees them: a call's end kept through an outage is read back as ended, not as the row before it. Costs nothing
+   * when nothing of the key is kept.
+   */
+  async written(key: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.chains.get(key);
+    while (!this.closed && this.backlog.some((w) => w.key === key) && Date.now() < deadline) await sleep(50);
+  }
+
   /** Waits until the backlog is written (tests, shutdown). */
   async drained(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;

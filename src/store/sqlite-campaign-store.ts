@@ -220,6 +220,7 @@ export class SqliteCampaignStore implements CampaignStore {
         this.s.deferContact.run('pending', caps.nextDay, null, req.contactId);
         return { ok: false, reason: 'cap', detail: capHit };
       }
+      if (req.pacing && !this.takeToken(req.trunk, req.pacing.ratePerSec, req.pacing.nowMs)) return { ok: false, reason: 'paced' };
       const attemptNo = (contact.attempts as number) + 1;
       this.s.insertAttempt.run(req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now, req.pbxCallId ?? null);
       this.s.contactDialing.run(req.contactId);
@@ -301,6 +302,11 @@ export class SqliteCampaignStore implements CampaignStore {
   }
 
   async takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
+    return this.takeToken(trunk, ratePerSec, nowMs);
+  }
+
+  /** One call from a trunk's CPS budget (burst: trunkBurst in src/campaign); synchronous, so claims can take it in their transaction. */
+  private takeToken(trunk: string, ratePerSec: number, nowMs: number): boolean {
     const burst = Math.max(1, ratePerSec * 0.2);
     const row = this.db
       .prepare(

@@ -257,6 +257,27 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     for (const s of stores) await s.close();
   });
 
+  suite(`${n}: a claim with pacing spends the trunk's token only when it commits an attempt`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('c1'));
+    await c.addContacts('c1', ['+8613600136001', '+8613600136002', '+8613600136003'].map((number) => ({ number, variables: {} })), NOW);
+    const due = await c.dueContacts('c1', NOW, 3);
+    const t0 = Date.parse(NOW);
+    // 1 call/s: a burst of one token.
+    const pacing = (ms: number) => ({ pacing: { ratePerSec: 1, nowMs: t0 + ms } });
+    assert.ok((await c.claimAttempt(claim('c1', due[0]!.id, 'p1', pacing(0)))).ok);
+    // Lost races spend nothing: the contact is already dialling, so the claim says `taken` and the token stays.
+    assert.equal(await c.claimAttempt(claim('c1', due[0]!.id, 'p2', pacing(1000))), { ok: false, reason: 'taken' });
+    assert.ok((await c.claimAttempt(claim('c1', due[1]!.id, 'p3', pacing(1000)))).ok, 'the token the lost race left');
+    const paced = await c.claimAttempt(claim('c1', due[2]!.id, 'p4', pacing(1500)));
+    assert.equal(paced, { ok: false, reason: 'paced' });
+    assert.is(await c.getAttempt('p4'), undefined, 'no attempt without a token');
+    assert.is((await c.getContact(due[2]!.id))?.state, 'pending', 'the contact stays pending');
+    assert.ok((await c.claimAttempt(claim('c1', due[2]!.id, 'p5', pacing(2000)))).ok, 'claimed once the budget refills');
+    await store.close();
+  });
+
   suite(`${n}: maxConcurrent holds in the claim itself, whichever nodes claim at once`, async () => {
     const stores = backend.nodes ? await backend.nodes(3) : [await backend.fresh()];
     const [first] = stores;

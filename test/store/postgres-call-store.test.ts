@@ -109,6 +109,8 @@ if (!POSTGRES_URL) {
     assert.ok(readFailed, 'reads say the database is unreachable instead of inventing an answer');
 
     proxy.restore();
+    // Read at once, before the flush: the call's own kept writes go first (read-your-writes), so it reads as ended.
+    assert.is((await store.calls.getCall('through'))?.disposition, 'promised_to_pay', 'a read right after the outage sees the kept end');
     await until(() => store.health().ok, 'the kept writes to be flushed');
     assert.not.ok(existsSync(journalPath), 'journal removed once flushed');
     const stored = await store.calls.getCall('through');
