@@ -36,7 +36,7 @@ async function loadRole() {
   try {
     const me = await getJson('/api/session');
     page.role = me.role;
-    $('#campaigns-role').textContent = canOperate() ? '' : `Read-only for the ${me.role} role.`;
+    $('#campaigns-role').textContent = canOperate() ? '' : t('Read-only for the {role} role.', { role: t(me.role) });
   } catch {
     // getJson went to the login page on 401.
   }
@@ -50,7 +50,7 @@ async function refreshList() {
     rows = await Promise.all(campaigns.map(async (c) => ({ campaign: c, stats: (await getJson(`/api/campaigns/${encodeURIComponent(c.id)}/stats`)).stats })));
     $('#campaigns-error').hidden = true;
   } catch (err) {
-    $('#campaigns-error').textContent = `Cannot load campaigns: ${err.message}`;
+    $('#campaigns-error').textContent = t('Cannot load campaigns: {error}', { error: err.message });
     $('#campaigns-error').hidden = false;
     return;
   }
@@ -62,7 +62,7 @@ async function refreshList() {
         'tr',
         { 'data-campaign-id': c.id, class: c.id === page.selectedId ? 'selected' : undefined, onclick: () => select(c.id) },
         el('td', { text: c.name }),
-        el('td', {}, el('span', { class: `pill state ${c.state === 'running' ? 'ok' : ''}`, text: c.state })),
+        el('td', {}, el('span', { class: `pill state ${c.state === 'running' ? 'ok' : ''}`, text: t(c.state) })),
         el('td', { text: `${c.flow}/${c.lang}` }),
         el('td', { class: 'progress-cell' }, el('span', { class: 'progress' }, el('span', { style: `width:${(progress * 100).toFixed(1)}%` })), `${s.done + s.blocked + s.unknown}/${s.contacts}`),
         el('td', { class: 'dialled', text: String(s.attempts) }),
@@ -89,7 +89,7 @@ async function refreshDetail() {
   try {
     [detail, { attempts }] = await Promise.all([getJson(`/api/campaigns/${encodeURIComponent(id)}`), getJson(`/api/campaigns/${encodeURIComponent(id)}/attempts?limit=1000`)]);
   } catch (err) {
-    $('#campaign-detail').replaceChildren(el('p', { class: 'error', text: `Cannot load campaign ${id}: ${err.message}` }));
+    $('#campaign-detail').replaceChildren(el('p', { class: 'error', text: t('Cannot load campaign {id}: {error}', { id, error: err.message }) }));
     return;
   }
   if (id !== page.selectedId) return;
@@ -111,7 +111,7 @@ function renderDetail(c, s, attempts) {
         el('button', { type: 'button', class: action === 'stop' ? 'stop' : action === 'pause' ? 'secondary' : undefined, 'data-action': action, text: ACTION_LABELS[action], onclick: () => act(c.id, action) }),
       );
     }
-    if ((ACTIONS[c.state] || []).length === 0) controls.append(el('span', { class: 'muted', text: `The campaign is ${c.state}.` }));
+    if ((ACTIONS[c.state] || []).length === 0) controls.append(el('span', { class: 'muted', text: t('The campaign is {state}.', { state: t(c.state) }) }));
   } else {
     controls.append(el('span', { class: 'muted', text: t('Controls are for operators and admins.') }));
   }
@@ -120,8 +120,8 @@ function renderDetail(c, s, attempts) {
   // Newest first: ids are time-ordered.
   const recent = [...attempts].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, 50);
   container.replaceChildren(
-    el('h2', {}, `${c.name} `, el('span', { class: `pill ${c.state === 'running' ? 'ok' : ''}`, id: 'campaign-state', text: c.state })),
-    el('p', { class: 'muted', text: `${c.id} · flow ${c.flow}/${c.lang} · profile ${c.profile} · trunk ${c.trunk} at ${c.cps} cps · at most ${c.maxConcurrent} calls · priority ${c.priority}` }),
+    el('h2', {}, `${c.name} `, el('span', { class: `pill ${c.state === 'running' ? 'ok' : ''}`, id: 'campaign-state', text: t(c.state) })),
+    el('p', { class: 'muted', text: t('{id} · flow {flow} · profile {profile} · trunk {trunk} at {cps} cps · at most {max} calls · priority {priority}', { id: c.id, flow: `${c.flow}/${c.lang}`, profile: c.profile, trunk: c.trunk, cps: c.cps, max: c.maxConcurrent, priority: c.priority }) }),
     controls,
     message,
     el(
@@ -133,7 +133,7 @@ function renderDetail(c, s, attempts) {
       stat(t('done'), s.done, 'done'),
       stat(t('blocked (DNC, caps, role)'), s.blocked, 'blocked'),
       stat(t('dialled'), s.attempts, 'dialled'),
-      stat(t('connected'), s.connected, 'connected'),
+      stat(t('answered'), s.connected, 'connected'),
       stat(t('answer rate'), pct(s.answerRate), 'answerRate'),
       stat(t('avg handle time'), `${s.avgHandleSec.toFixed(1)} s`, 'avgHandle'),
       stat(t('attempts left'), s.attemptsLeft, 'attemptsLeft'),
@@ -158,9 +158,9 @@ function renderDetail(c, s, attempts) {
             el('td', { text: formatTime(a.createdAt) }),
             el('td', { class: 'number', text: a.number }),
             el('td', { text: String(a.attemptNo) }),
-            el('td', { text: a.state }),
+            el('td', { text: t(a.state) }),
             el('td', { text: a.disposition || '' }),
-            el('td', { text: a.progress || '' }),
+            el('td', { text: a.progress ? t(a.progress) : '' }),
             el('td', { text: a.durationSec !== undefined ? `${Math.round(a.durationSec)} s` : '' }),
           ),
         ),
@@ -179,7 +179,7 @@ async function act(id, action) {
     await refreshDetail();
     const message = $('#campaign-message');
     if (message) {
-      message.textContent = `Cannot ${action}: ${err.message}`;
+      message.textContent = t('Cannot {action}: {error}', { action: ACTION_LABELS[action], error: err.message });
       message.hidden = false;
     }
     return;

@@ -46,7 +46,7 @@ async function refreshCalls() {
     $('#page-first').disabled = !state.cursor;
     $('#calls-error').hidden = true;
   } catch (err) {
-    $('#calls-error').textContent = `Cannot load calls: ${err.message}`;
+    $('#calls-error').textContent = t('Cannot load calls: {error}', { error: err.message });
     $('#calls-error').hidden = false;
   }
 }
@@ -70,10 +70,10 @@ function renderCalls(calls) {
           onclick: () => selectCall(call.id),
         },
         el('td', { text: formatTime(call.startedAt) }),
-        el('td', { text: call.direction === 'inbound' ? '⬇ in' : '⬆ out' }),
+        el('td', { text: t(call.direction === 'inbound' ? '⬇ in' : '⬆ out') }),
         el('td', { text: call.direction === 'inbound' ? call.from || '' : call.to || '' }),
         el('td', { text: call.flow || '' }),
-        el('td', {}, el('span', { class: `pill ${call.status === 'active' ? 'ok' : ''}`, text: call.status })),
+        el('td', {}, el('span', { class: `pill ${call.status === 'active' ? 'ok' : ''}`, text: t(call.status) })),
         el('td', { text: call.disposition || '' }),
         el('td', { text: formatDuration(call) }),
       ),
@@ -104,7 +104,7 @@ async function refreshDetail(initial) {
     const unmask = state.unmaskedId === id ? '?unmask=true' : '';
     detail = await getJson(`/api/calls/${encodeURIComponent(id)}${unmask}`);
   } catch (err) {
-    $('#call-detail').replaceChildren(el('p', { class: 'error', text: `Cannot load call ${id}: ${err.message}` }));
+    $('#call-detail').replaceChildren(el('p', { class: 'error', text: t('Cannot load call {id}: {error}', { id, error: err.message }) }));
     return;
   }
   if (id !== state.selectedId) return;
@@ -132,7 +132,7 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
   addMeta(t('Started'), formatTime(call.startedAt));
   addMeta(t('Ended'), formatTime(call.endedAt));
   addMeta(t('Disposition'), call.disposition);
-  addMeta(t('Hangup'), call.hangupCause !== undefined ? `${call.hangupCause}${call.hangupBy ? ` by ${call.hangupBy}` : ''}` : undefined);
+  addMeta(t('Hangup'), call.hangupCause !== undefined ? (call.hangupBy ? t('{cause} by {side}', { cause: call.hangupCause, side: t(call.hangupBy) }) : call.hangupCause) : undefined);
   const variables = Object.entries(call.variables || {});
   if (variables.length > 0) addMeta(t('Variables'), variables.map(([k, v]) => `${k}=${v}`).join(', '));
 
@@ -140,7 +140,7 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
   if (latencies.length > 0) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    addMeta(t('Turn latency'), `median ${Math.round(median)} ms, max ${Math.round(sorted[sorted.length - 1])} ms`);
+    addMeta(t('Turn latency'), t('median {median} ms, max {max} ms', { median: Math.round(median), max: Math.round(sorted[sorted.length - 1]) }));
   }
 
   const recordings = call.recordingDir
@@ -150,7 +150,7 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
         ...['mixed', 'caller', 'bot'].map((leg) =>
           el(
             'label',
-            { text: leg },
+            { text: t(leg) },
             el('audio', { controls: true, preload: 'none', src: `/api/calls/${encodeURIComponent(call.id)}/recordings/${leg}`, 'data-leg': leg }),
           ),
         ),
@@ -171,7 +171,8 @@ function renderDetail({ call, turns, events, qaHits, masked }) {
     el('h2', { text: t('Call') }),
     meta,
     numbers,
-    listenControls(call, state.role),
+    // Nothing for calls that cannot be listened to: replaceChildren would print `undefined`.
+    listenControls(call, state.role) ?? '',
     recordings,
     el('h2', { text: t('Timeline') }),
     renderTimeline(items, seek ?? (() => undefined)),
@@ -202,11 +203,11 @@ function atTime(item, ms, seek) {
 function callerLine(label, text, turn, seek) {
   const item = el('li', { class: 'caller turn', 'data-seq': turn?.seq }, el('span', { class: 'who', text: label }), text);
   if (turn?.bargeIn) {
-    const heard = turn.heardMs !== undefined ? ` after ${Math.round(turn.heardMs)} ms` : '';
-    item.append(el('span', { class: 'badge barge', text: `${t('barge-in')}${heard}` }));
+    const text = turn.heardMs !== undefined ? t('barge-in after {ms} ms', { ms: Math.round(turn.heardMs) }) : t('barge-in');
+    item.append(el('span', { class: 'badge barge', text }));
   }
   for (const hit of turn?.qaHits ?? []) {
-    const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: `QA ${hit.ruleId}` });
+    const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: t('QA {rule}', { rule: hit.ruleId }) });
     if (seek) {
       badge.addEventListener('click', (event) => {
         event.stopPropagation();
@@ -272,7 +273,7 @@ class TalkSession {
   }
 
   async start(lang) {
-    this.setStatus('opening microphone…');
+    this.setStatus(t('opening microphone…'));
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
     });
@@ -290,12 +291,12 @@ class TalkSession {
     this.ws = new WebSocket(`${scheme}://${location.host}/media`, 'callpilot-media');
     this.ws.binaryType = 'arraybuffer';
     this.ws.onopen = () => {
-      this.setStatus('connecting…');
+      this.setStatus(t('connecting…'));
       this.ws.send(JSON.stringify({ event: 'start', codec: 'l16', sampleRate: MEDIA_RATE, lang }));
     };
     this.ws.onmessage = (message) => this.receive(message.data);
-    this.ws.onerror = () => this.setStatus('connection error', 'bad');
-    this.ws.onclose = (e) => this.finish(e.reason ? `closed: ${e.reason}` : 'call ended');
+    this.ws.onerror = () => this.setStatus(t('connection error'), 'bad');
+    this.ws.onclose = (e) => this.finish(e.reason ? t('closed: {reason}', { reason: e.reason }) : t('call ended'));
     this.capture.port.onmessage = (e) => {
       if (this.started && this.ws.readyState === WebSocket.OPEN && e.data.byteLength === MEDIA_FRAME_BYTES) this.ws.send(e.data);
     };
@@ -316,7 +317,7 @@ class TalkSession {
       case 'started':
         this.started = true;
         this.callId = message.callId;
-        this.setStatus(`on call ${message.callId}`, 'ok');
+        this.setStatus(t('on call {id}', { id: message.callId }), 'ok');
         refreshCalls();
         break;
       case 'clear':
@@ -334,10 +335,10 @@ class TalkSession {
         if (message.text) addTalkLine('bot', message.text);
         break;
       case 'error':
-        this.setStatus(`error: ${message.message}`, 'bad');
+        this.setStatus(t('error: {message}', { message: message.message }), 'bad');
         break;
       case 'end':
-        this.finish(`call ended (${message.reason}${message.detail ? `: ${message.detail}` : ''})`);
+        this.finish(t('call ended ({reason})', { reason: `${message.reason}${message.detail ? `: ${message.detail}` : ''}` }));
         break;
       default:
         break;
@@ -346,7 +347,7 @@ class TalkSession {
 
   hangup() {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ event: 'hangup' }));
-    this.finish('hung up');
+    this.finish(t('hung up'));
   }
 
   finish(text) {
@@ -368,7 +369,7 @@ class TalkSession {
 }
 
 function addTalkLine(who, text) {
-  $('#talk-transcript').append(el('li', { class: who }, el('span', { class: 'who', text: who }), text));
+  $('#talk-transcript').append(el('li', { class: who }, el('span', { class: 'who', text: t(who) }), text));
 }
 
 let talk;
@@ -393,8 +394,9 @@ async function toggleTalk() {
   try {
     await talk.start($('#talk-lang').value);
   } catch (err) {
-    talk.finish(`cannot start: ${err.message}`);
-    talk.setStatus(`cannot start: ${err.message}`, 'bad');
+    const status = t('cannot start: {error}', { error: err.message });
+    talk.finish(status);
+    talk.setStatus(status, 'bad');
   }
 }
 
@@ -406,7 +408,7 @@ async function refreshHealth() {
     const response = await fetch('/readyz');
     const body = await response.json();
     const failing = Object.entries(body.checks || {}).filter(([, check]) => !check.ok);
-    pill.textContent = body.ready ? t('ready') : `not ready: ${failing.map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`).join(', ')}`;
+    pill.textContent = body.ready ? t('ready') : t('not ready: {checks}', { checks: failing.map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`).join(', ') });
     pill.className = `pill ${body.ready ? 'ok' : 'bad'}`;
   } catch {
     pill.textContent = t('server unreachable');
@@ -423,7 +425,7 @@ async function showFullNumbers(id) {
 async function showUser() {
   try {
     const me = await getJson('/api/session');
-    $('#user').textContent = `${me.name} (${me.role}${me.unmask ? ', full numbers' : ''})`;
+    $('#user').textContent = t(me.unmask ? '{name} ({role}, full numbers)' : '{name} ({role})', { name: me.name, role: t(me.role) });
     $('#user').dataset.role = me.role;
     state.canUnmask = me.unmask === true;
     state.role = me.role;

@@ -63,7 +63,7 @@ function renderDiagram(flow) {
   );
   $('#flow-diagram').replaceChildren(
     el('h2', { text: `${flow.name} (${flow.lang})` }),
-    el('p', { class: 'muted', text: `${flow.file} · version ${flow.version}${flow.description ? ` · ${flow.description}` : ''}` }),
+    el('p', { class: 'muted', text: `${t('{file} · version {version}', { file: flow.file, version: flow.version })}${flow.description ? ` · ${flow.description}` : ''}` }),
     el('ol', { class: 'steps' }, ...steps),
     flow.globals.length > 0 ? el('div', { class: 'globals' }, el('h3', { text: t('Any waiting step') }), edgeList(flow.globals)) : undefined,
   );
@@ -84,7 +84,7 @@ async function refresh() {
     if (page.selected) select(page.selected);
     $('#flows-error').hidden = true;
   } catch (err) {
-    $('#flows-error').textContent = `Cannot load flows: ${err.message}`;
+    $('#flows-error').textContent = t('Cannot load flows: {error}', { error: err.message });
     $('#flows-error').hidden = false;
   }
 }

@@ -16,13 +16,13 @@ class ListenSession {
     this.callId = callId;
     this.onChange = onChange;
     this.frames = 0;
-    this.status = 'connecting…';
+    this.status = t('connecting…');
     this.ended = false;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/api/listen/${encodeURIComponent(callId)}?mix=both`);
     this.ws.binaryType = 'arraybuffer';
     this.ws.onmessage = (message) => this.receive(message.data);
-    this.ws.onclose = (event) => this.finish(event.code === 1000 ? t('call ended') : `closed: ${event.reason || event.code}`);
+    this.ws.onclose = (event) => this.finish(event.code === 1000 ? t('call ended') : t('closed: {reason}', { reason: event.reason || event.code }));
   }
 
   receive(data) {

@@ -42,7 +42,7 @@ function show(message) {
         const last = [...list.querySelectorAll('li.live-bot')].pop();
         if (last) {
           last.classList.add('cut');
-          last.append(el('span', { class: 'badge barge', text: `heard: ${message.heardText || '…'}` }));
+          last.append(el('span', { class: 'badge barge', text: t('heard: {text}', { text: message.heardText || '…' }) }));
         }
       }
       break;
@@ -50,7 +50,8 @@ function show(message) {
       list.append(line('qa live-qa', `${t('QA')} ${t(message.hit.severity)}`, `${message.hit.ruleId}: ${message.hit.text}`));
       break;
     case 'call.ended':
-      $('#live-status').textContent = `ended: ${message.disposition}`;
+      $('#live-status').textContent = t('ended: {disposition}', { disposition: message.disposition });
+      $('#live-status').dataset.ended = 'true';
       $('#live-status').className = 'pill';
       $('#live-partial').textContent = '';
       break;
@@ -64,6 +65,7 @@ function follow(id) {
   $('#live-transcript').replaceChildren();
   $('#live-partial').textContent = '';
   $('#live-status').textContent = '…';
+  delete $('#live-status').dataset.ended;
   $('#live-panel').hidden = false;
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${scheme}://${location.host}/api/calls/${encodeURIComponent(id)}/live`);
@@ -79,7 +81,7 @@ function follow(id) {
   });
   ws.addEventListener('close', () => {
     // An ended call without live messages has nothing to show.
-    if (socket === ws && $('#live-transcript').childElementCount === 0 && $('#live-status').textContent.startsWith('ended')) $('#live-panel').hidden = true;
+    if (socket === ws && $('#live-transcript').childElementCount === 0 && $('#live-status').dataset.ended === 'true') $('#live-panel').hidden = true;
   });
 }
 

@@ -29,7 +29,7 @@ async function refreshPbx() {
           )),
     );
   } catch {
-    box.replaceChildren(el('span', { class: 'pill bad', text: 'PBX status unknown' }));
+    box.replaceChildren(el('span', { class: 'pill bad', text: t('PBX status unknown') }));
   }
 }
 
@@ -37,7 +37,7 @@ async function fillFlows() {
   try {
     const { flows } = await getJson('/api/flows');
     const names = [...new Set(flows.map((f) => f.name))];
-    $('#test-flow').replaceChildren(el('option', { value: '', text: 'default flow' }), ...names.map((name) => el('option', { value: name, text: name })));
+    $('#test-flow').replaceChildren(el('option', { value: '', text: t('default flow') }), ...names.map((name) => el('option', { value: name, text: name })));
   } catch {
     // The default flow still works without the list.
   }
@@ -52,17 +52,17 @@ async function placeTestCall(event) {
   if ($('#test-lang').value) body.lang = $('#test-lang').value;
   button.disabled = true;
   result.className = 'muted';
-  result.textContent = 'placing…';
+  result.textContent = t('placing…');
   try {
     const { callId } = await postJson('/api/calls', body);
     // The number leaves the page: what is shown from now on comes masked from the API.
     $('#test-endpoint').value = '';
     const { call } = await getJson(`/api/calls/${encodeURIComponent(callId)}`);
     result.dataset.callId = callId;
-    result.replaceChildren(`Placed ${callId} to ${call.to || 'the endpoint'} `, el('a', { href: `#call=${encodeURIComponent(callId)}`, text: 'open', onclick: (e) => (e.preventDefault(), openCall(callId)) }));
+    result.replaceChildren(`${t('Placed {id} to {to}', { id: callId, to: call.to || t('the endpoint') })} `, el('a', { href: `#call=${encodeURIComponent(callId)}`, text: t('open'), onclick: (e) => (e.preventDefault(), openCall(callId)) }));
   } catch (err) {
     result.className = 'error';
-    result.textContent = `Cannot place the call: ${err.message}`;
+    result.textContent = t('Cannot place the call: {error}', { error: err.message });
   } finally {
     button.disabled = false;
   }

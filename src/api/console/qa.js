@@ -48,13 +48,13 @@ function summaryTable([by, label, selector, caption], rows) {
           'tr',
           {
             'data-key': row.key,
-            title: `${t(label)}: ${row.key}`,
+            title: t('{label}: {key}', { label: t(label), key: by === 'severity' ? t(row.key) : row.key }),
             onclick: () => {
               $(selector).value = row.key;
               void refresh();
             },
           },
-          el('td', { class: by === 'severity' ? `sev ${row.key}` : undefined, text: row.key }),
+          el('td', { class: by === 'severity' ? `sev ${row.key}` : undefined, text: by === 'severity' ? t(row.key) : row.key }),
           el('td', {}, el('span', { class: 'progress' }, el('span', { style: `width:${((row.hits / max) * 100).toFixed(1)}%` })), String(row.hits)),
           el('td', { text: String(row.calls) }),
           el('td', { text: String(row.score) }),
@@ -76,8 +76,8 @@ function hitRow(hit) {
     el('td', {}, el('a', { href: `#call=${encodeURIComponent(hit.callId)}`, class: 'call-link', text: hit.callId, onclick: open(undefined) })),
     el('td', { text: hit.flow || '' }),
     el('td', { text: hit.ruleId }),
-    el('td', { class: `sev ${hit.severity}`, text: hit.severity }),
-    el('td', { text: hit.leg || 'call' }),
+    el('td', { class: `sev ${hit.severity}`, text: t(hit.severity) }),
+    el('td', { text: t(hit.leg || 'call') }),
     el('td', {}, el('a', { href: `#call=${encodeURIComponent(hit.callId)}`, class: 'play-hit', 'data-at-ms': Math.round(hit.atMs), text: `▶ ${formatMs(hit.atMs)}`, onclick: open(hit.atMs) })),
     el('td', { class: 'qa-text', text: hit.text }),
   );
@@ -111,7 +111,7 @@ async function refresh(event) {
 }
 
 function showError(err) {
-  $('#qa-error').textContent = `Cannot load QA: ${err.message}`;
+  $('#qa-error').textContent = t('Cannot load QA: {error}', { error: err.message });
   $('#qa-error').hidden = false;
 }
 

@@ -41,14 +41,15 @@ export function timelineItems({ turns, events, qaHits }) {
       endPrompt(data.atMs);
     } else if (type === 'bargeIn' && isMs(data.atMs)) {
       endPrompt(data.atMs);
-      items.push({ kind: 'barge', startMs: data.atMs, text: `barge-in, ${Math.round(data.heardMs ?? 0)} ms of the prompt heard` });
+      items.push({ kind: 'barge', startMs: data.atMs, text: t('barge-in, {ms} ms of the prompt heard', { ms: Math.round(data.heardMs ?? 0) }) });
     }
   }
   if (!items.some((i) => i.kind === 'caller' || i.kind === 'bot')) items.push(...turnItems(turns));
   for (const hit of qaHits) {
     if (!isMs(hit.atMs)) continue;
-    const leg = hit.leg ? `${hit.leg}, ` : '';
-    items.push({ kind: 'qa', startMs: hit.atMs, endMs: hit.endMs, severity: hit.severity, hitId: hit.id, text: `QA ${hit.ruleId} (${leg}${hit.severity}): ${hit.text}` });
+    const values = { rule: hit.ruleId, leg: t(hit.leg), severity: t(hit.severity), text: hit.text };
+    const text = t(hit.leg ? 'QA {rule} ({leg}, {severity}): {text}' : 'QA {rule} ({severity}): {text}', values);
+    items.push({ kind: 'qa', startMs: hit.atMs, endMs: hit.endMs, severity: hit.severity, hitId: hit.id, text });
   }
   return items.sort((a, b) => a.startMs - b.startMs);
 }
