@@ -16,7 +16,17 @@ const filters = {
   to: isoDate.optional(),
   callId: z.string().max(128).optional(),
 };
-const hitsQuerySchema = z.object({ ...filters, after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+const cursor = z.coerce.number().int().min(0).optional();
+const hitsQuerySchema = z
+  .object({
+    ...filters,
+    /** `oldest` first (the default) pages with `after`, `newest` first with `before`; either takes the previous `next`. */
+    order: z.enum(['oldest', 'newest']).default('oldest'),
+    after: cursor,
+    before: cursor,
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
 const csvQuerySchema = z.object(filters).strict();
 const summaryQuerySchema = z.object({ ...filters, by: z.enum(['rule', 'flow', 'severity', 'day', 'call']).default('rule') }).strict();
 
@@ -76,7 +86,7 @@ export function registerQaRoutes(app: FastifyInstance, opts: { qa: QaStore }): v
       config: { roles: ROLE_SETS.readCalls },
       validatorCompiler: validatedByZod,
       schema: {
-        summary: 'QA hits, oldest first, filtered by call, flow, rule, severity and period; `next` is the cursor of the next page',
+        summary: 'QA hits, oldest (default) or newest first, filtered by call, flow, rule, severity and period; `next` is the cursor of the next page (`after` oldest first, `before` newest first)',
         tags: ['qa'],
         querystring: jsonSchemaOf(hitsQuerySchema),
         response: { 200: { type: 'object', properties: { hits: { type: 'array', items: qaHitSchema }, next: { type: 'integer', nullable: true } }, required: ['hits', 'next'] } },
@@ -84,7 +94,7 @@ export function registerQaRoutes(app: FastifyInstance, opts: { qa: QaStore }): v
     },
     async (request) => {
       const q = parse(hitsQuerySchema, request.query);
-      const hits = await qa.listHits({ ...toQuery(q), after: q.after, limit: q.limit });
+      const hits = await qa.listHits({ ...toQuery(q), order: q.order, after: q.after, before: q.before, limit: q.limit });
       return { hits, next: hits.length === q.limit ? hits[hits.length - 1]!.id : null };
     },
   );

@@ -86,7 +86,13 @@ export function qaWhere(query: QaHitQuery, ph: (n: number) => string): { where: 
   if (query.from !== undefined) add('at >= ?', query.from);
   if (query.to !== undefined) add('at < ?', query.to);
   if (query.after !== undefined) add('id > ?', query.after);
+  if (query.before !== undefined) add('id < ?', query.before);
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** The ORDER BY of a hit listing: by id (the primary key, so newest first is the same index walked backwards). */
+export function qaOrderBy(query: QaHitQuery): string {
+  return query.order === 'newest' ? 'ORDER BY id DESC' : 'ORDER BY id';
 }
 
 export function qaLimit(query: QaHitQuery): number {

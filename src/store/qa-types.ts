@@ -40,10 +40,19 @@ export interface QaHitQuery {
   /** ISO 8601 bounds on `at` (from inclusive, to exclusive). */
   from?: string;
   to?: string;
-  /** Only hits with a larger id (cursor of the previous page). */
+  /** Only hits with a larger id (cursor of the previous page, oldest first). */
   after?: number;
+  /** Only hits with a smaller id (cursor of the previous page, newest first). */
+  before?: number;
+  /** Listing order by id (ids grow as hits are stored): `oldest` first by default. */
+  order?: QaHitOrder;
   limit?: number;
 }
+
+export type QaHitOrder = 'oldest' | 'newest';
+
+/** The filters of a QA summary: a hit query without its paging. */
+export type QaSummaryQuery = Omit<QaHitQuery, 'after' | 'before' | 'order' | 'limit'>;
 
 export type QaGroupBy = 'rule' | 'flow' | 'severity' | 'day' | 'call';
 
@@ -57,7 +66,7 @@ export interface QaSummaryRow {
 
 export interface QaStore {
   addHits(hits: readonly NewQaHit[]): Promise<void>;
-  /** Oldest first (by id), at most `limit` (default 100, max 10,000). */
+  /** In `order` (oldest first by default, by id), at most `limit` (default 100, max 10,000). */
   listHits(query?: QaHitQuery): Promise<QaHit[]>;
-  summary(groupBy: QaGroupBy, query?: Omit<QaHitQuery, 'after' | 'limit'>): Promise<QaSummaryRow[]>;
+  summary(groupBy: QaGroupBy, query?: QaSummaryQuery): Promise<QaSummaryRow[]>;
 }

@@ -156,6 +156,10 @@ browserTest('QA tab: hits per rule, severity and flow over a period; a hit opens
     await page.fill('#qa-to', '2025-05-31');
     await page.click('#qa-filters button[type=submit]');
     await page.waitForFunction(`document.querySelectorAll('#qa-hits tbody tr').length === 4`, undefined, { timeout: 10000 });
+    // Newest first: what was just found is on top.
+    const hitIds = (await attributes(page, '#qa-hits tbody tr', 'data-hit-id')).map(Number);
+    assert.equal(hitIds, [...hitIds].sort((a, b) => b - a));
+    assert.not.equal(hitIds, [...hitIds].sort((a, b) => a - b));
     assert.equal(await cells(page, '#qa-by-rule'), [
       ['threat', '2', '2', '40'],
       ['no-recording-notice', '1', '1', '10'],

@@ -71,6 +71,12 @@ test('hit list filters by flow, rule, severity and period, pages with a cursor, 
   const second = (await get(`/api/qa/hits?limit=2&after=${first.next}`)).body;
   assert.is(second.hits.length, 1);
   assert.is(second.next, null);
+  const oldestFirst = first.hits.concat(second.hits).map((h: { id: number }) => h.id);
+  const newest = (await get('/api/qa/hits?limit=2&order=newest')).body;
+  const older = (await get(`/api/qa/hits?limit=2&order=newest&before=${newest.next}`)).body;
+  assert.equal([...newest.hits, ...older.hits].map((h: { id: number }) => h.id), [...oldestFirst].reverse());
+  assert.is(older.next, null);
+  assert.is((await get('/api/qa/hits?order=latest')).status, 400);
   const bad = await get('/api/qa/hits?severity=fatal');
   assert.is(bad.status, 400);
   assert.is(bad.body.field, 'severity');

@@ -53,6 +53,9 @@ function qaStoreContract(name: string, open: () => Promise<Store>): void {
     const page1 = await store.qa.listHits({ limit: 2 });
     const page2 = await store.qa.listHits({ limit: 2, after: page1[1]!.id });
     assert.equal([...page1, ...page2].map((h) => h.id), all.map((h) => h.id));
+    const newest1 = await store.qa.listHits({ limit: 2, order: 'newest' });
+    const newest2 = await store.qa.listHits({ limit: 2, order: 'newest', before: newest1[1]!.id });
+    assert.equal([...newest1, ...newest2].map((h) => h.id), all.map((h) => h.id).reverse());
   });
 
   test('filters by call, flow, rule, severity and period; summaries per rule, flow, severity, day and call', async () => {

@@ -1,5 +1,5 @@
 // callpilot console, QA tab (质检): hits per rule, severity and flow over a period from the QA report API
-// (/api/qa/summary), the hits themselves (/api/qa/hits, oldest first, paged by cursor) with links that open the call
+// (/api/qa/summary), the hits themselves (/api/qa/hits, newest first, paged by cursor) with links that open the call
 // and play its recording from the hit, and the CSV export of the same filters.
 
 import { t } from './i18n.js';
@@ -86,7 +86,9 @@ function hitRow(hit) {
 async function loadHits(append) {
   const query = filters();
   query.set('limit', String(HITS_PAGE));
-  if (append && page.next !== null) query.set('after', String(page.next));
+  // Operators look for what was just found: newest first, each page older than the last.
+  query.set('order', 'newest');
+  if (append && page.next !== null) query.set('before', String(page.next));
   const { hits, next } = await getJson(`/api/qa/hits?${query}`);
   page.next = next;
   const body = $('#qa-hits tbody');
