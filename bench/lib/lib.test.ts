@@ -9,6 +9,7 @@ import { callScript, startOffsetMs } from './script.ts';
 import { serverEnv } from './server.ts';
 import { distribution, percentile, seededRandom } from './stats.ts';
 import { paceBySecond } from './pace.ts';
+import { occupancy } from './occupancy.ts';
 
 test('percentile interpolates between ranks and handles edge cases', () => {
   assert.is(percentile([], 50), undefined);
@@ -205,3 +206,22 @@ test('paceBySecond counts whole seconds from the first event and those within th
 });
 
 test.run();
+
+test('occupancy weighs each sample by how long it held, inside the stretch only', () => {
+  // 20 for 600 ms, 18 for 300 ms, 21 (over the cap) for 100 ms; samples before and after the stretch are left out.
+  const samples = [
+    { at: 0, live: 3 },
+    { at: 1000, live: 20 },
+    { at: 1600, live: 18 },
+    { at: 1900, live: 21 },
+    { at: 2500, live: 0 },
+  ];
+  const o = occupancy(samples, 20, 1000, 2000);
+  assert.is(o.samples, 3);
+  assert.ok(Math.abs(o.timeWeightedMean - (20 * 600 + 18 * 300 + 21 * 100) / 1000) < 1e-9, `${o.timeWeightedMean}`);
+  assert.is(o.peak, 21);
+  assert.is(o.over, 1);
+  // 20 and 21 are within 5 % of 20 (19 or more); 18 is not.
+  assert.ok(Math.abs(o.withinShare - 2 / 3) < 1e-9);
+  assert.is(occupancy(samples, 20, 3000, 4000).samples, 0);
+});

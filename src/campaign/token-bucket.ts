@@ -47,6 +47,12 @@ export class TokenBucket {
     return this.available(now) >= 1;
   }
 
+  /** Empties the bucket: the shared budget this one stands in for is spent, so the next take waits for a refill. */
+  spend(now: number): void {
+    this.refill(now);
+    this.tokens = 0;
+  }
+
   take(now: number): boolean {
     if (!this.canTake(now)) return false;
     this.tokens -= 1;

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { complianceProfileSchema, BUILTIN_PROFILES } from '../../src/campaign/index.ts';
+import { complianceProfileSchema, BUILTIN_PROFILES, type ManualClock } from '../../src/campaign/index.ts';
+import type { CampaignStore, ClaimRequest } from '../../src/store/index.ts';
 import { numbers, rejects, runFor, world, WED_10_SHANGHAI } from './helpers.ts';
 
 const base = {
@@ -57,6 +58,40 @@ test('concurrency: never more live calls than the campaign cap, and the cap is u
   const mean = sum / samples;
   assert.ok(mean >= 19, `mean live ${mean.toFixed(2)} should be within 5 % of 20`);
 });
+
+/** Every claim costs `ms` of the fake clock, as a claim transaction costs time on a busy database. */
+const slowClaims =
+  (ms: number) =>
+  (store: CampaignStore, clock: ManualClock): CampaignStore =>
+    new Proxy(store, {
+      get(target, key, receiver) {
+        if (key !== 'claimAttempt') return Reflect.get(target, key, receiver);
+        return async (req: ClaimRequest) => {
+          await clock.advance(ms);
+          return target.claimAttempt(req);
+        };
+      },
+    });
+
+for (const sharedPacing of [false, true]) {
+  test(`campaigns take turns: a campaign of short calls at a high CPS does not hold a paced one below its pace (claims take 30 ms; ${sharedPacing ? 'shared' : 'node'} pacing)`, async () => {
+    const w = world({ dialerStore: slowClaims(30), sharedPacing });
+    await w.dialer.reconcile();
+    w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 200 });
+    // Created first, so listed first at equal priority; higher priority too: it goes first in every turn.
+    const bulk = await campaignWith(w, { cps: 100, maxConcurrent: 50, trunk: 'bulk', priority: 10, retry: { maxAttempts: 1 } }, 3000);
+    const paced = await campaignWith(w, { cps: 10, maxConcurrent: 100, trunk: 'paced', retry: { maxAttempts: 1 } }, 1000);
+    await w.service.act(bulk.id, 'start');
+    await w.service.act(paced.id, 'start');
+    const t0 = w.clock.now();
+    await runFor(w, 60_000, 20);
+    const ofPaced = w.placer.placed.filter((p) => p.req.variables?.campaign_id === paced.id && p.at >= t0 + 10_000 && p.at < t0 + 60_000);
+    const ofBulk = w.placer.placed.filter((p) => p.req.variables?.campaign_id === bulk.id);
+    // 50 s at 10 calls/s: within 5 % below, and never more than the pace plus one burst above.
+    assert.ok(ofPaced.length >= 475 && ofPaced.length <= 503, `${ofPaced.length} paced calls in 50 s at 10 CPS (the bulk campaign made ${ofBulk.length})`);
+    assert.ok(ofBulk.length > 500, `the bulk campaign still dials between the paced claims: ${ofBulk.length}`);
+  });
+}
 
 test('node capacity: the dialer fills only what the bot can carry', async () => {
   const inbound = 5; // calls already on the node
