@@ -19,7 +19,7 @@ import type { Clock } from './clock.ts';
 import { checkWindow, localPeriods, type ComplianceProfile } from './compliance.ts';
 import { renderDialString, zoneOfNumber } from './numbers.ts';
 import { nextAttempt } from './retry.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket, trunkBurst } from './token-bucket.ts';
 
 /** The one outbound path (OutboundCallService) as the dialer uses it. */
 /** Call dispositions of a caller the bot handed to a human whose channel may still be up on the PBX. */
@@ -370,7 +370,8 @@ export class CampaignDialer {
         if (!(await this.compliant(campaign, profile, contact, now))) continue;
         // Across nodes the trunk's budget is the store's, taken in the claim itself: a claim lost to another node
         // spends no token, so the nodes together dial at the trunk's CPS, never above it.
-        const pacing = this.o.sharedPacing ? { ratePerSec: trunkRate.get(campaign.trunk) ?? campaign.cps, nowMs: now } : undefined;
+        const rate = trunkRate.get(campaign.trunk) ?? campaign.cps;
+        const pacing = this.o.sharedPacing ? { ratePerSec: rate, burst: trunkBurst(rate), nowMs: now } : undefined;
         const attempt = await this.claim(campaign, profile, contact, now, pacing);
         // Other nodes filled the campaign's places, or spent the trunk's budget, since this tick began: none left.
         if (attempt === 'full') break;
