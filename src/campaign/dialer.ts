@@ -19,7 +19,7 @@ import type { Clock } from './clock.ts';
 import { checkWindow, localPeriods, type ComplianceProfile } from './compliance.ts';
 import { renderDialString, zoneOfNumber } from './numbers.ts';
 import { nextAttempt } from './retry.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket, trunkBurst } from './token-bucket.ts';
 import { takeTurns, type TurnResult } from './turns.ts';
 
 /** The one outbound path (OutboundCallService) as the dialer uses it. */
@@ -442,7 +442,7 @@ export class CampaignDialer {
     }
     // Across nodes the trunk's budget is the store's, taken in the claim itself: a claim lost to another node
     // spends no token, so the nodes together dial at the trunk's CPS, never above it.
-    const pacing = this.o.sharedPacing ? { ratePerSec: lane.rate, nowMs: now } : undefined;
+    const pacing = this.o.sharedPacing ? { ratePerSec: lane.rate, burst: trunkBurst(lane.rate), nowMs: now } : undefined;
     const attempt = await this.claim(campaign, profile, contact, now, pacing);
     if (attempt === 'full') return 'done';
     if (attempt === 'paced') {
