@@ -15,12 +15,12 @@
  * have: the figure is the store's claim path shared by the nodes, not N processes' CPU.
  */
 import { pino } from 'pino';
-import { attemptClaimedAt, BUILTIN_PROFILES, CampaignDialer, CampaignService, complianceProfileSchema, importContacts, ManualClock, systemClock, type CallPlacer, type Clock } from '../src/campaign/index.ts';
+import { attemptClaimedAt, BUILTIN_PROFILES, CampaignDialer, CampaignService, complianceProfileSchema, importContacts, ManualClock, systemClock, trunkBurst, type CallPlacer, type Clock } from '../src/campaign/index.ts';
 import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallResult } from '../src/calls/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../src/store/index.ts';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { distribution, occupancy, paceBySecond } from './lib/index.ts';
+import { bucketStalls, distribution, occupancy, paceBySecond } from './lib/index.ts';
 
 const log = pino({ level: 'silent' });
 const ALWAYS = complianceProfileSchema.parse({ ...BUILTIN_PROFILES['cn-collection'], windows: { default: ['00:00-24:00'] }, maxAttemptsPerNumberPerDay: undefined });
@@ -259,7 +259,8 @@ async function multiNode(): Promise<void> {
     const paced = run.originates.filter((x) => x.dial.includes('/paced/'));
     const pace = paceBySecond(paced.map((x) => x.at), o.cps);
     const claimedAt = (x: PeerOriginate) => attemptClaimedAt(x.variables.callpilot_attempt ?? '') ?? NaN;
-    const byClaim = paceBySecond(paced.map(claimedAt).filter(Number.isFinite).sort((a, b) => a - b), o.cps);
+    const claims = paced.map(claimedAt).filter(Number.isFinite).sort((a, b) => a - b);
+    const byClaim = paceBySecond(claims, o.cps);
     const cappedAt = run.originates.filter((x) => x.dial.includes('/capped/')).map((x) => x.at);
     const steady = { from: cappedAt[o.cap - 1] ?? Infinity, to: cappedAt.at(-1) ?? -Infinity };
     // The 50 ms timer's samples only at the peer (those taken at each originate would weigh busy moments twice).
@@ -281,6 +282,8 @@ async function multiNode(): Promise<void> {
       wholeSeconds: pace.wholeSeconds,
       // The same by the claim time each attempt id carries: the pacing itself, without the originate's own latency.
       byClaim: { achievedCps: byClaim.achievedPerSec, perSecondMin: byClaim.perSecondMin, perSecondMax: byClaim.perSecondMax, secondsWithin5Pct: byClaim.secondsWithin, wholeSeconds: byClaim.wholeSeconds },
+      // Budget the shared bucket dropped because no node claimed for longer than its burst lasts (stalls).
+      claimStalls: bucketStalls(claims, o.cps, trunkBurst(o.cps)),
       claimToOriginateMs: distribution(paced.map((x) => x.at - claimedAt(x)).filter(Number.isFinite)),
       cappedSteadySeconds: round(atPeer.spanMs / 1000, 1),
       cappedAtPeer: { timeWeightedMean: round(atPeer.timeWeightedMean), withinShare: round(atPeer.withinShare, 3), samples: atPeer.samples, peakWholeRun: peakAtPeer },
