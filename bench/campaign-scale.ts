@@ -264,7 +264,7 @@ async function multiNode(): Promise<void> {
     const cappedAt = run.originates.filter((x) => x.dial.includes('/capped/')).map((x) => x.at);
     const steady = { from: cappedAt[o.cap - 1] ?? Infinity, to: cappedAt.at(-1) ?? -Infinity };
     // The 50 ms timer's samples only at the peer (those taken at each originate would weigh busy moments twice).
-    const timed = run.cappedLive.filter((x, i, all) => i === 0 || x.at - all[i - 1]!.at >= 40);
+    const timed = run.cappedLive.filter((x) => !x.atOriginate);
     const atPeer = occupancy(timed, o.cap, steady.from, steady.to);
     const inDb = occupancy(run.cappedInFlight, o.cap, steady.from, steady.to);
     const peakAtPeer = Math.max(0, ...run.cappedLive.map((x) => x.live));

@@ -39,6 +39,8 @@ export interface LiveSample {
   /** Date.now() */
   at: number;
   live: number;
+  /** Taken at an originate (where the count peaks), not by the 50 ms timer: leave out of time averages. */
+  atOriginate?: boolean;
 }
 
 export interface PeerOriginate {
@@ -89,7 +91,7 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
     for (const item of items) {
       originates.push({ ...item, at });
       // The peer marks the channel live before it records the originate: the count here is the new peak, if any.
-      if (item.dial.includes('/capped/')) cappedLive.push({ at, live: liveOn('capped') });
+      if (item.dial.includes('/capped/')) cappedLive.push({ at, live: liveOn('capped'), atOriginate: true });
     }
     return push(...items);
   };
