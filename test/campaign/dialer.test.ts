@@ -93,6 +93,20 @@ for (const sharedPacing of [false, true]) {
   });
 }
 
+test('a pass ends after a second of claims, so heartbeats and sweeps are not held up by a campaign that always has more', async () => {
+  const w = world({ dialerStore: slowClaims(30) });
+  await w.dialer.reconcile();
+  w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 50 });
+  const c = await campaignWith(w, { cps: 1000, maxConcurrent: 1000, retry: { maxAttempts: 1 } }, 500);
+  await w.service.act(c.id, 'start');
+  const t0 = w.clock.now();
+  const started = await w.dialer.tick();
+  const took = w.clock.now() - t0;
+  // 30 ms a claim: the pass stops at its first turn after 1 s (34 claims), not after the 200 its bucket allows.
+  assert.ok(took >= 1000 && took < 1100, `the pass took ${took} ms of the fake clock`);
+  assert.is(started, Math.ceil(1000 / 30));
+});
+
 test('node capacity: the dialer fills only what the bot can carry', async () => {
   const inbound = 5; // calls already on the node
   let placer: { live: number } = { live: 0 };
