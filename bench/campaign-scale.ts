@@ -5,7 +5,7 @@
  *   node --import tsx bench/campaign-scale.ts import  [--rows 100000]              contacts import rows/s (CSV, SQLite; PostgreSQL too when TEST_POSTGRES_URL is set)
  *   node --import tsx bench/campaign-scale.ts scheduler [--attempts 10000]         dialer CPU cost per attempt (fake clock, in-memory SQLite, instant calls)
  *   node --import tsx bench/campaign-scale.ts fakepbx [--attempts 2000] [--cps 50] attempts through the FreeSWITCH test peer at a CPS: achieved rate, claim-to-originate lag
- *   node --import tsx bench/campaign-scale.ts multinode [--contacts 2000] [--cps 15] [--cap 20] [--capped-talk-ms 3000] [--nodes 3] [--kills 0] [--outage-ms 0] [--seed 1]
+ *   node --import tsx bench/campaign-scale.ts multinode [--contacts 2000] [--cps 15] [--cap 20] [--capped-talk-ms 3000] [--tick-ms 20] [--nodes 3] [--kills 0] [--outage-ms 0] [--seed 1]
  *       node processes on PostgreSQL through the FreeSWITCH test peer (the multi-node test's run): CPS achieved across
  *       the nodes at the peer, share of whole seconds within 5 % of the target, the capped campaign's live calls
  *       against its cap (peer and database); a last line says which targets held
@@ -252,7 +252,7 @@ async function fakePbx(): Promise<void> {
 async function multiNode(): Promise<void> {
   const { runMultiNode } = await import('../test/campaign/multi-node-run.ts');
   type PeerOriginate = Awaited<ReturnType<typeof runMultiNode>>['originates'][number];
-  const o = { nodes: arg('nodes', 3), contacts: arg('contacts', 2000), cps: arg('cps', 15), cap: arg('cap', 20), cappedTalkMs: arg('capped-talk-ms', 3000), kills: arg('kills', 0), outageMs: arg('outage-ms', 0) };
+  const o = { nodes: arg('nodes', 3), contacts: arg('contacts', 2000), cps: arg('cps', 15), cap: arg('cap', 20), cappedTalkMs: arg('capped-talk-ms', 3000), tickMs: arg('tick-ms', 20), kills: arg('kills', 0), outageMs: arg('outage-ms', 0) };
   const load0 = loadavg()[0]!;
   const run = await runMultiNode({ ...o, cappedContacts: Math.ceil(o.contacts / 4), seed: arg('seed', 1), talkMs: 150, finishTimeoutMs: 1_800_000 });
   try {

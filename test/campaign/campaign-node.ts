@@ -6,7 +6,7 @@
  * bot hangs up with `completed`.
  *
  * argv[2] is JSON: { sqlite?: path, postgres?: url, eslPort, nodeId, maxCalls, leaseMs, heartbeatMs, talkMs,
- * sharedPacing }. Prints one JSON line `{"ready":...}` once the dialer runs (its start-up reconciliation done) and
+ * sharedPacing, tickMs }. Prints one JSON line `{"ready":...}` once the dialer runs (its start-up reconciliation done) and
  * `{"stats":...}` every 200 ms; on SIGTERM drains like the app (admission drains, the dialer stops and hands back
  * what it has not dialled, calls in flight end) and exits 0.
  */
@@ -31,6 +31,8 @@ export interface NodeArgs {
   heartbeatMs: number;
   talkMs: number;
   sharedPacing?: boolean;
+  /** The dialer's pause between passes (default 20 ms; callpilot's own default, campaigns.tickMs, is 100). */
+  tickMs?: number;
 }
 
 
@@ -80,7 +82,7 @@ const dialer = new CampaignDialer({
   log,
   leaseMs: args.leaseMs,
   heartbeatMs: args.heartbeatMs,
-  tickMs: 20,
+  tickMs: args.tickMs ?? 20,
   sharedPacing: args.sharedPacing,
 });
 
