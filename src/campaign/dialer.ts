@@ -129,6 +129,8 @@ export class CampaignDialer {
   private lastSweep = 0;
   private reconciled = false;
   private keepingLeases: Promise<void> | undefined;
+  /** Ends the pause between passes early: a call of this node ended, so a place is free now. */
+  private wakeLoop: (() => void) | undefined;
   /** Attempts claimed but handed back undialled (drain, admission refused): for logs and tests. */
   handedBack = 0;
   /** Campaigns whose abandon rate is over their profile's limit (checked every few seconds). */
@@ -168,6 +170,7 @@ export class CampaignDialer {
   async stop(): Promise<void> {
     this.running = false;
     this.stopped = true;
+    this.wakeLoop?.();
     await this.loop;
     this.keepingLeases ??= this.keepLeases()
       .catch((err: unknown) => this.o.log.error({ err }, 'renewing leases while draining failed'))
@@ -221,7 +224,10 @@ export class CampaignDialer {
         this.lastSweep = this.o.clock.now();
         await this.sweep();
       }
-      await this.o.clock.sleep(tickMs);
+      // A place freed by a call's end is refilled at once, not a pause later: with calls ending every ~100 ms a
+      // campaign at its cap lost ~1 % of its places to the pause (20 ms) between passes, ~3 % at 100 ms.
+      await Promise.race([this.o.clock.sleep(tickMs), new Promise<void>((resolve) => (this.wakeLoop = resolve))]);
+      this.wakeLoop = undefined;
     }
   }
 
@@ -455,7 +461,10 @@ export class CampaignDialer {
     lane.bucket.take(now);
     lane.room--;
     lane.claimedFromBatch++;
-    const p = this.dial(campaign, contact, attempt).finally(() => this.inFlight.delete(attempt.id));
+    const p = this.dial(campaign, contact, attempt).finally(() => {
+      this.inFlight.delete(attempt.id);
+      this.wakeLoop?.();
+    });
     this.inFlight.set(attempt.id, p);
     return 'started';
   }

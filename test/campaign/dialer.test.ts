@@ -107,6 +107,25 @@ test('a pass ends after a second of claims, so heartbeats and sweeps are not hel
   assert.is(started, Math.ceil(1000 / 30));
 });
 
+test('a place freed by a call\'s end is refilled at once, not after the pause between passes', async () => {
+  const w = world({ tickMs: 60_000 });
+  w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 1000 });
+  const c = await campaignWith(w, { cps: 100, maxConcurrent: 1, retry: { maxAttempts: 1 } }, 3);
+  await w.service.act(c.id, 'start');
+  const settle = async (placed: number) => {
+    for (let i = 0; i < 200 && w.placer.placed.length < placed; i++) await new Promise((r) => setImmediate(r));
+  };
+  await w.dialer.start();
+  await settle(1);
+  assert.is(w.placer.placed.length, 1, 'the first pass dials the one place');
+  // The call ends after 1 s of the fake clock; the next pass is a minute away, yet the place is taken again now.
+  await w.clock.advance(1000);
+  await settle(2);
+  assert.is(w.placer.placed.length, 2, 'the freed place was refilled without waiting for the next pass');
+  assert.is(w.placer.placed[1]!.at, w.placer.placed[0]!.at + 1000);
+  await w.dialer.stop();
+});
+
 test('node capacity: the dialer fills only what the bot can carry', async () => {
   const inbound = 5; // calls already on the node
   let placer: { live: number } = { live: 0 };
