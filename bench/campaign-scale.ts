@@ -5,21 +5,22 @@
  *   node --import tsx bench/campaign-scale.ts import  [--rows 100000]              contacts import rows/s (CSV, SQLite; PostgreSQL too when TEST_POSTGRES_URL is set)
  *   node --import tsx bench/campaign-scale.ts scheduler [--attempts 10000]         dialer CPU cost per attempt (fake clock, in-memory SQLite, instant calls)
  *   node --import tsx bench/campaign-scale.ts fakepbx [--attempts 2000] [--cps 50] attempts through the FreeSWITCH test peer at a CPS: achieved rate, claim-to-originate lag
- *   node --import tsx bench/campaign-scale.ts multinode [--contacts 2000] [--cps 15] [--cap 20] [--nodes 3] [--kills 0] [--outage-ms 0] [--seed 1]
+ *   node --import tsx bench/campaign-scale.ts multinode [--contacts 2000] [--cps 15] [--cap 20] [--capped-talk-ms 3000] [--tick-ms 20] [--nodes 3] [--kills 0] [--outage-ms 0] [--seed 1]
  *       node processes on PostgreSQL through the FreeSWITCH test peer (the multi-node test's run): CPS achieved across
  *       the nodes at the peer, share of whole seconds within 5 % of the target, the capped campaign's live calls
+ *       against its cap (peer and database); a last line says which targets held
  *
  * PostgreSQL comes from TEST_POSTGRES_URL (`eval "$(bash .ci/postgres.sh start)"`); "nodes" in `claims` are dialers
  * in this one process, each with its own store (own connection pool, own node id), as separate processes would
  * have: the figure is the store's claim path shared by the nodes, not N processes' CPU.
  */
 import { pino } from 'pino';
-import { BUILTIN_PROFILES, CampaignDialer, CampaignService, complianceProfileSchema, importContacts, ManualClock, systemClock, type CallPlacer, type Clock } from '../src/campaign/index.ts';
+import { attemptClaimedAt, BUILTIN_PROFILES, CampaignDialer, CampaignService, complianceProfileSchema, importContacts, ManualClock, systemClock, trunkBurst, type CallPlacer, type Clock } from '../src/campaign/index.ts';
 import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallResult } from '../src/calls/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../src/store/index.ts';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { mean, paceBySecond } from './lib/index.ts';
+import { bucketStalls, distribution, occupancy, paceBySecond } from './lib/index.ts';
 
 const log = pino({ level: 'silent' });
 const ALWAYS = complianceProfileSchema.parse({ ...BUILTIN_PROFILES['cn-collection'], windows: { default: ['00:00-24:00'] }, maxAttemptsPerNumberPerDay: undefined });
@@ -242,40 +243,66 @@ async function fakePbx(): Promise<void> {
 
 /**
  * The multi-node test's run (test/campaign/multi-node-run.ts) as a measurement: `--nodes` processes dial a paced
- * campaign (`--contacts` at `--cps`) and a capped one (a quarter as many, `--cap` live calls) through the peer;
- * kills and an outage only when asked. Figures at the peer: originates per second across the nodes, and the capped
- * campaign's live calls sampled every 50 ms while it dialled.
+ * campaign (`--contacts` at `--cps`) and a capped one (a quarter as many, `--cap` live calls, answered calls lasting
+ * `--capped-talk-ms` so the cap binds) through the peer; kills and an outage only when asked. Figures: originates per
+ * second across the nodes at the peer (and by claim time), and the capped campaign's live calls during its steady
+ * stretch (from its `cap`-th originate to its last: before, the places fill; after, no contact is left to refill
+ * them), sampled every 50 ms at the peer (channels up) and in the database (attempts in flight, what the cap counts).
  */
 async function multiNode(): Promise<void> {
   const { runMultiNode } = await import('../test/campaign/multi-node-run.ts');
-  const o = { nodes: arg('nodes', 3), contacts: arg('contacts', 2000), cps: arg('cps', 15), cap: arg('cap', 20), kills: arg('kills', 0), outageMs: arg('outage-ms', 0) };
+  type PeerOriginate = Awaited<ReturnType<typeof runMultiNode>>['originates'][number];
+  const o = { nodes: arg('nodes', 3), contacts: arg('contacts', 2000), cps: arg('cps', 15), cap: arg('cap', 20), cappedTalkMs: arg('capped-talk-ms', 3000), tickMs: arg('tick-ms', 20), kills: arg('kills', 0), outageMs: arg('outage-ms', 0) };
   const load0 = loadavg()[0]!;
   const run = await runMultiNode({ ...o, cappedContacts: Math.ceil(o.contacts / 4), seed: arg('seed', 1), talkMs: 150, finishTimeoutMs: 1_800_000 });
   try {
-    const paced = run.originates.filter((x) => x.dial.includes('/paced/')).map((x) => x.at);
-    const pace = paceBySecond(paced, o.cps);
-    // Samples of the 50 ms timer (originate-time samples would weigh busy moments twice) while the capped campaign had calls.
-    const timed = run.cappedLive.filter((s, i, all) => i === 0 || s.at - all[i - 1]!.at >= 40);
-    const first = timed.findIndex((s) => s.live > 0);
-    const last = timed.findLastIndex((s) => s.live > 0);
-    const capped = first < 0 ? [] : timed.slice(first, last + 1).map((s) => s.live);
+    const paced = run.originates.filter((x) => x.dial.includes('/paced/'));
+    const pace = paceBySecond(paced.map((x) => x.at), o.cps);
+    const claimedAt = (x: PeerOriginate) => attemptClaimedAt(x.variables.callpilot_attempt ?? '') ?? NaN;
+    const claims = paced.map(claimedAt).filter(Number.isFinite).sort((a, b) => a - b);
+    const byClaim = paceBySecond(claims, o.cps);
+    const cappedAt = run.originates.filter((x) => x.dial.includes('/capped/')).map((x) => x.at);
+    const steady = { from: cappedAt[o.cap - 1] ?? Infinity, to: cappedAt.at(-1) ?? -Infinity };
+    // The 50 ms timer's samples only at the peer (those taken at each originate would weigh busy moments twice).
+    const timed = run.cappedLive.filter((x) => !x.atOriginate);
+    const atPeer = occupancy(timed, o.cap, steady.from, steady.to);
+    const inDb = occupancy(run.cappedInFlight, o.cap, steady.from, steady.to);
+    const peakAtPeer = Math.max(0, ...run.cappedLive.map((x) => x.live));
+    const peakInDb = Math.max(0, ...run.cappedInFlight.map((x) => x.live));
     const stats = await run.store.campaigns.stats(run.paced, new Date().toISOString());
+    const round = (x: number, d = 2) => +x.toFixed(d);
+    const figures = {
+      bench: 'multinode',
+      ...o,
+      originates: run.originates.length,
+      achievedCps: pace.achievedPerSec,
+      perSecondMin: pace.perSecondMin,
+      perSecondMax: pace.perSecondMax,
+      secondsWithin5Pct: pace.secondsWithin,
+      wholeSeconds: pace.wholeSeconds,
+      // The same by the claim time each attempt id carries: the pacing itself, without the originate's own latency.
+      byClaim: { achievedCps: byClaim.achievedPerSec, perSecondMin: byClaim.perSecondMin, perSecondMax: byClaim.perSecondMax, secondsWithin5Pct: byClaim.secondsWithin, wholeSeconds: byClaim.wholeSeconds },
+      // Budget the shared bucket dropped because no node claimed for longer than its burst lasts (stalls).
+      claimStalls: bucketStalls(claims, o.cps, trunkBurst(o.cps)),
+      claimToOriginateMs: distribution(paced.map((x) => x.at - claimedAt(x)).filter(Number.isFinite)),
+      cappedSteadySeconds: round(atPeer.spanMs / 1000, 1),
+      cappedAtPeer: { timeWeightedMean: round(atPeer.timeWeightedMean), withinShare: round(atPeer.withinShare, 3), samples: atPeer.samples, peakWholeRun: peakAtPeer },
+      cappedInFlightDb: { timeWeightedMean: round(inDb.timeWeightedMean), withinShare: round(inDb.withinShare, 3), samples: inDb.samples, peakWholeRun: peakInDb },
+      runSeconds: round(run.runMs / 1000, 1),
+      loadAvg1mStartEnd: [load0, loadavg()[0]!].map((l) => round(l, 1)),
+      pacedByDisposition: stats.byDisposition,
+    };
+    console.log(JSON.stringify(figures));
+    const held = (ok: boolean) => (ok ? 'HELD' : 'NOT HELD');
+    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
     console.log(
-      JSON.stringify({
-        bench: 'multinode',
-        ...o,
-        originates: run.originates.length,
-        achievedCps: pace.achievedPerSec,
-        perSecondMin: pace.perSecondMin,
-        perSecondMax: pace.perSecondMax,
-        secondsWithin5Pct: pace.secondsWithin,
-        wholeSeconds: pace.wholeSeconds,
-        cappedMeanLive: +(mean(capped) ?? 0).toFixed(2),
-        cappedPeakLive: Math.max(0, ...run.cappedLive.map((s) => s.live)),
-        runSeconds: +(run.runMs / 1000).toFixed(1),
-        loadAvg1mStartEnd: [load0, loadavg()[0]!].map((l) => +l.toFixed(1)),
-        pacedByDisposition: stats.byDisposition,
-      }),
+      [
+        `pace ${o.cps} CPS across ${o.nodes} nodes: ${held(Math.abs(pace.achievedPerSec - o.cps) <= o.cps * 0.05)} on average (${pace.achievedPerSec} CPS); ` +
+          `${held(pace.secondsWithin === pace.wholeSeconds)} every second (${pace.secondsWithin} of ${pace.wholeSeconds} whole seconds within 5 %, ${pace.perSecondMin}-${pace.perSecondMax} per second)`,
+        `cap ${o.cap} live across ${o.nodes} nodes, ${figures.cappedSteadySeconds} s steady: never above ${held(peakAtPeer <= o.cap && peakInDb <= o.cap)} (peak ${peakAtPeer} at the peer, ${peakInDb} in flight in the database); ` +
+          `within 5 % ${held(inDb.timeWeightedMean >= o.cap * 0.95)} in the database (time-weighted mean ${figures.cappedInFlightDb.timeWeightedMean}, ${pct(inDb.withinShare)} of samples at ${Math.ceil(o.cap * 0.95)}+), ` +
+          `${held(atPeer.timeWeightedMean >= o.cap * 0.95)} at the peer (mean ${figures.cappedAtPeer.timeWeightedMean}, ${pct(atPeer.withinShare)} of samples)`,
+      ].join('\n'),
     );
   } finally {
     await run.close();

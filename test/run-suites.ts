@@ -32,6 +32,28 @@ interface SuiteResult {
   signal: NodeJS.Signals | null;
   total: number;
   passed: number;
+  /** `file: "title": first line of the assertion`, one per failed test, for the closing lines. */
+  failures: string[];
+}
+
+/**
+ * The failed tests in a suite's plain output. uvu prints each file's name as a header, then a `FAIL  "title"` block
+ * per failed test under it, with the assertion's message on the next non-empty line. CI shows only a run's tail, so
+ * the closing lines repeat them.
+ */
+function failedTests(plain: string, dir: string): string[] {
+  const lines = plain.split('\n');
+  const out: string[] = [];
+  let file = '';
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i] as string;
+    if (/^\S.*\.test\.ts$/.test(line)) file = line;
+    const fail = /^\s*FAIL\s+(.*)$/.exec(line);
+    if (!fail) continue;
+    const message = lines.slice(i + 1, i + 4).find((l) => l.trim() !== '')?.trim() ?? '';
+    out.push(`${dir}/${file}: ${fail[1]}${message ? `: ${message}` : ''}`);
+  }
+  return out;
 }
 
 function runSuite(dir: string, pattern: string): Promise<SuiteResult> {
@@ -50,7 +72,7 @@ function runSuite(dir: string, pattern: string): Promise<SuiteResult> {
       const plain = text.replace(ansi, '');
       const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-      resolve({ dir, code, signal, total, passed });
+      resolve({ dir, code, signal, total, passed, failures: failedTests(plain, dir) });
     });
   });
 }
@@ -70,6 +92,7 @@ try {
     }
     passed += r.passed;
     failed += r.total - r.passed;
+    problems.push(...r.failures.map((f) => `failed: ${f}`));
     if (r.code !== 0 && r.total === r.passed) {
       failed += 1;
       problems.push(`${dir}: exit ${r.code ?? r.signal} although every test passed`);

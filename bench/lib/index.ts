@@ -11,3 +11,4 @@ export * from './report.ts';
 export * from './stored-timeline.ts';
 export * from './realistic.ts';
 export * from './pace.ts';
+export * from './occupancy.ts';

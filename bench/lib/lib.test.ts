@@ -8,7 +8,8 @@ import { markdownTable, memoryPerCallMb, tableRow, type LevelResult } from './re
 import { callScript, startOffsetMs } from './script.ts';
 import { serverEnv } from './server.ts';
 import { distribution, percentile, seededRandom } from './stats.ts';
-import { paceBySecond } from './pace.ts';
+import { bucketStalls, paceBySecond } from './pace.ts';
+import { occupancy } from './occupancy.ts';
 
 test('percentile interpolates between ranks and handles edge cases', () => {
   assert.is(percentile([], 50), undefined);
@@ -202,6 +203,34 @@ test('paceBySecond counts whole seconds from the first event and those within th
   assert.is(p.achievedPerSec, +(31 / 3.5).toFixed(2));
   assert.is(paceBySecond(times, 10, 0.15).secondsWithin, 2);
   assert.is(paceBySecond([5], 10).achievedPerSec, 0);
+});
+
+test('occupancy weighs each sample by how long it held, inside the stretch only', () => {
+  // 20 for 600 ms, 18 for 300 ms, 21 (over the cap) for 100 ms; samples before and after the stretch are left out.
+  const samples = [
+    { at: 0, live: 3 },
+    { at: 1000, live: 20 },
+    { at: 1600, live: 18 },
+    { at: 1900, live: 21 },
+    { at: 2500, live: 0 },
+  ];
+  const o = occupancy(samples, 20, 1000, 2000);
+  assert.is(o.samples, 3);
+  assert.ok(Math.abs(o.timeWeightedMean - (20 * 600 + 18 * 300 + 21 * 100) / 1000) < 1e-9, `${o.timeWeightedMean}`);
+  assert.is(o.peak, 21);
+  assert.is(o.over, 1);
+  // 20 and 21 are within 5 % of 20 (19 or more); 18 is not.
+  assert.ok(Math.abs(o.withinShare - 2 / 3) < 1e-9);
+  assert.is(occupancy(samples, 20, 3000, 4000).samples, 0);
+});
+
+test('bucketStalls counts the gaps that overfill the bucket and the tokens it dropped', () => {
+  // 10/s with a burst of 2 (200 ms): gaps of 100 ms lose nothing, one of 500 ms refills 5 and keeps 2.
+  const s = bucketStalls([0, 100, 200, 700, 800], 10, 2);
+  assert.is(s.gaps, 1);
+  assert.is(s.longestGapMs, 500);
+  assert.is(s.tokensLost, 3);
+  assert.equal(bucketStalls([], 10, 2), { gaps: 0, longestGapMs: 0, tokensLost: 0 });
 });
 
 test.run();

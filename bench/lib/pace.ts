@@ -29,3 +29,32 @@ export function paceBySecond(timesMs: readonly number[], target: number, toleran
     wholeSeconds: whole,
   };
 }
+
+/** Where a shared token bucket's budget went unused: gaps between consecutive takes long enough to overfill it. */
+export interface BucketStalls {
+  /** Gaps between consecutive takes longer than the burst lasts (burst / rate). */
+  gaps: number;
+  longestGapMs: number;
+  /**
+   * Tokens the bucket dropped at its burst during those gaps: after a gap of g s it had refilled g x rate, of which it
+   * keeps at most the burst. Assumes it was nearly empty after each take, which holds while the pace binds.
+   */
+  tokensLost: number;
+}
+
+/** `takesMs` ascending: the claim times of a paced campaign, at `ratePerSec` with a bucket of `burst` tokens. */
+export function bucketStalls(takesMs: readonly number[], ratePerSec: number, burst: number): BucketStalls {
+  let gaps = 0;
+  let longest = 0;
+  let lost = 0;
+  for (let i = 1; i < takesMs.length; i++) {
+    const gap = takesMs[i]! - takesMs[i - 1]!;
+    longest = Math.max(longest, gap);
+    const refilled = (gap / 1000) * ratePerSec;
+    if (refilled > burst) {
+      gaps++;
+      lost += refilled - burst;
+    }
+  }
+  return { gaps, longestGapMs: longest, tokensLost: +lost.toFixed(1) };
+}

@@ -3,8 +3,8 @@
  * worth (at least one), so calls leave evenly instead of in per-second clumps that trip carriers' CPS limits.
  */
 /**
- * The most calls a trunk's bucket holds at once: a fifth of a second's worth, at least one. The PostgreSQL and SQLite
- * stores' shared bucket uses the same figure, so the multi-node test can bound the pace from it.
+ * The most calls a trunk's bucket holds at once: a fifth of a second's worth, at least one. The dialer hands the same
+ * figure to the store's shared bucket, so both buckets agree and the multi-node test can bound the pace from it.
  */
 export function trunkBurst(ratePerSec: number): number {
   return Math.max(1, ratePerSec * 0.2);
@@ -45,6 +45,12 @@ export class TokenBucket {
 
   canTake(now: number): boolean {
     return this.available(now) >= 1;
+  }
+
+  /** Empties the bucket: the shared budget this one stands in for is spent, so the next take waits for a refill. */
+  spend(now: number): void {
+    this.refill(now);
+    this.tokens = 0;
   }
 
   take(now: number): boolean {

@@ -156,7 +156,7 @@ export interface ClaimRequest {
    * token is spent exactly when an attempt is committed, so nodes racing for the same contact spend none on the
    * claims they lose. No token: `paced`, nothing written.
    */
-  pacing?: { ratePerSec: number; nowMs: number };
+  pacing?: TrunkPace;
   /** Frequency caps checked in the claiming transaction, across all campaigns. */
   caps: {
     /** Start of the number's local day / week (ISO instants). */
@@ -168,6 +168,18 @@ export interface ClaimRequest {
     /** Where to move the contact when a cap is reached (next local day). */
     nextDay: string;
   };
+}
+
+/**
+ * One take from a trunk's shared token bucket. The burst comes from the dialer (trunkBurst in src/campaign), so the
+ * per-node bucket and the shared one hold the same figure and the stores only do the arithmetic.
+ */
+export interface TrunkPace {
+  ratePerSec: number;
+  /** Most tokens the bucket holds. */
+  burst: number;
+  /** The store-side clock (ms). */
+  nowMs: number;
 }
 
 export type ClaimResult =
@@ -329,9 +341,9 @@ export interface CampaignStore {
   takeOver(id: string, nodeId: string, now: string, leaseUntil: string): Promise<boolean>;
   /**
    * Takes one call from the trunk's calls-per-second budget, shared by every node on the store (a token bucket row
-   * refilled at `ratePerSec` up to a fifth of a second's worth, at least one). False when the budget is spent.
+   * refilled at `pace.ratePerSec` up to `pace.burst`). False when the budget is spent.
    */
-  takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean>;
+  takeTrunkToken(trunk: string, pace: TrunkPace): Promise<boolean>;
   /** In-flight attempts per campaign. */
   liveCount(campaignId: string): Promise<number>;
   /** Live statistics; `now` (ISO) decides which DNC entries are in force for `attemptsLeft`. */

@@ -68,9 +68,12 @@ export class PostgresCallStore implements CallStore {
   }
 
   async getCall(id: string): Promise<CallRecord | undefined> {
-    // Read-your-writes for the call's own row (an outcome read right after an outage); while the database is still
-    // away the read below fails, as it would have.
-    await this.writes.written(id, READ_AFTER_WRITE_WAIT_MS);
+    // Read-your-writes for the call's own row (an outcome read right after an outage). Never the row without them: a
+    // database back before the backlog's next retry would give the call as it was before its end (an answered call's
+    // outcome read as the bare `answered`); the caller reads again later (the outbound service retries with backoff).
+    if (!(await this.writes.written(id, READ_AFTER_WRITE_WAIT_MS))) {
+      throw new StoreError(`call ${id} has writes kept for the database that are not in it yet`, 'getCall');
+    }
     const { rows } = await this.read('getCall', () => this.db.query<CallRow>(`SELECT ${CALL_FIELDS} FROM calls WHERE id = $1`, [id]));
     return rows[0] ? fromCallRow(rows[0]) : undefined;
   }

@@ -30,6 +30,7 @@ import type {
   WebhookEnqueue,
   WebhookState,
   TransferCounts,
+  TrunkPace,
 } from './campaign-types.ts';
 import { ABANDONED_DISPOSITIONS, NO_CONSENT, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import { isUniqueViolation, type PostgresDatabase } from './postgres-database.ts';
@@ -47,11 +48,10 @@ async function insertWebhook(q: Q, w: WebhookEnqueue, now: string): Promise<void
 const count = (rows: { n: string | number }[]): number => Number(rows[0]?.n ?? 0);
 
 /**
- * One call from a trunk's CPS budget, in one atomic upsert: refill by elapsed time up to the burst (a fifth of a
- * second's worth, at least one: trunkBurst in src/campaign), take one if at least one is there; no row back = no token.
+ * One call from a trunk's CPS budget, in one atomic upsert: refill by elapsed time up to the burst, take one if at
+ * least one is there; no row back = no token.
  */
-async function takeToken(q: pg.Pool | pg.PoolClient, trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
-  const burst = Math.max(1, ratePerSec * 0.2);
+async function takeToken(q: pg.Pool | pg.PoolClient, trunk: string, { ratePerSec, burst, nowMs }: TrunkPace): Promise<boolean> {
   const r = await q.query(
     `INSERT INTO trunk_pacing (trunk, tokens, updated_ms) VALUES ($1, 0, $3)
      ON CONFLICT (trunk) DO UPDATE SET
@@ -239,7 +239,7 @@ export class PostgresCampaignStore implements CampaignStore {
         const inFlight = count((await q.query(`SELECT count(*) AS n FROM attempts WHERE campaign_id = $1 AND state IN ('dialing', 'live')`, [req.campaignId])).rows as { n: string }[]);
         if (inFlight >= Number(campaign.max_concurrent)) return { ok: false, reason: 'full', detail: `${inFlight} of ${campaign.max_concurrent} in flight` };
         // The trunk's row is locked last and only by claims about to succeed (nothing written yet if it says no).
-        if (req.pacing && !(await takeToken(q, req.trunk, req.pacing.ratePerSec, req.pacing.nowMs))) return { ok: false, reason: 'paced' };
+        if (req.pacing && !(await takeToken(q, req.trunk, req.pacing))) return { ok: false, reason: 'paced' };
         const attemptNo = Number(contact.attempts) + 1;
         const inserted = await q.query(
           `INSERT INTO attempts (id, campaign_id, contact_id, attempt_no, number, state, node_id, lease_until, trunk, caller_id, created_at, pbx_call_id)
@@ -334,8 +334,8 @@ export class PostgresCampaignStore implements CampaignStore {
     return r.rowCount === 1;
   }
 
-  async takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
-    return takeToken(this.db.pool, trunk, ratePerSec, nowMs);
+  async takeTrunkToken(trunk: string, pace: TrunkPace): Promise<boolean> {
+    return takeToken(this.db.pool, trunk, pace);
   }
 
   async liveCount(campaignId: string): Promise<number> {

@@ -93,12 +93,15 @@ export class PostgresWriteQueue {
   /**
    * Waits (at most `timeoutMs`) until the writes made so far under `key` are in the database, so a read of that key
    * sees them: a call's end kept through an outage is read back as ended, not as the row before it. Costs nothing
-   * when nothing of the key is kept.
+   * when nothing of the key is kept. False when some are still kept at the deadline (the database may be back before
+   * the backlog's next retry, up to MAX_RETRY_MS later).
    */
-  async written(key: string, timeoutMs: number): Promise<void> {
+  async written(key: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     await this.chains.get(key);
-    while (!this.closed && this.backlog.some((w) => w.key === key) && Date.now() < deadline) await sleep(50);
+    const kept = () => this.backlog.some((w) => w.key === key);
+    while (!this.closed && kept() && Date.now() < deadline) await sleep(50);
+    return !kept();
   }
 
   /** Waits until the backlog is written (tests, shutdown). */

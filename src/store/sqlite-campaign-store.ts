@@ -19,6 +19,7 @@ import type {
   WebhookEnqueue,
   WebhookState,
   TransferCounts,
+  TrunkPace,
 } from './campaign-types.ts';
 import { ABANDONED_DISPOSITIONS, NO_CONSENT, TRANSFER_DISPOSITIONS } from './campaign-types.ts';
 import {
@@ -220,7 +221,7 @@ export class SqliteCampaignStore implements CampaignStore {
         this.s.deferContact.run('pending', caps.nextDay, null, req.contactId);
         return { ok: false, reason: 'cap', detail: capHit };
       }
-      if (req.pacing && !this.takeToken(req.trunk, req.pacing.ratePerSec, req.pacing.nowMs)) return { ok: false, reason: 'paced' };
+      if (req.pacing && !this.takeToken(req.trunk, req.pacing)) return { ok: false, reason: 'paced' };
       const attemptNo = (contact.attempts as number) + 1;
       this.s.insertAttempt.run(req.attemptId, req.campaignId, req.contactId, attemptNo, number, req.nodeId, req.leaseUntil, req.trunk, req.callerId ?? null, req.now, req.pbxCallId ?? null);
       this.s.contactDialing.run(req.contactId);
@@ -301,13 +302,12 @@ export class SqliteCampaignStore implements CampaignStore {
     return this.s.takeOver.run(nodeId, leaseUntil, id, nodeId, now).changes === 1;
   }
 
-  async takeTrunkToken(trunk: string, ratePerSec: number, nowMs: number): Promise<boolean> {
-    return this.takeToken(trunk, ratePerSec, nowMs);
+  async takeTrunkToken(trunk: string, pace: TrunkPace): Promise<boolean> {
+    return this.takeToken(trunk, pace);
   }
 
-  /** One call from a trunk's CPS budget (burst: trunkBurst in src/campaign); synchronous, so claims can take it in their transaction. */
-  private takeToken(trunk: string, ratePerSec: number, nowMs: number): boolean {
-    const burst = Math.max(1, ratePerSec * 0.2);
+  /** One call from a trunk's CPS budget; synchronous, so claims can take it in their transaction. */
+  private takeToken(trunk: string, { ratePerSec, burst, nowMs }: TrunkPace): boolean {
     const row = this.db
       .prepare(
         `INSERT INTO trunk_pacing (trunk, tokens, updated_ms) VALUES (@trunk, 0, @now)

@@ -2,10 +2,11 @@
  * One callpilot campaign node as a child process, for the kill -9 tests (crash-campaign, multi-node): the real
  * store (SQLite file or PostgreSQL), the real FreeSWITCH adapter over ESL to the test peer the parent runs, the
  * real outbound-call service and campaign dialer with its admission, leases, heartbeats and sweeps. Only the
- * conversation is short and scripted: an answered call lasts `talkMs`, then the bot hangs up with `completed`.
+ * conversation is short and scripted: an answered call lasts `talkMs` (or its contact's `talk_ms` variable), then the
+ * bot hangs up with `completed`.
  *
  * argv[2] is JSON: { sqlite?: path, postgres?: url, eslPort, nodeId, maxCalls, leaseMs, heartbeatMs, talkMs,
- * sharedPacing }. Prints one JSON line `{"ready":...}` once the dialer runs (its start-up reconciliation done) and
+ * sharedPacing, tickMs }. Prints one JSON line `{"ready":...}` once the dialer runs (its start-up reconciliation done) and
  * `{"stats":...}` every 200 ms; on SIGTERM drains like the app (admission drains, the dialer stops and hands back
  * what it has not dialled, calls in flight end) and exits 0.
  */
@@ -30,6 +31,8 @@ export interface NodeArgs {
   heartbeatMs: number;
   talkMs: number;
   sharedPacing?: boolean;
+  /** The dialer's pause between passes (default 20 ms; callpilot's own default, campaigns.tickMs, is 100). */
+  tickMs?: number;
 }
 
 
@@ -51,7 +54,9 @@ media.routes = adapter.webSocketRoutes();
 const admission = new CallAdmission({ maxCalls: args.maxCalls });
 const runner = {
   async run(call: PbxCall, callId?: string): Promise<void> {
-    await new Promise((r) => setTimeout(r, args.talkMs));
+    // A contact may carry its own talk time (the multi-node run's capped campaign: calls long enough to fill the cap).
+    const talkMs = Number(call.info.variables.talk_ms) || args.talkMs;
+    await new Promise((r) => setTimeout(r, talkMs));
     await call.hangup(16);
     if (callId) {
       await store.calls.updateCall(callId, {
@@ -59,7 +64,7 @@ const runner = {
         endedAt: new Date().toISOString(),
         disposition: 'completed',
         hangupCause: 16,
-        answeredAt: new Date(Date.now() - args.talkMs).toISOString(),
+        answeredAt: new Date(Date.now() - talkMs).toISOString(),
       });
     }
   },
@@ -77,7 +82,7 @@ const dialer = new CampaignDialer({
   log,
   leaseMs: args.leaseMs,
   heartbeatMs: args.heartbeatMs,
-  tickMs: 20,
+  tickMs: args.tickMs ?? 20,
   sharedPacing: args.sharedPacing,
 });
 

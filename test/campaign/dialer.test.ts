@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { complianceProfileSchema, BUILTIN_PROFILES } from '../../src/campaign/index.ts';
+import { complianceProfileSchema, BUILTIN_PROFILES, type ManualClock } from '../../src/campaign/index.ts';
+import type { CampaignStore, ClaimRequest } from '../../src/store/index.ts';
 import { numbers, rejects, runFor, world, WED_10_SHANGHAI } from './helpers.ts';
 
 const base = {
@@ -56,6 +57,73 @@ test('concurrency: never more live calls than the campaign cap, and the cap is u
   assert.ok(w.placer.maxLive <= 20, `max live ${w.placer.maxLive}`);
   const mean = sum / samples;
   assert.ok(mean >= 19, `mean live ${mean.toFixed(2)} should be within 5 % of 20`);
+});
+
+/** Every claim costs `ms` of the fake clock, as a claim transaction costs time on a busy database. */
+const slowClaims =
+  (ms: number) =>
+  (store: CampaignStore, clock: ManualClock): CampaignStore =>
+    new Proxy(store, {
+      get(target, key, receiver) {
+        if (key !== 'claimAttempt') return Reflect.get(target, key, receiver);
+        return async (req: ClaimRequest) => {
+          await clock.advance(ms);
+          return target.claimAttempt(req);
+        };
+      },
+    });
+
+for (const sharedPacing of [false, true]) {
+  test(`campaigns take turns: a campaign of short calls at a high CPS does not hold a paced one below its pace (claims take 30 ms; ${sharedPacing ? 'shared' : 'node'} pacing)`, async () => {
+    const w = world({ dialerStore: slowClaims(30), sharedPacing });
+    await w.dialer.reconcile();
+    w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 200 });
+    // Created first, so listed first at equal priority; higher priority too: it goes first in every turn.
+    const bulk = await campaignWith(w, { cps: 100, maxConcurrent: 50, trunk: 'bulk', priority: 10, retry: { maxAttempts: 1 } }, 3000);
+    const paced = await campaignWith(w, { cps: 10, maxConcurrent: 100, trunk: 'paced', retry: { maxAttempts: 1 } }, 1000);
+    await w.service.act(bulk.id, 'start');
+    await w.service.act(paced.id, 'start');
+    const t0 = w.clock.now();
+    await runFor(w, 60_000, 20);
+    const ofPaced = w.placer.placed.filter((p) => p.req.variables?.campaign_id === paced.id && p.at >= t0 + 10_000 && p.at < t0 + 60_000);
+    const ofBulk = w.placer.placed.filter((p) => p.req.variables?.campaign_id === bulk.id);
+    // 50 s at 10 calls/s: within 5 % below, and never more than the pace plus one burst above.
+    assert.ok(ofPaced.length >= 475 && ofPaced.length <= 503, `${ofPaced.length} paced calls in 50 s at 10 CPS (the bulk campaign made ${ofBulk.length})`);
+    assert.ok(ofBulk.length > 500, `the bulk campaign still dials between the paced claims: ${ofBulk.length}`);
+  });
+}
+
+test('a pass ends after a second of claims, so heartbeats and sweeps are not held up by a campaign that always has more', async () => {
+  const w = world({ dialerStore: slowClaims(30) });
+  await w.dialer.reconcile();
+  w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 50 });
+  const c = await campaignWith(w, { cps: 1000, maxConcurrent: 1000, retry: { maxAttempts: 1 } }, 500);
+  await w.service.act(c.id, 'start');
+  const t0 = w.clock.now();
+  const started = await w.dialer.tick();
+  const took = w.clock.now() - t0;
+  // 30 ms a claim: the pass stops at its first turn after 1 s (34 claims), not after the 200 its bucket allows.
+  assert.ok(took >= 1000 && took < 1100, `the pass took ${took} ms of the fake clock`);
+  assert.is(started, Math.ceil(1000 / 30));
+});
+
+test('a place freed by a call\'s end is refilled at once, not after the pause between passes', async () => {
+  const w = world({ tickMs: 60_000 });
+  w.placer.behaviour = () => ({ disposition: 'busy', durationMs: 1000 });
+  const c = await campaignWith(w, { cps: 100, maxConcurrent: 1, retry: { maxAttempts: 1 } }, 3);
+  await w.service.act(c.id, 'start');
+  const settle = async (placed: number) => {
+    for (let i = 0; i < 200 && w.placer.placed.length < placed; i++) await new Promise((r) => setImmediate(r));
+  };
+  await w.dialer.start();
+  await settle(1);
+  assert.is(w.placer.placed.length, 1, 'the first pass dials the one place');
+  // The call ends after 1 s of the fake clock; the next pass is a minute away, yet the place is taken again now.
+  await w.clock.advance(1000);
+  await settle(2);
+  assert.is(w.placer.placed.length, 2, 'the freed place was refilled without waiting for the next pass');
+  assert.is(w.placer.placed[1]!.at, w.placer.placed[0]!.at + 1000);
+  await w.dialer.stop();
 });
 
 test('node capacity: the dialer fills only what the bot can carry', async () => {

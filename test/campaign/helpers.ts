@@ -8,7 +8,7 @@ import {
   type DialerOptions,
 } from '../../src/campaign/index.ts';
 import type { OutboundCallOutcome, OutboundCallRequest, PlaceCallHooks } from '../../src/calls/index.ts';
-import { openSqliteStore, type Store } from '../../src/store/index.ts';
+import { openSqliteStore, type CampaignStore, type Store } from '../../src/store/index.ts';
 import { testLog } from '../support/run-log.ts';
 
 export const log = testLog();
@@ -71,14 +71,22 @@ export interface World {
 /** 2026-12-02 10:00 in Shanghai (a Wednesday). */
 export const WED_10_SHANGHAI = Date.parse('2026-12-02T02:00:00Z');
 
-export function world(opts: Partial<DialerOptions> & { start?: number; profiles?: Record<string, ComplianceProfile> } = {}): World {
+export interface WorldOptions extends Partial<DialerOptions> {
+  start?: number;
+  profiles?: Record<string, ComplianceProfile>;
+  /** The campaign store as the dialer sees it (e.g. with slower claims); the world's own store by default. */
+  dialerStore?: (store: CampaignStore, clock: ManualClock) => CampaignStore;
+}
+
+export function world(opts: WorldOptions = {}): World {
   const store = openSqliteStore(':memory:');
   const clock = new ManualClock(opts.start ?? WED_10_SHANGHAI);
   const placer = new FakePlacer(clock);
   const profiles = opts.profiles ?? BUILTIN_PROFILES;
   const service = new CampaignService({ store: store.campaigns, clock, profiles, callerIdPool: ['+861065529988', '+861065529989'], defaultCountry: 'CN' });
+  const { dialerStore, ...dialerOpts } = opts;
   const dialer = new CampaignDialer({
-    store: store.campaigns,
+    store: dialerStore ? dialerStore(store.campaigns, clock) : store.campaigns,
     calls: store.calls,
     placer,
     adapters: [],
@@ -87,7 +95,7 @@ export function world(opts: Partial<DialerOptions> & { start?: number; profiles?
     profiles,
     freeCalls: () => 10_000 - placer.live,
     log,
-    ...opts,
+    ...dialerOpts,
   });
   return { store, clock, placer, service, dialer, profiles };
 }

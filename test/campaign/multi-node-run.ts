@@ -29,8 +29,20 @@ export interface MultiNodeOptions {
   seed: number;
   /** How long an answered call lasts before the bot hangs up. */
   talkMs: number;
+  /** The capped campaign's answered calls (default `talkMs`): long enough, its live calls stay at the cap. */
+  cappedTalkMs?: number;
+  /** The nodes' dialer pause between passes (campaign-node.ts's default: 20 ms). */
+  tickMs?: number;
   /** Give up waiting for the campaigns to finish after this long (the checks then report what is open). */
   finishTimeoutMs: number;
+}
+
+export interface LiveSample {
+  /** Date.now() */
+  at: number;
+  live: number;
+  /** Taken at an originate (where the count peaks), not by the 50 ms timer: leave out of time averages. */
+  atOriginate?: boolean;
 }
 
 export interface PeerOriginate {
@@ -47,7 +59,9 @@ export interface MultiNodeRun {
   capped: string;
   originates: PeerOriginate[];
   /** Live channels of the capped campaign at the peer: at every capped originate (where the count peaks) and every 50 ms. */
-  cappedLive: { at: number; live: number }[];
+  cappedLive: LiveSample[];
+  /** The capped campaign's attempts in flight (`dialing` or `live`, every node's) in the database, every 50 ms: what the cap counts. */
+  cappedInFlight: LiveSample[];
   /** When each kill, the outage's start and its end happened (Date.now()). */
   disruptions: number[];
   outage?: { from: number; to: number };
@@ -71,14 +85,15 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
     return n;
   };
   const originates: PeerOriginate[] = [];
-  const cappedLive: { at: number; live: number }[] = [];
+  const cappedLive: LiveSample[] = [];
+  const cappedInFlight: LiveSample[] = [];
   const push = fs.originates.push.bind(fs.originates);
   fs.originates.push = (...items) => {
     const at = Date.now();
     for (const item of items) {
       originates.push({ ...item, at });
       // The peer marks the channel live before it records the originate: the count here is the new peak, if any.
-      if (item.dial.includes('/capped/')) cappedLive.push({ at, live: liveOn('capped') });
+      if (item.dial.includes('/capped/')) cappedLive.push({ at, live: liveOn('capped'), atOriginate: true });
     }
     return push(...items);
   };
@@ -88,9 +103,17 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
   await relay.start();
   const nodes: (NodeProc | undefined)[] = [];
   let sampler: NodeJS.Timeout | undefined;
+  let dbSampler: Promise<void> | undefined;
   const store = await openPostgresStore(storeConfigSchema.parse({ url: direct }), { nodeId: 'admin' });
-  const close = async (): Promise<void> => {
+  const stopSampling = async (): Promise<void> => {
     if (sampler) clearInterval(sampler);
+    sampler = undefined;
+    const db = dbSampler;
+    dbSampler = undefined;
+    await db;
+  };
+  const close = async (): Promise<void> => {
+    await stopSampling();
     for (const n of nodes) if (n) await killNode(n);
     await store.close();
     await relay.close();
@@ -105,13 +128,24 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
     const now = new Date().toISOString();
     const contacts = (list: string[]) => list.map((n) => ({ number: n, role: 'debtor' as const, variables: {} }));
     await store.campaigns.addContacts(paced.id, contacts(numbers(o.contacts)), now);
-    await store.campaigns.addContacts(capped.id, contacts(numbers(o.cappedContacts, 13900000000)), now);
+    const cappedVariables: Record<string, string> = o.cappedTalkMs ? { talk_ms: String(o.cappedTalkMs) } : {};
+    await store.campaigns.addContacts(capped.id, contacts(numbers(o.cappedContacts, 13900000000)).map((c) => ({ ...c, variables: cappedVariables })), now);
 
     const url = relay.through(direct);
-    const args = (i: number) => ({ ...NODE_TUNING, postgres: url, eslPort, nodeId: `node-${i}`, talkMs: o.talkMs });
+    const args = (i: number) => ({ ...NODE_TUNING, postgres: url, eslPort, nodeId: `node-${i}`, talkMs: o.talkMs, tickMs: o.tickMs });
     for (let i = 0; i < o.nodes; i++) nodes[i] = startNode(args(i));
     await Promise.all(nodes.map((n) => n!.ready));
     sampler = setInterval(() => cappedLive.push({ at: Date.now(), live: liveOn('capped') }), 50);
+    // On the direct connection (the relay's cut does not stop it); while the database is cut for the nodes it still answers.
+    dbSampler = (async () => {
+      while (sampler) {
+        const at = Date.now();
+        // A sample that fails is left out (the samples carry their times), never fatal to the run.
+        const live = await store.campaigns.liveCount(capped.id).catch(() => undefined);
+        if (live !== undefined) cappedInFlight.push({ at, live });
+        await sleep(Math.max(0, 50 - (Date.now() - at)));
+      }
+    })();
     const started = Date.now();
     await service.act(paced.id, 'start');
     await service.act(capped.id, 'start');
@@ -152,12 +186,11 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
     const deadline = Date.now() + o.finishTimeoutMs;
     while ((await store.campaigns.listCampaigns({ state: 'running' })).length > 0 && Date.now() < deadline) await sleep(250);
     const runMs = Date.now() - started;
-    clearInterval(sampler);
-    sampler = undefined;
+    await stopSampling();
     for (const n of nodes) n?.proc.kill('SIGTERM');
     const drained = await Promise.all(nodes.map(async (n) => ({ code: (await n?.exited) ?? null, stderr: n?.stderr.join('').slice(-1500) ?? '' })));
     nodes.length = 0;
-    return { store, paced: paced.id, capped: capped.id, originates, cappedLive, disruptions, outage, kills, runMs, drained, close };
+    return { store, paced: paced.id, capped: capped.id, originates, cappedLive, cappedInFlight, disruptions, outage, kills, runMs, drained, close };
   } catch (err) {
     await close();
     throw err;

@@ -17,8 +17,8 @@ export function maxInWindow(sortedMs: readonly number[], windowMs: number): numb
  * - the bucket's own clock is the latest claim time any node handed it, so the takes it granted while that clock was
  *   inside the window number at most burst + rate x window (it never holds more than a burst, then refills at rate);
  * - a take can be granted after the bucket's clock has passed the window's end when its node read its clock earlier
- *   (a tick's takes all carry the tick's start time). A node's ticks run one after another, so only the last tick
- *   that started inside the window can do so, and one tick claims at most what its node's own bucket holds: a burst.
+ *   (each claim carries the time its node read just before the claim's transaction). A node's claims run one after
+ *   another, so at most one take per node can do so; the bound allows each node a whole burst (at least one).
  * A killed node adds nothing: its takes all returned before it died, and its restart reads the clock afresh.
  * No wall-clock term: a stalled machine can only make the claims fewer.
  */

@@ -40,6 +40,12 @@ test('every suite runs although an earlier one failed or crashed; one closing li
   assert.match(r.stdout, 'passing.test.ts', 'the suite after the failures ran');
   assert.match(r.stdout, `${crashing}: crashed (exit 3) before reporting`);
   assert.match(lines.at(-2) ?? '', /^suites took \d+ s$/);
+  // CI shows only the tail of a run: the closing lines name the failed test and its assertion.
+  const closing = lines.slice(lines.findIndex((l) => l.startsWith('log leak detector:')));
+  assert.ok(
+    closing.some((l) => l.startsWith(`failed: ${failing}/failing.test.ts: "one fails": Expected values to be strictly equal`)),
+    closing.join('\n'),
+  );
 });
 
 test('all passing: exit 0 and "N passed, 0 failed"', () => {

@@ -1,6 +1,10 @@
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CampaignRecord, ClaimRequest, Store } from '../../src/store/index.ts';
+import { trunkBurst } from '../../src/campaign/index.ts';
+import type { CampaignRecord, ClaimRequest, Store, TrunkPace } from '../../src/store/index.ts';
+
+/** A take from the trunk's shared bucket with the dialer's burst for that rate. */
+const pace = (ratePerSec: number, nowMs: number): TrunkPace => ({ ratePerSec, burst: trunkBurst(ratePerSec), nowMs });
 
 /** What every backend's campaign store must do (SQLite, PostgreSQL); `fresh()` gives an empty store. */
 export interface CampaignStoreBackend {
@@ -249,11 +253,17 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     const start = Date.parse(NOW);
     // Every "node" asks for as many tokens as it can every 50 ms of store-side time, for 10 s at 5 calls/s.
     for (let t = 0; t <= 10_000; t += 50) {
-      for (const s of stores) while (await s.campaigns.takeTrunkToken('trunk-1', 5, start + t)) taken++;
+      for (const s of stores) while (await s.campaigns.takeTrunkToken('trunk-1', pace(5, start + t))) taken++;
     }
     assert.ok(taken >= 50 * 0.95 && taken <= 51 * 1.05, `${taken} calls in 10 s at 5 calls/s`);
-    assert.not.ok(await stores[0]!.campaigns.takeTrunkToken('trunk-1', 5, start + 10_000), 'spent');
-    assert.ok(await stores[0]!.campaigns.takeTrunkToken('trunk-2', 5, start + 10_000), 'each trunk has its own budget');
+    assert.not.ok(await stores[0]!.campaigns.takeTrunkToken('trunk-1', pace(5, start + 10_000)), 'spent');
+    assert.ok(await stores[0]!.campaigns.takeTrunkToken('trunk-2', pace(5, start + 10_000)), 'each trunk has its own budget');
+    // The bucket holds what the caller's burst says, however long it idled: 3 at once after a minute at 1 call/s.
+    const c0 = stores[0]!.campaigns;
+    assert.ok(await c0.takeTrunkToken('trunk-3', { ratePerSec: 1, burst: 3, nowMs: start }));
+    let burst = 0;
+    while (await c0.takeTrunkToken('trunk-3', { ratePerSec: 1, burst: 3, nowMs: start + 60_000 })) burst++;
+    assert.is(burst, 3, 'a burst of 3 after an idle minute');
     for (const s of stores) await s.close();
   });
 
@@ -265,7 +275,7 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     const due = await c.dueContacts('c1', NOW, 3);
     const t0 = Date.parse(NOW);
     // 1 call/s: a burst of one token.
-    const pacing = (ms: number) => ({ pacing: { ratePerSec: 1, nowMs: t0 + ms } });
+    const pacing = (ms: number) => ({ pacing: pace(1, t0 + ms) });
     assert.ok((await c.claimAttempt(claim('c1', due[0]!.id, 'p1', pacing(0)))).ok);
     // Lost races spend nothing: the contact is already dialling, so the claim says `taken` and the token stays.
     assert.equal(await c.claimAttempt(claim('c1', due[0]!.id, 'p2', pacing(1000))), { ok: false, reason: 'taken' });

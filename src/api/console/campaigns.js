@@ -16,6 +16,13 @@ const ACTIONS = {
   finished: [],
 };
 const ACTION_LABELS = { start: t('Start'), pause: t('Pause'), resume: t('Resume'), stop: t('Stop') };
+// One whole sentence per action, so each language words it its own way (English keeps the verb lower-case).
+const ACTION_FAILED = {
+  start: 'Cannot start: {error}',
+  pause: 'Cannot pause: {error}',
+  resume: 'Cannot resume: {error}',
+  stop: 'Cannot stop: {error}',
+};
 
 const page = { role: undefined, selectedId: undefined, timer: undefined, active: false, busy: false };
 
@@ -179,7 +186,7 @@ async function act(id, action) {
     await refreshDetail();
     const message = $('#campaign-message');
     if (message) {
-      message.textContent = t('Cannot {action}: {error}', { action: ACTION_LABELS[action], error: err.message });
+      message.textContent = t(ACTION_FAILED[action], { error: err.message });
       message.hidden = false;
     }
     return;

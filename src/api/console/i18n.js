@@ -192,7 +192,10 @@ export const TRANSLATIONS = Object.freeze({
   'Cannot load campaigns: {error}': '无法加载外呼任务：{error}',
   'Cannot load campaign {id}: {error}': '无法加载外呼任务 {id}：{error}',
   'The campaign is {state}.': '任务{state}。',
-  'Cannot {action}: {error}': '无法{action}：{error}',
+  'Cannot start: {error}': '无法开始：{error}',
+  'Cannot pause: {error}': '无法暂停：{error}',
+  'Cannot resume: {error}': '无法继续：{error}',
+  'Cannot stop: {error}': '无法停止：{error}',
   '{id} · flow {flow} · profile {profile} · trunk {trunk} at {cps} cps · at most {max} calls · priority {priority}':
     '{id} · 流程 {flow} · 外呼策略 {profile} · 中继 {trunk}，{cps} cps · 最多 {max} 路并发 · 优先级 {priority}',
   'No campaigns yet. Create one with': '还没有外呼任务。创建方法：',
