@@ -1,8 +1,4 @@
 /**
- * Calls per second on a trunk. Tokens refill continuously at `rate` per second up to a burst of a fifth of a second's
- * worth (at least one), so calls leave evenly instead of in per-second clumps that trip carriers' CPS limits.
- */
-/**
  * The most calls a trunk's bucket holds at once: a fifth of a second's worth, at least one. The dialer hands the same
  * figure to the store's shared bucket, so both buckets agree and the multi-node test can bound the pace from it.
  */
@@ -10,6 +6,10 @@ export function trunkBurst(ratePerSec: number): number {
   return Math.max(1, ratePerSec * 0.2);
 }
 
+/**
+ * Calls per second on a trunk. Tokens refill continuously at `rate` per second up to a burst of a fifth of a second's
+ * worth (at least one), so calls leave evenly instead of in per-second clumps that trip carriers' CPS limits.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
