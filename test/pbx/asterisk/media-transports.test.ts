@@ -269,15 +269,23 @@ test('rtp: reordered, lost and duplicated packets still give one frame per packe
     assert.ok(rtp);
     rtp.impairment = { reorderEvery: 7, dropEvery: 11, duplicateEvery: 5 };
     const stats = (leg as unknown as { stats: { framesIn: number }; receiveStats: { duplicates: number; lost: number } });
-    h.asterisk.callerSays(channelId, tone(8000, 1000));
     // Counted against the peer's own packet slots, not the wall clock: the peer's 20 ms timer runs slow on a
-    // busy machine, and the leg must give exactly one frame per slot whatever the pace.
+    // busy machine, and the leg must give exactly one frame per slot whatever the pace. The caller sends only the
+    // tone (silence suppression before and after it), so both counts stop at its end and a loaded event loop that
+    // reads the packets late cannot make the slots run ahead of the frames counted.
+    const line = h.asterisk.channel(channelId)?.line;
+    assert.ok(line);
+    line.silenceSuppression = true;
+    await sleep(100);
     const slots0 = rtp.ticks;
     const frames0 = stats.stats.framesIn;
-    await until(() => rtp.ticks - slots0 >= 50, 5000, '50 packet slots');
+    h.asterisk.callerSays(channelId, tone(8000, 1000));
+    await until(() => rtp.ticks - slots0 >= 50, 10_000, 'the tone\'s 50 packet slots');
+    await until(() => stats.stats.framesIn - frames0 >= 46, 10_000, 'frames for the tone');
     await sleep(100);
     const slots = rtp.ticks - slots0;
     const frames = stats.stats.framesIn - frames0;
+    assert.is(slots, 50, 'the peer sent the tone and then nothing');
     // The reorder buffer may hold up to 3 packets at either end of the window.
     assert.ok(Math.abs(frames - slots) <= 4, `${frames} frames for ${slots} packet slots`);
     assert.ok(stats.receiveStats.duplicates > 0, 'duplicates seen and dropped');
