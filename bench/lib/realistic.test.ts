@@ -28,19 +28,20 @@ test('a call script: every line, off-script >= 1/3, pauses of 300-900 ms inside 
 });
 
 test('summary: cut-offs per paused turn; latency only over heard turns the bot did not talk into', () => {
-  const turn = (kind: RealisticTurn['kind'], pausesMs: number[]): RealisticTurn => ({ pcm: new Int16Array(8), text: kind, mode: 'afterPrompt', kind, tags: [], pausesMs });
+  const turn = (kind: RealisticTurn['kind'], pausesMs: number[], tags: RealisticTurn['tags'] = []): RealisticTurn => ({ pcm: new Int16Array(8), text: kind, mode: 'afterPrompt', kind, tags, pausesMs });
   const m = (latencyMs: number | undefined, cut?: number): TurnMeasurement => ({ text: '', mode: 'afterPrompt', speechStartAt: 0, speechEndAt: 1, latencyMs, botStartedDuringTurnMs: cut });
   const s = summarizeRealistic([
     {
-      script: [turn('expected', []), turn('paused', [500]), turn('paused', [400]), turn('offScript', [])],
-      turns: [m(300), m(0, 900), m(450), m(700)],
-      heard: [true, true, true, false],
+      script: [turn('expected', []), turn('paused', [500], ['selfCorrection']), turn('paused', [400]), turn('offScript', []), turn('paused', [300], ['selfCorrection'])],
+      turns: [m(300), m(0, 900), m(450), m(700), m(500)],
+      heard: [true, true, true, false, true],
     },
   ]);
-  assert.is(s.pausedTurns, 2);
+  assert.is(s.pausedTurns, 3);
   assert.is(s.cutOffs, 1);
+  assert.equal(s.selfCorrections, { turns: 2, cutOffs: 1 });
   assert.is(s.unheard, 1);
-  assert.equal(s.byKind.all.latency.n, 2);
+  assert.equal(s.byKind.all.latency.n, 3);
   assert.is(s.byKind.paused.latency.p50, 450);
   assert.is(s.byKind.offScript.latency.n, 0);
 });

@@ -132,6 +132,11 @@ export interface RealisticSummary {
   pausedTurns: number;
   /** Paused turns during which the bot started talking: the endpointer took a pause for the end. */
   cutOffs: number;
+  /**
+   * The paused turns that are self-corrections (an expected answer, a pause, then a retraction), and how many of
+   * them were cut: the answer before the pause is complete, so waiting them out costs every expected answer's latency.
+   */
+  selfCorrections: { turns: number; cutOffs: number };
   /** Any turn (not only paused ones) the bot talked into before it ended. */
   cutOffsAllTurns: number;
   unheard: number;
@@ -151,6 +156,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
   const counts: Record<TurnKind | 'all', number> = { expected: 0, offScript: 0, paused: 0, all: 0 };
   let paused = 0;
   let cutOffs = 0;
+  const selfCorrections = { turns: 0, cutOffs: 0 };
   let cutOffsAll = 0;
   let unheard = 0;
   let noReply = 0;
@@ -170,6 +176,10 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
       if (s.pausesMs.length > 0) {
         paused++;
         if (cut) cutOffs++;
+        if (s.tags.includes('selfCorrection')) {
+          selfCorrections.turns++;
+          if (cut) selfCorrections.cutOffs++;
+        }
       }
       if (!c.heard[i]) unheard++;
       if (t.mode === 'bargeIn' && t.bargeInStopMs !== undefined) stops.push(t.bargeInStopMs);
@@ -188,6 +198,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
     byKind: { expected: kind('expected'), offScript: kind('offScript'), paused: kind('paused'), all: kind('all') },
     pausedTurns: paused,
     cutOffs,
+    selfCorrections,
     cutOffsAllTurns: cutOffsAll,
     unheard,
     noReply,
