@@ -16,6 +16,8 @@ import { SpeechEndRefiner } from './speech-end-refiner.ts';
 import { ProsodyTracker } from './prosody.ts';
 import type { TurnContext } from './end-of-turn.ts';
 import type { VadPool } from './vad-pool.ts';
+import { TURN_MODEL_INPUT_SAMPLES, type TurnModel } from './turn-model.ts';
+import { TurnModelRunner } from './turn-model-runner.ts';
 
 const ASR_RATE = 16000;
 const SAMPLES_PER_MS = ASR_RATE / 1000;
@@ -31,6 +33,8 @@ export interface CallSpeechOptions {
   vadPool: VadPool;
   asr: AsrService;
   log: Logger;
+  /** Optional audio end-of-turn model (speech.endpoint.turnModel), shared by all calls. */
+  turnModel?: TurnModel;
   /** Called once on close (the engine forgets the call). */
   onClose?: () => void;
   timings?: SpeechStageTimings;
@@ -51,6 +55,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private readonly prosody = new ProsodyTracker();
   private readonly delayMs: number;
   private readonly log: Logger;
+  private readonly turnModel: TurnModelRunner | undefined;
   private float = new Float32Array(320);
   private samplesIn = 0;
   private closed = false;
@@ -65,9 +70,17 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.resampler = o.sampleRate === ASR_RATE ? undefined : createResampler(o.sampleRate, ASR_RATE);
     this.delayMs = (this.resampler?.delaySamples ?? 0) / SAMPLES_PER_MS;
     this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs, o.config.vad.gateDbfs);
-    this.endpointer = new Endpointer(o.config.endpoint, { prosody: () => this.prosody.end() });
+    this.endpointer = new Endpointer(o.config.endpoint, {
+      prosody: () => this.prosody.end(),
+      modelCompleteProbability: () => this.turnModel?.completeProbability,
+    });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
-    this.ring = new PrerollRing(Math.ceil(ringMs * SAMPLES_PER_MS));
+    // With a turn model the ring also keeps the model's 8 s of audio (one ring, written once per frame).
+    const ringSamples = Math.ceil(ringMs * SAMPLES_PER_MS);
+    this.ring = new PrerollRing(o.turnModel ? Math.max(ringSamples, TURN_MODEL_INPUT_SAMPLES) : ringSamples);
+    this.turnModel = o.turnModel
+      ? new TurnModelRunner(o.turnModel, this.ring, o.config.endpoint.turnModel.afterSilenceMs, () => this.onTurnModel(), this.log)
+      : undefined;
     o.asr.open(o.streamId, (text, atMs) => this.onPartial(text, atMs));
   }
 
@@ -120,7 +133,20 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       this.endpointer.speechEnded(endMs);
       this.emit('speechEnd', { atMs: endMs });
     }
+    if (this.turnModel) this.runTurnModel(this.turnModel, nowMs);
     this.checkEndpoint(nowMs);
+  }
+
+  /** Asks the turn model once per pause, after `afterSilenceMs` of silence; voice makes its answer stale. */
+  private runTurnModel(runner: TurnModelRunner, nowMs: number): void {
+    const since = this.endpointer.silentSinceMs;
+    if (since === undefined) runner.voiced();
+    else runner.silent(nowMs, since, this.utteranceStartSample(this.endpointer.utteranceStartMs));
+  }
+
+  /** The model's answer came for the pause still going on: decide again now rather than at the next frame. */
+  private onTurnModel(): void {
+    if (!this.closed) this.checkEndpoint(this.nowMs);
   }
 
   close(): void {
@@ -141,11 +167,15 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
 
   /** Starts the utterance's ASR with the audio from `prerollMs` before the corrected speech start, on the grid. */
   private feedPreroll(edge: Extract<VadEdge, { kind: 'start' }>, nowMs: number): void {
-    const fromMs = edge.atMs + this.delayMs - this.o.config.vad.prerollMs;
     const grid = this.o.config.asr.startGridMs * SAMPLES_PER_MS;
-    const exact = Math.max(0, Math.round(fromMs * SAMPLES_PER_MS));
+    const exact = this.utteranceStartSample(edge.atMs);
     const from = grid > 0 ? Math.floor(exact / grid) * grid : exact;
     this.ring.readFrom(from, (chunk) => this.o.asr.feed(this.o.streamId, chunk, nowMs));
+  }
+
+  /** Ring sample where an utterance that the VAD started at `startMs` begins, preroll included. */
+  private utteranceStartSample(startMs: number): number {
+    return Math.max(0, Math.round((startMs + this.delayMs - this.o.config.vad.prerollMs) * SAMPLES_PER_MS));
   }
 
   private onPartial(text: string, atMs: number): void {
