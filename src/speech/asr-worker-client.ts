@@ -4,6 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { AsrBacklog } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
@@ -29,15 +30,20 @@ export class AsrWorkerClient implements AsrService {
   private readonly calls = new Map<number, CallStream>();
   private readonly finals = new Map<number, { resolve: (final: AsrFinal) => void; reject: (err: Error) => void }>();
   private readonly rtf = new RealTimeFactorWindow();
+  private readonly backlog: AsrBacklog;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
+  /** When the oldest audio still waiting for the next flush was fed (undefined: none waits). */
+  private pendingSince: number | undefined;
   private closed = false;
 
   private constructor(
     private readonly worker: Worker,
     decodeIntervalMs: number,
     private readonly log: Logger,
+    private readonly now: () => number,
   ) {
+    this.backlog = new AsrBacklog(now);
     worker.on('message', (reply: AsrReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AsrWorkerError(`ASR worker crashed: ${err.message}`)));
     worker.on('exit', (code) => {
@@ -49,7 +55,13 @@ export class AsrWorkerClient implements AsrService {
     worker.unref();
   }
 
-  static async start(recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number, log: Logger): Promise<AsrWorkerClient> {
+  /** `now`: the monotonic ms clock the backlog is measured on (injectable for tests). */
+  static async start(
+    recognizer: SherpaOnlineRecognizerConfig,
+    decodeIntervalMs: number,
+    log: Logger,
+    now: () => number = () => performance.now(),
+  ): Promise<AsrWorkerClient> {
     const worker = startWorker({ recognizer });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (reply: AsrReply): void => {
@@ -73,7 +85,7 @@ export class AsrWorkerClient implements AsrService {
       worker.on('message', onMessage);
       worker.on('error', onError);
     });
-    return new AsrWorkerClient(worker, decodeIntervalMs, log);
+    return new AsrWorkerClient(worker, decodeIntervalMs, log, now);
   }
 
   open(id: number, onPartial: PartialListener): void {
@@ -82,7 +94,10 @@ export class AsrWorkerClient implements AsrService {
   }
 
   feed(id: number, samples: Float32Array, atMs: number): void {
-    this.calls.get(id)?.pending.append(samples, atMs);
+    const call = this.calls.get(id);
+    if (!call) return;
+    call.pending.append(samples, atMs);
+    this.pendingSince ??= this.now();
   }
 
   finalize(id: number, paddingMs: number): Promise<AsrFinal> {
@@ -109,6 +124,10 @@ export class AsrWorkerClient implements AsrService {
     return this.rtf.value();
   }
 
+  backlogMs(): number {
+    return this.backlog.ms;
+  }
+
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -128,7 +147,9 @@ export class AsrWorkerClient implements AsrService {
       chunks.push({ id, samples, atMs });
       transfer.push(samples.buffer as ArrayBuffer);
     }
-    if (chunks.length > 0) this.post({ kind: 'audio', chunks }, transfer);
+    if (chunks.length > 0) this.post({ kind: 'audio', batch: this.backlog.handed(this.pendingSince), chunks }, transfer);
+    this.pendingSince = undefined;
+    this.backlog.sample();
   }
 
   private post(req: AsrRequest, transfer: ArrayBuffer[] = []): void {
@@ -139,6 +160,7 @@ export class AsrWorkerClient implements AsrService {
     switch (reply.kind) {
       case 'partials':
         this.rtf.add(reply.cost);
+        if (reply.decodedBatch !== undefined) this.backlog.decoded(reply.decodedBatch);
         for (const p of reply.partials) this.calls.get(p.id)?.onPartial(p.text, p.atMs);
         break;
       case 'final': {

@@ -30,12 +30,14 @@ try {
  * backlog is decoded in fewer, larger batches.
  */
 let decodeScheduled = false;
+/** The newest audio batch accepted: once a decode pass ends, everything up to it is decoded. */
+let acceptedBatch = 0;
 function decodePending(): void {
   decodeScheduled = false;
   try {
     const partials: AsrPartial[] = [];
     const cost = decoder.decodeReady(partials);
-    if (partials.length > 0 || cost.computeMs > 0) reply({ kind: 'partials', partials, cost });
+    reply({ kind: 'partials', partials, cost, decodedBatch: acceptedBatch });
   } catch (err) {
     reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
   }
@@ -52,6 +54,7 @@ port.on('message', (req: AsrRequest) => {
         break;
       case 'audio': {
         for (const c of req.chunks) decoder.accept(c.id, c.samples, c.atMs);
+        acceptedBatch = req.batch;
         if (!decodeScheduled) {
           decodeScheduled = true;
           setImmediate(decodePending);

@@ -116,6 +116,10 @@ class SherpaSpeechEngine implements SpeechEngine {
     return this.asr.realTimeFactor();
   }
 
+  asrBacklogMs(): number {
+    return this.asr.backlogMs();
+  }
+
   /** VAD instances created, in use and idle (for metrics and capacity planning). */
   vadPoolStats(): { created: number; inUse: number; idle: number } {
     return this.vadPool.stats;

@@ -54,6 +54,12 @@ export interface SpeechEngine {
   createCall(callId: string, sampleRate: 8000 | 16000, lang: Lang): CallSpeech;
   /** ASR real-time factor over the last decode batches (compute time / audio time), for metrics. */
   asrRealTimeFactor(): number;
+  /**
+   * How far the shared recognizer is behind the callers: smoothed age of the oldest caller audio not decoded yet, ms.
+   * Admission control refuses new calls over `server.maxAsrBacklogMs`. Optional: engines without a shared
+   * recognizer have no backlog.
+   */
+  asrBacklogMs?(): number;
   close(): Promise<void>;
 }
 
