@@ -2,15 +2,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/observability/index.ts';
 import { PrerollRing } from '../../src/speech/call-speech-preroll.ts';
-import type { TurnModel } from '../../src/speech/turn-model.ts';
+import { TurnModelSkipped, type TurnModel } from '../../src/speech/turn-model.ts';
 import { TurnModelRunner } from '../../src/speech/turn-model-runner.ts';
 import { captureLog } from '../support/log-capture.ts';
 
 /** A turn model whose answers the test gives by hand, recording the audio of each run. */
 class ManualTurnModel implements TurnModel {
-  readonly runs: Array<{ audio: Float32Array; answer: (p: number) => void; fail: (err: Error) => void }> = [];
-  completeProbability(audio16k: Float32Array): Promise<number> {
-    return new Promise((resolve, reject) => this.runs.push({ audio: audio16k, answer: resolve, fail: reject }));
+  readonly runs: Array<{ audio: Float32Array; signal?: AbortSignal; answer: (p: number) => void; fail: (err: Error) => void }> = [];
+  completeProbability(audio16k: Float32Array, signal?: AbortSignal): Promise<number> {
+    return new Promise((resolve, reject) => this.runs.push({ audio: audio16k, signal, answer: resolve, fail: reject }));
   }
   async close(): Promise<void> {}
 }
@@ -57,7 +57,9 @@ test('a long utterance gives the model its last 8 s only', () => {
 test('voice makes a pending answer stale: it is dropped, and the next pause runs again', async () => {
   const { model, runner, answers } = setup();
   runner.silent(1200, 1000, 150_000);
+  assert.not.ok(model.runs[0]!.signal!.aborted);
   runner.voiced();
+  assert.ok(model.runs[0]!.signal!.aborted, 'the stale run is cancelled if it has not started');
   model.runs[0]!.answer(0.95);
   await tick();
   assert.is(runner.completeProbability, undefined, 'an answer about audio the caller went on from is not used');
@@ -95,6 +97,16 @@ test('a failed run is logged and the decision goes on without the model', async 
   assert.match(JSON.stringify(line!.err), /wasm trap/);
   runner.silent(1300, 1000, 150_000);
   assert.is(model.runs.length, 1, 'not retried within the same pause');
+});
+
+test('a skipped run (cancelled, or the model backed up) is no failure: not logged as one', async () => {
+  const { model, runner, logs } = setup();
+  runner.silent(1200, 1000, 150_000);
+  model.runs[0]!.fail(new TurnModelSkipped('4 runs already queued'));
+  await tick();
+  assert.is(runner.completeProbability, undefined);
+  assert.not.ok(logs.lines().some((l) => String(l.msg).includes('failed')), logs.text());
+  assert.ok(logs.lines().some((l) => l.msg === 'audio turn model run skipped' && l.level === 'debug'), logs.text());
 });
 
 test.run();

@@ -51,6 +51,7 @@ const ONNX_SCHEMA = {
         AttributeProto: {
           fields: {
             name: { type: 'string', id: 1 },
+            f: { type: 'float', id: 2 },
             i: { type: 'int64', id: 3 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
             type: { type: 'int32', id: 20 },
@@ -63,6 +64,7 @@ const ONNX_SCHEMA = {
             floatData: { rule: 'repeated', type: 'float', id: 4, options: { packed: true } },
             int64Data: { rule: 'repeated', type: 'int64', id: 7, options: { packed: true } },
             name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
           },
         },
         ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
@@ -98,22 +100,38 @@ const shape = (dims: readonly Dim[]): object => ({
 });
 const tensorInfo = (name: string, dims: readonly Dim[]): object => ({ name, type: { tensorType: { elemType: FLOAT, shape: shape(dims) } } });
 
+const int64s = (name: string, values: number[]): object => ({ name, dataType: INT64, dims: [values.length], int64Data: values });
+const scalar = (name: string, value: number): object => ({ name, dataType: FLOAT, dims: [], floatData: [value] });
+const floats = (name: string, dims: number[], values: Float32Array): object => ({
+  name,
+  dataType: FLOAT,
+  dims,
+  rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+});
+const node = (opType: string, inputs: string[], out: string, attribute: object[] = []): object => ({
+  opType,
+  name: out,
+  input: inputs,
+  output: [out],
+  attribute,
+});
+const ints = (name: string, values: number[]): object => ({ name, type: ATTR_INTS, ints: values });
+const int = (name: string, value: number): object => ({ name, type: ATTR_INT, i: value });
+
+function encodeModel(graph: object): Uint8Array {
+  const model = { irVersion: 7, producerName: 'callpilot-test', opsetImport: [{ domain: '', version: 13 }], graph };
+  const err = ModelProto.verify(model);
+  if (err) throw new Error(`ONNX test model: ${err}`);
+  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+}
+
 /** The ONNX bytes of a tail-energy model (opset 13). */
 export function tailEnergyModelOnnx(m: TailEnergyModel): Uint8Array {
   const input = m.inputName ?? 'input_features';
   const output = m.outputName ?? 'probabilities';
   const dims = m.inputShape ?? ['batch', 80, 800];
   const frames = typeof dims[2] === 'number' ? dims[2] : 800;
-  const int64s = (name: string, values: number[]): object => ({ name, dataType: INT64, dims: [values.length], int64Data: values });
-  const scalar = (name: string, value: number): object => ({ name, dataType: FLOAT, dims: [], floatData: [value] });
-  const node = (opType: string, inputs: string[], out: string, attribute: object[] = []): object => ({
-    opType,
-    name: out,
-    input: inputs,
-    output: [out],
-    attribute,
-  });
-  const graph = {
+  return encodeModel({
     name: 'tail_energy_turn_model',
     input: [tensorInfo(input, dims)],
     output: [tensorInfo(output, ['batch', 1])],
@@ -127,17 +145,82 @@ export function tailEnergyModelOnnx(m: TailEnergyModel): Uint8Array {
     ],
     node: [
       node('Slice', [input, 'tail_start', 'tail_end', 'frame_axis'], 'tail'),
-      node('ReduceMean', ['tail'], 'tail_mean', [{ name: 'axes', type: ATTR_INTS, ints: [1, 2] }, { name: 'keepdims', type: ATTR_INT, i: 1 }]),
+      node('ReduceMean', ['tail'], 'tail_mean', [ints('axes', [1, 2]), int('keepdims', 1)]),
       node('Reshape', ['tail_mean', 'out_shape'], 'level'),
       node('Mul', ['level', 'weight'], 'scaled'),
       node('Sub', ['bias', 'scaled'], 'logit'),
       node('Sigmoid', ['logit'], output),
     ],
+  });
+}
+
+/**
+ * For the cost bench: a model with the contract and about the arithmetic of Smart Turn v3's Whisper-tiny encoder
+ * (two convolutions 80->384->384 with stride 2, then 4 layers of 400x384 attention and a 1536-wide feed-forward,
+ * a pooled linear head), fp32, random weights from a fixed seed. Layer norms and GELU are left out (a few % of the
+ * work). It answers nothing meaningful; it costs what the real encoder's matrix work costs.
+ */
+export function whisperTinySizedModelOnnx(layers = 4, seed = 1): Uint8Array {
+  let state = seed;
+  const random = (n: number, fanIn: number): Float32Array => {
+    const scale = 1 / Math.sqrt(fanIn);
+    return Float32Array.from({ length: n }, () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return (state / 2 ** 32 - 0.5) * 2 * scale;
+    });
   };
-  const model = { irVersion: 7, producerName: 'callpilot-test', opsetImport: [{ domain: '', version: 13 }], graph };
-  const err = ModelProto.verify(model);
-  if (err) throw new Error(`tail-energy model: ${err}`);
-  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+  const d = 384;
+  const ff = 1536;
+  const init: object[] = [
+    floats('conv1_w', [d, 80, 3], random(d * 80 * 3, 240)),
+    floats('conv1_b', [d], new Float32Array(d)),
+    floats('conv2_w', [d, d, 3], random(d * d * 3, d * 3)),
+    floats('conv2_b', [d], new Float32Array(d)),
+    scalar('attn_scale', 1 / Math.sqrt(d)),
+    floats('head_w', [d, 1], random(d, d)),
+  ];
+  const nodes: object[] = [
+    node('Conv', ['input_features', 'conv1_w', 'conv1_b'], 'c1', [ints('pads', [1, 1]), ints('strides', [1])]),
+    node('Relu', ['c1'], 'r1'),
+    node('Conv', ['r1', 'conv2_w', 'conv2_b'], 'c2', [ints('pads', [1, 1]), ints('strides', [2])]),
+    node('Relu', ['c2'], 'r2'),
+    node('Transpose', ['r2'], 'h0', [ints('perm', [0, 2, 1])]),
+  ];
+  let h = 'h0';
+  for (let l = 0; l < layers; l++) {
+    const p = (name: string): string => `l${l}_${name}`;
+    for (const w of ['wq', 'wk', 'wv', 'wo']) init.push(floats(p(w), [d, d], random(d * d, d)));
+    init.push(floats(p('w1'), [d, ff], random(d * ff, d)), floats(p('w2'), [ff, d], random(ff * d, ff)));
+    nodes.push(
+      node('MatMul', [h, p('wq')], p('q')),
+      node('MatMul', [h, p('wk')], p('k')),
+      node('MatMul', [h, p('wv')], p('v')),
+      node('Transpose', [p('k')], p('kt'), [ints('perm', [0, 2, 1])]),
+      node('MatMul', [p('q'), p('kt')], p('s')),
+      node('Mul', [p('s'), 'attn_scale'], p('s2')),
+      node('Softmax', [p('s2')], p('a'), [int('axis', -1)]),
+      node('MatMul', [p('a'), p('v')], p('o')),
+      node('MatMul', [p('o'), p('wo')], p('o2')),
+      node('Add', [h, p('o2')], p('h1')),
+      node('MatMul', [p('h1'), p('w1')], p('f1')),
+      node('Relu', [p('f1')], p('f2')),
+      node('MatMul', [p('f2'), p('w2')], p('f3')),
+      node('Add', [p('h1'), p('f3')], p('h')),
+    );
+    h = p('h');
+  }
+  nodes.push(
+    node('ReduceMean', [h], 'pooled', [ints('axes', [1]), int('keepdims', 0)]),
+    node('MatMul', ['pooled', 'head_w'], 'logit'),
+    node('Sigmoid', ['logit'], 'probabilities'),
+  );
+  return encodeModel({
+    name: 'whisper_tiny_sized_turn_model',
+    input: [tensorInfo('input_features', ['batch', 80, 800])],
+    output: [tensorInfo('probabilities', ['batch', 1])],
+    initializer: init,
+    node: nodes,
+  });
 }
 
 /** What a tail-energy model answers for a [80, 800] feature matrix laid out mel-major (row per mel bin). */
