@@ -2,16 +2,13 @@
  * AsrService backed by a worker thread. Audio is gathered per call and sent to the worker once per decode tick in a
  * single message (not one message per 20 ms frame per call); partials come back batched the same way.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AsrBacklog } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import { startTsWorker } from './ts-worker.ts';
 
 export class AsrWorkerError extends Error {
   constructor(message: string) {
@@ -25,25 +22,8 @@ interface CallStream {
   pending: PendingAudio;
 }
 
-/**
- * tsx's ESM register API: a worker thread does not inherit the parent's tsx loader, so it registers its own. Read
- * from tsx's package exports because require.resolve would pick the CommonJS build, which cannot register there.
- */
-function tsxRegisterUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
-  const entry = manifest.exports['./esm/api']?.import?.default;
-  if (!entry) throw new AsrWorkerError(`tsx at ${manifestPath} has no ./esm/api export to load the ASR worker with`);
-  return pathToFileURL(join(dirname(manifestPath), entry)).href;
-}
-
 function startWorker(data: AsrWorkerData): Worker {
-  const workerUrl = new URL('./asr-worker.ts', import.meta.url).href;
-  const bootstrap =
-    `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); })` +
-    `.catch((err) => { const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) }); });`;
-  return new Worker(bootstrap, { eval: true, name: 'callpilot-asr', workerData: data });
+  return startTsWorker(new URL('./asr-worker.ts', import.meta.url), 'callpilot-asr', data);
 }
 
 export class AsrWorkerClient implements AsrService {

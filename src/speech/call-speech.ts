@@ -16,6 +16,8 @@ import { SpeechEndRefiner } from './speech-end-refiner.ts';
 import { ProsodyTracker } from './prosody.ts';
 import type { TurnContext } from './end-of-turn.ts';
 import type { VadPool } from './vad-pool.ts';
+import { TURN_MODEL_INPUT_SAMPLES, type TurnModel } from './turn-model.ts';
+import { TurnModelRunner } from './turn-model-runner.ts';
 
 const ASR_RATE = 16000;
 const SAMPLES_PER_MS = ASR_RATE / 1000;
@@ -31,6 +33,8 @@ export interface CallSpeechOptions {
   vadPool: VadPool;
   asr: AsrService;
   log: Logger;
+  /** Optional audio end-of-turn model (speech.endpoint.turnModel), shared by all calls. */
+  turnModel?: TurnModel;
   /** Called once on close (the engine forgets the call). */
   onClose?: () => void;
   timings?: SpeechStageTimings;
@@ -53,6 +57,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private readonly prosody = new ProsodyTracker();
   private readonly delayMs: number;
   private readonly log: Logger;
+  private readonly turnModel: TurnModelRunner | undefined;
   private float = new Float32Array(320);
   private samplesIn = 0;
   private closed = false;
@@ -72,9 +77,17 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.resampler = o.sampleRate === ASR_RATE ? undefined : createResampler(o.sampleRate, ASR_RATE);
     this.delayMs = (this.resampler?.delaySamples ?? 0) / SAMPLES_PER_MS;
     this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs, o.config.vad.gateDbfs);
-    this.endpointer = new Endpointer(o.config.endpoint, { prosody: () => this.prosody.end() });
+    this.endpointer = new Endpointer(o.config.endpoint, {
+      prosody: () => this.prosody.end(),
+      modelCompleteProbability: () => this.turnModel?.completeProbability,
+    });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
-    this.ring = new PrerollRing(Math.ceil(ringMs * SAMPLES_PER_MS));
+    // With a turn model the ring also keeps the model's 8 s of audio (one ring, written once per frame).
+    const ringSamples = Math.ceil(ringMs * SAMPLES_PER_MS);
+    this.ring = new PrerollRing(o.turnModel ? Math.max(ringSamples, TURN_MODEL_INPUT_SAMPLES) : ringSamples);
+    this.turnModel = o.turnModel
+      ? new TurnModelRunner(o.turnModel, this.ring, o.config.endpoint.turnModel.afterSilenceMs, () => this.onTurnModel(), this.log)
+      : undefined;
     o.asr.open(o.streamId, (text, atMs) => this.onPartial(text, atMs));
   }
 
@@ -122,7 +135,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       if (this.endpointer.speechStarted(edge.atMs)) {
         // The bot's echo alone is not decoded (it costs ASR time and gives false partials).
         this.echoOnly = botEcho;
-        if (!botEcho) this.feedPreroll(edge.atMs + this.delayMs, nowMs);
+        if (!botEcho) this.feedPreroll(edge.atMs, nowMs);
         fedThisFrame = true;
       }
     }
@@ -131,7 +144,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       else if (!botEcho) {
         // The caller talks over the echo: decode from the preroll before this frame on, and everything after.
         this.echoOnly = false;
-        this.feedPreroll((this.ring.end - samples.length) / SAMPLES_PER_MS, nowMs);
+        this.feedPreroll((this.ring.end - samples.length) / SAMPLES_PER_MS - this.delayMs, nowMs);
       }
     }
     if (this.endpointer.inUtterance && this.echoOnly) {
@@ -144,7 +157,20 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       this.endpointer.speechEnded(endMs);
       this.emit('speechEnd', { atMs: endMs });
     }
+    if (this.turnModel) this.runTurnModel(this.turnModel, nowMs);
     this.checkEndpoint(nowMs);
+  }
+
+  /** Asks the turn model once per pause, after `afterSilenceMs` of silence; voice makes its answer stale. */
+  private runTurnModel(runner: TurnModelRunner, nowMs: number): void {
+    const since = this.endpointer.silentSinceMs;
+    if (since === undefined) runner.voiced();
+    else runner.silent(nowMs, since, this.utteranceStartSample(this.endpointer.utteranceStartMs));
+  }
+
+  /** The model's answer came for the pause still going on: decide again now rather than at the next frame. */
+  private onTurnModel(): void {
+    if (!this.closed) this.checkEndpoint(this.nowMs);
   }
 
   close(): void {
@@ -165,15 +191,19 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   }
 
   /**
-   * Starts the utterance's ASR with the audio from `prerollMs` before `speechStartMs` (ms of the 16 kHz audio kept
-   * in the ring, i.e. before the resampler's delay is corrected for), on the grid.
+   * Starts the utterance's ASR with the audio from `prerollMs` before `startMs` (the VAD's corrected clock, as its
+   * edges are), on the grid.
    */
-  private feedPreroll(speechStartMs: number, nowMs: number): void {
-    const fromMs = speechStartMs - this.o.config.vad.prerollMs;
+  private feedPreroll(startMs: number, nowMs: number): void {
     const grid = this.o.config.asr.startGridMs * SAMPLES_PER_MS;
-    const exact = Math.max(0, Math.round(fromMs * SAMPLES_PER_MS));
+    const exact = this.utteranceStartSample(startMs);
     const from = grid > 0 ? Math.floor(exact / grid) * grid : exact;
     this.ring.readFrom(from, (chunk) => this.o.asr.feed(this.o.streamId, chunk, nowMs));
+  }
+
+  /** Ring sample where an utterance that the VAD started at `startMs` begins, preroll included. */
+  private utteranceStartSample(startMs: number): number {
+    return Math.max(0, Math.round((startMs + this.delayMs - this.o.config.vad.prerollMs) * SAMPLES_PER_MS));
   }
 
   private onPartial(text: string, atMs: number): void {
