@@ -307,7 +307,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             log,
             modelsRoot: opts.modelsRoot,
             vadTarget: maxCalls,
-            timings: { vad: (s) => vadStage.observe(s), asrFinal: (s) => asrStage.observe(s) },
+            timings: { vad: (s) => vadStage.observe(s), asrFinal: (s) => asrStage.observe(s), echoSkipped: (s) => metrics.asrEchoSkipped.inc(s) },
           })).then((s) => {
             closers.push(() => s.close());
             return s;

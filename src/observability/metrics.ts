@@ -19,6 +19,8 @@ export interface Metrics {
   readonly asrRealTimeFactor: Gauge;
   /** How far the shared ASR is behind the callers (smoothed age of undecoded audio), seconds; read at each scrape. */
   readonly asrBacklog: Gauge;
+  /** Caller audio the ASR did not decode because the echo guard called it the bot's echo, seconds. */
+  readonly asrEchoSkipped: Counter;
   /** Outgoing frames sent later than their 20 ms slot. */
   readonly lateFrames: Counter;
   /** Frames dropped (queue cap, malformed input, dead leg). */
@@ -115,6 +117,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         const ms = opts.asrBacklogMs?.();
         if (ms !== undefined) this.set(ms / 1000);
       },
+    }),
+    asrEchoSkipped: new Counter({
+      name: `${prefix}asr_echo_skipped_seconds_total`,
+      help: "Caller audio not decoded because the echo guard called it the bot's own echo",
+      registers,
     }),
     lateFrames: new Counter({ name: `${prefix}late_frames_total`, help: 'Bot audio frames sent later than their 20 ms slot', registers }),
     droppedFrames: new Counter({ name: `${prefix}dropped_frames_total`, help: 'Audio frames dropped', registers }),

@@ -11,7 +11,7 @@ import { PrerollRing } from './call-speech-preroll.ts';
 import type { SpeechConfig } from './config.ts';
 import { Endpointer, type EndpointDecision } from './endpointer.ts';
 import type { CallSpeech, CallSpeechEvents } from './types.ts';
-import { CallVad, type VadEdge } from './vad.ts';
+import { CallVad } from './vad.ts';
 import { SpeechEndRefiner } from './speech-end-refiner.ts';
 import { ProsodyTracker } from './prosody.ts';
 import type { TurnContext } from './end-of-turn.ts';
@@ -44,6 +44,8 @@ export interface CallSpeechOptions {
 export interface SpeechStageTimings {
   vad(seconds: number): void;
   asrFinal(seconds: number): void;
+  /** Seconds of caller audio not decoded because it was the bot's echo (reported per utterance). */
+  echoSkipped?(seconds: number): void;
 }
 
 export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements CallSpeech {
@@ -63,6 +65,11 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private partialFloorMs = -1;
   /** Finals decided by the endpointer whose ASR finalize has not answered yet. */
   private finalsInFlight = 0;
+  /** The open utterance has been nothing but the bot's echo so far: none of it went to the ASR. */
+  private echoOnly = false;
+  /** Samples (16 kHz) of utterances not decoded as echo: in all, and not yet reported to the timings. */
+  private echoSkipped = 0;
+  private echoSkippedUnreported = 0;
 
   constructor(private readonly o: CallSpeechOptions) {
     super();
@@ -92,6 +99,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     return this.endpointer.inUtterance || this.finalsInFlight > 0;
   }
 
+  get echoSkippedMs(): number {
+    return this.echoSkipped / SAMPLES_PER_MS;
+  }
+
   get nowMs(): number {
     return (this.samplesIn * 1000) / this.o.sampleRate;
   }
@@ -104,7 +115,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer.setContext(context);
   }
 
-  push(pcm: Int16Array): void {
+  push(pcm: Int16Array, botEcho = false): void {
     if (this.closed) return;
     this.samplesIn += pcm.length;
     const nowMs = this.nowMs;
@@ -122,11 +133,24 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       }
       this.emit('speechStart', { atMs: edge.atMs });
       if (this.endpointer.speechStarted(edge.atMs)) {
-        this.feedPreroll(edge, nowMs);
+        // The bot's echo alone is not decoded (it costs ASR time and gives false partials).
+        this.echoOnly = botEcho;
+        if (!botEcho) this.feedPreroll(edge.atMs, nowMs);
         fedThisFrame = true;
       }
     }
-    if (this.endpointer.inUtterance && !fedThisFrame) this.o.asr.feed(this.o.streamId, samples, nowMs);
+    if (this.endpointer.inUtterance && !fedThisFrame) {
+      if (!this.echoOnly) this.o.asr.feed(this.o.streamId, samples, nowMs);
+      else if (!botEcho) {
+        // The caller talks over the echo: decode from the preroll before this frame on, and everything after.
+        this.echoOnly = false;
+        this.feedPreroll((this.ring.end - samples.length) / SAMPLES_PER_MS - this.delayMs, nowMs);
+      }
+    }
+    if (this.endpointer.inUtterance && this.echoOnly) {
+      this.echoSkipped += samples.length;
+      this.echoSkippedUnreported += samples.length;
+    }
     if (this.endpointer.inUtterance && this.vad.speaking) this.prosody.push(samples);
     if (edge?.kind === 'end') {
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
@@ -152,6 +176,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.reportEchoSkipped();
     this.vad.close();
     this.o.asr.close(this.o.streamId);
     this.o.onClose?.();
@@ -165,10 +190,13 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     return out;
   }
 
-  /** Starts the utterance's ASR with the audio from `prerollMs` before the corrected speech start, on the grid. */
-  private feedPreroll(edge: Extract<VadEdge, { kind: 'start' }>, nowMs: number): void {
+  /**
+   * Starts the utterance's ASR with the audio from `prerollMs` before `startMs` (the VAD's corrected clock, as its
+   * edges are), on the grid.
+   */
+  private feedPreroll(startMs: number, nowMs: number): void {
     const grid = this.o.config.asr.startGridMs * SAMPLES_PER_MS;
-    const exact = this.utteranceStartSample(edge.atMs);
+    const exact = this.utteranceStartSample(startMs);
     const from = grid > 0 ? Math.floor(exact / grid) * grid : exact;
     this.ring.readFrom(from, (chunk) => this.o.asr.feed(this.o.streamId, chunk, nowMs));
   }
@@ -193,8 +221,15 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     if (decision.reason === 'maxUtterance' && this.vad.speaking) this.endpointer.speechStarted(nowMs);
   }
 
+  private reportEchoSkipped(): void {
+    if (this.echoSkippedUnreported === 0) return;
+    this.o.timings?.echoSkipped?.(this.echoSkippedUnreported / ASR_RATE);
+    this.echoSkippedUnreported = 0;
+  }
+
   private finish(d: EndpointDecision): void {
     this.partialFloorMs = d.atMs;
+    this.reportEchoSkipped();
     // Trailing silence already fed to the ASR flushes the model as well as padding does.
     const heardSilenceMs = d.atMs - d.speechEndMs;
     const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);
