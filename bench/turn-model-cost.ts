@@ -3,13 +3,14 @@
  * had here, so the bench builds ONNX files on the same contract (test/support/turn-model-onnx.ts): `tail`, a
  * few-op model (so the figure is the feature extraction and runtime overhead), and `encoder`, a random-weight graph
  * with about the arithmetic of Smart Turn v3's Whisper-tiny encoder in fp32 (so the figure estimates the real
- * model's inference). `--file` runs a model you supply instead.
+ * model's inference), `encoder-int8` the same with int8 weight matrices as onnxruntime's dynamic quantization writes
+ * them (Smart Turn's CPU model is int8). `--file` runs a model you supply instead.
  *
  * Per run it reports the Whisper log-mel features and the inference, in the calling thread (OnnxTurnModel), and
  * the round trip through the engine's worker thread (WorkerTurnModel, what a call waits for), plus the main
  * thread's own share: copying the utterance out of the call's ring.
  *
- *   node --import tsx bench/turn-model-cost.ts [--model tail|encoder] [--file model.onnx] [--runs 20]
+ *   node --import tsx bench/turn-model-cost.ts [--model tail|encoder|encoder-int8] [--file model.onnx] [--runs 20]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,10 @@ try {
   let file = values.file;
   if (!file) {
     file = join(dir, `${values.model}.onnx`);
-    const bytes = values.model === 'encoder' ? whisperTinySizedModelOnnx() : tailEnergyModelOnnx({ tailFrames: 40, weight: 6, bias: 0.5 });
+    const bytes =
+      values.model === 'encoder' || values.model === 'encoder-int8'
+        ? whisperTinySizedModelOnnx(4, 1, values.model === 'encoder-int8')
+        : tailEnergyModelOnnx({ tailFrames: 40, weight: 6, bias: 0.5 });
     writeFileSync(file, bytes);
     console.log(`model: ${values.model} (${(bytes.length / 1e6).toFixed(1)} MB generated)`);
   } else console.log(`model: ${file}`);

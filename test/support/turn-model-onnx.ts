@@ -13,6 +13,7 @@
 import protobuf from 'protobufjs';
 
 const FLOAT = 1;
+const INT8 = 3;
 const INT64 = 7;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
@@ -108,13 +109,16 @@ const floats = (name: string, dims: number[], values: Float32Array): object => (
   dims,
   rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
 });
-const node = (opType: string, inputs: string[], out: string, attribute: object[] = []): object => ({
-  opType,
-  name: out,
-  input: inputs,
-  output: [out],
-  attribute,
+const bytes = (name: string, dataType: number, dims: number[], values: Uint8Array | Int8Array): object => ({
+  name,
+  dataType,
+  dims,
+  rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
 });
+const node = (opType: string, inputs: string[], out: string | string[], attribute: object[] = []): object => {
+  const output = typeof out === 'string' ? [out] : out;
+  return { opType, name: output[0], input: inputs, output, attribute };
+};
 const ints = (name: string, values: number[]): object => ({ name, type: ATTR_INTS, ints: values });
 const int = (name: string, value: number): object => ({ name, type: ATTR_INT, i: value });
 
@@ -157,10 +161,12 @@ export function tailEnergyModelOnnx(m: TailEnergyModel): Uint8Array {
 /**
  * For the cost bench: a model with the contract and about the arithmetic of Smart Turn v3's Whisper-tiny encoder
  * (two convolutions 80->384->384 with stride 2, then 4 layers of 400x384 attention and a 1536-wide feed-forward,
- * a pooled linear head), fp32, random weights from a fixed seed. Layer norms and GELU are left out (a few % of the
- * work). It answers nothing meaningful; it costs what the real encoder's matrix work costs.
+ * a pooled linear head), random weights from a fixed seed. Layer norms and GELU are left out (a few % of the
+ * work). It answers nothing meaningful; it costs what the real encoder's matrix work costs. `int8` stores the
+ * weight matrices as int8 and multiplies them the way onnxruntime's dynamic quantization writes them
+ * (DynamicQuantizeLinear on the activations, MatMulInteger, rescale), as Smart Turn's 8 MB CPU model does.
  */
-export function whisperTinySizedModelOnnx(layers = 4, seed = 1): Uint8Array {
+export function whisperTinySizedModelOnnx(layers = 4, seed = 1, int8 = false): Uint8Array {
   let state = seed;
   const random = (n: number, fanIn: number): Float32Array => {
     const scale = 1 / Math.sqrt(fanIn);
@@ -186,27 +192,45 @@ export function whisperTinySizedModelOnnx(layers = 4, seed = 1): Uint8Array {
     node('Relu', ['c2'], 'r2'),
     node('Transpose', ['r2'], 'h0', [ints('perm', [0, 2, 1])]),
   ];
+  /** x · W for a [rows, cols] weight named `w`, in fp32 or as a dynamically quantized int8 product. */
+  const weightMatMul = (x: string, w: string, rows: number, cols: number, out: string): void => {
+    const values = random(rows * cols, rows);
+    if (!int8) {
+      init.push(floats(w, [rows, cols], values));
+      nodes.push(node('MatMul', [x, w], out));
+      return;
+    }
+    const scale = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127;
+    init.push(
+      bytes(`${w}_q`, INT8, [rows, cols], Int8Array.from(values, (v) => Math.round(v / scale))),
+      bytes(`${w}_zp`, INT8, [], new Int8Array(1)),
+      scalar(`${w}_scale`, scale),
+    );
+    nodes.push(
+      node('DynamicQuantizeLinear', [x], [`${out}_xq`, `${out}_xscale`, `${out}_xzp`]),
+      node('MatMulInteger', [`${out}_xq`, `${w}_q`, `${out}_xzp`, `${w}_zp`], `${out}_i32`),
+      node('Cast', [`${out}_i32`], `${out}_f`, [int('to', FLOAT)]),
+      node('Mul', [`${out}_xscale`, `${w}_scale`], `${out}_s`),
+      node('Mul', [`${out}_f`, `${out}_s`], out),
+    );
+  };
   let h = 'h0';
   for (let l = 0; l < layers; l++) {
     const p = (name: string): string => `l${l}_${name}`;
-    for (const w of ['wq', 'wk', 'wv', 'wo']) init.push(floats(p(w), [d, d], random(d * d, d)));
-    init.push(floats(p('w1'), [d, ff], random(d * ff, d)), floats(p('w2'), [ff, d], random(ff * d, ff)));
+    for (const w of ['q', 'k', 'v']) weightMatMul(h, p(`w${w}`), d, d, p(w));
     nodes.push(
-      node('MatMul', [h, p('wq')], p('q')),
-      node('MatMul', [h, p('wk')], p('k')),
-      node('MatMul', [h, p('wv')], p('v')),
       node('Transpose', [p('k')], p('kt'), [ints('perm', [0, 2, 1])]),
       node('MatMul', [p('q'), p('kt')], p('s')),
       node('Mul', [p('s'), 'attn_scale'], p('s2')),
       node('Softmax', [p('s2')], p('a'), [int('axis', -1)]),
       node('MatMul', [p('a'), p('v')], p('o')),
-      node('MatMul', [p('o'), p('wo')], p('o2')),
-      node('Add', [h, p('o2')], p('h1')),
-      node('MatMul', [p('h1'), p('w1')], p('f1')),
-      node('Relu', [p('f1')], p('f2')),
-      node('MatMul', [p('f2'), p('w2')], p('f3')),
-      node('Add', [p('h1'), p('f3')], p('h')),
     );
+    weightMatMul(p('o'), p('wo'), d, d, p('o2'));
+    nodes.push(node('Add', [h, p('o2')], p('h1')));
+    weightMatMul(p('h1'), p('w1'), d, ff, p('f1'));
+    nodes.push(node('Relu', [p('f1')], p('f2')));
+    weightMatMul(p('f2'), p('w2'), ff, d, p('f3'));
+    nodes.push(node('Add', [p('h1'), p('f3')], p('h')));
     h = p('h');
   }
   nodes.push(
