@@ -76,7 +76,8 @@ export class WorkerTurnModel implements TurnModel {
 
   /** `audio16k`'s buffer is transferred to the worker: the caller hands it over. */
   completeProbability(audio16k: Float32Array, signal?: AbortSignal): Promise<number> {
-    if (this.failure) return Promise.reject(this.failure);
+    // The failure itself was logged once, as an error; each pause after it is only a skipped run.
+    if (this.failure) return Promise.reject(new TurnModelSkipped(`the turn model is out of service: ${this.failure.message}`));
     if (this.closed) return Promise.reject(new TurnModelError('turn model is closed', this.file));
     if (signal?.aborted) return Promise.reject(new TurnModelSkipped('cancelled before it was sent'));
     if (this.waiters.size >= MAX_QUEUED_RUNS) return Promise.reject(new TurnModelSkipped(`${this.waiters.size} runs already queued`));
