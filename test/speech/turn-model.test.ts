@@ -125,6 +125,21 @@ test('the worker model cancels a run the caller made stale and refuses a backlog
   }
 });
 
+test('a model that answers something other than a probability fails the run with the reason, and keeps running', async () => {
+  const file = join(dir, 'logit.onnx');
+  writeFileSync(file, tailEnergyModelOnnx({ tailFrames: 40, weight: 0, bias: 5, logit: true }));
+  const model = await loadTurnModel(file, testLog());
+  assert.ok(model);
+  try {
+    const err = await rejection(model.completeProbability(utterance(0)));
+    assert.instance(err, TurnModelError);
+    assert.match(err.message, /output probabilities is 5, not a probability in 0\.\.1/);
+    assert.instance(await rejection(model.completeProbability(utterance(600))), TurnModelError, 'the next run is tried too');
+  } finally {
+    await model!.close();
+  }
+});
+
 test('on defaults the speech module never imports onnxruntime-web; a set key without it says what is missing', async () => {
   // A resolve hook that makes onnxruntime-web unresolvable, as on an install without optional dependencies.
   const hook = join(dir, 'no-ort-hook.mjs');

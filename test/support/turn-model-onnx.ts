@@ -93,6 +93,8 @@ export interface TailEnergyModel {
   inputShape?: readonly (number | string)[];
   inputName?: string;
   outputName?: string;
+  /** Leave out the sigmoid: the model then answers a logit, not a probability (a broken model for tests). */
+  logit?: boolean;
 }
 
 type Dim = number | string;
@@ -152,8 +154,8 @@ export function tailEnergyModelOnnx(m: TailEnergyModel): Uint8Array {
       node('ReduceMean', ['tail'], 'tail_mean', [ints('axes', [1, 2]), int('keepdims', 1)]),
       node('Reshape', ['tail_mean', 'out_shape'], 'level'),
       node('Mul', ['level', 'weight'], 'scaled'),
-      node('Sub', ['bias', 'scaled'], 'logit'),
-      node('Sigmoid', ['logit'], output),
+      node('Sub', ['bias', 'scaled'], m.logit ? output : 'logit'),
+      ...(m.logit ? [] : [node('Sigmoid', ['logit'], output)]),
     ],
   });
 }
