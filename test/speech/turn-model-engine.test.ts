@@ -13,7 +13,7 @@ import { createLogger } from '../../src/observability/index.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { OnnxTurnModel } from '../../src/speech/onnx-turn-model.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
-import type { TurnModel } from '../../src/speech/turn-model.ts';
+import { TurnModelError, type TurnModel } from '../../src/speech/turn-model.ts';
 import type { CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
 import { captureLog } from '../support/log-capture.ts';
 import { tailEnergyModelOnnx } from '../support/turn-model-onnx.ts';
@@ -129,6 +129,35 @@ test('a failing model is logged with the call id and the turn ends without it', 
   const line = logs.lines().find((l) => String(l.msg).includes('turn model run failed'));
   assert.ok(line, 'the failure is logged');
   assert.is(line!.callId, 'model-broken');
+});
+
+test('the engine refuses a configured model that is missing or off-contract at start, before loading the ASR', async () => {
+  const wrong = join(dir, 'wrong.onnx');
+  writeFileSync(wrong, tailEnergyModelOnnx({ tailFrames: 10, weight: 0, bias: 0, inputShape: [1, 64, 800] }));
+  for (const [path, reason] of [
+    [join(dir, 'absent.onnx'), /no file at .*absent\.onnx/],
+    [wrong, /does not follow Smart Turn's contract.*\[1, 64, 800\]/],
+  ] as const) {
+    const cfg = speechConfigSchema.parse({ endpoint: { turnModel: { path } }, asr: { model: 'no-such-asr-model' } });
+    try {
+      await createSpeechEngine(cfg, { log: createLogger({ level: 'debug' }, logs.stream), modelsRoot: SHARED_MODELS });
+      assert.unreachable(`${path} accepted`);
+    } catch (err) {
+      // The ASR model named here does not exist: the turn model's reason proves it was checked first.
+      assert.instance(err, TurnModelError);
+      assert.match((err as Error).message, reason);
+    }
+  }
+});
+
+test('with the key set the engine loads the model into its worker', async () => {
+  const cfg = speechConfigSchema.parse({ vad: { poolSize: 1 }, endpoint: { turnModel: { path: join(dir, 'complete.onnx') } } });
+  const configured = await createSpeechEngine(cfg, { log: createLogger({ level: 'debug' }, logs.stream), modelsRoot: SHARED_MODELS });
+  try {
+    assert.ok(logs.lines().some((l) => l.msg === 'audio turn model loaded' && String(l.file).endsWith('complete.onnx')));
+  } finally {
+    await configured.close();
+  }
 });
 
 test.run();
