@@ -58,6 +58,7 @@ export class WorkerTurnModel implements TurnModel {
       const done = (err?: Error): void => {
         worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
         if (err) {
           void worker.terminate();
           reject(err);
@@ -68,8 +69,10 @@ export class WorkerTurnModel implements TurnModel {
         else if (reply.kind === 'failed') done(new TurnModelError(reply.message, file));
       };
       const onError = (err: Error): void => done(new TurnModelError(`turn model worker failed to start: ${err.message}`, file));
+      const onExit = (code: number): void => done(new TurnModelError(`turn model worker exited with code ${code} before the model was loaded`, file));
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
     });
     return new WorkerTurnModel(worker, file, log);
   }
@@ -131,7 +134,8 @@ export class WorkerTurnModel implements TurnModel {
   }
 
   private fail(err: Error): void {
-    if (!this.closed) {
+    // A crash reports an error and then an exit: one is logged, and the first reason stays.
+    if (!this.closed && !this.failure) {
       this.failure = err;
       this.log.error({ err, file: this.file }, 'audio turn model failed; end of turn is decided without it');
     }
