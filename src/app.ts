@@ -154,12 +154,22 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     sweepTimer.unref();
     closers.push(() => clearInterval(sweepTimer));
 
-    const metrics = createMetrics({ version: CALLPILOT_VERSION });
+    // Set once the models are loaded; admission and /metrics read the ASR backlog through it.
+    let listening: SpeechEngine | undefined;
+    const metrics = createMetrics({ version: CALLPILOT_VERSION, asrBacklogMs: () => listening?.asrBacklogMs?.() });
     const vadStage = metrics.stageDuration.labels({ stage: 'vad' });
     const asrStage = metrics.stageDuration.labels({ stage: 'asr_final' });
     const ttsStage = metrics.stageDuration.labels({ stage: 'tts' });
     const maxCalls = config.server.maxCalls ?? defaultMaxCalls();
-    const admission = new CallAdmission({ maxCalls, onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }) });
+    const maxBacklogMs = config.server.maxAsrBacklogMs;
+    const admission = new CallAdmission({
+      maxCalls,
+      overload:
+        maxBacklogMs > 0
+          ? { name: 'ASR backlog', setting: 'server.maxAsrBacklogMs', limitMs: maxBacklogMs, currentMs: () => listening?.asrBacklogMs?.() ?? 0 }
+          : undefined,
+      onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }),
+    });
     // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
     // /readyz reports the loading; a bad port fails now, not after the load.
     const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };
@@ -297,7 +307,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
             log,
             modelsRoot: opts.modelsRoot,
             vadTarget: maxCalls,
-            timings: { vad: (s) => vadStage.observe(s), asrFinal: (s) => asrStage.observe(s) },
+            timings: { vad: (s) => vadStage.observe(s), asrFinal: (s) => asrStage.observe(s), echoSkipped: (s) => metrics.asrEchoSkipped.inc(s) },
           })).then((s) => {
             closers.push(() => s.close());
             return s;
@@ -316,6 +326,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
       throw err;
     }
     const speech: SpeechEngine = speechResult.value;
+    listening = speech;
     const speaker: Speaker = speakerResult.value;
     const asrTimer = setInterval(() => metrics.asrRealTimeFactor.set(speech.asrRealTimeFactor()), 5000);
     asrTimer.unref();

@@ -9,6 +9,14 @@ export const serverConfigSchema = z
      * Unset: 25 per CPU core, the level bench/RESULTS.md measured within the latency targets (50 on 2 cores).
      */
     maxCalls: z.number().int().min(1).max(100_000).optional(),
+    /**
+     * New calls are refused (reason `overload`) while the shared ASR's backlog (smoothed age of the oldest caller
+     * audio not decoded yet) is over this many ms; 0 turns the check off. 300 ms: a reply within the 500 ms
+     * response budget leaves about 300 ms after the 200 ms end-of-turn floor, and every ms the recognizer is behind
+     * delays the partials that end a turn and the final after it by as much, so past 300 ms calls already up miss
+     * the budget; refusing new work then is what lets the backlog drain.
+     */
+    maxAsrBacklogMs: z.number().int().min(0).max(60_000).default(300),
     /** On SIGTERM/SIGINT, how long live calls may go on before they are ended with reason `shutdown`. */
     drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),
     /**

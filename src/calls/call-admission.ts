@@ -8,7 +8,19 @@ export function defaultMaxCalls(cores: number = availableParallelism()): number 
   return CALLS_PER_CORE * Math.max(1, cores);
 }
 
-export type RefusalReason = 'capacity' | 'draining';
+export type RefusalReason = 'capacity' | 'draining' | 'overload';
+
+/** A measured load that refuses new calls while it is over its limit (the shared recognizer's backlog). */
+export interface LoadProbe {
+  /** What is measured, as the refusal detail names it (`ASR backlog`). */
+  readonly name: string;
+  /** The config key of the limit, named in the refusal detail. */
+  readonly setting: string;
+  /** Over this many ms new calls are refused. */
+  readonly limitMs: number;
+  /** The measure now, ms. */
+  currentMs(): number;
+}
 
 /** A place taken by one call; `release()` frees it (idempotent). */
 export interface AdmissionTicket {
@@ -19,6 +31,8 @@ export type AdmissionResult = { ok: true; ticket: AdmissionTicket } | { ok: fals
 
 export interface CallAdmissionOptions {
   maxCalls: number;
+  /** Refuses new calls (reason `overload`) while it is over its limit, before maxCalls is reached. */
+  overload?: LoadProbe;
   /** Every refusal, for `callpilot_calls_refused_total{reason}`. */
   onRefused?: (reason: RefusalReason, wire: string) => void;
 }
@@ -26,18 +40,21 @@ export interface CallAdmissionOptions {
 /**
  * How many calls this process takes at once. Every wire (media WebSocket, Asterisk, FreeSWITCH, outbound dialling)
  * asks `tryAdmit()` before a call costs anything and refuses cleanly when it says no; the campaign dialer sizes its
- * pace to `free`. Draining (shutdown) refuses everything new.
+ * pace to `free`. Draining (shutdown) refuses everything new. A measured overload (the ASR falling behind) refuses
+ * new calls too, so the calls already up keep their latency; they are never touched.
  */
 export class CallAdmission {
   readonly maxCalls: number;
   private active = 0;
   private drainingSince: number | undefined;
   private readonly onRefused?: (reason: RefusalReason, wire: string) => void;
+  private readonly overload?: LoadProbe;
 
   constructor(opts: CallAdmissionOptions) {
     if (!Number.isInteger(opts.maxCalls) || opts.maxCalls < 1) throw new RangeError(`maxCalls must be a positive integer, got ${opts.maxCalls}`);
     this.maxCalls = opts.maxCalls;
     this.onRefused = opts.onRefused;
+    this.overload = opts.overload;
   }
 
   /** Places taken now. */
@@ -45,9 +62,9 @@ export class CallAdmission {
     return this.active;
   }
 
-  /** Places a new call could take now (0 while draining). */
+  /** Places a new call could take now (0 while draining or overloaded). */
   get free(): number {
-    return this.draining ? 0 : Math.max(0, this.maxCalls - this.active);
+    return this.draining || this.overloadDetail() !== undefined ? 0 : Math.max(0, this.maxCalls - this.active);
   }
 
   get draining(): boolean {
@@ -62,6 +79,8 @@ export class CallAdmission {
   /** Takes a place for one call on `wire` (for the refusal metric), or says why not. */
   tryAdmit(wire: string): AdmissionResult {
     if (this.draining) return this.refuse('draining', wire, 'callpilot is shutting down');
+    const overloaded = this.overloadDetail();
+    if (overloaded !== undefined) return this.refuse('overload', wire, overloaded);
     if (this.active >= this.maxCalls) return this.refuse('capacity', wire, `callpilot is at capacity (server.maxCalls ${this.maxCalls})`);
     this.active++;
     let released = false;
@@ -75,6 +94,15 @@ export class CallAdmission {
         },
       },
     };
+  }
+
+  /** Why the load probe refuses new calls now, or undefined when it does not. */
+  private overloadDetail(): string | undefined {
+    const probe = this.overload;
+    if (!probe) return undefined;
+    const current = probe.currentMs();
+    if (!(current > probe.limitMs)) return undefined;
+    return `callpilot is overloaded: ${probe.name} ${Math.round(current)} ms over the ${probe.limitMs} ms limit (${probe.setting})`;
   }
 
   private refuse(reason: RefusalReason, wire: string, detail: string): AdmissionResult {

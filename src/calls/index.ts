@@ -24,6 +24,7 @@ export {
   type AdmissionResult,
   type AdmissionTicket,
   type CallAdmissionOptions,
+  type LoadProbe,
   type RefusalReason,
 } from './call-admission.ts';
 export {

@@ -71,7 +71,7 @@ export class PbxCallRunner {
   }
 
   /**
-   * An inbound call from an adapter: admitted and run, or refused at once (over server.maxCalls, draining) by
+   * An inbound call from an adapter: admitted and run, or refused at once (over server.maxCalls, ASR overload, draining) by
    * sending it to the overflow target or hanging up with cause 34. Never rejects.
    */
   accept(call: PbxCall): void {

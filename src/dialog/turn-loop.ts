@@ -243,7 +243,8 @@ export class TurnLoop {
     this.echo.observeCaller(pcm);
     this.lastFrameWall = this.now();
     const onset = this.onset.push(pcm);
-    this.o.speech.push(pcm);
+    // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
+    this.o.speech.push(pcm, this.echo.isEchoFrame());
     const p = this.prompt;
     if (onset && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
       // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.

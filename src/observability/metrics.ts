@@ -17,6 +17,10 @@ export interface Metrics {
   readonly callsTotal: Counter<'disposition' | CallLabel>;
   /** ASR compute time / audio time over recent decode batches. */
   readonly asrRealTimeFactor: Gauge;
+  /** How far the shared ASR is behind the callers (smoothed age of undecoded audio), seconds; read at each scrape. */
+  readonly asrBacklog: Gauge;
+  /** Caller audio the ASR did not decode because the echo guard called it the bot's echo, seconds. */
+  readonly asrEchoSkipped: Counter;
   /** Outgoing frames sent later than their 20 ms slot. */
   readonly lateFrames: Counter;
   /** Frames dropped (queue cap, malformed input, dead leg). */
@@ -27,7 +31,7 @@ export interface Metrics {
   readonly noMatch: Counter<'flow' | 'lang'>;
   /** Calls handed to a human (flow transfer steps and operator transfers). */
   readonly transfers: Counter<CallLabel>;
-  /** New calls refused (capacity, draining) by wire. */
+  /** New calls refused (capacity, draining, overload) by wire. */
   readonly callsRefused: Counter<'reason' | 'wire'>;
   /** AudioSocket connections and RTP packets a media listener turned away, by reason. */
   readonly mediaRejected: Counter<'pbx' | 'transport' | 'reason'>;
@@ -58,6 +62,8 @@ export interface MetricsOptions {
   prefix?: string;
   defaultMetrics?: boolean;
   version?: string;
+  /** The ASR backlog in ms, read when /metrics is scraped (undefined while the speech engine loads). */
+  asrBacklogMs?: () => number | undefined;
 }
 
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
@@ -103,6 +109,20 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       help: 'ASR compute time divided by audio time over recent decode batches',
       registers,
     }),
+    asrBacklog: new Gauge({
+      name: `${prefix}asr_backlog_seconds`,
+      help: 'How far the shared ASR is behind the callers: smoothed age of the oldest caller audio not decoded yet',
+      registers,
+      collect() {
+        const ms = opts.asrBacklogMs?.();
+        if (ms !== undefined) this.set(ms / 1000);
+      },
+    }),
+    asrEchoSkipped: new Counter({
+      name: `${prefix}asr_echo_skipped_seconds_total`,
+      help: "Caller audio not decoded because the echo guard called it the bot's own echo",
+      registers,
+    }),
     lateFrames: new Counter({ name: `${prefix}late_frames_total`, help: 'Bot audio frames sent later than their 20 ms slot', registers }),
     droppedFrames: new Counter({ name: `${prefix}dropped_frames_total`, help: 'Audio frames dropped', registers }),
     turnsTotal: new Counter({ name: `${prefix}turns_total`, help: 'Dialog turns taken', labelNames: callLabels, registers }),
@@ -111,7 +131,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     transfers: new Counter({ name: `${prefix}transfers_total`, help: 'Calls handed to a human agent', labelNames: callLabels, registers }),
     callsRefused: new Counter({
       name: `${prefix}calls_refused_total`,
-      help: 'New calls refused before they started (server.maxCalls reached, draining)',
+      help: 'New calls refused before they started (server.maxCalls reached, draining, ASR backlog over server.maxAsrBacklogMs)',
       labelNames: ['reason', 'wire'] as const,
       registers,
     }),

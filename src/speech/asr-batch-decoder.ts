@@ -62,23 +62,23 @@ export class AsrBatchDecoder {
     this.pendingAudioMs += (samples.length / SAMPLE_RATE) * 1000;
   }
 
-  /** Decodes every stream with a full chunk, batched; returns the partials whose text changed and the cost. */
+  /** Decodes every stream with a full chunk, batched, until none has one; returns the changed partials' cost. */
   decodeReady(changed: AsrPartial[]): DecodeCost {
     const started = performance.now();
-    for (;;) {
-      this.ready.length = 0;
-      this.readyIds.length = 0;
-      for (const [id, s] of this.streams) {
-        if (s.stream && this.recognizer.isReady(s.stream)) {
-          this.ready.push(s.stream);
-          this.readyIds.push(id);
-        }
-      }
-      if (this.ready.length === 0) break;
-      this.recognizer.decodeStreams(this.ready);
-      for (const id of this.readyIds) this.collect(id, changed);
-    }
+    while (this.decodeChunk(changed));
     return this.takeCost(started);
+  }
+
+  /**
+   * One batched pass: one model chunk of every stream that has one. `more`: some stream still has a full chunk.
+   * A backlog decoded pass by pass lets whoever runs the decoder answer other work (a final) between passes.
+   */
+  decodePass(changed: AsrPartial[]): { cost: DecodeCost; more: boolean } {
+    const started = performance.now();
+    this.decodeChunk(changed);
+    let more = false;
+    for (const s of this.streams.values()) if (s.stream && this.recognizer.isReady(s.stream)) more = true;
+    return { cost: this.takeCost(started), more };
   }
 
   /**
@@ -115,6 +115,22 @@ export class AsrBatchDecoder {
     let n = 0;
     for (const s of this.streams.values()) if (s.stream) n++;
     return n;
+  }
+
+  /** Decodes one chunk of every stream that has a full one, batched; false when none had. */
+  private decodeChunk(changed: AsrPartial[]): boolean {
+    this.ready.length = 0;
+    this.readyIds.length = 0;
+    for (const [id, s] of this.streams) {
+      if (s.stream && this.recognizer.isReady(s.stream)) {
+        this.ready.push(s.stream);
+        this.readyIds.push(id);
+      }
+    }
+    if (this.ready.length === 0) return false;
+    this.recognizer.decodeStreams(this.ready);
+    for (const id of this.readyIds) this.collect(id, changed);
+    return true;
   }
 
   private collect(id: number, changed: AsrPartial[]): void {

@@ -17,14 +17,15 @@ export interface AsrAudioChunk {
 export type AsrRequest =
   | { kind: 'open'; id: number }
   | { kind: 'close'; id: number }
-  /** All calls' audio since the last tick; the worker decodes right after accepting it. */
-  | { kind: 'audio'; chunks: AsrAudioChunk[] }
+  /** All calls' audio since the last tick (batch number `batch`); the worker decodes right after accepting it. */
+  | { kind: 'audio'; batch: number; chunks: AsrAudioChunk[] }
   /** End of an utterance: the call's remaining audio, then padding, decode, reply, reset. */
   | { kind: 'finalize'; seq: number; id: number; chunk?: AsrAudioChunk; paddingMs: number };
 
 export type AsrReply =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
-  | { kind: 'partials'; partials: AsrPartial[]; cost: DecodeCost }
+  /** `decodedBatch`: every audio batch up to this number is decoded (absent while some of it is still waiting). */
+  | { kind: 'partials'; partials: AsrPartial[]; cost: DecodeCost; decodedBatch?: number }
   | { kind: 'final'; seq: number; id: number; text: string; confidence?: number; cost: DecodeCost }
   | { kind: 'error'; seq?: number; message: string };

@@ -19,6 +19,8 @@ export interface AsrService {
   close(id: number): void;
   /** Compute time / audio time over recent decode batches (0 before any). */
   realTimeFactor(): number;
+  /** How far decoding is behind: smoothed age of the oldest audio fed and not decoded yet, ms (see AsrBacklog). */
+  backlogMs(): number;
   shutdown(): Promise<void>;
 }
 

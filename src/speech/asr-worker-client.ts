@@ -2,15 +2,13 @@
  * AsrService backed by a worker thread. Audio is gathered per call and sent to the worker once per decode tick in a
  * single message (not one message per 20 ms frame per call); partials come back batched the same way.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { AsrBacklog } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import { startTsWorker } from './ts-worker.ts';
 
 export class AsrWorkerError extends Error {
   constructor(message: string) {
@@ -24,40 +22,28 @@ interface CallStream {
   pending: PendingAudio;
 }
 
-/**
- * tsx's ESM register API: a worker thread does not inherit the parent's tsx loader, so it registers its own. Read
- * from tsx's package exports because require.resolve would pick the CommonJS build, which cannot register there.
- */
-function tsxRegisterUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
-  const entry = manifest.exports['./esm/api']?.import?.default;
-  if (!entry) throw new AsrWorkerError(`tsx at ${manifestPath} has no ./esm/api export to load the ASR worker with`);
-  return pathToFileURL(join(dirname(manifestPath), entry)).href;
-}
-
 function startWorker(data: AsrWorkerData): Worker {
-  const workerUrl = new URL('./asr-worker.ts', import.meta.url).href;
-  const bootstrap =
-    `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); })` +
-    `.catch((err) => { const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) }); });`;
-  return new Worker(bootstrap, { eval: true, name: 'callpilot-asr', workerData: data });
+  return startTsWorker(new URL('./asr-worker.ts', import.meta.url), 'callpilot-asr', data);
 }
 
 export class AsrWorkerClient implements AsrService {
   private readonly calls = new Map<number, CallStream>();
   private readonly finals = new Map<number, { resolve: (final: AsrFinal) => void; reject: (err: Error) => void }>();
   private readonly rtf = new RealTimeFactorWindow();
+  private readonly backlog: AsrBacklog;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
+  /** When the oldest audio still waiting for the next flush was fed (undefined: none waits). */
+  private pendingSince: number | undefined;
   private closed = false;
 
   private constructor(
     private readonly worker: Worker,
     decodeIntervalMs: number,
     private readonly log: Logger,
+    private readonly now: () => number,
   ) {
+    this.backlog = new AsrBacklog(now);
     worker.on('message', (reply: AsrReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AsrWorkerError(`ASR worker crashed: ${err.message}`)));
     worker.on('exit', (code) => {
@@ -69,7 +55,13 @@ export class AsrWorkerClient implements AsrService {
     worker.unref();
   }
 
-  static async start(recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number, log: Logger): Promise<AsrWorkerClient> {
+  /** `now`: the monotonic ms clock the backlog is measured on (injectable for tests). */
+  static async start(
+    recognizer: SherpaOnlineRecognizerConfig,
+    decodeIntervalMs: number,
+    log: Logger,
+    now: () => number = () => performance.now(),
+  ): Promise<AsrWorkerClient> {
     const worker = startWorker({ recognizer });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (reply: AsrReply): void => {
@@ -93,7 +85,7 @@ export class AsrWorkerClient implements AsrService {
       worker.on('message', onMessage);
       worker.on('error', onError);
     });
-    return new AsrWorkerClient(worker, decodeIntervalMs, log);
+    return new AsrWorkerClient(worker, decodeIntervalMs, log, now);
   }
 
   open(id: number, onPartial: PartialListener): void {
@@ -102,7 +94,10 @@ export class AsrWorkerClient implements AsrService {
   }
 
   feed(id: number, samples: Float32Array, atMs: number): void {
-    this.calls.get(id)?.pending.append(samples, atMs);
+    const call = this.calls.get(id);
+    if (!call) return;
+    call.pending.append(samples, atMs);
+    this.pendingSince ??= this.now();
   }
 
   finalize(id: number, paddingMs: number): Promise<AsrFinal> {
@@ -129,6 +124,10 @@ export class AsrWorkerClient implements AsrService {
     return this.rtf.value();
   }
 
+  backlogMs(): number {
+    return this.backlog.ms;
+  }
+
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -148,7 +147,9 @@ export class AsrWorkerClient implements AsrService {
       chunks.push({ id, samples, atMs });
       transfer.push(samples.buffer as ArrayBuffer);
     }
-    if (chunks.length > 0) this.post({ kind: 'audio', chunks }, transfer);
+    if (chunks.length > 0) this.post({ kind: 'audio', batch: this.backlog.handed(this.pendingSince), chunks }, transfer);
+    this.pendingSince = undefined;
+    this.backlog.sample();
   }
 
   private post(req: AsrRequest, transfer: ArrayBuffer[] = []): void {
@@ -159,6 +160,7 @@ export class AsrWorkerClient implements AsrService {
     switch (reply.kind) {
       case 'partials':
         this.rtf.add(reply.cost);
+        if (reply.decodedBatch !== undefined) this.backlog.decoded(reply.decodedBatch);
         for (const p of reply.partials) this.calls.get(p.id)?.onPartial(p.text, p.atMs);
         break;
       case 'final': {

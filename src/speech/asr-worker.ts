@@ -4,8 +4,9 @@
  * audio frames of every call.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AsrBatchDecoder, type AsrPartial } from './asr-batch-decoder.ts';
+import { AsrBatchDecoder } from './asr-batch-decoder.ts';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
+import { AsrWorkerScheduler } from './asr-worker-scheduler.ts';
 
 const port = parentPort;
 if (!port) throw new Error('asr-worker.ts must run inside a worker thread');
@@ -23,49 +24,25 @@ try {
   throw err;
 }
 
+const scheduler = new AsrWorkerScheduler(decoder, reply);
+
 /**
- * Audio is accepted as it arrives but decoded only once every message waiting in the port has been handled
- * (setImmediate runs after the port's queue is drained). So when decoding falls behind, a waiting `finalize` is
- * answered before the partials backlog, the caller's reply is not queued behind other calls' partials, and the
- * backlog is decoded in fewer, larger batches.
+ * Partials are decoded one pass per setImmediate: the port's messages that arrived during a pass are handled before
+ * the next one runs (immediates queued by a running immediate wait for the next turn of the event loop), so a
+ * waiting `finalize` is answered after at most one pass, never behind the whole backlog of other calls' partials.
  */
-let decodeScheduled = false;
-function decodePending(): void {
-  decodeScheduled = false;
-  try {
-    const partials: AsrPartial[] = [];
-    const cost = decoder.decodeReady(partials);
-    if (partials.length > 0 || cost.computeMs > 0) reply({ kind: 'partials', partials, cost });
-  } catch (err) {
-    reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
-  }
+let passScheduled = false;
+function decodePass(): void {
+  passScheduled = false;
+  if (scheduler.decodePass()) schedulePass();
+}
+function schedulePass(): void {
+  if (passScheduled) return;
+  passScheduled = true;
+  setImmediate(decodePass);
 }
 
 port.on('message', (req: AsrRequest) => {
-  try {
-    switch (req.kind) {
-      case 'open':
-        decoder.open(req.id);
-        break;
-      case 'close':
-        decoder.close(req.id);
-        break;
-      case 'audio': {
-        for (const c of req.chunks) decoder.accept(c.id, c.samples, c.atMs);
-        if (!decodeScheduled) {
-          decodeScheduled = true;
-          setImmediate(decodePending);
-        }
-        break;
-      }
-      case 'finalize': {
-        if (req.chunk) decoder.accept(req.chunk.id, req.chunk.samples, req.chunk.atMs);
-        const { text, confidence, cost } = decoder.finalize(req.id, req.paddingMs);
-        reply({ kind: 'final', seq: req.seq, id: req.id, text, confidence, cost });
-        break;
-      }
-    }
-  } catch (err) {
-    reply({ kind: 'error', seq: req.kind === 'finalize' ? req.seq : undefined, message: err instanceof Error ? err.message : String(err) });
-  }
+  scheduler.handle(req);
+  if (scheduler.decoding) schedulePass();
 });

@@ -11,11 +11,13 @@ import { PrerollRing } from './call-speech-preroll.ts';
 import type { SpeechConfig } from './config.ts';
 import { Endpointer, type EndpointDecision } from './endpointer.ts';
 import type { CallSpeech, CallSpeechEvents } from './types.ts';
-import { CallVad, type VadEdge } from './vad.ts';
+import { CallVad } from './vad.ts';
 import { SpeechEndRefiner } from './speech-end-refiner.ts';
 import { ProsodyTracker } from './prosody.ts';
 import type { TurnContext } from './end-of-turn.ts';
 import type { VadPool } from './vad-pool.ts';
+import { TURN_MODEL_INPUT_SAMPLES, type TurnModel } from './turn-model.ts';
+import { TurnModelRunner } from './turn-model-runner.ts';
 
 const ASR_RATE = 16000;
 const SAMPLES_PER_MS = ASR_RATE / 1000;
@@ -31,6 +33,8 @@ export interface CallSpeechOptions {
   vadPool: VadPool;
   asr: AsrService;
   log: Logger;
+  /** Optional audio end-of-turn model (speech.endpoint.turnModel), shared by all calls. */
+  turnModel?: TurnModel;
   /** Called once on close (the engine forgets the call). */
   onClose?: () => void;
   timings?: SpeechStageTimings;
@@ -40,6 +44,8 @@ export interface CallSpeechOptions {
 export interface SpeechStageTimings {
   vad(seconds: number): void;
   asrFinal(seconds: number): void;
+  /** Seconds of caller audio not decoded because it was the bot's echo (reported per utterance). */
+  echoSkipped?(seconds: number): void;
 }
 
 export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements CallSpeech {
@@ -51,6 +57,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private readonly prosody = new ProsodyTracker();
   private readonly delayMs: number;
   private readonly log: Logger;
+  private readonly turnModel: TurnModelRunner | undefined;
   private float = new Float32Array(320);
   private samplesIn = 0;
   private closed = false;
@@ -58,6 +65,11 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private partialFloorMs = -1;
   /** Finals decided by the endpointer whose ASR finalize has not answered yet. */
   private finalsInFlight = 0;
+  /** The open utterance has been nothing but the bot's echo so far: none of it went to the ASR. */
+  private echoOnly = false;
+  /** Samples (16 kHz) of utterances not decoded as echo: in all, and not yet reported to the timings. */
+  private echoSkipped = 0;
+  private echoSkippedUnreported = 0;
 
   constructor(private readonly o: CallSpeechOptions) {
     super();
@@ -65,9 +77,17 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.resampler = o.sampleRate === ASR_RATE ? undefined : createResampler(o.sampleRate, ASR_RATE);
     this.delayMs = (this.resampler?.delaySamples ?? 0) / SAMPLES_PER_MS;
     this.vad = new CallVad(o.vadPool, -this.delayMs, o.config.vad.resetAfterSilenceMs, o.config.vad.gateDbfs);
-    this.endpointer = new Endpointer(o.config.endpoint, { prosody: () => this.prosody.end() });
+    this.endpointer = new Endpointer(o.config.endpoint, {
+      prosody: () => this.prosody.end(),
+      modelCompleteProbability: () => this.turnModel?.completeProbability,
+    });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
-    this.ring = new PrerollRing(Math.ceil(ringMs * SAMPLES_PER_MS));
+    // With a turn model the ring also keeps the model's 8 s of audio (one ring, written once per frame).
+    const ringSamples = Math.ceil(ringMs * SAMPLES_PER_MS);
+    this.ring = new PrerollRing(o.turnModel ? Math.max(ringSamples, TURN_MODEL_INPUT_SAMPLES) : ringSamples);
+    this.turnModel = o.turnModel
+      ? new TurnModelRunner(o.turnModel, this.ring, o.config.endpoint.turnModel.afterSilenceMs, () => this.onTurnModel(), this.log)
+      : undefined;
     o.asr.open(o.streamId, (text, atMs) => this.onPartial(text, atMs));
   }
 
@@ -77,6 +97,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
 
   get busy(): boolean {
     return this.endpointer.inUtterance || this.finalsInFlight > 0;
+  }
+
+  get echoSkippedMs(): number {
+    return this.echoSkipped / SAMPLES_PER_MS;
   }
 
   get nowMs(): number {
@@ -91,7 +115,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer.setContext(context);
   }
 
-  push(pcm: Int16Array): void {
+  push(pcm: Int16Array, botEcho = false): void {
     if (this.closed) return;
     this.samplesIn += pcm.length;
     const nowMs = this.nowMs;
@@ -109,23 +133,50 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       }
       this.emit('speechStart', { atMs: edge.atMs });
       if (this.endpointer.speechStarted(edge.atMs)) {
-        this.feedPreroll(edge, nowMs);
+        // The bot's echo alone is not decoded (it costs ASR time and gives false partials).
+        this.echoOnly = botEcho;
+        if (!botEcho) this.feedPreroll(edge.atMs, nowMs);
         fedThisFrame = true;
       }
     }
-    if (this.endpointer.inUtterance && !fedThisFrame) this.o.asr.feed(this.o.streamId, samples, nowMs);
+    if (this.endpointer.inUtterance && !fedThisFrame) {
+      if (!this.echoOnly) this.o.asr.feed(this.o.streamId, samples, nowMs);
+      else if (!botEcho) {
+        // The caller talks over the echo: decode from the preroll before this frame on, and everything after.
+        this.echoOnly = false;
+        this.feedPreroll((this.ring.end - samples.length) / SAMPLES_PER_MS - this.delayMs, nowMs);
+      }
+    }
+    if (this.endpointer.inUtterance && this.echoOnly) {
+      this.echoSkipped += samples.length;
+      this.echoSkippedUnreported += samples.length;
+    }
     if (this.endpointer.inUtterance && this.vad.speaking) this.prosody.push(samples);
     if (edge?.kind === 'end') {
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
       this.endpointer.speechEnded(endMs);
       this.emit('speechEnd', { atMs: endMs });
     }
+    if (this.turnModel) this.runTurnModel(this.turnModel, nowMs);
     this.checkEndpoint(nowMs);
+  }
+
+  /** Asks the turn model once per pause, after `afterSilenceMs` of silence; voice makes its answer stale. */
+  private runTurnModel(runner: TurnModelRunner, nowMs: number): void {
+    const since = this.endpointer.silentSinceMs;
+    if (since === undefined) runner.voiced();
+    else runner.silent(nowMs, since, this.utteranceStartSample(this.endpointer.utteranceStartMs));
+  }
+
+  /** The model's answer came for the pause still going on: decide again now rather than at the next frame. */
+  private onTurnModel(): void {
+    if (!this.closed) this.checkEndpoint(this.nowMs);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.reportEchoSkipped();
     this.vad.close();
     this.o.asr.close(this.o.streamId);
     this.o.onClose?.();
@@ -139,13 +190,20 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     return out;
   }
 
-  /** Starts the utterance's ASR with the audio from `prerollMs` before the corrected speech start, on the grid. */
-  private feedPreroll(edge: Extract<VadEdge, { kind: 'start' }>, nowMs: number): void {
-    const fromMs = edge.atMs + this.delayMs - this.o.config.vad.prerollMs;
+  /**
+   * Starts the utterance's ASR with the audio from `prerollMs` before `startMs` (the VAD's corrected clock, as its
+   * edges are), on the grid.
+   */
+  private feedPreroll(startMs: number, nowMs: number): void {
     const grid = this.o.config.asr.startGridMs * SAMPLES_PER_MS;
-    const exact = Math.max(0, Math.round(fromMs * SAMPLES_PER_MS));
+    const exact = this.utteranceStartSample(startMs);
     const from = grid > 0 ? Math.floor(exact / grid) * grid : exact;
     this.ring.readFrom(from, (chunk) => this.o.asr.feed(this.o.streamId, chunk, nowMs));
+  }
+
+  /** Ring sample where an utterance that the VAD started at `startMs` begins, preroll included. */
+  private utteranceStartSample(startMs: number): number {
+    return Math.max(0, Math.round((startMs + this.delayMs - this.o.config.vad.prerollMs) * SAMPLES_PER_MS));
   }
 
   private onPartial(text: string, atMs: number): void {
@@ -163,8 +221,15 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     if (decision.reason === 'maxUtterance' && this.vad.speaking) this.endpointer.speechStarted(nowMs);
   }
 
+  private reportEchoSkipped(): void {
+    if (this.echoSkippedUnreported === 0) return;
+    this.o.timings?.echoSkipped?.(this.echoSkippedUnreported / ASR_RATE);
+    this.echoSkippedUnreported = 0;
+  }
+
   private finish(d: EndpointDecision): void {
     this.partialFloorMs = d.atMs;
+    this.reportEchoSkipped();
     // Trailing silence already fed to the ASR flushes the model as well as padding does.
     const heardSilenceMs = d.atMs - d.speechEndMs;
     const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);

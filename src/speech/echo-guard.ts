@@ -23,6 +23,7 @@ export interface EchoGuardOptions {
 }
 
 /** Only frames where the bot clearly talks (above about -35 dBFS) say anything about an echo path. */
+const BOT_TALKING_DB = 10 * Math.log10(32768 * 32768) - 35;
 const BOT_TALKING_ENERGY = 32768 * 32768 * Math.pow(10, -35 / 10);
 /** Echo return loss outside this range is no echo worth the name. */
 const MIN_ECHO_RETURN_LOSS_DB = 6;
@@ -106,17 +107,40 @@ export class EchoGuard {
     return this.followsPath(SPEECH_WINDOW_FRAMES);
   }
 
+  /**
+   * Whether the newest caller frames are the bot's echo and nothing else, so the recognizer need not decode them.
+   * False from the first frame louder than the path predicts (the caller talking over the bot), and wherever the
+   * path carried too little of the bot's audio to explain the sound.
+   */
+  isEchoFrame(): boolean {
+    const path = this.learned;
+    if (!path || this.louderThanPath(1, path)) return false;
+    // Over the whole memory (about 1.3 s): pauses between a prompt's sentences stay echo while nobody talks.
+    for (let i = 1; i + path.delayFrames < this.size; i++) {
+      if (this.botTalking[this.slot(i + path.delayFrames)] === 1) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether the caller frame `framesAgo` is louder than the path returns of the bot's frame at its delay: someone
+   * talks on top of the echo. Where the bot was quiet the path returns at most what it returns of the quietest
+   * talking frame, so a caller starting in a gap between the bot's words is caught as well.
+   */
+  private louderThanPath(framesAgo: number, path: EchoPath): boolean {
+    const at = this.slot(framesAgo + path.delayFrames);
+    const botDb = this.botTalking[at] === 1 ? this.botDb[at]! : BOT_TALKING_DB;
+    return this.callerDb[this.slot(framesAgo)]! > botDb - path.lossDb + this.tolerance;
+  }
+
   private followsPath(frames: number): boolean {
     const path = this.learned;
     if (!path) return false;
     let talking = 0;
     for (let i = 1; i <= frames; i++) {
-      const at = this.slot(i + path.delayFrames);
-      if (this.botTalking[at] !== 1) continue;
+      if (this.botTalking[this.slot(i + path.delayFrames)] !== 1) continue;
       talking++;
-      const loss = this.callerDb[this.slot(i)]! - this.botDb[at]!;
-      // Louder than the path would return: someone is talking on top of the echo.
-      if (loss > -path.lossDb + this.tolerance) return false;
+      if (this.louderThanPath(i, path)) return false;
     }
     // Sound while the path carried none of the bot's audio cannot be its echo.
     return talking >= Math.ceil(frames / 2);

@@ -82,6 +82,11 @@ export class Endpointer {
     return this.startMs;
   }
 
+  /** When the caller's voice last ended, while they are silent inside an utterance; undefined otherwise. */
+  get silentSinceMs(): number | undefined {
+    return this.active && !this.speaking ? this.lastEndMs : undefined;
+  }
+
   setExpected(phrases: readonly string[]): void {
     this.setContext({ expects: 'unknown', phrases });
   }

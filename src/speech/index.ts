@@ -29,5 +29,6 @@ export * from './onset-detector.ts';
 export { endOfTurnWait, incompletenessCue, isQuestion, UNKNOWN_TURN_CONTEXT } from './end-of-turn.ts';
 export type { AnswerKind, TurnContext, ProsodyEnd, EndOfTurnCue, EndOfTurnDecision, EndOfTurnInput, EndOfTurnOptions } from './end-of-turn.ts';
 export { ProsodyTracker } from './prosody.ts';
-export { TurnModelError, checkTurnModel } from './turn-model.ts';
+export { TurnModelError, resolveTurnModelPath, type TurnModel } from './turn-model.ts';
+export { loadTurnModel } from './turn-model-client.ts';
 export * from './call-progress/index.ts';

@@ -14,7 +14,8 @@ import { AsrWorkerClient } from './asr-worker-client.ts';
 import { CallSpeechSession, type SpeechStageTimings } from './call-speech.ts';
 import type { SpeechConfig } from './config.ts';
 import { resolveModel, type ModelLookupOptions } from './models/model-lookup.ts';
-import { checkTurnModel } from './turn-model.ts';
+import type { TurnModel } from './turn-model.ts';
+import { loadTurnModel } from './turn-model-client.ts';
 import type { CallSpeech, SpeechEngine } from './types.ts';
 import { VadPool } from './vad-pool.ts';
 
@@ -28,6 +29,8 @@ export interface SpeechEngineOptions {
   vadTarget?: number;
   /** Stage timings for metrics (VAD per frame, ASR final). */
   timings?: SpeechStageTimings;
+  /** An audio turn model to use instead of loading `speech.endpoint.turnModel.path` (tests, embedding). */
+  turnModel?: TurnModel;
 }
 
 /** Idle VAD instances kept beyond the warm pool before extras are let go. */
@@ -36,7 +39,8 @@ const MAX_IDLE_VADS = 256;
 export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOptions): Promise<SpeechEngine> {
   const log = opts.log.child({ component: 'speech' });
   const lookup: ModelLookupOptions = { rootDir: opts.modelsRoot, modelsDir: cfg.modelsDir, env: opts.env };
-  checkTurnModel(cfg.endpoint.turnModel.path);
+  // First, so a bad model file is refused before the ASR model is loaded. Unset (the default): no runtime is imported.
+  const turnModel = opts.turnModel ?? (await loadTurnModel(cfg.endpoint.turnModel.path, log));
   // speech.vad.model is a .onnx file, or a registry name / folder (`callpilot models use vad` writes a name).
   const vadModel = cfg.vad.model?.endsWith('.onnx') ? cfg.vad.model : resolveModel(cfg.vad.model ?? 'silero-vad', lookup).files.model!;
   const asrModel = resolveModel(cfg.asr.model, lookup);
@@ -72,7 +76,7 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     { asrModel: asrModel.name, asrDir: asrModel.dir, vadModel, worker: cfg.asr.worker, loadMs: Math.round(performance.now() - started) },
     'speech engine ready',
   );
-  return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir, opts.timings);
+  return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir, opts.timings, turnModel);
 }
 
 class SherpaSpeechEngine implements SpeechEngine {
@@ -87,6 +91,7 @@ class SherpaSpeechEngine implements SpeechEngine {
     private readonly log: Logger,
     private readonly hotwordsDir: string | undefined,
     private readonly timings: SpeechStageTimings | undefined,
+    private readonly turnModel: TurnModel | undefined,
   ) {}
 
   createCall(callId: string, sampleRate: 8000 | 16000, _lang: Lang): CallSpeech {
@@ -101,6 +106,7 @@ class SherpaSpeechEngine implements SpeechEngine {
       log: this.log,
       onClose: () => this.calls.delete(call),
       timings: this.timings,
+      turnModel: this.turnModel,
     });
     this.calls.add(call);
     return call;
@@ -108,6 +114,10 @@ class SherpaSpeechEngine implements SpeechEngine {
 
   asrRealTimeFactor(): number {
     return this.asr.realTimeFactor();
+  }
+
+  asrBacklogMs(): number {
+    return this.asr.backlogMs();
   }
 
   /** VAD instances created, in use and idle (for metrics and capacity planning). */
@@ -120,6 +130,7 @@ class SherpaSpeechEngine implements SpeechEngine {
     this.closed = true;
     for (const call of [...this.calls]) call.close();
     await this.asr.shutdown();
+    await this.turnModel?.close();
     this.vadPool.close();
     if (this.hotwordsDir) rmSync(this.hotwordsDir, { recursive: true, force: true });
   }

@@ -34,8 +34,11 @@ export interface FinalTranscript {
 
 /** One call's listening side. Feed it caller frames; it emits speech events. */
 export interface CallSpeech extends EventEmitter<CallSpeechEvents> {
-  /** Feed one 20 ms frame of caller PCM16 at the rate given when created. Not retained. */
-  push(pcm: Int16Array): void;
+  /**
+   * Feed one 20 ms frame of caller PCM16 at the rate given when created. Not retained. `botEcho`: the echo guard
+   * calls this frame the bot's own echo; while an utterance has been nothing else, the ASR does not decode it.
+   */
+  push(pcm: Int16Array, botEcho?: boolean): void;
   /** Answers the current dialog step expects: the endpointer ends the turn early when the transcript matches one. */
   setExpected(phrases: string[]): void;
   /** What the step waiting for the caller expects (kind of answer, phrases): drives the dynamic end of turn. */
@@ -44,6 +47,8 @@ export interface CallSpeech extends EventEmitter<CallSpeechEvents> {
   readonly speaking: boolean;
   /** An utterance is open or its final transcript is still being decoded (a stream ending now would lose it). */
   readonly busy?: boolean;
+  /** Ms of caller audio in utterances the ASR did not decode because it was the bot's echo. */
+  readonly echoSkippedMs?: number;
   /** Ms of audio pushed so far (the call's audio clock). */
   readonly nowMs: number;
   close(): void;
@@ -54,6 +59,12 @@ export interface SpeechEngine {
   createCall(callId: string, sampleRate: 8000 | 16000, lang: Lang): CallSpeech;
   /** ASR real-time factor over the last decode batches (compute time / audio time), for metrics. */
   asrRealTimeFactor(): number;
+  /**
+   * How far the shared recognizer is behind the callers: smoothed age of the oldest caller audio not decoded yet, ms.
+   * Admission control refuses new calls over `server.maxAsrBacklogMs`. Optional: engines without a shared
+   * recognizer have no backlog.
+   */
+  asrBacklogMs?(): number;
   close(): Promise<void>;
 }
 

@@ -69,8 +69,15 @@ export class ScriptedSpeechEngine implements SpeechEngine {
     return speech;
   }
 
+  /** The ASR backlog this engine reports (admission control reads it); tests set it. */
+  backlogMs = 0;
+
   asrRealTimeFactor(): number {
     return 0;
+  }
+
+  asrBacklogMs(): number {
+    return this.backlogMs;
   }
 
   async close(): Promise<void> {}

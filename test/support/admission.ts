@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { type CallpilotApp, startCallpilot } from '../../src/app.ts';
 import { configSchema } from '../../src/config/index.ts';
+import type { SpeechEngine } from '../../src/speech/index.ts';
 import { ScriptedSpeechEngine, ToneSpeaker } from '../engine/engine-fakes.ts';
 import { issueToken } from './auth.ts';
 import { REPO_ROOT } from './e2e.ts';
@@ -28,7 +29,7 @@ export async function poll<T>(get: () => T | Promise<T>, what: string, ms = 20_0
 
 /** The real app on a scratch folder with scripted listening and tone prompts, configured for one PBX. */
 export async function withPbxApp(
-  opts: { server: Record<string, unknown>; pbx: Record<string, unknown>; port?: number },
+  opts: { server: Record<string, unknown>; pbx: Record<string, unknown>; port?: number; speech?: SpeechEngine },
   run: (app: CallpilotApp) => Promise<void>,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'callpilot-maxcalls-'));
@@ -42,7 +43,7 @@ export async function withPbxApp(
       dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh', noInputTimeoutMs: 60_000 },
       pbx: opts.pbx,
     });
-    app = await startCallpilot(config, { log: testLog(), cwd: REPO_ROOT, speech: new ScriptedSpeechEngine(), speaker: new ToneSpeaker() });
+    app = await startCallpilot(config, { log: testLog(), cwd: REPO_ROOT, speech: opts.speech ?? new ScriptedSpeechEngine(), speaker: new ToneSpeaker() });
     await run(app);
   } finally {
     await app?.close();
@@ -50,12 +51,14 @@ export async function withPbxApp(
   }
 }
 
-/** callpilot_calls_refused_total for one wire, read from /metrics as Prometheus would. */
-export async function refusedCount(app: CallpilotApp, wire: string): Promise<number> {
+/** callpilot_calls_refused_total for one wire (and one reason if given), read from /metrics as Prometheus would. */
+export async function refusedCount(app: CallpilotApp, wire: string, reason?: string): Promise<number> {
   const token = await issueToken(app.store, 'operator');
   const text = await (await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-  const line = text.split('\n').find((l) => l.startsWith('callpilot_calls_refused_total{') && l.includes(`wire="${wire}"`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
+  const lines = text
+    .split('\n')
+    .filter((l) => l.startsWith('callpilot_calls_refused_total{') && l.includes(`wire="${wire}"`) && (reason === undefined || l.includes(`reason="${reason}"`)));
+  return lines.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
 /** One PBX peer as the admission check drives it. */

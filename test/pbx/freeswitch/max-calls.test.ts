@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import type { CallpilotApp } from '../../../src/app.ts';
 import { type AdmissionWire, checkAdmission, poll, refusedCount, withPbxApp } from '../../support/admission.ts';
 import { freePort } from '../../support/e2e.ts';
+import { ScriptedSpeechEngine } from '../../engine/engine-fakes.ts';
 import { FakeFreeswitch, type FakeChannel } from './peer/fake-freeswitch.ts';
 
 /*
@@ -13,13 +14,17 @@ import { FakeFreeswitch, type FakeChannel } from './peer/fake-freeswitch.ts';
 
 const VARS = { callpilot_flow: 'demo', callpilot_lang: 'zh' };
 
-async function withFreeswitch(server: Record<string, unknown>, run: (app: CallpilotApp, fs: FakeFreeswitch) => Promise<void>): Promise<void> {
+async function withFreeswitch(
+  server: Record<string, unknown>,
+  run: (app: CallpilotApp, fs: FakeFreeswitch) => Promise<void>,
+  speech?: ScriptedSpeechEngine,
+): Promise<void> {
   const fs = new FakeFreeswitch({ timeScale: 0.05 });
   const eslPort = await fs.listen();
   const port = await freePort();
   try {
     const pbx = { freeswitch: { port: eslPort, password: fs.password, mediaUrl: `ws://127.0.0.1:${port}/media/freeswitch` } };
-    await withPbxApp({ server, pbx, port }, (app) => run(app, fs));
+    await withPbxApp({ server, pbx, port, speech }, (app) => run(app, fs));
   } finally {
     await fs.close();
   }
@@ -59,6 +64,30 @@ test('with server.overflowTarget the refused FreeSWITCH call is transferred ther
     assert.not.ok(fs.commands.some((c) => c.startsWith(`api uuid_kill ${second.uuid}`)), 'not killed');
     assert.is(await refusedCount(app, 'freeswitch'), 1);
   });
+});
+
+test('while the ASR backlog is over server.maxAsrBacklogMs a new FreeSWITCH call gets the same refusal (reason overload); the call already up goes on', async () => {
+  const speech = new ScriptedSpeechEngine();
+  await withFreeswitch(
+    { maxCalls: 10, maxAsrBacklogMs: 400 },
+    async (app, fs) => {
+      const wire = freeswitchWire(fs);
+      const up = await wire.place(1);
+      await poll(() => wire.running(up), 'call 1 running');
+      speech.backlogMs = 850;
+      assert.is(app.admission.free, 0, 'the campaign dialer is offered no place');
+      const refused = await wire.place(2);
+      await wire.expectRefused(refused);
+      assert.is(await refusedCount(app, 'freeswitch', 'overload'), 1);
+      assert.is(await refusedCount(app, 'freeswitch', 'capacity'), 0);
+      assert.ok(wire.alive(up), 'the call already up is not touched');
+      speech.backlogMs = 350;
+      const next = await wire.place(3);
+      await poll(() => wire.running(next), 'a call admitted again under the limit');
+      assert.is(await refusedCount(app, 'freeswitch'), 1, 'nothing more refused');
+    },
+    speech,
+  );
 });
 
 test.run();

@@ -1,0 +1,31 @@
+/**
+ * Starts a worker thread on one of our TypeScript modules. A worker does not inherit the parent's tsx loader, so
+ * the bootstrap registers its own before importing the module; a failure to load is posted back as
+ * `{ kind: 'failed', message }`, the message every worker here sends when it cannot start.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * tsx's ESM register API, read from tsx's package exports because require.resolve would pick the CommonJS build,
+ * which cannot register there.
+ */
+function tsxRegisterUrl(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+  const entry = manifest.exports['./esm/api']?.import?.default;
+  if (!entry) throw new Error(`tsx at ${manifestPath} has no ./esm/api export to load a worker with`);
+  return pathToFileURL(join(dirname(manifestPath), entry)).href;
+}
+
+export function startTsWorker(module: URL, name: string, workerData: unknown): Worker {
+  const bootstrap =
+    `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(module.href)}); })` +
+    // A dynamic import, not require: the bootstrap runs as CommonJS or as ESM depending on the parent's --input-type.
+    `.catch((err) => import('node:worker_threads').then(({ parentPort }) => parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) })));`;
+  return new Worker(bootstrap, { eval: true, name, workerData });
+}

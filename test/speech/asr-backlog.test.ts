@@ -1,0 +1,130 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AsrBacklog } from '../../src/speech/asr-backlog.ts';
+import { AsrInline } from '../../src/speech/asr-inline.ts';
+import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
+import type { AsrService } from '../../src/speech/asr-service.ts';
+import { AsrWorkerClient } from '../../src/speech/asr-worker-client.ts';
+import { speechConfigSchema } from '../../src/speech/config.ts';
+import { resolveModel } from '../../src/speech/models/model-lookup.ts';
+import { poll } from '../support/admission.ts';
+import { testLog } from '../support/run-log.ts';
+import { readTranscripts, readWavPcm, SHARED_MODELS, upsample2x } from './speech-fixtures.ts';
+
+/*
+ * The ASR backlog (issue 12, admission control): the smoothed age of the oldest caller audio the ASR service holds
+ * undecoded. Every clock here is injected: nothing depends on how fast this machine decodes.
+ */
+
+class ManualClock {
+  t = 0;
+  readonly now = (): number => this.t;
+}
+
+test('the backlog is the age of the oldest undecoded batch, and falls to 0 once everything is decoded', () => {
+  const clock = new ManualClock();
+  const backlog = new AsrBacklog(clock.now);
+  assert.is(backlog.ageMs(), 0, 'nothing handed yet');
+  const first = backlog.handed();
+  clock.t = 100;
+  const second = backlog.handed();
+  clock.t = 700;
+  assert.is(backlog.ageMs(), 700, 'the oldest batch decides');
+  backlog.decoded(first);
+  assert.is(backlog.ageMs(), 600, 'the second batch is the oldest now');
+  backlog.decoded(second);
+  assert.is(backlog.ageMs(), 0);
+  const third = backlog.handed(650);
+  assert.is(backlog.ageMs(), 50, 'a batch is as old as the audio it holds');
+  backlog.decoded(third);
+});
+
+test('smoothing: one slow decode tick stays under the limit, a backlog lasting seconds crosses it, and it drains', () => {
+  const clock = new ManualClock();
+  const backlog = new AsrBacklog(clock.now);
+  const LIMIT = 300;
+  const TICK = 40;
+  // Decoding keeps up: each tick's batch is decoded before the next.
+  for (let i = 0; i < 50; i++) {
+    const b = backlog.handed();
+    clock.t += TICK;
+    backlog.sample();
+    backlog.decoded(b);
+  }
+  assert.ok(backlog.ms <= TICK + 1, `keeping up: ${backlog.ms}`);
+  // One decode that takes 400 ms: the batches of those ten ticks wait, then all are decoded at once.
+  let batch = 0;
+  for (let i = 0; i < 10; i++) {
+    batch = backlog.handed();
+    clock.t += TICK;
+    backlog.sample();
+  }
+  backlog.decoded(batch);
+  assert.ok(backlog.ms < LIMIT, `one slow tick does not cross the limit: ${backlog.ms.toFixed(0)} ms`);
+  // The recognizer falls behind for 3 s: nothing is decoded.
+  for (let i = 0; i < 75; i++) {
+    batch = backlog.handed();
+    clock.t += TICK;
+    backlog.sample();
+  }
+  assert.ok(backlog.ms > LIMIT, `a lasting backlog crosses the limit: ${backlog.ms.toFixed(0)} ms`);
+  backlog.decoded(batch);
+  for (let i = 0; i < 75; i++) {
+    const b = backlog.handed();
+    clock.t += TICK;
+    backlog.sample();
+    backlog.decoded(b);
+  }
+  assert.ok(backlog.ms < LIMIT, `back under the limit 3 s after it drained: ${backlog.ms.toFixed(0)} ms`);
+});
+
+function tinyRecognizer() {
+  const asr = speechConfigSchema.parse({}).asr;
+  return buildRecognizerConfig(asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS }));
+}
+
+/** A spoken test utterance the tiny model decodes, at 16 kHz float. */
+function utterance(): Float32Array {
+  const row = readTranscripts().find((r) => r.text === r.decoded && r.text.length > 0)!;
+  const pcm = upsample2x(readWavPcm(row.file).pcm);
+  const out = new Float32Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! / 32768;
+  return out;
+}
+
+/**
+ * Audio is fed at clock 0 and the clock is moved 3 s on before the service's next decode tick can run: that audio
+ * has waited 3 s undecoded, so the backlog is about 3 s. Once the recognizer answers with its partial, the audio is
+ * decoded and the backlog falls.
+ */
+async function backlogRisesAndFalls(start: (clock: ManualClock) => Promise<AsrService>): Promise<void> {
+  const clock = new ManualClock();
+  const asr = await start(clock);
+  try {
+    let partials = 0;
+    asr.open(1, () => partials++);
+    assert.is(asr.backlogMs(), 0);
+    const audio = utterance();
+    for (let at = 0; at < audio.length; at += 320) asr.feed(1, audio.subarray(at, at + 320), at / 16);
+    clock.t = 3000;
+    const risen = await poll(() => (asr.backlogMs() > 0 ? asr.backlogMs() : 0), 'the backlog to be sampled');
+    // 3000 ms if this was the first sample, 3000 * (1 - e^-3) if a tick before the audio sampled 0.
+    assert.ok(risen > 2800, `fed 3 s ago and not decoded when sampled: ${risen}`);
+    await poll(() => partials > 0, 'a partial transcript (the audio decoded)');
+    clock.t = 8000;
+    await poll(() => asr.backlogMs() < 100, 'the backlog to fall after decoding');
+    assert.ok(asr.backlogMs() < 100);
+  } finally {
+    await asr.shutdown();
+  }
+}
+
+test('worker: the backlog rises while fed audio waits undecoded and falls after the worker decodes it (tiny model)', async () => {
+  await backlogRisesAndFalls((clock) => AsrWorkerClient.start(tinyRecognizer(), 10, testLog(), clock.now));
+});
+
+test('inline: the same backlog on the calling thread (tiny model)', async () => {
+  await backlogRisesAndFalls(async (clock) => new AsrInline(tinyRecognizer(), 10, clock.now));
+});
+
+test.run();
