@@ -6,6 +6,7 @@
  * stop. The scripted bench (every answer expected) stays available as `npm run bench:scripted`.
  *
  *   npm run bench -- --calls 1,10,20 --model tiny
+ *   npm run bench -- --calls 4 --model cost-proxy --echo-loss-db 12   (every caller's line echoes the bot)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -46,6 +47,8 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const sharedModels = resolve(repoRoot, '../shared/models');
 /** Targets of issue 12 on the realistic mix (tiny model, 50 calls). */
 const TARGETS = { cutOffRate: 0.03, allP50Ms: 300, allP95Ms: 600, expectedP95Ms: 350 };
+/** `--echo-loss-db`: the echo returns this late, a typical 2-wire hybrid. */
+const ECHO_DELAY_MS = 100;
 
 interface RealisticLevel {
   model: BenchModel;
@@ -155,6 +158,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
             maxCallMs: 180_000,
             // A busier line than the scripted bench's -60 dBFS: telephone line noise.
             lineNoiseDbfs: -50,
+            ...(opts.echoLossDb !== undefined ? { echo: { delayMs: ECHO_DELAY_MS, lossDb: opts.echoLossDb } } : {}),
             onNotice: (notice, at) => {
               if (notice.event !== 'timeline') return;
               const { event: _e, ...rest } = notice;

@@ -25,6 +25,8 @@ export interface BenchOptions {
   verbose: boolean;
   /** Server log level (warn by default: logging is part of the cost, but info per frame event would swamp it). */
   logLevel: string;
+  /** Every caller's line returns the bot's audio 100 ms late and this many dB down (no echo when unset). */
+  echoLossDb?: number;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -53,6 +55,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
+      'echo-loss-db': { type: 'string' },
     },
     strict: true,
   });
@@ -76,6 +79,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     keep: values.keep,
     verbose: values.verbose,
     logLevel: values['log-level'],
+    ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
   };
 }
 
