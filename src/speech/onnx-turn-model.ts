@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type * as Ort from 'onnxruntime-web';
-import { checkTurnModelContract, TURN_MODEL_FRAMES, TURN_MODEL_MEL_BINS, TurnModelError, type TurnModel } from './turn-model.ts';
+import { checkTurnModelContract, TURN_MODEL_FRAMES, TURN_MODEL_MEL_BINS, TurnModelError, TurnModelSkipped, type TurnModel } from './turn-model.ts';
 import { WhisperLogMel } from './whisper-log-mel.ts';
 
 /** Time spent in the last run, for the bench and logs. */
@@ -61,7 +61,8 @@ export class OnnxTurnModel implements TurnModel {
     }
   }
 
-  async completeProbability(audio16k: Float32Array): Promise<number> {
+  async completeProbability(audio16k: Float32Array, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) throw new TurnModelSkipped('cancelled before it started');
     // The feature buffer is shared with the input tensor: one run at a time.
     if (this.running) throw new Error('turn model is already running');
     this.running = true;

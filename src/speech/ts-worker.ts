@@ -25,6 +25,7 @@ function tsxRegisterUrl(): string {
 export function startTsWorker(module: URL, name: string, workerData: unknown): Worker {
   const bootstrap =
     `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(module.href)}); })` +
-    `.catch((err) => { const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) }); });`;
+    // A dynamic import, not require: the bootstrap runs as CommonJS or as ESM depending on the parent's --input-type.
+    `.catch((err) => import('node:worker_threads').then(({ parentPort }) => parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) })));`;
   return new Worker(bootstrap, { eval: true, name, workerData });
 }

@@ -5,26 +5,30 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { TurnModelRunCost } from './onnx-turn-model.ts';
-import { resolveTurnModelPath, TurnModelError, type TurnModel } from './turn-model.ts';
+import { resolveTurnModelPath, TurnModelError, TurnModelSkipped, type TurnModel } from './turn-model.ts';
 import { startTsWorker } from './ts-worker.ts';
 
 export interface TurnModelWorkerData {
   file: string;
 }
-export interface TurnModelRequest {
-  seq: number;
-  audio: Float32Array;
-}
+export type TurnModelRequest = { kind: 'run'; seq: number; audio: Float32Array } | { kind: 'cancel'; seq: number };
 export type TurnModelReply =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
   | { kind: 'result'; seq: number; probability: number; cost: TurnModelRunCost }
+  | { kind: 'skipped'; seq: number }
   | { kind: 'error'; seq: number; message: string };
 
 interface Waiter {
   resolve: (p: number) => void;
   reject: (err: Error) => void;
 }
+
+/**
+ * Runs queued beyond this are refused at once: an answer that comes after the turn was decided is worth nothing,
+ * and a backlog would make every later answer late too.
+ */
+const MAX_QUEUED_RUNS = 4;
 
 export class WorkerTurnModel implements TurnModel {
   private readonly waiters = new Map<number, Waiter>();
@@ -54,6 +58,7 @@ export class WorkerTurnModel implements TurnModel {
       const done = (err?: Error): void => {
         worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
         if (err) {
           void worker.terminate();
           reject(err);
@@ -64,22 +69,43 @@ export class WorkerTurnModel implements TurnModel {
         else if (reply.kind === 'failed') done(new TurnModelError(reply.message, file));
       };
       const onError = (err: Error): void => done(new TurnModelError(`turn model worker failed to start: ${err.message}`, file));
+      const onExit = (code: number): void => done(new TurnModelError(`turn model worker exited with code ${code} before the model was loaded`, file));
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
     });
     return new WorkerTurnModel(worker, file, log);
   }
 
   /** `audio16k`'s buffer is transferred to the worker: the caller hands it over. */
-  completeProbability(audio16k: Float32Array): Promise<number> {
-    if (this.failure) return Promise.reject(this.failure);
+  completeProbability(audio16k: Float32Array, signal?: AbortSignal): Promise<number> {
+    // The failure itself was logged once, as an error; each pause after it is only a skipped run.
+    if (this.failure) return Promise.reject(new TurnModelSkipped(`the turn model is out of service: ${this.failure.message}`));
     if (this.closed) return Promise.reject(new TurnModelError('turn model is closed', this.file));
+    if (signal?.aborted) return Promise.reject(new TurnModelSkipped('cancelled before it was sent'));
+    if (this.waiters.size >= MAX_QUEUED_RUNS) return Promise.reject(new TurnModelSkipped(`${this.waiters.size} runs already queued`));
     const seq = ++this.seq;
     return new Promise<number>((resolve, reject) => {
       // A run in flight keeps the process alive, as any pending I/O does; an idle model does not.
       if (this.waiters.size === 0) this.worker.ref();
-      this.waiters.set(seq, { resolve, reject });
-      this.worker.postMessage({ seq, audio: audio16k } satisfies TurnModelRequest, [audio16k.buffer as ArrayBuffer]);
+      const onAbort = (): void => {
+        if (!this.settle(seq)) return;
+        this.worker.postMessage({ kind: 'cancel', seq } satisfies TurnModelRequest);
+        reject(new TurnModelSkipped('cancelled: the caller spoke again'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      this.waiters.set(seq, {
+        resolve: (p) => {
+          done();
+          resolve(p);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      });
+      this.worker.postMessage({ kind: 'run', seq, audio: audio16k } satisfies TurnModelRequest, [audio16k.buffer as ArrayBuffer]);
     });
   }
 
@@ -90,11 +116,17 @@ export class WorkerTurnModel implements TurnModel {
     await this.worker.terminate();
   }
 
+  /** Forgets run `seq`; returns its waiter if it was still waiting. */
+  private settle(seq: number): Waiter | undefined {
+    const waiter = this.waiters.get(seq);
+    this.waiters.delete(seq);
+    if (this.waiters.size === 0) this.worker.unref();
+    return waiter;
+  }
+
   private onReply(reply: TurnModelReply): void {
     if (reply.kind !== 'result' && reply.kind !== 'error') return;
-    const waiter = this.waiters.get(reply.seq);
-    this.waiters.delete(reply.seq);
-    if (this.waiters.size === 0) this.worker.unref();
+    const waiter = this.settle(reply.seq);
     if (reply.kind === 'result') {
       this.lastCost = reply.cost;
       waiter?.resolve(reply.probability);
@@ -102,7 +134,8 @@ export class WorkerTurnModel implements TurnModel {
   }
 
   private fail(err: Error): void {
-    if (!this.closed) {
+    // A crash reports an error and then an exit: one is logged, and the first reason stays.
+    if (!this.closed && !this.failure) {
       this.failure = err;
       this.log.error({ err, file: this.file }, 'audio turn model failed; end of turn is decided without it');
     }

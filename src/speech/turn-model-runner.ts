@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { PrerollRing } from './call-speech-preroll.ts';
-import { TURN_MODEL_INPUT_SAMPLES, type TurnModel } from './turn-model.ts';
+import { TURN_MODEL_INPUT_SAMPLES, TurnModelSkipped, type TurnModel } from './turn-model.ts';
 
 export class TurnModelRunner {
   /** Bumped whenever a judgement goes stale (voice, a new pause). */
@@ -17,6 +17,8 @@ export class TurnModelRunner {
   /** Voice end (audio-clock ms) the current generation is about. */
   private pauseFromMs = Number.NaN;
   private probability: number | undefined;
+  /** Cancels the run in flight when its answer goes stale before it starts. */
+  private inFlight: AbortController | undefined;
 
   constructor(
     private readonly model: TurnModel,
@@ -38,6 +40,8 @@ export class TurnModelRunner {
     this.generation++;
     this.probability = undefined;
     this.pauseFromMs = Number.NaN;
+    this.inFlight?.abort();
+    this.inFlight = undefined;
   }
 
   /**
@@ -53,27 +57,32 @@ export class TurnModelRunner {
     if (nowMs - voiceEndMs < this.afterSilenceMs || this.ranFor === this.generation) return;
     this.ranFor = this.generation;
     const generation = this.generation;
-    this.model.completeProbability(this.utteranceAudio(fromSample)).then(
+    const inFlight = new AbortController();
+    this.inFlight = inFlight;
+    this.model.completeProbability(utteranceAudio(this.audio, fromSample), inFlight.signal).then(
       (p) => {
+        if (this.inFlight === inFlight) this.inFlight = undefined;
         if (generation !== this.generation) return;
         this.probability = p;
         this.onProbability();
       },
       (err: unknown) => {
-        if (generation === this.generation) this.log.warn({ err }, 'audio turn model run failed; the end of turn is decided without it');
+        if (this.inFlight === inFlight) this.inFlight = undefined;
+        if (err instanceof TurnModelSkipped) this.log.debug({ reason: err.message }, 'audio turn model run skipped');
+        else if (generation === this.generation) this.log.warn({ err }, 'audio turn model run failed; the end of turn is decided without it');
       },
     );
   }
+}
 
-  /** A copy of the utterance's last (up to) 8 s: one allocation per run, handed to the model. */
-  private utteranceAudio(fromSample: number): Float32Array {
-    const n = Math.max(0, Math.min(this.audio.end - Math.max(0, fromSample), TURN_MODEL_INPUT_SAMPLES));
-    const out = new Float32Array(n);
-    let at = 0;
-    this.audio.readFrom(this.audio.end - n, (chunk) => {
-      out.set(chunk, at);
-      at += chunk.length;
-    });
-    return out;
-  }
+/** A copy of the utterance's last (up to) 8 s from the ring: one allocation per run, handed over to the model. */
+export function utteranceAudio(ring: PrerollRing, fromSample: number): Float32Array {
+  const n = Math.max(0, Math.min(ring.end - Math.max(0, fromSample), TURN_MODEL_INPUT_SAMPLES));
+  const out = new Float32Array(n);
+  let at = 0;
+  ring.readFrom(ring.end - n, (chunk) => {
+    out.set(chunk, at);
+    at += chunk.length;
+  });
+  return out;
 }

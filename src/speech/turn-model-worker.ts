@@ -1,6 +1,7 @@
 /**
  * Worker-thread side of the audio turn model: features and inference take tens of milliseconds per run (more for a
- * real Smart Turn model), which on the main thread would delay every call's 20 ms frames. Runs one at a time.
+ * real Smart Turn model), which on the main thread would delay every call's 20 ms frames. Runs one at a time, in
+ * order; a run cancelled while it waited is skipped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { OnnxTurnModel } from './onnx-turn-model.ts';
@@ -10,18 +11,27 @@ const port = parentPort;
 if (!port) throw new Error('turn-model-worker.ts must run inside a worker thread');
 const reply = (message: TurnModelReply): void => port.postMessage(message);
 
-let model: OnnxTurnModel;
-try {
-  model = await OnnxTurnModel.load((workerData as TurnModelWorkerData).file);
-  reply({ kind: 'ready' });
-} catch (err) {
+// A model that cannot load is reported, not thrown: the client ends this worker when it reads the reason.
+const model = await OnnxTurnModel.load((workerData as TurnModelWorkerData).file).catch((err: unknown) => {
   reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
-  throw err;
-}
+  return undefined;
+});
+if (model) reply({ kind: 'ready' });
 
+/** Runs cancelled while queued (the caller spoke again): skipped when their turn comes. */
+const cancelled = new Set<number>();
 let queue = Promise.resolve();
 port.on('message', (req: TurnModelRequest) => {
+  if (!model) return;
+  if (req.kind === 'cancel') {
+    cancelled.add(req.seq);
+    return;
+  }
   queue = queue.then(async () => {
+    if (cancelled.delete(req.seq)) {
+      reply({ kind: 'skipped', seq: req.seq });
+      return;
+    }
     try {
       const probability = await model.completeProbability(req.audio);
       reply({ kind: 'result', seq: req.seq, probability, cost: model.lastCost });

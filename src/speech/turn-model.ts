@@ -14,10 +14,19 @@ import { resolve } from 'node:path';
 export interface TurnModel {
   /**
    * Probability (0..1) that the caller's turn is complete, from the utterance's recent 16 kHz mono audio (up to the
-   * last 8 s are used; shorter audio is padded at the start).
+   * last 8 s are used; shorter audio is padded at the start). Aborting `signal` cancels a run not yet started
+   * (rejected with TurnModelSkipped).
    */
-  completeProbability(audio16k: Float32Array): Promise<number>;
+  completeProbability(audio16k: Float32Array, signal?: AbortSignal): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A run that was not made: cancelled because the caller spoke again, or refused because the model is backed up. */
+export class TurnModelSkipped extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TurnModelSkipped';
+  }
 }
 
 export class TurnModelError extends Error {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OnnxTurnModel } from '../../src/speech/onnx-turn-model.ts';
-import { TurnModelError, resolveTurnModelPath } from '../../src/speech/turn-model.ts';
+import { TurnModelError, TurnModelSkipped, resolveTurnModelPath } from '../../src/speech/turn-model.ts';
 import { loadTurnModel } from '../../src/speech/turn-model-client.ts';
 import { WhisperLogMel } from '../../src/speech/whisper-log-mel.ts';
 import { testLog } from '../support/run-log.ts';
@@ -104,6 +104,42 @@ test('the engine runs the model in a worker thread with the same answer', async 
   assert.instance(await rejection(model!.completeProbability(utterance(0))), TurnModelError);
 });
 
+test('the worker model cancels a run the caller made stale and refuses a backlog, then goes on', async () => {
+  const model = await loadTurnModel(modelFile, testLog());
+  assert.ok(model);
+  try {
+    const first = model.completeProbability(utterance(600));
+    const stale = new AbortController();
+    const second = model.completeProbability(utterance(0), stale.signal);
+    stale.abort();
+    assert.instance(await rejection(second), TurnModelSkipped);
+    assert.ok(Math.abs((await first) - expected(utterance(600))) < 1e-4);
+    const burst = Array.from({ length: 5 }, () => model.completeProbability(utterance(600)));
+    const refused = await rejection(burst[4]!);
+    assert.instance(refused, TurnModelSkipped);
+    assert.match(refused.message, /4 runs already queued/);
+    for (const run of burst.slice(0, 4)) assert.ok((await run) > 0.7);
+    assert.ok((await model.completeProbability(utterance(0))) < 0.3, 'still answering after cancels and refusals');
+  } finally {
+    await model!.close();
+  }
+});
+
+test('a model that answers something other than a probability fails the run with the reason, and keeps running', async () => {
+  const file = join(dir, 'logit.onnx');
+  writeFileSync(file, tailEnergyModelOnnx({ tailFrames: 40, weight: 0, bias: 5, logit: true }));
+  const model = await loadTurnModel(file, testLog());
+  assert.ok(model);
+  try {
+    const err = await rejection(model.completeProbability(utterance(0)));
+    assert.instance(err, TurnModelError);
+    assert.match(err.message, /output probabilities is 5, not a probability in 0\.\.1/);
+    assert.instance(await rejection(model.completeProbability(utterance(600))), TurnModelError, 'the next run is tried too');
+  } finally {
+    await model!.close();
+  }
+});
+
 test('on defaults the speech module never imports onnxruntime-web; a set key without it says what is missing', async () => {
   // A resolve hook that makes onnxruntime-web unresolvable, as on an install without optional dependencies.
   const hook = join(dir, 'no-ort-hook.mjs');
@@ -130,7 +166,7 @@ test('on defaults the speech module never imports onnxruntime-web; a set key wit
   });
   const out = JSON.parse(stdout.trim().split('\n').pop()!) as { none: boolean; message: string };
   assert.ok(out.none, 'unset key: no model');
-  assert.match(out.message, /optional dependency onnxruntime-web cannot be loaded/);
+  assert.match(out.message, /optional dependency onnxruntime-web cannot be loaded/, out.message);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

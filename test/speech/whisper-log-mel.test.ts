@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RealDftPower, WhisperLogMel, melCentreHz, slaneyMelFilters } from '../../src/speech/whisper-log-mel.ts';
@@ -125,6 +126,33 @@ test('waveform normalization: the level of the input does not change the feature
   const loud = Float32Array.from(lm.compute(tone(700, 3, 0.8)));
   const soft = lm.compute(tone(700, 3, 0.05));
   for (let i = 0; i < loud.length; i++) assert.ok(Math.abs(loud[i]! - soft[i]!) < 1e-4, `value ${i}: ${loud[i]} vs ${soft[i]}`);
+});
+
+/** The audio of test/fixtures/whisper-log-mel/make-golden.py (`test_audio`), sample for sample. */
+function goldenAudio(): Float32Array {
+  const out = new Float32Array(5 * RATE);
+  for (let n = 0; n < out.length; n++) {
+    const t = n / RATE;
+    const voice = 0.3 * Math.sin(2 * Math.PI * (180 + 40 * t) * t) + 0.1 * Math.sin(2 * Math.PI * 1250 * t);
+    out[n] = t < 2.2 || t > 2.9 ? voice : 0;
+  }
+  return out;
+}
+
+test('matches an independent numpy reference (exact rfft, vectorized filters) within 1e-4', () => {
+  const golden = JSON.parse(readFileSync(new URL('../fixtures/whisper-log-mel/golden.json', import.meta.url), 'utf8')) as {
+    min: number;
+    max: number;
+    frames: Record<string, number[]>;
+  };
+  const features = new WhisperLogMel().compute(goldenAudio());
+  let worst = 0;
+  for (const [frame, values] of Object.entries(golden.frames)) {
+    const got = column(features, Number(frame));
+    values.forEach((v, m) => (worst = Math.max(worst, Math.abs(got[m]! - v))));
+  }
+  assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  assert.ok(Math.abs(Math.min(...features) - golden.min) < 1e-4 && Math.abs(Math.max(...features) - golden.max) < 1e-4);
 });
 
 test.run();
