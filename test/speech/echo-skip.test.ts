@@ -1,16 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsrInline } from '../../src/speech/asr-inline.ts';
-import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
 import type { AsrFinal, AsrService, PartialListener } from '../../src/speech/asr-service.ts';
 import { CallSpeechSession } from '../../src/speech/call-speech.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { EchoGuard, normalizePromptLevel } from '../../src/speech/index.ts';
-import { resolveModel } from '../../src/speech/models/model-lookup.ts';
 import type { CallSpeechEvents } from '../../src/speech/types.ts';
 import { VadPool } from '../../src/speech/vad-pool.ts';
 import { testLog } from '../support/run-log.ts';
-import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence, VAD_MODEL } from './speech-fixtures.ts';
+import { concat, readTranscripts, readWavPcm, silence, tinyRecognizerConfig, VAD_MODEL } from './speech-fixtures.ts';
 
 /*
  * Issue 12, capacity: audio the echo guard attributes to the bot is not decoded. Real speech through the real VAD,
@@ -76,7 +74,7 @@ interface Run {
  * bot stops once the guard hears the caller, as the turn loop's barge-in hold does.
  */
 async function play(prompt: Int16Array, callerFrame: number, useGuard: boolean): Promise<Run> {
-  const asr = new RecordingAsr(new AsrInline(buildRecognizerConfig(config.asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS })), 10));
+  const asr = new RecordingAsr(new AsrInline(tinyRecognizerConfig(), 10));
   const vadPool = new VadPool({ model: VAD_MODEL, threshold: config.vad.threshold, minSpeechMs: config.vad.minSpeechMs, minSilenceMs: config.vad.minSilenceMs, warm: 1, maxIdle: 1, log: testLog() });
   const run: Run = { finals: [], partials: [], feeds: asr.feeds, skippedMs: 0, reportedSeconds: 0 };
   const call = new CallSpeechSession({
