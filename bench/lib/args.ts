@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export type BenchModel = 'tiny' | 'cost-proxy';
@@ -25,6 +26,8 @@ export interface BenchOptions {
   verbose: boolean;
   /** Server log level (warn by default: logging is part of the cost, but info per frame event would swamp it). */
   logLevel: string;
+  /** An audio end-of-turn ONNX model the server runs (`--turn-model FILE`, absolute); none by default. */
+  turnModel?: string;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -53,6 +56,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
+      'turn-model': { type: 'string' },
     },
     strict: true,
   });
@@ -76,6 +80,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     keep: values.keep,
     verbose: values.verbose,
     logLevel: values['log-level'],
+    ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
   };
 }
 
