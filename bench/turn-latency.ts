@@ -109,10 +109,10 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     // Let start-up work (model warm-up, JIT, GC of loading garbage) settle before "idle" is sampled.
     await sleep(3000);
     const idle = sampler.mark('idle');
-    const before = await fetchServerMetrics(server.baseUrl);
+    const before = await fetchServerMetrics(server.baseUrl, server.token);
     const rtfReadings: number[] = [];
     const poll = setInterval(() => {
-      void fetchServerMetrics(server.baseUrl).then((m) => {
+      void fetchServerMetrics(server.baseUrl, server.token).then((m) => {
         if (m && (m.activeCalls ?? 0) > 0 && m.asrRealTimeFactor !== undefined) rtfReadings.push(m.asrRealTimeFactor);
       });
     }, 1000);
@@ -140,7 +140,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     clearInterval(poll);
     const died = server.exited();
     if (died) throw new Error(`${SERVER_GONE} (${died}); log ${server.logPath}`);
-    const after = await fetchServerMetrics(server.baseUrl);
+    const after = await fetchServerMetrics(server.baseUrl, server.token);
     if (!after) {
       // A server that no longer answers was stopped under us (a crash exits non-zero and shows in its log).
       throw new Error(`${SERVER_GONE}: it no longer answered /metrics at the end of the run (${server.exited() ?? 'still shutting down'}); log ${server.logPath}`);

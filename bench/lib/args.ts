@@ -28,6 +28,8 @@ export interface BenchOptions {
   logLevel: string;
   /** An audio end-of-turn ONNX model the server runs (`--turn-model FILE`, absolute); none by default. */
   turnModel?: string;
+  /** Every caller's line returns the bot's audio 100 ms late and this many dB down (no echo when unset). */
+  echoLossDb?: number;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -57,6 +59,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       verbose: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
       'turn-model': { type: 'string' },
+      'echo-loss-db': { type: 'string' },
     },
     strict: true,
   });
@@ -81,6 +84,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     verbose: values.verbose,
     logLevel: values['log-level'],
     ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
+    ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
   };
 }
 

@@ -60,12 +60,27 @@ test('Prometheus text: labels, sums, comments', () => {
     'callpilot_calls_total{disposition="refused"} 3',
     'callpilot_calls_total{disposition="a \\"q\\" b"} 2',
     'callpilot_active_calls 5',
+    'callpilot_calls_refused_total{reason="overload",wire="media"} 2',
+    'callpilot_calls_refused_total{reason="capacity",wire="media"} 1',
+    'callpilot_asr_backlog_seconds 0.25',
+    'callpilot_asr_echo_skipped_seconds_total 4.5',
   ].join('\n');
   const s = parsePrometheusText(text);
   assert.is(metricSum(s, 'callpilot_calls_total'), 5);
   assert.is(s.find((x) => x.value === 2)?.labels.disposition, 'a \\"q\\" b');
   assert.is(metricSum(s, 'nope'), undefined);
-  assert.equal(pickServerMetrics(text), { asrRealTimeFactor: 0.0123, lateFrames: 12, droppedFrames: 0, turns: undefined, activeCalls: 5 });
+  assert.is(metricSum(s, 'callpilot_calls_total', { disposition: 'refused' }), 3);
+  assert.is(metricSum(s, 'callpilot_calls_total', { disposition: 'none' }), undefined);
+  assert.equal(pickServerMetrics(text), {
+    asrRealTimeFactor: 0.0123,
+    lateFrames: 12,
+    droppedFrames: 0,
+    turns: undefined,
+    activeCalls: 5,
+    asrBacklogSeconds: 0.25,
+    refusedOverload: 2,
+    echoSkippedSeconds: 4.5,
+  });
 });
 
 test('bench args: defaults, lists, model choice', () => {
