@@ -120,6 +120,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
     record: opts.record,
     modelDirs: [sharedModels],
     logLevel: opts.logLevel,
+    turnModel: opts.turnModel,
     extraEnv: { CALLPILOT_DIALOG_FLOWS_DIR: join(repoRoot, 'bench', 'flows'), CALLPILOT_DIALOG_DEFAULT_FLOW: 'realistic' },
   });
   const sampler = startProcSampler(server.pid, 500);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export type BenchModel = 'tiny' | 'cost-proxy';
@@ -25,6 +26,8 @@ export interface BenchOptions {
   verbose: boolean;
   /** Server log level (warn by default: logging is part of the cost, but info per frame event would swamp it). */
   logLevel: string;
+  /** An audio end-of-turn ONNX model the server runs (`--turn-model FILE`, absolute); none by default. */
+  turnModel?: string;
   /** Every caller's line returns the bot's audio 100 ms late and this many dB down (no echo when unset). */
   echoLossDb?: number;
 }
@@ -55,6 +58,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
+      'turn-model': { type: 'string' },
       'echo-loss-db': { type: 'string' },
     },
     strict: true,
@@ -79,6 +83,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     keep: values.keep,
     verbose: values.verbose,
     logLevel: values['log-level'],
+    ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
     ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseBenchArgs } from './args.ts';
@@ -95,6 +96,8 @@ test('bench args: defaults, lists, model choice', () => {
   assert.throws(() => parseBenchArgs(['--calls', '0'], true));
   assert.throws(() => parseBenchArgs(['--model', 'big'], true));
   assert.throws(() => parseBenchArgs(['--bogus'], true));
+  assert.is(d.turnModel, undefined);
+  assert.is(parseBenchArgs(['--turn-model', 'models/turn.onnx'], true).turnModel, resolve('models/turn.onnx'));
 });
 
 test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () => {
@@ -108,6 +111,9 @@ test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () =>
   assert.is(env.CALLPILOT_MEDIA_RECORD, 'false');
   assert.is(env.CALLPILOT_STORE_PATH, '/var/scratch/w/callpilot.db');
   assert.is(env.CALLPILOT_MODELS, '/s/models:/mine');
+  assert.is(env.CALLPILOT_SPEECH_ENDPOINT_TURN_MODEL_PATH, undefined, 'no turn model unless the bench names one');
+  const withModel = serverEnv({ repoRoot: '/r', port: 1, asrModel: 'm', workDir: '/w', record: false, modelDirs: [], turnModel: '/m/turn.onnx' }, {});
+  assert.is(withModel.CALLPILOT_SPEECH_ENDPOINT_TURN_MODEL_PATH, '/m/turn.onnx');
 });
 
 test('call scripts are seeded and staggered evenly', () => {
