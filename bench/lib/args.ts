@@ -30,6 +30,8 @@ export interface BenchOptions {
   turnModel?: string;
   /** Every caller's line returns the bot's audio 100 ms late and this many dB down (no echo when unset). */
   echoLossDb?: number;
+  /** The server's server.maxAsrBacklogMs (admission on the ASR backlog; 0 = off); its default when unset. */
+  maxAsrBacklogMs?: number;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -60,6 +62,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       'log-level': { type: 'string', default: 'warn' },
       'turn-model': { type: 'string' },
       'echo-loss-db': { type: 'string' },
+      'max-asr-backlog-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -85,6 +88,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     logLevel: values['log-level'],
     ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
     ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
+    ...(values['max-asr-backlog-ms'] !== undefined ? { maxAsrBacklogMs: positiveInt(values['max-asr-backlog-ms'], '--max-asr-backlog-ms', true) } : {}),
   };
 }
 
