@@ -7,7 +7,7 @@
  *
  *   npm run bench -- --calls 1,10,20 --model tiny
  *   npm run bench -- --calls 4 --model cost-proxy --echo-loss-db 12   (every caller's line echoes the bot)
- *   npm run bench -- --calls 50 --max-asr-backlog-ms 0                 (admission on the ASR backlog off)
+ *   npm run bench -- --calls 50 --set server.maxAsrBacklogMs=0          (any server setting; here admission on the ASR backlog off)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -125,7 +125,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
     extraEnv: {
       CALLPILOT_DIALOG_FLOWS_DIR: join(repoRoot, 'bench', 'flows'),
       CALLPILOT_DIALOG_DEFAULT_FLOW: 'realistic',
-      ...(opts.maxAsrBacklogMs !== undefined ? { CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS: String(opts.maxAsrBacklogMs) } : {}),
+      ...opts.serverEnv,
     },
   });
   const sampler = startProcSampler(server.pid, 500);

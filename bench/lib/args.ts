@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { envVarName } from '../../src/config/index.ts';
 
 export type BenchModel = 'tiny' | 'cost-proxy';
 
@@ -30,8 +31,8 @@ export interface BenchOptions {
   turnModel?: string;
   /** Every caller's line returns the bot's audio 100 ms late and this many dB down (no echo when unset). */
   echoLossDb?: number;
-  /** The server's server.maxAsrBacklogMs (admission on the ASR backlog; 0 = off); its default when unset. */
-  maxAsrBacklogMs?: number;
+  /** `--set key=value`: config settings of the server under test, as environment variables (CALLPILOT_...). */
+  serverEnv: Record<string, string>;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -62,7 +63,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       'log-level': { type: 'string', default: 'warn' },
       'turn-model': { type: 'string' },
       'echo-loss-db': { type: 'string' },
-      'max-asr-backlog-ms': { type: 'string' },
+      set: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -88,8 +89,15 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     logLevel: values['log-level'],
     ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
     ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
-    ...(values['max-asr-backlog-ms'] !== undefined ? { maxAsrBacklogMs: positiveInt(values['max-asr-backlog-ms'], '--max-asr-backlog-ms', true) } : {}),
+    serverEnv: Object.fromEntries((values.set ?? []).map(settingEnv)),
   };
+}
+
+/** `server.maxAsrBacklogMs=0` -> [CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS, '0'] (the server's loader checks the key). */
+function settingEnv(setting: string): [string, string] {
+  const at = setting.indexOf('=');
+  if (at <= 0) throw new Error(`--set takes key=value (a config key such as server.maxAsrBacklogMs=0), not "${setting}"`);
+  return [envVarName(setting.slice(0, at).split('.')), setting.slice(at + 1)];
 }
 
 function parseIntList(s: string, name: string): number[] {

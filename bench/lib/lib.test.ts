@@ -96,6 +96,11 @@ test('bench args: defaults, lists, model choice', () => {
   assert.throws(() => parseBenchArgs(['--calls', '0'], true));
   assert.throws(() => parseBenchArgs(['--model', 'big'], true));
   assert.throws(() => parseBenchArgs(['--bogus'], true));
+  const set = parseBenchArgs(['--set', 'server.maxAsrBacklogMs=0', '--set', 'speech.asr.skipEcho=false', '--echo-loss-db', '20'], true);
+  assert.equal(set.serverEnv, { CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS: '0', CALLPILOT_SPEECH_ASR_SKIP_ECHO: 'false' });
+  assert.is(set.echoLossDb, 20);
+  assert.equal(parseBenchArgs([], true).serverEnv, {});
+  assert.throws(() => parseBenchArgs(['--set', 'novalue'], true));
   assert.is(d.turnModel, undefined);
   assert.is(parseBenchArgs(['--turn-model', 'models/turn.onnx'], true).turnModel, resolve('models/turn.onnx'));
 });
