@@ -6,6 +6,8 @@
  * stop. The scripted bench (every answer expected) stays available as `npm run bench:scripted`.
  *
  *   npm run bench -- --calls 1,10,20 --model tiny
+ *   npm run bench -- --calls 4 --model cost-proxy --echo-loss-db 12   (every caller's line echoes the bot)
+ *   npm run bench -- --calls 50 --set server.maxAsrBacklogMs=0          (any server setting; here admission on the ASR backlog off)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,9 +20,11 @@ import {
   MODEL_DIRS,
   appendResults,
   distribution,
+  fetchServerMetrics,
   gitCommit,
   machineInfo,
   parseBenchArgs,
+  pollServerMetrics,
   preparePieceVoices,
   realisticScript,
   seededRandom,
@@ -37,12 +41,15 @@ import {
   type RealisticCall,
   type RealisticSummary,
   type ServerBreakdown,
+  type ServerMetrics,
 } from './lib/index.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const sharedModels = resolve(repoRoot, '../shared/models');
 /** Targets of issue 12 on the realistic mix (tiny model, 50 calls). */
 const TARGETS = { cutOffRate: 0.03, allP50Ms: 300, allP95Ms: 600, expectedP95Ms: 350 };
+/** `--echo-loss-db`: the echo returns this late, a typical 2-wire hybrid. */
+const ECHO_DELAY_MS = 100;
 
 interface RealisticLevel {
   model: BenchModel;
@@ -51,6 +58,10 @@ interface RealisticLevel {
   server: ServerBreakdown;
   /** Dynamic end-of-turn waits the server chose (ms), from its `final` events. */
   waits: Distribution;
+  /** Capacity levers (issue 12): the ASR backlog gauge scraped every 500 ms (ms), calls refused for it, echo skipped. */
+  asrBacklogMs: Distribution;
+  refusedOverload?: number;
+  echoSkippedSeconds?: number;
   cpuPercent?: number;
   peakCpuPercent?: number;
   clientLoopDelayP99Ms: number;
@@ -73,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
       const r = await runLevel(model, n, opts, voices);
       levels.push(r);
       console.log(rowText(r));
+      console.log(levelLine(r));
     }
   }
   const table = markdown(levels);
@@ -88,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
       '',
       table,
       '',
-      ...levels.map((r) => `- ${r.model} ×${r.calls}: server endpoint wait p50/p95 ${f0(r.server.endpointWait.p50)} / ${f0(r.server.endpointWait.p95)} ms, after final p50/p95 ${f0(r.server.afterFinal.p50)} / ${f0(r.server.afterFinal.p95)} ms; dynamic waits chosen p50/p95 ${f0(r.waits.p50)} / ${f0(r.waits.p95)} ms (n ${r.waits.n}); long answers ${r.summary.longTurnSeconds.p50?.toFixed(1) ?? '-'} s median; load before ${r.loadAvgBefore.toFixed(1)}; bench loop p99 ${r.clientLoopDelayP99Ms.toFixed(0)} ms${r.error ? `; error: ${r.error}` : ''}`),
+      ...levels.map(levelLine),
       '',
     ].join('\n');
     appendResults(join(repoRoot, 'bench', 'RESULTS.md'), section);
@@ -109,7 +121,12 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
     record: opts.record,
     modelDirs: [sharedModels],
     logLevel: opts.logLevel,
-    extraEnv: { CALLPILOT_DIALOG_FLOWS_DIR: join(repoRoot, 'bench', 'flows'), CALLPILOT_DIALOG_DEFAULT_FLOW: 'realistic' },
+    turnModel: opts.turnModel,
+    extraEnv: {
+      CALLPILOT_DIALOG_FLOWS_DIR: join(repoRoot, 'bench', 'flows'),
+      CALLPILOT_DIALOG_DEFAULT_FLOW: 'realistic',
+      ...opts.serverEnv,
+    },
   });
   const sampler = startProcSampler(server.pid, 500);
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -127,6 +144,8 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
         maxCallMs: 180_000,
       }).catch((err: unknown) => console.log(`[${model} × ${n}] warm-up call failed: ${err instanceof Error ? err.message : String(err)}`));
     }
+    const metricsBefore = await fetchServerMetrics(server.baseUrl, server.token);
+    const scrapes = pollServerMetrics(server.baseUrl, server.token, 500);
     sampler.mark('start');
     loop.enable();
     const calls = await Promise.all(
@@ -145,6 +164,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
             maxCallMs: 180_000,
             // A busier line than the scripted bench's -60 dBFS: telephone line noise.
             lineNoiseDbfs: -50,
+            ...(opts.echoLossDb !== undefined ? { echo: { delayMs: ECHO_DELAY_MS, lossDb: opts.echoLossDb } } : {}),
             onNotice: (notice, at) => {
               if (notice.event !== 'timeline') return;
               const { event: _e, ...rest } = notice;
@@ -171,6 +191,12 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
     );
     loop.disable();
     sampler.mark('end');
+    const backlog = scrapes.stop().flatMap((m) => (m.asrBacklogSeconds === undefined ? [] : [m.asrBacklogSeconds * 1000]));
+    const metricsAfter = await fetchServerMetrics(server.baseUrl, server.token);
+    const grew = (pick: (m: ServerMetrics) => number | undefined): number | undefined => {
+      const after = metricsAfter && pick(metricsAfter);
+      return after === undefined ? undefined : after - ((metricsBefore && pick(metricsBefore)) ?? 0);
+    };
     const win = sampler.window('start', 'end');
     const ok = calls.filter((c) => c.ok).map((c) => (c as { call: RealisticCall }).call);
     const failed = calls.filter((c) => !c.ok);
@@ -183,6 +209,10 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
       summary: summarizeRealistic(ok),
       server: serverBreakdown(timelines),
       waits: distribution(waits),
+      asrBacklogMs: distribution(backlog),
+      // The counter appears with its first refusal: absent afterwards means none.
+      refusedOverload: grew((m) => m.refusedOverload) ?? (metricsAfter ? 0 : undefined),
+      echoSkippedSeconds: grew((m) => m.echoSkippedSeconds),
       cpuPercent: win?.cpuPercent,
       peakCpuPercent: win?.peakCpuPercent,
       clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
@@ -199,6 +229,19 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
 }
 
 const f0 = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(0));
+
+/** The level's line under the table: where the time went, and the capacity levers. */
+function levelLine(r: RealisticLevel): string {
+  return (
+    `- ${r.model} ×${r.calls}: server endpoint wait p50/p95 ${f0(r.server.endpointWait.p50)} / ${f0(r.server.endpointWait.p95)} ms, ` +
+    `after final p50/p95 ${f0(r.server.afterFinal.p50)} / ${f0(r.server.afterFinal.p95)} ms; ` +
+    `dynamic waits chosen p50/p95 ${f0(r.waits.p50)} / ${f0(r.waits.p95)} ms (n ${r.waits.n}); ` +
+    `ASR backlog p50/p95/max ${f0(r.asrBacklogMs.p50)} / ${f0(r.asrBacklogMs.p95)} / ${f0(r.asrBacklogMs.max)} ms (${r.asrBacklogMs.n} scrapes); ` +
+    `calls refused for overload ${f0(r.refusedOverload)}; echo audio not decoded ${r.echoSkippedSeconds?.toFixed(1) ?? '-'} s; ` +
+    `long answers ${r.summary.longTurnSeconds.p50?.toFixed(1) ?? '-'} s median; load before ${r.loadAvgBefore.toFixed(1)}; ` +
+    `bench loop p99 ${r.clientLoopDelayP99Ms.toFixed(0)} ms${r.error ? `; error: ${r.error}` : ''}`
+  );
+}
 const d3 = (d: Distribution): string => `${f0(d.p50)} / ${f0(d.p95)} / ${f0(d.p99)} (${d.n})`;
 const pct = (a: number, b: number): string => (b === 0 ? '-' : `${((a / b) * 100).toFixed(1)} % (${a}/${b})`);
 

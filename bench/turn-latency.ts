@@ -98,7 +98,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
   console.log(`[${model} × ${n}] starting server (scratch ${workDir}) ...`);
   let server;
   try {
-    server = await startServer({ repoRoot, port: opts.port, asrModel: MODEL_DIRS[model], workDir, record: opts.record, modelDirs: [sharedModels], logLevel: opts.logLevel });
+    server = await startServer({ repoRoot, port: opts.port, asrModel: MODEL_DIRS[model], workDir, record: opts.record, modelDirs: [sharedModels], logLevel: opts.logLevel, turnModel: opts.turnModel });
   } catch (err) {
     rmSync(workDir, { recursive: true, force: true });
     return { ...base, error: firstLine(err) };
@@ -109,10 +109,10 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     // Let start-up work (model warm-up, JIT, GC of loading garbage) settle before "idle" is sampled.
     await sleep(3000);
     const idle = sampler.mark('idle');
-    const before = await fetchServerMetrics(server.baseUrl);
+    const before = await fetchServerMetrics(server.baseUrl, server.token);
     const rtfReadings: number[] = [];
     const poll = setInterval(() => {
-      void fetchServerMetrics(server.baseUrl).then((m) => {
+      void fetchServerMetrics(server.baseUrl, server.token).then((m) => {
         if (m && (m.activeCalls ?? 0) > 0 && m.asrRealTimeFactor !== undefined) rtfReadings.push(m.asrRealTimeFactor);
       });
     }, 1000);
@@ -140,7 +140,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
     clearInterval(poll);
     const died = server.exited();
     if (died) throw new Error(`${SERVER_GONE} (${died}); log ${server.logPath}`);
-    const after = await fetchServerMetrics(server.baseUrl);
+    const after = await fetchServerMetrics(server.baseUrl, server.token);
     if (!after) {
       // A server that no longer answers was stopped under us (a crash exits non-zero and shows in its log).
       throw new Error(`${SERVER_GONE}: it no longer answered /metrics at the end of the run (${server.exited() ?? 'still shutting down'}); log ${server.logPath}`);

@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { envVarName } from '../../src/config/index.ts';
 
 export type BenchModel = 'tiny' | 'cost-proxy';
 
@@ -25,6 +27,12 @@ export interface BenchOptions {
   verbose: boolean;
   /** Server log level (warn by default: logging is part of the cost, but info per frame event would swamp it). */
   logLevel: string;
+  /** An audio end-of-turn ONNX model the server runs (`--turn-model FILE`, absolute); none by default. */
+  turnModel?: string;
+  /** Every caller's line returns the bot's audio 100 ms late and this many dB down (no echo when unset). */
+  echoLossDb?: number;
+  /** `--set key=value`: config settings of the server under test, as environment variables (CALLPILOT_...). */
+  serverEnv: Record<string, string>;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -53,6 +61,9 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
+      'turn-model': { type: 'string' },
+      'echo-loss-db': { type: 'string' },
+      set: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -76,7 +87,17 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     keep: values.keep,
     verbose: values.verbose,
     logLevel: values['log-level'],
+    ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
+    ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
+    serverEnv: Object.fromEntries((values.set ?? []).map(settingEnv)),
   };
+}
+
+/** `server.maxAsrBacklogMs=0` -> [CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS, '0'] (the server's loader checks the key). */
+function settingEnv(setting: string): [string, string] {
+  const at = setting.indexOf('=');
+  if (at <= 0) throw new Error(`--set takes key=value (a config key such as server.maxAsrBacklogMs=0), not "${setting}"`);
+  return [envVarName(setting.slice(0, at).split('.')), setting.slice(at + 1)];
 }
 
 function parseIntList(s: string, name: string): number[] {

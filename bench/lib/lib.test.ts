@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseBenchArgs } from './args.ts';
@@ -59,12 +60,27 @@ test('Prometheus text: labels, sums, comments', () => {
     'callpilot_calls_total{disposition="refused"} 3',
     'callpilot_calls_total{disposition="a \\"q\\" b"} 2',
     'callpilot_active_calls 5',
+    'callpilot_calls_refused_total{reason="overload",wire="media"} 2',
+    'callpilot_calls_refused_total{reason="capacity",wire="media"} 1',
+    'callpilot_asr_backlog_seconds 0.25',
+    'callpilot_asr_echo_skipped_seconds_total 4.5',
   ].join('\n');
   const s = parsePrometheusText(text);
   assert.is(metricSum(s, 'callpilot_calls_total'), 5);
   assert.is(s.find((x) => x.value === 2)?.labels.disposition, 'a \\"q\\" b');
   assert.is(metricSum(s, 'nope'), undefined);
-  assert.equal(pickServerMetrics(text), { asrRealTimeFactor: 0.0123, lateFrames: 12, droppedFrames: 0, turns: undefined, activeCalls: 5 });
+  assert.is(metricSum(s, 'callpilot_calls_total', { disposition: 'refused' }), 3);
+  assert.is(metricSum(s, 'callpilot_calls_total', { disposition: 'none' }), undefined);
+  assert.equal(pickServerMetrics(text), {
+    asrRealTimeFactor: 0.0123,
+    lateFrames: 12,
+    droppedFrames: 0,
+    turns: undefined,
+    activeCalls: 5,
+    asrBacklogSeconds: 0.25,
+    refusedOverload: 2,
+    echoSkippedSeconds: 4.5,
+  });
 });
 
 test('bench args: defaults, lists, model choice', () => {
@@ -80,6 +96,13 @@ test('bench args: defaults, lists, model choice', () => {
   assert.throws(() => parseBenchArgs(['--calls', '0'], true));
   assert.throws(() => parseBenchArgs(['--model', 'big'], true));
   assert.throws(() => parseBenchArgs(['--bogus'], true));
+  const set = parseBenchArgs(['--set', 'server.maxAsrBacklogMs=0', '--set', 'speech.asr.skipEcho=false', '--echo-loss-db', '20'], true);
+  assert.equal(set.serverEnv, { CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS: '0', CALLPILOT_SPEECH_ASR_SKIP_ECHO: 'false' });
+  assert.is(set.echoLossDb, 20);
+  assert.equal(parseBenchArgs([], true).serverEnv, {});
+  assert.throws(() => parseBenchArgs(['--set', 'novalue'], true));
+  assert.is(d.turnModel, undefined);
+  assert.is(parseBenchArgs(['--turn-model', 'models/turn.onnx'], true).turnModel, resolve('models/turn.onnx'));
 });
 
 test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () => {
@@ -93,6 +116,9 @@ test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () =>
   assert.is(env.CALLPILOT_MEDIA_RECORD, 'false');
   assert.is(env.CALLPILOT_STORE_PATH, '/var/scratch/w/callpilot.db');
   assert.is(env.CALLPILOT_MODELS, '/s/models:/mine');
+  assert.is(env.CALLPILOT_SPEECH_ENDPOINT_TURN_MODEL_PATH, undefined, 'no turn model unless the bench names one');
+  const withModel = serverEnv({ repoRoot: '/r', port: 1, asrModel: 'm', workDir: '/w', record: false, modelDirs: [], turnModel: '/m/turn.onnx' }, {});
+  assert.is(withModel.CALLPILOT_SPEECH_ENDPOINT_TURN_MODEL_PATH, '/m/turn.onnx');
 });
 
 test('call scripts are seeded and staggered evenly', () => {

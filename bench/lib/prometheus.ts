@@ -23,12 +23,12 @@ export function parsePrometheusText(text: string): PromSample[] {
   return out;
 }
 
-/** Sum of a metric over all its label sets; undefined when the metric is absent. */
-export function metricSum(samples: readonly PromSample[], name: string): number | undefined {
+/** Sum of a metric over its label sets (those carrying every label of `where`); undefined when there are none. */
+export function metricSum(samples: readonly PromSample[], name: string, where: Record<string, string> = {}): number | undefined {
   let found = false;
   let sum = 0;
   for (const s of samples) {
-    if (s.name !== name) continue;
+    if (s.name !== name || Object.entries(where).some(([k, v]) => s.labels[k] !== v)) continue;
     found = true;
     sum += s.value;
   }
@@ -42,6 +42,12 @@ export interface ServerMetrics {
   droppedFrames?: number;
   turns?: number;
   activeCalls?: number;
+  /** How far the shared ASR is behind (smoothed), seconds. */
+  asrBacklogSeconds?: number;
+  /** New calls refused because the ASR backlog was over server.maxAsrBacklogMs. */
+  refusedOverload?: number;
+  /** Caller audio not decoded because the echo guard called it the bot's echo, seconds. */
+  echoSkippedSeconds?: number;
 }
 
 export function pickServerMetrics(text: string): ServerMetrics {
@@ -52,15 +58,34 @@ export function pickServerMetrics(text: string): ServerMetrics {
     droppedFrames: metricSum(s, 'callpilot_dropped_frames_total'),
     turns: metricSum(s, 'callpilot_turns_total'),
     activeCalls: metricSum(s, 'callpilot_active_calls'),
+    asrBacklogSeconds: metricSum(s, 'callpilot_asr_backlog_seconds'),
+    refusedOverload: metricSum(s, 'callpilot_calls_refused_total', { reason: 'overload' }),
+    echoSkippedSeconds: metricSum(s, 'callpilot_asr_echo_skipped_seconds_total'),
   };
 }
 
-export async function fetchServerMetrics(baseUrl: string): Promise<ServerMetrics | undefined> {
+/** /metrics of a bench server; `token` where the server wants one (metrics are not public by default). */
+export async function fetchServerMetrics(baseUrl: string, token?: string): Promise<ServerMetrics | undefined> {
   try {
-    const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const res = await fetch(`${baseUrl}/metrics`, { headers, signal: AbortSignal.timeout(2000) });
     if (!res.ok) return undefined;
     return pickServerMetrics(await res.text());
   } catch {
     return undefined;
   }
+}
+
+/** Scrapes /metrics every `everyMs` until stopped; `stop()` gives the scrapes in order. */
+export function pollServerMetrics(baseUrl: string, token: string | undefined, everyMs: number): { stop(): ServerMetrics[] } {
+  const scrapes: ServerMetrics[] = [];
+  const timer = setInterval(() => {
+    void fetchServerMetrics(baseUrl, token).then((m) => m && scrapes.push(m));
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return scrapes;
+    },
+  };
 }

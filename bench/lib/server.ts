@@ -14,6 +14,8 @@ export interface ServerSpec {
   /** Folders searched for models (CALLPILOT_MODELS), e.g. ../shared/models next to the repo. */
   modelDirs: string[];
   logLevel?: string;
+  /** An audio end-of-turn ONNX model for the server (speech.endpoint.turnModel.path); none when absent. */
+  turnModel?: string;
   /** Further CALLPILOT_* settings (e.g. the realistic bench's flows folder). */
   extraEnv?: Record<string, string>;
   /** Node flags for the server process (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
@@ -52,6 +54,7 @@ export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.Pro
     CALLPILOT_LOG_LEVEL: spec.logLevel ?? 'warn',
     CALLPILOT_SPEECH_ASR_MODEL: spec.asrModel,
     CALLPILOT_MEDIA_RECORD: spec.record ? 'true' : 'false',
+    ...(spec.turnModel ? { CALLPILOT_SPEECH_ENDPOINT_TURN_MODEL_PATH: spec.turnModel } : {}),
     ...spec.extraEnv,
   };
 }

@@ -75,6 +75,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'speech.asr.files.model': 'Single model .onnx (CTC families).',
   'speech.asr.files.tokens': 'tokens.txt of the model.',
   'speech.asr.numThreads': 'Threads of the shared recognizer.',
+  'speech.asr.skipEcho': "Do not decode an utterance while the echo guard calls it the bot's own echo (counted in callpilot_asr_echo_skipped_seconds_total); from the first caller frame louder than the echo path returns it is decoded, preroll first.",
+  'speech.asr.workers': 'ASR worker threads (with speech.asr.worker), each loading the model once; a new call goes to the worker with the fewest calls. Unset: CPU cores minus one for the main thread (frame pacing, VAD, TTS), 1 to 4: 1 on 2 cores, where a second decoding thread measured worse (bench/RESULTS.md 2026-11-23).',
   'speech.asr.decodingMethod': 'Transducer search; hotwords need modified_beam_search.',
   'speech.asr.hotwords': 'Boosted phrases (transducer models with modified_beam_search), one per entry.',
   'speech.asr.modelingUnit': 'How hotwords are tokenized: cjkchar for Chinese models, cjkchar+bpe (with bpeVocab) for bilingual ones.',

@@ -115,8 +115,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer.setContext(context);
   }
 
-  push(pcm: Int16Array, botEcho = false): void {
+  push(pcm: Int16Array, frameIsEcho = false): void {
     if (this.closed) return;
+    const botEcho = frameIsEcho && this.o.config.asr.skipEcho;
     this.samplesIn += pcm.length;
     const nowMs = this.nowMs;
     const samples = this.toFloat16k(pcm);

@@ -91,6 +91,16 @@ export const speechConfigSchema = z
          * model, longer than the 20 ms frame the main thread must keep pacing.
          */
         worker: z.boolean().default(true),
+        /**
+         * ASR worker threads (with `worker`), each with its own recognizer; a call stays on the one it was given.
+         * Unset: the cores the main thread leaves free, 1 to 4 (1 on 2 cores; see asr-worker-pool.ts).
+         */
+        workers: z.number().int().min(1).max(64).optional(),
+        /**
+         * Do not decode an utterance while the echo guard calls it the bot's own echo (it costs decode time and gives
+         * partials of the bot's words); the caller talking over the echo is decoded from its preroll on.
+         */
+        skipEcho: z.boolean().default(true),
         /** Silence appended at the endpoint so the last word is flushed; already-heard trailing silence counts. */
         finalPaddingMs: z.number().int().min(0).max(2000).default(400),
         /**

@@ -10,7 +10,7 @@ import type { Lang } from '../core/index.ts';
 import { buildRecognizerConfig, hotwordsSupported } from './asr-model-config.ts';
 import { AsrInline } from './asr-inline.ts';
 import type { AsrService } from './asr-service.ts';
-import { AsrWorkerClient } from './asr-worker-client.ts';
+import { defaultAsrWorkers, startAsrWorkers } from './asr-worker-pool.ts';
 import { CallSpeechSession, type SpeechStageTimings } from './call-speech.ts';
 import type { SpeechConfig } from './config.ts';
 import { resolveModel, type ModelLookupOptions } from './models/model-lookup.ts';
@@ -59,9 +59,9 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
   const recognizer = buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile);
 
   const started = performance.now();
-  const asr: AsrService = cfg.asr.worker
-    ? await AsrWorkerClient.start(recognizer, cfg.asr.decodeIntervalMs, log)
-    : new AsrInline(recognizer, cfg.asr.decodeIntervalMs);
+  const asrWorkers = cfg.asr.worker ? (cfg.asr.workers ?? defaultAsrWorkers()) : 0;
+  const asr: AsrService =
+    asrWorkers > 0 ? await startAsrWorkers(asrWorkers, recognizer, cfg.asr.decodeIntervalMs, log) : new AsrInline(recognizer, cfg.asr.decodeIntervalMs);
   const vadPool = new VadPool({
     model: vadModel,
     threshold: cfg.vad.threshold,
@@ -73,7 +73,7 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     log,
   });
   log.info(
-    { asrModel: asrModel.name, asrDir: asrModel.dir, vadModel, worker: cfg.asr.worker, loadMs: Math.round(performance.now() - started) },
+    { asrModel: asrModel.name, asrDir: asrModel.dir, vadModel, asrWorkers, loadMs: Math.round(performance.now() - started) },
     'speech engine ready',
   );
   return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir, opts.timings, turnModel);

@@ -2,14 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsrBacklog } from '../../src/speech/asr-backlog.ts';
 import { AsrInline } from '../../src/speech/asr-inline.ts';
-import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
 import type { AsrService } from '../../src/speech/asr-service.ts';
 import { AsrWorkerClient } from '../../src/speech/asr-worker-client.ts';
-import { speechConfigSchema } from '../../src/speech/config.ts';
-import { resolveModel } from '../../src/speech/models/model-lookup.ts';
 import { poll } from '../support/admission.ts';
 import { testLog } from '../support/run-log.ts';
-import { readTranscripts, readWavPcm, SHARED_MODELS, upsample2x } from './speech-fixtures.ts';
+import { readTranscripts, readWavFloat16k, tinyRecognizerConfig } from './speech-fixtures.ts';
 
 /*
  * The ASR backlog (issue 12, admission control): the smoothed age of the oldest caller audio the ASR service holds
@@ -78,18 +75,9 @@ test('smoothing: one slow decode tick stays under the limit, a backlog lasting s
   assert.ok(backlog.ms < LIMIT, `back under the limit 3 s after it drained: ${backlog.ms.toFixed(0)} ms`);
 });
 
-function tinyRecognizer() {
-  const asr = speechConfigSchema.parse({}).asr;
-  return buildRecognizerConfig(asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS }));
-}
-
 /** A spoken test utterance the tiny model decodes, at 16 kHz float. */
 function utterance(): Float32Array {
-  const row = readTranscripts().find((r) => r.text === r.decoded && r.text.length > 0)!;
-  const pcm = upsample2x(readWavPcm(row.file).pcm);
-  const out = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! / 32768;
-  return out;
+  return readWavFloat16k(readTranscripts().find((r) => r.text === r.decoded && r.text.length > 0)!.file);
 }
 
 /**
@@ -120,11 +108,11 @@ async function backlogRisesAndFalls(start: (clock: ManualClock) => Promise<AsrSe
 }
 
 test('worker: the backlog rises while fed audio waits undecoded and falls after the worker decodes it (tiny model)', async () => {
-  await backlogRisesAndFalls((clock) => AsrWorkerClient.start(tinyRecognizer(), 10, testLog(), clock.now));
+  await backlogRisesAndFalls((clock) => AsrWorkerClient.start(tinyRecognizerConfig(), 10, testLog(), clock.now));
 });
 
 test('inline: the same backlog on the calling thread (tiny model)', async () => {
-  await backlogRisesAndFalls(async (clock) => new AsrInline(tinyRecognizer(), 10, clock.now));
+  await backlogRisesAndFalls(async (clock) => new AsrInline(tinyRecognizerConfig(), 10, clock.now));
 });
 
 test.run();

@@ -1,12 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsrBatchDecoder } from '../../src/speech/asr-batch-decoder.ts';
-import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
 import type { AsrReply } from '../../src/speech/asr-protocol.ts';
 import { AsrWorkerScheduler } from '../../src/speech/asr-worker-scheduler.ts';
-import { speechConfigSchema } from '../../src/speech/config.ts';
-import { resolveModel } from '../../src/speech/models/model-lookup.ts';
-import { readTranscripts, readWavPcm, SHARED_MODELS, upsample2x } from './speech-fixtures.ts';
+import { readTranscripts, readWavFloat16k, tinyRecognizerConfig } from './speech-fixtures.ts';
 
 /*
  * Issue 12, ASR scheduling: a caller's final never queues behind other calls' partials. The worker's scheduler is
@@ -15,16 +12,8 @@ import { readTranscripts, readWavPcm, SHARED_MODELS, upsample2x } from './speech
 
 const rows = readTranscripts().filter((r) => r.text === r.decoded && r.text.length > 0);
 
-function float16k(file: string): Float32Array {
-  const pcm = upsample2x(readWavPcm(file).pcm);
-  const out = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! / 32768;
-  return out;
-}
-
 function scheduler(): { scheduler: AsrWorkerScheduler; replies: AsrReply[] } {
-  const asr = speechConfigSchema.parse({}).asr;
-  const decoder = new AsrBatchDecoder(buildRecognizerConfig(asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS })));
+  const decoder = new AsrBatchDecoder(tinyRecognizerConfig());
   const replies: AsrReply[] = [];
   return { scheduler: new AsrWorkerScheduler(decoder, (r) => replies.push(r)), replies };
 }
@@ -34,7 +23,7 @@ test("a final asked for while a backlog of partials is decoded is answered after
   const calls = rows.slice(0, 6);
   calls.forEach((_, id) => s.handle({ kind: 'open', id }));
   // Every call's whole utterance in one batch: a backlog of many model chunks per call.
-  s.handle({ kind: 'audio', batch: 1, chunks: calls.map((r, id) => ({ id, samples: float16k(r.file), atMs: 3000 })) });
+  s.handle({ kind: 'audio', batch: 1, chunks: calls.map((r, id) => ({ id, samples: readWavFloat16k(r.file), atMs: 3000 })) });
   assert.ok(s.decoding, 'partials wait to be decoded');
   assert.is(replies.length, 0, 'audio is only accepted when it arrives');
 
@@ -66,7 +55,7 @@ test("a final asked for while a backlog of partials is decoded is answered after
 test('a final handled before the pass decodes its call at once, and the pass then finds the batch decoded', () => {
   const { scheduler: s, replies } = scheduler();
   s.handle({ kind: 'open', id: 1 });
-  s.handle({ kind: 'audio', batch: 4, chunks: [{ id: 1, samples: float16k(rows[0]!.file), atMs: 2000 }] });
+  s.handle({ kind: 'audio', batch: 4, chunks: [{ id: 1, samples: readWavFloat16k(rows[0]!.file), atMs: 2000 }] });
   s.handle({ kind: 'finalize', seq: 1, id: 1, paddingMs: 400 });
   assert.equal(replies.map((r) => r.kind), ['final']);
   assert.is((replies[0] as Extract<AsrReply, { kind: 'final' }>).text, rows[0]!.decoded);

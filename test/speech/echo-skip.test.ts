@@ -1,16 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsrInline } from '../../src/speech/asr-inline.ts';
-import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
 import type { AsrFinal, AsrService, PartialListener } from '../../src/speech/asr-service.ts';
 import { CallSpeechSession } from '../../src/speech/call-speech.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { EchoGuard, normalizePromptLevel } from '../../src/speech/index.ts';
-import { resolveModel } from '../../src/speech/models/model-lookup.ts';
 import type { CallSpeechEvents } from '../../src/speech/types.ts';
 import { VadPool } from '../../src/speech/vad-pool.ts';
 import { testLog } from '../support/run-log.ts';
-import { concat, readTranscripts, readWavPcm, SHARED_MODELS, silence, VAD_MODEL } from './speech-fixtures.ts';
+import { concat, readTranscripts, readWavPcm, silence, tinyRecognizerConfig, VAD_MODEL } from './speech-fixtures.ts';
 
 /*
  * Issue 12, capacity: audio the echo guard attributes to the bot is not decoded. Real speech through the real VAD,
@@ -23,6 +21,8 @@ const FRAME = 160;
 const ECHO_DELAY_FRAMES = 5;
 const ECHO_SCALE = 0.25;
 const config = speechConfigSchema.parse({ asr: { decodeIntervalMs: 10 } });
+/** The same with `speech.asr.skipEcho` off: the guard's verdict is handed over and ignored. */
+const decodeEchoConfig = speechConfigSchema.parse({ asr: { decodeIntervalMs: 10, skipEcho: false } });
 const exactZh = readTranscripts().filter((r) => r.lang === 'zh' && r.text === r.decoded && r.text.length >= 4);
 const sentence = (i: number): Int16Array => normalizePromptLevel(readWavPcm(exactZh[i]!.file).pcm, 8000);
 /** A greeting, then a pause in which nobody talks. */
@@ -72,18 +72,18 @@ interface Run {
 
 /**
  * Plays the call frame by frame: the bot's frame, its echo on the caller side (plus the caller from `callerFrame`
- * on), and the guard's verdict handed to the listening side with the frame (or never, for the comparison run). The
- * bot stops once the guard hears the caller, as the turn loop's barge-in hold does.
+ * on), and the guard's verdict handed to the listening side with the frame, as the turn loop does. The bot stops
+ * once the guard hears the caller, as the turn loop's barge-in hold does.
  */
-async function play(prompt: Int16Array, callerFrame: number, useGuard: boolean): Promise<Run> {
-  const asr = new RecordingAsr(new AsrInline(buildRecognizerConfig(config.asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS })), 10));
+async function play(prompt: Int16Array, callerFrame: number, skipEcho: boolean): Promise<Run> {
+  const asr = new RecordingAsr(new AsrInline(tinyRecognizerConfig(), 10));
   const vadPool = new VadPool({ model: VAD_MODEL, threshold: config.vad.threshold, minSpeechMs: config.vad.minSpeechMs, minSilenceMs: config.vad.minSilenceMs, warm: 1, maxIdle: 1, log: testLog() });
   const run: Run = { finals: [], partials: [], feeds: asr.feeds, skippedMs: 0, reportedSeconds: 0 };
   const call = new CallSpeechSession({
-    callId: `echo-${useGuard}`,
+    callId: `echo-${skipEcho}`,
     streamId: 1,
     sampleRate: 8000,
-    config,
+    config: skipEcho ? config : decodeEchoConfig,
     vadPool,
     asr,
     log: testLog(),
@@ -112,7 +112,7 @@ async function play(prompt: Int16Array, callerFrame: number, useGuard: boolean):
       botStopped = true;
       run.bargeInMs = ((f + 1) * FRAME) / 8;
     }
-    call.push(caller, useGuard && echoFrame);
+    call.push(caller, echoFrame);
     if (f % 5 === 4) await new Promise((r) => setTimeout(r, 2));
   }
   // The caller's turn ends in the silence after it; wait for its final (the echo's may have come before).
@@ -142,7 +142,7 @@ test('the echo alone is not decoded; a caller answering in a pause of the prompt
   const skipping = await play(prompt, callerFrame, true);
   const decodingAll = await play(prompt, callerFrame, false);
 
-  // Without the guard's verdict the second prompt's echo is decoded: partial transcripts of the bot's own words.
+  // With speech.asr.skipEcho off the second prompt's echo is decoded: partial transcripts of the bot's own words.
   assert.ok(
     decodingAll.partials.some((p) => p.atMs > secondPromptMs && p.atMs < callerMs),
     `the comparison run decodes the echo: ${JSON.stringify(decodingAll.partials.slice(0, 3))}`,

@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createResampler } from '../../src/media/index.ts';
-import { loadSherpa } from '../../src/speech/models/sherpa-binding.ts';
+import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
+import { speechConfigSchema } from '../../src/speech/config.ts';
+import { resolveModel } from '../../src/speech/models/model-lookup.ts';
+import { loadSherpa, type SherpaOnlineRecognizerConfig } from '../../src/speech/models/sherpa-binding.ts';
 import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
 import type { VadPool } from '../../src/speech/vad-pool.ts';
 
@@ -52,6 +55,19 @@ export function upsample2x(pcm: Int16Array): Int16Array {
     out[2 * i] = a;
     out[2 * i + 1] = (a + b) >> 1;
   }
+  return out;
+}
+
+/** The tiny model's recognizer config with the default `speech.asr` settings. */
+export function tinyRecognizerConfig(): SherpaOnlineRecognizerConfig {
+  return buildRecognizerConfig(speechConfigSchema.parse({}).asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS }));
+}
+
+/** A test wav as the ASR takes it: 16 kHz float samples. */
+export function readWavFloat16k(file: string): Float32Array {
+  const pcm = upsample2x(readWavPcm(file).pcm);
+  const out = new Float32Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! / 32768;
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { MediaWebSocketClient, type MediaStartRequest } from '../../media/index.ts';
 import { FRAME_MS, samplesPerFrame } from '../../media/index.ts';
+import { LineEcho, type LineEchoOptions } from './line-echo.ts';
 
 /** One thing the simulated caller says, and when. */
 export interface CallerTurn {
@@ -34,6 +35,8 @@ export interface SimulatedCallOptions {
    * digital silence between turns, which no real line does and which makes VADs behave unlike on real calls.
    */
   lineNoiseDbfs?: number | null;
+  /** The bot's audio returned on the caller side (a line without echo cancelling); none by default. */
+  echo?: LineEchoOptions;
 }
 
 /** What the caller measured on the wire for one turn (ms, on performance.now()). */
@@ -94,6 +97,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   const frameSamples = samplesPerFrame(rate);
   const silence = new Int16Array(frameSamples);
   const noise = new LineNoise(opts.lineNoiseDbfs === undefined ? -60 : opts.lineNoiseDbfs, frameSamples);
+  const echo = opts.echo ? new LineEcho(opts.echo, frameSamples) : undefined;
   const measurements: TurnMeasurement[] = [];
   let botFrames = 0;
   let lastBotFrameAt = -Infinity;
@@ -116,8 +120,9 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   client.on('mark', () => {
     clearedSinceFrame = true;
   });
-  client.on('botFrame', (_pcm, at) => {
+  client.on('botFrame', (pcm, at) => {
     botFrames++;
+    echo?.heard(pcm, at);
     if (clearedSinceFrame || at - lastBotFrameAt > BOT_STALL_MS) {
       promptStartAt = at;
       promptsStarted++;
@@ -230,7 +235,7 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
         break;
       }
     }
-    client.sendFrame(noise.mix(frame));
+    client.sendFrame(noise.mix(echo ? echo.mix(frame, now) : frame));
     tick++;
     const wait = began + tick * FRAME_MS - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
