@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger } from '../../src/observability/index.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { OnnxTurnModel } from '../../src/speech/onnx-turn-model.ts';
 import { createSpeechEngine } from '../../src/speech/speech-engine.ts';
 import { TurnModelError, type TurnModel } from '../../src/speech/turn-model.ts';
 import type { CallSpeechEvents, SpeechEngine } from '../../src/speech/types.ts';
-import { captureLog } from '../support/log-capture.ts';
+import { capturingTestLog } from '../support/run-log.ts';
 import { tailEnergyModelOnnx } from '../support/turn-model-onnx.ts';
 import { concat, readWavPcm, SHARED_MODELS, silence } from './speech-fixtures.ts';
 
@@ -41,7 +40,7 @@ class SwitchableTurnModel implements TurnModel {
 const dir = mkdtempSync(join(tmpdir(), 'turn-model-engine-'));
 const models: Record<'complete' | 'unsure', OnnxTurnModel> = {} as never;
 const switchable = new SwitchableTurnModel();
-const logs = captureLog();
+const logs = capturingTestLog();
 const FLOOR = 180;
 const CAP = 1200;
 let engine: SpeechEngine;
@@ -65,7 +64,7 @@ test.before(async () => {
     asr: { decodeIntervalMs: 10 },
     endpoint: { floorMs: FLOOR, capMs: CAP, turnModel: { afterSilenceMs: 120 } },
   });
-  engine = await createSpeechEngine(cfg, { log: createLogger({ level: 'debug' }, logs.stream), modelsRoot: SHARED_MODELS, turnModel: switchable });
+  engine = await createSpeechEngine(cfg, { log: logs.log, modelsRoot: SHARED_MODELS, turnModel: switchable });
 });
 
 test.after(async () => {
@@ -126,7 +125,7 @@ test('a failing model is logged with the call id and the turn ends without it', 
   assert.is(finals.length, 1);
   assert.not.ok(finals[0]!.cues?.includes('model'), `cues ${finals[0]!.cues}`);
   assert.ok(finals[0]!.waitMs! < CAP, 'decided by the other cues');
-  const line = logs.lines().find((l) => String(l.msg).includes('turn model run failed'));
+  const line = logs.lines.find((l) => String(l.msg).includes('turn model run failed'));
   assert.ok(line, 'the failure is logged');
   assert.is(line!.callId, 'model-broken');
 });
@@ -140,7 +139,7 @@ test('the engine refuses a configured model that is missing or off-contract at s
   ] as const) {
     const cfg = speechConfigSchema.parse({ endpoint: { turnModel: { path } }, asr: { model: 'no-such-asr-model' } });
     try {
-      await createSpeechEngine(cfg, { log: createLogger({ level: 'debug' }, logs.stream), modelsRoot: SHARED_MODELS });
+      await createSpeechEngine(cfg, { log: logs.log, modelsRoot: SHARED_MODELS });
       assert.unreachable(`${path} accepted`);
     } catch (err) {
       // The ASR model named here does not exist: the turn model's reason proves it was checked first.
@@ -152,9 +151,9 @@ test('the engine refuses a configured model that is missing or off-contract at s
 
 test('with the key set the engine loads the model into its worker', async () => {
   const cfg = speechConfigSchema.parse({ vad: { poolSize: 1 }, endpoint: { turnModel: { path: join(dir, 'complete.onnx') } } });
-  const configured = await createSpeechEngine(cfg, { log: createLogger({ level: 'debug' }, logs.stream), modelsRoot: SHARED_MODELS });
+  const configured = await createSpeechEngine(cfg, { log: logs.log, modelsRoot: SHARED_MODELS });
   try {
-    assert.ok(logs.lines().some((l) => l.msg === 'audio turn model loaded' && String(l.file).endsWith('complete.onnx')));
+    assert.ok(logs.lines.some((l) => l.msg === 'audio turn model loaded' && String(l.file).endsWith('complete.onnx')));
   } finally {
     await configured.close();
   }

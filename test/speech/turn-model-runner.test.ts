@@ -1,10 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger } from '../../src/observability/index.ts';
 import { PrerollRing } from '../../src/speech/call-speech-preroll.ts';
 import { TurnModelSkipped, type TurnModel } from '../../src/speech/turn-model.ts';
 import { TurnModelRunner } from '../../src/speech/turn-model-runner.ts';
-import { captureLog } from '../support/log-capture.ts';
+import { capturingTestLog } from '../support/run-log.ts';
 
 /** A turn model whose answers the test gives by hand, recording the audio of each run. */
 class ManualTurnModel implements TurnModel {
@@ -23,9 +22,9 @@ function setup(afterSilenceMs = 120) {
   // 10 s of audio whose sample values are their own index (mod 1000), so a run's audio shows where it was cut.
   const samples = Float32Array.from({ length: 10 * 16000 }, (_, i) => (i % 1000) / 1000);
   ring.write(samples);
-  const logs = captureLog();
+  const logs = capturingTestLog();
   let answers = 0;
-  const runner = new TurnModelRunner(model, ring, afterSilenceMs, () => answers++, createLogger({ level: 'debug' }, logs.stream));
+  const runner = new TurnModelRunner(model, ring, afterSilenceMs, () => answers++, logs.log);
   return { model, runner, logs, answers: () => answers };
 }
 
@@ -92,8 +91,8 @@ test('a failed run is logged and the decision goes on without the model', async 
   await tick();
   assert.is(runner.completeProbability, undefined);
   assert.is(answers(), 0);
-  const line = logs.lines().find((l) => String(l.msg).includes('turn model run failed'));
-  assert.ok(line, logs.text());
+  const line = logs.lines.find((l) => String(l.msg).includes('turn model run failed'));
+  assert.ok(line, JSON.stringify(logs.lines));
   assert.match(JSON.stringify(line!.err), /wasm trap/);
   runner.silent(1300, 1000, 150_000);
   assert.is(model.runs.length, 1, 'not retried within the same pause');
@@ -105,8 +104,8 @@ test('a skipped run (cancelled, or the model backed up) is no failure: not logge
   model.runs[0]!.fail(new TurnModelSkipped('4 runs already queued'));
   await tick();
   assert.is(runner.completeProbability, undefined);
-  assert.not.ok(logs.lines().some((l) => String(l.msg).includes('failed')), logs.text());
-  assert.ok(logs.lines().some((l) => l.msg === 'audio turn model run skipped' && l.level === 'debug'), logs.text());
+  assert.not.ok(logs.lines.some((l) => String(l.msg).includes('failed')), JSON.stringify(logs.lines));
+  assert.ok(logs.lines.some((l) => l.msg === 'audio turn model run skipped' && l.level === 'debug'), JSON.stringify(logs.lines));
 });
 
 test.run();
