@@ -8,7 +8,7 @@ import { AsrBacklog } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
-import { startTsWorker } from './ts-worker.ts';
+import { startTsWorker, workerReady } from './ts-worker.ts';
 
 export class AsrWorkerError extends Error {
   constructor(message: string) {
@@ -63,28 +63,15 @@ export class AsrWorkerClient implements AsrService {
     now: () => number = () => performance.now(),
   ): Promise<AsrWorkerClient> {
     const worker = startWorker({ recognizer });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (reply: AsrReply): void => {
-        if (reply.kind === 'ready') {
-          cleanup();
-          resolve();
-        } else if (reply.kind === 'failed') {
-          cleanup();
-          void worker.terminate();
-          reject(new AsrWorkerError(`ASR worker could not load the model: ${reply.message}`));
-        }
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(new AsrWorkerError(`ASR worker failed to start: ${err.message}`));
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-    });
+    await workerReady(worker, (f) =>
+      new AsrWorkerError(
+        f.kind === 'failed'
+          ? `ASR worker could not load the model: ${f.message}`
+          : f.kind === 'error'
+            ? `ASR worker failed to start: ${f.error.message}`
+            : `ASR worker exited with code ${f.code} before the model was loaded`,
+      ),
+    );
     return new AsrWorkerClient(worker, decodeIntervalMs, log, now);
   }
 

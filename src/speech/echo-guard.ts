@@ -24,7 +24,7 @@ export interface EchoGuardOptions {
 
 /** Only frames where the bot clearly talks (above about -35 dBFS) say anything about an echo path. */
 const BOT_TALKING_DB = 10 * Math.log10(32768 * 32768) - 35;
-const BOT_TALKING_ENERGY = 32768 * 32768 * Math.pow(10, -35 / 10);
+const BOT_TALKING_ENERGY = Math.pow(10, BOT_TALKING_DB / 10);
 /** Echo return loss outside this range is no echo worth the name. */
 const MIN_ECHO_RETURN_LOSS_DB = 6;
 const MAX_ECHO_RETURN_LOSS_DB = 60;

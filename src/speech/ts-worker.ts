@@ -29,3 +29,32 @@ export function startTsWorker(module: URL, name: string, workerData: unknown): W
     `.catch((err) => import('node:worker_threads').then(({ parentPort }) => parentPort.postMessage({ kind: 'failed', message: String(err && err.stack || err) })));`;
   return new Worker(bootstrap, { eval: true, name, workerData });
 }
+
+/** Why a worker did not come up: what it posted, an error it threw, or its exit before it said it was ready. */
+export type WorkerStartFailure = { kind: 'failed'; message: string } | { kind: 'error'; error: Error } | { kind: 'exit'; code: number };
+
+/**
+ * Resolves when the worker posts `{ kind: 'ready' }`. Otherwise the worker is terminated and the promise rejects with
+ * the error `describe` makes of the failure, so a worker that dies while loading fails its start instead of hanging it.
+ */
+export function workerReady(worker: Worker, describe: (failure: WorkerStartFailure) => Error): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (failure?: WorkerStartFailure): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (!failure) return resolve();
+      void worker.terminate();
+      reject(describe(failure));
+    };
+    const onMessage = (reply: { kind?: unknown; message?: unknown }): void => {
+      if (reply.kind === 'ready') done();
+      else if (reply.kind === 'failed') done({ kind: 'failed', message: String(reply.message) });
+    };
+    const onError = (error: Error): void => done({ kind: 'error', error });
+    const onExit = (code: number): void => done({ kind: 'exit', code });
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}

@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { TurnModelRunCost } from './onnx-turn-model.ts';
 import { resolveTurnModelPath, TurnModelError, TurnModelSkipped, type TurnModel } from './turn-model.ts';
-import { startTsWorker } from './ts-worker.ts';
+import { startTsWorker, workerReady } from './ts-worker.ts';
 
 export interface TurnModelWorkerData {
   file: string;
@@ -54,26 +54,18 @@ export class WorkerTurnModel implements TurnModel {
   /** Starts the worker and waits until the model is loaded and checked; throws TurnModelError with the reason. */
   static async start(file: string, log: Logger): Promise<WorkerTurnModel> {
     const worker = startTsWorker(new URL('./turn-model-worker.ts', import.meta.url), 'callpilot-turn-model', { file } satisfies TurnModelWorkerData);
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        if (err) {
-          void worker.terminate();
-          reject(err);
-        } else resolve();
-      };
-      const onMessage = (reply: TurnModelReply): void => {
-        if (reply.kind === 'ready') done();
-        else if (reply.kind === 'failed') done(new TurnModelError(reply.message, file));
-      };
-      const onError = (err: Error): void => done(new TurnModelError(`turn model worker failed to start: ${err.message}`, file));
-      const onExit = (code: number): void => done(new TurnModelError(`turn model worker exited with code ${code} before the model was loaded`, file));
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-    });
+    await workerReady(
+      worker,
+      (f) =>
+        new TurnModelError(
+          f.kind === 'failed'
+            ? f.message
+            : f.kind === 'error'
+              ? `turn model worker failed to start: ${f.error.message}`
+              : `turn model worker exited with code ${f.code} before the model was loaded`,
+          file,
+        ),
+    );
     return new WorkerTurnModel(worker, file, log);
   }
 
