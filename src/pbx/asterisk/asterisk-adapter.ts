@@ -12,9 +12,9 @@ import { dispositionForVerdict, VERDICT_HANGUP_CAUSE } from '../early-media.ts';
 import type { EndpointCheck, LiveChannel, OriginateRequest, OriginateResult, PbxAdapter, PbxAdapterEvents, PbxCallInfo } from '../types.ts';
 import { AriConnection } from './ari/ari-connection.ts';
 import type { AriRest } from './ari/ari-rest.ts';
-import type { AriChannel, AriEvent } from './ari/ari-types.ts';
+import type { AriBridge, AriChannel, AriEvent } from './ari/ari-types.ts';
 import { formatStasisArgs, parseStasisArgs } from './app-args.ts';
-import { AsteriskCall, BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-call.ts';
+import { AsteriskCall, bridgePrefix, LEGACY_BRIDGE_PREFIX, type AsteriskCallHost } from './asterisk-call.ts';
 import { dispositionFor, type OriginateProgress } from './disposition.ts';
 import { causeText, hangupFromDestroyed } from './hangup-cause.ts';
 import { AudioSocketServer } from './media/audiosocket-server.ts';
@@ -454,8 +454,19 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
       await rest.hangup(ch.id, MEDIA_CHANNEL.test(ch.name) ? 16 : 41).catch(() => undefined);
     }
     const ownedBridges = new Set([...this.calls.values()].map((c) => c.media.bridgeId).filter((b): b is string => !!b));
+    const channelById = new Map(channels.map((ch) => [ch.id, ch]));
+    // A bridge holding a channel of another app is another node's live call on a shared Asterisk.
+    const holdsForeignChannel = (b: AriBridge): boolean =>
+      b.channels.some((id) => {
+        const ch = channelById.get(id);
+        return ch !== undefined && !this.isOurs(ch);
+      });
+    const mine = bridgePrefix(this.cfg.app);
     for (const b of bridges) {
-      if (ownedBridges.has(b.id) || !(b.name ?? '').startsWith(BRIDGE_PREFIX)) continue;
+      if (ownedBridges.has(b.id)) continue;
+      const name = b.name ?? '';
+      const orphan = name.startsWith(mine) || (name.startsWith(LEGACY_BRIDGE_PREFIX) && !holdsForeignChannel(b));
+      if (!orphan) continue;
       this.log.warn({ bridgeId: b.id, name: b.name }, 'destroying an orphan bridge');
       await rest.destroyBridge(b.id).catch(() => undefined);
     }
@@ -471,6 +482,12 @@ export class AsteriskAdapter extends EventEmitter<PbxAdapterEvents> implements P
   private onEvent(ev: AriEvent): void {
     switch (ev.type) {
       case 'StasisStart':
+        // Asterisk sends an app's events to its own socket only, but a socket subscribed to all events
+        // (subscribeAll) sees every node's calls on a shared Asterisk: another node's channel is not ours to answer.
+        if (ev.application !== undefined && ev.application !== this.cfg.app) {
+          this.log.debug({ pbxCallId: ev.channel.id, application: ev.application }, 'StasisStart for another ARI app ignored');
+          return;
+        }
         return this.onStasisStart(ev.channel, ev.args);
       case 'StasisEnd': {
         const id = ev.channel.id;

@@ -36,8 +36,20 @@ const DTMF_SETTLE_MS = 150;
 /** Q.850 41 (temporary failure), as for any other media failure: the caller may simply call again. */
 const DEAD_MEDIA_CAUSE = 41;
 
-/** Bridges callpilot creates are named so reconciliation can tell them from anyone else's. */
-export const BRIDGE_PREFIX = 'callpilot-';
+/**
+ * Bridges callpilot creates are named `callpilot/<ARI app>/<channel id>`, so reconciliation can tell its own from
+ * anyone else's, including another callpilot node's on a shared Asterisk (each node has its own app).
+ */
+export function bridgeName(app: string, channelId: string): string {
+  return `${bridgePrefix(app)}${channelId}`;
+}
+
+export function bridgePrefix(app: string): string {
+  return `callpilot/${app}/`;
+}
+
+/** Bridges of releases before the app was in the name: `callpilot-<channel id>`. */
+export const LEGACY_BRIDGE_PREFIX = 'callpilot-';
 
 /**
  * One call on Asterisk: the caller's channel in Stasis, plus (after openMedia) a mixing bridge
@@ -246,7 +258,7 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
     this.host.claimMediaChannel(this.mediaChannelId, this);
     const bridgeId = this.bridgeId;
-    const bridged = rest.createBridge(bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+    const bridged = rest.createBridge(bridgeId, bridgeName(cfg.app, this.channelId));
     const mediaJoined = this.joinMediaChannel(rest, bridged);
     try {
       await Promise.all([bridged, mediaJoined]);
@@ -282,7 +294,7 @@ export class AsteriskCall extends EventEmitter<PbxCallEvents> implements PbxCall
     this.mediaChannelId = `${this.channelId}-media-${randomUUID().slice(0, 8)}`;
     this.host.claimMediaChannel(this.mediaChannelId, this);
     const bridgeId = this.bridgeId;
-    const bridged = rest.createBridge(bridgeId, `${BRIDGE_PREFIX}${this.channelId}`);
+    const bridged = rest.createBridge(bridgeId, bridgeName(cfg.app, this.channelId));
     const callerJoined = Promise.all([answered, bridged]).then(() => rest.addChannel(bridgeId, this.channelId));
     const mediaJoined = this.joinMediaChannel(rest, bridged);
     try {

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { HangupInfo } from '../../../src/pbx/types.ts';
-import { nextCall, startHarness, until } from './harness.ts';
+import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
+import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
+import { nextCall, silent, startHarness, until } from './harness.ts';
 
 test('inbound: StasisStart args choose flow, language and variables; answer; caller BYE ends with 16 by caller', async () => {
   const h = await startHarness();
@@ -60,6 +61,83 @@ test('inbound: media channels are not offered as calls', async () => {
     await until(() => calls === 1, 2000, 'one call');
     assert.is(calls, 1);
   } finally {
+    await h.close();
+  }
+});
+
+test('two nodes on one Asterisk: each ARI app is offered only the calls in its own Stasis app', async () => {
+  const h = await startHarness({ app: 'node-a' });
+  const b = new AsteriskAdapter({ ...h.cfg, app: 'node-b' }, { log: silent });
+  try {
+    await b.start();
+    await until(() => b.ready, 5000, 'second adapter ready');
+    const offeredA: PbxCall[] = [];
+    const offeredB: PbxCall[] = [];
+    h.adapter.on('call', (c) => offeredA.push(c));
+    b.on('call', (c) => offeredB.push(c));
+    const toB = h.asterisk.placeInboundCall({ app: 'node-b' });
+    const toA = h.asterisk.placeInboundCall({ app: 'node-a' });
+    await until(() => offeredA.length + offeredB.length === 2, 3000, 'both calls offered');
+    assert.equal(
+      offeredA.map((c) => c.info.pbxCallId),
+      [toA.id],
+    );
+    assert.equal(
+      offeredB.map((c) => c.info.pbxCallId),
+      [toB.id],
+    );
+  } finally {
+    await b.stop();
+    await h.close();
+  }
+});
+
+test('inbound: a StasisStart for another ARI app (a socket subscribed to all events) is not answered', async () => {
+  const h = await startHarness();
+  try {
+    const offered: string[] = [];
+    h.adapter.on('call', (c) => offered.push(c.info.pbxCallId));
+    const foreign = {
+      type: 'StasisStart',
+      timestamp: '2026-12-03T11:00:00.000+0000',
+      application: 'other-node',
+      args: [],
+      channel: {
+        id: 'foreign-1',
+        name: 'PJSIP/sipp-00000099',
+        state: 'Ring',
+        caller: { name: '', number: '1000' },
+        dialplan: { context: 'default', exten: '100', priority: 2, app_name: 'Stasis', app_data: 'other-node' },
+      },
+    };
+    h.asterisk.sendRawEvent(JSON.stringify(foreign));
+    // Events are handled in order: our own call is offered first only if the foreign one was passed over.
+    const ours = h.asterisk.placeInboundCall();
+    await until(() => offered.length >= 1, 3000, 'our call offered');
+    assert.equal(offered, [ours.id]);
+    assert.not.ok(h.asterisk.requests.some((r) => r.path.startsWith('/ari/channels/foreign-1')), 'nothing asked of the foreign channel');
+  } finally {
+    await h.close();
+  }
+});
+
+test('two nodes on one Asterisk: a node that (re)starts leaves the other node\'s live call bridges alone', async () => {
+  const h = await startHarness({ app: 'node-a', media: 'audiosocket' });
+  const b = new AsteriskAdapter({ ...h.cfg, app: 'node-b' }, { log: silent });
+  try {
+    const callP = nextCall(h.adapter);
+    h.asterisk.placeInboundCall({ app: 'node-a' });
+    const call = await callP;
+    await call.answer();
+    await call.openMedia();
+    const bridgesOfA = h.asterisk.liveBridgeIds();
+    assert.is(bridgesOfA.length, 1, 'node A bridged its caller and media');
+    await b.start();
+    await until(() => b.ready, 5000, 'second node ready');
+    assert.equal(h.asterisk.liveBridgeIds(), bridgesOfA, "node A's bridge is still up");
+    assert.not.ok(h.asterisk.requests.some((r) => r.method === 'DELETE' && r.path.startsWith('/ari/bridges/')), 'no bridge destroyed');
+  } finally {
+    await b.stop();
     await h.close();
   }
 });

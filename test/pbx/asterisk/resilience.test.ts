@@ -159,9 +159,12 @@ test('orphan bridges of this app are destroyed on connect', async () => {
     const res = await fetch(`${h.asterisk.url}/ari/bridges?type=mixing&name=callpilot-stale`, { method: 'POST', headers: auth });
     assert.is(res.status, 200);
     await fetch(`${h.asterisk.url}/ari/bridges?type=mixing&name=someone-else`, { method: 'POST', headers: auth });
+    assert.is((await fetch(`${h.asterisk.url}/ari/bridges?type=mixing&name=callpilot/bot/stale-call`, { method: 'POST', headers: auth })).status, 200);
+    // Another callpilot node's bridge on the same Asterisk (its own ARI app).
+    await fetch(`${h.asterisk.url}/ari/bridges?type=mixing&name=callpilot/node-b/live-call`, { method: 'POST', headers: auth });
     await h.adapter.start();
     await until(() => h.adapter.ready, 5000, 'ready');
-    assert.is(h.asterisk.liveBridgeIds().length, 1, 'only the foreign bridge is left');
+    assert.is(h.asterisk.liveBridgeIds().length, 2, 'only the foreign bridges are left');
   } finally {
     await h.close();
   }

@@ -117,6 +117,10 @@ export class FakeAsterisk {
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly eventSockets = new Set<WebSocket>();
+  /** The apps each events socket subscribed to (`?app=a,b`): Asterisk sends an app's events to its socket only. */
+  private readonly socketApps = new WeakMap<WebSocket, ReadonlySet<string>>();
+  /** The Stasis app each channel is in, so its events go to that app's socket (several nodes on one Asterisk). */
+  private readonly channelApps = new Map<string, string>();
   private readonly channels = new Map<string, FakeChannel>();
   private readonly bridges = new Map<string, FakeBridge>();
   private readonly pendingMedia = new Map<string, FakeChannel>();
@@ -186,7 +190,7 @@ export class FakeAsterisk {
 
   /** A SIP caller dials the Stasis extension: StasisStart with `args` (dialplan `Stasis(app,args)`). */
   /** `silenceSuppression`: the caller's phone sends no RTP while it has nothing to say (see CallerLine). */
-  placeInboundCall(opts: { args?: string[]; callerNumber?: string; callerName?: string; exten?: string; silenceSuppression?: boolean } = {}): FakeChannel {
+  placeInboundCall(opts: { args?: string[]; callerNumber?: string; callerName?: string; exten?: string; silenceSuppression?: boolean; app?: string } = {}): FakeChannel {
     if (this.eventSockets.size === 0) throw new Error('no ARI application connected: Stasis() would fail');
     const script = SCRIPTS.inbound;
     const ids = script.ids;
@@ -199,7 +203,9 @@ export class FakeAsterisk {
     ]).channel as Record<string, unknown>;
     const args = opts.args ?? [];
     const dialplan = snapshot.dialplan as Record<string, unknown>;
-    dialplan.app_data = ['bot', ...args].join(',');
+    const app = opts.app ?? 'bot';
+    dialplan.app_data = [app, ...args].join(',');
+    this.channelApps.set(id, app);
     if (opts.exten) dialplan.exten = opts.exten;
     snapshot.caller = { name: opts.callerName ?? 'Test Caller', number: opts.callerNumber ?? 'sipp' };
     snapshot.creationtime = asteriskTimestamp();
@@ -572,6 +578,7 @@ export class FakeAsterisk {
     };
     const appArgs = q.appArgs ?? '';
     this.channels.set(id, channel);
+    this.channelApps.set(id, q.app || 'bot');
     reply(200, this.snap(channel));
     const subs: Array<[string, string]> = [
       [ids.caller, id],
@@ -584,7 +591,7 @@ export class FakeAsterisk {
       if (ev.type === 'StasisStart') {
         ev.args = appArgs === '' ? [] : appArgs.split(',');
         const dp = (ev.channel as unknown as { dialplan: Record<string, unknown> }).dialplan;
-        dp.app_data = ['bot', ...(ev.args as string[])].join(',');
+        dp.app_data = [this.channelApps.get(id) ?? 'bot', ...(ev.args as string[])].join(',');
         channel.inStasis = true;
       }
       this.applyAndBroadcast(ev);
@@ -602,6 +609,7 @@ export class FakeAsterisk {
     if (!/^(PJSIP|SIP|Local|IAX2|DAHDI)\//.test(q.endpoint)) return reply(500, { error: 'Allocation failed' });
     const early = SCRIPTS.early;
     const id = q.channelId || this.newChannelId();
+    this.channelApps.set(id, q.app);
     const name = `PJSIP/sipp-uas-${(this.nextSipName++).toString(16).padStart(8, '0')}`;
     const subs: Array<[string, string]> = [
       [early.ids.caller, id],
@@ -631,7 +639,7 @@ export class FakeAsterisk {
       if (ev.type === 'StasisStart') {
         ev.args = appArgs === '' ? [] : appArgs.split(',');
         const dp = (ev.channel as unknown as { dialplan: Record<string, unknown> }).dialplan;
-        dp.app_data = ['bot', ...(ev.args as string[])].join(',');
+        dp.app_data = [this.channelApps.get(id) ?? 'bot', ...(ev.args as string[])].join(',');
       }
       this.applyAndBroadcast(ev);
     }
@@ -698,6 +706,7 @@ export class FakeAsterisk {
     const encapsulation = q.encapsulation ?? 'rtp';
     const format = (q.format === 'slin16' ? 'slin16' : q.format === 'slin' ? 'slin' : q.format === 'alaw' ? 'alaw' : 'ulaw') as AsteriskFormat;
     const id = q.channelId || this.newChannelId();
+    this.channelApps.set(id, q.app);
     if (transport === 'websocket') {
       if (encapsulation !== 'none') return reply(400, { message: "encapsulation must be 'none' for websocket transport" });
       return this.externalWebSocket(id, q, format, variables ?? {}, reply);
@@ -975,7 +984,9 @@ export class FakeAsterisk {
         return refuse(401, 'Unauthorized', '{"message":"Authentication required"}', 'application/json', 'WWW-Authenticate: Basic realm="Asterisk REST Interface"\r\n');
       }
       if (!url.searchParams.get('app')) return refuse(400, 'Bad Request', '<html><head><title>400 Bad Request</title></head></html>', 'text/html');
+      const apps = new Set(url.searchParams.getAll('app').flatMap((a) => a.split(',')));
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.socketApps.set(ws, apps);
         this.eventSockets.add(ws);
         ws.on('close', () => this.eventSockets.delete(ws));
         ws.on('error', () => {});
@@ -992,10 +1003,24 @@ export class FakeAsterisk {
     });
   }
 
+  /**
+   * Sends an event to the sockets of the app it belongs to. A channel's events carry the app the channel is in (the
+   * captures say `bot`); other events (bridges) keep their captured app and go to every socket when no socket
+   * subscribed that app, as the single-app tests expect.
+   */
   private broadcast(event: CapturedEvent | Record<string, unknown>): void {
     if (this.down) return;
+    const e = event as Record<string, unknown>;
+    const channelId = ((e.channel ?? e.peer) as { id?: unknown } | undefined)?.id;
+    const channelApp = typeof channelId === 'string' ? this.channelApps.get(channelId) : undefined;
+    if (channelApp !== undefined && typeof e.application === 'string') e.application = channelApp;
+    const app = typeof e.application === 'string' ? e.application : undefined;
+    const subscribed = (ws: WebSocket): boolean => app === undefined || (this.socketApps.get(ws)?.has(app) ?? false);
+    const onlySubscribers = channelApp !== undefined || [...this.eventSockets].some(subscribed);
     const text = JSON.stringify(event);
-    for (const ws of this.eventSockets) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    for (const ws of this.eventSockets) {
+      if (ws.readyState === WebSocket.OPEN && (!onlySubscribers || subscribed(ws))) ws.send(text);
+    }
   }
 
   /** Send raw text on the events socket (malformed-event tests). */
