@@ -108,6 +108,8 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
       wrap(async () => {
         if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'send the contact file as text/csv or an XLSX (application/octet-stream)');
         const campaign = await o.campaigns.get(request.params.id);
+        // Contacts of a stopped campaign would never be dialled: say so instead of storing them.
+        if (campaign.state === 'stopped') throw new HttpError(409, 'the campaign is stopped and never dials again: import the contacts into a new campaign');
         const profile = o.campaigns.o.profiles[campaign.profile];
         if (!profile) throw new HttpError(409, `unknown compliance profile ${campaign.profile}`);
         const result = await importContacts(request.body, {
@@ -118,8 +120,9 @@ export function registerCampaignRoutes(app: FastifyInstance, o: CampaignRoutesOp
           file: request.query.file ?? 'upload',
           now: () => o.campaigns.o.clock.now(),
         });
+        const state = result.report.accepted > 0 ? (await o.campaigns.reopenAfterImport(campaign.id)).state : campaign.state;
         // Row and column find the line in the file; the rejected value itself may be a person's number.
-        return reply.code(201).send({ report: result.report, rejects: result.rejects.slice(0, 100).map(maskReject) });
+        return reply.code(201).send({ report: result.report, rejects: result.rejects.slice(0, 100).map(maskReject), campaignState: state });
       }),
   );
 

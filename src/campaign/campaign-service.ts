@@ -156,6 +156,19 @@ export class CampaignService {
     return this.get(id);
   }
 
+  /**
+   * Contacts were added to a campaign that had run dry: it dials again. `finished` means "nothing left to dial", not
+   * closed (a stopped campaign is closed, and imports into it are refused), so appending the next list needs no
+   * second action. Returns the campaign as it is now.
+   */
+  async reopenAfterImport(id: string): Promise<CampaignRecord> {
+    const campaign = await this.get(id);
+    if (campaign.state !== 'finished') return campaign;
+    const at = this.iso();
+    await this.o.store.setState(id, ['finished'], 'running', at, campaignStateWebhook(campaign, 'running', at));
+    return this.get(id);
+  }
+
   async stats(id: string): Promise<CampaignStatsView> {
     const campaign = await this.get(id);
     const s = await this.o.store.stats(id, this.iso());
@@ -163,7 +176,8 @@ export class CampaignService {
     return {
       ...s,
       window: this.window(campaign),
-      answerRate: ended > 0 ? s.connected / ended : 0,
+      // Of the attempts that ended: live answered calls have no denominator yet.
+      answerRate: ended > 0 ? s.connectedEnded / ended : 0,
       abandonRate: s.transferred > 0 ? s.abandoned / s.transferred : 0,
       abandon: await abandonAccount(this.o.store, campaign, this.o.profiles[campaign.profile], this.o.clock.now()),
     };

@@ -275,7 +275,10 @@ export interface CampaignStats {
   blocked: number;
   unknown: number;
   attempts: number;
+  /** Attempts answered, live ones included. */
   connected: number;
+  /** Attempts that ended after being answered: the answer rate's numerator (ended attempts are its denominator). */
+  connectedEnded: number;
   /** Attempts that ended, by disposition. */
   byDisposition: Record<string, number>;
   avgHandleSec: number;

@@ -355,6 +355,7 @@ export class PostgresCampaignStore implements CampaignStore {
     const byDisposition: Record<string, number> = {};
     let attempts = 0;
     let connected = 0;
+    let connectedEnded = 0;
     let talk = 0;
     for (const r of await this.rows(
       `SELECT disposition, count(*) AS n, count(answered_at) AS connected, coalesce(sum(CASE WHEN answered_at IS NOT NULL THEN duration_sec ELSE 0 END), 0) AS talk
@@ -363,6 +364,7 @@ export class PostgresCampaignStore implements CampaignStore {
     )) {
       attempts += Number(r.n);
       connected += Number(r.connected);
+      if (r.disposition !== null) connectedEnded += Number(r.connected);
       talk += Number(r.talk);
       if (r.disposition !== null) byDisposition[r.disposition as string] = Number(r.n);
     }
@@ -378,6 +380,7 @@ export class PostgresCampaignStore implements CampaignStore {
       unknown: counts.unknown ?? 0,
       attempts,
       connected,
+      connectedEnded,
       byDisposition,
       avgHandleSec: connected > 0 ? talk / connected : 0,
       abandoned: ab.abandoned,

@@ -334,10 +334,12 @@ export class SqliteCampaignStore implements CampaignStore {
     const byDisposition: Record<string, number> = {};
     let attempts = 0;
     let connected = 0;
+    let connectedEnded = 0;
     let talk = 0;
     for (const r of this.s.dispositions.all(campaignId) as { disposition: string | null; n: number; connected: number; talk: number }[]) {
       attempts += r.n;
       connected += r.connected ?? 0;
+      if (r.disposition !== null) connectedEnded += r.connected ?? 0;
       talk += r.talk ?? 0;
       if (r.disposition !== null) byDisposition[r.disposition] = r.n;
     }
@@ -353,6 +355,7 @@ export class SqliteCampaignStore implements CampaignStore {
       unknown: counts.unknown ?? 0,
       attempts,
       connected,
+      connectedEnded,
       byDisposition,
       avgHandleSec: connected > 0 ? talk / connected : 0,
       abandoned: ab.abandoned,

@@ -323,4 +323,30 @@ test('webhook outbox: auditors list dead letters (masked), operators replay one 
   assert.is(single.delivery.idempotencyKey, 'attempt:x');
 });
 
+test('contacts into a campaign that ran dry start it dialling again; into a stopped one they are refused (409) and not stored', async () => {
+  const created = (await json(await api('operator', 'POST', '/api/campaigns', { ...CAMPAIGN, name: 'appended daily' }))) as { campaign: { id: string } };
+  const id = created.campaign.id;
+  assert.is((await api('operator', 'POST', `/api/campaigns/${id}/start`)).status, 200);
+  // What the dialer does when no contact is left.
+  assert.ok(await store.campaigns.setState(id, ['running'], 'finished', new Date(clock.now()).toISOString()));
+  const stateHooks = async (): Promise<unknown[]> =>
+    (await store.campaigns.listWebhooks({})).filter((w) => w.campaignId === id).map((w) => (w.payload as { state?: string }).state);
+  const hooksBefore = (await stateHooks()).length;
+  const csv = '手机号,角色\r\n15912345678,本人\r\n';
+  const res = await api('operator', 'POST', `/api/campaigns/${id}/contacts?file=day2.csv`, csv, 'text/csv');
+  assert.is(res.status, 201, await res.clone().text());
+  const body = (await json(res)) as { report: { accepted: number }; campaignState: string };
+  assert.equal([body.report.accepted, body.campaignState], [1, 'running']);
+  const now = (await json(await api('auditor', 'GET', `/api/campaigns/${id}`))) as { campaign: { state: string } };
+  assert.is(now.campaign.state, 'running', 'the dialer picks the new contacts up');
+  assert.equal((await stateHooks()).slice(hooksBefore), ['running'], 'the CRM hears it reopen');
+
+  assert.is((await api('operator', 'POST', `/api/campaigns/${id}/stop`)).status, 200);
+  const refused = await api('operator', 'POST', `/api/campaigns/${id}/contacts?file=day3.csv`, '手机号,角色\r\n15912345679,本人\r\n', 'text/csv');
+  assert.is(refused.status, 409);
+  assert.match(await refused.text(), /stopped/);
+  const stats = (await json(await api('auditor', 'GET', `/api/campaigns/${id}/stats`))) as { stats: { contacts: number } };
+  assert.is(stats.stats.contacts, 1, 'nothing stored from the refused file');
+});
+
 test.run();

@@ -129,6 +129,8 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     const claimed = await c.claimAttempt(claim('c1', contact!.id, 'f1'));
     assert.ok(claimed.ok);
     await c.markAttempt('f1', { callId: 'call-1', state: 'live', answeredAt: '2026-03-02T02:00:05.000Z' });
+    const live = await c.stats('c1', NOW);
+    assert.equal([live.connected, live.connectedEnded], [1, 0], 'a live answered call is connected but has not ended');
     const outcome = { disposition: 'promised_to_pay', cause: 16, endedAt: '2026-03-02T02:01:05.000Z', durationSec: 60, slots: { promised_date: '2026-03-05' } };
     const hook = { campaignId: 'c1', event: 'attempt.finished', idempotencyKey: 'attempt:f1', payload: { attemptId: 'f1', disposition: 'promised_to_pay' } };
     assert.ok(await c.finishAttempt('f1', outcome, { state: 'done' }, hook));
@@ -142,7 +144,7 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     assert.equal((await c.listWebhooks({ state: 'dead' })).map((w) => w.id), [due[0]!.id]);
     assert.ok(await c.replayWebhook(due[0]!.id, '2026-03-02T02:03:00.000Z'));
     const stats = await c.stats('c1', NOW);
-    assert.equal([stats.attempts, stats.connected, stats.done, stats.byDisposition], [1, 1, 1, { promised_to_pay: 1 }]);
+    assert.equal([stats.attempts, stats.connected, stats.connectedEnded, stats.done, stats.byDisposition], [1, 1, 1, 1, { promised_to_pay: 1 }]);
     assert.is(stats.attemptsLeft, 0, 'a done contact has no attempts left');
     assert.is(stats.avgHandleSec, 60);
     await store.close();
