@@ -48,19 +48,49 @@ test('deploy/k8s: Deployment probes on readyz/healthz, preStop drain, requests, 
   assert.ok(loaded.store.url?.startsWith('postgres://'));
 });
 
-test('docker/docker-compose.cluster.yml: PostgreSQL, Asterisk and two callpilot nodes on one store with their own node ids and ARI apps', () => {
-  const compose = parse(read('docker/docker-compose.cluster.yml'), { merge: true }) as { services: Record<string, { environment?: Record<string, string>; image?: string }> };
+test('docker/docker-compose.cluster.yml: PostgreSQL, Asterisk and two callpilot nodes on one store, each with its own node id, ARI app and ports', () => {
+  type Service = { environment?: Record<string, string>; image?: string; network_mode?: string; ports?: string[] };
+  const compose = parse(read('docker/docker-compose.cluster.yml'), { merge: true }) as { services: Record<string, Service> };
   const names = Object.keys(compose.services).sort();
   assert.equal(names, ['asterisk', 'callpilot-a', 'callpilot-b', 'postgres']);
-  const a = compose.services['callpilot-a']!.environment!;
-  const b = compose.services['callpilot-b']!.environment!;
-  for (const env of [a, b]) assert.match(env.CALLPILOT_STORE_URL!, /^postgres:\/\/.*@postgres:5432\//);
-  assert.is.not(a.CALLPILOT_CLUSTER_NODE_ID, b.CALLPILOT_CLUSTER_NODE_ID);
-  assert.is.not(a.CALLPILOT_PBX_ASTERISK_APP, b.CALLPILOT_PBX_ASTERISK_APP);
+  const nodes = [compose.services['callpilot-a']!, compose.services['callpilot-b']!];
+  const [a, b] = nodes.map((n) => n.environment!) as [Record<string, string>, Record<string, string>];
+  // Host networking like Asterisk: SIP/RTP addresses, ARI on 127.0.0.1, AudioSocket/RTP media into each node.
+  for (const n of nodes) assert.is(n.network_mode, 'host');
+  assert.is(compose.services.asterisk!.network_mode, 'host');
+  for (const env of [a, b]) {
+    assert.match(env.CALLPILOT_STORE_URL!, /^postgres:\/\/callpilot:\$\{POSTGRES_PASSWORD[^}]*\}@127\.0\.0\.1:\$\{CALLPILOT_PG_PORT:-5432\}\/callpilot$/);
+    assert.match(env.CALLPILOT_PBX_ASTERISK_URL!, /^http:\/\/127\.0\.0\.1:8088$/);
+  }
+  assert.ok(compose.services.postgres!.ports?.some((p) => p.startsWith('127.0.0.1:')), 'PostgreSQL published on loopback only');
+  // On one host network namespace nothing may be shared between the two nodes.
+  for (const key of ['CALLPILOT_CLUSTER_NODE_ID', 'CALLPILOT_PBX_ASTERISK_APP', 'CALLPILOT_SERVER_PORT', 'CALLPILOT_PBX_ASTERISK_AUDIO_SOCKET_PORT', 'CALLPILOT_PBX_ASTERISK_RTP_PORT_RANGE']) {
+    assert.ok(a[key] && b[key], `both nodes set ${key}`);
+    assert.is.not(a[key], b[key], `${key} differs between the nodes`);
+  }
+  const [ra, rb] = [a, b].map((env) => JSON.parse(env.CALLPILOT_PBX_ASTERISK_RTP_PORT_RANGE!) as [number, number]) as [[number, number], [number, number]];
+  assert.ok(ra[1] < rb[0] || rb[1] < ra[0], 'the RTP port ranges do not overlap');
   // Each app the nodes register is one the cluster dialplan spreads calls over.
   const dialplan = read('dialplan/asterisk/extensions-cluster.conf');
   for (const app of [a.CALLPILOT_PBX_ASTERISK_APP, b.CALLPILOT_PBX_ASTERISK_APP]) assert.ok(dialplan.includes(app!), `extensions-cluster.conf names ${app}`);
-  loadShippedConfig(read('docker/callpilot.yaml'), { CALLPILOT_STORE_URL: 'postgres://callpilot:x@postgres:5432/callpilot', CALLPILOT_PBX_ASTERISK_PASSWORD: 'x' });
+  const loaded = loadShippedConfig(read('docker/callpilot.yaml'), {
+    CALLPILOT_STORE_URL: 'postgres://callpilot:x@127.0.0.1:5432/callpilot',
+    CALLPILOT_PBX_ASTERISK_PASSWORD: 'x',
+    CALLPILOT_SERVER_PORT: a.CALLPILOT_SERVER_PORT!,
+    CALLPILOT_PBX_ASTERISK_RTP_PORT_RANGE: a.CALLPILOT_PBX_ASTERISK_RTP_PORT_RANGE!,
+  });
+  assert.is(loaded.server.host, '127.0.0.1', 'the nodes listen on loopback only, like the single-node compose');
+  assert.is(loaded.server.port, Number(a.CALLPILOT_SERVER_PORT));
+});
+
+test('docker/Dockerfile: the data folder belongs to the user callpilot runs as, and the health check follows the server port', () => {
+  const file = read('docker/Dockerfile');
+  const user = /^USER (\S+)$/m.exec(file)?.[1];
+  assert.ok(user, 'runs as a named user');
+  assert.match(file, new RegExp(`chown -R ${user}:${user} /var/lib/callpilot`), 'a new volume takes the folder\'s owner');
+  assert.ok(file.indexOf('chown') < file.indexOf('VOLUME'), 'owned before the volume is declared');
+  assert.match(file, /HEALTHCHECK[^\n]*process\.env\.CALLPILOT_SERVER_PORT/);
+  assert.match(read('.dockerignore'), /^node_modules$/m, 'the build context leaves local modules out');
 });
 
 test('dialplan/kamailio: every dispatcher.list row is "setid sip-uri flags priority [attrs]" and kamailio.cfg loads that list', () => {
