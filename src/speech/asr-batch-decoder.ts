@@ -18,7 +18,13 @@ interface StreamState {
 export interface AsrPartial {
   id: number;
   text: string;
+  /** Audio-clock ms of the last sample the stream was given (not necessarily decoded: see `behind`). */
   atMs: number;
+  /**
+   * The stream still had full chunks to decode when this text was read: the text stops well before `atMs` (the
+   * recognizer is behind), so its growth says nothing about voice near `atMs`.
+   */
+  behind?: boolean;
 }
 
 export interface DecodeCost {
@@ -66,6 +72,8 @@ export class AsrBatchDecoder {
   decodeReady(changed: AsrPartial[]): DecodeCost {
     const started = performance.now();
     while (this.decodeChunk(changed));
+    // Every stream is through its audio now: the texts are current.
+    for (const p of changed) p.behind = undefined;
     return this.takeCost(started);
   }
 
@@ -141,7 +149,9 @@ export class AsrBatchDecoder {
     s.text = text;
     const prior = changed.findIndex((p) => p.id === id);
     if (prior >= 0) changed.splice(prior, 1);
-    changed.push({ id, text, atMs: s.atMs });
+    const partial: AsrPartial = { id, text, atMs: s.atMs };
+    if (this.recognizer.isReady(s.stream)) partial.behind = true;
+    changed.push(partial);
   }
 
   private takeCost(started: number): DecodeCost {

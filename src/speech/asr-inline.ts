@@ -67,6 +67,6 @@ export class AsrInline implements AsrService {
     this.changed.length = 0;
     this.rtf.add(this.decoder.decodeReady(this.changed));
     this.backlog.decoded(batch);
-    for (const p of this.changed) this.listeners.get(p.id)?.(p.text, p.atMs);
+    for (const p of this.changed) this.listeners.get(p.id)?.(p.text, p.atMs, p.behind === true);
   }
 }

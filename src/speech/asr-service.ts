@@ -7,7 +7,8 @@ export interface AsrFinal {
   confidence?: number;
 }
 
-export type PartialListener = (text: string, atMs: number) => void;
+/** `behind`: the recognizer had more of this call's audio to decode, so the text ends well before `atMs`. */
+export type PartialListener = (text: string, atMs: number, behind?: boolean) => void;
 
 export interface AsrService {
   /** Starts a stream for one call; `onPartial` hears that call's changing partial transcript. */

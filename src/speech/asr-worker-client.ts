@@ -148,7 +148,7 @@ export class AsrWorkerClient implements AsrService {
       case 'partials':
         this.rtf.add(reply.cost);
         if (reply.decodedBatch !== undefined) this.backlog.decoded(reply.decodedBatch);
-        for (const p of reply.partials) this.calls.get(p.id)?.onPartial(p.text, p.atMs);
+        for (const p of reply.partials) this.calls.get(p.id)?.onPartial(p.text, p.atMs, p.behind === true);
         break;
       case 'final': {
         this.rtf.add(reply.cost);

@@ -88,7 +88,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.turnModel = o.turnModel
       ? new TurnModelRunner(o.turnModel, this.ring, o.config.endpoint.turnModel.afterSilenceMs, () => this.onTurnModel(), this.log)
       : undefined;
-    o.asr.open(o.streamId, (text, atMs) => this.onPartial(text, atMs));
+    o.asr.open(o.streamId, (text, atMs, behind) => this.onPartial(text, atMs, behind === true));
   }
 
   get speaking(): boolean {
@@ -207,9 +207,12 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     return Math.max(0, Math.round((startMs + this.delayMs - this.o.config.vad.prerollMs) * SAMPLES_PER_MS));
   }
 
-  private onPartial(text: string, atMs: number): void {
+  private onPartial(text: string, atMs: number, behind: boolean): void {
     if (this.closed || !this.endpointer.inUtterance || atMs <= this.partialFloorMs) return;
-    this.endpointer.partial(text, atMs);
+    // A text decoded from audio well before atMs (the recognizer is behind) must not pass for voice heard at atMs:
+    // that restarted the silence at every partial, so an overloaded ASR kept turns open (and fed their silence to
+    // the ASR) until it caught up, and never did (bench/RESULTS.md, 2026-12-03, one core taken). Its text still counts.
+    this.endpointer.partial(text, behind ? undefined : atMs);
     this.emit('partial', { text, atMs });
     this.checkEndpoint(this.nowMs);
   }

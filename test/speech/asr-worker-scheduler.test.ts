@@ -64,4 +64,28 @@ test('a final handled before the pass decodes its call at once, and the pass the
   assert.is((replies[1] as Extract<AsrReply, { kind: 'partials' }>).decodedBatch, 4);
 });
 
+test('partials decoded from a backlog say they are behind; a recognizer keeping up with the audio never says so', () => {
+  const { scheduler: s, replies } = scheduler();
+  const calls = rows.slice(0, 3);
+  calls.forEach((_, id) => s.handle({ kind: 'open', id }));
+  // Whole utterances in one batch: every stream is many chunks behind the audio it was given (atMs 3000).
+  s.handle({ kind: 'audio', batch: 1, chunks: calls.map((r, id) => ({ id, samples: readWavFloat16k(r.file), atMs: 3000 })) });
+  while (s.decodePass());
+  const passes = replies.flatMap((r) => (r.kind === 'partials' ? [r.partials] : []));
+  const all = passes.flat();
+  assert.ok(all.some((p) => p.behind === true), 'texts read while chunks were left are flagged: they stop before atMs');
+  // Caught up, audio in small ticks as it arrives: nothing is behind.
+  replies.length = 0;
+  s.handle({ kind: 'open', id: 9 });
+  const audio = readWavFloat16k(calls[0]!.file);
+  const tick = 640; // 40 ms at 16 kHz, the decode tick
+  for (let at = 0, batch = 2; at < audio.length; at += tick, batch++) {
+    s.handle({ kind: 'audio', batch, chunks: [{ id: 9, samples: audio.slice(at, at + tick), atMs: 5000 + at / 16 }] });
+    while (s.decodePass());
+  }
+  const live = replies.flatMap((r) => (r.kind === 'partials' ? r.partials : [])).filter((p) => p.id === 9);
+  assert.ok(live.length > 0);
+  assert.not.ok(live.some((p) => p.behind), 'a recognizer keeping up never flags its partials');
+});
+
 test.run();
