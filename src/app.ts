@@ -156,7 +156,13 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
 
     // Set once the models are loaded; admission and /metrics read the ASR backlog through it.
     let listening: SpeechEngine | undefined;
-    const metrics = createMetrics({ version: CALLPILOT_VERSION, asrBacklogMs: () => listening?.asrBacklogMs?.() });
+    // Set just below: the ramp gauge reads admission, which counts its refusals on these metrics.
+    let admitting: CallAdmission | undefined;
+    const metrics = createMetrics({
+      version: CALLPILOT_VERSION,
+      asrBacklogMs: () => listening?.asrBacklogMs?.(),
+      admissionRamp: () => admitting?.rampState,
+    });
     const vadStage = metrics.stageDuration.labels({ stage: 'vad' });
     const asrStage = metrics.stageDuration.labels({ stage: 'asr_final' });
     const ttsStage = metrics.stageDuration.labels({ stage: 'tts' });
@@ -169,7 +175,9 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
           ? { name: 'ASR backlog', setting: 'server.maxAsrBacklogMs', limitMs: maxBacklogMs, currentMs: () => listening?.asrBacklogMs?.() ?? 0 }
           : undefined,
       onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }),
+      ramp: config.server.rampCalls > 0 ? { calls: config.server.rampCalls, windowMs: config.server.rampWindowMs } : undefined,
     });
+    admitting = admission;
     // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and
     // /readyz reports the loading; a bad port fails now, not after the load.
     const models: ModelLoading = { ok: false, detail: 'loading ASR+VAD, TTS' };

@@ -17,6 +17,17 @@ export const serverConfigSchema = z
      * the budget; refusing new work then is what lets the backlog drain.
      */
     maxAsrBacklogMs: z.number().int().min(0).max(60_000).default(300),
+    /**
+     * Slow start on new calls: at most this many calls admitted within the last `rampWindowMs` (calls whose load the
+     * ASR backlog has not seen yet: a caller speaks only after the greeting), or as many as the calls up longer than
+     * that while the backlog stays under half of maxAsrBacklogMs, so the calls up can at most double per window.
+     * Refusals have reason `overload`; the campaign dialer's pace follows `free`. 0 turns the ramp off. 25: one
+     * core's measured share (50 calls on 2 cores), what is left when another process takes the other core; a burst
+     * of 50 within 2 s broke down there, and the same 50 over 30 s held (bench/RESULTS.md, 2026-12-03).
+     */
+    rampCalls: z.number().int().min(0).max(100_000).default(25),
+    /** How long after its admission (an outbound call: its answer) a call counts as not yet measured for rampCalls. */
+    rampWindowMs: z.number().int().min(100).max(600_000).default(10_000),
     /** On SIGTERM/SIGINT, how long live calls may go on before they are ended with reason `shutdown`. */
     drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),
     /**

@@ -25,6 +25,27 @@ export interface LoadProbe {
 /** A place taken by one call; `release()` frees it (idempotent). */
 export interface AdmissionTicket {
   release(): void;
+  /**
+   * The call's load starts only now (an outbound call was answered after ringing): for the ramp it counts as
+   * unproven from here, as a call admitted now would. No-op without a ramp or once released.
+   */
+  answered?(): void;
+}
+
+/**
+ * Slow start on new calls (server.rampCalls, server.rampWindowMs). A new call costs the shared ASR nothing until its
+ * caller speaks, seconds after it was admitted (the greeting plays first), so the backlog cannot see a burst coming:
+ * 50 calls admitted within 2 s on a machine with one core taken were all up before the backlog rose, and broke down
+ * together (bench/RESULTS.md, 2026-12-03). So calls admitted within the last `windowMs` ("unproven": their load
+ * has not been seen yet) are bounded: at most `calls` of them, or as many as the calls up whose load has been seen
+ * (the allowance doubles per window, as a TCP slow start) while the measured backlog stays under half its limit.
+ * Once it is over half, the allowance is back to `calls`; over the limit, every new call is refused anyway.
+ */
+export interface RampOptions {
+  /** Unproven calls allowed at once before any load is seen: the burst a node takes at once. */
+  calls: number;
+  /** How long after its admission (or an outbound call's answer) a call counts as unproven, ms. */
+  windowMs: number;
 }
 
 export type AdmissionResult = { ok: true; ticket: AdmissionTicket } | { ok: false; reason: RefusalReason; detail: string };
@@ -35,13 +56,23 @@ export interface CallAdmissionOptions {
   overload?: LoadProbe;
   /** Every refusal, for `callpilot_calls_refused_total{reason}`. */
   onRefused?: (reason: RefusalReason, wire: string) => void;
+  /** Bounds calls admitted recently (reason `overload`); absent = no ramp. */
+  ramp?: RampOptions;
+  /** Monotonic ms clock of the ramp (injectable for tests). */
+  now?: () => number;
+}
+
+/** One unproven call: when its load started (admission or answer). */
+interface Unproven {
+  since: number;
 }
 
 /**
  * How many calls this process takes at once. Every wire (media WebSocket, Asterisk, FreeSWITCH, outbound dialling)
  * asks `tryAdmit()` before a call costs anything and refuses cleanly when it says no; the campaign dialer sizes its
  * pace to `free`. Draining (shutdown) refuses everything new. A measured overload (the ASR falling behind) refuses
- * new calls too, so the calls already up keep their latency; they are never touched.
+ * new calls too, so the calls already up keep their latency; they are never touched. The ramp (RampOptions) bounds the
+ * calls admitted before their load could be measured, so a burst cannot get in ahead of the backlog rising.
  */
 export class CallAdmission {
   readonly maxCalls: number;
@@ -49,12 +80,23 @@ export class CallAdmission {
   private drainingSince: number | undefined;
   private readonly onRefused?: (reason: RefusalReason, wire: string) => void;
   private readonly overload?: LoadProbe;
+  private readonly ramp?: RampOptions;
+  private readonly now: () => number;
+  /** Calls up and admitted (or answered) within the ramp window; pruned as they age out. */
+  private readonly unproven = new Set<Unproven>();
+  /** Outbound calls up and not answered yet: neither unproven nor measured. */
+  private ringing = 0;
 
   constructor(opts: CallAdmissionOptions) {
     if (!Number.isInteger(opts.maxCalls) || opts.maxCalls < 1) throw new RangeError(`maxCalls must be a positive integer, got ${opts.maxCalls}`);
+    if (opts.ramp && (!Number.isInteger(opts.ramp.calls) || opts.ramp.calls < 1 || !(opts.ramp.windowMs > 0))) {
+      throw new RangeError(`a ramp needs calls >= 1 and windowMs > 0, got ${opts.ramp.calls} and ${opts.ramp.windowMs}`);
+    }
     this.maxCalls = opts.maxCalls;
     this.onRefused = opts.onRefused;
     this.overload = opts.overload;
+    this.ramp = opts.ramp;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /** Places taken now. */
@@ -62,9 +104,18 @@ export class CallAdmission {
     return this.active;
   }
 
-  /** Places a new call could take now (0 while draining or overloaded). */
+  /** Places a new call could take now (0 while draining or overloaded; no more than the ramp allows). */
   get free(): number {
-    return this.draining || this.overloadDetail() !== undefined ? 0 : Math.max(0, this.maxCalls - this.active);
+    if (this.draining || this.overloadDetail() !== undefined) return 0;
+    const places = Math.max(0, this.maxCalls - this.active);
+    return this.ramp ? Math.min(places, Math.max(0, this.rampAllowance() - this.unproven.size)) : places;
+  }
+
+  /** The ramp now: calls whose load has not been seen yet, and how many of them it allows (undefined: no ramp). */
+  get rampState(): { unproven: number; allowance: number } | undefined {
+    if (!this.ramp) return undefined;
+    const allowance = this.rampAllowance();
+    return { unproven: this.unproven.size, allowance };
   }
 
   get draining(): boolean {
@@ -76,14 +127,23 @@ export class CallAdmission {
     this.drainingSince ??= Date.now();
   }
 
-  /** Takes a place for one call on `wire` (for the refusal metric), or says why not. */
-  tryAdmit(wire: string): AdmissionResult {
+  /**
+   * Takes a place for one call on `wire` (for the refusal metric), or says why not. `answerLater`: an outbound call
+   * about to ring, which costs the ASR nothing until `ticket.answered()`; the ramp counts it from then.
+   */
+  tryAdmit(wire: string, opts: { answerLater?: boolean } = {}): AdmissionResult {
     if (this.draining) return this.refuse('draining', wire, 'callpilot is shutting down');
     const overloaded = this.overloadDetail();
     if (overloaded !== undefined) return this.refuse('overload', wire, overloaded);
     if (this.active >= this.maxCalls) return this.refuse('capacity', wire, `callpilot is at capacity (server.maxCalls ${this.maxCalls})`);
+    const ramping = this.rampDetail();
+    if (ramping !== undefined) return this.refuse('overload', wire, ramping);
     this.active++;
     let released = false;
+    const entry: Unproven | undefined = this.ramp ? { since: this.now() } : undefined;
+    let ringing = entry !== undefined && opts.answerLater === true;
+    if (ringing) this.ringing++;
+    else if (entry) this.unproven.add(entry);
     return {
       ok: true,
       ticket: {
@@ -91,9 +151,43 @@ export class CallAdmission {
           if (released) return;
           released = true;
           this.active--;
+          if (entry) this.unproven.delete(entry);
+          if (ringing) this.ringing--;
+          ringing = false;
+        },
+        answered: () => {
+          if (released || !entry) return;
+          if (ringing) this.ringing--;
+          ringing = false;
+          entry.since = this.now();
+          this.unproven.add(entry);
         },
       },
     };
+  }
+
+  /**
+   * Unproven calls allowed now: `ramp.calls`, or the calls up whose load has been seen while the backlog is under
+   * half its limit (so each window at most doubles the calls up). Prunes calls that aged out of the window.
+   */
+  private rampAllowance(): number {
+    const ramp = this.ramp!;
+    const now = this.now();
+    for (const u of this.unproven) if (now - u.since >= ramp.windowMs) this.unproven.delete(u);
+    const probe = this.overload;
+    const headroom = !probe || probe.currentMs() <= probe.limitMs / 2;
+    const seen = this.active - this.unproven.size - this.ringing;
+    return headroom ? Math.max(ramp.calls, seen) : ramp.calls;
+  }
+
+  /** Why the ramp refuses a new call now, or undefined when it does not. */
+  private rampDetail(): string | undefined {
+    if (!this.ramp) return undefined;
+    const allowance = this.rampAllowance();
+    const unproven = this.unproven.size;
+    if (unproven < allowance) return undefined;
+    const windowS = Math.round(this.ramp.windowMs / 100) / 10;
+    return `callpilot is ramping up: ${unproven} calls admitted in the last ${windowS} s are not measured yet and ${allowance} are allowed (server.rampCalls, server.rampWindowMs)`;
   }
 
   /** Why the load probe refuses new calls now, or undefined when it does not. */

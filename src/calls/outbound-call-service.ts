@@ -107,7 +107,8 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
     if (check?.status === 'missing') return { error: `cannot dial ${maskText(req.endpoint)}: ${maskText(check.detail)}`, status: 422, refused: 'endpoint' };
     // Forms the PBX cannot be asked about are dialled; the log says the check did not happen and why.
     if (check?.status === 'unknown') this.o.log.info({ pbx: adapter.kind, endpoint: maskText(req.endpoint), detail: maskText(check.detail ?? '') }, 'endpoint not checked before dialling');
-    const admission = this.o.admission?.tryAdmit('outbound') ?? { ok: true as const, ticket: { release: () => undefined } };
+    // Ringing costs the ASR nothing: the admission ramp counts the call from its answer.
+    const admission = this.o.admission?.tryAdmit('outbound', { answerLater: true }) ?? { ok: true as const, ticket: { release: () => undefined } };
     if (!admission.ok) return { error: admission.detail, refused: 'admission' };
     const callId = newCallId();
     const lang = req.lang ?? 'zh';
@@ -134,7 +135,9 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       ...originate,
       earlyMedia: monitorFactory?.({ callId, lang, log: this.o.log.child({ callId }) }),
     };
-    const dialling = this.dial(adapter, dialReq, callId, hooks, () => admission.ticket.release()).finally(() => admission.ticket.release());
+    const dialling = this.dial(adapter, dialReq, callId, hooks, () => admission.ticket.release(), () => admission.ticket.answered?.()).finally(() =>
+      admission.ticket.release(),
+    );
     this.running.set(callId, dialling);
     void dialling
       .then((outcome) => {
@@ -158,7 +161,14 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
 
   /** Never rejects: every way a dial can end is stored on the attempt. */
   /** `mediaDone` frees the call's place in server.maxCalls once the bot is off the call (a transfer may still ring). */
-  private async dial(adapter: PbxAdapter, req: OriginateRequest, callId: string, hooks: PlaceCallHooks, mediaDone: () => void): Promise<OutboundCallOutcome> {
+  private async dial(
+    adapter: PbxAdapter,
+    req: OriginateRequest,
+    callId: string,
+    hooks: PlaceCallHooks,
+    mediaDone: () => void,
+    answered: () => void,
+  ): Promise<OutboundCallOutcome> {
     const { calls, log } = this.o;
     let telephony: Disposition = 'failed';
     let pbxCallId: string | undefined;
@@ -167,6 +177,7 @@ export class OutboundCallService extends EventEmitter<OutboundCallServiceEvents>
       telephony = result.disposition;
       if (result.disposition === 'answered') {
         pbxCallId = result.call.info.pbxCallId;
+        answered();
         try {
           hooks.onAnswer?.({ callId, pbxCallId, at: new Date().toISOString() });
         } catch (err) {

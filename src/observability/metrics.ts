@@ -19,6 +19,8 @@ export interface Metrics {
   readonly asrRealTimeFactor: Gauge;
   /** How far the shared ASR is behind the callers (smoothed age of undecoded audio), seconds; read at each scrape. */
   readonly asrBacklog: Gauge;
+  /** The admission ramp (server.rampCalls): calls not measured yet and how many it allows; read at each scrape. */
+  readonly admissionRamp: Gauge<'kind'>;
   /** Caller audio the ASR did not decode because the echo guard called it the bot's echo, seconds. */
   readonly asrEchoSkipped: Counter;
   /** Outgoing frames sent later than their 20 ms slot. */
@@ -64,6 +66,8 @@ export interface MetricsOptions {
   version?: string;
   /** The ASR backlog in ms, read when /metrics is scraped (undefined while the speech engine loads). */
   asrBacklogMs?: () => number | undefined;
+  /** The admission ramp now, read when /metrics is scraped (undefined: the ramp is off). */
+  admissionRamp?: () => { unproven: number; allowance: number } | undefined;
 }
 
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
@@ -118,6 +122,18 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         if (ms !== undefined) this.set(ms / 1000);
       },
     }),
+    admissionRamp: new Gauge({
+      name: `${prefix}admission_ramp_calls`,
+      help: 'Admission ramp (server.rampCalls): kind="unproven" calls admitted within server.rampWindowMs, kind="allowance" how many of them it allows now',
+      labelNames: ['kind'] as const,
+      registers,
+      collect() {
+        const ramp = opts.admissionRamp?.();
+        if (!ramp) return;
+        this.set({ kind: 'unproven' }, ramp.unproven);
+        this.set({ kind: 'allowance' }, ramp.allowance);
+      },
+    }),
     asrEchoSkipped: new Counter({
       name: `${prefix}asr_echo_skipped_seconds_total`,
       help: "Caller audio not decoded because the echo guard called it the bot's own echo",
@@ -131,7 +147,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     transfers: new Counter({ name: `${prefix}transfers_total`, help: 'Calls handed to a human agent', labelNames: callLabels, registers }),
     callsRefused: new Counter({
       name: `${prefix}calls_refused_total`,
-      help: 'New calls refused before they started (server.maxCalls reached, draining, ASR backlog over server.maxAsrBacklogMs)',
+      help: 'New calls refused before they started (server.maxCalls reached, draining, overload: ASR backlog over server.maxAsrBacklogMs or the server.rampCalls ramp)',
       labelNames: ['reason', 'wire'] as const,
       registers,
     }),
