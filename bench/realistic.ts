@@ -8,6 +8,7 @@
  *   npm run bench -- --calls 1,10,20 --model tiny
  *   npm run bench -- --calls 4 --model cost-proxy --echo-loss-db 12   (every caller's line echoes the bot)
  *   npm run bench -- --calls 50 --set server.maxAsrBacklogMs=0          (any server setting; here admission on the ASR backlog off)
+ *   npm run bench -- --calls 50 --retry-refused 2000                     (a refused call dials again 2 s later, as a dialer would)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,6 +51,8 @@ const sharedModels = resolve(repoRoot, '../shared/models');
 const TARGETS = { cutOffRate: 0.03, allP50Ms: 300, allP95Ms: 600, expectedP95Ms: 350 };
 /** `--echo-loss-db`: the echo returns this late, a typical 2-wire hybrid. */
 const ECHO_DELAY_MS = 100;
+/** `--retry-refused`: a call refused this long after its first try is given up. */
+const RETRY_FOR_MS = 120_000;
 
 interface RealisticLevel {
   model: BenchModel;
@@ -62,6 +65,9 @@ interface RealisticLevel {
   asrBacklogMs: Distribution;
   refusedOverload?: number;
   echoSkippedSeconds?: number;
+  /** `--retry-refused`: calls admitted only after being refused, how long after their first try (ms); calls never admitted. */
+  admittedLate: Distribution;
+  neverAdmitted: number;
   cpuPercent?: number;
   peakCpuPercent?: number;
   clientLoopDelayP99Ms: number;
@@ -154,8 +160,9 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
         const script = realisticScript(lang, voices, seededRandom(opts.seed * 100_003 + index));
         const notices: { at: number; event: CallTimelineEvent }[] = [];
         await sleep(startOffsetMs(index, n, opts.staggerMs));
+        const firstTry = performance.now();
         try {
-          const report = await runSimulatedCall({
+          const dial = () => runSimulatedCall({
             url: `${server.baseUrl.replace(/^http/, 'ws')}/media`,
             token: server.token,
             start: { codec: 'pcmu', sampleRate: 8000, lang, flow: 'realistic', from: `bench-real-${index}` },
@@ -171,6 +178,16 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
               notices.push({ at, event: rest as unknown as CallTimelineEvent });
             },
           });
+          let report = await dial();
+          let refusedTries = 0;
+          // A refused call says nothing and hears nothing: dial again later, as a campaign dialer would.
+          while (report.endReason === 'refused' && opts.retryRefusedMs > 0 && performance.now() - firstTry < RETRY_FOR_MS) {
+            refusedTries++;
+            await sleep(opts.retryRefusedMs);
+            notices.length = 0;
+            report = await dial();
+          }
+          const admittedLateMs = refusedTries > 0 && report.endReason !== 'refused' ? performance.now() - firstTry - report.durationMs : undefined;
           if (opts.verbose) {
             console.log(`  call ${index} (${lang}) ${report.endReason}`);
             for (const { event: e } of notices) {
@@ -183,7 +200,13 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
               ),
             );
           }
-          return { ok: true as const, call: { script, turns: report.turns, heard: report.turns.map((t) => turnHeard(t, notices)) }, notices };
+          return {
+            ok: true as const,
+            call: { script, turns: report.turns, heard: report.turns.map((t) => turnHeard(t, notices)) },
+            notices,
+            admittedLateMs,
+            neverAdmitted: report.endReason === 'refused',
+          };
         } catch (err) {
           return { ok: false as const, error: err instanceof Error ? err.message : String(err), notices };
         }
@@ -213,6 +236,8 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
       // The counter appears with its first refusal: absent afterwards means none.
       refusedOverload: grew((m) => m.refusedOverload) ?? (metricsAfter ? 0 : undefined),
       echoSkippedSeconds: grew((m) => m.echoSkippedSeconds),
+      admittedLate: distribution(calls.flatMap((c) => (c.ok && c.admittedLateMs !== undefined ? [c.admittedLateMs] : []))),
+      neverAdmitted: calls.filter((c) => c.ok && c.neverAdmitted).length,
       cpuPercent: win?.cpuPercent,
       peakCpuPercent: win?.peakCpuPercent,
       clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
@@ -237,7 +262,11 @@ function levelLine(r: RealisticLevel): string {
     `after final p50/p95 ${f0(r.server.afterFinal.p50)} / ${f0(r.server.afterFinal.p95)} ms; ` +
     `dynamic waits chosen p50/p95 ${f0(r.waits.p50)} / ${f0(r.waits.p95)} ms (n ${r.waits.n}); ` +
     `ASR backlog p50/p95/max ${f0(r.asrBacklogMs.p50)} / ${f0(r.asrBacklogMs.p95)} / ${f0(r.asrBacklogMs.max)} ms (${r.asrBacklogMs.n} scrapes); ` +
-    `calls refused for overload ${f0(r.refusedOverload)}; echo audio not decoded ${r.echoSkippedSeconds?.toFixed(1) ?? '-'} s; ` +
+    `calls refused for overload ${f0(r.refusedOverload)}` +
+    (r.admittedLate.n > 0 || r.neverAdmitted > 0
+      ? ` (calls admitted on a later try ${r.admittedLate.n}, after p50/max ${f0(r.admittedLate.p50)} / ${f0(r.admittedLate.max)} ms; never admitted ${r.neverAdmitted})`
+      : '') +
+    `; echo audio not decoded ${r.echoSkippedSeconds?.toFixed(1) ?? '-'} s; ` +
     `long answers ${r.summary.longTurnSeconds.p50?.toFixed(1) ?? '-'} s median; load before ${r.loadAvgBefore.toFixed(1)}; ` +
     `bench loop p99 ${r.clientLoopDelayP99Ms.toFixed(0)} ms${r.error ? `; error: ${r.error}` : ''}`
   );

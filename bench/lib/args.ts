@@ -33,6 +33,8 @@ export interface BenchOptions {
   echoLossDb?: number;
   /** `--set key=value`: config settings of the server under test, as environment variables (CALLPILOT_...). */
   serverEnv: Record<string, string>;
+  /** `--retry-refused MS`: a call the server refuses dials again after this long, as a dialer would (0: never). */
+  retryRefusedMs: number;
 }
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
@@ -64,6 +66,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       'turn-model': { type: 'string' },
       'echo-loss-db': { type: 'string' },
       set: { type: 'string', multiple: true },
+      'retry-refused': { type: 'string', default: '0' },
     },
     strict: true,
   });
@@ -90,6 +93,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     ...(values['turn-model'] ? { turnModel: resolve(values['turn-model']) } : {}),
     ...(values['echo-loss-db'] !== undefined ? { echoLossDb: positiveInt(values['echo-loss-db'], '--echo-loss-db', false) } : {}),
     serverEnv: Object.fromEntries((values.set ?? []).map(settingEnv)),
+    retryRefusedMs: positiveInt(values['retry-refused'], '--retry-refused', true),
   };
 }
 
