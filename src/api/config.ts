@@ -20,7 +20,8 @@ export const serverConfigSchema = z
     /**
      * Slow start on new calls: at most this many calls admitted within the last `rampWindowMs` (calls whose load the
      * ASR backlog has not seen yet: a caller speaks only after the greeting), or as many as the calls up longer than
-     * that while the backlog stays under half of maxAsrBacklogMs, so the calls up can at most double per window.
+     * that while the backlog stays under half of maxAsrBacklogMs, so the calls up can at most double per window;
+     * over half, rampCalls shrunk in proportion to the headroom left (none at the limit).
      * Refusals have reason `overload`; the campaign dialer's pace follows `free`. 0 turns the ramp off. 25: one
      * core's measured share (50 calls on 2 cores), what is left when another process takes the other core; a burst
      * of 50 within 2 s broke down there, and the same 50 over 30 s held (bench/RESULTS.md, 2026-12-03).

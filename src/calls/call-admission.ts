@@ -39,7 +39,7 @@ export interface AdmissionTicket {
  * together (bench/RESULTS.md, 2026-12-03). So calls admitted within the last `windowMs` ("unproven": their load
  * has not been seen yet) are bounded: at most `calls` of them, or as many as the calls up whose load has been seen
  * (the allowance doubles per window, as a TCP slow start) while the measured backlog stays under half its limit.
- * Once it is over half, the allowance is back to `calls`; over the limit, every new call is refused anyway.
+ * Over half, the allowance is `calls` shrunk in proportion to the headroom left, none at the limit.
  */
 export interface RampOptions {
   /** Unproven calls allowed at once before any load is seen: the burst a node takes at once. */
@@ -167,17 +167,20 @@ export class CallAdmission {
   }
 
   /**
-   * Unproven calls allowed now: `ramp.calls`, or the calls up whose load has been seen while the backlog is under
-   * half its limit (so each window at most doubles the calls up). Prunes calls that aged out of the window.
+   * Unproven calls allowed now: `ramp.calls`, or the calls up whose load has been seen, while the backlog is under
+   * half its limit (so each window at most doubles the calls up); over half, `ramp.calls` shrunk in proportion to
+   * the headroom left, to none at the limit. Prunes calls that aged out of the window.
    */
   private rampAllowance(): number {
     const ramp = this.ramp!;
     const now = this.now();
     for (const u of this.unproven) if (now - u.since >= ramp.windowMs) this.unproven.delete(u);
-    const probe = this.overload;
-    const headroom = !probe || probe.currentMs() <= probe.limitMs / 2;
     const seen = this.active - this.unproven.size - this.ringing;
-    return headroom ? Math.max(ramp.calls, seen) : ramp.calls;
+    const probe = this.overload;
+    const backlog = probe ? probe.currentMs() : 0;
+    const half = probe ? probe.limitMs / 2 : 0;
+    if (!probe || backlog <= half) return Math.max(ramp.calls, seen);
+    return Math.max(0, Math.floor((ramp.calls * (probe.limitMs - backlog)) / half));
   }
 
   /** Why the ramp refuses a new call now, or undefined when it does not. */

@@ -99,7 +99,7 @@ test('ramp: a burst gets rampCalls at once; the next are refused (overload, nami
   assert.is(admission.inUse, 16);
 });
 
-test('ramp: while the backlog is over half its limit the allowance is back to rampCalls; over the limit nothing is admitted', () => {
+test('ramp: over half the backlog limit the allowance is rampCalls shrunk with the headroom left; at the limit none', () => {
   const { clock, probe, admission, admitMany } = rampAdmission({ calls: 4, windowMs: 10_000, limitMs: 300 });
   assert.is(admitMany(4), 4);
   clock.ms = 10_000;
@@ -108,12 +108,17 @@ test('ramp: while the backlog is over half its limit the allowance is back to ra
   // 8 calls up and measured: 8 allowed with headroom...
   assert.is(admission.free, 8);
   probe.ms = 151;
-  // ...4 once the backlog is over half the 300 ms limit: the measure says the node is getting full.
-  assert.equal(admission.rampState, { unproven: 0, allowance: 4 });
-  assert.is(admission.free, 4);
-  assert.is(admitMany(10), 4);
+  // ...back to rampCalls (4) once the backlog is over half the 300 ms limit, shrinking as it rises.
+  assert.equal(admission.rampState, { unproven: 0, allowance: 3 });
+  probe.ms = 225;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 2 });
+  assert.is(admission.free, 2);
+  assert.is(admitMany(10), 2);
   probe.ms = 150;
-  assert.is(admission.free, 4, 'at half the limit the grown allowance is back (8), 4 of it taken');
+  assert.is(admission.free, 6, 'at half the limit the grown allowance is back (8), 2 of it taken');
+  probe.ms = 300;
+  assert.is(admission.free, 0, 'at the limit the ramp allows nothing new');
+  assert.match((admission.tryAdmit('media') as { detail: string }).detail, /ramping up: 2 calls .* and 0 are allowed/);
   probe.ms = 301;
   assert.is(admission.free, 0);
   assert.is((admission.tryAdmit('media') as { detail: string }).detail, 'callpilot is overloaded: ASR backlog 301 ms over the 300 ms limit (server.maxAsrBacklogMs)');
