@@ -178,16 +178,24 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
               notices.push({ at, event: rest as unknown as CallTimelineEvent });
             },
           });
-          let report = await dial();
+          // A refusal closes the socket with 1013 (try again later) before `started`.
+          const dialOrRefused = () => dial().catch((err: unknown) => {
+            if (err instanceof Error && / 1013 /.test(err.message)) return 'refused' as const;
+            throw err;
+          });
+          let report = await dialOrRefused();
           let refusedTries = 0;
           // A refused call says nothing and hears nothing: dial again later, as a campaign dialer would.
-          while (report.endReason === 'refused' && opts.retryRefusedMs > 0 && performance.now() - firstTry < RETRY_FOR_MS) {
+          while (report === 'refused' && opts.retryRefusedMs > 0 && performance.now() - firstTry < RETRY_FOR_MS) {
             refusedTries++;
             await sleep(opts.retryRefusedMs);
             notices.length = 0;
-            report = await dial();
+            report = await dialOrRefused();
           }
-          const admittedLateMs = refusedTries > 0 && report.endReason !== 'refused' ? performance.now() - firstTry - report.durationMs : undefined;
+          if (report === 'refused') {
+            return { ok: true as const, call: { script, turns: [], heard: [] }, notices, admittedLateMs: undefined, neverAdmitted: true };
+          }
+          const admittedLateMs = refusedTries > 0 ? performance.now() - firstTry - report.durationMs : undefined;
           if (opts.verbose) {
             console.log(`  call ${index} (${lang}) ${report.endReason}`);
             for (const { event: e } of notices) {
@@ -205,7 +213,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
             call: { script, turns: report.turns, heard: report.turns.map((t) => turnHeard(t, notices)) },
             notices,
             admittedLateMs,
-            neverAdmitted: report.endReason === 'refused',
+            neverAdmitted: false,
           };
         } catch (err) {
           return { ok: false as const, error: err instanceof Error ? err.message : String(err), notices };
