@@ -161,6 +161,7 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
     const metrics = createMetrics({
       version: CALLPILOT_VERSION,
       asrBacklogMs: () => listening?.asrBacklogMs?.(),
+      asrBusy: () => listening?.asrBusyFraction?.(),
       admissionRamp: () => admitting?.rampState,
     });
     const vadStage = metrics.stageDuration.labels({ stage: 'vad' });
@@ -175,7 +176,10 @@ export async function startCallpilot(config: Config, opts: StartOptions = {}): P
           ? { name: 'ASR backlog', setting: 'server.maxAsrBacklogMs', limitMs: maxBacklogMs, currentMs: () => listening?.asrBacklogMs?.() ?? 0 }
           : undefined,
       onRefused: (reason, wire) => metrics.callsRefused.inc({ reason, wire }),
-      ramp: config.server.rampCalls > 0 ? { calls: config.server.rampCalls, windowMs: config.server.rampWindowMs } : undefined,
+      ramp:
+        config.server.rampCalls > 0
+          ? { calls: config.server.rampCalls, windowMs: config.server.rampWindowMs, busy: () => listening?.asrBusyFraction?.() }
+          : undefined,
     });
     admitting = admission;
     // The HTTP server listens before the models load (seconds to tens of seconds): /healthz answers at once and

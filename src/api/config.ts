@@ -21,12 +21,13 @@ export const serverConfigSchema = z
      * Slow start on new calls: at most this many calls admitted within the last `rampWindowMs` (calls whose load the
      * ASR backlog has not seen yet: a caller speaks only after the greeting), or as many as the calls up longer than
      * that while the backlog stays under half of maxAsrBacklogMs, so the calls up can at most double per window;
-     * over half, rampCalls shrunk in proportion to the headroom left (none at the limit).
-     * Refusals have reason `overload`; the campaign dialer's pace follows `free`. 0 turns the ramp off. 25: one
-     * core's measured share (50 calls on 2 cores), what is left when another process takes the other core; a burst
-     * of 50 within 2 s broke down there, and the same 50 over 30 s held (bench/RESULTS.md, 2026-12-03).
+     * and no more than fit while the ASR's measured busy share stays under 70 % at the cost per call measured; over
+     * half the backlog limit, rampCalls shrunk in proportion to the headroom left (none at the limit).
+     * Refusals have reason `overload`; the campaign dialer's pace follows `free`. 0 turns the ramp off. 10: with
+     * the cost-proxy ASR and one core taken by another process, bursts of 50 and of 25 calls within 2 s broke down
+     * before any measure could see them, and the same 50 over 30 s held (bench/RESULTS.md, 2026-12-03).
      */
-    rampCalls: z.number().int().min(0).max(100_000).default(25),
+    rampCalls: z.number().int().min(0).max(100_000).default(10),
     /** How long after its admission (an outbound call: its answer) a call counts as not yet measured for rampCalls. */
     rampWindowMs: z.number().int().min(100).max(600_000).default(10_000),
     /** On SIGTERM/SIGINT, how long live calls may go on before they are ended with reason `shutdown`. */

@@ -39,14 +39,27 @@ export interface AdmissionTicket {
  * together (bench/RESULTS.md, 2026-12-03). So calls admitted within the last `windowMs` ("unproven": their load
  * has not been seen yet) are bounded: at most `calls` of them, or as many as the calls up whose load has been seen
  * (the allowance doubles per window, as a TCP slow start) while the measured backlog stays under half its limit.
- * Over half, the allowance is `calls` shrunk in proportion to the headroom left, none at the limit.
+ * Over half, the allowance is `calls` shrunk in proportion to the headroom left, none at the limit. With a measure of
+ * the ASR's busy share, growth is also held to what fits: calls up using 35 % of the recognizer may be followed by
+ * as many again (to 70 %, RAMP_BUSY_TARGET), calls up using 70 % by none, whatever the backlog says yet.
  */
 export interface RampOptions {
   /** Unproven calls allowed at once before any load is seen: the burst a node takes at once. */
   calls: number;
   /** How long after its admission (or an outbound call's answer) a call counts as unproven, ms. */
   windowMs: number;
+  /**
+   * Share of wall time the ASR spent decoding recently (0..1), measured: the calls whose load has been seen may be
+   * followed only by as many as fit under RAMP_BUSY_TARGET at the same cost per call.
+   */
+  busy?: () => number | undefined;
 }
+
+/**
+ * The ASR's busy share the ramp fills to. A recognizer busy all the time is already behind; the rest is left for
+ * callers speaking at the same moment (a burst's callers answer the same greeting together).
+ */
+export const RAMP_BUSY_TARGET = 0.7;
 
 export type AdmissionResult = { ok: true; ticket: AdmissionTicket } | { ok: false; reason: RefusalReason; detail: string };
 
@@ -179,8 +192,15 @@ export class CallAdmission {
     const probe = this.overload;
     const backlog = probe ? probe.currentMs() : 0;
     const half = probe ? probe.limitMs / 2 : 0;
-    if (!probe || backlog <= half) return Math.max(ramp.calls, seen);
-    return Math.max(0, Math.floor((ramp.calls * (probe.limitMs - backlog)) / half));
+    if (probe && backlog > half) return Math.max(0, Math.floor((ramp.calls * (probe.limitMs - backlog)) / half));
+    const doubling = Math.max(ramp.calls, seen);
+    const busy = ramp.busy?.();
+    // Nothing measured yet (no call up long enough, or no decoding in the window): the slow start alone.
+    if (busy === undefined || seen === 0 || !(busy > 0)) return doubling;
+    // The busy share is charged to the measured calls only (unproven ones may be speaking already): an overestimate
+    // of the cost per call, on the safe side.
+    const fit = Math.floor((seen * RAMP_BUSY_TARGET) / busy) - seen;
+    return Math.max(0, Math.min(doubling, fit));
   }
 
   /** Why the ramp refuses a new call now, or undefined when it does not. */

@@ -21,6 +21,8 @@ export interface Metrics {
   readonly asrBacklog: Gauge;
   /** The admission ramp (server.rampCalls): calls not measured yet and how many it allows; read at each scrape. */
   readonly admissionRamp: Gauge<'kind'>;
+  /** Share of wall time the ASR spent decoding over the last 10 s; read at each scrape. */
+  readonly asrBusy: Gauge;
   /** Caller audio the ASR did not decode because the echo guard called it the bot's echo, seconds. */
   readonly asrEchoSkipped: Counter;
   /** Outgoing frames sent later than their 20 ms slot. */
@@ -66,6 +68,8 @@ export interface MetricsOptions {
   version?: string;
   /** The ASR backlog in ms, read when /metrics is scraped (undefined while the speech engine loads). */
   asrBacklogMs?: () => number | undefined;
+  /** The ASR's busy share (0..1), read when /metrics is scraped (undefined while the speech engine loads). */
+  asrBusy?: () => number | undefined;
   /** The admission ramp now, read when /metrics is scraped (undefined: the ramp is off). */
   admissionRamp?: () => { unproven: number; allowance: number } | undefined;
 }
@@ -120,6 +124,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       collect() {
         const ms = opts.asrBacklogMs?.();
         if (ms !== undefined) this.set(ms / 1000);
+      },
+    }),
+    asrBusy: new Gauge({
+      name: `${prefix}asr_busy_ratio`,
+      help: 'Share of wall time the ASR spent decoding over the last 10 s (wall time: a core shared with other processes shows as busier)',
+      registers,
+      collect() {
+        const busy = opts.asrBusy?.();
+        if (busy !== undefined) this.set(busy);
       },
     }),
     admissionRamp: new Gauge({

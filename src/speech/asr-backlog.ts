@@ -57,3 +57,52 @@ export class AsrBacklog {
     return this.smoothed;
   }
 }
+
+/** Granularity of AsrBusy's window. */
+const BUSY_BUCKET_MS = 1000;
+
+/**
+ * Share of wall time the recognizer spent decoding over the last `windowMs` (0..1). The decode times are wall times
+ * measured around each decode, so a core shared with other processes shows as a busier recognizer: it is the
+ * headroom the calls up leave on this machine now, which the backlog shows only once it is gone.
+ */
+export class AsrBusy {
+  /** Decode ms per 1 s bucket, and which bucket (time / 1 s) each slot holds now. */
+  private readonly busy: Float64Array;
+  private readonly bucketOf: Float64Array;
+  private readonly startedAt: number;
+
+  /** `now`: a monotonic ms clock (injectable for tests). */
+  constructor(
+    private readonly windowMs: number = 10_000,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    const n = Math.max(1, Math.ceil(windowMs / BUSY_BUCKET_MS));
+    this.busy = new Float64Array(n);
+    this.bucketOf = new Float64Array(n).fill(-1);
+    this.startedAt = now();
+  }
+
+  /** A decode that took `computeMs` of wall time just ended. */
+  add(computeMs: number): void {
+    const bucket = Math.floor(this.now() / BUSY_BUCKET_MS);
+    const slot = bucket % this.busy.length;
+    if (this.bucketOf[slot] !== bucket) {
+      this.bucketOf[slot] = bucket;
+      this.busy[slot] = 0;
+    }
+    this.busy[slot]! += Math.max(0, computeMs);
+  }
+
+  /** Decode time / wall time over the window (or since the start, when shorter), at most 1. */
+  fraction(): number {
+    const now = this.now();
+    const bucket = Math.floor(now / BUSY_BUCKET_MS);
+    const n = this.busy.length;
+    let sum = 0;
+    for (let i = 0; i < n; i++) if (this.bucketOf[i]! > bucket - n) sum += this.busy[i]!;
+    // The buckets kept cover the last n-1 whole seconds and the current one so far.
+    const span = Math.min((n - 1) * BUSY_BUCKET_MS + (now - bucket * BUSY_BUCKET_MS), now - this.startedAt);
+    return span > 0 ? Math.min(1, sum / span) : 0;
+  }
+}

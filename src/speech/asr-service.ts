@@ -22,6 +22,8 @@ export interface AsrService {
   realTimeFactor(): number;
   /** How far decoding is behind: smoothed age of the oldest audio fed and not decoded yet, ms (see AsrBacklog). */
   backlogMs(): number;
+  /** Share of wall time spent decoding over the last 10 s (0..1; see AsrBusy). Optional: inline decoding has none. */
+  busyFraction?(): number;
   shutdown(): Promise<void>;
 }
 

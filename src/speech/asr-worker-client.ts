@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { AsrBacklog } from './asr-backlog.ts';
+import { AsrBacklog, AsrBusy } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
@@ -31,6 +31,7 @@ export class AsrWorkerClient implements AsrService {
   private readonly finals = new Map<number, { resolve: (final: AsrFinal) => void; reject: (err: Error) => void }>();
   private readonly rtf = new RealTimeFactorWindow();
   private readonly backlog: AsrBacklog;
+  private readonly busy: AsrBusy;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
   /** When the oldest audio still waiting for the next flush was fed (undefined: none waits). */
@@ -44,6 +45,7 @@ export class AsrWorkerClient implements AsrService {
     private readonly now: () => number,
   ) {
     this.backlog = new AsrBacklog(now);
+    this.busy = new AsrBusy(undefined, now);
     worker.on('message', (reply: AsrReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AsrWorkerError(`ASR worker crashed: ${err.message}`)));
     worker.on('exit', (code) => {
@@ -115,6 +117,10 @@ export class AsrWorkerClient implements AsrService {
     return this.backlog.ms;
   }
 
+  busyFraction(): number {
+    return this.busy.fraction();
+  }
+
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -147,11 +153,13 @@ export class AsrWorkerClient implements AsrService {
     switch (reply.kind) {
       case 'partials':
         this.rtf.add(reply.cost);
+        this.busy.add(reply.cost.computeMs);
         if (reply.decodedBatch !== undefined) this.backlog.decoded(reply.decodedBatch);
         for (const p of reply.partials) this.calls.get(p.id)?.onPartial(p.text, p.atMs, p.behind === true);
         break;
       case 'final': {
         this.rtf.add(reply.cost);
+        this.busy.add(reply.cost.computeMs);
         const waiter = this.finals.get(reply.seq);
         this.finals.delete(reply.seq);
         waiter?.resolve(reply.confidence === undefined ? { text: reply.text } : { text: reply.text, confidence: reply.confidence });

@@ -91,6 +91,11 @@ export class AsrWorkerPool implements AsrService {
     return Math.max(...this.workers.map((w) => w.backlogMs()));
   }
 
+  /** The busiest worker: its calls are the first to miss their budget. */
+  busyFraction(): number {
+    return Math.max(...this.workers.map((w) => w.busyFraction?.() ?? 0));
+  }
+
   async shutdown(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.shutdown()));
   }

@@ -120,6 +120,10 @@ class SherpaSpeechEngine implements SpeechEngine {
     return this.asr.backlogMs();
   }
 
+  asrBusyFraction(): number {
+    return this.asr.busyFraction?.() ?? 0;
+  }
+
   /** VAD instances created, in use and idle (for metrics and capacity planning). */
   vadPoolStats(): { created: number; inUse: number; idle: number } {
     return this.vadPool.stats;

@@ -65,6 +65,8 @@ export interface SpeechEngine {
    * recognizer have no backlog.
    */
   asrBacklogMs?(): number;
+  /** Share of wall time the recognizer spent decoding over the last 10 s (0..1); the admission ramp grows under it. */
+  asrBusyFraction?(): number;
   close(): Promise<void>;
 }
 

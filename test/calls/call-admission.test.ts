@@ -166,4 +166,35 @@ test('ramp: maxCalls still bounds it, and the ramp option is checked', () => {
   assert.throws(() => new CallAdmission({ maxCalls: 5, ramp: { calls: 2, windowMs: 0 } }), /ramp/);
 });
 
+test('ramp: with the ASR busy share measured, growth is held to the calls that fit at the measured cost per call', () => {
+  const clock = { ms: 0 };
+  const asr = { busy: 0 as number | undefined };
+  const admission = new CallAdmission({ maxCalls: 200, ramp: { calls: 10, windowMs: 10_000, busy: () => asr.busy }, now: () => clock.ms });
+  const admitMany = (n: number): number => {
+    let ok = 0;
+    for (let i = 0; i < n; i++) if (admission.tryAdmit('media').ok) ok++;
+    return ok;
+  };
+  asr.busy = 0.9;
+  assert.is(admitMany(20), 10, 'nothing measured yet (no call up past the window): rampCalls, whatever the busy share');
+  clock.ms = 10_000;
+  // 10 measured calls keep the ASR 35 % busy: 10 more fit under 70 %.
+  asr.busy = 0.35;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 10 });
+  asr.busy = 0.1;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 10 }, 'room for 60 more: still at most doubling');
+  asr.busy = 0.5;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 4 }, '10 x 0.7 / 0.5 = 14 calls fit: 4 more');
+  assert.is(admitMany(10), 4);
+  clock.ms = 20_000;
+  asr.busy = 0.7;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 0 }, 'at 70 % busy nothing more, though no backlog is measured');
+  assert.is(admission.free, 0, 'the dialer claims nothing');
+  assert.match((admission.tryAdmit('media') as { detail: string }).detail, /ramping up: 0 calls .* and 0 are allowed/);
+  asr.busy = undefined;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 14 }, 'no measure (speech still loading): the slow start alone');
+  asr.busy = 0;
+  assert.equal(admission.rampState, { unproven: 0, allowance: 14 }, 'calls up but nothing decoded in the window: the slow start alone');
+});
+
 test.run();

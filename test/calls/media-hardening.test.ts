@@ -237,7 +237,8 @@ test('server.maxCalls: the call over the limit gets end "refused" and close 1013
 });
 
 test('drain with 50 live calls: readyz 503 draining, every client gets end "shutdown" and close 1000, 0 rows active', async () => {
-  const s = await startScriptedApp({ maxCalls: 60 });
+  // All 50 at once on purpose: the admission ramp (server.rampCalls) would refuse most of such a burst.
+  const s = await startScriptedApp({ maxCalls: 60, rampCalls: 0 });
   let disposed = false;
   try {
     const clients = Array.from({ length: 50 }, () => new MediaWebSocketClient());

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AsrBacklog } from '../../src/speech/asr-backlog.ts';
+import { AsrBacklog, AsrBusy } from '../../src/speech/asr-backlog.ts';
 import { AsrInline } from '../../src/speech/asr-inline.ts';
 import type { AsrService } from '../../src/speech/asr-service.ts';
 import { AsrWorkerClient } from '../../src/speech/asr-worker-client.ts';
@@ -113,6 +113,25 @@ test('worker: the backlog rises while fed audio waits undecoded and falls after 
 
 test('inline: the same backlog on the calling thread (tiny model)', async () => {
   await backlogRisesAndFalls(async (clock) => new AsrInline(tinyRecognizerConfig(), 10, clock.now));
+});
+
+test('busy share: decode time over wall time in the window, from the start while shorter, old decodes aging out', () => {
+  const clock = { ms: 50_000 };
+  const busy = new AsrBusy(10_000, () => clock.ms);
+  assert.is(busy.fraction(), 0, 'nothing decoded, no time passed');
+  clock.ms += 2_000;
+  busy.add(500);
+  assert.is(busy.fraction(), 0.25, '500 ms decoding in the 2 s since the start');
+  for (let s = 0; s < 8; s++) {
+    clock.ms += 1_000;
+    busy.add(800);
+  }
+  // The window is 9 whole seconds and the current one so far (here just begun): 500 + 8 x 800 ms in 9 s.
+  assert.ok(Math.abs(busy.fraction() - 6900 / 9000) < 1e-9, `${busy.fraction()}`);
+  clock.ms += 20_000;
+  assert.is(busy.fraction(), 0, 'decodes older than the window no longer count');
+  busy.add(30_000);
+  assert.is(busy.fraction(), 1, 'never more than all of the time');
 });
 
 test.run();
