@@ -63,6 +63,8 @@ const LEARN_EVERY_FRAMES = 5;
  * early or late now and then: a learned path takes the loudest bot frame this many frames either side of its delay.
  */
 const DELAY_JITTER_FRAMES = 2;
+/** Bot frames waiting for their caller frame, at most (160 ms). */
+const PENDING_BOT_FRAMES = 8;
 /** Bot-talking frames (at every delay) that the lower bound on the loss is taken over: 200 ms of bot talk. */
 const MIN_BOUND_FRAMES = 10;
 /** Taken off the measured bound: frames straddling a syllable's onset return less of the bot than its level says. */
@@ -91,7 +93,10 @@ export class EchoGuard {
   /** Index of the next slot; both rings advance together on caller frames (the call's clock). */
   private head = 0;
   private frames = 0;
-  private pendingBotEnergy = 0;
+  /** Bot frames (their energies) not yet matched with a caller frame, oldest first: a small preallocated queue. */
+  private readonly pendingBot = new Float64Array(PENDING_BOT_FRAMES);
+  private pendingHead = 0;
+  private pendingCount = 0;
   /** The caller side's noise floor, dB (energy); undefined before the first caller frame. */
   private noiseDb: number | undefined;
   private learned: EchoPath | undefined;
@@ -135,16 +140,25 @@ export class EchoGuard {
 
   /** A bot frame left on the wire. */
   observeBot(pcm: Int16Array): void {
-    // Bot and caller frames tick at the same 20 ms rate but not in lockstep: keep the loudest bot frame until the
-    // next caller frame fixes its slot.
-    const e = meanSquare(pcm);
-    if (e > this.pendingBotEnergy) this.pendingBotEnergy = e;
+    // Bot and caller frames tick at the same 20 ms rate but not in lockstep: two bot frames can fall between two
+    // caller frames and none between the next two. The phone plays them one per tick, in order, so the guard
+    // matches them one per caller frame, in order. A backlog beyond the queue was a stall: its oldest frame goes.
+    if (this.pendingCount === PENDING_BOT_FRAMES) {
+      this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
+      this.pendingCount--;
+    }
+    this.pendingBot[(this.pendingHead + this.pendingCount) % PENDING_BOT_FRAMES] = meanSquare(pcm);
+    this.pendingCount++;
   }
 
   /** A caller frame arrived. */
   observeCaller(pcm: Int16Array): void {
-    const bot = this.pendingBotEnergy;
-    this.pendingBotEnergy = 0;
+    let bot = 0;
+    if (this.pendingCount > 0) {
+      bot = this.pendingBot[this.pendingHead]!;
+      this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
+      this.pendingCount--;
+    }
     const callerDb = toDb(meanSquare(pcm));
     this.noiseDb = this.noiseDb === undefined || callerDb < this.noiseDb ? callerDb : Math.min(callerDb, this.noiseDb + NOISE_RISE_DB);
     this.callerDb[this.head] = callerDb;
@@ -166,6 +180,14 @@ export class EchoGuard {
   /** Whether the last 200 ms of caller audio (speech the VAD found over the bot) are the bot's echo. */
   isEcho(): boolean {
     return this.followsPath(SPEECH_WINDOW_FRAMES);
+  }
+
+  /**
+   * Whether the newest caller frame is louder than the bot's echo can be (and than the line's noise): someone talks.
+   * Unlike `!isEchoFrame()`, false for quiet frames where the bot said nothing the path could carry.
+   */
+  isOverEcho(): boolean {
+    return this.louderThanEcho(1);
   }
 
   /**

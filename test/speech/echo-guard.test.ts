@@ -217,4 +217,32 @@ test('no echo: after the first half second of the prompt the guard knows, and a 
   assert.ok(verdicts.slice(0, 40).every((v) => !v.onset));
 });
 
+test('bot frames reaching the server in pairs (two between one pair of caller frames, none between the next) are matched one per caller frame', () => {
+  const guard = new EchoGuard();
+  const bot = envelope(120).map((a) => frame(a));
+  const onset = new OnsetDetector({ frames: 3 });
+  const silent = new Int16Array(160);
+  for (let i = 0; i < bot.length; i++) {
+    // The wire plays bot frame i at tick i; the server saw frames i and i + 1 together, at even ticks.
+    if (i % 2 === 0) {
+      guard.observeBot(bot[i]!);
+      if (bot[i + 1]) guard.observeBot(bot[i + 1]!);
+    }
+    const pcm = mix(i >= 5 ? scaled(bot[i - 5]!, 0.3) : silent, hiss(-50, i + 1));
+    guard.observeCaller(pcm);
+    if (onset.push(pcm)) assert.ok(guard.isEchoOnset(3), `onset at frame ${i} taken for speech`);
+    if (i > 20) assert.ok(guard.isEcho() && guard.isEchoFrame(), `frame ${i}`);
+  }
+  assert.is(guard.path?.delayFrames, 5);
+});
+
+test('isOverEcho: a quiet line after the bot stopped is neither echo nor a talker; the caller is', () => {
+  const { guard } = playLine({ delay: 5, lossDb: 10, frames: 150, botFrames: 60 });
+  assert.ok(guard.path);
+  assert.not.ok(guard.isEchoFrame(), 'no bot talk left to echo');
+  assert.not.ok(guard.isOverEcho(), 'line noise is nobody talking');
+  guard.observeCaller(frame(3000));
+  assert.ok(guard.isOverEcho());
+});
+
 test.run();
