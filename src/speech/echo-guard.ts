@@ -63,6 +63,8 @@ const LEARN_EVERY_FRAMES = 5;
  * early or late now and then: a learned path takes the loudest bot frame this many frames either side of its delay.
  */
 const DELAY_JITTER_FRAMES = 2;
+/** A window may move a learned path only if it shows the new one about as clearly (correlation) as the old. */
+const RELEARN_MARGIN = 0.05;
 /** Bot frames waiting for their caller frame, at most (160 ms). */
 const PENDING_BOT_FRAMES = 8;
 /** Bot-talking frames (at every delay) that the lower bound on the loss is taken over: 200 ms of bot talk. */
@@ -273,8 +275,11 @@ export class EchoGuard {
         bestR = r;
       }
     }
-    // Keep a learned path through stretches that show none (the caller talking over the bot hides it).
-    if (bestDelay >= 0) {
+    // The path is stable for the call: keep it through stretches that show none, and through windows that show
+    // another less clearly than it was shown (the caller talking over the bot, frames arriving out of step on a
+    // busy machine: the bench saw a 100 ms path replaced by a 280 ms one, 22 dB down, that let the echo through).
+    const current = this.learned;
+    if (bestDelay >= 0 && (!current || bestR >= current.correlation - RELEARN_MARGIN)) {
       // One object for the call, updated in place: this runs on the frame path.
       const path = (this.learned ??= { delayFrames: 0, lossDb: 0, correlation: 0 });
       path.delayFrames = bestDelay;
