@@ -245,4 +245,15 @@ test('isOverEcho: a quiet line after the bot stopped is neither echo nor a talke
   assert.ok(guard.isOverEcho());
 });
 
+test('a learned path stays put through a stretch that shows another less clearly (double talk, frames out of step)', () => {
+  const guard = new EchoGuard();
+  const bot = envelope(200);
+  const other = otherTalker(200);
+  // 1.6 s of a clean 100 ms, 10 dB path; then the caller side follows the bot 260 ms late under a talker of its own.
+  const caller = bot.map((a, i) => (i < 80 ? (i >= 5 ? bot[i - 5]! * 0.32 : 0) : bot[i - 13]! * 0.08 + other[i]! * 0.05) + 20);
+  feed(guard, bot, caller);
+  assert.is(guard.path?.delayFrames, 5);
+  assert.ok(Math.abs(guard.path!.lossDb - 10) < 1.5, `loss ${guard.path!.lossDb}`);
+});
+
 test.run();
