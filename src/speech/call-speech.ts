@@ -163,6 +163,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
       this.endpointer.speechEnded(endMs);
       this.emit('speechEnd', { atMs: endMs });
+      // The bot's echo alone: over at the VAD's end, so that a caller answering the prompt begins an utterance of
+      // their own (within the trailing wait it would join this one, whose start is the echo's).
+      const echoEnd = this.utteranceEcho ? this.endpointer.endAsEcho(nowMs) : undefined;
+      if (echoEnd) this.finish(echoEnd);
     }
     if (this.turnModel) this.runTurnModel(this.turnModel, nowMs);
     this.checkEndpoint(nowMs);

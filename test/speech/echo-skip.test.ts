@@ -162,6 +162,8 @@ test('the echo alone is not decoded; a caller answering in a pause of the prompt
     const echoFinals = run.finals.filter((f) => f.speechEndMs < callerMs);
     const detail = JSON.stringify(run.finals);
     assert.ok(echoFinals.length > 0 && echoFinals.every((f) => f.botEcho === true), `echo finals marked: ${detail}`);
+    // ...and ended at the VAD's end, not after a trailing wait (a caller answering in it would join the echo's).
+    assert.ok(echoFinals.every((f) => f.waitMs === undefined && f.atMs - f.speechEndMs < 600), `echo finals at once: ${detail}`);
     assert.ok(run.finals.filter((f) => f.speechEndMs > callerMs).every((f) => f.botEcho === undefined), `caller finals not: ${detail}`);
   }
   // The caller's words are all there.
