@@ -8,7 +8,7 @@
  *   npm run bench -- --calls 1,10,20 --model tiny
  *   npm run bench -- --calls 4 --model cost-proxy --echo-loss-db 12   (every caller's line echoes the bot)
  *   npm run bench -- --calls 50 --set server.maxAsrBacklogMs=0          (any server setting; here admission on the ASR backlog off)
- *   npm run bench -- --calls 50 --retry-refused 2000                     (a refused call dials again 2 s later, as a dialer would)
+ *   npm run bench -- --calls 50 --retry-refused 0                        (a refused call is not dialled again; default: 2 s later, as a dialer would)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

@@ -66,7 +66,8 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
       'turn-model': { type: 'string' },
       'echo-loss-db': { type: 'string' },
       set: { type: 'string', multiple: true },
-      'retry-refused': { type: 'string', default: '0' },
+      // A dialer dials a refused call again; without it a burst the admission ramp spreads out would shrink the level.
+      'retry-refused': { type: 'string', default: '2000' },
     },
     strict: true,
   });
