@@ -104,9 +104,6 @@ export class TurnLoop {
   private readonly echo = new EchoGuard();
   private readonly onset: OnsetDetector;
   private readonly onsetFrames: number;
-  /** Consecutive caller frames in speech that the echo guard found louder than the bot's echo. */
-  private overEchoRun = 0;
-  private echoPathLogged = false;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -244,22 +241,12 @@ export class TurnLoop {
   private readonly onCallerFrame = (pcm: Int16Array): void => {
     if (this.state === 'ended') return;
     this.echo.observeCaller(pcm);
-    if (!this.echoPathLogged && this.echo.path) {
-      this.echoPathLogged = true;
-      const { delayFrames, lossDb, correlation } = this.echo.path;
-      this.o.log.info({ delayMs: delayFrames * 20, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 }, 'echo path learned');
-    }
     this.lastFrameWall = this.now();
     const onset = this.onset.push(pcm);
     // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
-    const echoFrame = this.echo.isEchoFrame();
-    this.o.speech.push(pcm, echoFrame);
-    // Over the bot's echo the onset detector sees no new rise (the echo keeps the line loud) and the VAD no new start
-    // (the echo started it): frames in speech that the guard finds louder than any echo are the caller's onset then.
-    this.overEchoRun = this.o.speech.speaking && this.echo.isOverEcho() ? this.overEchoRun + 1 : 0;
-    const overEcho = this.overEchoRun === this.onsetFrames;
+    this.o.speech.push(pcm, this.echo.isEchoFrame());
     const p = this.prompt;
-    if ((onset || overEcho) && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
+    if (onset && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
       // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.
       if (this.echo.isEchoOnset(this.onsetFrames)) this.emit({ type: 'echoIgnored', atMs: this.o.speech.nowMs });
       else this.holdPrompt(p, this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs);
@@ -307,11 +294,9 @@ export class TurnLoop {
     if (this.state === 'ended') return;
     this.emit({ type: 'final', ...e });
     const p = this.prompt;
-    // An utterance the echo guard called the bot's echo from end to end is not the caller, whatever was decoded.
-    const text = e.botEcho ? '' : e.text.trim();
-    if (e.botEcho && e.text.trim() !== '') this.o.log.debug({ text: e.text }, 'final of the bot\'s echo ignored');
+    const text = e.text.trim();
     if (p && p.held) {
-      const reason = e.botEcho ? 'echo' : this.falseBargeInReason(text);
+      const reason = this.falseBargeInReason(text);
       if (reason) {
         this.resumePrompt(p, reason);
         return;
@@ -379,10 +364,7 @@ export class TurnLoop {
     p.held = true;
     p.heldAtMs = this.o.speech.nowMs;
     p.firstHeldAtMs ??= onsetMs;
-    // The VAD may already be in speech (the bot's echo started it): no new start will confirm this, so it counts now,
-    // and the transcript decides (an empty one resumes the prompt as noise).
-    p.vadConfirmed = this.o.speech.speaking;
-    this.o.log.debug({ atMs: this.o.speech.nowMs, vadSpeaking: p.vadConfirmed, echoLossDb: this.echo.assumedLossDb, echoPath: this.echo.path }, 'caller over the bot: prompt held');
+    p.vadConfirmed = false;
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
     const promptMs = p.synthDone ? (totalSamples(p) / this.rate) * 1000 : undefined;

@@ -30,11 +30,6 @@ export interface FinalTranscript {
   cues?: EndOfTurnCue[];
   /** Mean token confidence (0..1) when the recognizer reports per-token probabilities; absent otherwise. */
   confidence?: number;
-  /**
-   * The echo guard called every frame of the utterance the bot's own echo: whatever the text (with
-   * `speech.asr.skipEcho` off it is decoded, often into words of the prompt), it is not the caller talking.
-   */
-  botEcho?: true;
 }
 
 /** One call's listening side. Feed it caller frames; it emits speech events. */

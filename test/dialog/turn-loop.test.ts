@@ -164,43 +164,6 @@ test('the bot hearing its own prompt back (echo) does not interrupt it once the 
   await done;
 });
 
-test('a caller talking over the echo while the VAD is already in speech (on the echo) is held until the transcript decides', async () => {
-  const s = setup([{ kind: 'say', text: '您好' }, { kind: 'say', text: '好的' }], { minSpeechMs: 0 });
-  const done = s.loop.run();
-  await settle();
-  run(s, 6, 330); // the prompt's echo, 10 dB down
-  s.speech.start(); // the VAD takes the echo for speech; the guard calls it echo
-  assert.is(s.leg.flushes, 0);
-  assert.ok(s.events.some((e) => e.type === 'echoIgnored'));
-  run(s, 2, 3000); // the caller, louder than any echo: the bot pauses; no new VAD start will come
-  assert.is(s.leg.flushes, 1);
-  run(s, 20, 3000); // the caller talks on, the VAD still in the utterance the echo began
-  s.speech.speaking = false; // the VAD's end; the endpointer waits for the end of the turn
-  run(s, 15); // past HOLD_CONFIRM_MS since the hold, no transcript yet
-  assert.not.ok(s.events.some((e) => e.type === 'resume'), 'not resumed as noise: the VAD was in speech at the hold');
-  s.speech.final('转人工', 0);
-  await settle();
-  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '转人工' }]);
-  await s.leg.close({ code: 'caller_hangup' });
-  await done;
-});
-
-test('a final the echo guard marked as the bot\'s own echo is not a turn, whatever its text', async () => {
-  const s = setup([{ kind: 'say', text: '您好，请问您现在方便吗' }, { kind: 'say', text: '好的' }], { noInputTimeoutMs: 10_000 });
-  const done = s.loop.run();
-  await settle();
-  while (s.leg.tick()) s.advance(20);
-  await settle();
-  assert.is(s.loop.currentState, 'listening', 'the prompt played out');
-  // With speech.asr.skipEcho off the echo's tail is decoded, and its final comes after the prompt ended.
-  s.speech.emit('final', { text: '请问您现在方便吗', speechStartMs: 0, speechEndMs: s.speech.nowMs, atMs: s.speech.nowMs, earlyEndpoint: false, botEcho: true });
-  await settle();
-  assert.equal(s.dialog.inputs, [], 'the dialog never saw it');
-  assert.is(s.loop.currentState, 'listening');
-  await s.leg.close({ code: 'caller_hangup' });
-  await done;
-});
-
 test('loud caller speech over the bot is not mistaken for echo', async () => {
   const s = setup([{ kind: 'say', text: '您好' }]);
   const done = s.loop.run();
