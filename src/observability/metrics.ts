@@ -81,6 +81,17 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const callLabels = ['flow', 'lang', 'pbx', 'transport'] as const;
+  /** A gauge whose value is read when /metrics is scraped; left unset while `read` has nothing (models loading). */
+  const gaugeReadAtScrape = (name: string, help: string, read: () => number | undefined): Gauge =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
 
   const buildInfo = new Gauge({
     name: `${prefix}build_info`,
@@ -117,24 +128,19 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       help: 'ASR compute time divided by audio time over recent decode batches',
       registers,
     }),
-    asrBacklog: new Gauge({
-      name: `${prefix}asr_backlog_seconds`,
-      help: 'How far the shared ASR is behind the callers: smoothed age of the oldest caller audio not decoded yet',
-      registers,
-      collect() {
+    asrBacklog: gaugeReadAtScrape(
+      `${prefix}asr_backlog_seconds`,
+      'How far the shared ASR is behind the callers: smoothed age of the oldest caller audio not decoded yet',
+      () => {
         const ms = opts.asrBacklogMs?.();
-        if (ms !== undefined) this.set(ms / 1000);
+        return ms === undefined ? undefined : ms / 1000;
       },
-    }),
-    asrBusy: new Gauge({
-      name: `${prefix}asr_busy_ratio`,
-      help: 'Share of wall time the ASR spent decoding over the last 10 s (wall time: a core shared with other processes shows as busier)',
-      registers,
-      collect() {
-        const busy = opts.asrBusy?.();
-        if (busy !== undefined) this.set(busy);
-      },
-    }),
+    ),
+    asrBusy: gaugeReadAtScrape(
+      `${prefix}asr_busy_ratio`,
+      'Share of wall time the ASR spent decoding over the last 10 s (wall time: a core shared with other processes shows as busier)',
+      () => opts.asrBusy?.(),
+    ),
     admissionRamp: new Gauge({
       name: `${prefix}admission_ramp_calls`,
       help: 'Admission ramp (server.rampCalls): kind="unproven" calls admitted within server.rampWindowMs, kind="allowance" how many of them it allows now',
