@@ -6,7 +6,7 @@
 // use it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LEAK_REPORT_DIR_ENV, readLeakReports } from './support/run-log.ts';
@@ -25,6 +25,8 @@ const ansi = /\x1b\[[0-9;]*m/g;
 const reportDir = mkdtempSync(join(tmpdir(), 'callpilot-log-leaks-'));
 /** Leak lines printed at the end; the rest are counted. */
 const SHOW_LEAKS = 30;
+/** Slowest test files named at the end, so a slow CI run's log says where its time went. */
+const SHOW_SLOWEST = 8;
 
 interface SuiteResult {
   dir: string;
@@ -34,6 +36,34 @@ interface SuiteResult {
   passed: number;
   /** `file: "title": first line of the assertion`, one per failed test, for the closing lines. */
   failures: string[];
+  /** Wall time per test file, from its header to the next file's (or the suite's end), ms. */
+  fileMs: Map<string, number>;
+}
+
+/** Times each test file from the header uvu prints when it starts the file (output may split lines anywhere). */
+class FileClock {
+  readonly fileMs = new Map<string, number>();
+  private partial = '';
+  private current: { file: string; since: number } | undefined;
+
+  feed(chunk: string): void {
+    const lines = (this.partial + chunk).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const plain = line.replace(ansi, '');
+      if (/^\S.*\.test\.ts$/.test(plain)) this.start(plain);
+    }
+  }
+
+  end(): void {
+    if (this.current) this.fileMs.set(this.current.file, Date.now() - this.current.since);
+    this.current = undefined;
+  }
+
+  private start(file: string): void {
+    this.end();
+    this.current = { file, since: Date.now() };
+  }
 }
 
 /**
@@ -64,15 +94,19 @@ function runSuite(dir: string, pattern: string): Promise<SuiteResult> {
       env: { ...process.env, [LEAK_REPORT_DIR_ENV]: reportDir },
     });
     let text = '';
+    const clock = new FileClock();
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
-      text += chunk.toString();
+      const part = chunk.toString();
+      text += part;
+      clock.feed(part);
     });
     child.on('close', (code, signal) => {
+      clock.end();
       const plain = text.replace(ansi, '');
       const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-      resolve({ dir, code, signal, total, passed, failures: failedTests(plain, dir) });
+      resolve({ dir, code, signal, total, passed, failures: failedTests(plain, dir), fileMs: clock.fileMs });
     });
   });
 }
@@ -81,9 +115,11 @@ const started = Date.now();
 let passed = 0;
 let failed = 0;
 const problems: string[] = [];
+const fileMs: Array<[string, number]> = [];
 try {
   for (const [dir, pattern] of suites) {
     const r = await runSuite(dir, pattern);
+    for (const [file, ms] of r.fileMs) fileMs.push([`${dir}/${file}`, ms]);
     if (Number.isNaN(r.total) || Number.isNaN(r.passed)) {
       // No summary: the suite died before uvu could print one. Count it as a failure, never as nothing.
       failed += 1;
@@ -110,6 +146,10 @@ try {
   rmSync(reportDir, { recursive: true, force: true });
 }
 for (const p of problems) process.stdout.write(`${p}\n`);
+const slowest = fileMs.sort((a, b) => b[1] - a[1]).slice(0, SHOW_SLOWEST);
+process.stdout.write(`slowest files: ${slowest.map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`).join(', ')}\n`);
+// A loaded machine explains timeouts that a quiet one never shows.
+process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 process.stdout.write(`suites took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 // Alone on the last line: CI reads it as the run's result.
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

@@ -40,6 +40,10 @@ test('every suite runs although an earlier one failed or crashed; one closing li
   assert.match(r.stdout, 'passing.test.ts', 'the suite after the failures ran');
   assert.match(r.stdout, `${crashing}: crashed (exit 3) before reporting`);
   assert.match(lines.at(-2) ?? '', /^suites took \d+ s$/);
+  // Where the time went, per test file (a slow CI run's log must say), and how loaded the machine was.
+  assert.match(lines.at(-4) ?? '', new RegExp(`^slowest files: .*${failing}/failing\\.test\\.ts \\d+ s`));
+  assert.match(lines.at(-4) ?? '', `${passing}/passing.test.ts`);
+  assert.match(lines.at(-3) ?? '', /^load average at the end: [\d.]+ [\d.]+ [\d.]+$/);
   // CI shows only the tail of a run: the closing lines name the failed test and its assertion.
   const closing = lines.slice(lines.findIndex((l) => l.startsWith('log leak detector:')));
   assert.ok(
