@@ -683,9 +683,8 @@ export class CampaignDialer {
   }
 
   private async finishIfDone(campaign: CampaignRecord): Promise<void> {
-    if (await this.o.store.hasOpenContacts(campaign.id)) return;
     const at = this.iso();
-    const changed = await this.o.store.setState(campaign.id, ['running'], 'finished', at, campaignStateWebhook(campaign, 'finished', at));
+    const changed = await this.o.store.finishIfDrained(campaign.id, at, campaignStateWebhook(campaign, 'finished', at));
     if (changed) this.o.log.info({ campaignId: campaign.id }, 'campaign finished');
   }
 

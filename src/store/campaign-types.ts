@@ -312,8 +312,13 @@ export interface CampaignStore {
   dueContacts(campaignId: string, now: string, limit: number): Promise<ContactRecord[]>;
   /** Moves a pending contact's next attempt (outside its window) or blocks it (role, consent). */
   deferContact(id: number, next: ContactNext, reason?: string): Promise<void>;
-  /** Whether any contact is pending or dialing (the campaign is not finished). */
-  hasOpenContacts(campaignId: string): Promise<boolean>;
+  /**
+   * running -> finished, in one transaction, when no contact is pending or dialing; enqueues the state-change webhook
+   * with it. An import committing at the same moment is either seen (and the campaign keeps running) or comes after
+   * the finish (and the campaign service reopens it): a finish never strands contacts imported with it. False when
+   * the campaign is not running or still has open contacts.
+   */
+  finishIfDrained(campaignId: string, now: string, webhook?: WebhookEnqueue): Promise<boolean>;
 
   /**
    * Claims a contact: in ONE transaction checks the campaign runs, the contact is pending and due, the number is on

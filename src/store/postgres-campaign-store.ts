@@ -64,6 +64,11 @@ async function takeToken(q: pg.Pool | pg.PoolClient, trunk: string, { ratePerSec
   return r.rowCount === 1;
 }
 
+/** The advisory lock that orders a campaign's imports against its finish. */
+function importLockKey(campaignId: string): string {
+  return `callpilot-campaign-import:${campaignId}`;
+}
+
 /**
  * Campaign data in PostgreSQL, shared by every node. The claim is one transaction that locks the contact row with
  * `FOR UPDATE SKIP LOCKED` (a contact another node is claiming is simply `taken`, nobody waits) and holds a
@@ -122,6 +127,8 @@ export class PostgresCampaignStore implements CampaignStore {
 
   async addContacts(campaignId: string, contacts: ContactInput[], now: string): Promise<{ inserted: number; duplicates: number[] }> {
     return this.db.transaction(async (q) => {
+      // Shared with other imports, exclusive of a finish (finishIfDrained): see there.
+      await q.query('SELECT pg_advisory_xact_lock_shared(hashtext($1))', [importLockKey(campaignId)]);
       const { rows } = await q.query('SELECT 1 FROM campaigns WHERE id = $1', [campaignId]);
       if (!rows[0]) throw new StoreError(`no campaign ${campaignId}`, 'addContacts');
       let inserted = 0;
@@ -179,8 +186,20 @@ export class PostgresCampaignStore implements CampaignStore {
     );
   }
 
-  async hasOpenContacts(campaignId: string): Promise<boolean> {
-    return (await this.rows(`SELECT 1 FROM contacts WHERE campaign_id = $1 AND state IN ('pending', 'dialing') LIMIT 1`, [campaignId])).length > 0;
+  async finishIfDrained(campaignId: string, now: string, webhook?: WebhookEnqueue): Promise<boolean> {
+    return this.db.transaction(async (q) => {
+      // An import in flight on any node holds this lock shared: the finish waits for it to commit, and the contacts
+      // query below, a new statement under READ COMMITTED, then sees its rows. Without it a finish could read "no
+      // open contact" just before an import committed and mark the campaign finished just after, stranding them.
+      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [importLockKey(campaignId)]);
+      const { rows } = await q.query('SELECT state FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId]);
+      if ((rows[0] as Row | undefined)?.state !== 'running') return false;
+      const open = await q.query(`SELECT 1 FROM contacts WHERE campaign_id = $1 AND state IN ('pending', 'dialing') LIMIT 1`, [campaignId]);
+      if (open.rows.length > 0) return false;
+      await q.query(`UPDATE campaigns SET state = 'finished', updated_at = $1 WHERE id = $2`, [now, campaignId]);
+      if (webhook) await insertWebhook(q, webhook, now);
+      return true;
+    });
   }
 
   async claimAttempt(req: ClaimRequest): Promise<ClaimResult> {

@@ -186,8 +186,17 @@ export class SqliteCampaignStore implements CampaignStore {
     this.s.deferContact.run(next.state, next.nextAt ?? null, reason ?? null, id);
   }
 
-  async hasOpenContacts(campaignId: string): Promise<boolean> {
-    return this.s.openContacts.get(campaignId) !== undefined;
+  async finishIfDrained(campaignId: string, now: string, webhook?: WebhookEnqueue): Promise<boolean> {
+    // One transaction, and SQLite runs one writer at a time: an import is wholly before or after it.
+    const tx = this.db.transaction((): boolean => {
+      const row = this.s.getCampaign.get(campaignId) as Row | undefined;
+      if (!row || row.state !== 'running') return false;
+      if (this.s.openContacts.get(campaignId) !== undefined) return false;
+      this.s.setState.run('finished', now, campaignId, 'running');
+      if (webhook) this.s.insertWebhook.run(webhook.campaignId, webhook.event, webhook.idempotencyKey, JSON.stringify(webhook.payload), now, now);
+      return true;
+    });
+    return tx();
   }
 
   async claimAttempt(req: ClaimRequest): Promise<ClaimResult> {

@@ -200,6 +200,30 @@ export function campaignStoreContract(suite: Test, backend: CampaignStoreBackend
     await store.close();
   });
 
+  suite(`${n}: a campaign finishes only from running, once no contact is pending or dialing, with its webhook`, async () => {
+    const store = await backend.fresh();
+    const c = store.campaigns;
+    await c.createCampaign(campaign('f1'));
+    await c.addContacts('f1', [{ number: '+8613800138000', variables: {} }], NOW);
+    const [contact] = await c.dueContacts('f1', NOW, 10);
+    const hook = { campaignId: 'f1', event: 'campaign.finished', idempotencyKey: 'campaign:f1:finished', payload: { state: 'finished' } };
+    assert.is(await c.finishIfDrained('f1', NOW, hook), false, 'a pending contact keeps it running');
+    assert.ok((await c.claimAttempt(claim('f1', contact!.id, 'fa1'))).ok);
+    assert.is(await c.finishIfDrained('f1', NOW, hook), false, 'a contact being dialled keeps it running');
+    assert.is((await c.getCampaign('f1'))?.state, 'running');
+    assert.equal(await c.countWebhooks(), { pending: 0, delivered: 0, dead: 0 }, 'no webhook for a finish that did not happen');
+    await c.finishAttempt('fa1', { disposition: 'completed', endedAt: NOW }, { state: 'done' });
+    assert.is(await c.finishIfDrained('f1', NOW, hook), true);
+    assert.is((await c.getCampaign('f1'))?.state, 'finished');
+    assert.equal((await c.claimWebhooks(NOW, '2026-03-02T02:01:00.000Z', 10)).map((w) => w.idempotencyKey), ['campaign:f1:finished']);
+    assert.is(await c.finishIfDrained('f1', NOW, hook), false, 'finished once');
+    await c.createCampaign(campaign('f2', { state: 'paused' }));
+    assert.is(await c.finishIfDrained('f2', NOW), false, 'a paused campaign with nothing to dial stays paused');
+    assert.is((await c.getCampaign('f2'))?.state, 'paused');
+    assert.is(await c.finishIfDrained('nope', NOW), false, 'no such campaign');
+    await store.close();
+  });
+
   suite(`${n}: webhook outbox: a claim leases due rows, failures count tries, dead letters replay with tries reset`, async () => {
     const store = await backend.fresh();
     const c = store.campaigns;

@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
-import { campaignStoreContract } from './campaign-store-contract.ts';
+import { campaign, campaignStoreContract } from './campaign-store-contract.ts';
 import { silentLog as log } from './call-store-contract.ts';
 import { dropTestDatabases, freshDatabase, POSTGRES_URL } from './postgres-harness.ts';
 
@@ -18,6 +20,37 @@ if (POSTGRES_URL) {
       return [first, ...rest];
     },
   });
+
+  test('postgres: a finish on one node waits for an import in flight on another, so the imported contacts are dialled', async () => {
+    const url = await freshDatabase();
+    const [importer, finisher] = [await open(url, 'node-a'), await open(url, 'node-b')];
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      const NOW = '2026-03-02T02:00:00.000Z';
+      // A running campaign that has dialled everything: the dialer would finish it now.
+      await importer.campaigns.createCampaign(campaign('race'));
+      const contacts = Array.from({ length: 40_000 }, (_, i) => ({ number: `+86139${String(i).padStart(8, '0')}`, variables: {} }));
+      const importing = importer.campaigns.addContacts('race', contacts, NOW);
+      // The import is in flight (its transaction holds the campaign's import lock) when the other node finishes.
+      let inFlight = false;
+      for (let i = 0; i < 2000 && !inFlight; i++) {
+        const { rows } = await watcher.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted`);
+        inFlight = rows.length > 0;
+        if (!inFlight) await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.ok(inFlight, 'the import holds the lock while it runs');
+      const finished = await finisher.campaigns.finishIfDrained('race', NOW);
+      assert.is((await importing).inserted, 40_000);
+      assert.is(finished, false, 'the finish saw the contacts the import committed while it waited');
+      assert.is((await finisher.campaigns.getCampaign('race'))?.state, 'running');
+    } finally {
+      await watcher.end();
+      await importer.close();
+      await finisher.close();
+    }
+  });
+
   test.after(() => dropTestDatabases());
 } else {
   console.log('campaign-store.test.ts: PostgreSQL part skipped, TEST_POSTGRES_URL is not set (.ci/run sets it)');
