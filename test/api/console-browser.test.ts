@@ -11,6 +11,7 @@ import type { Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
 import { attributes, browserTestFor, chromiumPresent, launchChromium, signIn } from '../support/browser.ts';
 import { seededStore, startServer } from './fixtures.ts';
+import { patient } from '../support/wait.ts';
 
 const browserTest = browserTestFor('console-browser.test.ts');
 
@@ -144,7 +145,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
     await page.waitForSelector('#talk-transcript li.bot', { timeout: 10000 });
     assert.match((await page.textContent('#talk-transcript')) ?? '', /我想查一下账单[\s\S]*好的，请稍等/);
     // Chromium's fake microphone plays a beep; after a second some dozens of frames must have arrived.
-    const deadline = Date.now() + 10000;
+    const deadline = Date.now() + patient(10000);
     while ((media.frameSizes.length < 10 || media.peak < 1000) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.ok(media.frameSizes.length >= 10, `got ${media.frameSizes.length} frames`);
     assert.ok(media.frameSizes.every((size) => size === 640), 'every frame is 20 ms of 16 kHz L16');
@@ -152,7 +153,7 @@ browserTest('Talk to the bot: fake mic, start message, 640-byte L16 frames, noti
 
     await page.click('#talk'); // hang up
     await page.waitForFunction(`document.querySelector('#talk-status')?.textContent === 'hung up'`);
-    const deadlineHangup = Date.now() + 5000;
+    const deadlineHangup = Date.now() + patient(5000);
     while (!media.textMessages.some((m) => (m as { event: string }).event === 'hangup') && Date.now() < deadlineHangup) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -9,6 +9,7 @@ import type { Store } from '../../src/store/index.ts';
 import { issueToken } from '../support/auth.ts';
 import { attributes, browserTestFor, chromiumPresent, launchChromium, newPage, signIn } from '../support/browser.ts';
 import { seededStore, silentLog, startServer } from './fixtures.ts';
+import { patient } from '../support/wait.ts';
 
 // The operator console in a real Chromium: search and filters on the call list, and the live transcript of a
 // running call fed by the live feed (structure, not pixels).
@@ -140,7 +141,7 @@ browserTest('listen-in: an operator hears a running call from the call page (aud
     assert.ok(audits.some((a) => a.action === 'call.listen' && a.target === callId), 'the listen is audited');
     await page.click('#listen');
     await page.waitForFunction(`document.querySelector('#listen-status')?.textContent === 'stopped'`, undefined, { timeout: 10000 });
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + patient(5000);
     while (taps.stopped === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.is(taps.stopped, 1, 'closing the socket stops the tap');
     assert.equal(errors, []);

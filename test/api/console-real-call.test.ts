@@ -7,6 +7,7 @@ import { issueToken } from '../support/auth.ts';
 import { attributes, browserTestFor, chromiumPresent, launchChromium, newPage, signIn } from '../support/browser.ts';
 import { type QaDemoApp, simulateDemoCall, startQaDemoApp } from '../support/qa-demo-app.ts';
 import { testLog } from '../support/run-log.ts';
+import { patient } from '../support/wait.ts';
 
 // The call page's timeline on a real call: the whole app answers a simulated phone (espeak caller, real VAD and ASR
 // on the tiny model, espeak bot) on the zh demo flow with a QA rule; the console must lay out what the engine stored
@@ -44,7 +45,7 @@ test.after(async () => {
 
 browserTest('a real call: greeting, every prompt and final, and the QA hit on the timeline; clicking the hit plays from it', async () => {
   const report = await simulateDemoCall(app, 'console-e2e');
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + patient(15_000);
   let hits: QaHit[] = [];
   while (Date.now() < deadline && (hits.length === 0 || (await app.store.calls.getCall(report.callId))?.status !== 'ended')) {
     hits = await app.store.qa.listHits({ callId: report.callId });

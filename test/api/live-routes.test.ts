@@ -8,6 +8,7 @@ import type { ObservedCall } from '../../src/dialog/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
 import { seededStore, silentLog, startServer } from './fixtures.ts';
+import { until as waitUntil } from '../support/wait.ts';
 
 let server: HttpServer;
 let url: string;
@@ -45,13 +46,7 @@ function openWs(path: string, headers: Record<string, string>): Promise<{ ws: We
   });
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean, what: string): Promise<void> => waitUntil(check, what, 10_000);
 
 async function startCall(): Promise<string> {
   const callId = newCallId();

@@ -7,6 +7,7 @@ import type { NewQaHit } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
 import { type QaDemoApp, simulateDemoCall, startQaDemoApp } from '../support/qa-demo-app.ts';
 import { testLog } from '../support/run-log.ts';
+import { patient } from '../support/wait.ts';
 
 /*
  * The live feed on a real call: the whole app answers a simulated phone (espeak caller, Silero VAD, the tiny sherpa
@@ -62,7 +63,7 @@ test('an operator following /api/live sees the call as it happens, QA hits inclu
   });
 
   const report = await simulateDemoCall(app, '13800138000');
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + patient(20_000);
   while (!messages.some((m) => m.type === 'call.ended' && m.callId === report.callId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   ws.close();
 

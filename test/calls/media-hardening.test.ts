@@ -7,6 +7,7 @@ import { isCallId } from '../../src/core/index.ts';
 import { MAX_PROTOCOL_ERRORS, MediaWebSocketClient, MAX_START_BYTES } from '../../src/media/index.ts';
 import { InstantLeg } from '../engine/engine-fakes.ts';
 import { startScriptedApp, type ScriptedApp } from './scripted-app.ts';
+import { untilDefined } from '../support/wait.ts';
 
 /*
  * Issue 9's probes on the /media wire, against the real app: ids from clients never reach a path or an existing
@@ -43,15 +44,7 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-async function until<T>(get: () => Promise<T | undefined> | T | undefined, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(get: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000): Promise<T> => untilDefined(get, what, ms);
 
 async function healthy(s: ScriptedApp): Promise<boolean> {
   return (await fetch(`${s.app.url}/healthz`)).ok;

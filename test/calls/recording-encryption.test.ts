@@ -9,6 +9,7 @@ import { MediaWebSocketClient } from '../../src/media/index.ts';
 import { issueToken } from '../support/auth.ts';
 import { S3_CREDENTIALS, startS3 } from '../support/s3-server.ts';
 import { startScriptedApp, type ScriptedApp } from './scripted-app.ts';
+import { untilDefined } from '../support/wait.ts';
 
 /*
  * Issue 9, recordings at rest, through the real app: a /media call's recordings end up as .wav.enc only, the
@@ -19,15 +20,7 @@ import { startScriptedApp, type ScriptedApp } from './scripted-app.ts';
 const START = { codec: 'pcmu' as const, sampleRate: 8000 as const, lang: 'zh' as const, flow: 'demo' };
 const KEY = randomBytes(32).toString('base64');
 
-async function until<T>(get: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(get: () => T | undefined | Promise<T | undefined>, what: string, ms = 15_000): Promise<T> => untilDefined(get, what, ms);
 
 async function oneCall(s: ScriptedApp): Promise<{ callId: string; dir: string }> {
   const client = new MediaWebSocketClient();

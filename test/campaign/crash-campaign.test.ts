@@ -8,6 +8,7 @@ import { openSqliteStore } from '../../src/store/index.ts';
 import { FakeFreeswitch } from '../pbx/freeswitch/peer/fake-freeswitch.ts';
 import { ALWAYS_OPEN_PROFILE, checkCampaignOutcome, numbers, outcomeOf } from './crash-checks.ts';
 import { killNode, seeded, sleep, startNode, type NodeProc } from './node-procs.ts';
+import { patient } from '../support/wait.ts';
 
 /**
  * Issue 11's crash test: one callpilot node (a child process on a SQLite file) runs a campaign through the
@@ -61,7 +62,7 @@ test(`SIGKILL at ${KILLS} random moments during a ${CONTACTS}-contact campaign: 
     node = startNode(args);
     runs++;
     await node.ready;
-    const deadline = Date.now() + 240_000;
+    const deadline = Date.now() + patient(240_000);
     while (!node.last.finished && Date.now() < deadline) await sleep(100);
     assert.ok(node.last.finished, `campaign did not finish: ${JSON.stringify(node.last)}`);
     node.proc.kill('SIGTERM');

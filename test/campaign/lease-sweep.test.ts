@@ -6,6 +6,7 @@ import type { LiveChannel, PbxAdapter } from '../../src/pbx/index.ts';
 import { openPostgresStore, openSqliteStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { dropTestDatabases, freshDatabase, POSTGRES_URL } from '../store/postgres-harness.ts';
 import { FakePlacer, log, numbers, WED_10_SHANGHAI } from './helpers.ts';
+import { patient } from '../support/wait.ts';
 
 /**
  * Leases across nodes: a running survivor reconciles the expired leases of a dead node against the PBX (by the
@@ -96,7 +97,7 @@ async function advance(clock: ManualClock, ms: number, stepMs = 250): Promise<vo
 
 /** Moves the fake clock until `done()` holds (checked between steps), for at most 20 s of real time. */
 async function advanceUntil(clock: ManualClock, done: () => boolean | Promise<boolean>, stepMs = 100): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + patient(20_000);
   while (!(await done()) && Date.now() < deadline) await advance(clock, stepMs, stepMs);
 }
 

@@ -14,6 +14,7 @@ import { runSimulatedCall, type CallerTurn, type SimulatedCallReport } from '../
 import type { CallRecord, TurnRecord } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
 import { testLog } from '../support/run-log.ts';
+import { untilDefined } from '../support/wait.ts';
 
 /*
  * Issue #2's end-to-end tests: the whole app (startCallpilot) answering a simulated phone on the media WebSocket in
@@ -61,15 +62,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(get: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(get: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000): Promise<T> => untilDefined(get, what, ms);
 
 /** The stored call once the engine has finalized it. */
 function endedCall(callId: string, ms?: number): Promise<CallRecord> {

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LegCloseReason } from '../../src/media/index.ts';
 import { FakeLeg, sleep } from './fake-leg.ts';
+import { until as waitUntil } from '../support/wait.ts';
 
 /**
  * The caller clock: when caller audio stops (silence suppression, mute, dead media) a leg delivers silence frames
@@ -9,13 +10,7 @@ import { FakeLeg, sleep } from './fake-leg.ts';
  * them; they never depend on the machine being fast.
  */
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (check: () => boolean, ms: number, what: string): Promise<void> => waitUntil(check, what, ms);
 
 function speech(): Int16Array {
   return Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 3000 : -3000));

@@ -4,6 +4,7 @@ import type { CallpilotApp } from '../../src/app.ts';
 import type { CallEvent, NewQaHit, QaHit } from '../../src/store/index.ts';
 import { type QaDemoApp, simulateDemoCall, startQaDemoApp } from '../support/qa-demo-app.ts';
 import { testLog } from '../support/run-log.ts';
+import { patient } from '../support/wait.ts';
 
 /*
  * QA on a real call: the whole app answers a simulated phone (espeak caller voice, Silero VAD, sherpa ASR on the
@@ -77,7 +78,7 @@ test('a simulated call through the real engine gets the expected hits, at the ri
   const report = await simulateDemoCall(app, 'qa-e2e');
   callEnded = true;
   // The engine stores the whole-call hits before the call's run resolves; give the end a moment to land.
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + patient(15_000);
   let hits: QaHit[] = [];
   while (Date.now() < deadline) {
     hits = await app.store.qa.listHits({ callId: report.callId });

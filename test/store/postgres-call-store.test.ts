@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { openPostgresStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { call, callStoreContract, silentLog as log, turn } from './call-store-contract.ts';
 import { dropTestDatabases, freshDatabase, OutageProxy, POSTGRES_URL } from './postgres-harness.ts';
+import { until as waitUntil } from '../support/wait.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'callpilot-pg-store-'));
 let journals = 0;
@@ -19,13 +20,7 @@ async function open(url: string, opts: { journalPath?: string; nodeId?: string }
   return openPostgresStore(configFor(url, opts.journalPath), { log, nodeId: opts.nodeId ?? 'node-a' });
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> => waitUntil(check, what, ms);
 
 if (!POSTGRES_URL) {
   console.log('postgres-call-store.test.ts: skipped, TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL and sets it)');

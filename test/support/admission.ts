@@ -9,6 +9,7 @@ import { ScriptedSpeechEngine, ToneSpeaker } from '../engine/engine-fakes.ts';
 import { issueToken } from './auth.ts';
 import { REPO_ROOT } from './e2e.ts';
 import { testLog } from './run-log.ts';
+import { poll } from './wait.ts';
 
 /**
  * The maxCalls admission check every PBX wire shares (issue 9): fill callpilot to maxCalls, the next call is refused
@@ -16,16 +17,7 @@ import { testLog } from './run-log.ts';
  * admitted calls go on; once one ends a new call is admitted again and nothing more is counted.
  */
 
-/** Polls until `get` gives something truthy, and returns it. */
-export async function poll<T>(get: () => T | Promise<T>, what: string, ms = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await get();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { poll } from './wait.ts';
 
 /** The real app on a scratch folder with scripted listening and tone prompts, configured for one PBX. */
 export async function withPbxApp(

@@ -19,14 +19,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` every 20 ms until it holds; throws naming `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from './wait.ts';
 
 /** One of the tiny model's held-out test utterances (8 kHz mono PCM16), as a caller says it. */
 export function readTestWav(file: string): Int16Array {

@@ -5,6 +5,7 @@ import { AsteriskAdapter, type AsteriskAdapterOptions } from '../../../src/pbx/a
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { FakeAsterisk, type FakeAsteriskOptions } from './peer/fake-asterisk.ts';
 import { testLog } from '../../support/run-log.ts';
+import { until as waitUntil } from '../../support/wait.ts';
 
 export const silent = testLog();
 
@@ -52,12 +53,8 @@ export async function startHarness(
 }
 
 /** Poll `cond` every 10 ms; generous deadlines so a loaded 2-core box does not flake. */
-export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  return waitUntil(cond, what, ms);
 }
 
 export function nextCall(adapter: AsteriskAdapter, ms = 3000): Promise<PbxCall> {
