@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { parse as parseYaml } from 'yaml';
 import { bearer } from '../support/auth.ts';
 import { REPO_ROOT, startScriptedApp, type ScriptedApp } from '../calls/scripted-app.ts';
+import { dashboardQueries, expandGrafanaVariables, readDashboard } from './dashboard-queries.ts';
 
 /*
  * The compose file's monitoring (docker/): every PromQL expression of the Grafana dashboard names metrics and labels
@@ -15,7 +16,7 @@ import { REPO_ROOT, startScriptedApp, type ScriptedApp } from '../calls/scripted
 
 const DOCKER = join(REPO_ROOT, 'docker');
 const readYaml = (file: string): Record<string, any> => parseYaml(readFileSync(join(DOCKER, file), 'utf8')) as Record<string, any>;
-const dashboard = JSON.parse(readFileSync(join(DOCKER, 'grafana/dashboards/callpilot.json'), 'utf8')) as Record<string, any>;
+const dashboard = readDashboard();
 const compose = readYaml('docker-compose.yml');
 
 /** Labels Prometheus adds to every scraped series; `le` is on histogram buckets. */
@@ -32,10 +33,6 @@ interface ParsedExpr {
   errors: string[];
 }
 
-/** Grafana's interval variables become durations, so the text is plain PromQL (`$pbx` inside strings stays). */
-function expandGrafanaVariables(expr: string): string {
-  return expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m');
-}
 
 /** The metric names, label matchers and grouping labels of one expression, from the Prometheus project's grammar. */
 function parsePromQl(raw: string): ParsedExpr {
@@ -62,25 +59,6 @@ function parsePromQl(raw: string): ParsedExpr {
       }
     },
   });
-  return out;
-}
-
-/** Every PromQL text of the dashboard: panel targets and the `label_values(metric, label)` variable queries. */
-function dashboardQueries(): Array<{ where: string; expr: string; labelValues?: string }> {
-  const out: Array<{ where: string; expr: string; labelValues?: string }> = [];
-  const walk = (panels: any[]): void => {
-    for (const panel of panels) {
-      for (const target of panel.targets ?? []) out.push({ where: `panel "${panel.title}" ${target.refId}`, expr: target.expr });
-      walk(panel.panels ?? []);
-    }
-  };
-  walk(dashboard.panels);
-  for (const v of dashboard.templating.list) {
-    if (v.type !== 'query') continue;
-    const m = /^label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(typeof v.query === 'string' ? v.query : v.query.query);
-    assert.ok(m, `variable ${v.name}: a label_values(metric, label) query`);
-    out.push({ where: `variable ${v.name}`, expr: m[1]!, labelValues: m[2]! });
-  }
   return out;
 }
 
