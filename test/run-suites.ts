@@ -4,7 +4,7 @@
 // card numbers and secrets (test/support/run-log.ts); a leak fails the run. Arguments are passed to each uvu run
 // (e.g. `npm test -- --bail`). RUN_SUITES_ONLY="dir,dir" runs other folders the same way (the tests of this script
 // use it).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,11 @@ class FileClock {
     this.current = undefined;
   }
 
+  /** The file running now and for how long, ms. */
+  get running(): [string, number] | undefined {
+    return this.current ? [this.current.file, Date.now() - this.current.since] : undefined;
+  }
+
   private start(file: string): void {
     this.end();
     this.current = { file, since: Date.now() };
@@ -86,6 +91,9 @@ function failedTests(plain: string, dir: string): string[] {
   return out;
 }
 
+/** The suite running now, for a stop by SIGTERM (CI's hang guard) to report where it was. */
+let running: { dir: string; child: ChildProcess; clock: FileClock } | undefined;
+
 function runSuite(dir: string, pattern: string): Promise<SuiteResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [uvu, '-r', 'tsx', dir, pattern, ...extra], {
@@ -95,6 +103,7 @@ function runSuite(dir: string, pattern: string): Promise<SuiteResult> {
     });
     let text = '';
     const clock = new FileClock();
+    running = { dir, child, clock };
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
       const part = chunk.toString();
@@ -116,6 +125,23 @@ let passed = 0;
 let failed = 0;
 const problems: string[] = [];
 const fileMs: Array<[string, number]> = [];
+
+function slowestLine(files: Array<[string, number]>): string {
+  const slowest = [...files].sort((a, b) => b[1] - a[1]).slice(0, SHOW_SLOWEST);
+  return `slowest files: ${slowest.map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`).join(', ')}\n`;
+}
+
+// A hang guard (CI's `timeout`) stops the run with SIGTERM: say where it was and where the time went before going.
+process.once('SIGTERM', () => {
+  const now = running?.clock.running;
+  const partial = running ? [...running.clock.fileMs].map(([f, ms]): [string, number] => [`${running!.dir}/${f}`, ms]) : [];
+  process.stdout.write(`\nstopped by SIGTERM after ${((Date.now() - started) / 1000).toFixed(0)} s${now ? ` in ${running!.dir}/${now[0]} (running for ${(now[1] / 1000).toFixed(0)} s)` : ''}\n`);
+  process.stdout.write(slowestLine([...fileMs, ...partial]));
+  process.stdout.write(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  running?.child.kill('SIGTERM');
+  rmSync(reportDir, { recursive: true, force: true });
+  process.exit(143);
+});
 try {
   for (const [dir, pattern] of suites) {
     const r = await runSuite(dir, pattern);
@@ -146,8 +172,7 @@ try {
   rmSync(reportDir, { recursive: true, force: true });
 }
 for (const p of problems) process.stdout.write(`${p}\n`);
-const slowest = fileMs.sort((a, b) => b[1] - a[1]).slice(0, SHOW_SLOWEST);
-process.stdout.write(`slowest files: ${slowest.map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`).join(', ')}\n`);
+process.stdout.write(slowestLine(fileMs));
 // A loaded machine explains timeouts that a quiet one never shows.
 process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 process.stdout.write(`suites took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

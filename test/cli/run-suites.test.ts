@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../support/e2e.ts';
+import { until } from '../support/wait.ts';
 
 // `npm test` (test/run-suites.ts) on three small suites: one with a failing test, one that passes after it, one
 // that dies before uvu can report. None may hide another, and the last line counts all of them.
@@ -57,6 +58,29 @@ test('all passing: exit 0 and "N passed, 0 failed"', () => {
   const r = runSuites([passing]);
   assert.is(r.lines.at(-1), '2 passed, 0 failed', r.stdout.slice(-800));
   assert.is(r.status, 0);
+});
+
+test('stopped by SIGTERM (a hang guard): it names the file it was in, the slowest files so far and the load', async () => {
+  const quick = suite('quick', "test('a', () => assert.ok(true));");
+  const hanging = suite('hanging', "test('never ends', () => new Promise(() => setInterval(() => {}, 1000)));");
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/run-suites.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, RUN_SUITES_ONLY: [quick, hanging].join(',') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await until(() => out.includes('hanging.test.ts'), 'the hanging file to start', 60_000);
+    child.kill('SIGTERM');
+    assert.is(await exited, 143);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  assert.match(out, new RegExp(`stopped by SIGTERM after \\d+ s in ${hanging}/hanging\\.test\\.ts \\(running for \\d+ s\\)`));
+  assert.match(out, new RegExp(`slowest files: .*${quick}/quick\\.test\\.ts \\d+ s`));
+  assert.match(out, /load average: [\d.]+ [\d.]+ [\d.]+/);
 });
 
 test.run();
