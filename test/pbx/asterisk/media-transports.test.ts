@@ -35,6 +35,30 @@ const transports: Array<[Media, AsteriskConfig['format'], 8000 | 16000]> = [
   ['rtp', 'slin16', 16000],
 ];
 
+test('the peer keeps real time: slots that fell due while its timer was late go out together, none early', async () => {
+  // The bridge's media clock is the test's: it stands still unless moved, so nothing here depends on this machine.
+  let clock = 0;
+  const h = await startHarness({ media: 'audiosocket', format: 'ulaw' }, { mediaClock: () => clock });
+  try {
+    const { leg, channelId } = await answeredCallWithMedia(h);
+    // Tone frames only: with no packet coming, the leg's own caller clock fills silence.
+    let frames = 0;
+    leg.on('frame', (pcm) => {
+      if (rms(pcm) > 1000) frames++;
+    });
+    h.asterisk.callerSays(channelId, tone(8000, 2000));
+    await sleep(200);
+    assert.is(frames, 0, 'no slot is due while the clock stands still');
+    // The timer was 600 ms late (a stalled or loaded test process): all 30 slots due go out at its next firing.
+    clock += 600;
+    await until(() => frames >= 30, 10_000, `30 caller frames (${frames} so far)`);
+    await sleep(200);
+    assert.is(frames, 30, 'and no more than were due');
+  } finally {
+    await h.close();
+  }
+});
+
 for (const [media, format, rate] of transports) {
   test(`${media}/${format}: media both ways, mark, barge-in flush, DTMF, hangup leaves nothing behind`, async () => {
     const { h, routes } = await setUp(media, format);

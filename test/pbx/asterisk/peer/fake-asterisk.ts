@@ -23,6 +23,8 @@ export interface FakeAsteriskOptions {
    * +4 ms from the reply, and an addChannel in between got 422 (externalmedia-audiosocket-addchannel-race).
    */
   mediaStasisDelayMs?: number;
+  /** The media clock (ms) the bridges keep: performance.now() unless a test moves its own. */
+  mediaClock?: () => number;
 }
 
 export type OutboundOutcome = 'answered' | 'busy' | 'no-answer' | 'unreachable' | 'unreachable-timeout';
@@ -114,6 +116,7 @@ export class FakeAsterisk {
   /** pjsip.conf endpoints, as `TECH/resource` (captured: sipp and sipp-uas). Originates to others fail like Asterisk's. */
   readonly endpoints = new Set(['PJSIP/sipp', 'PJSIP/sipp-uas']);
   mediaStasisDelayMs: number;
+  private readonly mediaClock: () => number;
   private readonly server = http.createServer((req, res) => void this.onRequest(req, res));
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly eventSockets = new Set<WebSocket>();
@@ -144,6 +147,7 @@ export class FakeAsterisk {
     this.timeScale = opts.timeScale ?? 1;
     this.websocketClients = opts.websocketClients ?? {};
     this.mediaStasisDelayMs = opts.mediaStasisDelayMs ?? 0;
+    this.mediaClock = opts.mediaClock ?? (() => performance.now());
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
@@ -957,14 +961,23 @@ export class FakeAsterisk {
     const hear = (pcm: Int16Array): void => {
       if (!party.gone && !media.gone && party.bridgeId === bridge.id && media.bridgeId === bridge.id) party.line?.hear(pcm);
     };
+    // Asterisk's media keeps real time: the caller's phone sends a packet every 20 ms whatever this process is doing.
+    // So a timer that fires late (a loaded test machine) catches up on every slot due, as the FreeSWITCH peer does;
+    // one slot per firing slowed the caller's speech down to the timer's pace (several times on a loaded machine), and
+    // the app, which keeps real time, took it for pauses.
+    const startedAt = this.mediaClock();
+    let slots = 0;
     bridge.timer = setInterval(() => {
-      if (party.gone || media.gone) return;
-      // No caller packet in this slot (silence suppression): the leg gets nothing at all, in every mode.
-      const sent = party.line?.readFrame(callerFrame) ?? true;
-      const frame = sent ? callerFrame : undefined;
-      media.ws?.tick(frame, hear);
-      media.audioSocket?.tick(frame, hear);
-      media.rtp?.tick(frame, hear);
+      const due = Math.floor((this.mediaClock() - startedAt) / 20);
+      while (slots < due && !party.gone && !media.gone) {
+        slots++;
+        // No caller packet in this slot (silence suppression): the leg gets nothing at all, in every mode.
+        const sent = party.line?.readFrame(callerFrame) ?? true;
+        const frame = sent ? callerFrame : undefined;
+        media.ws?.tick(frame, hear);
+        media.audioSocket?.tick(frame, hear);
+        media.rtp?.tick(frame, hear);
+      }
     }, 20);
   }
 
