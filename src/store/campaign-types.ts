@@ -314,9 +314,9 @@ export interface CampaignStore {
   deferContact(id: number, next: ContactNext, reason?: string): Promise<void>;
   /**
    * running -> finished, in one transaction, when no contact is pending or dialing; enqueues the state-change webhook
-   * with it. An import committing at the same moment is either seen (and the campaign keeps running) or comes after
-   * the finish (and the campaign service reopens it): a finish never strands contacts imported with it. False when
-   * the campaign is not running or still has open contacts.
+   * with it. An import at the same moment either keeps the campaign running (its contacts seen, or the import still
+   * in flight) or comes after the finish (and the campaign service reopens it): a finish never strands contacts
+   * imported with it. False when the campaign is not running, still has open contacts, or is being imported into.
    */
   finishIfDrained(campaignId: string, now: string, webhook?: WebhookEnqueue): Promise<boolean>;
 

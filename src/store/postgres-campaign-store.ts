@@ -187,15 +187,20 @@ export class PostgresCampaignStore implements CampaignStore {
   }
 
   async finishIfDrained(campaignId: string, now: string, webhook?: WebhookEnqueue): Promise<boolean> {
+    // The dialer asks every pass while a campaign has nothing due: most answers are "still open", without a lock.
+    const open = `SELECT 1 FROM contacts WHERE campaign_id = $1 AND state IN ('pending', 'dialing') LIMIT 1`;
+    if ((await this.rows(open, [campaignId])).length > 0) return false;
     return this.db.transaction(async (q) => {
-      // An import in flight on any node holds this lock shared: the finish waits for it to commit, and the contacts
-      // query below, a new statement under READ COMMITTED, then sees its rows. Without it a finish could read "no
-      // open contact" just before an import committed and mark the campaign finished just after, stranding them.
-      await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [importLockKey(campaignId)]);
+      // An import in flight on any node holds this lock shared, so it is not finished now (the dialer asks again
+      // next pass; waiting here would hold up its whole pass for a long import). Once the lock is taken, an import
+      // starts only after this commits, and the campaign service reopens a campaign it finds finished. Without the
+      // lock a finish could read "no open contact" just before an import committed and finish just after it,
+      // stranding the imported contacts.
+      const { rows: locked } = await q.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [importLockKey(campaignId)]);
+      if ((locked[0] as Row | undefined)?.ok !== true) return false;
       const { rows } = await q.query('SELECT state FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId]);
       if ((rows[0] as Row | undefined)?.state !== 'running') return false;
-      const open = await q.query(`SELECT 1 FROM contacts WHERE campaign_id = $1 AND state IN ('pending', 'dialing') LIMIT 1`, [campaignId]);
-      if (open.rows.length > 0) return false;
+      if ((await q.query(open, [campaignId])).rows.length > 0) return false;
       await q.query(`UPDATE campaigns SET state = 'finished', updated_at = $1 WHERE id = $2`, [now, campaignId]);
       if (webhook) await insertWebhook(q, webhook, now);
       return true;
