@@ -52,7 +52,7 @@ export async function startHarness(
   };
 }
 
-/** Poll `cond` every 10 ms; generous deadlines so a loaded 2-core box does not flake. */
+/** Polls `cond` until it holds (test/support/wait.ts: a hang guard, stretched on a loaded machine). */
 export function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   return waitUntil(cond, what, ms);
 }
