@@ -131,13 +131,18 @@ function slowestLine(files: Array<[string, number]>): string {
   return `slowest files: ${slowest.map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`).join(', ')}\n`;
 }
 
+/** A loaded machine explains timeouts that a quiet one never shows. */
+function loadAverageLine(when?: string): string {
+  return `load average${when ? ` ${when}` : ''}: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`;
+}
+
 // A hang guard (CI's `timeout`) stops the run with SIGTERM: say where it was and where the time went before going.
 process.once('SIGTERM', () => {
   const now = running?.clock.running;
   const partial = running ? [...running.clock.fileMs].map(([f, ms]): [string, number] => [`${running!.dir}/${f}`, ms]) : [];
   process.stdout.write(`\nstopped by SIGTERM after ${((Date.now() - started) / 1000).toFixed(0)} s${now ? ` in ${running!.dir}/${now[0]} (running for ${(now[1] / 1000).toFixed(0)} s)` : ''}\n`);
   process.stdout.write(slowestLine([...fileMs, ...partial]));
-  process.stdout.write(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(loadAverageLine());
   running?.child.kill('SIGTERM');
   rmSync(reportDir, { recursive: true, force: true });
   process.exit(143);
@@ -173,8 +178,7 @@ try {
 }
 for (const p of problems) process.stdout.write(`${p}\n`);
 process.stdout.write(slowestLine(fileMs));
-// A loaded machine explains timeouts that a quiet one never shows.
-process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+process.stdout.write(loadAverageLine('at the end'));
 process.stdout.write(`suites took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 // Alone on the last line: CI reads it as the run's result.
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

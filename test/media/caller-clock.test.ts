@@ -2,15 +2,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LegCloseReason } from '../../src/media/index.ts';
 import { FakeLeg, sleep } from './fake-leg.ts';
-import { until as waitUntil } from '../support/wait.ts';
+import { until } from '../support/wait.ts';
 
 /**
  * The caller clock: when caller audio stops (silence suppression, mute, dead media) a leg delivers silence frames
  * in real time. Bounds are taken from the elapsed time the test itself measures, so a slow machine only widens
  * them; they never depend on the machine being fast.
  */
-
-const until = (check: () => boolean, ms: number, what: string): Promise<void> => waitUntil(check, what, ms);
 
 function speech(): Int16Array {
   return Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 3000 : -3000));
@@ -27,7 +25,7 @@ test('frames keep coming in real time once caller audio stops, and real audio ta
   // fill timer may not have run yet when this test wakes up; it catches up in one go when it does: wait for that
   // (generous deadline) rather than count frames against the wall clock at one instant.
   const dueBy = Math.floor((performance.now() - start) / 20) - 2;
-  await until(() => leg.stats.framesFilled >= dueBy, 10_000, `${dueBy} silence frames`);
+  await until(() => leg.stats.framesFilled >= dueBy, `${dueBy} silence frames`, 10_000);
   // Never more than the frame periods elapsed: read the count first, then the clock (which only moves on).
   const filled = leg.stats.framesFilled;
   const elapsed = performance.now() - start;
@@ -64,7 +62,7 @@ test('a leg handed over before any caller audio hears silence from then on (call
   assert.is(frames, 0, 'the clock does not run before it is started');
   leg.startCallerClock();
   // 200 ms of gap allowance, then a frame every 20 ms: 8 frames are due 360 ms after the start.
-  await until(() => frames >= 8, 10_000, '8 frames of caller silence');
+  await until(() => frames >= 8, '8 frames of caller silence', 10_000);
   await leg.close({ code: 'bot_hangup' });
 });
 
@@ -106,7 +104,7 @@ test('a listener that closes the leg on a fill frame stops the fill', async () =
     if (pcm[0] === 0 && ++seen === 2) void leg.close({ code: 'bot_hangup' });
   });
   leg.callerFrame(speech());
-  await until(() => leg.closed, 10_000, 'the listener closing the leg');
+  await until(() => leg.closed, 'the listener closing the leg', 10_000);
   await sleep(100);
   assert.is(seen, 2);
   assert.is(leg.stats.framesFilled, 2);

@@ -68,7 +68,10 @@ if (!existsSync(PROMETHEUS) || !existsSync(PROMTOOL)) {
     prometheus.stderr?.on('data', (chunk: Buffer) => {
       promLog = (promLog + chunk.toString()).slice(-4000);
     });
-    await until(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, `Prometheus ready (log: ${promLog})`, 30_000);
+    // The log is read when the wait fails, not when it starts (it is empty then).
+    await until(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, 'Prometheus ready', 30_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (exit code ${prometheus?.exitCode}; log: ${promLog})`);
+    });
   });
 
   test.after(async () => {

@@ -4,7 +4,8 @@ import type { AudioLeg } from '../../../src/media/index.ts';
 import { ariEndpointOf } from '../../../src/pbx/asterisk/asterisk-adapter.ts';
 import { addToBridge } from '../../../src/pbx/asterisk/asterisk-call.ts';
 import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
-import { silent, sleep, startHarness, tone, until } from './harness.ts';
+import { silent, sleep, startHarness, tone } from './harness.ts';
+import { until } from '../../support/wait.ts';
 
 test('AudioSocket burst: 30 calls at 10/s, half of them silent at first (DTX), StasisStart late: every caller hears the bot', async () => {
   // The media channel's StasisStart comes after the REST reply (captured -15..+4 ms); an addChannel in that window
@@ -29,10 +30,10 @@ test('AudioSocket burst: 30 calls at 10/s, half of them silent at first (DTX), S
       channels.push(h.asterisk.placeInboundCall({ silenceSuppression: i % 2 === 0 }));
       await sleep(100);
     }
-    await until(() => calls.length === 30, 5000, '30 calls offered');
+    await until(() => calls.length === 30, '30 calls offered', 5000);
     await Promise.all(calls);
     assert.equal(failures, [], 'every media set-up succeeded');
-    await until(() => channels.every((c) => (c.line?.heardAudioFrames ?? 0) >= 15), 10000, 'every caller hearing the bot');
+    await until(() => channels.every((c) => (c.line?.heardAudioFrames ?? 0) >= 15), 'every caller hearing the bot', 10000);
     const addChannel422 = h.asterisk.requests.filter((r) => r.path.endsWith('/addChannel') && r.status === 422);
     assert.is(addChannel422.length, 0, 'no addChannel before the media channel was in Stasis');
     assert.is(legs.length, 30);
@@ -95,16 +96,16 @@ test('Asterisk crash (kill -9): calls end at once with cause 38, teardown does n
     let ended: HangupInfo | undefined;
     void hung.then((i) => (ended = i));
     // Hang guard only: swagger-client never settles a request on a refused connection.
-    await until(() => ended !== undefined, 60_000, 'the call to end after the crash');
+    await until(() => ended !== undefined, 'the call to end after the crash', 60_000);
     const info = ended!;
     assert.is(info.by, 'pbx');
     assert.is(info.cause, 38);
-    await until(() => leg.closed, 60_000, 'leg closed');
-    await until(() => h.adapter.activeCalls === 0, 60_000, 'call released without waiting on Asterisk');
+    await until(() => leg.closed, 'leg closed', 60_000);
+    await until(() => h.adapter.activeCalls === 0, 'call released without waiting on Asterisk', 60_000);
     await crash;
     await h.asterisk.restartAfterCrash();
-    await until(() => h.adapter.ready, 20000, 'ready after the restart');
-    await until(() => updates.length > 0, 5000, 'cause confirmed after reconnecting');
+    await until(() => h.adapter.ready, 'ready after the restart', 20000);
+    await until(() => updates.length > 0, 'cause confirmed after reconnecting', 5000);
     assert.is(updates[0]?.cause, 38);
     assert.match(updates[0]?.causeText ?? '', /restarted/);
   } finally {

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startHarness, until } from './harness.ts';
+import { startHarness } from './harness.ts';
+import { until } from '../../support/wait.ts';
 import { RecordingMonitor } from '../../support/recording-monitor.ts';
 import { ANNOUNCEMENTS, chinaRingback, concat, LineVoice, silence } from '../../support/progress-audio.ts';
 
@@ -49,8 +50,8 @@ test('early media 480: the announcement reaches the monitor frame for frame befo
     assert.is((create?.body as { variables: Record<string, string> }).variables['CALLERID(all)'], '"Voice Bot" <1000>');
     assert.not.ok(h.asterisk.requests.some((r) => r.path.endsWith('/answer')), 'never answers an outbound channel');
     // Bridge and externalMedia are ours to delete (they stay up in Asterisk after the 480).
-    await until(() => h.asterisk.liveBridgeIds().length === 0 && h.asterisk.liveChannelIds().length === 0, 3000, 'bridge and media torn down');
-    await until(() => h.adapter.activeCalls === 0, 3000, 'the attempt forgotten');
+    await until(() => h.asterisk.liveBridgeIds().length === 0 && h.asterisk.liveChannelIds().length === 0, 'bridge and media torn down', 3000);
+    await until(() => h.adapter.activeCalls === 0, 'the attempt forgotten', 3000);
   } finally {
     await h.close();
   }
@@ -80,9 +81,9 @@ test('a verdict before answer hangs up the ringing channel and returns the verdi
     assert.is(result.disposition, 'failed');
     if (result.disposition === 'answered') return;
     assert.equal(result.progress, verdict);
-    await until(() => h.asterisk.requests.some((r) => r.method === 'DELETE' && /\/channels\/callpilot-out-[^/]+$/.test(r.path)), 3000, 'DELETE of the dialled channel');
+    await until(() => h.asterisk.requests.some((r) => r.method === 'DELETE' && /\/channels\/callpilot-out-[^/]+$/.test(r.path)), 'DELETE of the dialled channel', 3000);
     assert.is(monitor.framesAfterStop, 0);
-    await until(() => h.asterisk.liveBridgeIds().length === 0, 3000, 'bridge destroyed');
+    await until(() => h.asterisk.liveBridgeIds().length === 0, 'bridge destroyed', 3000);
   } finally {
     await h.close();
   }
@@ -108,7 +109,7 @@ test('180, then 183 ringback, then answer: state stays Ringing, the answered cal
     const leg = await result.call.openMedia();
     let after = 0;
     leg.on('frame', () => after++);
-    await until(() => after >= 50, 5000, 'callee audio after answer on the same leg');
+    await until(() => after >= 50, 'callee audio after answer on the same leg', 5000);
     assert.is(monitor.framesAfterStop, 0, 'the monitor is not fed after answer');
     // No second media set-up after answer: one bridge, one externalMedia.
     assert.is(h.asterisk.requests.filter((r) => r.path === '/ari/channels/externalMedia').length, 1);

@@ -5,7 +5,7 @@ import { AsteriskAdapter, type AsteriskAdapterOptions } from '../../../src/pbx/a
 import type { PbxCall } from '../../../src/pbx/types.ts';
 import { FakeAsterisk, type FakeAsteriskOptions } from './peer/fake-asterisk.ts';
 import { testLog } from '../../support/run-log.ts';
-import { until as waitUntil } from '../../support/wait.ts';
+import { until } from '../../support/wait.ts';
 
 export const silent = testLog();
 
@@ -39,7 +39,7 @@ export async function startHarness(
   const adapter = new AsteriskAdapter(cfg, { ...adapterOptions, log });
   if (connect) {
     await adapter.start();
-    await until(() => adapter.ready, 5000, 'adapter ready');
+    await until(() => adapter.ready, 'adapter ready', 5000);
   }
   return {
     asterisk,
@@ -50,11 +50,6 @@ export async function startHarness(
       await asterisk.stop();
     },
   };
-}
-
-/** Polls `cond` until it holds (test/support/wait.ts: a hang guard, stretched on a loaded machine). */
-export function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  return waitUntil(cond, what, ms);
 }
 
 export function nextCall(adapter: AsteriskAdapter, ms = 3000): Promise<PbxCall> {

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
 import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
-import { nextCall, silent, startHarness, until } from './harness.ts';
+import { nextCall, silent, startHarness } from './harness.ts';
+import { until } from '../../support/wait.ts';
 
 test('inbound: StasisStart args choose flow, language and variables; answer; caller BYE ends with 16 by caller', async () => {
   const h = await startHarness();
@@ -26,7 +27,7 @@ test('inbound: StasisStart args choose flow, language and variables; answer; cal
     await h.asterisk.callerHangup(ch.id);
     const info = await hung;
     assert.equal(info, { cause: 16, causeText: 'Normal Clearing', by: 'caller' });
-    await until(() => h.adapter.activeCalls === 0, 2000, 'call released');
+    await until(() => h.adapter.activeCalls === 0, 'call released', 2000);
   } finally {
     await h.close();
   }
@@ -58,7 +59,7 @@ test('inbound: media channels are not offered as calls', async () => {
     let calls = 0;
     h.adapter.on('call', () => calls++);
     h.asterisk.placeInboundCall();
-    await until(() => calls === 1, 2000, 'one call');
+    await until(() => calls === 1, 'one call', 2000);
     assert.is(calls, 1);
   } finally {
     await h.close();
@@ -70,14 +71,14 @@ test('two nodes on one Asterisk: each ARI app is offered only the calls in its o
   const b = new AsteriskAdapter({ ...h.cfg, app: 'node-b' }, { log: silent });
   try {
     await b.start();
-    await until(() => b.ready, 5000, 'second adapter ready');
+    await until(() => b.ready, 'second adapter ready', 5000);
     const offeredA: PbxCall[] = [];
     const offeredB: PbxCall[] = [];
     h.adapter.on('call', (c) => offeredA.push(c));
     b.on('call', (c) => offeredB.push(c));
     const toB = h.asterisk.placeInboundCall({ app: 'node-b' });
     const toA = h.asterisk.placeInboundCall({ app: 'node-a' });
-    await until(() => offeredA.length + offeredB.length === 2, 3000, 'both calls offered');
+    await until(() => offeredA.length + offeredB.length === 2, 'both calls offered', 3000);
     assert.equal(
       offeredA.map((c) => c.info.pbxCallId),
       [toA.id],
@@ -113,7 +114,7 @@ test('inbound: a StasisStart for another ARI app (a socket subscribed to all eve
     h.asterisk.sendRawEvent(JSON.stringify(foreign));
     // Events are handled in order: our own call is offered first only if the foreign one was passed over.
     const ours = h.asterisk.placeInboundCall();
-    await until(() => offered.length >= 1, 3000, 'our call offered');
+    await until(() => offered.length >= 1, 'our call offered', 3000);
     assert.equal(offered, [ours.id]);
     assert.not.ok(h.asterisk.requests.some((r) => r.path.startsWith('/ari/channels/foreign-1')), 'nothing asked of the foreign channel');
   } finally {
@@ -133,7 +134,7 @@ test('two nodes on one Asterisk: a node that (re)starts leaves the other node\'s
     const bridgesOfA = h.asterisk.liveBridgeIds();
     assert.is(bridgesOfA.length, 1, 'node A bridged its caller and media');
     await b.start();
-    await until(() => b.ready, 5000, 'second node ready');
+    await until(() => b.ready, 'second node ready', 5000);
     assert.equal(h.asterisk.liveBridgeIds(), bridgesOfA, "node A's bridge is still up");
     assert.not.ok(h.asterisk.requests.some((r) => r.method === 'DELETE' && r.path.startsWith('/ari/bridges/')), 'no bridge destroyed');
   } finally {

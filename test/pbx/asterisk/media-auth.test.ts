@@ -9,7 +9,8 @@ import { encodeAudioSocketMessage } from '../../../src/pbx/asterisk/media/audios
 import type { RtpLeg } from '../../../src/pbx/asterisk/media/rtp-leg.ts';
 import { RtpPacketizer } from '../../../src/pbx/asterisk/media/rtp-packet.ts';
 import { capturingTestLog } from '../../support/run-log.ts';
-import { nextCall, rms, sleep, startHarness, tone, until, type Harness } from './harness.ts';
+import { nextCall, rms, sleep, startHarness, tone, type Harness } from './harness.ts';
+import { until } from '../../support/wait.ts';
 
 /*
  * Issue 9: the AudioSocket and RTP listeners accept only what callpilot itself set up through ARI. An AudioSocket
@@ -59,7 +60,7 @@ test('audiosocket: an unknown UUID, a used one and a connection that starts with
     await audioSocketAttempt(port, uuidMessage(randomUUID()));
     await audioSocketAttempt(port, uuidMessage(used));
     await audioSocketAttempt(port, encodeAudioSocketMessage(0x10, Buffer.alloc(320)));
-    await until(() => seen.length === 3, 5000, 'three rejections');
+    await until(() => seen.length === 3, 'three rejections', 5000);
     assert.equal(seen, [
       ['audiosocket', 'unknown_uuid'],
       ['audiosocket', 'unknown_uuid'],
@@ -69,7 +70,7 @@ test('audiosocket: an unknown UUID, a used one and a connection that starts with
 
     // A scan: 30 more bad connections log a handful of lines, not one each.
     for (let i = 0; i < 30; i++) await audioSocketAttempt(port, uuidMessage(randomUUID()));
-    await until(() => seen.length === 33, 5000, '33 rejections');
+    await until(() => seen.length === 33, '33 rejections', 5000);
     const warned = lines.filter((l) => l.level === 'warn' && /^AudioSocket connection/.test(l.msg));
     assert.ok(warned.length >= 3 && warned.length <= 8, `${warned.length} warn lines for 33 rejected connections`);
     assert.ok(warned.some((l) => typeof l.suppressed === 'number'), 'a summary line says how many were suppressed');
@@ -99,13 +100,13 @@ test('rtp: packets from anyone but the UnicastRTP peer are dropped and counted; 
       intruder.send(packet, Number(port), host);
       await sleep(5);
     }
-    await until(() => seen.length >= 50, 10_000, `50 rejected packets (${seen.length} so far)`);
+    await until(() => seen.length >= 50, `50 rejected packets (${seen.length} so far)`, 10_000);
     assert.ok(seen.every(([t, r]) => t === 'rtp' && r === 'wrong_source'));
     assert.is((leg as RtpLeg).rejectedPackets, seen.length);
     assert.ok(frames.every((f) => rms(f) < 2000), 'nothing the intruder sent reached the call');
 
     h.asterisk.callerSays(channelId, tone(8000, 400));
-    await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 15_000, 'the caller heard after the intrusion');
+    await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 'the caller heard after the intrusion', 15_000);
   } finally {
     intruder.close();
     await h.close();

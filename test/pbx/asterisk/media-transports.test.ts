@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import type { AudioLeg } from '../../../src/media/index.ts';
 import type { AsteriskConfig } from '../../../src/pbx/index.ts';
 import type { HangupInfo, PbxCall } from '../../../src/pbx/types.ts';
-import { nextCall, rms, sleep, startHarness, tone, until, type Harness } from './harness.ts';
+import { nextCall, rms, sleep, startHarness, tone, type Harness } from './harness.ts';
+import { until } from '../../support/wait.ts';
 import { serveRoutes } from './route-server.ts';
 
 type Media = AsteriskConfig['media'];
@@ -51,7 +52,7 @@ test('the peer keeps real time: slots that fell due while its timer was late go 
     assert.is(frames, 0, 'no slot is due while the clock stands still');
     // The timer was 600 ms late (a stalled or loaded test process): all 30 slots due go out at its next firing.
     clock += 600;
-    await until(() => frames >= 30, 10_000, `30 caller frames (${frames} so far)`);
+    await until(() => frames >= 30, `30 caller frames (${frames} so far)`, 10_000);
     await sleep(200);
     assert.is(frames, 30, 'and no more than were due');
   } finally {
@@ -73,7 +74,7 @@ for (const [media, format, rate] of transports) {
       const frames: Int16Array[] = [];
       leg.on('frame', (pcm) => frames.push(pcm.slice()));
       h.asterisk.callerSays(channelId, tone(8000, 400));
-      await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 15_000, 'caller tone frames');
+      await until(() => frames.filter((f) => rms(f) > 2000).length >= 10, 'caller tone frames', 15_000);
       assert.ok(frames.every((f) => f.length === rate / 50), 'every caller frame is 20 ms');
 
       // Bot -> caller: paced playout reaches the caller's ear; the mark fires once it was heard.
@@ -86,11 +87,11 @@ for (const [media, format, rate] of transports) {
       assert.is(await marked, 'greeting-done');
       // All 15 frames of the 300 ms tone reach the caller. The peer may still be reading the last ones when the
       // mark fires on a busy machine, so wait for them (generous deadline) instead of counting at that instant.
-      await until(() => line.heardAudioFrames - heardBefore >= 15, 10_000, `15 bot frames heard (${line.heardAudioFrames - heardBefore} so far)`);
+      await until(() => line.heardAudioFrames - heardBefore >= 15, `15 bot frames heard (${line.heardAudioFrames - heardBefore} so far)`, 10_000);
 
       // Barge-in: a long prompt is flushed; the caller stops hearing it almost at once.
       leg.play(tone(rate, 3000, 600));
-      await until(() => line.heardAudioFrames - heardBefore >= 20, 15_000, 'prompt playing');
+      await until(() => line.heardAudioFrames - heardBefore >= 20, 'prompt playing', 15_000);
       const dropped = leg.flush();
       assert.ok(dropped > 2000, `flush dropped ${dropped} ms`);
       // Frames already on the wire at the flush may still arrive (more of them when the peer lags): wait until the
@@ -117,7 +118,7 @@ for (const [media, format, rate] of transports) {
       leg.on('dtmf', (d) => legDigits.push(d));
       call.on('dtmf', (d) => callDigits.push(d));
       h.asterisk.callerDtmf(channelId, '5');
-      await until(() => legDigits.length === 1 && callDigits.length === 1, 2000, 'dtmf');
+      await until(() => legDigits.length === 1 && callDigits.length === 1, 'dtmf', 2000);
       await sleep(50);
       assert.equal(legDigits, ['5']);
       assert.equal(callDigits, ['5']);
@@ -128,7 +129,7 @@ for (const [media, format, rate] of transports) {
       await call.hangup(16);
       assert.equal(await hung, { cause: 16, causeText: 'Normal Clearing', by: 'bot' });
       await closed;
-      await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 2000, 'no channels or bridges left');
+      await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 'no channels or bridges left', 2000);
     } finally {
       await routes?.close();
       await h.close();
@@ -146,7 +147,7 @@ for (const media of ['websocket', 'audiosocket', 'rtp'] as const) {
       await h.asterisk.callerHangup(channelId);
       assert.is((await hung).by, 'caller');
       assert.is((await closed).code, 'caller_hangup');
-      await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 2000, 'clean');
+      await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 'clean', 2000);
     } finally {
       await h.close();
     }
@@ -190,9 +191,9 @@ test('openMedia({ answer }) asks for the bridge and the media channel while the 
     const opening = call.openMedia({ answer: true });
     const seen = (path: string): boolean => h.asterisk.requests.some((r) => r.path === path);
     try {
-      await until(() => seen('/ari/bridges') && seen('/ari/channels/externalMedia'), 10_000, 'bridge and externalMedia requested during the answer');
+      await until(() => seen('/ari/bridges') && seen('/ari/channels/externalMedia'), 'bridge and externalMedia requested during the answer', 10_000);
       // The media channel may already be bridged; the caller must wait for its answer.
-      await until(() => h.asterisk.requests.some((r) => r.query.channel?.includes('-media-')), 10_000, 'media channel bridged');
+      await until(() => h.asterisk.requests.some((r) => r.query.channel?.includes('-media-')), 'media channel bridged', 10_000);
       assert.not.ok(
         h.asterisk.requests.some((r) => r.path.endsWith('/addChannel') && !r.query.channel?.includes('-media-')),
         'the caller is not bridged before the answer',
@@ -237,7 +238,7 @@ test('websocket-client: nobody listening -> ChannelDestroyed cause 3 -> openMedi
     await call.openMedia().catch((err: Error) => (error = err));
     assert.ok(error);
     assert.match(error.message, /No route to destination|destroyed/);
-    await until(() => h.asterisk.liveBridgeIds().length === 0, 2000, 'bridge removed');
+    await until(() => h.asterisk.liveBridgeIds().length === 0, 'bridge removed', 2000);
   } finally {
     await h.close();
   }
@@ -262,7 +263,7 @@ test('audiosocket: nobody listening gives a clear error (Asterisk answers 500)',
     let error: Error | undefined;
     await call.openMedia().catch((err: Error) => (error = err));
     assert.match(error?.message ?? '', /internal error/);
-    await until(() => h.asterisk.liveBridgeIds().length === 0, 2000, 'bridge removed');
+    await until(() => h.asterisk.liveBridgeIds().length === 0, 'bridge removed', 2000);
   } finally {
     await h.close();
   }
@@ -276,7 +277,7 @@ test('audiosocket without in-band DTMF (older builds): the digit still reaches t
     const digits: string[] = [];
     leg.on('dtmf', (d) => digits.push(d));
     h.asterisk.callerDtmf(channelId, '7');
-    await until(() => digits.length === 1, 2000, 'digit');
+    await until(() => digits.length === 1, 'digit', 2000);
     await sleep(300);
     assert.equal(digits, ['7']);
   } finally {
@@ -304,8 +305,8 @@ test('rtp: reordered, lost and duplicated packets still give one frame per packe
     const slots0 = rtp.ticks;
     const frames0 = stats.stats.framesIn;
     h.asterisk.callerSays(channelId, tone(8000, 1000));
-    await until(() => rtp.ticks - slots0 >= 50, 10_000, 'the tone\'s 50 packet slots');
-    await until(() => stats.stats.framesIn - frames0 >= 46, 10_000, 'frames for the tone');
+    await until(() => rtp.ticks - slots0 >= 50, 'the tone\'s 50 packet slots', 10_000);
+    await until(() => stats.stats.framesIn - frames0 >= 46, 'frames for the tone', 10_000);
     await sleep(100);
     const slots = rtp.ticks - slots0;
     const frames = stats.stats.framesIn - frames0;

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HangupInfo } from '../../../src/pbx/types.ts';
-import { startHarness, until } from './harness.ts';
+import { startHarness } from './harness.ts';
+import { until } from '../../support/wait.ts';
 import type { OutboundOutcome } from './peer/fake-asterisk.ts';
 
 // Captured delays (5 s ring-out, 32 s Timer B) are replayed 20x faster.
@@ -84,7 +85,7 @@ test('outbound: stopping the adapter while ringing cancels the attempt', async (
   try {
     h.asterisk.outboundOutcome = 'no-answer';
     const pending = h.adapter.originate({ endpoint: 'PJSIP/sipp-uas', timeoutSec: 5 });
-    await until(() => h.asterisk.liveChannelIds().length === 1, 2000, 'ringing channel');
+    await until(() => h.asterisk.liveChannelIds().length === 1, 'ringing channel', 2000);
     await h.adapter.stop();
     const result = await pending;
     assert.is(result.disposition, 'cancelled');

@@ -5,7 +5,8 @@ import type { HangupInfo, TransferOutcome } from '../../../src/pbx/types.ts';
 import { AsteriskAdapter } from '../../../src/pbx/asterisk/index.ts';
 import { asteriskConfigSchema } from '../../../src/pbx/config.ts';
 import { capturingTestLog } from '../../support/run-log.ts';
-import { nextCall, rms, silent, sleep, startHarness, tone, until } from './harness.ts';
+import { nextCall, rms, silent, sleep, startHarness, tone } from './harness.ts';
+import { until } from '../../support/wait.ts';
 import { FakeAsterisk } from './peer/fake-asterisk.ts';
 
 test('malformed ARI events are logged and skipped; the adapter keeps working', async () => {
@@ -17,7 +18,7 @@ test('malformed ARI events are logged and skipped; the adapter keeps working', a
     h.asterisk.sendRawEvent('{"type":"ChannelDestroyed","channel":{"id":"x","name":"PJSIP/x","state":"Up"}}');
     h.asterisk.sendRawEvent('[1,2,3]');
     h.asterisk.sendRawEvent('{"type":"SomethingNew","foo":1}');
-    await until(() => lines.filter((l) => l.msg === 'ignoring a malformed ARI event').length === 4, 2000, 'four warnings');
+    await until(() => lines.filter((l) => l.msg === 'ignoring a malformed ARI event').length === 4, 'four warnings', 2000);
     const reasons = lines.filter((l) => l.msg === 'ignoring a malformed ARI event').map((l) => l.error as string);
     assert.match(reasons[0], /not JSON/);
     assert.match(reasons[1], /StasisStart without a valid channel/);
@@ -43,17 +44,17 @@ test('events socket dropped mid-call (1006): reconnects, the call and its media 
     const readiness: boolean[] = [];
     h.adapter.on('ready', (r) => readiness.push(r));
     h.asterisk.dropEventSockets(1006);
-    await until(() => readiness.length >= 2 && h.adapter.ready, 5000, 'reconnected');
+    await until(() => readiness.length >= 2 && h.adapter.ready, 'reconnected', 5000);
     assert.equal(readiness.slice(0, 2), [false, true]);
     assert.is(h.asterisk.eventSocketCount, 1);
     const frames: Int16Array[] = [];
     leg.on('frame', (f) => frames.push(f.slice()));
     h.asterisk.callerSays(ch.id, tone(8000, 200));
-    await until(() => frames.some((f) => rms(f) > 2000), 2000, 'caller audio after reconnect');
+    await until(() => frames.some((f) => rms(f) > 2000), 'caller audio after reconnect', 2000);
     const hung = new Promise<HangupInfo>((resolve) => call.once('hangup', resolve));
     await h.asterisk.callerHangup(ch.id);
     assert.is((await hung).by, 'caller');
-    await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 2000, 'clean');
+    await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 'clean', 2000);
   } finally {
     await h.close();
   }
@@ -74,7 +75,7 @@ test('caller hangs up while the events socket is down: reconciliation ends the c
     assert.is(info.by, 'pbx');
     assert.match(info.causeText, /disconnected/);
     assert.ok(leg.closed);
-    await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 3000, 'no orphans');
+    await until(() => h.asterisk.liveChannelIds().length === 0 && h.asterisk.liveBridgeIds().length === 0, 'no orphans', 3000);
   } finally {
     await h.close();
   }
@@ -96,7 +97,7 @@ test('Asterisk restart mid-call: shutdown hangup, refused connects, 503 while bo
     assert.is(info.by, 'pbx');
     assert.match(info.causeText, /shutting down/);
     await restarted;
-    await until(() => h.adapter.ready, 15000, 'ready after restart');
+    await until(() => h.adapter.ready, 'ready after restart', 15000);
     assert.ok(leg.closed);
     assert.ok(reasons.some((r) => r !== undefined && /ARI not connected/.test(r)), `reasons: ${JSON.stringify(reasons)}`);
     assert.equal(h.asterisk.liveChannelIds(), []);
@@ -145,7 +146,7 @@ test('ARI unreachable at start: not ready with a reason, connects when Asterisk 
     assert.is(adapter.ready, false);
     assert.match(adapter.notReadyReason ?? '', /ECONNREFUSED/);
     await asterisk.start(port);
-    await until(() => adapter.ready, 15000, 'ready once Asterisk listens');
+    await until(() => adapter.ready, 'ready once Asterisk listens', 15000);
   } finally {
     await adapter.stop();
     await asterisk.stop();
@@ -163,7 +164,7 @@ test('orphan bridges of this app are destroyed on connect', async () => {
     // Another callpilot node's bridge on the same Asterisk (its own ARI app).
     await fetch(`${h.asterisk.url}/ari/bridges?type=mixing&name=callpilot/node-b/live-call`, { method: 'POST', headers: auth });
     await h.adapter.start();
-    await until(() => h.adapter.ready, 5000, 'ready');
+    await until(() => h.adapter.ready, 'ready', 5000);
     assert.is(h.asterisk.liveBridgeIds().length, 2, 'only the foreign bridges are left');
   } finally {
     await h.close();
@@ -187,7 +188,7 @@ test('transfer to the configured dialplan target: transcript variable, continue,
     const cont = h.asterisk.requests.find((r) => r.path.endsWith('/continue'));
     assert.equal([cont?.query.context, cont?.query.extension, cont?.query.priority], ['agents', '200', '1']);
     assert.ok(leg.closed);
-    await until(() => h.asterisk.liveBridgeIds().length === 0, 2000, 'bridge gone');
+    await until(() => h.asterisk.liveBridgeIds().length === 0, 'bridge gone', 2000);
     assert.is(h.asterisk.channel(ch.id)?.inStasis, false);
   } finally {
     await h.close();

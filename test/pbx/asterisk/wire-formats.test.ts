@@ -17,7 +17,8 @@ import {
   hangupFromRequest,
 } from '../../../src/pbx/asterisk/index.ts';
 import { readFixtureText, loadCapture } from './peer/captures.ts';
-import { sleep, tone, until } from './harness.ts';
+import { sleep, tone } from './harness.ts';
+import { until } from '../../support/wait.ts';
 
 test('control messages: every plain-text and JSON message in the captures parses', () => {
   for (const file of ['external-media-websocket-ulaw.jsonl', 'external-media-websocket-json.jsonl', 'dtmf-external-media.jsonl', 'external-media-websocket-client.jsonl']) {
@@ -182,12 +183,12 @@ test('chan_websocket leg: XOFF holds bot audio, XON releases it; garbage and unk
     await sleep(200);
     assert.is(binaries, 0, 'nothing sent while XOFF');
     ws.send('MEDIA_XON');
-    await until(() => binaries >= 10, 1000, 'backlog released');
+    await until(() => binaries >= 10, 'backlog released', 1000);
     ws.send('garbage here');
     ws.send('SOMETHING_NEW foo:bar');
     ws.send('{"event":');
     ws.send(Buffer.alloc(100), { binary: true }); // not a whole frame: kept until the rest comes
-    await until(() => warnings.length >= 3, 1000, 'warnings');
+    await until(() => warnings.length >= 3, 'warnings', 1000);
     assert.ok(warnings.some((w) => /unknown event SOMETHING_NEW/.test(w)));
     assert.ok(warnings.some((w) => /not a chan_websocket control message/.test(w)));
     assert.is(leg.closed, false);
@@ -215,14 +216,14 @@ test('chan_websocket leg: JSON control format (transport_data f(json)) for marks
     await leg.waitForStart();
     leg.play(tone(8000, 60));
     leg.mark('json-mark-1');
-    await until(() => texts.some((t) => t.includes('MARK_MEDIA')), 1000, 'MARK_MEDIA');
+    await until(() => texts.some((t) => t.includes('MARK_MEDIA')), 'MARK_MEDIA', 1000);
     assert.equal(JSON.parse(texts.find((t) => t.includes('MARK_MEDIA')) as string), { command: 'MARK_MEDIA', correlation_id: 'json-mark-1' });
     const marked = new Promise<string>((resolve) => leg.once('mark', resolve));
     ws.send(JSON.stringify({ event: 'MEDIA_MARK_PROCESSED', channel_id: 'em', correlation_id: 'json-mark-1' }));
     assert.is(await marked, 'json-mark-1');
     leg.play(tone(8000, 500));
     leg.flush();
-    await until(() => texts.some((t) => t.includes('FLUSH_MEDIA')), 1000, 'FLUSH_MEDIA');
+    await until(() => texts.some((t) => t.includes('FLUSH_MEDIA')), 'FLUSH_MEDIA', 1000);
     assert.equal(JSON.parse(texts.find((t) => t.includes('FLUSH_MEDIA')) as string), { command: 'FLUSH_MEDIA' });
     const digit = new Promise<string>((resolve) => leg.once('dtmf', resolve));
     ws.send(JSON.stringify({ event: 'DTMF_END', channel_id: 'em', digit: '#' }));
