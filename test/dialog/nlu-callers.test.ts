@@ -1,9 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadFlowFile } from '../../src/dialog/flow/index.ts';
-import { isDoubtfulConsent } from '../../src/dialog/flow/session.ts';
+import { CALLER_SET_DIR, emptyScore, HELD_OUT_SET_DIR, percent, readCallerSet, scoreAnswer, stepAnswer, type SetScore } from './caller-set.ts';
 
 /*
  * Issue 12: intent understanding on utterances written as callers speak, with the errors ASR makes (homophones such
@@ -18,74 +15,30 @@ import { isDoubtfulConsent } from '../../src/dialog/flow/session.ts';
  */
 const MIN_ACCURACY = 0.93;
 const MIN_HELD_OUT_ACCURACY = 0.85;
-const flowsDir = fileURLToPath(new URL('../../configs/flows/', import.meta.url));
-const fixturesDir = fileURLToPath(new URL('./fixtures/callers/', import.meta.url));
-/** Written after the first set's figure was known, before the rules it checks were coded: how the rules generalize. */
-const heldOutDir = fileURLToPath(new URL('./fixtures/callers-heldout/', import.meta.url));
-const now = new Date('2024-05-15T10:00:00+08:00');
-const REFUSALS = new Set(['no', 'not_interested', 'refuse_pay', 'stop_calling', 'wrong_number', 'cancel_order']);
 
-interface Outcome {
-  total: number;
-  correct: number;
-  /** Correct, or another intent the step maps to the same action. */
-  sameAction: number;
-  refusalsAsConsent: string[];
-  misses: string[];
-}
-
-function evaluate(dir: string, file: string): Outcome {
-  const [flowName, lang] = file.replace(/\.tsv$/, '').split('.') as [string, string];
-  const { flow, problems } = loadFlowFile(`${flowsDir}${flowName}.${lang}.yaml`);
-  assert.ok(flow, JSON.stringify(problems));
-  const def = flow.definition;
-  const out: Outcome = { total: 0, correct: 0, sameAction: 0, refusalsAsConsent: [], misses: [] };
-  for (const line of readFileSync(`${dir}${file}`, 'utf8').split('\n')) {
-    if (!line.trim() || line.startsWith('#')) continue;
-    const [stepName, utterance, expected] = line.split('\t') as [string, string, string];
-    const step = def.steps[stepName];
-    assert.ok(step, `${file}: unknown step ${stepName}`);
-    const own = Object.keys(step.on ?? {});
-    const candidates = [...own, ...Object.keys(def.globals).filter((g) => !own.includes(g))];
-    const r = flow.classifier.classify(utterance, candidates, { now, timeZone: def.settings.timezone, threshold: def.settings.confidence_threshold });
-    let got = r.intent ?? (own.includes('any') ? 'any' : '-');
-    if (isDoubtfulConsent(step, r, undefined, def.settings.consent_min_confidence)) got = '-';
-    out.total++;
-    if (got === expected) out.correct++;
-    const on = step.on as Record<string, unknown> | undefined;
-    const actsSame = got === expected || (on?.[got] !== undefined && JSON.stringify(on[got]) === JSON.stringify(on[expected]));
-    if (actsSame) out.sameAction++;
-    if (got !== expected) out.misses.push(`${file} ${stepName}: ${utterance} -> ${got} (want ${expected})`);
-    if (got === 'yes' && REFUSALS.has(expected)) out.refusalsAsConsent.push(`${file} ${stepName}: ${utterance}`);
+function evaluateDir(dir: string): { all: SetScore; perFile: string[] } {
+  const all = emptyScore();
+  const byFile = new Map<string, SetScore>();
+  for (const line of readCallerSet(dir)) {
+    const got = stepAnswer(line, line.utterance);
+    scoreAnswer(all, line, got);
+    const own = byFile.get(line.file) ?? emptyScore();
+    scoreAnswer(own, line, got);
+    byFile.set(line.file, own);
   }
-  return out;
+  return { all, perFile: [...byFile].map(([file, o]) => `${file} ${o.correct}/${o.total}`) };
 }
 
-function evaluateDir(dir: string): { all: Outcome; perFile: string[] } {
-  const all: Outcome = { total: 0, correct: 0, sameAction: 0, refusalsAsConsent: [], misses: [] };
-  const perFile: string[] = [];
-  for (const f of readdirSync(dir).filter((name) => name.endsWith('.tsv'))) {
-    const o = evaluate(dir, f);
-    perFile.push(`${f} ${o.correct}/${o.total}`);
-    all.total += o.total;
-    all.correct += o.correct;
-    all.sameAction += o.sameAction;
-    all.refusalsAsConsent.push(...o.refusalsAsConsent);
-    all.misses.push(...o.misses);
-  }
-  return { all, perFile };
-}
-
-function report(label: string, { all, perFile }: { all: Outcome; perFile: string[] }): number {
+function report(label: string, { all, perFile }: { all: SetScore; perFile: string[] }): number {
   const accuracy = all.correct / all.total;
   if (process.env.CALLPILOT_NLU_REPORT) {
-    console.log(`${label}: accuracy ${(accuracy * 100).toFixed(1)} % (${all.correct}/${all.total}); same action ${((all.sameAction / all.total) * 100).toFixed(1)} % (${all.sameAction})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
+    console.log(`${label}: accuracy ${percent(all.correct, all.total)} (${all.correct}/${all.total}); same action ${percent(all.sameAction, all.total)} (${all.sameAction})\n${perFile.join('\n')}\n${all.misses.join('\n')}`);
   }
   return accuracy;
 }
 
 test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 93 %, no refusal read as consent', () => {
-  const result = evaluateDir(fixturesDir);
+  const result = evaluateDir(CALLER_SET_DIR);
   const accuracy = report('caller-style set', result);
   assert.ok(result.all.total >= 300, `only ${result.all.total} utterances`);
   assert.equal(result.all.refusalsAsConsent, [], 'refusals read as consent');
@@ -93,7 +46,7 @@ test('caller-style utterances with ASR errors: >= 300, intent accuracy >= 93 %, 
 });
 
 test('held-out caller-style utterances: no refusal read as consent, accuracy above its floor', () => {
-  const result = evaluateDir(heldOutDir);
+  const result = evaluateDir(HELD_OUT_SET_DIR);
   const accuracy = report('held-out set', result);
   assert.equal(result.all.refusalsAsConsent, [], 'refusals read as consent');
   assert.ok(accuracy >= MIN_HELD_OUT_ACCURACY, `accuracy ${(accuracy * 100).toFixed(1)} %; misses:\n${result.all.misses.join('\n')}`);
