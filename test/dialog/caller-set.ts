@@ -66,7 +66,8 @@ export function stepAnswer(line: Pick<CallerLine, 'flow' | 'step'>, text: string
   const step = def.steps[line.step]!;
   const { own, all } = candidates(line.flow, line.step);
   const r = line.flow.classifier.classify(text, all, { now: CALLER_SET_NOW, timeZone: def.settings.timezone, threshold: def.settings.confidence_threshold });
-  if (isDoubtfulConsent(step, r, asrConfidence, def.settings.consent_min_confidence)) return '-';
+  const clear = line.flow.classifier.opensClearly('yes', r.normalized);
+  if (isDoubtfulConsent(step, r, asrConfidence, def.settings.consent_min_confidence, clear)) return '-';
   return r.intent ?? (own.includes('any') ? 'any' : '-');
 }
 

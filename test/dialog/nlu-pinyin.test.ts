@@ -105,10 +105,28 @@ test('doubtful consent in a refusable step re-prompts; a clear yes or an unrefus
     assert.is(s.variables().last_step, 'offer', 'models without token confidences: the written yes counts');
   }
   {
+    // The tiny model's spelling of 我最近失业了，实在没钱 (no token confidences to say it is unsure).
+    const { s } = await greeting('consent word inside a misheard sentence');
+    await s.next({ kind: 'speech', text: '我钱是' });
+    assert.is(s.variables().last_step, 'greeting', 'a 是 the answer does not open with is no consent');
+  }
+  {
     const { s } = await greeting('low-confidence refusal');
     const end = await s.next({ kind: 'speech', text: '不需要', confidence: 0.3 });
     assert.is(end.kind, 'end', 'a refusal is taken even when unsure');
   }
+});
+
+test('consent is clear when the answer opens with it or ends with it after a topic, and nothing else negates', () => {
+  const clear = (t: string): boolean => zh.opensClearly('yes', zh.classify(t, step, opts).normalized);
+  for (const t of ['是的', '嗯，是的，什么时候到', '喂，对，我是', '那可以', '地址对的', '没错，就这个地址', '没问题']) assert.ok(clear(t), t);
+  // Misheard sentences the tiny model spelled with a consent word in them (said: 我最近失业了，实在没钱; 我不是陈女士;
+  // 号码换人了，我不认识他; 我搬家了，换个地址).
+  for (const t of ['我钱是', '我不楚是', '好还我不钱', '是的，不过我不需要', '我现了好']) assert.not.ok(clear(t), t);
+  const en = new IntentClassifier('en', Object.entries(builtinIntents.en).map(([n, sp]) => compileIntent(n, sp)));
+  const clearEn = (t: string): boolean => en.opensClearly('yes', en.classify(t, step, opts).normalized);
+  for (const t of ['yes', 'well yes go ahead', 'yeah that is my card']) assert.ok(clearEn(t), t);
+  for (const t of ['i do not know yes', 'yes but i do not want it']) assert.not.ok(clearEn(t), t);
 });
 
 test('A-not-A questions (有没有, 是不是, 要不要) are neither a yes nor a no; a negation said twice still is a no', () => {

@@ -200,8 +200,9 @@ export class FlowDialogSession implements DialogSession {
 
   private doubtfulConsent(step: StepDefinition, nlu: NluResult, asrConfidence: number | undefined): boolean {
     const min = this.flow.definition.settings.consent_min_confidence;
-    const doubtful = isDoubtfulConsent(step, nlu, asrConfidence, min);
-    if (doubtful) this.log.info({ text: nlu.normalized, approximate: nlu.ranked[0]?.approximate, asrConfidence }, 'doubtful consent: asking again');
+    const opensClearly = this.flow.classifier.opensClearly('yes', nlu.normalized);
+    const doubtful = isDoubtfulConsent(step, nlu, asrConfidence, min, opensClearly);
+    if (doubtful) this.log.info({ approximate: nlu.ranked[0]?.approximate, asrConfidence, opensClearly }, 'doubtful consent: asking again');
     return doubtful;
   }
 
@@ -495,14 +496,22 @@ function clockIn(at: Date, timeZone: string): string {
 }
 
 /**
- * A yes in a step where the caller could also refuse, heard only as a sound-alike or with low recognizer
- * confidence: asking again costs a turn, reading a refusal as consent costs the call (and a complaint).
+ * A yes in a step where the caller could also refuse, heard only as a sound-alike, with low recognizer confidence,
+ * or not said the way consent is given (`opensClearly`: the answer opens with it and holds no other negation; a
+ * model without token confidences gives no other sign of a misheard sentence): asking again costs a turn, reading a
+ * refusal as consent costs the call (and a complaint).
  */
-export function isDoubtfulConsent(step: Pick<StepDefinition, 'on'>, nlu: NluResult, asrConfidence: number | undefined, minConfidence: number): boolean {
+export function isDoubtfulConsent(
+  step: Pick<StepDefinition, 'on'>,
+  nlu: NluResult,
+  asrConfidence: number | undefined,
+  minConfidence: number,
+  opensClearly: boolean,
+): boolean {
   if (nlu.intent !== 'yes') return false;
   const on = step.on ?? {};
   if (!('no' in on || 'not_interested' in on || 'stop_calling' in on)) return false;
-  return nlu.ranked[0]?.approximate === true || (asrConfidence !== undefined && asrConfidence < minConfidence);
+  return !opensClearly || nlu.ranked[0]?.approximate === true || (asrConfidence !== undefined && asrConfidence < minConfidence);
 }
 
 /** Slots as text, for storage and display (numbers as the NLU read them). */

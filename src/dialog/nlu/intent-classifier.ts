@@ -146,6 +146,25 @@ export class IntentClassifier {
   }
 
   /**
+   * Whether `normalized` (a classified utterance) says `intent` the way a caller gives consent: the answer opens with
+   * one of its phrases (after 喂, 那 or "well"), or ends with one of two characters or more after its topic (地址对的,
+   * 时间可以), and nothing else in it negates. A consent word the recognizer found inside the answer (我钱是), or beside
+   * a negation the answer also holds (我不楚是; 号码换人了，我不认识他 heard as 好…我不钱), most often comes from a
+   * misrecognized sentence rather than from a yes: a step that can take a refusal asks again.
+   */
+  opensClearly(intent: string, normalized: string): boolean {
+    const phrases = this.phrasesOf(intent).map((p) => normalizePhrase(p, this.lang)).filter((p) => p.length > 0);
+    const en = this.lang === 'en';
+    let text = normalized.trim().replace(en ? /^(?:(?:hello|hi|well|oh|so|then)\s+)+/ : /^(?:喂|哦|噢|啊|那|就)+/u, '');
+    const opens = phrases.some((p) => (en ? text === p || text.startsWith(`${p} `) : text.startsWith(p)));
+    const closes = phrases.some((p) => (en ? p.includes(' ') && text.endsWith(` ${p}`) : [...p].length >= 2 && text.endsWith(p)));
+    if (!opens && !closes) return false;
+    // The intent's own phrases may hold a negator (没错, 不错, no problem): only what is left can negate.
+    for (const p of [...phrases].sort((a, b) => b.length - a.length)) text = text.split(p).join(' ');
+    return !(en ? enNegatorWord.test(` ${text} `) : zhNegatorChar.test(text));
+  }
+
+  /**
    * Classifies one utterance against the intents a step can take (`candidates`, in priority order).
    * Intents outside the candidates still claim their words; through `implies` they may count as a candidate.
    */
