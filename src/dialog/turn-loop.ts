@@ -83,6 +83,11 @@ interface Prompt {
   /** Audio-clock ms of the first hold: speech from then on may be the caller's turn. */
   firstHeldAtMs?: number;
   vadConfirmed: boolean;
+  /**
+   * Audio-clock ms when the echo guard last let caller sound pass as the bot's echo on its assumption alone (no
+   * path learned yet): the final of that speech is the caller's unless the line shows it was echo.
+   */
+  echoAssumedAtMs?: number;
   cancelled: boolean;
   endMark: string;
   finished: () => void;
@@ -104,6 +109,9 @@ export class TurnLoop {
   private readonly echo = new EchoGuard();
   private readonly onset: OnsetDetector;
   private readonly onsetFrames: number;
+  /** Consecutive caller frames in speech that the echo guard found louder than the bot's echo. */
+  private overEchoRun = 0;
+  private echoPathLogged = false;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -241,19 +249,41 @@ export class TurnLoop {
   private readonly onCallerFrame = (pcm: Int16Array): void => {
     if (this.state === 'ended') return;
     this.echo.observeCaller(pcm);
+    if (!this.echoPathLogged && this.echo.path) {
+      this.echoPathLogged = true;
+      const { delayFrames, lossDb, correlation } = this.echo.path;
+      this.o.log.info({ delayMs: delayFrames * 20, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 }, 'echo path learned');
+    }
     this.lastFrameWall = this.now();
     const onset = this.onset.push(pcm);
     // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
-    this.o.speech.push(pcm, this.echo.isEchoFrame());
+    this.o.speech.push(pcm, this.echo.echoVerdict());
+    // Over the bot's echo the onset detector sees no new rise (the echo keeps the line loud) and the VAD no new start
+    // (the echo started it): frames in speech that the guard finds louder than any echo are the caller's onset then.
+    this.overEchoRun = this.o.speech.speaking && this.echo.isOverEcho() ? this.overEchoRun + 1 : 0;
+    const overEcho = this.overEchoRun === this.onsetFrames;
     const p = this.prompt;
-    if (onset && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
+    if ((onset || overEcho) && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
       // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.
-      if (this.echo.isEchoOnset(this.onsetFrames)) this.emit({ type: 'echoIgnored', atMs: this.o.speech.nowMs });
+      if (this.echo.isEchoOnset(this.onsetFrames)) this.echoIgnored(p, this.o.speech.nowMs);
       else this.holdPrompt(p, this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs);
     } else if (p && p.held && !p.vadConfirmed && !this.o.speech.speaking && this.o.speech.nowMs - p.heldAtMs >= HOLD_CONFIRM_MS) {
       this.resumePrompt(p, 'noise');
     }
   };
+
+  /** Caller sound over the bot that the guard takes for the bot's echo: no barge-in. */
+  private echoIgnored(p: Prompt, atMs: number): void {
+    if (!this.echo.path) p.echoAssumedAtMs = atMs;
+    this.emit({ type: 'echoIgnored', atMs });
+  }
+
+  /** Whether the utterance of `e` is one the guard let pass on its assumption (see Prompt.echoAssumedAtMs). */
+  private passedOnEchoAssumption(p: Prompt, e: FinalTranscript): boolean {
+    const at = p.echoAssumedAtMs;
+    // The VAD's start may precede the energy onset a little (preroll correction): allow half a second.
+    return at !== undefined && at >= e.speechStartMs - 500 && at <= e.atMs;
+  }
 
   private mayBargeIn(p: Prompt): boolean {
     return p.bargeIn && this.o.config.bargeIn.enabled;
@@ -272,7 +302,7 @@ export class TurnLoop {
       // Speech the onset detector missed (soft onset): the VAD start is the barge-in, later.
       if (!this.mayBargeIn(p)) return;
       if (this.echo.isEcho()) {
-        this.emit({ type: 'echoIgnored', atMs: e.atMs });
+        this.echoIgnored(p, e.atMs);
         return;
       }
       this.holdPrompt(p, e.atMs);
@@ -294,9 +324,11 @@ export class TurnLoop {
     if (this.state === 'ended') return;
     this.emit({ type: 'final', ...e });
     const p = this.prompt;
-    const text = e.text.trim();
+    // An utterance the echo guard called the bot's echo from end to end is not the caller, whatever was decoded.
+    const text = e.botEcho ? '' : e.text.trim();
+    if (e.botEcho && e.text.trim() !== '') this.o.log.debug({ text: e.text }, 'final of the bot\'s echo ignored');
     if (p && p.held) {
-      const reason = this.falseBargeInReason(text);
+      const reason = e.botEcho ? 'echo' : this.falseBargeInReason(text);
       if (reason) {
         this.resumePrompt(p, reason);
         return;
@@ -309,8 +341,15 @@ export class TurnLoop {
         this.o.log.info({ text }, 'late final after a resumed hold: taking the turn');
         this.holdPrompt(p, e.speechStartMs);
         this.confirmBargeIn(p);
+      } else if (p && this.mayBargeIn(p) && this.passedOnEchoAssumption(p, e) && text !== '' && !this.falseBargeInReason(text)) {
+        // Speech the echo guard let through on its assumption (no echo path learned before it began, and none shown
+        // through it since: it was not marked botEcho) is the caller's until the line proves otherwise, e.g. a quiet
+        // 喂 over the first second of the greeting: stop the bot and take the turn.
+        this.o.log.info({ text }, 'speech over the bot without echo evidence: taking the turn');
+        this.holdPrompt(p, e.speechStartMs);
+        this.confirmBargeIn(p);
       } else {
-        // Speech the echo guard (or a no-barge-in prompt) let through while the bot talks: not a turn.
+        // A no-barge-in prompt, or the bot's echo shown on a learned path: not a turn.
         this.o.log.debug({ text }, 'final during bot speech ignored');
         return;
       }
@@ -364,7 +403,10 @@ export class TurnLoop {
     p.held = true;
     p.heldAtMs = this.o.speech.nowMs;
     p.firstHeldAtMs ??= onsetMs;
-    p.vadConfirmed = false;
+    // The VAD may already be in speech (the bot's echo started it): no new start will confirm this, so it counts now,
+    // and the transcript decides (an empty one resumes the prompt as noise).
+    p.vadConfirmed = this.o.speech.speaking;
+    this.o.log.debug({ atMs: this.o.speech.nowMs, vadSpeaking: p.vadConfirmed, echoLossDb: this.echo.assumedLossDb, echoPath: this.echo.path }, 'caller over the bot: prompt held');
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
     const promptMs = p.synthDone ? (totalSamples(p) / this.rate) * 1000 : undefined;
