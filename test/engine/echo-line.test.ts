@@ -1,16 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
-import { issueToken } from '../support/auth.ts';
+import { startDemoApp, type DemoApp } from './demo-app.ts';
 import { synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
-import { configSchema } from '../../src/config/index.ts';
 import type { CallTimelineEvent } from '../../src/dialog/index.ts';
 import { runSimulatedCall } from '../../src/pbx/index.ts';
-import { testLog } from '../support/run-log.ts';
 
 /*
  * A line that echoes the bot (no echo cancelling in the network: the bot's audio comes back 100 ms late and 10 dB
@@ -20,30 +13,14 @@ import { testLog } from '../support/run-log.ts';
  * are heard. Nothing is timed against the wall clock: the assertions use the server's timeline and the store.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-const log = testLog();
-
-let dir: string;
-let app: CallpilotApp;
-let token: string;
+let demo: DemoApp;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'callpilot-echo-line-'));
-  const config = configSchema.parse({
-    server: { host: '127.0.0.1', port: 0 },
-    log: { level: 'silent' },
-    store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'recordings') },
-    dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
-    media: { record: false },
-  });
-  app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
-  token = await issueToken(app.store, 'operator');
+  demo = await startDemoApp('echo-line');
 });
 
 test.after(async () => {
-  await app?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 test('on a line echoing the bot 10 dB down, the greeting is not held by its own echo, the answer is heard, a barge-in stops the next prompt', async () => {
@@ -57,8 +34,8 @@ test('on a line echoing the bot 10 dB down, the greeting is not held by its own 
   );
   const events: CallTimelineEvent[] = [];
   const report = await runSimulatedCall({
-    url: `${app.url.replace(/^http/, 'ws')}/media`,
-    token,
+    url: demo.mediaUrl,
+    token: demo.token,
     start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'echo-line-test' },
     // As in the turn-taking test: on a loaded machine a gap between the greeting's sentences can pass for its end.
     turns: [{ ...yes!, pauseMs: 1500 }, human!],
@@ -73,12 +50,12 @@ test('on a line echoing the bot 10 dB down, the greeting is not held by its own 
     },
   });
   // The store is written as the call ends on the server, a little after the phone hung up.
-  let call = await app.store.calls.getCall(report.callId);
+  let call = await demo.app.store.calls.getCall(report.callId);
   for (let i = 0; i < 300 && call?.status !== 'ended'; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    call = await app.store.calls.getCall(report.callId);
+    call = await demo.app.store.calls.getCall(report.callId);
   }
-  const turns = await app.store.calls.listTurns(report.callId);
+  const turns = await demo.app.store.calls.listTurns(report.callId);
   const detail = JSON.stringify({ events: events.filter((e) => e.type !== 'partial'), turns: turns.map((t) => [t.callerText, t.botText]) });
 
   // The greeting played through: nothing held it before the caller's first word, though its echo came back.
