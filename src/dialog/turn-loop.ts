@@ -324,7 +324,8 @@ export class TurnLoop {
     if (this.state === 'ended') return;
     this.emit({ type: 'final', ...e });
     const p = this.prompt;
-    // An utterance shown to be the bot's echo (on a learned path, no frame of it louder) is not the caller, whatever was decoded.
+    // An utterance shown to be the bot's echo (on a learned path, no frame of it louder) is not the caller, whatever
+    // was decoded.
     const text = e.botEcho ? '' : e.text.trim();
     if (e.botEcho && e.text.trim() !== '') this.o.log.debug({ text: e.text }, 'final of the bot\'s echo ignored');
     if (p && p.held) {
