@@ -63,6 +63,11 @@ const MIN_ECHO_WORDS_ZH = 5;
 const MIN_ECHO_WORDS_EN = 3;
 /** Near the start or end of a prompt an acknowledgement is the caller keeping up, never a request to stop. */
 const TURN_BOUNDARY_MS = 1200;
+/**
+ * How long a final of speech let pass on the echo guard's assumption waits for the line to show whether it was echo
+ * (the guard learns a path from about a second of bot talk) before it is taken as the caller's turn.
+ */
+const ASSUMED_ECHO_WAIT_MS = 1200;
 /** A final that arrives this long after a resume can still be the speech that caused the hold. */
 const LATE_FINAL_MS = 5000;
 
@@ -112,6 +117,8 @@ export class TurnLoop {
   /** Consecutive caller frames in speech that the echo guard found louder than the bot's echo. */
   private overEchoRun = 0;
   private echoPathLogged = false;
+  /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
+  private assumedFinal: { p: Prompt; e: FinalTranscript; text: string } | undefined;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -255,6 +262,7 @@ export class TurnLoop {
       this.o.log.info({ delayMs: delayFrames * 20, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 }, 'echo path learned');
     }
     this.lastFrameWall = this.now();
+    if (this.assumedFinal) this.settleAssumedFinal(this.assumedFinal);
     const onset = this.onset.push(pcm);
     // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
     this.o.speech.push(pcm, this.echo.echoVerdict());
@@ -343,18 +351,26 @@ export class TurnLoop {
         this.holdPrompt(p, e.speechStartMs);
         this.confirmBargeIn(p);
       } else if (p && this.mayBargeIn(p) && this.passedOnEchoAssumption(p, e) && text !== '' && !this.falseBargeInReason(text)) {
-        // Speech the echo guard let through on its assumption (no echo path learned before it began, and none shown
-        // through it since: it was not marked botEcho) is the caller's until the line proves otherwise, e.g. a quiet
-        // 喂 over the first second of the greeting: stop the bot and take the turn.
-        this.o.log.info({ text }, 'speech over the bot without echo evidence: taking the turn');
-        this.holdPrompt(p, e.speechStartMs);
-        this.confirmBargeIn(p);
+        // Speech the echo guard let through on its assumption (no path learned when it began, and it was not shown
+        // to be echo since: not marked botEcho). The caller's (e.g. a quiet 喂 over the first second of the greeting)
+        // unless the line shows it was echo: with no path yet, wait until the guard has had the bot talk to learn one.
+        if (!this.echo.path) {
+          this.assumedFinal = { p, e, text };
+          return;
+        }
+        this.takeAssumedTurn(p, e, text);
+        return;
       } else {
         // A no-barge-in prompt, or the bot's echo shown on a learned path: not a turn.
         this.o.log.debug({ text }, 'final during bot speech ignored');
         return;
       }
     }
+    this.speechTurn(e, text, p);
+  };
+
+  /** The caller's words of `e` (already judged not echo, not a backchannel) go to the dialog as a turn. */
+  private speechTurn(e: FinalTranscript, text: string, p: Prompt | undefined): void {
     if (text === '') {
       this.backToListening();
       return;
@@ -369,7 +385,37 @@ export class TurnLoop {
     const speechEndWall = this.wallOf(e.speechEndMs);
     const input: TurnInput = e.confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence: e.confidence };
     this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
-  };
+  }
+
+  /**
+   * A final let pass on the guard's assumption, on each caller frame: once a path is learned, dropped if its frames
+   * followed it (evidence) and taken otherwise; taken as well once the wait is over or the prompt is no longer
+   * playing, since nothing showed it was echo.
+   */
+  private settleAssumedFinal(a: { p: Prompt; e: FinalTranscript; text: string }): void {
+    const nowMs = this.o.speech.nowMs;
+    const playing = this.prompt === a.p && this.state === 'botSpeaking' && !a.p.held;
+    let echo: boolean | undefined;
+    if (this.echo.path) echo = this.echo.wasEcho(Math.ceil((nowMs - a.e.speechStartMs) / 20), Math.max(1, Math.floor((nowMs - a.e.speechEndMs) / 20)));
+    if (echo === undefined && playing && nowMs - a.e.atMs < ASSUMED_ECHO_WAIT_MS && !this.echo.path) return;
+    this.assumedFinal = undefined;
+    if (echo === true) {
+      this.o.log.debug({ text: a.text }, 'final shown to be the bot\'s echo once the path was learned: ignored');
+      return;
+    }
+    if (playing) this.takeAssumedTurn(a.p, a.e, a.text);
+    // The prompt played out meanwhile: the words answer it. Anything else (a barge-in held it, a turn is under way)
+    // has the caller's newer speech, which decides.
+    else if (this.state === 'listening') this.speechTurn(a.e, a.text, undefined);
+    else this.o.log.debug({ text: a.text }, 'final let pass as echo superseded by newer speech');
+  }
+
+  private takeAssumedTurn(p: Prompt, e: FinalTranscript, text: string): void {
+    this.o.log.info({ text }, 'speech over the bot without echo evidence: taking the turn');
+    this.holdPrompt(p, e.speechStartMs);
+    this.confirmBargeIn(p);
+    this.speechTurn(e, text, p);
+  }
 
   private readonly onDtmf = (digit: string): void => {
     if (this.state === 'ended') return;
@@ -617,6 +663,14 @@ export class TurnLoop {
   private finish(reason: LegCloseReason): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    const assumed = this.assumedFinal;
+    this.assumedFinal = undefined;
+    if (assumed) {
+      // The call ended before the line showed whether these words were echo: nothing showed they were, so they are
+      // kept as the caller's last turn (unanswered).
+      this.transcript.push(`caller: ${assumed.text}`);
+      this.o.onTurn?.(this.newTurn('speech', assumed.text, assumed.e.speechStartMs, assumed.e.speechEndMs, false));
+    }
     this.clearNoInput();
     if (this.holdTimer) clearTimeout(this.holdTimer);
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);

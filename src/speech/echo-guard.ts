@@ -237,6 +237,21 @@ export class EchoGuard {
     return false;
   }
 
+  /**
+   * Once a path is learned: whether the caller frames from `fromFramesAgo` back to `toFramesAgo` back (an utterance
+   * heard before the path was) followed it. true: echo; false: not; undefined with no path yet, or when those frames
+   * have left the guard's memory (about 1.3 s), so nothing shows it either way.
+   */
+  wasEcho(fromFramesAgo: number, toFramesAgo: number): boolean | undefined {
+    if (!this.learned || toFramesAgo < 1 || toFramesAgo > fromFramesAgo || fromFramesAgo + this.farthest >= this.size) return undefined;
+    let talking = 0;
+    for (let i = toFramesAgo; i <= fromFramesAgo; i++) {
+      if (this.louderThanEcho(i)) return false;
+      if (this.botTalkedWithin(i + this.nearest, i + this.farthest)) talking++;
+    }
+    return talking >= Math.ceil((fromFramesAgo - toFramesAgo + 1) / 2);
+  }
+
   /** No frame louder than the echo can be, and the bot talking where the path takes it from in most of them. */
   private followsPath(frames: number): boolean {
     let talking = 0;

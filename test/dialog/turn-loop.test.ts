@@ -213,13 +213,59 @@ test('speech the echo guard let pass before it learned any path is the caller\'s
   assert.ok(s.events.some((e) => e.type === 'echoIgnored'));
   assert.is(s.loop.currentState, 'botSpeaking');
   run(s, 10, 330);
-  // ...but nothing showed it was echo (the final is not marked botEcho): it is the caller's, never dropped.
+  // ...but nothing showed it was echo (the final is not marked botEcho, and the line shows no path while the bot
+  // talks on): it is the caller's, never dropped. The loop waits for the line to show it first.
   s.speech.final('喂', s.speech.nowMs - 280);
+  await settle();
+  assert.is(s.leg.flushes, 0, 'not yet: the guard has not had a second of bot talk to learn from');
+  run(s, 65);
   await settle();
   assert.is(s.leg.flushes, 1, 'the bot stops');
   assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '喂' }]);
   await s.leg.close({ code: 'caller_hangup' });
   await done;
+});
+
+test('a final of the greeting\'s echo heard before the path is learned is dropped once the line shows the path', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }], { promptFrames: 150 });
+  const done = s.loop.run();
+  await settle();
+  // The bot's audio on the wire, with a speech-like envelope, returns 60 ms later 10 dB down.
+  const env = (i: number) => 1500 + 6000 * Math.abs(Math.sin(i * 0.7) * Math.cos(i * 0.23));
+  let i = 0;
+  const play = (frames: number): void => {
+    for (const end = i + frames; i < end; i++) {
+      s.advance(20);
+      s.leg.emit('played', level(env(i)));
+      s.leg.caller(level(i >= 3 ? env(i - 3) * 0.32 : 0));
+    }
+  };
+  play(8);
+  s.speech.start(); // the VAD takes the echo's first rise for speech
+  play(20);
+  s.speech.final('你好', s.speech.nowMs - 500); // its final comes before the guard has learned anything
+  await settle();
+  play(80);
+  await settle();
+  assert.is(s.leg.flushes, 0, 'the bot was never stopped');
+  assert.equal(s.dialog.inputs, [], 'the echo was no turn');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a call ending while a final let pass as echo waits for the line keeps those words as the caller\'s turn', async () => {
+  const s = setup([{ kind: 'say', text: '您好，这里是信用卡中心' }], { promptFrames: 100 });
+  const done = s.loop.run();
+  await settle();
+  run(s, 6, 330);
+  s.speech.start();
+  run(s, 10, 330);
+  s.speech.final('喂', s.speech.nowMs - 280);
+  await settle();
+  assert.equal(s.turns, [], 'still waiting for the line');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+  assert.equal(s.turns.map((t) => t.callerText), ['喂']);
 });
 
 test('loud caller speech over the bot is not mistaken for echo', async () => {
