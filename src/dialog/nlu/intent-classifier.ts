@@ -94,6 +94,7 @@ export class IntentClassifier {
   private readonly intents: CompiledIntent[];
   private readonly index = new Map<string, number>();
   private readonly phrases: Phrase[];
+  private readonly normalizedPhrases = new Map<string, readonly string[]>();
   /** The whole of an answer that only denies (不对, 不是不是, no), from the `no` intent's words. */
   private readonly denialOnly?: RegExp;
 
@@ -153,15 +154,28 @@ export class IntentClassifier {
    * misrecognized sentence rather than from a yes: a step that can take a refusal asks again.
    */
   opensClearly(intent: string, normalized: string): boolean {
-    const phrases = this.phrasesOf(intent).map((p) => normalizePhrase(p, this.lang)).filter((p) => p.length > 0);
+    const phrases = this.consentPhrases(intent);
     const en = this.lang === 'en';
     let text = normalized.trim().replace(en ? /^(?:(?:hello|hi|well|oh|so|then)\s+)+/ : /^(?:喂|哦|噢|啊|那|就)+/u, '');
     const opens = phrases.some((p) => (en ? text === p || text.startsWith(`${p} `) : text.startsWith(p)));
     const closes = phrases.some((p) => (en ? p.includes(' ') && text.endsWith(` ${p}`) : [...p].length >= 2 && text.endsWith(p)));
     if (!opens && !closes) return false;
     // The intent's own phrases may hold a negator (没错, 不错, no problem): only what is left can negate.
-    for (const p of [...phrases].sort((a, b) => b.length - a.length)) text = text.split(p).join(' ');
+    for (const p of phrases) text = text.split(p).join(' ');
     return !(en ? enNegatorWord.test(` ${text} `) : zhNegatorChar.test(text));
+  }
+
+  /** The intent's phrases normalized as utterances are, longest first: made once per intent, not per turn. */
+  private consentPhrases(intent: string): readonly string[] {
+    let phrases = this.normalizedPhrases.get(intent);
+    if (!phrases) {
+      phrases = this.phrasesOf(intent)
+        .map((p) => normalizePhrase(p, this.lang))
+        .filter((p) => p.length > 0)
+        .sort((a, b) => b.length - a.length);
+      this.normalizedPhrases.set(intent, phrases);
+    }
+    return phrases;
   }
 
   /**
