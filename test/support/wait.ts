@@ -23,11 +23,14 @@ export function patient(ms: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` every 20 ms until it holds; throws naming `what` after `ms` (times PATIENCE). */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+/**
+ * Polls `check` every 20 ms until it holds; throws naming `what` after `ms` (times PATIENCE). A function for `what`
+ * is read at the timeout, so the message can say how far the wait got.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what: string | (() => string), ms = 20_000): Promise<void> {
   const deadline = performance.now() + patient(ms);
   while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(20);
   }
 }

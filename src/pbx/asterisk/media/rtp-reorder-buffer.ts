@@ -9,6 +9,8 @@ const RESYNC_GAP = 50;
 export class RtpReorderBuffer {
   private readonly slots: Array<Buffer | undefined>;
   private readonly lengths: Int32Array;
+  /** The sequence last released from each slot (-1: none, or given up as lost), to tell a repeat from a late packet. */
+  private readonly released: Int32Array;
   private expected = -1;
   private held = 0;
   duplicates = 0;
@@ -24,6 +26,7 @@ export class RtpReorderBuffer {
     const size = 1 << Math.ceil(Math.log2(depth + 1));
     this.slots = Array.from({ length: size }, () => undefined);
     this.lengths = new Int32Array(size).fill(-1);
+    this.released = new Int32Array(size).fill(-1);
   }
 
   /**
@@ -34,7 +37,10 @@ export class RtpReorderBuffer {
     if (this.expected < 0) this.expected = sequence;
     const ahead = (sequence - this.expected) & 0xffff;
     if (ahead >= 0x8000) {
-      this.late++;
+      // Behind the window: a copy of a packet already played is a duplicate (the network repeated it); anything
+      // else came after its slot was concealed or played, which is lateness, a different fault to report.
+      if (this.released[sequence % this.slots.length] === sequence) this.duplicates++;
+      else this.late++;
       return;
     }
     if (ahead > RESYNC_GAP) {
@@ -76,9 +82,11 @@ export class RtpReorderBuffer {
     const length = this.lengths[slot];
     if (buf && length >= 0) {
       this.lengths[slot] = -1;
+      this.released[slot] = this.expected;
       this.held--;
       emit(buf.subarray(0, length));
     } else if (allowLoss) {
+      this.released[slot] = -1;
       this.lost++;
       emit(undefined);
     } else {

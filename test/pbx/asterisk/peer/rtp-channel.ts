@@ -27,6 +27,9 @@ export class UnicastRtpChannel {
   private closed = false;
   packetsIn = 0;
   packetsOut = 0;
+  /** Packets the impairment dropped, and extra copies it sent. */
+  dropped = 0;
+  duplicated = 0;
   impairment: RtpImpairment = {};
 
   constructor(
@@ -86,7 +89,10 @@ export class UnicastRtpChannel {
 
   private emitImpaired(packet: Buffer, seq: number): void {
     const { reorderEvery, dropEvery, duplicateEvery } = this.impairment;
-    if (dropEvery && seq % dropEvery === 0) return;
+    if (dropEvery && seq % dropEvery === 0) {
+      this.dropped++;
+      return;
+    }
     if (this.held) {
       this.send(packet);
       this.send(this.held);
@@ -98,7 +104,10 @@ export class UnicastRtpChannel {
       return;
     }
     this.send(packet);
-    if (duplicateEvery && seq % duplicateEvery === 0) this.send(packet);
+    if (duplicateEvery && seq % duplicateEvery === 0) {
+      this.duplicated++;
+      this.send(packet);
+    }
   }
 
   private send(packet: Buffer): void {
