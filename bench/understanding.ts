@@ -34,6 +34,7 @@ import {
 } from '../test/dialog/caller-set.ts';
 import { SHARED_MODELS } from '../test/speech/speech-fixtures.ts';
 import { trimToVoice } from './lib/realistic.ts';
+import { LineNoise } from '../src/pbx/simulator/index.ts';
 
 const RATE = 8000;
 const FRAME = RATE / 50;
@@ -51,15 +52,9 @@ interface Heard {
 function lineAudio(voice: Int16Array, noiseDbfs: number, seed: number): Int16Array {
   const pcm = new Int16Array(((LEAD_MS + TAIL_MS) * RATE) / 1000 + voice.length);
   pcm.set(voice, (LEAD_MS * RATE) / 1000);
-  // Uniform noise of peak A has RMS A/sqrt(3); a seeded LCG keeps runs repeatable.
-  const amplitude = 32768 * Math.pow(10, noiseDbfs / 20) * Math.sqrt(3);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < pcm.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    pcm[i] = Math.max(-32768, Math.min(32767, pcm[i]! + (s / 4294967296 - 0.5) * 2 * amplitude));
-  }
+  const noisy = new LineNoise(noiseDbfs, pcm.length, seed).mix(pcm);
   const mulaw = createCodec('pcmu');
-  return mulaw.decode(mulaw.encode(pcm));
+  return mulaw.decode(mulaw.encode(noisy));
 }
 
 /** Feeds one utterance to a fresh call of the engine, a little faster than real time, and collects its finals. */

@@ -1,5 +1,6 @@
 import { MediaWebSocketClient, type MediaStartRequest } from '../../media/index.ts';
 import { FRAME_MS, samplesPerFrame } from '../../media/index.ts';
+import { LineNoise } from './line-noise.ts';
 import { LineEcho, type LineEchoOptions } from './line-echo.ts';
 
 /** One thing the simulated caller says, and when. */
@@ -244,29 +245,6 @@ export async function runSimulatedCall(opts: SimulatedCallOptions): Promise<Simu
   await waitForEnd(client, () => ended, 3000);
   await client.close();
   return { callId, turns: measurements, botBursts: bursts, connectedAt, botFrames, endReason, durationMs: performance.now() - began };
-}
-
-/** Deterministic white noise added to each outgoing frame, into a buffer of its own. */
-class LineNoise {
-  private readonly out: Int16Array;
-  private readonly amplitude: number;
-  private seed = 0x2545f491;
-
-  constructor(dbfs: number | null, frameSamples: number) {
-    this.out = new Int16Array(frameSamples);
-    // Uniform noise of peak A has RMS A/sqrt(3).
-    this.amplitude = dbfs === null ? 0 : 32768 * Math.pow(10, dbfs / 20) * Math.sqrt(3);
-  }
-
-  mix(frame: Int16Array): Int16Array {
-    if (this.amplitude === 0) return frame;
-    for (let i = 0; i < frame.length; i++) {
-      this.seed = (Math.imul(this.seed, 1664525) + 1013904223) >>> 0;
-      const v = frame[i]! + (this.seed / 4294967296 - 0.5) * 2 * this.amplitude;
-      this.out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
-    }
-    return this.out;
-  }
 }
 
 async function waitForEnd(client: MediaWebSocketClient, ended: () => boolean, ms: number): Promise<void> {
