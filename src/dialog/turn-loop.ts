@@ -63,6 +63,11 @@ const MIN_ECHO_WORDS_ZH = 5;
 const MIN_ECHO_WORDS_EN = 3;
 /** Near the start or end of a prompt an acknowledgement is the caller keeping up, never a request to stop. */
 const TURN_BOUNDARY_MS = 1200;
+/**
+ * How long a final of speech let pass on the echo guard's assumption waits for the line to show whether it was echo
+ * (the guard learns a path from about a second of bot talk) before it is taken as the caller's turn.
+ */
+const ASSUMED_ECHO_WAIT_MS = 1200;
 /** A final that arrives this long after a resume can still be the speech that caused the hold. */
 const LATE_FINAL_MS = 5000;
 
@@ -83,6 +88,11 @@ interface Prompt {
   /** Audio-clock ms of the first hold: speech from then on may be the caller's turn. */
   firstHeldAtMs?: number;
   vadConfirmed: boolean;
+  /**
+   * Audio-clock ms when the echo guard last let caller sound pass as the bot's echo on its assumption alone (no
+   * path learned yet): the final of that speech is the caller's unless the line shows it was echo.
+   */
+  echoAssumedAtMs?: number;
   cancelled: boolean;
   endMark: string;
   finished: () => void;
@@ -104,6 +114,11 @@ export class TurnLoop {
   private readonly echo = new EchoGuard();
   private readonly onset: OnsetDetector;
   private readonly onsetFrames: number;
+  /** Consecutive caller frames in speech that the echo guard found louder than the bot's echo. */
+  private overEchoRun = 0;
+  private echoPathLogged = false;
+  /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
+  private assumedFinal: { p: Prompt; e: FinalTranscript; text: string } | undefined;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -241,19 +256,42 @@ export class TurnLoop {
   private readonly onCallerFrame = (pcm: Int16Array): void => {
     if (this.state === 'ended') return;
     this.echo.observeCaller(pcm);
+    if (!this.echoPathLogged && this.echo.path) {
+      this.echoPathLogged = true;
+      const { delayFrames, lossDb, correlation } = this.echo.path;
+      this.o.log.info({ delayMs: delayFrames * 20, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 }, 'echo path learned');
+    }
     this.lastFrameWall = this.now();
+    if (this.assumedFinal) this.settleAssumedFinal(this.assumedFinal);
     const onset = this.onset.push(pcm);
     // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
-    this.o.speech.push(pcm, this.echo.isEchoFrame());
+    this.o.speech.push(pcm, this.echo.echoVerdict());
+    // Over the bot's echo the onset detector sees no new rise (the echo keeps the line loud) and the VAD no new start
+    // (the echo started it): frames in speech that the guard finds louder than any echo are the caller's onset then.
+    this.overEchoRun = this.o.speech.speaking && this.echo.isOverEcho() ? this.overEchoRun + 1 : 0;
+    const overEcho = this.overEchoRun === this.onsetFrames;
     const p = this.prompt;
-    if (onset && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
+    if ((onset || overEcho) && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
       // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.
-      if (this.echo.isEchoOnset(this.onsetFrames)) this.emit({ type: 'echoIgnored', atMs: this.o.speech.nowMs });
+      if (this.echo.isEchoOnset(this.onsetFrames)) this.echoIgnored(p, this.o.speech.nowMs);
       else this.holdPrompt(p, this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs);
     } else if (p && p.held && !p.vadConfirmed && !this.o.speech.speaking && this.o.speech.nowMs - p.heldAtMs >= HOLD_CONFIRM_MS) {
       this.resumePrompt(p, 'noise');
     }
   };
+
+  /** Caller sound over the bot that the guard takes for the bot's echo: no barge-in. */
+  private echoIgnored(p: Prompt, atMs: number): void {
+    if (!this.echo.path) p.echoAssumedAtMs = atMs;
+    this.emit({ type: 'echoIgnored', atMs });
+  }
+
+  /** Whether the utterance of `e` is one the guard let pass on its assumption (see Prompt.echoAssumedAtMs). */
+  private passedOnEchoAssumption(p: Prompt, e: FinalTranscript): boolean {
+    const at = p.echoAssumedAtMs;
+    // The VAD's start may precede the energy onset a little (preroll correction): allow half a second.
+    return at !== undefined && at >= e.speechStartMs - 500 && at <= e.atMs;
+  }
 
   private mayBargeIn(p: Prompt): boolean {
     return p.bargeIn && this.o.config.bargeIn.enabled;
@@ -272,7 +310,7 @@ export class TurnLoop {
       // Speech the onset detector missed (soft onset): the VAD start is the barge-in, later.
       if (!this.mayBargeIn(p)) return;
       if (this.echo.isEcho()) {
-        this.emit({ type: 'echoIgnored', atMs: e.atMs });
+        this.echoIgnored(p, e.atMs);
         return;
       }
       this.holdPrompt(p, e.atMs);
@@ -294,9 +332,12 @@ export class TurnLoop {
     if (this.state === 'ended') return;
     this.emit({ type: 'final', ...e });
     const p = this.prompt;
-    const text = e.text.trim();
+    // An utterance shown to be the bot's echo (on a learned path, no frame of it louder) is not the caller, whatever
+    // was decoded.
+    const text = e.botEcho ? '' : e.text.trim();
+    if (e.botEcho && e.text.trim() !== '') this.o.log.debug({ text: e.text }, 'final of the bot\'s echo ignored');
     if (p && p.held) {
-      const reason = this.falseBargeInReason(text);
+      const reason = e.botEcho ? 'echo' : this.falseBargeInReason(text);
       if (reason) {
         this.resumePrompt(p, reason);
         return;
@@ -309,12 +350,27 @@ export class TurnLoop {
         this.o.log.info({ text }, 'late final after a resumed hold: taking the turn');
         this.holdPrompt(p, e.speechStartMs);
         this.confirmBargeIn(p);
+      } else if (p && this.mayBargeIn(p) && this.passedOnEchoAssumption(p, e) && text !== '' && !this.falseBargeInReason(text)) {
+        // Speech the echo guard let through on its assumption (no path learned when it began, and it was not shown
+        // to be echo since: not marked botEcho). The caller's (e.g. a quiet 喂 over the first second of the greeting)
+        // unless the line shows it was echo: with no path yet, wait until the guard has had the bot talk to learn one.
+        if (!this.echo.path) {
+          this.assumedFinal = { p, e, text };
+          return;
+        }
+        this.takeAssumedTurn(p, e, text);
+        return;
       } else {
-        // Speech the echo guard (or a no-barge-in prompt) let through while the bot talks: not a turn.
+        // A no-barge-in prompt, or the bot's echo shown on a learned path: not a turn.
         this.o.log.debug({ text }, 'final during bot speech ignored');
         return;
       }
     }
+    this.speechTurn(e, text, p);
+  };
+
+  /** The caller's words of `e` (already judged not echo, not a backchannel) go to the dialog as a turn. */
+  private speechTurn(e: FinalTranscript, text: string, p: Prompt | undefined): void {
     if (text === '') {
       this.backToListening();
       return;
@@ -329,7 +385,37 @@ export class TurnLoop {
     const speechEndWall = this.wallOf(e.speechEndMs);
     const input: TurnInput = e.confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence: e.confidence };
     this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
-  };
+  }
+
+  /**
+   * A final let pass on the guard's assumption, on each caller frame: once a path is learned, dropped if its frames
+   * followed it (evidence) and taken otherwise; taken as well once the wait is over or the prompt is no longer
+   * playing, since nothing showed it was echo.
+   */
+  private settleAssumedFinal(a: { p: Prompt; e: FinalTranscript; text: string }): void {
+    const nowMs = this.o.speech.nowMs;
+    const playing = this.prompt === a.p && this.state === 'botSpeaking' && !a.p.held;
+    let echo: boolean | undefined;
+    if (this.echo.path) echo = this.echo.wasEcho(Math.ceil((nowMs - a.e.speechStartMs) / 20), Math.max(1, Math.floor((nowMs - a.e.speechEndMs) / 20)));
+    if (echo === undefined && playing && nowMs - a.e.atMs < ASSUMED_ECHO_WAIT_MS && !this.echo.path) return;
+    this.assumedFinal = undefined;
+    if (echo === true) {
+      this.o.log.debug({ text: a.text }, 'final shown to be the bot\'s echo once the path was learned: ignored');
+      return;
+    }
+    if (playing) this.takeAssumedTurn(a.p, a.e, a.text);
+    // The prompt played out meanwhile: the words answer it. Anything else (a barge-in held it, a turn is under way)
+    // has the caller's newer speech, which decides.
+    else if (this.state === 'listening') this.speechTurn(a.e, a.text, undefined);
+    else this.o.log.debug({ text: a.text }, 'final let pass as echo superseded by newer speech');
+  }
+
+  private takeAssumedTurn(p: Prompt, e: FinalTranscript, text: string): void {
+    this.o.log.info({ text }, 'speech over the bot without echo evidence: taking the turn');
+    this.holdPrompt(p, e.speechStartMs);
+    this.confirmBargeIn(p);
+    this.speechTurn(e, text, p);
+  }
 
   private readonly onDtmf = (digit: string): void => {
     if (this.state === 'ended') return;
@@ -364,7 +450,10 @@ export class TurnLoop {
     p.held = true;
     p.heldAtMs = this.o.speech.nowMs;
     p.firstHeldAtMs ??= onsetMs;
-    p.vadConfirmed = false;
+    // The VAD may already be in speech (the bot's echo started it): no new start will confirm this, so it counts now,
+    // and the transcript decides (an empty one resumes the prompt as noise).
+    p.vadConfirmed = this.o.speech.speaking;
+    this.o.log.debug({ atMs: this.o.speech.nowMs, vadSpeaking: p.vadConfirmed, echoLossDb: this.echo.assumedLossDb, echoPath: this.echo.path }, 'caller over the bot: prompt held');
     this.o.leg.flush();
     const stopMs = Math.max(0, this.now() - this.wallOf(onsetMs));
     const promptMs = p.synthDone ? (totalSamples(p) / this.rate) * 1000 : undefined;
@@ -574,6 +663,14 @@ export class TurnLoop {
   private finish(reason: LegCloseReason): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    const assumed = this.assumedFinal;
+    this.assumedFinal = undefined;
+    if (assumed) {
+      // The call ended before the line showed whether these words were echo: nothing showed they were, so they are
+      // kept as the caller's last turn (unanswered).
+      this.transcript.push(`caller: ${assumed.text}`);
+      this.o.onTurn?.(this.newTurn('speech', assumed.text, assumed.e.speechStartMs, assumed.e.speechEndMs, false));
+    }
     this.clearNoInput();
     if (this.holdTimer) clearTimeout(this.holdTimer);
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);

@@ -67,6 +67,13 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private finalsInFlight = 0;
   /** The open utterance has been nothing but the bot's echo so far: none of it went to the ASR. */
   private echoOnly = false;
+  /**
+   * No frame of the open utterance was shown not to be echo (whether or not echo is decoded), and `echoShown`: some
+   * were shown to be, on a learned path. Only both mark its final botEcho: frames from before a path was learned
+   * are neither, and an utterance of those alone is the caller's.
+   */
+  private utteranceEcho = false;
+  private echoShown = false;
   /** Samples (16 kHz) of utterances not decoded as echo: in all, and not yet reported to the timings. */
   private echoSkipped = 0;
   private echoSkippedUnreported = 0;
@@ -115,8 +122,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer.setContext(context);
   }
 
-  push(pcm: Int16Array, frameIsEcho = false): void {
+  push(pcm: Int16Array, echo?: boolean): void {
     if (this.closed) return;
+    const frameIsEcho = echo === true;
     const botEcho = frameIsEcho && this.o.config.asr.skipEcho;
     this.samplesIn += pcm.length;
     const nowMs = this.nowMs;
@@ -136,9 +144,17 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       if (this.endpointer.speechStarted(edge.atMs)) {
         // The bot's echo alone is not decoded (it costs ASR time and gives false partials).
         this.echoOnly = botEcho;
+        this.utteranceEcho = echo !== false;
+        this.echoShown = frameIsEcho;
         if (!botEcho) this.feedPreroll(edge.atMs, nowMs);
         fedThisFrame = true;
       }
+    }
+    // Only frames the VAD hears as speech: the caller starting in the trailing silence of an echo utterance (before
+    // its endpoint) begins the next utterance, and leaves this one the echo's.
+    if (this.vad.speaking) {
+      if (echo === false) this.utteranceEcho = false;
+      else if (frameIsEcho) this.echoShown = true;
     }
     if (this.endpointer.inUtterance && !fedThisFrame) {
       if (!this.echoOnly) this.o.asr.feed(this.o.streamId, samples, nowMs);
@@ -157,6 +173,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
       this.endpointer.speechEnded(endMs);
       this.emit('speechEnd', { atMs: endMs });
+      // The bot's echo alone: over at the VAD's end, so that a caller answering the prompt begins an utterance of
+      // their own (within the trailing wait it would join this one, whose start is the echo's).
+      const echoEnd = this.utteranceEcho && this.echoShown ? this.endpointer.endAsEcho(nowMs) : undefined;
+      if (echoEnd) this.finish(echoEnd);
     }
     if (this.turnModel) this.runTurnModel(this.turnModel, nowMs);
     this.checkEndpoint(nowMs);
@@ -222,7 +242,10 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     if (!decision) return;
     this.finish(decision);
     // Cut by maxUtteranceMs while the caller is still talking: what follows is a new utterance.
-    if (decision.reason === 'maxUtterance' && this.vad.speaking) this.endpointer.speechStarted(nowMs);
+    if (decision.reason === 'maxUtterance' && this.vad.speaking) {
+      this.endpointer.speechStarted(nowMs);
+      this.utteranceEcho = false;
+    }
   }
 
   private reportEchoSkipped(): void {
@@ -238,23 +261,24 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const heardSilenceMs = d.atMs - d.speechEndMs;
     const paddingMs = Math.max(0, this.o.config.asr.finalPaddingMs - heardSilenceMs);
     const earlyEndpoint = d.reason === 'expected';
+    const botEcho = this.utteranceEcho && this.echoShown;
     this.finalsInFlight++;
     const finalizeStarted = performance.now();
     this.o.asr.finalize(this.o.streamId, paddingMs).then(
       (final) => {
         this.finalsInFlight--;
         this.o.timings?.asrFinal((performance.now() - finalizeStarted) / 1000);
-        this.emitFinal(final.text, d, earlyEndpoint, final.confidence);
+        this.emitFinal(final.text, d, earlyEndpoint, botEcho, final.confidence);
       },
       (err: unknown) => {
         this.finalsInFlight--;
         this.log.error({ err }, 'ASR finalize failed; ending the turn without text');
-        this.emitFinal('', d, earlyEndpoint);
+        this.emitFinal('', d, earlyEndpoint, botEcho);
       },
     );
   }
 
-  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean, confidence?: number): void {
+  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean, botEcho: boolean, confidence?: number): void {
     if (this.closed) return;
     this.emit('final', {
       text,
@@ -264,6 +288,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       earlyEndpoint,
       ...(d.waitMs !== undefined ? { waitMs: d.waitMs, cues: d.cues } : {}),
       ...(confidence !== undefined ? { confidence } : {}),
+      ...(botEcho ? { botEcho: true as const } : {}),
     });
   }
 }

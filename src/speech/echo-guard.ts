@@ -3,13 +3,22 @@
  * PBX (hybrid echo, a speakerphone) rather than the caller talking over it.
  *
  * An echo path is close to linear and stable for the call: it returns the bot's audio delayed (tens to a few
- * hundred ms) and attenuated by a roughly constant echo return loss (ERL). So the guard first *learns* the path:
- * while the bot talks, the caller side's energy envelope correlates strongly with the bot's at one delay, and the
- * level difference there is the ERL. With no such correlation (most calls: the network cancels echo, the caller
- * side is just line noise) there is no echo path and nothing is ever called echo, so every barge-in is honoured.
- * With a path, sound that sits where the path puts the bot's echo (same delay, about the same loss) is echo.
+ * hundred ms) and attenuated by a roughly constant echo return loss (ERL). So the guard *learns* the path: while
+ * the bot talks (its greeting, where the caller usually listens), the caller side's energy envelope correlates
+ * strongly with the bot's at one delay, and the level difference there is the ERL. With a path, sound that sits
+ * where the path puts the bot's echo (same delay, about the same loss) is echo.
  *
- * Works on per-frame energies only (one number per 20 ms), so it costs next to nothing on the frame path.
+ * Before a path is learned the guard cannot wait: the first rise of the greeting's echo comes a delay after the
+ * bot starts, long before a second of bot talk has been seen, and holding the bot on it leaves nothing to learn
+ * from. So until then it assumes the strongest echo a line plausibly returns: the bot's loudest frame over the
+ * whole delay range, `defaultLossDb` down. Only caller sound louder than that is speech. The assumed loss rises as
+ * the line shows its echo must be weaker: at the true delay the caller side is at least as loud as the echo, so the
+ * mean level difference to the bot (the least over all delays, less a margin) is a lower bound on the ERL. On a line
+ * without echo (most calls: the network cancels it) that bound reaches the bot-to-line-noise distance within the
+ * first second of bot talk, and from then on any caller sound above the line noise is a barge-in, as before.
+ *
+ * Works on per-frame energies only (one number per 20 ms, in preallocated rings), so it costs next to nothing and
+ * allocates nothing on the frame path.
  */
 export interface EchoGuardOptions {
   /** Longest echo delay considered, in frames (default 15 = 300 ms). */
@@ -20,18 +29,53 @@ export interface EchoGuardOptions {
   minCorrelation?: number;
   /** How far from the learned loss a frame may sit and still be echo, dB (default 6). */
   lossToleranceDb?: number;
+  /**
+   * Echo return loss assumed before the line has shown a path or a bound, dB (default 6: the strongest echo a
+   * telephone hybrid is allowed to return, G.168; typical lines are 6-30 dB).
+   */
+  defaultLossDb?: number;
 }
 
 /** Only frames where the bot clearly talks (above about -35 dBFS) say anything about an echo path. */
 const BOT_TALKING_DB = 10 * Math.log10(32768 * 32768) - 35;
 const BOT_TALKING_ENERGY = Math.pow(10, BOT_TALKING_DB / 10);
-/** Echo return loss outside this range is no echo worth the name. */
+/** The strongest echo a telephone hybrid may return (G.168), and the weakest worth the name. */
 const MIN_ECHO_RETURN_LOSS_DB = 6;
 const MAX_ECHO_RETURN_LOSS_DB = 60;
+/** A path measured a little under the minimum is still one: the line noise adds to the echo it returns. */
+const MIN_MEASURED_LOSS_DB = 3;
+/**
+ * The line's noise floor falls at once to a quieter caller frame and rises by at most this much per frame (2.5 dB a
+ * second: a caller's syllables never lift it, their gaps pull it back down). The caller side is the echo *plus*
+ * this noise, so a frame within NOISE_HEADROOM_DB of the floor is never taken for someone talking over the echo,
+ * however weak the path.
+ */
+const NOISE_RISE_DB = 0.05;
+const NOISE_HEADROOM_DB = 6;
+/** Caller frames before the floor is trusted: a caller talking from the call's first frame is not line noise. */
+const NOISE_SETTLE_FRAMES = 25;
 /** Frames examined when the VAD (not the onset detector) reports speech over the bot. */
 const SPEECH_WINDOW_FRAMES = 10;
 /** The path is re-estimated every this many caller frames while the bot talks. */
 const LEARN_EVERY_FRAMES = 5;
+/**
+ * Bot and caller frames reach the server on their own 20 ms clocks, so the echo of one bot frame lands a frame
+ * early or late now and then: a learned path takes the loudest bot frame this many frames either side of its delay.
+ */
+const DELAY_JITTER_FRAMES = 2;
+/** A window may move a learned path only if it shows the new one about as clearly (correlation) as the old. */
+const RELEARN_MARGIN = 0.05;
+/** Bot frames waiting for their caller frame, at most (160 ms). */
+const PENDING_BOT_FRAMES = 8;
+/** Bot-talking frames (at every delay) that the lower bound on the loss is taken over: 200 ms of bot talk. */
+const MIN_BOUND_FRAMES = 10;
+/** Taken off the measured bound: frames straddling a syllable's onset return less of the bot than its level says. */
+const BOUND_MARGIN_DB = 3;
+/**
+ * Before a path is learned, how far a caller frame may sit above the assumed strongest echo and still be echo, dB.
+ * Small: the assumed echo is already the loudest bot frame over the whole delay range.
+ */
+const UNLEARNED_TOLERANCE_DB = 3;
 
 export interface EchoPath {
   delayFrames: number;
@@ -51,8 +95,19 @@ export class EchoGuard {
   /** Index of the next slot; both rings advance together on caller frames (the call's clock). */
   private head = 0;
   private frames = 0;
-  private pendingBotEnergy = 0;
+  /** Bot frames (their energies) not yet matched with a caller frame, oldest first: a small preallocated queue. */
+  private readonly pendingBot = new Float64Array(PENDING_BOT_FRAMES);
+  private pendingHead = 0;
+  private pendingCount = 0;
+  /** The caller side's noise floor, dB (energy); undefined before the first caller frame. */
+  private noiseDb: number | undefined;
   private learned: EchoPath | undefined;
+  /** The delays (frames) the echo may come back at: the learned one give or take jitter, or the whole range. */
+  private nearest = 0;
+  private farthest: number;
+  /** The least echo return loss the line can have, as far as it has shown (until a path is learned). */
+  private lossBound: number;
+  private readonly defaultLoss: number;
   private readonly xs: Float64Array;
   private readonly ys: Float64Array;
 
@@ -60,33 +115,55 @@ export class EchoGuard {
     this.maxDelay = opts.maxDelayFrames ?? 15;
     this.learnFrames = opts.learnFrames ?? 50;
     this.size = this.maxDelay + this.learnFrames + 1;
+    this.farthest = this.maxDelay;
     this.botDb = new Float64Array(this.size);
     this.callerDb = new Float64Array(this.size);
     this.botTalking = new Uint8Array(this.size);
     this.minCorrelation = opts.minCorrelation ?? 0.7;
     this.tolerance = opts.lossToleranceDb ?? 6;
+    this.defaultLoss = opts.defaultLossDb ?? MIN_ECHO_RETURN_LOSS_DB;
+    this.lossBound = this.defaultLoss;
     this.xs = new Float64Array(this.learnFrames);
     this.ys = new Float64Array(this.learnFrames);
   }
 
   /** The echo path learned so far, if the caller side has shown one. */
-  get path(): EchoPath | undefined {
+  get path(): Readonly<EchoPath> | undefined {
     return this.learned;
+  }
+
+  /**
+   * The echo return loss the guard works with, dB: the learned path's, or until then the least the line can have
+   * (`defaultLossDb`, raised as the caller side shows its echo is weaker).
+   */
+  get assumedLossDb(): number {
+    return this.learned ? this.learned.lossDb : this.lossBound;
   }
 
   /** A bot frame left on the wire. */
   observeBot(pcm: Int16Array): void {
-    // Bot and caller frames tick at the same 20 ms rate but not in lockstep: keep the loudest bot frame until the
-    // next caller frame fixes its slot.
-    const e = meanSquare(pcm);
-    if (e > this.pendingBotEnergy) this.pendingBotEnergy = e;
+    // Bot and caller frames tick at the same 20 ms rate but not in lockstep: two bot frames can fall between two
+    // caller frames and none between the next two. The phone plays them one per tick, in order, so the guard
+    // matches them one per caller frame, in order. A backlog beyond the queue was a stall: its oldest frame goes.
+    if (this.pendingCount === PENDING_BOT_FRAMES) {
+      this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
+      this.pendingCount--;
+    }
+    this.pendingBot[(this.pendingHead + this.pendingCount) % PENDING_BOT_FRAMES] = meanSquare(pcm);
+    this.pendingCount++;
   }
 
   /** A caller frame arrived. */
   observeCaller(pcm: Int16Array): void {
-    const bot = this.pendingBotEnergy;
-    this.pendingBotEnergy = 0;
-    this.callerDb[this.head] = toDb(meanSquare(pcm));
+    let bot = 0;
+    if (this.pendingCount > 0) {
+      bot = this.pendingBot[this.pendingHead]!;
+      this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
+      this.pendingCount--;
+    }
+    const callerDb = toDb(meanSquare(pcm));
+    this.noiseDb = this.noiseDb === undefined || callerDb < this.noiseDb ? callerDb : Math.min(callerDb, this.noiseDb + NOISE_RISE_DB);
+    this.callerDb[this.head] = callerDb;
     this.botDb[this.head] = toDb(bot);
     this.botTalking[this.head] = bot > BOT_TALKING_ENERGY ? 1 : 0;
     this.head = (this.head + 1) % this.size;
@@ -108,47 +185,94 @@ export class EchoGuard {
   }
 
   /**
-   * Whether the newest caller frames are the bot's echo and nothing else, so the recognizer need not decode them.
-   * False from the first frame louder than the path predicts (the caller talking over the bot), and wherever the
-   * path carried too little of the bot's audio to explain the sound.
+   * Whether the newest caller frame is louder than the bot's echo can be (and than the line's noise): someone talks.
+   * Unlike `!isEchoFrame()`, false for quiet frames where the bot said nothing the path could carry.
+   */
+  isOverEcho(): boolean {
+    return this.louderThanEcho(1);
+  }
+
+  /**
+   * Whether the newest caller frame is the bot's echo: true only on a learned path (the caller side has been seen to
+   * follow the bot's audio: correlation evidence), false from the first frame louder than any echo (the caller
+   * talking over the bot) and where nothing the bot said could explain the sound, undefined before a path is learned
+   * for a frame the assumed strongest echo could explain. Over the whole memory (about 1.3 s): pauses between a
+   * prompt's sentences stay echo while nobody talks.
+   */
+  echoVerdict(): boolean | undefined {
+    if (this.louderThanEcho(1) || !this.botTalkedWithin(1 + this.nearest, this.size - 1)) return false;
+    return this.learned ? true : undefined;
+  }
+
+  /**
+   * Whether the newest caller frame is the bot's echo and nothing else on a learned path, so the recognizer need not
+   * decode it. Never on the assumption alone: that may be a quiet caller talking over the greeting.
    */
   isEchoFrame(): boolean {
-    const path = this.learned;
-    if (!path || this.louderThanPath(1, path)) return false;
-    // Over the whole memory (about 1.3 s): pauses between a prompt's sentences stay echo while nobody talks.
-    for (let i = 1; i + path.delayFrames < this.size; i++) {
-      if (this.botTalking[this.slot(i + path.delayFrames)] === 1) return true;
+    return this.echoVerdict() === true;
+  }
+
+  /**
+   * Whether the caller frame `framesAgo` is louder than the echo can be: the loudest bot frame the path may have
+   * carried to it (at the learned delay, give or take the jitter of frames on the wire; before a path is learned,
+   * anywhere in the delay range) less the loss. Where the bot was quiet the path returns at most what it returns
+   * of the quietest talking frame, so a caller starting in a gap between the bot's words is caught as well.
+   */
+  private louderThanEcho(framesAgo: number): boolean {
+    let botDb = BOT_TALKING_DB;
+    for (let d = this.nearest; d <= this.farthest && framesAgo + d < this.size; d++) {
+      const at = this.slot(framesAgo + d);
+      if (this.botTalking[at] === 1 && this.botDb[at]! > botDb) botDb = this.botDb[at]!;
     }
+    const echoDb = botDb - (this.learned ? this.learned.lossDb - this.tolerance : this.lossBound - UNLEARNED_TOLERANCE_DB);
+    const callerDb = this.callerDb[this.slot(framesAgo)]!;
+    if (callerDb <= echoDb) return false;
+    // The caller side is the echo plus the line's noise: within the noise's own spread of its floor is no talker.
+    return this.frames <= NOISE_SETTLE_FRAMES || this.noiseDb === undefined || callerDb > this.noiseDb + NOISE_HEADROOM_DB;
+  }
+
+  /** Whether the bot talked in any of the frames `from` to `to` frames before the newest caller frame. */
+  private botTalkedWithin(from: number, to: number): boolean {
+    for (let i = from; i <= to && i < this.size; i++) if (this.botTalking[this.slot(i)] === 1) return true;
     return false;
   }
 
   /**
-   * Whether the caller frame `framesAgo` is louder than the path returns of the bot's frame at its delay: someone
-   * talks on top of the echo. Where the bot was quiet the path returns at most what it returns of the quietest
-   * talking frame, so a caller starting in a gap between the bot's words is caught as well.
+   * Once a path is learned: whether the caller frames from `fromFramesAgo` back to `toFramesAgo` back (an utterance
+   * heard before the path was) followed it. true: echo; false: not; undefined with no path yet, or when those frames
+   * have left the guard's memory (about 1.3 s), so nothing shows it either way.
    */
-  private louderThanPath(framesAgo: number, path: EchoPath): boolean {
-    const at = this.slot(framesAgo + path.delayFrames);
-    const botDb = this.botTalking[at] === 1 ? this.botDb[at]! : BOT_TALKING_DB;
-    return this.callerDb[this.slot(framesAgo)]! > botDb - path.lossDb + this.tolerance;
+  wasEcho(fromFramesAgo: number, toFramesAgo: number): boolean | undefined {
+    if (!this.learned || toFramesAgo < 1 || toFramesAgo > fromFramesAgo || fromFramesAgo + this.farthest >= this.size) return undefined;
+    let talking = 0;
+    for (let i = toFramesAgo; i <= fromFramesAgo; i++) {
+      if (this.louderThanEcho(i)) return false;
+      if (this.botTalkedWithin(i + this.nearest, i + this.farthest)) talking++;
+    }
+    return talking >= Math.ceil((fromFramesAgo - toFramesAgo + 1) / 2);
   }
 
+  /** No frame louder than the echo can be, and the bot talking where the path takes it from in most of them. */
   private followsPath(frames: number): boolean {
-    const path = this.learned;
-    if (!path) return false;
     let talking = 0;
     for (let i = 1; i <= frames; i++) {
-      if (this.botTalking[this.slot(i + path.delayFrames)] !== 1) continue;
-      talking++;
-      if (this.louderThanPath(i, path)) return false;
+      if (this.louderThanEcho(i)) return false;
+      if (this.botTalkedWithin(i + this.nearest, i + this.farthest)) talking++;
     }
     // Sound while the path carried none of the bot's audio cannot be its echo.
     return talking >= Math.ceil(frames / 2);
   }
 
-  /** Finds the delay at which the caller side's envelope follows the bot's, over the last second of bot talk. */
+  /**
+   * Finds the delay at which the caller side's envelope follows the bot's, over the last second of bot talk. With
+   * none, raises the lower bound on the loss: at the echo's true delay each caller frame is at least as loud as
+   * the echo, so the mean level difference there is at most the loss; not knowing the delay, the least over all.
+   */
   private learn(): void {
-    let best: EchoPath | undefined;
+    let bestDelay = -1;
+    let bestLoss = 0;
+    let bestR = 0;
+    let leastLoss = Infinity;
     for (let delay = 0; delay <= this.maxDelay; delay++) {
       let n = 0;
       let lossSum = 0;
@@ -160,14 +284,37 @@ export class EchoGuard {
         lossSum += this.xs[n]! - this.ys[n]!;
         n++;
       }
-      if (n < this.learnFrames / 2) continue;
+      if (n < MIN_BOUND_FRAMES) {
+        // Too little bot talk seen at this delay to bound the loss there (nor, then, at all).
+        leastLoss = -Infinity;
+        continue;
+      }
       const loss = lossSum / n;
-      if (loss < MIN_ECHO_RETURN_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) continue;
+      if (loss < leastLoss) leastLoss = loss;
+      if (n < this.learnFrames / 2) continue;
+      if (loss < MIN_MEASURED_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) continue;
       const r = pearson(this.xs, this.ys, n);
-      if (r >= this.minCorrelation && (!best || r > best.correlation)) best = { delayFrames: delay, lossDb: loss, correlation: r };
+      if (r >= this.minCorrelation && (bestDelay < 0 || r > bestR)) {
+        bestDelay = delay;
+        bestLoss = loss;
+        bestR = r;
+      }
     }
-    // Keep a learned path through stretches that show none (the caller talking over the bot hides it).
-    if (best) this.learned = best;
+    // The path is stable for the call: keep it through stretches that show none, and through windows that show
+    // another less clearly than it was shown (the caller talking over the bot, frames arriving out of step on a
+    // busy machine: the bench saw a 100 ms path replaced by a 280 ms one, 22 dB down, that let the echo through).
+    const current = this.learned;
+    if (bestDelay >= 0 && (!current || bestR >= current.correlation - RELEARN_MARGIN)) {
+      // One object for the call, updated in place: this runs on the frame path.
+      const path = (this.learned ??= { delayFrames: 0, lossDb: 0, correlation: 0 });
+      path.delayFrames = bestDelay;
+      path.lossDb = bestLoss;
+      path.correlation = bestR;
+      this.nearest = Math.max(0, bestDelay - DELAY_JITTER_FRAMES);
+      this.farthest = Math.min(this.maxDelay, bestDelay + DELAY_JITTER_FRAMES);
+    }
+    // The path is stable for the call, so the bound only rises (the caller talking over the bot lowers a window's).
+    else if (leastLoss - BOUND_MARGIN_DB > this.lossBound) this.lossBound = Math.min(MAX_ECHO_RETURN_LOSS_DB, leastLoss - BOUND_MARGIN_DB);
   }
 
   private slot(framesAgo: number): number {

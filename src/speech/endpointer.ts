@@ -21,7 +21,8 @@ export interface EndpointerOptions {
   capMs?: number;
 }
 
-export type EndpointReason = 'silence' | 'expected' | 'maxUtterance';
+/** `echo`: the utterance was the bot's own echo from end to end, ended with the VAD's end (nothing to wait for). */
+export type EndpointReason = 'silence' | 'expected' | 'maxUtterance' | 'echo';
 
 /**
  * How long after the VAD's speech end the streaming ASR may still add words it heard before that end (its chunk
@@ -174,6 +175,15 @@ export class Endpointer {
     if (this.partialMatches && !this.heardByAsrOnly && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');
     if (silence >= this.o.trailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'silence');
     return undefined;
+  }
+
+  /**
+   * Ends the utterance now, at its last speech end, if the VAD is not in speech: its audio was the bot's echo alone,
+   * so no trailing silence can tell anything, and left open it would take in the caller's answer to the prompt.
+   */
+  endAsEcho(nowMs: number): EndpointDecision | undefined {
+    if (!this.active || this.speaking) return undefined;
+    return this.decide(this.lastEndMs, nowMs, 'echo');
   }
 
   private resetPartial(): void {

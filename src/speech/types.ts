@@ -30,15 +30,22 @@ export interface FinalTranscript {
   cues?: EndOfTurnCue[];
   /** Mean token confidence (0..1) when the recognizer reports per-token probabilities; absent otherwise. */
   confidence?: number;
+  /**
+   * The echo guard called every frame of the utterance the bot's own echo: whatever the text (with
+   * `speech.asr.skipEcho` off it is decoded, often into words of the prompt), it is not the caller talking.
+   */
+  botEcho?: true;
 }
 
 /** One call's listening side. Feed it caller frames; it emits speech events. */
 export interface CallSpeech extends EventEmitter<CallSpeechEvents> {
   /**
-   * Feed one 20 ms frame of caller PCM16 at the rate given when created. Not retained. `botEcho`: the echo guard
-   * calls this frame the bot's own echo; while an utterance has been nothing else, the ASR does not decode it.
+   * Feed one 20 ms frame of caller PCM16 at the rate given when created. Not retained. `echo`: the echo guard's
+   * verdict on this frame. true: the bot's own echo on a learned path (while an utterance has been nothing else,
+   * the ASR does not decode it, and an utterance of such frames is marked `botEcho`); false: not echo; undefined:
+   * not known (no path learned yet, or no guard).
    */
-  push(pcm: Int16Array, botEcho?: boolean): void;
+  push(pcm: Int16Array, echo?: boolean): void;
   /** Answers the current dialog step expects: the endpointer ends the turn early when the transcript matches one. */
   setExpected(phrases: string[]): void;
   /** What the step waiting for the caller expects (kind of answer, phrases): drives the dynamic end of turn. */

@@ -10,10 +10,10 @@ const config = {
   bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false },
 };
 
-function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number } = {}) {
+function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number; promptFrames?: number } = {}) {
   const leg = new ScriptedLeg();
   const speech = new ScriptedSpeech();
-  const speaker = new ToneSpeaker();
+  const speaker = new ToneSpeaker(opts.promptFrames);
   const dialog = new ListDialog(actions);
   const events: CallTimelineEvent[] = [];
   const turns: TurnSummary[] = [];
@@ -162,6 +162,110 @@ test('the bot hearing its own prompt back (echo) does not interrupt it once the 
   assert.ok(s.events.some((e) => e.type === 'echoIgnored'));
   await s.leg.close({ code: 'caller_hangup' });
   await done;
+});
+
+test('a caller talking over the echo while the VAD is already in speech (on the echo) is held until the transcript decides', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }, { kind: 'say', text: '好的' }], { minSpeechMs: 0 });
+  const done = s.loop.run();
+  await settle();
+  run(s, 6, 330); // the prompt's echo, 10 dB down
+  s.speech.start(); // the VAD takes the echo for speech; the guard calls it echo
+  assert.is(s.leg.flushes, 0);
+  assert.ok(s.events.some((e) => e.type === 'echoIgnored'));
+  run(s, 2, 3000); // the caller, louder than any echo: the bot pauses; no new VAD start will come
+  assert.is(s.leg.flushes, 1);
+  run(s, 20, 3000); // the caller talks on, the VAD still in the utterance the echo began
+  s.speech.speaking = false; // the VAD's end; the endpointer waits for the end of the turn
+  run(s, 15); // past HOLD_CONFIRM_MS since the hold, no transcript yet
+  assert.not.ok(s.events.some((e) => e.type === 'resume'), 'not resumed as noise: the VAD was in speech at the hold');
+  s.speech.final('转人工', 0);
+  await settle();
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '转人工' }]);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a final the echo guard marked as the bot\'s own echo is not a turn, whatever its text', async () => {
+  const s = setup([{ kind: 'say', text: '您好，请问您现在方便吗' }, { kind: 'say', text: '好的' }], { noInputTimeoutMs: 10_000 });
+  const done = s.loop.run();
+  await settle();
+  while (s.leg.tick()) s.advance(20);
+  await settle();
+  assert.is(s.loop.currentState, 'listening', 'the prompt played out');
+  // With speech.asr.skipEcho off the echo's tail is decoded, and its final comes after the prompt ended.
+  s.speech.emit('final', { text: '请问您现在方便吗', speechStartMs: 0, speechEndMs: s.speech.nowMs, atMs: s.speech.nowMs, earlyEndpoint: false, botEcho: true });
+  await settle();
+  assert.equal(s.dialog.inputs, [], 'the dialog never saw it');
+  assert.is(s.loop.currentState, 'listening');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('speech the echo guard let pass before it learned any path is the caller\'s turn when its final comes (a quiet 喂 over the greeting)', async () => {
+  const s = setup([{ kind: 'say', text: '您好，这里是信用卡中心' }, { kind: 'say', text: '好的' }], { promptFrames: 100 });
+  const done = s.loop.run();
+  await settle();
+  // A caller about 10 dB under the bot, on a line without echo: as loud as the strongest echo a line may return,
+  // so the guard, with no path learned yet, does not let it stop the bot...
+  run(s, 6, 330);
+  s.speech.start();
+  assert.is(s.leg.flushes, 0, 'no barge-in on the assumption');
+  assert.ok(s.events.some((e) => e.type === 'echoIgnored'));
+  assert.is(s.loop.currentState, 'botSpeaking');
+  run(s, 10, 330);
+  // ...but nothing showed it was echo (the final is not marked botEcho, and the line shows no path while the bot
+  // talks on): it is the caller's, never dropped. The loop waits for the line to show it first.
+  s.speech.final('喂', s.speech.nowMs - 280);
+  await settle();
+  assert.is(s.leg.flushes, 0, 'not yet: the guard has not had a second of bot talk to learn from');
+  run(s, 65);
+  await settle();
+  assert.is(s.leg.flushes, 1, 'the bot stops');
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '喂' }]);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a final of the greeting\'s echo heard before the path is learned is dropped once the line shows the path', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }], { promptFrames: 150 });
+  const done = s.loop.run();
+  await settle();
+  // The bot's audio on the wire, with a speech-like envelope, returns 60 ms later 10 dB down.
+  const env = (i: number) => 1500 + 6000 * Math.abs(Math.sin(i * 0.7) * Math.cos(i * 0.23));
+  let i = 0;
+  const play = (frames: number): void => {
+    for (const end = i + frames; i < end; i++) {
+      s.advance(20);
+      s.leg.emit('played', level(env(i)));
+      s.leg.caller(level(i >= 3 ? env(i - 3) * 0.32 : 0));
+    }
+  };
+  play(8);
+  s.speech.start(); // the VAD takes the echo's first rise for speech
+  play(20);
+  s.speech.final('你好', s.speech.nowMs - 500); // its final comes before the guard has learned anything
+  await settle();
+  play(80);
+  await settle();
+  assert.is(s.leg.flushes, 0, 'the bot was never stopped');
+  assert.equal(s.dialog.inputs, [], 'the echo was no turn');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('a call ending while a final let pass as echo waits for the line keeps those words as the caller\'s turn', async () => {
+  const s = setup([{ kind: 'say', text: '您好，这里是信用卡中心' }], { promptFrames: 100 });
+  const done = s.loop.run();
+  await settle();
+  run(s, 6, 330);
+  s.speech.start();
+  run(s, 10, 330);
+  s.speech.final('喂', s.speech.nowMs - 280);
+  await settle();
+  assert.equal(s.turns, [], 'still waiting for the line');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+  assert.equal(s.turns.map((t) => t.callerText), ['喂']);
 });
 
 test('loud caller speech over the bot is not mistaken for echo', async () => {

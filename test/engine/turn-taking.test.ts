@@ -1,17 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCallpilot, type CallpilotApp } from '../../src/app.ts';
-import { issueToken } from '../support/auth.ts';
+import { startDemoApp, type DemoApp } from './demo-app.ts';
 import { synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
-import { configSchema } from '../../src/config/index.ts';
 import type { CallTimelineEvent } from '../../src/dialog/index.ts';
 import { runSimulatedCall, type CallerTurn } from '../../src/pbx/index.ts';
 import { trimToVoice } from '../../bench/lib/realistic.ts';
-import { testLog } from '../support/run-log.ts';
 
 /*
  * Issue 12 through the whole engine: real espeak caller voice over G.711 on the media WebSocket, Silero VAD, the
@@ -20,31 +13,14 @@ import { testLog } from '../support/run-log.ts';
  * Nothing here is timed against the wall clock: the assertions use the server's audio-clock timeline.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-const log = testLog();
-
-let dir: string;
-let app: CallpilotApp;
-/** Operator token: the media WebSocket needs credentials. */
-let token: string;
+let demo: DemoApp;
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'callpilot-eot-'));
-  const config = configSchema.parse({
-    server: { host: '127.0.0.1', port: 0 },
-    log: { level: 'silent' },
-    store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'recordings') },
-    dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
-    media: { record: false },
-  });
-  app = await startCallpilot(config, { log, modelsRoot: MODELS, cwd: REPO_ROOT });
-  token = await issueToken(app.store, 'operator');
+  demo = await startDemoApp('eot');
 });
 
 test.after(async () => {
-  await app?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 /** One caller turn made of pieces with silences between them (the pause is part of the turn). */
@@ -69,8 +45,8 @@ async function pausedTurn(pieces: string[], pauseMs: number): Promise<CallerTurn
 async function call(turns: CallerTurn[]): Promise<{ events: CallTimelineEvent[]; report: Awaited<ReturnType<typeof runSimulatedCall>> }> {
   const events: CallTimelineEvent[] = [];
   const report = await runSimulatedCall({
-    url: `${app.url.replace(/^http/, 'ws')}/media`,
-    token,
+    url: demo.mediaUrl,
+    token: demo.token,
     start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'eot-test' },
     turns,
     hangupAfterQuietMs: 1500,

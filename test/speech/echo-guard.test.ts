@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EchoGuard } from '../../src/speech/index.ts';
+import { EchoGuard, OnsetDetector } from '../../src/speech/index.ts';
 
 /** A frame of a 440 Hz tone at the given amplitude. */
 function frame(amplitude: number): Int16Array {
@@ -51,13 +51,19 @@ test('learns an echo path (delay and loss) from the caller side following the bo
   assert.ok(guard.isEchoOnset(2));
 });
 
-test('no echo path on a line that does not follow the bot: nothing is echo, however quiet', () => {
+test('no echo path on a line that does not follow the bot: the line shows how weak any echo must be', () => {
   const guard = new EchoGuard();
   const bot = envelope(80);
-  feed(guard, bot, otherTalker(80).map((a) => 80 + a / 40)); // faint, well under the bot, its own shape
+  const faint = otherTalker(80).map((a) => 80 + a / 40); // faint, well under the bot, its own shape
+  feed(guard, bot, faint);
   assert.is(guard.path, undefined);
-  assert.not.ok(guard.isEcho());
+  // At any delay the caller side sits some 30 dB under the bot: an echo, if any, is at least that much weaker.
+  assert.ok(guard.assumedLossDb > 20, `assumed loss ${guard.assumedLossDb}`);
+  // So a caller talking at an ordinary level over the bot is speech, frame one of it.
+  feed(guard, envelope(3, 80), [2000, 2500, 2000]);
   assert.not.ok(guard.isEchoOnset(2));
+  assert.not.ok(guard.isEcho());
+  assert.not.ok(guard.isEchoFrame());
 });
 
 test('line noise, then a word, over a talking bot is a barge-in, not echo', () => {
@@ -97,6 +103,169 @@ test('nothing is echo while the bot is silent, and a steady tone shows no path t
   const tone = new EchoGuard();
   feed(tone, new Array(80).fill(5000), new Array(80).fill(400));
   assert.is(tone.path, undefined, 'a flat envelope proves nothing: barge-ins are honoured');
+});
+
+/** Line noise: a pseudo-random hiss of about `dbfs` RMS, the same every run. */
+function hiss(dbfs: number, seed: number): Int16Array {
+  const rms = 32768 * Math.pow(10, dbfs / 20);
+  const pcm = new Int16Array(160);
+  let x = seed >>> 0;
+  for (let i = 0; i < pcm.length; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    pcm[i] = Math.round((x / 4294967296 - 0.5) * rms * Math.sqrt(12));
+  }
+  return pcm;
+}
+
+/** Sums frames sample by sample (into a new frame), clipped as a line would. */
+function mix(...frames: Int16Array[]): Int16Array {
+  const out = new Int16Array(160);
+  for (let i = 0; i < out.length; i++) {
+    let v = 0;
+    for (const f of frames) v += f[i]!;
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(v)));
+  }
+  return out;
+}
+
+function scaled(pcm: Int16Array, gain: number): Int16Array {
+  return pcm.map((v) => Math.round(v * gain));
+}
+
+/**
+ * One bot prompt (starting from silence, as a greeting does) on a line that returns it `delay` frames late and
+ * `lossDb` down over -50 dBFS line noise, with `caller` frames (by index) mixed in. The guard is asked what the
+ * turn loop asks at every frame; returns its verdicts.
+ */
+function playLine(opts: { delay: number; lossDb?: number; frames: number; botFrames?: number; caller?: (i: number) => Int16Array | undefined }) {
+  const guard = new EchoGuard();
+  const onset = new OnsetDetector({ frames: 3 });
+  const bot = envelope(opts.botFrames ?? opts.frames).map((a) => frame(a));
+  const gain = opts.lossDb === undefined ? 0 : Math.pow(10, -opts.lossDb / 20);
+  const silent = new Int16Array(160);
+  const verdicts: { frame: number; onset: boolean; echoOnset: boolean; echo: boolean; echoFrame: boolean; verdict: boolean | undefined; learned: boolean }[] = [];
+  for (let i = 0; i < opts.frames; i++) {
+    guard.observeBot(bot[i] ?? silent);
+    const echo = i >= opts.delay ? scaled(bot[i - opts.delay] ?? silent, gain) : silent;
+    const pcm = mix(echo, hiss(-50, i + 1), opts.caller?.(i) ?? silent);
+    guard.observeCaller(pcm);
+    verdicts.push({
+      frame: i,
+      onset: onset.push(pcm),
+      echoOnset: guard.isEchoOnset(3),
+      echo: guard.isEcho(),
+      echoFrame: guard.isEchoFrame(),
+      verdict: guard.echoVerdict(),
+      learned: guard.path !== undefined,
+    });
+  }
+  return { guard, verdicts };
+}
+
+for (const delay of [1, 5, 10, 14]) {
+  for (const lossDb of [6, 10, 20, 30]) {
+    test(`an echo ${delay * 20} ms late and ${lossDb} dB down never stops the bot, from the prompt's first frame; its path is learned`, () => {
+      const { guard, verdicts } = playLine({ delay, lossDb, frames: 120 });
+      // Every rise the onset detector sees (what would pause the bot) is called echo, the first ones included,
+      // before any path was learned.
+      const onsets = verdicts.filter((v) => v.onset);
+      if (lossDb <= 20) assert.ok(onsets.length > 0, 'the echo rises above the line noise');
+      for (const v of onsets) assert.ok(v.echoOnset, `onset at frame ${v.frame} taken for speech`);
+      // Nor does the VAD's speech (the echo) count. Frames are called echo (not decoded, an utterance of them no
+      // turn) only once the path is learned: before, they are "not known", never "not echo".
+      for (const v of verdicts.slice(delay + 12)) {
+        assert.ok(v.echo, `frame ${v.frame}: VAD speech taken for the caller`);
+        assert.is(v.echoFrame, v.learned, `frame ${v.frame}: echo frame ${v.echoFrame} with a path learned ${v.learned}`);
+        assert.is(v.verdict, v.learned ? true : undefined, `frame ${v.frame}: verdict ${v.verdict}`);
+      }
+      if (lossDb <= 20) {
+        assert.ok(guard.path, 'a path is learned');
+        assert.is(guard.path!.delayFrames, delay);
+        assert.ok(Math.abs(guard.path!.lossDb - lossDb) < 2, `loss ${guard.path!.lossDb}`);
+      } else {
+        // 30 dB down the echo is at the line noise: the guard may not find its shape, but knows it is weak.
+        assert.ok(guard.assumedLossDb >= 20, `assumed loss ${guard.assumedLossDb}`);
+      }
+    });
+  }
+}
+
+test('double talk before the path is learned: a caller clearly louder than the strongest plausible echo is speech at once', () => {
+  // The caller starts 100 ms into the greeting, on a line with a strong echo (8 dB, 100 ms), at twice the bot's level.
+  const voice = otherTalker(60).map((a) => frame(4000 + a));
+  const { guard, verdicts } = playLine({ delay: 5, lossDb: 8, frames: 20, botFrames: 60, caller: (i) => (i >= 5 ? voice[i] : undefined) });
+  assert.is(guard.path, undefined, 'too early to have learned the path');
+  const first = verdicts.find((v) => v.onset && v.frame >= 5);
+  assert.ok(first, 'the caller is an onset');
+  assert.not.ok(first!.echoOnset, 'the caller pauses the bot');
+  assert.not.ok(verdicts.at(-1)!.echo);
+  assert.not.ok(verdicts.at(-1)!.echoFrame, 'the caller is decoded');
+  assert.is(verdicts.at(-1)!.verdict, false, 'louder than any echo: shown not to be echo');
+});
+
+test('double talk after the path is learned: the caller at the bot\'s own level over its echo is speech, frame one', () => {
+  const voice = otherTalker(200).map((a) => frame(1500 + a));
+  const start = 100;
+  const { guard, verdicts } = playLine({ delay: 5, lossDb: 12, frames: 130, caller: (i) => (i >= start ? voice[i] : undefined) });
+  assert.ok(guard.path, 'learned during the first 2 s of the prompt');
+  assert.ok(verdicts.slice(0, start).every((v) => !v.onset || v.echoOnset), 'no barge-in before the caller');
+  const first = verdicts.find((v) => v.frame >= start && !v.echoFrame);
+  assert.ok(first && first.frame <= start + 1, `decoded from the caller's first frame: ${first?.frame}`);
+  assert.not.ok(verdicts[start + 2]!.echoOnset, 'an onset there pauses the bot');
+  assert.not.ok(verdicts.at(-1)!.echo, 'the VAD start is a barge-in too');
+});
+
+test('no echo: after the first half second of the prompt the guard knows, and a word at an ordinary level is a barge-in', () => {
+  const word = [580, 900, 1500, 1200, 700].map((a) => frame(a)); // about -35 to -27 dBFS: a soft-spoken word
+  const { guard, verdicts } = playLine({ delay: 0, frames: 45, caller: (i) => (i >= 40 ? word[i - 40] : undefined) });
+  assert.is(guard.path, undefined);
+  assert.ok(guard.assumedLossDb > 20, `assumed loss ${guard.assumedLossDb}`);
+  const onset = verdicts.find((v) => v.onset);
+  assert.ok(onset && onset.frame >= 40 && !onset.echoOnset, `the word pauses the bot: ${JSON.stringify(onset)}`);
+  assert.not.ok(verdicts.at(-1)!.echo);
+  assert.not.ok(verdicts[onset!.frame]!.echoFrame, 'decoded');
+  // Line noise alone while the bot talks is never an onset, so nothing was held or taken for echo before.
+  assert.ok(verdicts.slice(0, 40).every((v) => !v.onset));
+});
+
+test('bot frames reaching the server in pairs (two between one pair of caller frames, none between the next) are matched one per caller frame', () => {
+  const guard = new EchoGuard();
+  const bot = envelope(120).map((a) => frame(a));
+  const onset = new OnsetDetector({ frames: 3 });
+  const silent = new Int16Array(160);
+  for (let i = 0; i < bot.length; i++) {
+    // The wire plays bot frame i at tick i; the server saw frames i and i + 1 together, at even ticks.
+    if (i % 2 === 0) {
+      guard.observeBot(bot[i]!);
+      if (bot[i + 1]) guard.observeBot(bot[i + 1]!);
+    }
+    const pcm = mix(i >= 5 ? scaled(bot[i - 5]!, 0.3) : silent, hiss(-50, i + 1));
+    guard.observeCaller(pcm);
+    if (onset.push(pcm)) assert.ok(guard.isEchoOnset(3), `onset at frame ${i} taken for speech`);
+    if (i > 20) assert.ok(guard.isEcho() && guard.echoVerdict() !== false, `frame ${i}`);
+    if (guard.path) assert.ok(guard.isEchoFrame(), `frame ${i}: echo on the learned path`);
+  }
+  assert.is(guard.path?.delayFrames, 5);
+});
+
+test('isOverEcho: a quiet line after the bot stopped is neither echo nor a talker; the caller is', () => {
+  const { guard } = playLine({ delay: 5, lossDb: 10, frames: 150, botFrames: 60 });
+  assert.ok(guard.path);
+  assert.not.ok(guard.isEchoFrame(), 'no bot talk left to echo');
+  assert.not.ok(guard.isOverEcho(), 'line noise is nobody talking');
+  guard.observeCaller(frame(3000));
+  assert.ok(guard.isOverEcho());
+});
+
+test('a learned path stays put through a stretch that shows another less clearly (double talk, frames out of step)', () => {
+  const guard = new EchoGuard();
+  const bot = envelope(200);
+  const other = otherTalker(200);
+  // 1.6 s of a clean 100 ms, 10 dB path; then the caller side follows the bot 260 ms late under a talker of its own.
+  const caller = bot.map((a, i) => (i < 80 ? (i >= 5 ? bot[i - 5]! * 0.32 : 0) : bot[i - 13]! * 0.08 + other[i]! * 0.05) + 20);
+  feed(guard, bot, caller);
+  assert.is(guard.path?.delayFrames, 5);
+  assert.ok(Math.abs(guard.path!.lossDb - 10) < 1.5, `loss ${guard.path!.lossDb}`);
 });
 
 test.run();

@@ -112,7 +112,8 @@ async function play(prompt: Int16Array, callerFrame: number, skipEcho: boolean):
       botStopped = true;
       run.bargeInMs = ((f + 1) * FRAME) / 8;
     }
-    call.push(caller, echoFrame);
+    // As the turn loop does: the guard's verdict, "not known" before a path is learned.
+    call.push(caller, guard.echoVerdict());
     if (f % 5 === 4) await new Promise((r) => setTimeout(r, 2));
   }
   // The caller's turn ends in the silence after it; wait for its final (the echo's may have come before).
@@ -156,6 +157,16 @@ test('the echo alone is not decoded; a caller answering in a pause of the prompt
   );
   assert.ok(skipping.skippedMs >= 500, `echo skipped: ${skipping.skippedMs} ms`);
   assert.ok(Math.abs(skipping.reportedSeconds * 1000 - skipping.skippedMs) < 1, `reported ${skipping.reportedSeconds} s`);
+  // With the skip or without, an utterance of the echo alone is marked so (the turn loop takes no turn from it,
+  // whatever was decoded), and the caller's is not.
+  for (const run of [skipping, decodingAll]) {
+    const echoFinals = run.finals.filter((f) => f.speechEndMs < callerMs);
+    const detail = JSON.stringify(run.finals);
+    assert.ok(echoFinals.length > 0 && echoFinals.every((f) => f.botEcho === true), `echo finals marked: ${detail}`);
+    // ...and ended at the VAD's end, not after a trailing wait (a caller answering in it would join the echo's).
+    assert.ok(echoFinals.every((f) => f.waitMs === undefined && f.atMs - f.speechEndMs < 600), `echo finals at once: ${detail}`);
+    assert.ok(run.finals.filter((f) => f.speechEndMs > callerMs).every((f) => f.botEcho === undefined), `caller finals not: ${detail}`);
+  }
   // The caller's words are all there.
   assert.ok(skipping.bargeInMs !== undefined && skipping.bargeInMs >= callerMs, 'the guard stopped calling it echo when the caller spoke');
   assert.ok(callerText(skipping, callerMs).includes(callerRow.decoded), `caller said "${callerRow.decoded}", heard "${callerText(skipping, callerMs)}"`);
