@@ -353,12 +353,10 @@ export class TurnLoop {
       } else if (p && this.mayBargeIn(p) && this.passedOnEchoAssumption(p, e) && text !== '' && !this.falseBargeInReason(text)) {
         // Speech the echo guard let through on its assumption (no path learned when it began, and it was not shown
         // to be echo since: not marked botEcho). The caller's (e.g. a quiet 喂 over the first second of the greeting)
-        // unless the line shows it was echo: with no path yet, wait until the guard has had the bot talk to learn one.
-        if (!this.echo.path) {
-          this.assumedFinal = { p, e, text };
-          return;
-        }
-        this.takeAssumedTurn(p, e, text);
+        // unless the line shows it was echo: with no path yet, wait until the guard has had the bot talk to learn one;
+        // with one learned since the speech began, its frames are judged on it now.
+        this.assumedFinal = { p, e, text };
+        this.settleAssumedFinal(this.assumedFinal);
         return;
       } else {
         // A no-barge-in prompt, or the bot's echo shown on a learned path: not a turn.

@@ -30,6 +30,12 @@ export interface EchoGuardOptions {
   /** How far from the learned loss a frame may sit and still be echo, dB (default 6). */
   lossToleranceDb?: number;
   /**
+   * Caller frames (and the bot frames they were matched with) kept for judging an utterance once a path is learned,
+   * default 850 (17 s: the longest utterance the endpointer allows by default, 15 s, and its wait). The greeting's
+   * echo can run on as one utterance for seconds before the path that shows it was echo is learned.
+   */
+  historyFrames?: number;
+  /**
    * Echo return loss assumed before the line has shown a path or a bound, dB (default 6: the strongest echo a
    * telephone hybrid is allowed to return, G.168; typical lines are 6-30 dB).
    */
@@ -84,8 +90,8 @@ export interface EchoPath {
 }
 
 export class EchoGuard {
-  private readonly botDb: Float64Array;
-  private readonly callerDb: Float64Array;
+  private readonly botDb: Float32Array;
+  private readonly callerDb: Float32Array;
   private readonly botTalking: Uint8Array;
   private readonly size: number;
   private readonly maxDelay: number;
@@ -114,10 +120,10 @@ export class EchoGuard {
   constructor(opts: EchoGuardOptions = {}) {
     this.maxDelay = opts.maxDelayFrames ?? 15;
     this.learnFrames = opts.learnFrames ?? 50;
-    this.size = this.maxDelay + this.learnFrames + 1;
+    this.size = this.maxDelay + Math.max(this.learnFrames, opts.historyFrames ?? 850) + 1;
     this.farthest = this.maxDelay;
-    this.botDb = new Float64Array(this.size);
-    this.callerDb = new Float64Array(this.size);
+    this.botDb = new Float32Array(this.size);
+    this.callerDb = new Float32Array(this.size);
     this.botTalking = new Uint8Array(this.size);
     this.minCorrelation = opts.minCorrelation ?? 0.7;
     this.tolerance = opts.lossToleranceDb ?? 6;
@@ -196,11 +202,11 @@ export class EchoGuard {
    * Whether the newest caller frame is the bot's echo: true only on a learned path (the caller side has been seen to
    * follow the bot's audio: correlation evidence), false from the first frame louder than any echo (the caller
    * talking over the bot) and where nothing the bot said could explain the sound, undefined before a path is learned
-   * for a frame the assumed strongest echo could explain. Over the whole memory (about 1.3 s): pauses between a
+   * for a frame the assumed strongest echo could explain. Over the learning window (about 1.3 s): pauses between a
    * prompt's sentences stay echo while nobody talks.
    */
   echoVerdict(): boolean | undefined {
-    if (this.louderThanEcho(1) || !this.botTalkedWithin(1 + this.nearest, this.size - 1)) return false;
+    if (this.louderThanEcho(1) || !this.botTalkedWithin(1 + this.nearest, this.maxDelay + this.learnFrames)) return false;
     return this.learned ? true : undefined;
   }
 
@@ -240,7 +246,7 @@ export class EchoGuard {
   /**
    * Once a path is learned: whether the caller frames from `fromFramesAgo` back to `toFramesAgo` back (an utterance
    * heard before the path was) followed it. true: echo; false: not; undefined with no path yet, or when those frames
-   * have left the guard's memory (about 1.3 s), so nothing shows it either way.
+   * have left the guard's history (`historyFrames`), so nothing shows it either way.
    */
   wasEcho(fromFramesAgo: number, toFramesAgo: number): boolean | undefined {
     if (!this.learned || toFramesAgo < 1 || toFramesAgo > fromFramesAgo || fromFramesAgo + this.farthest >= this.size) return undefined;

@@ -268,4 +268,27 @@ test('a learned path stays put through a stretch that shows another less clearly
   assert.ok(Math.abs(guard.path!.lossDb - 10) < 1.5, `loss ${guard.path!.lossDb}`);
 });
 
+test('an utterance that began before the path was learned is judged on it afterwards, however long it ran', () => {
+  // The greeting's echo, 10 dB down, 100 ms late, ran on as one 3.6 s utterance from 0.2 s into the call: longer than
+  // the second of bot talk the path is learned over.
+  const bot = envelope(200);
+  const echo = echoOf(bot, 5, 0.32);
+  const guard = new EchoGuard();
+  feed(guard, bot, echo);
+  assert.ok(guard.path, 'the path is learned');
+  assert.is(guard.wasEcho(190, 10), true, 'all of it followed the path');
+
+  // The same line, but the caller talks over the bot's echo from 0.4 s to 2.4 s: not echo.
+  const talking = echo.map((level, i) => (i >= 20 && i < 120 ? level + otherTalker(200)[i]! * 2 : level));
+  const overTalked = new EchoGuard();
+  feed(overTalked, bot, talking);
+  assert.is(overTalked.wasEcho(190, 10), false, 'the caller talking over it is not echo');
+
+  // Frames older than the guard keeps cannot be judged either way.
+  const forgetful = new EchoGuard({ historyFrames: 100 });
+  feed(forgetful, bot, echo);
+  assert.is(forgetful.wasEcho(190, 10), undefined);
+  assert.is(forgetful.wasEcho(90, 10), true);
+});
+
 test.run();
