@@ -337,7 +337,7 @@ export class TurnLoop {
     const text = e.botEcho ? '' : e.text.trim();
     if (e.botEcho && e.text.trim() !== '') this.o.log.debug({ text: e.text }, 'final of the bot\'s echo ignored');
     if (p && p.held) {
-      const reason = e.botEcho ? 'echo' : this.falseBargeInReason(text);
+      const reason = e.botEcho || this.followedEchoPath(e) ? 'echo' : this.falseBargeInReason(text);
       if (reason) {
         this.resumePrompt(p, reason);
         return;
@@ -394,7 +394,7 @@ export class TurnLoop {
     const nowMs = this.o.speech.nowMs;
     const playing = this.prompt === a.p && this.state === 'botSpeaking' && !a.p.held;
     let echo: boolean | undefined;
-    if (this.echo.path) echo = this.echo.wasEcho(Math.ceil((nowMs - a.e.speechStartMs) / 20), Math.max(1, Math.floor((nowMs - a.e.speechEndMs) / 20)));
+    if (this.echo.path) echo = this.echo.wasEcho(...this.framesAgo(a.e, nowMs));
     if (echo === undefined && playing && nowMs - a.e.atMs < ASSUMED_ECHO_WAIT_MS && !this.echo.path) return;
     this.assumedFinal = undefined;
     if (echo === true) {
@@ -406,6 +406,22 @@ export class TurnLoop {
     // has the caller's newer speech, which decides.
     else if (this.state === 'listening') this.speechTurn(a.e, a.text, undefined);
     else this.o.log.debug({ text: a.text }, 'final let pass as echo superseded by newer speech');
+  }
+
+  /** The utterance of `e` as caller frames ago: from its first to its last. */
+  private framesAgo(e: FinalTranscript, nowMs: number): [number, number] {
+    return [Math.ceil((nowMs - e.speechStartMs) / 20), Math.max(1, Math.floor((nowMs - e.speechEndMs) / 20))];
+  }
+
+  /**
+   * Whether the utterance that held the bot followed the learned echo path after all (a few frames out of step
+   * under load can hold it): then it was the bot's echo and the prompt resumes.
+   */
+  private followedEchoPath(e: FinalTranscript): boolean {
+    if (!this.echo.path) return false;
+    const followed = this.echo.wasEcho(...this.framesAgo(e, this.o.speech.nowMs)) === true;
+    if (followed) this.o.log.debug({ text: e.text }, 'the speech that held the bot followed the echo path: resuming');
+    return followed;
   }
 
   private takeAssumedTurn(p: Prompt, e: FinalTranscript, text: string): void {

@@ -83,6 +83,11 @@ const BOUND_MARGIN_DB = 3;
  */
 const UNLEARNED_TOLERANCE_DB = 3;
 
+/** Judging a past utterance on a learned path: at most this many consecutive frames (80 ms) may be louder... */
+const MAX_LOUDER_RUN_FRAMES = 4;
+/** ...and at most this share of all its frames. */
+const MAX_LOUDER_SHARE = 0.1;
+
 export interface EchoPath {
   delayFrames: number;
   lossDb: number;
@@ -245,17 +250,26 @@ export class EchoGuard {
 
   /**
    * Once a path is learned: whether the caller frames from `fromFramesAgo` back to `toFramesAgo` back (an utterance
-   * heard before the path was) followed it. true: echo; false: not; undefined with no path yet, or when those frames
-   * have left the guard's history (`historyFrames`), so nothing shows it either way.
+   * heard before the path was, or one that held the bot) followed it. true: echo; false: not; undefined with no path
+   * yet, or when those frames have left the guard's history (`historyFrames`), so nothing shows it either way.
+   * A few frames louder than the path allows do not make it speech: on a loaded machine bot and caller frames reach
+   * the server out of step now and then, and a syllable of the echo then rises a frame or two before the bot frame
+   * it came from is matched. A talker over the echo is louder for whole syllables (well over 80 ms).
    */
   wasEcho(fromFramesAgo: number, toFramesAgo: number): boolean | undefined {
     if (!this.learned || toFramesAgo < 1 || toFramesAgo > fromFramesAgo || fromFramesAgo + this.farthest >= this.size) return undefined;
+    const frames = fromFramesAgo - toFramesAgo + 1;
     let talking = 0;
+    let louder = 0;
+    let louderRun = 0;
     for (let i = toFramesAgo; i <= fromFramesAgo; i++) {
-      if (this.louderThanEcho(i)) return false;
+      if (this.louderThanEcho(i)) {
+        louder++;
+        if (++louderRun > MAX_LOUDER_RUN_FRAMES) return false;
+      } else louderRun = 0;
       if (this.botTalkedWithin(i + this.nearest, i + this.farthest)) talking++;
     }
-    return talking >= Math.ceil((fromFramesAgo - toFramesAgo + 1) / 2);
+    return louder <= frames * MAX_LOUDER_SHARE && talking >= Math.ceil(frames / 2);
   }
 
   /** No frame louder than the echo can be, and the bot talking where the path takes it from in most of them. */

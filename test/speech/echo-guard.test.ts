@@ -291,4 +291,21 @@ test('an utterance that began before the path was learned is judged on it afterw
   assert.is(forgetful.wasEcho(90, 10), true);
 });
 
+test('judging a past utterance, a blip out of step is still echo; a word over it is not', () => {
+  const bot = envelope(200);
+  const echo = echoOf(bot, 5, 0.32);
+  const judge = (caller: number[]): boolean | undefined => {
+    const guard = new EchoGuard();
+    feed(guard, bot, caller);
+    return guard.wasEcho(190, 10);
+  };
+  // Three frames of the echo a syllable early (frames out of step on a loaded machine): louder than the path allows
+  // there, but not for a syllable's length.
+  const blip = echo.map((level, i) => (i >= 100 && i < 103 ? 9000 : level));
+  assert.is(judge(blip), true);
+  // The caller says one short word (160 ms) over the echo.
+  const word = echo.map((level, i) => (i >= 100 && i < 108 ? 9000 : level));
+  assert.is(judge(word), false);
+});
+
 test.run();
