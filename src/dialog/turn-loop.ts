@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AudioLeg, LegCloseReason } from '../media/index.ts';
+import { FRAME_MS, type AudioLeg, type LegCloseReason } from '../media/index.ts';
 import type { CallSpeech, FinalTranscript, Speaker } from '../speech/index.ts';
 import { EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
@@ -71,6 +71,13 @@ const ASSUMED_ECHO_WAIT_MS = 1200;
 /** A final that arrives this long after a resume can still be the speech that caused the hold. */
 const LATE_FINAL_MS = 5000;
 
+/** A final of speech let pass on the echo guard's assumption, with the prompt it came over and its words. */
+interface AssumedFinal {
+  p: Prompt;
+  e: FinalTranscript;
+  text: string;
+}
+
 /** A prompt being spoken: its audio is kept so a false barge-in (backchannel, echo, noise) can resume it. */
 interface Prompt {
   id: number;
@@ -118,7 +125,7 @@ export class TurnLoop {
   private overEchoRun = 0;
   private echoPathLogged = false;
   /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
-  private assumedFinal: { p: Prompt; e: FinalTranscript; text: string } | undefined;
+  private assumedFinal: AssumedFinal | undefined;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -390,12 +397,11 @@ export class TurnLoop {
    * followed it (evidence) and taken otherwise; taken as well once the wait is over or the prompt is no longer
    * playing, since nothing showed it was echo.
    */
-  private settleAssumedFinal(a: { p: Prompt; e: FinalTranscript; text: string }): void {
+  private settleAssumedFinal(a: AssumedFinal): void {
     const nowMs = this.o.speech.nowMs;
     const playing = this.prompt === a.p && this.state === 'botSpeaking' && !a.p.held;
-    let echo: boolean | undefined;
-    if (this.echo.path) echo = this.echo.wasEcho(...this.framesAgo(a.e, nowMs));
-    if (echo === undefined && playing && nowMs - a.e.atMs < ASSUMED_ECHO_WAIT_MS && !this.echo.path) return;
+    if (!this.echo.path && playing && nowMs - a.e.atMs < ASSUMED_ECHO_WAIT_MS) return;
+    const echo = this.echo.path ? this.echo.wasEcho(...this.framesAgo(a.e, nowMs)) : undefined;
     this.assumedFinal = undefined;
     if (echo === true) {
       this.o.log.debug({ text: a.text }, 'final shown to be the bot\'s echo once the path was learned: ignored');
@@ -410,7 +416,7 @@ export class TurnLoop {
 
   /** The utterance of `e` as caller frames ago: from its first to its last. */
   private framesAgo(e: FinalTranscript, nowMs: number): [number, number] {
-    return [Math.ceil((nowMs - e.speechStartMs) / 20), Math.max(1, Math.floor((nowMs - e.speechEndMs) / 20))];
+    return [Math.ceil((nowMs - e.speechStartMs) / FRAME_MS), Math.max(1, Math.floor((nowMs - e.speechEndMs) / FRAME_MS))];
   }
 
   /**
