@@ -17,8 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CallTimelineEvent } from '../src/dialog/index.ts';
 import { runSimulatedCall } from '../src/pbx/index.ts';
+import { ModelNotFoundError } from '../src/speech/index.ts';
 import {
   MODEL_DIRS,
+  asrModelSetting,
   appendResults,
   distribution,
   fetchServerMetrics,
@@ -122,7 +124,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
   const server = await startServer({
     repoRoot,
     port: opts.port,
-    asrModel: MODEL_DIRS[model],
+    asrModel: asrModelSetting(model),
     workDir,
     record: opts.record,
     modelDirs: [sharedModels],
@@ -133,6 +135,10 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
       CALLPILOT_DIALOG_DEFAULT_FLOW: 'realistic',
       ...opts.serverEnv,
     },
+  }).catch((err: unknown) => {
+    // Nothing was started then, so the scratch folder is empty; any other failure leaves the server's log there.
+    if (err instanceof ModelNotFoundError) rmSync(workDir, { recursive: true, force: true });
+    throw err;
   });
   const sampler = startProcSampler(server.pid, 500);
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -329,4 +335,9 @@ function markdown(levels: readonly RealisticLevel[]): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2)).catch((err: unknown) => {
+  // A model that is not installed is the user's to fix: its message names the folders searched and the pull command.
+  if (!(err instanceof ModelNotFoundError)) throw err;
+  console.error(err.message);
+  return 2;
+});

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { CallTimelineEvent } from '../src/dialog/index.ts';
 import {
   MODEL_DIRS,
+  asrModelSetting,
   appendResults,
   breakdownLine,
   fetchServerMetrics,
@@ -98,7 +99,7 @@ async function runOne(model: BenchModel, n: number, opts: BenchOptions, voices: 
   console.log(`[${model} × ${n}] starting server (scratch ${workDir}) ...`);
   let server;
   try {
-    server = await startServer({ repoRoot, port: opts.port, asrModel: MODEL_DIRS[model], workDir, record: opts.record, modelDirs: [sharedModels], logLevel: opts.logLevel, turnModel: opts.turnModel });
+    server = await startServer({ repoRoot, port: opts.port, asrModel: asrModelSetting(model), workDir, record: opts.record, modelDirs: [sharedModels], logLevel: opts.logLevel, turnModel: opts.turnModel });
   } catch (err) {
     rmSync(workDir, { recursive: true, force: true });
     return { ...base, error: firstLine(err) };

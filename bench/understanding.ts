@@ -5,7 +5,7 @@
  * read by the flow step as a call would read it. Reported beside the same set read from its written text, so what
  * the recognizer loses is apart from what the rules miss.
  *
- *   node --import tsx bench/understanding.ts [--model tiny|cost-proxy] [--set callers|heldout|all] [--noise-dbfs -55] [--verbose] [--dump FILE]
+ *   node --import tsx bench/understanding.ts [--model tiny|cost-proxy|NAME|FOLDER] [--set callers|heldout|all] [--noise-dbfs -55] [--verbose] [--dump FILE]
  *
  * "First final" is what the engine acts on: the step reads the first turn the endpointer closes, and a caller who
  * pauses mid-answer has the rest read by the next step. "All finals" joins every final of the utterance: what the
@@ -34,6 +34,7 @@ import {
 } from '../test/dialog/caller-set.ts';
 import { SHARED_MODELS } from '../test/speech/speech-fixtures.ts';
 import { trimToVoice } from './lib/realistic.ts';
+import { asrModelSetting } from './lib/args.ts';
 import { LineNoise } from '../src/pbx/simulator/index.ts';
 
 const RATE = 8000;
@@ -41,7 +42,6 @@ const FRAME = RATE / 50;
 const LEAD_MS = 400;
 /** Longer than the endpointer's cap, so every utterance's last final is in before the call closes. */
 const TAIL_MS = 2000;
-const MODELS = { tiny: 'callpilot-tiny-zh-en', 'cost-proxy': 'callpilot-cost-proxy' } as const;
 
 interface Heard {
   finals: string[];
@@ -97,8 +97,8 @@ async function main(): Promise<void> {
       dump: { type: 'string' },
     },
   });
-  const model = MODELS[values.model as keyof typeof MODELS];
-  if (!model) throw new Error(`--model: tiny or cost-proxy, not ${values.model}`);
+  // A released model (`zh-en` once pulled) is read the same way; the engine's lookup names what it searched.
+  const model = asrModelSetting(values.model);
   const sets = values.set === 'callers' ? [CALLER_SET_DIR] : values.set === 'heldout' ? [HELD_OUT_SET_DIR] : [CALLER_SET_DIR, HELD_OUT_SET_DIR];
   if (values.set !== 'all' && values.set !== 'callers' && values.set !== 'heldout') throw new Error(`--set: callers, heldout or all, not ${values.set}`);
   const noiseDbfs = Number(values['noise-dbfs']);

@@ -2,7 +2,12 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { envVarName } from '../../src/config/index.ts';
 
-export type BenchModel = 'tiny' | 'cost-proxy';
+/**
+ * An ASR model the server under test loads: `tiny` and `cost-proxy` (the two in ../shared/models), or any other
+ * model the product can load, by registry name or alias (`zh-en`, installed by `callpilot models pull`) or by
+ * folder. The figures the test models cannot give (a released model's own latency and accuracy) are measured so.
+ */
+export type BenchModel = string;
 
 /** What one `npm run bench` invocation should do. */
 export interface BenchOptions {
@@ -39,10 +44,15 @@ export interface BenchOptions {
 
 export const DEFAULT_CALLS: readonly number[] = [1, 20, 50, 100];
 
-export const MODEL_DIRS: Readonly<Record<BenchModel, string>> = {
+export const MODEL_DIRS: Readonly<Record<'tiny' | 'cost-proxy', string>> = {
   tiny: 'callpilot-tiny-zh-en',
   'cost-proxy': 'callpilot-cost-proxy',
 };
+
+/** What the server's `speech.asr.model` is set to for a bench model: the test models' folder names, else as given. */
+export function asrModelSetting(model: BenchModel): string {
+  return model === 'tiny' || model === 'cost-proxy' ? MODEL_DIRS[model] : model;
+}
 
 /**
  * Parses the bench command line. `costProxyAvailable` decides the `--model` default: both models when the
@@ -73,10 +83,7 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
   });
   const calls = values.calls === undefined ? [...DEFAULT_CALLS] : parseIntList(values.calls, '--calls');
   const modelArg = values.model ?? (costProxyAvailable ? 'both' : 'tiny');
-  let models: BenchModel[];
-  if (modelArg === 'both') models = ['tiny', 'cost-proxy'];
-  else if (modelArg === 'tiny' || modelArg === 'cost-proxy') models = [modelArg];
-  else throw new Error(`--model must be tiny, cost-proxy or both, not "${modelArg}"`);
+  const models = modelArg === 'both' ? ['tiny', 'cost-proxy'] : [modelChoice(modelArg)];
   const langs = values.lang.split(',').map((s) => s.trim());
   for (const l of langs) if (l !== 'zh' && l !== 'en') throw new Error(`--lang takes zh, en or zh,en, not "${l}"`);
   return {
@@ -96,6 +103,13 @@ export function parseBenchArgs(argv: string[], costProxyAvailable: boolean): Ben
     serverEnv: Object.fromEntries((values.set ?? []).map(settingEnv)),
     retryRefusedMs: positiveInt(values['retry-refused'], '--retry-refused', true),
   };
+}
+
+/** A folder is made absolute (the server runs in the repository); a name is kept for the server's model lookup. */
+function modelChoice(arg: string): BenchModel {
+  if (arg.trim() === '') throw new Error('--model takes tiny, cost-proxy, both, a model name (zh-en) or a model folder');
+  const looksLikePath = arg.includes('/') || arg.includes('\\') || arg.startsWith('.');
+  return looksLikePath ? resolve(arg) : arg;
 }
 
 /** `server.maxAsrBacklogMs=0` -> [CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS, '0'] (the server's loader checks the key). */

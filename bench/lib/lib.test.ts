@@ -1,13 +1,16 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseBenchArgs } from './args.ts';
+import { asrModelSetting, parseBenchArgs } from './args.ts';
 import { serverBreakdown, summarizeWire } from './analysis.ts';
 import { cpuPercent, parseProcStat, parseVmRss } from './proc.ts';
 import { metricSum, parsePrometheusText, pickServerMetrics } from './prometheus.ts';
 import { markdownTable, memoryPerCallMb, tableRow, type LevelResult } from './report.ts';
 import { callScript, startOffsetMs } from './script.ts';
-import { serverEnv } from './server.ts';
+import { serverEnv, startServer } from './server.ts';
+import { ModelNotFoundError } from '../../src/speech/index.ts';
 import { distribution, percentile, seededRandom } from './stats.ts';
 import { bucketStalls, paceBySecond } from './pace.ts';
 import { occupancy } from './occupancy.ts';
@@ -94,7 +97,13 @@ test('bench args: defaults, lists, model choice', () => {
   assert.equal(o.langs, ['en']);
   assert.is(o.write, false);
   assert.throws(() => parseBenchArgs(['--calls', '0'], true));
-  assert.throws(() => parseBenchArgs(['--model', 'big'], true));
+  // Any other model goes to the server's lookup: a name as given, a folder made absolute.
+  assert.equal(parseBenchArgs(['--model', 'zh-en'], true).models, ['zh-en']);
+  assert.equal(parseBenchArgs(['--model', './models/my-asr'], true).models, [resolve('models/my-asr')]);
+  assert.throws(() => parseBenchArgs(['--model', ' '], true), /--model takes/);
+  assert.is(asrModelSetting('tiny'), 'callpilot-tiny-zh-en');
+  assert.is(asrModelSetting('cost-proxy'), 'callpilot-cost-proxy');
+  assert.is(asrModelSetting('zh-en'), 'zh-en');
   assert.throws(() => parseBenchArgs(['--bogus'], true));
   const set = parseBenchArgs(['--set', 'server.maxAsrBacklogMs=0', '--set', 'speech.asr.skipEcho=false', '--echo-loss-db', '20'], true);
   assert.equal(set.serverEnv, { CALLPILOT_SERVER_MAX_ASR_BACKLOG_MS: '0', CALLPILOT_SPEECH_ASR_SKIP_ECHO: 'false' });
@@ -103,6 +112,21 @@ test('bench args: defaults, lists, model choice', () => {
   assert.throws(() => parseBenchArgs(['--set', 'novalue'], true));
   assert.is(d.turnModel, undefined);
   assert.is(parseBenchArgs(['--turn-model', 'models/turn.onnx'], true).turnModel, resolve('models/turn.onnx'));
+});
+
+test('a bench model that is not installed fails before the server is started, naming what was searched', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'bench-models-'));
+  try {
+    const spec = { repoRoot: empty, port: 1, asrModel: 'no-such-bench-model', workDir: join(empty, 'scratch'), record: false, modelDirs: [empty] };
+    let error: unknown;
+    await startServer(spec).catch((err: unknown) => {
+      error = err;
+    });
+    assert.instance(error, ModelNotFoundError);
+    assert.ok((error as ModelNotFoundError).searched.includes(join(empty, 'no-such-bench-model')), 'the bench folder was searched');
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
 });
 
 test('serverEnv drops stray CALLPILOT_ variables and sets the bench ones', () => {

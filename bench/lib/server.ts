@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { resolveModel } from '../../src/speech/index.ts';
 
 export interface ServerSpec {
   repoRoot: string;
@@ -64,11 +65,15 @@ export function serverEnv(spec: ServerSpec, base: NodeJS.ProcessEnv): NodeJS.Pro
  * and waits until it answers /readyz.
  */
 export async function startServer(spec: ServerSpec, readyTimeoutMs = 180_000): Promise<RunningServer> {
+  const env = serverEnv(spec, process.env);
+  // The server's own lookup, before it starts: a model that is not installed fails here, naming the folders
+  // searched and the pull command, not after a minute of waiting for /readyz.
+  resolveModel(spec.asrModel, { env, modelsDir: env.CALLPILOT_SPEECH_MODELS_DIR });
   const logPath = join(spec.workDir, 'server.log');
   const log = createWriteStream(logPath);
   const child: ChildProcess = spawn(process.execPath, [...(spec.nodeArgs ?? []), 'bin/callpilot.js', 'start'], {
     cwd: spec.repoRoot,
-    env: serverEnv(spec, process.env),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
