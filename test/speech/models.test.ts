@@ -108,6 +108,15 @@ test('a missing model names itself and the pull command', () => {
     assert.match((err as Error).message, name);
     assert.match((err as Error).message, `callpilot models pull ${name}`);
   }
+  // The same folder given twice (CALLPILOT_MODELS and speech.modelsDir, with a trailing slash) is searched once.
+  const twice = join(work, 'twice');
+  try {
+    resolveModel(name, { env: { ...emptyEnv, CALLPILOT_MODELS: twice }, modelsDir: `${twice}/`, cacheDir: join(work, 'empty-cache') });
+    assert.unreachable('should throw');
+  } catch (err) {
+    assert.instance(err, ModelNotFoundError);
+    assert.equal((err as ModelNotFoundError).searched.filter((d) => d === join(twice, name)), [join(twice, name)]);
+  }
 });
 
 test('listModels reports installed and downloadable models', () => {

@@ -85,16 +85,23 @@ export function defaultCacheDir(env: Record<string, string | undefined> = proces
   return join(base, 'callpilot', 'models');
 }
 
-/** Folders searched by name, in order, each tagged with where it came from. */
+/**
+ * Folders searched by name, in order, each tagged with where it came from. A folder named twice (CALLPILOT_MODELS
+ * pointing at ../shared/models, say) is searched once, under its first source, so an error lists it once.
+ */
 export function modelSearchDirs(opts: ModelLookupOptions = {}): Array<{ dir: string; source: ModelSource }> {
   const env = opts.env ?? process.env;
   const dirs: Array<{ dir: string; source: ModelSource }> = [];
-  if (opts.rootDir) dirs.push({ dir: resolve(opts.rootDir), source: 'path' });
-  for (const d of (env.CALLPILOT_MODELS ?? '').split(delimiter)) if (d) dirs.push({ dir: resolve(d), source: 'env' });
-  if (opts.modelsDir) dirs.push({ dir: resolve(opts.modelsDir), source: 'modelsDir' });
-  dirs.push({ dir: opts.bundledDir ?? bundledModelsDir(), source: 'bundled' });
-  dirs.push({ dir: opts.sharedDir ?? sharedModelsDir(), source: 'shared' });
-  dirs.push({ dir: opts.cacheDir ?? defaultCacheDir(env), source: 'cache' });
+  const add = (dir: string, source: ModelSource): void => {
+    const abs = resolve(dir);
+    if (!dirs.some((d) => d.dir === abs)) dirs.push({ dir: abs, source });
+  };
+  if (opts.rootDir) add(opts.rootDir, 'path');
+  for (const d of (env.CALLPILOT_MODELS ?? '').split(delimiter)) if (d) add(d, 'env');
+  if (opts.modelsDir) add(opts.modelsDir, 'modelsDir');
+  add(opts.bundledDir ?? bundledModelsDir(), 'bundled');
+  add(opts.sharedDir ?? sharedModelsDir(), 'shared');
+  add(opts.cacheDir ?? defaultCacheDir(env), 'cache');
   return dirs;
 }
 
