@@ -107,6 +107,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'dialog.bargeIn.minSpeechMs': 'Caller speech must last this long before the bot stops (filters clicks and coughs).',
   'dialog.bargeIn.backchannels': 'Short acknowledgements that do not interrupt the bot (JSON array in env).',
   'dialog.bargeIn.backchannelsInterrupt': 'Let backchannels interrupt too.',
+  'dialog.bargeIn.cancelEcho':
+    "Take the bot's echo out of the caller side (an adaptive filter on the delay the echo guard learned) before VAD and ASR, on lines whose network returns it; the recording keeps the line as it was. Costs CPU on echo lines only.",
   'dialog.llm.enabled': 'Use an OpenAI-compatible LLM for free-form answers.',
   'dialog.llm.baseUrl': 'Base URL of the OpenAI-compatible API.',
   'dialog.llm.model': 'Model name sent to the LLM API.',

@@ -17,6 +17,12 @@ export const dialogConfigSchema = z
         backchannels: z.array(z.string()).default(['嗯', '嗯嗯', '对', '好', '好的', '是', 'uh-huh', 'mhm', 'yeah', 'ok', 'okay', 'right']),
         /** Let backchannels interrupt too. */
         backchannelsInterrupt: z.boolean().default(false),
+        /**
+         * Cancel the bot's echo out of the caller side once the echo guard has learned the line's echo path (lines
+         * whose network does not cancel echo), so that speech over it is recognized without it. Off by default: it
+         * costs CPU on echo lines only, see bench/RESULTS.md.
+         */
+        cancelEcho: z.boolean().default(false),
       })
       .prefault({}),
     llm: z

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { FRAME_MS, type AudioLeg, type LegCloseReason } from '../media/index.ts';
 import type { CallSpeech, FinalTranscript, Speaker } from '../speech/index.ts';
-import { EchoGuard, OnsetDetector } from '../speech/index.ts';
+import { EchoCanceller, EchoGuard, OnsetDetector } from '../speech/index.ts';
 import { BackchannelMatcher, countSpokenWords, normalizeText } from './backchannel.ts';
 import type { DialogConfig } from './config.ts';
 import type { CallTimelineEvent } from './timeline.ts';
@@ -119,6 +119,8 @@ export class TurnLoop {
   private readonly o: TurnLoopOptions;
   private readonly now: () => number;
   private readonly echo = new EchoGuard();
+  /** `bargeIn.cancelEcho`: the caller side the VAD and the ASR hear, less the bot's echo. */
+  private readonly canceller: EchoCanceller | undefined;
   private readonly onset: OnsetDetector;
   private readonly onsetFrames: number;
   /** Consecutive caller frames in speech that the echo guard found louder than the bot's echo. */
@@ -152,6 +154,7 @@ export class TurnLoop {
     this.backchannels = new BackchannelMatcher(opts.config.bargeIn.backchannels);
     this.onsetFrames = Math.max(2, Math.ceil(opts.config.bargeIn.minSpeechMs / 20));
     this.onset = new OnsetDetector({ frames: this.onsetFrames });
+    if (opts.config.bargeIn.cancelEcho) this.canceller = new EchoCanceller({ frameSamples: (this.rate * FRAME_MS) / 1000 });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -266,16 +269,23 @@ export class TurnLoop {
     if (!this.echoPathLogged && this.echo.path) {
       this.echoPathLogged = true;
       const { delayFrames, lossDb, correlation } = this.echo.path;
-      this.o.log.info({ delayMs: delayFrames * 20, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 }, 'echo path learned');
+      const path = { delayMs: delayFrames * FRAME_MS, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 };
+      this.o.log.info({ ...path, cancelling: this.canceller !== undefined }, 'echo path learned');
     }
     this.lastFrameWall = this.now();
     if (this.assumedFinal) this.settleAssumedFinal(this.assumedFinal);
+    // The guard and the onset detector judge the line as it is (echo included: barge-in detection is tuned on it,
+    // and a frame the canceller lets through uncleaned would look like a rise); the VAD and ASR hear it cleaned.
+    const heard = this.canceller ? this.canceller.process(pcm, this.echo.path) : pcm;
     const onset = this.onset.push(pcm);
     // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
-    this.o.speech.push(pcm, this.echo.echoVerdict());
+    this.o.speech.push(heard, this.echo.echoVerdict());
     // Over the bot's echo the onset detector sees no new rise (the echo keeps the line loud) and the VAD no new start
     // (the echo started it): frames in speech that the guard finds louder than any echo are the caller's onset then.
-    this.overEchoRun = this.o.speech.speaking && this.echo.isOverEcho() ? this.overEchoRun + 1 : 0;
+    // With the echo cancelled the VAD does not start on the echo at all, so it cannot stand in for it: on a learned
+    // path such frames count from the first (the VAD still confirms the hold).
+    const overEchoCounts = this.o.speech.speaking || (this.canceller !== undefined && this.echo.path !== undefined);
+    this.overEchoRun = overEchoCounts && this.echo.isOverEcho() ? this.overEchoRun + 1 : 0;
     const overEcho = this.overEchoRun === this.onsetFrames;
     const p = this.prompt;
     if ((onset || overEcho) && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
@@ -545,6 +555,7 @@ export class TurnLoop {
 
   private readonly onBotFrame = (pcm: Int16Array): void => {
     this.echo.observeBot(pcm);
+    this.canceller?.observeBot(pcm);
     const p = this.prompt;
     if (!p || p.held || p.cancelled) return;
     p.playedSamples += pcm.length;

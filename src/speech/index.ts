@@ -1,6 +1,7 @@
 export * from './types.ts';
 export * from './config.ts';
 export * from './echo-guard.ts';
+export { EchoCanceller, type EchoCancellerOptions } from './echo-canceller.ts';
 export * from './tts/index.ts';
 /** Listening side: `createSpeechEngine(cfg, { log })` -> SpeechEngine (VAD pool + shared streaming ASR + endpointer). */
 export { createSpeechEngine, type SpeechEngineOptions } from './speech-engine.ts';

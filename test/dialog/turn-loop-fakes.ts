@@ -76,8 +76,13 @@ export class ScriptedSpeech extends EventEmitter<CallSpeechEvents> implements Ca
   speaking = false;
   nowMs = 0;
   expected: string[] = [];
-  push(): void {
+  /** The loudest sample of each frame pushed: what the VAD and ASR would have heard. */
+  readonly heardPeaks: number[] = [];
+  push(pcm: Int16Array): void {
     this.nowMs += 20;
+    let peak = 0;
+    for (const x of pcm) peak = Math.max(peak, Math.abs(x));
+    this.heardPeaks.push(peak);
   }
   setExpected(phrases: string[]): void {
     this.expected = phrases;

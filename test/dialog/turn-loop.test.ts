@@ -7,10 +7,10 @@ import { ListDialog, ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, si
 
 const config = {
   noInputTimeoutMs: 60_000,
-  bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false },
+  bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false, cancelEcho: false },
 };
 
-function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number; promptFrames?: number } = {}) {
+function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number; promptFrames?: number; cancelEcho?: boolean } = {}) {
   const leg = new ScriptedLeg();
   const speech = new ScriptedSpeech();
   const speaker = new ToneSpeaker(opts.promptFrames);
@@ -27,7 +27,7 @@ function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeec
     lang: 'zh',
     config: {
       noInputTimeoutMs: opts.noInputTimeoutMs ?? config.noInputTimeoutMs,
-      bargeIn: { ...config.bargeIn, minSpeechMs: opts.minSpeechMs ?? config.bargeIn.minSpeechMs },
+      bargeIn: { ...config.bargeIn, minSpeechMs: opts.minSpeechMs ?? config.bargeIn.minSpeechMs, cancelEcho: opts.cancelEcho ?? false },
     },
     control: {
       hangup: async () => {
@@ -176,6 +176,58 @@ test('the bot hearing its own prompt back (echo) does not interrupt it once the 
   await s.leg.close({ code: 'caller_hangup' });
   await done;
 });
+
+for (const cancelEcho of [false, true]) {
+  test(`bargeIn.cancelEcho ${cancelEcho ? 'on: the VAD and ASR hear the caller side less the echo once the path is learned; a caller over it holds the bot before the VAD starts' : 'off: they hear the line as it is'}`, async () => {
+    const s = setup([{ kind: 'say', text: '您好' }], { cancelEcho });
+    const done = s.loop.run();
+    await settle();
+    // The bot's audio on the wire (noise with a speech-like envelope) returns 60 ms later, 10 dB down; the caller
+    // says nothing.
+    const env = (i: number) => 1500 + 6000 * Math.abs(Math.sin(i * 0.7) * Math.cos(i * 0.23));
+    let seed = 1;
+    const bot: Int16Array[] = [];
+    const sentPeaks: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      s.advance(20);
+      const frame = new Int16Array(160);
+      for (let j = 0; j < frame.length; j++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        frame[j] = Math.round((seed / 4294967296 - 0.5) * 2 * env(i));
+      }
+      bot.push(frame);
+      s.leg.emit('played', frame);
+      const echo = i >= 3 ? bot[i - 3]!.map((x) => Math.round(x * 0.316)) : new Int16Array(160);
+      sentPeaks.push(Math.max(...echo.map(Math.abs)));
+      s.leg.caller(echo);
+    }
+    const heardPeaks = s.speech.heardPeaks.slice(-150);
+    const lastSecond = (xs: number[]) => xs.slice(-50).reduce((a, b) => a + b, 0);
+    if (cancelEcho) assert.ok(lastSecond(heardPeaks) < lastSecond(sentPeaks) * 0.1, `echo left ${lastSecond(heardPeaks)} of ${lastSecond(sentPeaks)}`);
+    else assert.equal(heardPeaks, sentPeaks);
+    if (cancelEcho) {
+      // The caller starts over the echo, louder than it can be. With the echo cancelled the VAD was not in speech
+      // on it, so it cannot stand in for the onset the echo hides: the bot is held on the frames themselves.
+      const flushesBefore = s.leg.flushes;
+      for (let i = 150; i < 154; i++) {
+        s.advance(20);
+        const frame = new Int16Array(160);
+        for (let j = 0; j < frame.length; j++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          frame[j] = Math.round((seed / 4294967296 - 0.5) * 2 * env(i));
+        }
+        bot.push(frame);
+        s.leg.emit('played', frame);
+        const caller = bot[i - 3]!.map((x, j) => Math.round(x * 0.316 + 12000 * Math.sin((2 * Math.PI * 300 * (i * 160 + j)) / 8000)));
+        s.leg.caller(caller);
+      }
+      assert.is(s.speech.speaking, false, 'the VAD has not started');
+      assert.ok(s.leg.flushes > flushesBefore, 'held on the caller over the echo');
+    }
+    await s.leg.close({ code: 'caller_hangup' });
+    await done;
+  });
+}
 
 test('a caller talking over the echo while the VAD is already in speech (on the echo) is held until the transcript decides', async () => {
   const s = setup([{ kind: 'say', text: '您好' }, { kind: 'say', text: '好的' }], { minSpeechMs: 0 });

@@ -20,14 +20,17 @@ export interface DemoApp {
   close(): Promise<void>;
 }
 
-/** Starts the app in a scratch folder named after `prefix`; `close()` stops it and removes the folder. */
-export async function startDemoApp(prefix: string): Promise<DemoApp> {
+/**
+ * Starts the app in a scratch folder named after `prefix`; `close()` stops it and removes the folder. `bargeIn`:
+ * settings of `dialog.bargeIn` other than the defaults.
+ */
+export async function startDemoApp(prefix: string, bargeIn: Record<string, unknown> = {}): Promise<DemoApp> {
   const dir = mkdtempSync(join(tmpdir(), `callpilot-${prefix}-`));
   const config = configSchema.parse({
     server: { host: '127.0.0.1', port: 0 },
     log: { level: 'silent' },
     store: { path: join(dir, 'calls.db'), recordingsDir: join(dir, 'recordings') },
-    dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh' },
+    dialog: { flowsDir: join(REPO_ROOT, 'configs/flows'), defaultFlow: 'demo', defaultLang: 'zh', bargeIn },
     media: { record: false },
   });
   let app: CallpilotApp | undefined;
