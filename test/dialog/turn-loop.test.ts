@@ -187,8 +187,8 @@ for (const cancelEcho of [false, true]) {
     const env = (i: number) => 1500 + 6000 * Math.abs(Math.sin(i * 0.7) * Math.cos(i * 0.23));
     let seed = 1;
     const bot: Int16Array[] = [];
-    const sentPeaks: number[] = [];
-    for (let i = 0; i < 150; i++) {
+    /** Bot frame `i` leaves on the wire (20 ms later than the one before). */
+    const botFrame = (i: number): void => {
       s.advance(20);
       const frame = new Int16Array(160);
       for (let j = 0; j < frame.length; j++) {
@@ -197,6 +197,10 @@ for (const cancelEcho of [false, true]) {
       }
       bot.push(frame);
       s.leg.emit('played', frame);
+    };
+    const sentPeaks: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      botFrame(i);
       const echo = i >= 3 ? bot[i - 3]!.map((x) => Math.round(x * 0.316)) : new Int16Array(160);
       sentPeaks.push(Math.max(...echo.map(Math.abs)));
       s.leg.caller(echo);
@@ -210,14 +214,7 @@ for (const cancelEcho of [false, true]) {
       // on it, so it cannot stand in for the onset the echo hides: the bot is held on the frames themselves.
       const flushesBefore = s.leg.flushes;
       for (let i = 150; i < 154; i++) {
-        s.advance(20);
-        const frame = new Int16Array(160);
-        for (let j = 0; j < frame.length; j++) {
-          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-          frame[j] = Math.round((seed / 4294967296 - 0.5) * 2 * env(i));
-        }
-        bot.push(frame);
-        s.leg.emit('played', frame);
+        botFrame(i);
         const caller = bot[i - 3]!.map((x, j) => Math.round(x * 0.316 + 12000 * Math.sin((2 * Math.PI * 300 * (i * 160 + j)) / 8000)));
         s.leg.caller(caller);
       }
