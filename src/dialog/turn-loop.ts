@@ -118,7 +118,7 @@ export class TurnLoop {
   private state: TurnState = 'listening';
   private readonly o: TurnLoopOptions;
   private readonly now: () => number;
-  private readonly echo = new EchoGuard();
+  private readonly echo: EchoGuard;
   /** `bargeIn.cancelEcho`: the caller side the VAD and the ASR hear, less the bot's echo. */
   private readonly canceller: EchoCanceller | undefined;
   private readonly onset: OnsetDetector;
@@ -154,7 +154,10 @@ export class TurnLoop {
     this.backchannels = new BackchannelMatcher(opts.config.bargeIn.backchannels);
     this.onsetFrames = Math.max(2, Math.ceil(opts.config.bargeIn.minSpeechMs / 20));
     this.onset = new OnsetDetector({ frames: this.onsetFrames });
-    if (opts.config.bargeIn.cancelEcho) this.canceller = new EchoCanceller({ frameSamples: (this.rate * FRAME_MS) / 1000 });
+    const frameSamples = (this.rate * FRAME_MS) / 1000;
+    // The canceller's reference is the bot frame the guard matches with each caller frame.
+    this.echo = new EchoGuard(opts.config.bargeIn.cancelEcho ? { frameSamples } : {});
+    if (opts.config.bargeIn.cancelEcho) this.canceller = new EchoCanceller({ frameSamples });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -269,14 +272,17 @@ export class TurnLoop {
     if (!this.echoPathLogged && this.echo.path) {
       this.echoPathLogged = true;
       const { delayFrames, lossDb, correlation } = this.echo.path;
-      const path = { delayMs: delayFrames * FRAME_MS, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100 };
-      this.o.log.info({ ...path, cancelling: this.canceller !== undefined }, 'echo path learned');
+      this.o.log.info(
+        { delayMs: delayFrames * FRAME_MS, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100, cancelling: this.canceller !== undefined },
+        'echo path learned',
+      );
     }
     this.lastFrameWall = this.now();
     if (this.assumedFinal) this.settleAssumedFinal(this.assumedFinal);
     // The guard and the onset detector judge the line as it is (echo included: barge-in detection is tuned on it,
     // and a frame the canceller lets through uncleaned would look like a rise); the VAD and ASR hear it cleaned.
-    const heard = this.canceller ? this.canceller.process(pcm, this.echo.path) : pcm;
+    const bot = this.echo.matchedBotFrame;
+    const heard = this.canceller && bot ? this.canceller.process(pcm, bot, this.echo.path) : pcm;
     const onset = this.onset.push(pcm);
     // Frames the guard attributes to the bot's echo are not decoded; a barge-in over them is, from its first frame.
     this.o.speech.push(heard, this.echo.echoVerdict());
@@ -555,7 +561,6 @@ export class TurnLoop {
 
   private readonly onBotFrame = (pcm: Int16Array): void => {
     this.echo.observeBot(pcm);
-    this.canceller?.observeBot(pcm);
     const p = this.prompt;
     if (!p || p.held || p.cancelled) return;
     p.playedSamples += pcm.length;

@@ -18,8 +18,8 @@
  * that adapts is not the one that cleans (see the end of `process`). A frame whose estimate is louder than the line
  * itself goes through as it came: the echo it predicts is not there.
  *
- * Bot frames are matched with caller frames one per caller frame, in order, as the guard does, so that the delay the
- * guard learned means the same here. Buffers are preallocated: nothing is allocated per frame.
+ * The bot frame matched with each caller frame comes from the guard (`EchoGuard.matchedBotFrame`), so the delay it
+ * learned means the same here. Buffers are preallocated: nothing is allocated per frame.
  */
 export interface EchoCancellerOptions {
   /** Samples per 20 ms frame on the leg (160 at 8 kHz, 320 at 16 kHz). */
@@ -33,8 +33,6 @@ export interface EchoCancellerOptions {
 /** The filter spans this many frames before the learned delay and after it. */
 const SPAN_BEFORE_FRAMES = 1;
 const SPAN_AFTER_FRAMES = 2;
-/** Bot frames waiting for their caller frame, at most (as in the guard). */
-const PENDING_BOT_FRAMES = 8;
 /** Geigel margin: a caller sample this much above the strongest echo the path allows is the caller talking. */
 const DOUBLE_TALK_MARGIN_DB = 6;
 /** Adaptation stays off this many frames after double talk was seen (speech has gaps between its peaks). */
@@ -62,9 +60,6 @@ export class EchoCanceller {
   private readonly refSize: number;
   /** Index in `reference` of the next sample to be written. */
   private refHead = 0;
-  private readonly pending: Int16Array;
-  private pendingHead = 0;
-  private pendingCount = 0;
   private readonly step: number;
   private delayFrames = -1;
   private hangover = 0;
@@ -82,37 +77,22 @@ export class EchoCanceller {
     // The longest lag read is (maxDelay + SPAN_AFTER_FRAMES) frames back from the newest frame's end.
     this.refSize = (this.maxDelay + SPAN_AFTER_FRAMES + 2) * this.frame;
     this.reference = new Float32Array(this.refSize);
-    this.pending = new Int16Array(PENDING_BOT_FRAMES * this.frame);
     this.step = opts.stepSize ?? 0.4;
     this.out = new Int16Array(this.frame);
     this.span = new Float32Array(this.taps + this.frame - 1);
   }
 
-  /** A bot frame left on the wire (the same frames, in the same order, as the guard's `observeBot`). */
-  observeBot(pcm: Int16Array): void {
-    if (pcm.length !== this.frame) return;
-    if (this.pendingCount === PENDING_BOT_FRAMES) {
-      this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
-      this.pendingCount--;
-    }
-    this.pending.set(pcm, ((this.pendingHead + this.pendingCount) % PENDING_BOT_FRAMES) * this.frame);
-    this.pendingCount++;
-  }
-
   /**
-   * A caller frame: records the bot frame matched with it, and returns the frame with the echo taken out when a
-   * path is known (`delayFrames` from the guard), else the frame itself. The returned buffer is reused by the next
-   * call; `lossDb` is the path's echo return loss (for the double-talk test).
+   * A caller frame and the bot frame matched with it (every caller frame must come, so the reference keeps time):
+   * returns the frame with the echo taken out when a path is known (`delayFrames` from the guard), else the frame
+   * itself. The returned buffer is reused by the next call; `lossDb` is the path's echo return loss (for the
+   * double-talk test).
    */
-  process(pcm: Int16Array, path: { delayFrames: number; lossDb: number } | undefined): Int16Array {
-    const botAt = this.pendingCount > 0 ? this.pendingHead * this.frame : -1;
-    if (this.pendingCount > 0) {
-      this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
-      this.pendingCount--;
-    }
+  process(pcm: Int16Array, bot: Int16Array, path: { delayFrames: number; lossDb: number } | undefined): Int16Array {
     // The matched bot frame goes into the reference ring first: caller frame t's echo is in bot frames t-d.
     const now = this.refHead;
-    for (let i = 0; i < this.frame; i++) this.reference[now + i] = botAt >= 0 ? this.pending[botAt + i]! : 0;
+    const botFits = bot.length === this.frame;
+    for (let i = 0; i < this.frame; i++) this.reference[now + i] = botFits ? bot[i]! : 0;
     this.refHead = (now + this.frame) % this.refSize;
     if (!path || pcm.length !== this.frame || path.delayFrames > this.maxDelay) return pcm;
     if (path.delayFrames !== this.delayFrames) {

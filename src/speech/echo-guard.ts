@@ -40,6 +40,11 @@ export interface EchoGuardOptions {
    * telephone hybrid is allowed to return, G.168; typical lines are 6-30 dB).
    */
   defaultLossDb?: number;
+  /**
+   * Keep the samples of bot frames this long too, so `matchedBotFrame` gives the frame matched with each caller
+   * frame (the echo canceller's reference, paired exactly as the guard pairs them). Off by default.
+   */
+  frameSamples?: number;
 }
 
 /** Only frames where the bot clearly talks (above about -35 dBFS) say anything about an echo path. */
@@ -110,6 +115,9 @@ export class EchoGuard {
   private readonly pendingBot = new Float64Array(PENDING_BOT_FRAMES);
   private pendingHead = 0;
   private pendingCount = 0;
+  /** With `frameSamples`: the pending bot frames' samples (slot by slot as `pendingBot`) and the last one matched. */
+  private readonly pendingSamples: Int16Array | undefined;
+  private readonly matched: Int16Array | undefined;
   /** The caller side's noise floor, dB (energy); undefined before the first caller frame. */
   private noiseDb: number | undefined;
   private learned: EchoPath | undefined;
@@ -136,6 +144,18 @@ export class EchoGuard {
     this.lossBound = this.defaultLoss;
     this.xs = new Float64Array(this.learnFrames);
     this.ys = new Float64Array(this.learnFrames);
+    if (opts.frameSamples) {
+      this.pendingSamples = new Int16Array(PENDING_BOT_FRAMES * opts.frameSamples);
+      this.matched = new Int16Array(opts.frameSamples);
+    }
+  }
+
+  /**
+   * With `frameSamples`: the bot frame matched with the newest caller frame (silence when none was waiting, or a
+   * frame of another length). The buffer is reused by the next caller frame.
+   */
+  get matchedBotFrame(): Int16Array | undefined {
+    return this.matched;
   }
 
   /** The echo path learned so far, if the caller side has shown one. */
@@ -160,7 +180,13 @@ export class EchoGuard {
       this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
       this.pendingCount--;
     }
-    this.pendingBot[(this.pendingHead + this.pendingCount) % PENDING_BOT_FRAMES] = meanSquare(pcm);
+    const at = (this.pendingHead + this.pendingCount) % PENDING_BOT_FRAMES;
+    this.pendingBot[at] = meanSquare(pcm);
+    if (this.pendingSamples && this.matched) {
+      const n = this.matched.length;
+      if (pcm.length === n) this.pendingSamples.set(pcm, at * n);
+      else this.pendingSamples.fill(0, at * n, (at + 1) * n);
+    }
     this.pendingCount++;
   }
 
@@ -169,9 +195,14 @@ export class EchoGuard {
     let bot = 0;
     if (this.pendingCount > 0) {
       bot = this.pendingBot[this.pendingHead]!;
+      if (this.pendingSamples && this.matched) {
+        const n = this.matched.length;
+        const from = this.pendingHead * n;
+        for (let i = 0; i < n; i++) this.matched[i] = this.pendingSamples[from + i]!;
+      }
       this.pendingHead = (this.pendingHead + 1) % PENDING_BOT_FRAMES;
       this.pendingCount--;
-    }
+    } else this.matched?.fill(0);
     const callerDb = toDb(meanSquare(pcm));
     this.noiseDb = this.noiseDb === undefined || callerDb < this.noiseDb ? callerDb : Math.min(callerDb, this.noiseDb + NOISE_RISE_DB);
     this.callerDb[this.head] = callerDb;

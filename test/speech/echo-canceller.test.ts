@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EchoCanceller } from '../../src/speech/index.ts';
+import { EchoCanceller, EchoGuard } from '../../src/speech/index.ts';
 
 const FRAME = 160; // 20 ms at 8 kHz
 /** 100 ms and 37 samples: the echo does not start on a frame boundary. */
@@ -56,20 +56,23 @@ function run(seconds: number, talk: Float64Array, opts: { skipBotFrameAt?: numbe
   if (opts.noEchoFrom !== undefined) echo.fill(0, opts.noEchoFrom * 8000, (opts.noEchoTo ?? seconds) * 8000);
   const noise = talker(n, 99, 60);
   const canceller = new EchoCanceller({ frameSamples: FRAME });
+  // Bot frames are matched with caller frames by the guard, as in a call.
+  const pairing = new EchoGuard({ frameSamples: FRAME });
   const sent = new Float64Array(n);
   const out = new Float64Array(n);
   const botFrame = new Int16Array(FRAME);
   const callerFrame = new Int16Array(FRAME);
   for (let f = 0; f < n / FRAME; f++) {
     for (let i = 0; i < FRAME; i++) botFrame[i] = Math.round(bot[f * FRAME + i]!);
-    if (f !== opts.skipBotFrameAt) canceller.observeBot(botFrame);
-    if (opts.skipBotFrameAt !== undefined && f === opts.skipBotFrameAt + 1) canceller.observeBot(new Int16Array(FRAME));
+    if (f !== opts.skipBotFrameAt) pairing.observeBot(botFrame);
+    if (opts.skipBotFrameAt !== undefined && f === opts.skipBotFrameAt + 1) pairing.observeBot(new Int16Array(FRAME));
     for (let i = 0; i < FRAME; i++) {
       const s = f * FRAME + i;
       sent[s] = Math.max(-32768, Math.min(32767, Math.round(echo[s]! + noise[s]! + (talk[s] ?? 0))));
       callerFrame[i] = sent[s]!;
     }
-    const cleaned = canceller.process(callerFrame, 'path' in opts ? opts.path : PATH);
+    pairing.observeCaller(callerFrame);
+    const cleaned = canceller.process(callerFrame, pairing.matchedBotFrame!, 'path' in opts ? opts.path : PATH);
     for (let i = 0; i < FRAME; i++) out[f * FRAME + i] = cleaned[i]!;
   }
   return { sent, out, echo, talk };
@@ -147,7 +150,7 @@ test('bot audio that never came back on the line is not subtracted from it (the 
 test('a frame of the wrong size passes through', () => {
   const c = new EchoCanceller({ frameSamples: FRAME });
   const odd = new Int16Array(80).fill(1000);
-  assert.is(c.process(odd, PATH), odd);
+  assert.is(c.process(odd, new Int16Array(FRAME), PATH), odd);
 });
 
 test.run();

@@ -308,4 +308,18 @@ test('judging a past utterance, a blip out of step is still echo; a word over it
   assert.is(judge(word), false);
 });
 
+test('with frameSamples the guard gives the bot frame matched with each caller frame, in order, silence when none waits', () => {
+  const guard = new EchoGuard({ frameSamples: 160 });
+  const caller = frame(0);
+  guard.observeBot(frame(1000));
+  guard.observeBot(frame(2000));
+  guard.observeCaller(caller);
+  assert.equal(guard.matchedBotFrame, frame(1000));
+  guard.observeCaller(caller);
+  assert.equal(guard.matchedBotFrame, frame(2000));
+  guard.observeCaller(caller);
+  assert.equal(guard.matchedBotFrame, new Int16Array(160), 'no bot frame was waiting');
+  assert.is(new EchoGuard().matchedBotFrame, undefined, 'off by default');
+});
+
 test.run();
