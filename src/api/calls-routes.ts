@@ -62,6 +62,7 @@ const turnSchema = {
     latencyMs: { type: 'number', description: 'end of caller speech to first bot frame on the wire' },
     bargeIn: { type: 'boolean' },
     heardMs: { type: 'number' },
+    continuesSeq: { type: 'integer', description: 'the caller went on with this earlier turn after a pause: its answer was taken back and this turn answered the whole of it' },
     intent: { type: 'string', description: 'the intent the dialog acted on; absent when nothing matched' },
     confidence: { type: 'number', minimum: 0, maximum: 1 },
     slots: { type: 'object', additionalProperties: { type: 'string' }, description: 'values heard: number, amount, date, time, digits' },

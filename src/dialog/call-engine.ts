@@ -157,6 +157,7 @@ const STORED_EVENTS = new Set<CallTimelineEvent['type']>([
   'bargeIn',
   'resume',
   'echoIgnored',
+  'turnContinued',
   'branch',
   'end',
 ]);
@@ -490,6 +491,7 @@ export class CallEngine {
         latencyMs: turn.latencyMs,
         bargeIn: turn.bargeIn,
         heardMs: turn.heardMs,
+        continuesSeq: turn.continuesSeq,
         intent: turn.intent,
         confidence: turn.confidence,
         slots: turn.slots,

@@ -23,6 +23,12 @@ export const dialogConfigSchema = z
          * costs CPU on echo lines only, see bench/RESULTS.md.
          */
         cancelEcho: z.boolean().default(false),
+        /**
+         * A caller who speaks again within this long after the end of the speech the bot has just answered (and
+         * before hearing more than the first words of the answer) is going on with the same turn after a pause: the
+         * answer stops, is taken back, and the dialog decides again on the whole turn. 0: never.
+         */
+        continueTurnMs: z.number().int().min(0).max(3000).default(1000),
       })
       .prefault({}),
     llm: z

@@ -35,6 +35,11 @@ export type CallTimelineEvent =
   /** A tentative barge-in turned out to be a backchannel, noise or echo: the prompt goes on. */
   | { type: 'resume'; atMs: number; reason: 'backchannel' | 'noise' | 'echo' }
   | { type: 'echoIgnored'; atMs: number }
+  /**
+   * The caller went on with turn `seq` after a pause the bot had taken for its end: the answer was stopped and taken
+   * back, and the dialog decided again on the whole turn, `text`.
+   */
+  | { type: 'turnContinued'; atMs: number; seq: number; text: string }
   /** Something outside the conversation moved the dialog to a branch (an assistant answered): the prompt was cut. */
   | { type: 'branch'; atMs: number; event: 'assistant' }
   /** `detail`: why the wire ended the call, when it ended it with an error (`protocol_error`, `transport_error`, ...). */

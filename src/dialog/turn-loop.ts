@@ -22,6 +22,8 @@ export interface TurnSummary extends Partial<TurnUnderstanding> {
   latencyMs?: number;
   bargeIn: boolean;
   heardMs?: number;
+  /** The caller went on with turn `continuesSeq` after a pause: this turn's words end it, and its answer replaced that one. */
+  continuesSeq?: number;
 }
 
 export interface TurnLoopResult {
@@ -70,6 +72,19 @@ const TURN_BOUNDARY_MS = 1200;
 const ASSUMED_ECHO_WAIT_MS = 1200;
 /** A final that arrives this long after a resume can still be the speech that caused the hold. */
 const LATE_FINAL_MS = 5000;
+/**
+ * A caller going on with a turn after a pause talks over the start of the bot's answer because he did not wait for
+ * it; one who has heard more than this of it is answering it (再说一遍, a question about it).
+ */
+const CONTINUE_HEARD_MS = 700;
+
+/** The caller's latest speech turn, which a continuation after a pause extends. */
+interface SpeechTurn {
+  seq: number;
+  text: string;
+  speechEndMs: number;
+  confidence?: number;
+}
 
 /** A final of speech let pass on the echo guard's assumption, with the prompt it came over and its words. */
 interface AssumedFinal {
@@ -105,6 +120,10 @@ interface Prompt {
   finished: () => void;
   /** The turn whose answer this is, to measure latency on its first frame. */
   turn?: TurnSummary;
+  /** The seq of the caller turn this prompt answers (kept after `turn` is handed on). */
+  answersSeq?: number;
+  /** The hold is the caller going on with the turn this prompt answers (see continuesTurn). */
+  continuation: boolean;
   /** Wall time of the end of the caller speech this prompt answers. */
   answersSpeechEndWall?: number;
   firstFramePlayed: boolean;
@@ -128,6 +147,7 @@ export class TurnLoop {
   private echoPathLogged = false;
   /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
   private assumedFinal: AssumedFinal | undefined;
+  private lastSpeechTurn: SpeechTurn | undefined;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -294,10 +314,11 @@ export class TurnLoop {
     this.overEchoRun = overEchoCounts && this.echo.isOverEcho() ? this.overEchoRun + 1 : 0;
     const overEcho = this.overEchoRun === this.onsetFrames;
     const p = this.prompt;
-    if ((onset || overEcho) && p && this.state === 'botSpeaking' && !p.held && this.mayBargeIn(p)) {
+    const onsetMs = this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs;
+    if ((onset || overEcho) && p && this.state === 'botSpeaking' && !p.held && this.mayInterrupt(p, onsetMs)) {
       // Loud caller frames over the bot: pause it now, before the VAD (~300 ms slower) confirms speech.
       if (this.echo.isEchoOnset(this.onsetFrames)) this.echoIgnored(p, this.o.speech.nowMs);
-      else this.holdPrompt(p, this.o.speech.nowMs - this.o.config.bargeIn.minSpeechMs);
+      else this.holdPrompt(p, onsetMs);
     } else if (p && p.held && !p.vadConfirmed && !this.o.speech.speaking && this.o.speech.nowMs - p.heldAtMs >= HOLD_CONFIRM_MS) {
       this.resumePrompt(p, 'noise');
     }
@@ -320,6 +341,24 @@ export class TurnLoop {
     return p.bargeIn && this.o.config.bargeIn.enabled;
   }
 
+  /** A barge-in, or the caller going on with the turn `p` answers (even a prompt the caller may not cut). */
+  private mayInterrupt(p: Prompt, onsetMs: number): boolean {
+    return this.mayBargeIn(p) || this.continuesTurn(p, onsetMs);
+  }
+
+  /**
+   * Whether caller speech from `onsetMs` over `p` goes on with the turn `p` answers: it began soon after that
+   * turn's speech ended, before the caller heard more than the start of the answer, and the dialog can still take
+   * the answer back.
+   */
+  private continuesTurn(p: Prompt, onsetMs: number): boolean {
+    const last = this.lastSpeechTurn;
+    const within = this.o.config.bargeIn.continueTurnMs;
+    if (!last || within === 0 || !this.o.config.bargeIn.enabled || p.answersSeq !== last.seq) return false;
+    if (onsetMs - last.speechEndMs > within || (p.playedSamples / this.rate) * 1000 > CONTINUE_HEARD_MS) return false;
+    return this.o.dialog.revisable?.() === true;
+  }
+
   private readonly onSpeechStart = (e: { atMs: number }): void => {
     if (this.state === 'ended') return;
     this.clearNoInput();
@@ -331,7 +370,7 @@ export class TurnLoop {
     }
     if (this.state === 'botSpeaking' && p) {
       // Speech the onset detector missed (soft onset): the VAD start is the barge-in, later.
-      if (!this.mayBargeIn(p)) return;
+      if (!this.mayInterrupt(p, e.atMs)) return;
       if (this.echo.isEcho()) {
         this.echoIgnored(p, e.atMs);
         return;
@@ -360,7 +399,7 @@ export class TurnLoop {
     const text = e.botEcho ? '' : e.text.trim();
     if (e.botEcho && e.text.trim() !== '') this.o.log.debug({ text: e.text }, 'final of the bot\'s echo ignored');
     if (p && p.held) {
-      const reason = e.botEcho || this.followedEchoPath(e) ? 'echo' : this.falseBargeInReason(text);
+      const reason = e.botEcho || this.followedEchoPath(e) ? 'echo' : this.falseBargeInReason(text, p.continuation);
       if (reason) {
         this.resumePrompt(p, reason);
         return;
@@ -404,8 +443,36 @@ export class TurnLoop {
     if (p && p.cancelled) turn.heardMs = Math.round((p.playedSamples / this.rate) * 1000);
     this.transcript.push(`caller: ${text}`);
     const speechEndWall = this.wallOf(e.speechEndMs);
-    const input: TurnInput = e.confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence: e.confidence };
-    this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
+    const last = this.lastSpeechTurn;
+    if (p && p.cancelled && p.continuation && last && this.o.dialog.revise) {
+      this.continueTurn(last, turn, e, text, speechEndWall);
+      return;
+    }
+    this.lastSpeechTurn = { seq: turn.seq, text, speechEndMs: e.speechEndMs, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) };
+    this.serialize(async () => this.perform(await this.o.dialog.next(speechInput(text, e.confidence)), turn, speechEndWall));
+  }
+
+  /**
+   * The caller went on with turn `last` after a pause the bot took for its end: the answer was stopped, and the
+   * dialog takes it back and decides on the whole turn. `turn` (stored with the words said after the pause) says
+   * which turn it continues.
+   */
+  private continueTurn(last: SpeechTurn, turn: TurnSummary, e: FinalTranscript, text: string, speechEndWall: number): void {
+    const whole = joinWords(last.text, text);
+    const confidence = last.confidence === undefined || e.confidence === undefined ? (last.confidence ?? e.confidence) : Math.min(last.confidence, e.confidence);
+    this.serialize(async () => {
+      // Revisable when the hold began; should the dialog no longer be, the words are a turn of their own.
+      const revised = this.o.dialog.revise?.(speechInput(whole, confidence));
+      if (revised) {
+        turn.continuesSeq = last.seq;
+        this.lastSpeechTurn = { seq: turn.seq, text: whole, speechEndMs: e.speechEndMs, ...(confidence !== undefined ? { confidence } : {}) };
+        this.o.log.info({ seq: last.seq, text: whole }, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
+        this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: last.seq, text: whole });
+      } else {
+        this.lastSpeechTurn = { seq: turn.seq, text, speechEndMs: e.speechEndMs, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) };
+      }
+      await this.perform(await (revised ?? this.o.dialog.next(speechInput(text, e.confidence))), turn, speechEndWall);
+    });
   }
 
   /**
@@ -483,6 +550,7 @@ export class TurnLoop {
 
   /** Caller speech over the bot: silence the bot now, decide once we know what was said. */
   private holdPrompt(p: Prompt, onsetMs: number): void {
+    p.continuation = this.continuesTurn(p, onsetMs);
     p.held = true;
     p.heldAtMs = this.o.speech.nowMs;
     p.firstHeldAtMs ??= onsetMs;
@@ -509,11 +577,12 @@ export class TurnLoop {
     if (this.prompt === p) this.prompt = undefined;
   }
 
-  private falseBargeInReason(text: string): 'backchannel' | 'noise' | 'echo' | undefined {
+  /** `continuation`: the words go on with the caller's own turn (是的 after 嗯……), so no acknowledgement of the bot. */
+  private falseBargeInReason(text: string, continuation = false): 'backchannel' | 'noise' | 'echo' | undefined {
     if (text === '') return 'noise';
     const norm = normalizeText(text);
     const p = this.prompt;
-    if (this.backchannels.matches(text) && (!this.o.config.bargeIn.backchannelsInterrupt || (p !== undefined && this.nearBoundary(p))))
+    if (!continuation && this.backchannels.matches(text) && (!this.o.config.bargeIn.backchannelsInterrupt || (p !== undefined && this.nearBoundary(p))))
       return 'backchannel';
     // Only a longer transcript that is a piece of the prompt is taken for echo: short answers (是的, yes) are
     // often words the prompt itself contains.
@@ -587,10 +656,13 @@ export class TurnLoop {
     }
   };
 
-  /** Speak a prompt; resolves when the caller has heard all of it, or it was cut by a barge-in. */
-  private speak(text: string, bargeIn: boolean, turn?: TurnSummary, speechEndWall?: number): Promise<void> {
+  /**
+   * Speak a prompt; resolves when the caller has heard all of it, or it was cut by a barge-in: true when the cut was
+   * the caller going on with the turn it answered (the answer is being taken back).
+   */
+  private speak(text: string, bargeIn: boolean, turn?: TurnSummary, speechEndWall?: number): Promise<boolean> {
     const id = ++this.promptSeq;
-    return new Promise<void>((resolve) => {
+    return new Promise<boolean>((resolve) => {
       const p: Prompt = {
         id,
         text,
@@ -601,13 +673,15 @@ export class TurnLoop {
         held: false,
         heldAtMs: 0,
         vadConfirmed: false,
+        continuation: false,
         cancelled: false,
         endMark: `prompt-${id}-end`,
         finished: () => {
           if (this.prompt === p && !p.cancelled) this.prompt = undefined;
-          resolve();
+          resolve(p.cancelled && p.continuation);
         },
         turn,
+        ...(turn && turn.inputKind === 'speech' ? { answersSeq: turn.seq } : {}),
         answersSpeechEndWall: speechEndWall,
         firstFramePlayed: false,
       };
@@ -655,9 +729,11 @@ export class TurnLoop {
       if (this.state === 'botSpeaking' && this.prompt === undefined) this.backToListening();
       return;
     }
-    // end / transfer: say the last words without barge-in, then leave.
-    if (action.text) await this.speak(action.text, false, turn, speechEndWall);
-    else if (turn) this.o.onTurn?.(turn);
+    // end / transfer: say the last words without barge-in, then leave; unless the caller goes on with the turn they
+    // answer, which takes them back (the dialog's next action follows).
+    if (action.text) {
+      if (await this.speak(action.text, false, turn, speechEndWall)) return;
+    } else if (turn) this.o.onTurn?.(turn);
     if (this.hasEnded()) return;
     if (action.kind === 'end') {
       this.ending = { disposition: action.disposition, by: 'bot' };
@@ -782,6 +858,15 @@ export class TurnLoop {
 }
 
 export { normalizeText };
+
+function speechInput(text: string, confidence: number | undefined): TurnInput {
+  return confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence };
+}
+
+/** The words before and after a pause as one utterance: a comma where they are Chinese, a space otherwise. */
+function joinWords(before: string, after: string): string {
+  return /\p{Script=Han}$/u.test(before) || /^\p{Script=Han}/u.test(after) ? `${before}，${after}` : `${before} ${after}`;
+}
 
 function totalSamples(p: Prompt): number {
   let total = 0;

@@ -76,6 +76,17 @@ export interface DialogSession {
   branch?(event: DialogEvent): Promise<BotAction> | undefined;
   /** What the latest `next()` understood of a speech or DTMF input; undefined after a no-input or for dialogs without NLU. */
   understanding?(): TurnUnderstanding | undefined;
+  /**
+   * Whether the answer to the latest speech input can still be taken back by `revise()`: false once that answer
+   * reached outside the call (a webhook, the do-not-call ledger) or when the latest input was no speech.
+   */
+  revisable?(): boolean;
+  /**
+   * The caller went on after a pause the bot took for the end of the latest speech turn: forget that turn and what
+   * it led to, and decide again, from where the dialog was before it, on `input` (the whole turn). Undefined when it
+   * is not `revisable()`, and nothing changes then.
+   */
+  revise?(input: TurnInput): Promise<BotAction> | undefined;
 }
 
 /** Events from outside the conversation a dialog may branch on. */

@@ -73,6 +73,7 @@ export interface TurnRow {
   /** 0/1 on SQLite, boolean on PostgreSQL. */
   barge_in: number | boolean;
   heard_ms: number | null;
+  continues_seq: number | null;
   intent: string | null;
   confidence: number | null;
   /** JSON text on SQLite, parsed on PostgreSQL. */
@@ -124,6 +125,7 @@ export function turnRow(turn: TurnRecord): TurnRow & { barge_in: number; slots: 
     latency_ms: t.latencyMs ?? null,
     barge_in: t.bargeIn ? 1 : 0,
     heard_ms: t.heardMs ?? null,
+    continues_seq: t.continuesSeq ?? null,
     intent: t.intent ?? null,
     confidence: t.confidence ?? null,
     slots: t.slots ? JSON.stringify(t.slots) : null,
@@ -203,6 +205,7 @@ export function fromTurnRow(row: TurnRow): TurnRecord {
   if (row.speech_end_ms !== null) turn.speechEndMs = row.speech_end_ms;
   if (row.latency_ms !== null) turn.latencyMs = row.latency_ms;
   if (row.heard_ms !== null) turn.heardMs = row.heard_ms;
+  if (row.continues_seq !== null) turn.continuesSeq = row.continues_seq;
   if (row.intent !== null && row.intent !== undefined) turn.intent = row.intent;
   if (row.confidence !== null && row.confidence !== undefined) turn.confidence = row.confidence;
   if (row.slots !== null && row.slots !== undefined) turn.slots = parseJson<Record<string, string>>(row.slots);

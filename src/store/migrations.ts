@@ -262,4 +262,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE turns ADD COLUMN emotion TEXT;
   ALTER TABLE turns ADD COLUMN emotion_score REAL;
   `,
+  // A turn that ends an earlier one the caller went on with after a pause (its answer replaced that one's).
+  `
+  ALTER TABLE turns ADD COLUMN continues_seq INTEGER;
+  `,
 ];

@@ -24,8 +24,8 @@ import type { CallEvent, CallPage, CallQuery, CallRecord, CallStatus, CallStore,
 
 const CALL_COLUMN_LIST = Object.values(CALL_COLUMNS);
 const INSERT_CALL = `INSERT INTO calls (${CALL_COLUMN_LIST.join(', ')}, node_id) VALUES (${CALL_COLUMN_LIST.map((_, i) => `$${i + 1}`).join(', ')}, $${CALL_COLUMN_LIST.length + 1})`;
-const INSERT_TURN = `INSERT INTO turns (call_id, seq, caller_text, input_kind, bot_text, speech_start_ms, speech_end_ms, latency_ms, barge_in, heard_ms, intent, confidence, slots, emotion, emotion_score, at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
+const INSERT_TURN = `INSERT INTO turns (call_id, seq, caller_text, input_kind, bot_text, speech_start_ms, speech_end_ms, latency_ms, barge_in, heard_ms, continues_seq, intent, confidence, slots, emotion, emotion_score, at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`;
 const CALL_FIELDS = `${CALL_COLUMN_LIST.join(', ')}`;
 const POSTGRES_CALL_QUERY: CallQueryDialect = { param: (n) => `$${n}`, keyColumn: 'seq', campaignExpr: "variables->>'campaign_id'", columns: CALL_FIELDS };
 
@@ -90,7 +90,7 @@ export class PostgresCallStore implements CallStore {
 
   async addTurn(turn: TurnRecord): Promise<void> {
     const t = turnRow(turn);
-    const params = [t.call_id, t.seq, t.caller_text, t.input_kind, t.bot_text, t.speech_start_ms, t.speech_end_ms, t.latency_ms, t.barge_in === 1, t.heard_ms, t.intent, t.confidence, t.slots, t.emotion, t.emotion_score, t.at];
+    const params = [t.call_id, t.seq, t.caller_text, t.input_kind, t.bot_text, t.speech_start_ms, t.speech_end_ms, t.latency_ms, t.barge_in === 1, t.heard_ms, t.continues_seq, t.intent, t.confidence, t.slots, t.emotion, t.emotion_score, t.at];
     await this.write('addTurn', `turn ${t.seq} of call ${t.call_id}`, { key: t.call_id, sql: INSERT_TURN, params });
   }
 

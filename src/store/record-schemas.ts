@@ -76,6 +76,7 @@ export const turnRecordSchema = z.object({
   latencyMs: z.number().optional(),
   bargeIn: z.boolean(),
   heardMs: z.number().min(0).optional(),
+  continuesSeq: z.number().int().min(0).optional(),
   intent: z.string().min(1).max(100).optional(),
   confidence: z.number().min(0).max(1).optional(),
   slots: z.record(z.string().max(64), z.string().max(500)).optional(),

@@ -54,8 +54,8 @@ export class SqliteCallStore implements CallStore {
       activeCalls: this.db.prepare("SELECT * FROM calls WHERE status = 'active' ORDER BY started_at"),
       endInterrupted: this.db.prepare("UPDATE calls SET status = 'ended', ended_at = ?, disposition = ? WHERE id = ? AND status = 'active'"),
       insertTurn: this.db.prepare(
-        `INSERT INTO turns (call_id, seq, caller_text, input_kind, bot_text, speech_start_ms, speech_end_ms, latency_ms, barge_in, heard_ms, intent, confidence, slots, emotion, emotion_score, at)
-         VALUES (@call_id, @seq, @caller_text, @input_kind, @bot_text, @speech_start_ms, @speech_end_ms, @latency_ms, @barge_in, @heard_ms, @intent, @confidence, @slots, @emotion, @emotion_score, @at)`,
+        `INSERT INTO turns (call_id, seq, caller_text, input_kind, bot_text, speech_start_ms, speech_end_ms, latency_ms, barge_in, heard_ms, continues_seq, intent, confidence, slots, emotion, emotion_score, at)
+         VALUES (@call_id, @seq, @caller_text, @input_kind, @bot_text, @speech_start_ms, @speech_end_ms, @latency_ms, @barge_in, @heard_ms, @continues_seq, @intent, @confidence, @slots, @emotion, @emotion_score, @at)`,
       ),
       listTurns: this.db.prepare('SELECT * FROM turns WHERE call_id = ? ORDER BY seq'),
       insertEvent: this.db.prepare('INSERT INTO events (call_id, at, type, data) VALUES (?, ?, ?, ?)'),

@@ -53,6 +53,12 @@ export interface TurnRecord {
   bargeIn: boolean;
   /** What of the bot's prompt the caller heard before barging in (ms). */
   heardMs?: number;
+  /**
+   * The caller went on with turn `continuesSeq` after a pause the bot took for its end: this turn holds the words
+   * after the pause, and its intent, slots and answer are the dialog's decision on the whole turn, which replaced
+   * that turn's.
+   */
+  continuesSeq?: number;
   /** The intent the dialog acted on (speech or DTMF), absent when nothing matched. */
   intent?: string;
   /** 0..1 confidence of that intent. */

@@ -105,4 +105,21 @@ test('an off-script answer gets its reply after the dynamic wait the cues chose'
   assert.ok(report.turns[0]?.latencyMs !== undefined, `the bot replied: ${detail}`);
 });
 
+test('a caller who goes on after a pause the bot took for the end (是的，…… 不需要) stops the answer and is answered on the whole turn', async () => {
+  // 是的 answers the greeting's yes/no question: the expected-answer wait ends the turn in about 200 ms, and the
+  // offer starts; 600 ms after 是的 the caller goes on, over the offer's first words.
+  const { events, report } = await call([await pausedTurn(['是的，', '不需要'], 600)]);
+  const detail = JSON.stringify({ turns: report.turns, events: events.filter((e) => e.type !== 'partial') });
+  const heard = finals(events).filter((e) => e.text.trim() !== '');
+  assert.is(heard.length, 2, `是的, then the words after the pause: ${detail}`);
+  assert.ok(events.some((e) => e.type === 'bot' && e.text.includes('新的服务')), `the offer was the answer to 是的: ${detail}`);
+  assert.ok(events.some((e) => e.type === 'bargeIn'), `the offer stopped: ${detail}`);
+  const continued = events.find((e) => e.type === 'turnContinued');
+  assert.ok(continued && continued.type === 'turnContinued' && continued.seq === 1, `taken as the same turn: ${detail}`);
+  const understood = events.filter((e) => e.type === 'understood');
+  assert.is(understood.at(-1)?.type === 'understood' ? understood.at(-1)!.intent : undefined, 'not_interested', detail);
+  const lastBot = events.filter((e) => e.type === 'bot').at(-1);
+  assert.ok(lastBot && lastBot.type === 'bot' && lastBot.text.includes('不打扰您了'), `answered on the whole turn: ${detail}`);
+});
+
 test.run();

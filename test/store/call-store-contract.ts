@@ -72,6 +72,7 @@ export function callStoreContract(suite: Test, backend: StoreBackend): void {
     await store.calls.addTurn(turn('a', 1, { callerText: '是我', bargeIn: true, heardMs: 800, botText: undefined }));
     const understood = { intent: 'promise_to_pay', confidence: 0.87, slots: { date: '2025-05-03', number: '3' }, emotion: { label: 'negative' as const, score: 0.65 } };
     await store.calls.addTurn(turn('a', 2, { callerText: '烦死了，后天还', ...understood }));
+    await store.calls.addTurn(turn('a', 3, { callerText: '哦不对，大后天', bargeIn: true, heardMs: 300, continuesSeq: 2 }));
     await store.calls.addEvent({ callId: 'a', at: '2025-05-01T08:00:06.000Z', type: 'bargeIn', data: { heardMs: 800, stopMs: 12 } });
     await store.calls.addEvent({ callId: 'a', at: '2025-05-01T08:00:07.000Z', type: 'final', data: { text: '是我' } });
     await store.calls.updateCall('a', {
@@ -97,7 +98,9 @@ export function callStoreContract(suite: Test, backend: StoreBackend): void {
       variables: { name: '张三', promiseDate: '2025-05-03' },
     });
     const turns = await store.calls.listTurns('a');
-    assert.is(turns.length, 3);
+    assert.is(turns.length, 4);
+    assert.equal(turns[3], turn('a', 3, { callerText: '哦不对，大后天', bargeIn: true, heardMs: 300, continuesSeq: 2 }), 'the turn it continues comes back');
+    assert.not.ok('continuesSeq' in turns[2]!);
     assert.equal(turns[2], turn('a', 2, { callerText: '烦死了，后天还', ...understood }), 'intent, confidence, slots and emotion come back');
     assert.not.ok('intent' in turns[0]! || 'slots' in turns[0]! || 'emotion' in turns[0]!);
     assert.equal(turns[0], turn('a', 0));

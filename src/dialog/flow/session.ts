@@ -33,6 +33,20 @@ interface TurnFacts {
 type RetryKind = 'no_input' | 'no_match';
 
 const maxHops = 32;
+
+/** Everything `next()` may change, as it was before the latest speech input: what `revise()` goes back to. */
+interface SessionState {
+  current: string | undefined;
+  currentPrompt: BotAction | undefined;
+  retries: Record<RetryKind, number>;
+  turns: number;
+  finalAction: BotAction | undefined;
+  facts: TurnFacts;
+  vars: Record<string, string>;
+  learned: Record<string, string>;
+  visits: Map<string, number>;
+  transcriptLength: number;
+}
 const emptyFacts: TurnFacts = { text: '', digits: '', intent: '', slots: {} };
 
 /**
@@ -44,10 +58,10 @@ export class FlowDialogSession implements DialogSession {
   private readonly ctx: CallContext;
   private readonly log: Logger;
   private readonly o: FlowSessionOptions;
-  private readonly vars: Record<string, string>;
+  private vars: Record<string, string>;
   /** Variables the flow set or learned, returned by variables() to store with the call. */
-  private readonly learned: Record<string, string> = {};
-  private readonly visits = new Map<string, number>();
+  private learned: Record<string, string> = {};
+  private visits = new Map<string, number>();
   private readonly transcript: string[] = [];
   private current: string | undefined;
   private currentPrompt: BotAction | undefined;
@@ -56,6 +70,8 @@ export class FlowDialogSession implements DialogSession {
   private finalAction: BotAction | undefined;
   private facts: TurnFacts = emptyFacts;
   private understood: TurnUnderstanding | undefined;
+  /** The state before the latest speech input, while its answer has had no effect outside the call. */
+  private beforeLastSpeech: SessionState | undefined;
 
   constructor(o: FlowSessionOptions) {
     this.o = o;
@@ -86,6 +102,7 @@ export class FlowDialogSession implements DialogSession {
 
   async next(input: TurnInput): Promise<BotAction> {
     this.understood = undefined;
+    this.beforeLastSpeech = input.kind === 'speech' && !this.finalAction ? this.saveState() : undefined;
     if (this.finalAction) return this.finalAction;
     const step = this.currentStep();
     if (!step || this.current === undefined) return this.finish({ kind: 'end', disposition: 'error' }, 'no current step');
@@ -141,6 +158,18 @@ export class FlowDialogSession implements DialogSession {
     return this.retry('no_match');
   }
 
+  revisable(): boolean {
+    return this.beforeLastSpeech !== undefined;
+  }
+
+  revise(input: TurnInput): Promise<BotAction> | undefined {
+    const before = this.beforeLastSpeech;
+    if (!before) return undefined;
+    this.log.info({ step: before.current }, 'caller went on after the turn was taken: deciding again on the whole turn');
+    this.restoreState(before);
+    return this.next(input);
+  }
+
   expectedAnswers(): string[] {
     const step = this.currentStep();
     if (!step || this.finalAction) return [];
@@ -176,6 +205,36 @@ export class FlowDialogSession implements DialogSession {
 
   understanding(): TurnUnderstanding | undefined {
     return this.understood;
+  }
+
+  private saveState(): SessionState {
+    return {
+      current: this.current,
+      currentPrompt: this.currentPrompt,
+      retries: { ...this.retries },
+      turns: this.turns,
+      finalAction: this.finalAction,
+      facts: this.facts,
+      vars: { ...this.vars },
+      learned: { ...this.learned },
+      visits: new Map(this.visits),
+      transcriptLength: this.transcript.length,
+    };
+  }
+
+  private restoreState(s: SessionState): void {
+    this.current = s.current;
+    this.currentPrompt = s.currentPrompt;
+    this.retries = { ...s.retries };
+    this.turns = s.turns;
+    this.finalAction = s.finalAction;
+    this.facts = s.facts;
+    this.vars = { ...s.vars };
+    this.learned = { ...s.learned };
+    this.visits = new Map(s.visits);
+    this.transcript.length = s.transcriptLength;
+    this.understood = undefined;
+    this.beforeLastSpeech = undefined;
   }
 
   // ---- turn handling ------------------------------------------------------------------------------------------
@@ -298,11 +357,16 @@ export class FlowDialogSession implements DialogSession {
       this.setLearned('last_step', stepName);
       this.applySet(step.set);
       if (step.callback) this.scheduleCallback(step.callback);
-      if (step.do_not_call) await this.recordDoNotCall(stepName, step.do_not_call);
+      // The ledger and a webhook are outside the call: an answer that reached them cannot be taken back.
+      if (step.do_not_call) {
+        this.beforeLastSpeech = undefined;
+        await this.recordDoNotCall(stepName, step.do_not_call);
+      }
       const ownText = step.say ? this.pickText(step.say, visit - 1) : undefined;
       if (ownText) texts.push(ownText);
 
       if (step.webhook) {
+        this.beforeLastSpeech = undefined;
         stepName = await this.runWebhook(step);
         continue;
       }
