@@ -37,6 +37,7 @@ import {
   startServer,
   summarizeRealistic,
   turnHeard,
+  turnTakenBack,
   type BenchModel,
   type BenchOptions,
   type Distribution,
@@ -206,7 +207,7 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
             console.log(`  call ${index} (${lang}) ${report.endReason}`);
             for (const { event: e } of notices) {
               if (e.type === 'final') console.log(`    final "${e.text}" speech ${e.speechStartMs}-${e.speechEndMs} at ${e.atMs} wait ${e.waitMs} ${e.cues?.join(',') ?? ''}`);
-              else if (e.type === 'bot' || e.type === 'bargeIn' || e.type === 'resume') console.log(`    ${e.type} ${JSON.stringify(e).slice(0, 100)}`);
+              else if (e.type === 'bot' || e.type === 'bargeIn' || e.type === 'resume' || e.type === 'turnContinued') console.log(`    ${e.type} ${JSON.stringify(e).slice(0, 100)}`);
             }
             report.turns.forEach((t, i) =>
               console.log(
@@ -216,7 +217,12 @@ async function runLevel(model: BenchModel, n: number, opts: BenchOptions, voices
           }
           return {
             ok: true as const,
-            call: { script, turns: report.turns, heard: report.turns.map((t) => turnHeard(t, notices)) },
+            call: {
+              script,
+              turns: report.turns,
+              heard: report.turns.map((t) => turnHeard(t, notices)),
+              takenBack: report.turns.map((t) => turnTakenBack(t, notices)),
+            },
             notices,
             admittedLateMs,
             neverAdmitted: false,
@@ -298,6 +304,7 @@ const HEADER = [
   'paused',
   'false cut-offs per paused turn',
   'of them self-corrections cut',
+  'cut-offs taken back as one turn',
   'bot talked into any turn',
   'unheard',
   'no reply',
@@ -317,6 +324,7 @@ function row(r: RealisticLevel): string[] {
     d3(s.byKind.paused.latency),
     pct(s.cutOffs, s.pausedTurns),
     `${s.selfCorrections.cutOffs}/${s.selfCorrections.turns}`,
+    `${s.cutOffsTakenBack}/${s.cutOffs}`,
     pct(s.cutOffsAllTurns, s.turnsSpoken),
     String(s.unheard),
     String(s.noReply),

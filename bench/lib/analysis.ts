@@ -49,6 +49,17 @@ export function turnHeard(t: TurnMeasurement, notices: readonly { at: number; ev
   );
 }
 
+/**
+ * Whether the server took a turn the bot had cut off back as one turn: the caller went on after the pause, the
+ * answer stopped and the dialog decided again on the whole turn (`turnContinued`, which comes with the final of the
+ * words after the pause: within the endpoint wait and the decode after the turn's end).
+ */
+export function turnTakenBack(t: TurnMeasurement, notices: readonly { at: number; event: CallTimelineEvent }[] | undefined): boolean {
+  return notices?.some((n) => n.event.type === 'turnContinued' && n.at >= t.speechStartAt && n.at <= t.speechEndAt + CONTINUED_FINAL_MS) ?? false;
+}
+/** The endpoint wait's cap (1.2 s) and a decode under load. */
+const CONTINUED_FINAL_MS = 3000;
+
 export function summarizeWire(calls: readonly WireCall[]): WireSummary {
   const latencies: number[] = [];
   const all: number[] = [];

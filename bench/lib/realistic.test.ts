@@ -35,8 +35,11 @@ test('summary: cut-offs per paused turn; latency only over heard turns the bot d
       script: [turn('expected', []), turn('paused', [500], ['selfCorrection']), turn('paused', [400]), turn('offScript', []), turn('paused', [300], ['selfCorrection'])],
       turns: [m(300), m(0, 900), m(450), m(700), m(500)],
       heard: [true, true, true, false, false],
+      // The cut turn and an uncut one marked taken back: only a cut-off can be taken back.
+      takenBack: [false, true, true, false, false],
     },
   ]);
+  assert.is(s.cutOffsTakenBack, 1);
   assert.is(s.pausedTurns, 3);
   assert.is(s.cutOffs, 1);
   assert.equal(s.selfCorrections, { turns: 2, cutOffs: 1 });

@@ -137,6 +137,11 @@ export interface RealisticSummary {
    * them were cut: the answer before the pause is complete, so waiting them out costs every expected answer's latency.
    */
   selfCorrections: { turns: number; cutOffs: number };
+  /**
+   * Cut-off paused turns the server took back: the caller went on over the answer, the answer stopped and the dialog
+   * decided again on the whole turn (dialog.bargeIn.continueTurnMs).
+   */
+  cutOffsTakenBack: number;
   /** Any turn (not only paused ones) the bot talked into before it ended. */
   cutOffsAllTurns: number;
   unheard: number;
@@ -149,6 +154,8 @@ export interface RealisticCall {
   script: readonly RealisticTurn[];
   turns: readonly TurnMeasurement[];
   heard: readonly boolean[];
+  /** Per turn: the server took it back as one turn after cutting it off (absent: not known, counted as no). */
+  takenBack?: readonly boolean[];
 }
 
 export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSummary {
@@ -157,6 +164,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
   let paused = 0;
   let cutOffs = 0;
   const selfCorrections = { turns: 0, cutOffs: 0 };
+  let takenBack = 0;
   let cutOffsAll = 0;
   let unheard = 0;
   let noReply = 0;
@@ -176,6 +184,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
       if (s.pausesMs.length > 0) {
         paused++;
         if (cut) cutOffs++;
+        if (cut && c.takenBack?.[i] === true) takenBack++;
         if (s.tags.includes('selfCorrection')) {
           selfCorrections.turns++;
           if (cut) selfCorrections.cutOffs++;
@@ -199,6 +208,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
     pausedTurns: paused,
     cutOffs,
     selfCorrections,
+    cutOffsTakenBack: takenBack,
     cutOffsAllTurns: cutOffsAll,
     unheard,
     noReply,

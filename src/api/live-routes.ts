@@ -36,7 +36,8 @@ const MESSAGE_DOC =
   'One JSON object per message (`seq`, `at`, `type`, `callId` and the type\'s fields): `snapshot` (whole-node feed, first), ' +
   '`call.started`, `speech.start`, `partial`, `final` (caller leg), `dtmf`, `noInput`, `understood` (intent, confidence, ' +
   'slots, emotion), `bot` (prompt chosen), `bot.spoken` (first frame on the wire, with `latencyMs`), `bot.heard` ' +
-  '(what the caller heard: all of the prompt, or the part before a barge-in with `cut: true`), `resume`, `qa.hit`, ' +
+  '(what the caller heard: all of the prompt, or the part before a barge-in with `cut: true`), `resume`, ' +
+  '`turn.continued` (the caller went on with turn `turn` after a pause: its answer was taken back, `text` is the whole turn), `qa.hit`, ' +
   '`call.ended`, and `gap` (this many partials were dropped because the reader was too slow; a reader that still ' +
   'cannot keep up is closed). Numbers are masked unless `unmask=true` was allowed (audited). The same stream is ' +
   'served over WebSocket on this path (same credentials, Origin checked); over SSE each message is an event named ' +

@@ -41,6 +41,8 @@ export type LiveMessageBody =
   | { type: 'bot.spoken'; leg: 'bot'; text: string; atMs: number; latencyMs?: number }
   | { type: 'bot.heard'; leg: 'bot'; text: string; heardText: string; heardMs?: number; atMs: number; cut: boolean }
   | { type: 'resume'; atMs: number; reason: string }
+  /** The caller went on with turn `turn` after a pause: its answer was taken back; `text` is the whole turn. */
+  | { type: 'turn.continued'; atMs: number; turn: number; text: string }
   | { type: 'qa.hit'; hit: LiveQaHit }
   /** Sent to one subscriber only: this many messages (partials) were dropped because it read too slowly. */
   | { type: 'gap'; dropped: number };
@@ -218,6 +220,8 @@ export class LiveFeed implements CallObserver {
       }
       case 'resume':
         return { type: 'resume', atMs: e.atMs, reason: e.reason };
+      case 'turnContinued':
+        return { type: 'turn.continued', atMs: e.atMs, turn: e.seq, text: e.text };
       default:
         // speechEnd, echoIgnored and the loop's own `end` (call.ended follows with the stored outcome).
         return undefined;

@@ -84,6 +84,8 @@ interface TranscriptTurn {
   at: string;
   caller: string;
   bot?: string;
+  /** The caller went on with turn `continues` after a pause: that turn's answer was taken back, this one's stands. */
+  continues?: number;
 }
 
 /**
@@ -241,6 +243,7 @@ export class WebhookSender {
       payload.transcript = turns.map((t): TranscriptTurn => {
         const turn: TranscriptTurn = { seq: t.seq, at: t.at, caller: t.callerText };
         if (t.botText !== undefined) turn.bot = t.botText;
+        if (t.continuesSeq !== undefined) turn.continues = t.continuesSeq;
         return turn;
       });
     }

@@ -238,4 +238,21 @@ test('a slow consumer: partials are dropped (counted, with a gap notice), then i
   assert.match(metrics, /callpilot_live_subscribers 1/);
 });
 
+test('a turn the caller went on with after a pause is sent as turn.continued, its words masked for a masked reader', async () => {
+  const feed = new LiveFeed({ log });
+  const plain = new RecordingSink();
+  const masked = new RecordingSink();
+  feed.subscribe({ masked: false, sink: plain });
+  feed.subscribe({ masked: true, sink: masked });
+  const callId = newCallId();
+  feed.callStarted(call(callId));
+  feed.event(callId, { type: 'turnContinued', atMs: 4200, seq: 2, text: '是的，哦不对，我的号码是13800138000' });
+  await feed.callEnded(callId, { disposition: 'done', endedBy: 'bot' });
+  const of = (sink: RecordingSink) => sink.messages.find((m) => m.type === 'turn.continued') as (LiveMessage & Record<string, unknown>) | undefined;
+  assert.equal([of(plain)?.['turn'], of(plain)?.['text'], of(plain)?.['atMs']], [2, '是的，哦不对，我的号码是13800138000', 4200]);
+  const maskedText = String(of(masked)?.['text']);
+  assert.not.ok(maskedText.includes('13800138000'), maskedText);
+  assert.ok(maskedText.startsWith('是的，哦不对'), maskedText);
+});
+
 test.run();

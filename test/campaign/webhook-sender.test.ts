@@ -198,6 +198,7 @@ for (const backend of backends) {
     await store.calls.createCall({ id: 'call-7', pbx: 'asterisk', direction: 'outbound', lang: 'zh', status: 'ended', flow: 'f', variables: {}, startedAt: '2026-03-02T01:58:00.000Z' });
     await store.calls.addTurn({ callId: 'call-7', seq: 0, callerText: '', inputKind: 'noInput', botText: '您好，请问是张先生吗？', bargeIn: false, at: '2026-03-02T01:58:02.000Z' });
     await store.calls.addTurn({ callId: 'call-7', seq: 1, callerText: '是我，我的新号码是13912345678', inputKind: 'speech', botText: '好的', bargeIn: false, at: '2026-03-02T01:58:06.000Z' });
+    await store.calls.addTurn({ callId: 'call-7', seq: 2, callerText: '哦不对，是13912345679', inputKind: 'speech', botText: '好的，记下了', bargeIn: true, continuesSeq: 1, at: '2026-03-02T01:58:08.000Z' });
     await store.campaigns.enqueueWebhook(attemptHook('c1', 'a1', 'call-7'), '2026-03-02T01:59:00.000Z');
     const clock = new ManualClock(T0);
     assert.is(await sender(store, clock).deliverDue(), 1);
@@ -215,6 +216,7 @@ for (const backend of backends) {
     assert.equal(body.transcript, [
       { seq: 0, at: '2026-03-02T01:58:02.000Z', caller: '', bot: '您好，请问是张先生吗？' },
       { seq: 1, at: '2026-03-02T01:58:06.000Z', caller: '是我，我的新号码是139****5678', bot: '好的' },
+      { seq: 2, at: '2026-03-02T01:58:08.000Z', caller: '哦不对，是139****5679', bot: '好的，记下了', continues: 1 },
     ]);
     assert.not.match(req!.body, /13812345678|13912345678|6222021234567890123/, 'no full number anywhere in the body');
     const [row] = await store.campaigns.listWebhooks({});
