@@ -111,6 +111,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Take the bot's echo out of the caller side (an adaptive filter on the delay the echo guard learned) before VAD and ASR, on lines whose network returns it; the recording keeps the line as it was. Costs CPU on echo lines only.",
   'dialog.bargeIn.continueTurnMs':
     'A caller who speaks again within this long after the end of the speech the bot has just answered, before hearing more than 0.7 s of the answer, is going on with the same turn after a pause: the answer stops (even a goodbye), is taken back, and the dialog decides again on the whole turn. 0: never.',
+  'dialog.bargeIn.waitOutCallerPauses':
+    'Once a caller has gone on after a pause the bot took for the end of the turn (see continueTurnMs), no shorter silence ends their turns for the rest of the call: the longest such pause and 150 ms, up to speech.endpoint.capMs. Fewer cut-offs for a caller who pauses, slower answers for that caller.',
   'dialog.llm.enabled': 'Use an OpenAI-compatible LLM for free-form answers.',
   'dialog.llm.baseUrl': 'Base URL of the OpenAI-compatible API.',
   'dialog.llm.model': 'Model name sent to the LLM API.',

@@ -29,6 +29,12 @@ export const dialogConfigSchema = z
          * answer stops, is taken back, and the dialog decides again on the whole turn. 0: never.
          */
         continueTurnMs: z.number().int().min(0).max(3000).default(1000),
+        /**
+         * Once a caller has gone on after a pause the bot took for the end of the turn, no shorter silence ends
+         * their turns for the rest of the call (the longest such pause and 150 ms, up to speech.endpoint.capMs):
+         * fewer cut-offs for a caller who pauses, slower answers for that caller.
+         */
+        waitOutCallerPauses: z.boolean().default(false),
       })
       .prefault({}),
     llm: z

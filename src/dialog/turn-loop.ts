@@ -148,6 +148,8 @@ export class TurnLoop {
   /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
   private assumedFinal: AssumedFinal | undefined;
   private lastSpeechTurn: SpeechTurn | undefined;
+  /** The longest pause inside a turn the caller went on after (bargeIn.waitOutCallerPauses). */
+  private callerPauseMs: number | undefined;
   private readonly rate: number;
   private readonly backchannels: BackchannelMatcher;
   private prompt: Prompt | undefined;
@@ -460,10 +462,13 @@ export class TurnLoop {
   private continueTurn(last: SpeechTurn, turn: TurnSummary, e: FinalTranscript, text: string, speechEndWall: number): void {
     const whole = joinWords(last.text, text);
     const confidence = last.confidence === undefined || e.confidence === undefined ? (last.confidence ?? e.confidence) : Math.min(last.confidence, e.confidence);
+    // The caller's silence between the two: from the end of the speech the bot answered to this speech's start.
+    const pauseMs = Math.max(0, e.speechStartMs - last.speechEndMs);
     this.serialize(async () => {
       // Revisable when the hold began; should the dialog no longer be, the words are a turn of their own.
       const revised = this.o.dialog.revise?.(speechInput(whole, confidence));
       if (revised) {
+        if (this.o.config.bargeIn.waitOutCallerPauses) this.callerPauseMs = Math.max(this.callerPauseMs ?? 0, pauseMs);
         turn.continuesSeq = last.seq;
         this.lastSpeechTurn = { seq: turn.seq, text: whole, speechEndMs: e.speechEndMs, ...(confidence !== undefined ? { confidence } : {}) };
         this.o.log.info({ seq: last.seq, text: whole }, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
@@ -722,7 +727,10 @@ export class TurnLoop {
       }
     }
     const phrases = this.o.dialog.expectedAnswers();
-    if (this.o.speech.setTurnContext) this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases });
+    if (this.o.speech.setTurnContext) {
+      const pause = this.callerPauseMs !== undefined ? { callerPauseMs: this.callerPauseMs } : {};
+      this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases, ...pause });
+    }
     else this.o.speech.setExpected(phrases);
     if (action.kind === 'say') {
       await this.speak(action.text, action.bargeIn ?? true, turn, speechEndWall);

@@ -15,6 +15,11 @@ export interface TurnContext {
   expects: AnswerKind;
   /** Phrases that answer the step (matched on the partial transcript by the endpointer). */
   phrases: readonly string[];
+  /**
+   * The longest pause this caller has made inside a turn earlier in the call, known where the bot took one for the
+   * end and the caller went on: no silence shorter than that (and a margin) ends this caller's turns.
+   */
+  callerPauseMs?: number;
 }
 
 export const UNKNOWN_TURN_CONTEXT: TurnContext = { expects: 'unknown', phrases: [] };
@@ -67,7 +72,8 @@ export type EndOfTurnCue =
   | 'noText'
   | 'hesitation'
   | 'runUp'
-  | 'asrOnly';
+  | 'asrOnly'
+  | 'callerPauses';
 
 export interface EndOfTurnDecision {
   waitMs: number;
@@ -186,9 +192,14 @@ const NUMERIC_KINDS = new Set<AnswerKind>(['amount', 'number', 'digits', 'date']
  */
 export function endOfTurnWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurnDecision {
   const d = textAndVoiceWait(input, o);
-  if (!input.endHeardByAsrOnly || d.waitMs >= o.baseMs) return d;
-  return { waitMs: Math.min(o.capMs, Math.max(o.floorMs, o.baseMs)), cues: [...d.cues, 'asrOnly'] };
+  const heard = !input.endHeardByAsrOnly || d.waitMs >= o.baseMs ? d : { waitMs: Math.min(o.capMs, Math.max(o.floorMs, o.baseMs)), cues: [...d.cues, 'asrOnly' as const] };
+  const pause = input.context.callerPauseMs;
+  if (pause === undefined || heard.waitMs >= pause + CALLER_PAUSE_MARGIN_MS) return heard;
+  return { waitMs: Math.round(Math.min(o.capMs, pause + CALLER_PAUSE_MARGIN_MS)), cues: [...heard.cues, 'callerPauses'] };
 }
+
+/** A caller's pauses vary around their habit: wait a little longer than the longest one seen. */
+const CALLER_PAUSE_MARGIN_MS = 150;
 
 function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurnDecision {
   const cues: EndOfTurnCue[] = [];

@@ -3,14 +3,24 @@ import * as assert from 'uvu/assert';
 import { TurnLoop, type TurnSummary } from '../../src/dialog/turn-loop.ts';
 import type { CallTimelineEvent } from '../../src/dialog/timeline.ts';
 import type { TurnInput } from '../../src/dialog/index.ts';
+import type { TurnContext } from '../../src/speech/index.ts';
 import { consentSession } from './fixtures/consent-flow.ts';
 import { ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, silentLog } from './turn-loop-fakes.ts';
 
 // The caller goes on with a turn after a pause the bot took for its end (是的，…… 哦不对，我不同意).
 
-function setup(opts: { continueTurnMs?: number; doNotCall?: boolean } = {}) {
+/** The listening side, keeping each turn context the loop sets (what the endpointer would get). */
+class ContextSpeech extends ScriptedSpeech {
+  readonly contexts: TurnContext[] = [];
+  setTurnContext(context: TurnContext): void {
+    this.contexts.push(context);
+    this.setExpected([...context.phrases]);
+  }
+}
+
+function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCallerPauses?: boolean } = {}) {
   const leg = new ScriptedLeg();
-  const speech = new ScriptedSpeech();
+  const speech = new ContextSpeech();
   const speaker = new ToneSpeaker(50); // 1 s prompts
   const recorded: string[] = [];
   const dialog = consentSession(opts.doNotCall ? { doNotCall: async (r) => void recorded.push(r.words) } : {});
@@ -32,7 +42,7 @@ function setup(opts: { continueTurnMs?: number; doNotCall?: boolean } = {}) {
     lang: 'zh',
     config: {
       noInputTimeoutMs: 60_000,
-      bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: opts.continueTurnMs ?? 1000 },
+      bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: opts.continueTurnMs ?? 1000, waitOutCallerPauses: opts.waitOutCallerPauses ?? false },
     },
     control: {
       hangup: async () => {
@@ -181,5 +191,20 @@ test('an answer that reached the do-not-call ledger is not taken back: its goodb
   await done;
   assert.is(s.control.hangups, 1);
 });
+
+for (const waitOut of [false, true]) {
+  test(`waitOutCallerPauses ${waitOut ? 'on: after a continuation the caller\'s pause is the shortest silence that ends their turns' : 'off: the turn context says nothing of pauses'}`, async () => {
+    const s = setup({ waitOutCallerPauses: waitOut });
+    const done = s.loop.run();
+    await answerGreeting(s, '是的');
+    assert.is(s.speech.contexts.at(-1)?.callerPauseMs, undefined, 'nothing learned before a continuation');
+    await goOn(s, 15, '哦不对，我不同意');
+    assert.equal(s.revised.length, 1);
+    // 15 silent frames between the end of 是的 and the words after the pause.
+    assert.is(s.speech.contexts.at(-1)?.callerPauseMs, waitOut ? 300 : undefined);
+    await s.leg.close({ code: 'caller_hangup' });
+    await done;
+  });
+}
 
 test.run();

@@ -7,7 +7,7 @@ import { ListDialog, ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, si
 
 const config = {
   noInputTimeoutMs: 60_000,
-  bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000 },
+  bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000, waitOutCallerPauses: false },
 };
 
 function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number; promptFrames?: number; cancelEcho?: boolean } = {}) {

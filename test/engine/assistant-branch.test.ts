@@ -26,7 +26,7 @@ const dialogConfig: DialogConfig = {
   defaultFlow: 'demo',
   defaultLang: 'zh',
   noInputTimeoutMs: 2000,
-  bargeIn: { enabled: true, minSpeechMs: 60, backchannels: ['嗯'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000 },
+  bargeIn: { enabled: true, minSpeechMs: 60, backchannels: ['嗯'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000, waitOutCallerPauses: false },
   llm,
 };
 const VARS = { customer_name: '张先生', card_number: '6222020200112233', amount_due: '3580.5', due_date: '2024-05-10', bank_name: '示例银行' };

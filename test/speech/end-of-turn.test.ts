@@ -220,4 +220,16 @@ test('prosody: falling pitch at the end reads falling, a level or rising end rea
   assert.is(t.end(), 'unknown', 'nothing voiced yet');
 });
 
+test("a caller known to pause (callerPauseMs): no shorter silence ends the turn; longer waits stand; never past the cap", () => {
+  const pauser = { ...yesNo, callerPauseMs: 640 };
+  const expected = wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', context: pauser });
+  assert.equal(expected, { waitMs: 790, cues: ['expected', 'callerPauses'] });
+  assert.equal(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] }, 'without it');
+  // A wait already longer is kept as it is.
+  assert.equal(wait({ text: '我想', context: pauser }), { waitMs: 1200, cues: ['incomplete'] });
+  // A pause longer than the cap allows waits the cap.
+  const long = wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, context: { ...yesNo, callerPauseMs: 1500 } });
+  assert.equal(long, { waitMs: 1200, cues: ['expected', 'callerPauses'] });
+});
+
 test.run();
