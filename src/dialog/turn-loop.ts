@@ -357,7 +357,9 @@ export class TurnLoop {
     const last = this.lastSpeechTurn;
     const within = this.o.config.bargeIn.continueTurnMs;
     if (!last || within === 0 || !this.o.config.bargeIn.enabled || p.answersSeq !== last.seq) return false;
-    if (onsetMs - last.speechEndMs > within || (p.playedSamples / this.rate) * 1000 > CONTINUE_HEARD_MS) return false;
+    // What the caller had heard when they began: the VAD reports a soft onset some 300 ms after it.
+    const heardAtOnsetMs = (p.playedSamples / this.rate) * 1000 - Math.max(0, this.o.speech.nowMs - onsetMs);
+    if (onsetMs - last.speechEndMs > within || heardAtOnsetMs > CONTINUE_HEARD_MS) return false;
     return this.o.dialog.revisable?.() === true;
   }
 

@@ -18,7 +18,7 @@ class ContextSpeech extends ScriptedSpeech {
   }
 }
 
-function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCallerPauses?: boolean } = {}) {
+function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCallerPauses?: boolean; minSpeechMs?: number } = {}) {
   const leg = new ScriptedLeg();
   const speech = new ContextSpeech();
   const speaker = new ToneSpeaker(50); // 1 s prompts
@@ -42,7 +42,7 @@ function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCall
     lang: 'zh',
     config: {
       noInputTimeoutMs: 60_000,
-      bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: opts.continueTurnMs ?? 1000, waitOutCallerPauses: opts.waitOutCallerPauses ?? false },
+      bargeIn: { enabled: true, minSpeechMs: opts.minSpeechMs ?? 0, backchannels: ['嗯', '对'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: opts.continueTurnMs ?? 1000, waitOutCallerPauses: opts.waitOutCallerPauses ?? false },
     },
     control: {
       hangup: async () => {
@@ -190,6 +190,25 @@ test('an answer that reached the do-not-call ledger is not taken back: its goodb
   while (s.leg.tick()) await settle(0);
   await done;
   assert.is(s.control.hangups, 1);
+});
+
+test('a soft onset the VAD reports late is judged on what the caller had heard when they began', async () => {
+  // An onset needs 2 s of loud frames here: only the VAD's start can stop the bot.
+  const s = setup({ minSpeechMs: 2000 });
+  const done = s.loop.run();
+  await answerGreeting(s, '是的');
+  // 0.5 s of the answer plays, then the caller speaks; the VAD says so 0.3 s later.
+  run(s, 25);
+  run(s, 15, 3000);
+  s.speech.speaking = true;
+  s.speech.emit('speechStart', { atMs: s.speech.nowMs - 300 });
+  assert.ok(s.events.some((e) => e.type === 'bargeIn'), 'the answer stopped');
+  run(s, 10, 3000);
+  s.speech.final('哦不对，我不同意', s.speech.nowMs - 500);
+  await settle();
+  assert.equal(s.revised, [{ kind: 'speech', text: '是的，哦不对，我不同意' }]);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
 });
 
 for (const waitOut of [false, true]) {
