@@ -69,6 +69,15 @@ test('an answer that reached the do-not-call ledger or a webhook cannot be taken
   assert.is(w.revise({ kind: 'speech', text: '不感兴趣……不过可以听听' }), undefined);
 });
 
+test('a branch (an assistant answered) supersedes the last turn: it can no longer be taken back', async () => {
+  const s = session({ assistant: true });
+  await s.begin();
+  await s.next({ kind: 'speech', text: '是的' });
+  assert.ok(s.revisable());
+  assert.ok(s.branch('assistant'));
+  assert.not.ok(s.revisable());
+});
+
 test('a turn before the greeting was answered, or after the flow ended on its own, is not revisable', async () => {
   const s = session();
   assert.not.ok(s.revisable());

@@ -95,6 +95,8 @@ export class FlowDialogSession implements DialogSession {
     const target = event === 'assistant' ? this.flow.definition.assistant : undefined;
     if (this.finalAction || !target || !('goto' in target)) return undefined;
     this.log.info({ event, step: target.goto }, 'dialog branch');
+    // The branch supersedes whatever the last turn led to: that turn can no longer be taken back.
+    this.beforeLastSpeech = undefined;
     this.transcript.push(`(${event} answered)`);
     this.setLearned('answered_by', event);
     return this.enter(target.goto, target.say ? [this.pickText(target.say, 0)] : []);
