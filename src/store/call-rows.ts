@@ -205,7 +205,7 @@ export function fromTurnRow(row: TurnRow): TurnRecord {
   if (row.speech_end_ms !== null) turn.speechEndMs = row.speech_end_ms;
   if (row.latency_ms !== null) turn.latencyMs = row.latency_ms;
   if (row.heard_ms !== null) turn.heardMs = row.heard_ms;
-  if (row.continues_seq !== null) turn.continuesSeq = row.continues_seq;
+  if (row.continues_seq !== null && row.continues_seq !== undefined) turn.continuesSeq = row.continues_seq;
   if (row.intent !== null && row.intent !== undefined) turn.intent = row.intent;
   if (row.confidence !== null && row.confidence !== undefined) turn.confidence = row.confidence;
   if (row.slots !== null && row.slots !== undefined) turn.slots = parseJson<Record<string, string>>(row.slots);
