@@ -78,12 +78,14 @@ const LATE_FINAL_MS = 5000;
  */
 const CONTINUE_HEARD_MS = 700;
 
+type SpeechInput = Extract<TurnInput, { kind: 'speech' }>;
+
 /** The caller's latest speech turn, which a continuation after a pause extends. */
 interface SpeechTurn {
   seq: number;
-  text: string;
   speechEndMs: number;
-  confidence?: number;
+  /** What the dialog was given for it. */
+  input: SpeechInput;
 }
 
 /** A final of speech let pass on the echo guard's assumption, with the prompt it came over and its words. */
@@ -452,8 +454,9 @@ export class TurnLoop {
       this.continueTurn(last, turn, e, text, speechEndWall);
       return;
     }
-    this.lastSpeechTurn = { seq: turn.seq, text, speechEndMs: e.speechEndMs, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) };
-    this.serialize(async () => this.perform(await this.o.dialog.next(speechInput(text, e.confidence)), turn, speechEndWall));
+    const input = speechInput(text, e.confidence);
+    this.lastSpeechTurn = { seq: turn.seq, speechEndMs: e.speechEndMs, input };
+    this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
   }
 
   /**
@@ -462,23 +465,23 @@ export class TurnLoop {
    * which turn it continues.
    */
   private continueTurn(last: SpeechTurn, turn: TurnSummary, e: FinalTranscript, text: string, speechEndWall: number): void {
-    const whole = joinWords(last.text, text);
-    const confidence = last.confidence === undefined || e.confidence === undefined ? (last.confidence ?? e.confidence) : Math.min(last.confidence, e.confidence);
+    const before = last.input.confidence;
+    const confidence = before === undefined || e.confidence === undefined ? (before ?? e.confidence) : Math.min(before, e.confidence);
+    const whole = speechInput(joinWords(last.input.text, text), confidence);
+    const own = speechInput(text, e.confidence);
     // The caller's silence between the two: from the end of the speech the bot answered to this speech's start.
     const pauseMs = Math.max(0, e.speechStartMs - last.speechEndMs);
     this.serialize(async () => {
       // Revisable when the hold began; should the dialog no longer be, the words are a turn of their own.
-      const revised = this.o.dialog.revise?.(speechInput(whole, confidence));
+      const revised = this.o.dialog.revise?.(whole);
+      this.lastSpeechTurn = { seq: turn.seq, speechEndMs: e.speechEndMs, input: revised ? whole : own };
       if (revised) {
         if (this.o.config.bargeIn.waitOutCallerPauses) this.callerPauseMs = Math.max(this.callerPauseMs ?? 0, pauseMs);
         turn.continuesSeq = last.seq;
-        this.lastSpeechTurn = { seq: turn.seq, text: whole, speechEndMs: e.speechEndMs, ...(confidence !== undefined ? { confidence } : {}) };
-        this.o.log.info({ seq: last.seq, text: whole }, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
-        this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: last.seq, text: whole });
-      } else {
-        this.lastSpeechTurn = { seq: turn.seq, text, speechEndMs: e.speechEndMs, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) };
+        this.o.log.info({ seq: last.seq, text: whole.text }, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
+        this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: last.seq, text: whole.text });
       }
-      await this.perform(await (revised ?? this.o.dialog.next(speechInput(text, e.confidence))), turn, speechEndWall);
+      await this.perform(await (revised ?? this.o.dialog.next(own)), turn, speechEndWall);
     });
   }
 
@@ -869,7 +872,7 @@ export class TurnLoop {
 
 export { normalizeText };
 
-function speechInput(text: string, confidence: number | undefined): TurnInput {
+function speechInput(text: string, confidence: number | undefined): SpeechInput {
   return confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence };
 }
 
