@@ -135,11 +135,16 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     if (this.o.timings) this.o.timings.vad((performance.now() - vadStarted) / 1000);
     this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
+    let prosodyFed = false;
     if (edge?.kind === 'start') {
       if (!this.endpointer.inUtterance) {
         this.endRefiner.startUtterance();
         this.prosody.reset();
       }
+      // The VAD confirms speech a few hundred ms after it began: without that audio a short answer ("yes,") left the
+      // tracker only its last syllable and the VAD's trailing silence, and most of them read as falling.
+      this.ring.readFrom(Math.round((edge.atMs + this.delayMs) * SAMPLES_PER_MS), (chunk) => this.prosody.push(chunk));
+      prosodyFed = true;
       this.emit('speechStart', { atMs: edge.atMs });
       if (this.endpointer.speechStarted(edge.atMs)) {
         // The bot's echo alone is not decoded (it costs ASR time and gives false partials).
@@ -168,7 +173,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       this.echoSkipped += samples.length;
       this.echoSkippedUnreported += samples.length;
     }
-    if (this.endpointer.inUtterance && this.vad.speaking) this.prosody.push(samples);
+    if (this.endpointer.inUtterance && this.vad.speaking && !prosodyFed) this.prosody.push(samples);
     if (edge?.kind === 'end') {
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
       this.endpointer.speechEnded(endMs);

@@ -68,6 +68,7 @@ export type EndOfTurnCue =
   | 'freeAnswer'
   | 'falling'
   | 'hold'
+  | 'continuationRise'
   | 'model'
   | 'noText'
   | 'hesitation'
@@ -236,6 +237,13 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   }
   if (input.matchesExpected) {
     cues.push('expected');
+    if (input.prosody === 'rising' && !HAN.test(text)) {
+      // An English answer said with a rise ("yes," before "I mean no", or "yes?" asking back) is no finished
+      // answer: wait as for any sentence. Not for Chinese, where the last syllable's tone sets the pitch movement
+      // (没有 rises as it ends), so a rise says little about the turn.
+      cues.push('continuationRise');
+      return { waitMs: clamp(Math.max(o.expectedMs, o.baseMs)), cues };
+    }
     const held = input.prosody === 'rising' || input.prosody === 'level';
     // A long utterance that merely contains an expected phrase ("是的，不过我想问...") is less surely over.
     const long = input.speechMs > 2500;

@@ -1,28 +1,47 @@
 /**
  * How a caller's voice ends: statements end with the pitch falling and the energy fading; a speaker who pauses
  * to go on holds the pitch level or lets it rise. This follows pitch (normalized autocorrelation on 8 kHz
- * decimated audio, 80-400 Hz) and energy per 20 ms frame of the current utterance, without allocating per frame,
- * and says at any moment how the last voiced stretch ended. Cost: ~25 k multiply-adds per voiced frame.
+ * decimated audio, 60-400 Hz) and energy per 20 ms frame of the current utterance, without allocating per frame,
+ * and says at any moment how the last voiced stretch ended. Cost: ~30 k multiply-adds per frame pushed.
  */
 import type { ProsodyEnd } from './end-of-turn.ts';
 
 const DECIMATED_RATE = 8000;
 const MIN_LAG = Math.floor(DECIMATED_RATE / 400);
-const MAX_LAG = Math.ceil(DECIMATED_RATE / 80);
-/** Two 20 ms frames at 8 kHz: long enough for 1.6 periods of an 80 Hz voice. */
+/** 60 Hz: a low male voice ends a statement near the bottom of its range, where an 80 Hz floor lost the fall. */
+const MAX_LAG = Math.ceil(DECIMATED_RATE / 60);
+/** Two 20 ms frames at 8 kHz: long enough for 1.2 periods of a 60 Hz voice. */
 const WINDOW = 320;
+/** One 20 ms frame at 16 kHz. */
+const FRAME_SAMPLES = 320;
 const VOICING_THRESHOLD = 0.45;
 /** Pitched frames at the end, compared with the pitched frames just before them. */
-const TAIL_FRAMES = 3;
+const TAIL_FRAMES = 2;
 const BEFORE_FRAMES = 6;
-const MIN_PITCHED_FRAMES = TAIL_FRAMES + BEFORE_FRAMES;
+/** Enough for the tail and a few frames before it: a short answer ("no") has eight or so. */
+const MIN_PITCHED_FRAMES = TAIL_FRAMES + 4;
+/** Semitones the end must move to count as a fall or a rise (a statement's final fall is several). */
+const FALL_SEMITONES = -1.2;
+const RISE_SEMITONES = 1;
+/**
+ * Frames this far under the utterance's loudest are the line, not the voice: the VAD keeps reporting speech for a
+ * while after the voice stops, and that silence must not read as the voice fading out.
+ */
+const LINE_BELOW_PEAK_DB = 25;
+const FADE_BELOW_PEAK_DB = 12;
+/**
+ * Pitch read from frames this far under the loudest is not the voice's: the burst and breath of a final consonant
+ * (the t of "repeat") correlate at random lags, and four such frames made a falling "please repeat" read as rising.
+ */
+const PITCH_BELOW_PEAK_DB = 18;
 const MAX_FRAMES = 400;
 
 export class ProsodyTracker {
   private readonly window = new Float32Array(WINDOW);
+  /** Pitch per frame in semitones (relative to 1 Hz), 0 when unvoiced. */
   private readonly pitch = new Float32Array(MAX_FRAMES);
   private readonly energyDb = new Float32Array(MAX_FRAMES);
-  private readonly sorted = new Float32Array(MAX_FRAMES);
+  private readonly pitched = new Float32Array(MAX_FRAMES);
   private readonly corr = new Float32Array(MAX_LAG + 2);
   private frames = 0;
   private filled = 0;
@@ -36,23 +55,14 @@ export class ProsodyTracker {
     this.cached = undefined;
   }
 
-  /** One frame of 16 kHz float audio that the VAD counts as speech. */
+  /**
+   * 16 kHz float audio that the VAD counts as speech: one 20 ms frame, or a longer stretch (the audio between the
+   * voice's start and the VAD confirming it), taken 20 ms at a time.
+   */
   push(samples16k: Float32Array): void {
-    // Slide the 8 kHz window: drop the oldest half, append this frame decimated (2-tap average as anti-alias).
-    const n = Math.min(samples16k.length >> 1, WINDOW);
-    this.window.copyWithin(0, n);
-    let energy = 0;
-    for (let i = 0; i < n; i++) {
-      const v = (samples16k[2 * i]! + samples16k[2 * i + 1]!) * 0.5;
-      this.window[WINDOW - n + i] = v;
-      energy += v * v;
+    for (let at = 0; at < samples16k.length; at += FRAME_SAMPLES) {
+      this.pushFrame(samples16k.subarray(at, Math.min(samples16k.length, at + FRAME_SAMPLES)));
     }
-    this.filled = Math.min(WINDOW, this.filled + n);
-    this.cached = undefined;
-    if (this.frames >= MAX_FRAMES) return;
-    this.energyDb[this.frames] = 10 * Math.log10(energy / Math.max(1, n) + 1e-10);
-    this.pitch[this.frames] = this.filled >= WINDOW ? this.estimatePitch() : 0;
-    this.frames++;
   }
 
   /** Frames pushed in this utterance. */
@@ -66,30 +76,81 @@ export class ProsodyTracker {
     return this.cached;
   }
 
-  private classify(): ProsodyEnd {
-    let pitched = 0;
-    for (let i = 0; i < this.frames; i++) if (this.pitch[i]! > 0) this.sorted[pitched++] = this.pitch[i]!;
-    if (pitched >= MIN_PITCHED_FRAMES) {
-      // The end's own movement: the last few pitched frames against the few just before them (not against the
-      // whole utterance, whose level says more about the words than about how the turn ends).
-      const before = median(this.sorted, pitched - TAIL_FRAMES - BEFORE_FRAMES, pitched - TAIL_FRAMES);
-      const tail = median(this.sorted, pitched - TAIL_FRAMES, pitched);
-      const ratio = tail / before;
-      if (ratio < 0.92) return 'falling';
-      if (ratio > 1.06) return 'rising';
-      return this.energyFading() ? 'falling' : 'level';
+  private pushFrame(samples16k: Float32Array): void {
+    // Slide the 8 kHz window: drop the oldest part, append this frame decimated (2-tap average as anti-alias).
+    const n = samples16k.length >> 1;
+    if (n === 0) return;
+    this.window.copyWithin(0, n);
+    let energy = 0;
+    for (let i = 0; i < n; i++) {
+      const v = (samples16k[2 * i]! + samples16k[2 * i + 1]!) * 0.5;
+      this.window[WINDOW - n + i] = v;
+      energy += v * v;
     }
-    return this.energyFading() ? 'falling' : 'unknown';
+    this.filled = Math.min(WINDOW, this.filled + n);
+    this.cached = undefined;
+    if (this.frames >= MAX_FRAMES) return;
+    this.energyDb[this.frames] = 10 * Math.log10(energy / n + 1e-10);
+    const hz = this.filled >= WINDOW ? this.estimatePitch() : 0;
+    this.pitch[this.frames] = hz > 0 ? 12 * Math.log2(hz) : 0;
+    this.frames++;
   }
 
-  /** The last frames are clearly quieter than the utterance's loud part: the voice faded out. */
-  private energyFading(): boolean {
-    if (this.frames < 6) return false;
+  private classify(): ProsodyEnd {
     let peak = -Infinity;
     for (let i = 0; i < this.frames; i++) if (this.energyDb[i]! > peak) peak = this.energyDb[i]!;
+    let voiceEnd = this.frames;
+    while (voiceEnd > 0 && this.energyDb[voiceEnd - 1]! < peak - LINE_BELOW_PEAK_DB) voiceEnd--;
+    // The pitched frames in order, each replaced by the median of it and its neighbours: a single frame an octave
+    // off (common where the voice starts or stops) does not move the end.
+    let raw = 0;
+    for (let i = 0; i < voiceEnd; i++) {
+      if (this.pitch[i]! > 0 && this.energyDb[i]! >= peak - PITCH_BELOW_PEAK_DB) this.pitched[raw++] = this.pitch[i]!;
+    }
+    const fading = this.energyFading(voiceEnd, peak);
+    if (raw < MIN_PITCHED_FRAMES) return fading ? 'falling' : 'unknown';
+    const tail = (this.smoothed(raw, raw - 1) + this.smoothed(raw, raw - 2)) / 2;
+    // The end against the highest and lowest of the frames just before it. Where it moved away from both (a voice
+    // that dipped and came back up, as "yes," does), the later of the two is where its last movement began.
+    let low = Infinity;
+    let high = -Infinity;
+    let lowAt = 0;
+    let highAt = 0;
+    const from = Math.max(0, raw - TAIL_FRAMES - BEFORE_FRAMES);
+    for (let i = from; i < raw - TAIL_FRAMES; i++) {
+      const v = this.smoothed(raw, i);
+      if (v <= low) {
+        low = v;
+        lowAt = i;
+      }
+      if (v >= high) {
+        high = v;
+        highAt = i;
+      }
+    }
+    const rises = tail - low > RISE_SEMITONES;
+    const falls = tail - high < FALL_SEMITONES;
+    if (rises && falls) return lowAt > highAt ? 'rising' : 'falling';
+    if (falls) return 'falling';
+    if (rises) return 'rising';
+    return fading ? 'falling' : 'level';
+  }
+
+  /** Median of the pitched frame at `i` and its neighbours (the ends use what they have). */
+  private smoothed(count: number, i: number): number {
+    const p = this.pitched;
+    const a = p[Math.max(0, i - 1)]!;
+    const b = p[i]!;
+    const c = p[Math.min(count - 1, i + 1)]!;
+    return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+  }
+
+  /** The last voiced frames are clearly quieter than the utterance's loud part: the voice faded out. */
+  private energyFading(voiceEnd: number, peak: number): boolean {
+    if (voiceEnd < 6) return false;
     let tail = 0;
-    for (let i = this.frames - 3; i < this.frames; i++) tail += this.energyDb[i]!;
-    return tail / 3 < peak - 12;
+    for (let i = voiceEnd - 3; i < voiceEnd; i++) tail += this.energyDb[i]!;
+    return tail / 3 < peak - FADE_BELOW_PEAK_DB;
   }
 
   /** Pitch (Hz) of the window, or 0 when unvoiced. */
@@ -121,10 +182,4 @@ export class ProsodyTracker {
     }
     return 0;
   }
-}
-
-/** Median of values[from, to), collected in pitched order (the tail keeps its position). */
-function median(values: Float32Array, from: number, to: number): number {
-  const part = Array.from(values.subarray(from, to)).sort((a, b) => a - b);
-  return part[part.length >> 1] ?? 0;
 }

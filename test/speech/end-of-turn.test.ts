@@ -53,6 +53,14 @@ test('expected answer: the short wait; a held voice or a long utterance adds a l
   assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 4000 }).waitMs, 350);
 });
 
+test('an English answer said with a rise ("yes," going on) waits as a sentence does; a Chinese one only holds a little', () => {
+  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 700, cues: ['expected', 'continuationRise'] });
+  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'level' }), { waitMs: 300, cues: ['expected', 'hold'] });
+  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] });
+  // 没有 ends on a rising tone whatever the turn does.
+  assert.equal(wait({ text: '没有', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'] });
+});
+
 test('a filler too short to hold an answer as well (嗯 heard as 嗯是) holds the turn open; a fluent 嗯，是的 does not', () => {
   const short = wait({ text: '嗯是', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 300 });
   assert.is(short.waitMs, 1200);
@@ -218,6 +226,97 @@ test('prosody: falling pitch at the end reads falling, a level or rising end rea
   assert.is(t.end(), 'rising');
   t.reset();
   assert.is(t.end(), 'unknown', 'nothing voiced yet');
+});
+
+/** 20 ms frames of line noise at about -50 dBFS: what the VAD still counts as speech for a while after the voice stops. */
+function lineNoise(tracker: ProsodyTracker, frames: number): void {
+  const frame = new Float32Array(320);
+  let seed = 7;
+  for (let k = 0; k < frames; k++) {
+    for (let i = 0; i < frame.length; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      frame[i] = (seed / 4294967296 - 0.5) * 0.01;
+    }
+    tracker.push(frame);
+  }
+}
+
+test('prosody: the silence the VAD still calls speech after the voice does not read as a fade', () => {
+  const t = new ProsodyTracker();
+  voice(t, 12, 100, 100);
+  voice(t, 6, 100, 125);
+  lineNoise(t, 10);
+  assert.is(t.end(), 'rising');
+  t.reset();
+  voice(t, 18, 110, 110);
+  lineNoise(t, 10);
+  assert.is(t.end(), 'level');
+  t.reset();
+  // A voice that does fade (the last frames 20 dB down) still reads falling.
+  voice(t, 15, 110, 110);
+  voice(t, 4, 110, 110, 0.03);
+  lineNoise(t, 10);
+  assert.is(t.end(), 'falling');
+});
+
+test('prosody: a low voice falling below 80 Hz, and a short answer of eight voiced frames (160 ms), are read', () => {
+  const t = new ProsodyTracker();
+  voice(t, 8, 95, 95);
+  voice(t, 4, 90, 66);
+  assert.is(t.end(), 'falling');
+  t.reset();
+  voice(t, 6, 95, 95);
+  voice(t, 2, 100, 120);
+  assert.is(t.end(), 'rising');
+});
+
+test('prosody: the weak burst of a final consonant (the t of "repeat"), read as a high pitch, does not turn a fall into a rise', () => {
+  const t = new ProsodyTracker();
+  voice(t, 12, 110, 110);
+  voice(t, 8, 105, 78);
+  voice(t, 4, 300, 300, 0.02);
+  assert.is(t.end(), 'falling');
+});
+
+test('prosody: a voice that dips and comes back up at the end (espeak\'s "yes,") rose; one that falls from its peak fell', () => {
+  const t = new ProsodyTracker();
+  voice(t, 10, 104, 104);
+  voice(t, 3, 84, 84);
+  voice(t, 4, 88, 104);
+  assert.is(t.end(), 'rising');
+  t.reset();
+  voice(t, 10, 100, 100);
+  voice(t, 8, 100, 76);
+  assert.is(t.end(), 'falling');
+  t.reset();
+  // A steady rise over the whole end, with no turning point in it.
+  voice(t, 6, 100, 100);
+  voice(t, 10, 100, 125);
+  assert.is(t.end(), 'rising');
+});
+
+test('prosody: one frame an octave off at the end does not turn a level voice into a rise', () => {
+  const t = new ProsodyTracker();
+  voice(t, 14, 110, 110);
+  voice(t, 1, 220, 220);
+  assert.is(t.end(), 'level');
+});
+
+test('prosody: audio pushed as one stretch (the VAD confirmed it late) reads as the same frames pushed one by one', () => {
+  const stretch = new Float32Array(320 * 18);
+  let phase = 0;
+  for (let i = 0; i < stretch.length; i++) {
+    const f = i < 320 * 12 ? 100 : 100 + (30 * (i - 320 * 12)) / (320 * 6);
+    phase += f / 16000;
+    stretch[i] = 0.3 * (Math.sin(2 * Math.PI * phase) + 0.5 * Math.sin(4 * Math.PI * phase));
+  }
+  const whole = new ProsodyTracker();
+  whole.push(stretch);
+  const framed = new ProsodyTracker();
+  for (let at = 0; at < stretch.length; at += 320) framed.push(stretch.subarray(at, at + 320));
+  assert.is(whole.voicedFrames, 18);
+  assert.is(whole.end(), framed.end());
+  assert.is(whole.end(), 'rising');
 });
 
 test("a caller known to pause (callerPauseMs): no shorter silence ends the turn; longer waits stand; never past the cap", () => {
