@@ -734,7 +734,8 @@ export class TurnLoop {
     const phrases = this.o.dialog.expectedAnswers();
     if (this.o.speech.setTurnContext) {
       const pause = this.callerPauseMs !== undefined ? { callerPauseMs: this.callerPauseMs } : {};
-      this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases, ...pause });
+      const holdsValue = this.o.dialog.valueCheck?.();
+      this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases, ...pause, ...(holdsValue ? { holdsValue } : {}) });
     }
     else this.o.speech.setExpected(phrases);
     if (action.kind === 'say') {

@@ -66,6 +66,11 @@ export interface DialogSession {
   expectedAnswers(): string[];
   /** What kind of answer the current step waits for (yes/no, a date, an amount, a free comment...). */
   expectedKind?(): AnswerKind;
+  /**
+   * For a step that asks for a value (a date or time, an amount, a number, digits): a check of whether a
+   * transcript already holds one, by the dialog's own parser, for the end of turn. Undefined for other steps.
+   */
+  valueCheck?(): ((text: string) => boolean) | undefined;
   /** Variables set by the flow so far (slots, disposition details) to store with the call. */
   variables(): Record<string, string>;
   /**

@@ -20,6 +20,12 @@ export interface TurnContext {
    * end and the caller went on: no silence shorter than that (and a margin) ends this caller's turns.
    */
   callerPauseMs?: number;
+  /**
+   * For a step that asks for a value (a date, an amount, a number): whether a transcript already holds one, read by
+   * the dialog's own parser. A caller asked for a day who has not said one yet (我想想，就是，... / "let me see,") is
+   * still on the way to the answer.
+   */
+  holdsValue?: (text: string) => boolean;
 }
 
 export const UNKNOWN_TURN_CONTEXT: TurnContext = { expects: 'unknown', phrases: [] };
@@ -54,6 +60,8 @@ export interface EndOfTurnInput {
    * only to within the ASR's partial interval: no shortcut below the base wait.
    */
   endHeardByAsrOnly?: boolean;
+  /** Whether `text` holds the value the step asks for (TurnContext.holdsValue); undefined when it asks for none. */
+  valueHeld?: boolean;
   /** Optional audio turn model's probability that the turn is complete (0..1), when one is configured. */
   modelCompleteProbability?: number;
 }
@@ -73,6 +81,7 @@ export type EndOfTurnCue =
   | 'noText'
   | 'hesitation'
   | 'runUp'
+  | 'awaitingValue'
   | 'asrOnly'
   | 'callerPauses';
 
@@ -219,6 +228,11 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     cues.push('numberInProgress');
     // A number the step asked for may well be complete ("一万五" for an amount); a falling end says it is.
     const numeric = NUMERIC_KINDS.has(input.context.expects);
+    if (numeric && input.valueHeld === false) {
+      // Digits that are no date or amount yet (十五 before 号): the value is still being said.
+      cues.push('awaitingValue');
+      return { waitMs: o.capMs, cues };
+    }
     const wait = numeric && input.prosody === 'falling' ? o.baseMs : numeric ? (o.baseMs + o.capMs) / 2 : o.capMs;
     return { waitMs: clamp(wait), cues };
   }
@@ -264,6 +278,11 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   if (isQuestion(text)) {
     cues.push('question');
     return { waitMs: clamp(input.prosody === 'level' ? o.baseMs * 0.7 : o.baseMs * 0.55), cues };
+  }
+  if (NUMERIC_KINDS.has(input.context.expects) && input.valueHeld === false) {
+    // The step asked for a day or an amount and none has been said: whatever came so far leads up to it.
+    cues.push('awaitingValue');
+    return { waitMs: o.capMs, cues };
   }
   if (isRunUp(input, text)) {
     cues.push('runUp');

@@ -58,6 +58,8 @@ export class Endpointer {
   private partialText = '';
   private partialMatches = false;
   private partialAtEnd = false;
+  /** Whether the latest partial holds the value the step asks for (undefined: it asks for none). */
+  private partialHoldsValue: boolean | undefined;
   /** Content length (normalized) of the latest partial, to see the transcript grow. */
   private partialContent = 0;
   /** The last voice of the utterance is known only from the transcript growing: the VAD did not hear it. */
@@ -103,6 +105,7 @@ export class Endpointer {
     const m = this.expected.match(this.partialText);
     this.partialMatches = m.matches;
     this.partialAtEnd = m.atEnd;
+    this.partialHoldsValue = this.context.holdsValue?.(this.partialText);
   }
 
   /** VAD start edge. Returns true when this begins a new utterance (not a resumption after a short pause). */
@@ -160,6 +163,7 @@ export class Endpointer {
           text: this.partialText,
           matchesExpected: this.partialMatches,
           expectedAtEnd: this.partialAtEnd,
+          valueHeld: this.partialHoldsValue,
           context: this.context,
           prosody: this.audio?.prosody() ?? 'unknown',
           speechMs: this.lastEndMs - this.startMs,
@@ -190,6 +194,7 @@ export class Endpointer {
     this.partialText = '';
     this.partialMatches = false;
     this.partialAtEnd = false;
+    this.partialHoldsValue = this.context.holdsValue ? false : undefined;
     this.partialContent = 0;
     this.heardByAsrOnly = false;
   }

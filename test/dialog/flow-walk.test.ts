@@ -103,6 +103,21 @@ test('demo: expected answers use phrases the test ASR model can output', async (
   for (const phrase of ['yes', 'no', 'who is this', 'talk to an agent', 'repeat', 'call me later', 'wrong number']) assert.ok(en.expectedAnswers().includes(phrase), phrase);
 });
 
+test('a step that asks for a date gives the end of turn a check of whether a transcript holds one; a yes/no step gives none', async () => {
+  const greeting = factory.create({ callId: 'v', lang: 'zh', flow: 'credit_card_overdue', direction: 'outbound', variables: vars.credit_card_overdue! });
+  await greeting.begin();
+  assert.is(greeting.valueCheck?.(), undefined);
+  const { session } = await walk('credit_card_overdue', 'zh', ['是的', '是的']);
+  assert.is(session.expectedKind?.(), 'date');
+  const holds = session.valueCheck?.();
+  assert.ok(holds, 'the date step has a check');
+  for (const t of ['我下周三还吧', '明天', '月底', '十五号', '下午三点']) assert.ok(holds(t), t);
+  for (const t of ['', '我想想', '就是那个', '十五', '我现下九七下']) assert.not.ok(holds(t), t);
+  const en = await walk('credit_card_overdue', 'en', ['yes', 'yes']);
+  const enHolds = en.session.valueCheck?.();
+  assert.ok(enHolds && enHolds('next friday') && !enHolds('let me see'));
+});
+
 test('credit card zh: every end state', async () => {
   const promised = await walk('credit_card_overdue', 'zh', ['嗯，是我', '对', '我下周三还吧', '对的']);
   assertEnd(promised.last, 'promised_to_pay');

@@ -83,6 +83,23 @@ test('flow context: a number is complete enough when the step asked for one and 
   assert.ok(wait({ text: '下周三', context: date, prosody: 'falling' }).waitMs < 700, 'a full date with a falling end is short');
 });
 
+test('flow context: a step that asked for a day or an amount, none said yet, holds the turn open; said, the usual cues decide', () => {
+  // 我想想，就是，... before 下周吧 (the bench's date turn, as the tiny model spelled it) and "let me see," are long
+  // enough not to be a run-up, and hold no date.
+  assert.equal(wait({ text: '我现下九什', context: date, valueHeld: false, speechMs: 2000, prosody: 'falling' }), { waitMs: 1200, cues: ['awaitingValue'] });
+  assert.equal(wait({ text: 'let me see', context: date, valueHeld: false, speechMs: 1700, prosody: 'falling' }), { waitMs: 1200, cues: ['awaitingValue'] });
+  // Digits that are no date yet (十五 before 号), where a date or amount step would otherwise take them as said.
+  assert.equal(wait({ text: '十五', context: date, valueHeld: false, prosody: 'falling' }), { waitMs: 1200, cues: ['numberInProgress', 'awaitingValue'] });
+  assert.equal(wait({ text: '三千', context: amount, valueHeld: true, prosody: 'falling' }), { waitMs: 700, cues: ['numberInProgress'] });
+  // Held: as before. Not known (no check given): as before.
+  assert.equal(wait({ text: '我现下九什', context: date, valueHeld: true, speechMs: 2000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+  assert.equal(wait({ text: '我现下九什', context: date, speechMs: 2000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+  // A question asked back, an answer the step lists (不需要) and a yes/no step are not held by it.
+  assert.ok(wait({ text: '要带什么材料吗', context: date, valueHeld: false, speechMs: 2000 }).cues.includes('question'));
+  assert.equal(wait({ text: '不需要', context: date, valueHeld: false, matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] });
+  assert.equal(wait({ text: '我已经还款了', context: yesNo, valueHeld: false, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+});
+
 test('off-script complete sentence: prosody decides between short and long', () => {
   const falling = wait({ text: '我想问一下这个费用是多少钱', prosody: 'falling' });
   const level = wait({ text: '我想问一下这个费用是多少钱', prosody: 'level' });
@@ -180,6 +197,32 @@ test('dynamic endpointer: a yes/no step, a filler the recognizer spelled as a wo
   for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
   assert.is(d?.reason, 'expected');
   assert.is(d!.speechStartMs, 0, 'one turn across the pause');
+});
+
+test("dynamic endpointer: a date step's check of the transcript holds the turn through a pause until a day is said", () => {
+  const ep = new Endpointer(
+    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
+    { prosody: () => 'falling' },
+  );
+  const checked: string[] = [];
+  const holdsValue = (text: string): boolean => {
+    checked.push(text);
+    return /下周|明天/.test(text);
+  };
+  ep.setContext({ ...date, holdsValue });
+  ep.speechStarted(0);
+  ep.partial('我想想');
+  ep.speechEnded(1900);
+  for (let t = 1900; t <= 2800; t += 20) assert.is(ep.poll(t), undefined, `cut off during the pause at ${t}`);
+  ep.speechStarted(2800);
+  ep.partial('我想想下周三');
+  ep.speechEnded(3400);
+  let d;
+  for (let t = 3400; t <= 5000 && !d; t += 20) d = ep.poll(t);
+  assert.is(d!.speechStartMs, 0, 'one turn across the pause');
+  assert.is(d!.atMs - 3400, 420, 'a day said, with a falling end: the sentence wait');
+  // The check runs when the transcript changes, not on every frame polled.
+  assert.equal(checked, ['', '我想想', '我想想下周三']);
 });
 
 test('dynamic endpointer: off-script falling sentence ends well before the old fixed 700 ms', () => {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AnswerKind } from '../../speech/index.ts';
 import type { BotAction, CallContext, DialogEvent, DialogSession, TurnInput, TurnUnderstanding } from '../types.ts';
-import { addDaysIso, todayIn, type LlmIntentFallback, type NluResult, type Slots } from '../nlu/index.ts';
+import { addDaysIso, extractSlots, normalizeUtterance, todayIn, type LlmIntentFallback, type NluResult, type SlotName, type Slots } from '../nlu/index.ts';
 import { isWaitingStep } from './check.ts';
 import type { DoNotCallDefinition, GlobalHandler, RetryDefinition, StepDefinition, TextDefinition, Transition } from './schema.ts';
 import { renderTemplate } from './template.ts';
@@ -187,11 +187,7 @@ export class FlowDialogSession implements DialogSession {
     const step = this.currentStep();
     if (!step || this.finalAction) return 'unknown';
     const own = Object.keys(step.on ?? {});
-    const slots = new Set<string>();
-    for (const intent of own) {
-      const slot = this.flow.classifier.definition(intent)?.slot?.name;
-      if (slot) slots.add(slot);
-    }
+    const slots = this.stepSlots(step);
     if (slots.has('date') || slots.has('time')) return 'date';
     if (slots.has('amount')) return 'amount';
     if (slots.has('digits')) return 'digits';
@@ -199,6 +195,33 @@ export class FlowDialogSession implements DialogSession {
     if (own.includes('yes') || own.includes('no')) return 'yesNo';
     if (own.includes('any')) return 'free';
     return own.length > 0 ? 'choice' : 'unknown';
+  }
+
+  valueCheck(): ((text: string) => boolean) | undefined {
+    const step = this.currentStep();
+    if (!step || this.finalAction) return undefined;
+    const wanted = this.stepSlots(step);
+    // A date step takes a time as well (明天下午, or 下午三点 alone), as expectedKind counts them together.
+    if (wanted.has('date') || wanted.has('time')) wanted.add('date').add('time');
+    if (wanted.size === 0) return undefined;
+    const lang = this.flow.lang;
+    const timeZone = this.flow.definition.settings.timezone;
+    return (text) => {
+      if (text.trim() === '') return false;
+      const slots = extractSlots(normalizeUtterance(text, lang), lang, this.o.now(), timeZone);
+      for (const name of wanted) if (slots[name] !== undefined) return true;
+      return false;
+    };
+  }
+
+  /** The slots the step's own intents ask for. */
+  private stepSlots(step: StepDefinition): Set<SlotName> {
+    const slots = new Set<SlotName>();
+    for (const intent of Object.keys(step.on ?? {})) {
+      const slot = this.flow.classifier.definition(intent)?.slot?.name;
+      if (slot) slots.add(slot);
+    }
+    return slots;
   }
 
   variables(): Record<string, string> {
