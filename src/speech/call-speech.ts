@@ -14,6 +14,7 @@ import type { CallSpeech, CallSpeechEvents } from './types.ts';
 import { CallVad } from './vad.ts';
 import { SpeechEndRefiner } from './speech-end-refiner.ts';
 import { ProsodyTracker } from './prosody.ts';
+import { OnsetDetector } from './onset-detector.ts';
 import type { TurnContext } from './end-of-turn.ts';
 import type { VadPool } from './vad-pool.ts';
 import { TURN_MODEL_INPUT_SAMPLES, type TurnModel } from './turn-model.ts';
@@ -23,6 +24,8 @@ const ASR_RATE = 16000;
 const SAMPLES_PER_MS = ASR_RATE / 1000;
 /** Audio kept beyond preroll + VAD confirmation delay + start grid, for slack. */
 const RING_MARGIN_MS = 100;
+/** Loud frames (40 ms) that hold a turn whose wait has run out for the VAD to say whether the caller goes on. */
+const RESUME_ONSET_FRAMES = 2;
 
 export interface CallSpeechOptions {
   callId: string;
@@ -55,6 +58,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private readonly ring: PrerollRing;
   private readonly endRefiner = new SpeechEndRefiner();
   private readonly prosody = new ProsodyTracker();
+  /** The line going loud inside a pause, before the VAD can confirm it: the turn is held until it does. */
+  private readonly resumeOnset = new OnsetDetector({ frames: RESUME_ONSET_FRAMES });
+  private lastFrameEcho = false;
   private readonly delayMs: number;
   private readonly log: Logger;
   private readonly turnModel: TurnModelRunner | undefined;
@@ -87,6 +93,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer = new Endpointer(o.config.endpoint, {
       prosody: () => this.prosody.end(),
       modelCompleteProbability: () => this.turnModel?.completeProbability,
+      voiceResuming: () => !this.lastFrameEcho && this.resumeOnset.loudFrames >= RESUME_ONSET_FRAMES,
     });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
     // With a turn model the ring also keeps the model's 8 s of audio (one ring, written once per frame).
@@ -128,6 +135,8 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const botEcho = frameIsEcho && this.o.config.asr.skipEcho;
     this.samplesIn += pcm.length;
     const nowMs = this.nowMs;
+    this.resumeOnset.push(pcm);
+    this.lastFrameEcho = frameIsEcho;
     const samples = this.toFloat16k(pcm);
     this.ring.write(samples);
     const vadStarted = this.o.timings ? performance.now() : 0;

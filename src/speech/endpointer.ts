@@ -47,7 +47,16 @@ export interface EndpointerAudioCues {
   prosody(): ProsodyEnd;
   /** Probability that the turn is complete, if an audio turn model has judged the utterance so far. */
   modelCompleteProbability?(): number | undefined;
+  /** The line is loud again, not yet confirmed as speech by the VAD (it confirms ~250 ms after an onset). */
+  voiceResuming?(): boolean;
 }
+
+/**
+ * How long past its wait a turn is held open while the line is loud again and the VAD has not yet said whether it
+ * is speech: a caller who goes on after a 900 ms pause is confirmed by the VAD only ~250 ms later, when a 1.2 s
+ * wait has already run out. A cough or a door costs at most this much latency.
+ */
+const RESUME_GRACE_MS = 300;
 
 export class Endpointer {
   private readonly expected = new ExpectedAnswers();
@@ -173,6 +182,7 @@ export class Endpointer {
         this.eot,
       );
       if (silence < d.waitMs) return undefined;
+      if (silence < d.waitMs + RESUME_GRACE_MS && this.audio?.voiceResuming?.()) return undefined;
       const decision = this.decide(this.lastEndMs, nowMs, d.cues.includes('expected') && !d.cues.includes('asrOnly') ? 'expected' : 'silence');
       return { ...decision, waitMs: d.waitMs, cues: d.cues };
     }

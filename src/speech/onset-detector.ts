@@ -50,4 +50,9 @@ export class OnsetDetector {
     }
     return this.loudRun === this.needed;
   }
+
+  /** Consecutive loud frames up to the last one pushed (0 when it was quiet). */
+  get loudFrames(): number {
+    return this.loudRun;
+  }
 }

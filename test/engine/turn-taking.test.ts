@@ -42,12 +42,18 @@ async function pausedTurn(pieces: string[], pauseMs: number): Promise<CallerTurn
   return { pcm, text: pieces.join(' '), mode: 'afterPrompt', pauseMs: 1500 };
 }
 
-async function call(turns: CallerTurn[]): Promise<{ events: CallTimelineEvent[]; report: Awaited<ReturnType<typeof runSimulatedCall>> }> {
+/** A flow and its variables; the demo flow by default. */
+interface CallFlow {
+  flow: string;
+  variables?: Record<string, string>;
+}
+
+async function call(turns: CallerTurn[], flow: CallFlow = { flow: 'demo' }): Promise<{ events: CallTimelineEvent[]; report: Awaited<ReturnType<typeof runSimulatedCall>> }> {
   const events: CallTimelineEvent[] = [];
   const report = await runSimulatedCall({
     url: demo.mediaUrl,
     token: demo.token,
-    start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'eot-test' },
+    start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', from: 'eot-test', ...flow },
     turns,
     hangupAfterQuietMs: 1500,
     maxCallMs: 60_000,
@@ -88,6 +94,22 @@ test('a caller pausing 800 ms twice after fillers the tiny model spells as words
   // The realistic bench cut this turn after the first pause: the model heard 嗯，那个 as "嗯 not", a short answer
   // to a yes/no question with none of its answers, and a falling end took 420 ms of silence for the end of turn.
   await assertWholeYesTurn(['嗯，', '那个，', '是的'], 800);
+});
+
+test('a caller asked for a day who says 我想想, pauses 900 ms and then names it is not cut off: the step waits for the day', async () => {
+  // The tiny model spells 我想想 as strings of its own words (我现下九七下): long enough not to be a run-up, and with
+  // a falling end it took 420-700 ms of silence for the end of turn. The date step's check says no day was said.
+  const variables = { customer_name: '张先生', card_number: '6222020200112233', amount_due: '3580.5', due_date: '2024-05-10' };
+  const yes = await pausedTurn(['是的'], 0);
+  const { events, report } = await call([yes, yes, await pausedTurn(['我想想，', '下周还'], 900)], { flow: 'credit_card_overdue', variables });
+  const detail = JSON.stringify({ turns: report.turns, events: events.filter((e) => e.type !== 'partial') });
+  assert.ok(events.some((e) => e.type === 'bot' && e.text.includes('哪天还款')), `the date step was reached: ${detail}`);
+  const turn = report.turns[2];
+  assert.ok(turn, detail);
+  assert.is(turn.botStartedDuringTurnMs, undefined, `the bot talked into the pause: ${detail}`);
+  const understood = events.filter((e) => e.type === 'understood');
+  assert.is(understood.at(-1)?.type === 'understood' ? understood.at(-1)!.intent : undefined, 'promise_date', detail);
+  assert.not.ok(events.some((e) => e.type === 'turnContinued'), `one turn, not a cut taken back: ${detail}`);
 });
 
 test('an off-script answer gets its reply after the dynamic wait the cues chose', async () => {

@@ -225,6 +225,46 @@ test("dynamic endpointer: a date step's check of the transcript holds the turn t
   assert.equal(checked, ['', '我想想', '我想想下周三']);
 });
 
+test('dynamic endpointer: the line loud again when the wait runs out holds the turn for the VAD, for at most 300 ms', () => {
+  let loud = false;
+  const ep = new Endpointer(
+    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
+    { prosody: () => 'falling', voiceResuming: () => loud },
+  );
+  ep.setContext(yesNo);
+  ep.speechStarted(0);
+  ep.partial('我已经还款了');
+  ep.speechEnded(1500);
+  // The wait is 420 ms (complete, falling); the caller goes on at 400 ms, the VAD confirms it at 650 ms.
+  for (let t = 1500; t < 1900; t += 20) assert.is(ep.poll(t), undefined);
+  loud = true;
+  for (let t = 1900; t < 2150; t += 20) assert.is(ep.poll(t), undefined, `decided while the line was loud at ${t}`);
+  ep.speechStarted(2150);
+  loud = false;
+  ep.partial('我已经还款了上周');
+  ep.speechEnded(2600);
+  let d;
+  for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
+  assert.is(d!.speechStartMs, 0, 'one turn');
+  // A loud sound the VAD never takes for speech (a door): decided 300 ms past the wait at most, and at once when quiet.
+  ep.speechStarted(4500);
+  ep.partial('我已经还款了');
+  ep.speechEnded(5500);
+  loud = true;
+  d = undefined;
+  for (let t = 5500; t <= 7000 && !d; t += 20) d = ep.poll(t);
+  assert.is(d!.atMs - 5500, 720);
+  ep.speechStarted(7500);
+  ep.partial('我已经还款了');
+  ep.speechEnded(8500);
+  d = undefined;
+  for (let t = 8500; t <= 10000 && !d; t += 20) {
+    loud = t < 9000;
+    d = ep.poll(t);
+  }
+  assert.ok(d!.atMs - 8500 <= 520, `decided once quiet: ${d!.atMs - 8500}`);
+});
+
 test('dynamic endpointer: off-script falling sentence ends well before the old fixed 700 ms', () => {
   const ep = new Endpointer(
     { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000 },
