@@ -213,4 +213,30 @@ browserTest('behind login: masked numbers for an operator, an audited reveal for
   }
 });
 
+browserTest('a turn that continues an earlier one (the caller went on after a pause) is marked, in English and Chinese', async () => {
+  await store.calls.createCall({ id: 'call-4', pbx: 'asterisk', direction: 'outbound', lang: 'zh', status: 'ended', flow: 'collections', variables: {}, to: '13700137000', startedAt: '2025-05-01T07:00:00.000Z', endedAt: '2025-05-01T07:00:40.000Z', disposition: 'refused' });
+  await store.calls.addTurn({ callId: 'call-4', seq: 1, callerText: '是的', inputKind: 'speech', botText: '好的，我们本周有一个新的服务……', latencyMs: 300, bargeIn: false, at: '2025-05-01T07:00:10.000Z' });
+  await store.calls.addTurn({ callId: 'call-4', seq: 2, callerText: '哦不对，没有了', inputKind: 'speech', botText: '好的，不打扰您了，再见。', latencyMs: 320, bargeIn: true, heardMs: 240, continuesSeq: 1, at: '2025-05-01T07:00:13.000Z' });
+  const page = await (browser as Browser).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await signIn(page, url, token);
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-4"]', { timeout: 10000 });
+    await page.click('#calls tbody tr[data-call-id="call-4"]');
+    await page.waitForSelector('#transcript li.bot', { timeout: 10000 });
+    const badges = await page.locator('#transcript .continued').allTextContents();
+    assert.equal(badges, ['continues turn 1']);
+    const marked = await page.locator('#transcript li.caller:has(.continued)').textContent();
+    assert.match(marked ?? '', /哦不对，没有了/);
+    await page.evaluate(`localStorage.setItem('callpilot.lang', 'zh')`);
+    await page.reload();
+    await page.waitForSelector('#transcript .continued', { timeout: 10000 });
+    assert.equal(await page.locator('#transcript .continued').allTextContents(), ['接上第 1 轮']);
+    assert.equal(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test.run();

@@ -199,13 +199,15 @@ function atTime(item, ms, seek) {
   return item;
 }
 
-/** A caller line with the turn's barge-in and QA badges (a QA badge plays the recording from its hit). */
+/** A caller line with the turn's barge-in, continuation and QA badges (a QA badge plays the recording from its hit). */
 function callerLine(label, text, turn, seek) {
   const item = el('li', { class: 'caller turn', 'data-seq': turn?.seq }, el('span', { class: 'who', text: label }), text);
   if (turn?.bargeIn) {
     const text = turn.heardMs !== undefined ? t('barge-in after {ms} ms', { ms: Math.round(turn.heardMs) }) : t('barge-in');
     item.append(el('span', { class: 'badge barge', text }));
   }
+  // The caller went on after a pause the bot took for the end: this turn's words and that one's were answered as one.
+  if (typeof turn?.continuesSeq === 'number') item.append(el('span', { class: 'badge continued', text: t('continues turn {seq}', { seq: turn.continuesSeq }) }));
   for (const hit of turn?.qaHits ?? []) {
     const badge = el('button', { type: 'button', class: `badge qa ${hit.severity}`, 'data-at-ms': Math.round(hit.atMs), text: t('QA {rule}', { rule: hit.ruleId }) });
     if (seek) {

@@ -100,6 +100,7 @@ export const TRANSLATIONS = Object.freeze({
   'caller (silent)': '客户（无应答）',
   'barge-in': '打断',
   'barge-in after {ms} ms': '{ms} ms 后打断',
+  'continues turn {seq}': '接上第 {seq} 轮',
   'barge-in, {ms} ms of the prompt heard': '打断，提示音已播放 {ms} ms',
   'QA {rule}': '质检 {rule}',
   'QA {rule} ({leg}, {severity}): {text}': '质检 {rule}（{leg}，{severity}）：{text}',
