@@ -183,7 +183,9 @@ export class Endpointer {
       );
       if (silence < d.waitMs) return undefined;
       if (silence < d.waitMs + RESUME_GRACE_MS && this.audio?.voiceResuming?.()) return undefined;
-      const decision = this.decide(this.lastEndMs, nowMs, d.cues.includes('expected') && !d.cues.includes('asrOnly') ? 'expected' : 'silence');
+      // Early only when the expected answer cut the wait short (not when a rise or an ASR-only end kept it long).
+      const early = d.cues.includes('expected') && !d.cues.includes('asrOnly') && !d.cues.includes('continuationRise');
+      const decision = this.decide(this.lastEndMs, nowMs, early ? 'expected' : 'silence');
       return { ...decision, waitMs: d.waitMs, cues: d.cues };
     }
     if (this.partialMatches && !this.heardByAsrOnly && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');

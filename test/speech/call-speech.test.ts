@@ -122,7 +122,7 @@ test('expected answers end the turn earlier', async () => {
   const early = run.finals.filter((f) => f.earlyEndpoint);
   assert.ok(early.length >= single.spans.length / 2, `early endpoints: ${early.length} of ${run.finals.length}`);
   for (const f of early) {
-    assert.ok(f.atMs - f.speechEndMs < 700, `early decision ${f.atMs - f.speechEndMs} ms after speech end`);
+    assert.ok(f.atMs - f.speechEndMs < 700, `early decision ${f.atMs - f.speechEndMs} ms after speech end: ${JSON.stringify(f)}`);
     assert.ok(f.atMs - f.speechEndMs >= 200, 'not before the expected-answer silence');
   }
   // Ending early must not change what was heard.

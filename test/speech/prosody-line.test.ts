@@ -72,10 +72,12 @@ test('"yes," said rising waits as a sentence does; "yes." said falling takes the
     assert.is(going.text, 'yes');
     assert.equal(going.cues, ['expected', 'continuationRise'], `yes, after ${leadFrames} frames`);
     assert.is(going.waitMs, 700);
+    assert.is(going.earlyEndpoint, false, 'the rise kept the wait long: not an early end');
     const done = await answer('yes.', 'yes', leadFrames);
     assert.is(done.text, 'yes');
     assert.equal(done.cues, ['expected'], `yes. after ${leadFrames} frames`);
     assert.is(done.waitMs, FLOOR_MS, 'the expected-answer wait, raised to the floor');
+    assert.ok(done.earlyEndpoint);
   }
 });
 
