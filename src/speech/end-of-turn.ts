@@ -251,10 +251,10 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   }
   if (input.matchesExpected) {
     cues.push('expected');
-    if (input.prosody === 'rising' && !HAN.test(text)) {
+    if (input.prosody === 'rising' && !HAN.test(text) && !isQuestion(text)) {
       // An English answer said with a rise ("yes," before "I mean no", or "yes?" asking back) is no finished
-      // answer: wait as for any sentence. Not for Chinese, where the last syllable's tone sets the pitch movement
-      // (没有 rises as it ends), so a rise says little about the turn.
+      // answer: wait as for any sentence. Not a listed question ("who is this"), which rises as questions do; not
+      // Chinese, where the last syllable's tone sets the pitch movement (没有 rises as it ends).
       cues.push('continuationRise');
       return { waitMs: clamp(Math.max(o.expectedMs, o.baseMs)), cues };
     }

@@ -57,6 +57,8 @@ test('an English answer said with a rise ("yes," going on) waits as a sentence d
   assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 700, cues: ['expected', 'continuationRise'] });
   assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'level' }), { waitMs: 300, cues: ['expected', 'hold'] });
   assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] });
+  // A listed question rises as questions do.
+  assert.equal(wait({ text: 'who is this', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'] });
   // 没有 ends on a rising tone whatever the turn does.
   assert.equal(wait({ text: '没有', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'] });
 });
