@@ -13,6 +13,7 @@
  * Prints, per language and ending, how the tracker classified the end. The endpointer shortens the wait after a
  * `falling` end and lengthens it after `level` or `rising`, so `falling` on a comma piece is what risks a cut-off.
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { synthesizeCallerTurns } from '../src/cli/caller-voice.ts';
@@ -39,6 +40,8 @@ const PHRASES: Readonly<Record<Lang, readonly string[]>> = {
   ],
 };
 
+/** The VAD model shipped in the repo (models/), wherever the bench is started from. */
+const SILERO = fileURLToPath(new URL('../models/silero-vad/silero_vad_v5.onnx', import.meta.url));
 const RATE = 8000;
 const FRAME = 160;
 /** Silence after each piece: longer than the VAD's end detection. */
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   if (values.feed !== 'start' && values.feed !== 'confirmed') throw new Error(`--feed takes start or confirmed, not ${values.feed}`);
   const fromStart = values.feed === 'start';
   const log = pino({ level: 'warn' });
-  const pool = new VadPool({ model: 'models/silero-vad/silero_vad_v5.onnx', threshold: 0.3, minSpeechMs: 200, minSilenceMs: 100, warm: 1, maxIdle: 1, log });
+  const pool = new VadPool({ model: SILERO, threshold: 0.3, minSpeechMs: 200, minSilenceMs: 100, warm: 1, maxIdle: 1, log });
   const outcomes: Outcome[] = [];
   for (const lang of langs) {
     const script = PHRASES[lang].flatMap((p) => [`${p}${lang === 'zh' ? '，' : ','}`, `${p}${lang === 'zh' ? '。' : '.'}`]);
