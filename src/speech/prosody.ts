@@ -46,7 +46,7 @@ export class ProsodyTracker {
   private readonly squares = new Float64Array(WINDOW + 1);
   private frames = 0;
   private filled = 0;
-  /** Loudest frame of the utterance so far (dB). */
+  /** Loudest frame of the utterance so far (dB); meaningless while no frame is pushed. */
   private peakDb = 0;
   /** end() is polled on every silent frame; it only changes when a voiced frame arrives. */
   private cached: ProsodyEnd | undefined;
@@ -103,8 +103,7 @@ export class ProsodyTracker {
   }
 
   private classify(): ProsodyEnd {
-    let peak = -Infinity;
-    for (let i = 0; i < this.frames; i++) if (this.energyDb[i]! > peak) peak = this.energyDb[i]!;
+    const peak = this.peakDb;
     let voiceEnd = this.frames;
     while (voiceEnd > 0 && this.energyDb[voiceEnd - 1]! < peak - LINE_BELOW_PEAK_DB) voiceEnd--;
     // The pitched frames in order, each replaced by the median of it and its neighbours: a single frame an octave
