@@ -19,3 +19,4 @@ export {
 export { CALLPILOT_VERSION } from './version.ts';
 export { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from './media-token.ts';
 export { WarnLimiter } from './warn-limiter.ts';
+export { startTsWorker, workerReady, type WorkerStartFailure } from './ts-worker.ts';

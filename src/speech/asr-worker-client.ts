@@ -8,7 +8,7 @@ import { AsrBacklog, AsrBusy } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
-import { startTsWorker, workerReady } from './ts-worker.ts';
+import { startTsWorker, workerReady } from '../core/index.ts';
 
 export class AsrWorkerError extends Error {
   constructor(message: string) {

@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { TurnModelRunCost } from './onnx-turn-model.ts';
 import { resolveTurnModelPath, TurnModelError, TurnModelSkipped, type TurnModel } from './turn-model.ts';
-import { startTsWorker, workerReady } from './ts-worker.ts';
+import { startTsWorker, workerReady } from '../core/index.ts';
 
 export interface TurnModelWorkerData {
   file: string;
