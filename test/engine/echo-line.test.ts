@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { startDemoApp, type DemoApp } from './demo-app.ts';
 import { synthesizeCallerTurns } from '../../src/cli/caller-voice.ts';
 import type { CallTimelineEvent } from '../../src/dialog/index.ts';
-import { runSimulatedCall } from '../../src/pbx/index.ts';
+import { runSimulatedCallOnOwnThread } from '../../src/pbx/index.ts';
 
 /*
  * A line that echoes the bot (no echo cancelling in the network: the bot's audio comes back 100 ms late and 10 dB
@@ -29,7 +29,7 @@ async function echoLineCall(cancelEcho: boolean): Promise<void> {
       8000,
     );
     const events: CallTimelineEvent[] = [];
-    const report = await runSimulatedCall({
+    const report = await runSimulatedCallOnOwnThread({
       url: demo.mediaUrl,
       token: demo.token,
       start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'echo-line-test' },

@@ -3,3 +3,4 @@ export { runSimulatedCall, type CallerTurn, type SimulatedCallOptions, type Simu
 export { readWavAs } from './wav-audio.ts';
 export { LineNoise } from './line-noise.ts';
 export { LineEcho, type LineEchoOptions } from './line-echo.ts';
+export { runSimulatedCallOnOwnThread } from './phone-thread.ts';
