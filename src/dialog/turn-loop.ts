@@ -88,6 +88,16 @@ interface SpeechTurn {
   input: SpeechInput;
 }
 
+/**
+ * A speech turn the dialog is deciding on, and what the caller said meanwhile (a slow step: a webhook, the LLM):
+ * one turn of its own, extended by each final that comes before the decision.
+ */
+interface Deciding {
+  turn: TurnSummary;
+  input: SpeechInput;
+  late?: { turn: TurnSummary; input: SpeechInput; speechEndMs: number };
+}
+
 /** A final of speech let pass on the echo guard's assumption, with the prompt it came over and its words. */
 interface AssumedFinal {
   p: Prompt;
@@ -150,6 +160,7 @@ export class TurnLoop {
   /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
   private assumedFinal: AssumedFinal | undefined;
   private lastSpeechTurn: SpeechTurn | undefined;
+  private deciding: Deciding | undefined;
   /** The longest pause inside a turn the caller went on after (bargeIn.waitOutCallerPauses). */
   private callerPauseMs: number | undefined;
   private readonly rate: number;
@@ -442,7 +453,7 @@ export class TurnLoop {
       return;
     }
     if (this.state === 'thinking') {
-      this.o.log.debug({ text }, 'final while thinking ignored');
+      this.heardWhileDeciding(e, text);
       return;
     }
     const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, p !== undefined && p.cancelled);
@@ -456,7 +467,76 @@ export class TurnLoop {
     }
     const input = speechInput(text, e.confidence);
     this.lastSpeechTurn = { seq: turn.seq, speechEndMs: e.speechEndMs, input };
-    this.serialize(async () => this.perform(await this.o.dialog.next(input), turn, speechEndWall));
+    this.serialize(async () => this.decide(turn, input, () => this.o.dialog.next(input), speechEndWall));
+  }
+
+  /**
+   * The dialog decides on speech turn `turn` (`input`) with `decision`, then the loop performs the answer; unless the
+   * caller said more meanwhile (see heardWhileDeciding), which goes on with the turn where the dialog can still
+   * take the answer back.
+   */
+  private async decide(turn: TurnSummary, input: SpeechInput, decision: () => Promise<BotAction>, speechEndWall: number): Promise<void> {
+    const deciding: Deciding = { turn, input };
+    this.deciding = deciding;
+    let action: BotAction;
+    try {
+      action = await decision();
+    } finally {
+      this.deciding = undefined;
+    }
+    const late = deciding.late;
+    if (late && this.state !== 'ended') {
+      const whole = speechInput(joinWords(input.text, late.input.text), lowerConfidence(input.confidence, late.input.confidence));
+      const revised = this.o.dialog.revisable?.() === true ? this.o.dialog.revise?.(whole) : undefined;
+      if (revised) {
+        // The answer to the first words never played: that turn is stored without one, and the whole turn is
+        // answered as the continuation's (as when the caller goes on over the answer, continueTurn).
+        turn.botText = '';
+        this.o.onTurn?.(turn);
+        late.turn.continuesSeq = turn.seq;
+        this.lastSpeechTurn = { seq: late.turn.seq, speechEndMs: late.speechEndMs, input: whole };
+        if (this.o.config.bargeIn.waitOutCallerPauses && late.turn.speechStartMs !== undefined && turn.speechEndMs !== undefined) {
+          this.callerPauseMs = Math.max(this.callerPauseMs ?? 0, late.turn.speechStartMs - turn.speechEndMs);
+        }
+        this.o.log.info({ seq: turn.seq, text: whole.text }, 'caller went on while the bot was deciding: deciding again on the whole turn');
+        this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: turn.seq, text: whole.text });
+        await this.decide(late.turn, whole, () => revised, this.wallOf(late.speechEndMs));
+        return;
+      }
+      // The answer reached outside the call (a webhook, the do-not-call ledger): the first words are answered, and
+      // the later ones are kept as a turn of their own that got no answer.
+      late.turn.botText = '';
+      this.o.log.info({ seq: late.turn.seq, text: late.input.text }, 'caller spoke while the bot was deciding on a turn it cannot take back: stored unanswered');
+      this.o.onTurn?.(late.turn);
+    }
+    await this.perform(action, turn, speechEndWall);
+  }
+
+  /**
+   * A final while the dialog decides. After a speech turn: the words join that turn's late words (decide() settles
+   * them). Otherwise (the greeting, an answer to a no-input or DTMF): nothing said can be taken back, so they are a
+   * turn of their own without an answer.
+   */
+  private heardWhileDeciding(e: FinalTranscript, text: string): void {
+    this.transcript.push(`caller: ${text}`);
+    const d = this.deciding;
+    if (!d) {
+      const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, false);
+      turn.botText = '';
+      this.o.log.info({ seq: turn.seq, text }, 'caller spoke while the bot was deciding, after no speech turn: stored unanswered');
+      this.o.onTurn?.(turn);
+      return;
+    }
+    if (!d.late) {
+      const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, false);
+      d.late = { turn, input: speechInput(text, e.confidence), speechEndMs: e.speechEndMs };
+      return;
+    }
+    const late = d.late;
+    late.input = speechInput(joinWords(late.input.text, text), lowerConfidence(late.input.confidence, e.confidence));
+    late.turn.callerText = late.input.text;
+    late.turn.speechEndMs = e.speechEndMs;
+    late.speechEndMs = e.speechEndMs;
   }
 
   /**
@@ -465,9 +545,7 @@ export class TurnLoop {
    * which turn it continues.
    */
   private continueTurn(last: SpeechTurn, turn: TurnSummary, e: FinalTranscript, text: string, speechEndWall: number): void {
-    const before = last.input.confidence;
-    const confidence = before === undefined || e.confidence === undefined ? (before ?? e.confidence) : Math.min(before, e.confidence);
-    const whole = speechInput(joinWords(last.input.text, text), confidence);
+    const whole = speechInput(joinWords(last.input.text, text), lowerConfidence(last.input.confidence, e.confidence));
     const own = speechInput(text, e.confidence);
     // The caller's silence between the two: from the end of the speech the bot answered to this speech's start.
     const pauseMs = Math.max(0, e.speechStartMs - last.speechEndMs);
@@ -481,7 +559,7 @@ export class TurnLoop {
         this.o.log.info({ seq: last.seq, text: whole.text }, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
         this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: last.seq, text: whole.text });
       }
-      await this.perform(await (revised ?? this.o.dialog.next(own)), turn, speechEndWall);
+      await this.decide(turn, revised ? whole : own, () => revised ?? this.o.dialog.next(own), speechEndWall);
     });
   }
 
@@ -875,6 +953,11 @@ export { normalizeText };
 
 function speechInput(text: string, confidence: number | undefined): SpeechInput {
   return confidence === undefined ? { kind: 'speech', text } : { kind: 'speech', text, confidence };
+}
+
+/** The lower of two confidences, or the one known. */
+function lowerConfidence(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? (a ?? b) : Math.min(a, b);
 }
 
 /** The words before and after a pause as one utterance: a comma where they are Chinese, a space otherwise. */

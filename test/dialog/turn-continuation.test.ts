@@ -18,6 +18,24 @@ class ContextSpeech extends ScriptedSpeech {
   }
 }
 
+/** A decision held until the test releases it: a dialog step that waits on a webhook or the LLM. */
+class Gate {
+  private releases: Array<() => void> = [];
+  /** How many more decisions to hold. */
+  holds = 0;
+  pass(): Promise<void> {
+    if (this.holds === 0) return Promise.resolve();
+    this.holds--;
+    return new Promise<void>((resolve) => this.releases.push(resolve));
+  }
+  get waiting(): number {
+    return this.releases.length;
+  }
+  release(): void {
+    this.releases.shift()?.();
+  }
+}
+
 function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCallerPauses?: boolean; minSpeechMs?: number } = {}) {
   const leg = new ScriptedLeg();
   const speech = new ContextSpeech();
@@ -25,8 +43,18 @@ function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCall
   const recorded: string[] = [];
   const dialog = consentSession(opts.doNotCall ? { doNotCall: async (r) => void recorded.push(r.words) } : {});
   const inputs: TurnInput[] = [];
+  const gate = new Gate();
   const next = dialog.next.bind(dialog);
-  dialog.next = (input) => (inputs.push(input), next(input));
+  dialog.next = async (input) => {
+    inputs.push(input);
+    await gate.pass();
+    return next(input);
+  };
+  const begin = dialog.begin.bind(dialog);
+  dialog.begin = async () => {
+    await gate.pass();
+    return begin();
+  };
   const revised: TurnInput[] = [];
   const revise = dialog.revise.bind(dialog);
   dialog.revise = (input) => (revised.push(input), revise(input));
@@ -57,7 +85,7 @@ function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCall
     now: () => clock,
   });
   const advance = (ms: number) => (clock += ms);
-  return { leg, speech, speaker, dialog, inputs, revised, recorded, events, turns, control, loop, advance };
+  return { leg, speech, speaker, dialog, inputs, revised, recorded, events, turns, control, loop, advance, gate };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -190,6 +218,75 @@ test('an answer that reached the do-not-call ledger is not taken back: its goodb
   while (s.leg.tick()) await settle(0);
   await done;
   assert.is(s.control.hangups, 1);
+});
+
+/** The caller says `text` (200 ms of speech after `silentFrames`) while the dialog is still deciding. */
+async function sayWhileDeciding(s: Setup, silentFrames: number, text: string): Promise<void> {
+  run(s, silentFrames);
+  s.speech.start();
+  run(s, 10, 3000);
+  s.speech.final(text, s.speech.nowMs - 200);
+  await settle();
+}
+
+test('words said while the dialog is still deciding go on with the turn: the first answer never plays, the whole turn is answered', async () => {
+  const s = setup({ waitOutCallerPauses: true });
+  const done = s.loop.run();
+  await settle();
+  s.gate.holds = 1;
+  await answerGreeting(s, '是的');
+  assert.is(s.gate.waiting, 1, 'the dialog is deciding on 是的');
+  assert.is(s.loop.currentState, 'thinking');
+  await sayWhileDeciding(s, 15, '哦不对，我不同意');
+  await sayWhileDeciding(s, 5, '别登记');
+  assert.equal(s.speaker.spoken.length, 1, 'nothing answered yet');
+  s.gate.release();
+  await settle();
+  assert.equal(s.revised, [{ kind: 'speech', text: '是的，哦不对，我不同意，别登记' }]);
+  assert.equal(s.speaker.spoken.slice(1), ['好的，不打扰您了，再见。'], 'the answer to 是的 alone never played');
+  const continued = s.events.find((e) => e.type === 'turnContinued');
+  assert.equal(continued && continued.type === 'turnContinued' ? [continued.seq, continued.text] : undefined, [1, '是的，哦不对，我不同意，别登记']);
+  assert.ok(s.speech.contexts.at(-1)!.callerPauseMs! >= 300, 'the pause inside the turn is waited out from now on');
+  while (s.leg.tick()) await settle(0);
+  await done;
+  assert.is(s.turns.length, 2);
+  assert.equal([s.turns[0]!.seq, s.turns[0]!.callerText, s.turns[0]!.botText], [1, '是的', ''], 'the first words are stored, without an answer');
+  assert.equal([s.turns[1]!.continuesSeq, s.turns[1]!.callerText, s.turns[1]!.intent, s.turns[1]!.botText], [1, '哦不对，我不同意，别登记', 'no', '好的，不打扰您了，再见。']);
+  assert.is(s.dialog.variables().consent, undefined, 'what 是的 alone set is undone');
+  assert.is(s.control.hangups, 1);
+});
+
+test('words said while the dialog decides on an answer that reached the do-not-call ledger: that answer plays, the words are stored unanswered', async () => {
+  const s = setup({ doNotCall: true });
+  const done = s.loop.run();
+  await settle();
+  s.gate.holds = 1;
+  await answerGreeting(s, '别再打了');
+  await sayWhileDeciding(s, 10, '算了你说吧');
+  s.gate.release();
+  await settle();
+  assert.equal(s.recorded, ['别再打了']);
+  assert.equal(s.revised, []);
+  assert.is(s.inputs.length, 1, 'the later words did not go to the dialog');
+  while (s.leg.tick()) await settle(0);
+  await done;
+  assert.is(s.control.hangups, 1);
+  assert.equal(s.turns.map((t) => [t.seq, t.callerText, t.botText === '' ? 'unanswered' : 'answered']), [[2, '算了你说吧', 'unanswered'], [1, '别再打了', 'answered']]);
+});
+
+test('words said while the greeting is still being decided are stored unanswered, and the greeting plays', async () => {
+  const s = setup();
+  s.gate.holds = 1;
+  const done = s.loop.run();
+  await settle();
+  assert.is(s.loop.currentState, 'thinking');
+  await sayWhileDeciding(s, 5, '喂');
+  s.gate.release();
+  await settle();
+  assert.is(s.speaker.spoken.length, 1, 'the greeting plays');
+  assert.equal(s.turns.map((t) => [t.seq, t.callerText, t.botText]), [[1, '喂', '']]);
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
 });
 
 test('a soft onset the VAD reports late is judged on what the caller had heard when they began', async () => {
