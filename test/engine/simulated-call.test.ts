@@ -10,7 +10,7 @@ import { demoConversation, synthesizeCallerTurns } from '../../src/cli/caller-vo
 import { configSchema } from '../../src/config/index.ts';
 import type { Lang } from '../../src/dialog/index.ts';
 import { createCodec } from '../../src/media/index.ts';
-import { runSimulatedCall, type CallerTurn, type SimulatedCallReport } from '../../src/pbx/index.ts';
+import { runSimulatedCall, runSimulatedCallOnOwnThread, type CallerTurn, type SimulatedCallReport } from '../../src/pbx/index.ts';
 import type { CallRecord, TurnRecord } from '../../src/store/index.ts';
 import { bearer, issueToken } from '../support/auth.ts';
 import { testLog } from '../support/run-log.ts';
@@ -270,6 +270,35 @@ test('bad input on the media WebSocket: clear errors, calls finalized in the sto
   assert.is(next.disposition, 'transferred', `report ${JSON.stringify(report)} turns ${await describeTurns(nextTurns)}`);
   assert.is(next.variables.transfer_reason, 'caller_requested_human');
   assert.ok(nextTurns[0]?.callerText.includes('人工'), await describeTurns(nextTurns));
+});
+
+test('a phone on a thread of its own places the same call, and its report and notices come on this thread\'s clock', async () => {
+  const turns = await synthesizeCallerTurns([{ text: '转人工', mode: 'bargeIn', bargeInAfterMs: 600 }], 'zh', 8000);
+  const notices: Array<{ event: unknown; atMs: number }> = [];
+  const before = performance.now();
+  const report = await runSimulatedCallOnOwnThread({
+    url: `${wsBase}/media`,
+    token,
+    start: { codec: 'pcmu', sampleRate: 8000, lang: 'zh', flow: 'demo', from: 'own-thread' },
+    turns,
+    hangupAfterQuietMs: 1000,
+    maxCallMs: 30_000,
+    onNotice: (notice, atMs) => notices.push({ event: notice.event, atMs }),
+  });
+  const after = performance.now();
+  const call = await endedCall(report.callId);
+  const stored = await app.store.calls.listTurns(report.callId);
+  const detail = `report ${JSON.stringify(report)} turns ${await describeTurns(stored)}`;
+  assert.is(call.disposition, 'transferred', detail);
+  assert.ok(stored[0]?.callerText.includes('人工'), detail);
+  // The worker's clock began later than this one: unconverted, its times would fall before \`before\`.
+  assert.ok(report.connectedAt >= before && report.connectedAt <= after, `connected within the call on this clock: ${detail}`);
+  const turn = report.turns[0];
+  assert.ok(turn && turn.speechStartAt >= report.connectedAt && turn.speechEndAt >= turn.speechStartAt && turn.speechEndAt <= after, detail);
+  assert.ok(turn.bargeInStopMs !== undefined, `the barge-in was measured: ${detail}`);
+  assert.ok(report.botBursts.length > 0 && report.botBursts.every((b) => b.startAt >= report.connectedAt && b.lastAt <= after), detail);
+  assert.ok(notices.some((n) => n.event === 'timeline'), `timeline notices reached this thread: ${JSON.stringify(notices)}`);
+  assert.ok(notices.every((n) => n.atMs >= before && n.atMs <= after), `notice times on this clock: ${JSON.stringify(notices)}`);
 });
 
 test.run();

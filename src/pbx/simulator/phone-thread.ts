@@ -23,7 +23,8 @@ export async function runSimulatedCallOnOwnThread(opts: SimulatedCallOptions): P
   const { onNotice, ...rest } = opts;
   const data: PhoneThreadData = { opts: rest, notices: onNotice !== undefined };
   const worker = startTsWorker(new URL('./phone-thread-worker.ts', import.meta.url), 'simulated-phone', data);
-  // The worker's clock started when it did: its times are moved onto ours by the difference of the two origins.
+  // Node 20 gives a worker the process's time origin; should a runtime give it its own, its times are moved onto
+  // ours by the difference of the two.
   let shift = 0;
   const finished = new Promise<SimulatedCallReport>((resolve, reject) => {
     worker.on('message', (message: PhoneMessage) => {
