@@ -291,7 +291,7 @@ test('a phone on a thread of its own places the same call, and its report and no
   const detail = `report ${JSON.stringify(report)} turns ${await describeTurns(stored)}`;
   assert.is(call.disposition, 'transferred', detail);
   assert.ok(stored[0]?.callerText.includes('人工'), detail);
-  // The worker's clock began later than this one: unconverted, its times would fall before \`before\`.
+  // The phone's times are read on the worker's performance.now() and must come out on this thread's clock.
   assert.ok(report.connectedAt >= before && report.connectedAt <= after, `connected within the call on this clock: ${detail}`);
   const turn = report.turns[0];
   assert.ok(turn && turn.speechStartAt >= report.connectedAt && turn.speechEndAt >= turn.speechStartAt && turn.speechEndAt <= after, detail);
