@@ -88,6 +88,11 @@ export type EndOfTurnCue =
 export interface EndOfTurnDecision {
   waitMs: number;
   cues: EndOfTurnCue[];
+  /**
+   * The answer the step expects cut the wait short (the endpoint is an early one, reason `expected`); not when
+   * something then kept it long (a rise, an end only the ASR heard, the caller's own pauses).
+   */
+  early?: true;
 }
 
 // Words after which a sentence goes on: fillers, conjunctions, "I want", prepositions. Checked on the end of the
@@ -262,7 +267,7 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     // A long utterance that merely contains an expected phrase ("是的，不过我想问...") is less surely over.
     const long = input.speechMs > 2500;
     if (held) cues.push('hold');
-    return { waitMs: clamp(o.expectedMs + (held ? 100 : 0) + (long ? 150 : 0)), cues };
+    return { waitMs: clamp(o.expectedMs + (held ? 100 : 0) + (long ? 150 : 0)), cues, early: true };
   }
   // A short sound that is not an answer the step expects is most often a hesitation (嗯, um, 那个) before the
   // answer, whatever the recognizer made of it; short real answers are nearly all expected phrases (是, 不用,

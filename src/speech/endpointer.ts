@@ -183,9 +183,7 @@ export class Endpointer {
       );
       if (silence < d.waitMs) return undefined;
       if (silence < d.waitMs + RESUME_GRACE_MS && this.audio?.voiceResuming?.()) return undefined;
-      // Early only when the expected answer cut the wait short (not when a rise or an ASR-only end kept it long).
-      const early = d.cues.includes('expected') && !d.cues.includes('asrOnly') && !d.cues.includes('continuationRise');
-      const decision = this.decide(this.lastEndMs, nowMs, early ? 'expected' : 'silence');
+      const decision = this.decide(this.lastEndMs, nowMs, d.early ? 'expected' : 'silence');
       return { ...decision, waitMs: d.waitMs, cues: d.cues };
     }
     if (this.partialMatches && !this.heardByAsrOnly && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');

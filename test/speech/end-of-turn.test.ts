@@ -55,12 +55,12 @@ test('expected answer: the short wait; a held voice or a long utterance adds a l
 
 test('an English answer said with a rise ("yes," going on) waits as a sentence does; a Chinese one only holds a little', () => {
   assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 700, cues: ['expected', 'continuationRise'] });
-  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'level' }), { waitMs: 300, cues: ['expected', 'hold'] });
-  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] });
+  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'level' }), { waitMs: 300, cues: ['expected', 'hold'], early: true });
+  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'], early: true });
   // A listed question rises as questions do.
-  assert.equal(wait({ text: 'who is this', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'] });
+  assert.equal(wait({ text: 'who is this', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'], early: true });
   // 没有 ends on a rising tone whatever the turn does.
-  assert.equal(wait({ text: '没有', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'] });
+  assert.equal(wait({ text: '没有', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 300, cues: ['expected', 'hold'], early: true });
 });
 
 test('a filler too short to hold an answer as well (嗯 heard as 嗯是) holds the turn open; a fluent 嗯，是的 does not', () => {
@@ -98,7 +98,7 @@ test('flow context: a step that asked for a day or an amount, none said yet, hol
   assert.equal(wait({ text: '我现下九什', context: date, speechMs: 2000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
   // A question asked back, an answer the step lists (不需要) and a yes/no step are not held by it.
   assert.ok(wait({ text: '要带什么材料吗', context: date, valueHeld: false, speechMs: 2000 }).cues.includes('question'));
-  assert.equal(wait({ text: '不需要', context: date, valueHeld: false, matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] });
+  assert.equal(wait({ text: '不需要', context: date, valueHeld: false, matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'], early: true });
   assert.equal(wait({ text: '我已经还款了', context: yesNo, valueHeld: false, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
 });
 
@@ -408,7 +408,7 @@ test("a caller known to pause (callerPauseMs): no shorter silence ends the turn;
   const pauser = { ...yesNo, callerPauseMs: 640 };
   const expected = wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', context: pauser });
   assert.equal(expected, { waitMs: 790, cues: ['expected', 'callerPauses'] });
-  assert.equal(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'] }, 'without it');
+  assert.equal(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'], early: true }, 'without it');
   // A wait already longer is kept as it is.
   assert.equal(wait({ text: '我想', context: pauser }), { waitMs: 1200, cues: ['incomplete'] });
   // A pause longer than the cap allows waits the cap.

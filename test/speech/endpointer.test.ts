@@ -101,6 +101,7 @@ test('words the VAD missed: a transcript growing well after the speech end resta
   assert.is(d!.speechEndMs, 2400);
   assert.is(d!.atMs, 3100);
   assert.ok(d!.cues!.includes('asrOnly'), JSON.stringify(d));
+  assert.is(d!.reason, 'silence', 'not an early end: the expected answer did not cut the wait short');
 });
 
 test('words the ASR adds within its usual lag after the speech end, or fillers it adds later, do not extend the turn', () => {
