@@ -74,8 +74,6 @@ const LEARN_EVERY_FRAMES = 5;
  * early or late now and then: a learned path takes the loudest bot frame this many frames either side of its delay.
  */
 const DELAY_JITTER_FRAMES = 2;
-/** The least spread (standard deviation, dB) of the bot's level over a window that can show a path. */
-const MIN_ENVELOPE_SPREAD_DB = 1;
 /** A window may move a learned path only if it shows the new one about as clearly (correlation) as the old. */
 const RELEARN_MARGIN = 0.05;
 /** Bot frames waiting for their caller frame, at most (160 ms). */
@@ -130,9 +128,6 @@ export class EchoGuard {
   private lossBound: number;
   private readonly defaultLoss: number;
   private readonly xs: Float64Array;
-  /** Levels over three frames (learn), by frames ago. */
-  private readonly botSmooth: Float64Array;
-  private readonly callerSmooth: Float64Array;
   private readonly ys: Float64Array;
 
   constructor(opts: EchoGuardOptions = {}) {
@@ -148,8 +143,6 @@ export class EchoGuard {
     this.defaultLoss = opts.defaultLossDb ?? MIN_ECHO_RETURN_LOSS_DB;
     this.lossBound = this.defaultLoss;
     this.xs = new Float64Array(this.learnFrames);
-    this.botSmooth = new Float64Array(this.learnFrames + this.maxDelay + 2);
-    this.callerSmooth = new Float64Array(this.learnFrames + this.maxDelay + 2);
     this.ys = new Float64Array(this.learnFrames);
     if (opts.frameSamples) {
       this.pendingSamples = new Int16Array(PENDING_BOT_FRAMES * opts.frameSamples);
@@ -331,24 +324,14 @@ export class EchoGuard {
     let bestLoss = 0;
     let bestR = 0;
     let leastLoss = Infinity;
-    // Both sides' levels over three frames: bot and caller frames reach the server about in step, so where they come
-    // close the bot frame a caller frame is matched with moves by one now and then. Frame by frame that scatters the
-    // echo off its delay (the path then never shows) and pairs a syllable's edge with the line's noise or with the
-    // next syllable (the echo then looks weaker than it is); over three frames a move of one changes little.
-    // (Frames from before the call began are not smoothed in.)
-    const span = Math.min(this.learnFrames + this.maxDelay + 1, this.size - 2, this.frames - 1);
-    for (let i = 1; i <= span; i++) {
-      this.botSmooth[i] = smoothedDb(this.botDb, this.slot(i - 1), this.slot(i), this.slot(i + 1));
-      this.callerSmooth[i] = smoothedDb(this.callerDb, this.slot(i - 1), this.slot(i), this.slot(i + 1));
-    }
     for (let delay = 0; delay <= this.maxDelay; delay++) {
       let n = 0;
       let lossSum = 0;
-      for (let i = 1; i + delay <= span && i <= this.learnFrames; i++) {
+      for (let i = 1; i + delay < this.size && i <= this.learnFrames; i++) {
         const at = this.slot(i + delay);
         if (this.botTalking[at] !== 1) continue;
-        this.xs[n] = this.botSmooth[i + delay]!;
-        this.ys[n] = this.callerSmooth[i]!;
+        this.xs[n] = this.botDb[at]!;
+        this.ys[n] = this.callerDb[this.slot(i)]!;
         lossSum += this.xs[n]! - this.ys[n]!;
         n++;
       }
@@ -361,8 +344,6 @@ export class EchoGuard {
       if (loss < leastLoss) leastLoss = loss;
       if (n < this.learnFrames / 2) continue;
       if (loss < MIN_MEASURED_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) continue;
-      // A bot level that hardly moves (a steady tone, the ramp of one syllable's start) proves no path.
-      if (spreadDb(this.xs, n) < MIN_ENVELOPE_SPREAD_DB) continue;
       const r = pearson(this.xs, this.ys, n);
       if (r >= this.minCorrelation && (bestDelay < 0 || r > bestR)) {
         bestDelay = delay;
@@ -398,23 +379,8 @@ function meanSquare(pcm: Int16Array): number {
   return pcm.length > 0 ? sum / pcm.length : 0;
 }
 
-/** The level of three frames together (their mean energy), dB, from their levels. */
-function smoothedDb(levels: Float32Array, a: number, b: number, c: number): number {
-  const energy = (Math.pow(10, levels[a]! / 10) + Math.pow(10, levels[b]! / 10) + Math.pow(10, levels[c]! / 10)) / 3;
-  return 10 * Math.log10(energy);
-}
-
 function toDb(energy: number): number {
   return 10 * Math.log10(energy + 1);
-}
-
-function spreadDb(a: Float64Array, n: number): number {
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += a[i]!;
-  mean /= n;
-  let v = 0;
-  for (let i = 0; i < n; i++) v += (a[i]! - mean) * (a[i]! - mean);
-  return Math.sqrt(v / n);
 }
 
 function pearson(a: Float64Array, b: Float64Array, n: number): number {
