@@ -1,8 +1,6 @@
 /**
- * The worker side of `runSimulatedCallOnOwnThread`: runs one simulated call and posts its notices and report back.
- * Messages: `{ kind: 'ready', timeOrigin }` first (the parent converts this thread's clock to its own), then
- * `{ kind: 'notice', notice, atMs }` per notice when asked for, and `{ kind: 'report', report }` or
- * `{ kind: 'failed', message }` last.
+ * The worker side of `runSimulatedCallOnOwnThread`: runs one simulated call and posts `{ kind: 'notice', notice, atMs }`
+ * per notice when asked for, then `{ kind: 'report', report }` or `{ kind: 'failed', message }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runSimulatedCall, type SimulatedCallOptions } from './simulated-caller.ts';
@@ -16,7 +14,6 @@ export interface PhoneThreadData {
 const port = parentPort;
 if (!port) throw new Error('phone-thread-worker.ts runs only as a worker thread');
 const { opts, notices } = workerData as PhoneThreadData;
-port.postMessage({ kind: 'ready', timeOrigin: performance.timeOrigin });
 runSimulatedCall({
   ...opts,
   ...(notices ? { onNotice: (notice: Record<string, unknown>, atMs: number) => port.postMessage({ kind: 'notice', notice, atMs }) } : {}),

@@ -10,46 +10,30 @@ import type { SimulatedCallOptions, SimulatedCallReport } from './simulated-call
 import type { PhoneThreadData } from './phone-thread-worker.ts';
 
 type PhoneMessage =
-  | { kind: 'ready'; timeOrigin: number }
   | { kind: 'notice'; notice: Record<string, unknown>; atMs: number }
   | { kind: 'report'; report: SimulatedCallReport }
   | { kind: 'failed'; message: string };
 
 /**
- * `runSimulatedCall` on a worker thread. The report's and the notices' times are on this thread's
- * `performance.now()`, as they would be from `runSimulatedCall` itself.
+ * `runSimulatedCall` on a worker thread. The report's and the notices' times need no conversion: a worker's
+ * `performance.now()` counts from the process's time origin (Node 20 and 24).
  */
 export async function runSimulatedCallOnOwnThread(opts: SimulatedCallOptions): Promise<SimulatedCallReport> {
   const { onNotice, ...rest } = opts;
   const data: PhoneThreadData = { opts: rest, notices: onNotice !== undefined };
   const worker = startTsWorker(new URL('./phone-thread-worker.ts', import.meta.url), 'simulated-phone', data);
-  // Node 20 gives a worker the process's time origin; should a runtime give it its own, its times are moved onto
-  // ours by the difference of the two.
-  let shift = 0;
-  const finished = new Promise<SimulatedCallReport>((resolve, reject) => {
-    worker.on('message', (message: PhoneMessage) => {
-      if (message.kind === 'ready') shift = message.timeOrigin - performance.timeOrigin;
-      else if (message.kind === 'notice') onNotice?.(message.notice, message.atMs + shift);
-      else if (message.kind === 'report') resolve(onOurClock(message.report, shift));
-      // Also what the worker posts when its module cannot load (see startTsWorker).
-      else if (message.kind === 'failed') reject(new Error(`the simulated phone failed: ${message.message}`));
-    });
-    worker.on('error', (err) => reject(new Error(`the simulated phone's thread failed: ${err.message}`, { cause: err })));
-    worker.on('exit', (code) => reject(new Error(`the simulated phone's thread exited (code ${code}) before its call ended`)));
-  });
   try {
-    return await finished;
+    return await new Promise<SimulatedCallReport>((resolve, reject) => {
+      worker.on('message', (message: PhoneMessage) => {
+        if (message.kind === 'notice') onNotice?.(message.notice, message.atMs);
+        else if (message.kind === 'report') resolve(message.report);
+        // Also what the worker posts when its module cannot load (see startTsWorker).
+        else if (message.kind === 'failed') reject(new Error(`the simulated phone failed: ${message.message}`));
+      });
+      worker.on('error', (err) => reject(new Error(`the simulated phone's thread failed: ${err.message}`, { cause: err })));
+      worker.on('exit', (code) => reject(new Error(`the simulated phone's thread exited (code ${code}) before its call ended`)));
+    });
   } finally {
     await worker.terminate();
   }
-}
-
-function onOurClock(report: SimulatedCallReport, shift: number): SimulatedCallReport {
-  return {
-    ...report,
-    connectedAt: report.connectedAt + shift,
-    botBursts: report.botBursts.map((b) => ({ startAt: b.startAt + shift, lastAt: b.lastAt + shift })),
-    // A turn the call ended in the middle of has no end (0).
-    turns: report.turns.map((t) => ({ ...t, speechStartAt: t.speechStartAt + shift, speechEndAt: t.speechEndAt === 0 ? 0 : t.speechEndAt + shift })),
-  };
 }
