@@ -493,21 +493,16 @@ export class TurnLoop {
         // answered as the continuation's (as when the caller goes on over the answer, continueTurn).
         turn.botText = '';
         this.o.onTurn?.(turn);
-        late.turn.continuesSeq = turn.seq;
         this.lastSpeechTurn = { seq: late.turn.seq, speechEndMs: late.speechEndMs, input: whole };
-        if (this.o.config.bargeIn.waitOutCallerPauses && late.turn.speechStartMs !== undefined && turn.speechEndMs !== undefined) {
-          this.callerPauseMs = Math.max(this.callerPauseMs ?? 0, late.turn.speechStartMs - turn.speechEndMs);
-        }
-        this.o.log.info({ seq: turn.seq, text: whole.text }, 'caller went on while the bot was deciding: deciding again on the whole turn');
-        this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: turn.seq, text: whole.text });
+        // Both are speech turns, made from finals: each carries its speech's start and end.
+        const pauseMs = Math.max(0, late.turn.speechStartMs! - turn.speechEndMs!);
+        this.markContinued(late.turn, turn.seq, whole, pauseMs, 'caller went on while the bot was deciding: deciding again on the whole turn');
         await this.decide(late.turn, whole, () => revised, this.wallOf(late.speechEndMs));
         return;
       }
       // The answer reached outside the call (a webhook, the do-not-call ledger): the first words are answered, and
       // the later ones are kept as a turn of their own that got no answer.
-      late.turn.botText = '';
-      this.o.log.info({ seq: late.turn.seq, text: late.input.text }, 'caller spoke while the bot was deciding on a turn it cannot take back: stored unanswered');
-      this.o.onTurn?.(late.turn);
+      this.storeUnanswered(late.turn, 'caller spoke while the bot was deciding on a turn it cannot take back: stored unanswered');
     }
     await this.perform(action, turn, speechEndWall);
   }
@@ -522,9 +517,7 @@ export class TurnLoop {
     const d = this.deciding;
     if (!d) {
       const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, false);
-      turn.botText = '';
-      this.o.log.info({ seq: turn.seq, text }, 'caller spoke while the bot was deciding, after no speech turn: stored unanswered');
-      this.o.onTurn?.(turn);
+      this.storeUnanswered(turn, 'caller spoke while the bot was deciding, after no speech turn: stored unanswered');
       return;
     }
     if (!d.late) {
@@ -537,6 +530,24 @@ export class TurnLoop {
     late.turn.callerText = late.input.text;
     late.turn.speechEndMs = e.speechEndMs;
     late.speechEndMs = e.speechEndMs;
+  }
+
+  /** The caller's words in `turn` got no answer from the bot: stored so, with a log line saying `why`. */
+  private storeUnanswered(turn: TurnSummary, why: string): void {
+    turn.botText = '';
+    this.o.log.info({ seq: turn.seq, text: turn.callerText }, why);
+    this.o.onTurn?.(turn);
+  }
+
+  /**
+   * `turn` goes on with turn `seq` after the caller's pause of `pauseMs`, and the dialog decides on `whole`: what
+   * continueTurn and decide() both record of it.
+   */
+  private markContinued(turn: TurnSummary, seq: number, whole: SpeechInput, pauseMs: number, why: string): void {
+    if (this.o.config.bargeIn.waitOutCallerPauses) this.callerPauseMs = Math.max(this.callerPauseMs ?? 0, pauseMs);
+    turn.continuesSeq = seq;
+    this.o.log.info({ seq, text: whole.text }, why);
+    this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq, text: whole.text });
   }
 
   /**
@@ -553,12 +564,7 @@ export class TurnLoop {
       // Revisable when the hold began; should the dialog no longer be, the words are a turn of their own.
       const revised = this.o.dialog.revise?.(whole);
       this.lastSpeechTurn = { seq: turn.seq, speechEndMs: e.speechEndMs, input: revised ? whole : own };
-      if (revised) {
-        if (this.o.config.bargeIn.waitOutCallerPauses) this.callerPauseMs = Math.max(this.callerPauseMs ?? 0, pauseMs);
-        turn.continuesSeq = last.seq;
-        this.o.log.info({ seq: last.seq, text: whole.text }, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
-        this.emit({ type: 'turnContinued', atMs: this.o.speech.nowMs, seq: last.seq, text: whole.text });
-      }
+      if (revised) this.markContinued(turn, last.seq, whole, pauseMs, 'caller went on with the turn the bot had answered: deciding again on the whole turn');
       await this.decide(turn, revised ? whole : own, () => revised ?? this.o.dialog.next(own), speechEndWall);
     });
   }
