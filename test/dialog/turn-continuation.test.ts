@@ -220,6 +220,14 @@ test('an answer that reached the do-not-call ledger is not taken back: its goodb
   assert.is(s.control.hangups, 1);
 });
 
+/** As answerGreeting, with the dialog's decision on the answer held until the test releases it. */
+async function answerGreetingHeld(s: Setup, text: string): Promise<void> {
+  // The greeting's own decision (begin) passes first.
+  await settle();
+  s.gate.holds = 1;
+  await answerGreeting(s, text);
+}
+
 /** The caller says `text` (200 ms of speech after `silentFrames`) while the dialog is still deciding. */
 async function sayWhileDeciding(s: Setup, silentFrames: number, text: string): Promise<void> {
   run(s, silentFrames);
@@ -232,9 +240,7 @@ async function sayWhileDeciding(s: Setup, silentFrames: number, text: string): P
 test('words said while the dialog is still deciding go on with the turn: the first answer never plays, the whole turn is answered', async () => {
   const s = setup({ waitOutCallerPauses: true });
   const done = s.loop.run();
-  await settle();
-  s.gate.holds = 1;
-  await answerGreeting(s, '是的');
+  await answerGreetingHeld(s, '是的');
   assert.is(s.gate.waiting, 1, 'the dialog is deciding on 是的');
   assert.is(s.loop.currentState, 'thinking');
   await sayWhileDeciding(s, 15, '哦不对，我不同意');
@@ -259,9 +265,7 @@ test('words said while the dialog is still deciding go on with the turn: the fir
 test('words said while the dialog decides on an answer that reached the do-not-call ledger: that answer plays, the words are stored unanswered', async () => {
   const s = setup({ doNotCall: true });
   const done = s.loop.run();
-  await settle();
-  s.gate.holds = 1;
-  await answerGreeting(s, '别再打了');
+  await answerGreetingHeld(s, '别再打了');
   await sayWhileDeciding(s, 10, '算了你说吧');
   s.gate.release();
   await settle();
