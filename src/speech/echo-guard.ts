@@ -74,6 +74,17 @@ const LEARN_EVERY_FRAMES = 5;
  * early or late now and then: a learned path takes the loudest bot frame this many frames either side of its delay.
  */
 const DELAY_JITTER_FRAMES = 2;
+/** A median absolute deviation times this reads as a standard deviation (for normally spread values). */
+const MAD_TO_SIGMA = 1.4826;
+/** The second of bot talk a path is learned over is gathered from up to this many seconds back. */
+const LEARN_LOOKBACK_FACTOR = 3;
+/**
+ * The most the level differences may stray from their middle on a path, dB (`differenceSpread`). Measured with
+ * bench/echo-paths.ts (every echo line it models learned as without the test, no talker over the bot taken for a
+ * path, where 3 dB let one of 576 through) and on frame dumps of the echo-line engine test under load (every path
+ * learned as soon as without the test).
+ */
+const MAX_SPREAD_DB = 2.5;
 /** A window may move a learned path only if it shows the new one about as clearly (correlation) as the old. */
 const RELEARN_MARGIN = 0.05;
 /** Bot frames waiting for their caller frame, at most (160 ms). */
@@ -97,6 +108,8 @@ export interface EchoPath {
   delayFrames: number;
   lossDb: number;
   correlation: number;
+  /** How far the level differences stray from their middle where the echo clears the noise, dB (a robust spread). */
+  spreadDb: number;
 }
 
 export class EchoGuard {
@@ -129,6 +142,12 @@ export class EchoGuard {
   private readonly defaultLoss: number;
   private readonly xs: Float64Array;
   private readonly ys: Float64Array;
+  /** Caller levels paired tolerantly (the louder of two frames), beside `ys`'s frame-exact ones. */
+  private readonly ysTolerant: Float64Array;
+  private readonly differences: Float64Array;
+  /** The best path each pairing shows in a window, reused (`learn` runs on the frame path). */
+  private readonly exact: EchoPath = { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 };
+  private readonly tolerant: EchoPath = { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 };
 
   constructor(opts: EchoGuardOptions = {}) {
     this.maxDelay = opts.maxDelayFrames ?? 15;
@@ -144,6 +163,8 @@ export class EchoGuard {
     this.lossBound = this.defaultLoss;
     this.xs = new Float64Array(this.learnFrames);
     this.ys = new Float64Array(this.learnFrames);
+    this.ysTolerant = new Float64Array(this.learnFrames);
+    this.differences = new Float64Array(this.learnFrames);
     if (opts.frameSamples) {
       this.pendingSamples = new Int16Array(PENDING_BOT_FRAMES * opts.frameSamples);
       this.matched = new Int16Array(opts.frameSamples);
@@ -318,21 +339,40 @@ export class EchoGuard {
    * Finds the delay at which the caller side's envelope follows the bot's, over the last second of bot talk. With
    * none, raises the lower bound on the loss: at the echo's true delay each caller frame is at least as loud as
    * the echo, so the mean level difference there is at most the loss; not knowing the delay, the least over all.
+   *
+   * Two pairings of bot and caller frames are read. Frame-exact pairs tell the delay to the frame and the loss to a
+   * fraction of a dB, where frames reach the server in step. On a busy server they may not: the pacer gets the
+   * prompt out in clumps of a few frames and the echo of a clump lands a frame early or late, so exact pairs put a
+   * clump's edge against the line's noise (a 30 dB outlier) and the path never shows (the echo-line engine test
+   * under load: correlation 0.3-0.6 for 4 s). So each bot frame is also paired with the louder of the two caller
+   * frames its echo can land in (at the delay, or a frame later), which shows such a path; its loss reads a little
+   * low (2-4 dB on syllables: it errs towards echo), and it is used only where the exact pairs show no path. At the
+   * true delay the louder of two frames is still at least the echo, so the bound is taken from it and holds either
+   * way. For the same reason the second of bot talk is gathered from up to LEARN_LOOKBACK_FACTOR seconds back: a
+   * choppy prompt talks in under half of the last 50 frames.
    */
   private learn(): void {
-    let bestDelay = -1;
-    let bestLoss = 0;
-    let bestR = 0;
+    const exact = this.exact;
+    const tolerant = this.tolerant;
+    exact.correlation = 0;
+    tolerant.correlation = 0;
     let leastLoss = Infinity;
+    const lookback = Math.min(this.learnFrames * LEARN_LOOKBACK_FACTOR, this.size - this.maxDelay - 1, this.frames);
     for (let delay = 0; delay <= this.maxDelay; delay++) {
       let n = 0;
-      let lossSum = 0;
-      for (let i = 1; i + delay < this.size && i <= this.learnFrames; i++) {
+      let exactSum = 0;
+      let tolerantSum = 0;
+      for (let i = 1; i <= lookback && n < this.learnFrames; i++) {
         const at = this.slot(i + delay);
         if (this.botTalking[at] !== 1) continue;
+        const caller = this.callerDb[this.slot(i)]!;
+        // (The newest caller frame has no later one yet.)
+        const later = i > 1 ? this.callerDb[this.slot(i - 1)]! : caller;
         this.xs[n] = this.botDb[at]!;
-        this.ys[n] = this.callerDb[this.slot(i)]!;
-        lossSum += this.xs[n]! - this.ys[n]!;
+        this.ys[n] = caller;
+        this.ysTolerant[n] = later > caller ? later : caller;
+        exactSum += this.xs[n]! - caller;
+        tolerantSum += this.xs[n]! - this.ysTolerant[n]!;
         n++;
       }
       if (n < MIN_BOUND_FRAMES) {
@@ -340,32 +380,69 @@ export class EchoGuard {
         leastLoss = -Infinity;
         continue;
       }
-      const loss = lossSum / n;
-      if (loss < leastLoss) leastLoss = loss;
+      if (tolerantSum / n < leastLoss) leastLoss = tolerantSum / n;
       if (n < this.learnFrames / 2) continue;
-      if (loss < MIN_MEASURED_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) continue;
-      const r = pearson(this.xs, this.ys, n);
-      if (r >= this.minCorrelation && (bestDelay < 0 || r > bestR)) {
-        bestDelay = delay;
-        bestLoss = loss;
-        bestR = r;
-      }
+      this.consider(exact, delay, n, this.ys, exactSum / n);
+      this.consider(tolerant, delay, n, this.ysTolerant, tolerantSum / n);
     }
+    const found = exact.correlation > 0 ? exact : tolerant.correlation > 0 ? tolerant : undefined;
     // The path is stable for the call: keep it through stretches that show none, and through windows that show
     // another less clearly than it was shown (the caller talking over the bot, frames arriving out of step on a
     // busy machine: the bench saw a 100 ms path replaced by a 280 ms one, 22 dB down, that let the echo through).
     const current = this.learned;
-    if (bestDelay >= 0 && (!current || bestR >= current.correlation - RELEARN_MARGIN)) {
+    if (found && (!current || found.correlation >= current.correlation - RELEARN_MARGIN)) {
       // One object for the call, updated in place: this runs on the frame path.
-      const path = (this.learned ??= { delayFrames: 0, lossDb: 0, correlation: 0 });
-      path.delayFrames = bestDelay;
-      path.lossDb = bestLoss;
-      path.correlation = bestR;
-      this.nearest = Math.max(0, bestDelay - DELAY_JITTER_FRAMES);
-      this.farthest = Math.min(this.maxDelay, bestDelay + DELAY_JITTER_FRAMES);
+      const path = (this.learned ??= { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 });
+      path.delayFrames = found.delayFrames;
+      path.lossDb = found.lossDb;
+      path.correlation = found.correlation;
+      path.spreadDb = found.spreadDb;
+      this.nearest = Math.max(0, found.delayFrames - DELAY_JITTER_FRAMES);
+      // A tolerant path was looked for at its delay and a frame later.
+      this.farthest = Math.min(this.maxDelay, found.delayFrames + (found === tolerant ? 1 : 0) + DELAY_JITTER_FRAMES);
     }
     // The path is stable for the call, so the bound only rises (the caller talking over the bot lowers a window's).
     else if (leastLoss - BOUND_MARGIN_DB > this.lossBound) this.lossBound = Math.min(MAX_ECHO_RETURN_LOSS_DB, leastLoss - BOUND_MARGIN_DB);
+  }
+
+  /**
+   * Keeps in `best` the path at `delay` (bot levels in `xs`, caller levels in `ys`, `n` pairs) if it is plausible
+   * and shows more clearly than the one kept so far.
+   */
+  private consider(best: EchoPath, delay: number, n: number, ys: Float64Array, loss: number): void {
+    if (loss < MIN_MEASURED_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) return;
+    const r = pearson(this.xs, ys, n);
+    if (r < this.minCorrelation || r <= best.correlation) return;
+    // An echo is linear: the caller side sits the same loss under the bot frame after frame. Someone talking over
+    // the bot (a backchannel, a voice in the room) can follow its syllables by chance for a second, but not at one
+    // level difference.
+    const spread = this.differenceSpread(n, ys, loss);
+    if (spread > MAX_SPREAD_DB) return;
+    best.delayFrames = delay;
+    best.lossDb = loss;
+    best.correlation = r;
+    best.spreadDb = spread;
+  }
+
+  /**
+   * How far the level differences between `xs` and `ys` stray from their middle, dB, over the pairs where an echo
+   * `loss` down would clear the line's noise (below it the noise, not the path, sets the caller's level): the
+   * median absolute deviation, scaled to read as a standard deviation. A median, so that the few frames a choppy
+   * playout pairs wrongly do not count (the frame dumps of the echo-line test under load: standard deviations of
+   * 4-7 dB on true paths, median deviations under 2.5). 0 when fewer than MIN_BOUND_FRAMES pairs clear the noise:
+   * such a path is too weak to hide a talker.
+   */
+  private differenceSpread(n: number, ys: Float64Array, loss: number): number {
+    const floor = (this.noiseDb ?? -Infinity) + NOISE_HEADROOM_DB;
+    const d = this.differences;
+    let k = 0;
+    for (let i = 0; i < n; i++) if (this.xs[i]! - loss > floor) d[k++] = this.xs[i]! - ys[i]!;
+    if (k < MIN_BOUND_FRAMES) return 0;
+    sortPrefix(d, k);
+    const median = d[k >> 1]!;
+    for (let i = 0; i < k; i++) d[i] = Math.abs(d[i]! - median);
+    sortPrefix(d, k);
+    return MAD_TO_SIGMA * d[k >> 1]!;
   }
 
   private slot(framesAgo: number): number {
@@ -381,6 +458,19 @@ function meanSquare(pcm: Int16Array): number {
 
 function toDb(energy: number): number {
   return 10 * Math.log10(energy + 1);
+}
+
+/** Sorts the first `n` values of `a` in place (n is at most a window of frames: insertion sort, no allocation). */
+function sortPrefix(a: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
 }
 
 function pearson(a: Float64Array, b: Float64Array, n: number): number {
