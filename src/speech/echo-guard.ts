@@ -67,8 +67,10 @@ const NOISE_HEADROOM_DB = 6;
 const NOISE_SETTLE_FRAMES = 25;
 /** Frames examined when the VAD (not the onset detector) reports speech over the bot. */
 const SPEECH_WINDOW_FRAMES = 10;
-/** The path is re-estimated every this many caller frames while the bot talks. */
+/** The path is looked for every this many caller frames while the bot talks... */
 const LEARN_EVERY_FRAMES = 5;
+/** ...and, once learned, re-estimated every this many (half a second: a path is stable for the call). */
+const RELEARN_EVERY_FRAMES = 25;
 /**
  * Bot and caller frames reach the server on their own 20 ms clocks, so the echo of one bot frame lands a frame
  * early or late now and then: a learned path takes the loudest bot frame this many frames either side of its delay.
@@ -145,7 +147,11 @@ export class EchoGuard {
   /** Caller levels paired tolerantly (the louder of two frames), beside `ys`'s frame-exact ones. */
   private readonly ysTolerant: Float64Array;
   private readonly differences: Float64Array;
-  /** The best path each pairing shows in a window, reused (`learn` runs on the frame path). */
+  /** Each pairing's correlation and loss by delay in a window, and the path it shows: reused (`learn` runs on the frame path). */
+  private readonly exactR: Float64Array;
+  private readonly exactLoss: Float64Array;
+  private readonly tolerantR: Float64Array;
+  private readonly tolerantLoss: Float64Array;
   private readonly exact: EchoPath = { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 };
   private readonly tolerant: EchoPath = { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 };
 
@@ -165,6 +171,10 @@ export class EchoGuard {
     this.ys = new Float64Array(this.learnFrames);
     this.ysTolerant = new Float64Array(this.learnFrames);
     this.differences = new Float64Array(this.learnFrames);
+    this.exactR = new Float64Array(this.maxDelay + 1);
+    this.exactLoss = new Float64Array(this.maxDelay + 1);
+    this.tolerantR = new Float64Array(this.maxDelay + 1);
+    this.tolerantLoss = new Float64Array(this.maxDelay + 1);
     if (opts.frameSamples) {
       this.pendingSamples = new Int16Array(PENDING_BOT_FRAMES * opts.frameSamples);
       this.matched = new Int16Array(opts.frameSamples);
@@ -231,7 +241,7 @@ export class EchoGuard {
     this.botTalking[this.head] = bot > BOT_TALKING_ENERGY ? 1 : 0;
     this.head = (this.head + 1) % this.size;
     this.frames++;
-    if (this.frames % LEARN_EVERY_FRAMES === 0 && this.botTalking[this.slot(1)] === 1) this.learn();
+    if (this.frames % (this.learned ? RELEARN_EVERY_FRAMES : LEARN_EVERY_FRAMES) === 0 && this.botTalking[this.slot(1)] === 1) this.learn();
   }
 
   /**
@@ -352,40 +362,31 @@ export class EchoGuard {
    * choppy prompt talks in under half of the last 50 frames.
    */
   private learn(): void {
-    const exact = this.exact;
-    const tolerant = this.tolerant;
-    exact.correlation = 0;
-    tolerant.correlation = 0;
     let leastLoss = Infinity;
     const lookback = Math.min(this.learnFrames * LEARN_LOOKBACK_FACTOR, this.size - this.maxDelay - 1, this.frames);
     for (let delay = 0; delay <= this.maxDelay; delay++) {
-      let n = 0;
-      let exactSum = 0;
-      let tolerantSum = 0;
-      for (let i = 1; i <= lookback && n < this.learnFrames; i++) {
-        const at = this.slot(i + delay);
-        if (this.botTalking[at] !== 1) continue;
-        const caller = this.callerDb[this.slot(i)]!;
-        // (The newest caller frame has no later one yet.)
-        const later = i > 1 ? this.callerDb[this.slot(i - 1)]! : caller;
-        this.xs[n] = this.botDb[at]!;
-        this.ys[n] = caller;
-        this.ysTolerant[n] = later > caller ? later : caller;
-        exactSum += this.xs[n]! - caller;
-        tolerantSum += this.xs[n]! - this.ysTolerant[n]!;
-        n++;
-      }
+      this.exactR[delay] = -1;
+      this.tolerantR[delay] = -1;
+      const n = this.gather(delay, lookback);
       if (n < MIN_BOUND_FRAMES) {
         // Too little bot talk seen at this delay to bound the loss there (nor, then, at all).
         leastLoss = -Infinity;
         continue;
       }
+      let exactSum = 0;
+      let tolerantSum = 0;
+      for (let i = 0; i < n; i++) {
+        exactSum += this.xs[i]! - this.ys[i]!;
+        tolerantSum += this.xs[i]! - this.ysTolerant[i]!;
+      }
       if (tolerantSum / n < leastLoss) leastLoss = tolerantSum / n;
       if (n < this.learnFrames / 2) continue;
-      this.consider(exact, delay, n, this.ys, exactSum / n);
-      this.consider(tolerant, delay, n, this.ysTolerant, tolerantSum / n);
+      this.exactLoss[delay] = exactSum / n;
+      this.tolerantLoss[delay] = tolerantSum / n;
+      if (plausibleLoss(exactSum / n)) this.exactR[delay] = pearson(this.xs, this.ys, n);
+      if (plausibleLoss(tolerantSum / n)) this.tolerantR[delay] = pearson(this.xs, this.ysTolerant, n);
     }
-    const found = exact.correlation > 0 ? exact : tolerant.correlation > 0 ? tolerant : undefined;
+    const found = this.pick(this.exact, this.exactR, this.exactLoss, false, lookback) ?? this.pick(this.tolerant, this.tolerantR, this.tolerantLoss, true, lookback);
     // The path is stable for the call: keep it through stretches that show none, and through windows that show
     // another less clearly than it was shown (the caller talking over the bot, frames arriving out of step on a
     // busy machine: the bench saw a 100 ms path replaced by a 280 ms one, 22 dB down, that let the echo through).
@@ -399,29 +400,56 @@ export class EchoGuard {
       path.spreadDb = found.spreadDb;
       this.nearest = Math.max(0, found.delayFrames - DELAY_JITTER_FRAMES);
       // A tolerant path was looked for at its delay and a frame later.
-      this.farthest = Math.min(this.maxDelay, found.delayFrames + (found === tolerant ? 1 : 0) + DELAY_JITTER_FRAMES);
+      this.farthest = Math.min(this.maxDelay, found.delayFrames + (found === this.tolerant ? 1 : 0) + DELAY_JITTER_FRAMES);
     }
     // The path is stable for the call, so the bound only rises (the caller talking over the bot lowers a window's).
     else if (leastLoss - BOUND_MARGIN_DB > this.lossBound) this.lossBound = Math.min(MAX_ECHO_RETURN_LOSS_DB, leastLoss - BOUND_MARGIN_DB);
   }
 
   /**
-   * Keeps in `best` the path at `delay` (bot levels in `xs`, caller levels in `ys`, `n` pairs) if it is plausible
-   * and shows more clearly than the one kept so far.
+   * The pairs at `delay` over the last second of bot talk (gathered from up to `lookback` frames back): bot levels
+   * into `xs`, the caller frame at the delay into `ys`, the louder of it and the next caller frame into `ysTolerant`.
+   * Returns how many.
    */
-  private consider(best: EchoPath, delay: number, n: number, ys: Float64Array, loss: number): void {
-    if (loss < MIN_MEASURED_LOSS_DB || loss > MAX_ECHO_RETURN_LOSS_DB) return;
-    const r = pearson(this.xs, ys, n);
-    if (r < this.minCorrelation || r <= best.correlation) return;
-    // An echo is linear: the caller side sits the same loss under the bot frame after frame. Someone talking over
-    // the bot (a backchannel, a voice in the room) can follow its syllables by chance for a second, but not at one
-    // level difference.
-    const spread = this.differenceSpread(n, ys, loss);
-    if (spread > MAX_SPREAD_DB) return;
-    best.delayFrames = delay;
-    best.lossDb = loss;
-    best.correlation = r;
-    best.spreadDb = spread;
+  private gather(delay: number, lookback: number): number {
+    let n = 0;
+    for (let i = 1; i <= lookback && n < this.learnFrames; i++) {
+      const at = this.slot(i + delay);
+      if (this.botTalking[at] !== 1) continue;
+      const caller = this.callerDb[this.slot(i)]!;
+      // (The newest caller frame has no later one yet.)
+      const later = i > 1 ? this.callerDb[this.slot(i - 1)]! : caller;
+      this.xs[n] = this.botDb[at]!;
+      this.ys[n] = caller;
+      this.ysTolerant[n] = later > caller ? later : caller;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * The delay of one pairing (`correlations` by delay, -1 where none was taken) that shows the clearest path and
+   * holds one level difference, into `best`; undefined if none does. An echo is linear: the caller side sits the
+   * same loss under the bot frame after frame. Someone talking over the bot (a backchannel, a voice in the room)
+   * can follow its syllables by chance for a second, but not at one level difference. Clearest first, so that the
+   * spread is usually worked out once.
+   */
+  private pick(best: EchoPath, correlations: Float64Array, losses: Float64Array, tolerant: boolean, lookback: number): EchoPath | undefined {
+    for (;;) {
+      let delay = -1;
+      for (let d = 0; d <= this.maxDelay; d++) if (correlations[d]! >= this.minCorrelation && (delay < 0 || correlations[d]! > correlations[delay]!)) delay = d;
+      if (delay < 0) return undefined;
+      const n = this.gather(delay, lookback);
+      const spread = this.differenceSpread(n, tolerant ? this.ysTolerant : this.ys, losses[delay]!);
+      if (spread <= MAX_SPREAD_DB) {
+        best.delayFrames = delay;
+        best.lossDb = losses[delay]!;
+        best.correlation = correlations[delay]!;
+        best.spreadDb = spread;
+        return best;
+      }
+      correlations[delay] = -1;
+    }
   }
 
   /**
@@ -471,6 +499,11 @@ function sortPrefix(a: Float64Array, n: number): void {
     }
     a[j + 1] = v;
   }
+}
+
+/** A measured loss a telephone line can have (a little under the minimum: the line noise adds to the echo). */
+function plausibleLoss(lossDb: number): boolean {
+  return lossDb >= MIN_MEASURED_LOSS_DB && lossDb <= MAX_ECHO_RETURN_LOSS_DB;
 }
 
 function pearson(a: Float64Array, b: Float64Array, n: number): number {
