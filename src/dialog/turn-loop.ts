@@ -306,9 +306,15 @@ export class TurnLoop {
     this.echo.observeCaller(pcm);
     if (!this.echoPathLogged && this.echo.path) {
       this.echoPathLogged = true;
-      const { delayFrames, lossDb, correlation } = this.echo.path;
+      const { delayFrames, lossDb, correlation, spreadDb } = this.echo.path;
       this.o.log.info(
-        { delayMs: delayFrames * FRAME_MS, lossDb: Math.round(lossDb * 10) / 10, correlation: Math.round(correlation * 100) / 100, cancelling: this.canceller !== undefined },
+        {
+          delayMs: delayFrames * FRAME_MS,
+          lossDb: Math.round(lossDb * 10) / 10,
+          correlation: Math.round(correlation * 100) / 100,
+          spreadDb: Math.round(spreadDb * 10) / 10,
+          cancelling: this.canceller !== undefined,
+        },
         'echo path learned',
       );
     }
