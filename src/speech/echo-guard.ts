@@ -82,9 +82,9 @@ const MAD_TO_SIGMA = 1.4826;
 const LEARN_LOOKBACK_FACTOR = 3;
 /**
  * The most the level differences may stray from their middle on a path, dB (`differenceSpread`). Measured with
- * bench/echo-paths.ts (every echo line it models learned as without the test, no talker over the bot taken for a
- * path, where 3 dB let one of 576 through) and on frame dumps of the echo-line engine test under load (every path
- * learned as soon as without the test).
+ * bench/echo-paths.ts (no talker over the bot taken for a path at 2 or 2.5 dB, one of 576 at 3 dB; echo lines
+ * learned alike at all three) and on the frame levels of the echo-line engine test under load
+ * (test/fixtures/echo-line-under-load: every path learned as soon as with no limit, but one 10 frames later).
  */
 const MAX_SPREAD_DB = 2.5;
 /** A window may move a learned path only if it shows the new one about as clearly (correlation) as the old. */
