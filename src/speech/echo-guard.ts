@@ -81,7 +81,7 @@ const MAD_TO_SIGMA = 1.4826;
 /** The second of bot talk a path is learned over is gathered from up to this many seconds back. */
 const LEARN_LOOKBACK_FACTOR = 3;
 /**
- * The most the level differences may stray from their middle on a path, dB (`differenceSpread`). Measured with
+ * The most the level differences may stray from their middle on a path, dB (`measureDifferences`). Measured with
  * bench/echo-paths.ts (no talker over the bot taken for a path at 2 or 2.5 dB, one of 576 at 3 dB; echo lines
  * learned alike at all three) and on the frame levels of the echo-line engine test under load
  * (test/fixtures/echo-line-under-load: every path learned as soon as with no limit, but one 10 frames later).
@@ -147,6 +147,9 @@ export class EchoGuard {
   /** Caller levels paired tolerantly (the louder of two frames), beside `ys`'s frame-exact ones. */
   private readonly ysTolerant: Float64Array;
   private readonly differences: Float64Array;
+  /** `measureDifferences`'s answer. */
+  private differenceMedian = 0;
+  private differenceSpread = 0;
   /** Each pairing's correlation and loss by delay in a window, and the path it shows: reused (`learn` runs on the frame path). */
   private readonly exactR: Float64Array;
   private readonly exactLoss: Float64Array;
@@ -355,10 +358,10 @@ export class EchoGuard {
    * prompt out in clumps of a few frames and the echo of a clump lands a frame early or late, so exact pairs put a
    * clump's edge against the line's noise (a 30 dB outlier) and the path never shows (the echo-line engine test
    * under load: correlation 0.3-0.6 for 4 s). So each bot frame is also paired with the louder of the two caller
-   * frames its echo can land in (at the delay, or a frame later), which shows such a path; its loss reads a little
-   * low (2-4 dB on syllables: it errs towards echo), and it is used only where the exact pairs show no path. At the
-   * true delay the louder of two frames is still at least the echo, so the bound is taken from it and holds either
-   * way. For the same reason the second of bot talk is gathered from up to LEARN_LOOKBACK_FACTOR seconds back: a
+   * frames its echo can land in (at the delay, or a frame later), which shows such a path; it is used only where
+   * the exact pairs show no path. At the true delay the louder of two frames is still at least the echo, so the
+   * bound is taken from it and holds either way (its mean reads a loss 1-4 dB low on syllables: a path's loss is
+   * the median difference instead, see `measureDifferences`). For the same reason the second of bot talk is gathered from up to LEARN_LOOKBACK_FACTOR seconds back: a
    * choppy prompt talks in under half of the last 50 frames.
    */
   private learn(): void {
@@ -440,12 +443,12 @@ export class EchoGuard {
       for (let d = 0; d <= this.maxDelay; d++) if (correlations[d]! >= this.minCorrelation && (delay < 0 || correlations[d]! > correlations[delay]!)) delay = d;
       if (delay < 0) return undefined;
       const n = this.gather(delay, lookback);
-      const spread = this.differenceSpread(n, tolerant ? this.ysTolerant : this.ys, losses[delay]!);
-      if (spread <= MAX_SPREAD_DB) {
+      this.measureDifferences(n, tolerant ? this.ysTolerant : this.ys, losses[delay]!);
+      if (this.differenceSpread <= MAX_SPREAD_DB) {
         best.delayFrames = delay;
-        best.lossDb = losses[delay]!;
+        best.lossDb = this.differenceMedian;
         best.correlation = correlations[delay]!;
-        best.spreadDb = spread;
+        best.spreadDb = this.differenceSpread;
         return best;
       }
       correlations[delay] = -1;
@@ -453,24 +456,31 @@ export class EchoGuard {
   }
 
   /**
-   * How far the level differences between `xs` and `ys` stray from their middle, dB, over the pairs where an echo
-   * `loss` down would clear the line's noise (below it the noise, not the path, sets the caller's level): the
-   * median absolute deviation, scaled to read as a standard deviation. A median, so that the few frames a choppy
-   * playout pairs wrongly do not count (the frame dumps of the echo-line test under load: standard deviations of
-   * 4-7 dB on true paths, median deviations under 2.5). 0 when fewer than MIN_BOUND_FRAMES pairs clear the noise:
-   * such a path is too weak to hide a talker.
+   * The level differences between `xs` and `ys` over the pairs where an echo `loss` down would clear the line's noise
+   * (below it the noise, not the path, sets the caller's level), into `differenceMedian` and `differenceSpread`: their
+   * median, and the median absolute deviation from it scaled to read as a standard deviation. Medians, so that the
+   * few frames a choppy playout pairs wrongly do not count: on the captured calls (test/fixtures/echo-line-under-load)
+   * standard deviations of true paths were 4-7 dB early on, median deviations under 2.5; and the mean loss of a
+   * tolerant pairing read up to 2 dB low on the bench's jittered lines, the median within 0.6 dB. With fewer than
+   * MIN_BOUND_FRAMES pairs clear of the noise the mean `loss` stands and the spread is 0: such a path is too weak to
+   * hide a talker.
    */
-  private differenceSpread(n: number, ys: Float64Array, loss: number): number {
+  private measureDifferences(n: number, ys: Float64Array, loss: number): void {
     const floor = (this.noiseDb ?? -Infinity) + NOISE_HEADROOM_DB;
     const d = this.differences;
     let k = 0;
     for (let i = 0; i < n; i++) if (this.xs[i]! - loss > floor) d[k++] = this.xs[i]! - ys[i]!;
-    if (k < MIN_BOUND_FRAMES) return 0;
+    if (k < MIN_BOUND_FRAMES) {
+      this.differenceMedian = loss;
+      this.differenceSpread = 0;
+      return;
+    }
     sortPrefix(d, k);
     const median = d[k >> 1]!;
     for (let i = 0; i < k; i++) d[i] = Math.abs(d[i]! - median);
     sortPrefix(d, k);
-    return MAD_TO_SIGMA * d[k >> 1]!;
+    this.differenceMedian = median;
+    this.differenceSpread = MAD_TO_SIGMA * d[k >> 1]!;
   }
 
   private slot(framesAgo: number): number {

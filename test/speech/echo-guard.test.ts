@@ -389,7 +389,8 @@ test('a prompt played out in clumps (a busy server) is learned on, and its echo 
   assert.ok(talkBefore <= 80, `learned after ${talkBefore} frames of bot talk`);
   const path = guard.path!;
   assert.ok(path.delayFrames >= 5 && path.delayFrames <= 7, `delay ${path.delayFrames}`);
-  assert.ok(path.lossDb > 6 && path.lossDb < 12, `loss ${path.lossDb}`);
+  // 0.316 of the amplitude is 10 dB down: the loss is the median level difference, not thrown off by the clumps' edges.
+  assert.ok(Math.abs(path.lossDb - 10) < 1, `loss ${path.lossDb}`);
   assert.ok(highestBound <= 10, `before the path, the assumed loss stayed at or under the line's (${highestBound})`);
 });
 
@@ -460,7 +461,7 @@ test('the echo-line engine test under load, replayed from its frame levels: ever
     assert.ok(talkBeforePath !== undefined && talkBeforePath <= 80, `call ${c}: path after ${talkBeforePath ?? 'more than ' + talk} frames of bot talk`);
     const path = guard.path!;
     assert.ok(path.delayFrames >= 4 && path.delayFrames <= 7, `call ${c}: delay ${path.delayFrames}`);
-    assert.ok(path.lossDb > 8 && path.lossDb < 11.5, `call ${c}: loss ${path.lossDb.toFixed(1)}`);
+    assert.ok(Math.abs(path.lossDb - 10) < 1, `call ${c}: loss ${path.lossDb.toFixed(1)}`);
   });
 });
 
