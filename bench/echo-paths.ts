@@ -18,7 +18,8 @@
  * for echo), and how many of the caller's onsets the guard took for echo (before a path or a bound, a quiet caller
  * early in a prompt cannot be told from a strong echo).
  *
- * The figures are deterministic: the same code gives the same counts on any machine, busy or not.
+ * The counts are deterministic: the same code gives the same counts on any machine, busy or not. Last, the guard's
+ * cost per caller frame on lines with and without echo (timed, so it varies with the machine).
  */
 import { parseArgs } from 'node:util';
 import { synthesizeCallerTurns } from '../src/cli/caller-voice.ts';
@@ -106,8 +107,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { verbose: { type: 'boolean', default: false } } });
   const echoLines: EchoLineResult[] = [];
   const doubleTalk: DoubleTalkResult[] = [];
+  const allPrompts: Int16Array[] = [];
   for (const lang of ['zh', 'en'] as const) {
     const prompts = await botPrompts(lang);
+    allPrompts.push(...prompts);
     const callers = (await synthesizeCallerTurns(CALLER_PHRASES[lang].map((text) => ({ text, mode: 'bargeIn' as const })), lang, RATE)).map((t) =>
       trimToVoice(t.pcm),
     );
@@ -149,6 +152,11 @@ async function main(): Promise<void> {
         `| ${botStops ? `stops ${BARGE_IN_STOP_FRAMES * 20} ms into the caller's voice` : 'goes on (a backchannel, noise)'} | ${lang} | ${part.length} | ${falsePaths.length} | ${falsePaths.join(', ') || '-'} | ${part.filter((d) => d.onsetTakenForEcho).length} |`,
       );
     }
+  console.log(`\nThe guard's cost per caller frame, over ${COST_ROUNDS} rounds of every prompt (timed: varies with the machine):`);
+  console.log('| line | µs per frame |');
+  console.log('|---|---|');
+  console.log(`| 10 dB echo, in step (a path learned) | ${guardCost(allPrompts, 10).toFixed(2)} |`);
+  console.log(`| no echo (line noise only) | ${guardCost(allPrompts, undefined).toFixed(2)} |`);
   console.log('\nCaller onsets taken for echo, by where in the prompt the caller starts and how loud:');
   console.log(`| caller starts at | ${CALLER_GAINS_DB.map((g) => `${g} dB`).join(' | ')} |`);
   console.log(`|---|${CALLER_GAINS_DB.map(() => '---').join('|')}|`);
@@ -286,6 +294,34 @@ function runEchoLine(bot: Int16Array, delay: number, lossDb: number, jitter: Jit
   const path = guard.path;
   const right = path !== undefined && isRight(path);
   return { learnedAtMs: right ? learnedAtMs : undefined, right, leakedRuns, path: path ? `${path.delayFrames}/${path.lossDb.toFixed(1)}/${path.correlation.toFixed(2)}` : '-' };
+}
+
+const COST_ROUNDS = 20;
+
+/** Microseconds the guard takes per caller frame (with its bot frame), on lines with or without an echo. */
+function guardCost(prompts: Int16Array[], echoLossDb: number | undefined): number {
+  // The lines are built first, so that only the guard is timed.
+  const lines = prompts.map((bot) => {
+    const { played, echoOf } = playout(bot, 5, 'steady');
+    const line = new Line();
+    const scale = echoLossDb === undefined ? 0 : Math.pow(10, -echoLossDb / 20);
+    const silence = new Int16Array(FRAME);
+    const botFrames = played.map((f) => f ?? silence);
+    const callerFrames = played.map((_, i) => line.caller(echoOf[i]! >= 0 ? played[echoOf[i]!] : undefined, scale, undefined, 0).slice());
+    return { botFrames, callerFrames };
+  });
+  let frames = 0;
+  const started = performance.now();
+  for (let round = 0; round < COST_ROUNDS; round++)
+    for (const { botFrames, callerFrames } of lines) {
+      const guard = new EchoGuard();
+      for (let i = 0; i < botFrames.length; i++) {
+        guard.observeBot(botFrames[i]!);
+        guard.observeCaller(callerFrames[i]!);
+      }
+      frames += botFrames.length;
+    }
+  return ((performance.now() - started) * 1000) / frames;
 }
 
 function runDoubleTalk(bot: Int16Array, caller: Int16Array, startShare: number, gainDb: number, botStops: boolean): Omit<DoubleTalkResult, 'lang' | 'botStops' | 'start' | 'gain'> {
