@@ -76,7 +76,7 @@ const JITTER_NAMES: Readonly<Record<Jitter, string>> = {
   slow: 'moves by a frame, runs of 2-9',
   choppy: 'the prompt in clumps of 3-5 frames, gaps of 2-10',
 };
-/** A learned loss this close to the line's is right (the guard may rate it a little low near the noise: it errs to echo). */
+/** A learned loss this close to the line's is right (on the weakest lines the noise adds to what the echo returns). */
 const LOSS_ERROR_DB = 4;
 /** A barge-in stops the bot this many frames into the caller's voice (the bench's barge-in stop p95 is under 100 ms). */
 const BARGE_IN_STOP_FRAMES = 15;
