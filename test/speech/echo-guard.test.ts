@@ -378,11 +378,13 @@ test('a prompt played out in clumps (a busy server) is learned on, and its echo 
   const guard = new EchoGuard();
   let learnedAt = -1;
   let highestBound = 0;
+  let talkAfterPath = 0;
   for (let i = 0; i < bot.length; i++) {
     guard.observeBot(frame(bot[i]!));
     guard.observeCaller(frame(caller[i]!));
     if (!guard.path) highestBound = Math.max(highestBound, guard.assumedLossDb);
     else if (learnedAt < 0) learnedAt = i;
+    else if (guard.isOverEcho()) talkAfterPath++;
   }
   assert.ok(learnedAt >= 0, 'a path is learned');
   const talkBefore = bot.slice(0, learnedAt).filter((a) => a > 0).length;
@@ -392,6 +394,7 @@ test('a prompt played out in clumps (a busy server) is learned on, and its echo 
   // 0.316 of the amplitude is 10 dB down: the loss is the median level difference, not thrown off by the clumps' edges.
   assert.ok(Math.abs(path.lossDb - 10) < 1, `loss ${path.lossDb}`);
   assert.ok(highestBound <= 10, `before the path, the assumed loss stayed at or under the line's (${highestBound})`);
+  assert.is(talkAfterPath, 0, 'once the path is learned, no frame of the echo is taken for someone talking');
 });
 
 /** Syllables that rise and fall (onset, nucleus, decay) over 3-8 frames, peaks at varying levels, 1-5 silent frames between. */
