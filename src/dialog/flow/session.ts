@@ -188,7 +188,7 @@ export class FlowDialogSession implements DialogSession {
     if (!step || this.finalAction) return 'unknown';
     const own = Object.keys(step.on ?? {});
     const slots = this.stepSlots(step);
-    if (slots.has('date') || slots.has('time')) return 'date';
+    if (slots.has('date')) return 'date';
     if (slots.has('amount')) return 'amount';
     if (slots.has('digits')) return 'digits';
     if (slots.has('number')) return 'number';
@@ -201,8 +201,6 @@ export class FlowDialogSession implements DialogSession {
     const step = this.currentStep();
     if (!step || this.finalAction) return undefined;
     const wanted = this.stepSlots(step);
-    // A date step takes a time as well (明天下午, or 下午三点 alone), as expectedKind counts them together.
-    if (wanted.has('date') || wanted.has('time')) wanted.add('date').add('time');
     if (wanted.size === 0) return undefined;
     const lang = this.flow.lang;
     const timeZone = this.flow.definition.settings.timezone;
@@ -214,13 +212,17 @@ export class FlowDialogSession implements DialogSession {
     };
   }
 
-  /** The slots the step's own intents ask for. */
+  /**
+   * The slots the step's own intents ask for. A date and a time go together: a step asking for either takes the
+   * other as an answer (明天下午, or 下午三点 alone), and is a date step to the end of turn.
+   */
   private stepSlots(step: StepDefinition): Set<SlotName> {
     const slots = new Set<SlotName>();
     for (const intent of Object.keys(step.on ?? {})) {
       const slot = this.flow.classifier.definition(intent)?.slot?.name;
       if (slot) slots.add(slot);
     }
+    if (slots.has('date') || slots.has('time')) slots.add('date').add('time');
     return slots;
   }
 
