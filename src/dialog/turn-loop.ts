@@ -95,7 +95,8 @@ interface SpeechTurn {
 interface Deciding {
   turn: TurnSummary;
   input: SpeechInput;
-  late?: { turn: TurnSummary; input: SpeechInput; speechEndMs: number };
+  /** A speech turn made from finals: it carries its speech's start and end. */
+  late?: { turn: TurnSummary; input: SpeechInput };
 }
 
 /** A final of speech let pass on the echo guard's assumption, with the prompt it came over and its words. */
@@ -499,11 +500,12 @@ export class TurnLoop {
         // answered as the continuation's (as when the caller goes on over the answer, continueTurn).
         turn.botText = '';
         this.o.onTurn?.(turn);
-        this.lastSpeechTurn = { seq: late.turn.seq, speechEndMs: late.speechEndMs, input: whole };
         // Both are speech turns, made from finals: each carries its speech's start and end.
+        const lateEndMs = late.turn.speechEndMs!;
+        this.lastSpeechTurn = { seq: late.turn.seq, speechEndMs: lateEndMs, input: whole };
         const pauseMs = Math.max(0, late.turn.speechStartMs! - turn.speechEndMs!);
         this.markContinued(late.turn, turn.seq, whole, pauseMs, 'caller went on while the bot was deciding: deciding again on the whole turn');
-        await this.decide(late.turn, whole, () => revised, this.wallOf(late.speechEndMs));
+        await this.decide(late.turn, whole, () => revised, this.wallOf(lateEndMs));
         return;
       }
       // The answer reached outside the call (a webhook, the do-not-call ledger): the first words are answered, and
@@ -528,14 +530,13 @@ export class TurnLoop {
     }
     if (!d.late) {
       const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, false);
-      d.late = { turn, input: speechInput(text, e.confidence), speechEndMs: e.speechEndMs };
+      d.late = { turn, input: speechInput(text, e.confidence) };
       return;
     }
     const late = d.late;
     late.input = speechInput(joinWords(late.input.text, text), lowerConfidence(late.input.confidence, e.confidence));
     late.turn.callerText = late.input.text;
     late.turn.speechEndMs = e.speechEndMs;
-    late.speechEndMs = e.speechEndMs;
   }
 
   /** The caller's words in `turn` got no answer from the bot: stored so, with a log line saying `why`. */
