@@ -22,10 +22,10 @@
  * cost per caller frame on lines with and without echo (timed, so it varies with the machine).
  */
 import { parseArgs } from 'node:util';
-import { synthesizeCallerTurns } from '../src/cli/caller-voice.ts';
-import { createCodec, createResampler } from '../src/media/index.ts';
+import { speakLines, synthesizeCallerTurns } from '../src/cli/caller-voice.ts';
+import { createCodec } from '../src/media/index.ts';
 import { LineNoise } from '../src/pbx/simulator/line-noise.ts';
-import { EchoGuard, EspeakTtsEngine, createSpeaker } from '../src/speech/index.ts';
+import { EchoGuard } from '../src/speech/index.ts';
 import { trimToVoice } from './lib/realistic.ts';
 import type { Lang } from './lib/script.ts';
 
@@ -109,7 +109,8 @@ async function main(): Promise<void> {
   const doubleTalk: DoubleTalkResult[] = [];
   const allPrompts: Int16Array[] = [];
   for (const lang of ['zh', 'en'] as const) {
-    const prompts = await botPrompts(lang);
+    // The prompts as the server sends them: the bot's voice (the server's default 175 words a minute) at 8 kHz.
+    const prompts = await speakLines(PROMPTS[lang], lang, RATE, 175);
     allPrompts.push(...prompts);
     const callers = (await synthesizeCallerTurns(CALLER_PHRASES[lang].map((text) => ({ text, mode: 'bargeIn' as const })), lang, RATE)).map((t) =>
       trimToVoice(t.pcm),
@@ -166,29 +167,6 @@ async function main(): Promise<void> {
       return `${part.filter((d) => d.onsetTakenForEcho).length} of ${part.length}`;
     });
     console.log(`| ${Math.round(start * 100)} % | ${cells.join(' | ')} |`);
-  }
-}
-
-/** The prompts as the server sends them: the bot's voice at 8 kHz, at the speaker's prompt level. */
-async function botPrompts(lang: Lang): Promise<Int16Array[]> {
-  const engine = await EspeakTtsEngine.create({ voices: { zh: 'cmn', en: 'en-us' }, rate: 175 });
-  try {
-    const speaker = createSpeaker(engine, { cacheSize: 0, resample: createResampler });
-    const out: Int16Array[] = [];
-    for (const text of PROMPTS[lang]) {
-      const chunks: Int16Array[] = [];
-      for await (const chunk of speaker.speak(text, lang, RATE)) chunks.push(chunk);
-      const pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        pcm.set(c, at);
-        at += c.length;
-      }
-      out.push(pcm);
-    }
-    return out;
-  } finally {
-    await engine.close();
   }
 }
 
