@@ -150,11 +150,9 @@ export class EchoGuard {
   /** `measureDifferences`'s answer. */
   private differenceMedian = 0;
   private differenceSpread = 0;
-  /** Each pairing's correlation and loss by delay in a window, and the path it shows: reused (`learn` runs on the frame path). */
+  /** Each pairing's correlation by delay in a window, and the path it shows: reused (`learn` runs on the frame path). */
   private readonly exactR: Float64Array;
-  private readonly exactLoss: Float64Array;
   private readonly tolerantR: Float64Array;
-  private readonly tolerantLoss: Float64Array;
   private readonly exact: EchoPath = { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 };
   private readonly tolerant: EchoPath = { delayFrames: 0, lossDb: 0, correlation: 0, spreadDb: 0 };
 
@@ -175,9 +173,7 @@ export class EchoGuard {
     this.ysTolerant = new Float64Array(this.learnFrames);
     this.differences = new Float64Array(this.learnFrames);
     this.exactR = new Float64Array(this.maxDelay + 1);
-    this.exactLoss = new Float64Array(this.maxDelay + 1);
     this.tolerantR = new Float64Array(this.maxDelay + 1);
-    this.tolerantLoss = new Float64Array(this.maxDelay + 1);
     if (opts.frameSamples) {
       this.pendingSamples = new Int16Array(PENDING_BOT_FRAMES * opts.frameSamples);
       this.matched = new Int16Array(opts.frameSamples);
@@ -384,12 +380,10 @@ export class EchoGuard {
       }
       if (tolerantSum / n < leastLoss) leastLoss = tolerantSum / n;
       if (n < this.learnFrames / 2) continue;
-      this.exactLoss[delay] = exactSum / n;
-      this.tolerantLoss[delay] = tolerantSum / n;
       if (plausibleLoss(exactSum / n)) this.exactR[delay] = pearson(this.xs, this.ys, n);
       if (plausibleLoss(tolerantSum / n)) this.tolerantR[delay] = pearson(this.xs, this.ysTolerant, n);
     }
-    const found = this.pick(this.exact, this.exactR, this.exactLoss, false, lookback) ?? this.pick(this.tolerant, this.tolerantR, this.tolerantLoss, true, lookback);
+    const found = this.pick(this.exact, this.exactR, false, lookback) ?? this.pick(this.tolerant, this.tolerantR, true, lookback);
     // The path is stable for the call: keep it through stretches that show none, and through windows that show
     // another less clearly than it was shown (the caller talking over the bot, frames arriving out of step on a
     // busy machine: the bench saw a 100 ms path replaced by a 280 ms one, 22 dB down, that let the echo through).
@@ -437,13 +431,16 @@ export class EchoGuard {
    * can follow its syllables by chance for a second, but not at one level difference. Clearest first, so that the
    * spread is usually worked out once.
    */
-  private pick(best: EchoPath, correlations: Float64Array, losses: Float64Array, tolerant: boolean, lookback: number): EchoPath | undefined {
+  private pick(best: EchoPath, correlations: Float64Array, tolerant: boolean, lookback: number): EchoPath | undefined {
+    const ys = tolerant ? this.ysTolerant : this.ys;
     for (;;) {
       let delay = -1;
       for (let d = 0; d <= this.maxDelay; d++) if (correlations[d]! >= this.minCorrelation && (delay < 0 || correlations[d]! > correlations[delay]!)) delay = d;
       if (delay < 0) return undefined;
       const n = this.gather(delay, lookback);
-      this.measureDifferences(n, tolerant ? this.ysTolerant : this.ys, losses[delay]!);
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += this.xs[i]! - ys[i]!;
+      this.measureDifferences(n, ys, sum / n);
       if (this.differenceSpread <= MAX_SPREAD_DB) {
         best.delayFrames = delay;
         best.lossDb = this.differenceMedian;
