@@ -80,6 +80,8 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
    */
   private utteranceEcho = false;
   private echoShown = false;
+  /** The last turn ended on the line's level before the VAD reported the end of its speech (see voiceAgainAt). */
+  private endedBeforeVad = false;
   /** Samples (16 kHz) of utterances not decoded as echo: in all, and not yet reported to the timings. */
   private echoSkipped = 0;
   private echoSkippedUnreported = 0;
@@ -94,6 +96,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       prosody: () => this.prosody.end(),
       modelCompleteProbability: () => this.turnModel?.completeProbability,
       voiceResuming: () => !this.lastFrameEcho && this.resumeOnset.loudFrames >= RESUME_ONSET_FRAMES,
+      voiceEndMs: () => this.endRefiner.lastVoiceEndMs,
     });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
     // With a turn model the ring also keeps the model's 8 s of audio (one ring, written once per frame).
@@ -142,25 +145,26 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const vadStarted = this.o.timings ? performance.now() : 0;
     const edge = this.vad.accept(samples);
     if (this.o.timings) this.o.timings.vad((performance.now() - vadStarted) / 1000);
-    this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
+    const voiced = this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
     let prosodyFed = false;
-    if (edge?.kind === 'start') {
+    const startMs = edge?.kind === 'start' ? edge.atMs : edge === undefined && voiced ? this.voiceAgainAt(nowMs - this.delayMs - (pcm.length * 1000) / this.o.sampleRate) : undefined;
+    if (startMs !== undefined) {
       if (!this.endpointer.inUtterance) {
         this.endRefiner.startUtterance();
         this.prosody.reset();
       }
       // The VAD confirms speech a few hundred ms after it began: without that audio a short answer ("yes,") left the
       // tracker only its last syllable and the VAD's trailing silence, and most of them read as falling.
-      this.ring.readFrom(Math.round((edge.atMs + this.delayMs) * SAMPLES_PER_MS), (chunk) => this.prosody.push(chunk));
+      this.ring.readFrom(Math.round((startMs + this.delayMs) * SAMPLES_PER_MS), (chunk) => this.prosody.push(chunk));
       prosodyFed = true;
-      this.emit('speechStart', { atMs: edge.atMs });
-      if (this.endpointer.speechStarted(edge.atMs)) {
+      this.emit('speechStart', { atMs: startMs });
+      if (this.endpointer.speechStarted(startMs)) {
         // The bot's echo alone is not decoded (it costs ASR time and gives false partials).
         this.echoOnly = botEcho;
         this.utteranceEcho = echo !== false;
         this.echoShown = frameIsEcho;
-        if (!botEcho) this.feedPreroll(edge.atMs, nowMs);
+        if (!botEcho) this.feedPreroll(startMs, nowMs);
         fedThisFrame = true;
       }
     }
@@ -184,6 +188,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     }
     if (this.endpointer.inUtterance && this.vad.speaking && !prosodyFed) this.prosody.push(samples);
     if (edge?.kind === 'end') {
+      this.endedBeforeVad = false;
       const endMs = this.endRefiner.refine(edge.atMs, edge.startMs);
       this.endpointer.speechEnded(endMs);
       this.emit('speechEnd', { atMs: endMs });
@@ -259,7 +264,20 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     if (decision.reason === 'maxUtterance' && this.vad.speaking) {
       this.endpointer.speechStarted(nowMs);
       this.utteranceEcho = false;
+    } else if (this.vad.speaking) {
+      this.endedBeforeVad = true;
     }
+  }
+
+  /**
+   * After a turn ended on the line's level while the VAD still reported speech, voice before the VAD's end is a
+   * new utterance from the frame it came back in (`frameStartMs`): the VAD gives no start edge inside its own
+   * segment, and the caller who goes on must be heard (a barge-in, a continuation).
+   */
+  private voiceAgainAt(frameStartMs: number): number | undefined {
+    if (!this.endedBeforeVad || !this.vad.speaking || this.endpointer.inUtterance) return undefined;
+    this.endedBeforeVad = false;
+    return frameStartMs;
   }
 
   private reportEchoSkipped(): void {

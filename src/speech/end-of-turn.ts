@@ -83,7 +83,9 @@ export type EndOfTurnCue =
   | 'runUp'
   | 'awaitingValue'
   | 'asrOnly'
-  | 'callerPauses';
+  | 'callerPauses'
+  /** The end was read from the line's level before the VAD reported it (endpointer). */
+  | 'levelEnd';
 
 export interface EndOfTurnDecision {
   waitMs: number;

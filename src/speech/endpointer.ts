@@ -5,7 +5,7 @@
  * answer the dialog expects, a much shorter silence suffices: that is where the reply latency is won.
  */
 import { ExpectedAnswers, normalizeForMatch } from './endpointer-match.ts';
-import { endOfTurnWait, UNKNOWN_TURN_CONTEXT, type EndOfTurnCue, type EndOfTurnOptions, type ProsodyEnd, type TurnContext } from './end-of-turn.ts';
+import { endOfTurnWait, UNKNOWN_TURN_CONTEXT, type EndOfTurnCue, type EndOfTurnDecision, type EndOfTurnOptions, type ProsodyEnd, type TurnContext } from './end-of-turn.ts';
 
 export interface EndpointerOptions {
   trailingSilenceMs: number;
@@ -49,6 +49,11 @@ export interface EndpointerAudioCues {
   modelCompleteProbability?(): number | undefined;
   /** The line is loud again, not yet confirmed as speech by the VAD (it confirms ~250 ms after an onset). */
   voiceResuming?(): boolean;
+  /**
+   * When the utterance's voice last ended by the line's level (undefined: not known). The VAD reports an end only
+   * 150-300 ms after it (its probability decays, then its minimum silence), longer than an expected answer's wait.
+   */
+  voiceEndMs?(): number | undefined;
 }
 
 /**
@@ -162,25 +167,12 @@ export class Endpointer {
       const end = this.speaking ? nowMs : this.lastEndMs;
       return this.decide(end, nowMs, 'maxUtterance');
     }
-    if (this.speaking) return undefined;
+    if (this.speaking) return this.eot ? this.endBeforeVad(nowMs, this.eot) : undefined;
     const silence = nowMs - this.lastEndMs;
     if (this.eot) {
       // Below the floor nothing can end the turn: skip the cue work on most frames of a pause.
       if (silence < this.eot.floorMs) return undefined;
-      const d = endOfTurnWait(
-        {
-          text: this.partialText,
-          matchesExpected: this.partialMatches,
-          expectedAtEnd: this.partialAtEnd,
-          valueHeld: this.partialHoldsValue,
-          context: this.context,
-          prosody: this.audio?.prosody() ?? 'unknown',
-          speechMs: this.lastEndMs - this.startMs,
-          endHeardByAsrOnly: this.heardByAsrOnly,
-          modelCompleteProbability: this.audio?.modelCompleteProbability?.(),
-        },
-        this.eot,
-      );
+      const d = this.endOfTurn(this.lastEndMs, this.heardByAsrOnly, this.eot);
       if (silence < d.waitMs) return undefined;
       if (silence < d.waitMs + RESUME_GRACE_MS && this.audio?.voiceResuming?.()) return undefined;
       const decision = this.decide(this.lastEndMs, nowMs, d.early ? 'expected' : 'silence');
@@ -189,6 +181,40 @@ export class Endpointer {
     if (this.partialMatches && !this.heardByAsrOnly && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');
     if (silence >= this.o.trailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'silence');
     return undefined;
+  }
+
+  private endOfTurn(endMs: number, heardByAsrOnly: boolean, eot: EndOfTurnOptions): EndOfTurnDecision {
+    return endOfTurnWait(
+      {
+        text: this.partialText,
+        matchesExpected: this.partialMatches,
+        expectedAtEnd: this.partialAtEnd,
+        valueHeld: this.partialHoldsValue,
+        context: this.context,
+        prosody: this.audio?.prosody() ?? 'unknown',
+        speechMs: endMs - this.startMs,
+        endHeardByAsrOnly: heardByAsrOnly,
+        modelCompleteProbability: this.audio?.modelCompleteProbability?.(),
+      },
+      eot,
+    );
+  }
+
+  /**
+   * An expected answer's wait (200-300 ms) is shorter than the VAD's lag in reporting the end, so waiting for the
+   * VAD made that lag the reply's latency. While the VAD still reports speech, the line's level tells when the voice
+   * stopped; only a decision that the expected answer cut short is taken on it. Every longer wait ends after the
+   * VAD has spoken.
+   */
+  private endBeforeVad(nowMs: number, eot: EndOfTurnOptions): EndpointDecision | undefined {
+    const voiceEnd = this.audio?.voiceEndMs?.();
+    if (voiceEnd === undefined || voiceEnd <= Math.max(this.startMs, this.lastEndMs)) return undefined;
+    const silence = nowMs - voiceEnd;
+    if (silence < eot.floorMs || !this.partialMatches) return undefined;
+    const d = this.endOfTurn(voiceEnd, false, eot);
+    if (!d.early || silence < d.waitMs) return undefined;
+    const decision = this.decide(voiceEnd, nowMs, 'expected');
+    return { ...decision, waitMs: d.waitMs, cues: [...d.cues, 'levelEnd'] };
   }
 
   /**

@@ -21,6 +21,7 @@ export class SpeechEndRefiner {
   private head = 0;
   private count = 0;
   private peak = 0;
+  private voiceEnd: number | undefined;
 
   constructor(opts: SpeechEndRefinerOptions = {}) {
     this.size = opts.frames ?? 100;
@@ -32,10 +33,19 @@ export class SpeechEndRefiner {
   /** A new utterance began: its loudness is measured afresh. */
   startUtterance(): void {
     this.peak = 0;
+    this.voiceEnd = undefined;
   }
 
-  /** One frame of audio (any rate) ending at `frameEndMs` on the call's clock. */
-  push(samples: Float32Array, frameEndMs: number, speaking: boolean): void {
+  /**
+   * End of the utterance's last frame loud enough to be voice (within `dropDb` of its peak so far); undefined before
+   * its first. Known as each frame arrives, while the VAD reports the same end 150-300 ms later.
+   */
+  get lastVoiceEndMs(): number | undefined {
+    return this.voiceEnd;
+  }
+
+  /** One frame of audio (any rate) ending at `frameEndMs` on the call's clock. Returns whether it carries voice. */
+  push(samples: Float32Array, frameEndMs: number, speaking: boolean): boolean {
     let sum = 0;
     for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
     const e = samples.length > 0 ? sum / samples.length : 0;
@@ -44,6 +54,9 @@ export class SpeechEndRefiner {
     this.head = (this.head + 1) % this.size;
     if (this.count < this.size) this.count++;
     if (speaking && e > this.peak) this.peak = e;
+    const voiced = this.peak > 0 && e >= this.peak * this.dropFactor;
+    if (voiced) this.voiceEnd = frameEndMs;
+    return voiced;
   }
 
   /** The real end of speech for a VAD end reported at `vadEndMs` (never later than it, never before `notBeforeMs`). */

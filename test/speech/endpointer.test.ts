@@ -148,4 +148,44 @@ test('no decision without speech', () => {
   assert.is(pollUntil(ep, 0, 10000), undefined);
 });
 
+test('dynamic mode, VAD still in speech: an expected answer ends on the level; other waits, or no level, wait for the VAD', () => {
+  const dyn = { ...opts, mode: 'dynamic' as const };
+  let voiceEnd: number | undefined = 1600;
+  let prosody: 'falling' | 'rising' = 'falling';
+  const cues = { prosody: () => prosody, voiceEndMs: () => voiceEnd };
+  const ep = new Endpointer(dyn, cues);
+  ep.setExpected(['是的', 'yes']);
+  ep.speechStarted(1000);
+  ep.partial('是的');
+  const d = pollUntil(ep, 1600, 3000);
+  assert.is(d!.reason, 'expected');
+  assert.is(d!.speechEndMs, 1600);
+  assert.is(d!.atMs, 1800);
+  assert.ok(d!.cues!.includes('levelEnd'));
+
+  // An English "yes," said rising waits as a sentence (700 ms): not a wait the level may end.
+  prosody = 'rising';
+  ep.speechStarted(4000);
+  ep.partial('yes');
+  voiceEnd = 4400;
+  assert.is(pollUntil(ep, 4400, 6000), undefined, 'no decision while the VAD is in speech');
+  ep.speechEnded(4400);
+  const rising = pollUntil(ep, 4400, 6000);
+  assert.is(rising!.atMs, 5100);
+  assert.not.ok(rising!.cues!.includes('levelEnd'));
+
+  // No partial that matches, or no level known: nothing before the VAD's end.
+  prosody = 'falling';
+  ep.speechStarted(7000);
+  ep.partial('我想');
+  voiceEnd = 7400;
+  assert.is(pollUntil(ep, 7400, 9000), undefined);
+  ep.speechEnded(7400);
+  assert.ok(pollUntil(ep, 7400, 9000));
+  ep.speechStarted(10000);
+  ep.partial('是的');
+  voiceEnd = undefined;
+  assert.is(pollUntil(ep, 10400, 12000), undefined);
+});
+
 test.run();

@@ -39,4 +39,18 @@ test('never before the start of speech, never after the VAD end', () => {
   assert.is(quiet.refine(500, 100), 500, 'no utterance measured: nothing to refine');
 });
 
+test('the last voiced frame is known as it arrives, and forgotten at the next utterance', () => {
+  const r = new SpeechEndRefiner();
+  r.startUtterance();
+  assert.is(r.lastVoiceEndMs, undefined);
+  const levels = [...new Array(10).fill(0.001), ...new Array(20).fill(0.3), ...new Array(5).fill(0.001)];
+  feed(r, levels, 800);
+  assert.is(r.lastVoiceEndMs, 600);
+  assert.ok(r.push(frame(0.3), 720, true), 'a loud frame is voice');
+  assert.not.ok(r.push(frame(0.001), 740, true), 'line noise 49 dB under the voice is not');
+  assert.is(r.lastVoiceEndMs, 720);
+  r.startUtterance();
+  assert.is(r.lastVoiceEndMs, undefined);
+});
+
 test.run();

@@ -1,0 +1,151 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AsrFinal, AsrService, PartialListener } from '../../src/speech/asr-service.ts';
+import { CallSpeechSession } from '../../src/speech/call-speech.ts';
+import { speechConfigSchema } from '../../src/speech/config.ts';
+import type { CallSpeechEvents } from '../../src/speech/types.ts';
+import { VadPool } from '../../src/speech/vad-pool.ts';
+import { testLog } from '../support/run-log.ts';
+import { concat, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speech-fixtures.ts';
+
+/*
+ * Issue 12, expected-answer latency: Silero reports the end of speech 150-300 ms after the voice stops, longer than
+ * the 200 ms an expected answer waits, so the reply waited for the VAD. The endpointer now reads the end of an
+ * expected answer from the line's level. The real VAD and listening side hear real utterances; the recognizer is a
+ * stand-in that reports the utterance's text as soon as its audio has been fed (what a recognizer keeping up does),
+ * so only the end-of-turn timing is under test.
+ */
+
+const FRAME = 160;
+const config = speechConfigSchema.parse({});
+const answer = readTranscripts().find((r) => r.file === 'zh-0195.wav')!; // 人工服务, clean
+const more = readTranscripts().find((r) => r.file === 'zh-0008.wav')!; // 不是, clean
+
+/** Reports each utterance's text once its voice has been fed; finals answer with the texts in order. */
+class PromptAsr implements AsrService {
+  listener: PartialListener | undefined;
+  lastFedMs = 0;
+  finals: string[] = [];
+  open(_id: number, onPartial: PartialListener): void {
+    this.listener = onPartial;
+  }
+  feed(_id: number, _samples: Float32Array, atMs: number): void {
+    this.lastFedMs = atMs;
+  }
+  finalize(): Promise<AsrFinal> {
+    return Promise.resolve({ text: this.finals.shift() ?? '' });
+  }
+  close(): void {}
+  realTimeFactor(): number {
+    return 0;
+  }
+  backlogMs(): number {
+    return 0;
+  }
+  async shutdown(): Promise<void> {}
+}
+
+interface Run {
+  finals: CallSpeechEvents['final'][0][];
+  starts: number[];
+  /** Audio-clock time at which the VAD's end edge for the first utterance was emitted. */
+  vadEndAtMs: number | undefined;
+}
+
+/** Low line noise (-66 dBFS), so the level has a floor as on a real line. */
+function noisy(pcm: Int16Array): Int16Array {
+  const out = new Int16Array(pcm.length);
+  let seed = 12345;
+  for (let i = 0; i < pcm.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    out[i] = Math.max(-32768, Math.min(32767, pcm[i]! + Math.round((seed / 0x7fffffff - 0.5) * 32)));
+  }
+  return out;
+}
+
+/**
+ * Plays `pieces` (with `gapMs` of silence between) and reports each piece's text as a partial from the frame its
+ * voice ended on.
+ */
+async function run(expected: string[], pieces: Int16Array[], texts: string[], gapMs: number): Promise<Run & { voiceEnds: number[] }> {
+  const asr = new PromptAsr();
+  asr.finals = [...texts];
+  const vadPool = new VadPool({ model: VAD_MODEL, threshold: config.vad.threshold, minSpeechMs: config.vad.minSpeechMs, minSilenceMs: config.vad.minSilenceMs, warm: 1, maxIdle: 1, log: testLog() });
+  const call = new CallSpeechSession({ callId: 'level-end', streamId: 1, sampleRate: 8000, config, vadPool, asr, log: testLog() });
+  call.setExpected(expected);
+  const out: Run = { finals: [], starts: [], vadEndAtMs: undefined };
+  call.on('final', (e) => out.finals.push(e));
+  call.on('speechStart', (e) => out.starts.push(e.atMs));
+  call.on('speechEnd', () => (out.vadEndAtMs ??= call.nowMs));
+  const parts: Int16Array[] = [silence(600, 8000)];
+  const voiceEnds: number[] = [];
+  let at = 600;
+  pieces.forEach((p, i) => {
+    if (i > 0) {
+      parts.push(silence(gapMs, 8000));
+      at += gapMs;
+    }
+    parts.push(p);
+    voiceEnds.push(at + energyBounds(p, 8000).endMs);
+    at += p.length / 8;
+  });
+  parts.push(silence(2500, 8000));
+  const audio = noisy(concat(parts));
+  let reported = 0;
+  for (let f = 0; (f + 1) * FRAME <= audio.length; f++) {
+    call.push(audio.subarray(f * FRAME, (f + 1) * FRAME));
+    const nowMs = ((f + 1) * FRAME) / 8;
+    if (reported < texts.length && nowMs >= voiceEnds[reported]!) {
+      asr.listener?.(texts[reported]!, asr.lastFedMs, false);
+      reported++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  for (let i = 0; i < 100 && out.finals.length < texts.length; i++) await new Promise((r) => setTimeout(r, 5));
+  call.close();
+  vadPool.close();
+  return { ...out, voiceEnds };
+}
+
+/** A file's voiced part only, so that the gaps between pieces are the gaps between voices. */
+function voiceOf(file: string): Int16Array {
+  const pcm = readWavPcm(file).pcm;
+  const { startMs, endMs } = energyBounds(pcm, 8000);
+  return pcm.subarray(startMs * 8, endMs * 8);
+}
+const answerPcm = voiceOf(answer.file);
+const morePcm = voiceOf(more.file);
+
+test('an expected answer ends on the line level, before the VAD reports its end', async () => {
+  const r = await run([answer.text], [answerPcm], [answer.text], 0);
+  assert.is(r.finals.length, 1);
+  const f = r.finals[0]!;
+  assert.is(f.text, answer.text);
+  assert.ok(f.cues?.includes('levelEnd'), `cues ${f.cues?.join(',')}`);
+  assert.ok(r.vadEndAtMs !== undefined && f.atMs < r.vadEndAtMs, `decided at ${f.atMs} ms, the VAD reported the end at ${r.vadEndAtMs} ms`);
+  // Within a frame or two of the wait, counted from the voice's end (energy bounds of the file).
+  assert.ok(f.atMs - r.voiceEnds[0]! <= (f.waitMs ?? 0) + 60, `decided ${f.atMs - r.voiceEnds[0]!} ms after the voice ended (wait ${f.waitMs})`);
+});
+
+test('an answer the step does not list still waits for the VAD (the check above can fail)', async () => {
+  const r = await run(['不需要'], [answerPcm], [answer.text], 0);
+  assert.is(r.finals.length, 1);
+  const f = r.finals[0]!;
+  assert.not.ok(f.cues?.includes('levelEnd'));
+  assert.ok(r.vadEndAtMs !== undefined && f.atMs >= r.vadEndAtMs, `decided at ${f.atMs} ms, the VAD reported the end at ${r.vadEndAtMs} ms`);
+});
+
+test('a caller who goes on before the VAD reports the end is heard as a new utterance', async () => {
+  // The gap: past the expected wait, shorter than the VAD's lag, so the VAD never ends between the two.
+  const r = await run([answer.text], [answerPcm, morePcm], [answer.text, more.text], 260);
+  assert.ok(r.finals.length >= 2, `${r.finals.length} finals`);
+  const [first, second] = r.finals;
+  assert.ok(first!.cues?.includes('levelEnd'), 'the first ended on the level');
+  assert.ok(r.vadEndAtMs !== undefined && r.vadEndAtMs > second!.speechStartMs, 'the VAD did not end between the two (else this tests nothing new)');
+  assert.is(second!.text, more.text);
+  const secondStart = r.voiceEnds[0]! + 260;
+  assert.ok(Math.abs(second!.speechStartMs - secondStart) <= 100, `second utterance from ${second!.speechStartMs} ms, its voice from about ${secondStart} ms`);
+  assert.is(r.starts.length, 2, 'a speechStart for each');
+});
+
+test.run();
