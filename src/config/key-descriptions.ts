@@ -103,6 +103,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'dialog.defaultFlow': 'Flow used when the dialplan, API or campaign names none.',
   'dialog.defaultLang': 'Language used when the call names none.',
   'dialog.noInputTimeoutMs': 'Silence after a prompt before the dialog gets a no-input turn.',
+  'dialog.unrecognizedSpeechMs': 'Caller speech at least this long that the recognizer made nothing of is a no-match turn (the step says it did not catch that; its no_match retries lead on), not silence. Shorter sounds are no turn. 0: never.',
   'dialog.bargeIn.enabled': 'Let the caller interrupt the bot.',
   'dialog.bargeIn.minSpeechMs': 'Caller speech must last this long before the bot stops (filters clicks and coughs).',
   'dialog.bargeIn.backchannels': 'Short acknowledgements that do not interrupt the bot (JSON array in env).',

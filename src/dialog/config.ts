@@ -8,6 +8,13 @@ export const dialogConfigSchema = z
     defaultLang: z.enum(['zh', 'en']).default('zh'),
     /** Silence after a prompt before the dialog gets a no-input turn. */
     noInputTimeoutMs: z.number().int().min(1000).max(60000).default(6000),
+    /**
+     * Speech at least this long that the recognizer made nothing of (a dialect, a mumble, words it does not know) is
+     * a no-match turn: the caller spoke, so the step says it did not catch that, and its no_match retries lead on
+     * (often to an agent). Shorter sounds (a cough, a lone 嗯) are no turn. 0: every such speech is no turn, and the
+     * caller who spoke is asked, after the no-input timeout, whether they can hear.
+     */
+    unrecognizedSpeechMs: z.number().int().min(0).max(10000).default(800),
     bargeIn: z
       .object({
         enabled: z.boolean().default(true),

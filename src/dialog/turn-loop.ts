@@ -45,7 +45,7 @@ export interface TurnLoopOptions {
   speaker: Speaker;
   dialog: DialogSession;
   lang: Lang;
-  config: Pick<DialogConfig, 'noInputTimeoutMs' | 'bargeIn'>;
+  config: Pick<DialogConfig, 'noInputTimeoutMs' | 'unrecognizedSpeechMs' | 'bargeIn'>;
   control: CallControl;
   log: Logger;
   onEvent?: (event: CallTimelineEvent) => void;
@@ -161,6 +161,8 @@ export class TurnLoop {
   /** A final of speech let pass on the guard's assumption, waiting for the line to show whether it was echo. */
   private assumedFinal: AssumedFinal | undefined;
   private lastSpeechTurn: SpeechTurn | undefined;
+  /** Audio-clock ms at which the last prompt played out in full. */
+  private lastPromptEndMs: number | undefined;
   private deciding: Deciding | undefined;
   /** The longest pause inside a turn the caller went on after (bargeIn.waitOutCallerPauses). */
   private callerPauseMs: number | undefined;
@@ -455,7 +457,7 @@ export class TurnLoop {
 
   /** The caller's words of `e` (already judged not echo, not a backchannel) go to the dialog as a turn. */
   private speechTurn(e: FinalTranscript, text: string, p: Prompt | undefined): void {
-    if (text === '') {
+    if (text === '' && !this.unrecognized(e, p)) {
       this.backToListening();
       return;
     }
@@ -465,7 +467,7 @@ export class TurnLoop {
     }
     const turn = this.newTurn('speech', text, e.speechStartMs, e.speechEndMs, p !== undefined && p.cancelled);
     if (p && p.cancelled) turn.heardMs = Math.round((p.playedSamples / this.rate) * 1000);
-    this.transcript.push(`caller: ${text}`);
+    this.transcript.push(`caller: ${text === '' ? '(speech not recognized)' : text}`);
     const speechEndWall = this.wallOf(e.speechEndMs);
     const last = this.lastSpeechTurn;
     if (p && p.cancelled && p.continuation && last && this.o.dialog.revise) {
@@ -475,6 +477,21 @@ export class TurnLoop {
     const input = speechInput(text, e.confidence);
     this.lastSpeechTurn = { seq: turn.seq, speechEndMs: e.speechEndMs, input };
     this.serialize(async () => this.decide(turn, input, () => this.o.dialog.next(input), speechEndWall));
+  }
+
+  /**
+   * Whether an utterance the recognizer made nothing of is still the caller's turn: speech long enough not to be a
+   * cough or a lone 嗯, begun after the bot's last prompt had ended (its echo tail is no turn), while nothing else is
+   * under way. The dialog gets it as speech with no text, which a flow answers as a no-match: a caller speaking a
+   * dialect the model does not know is told the bot did not catch that (and its retries lead to an agent), instead
+   * of hearing silence and then "can you hear me?" (and, after the no-input retries, a hangup as no answer).
+   */
+  private unrecognized(e: FinalTranscript, p: Prompt | undefined): boolean {
+    const minMs = this.o.config.unrecognizedSpeechMs;
+    if (minMs === 0 || e.botEcho || p !== undefined || this.prompt !== undefined) return false;
+    if (this.state !== 'listening' && this.state !== 'callerSpeaking') return false;
+    if (e.speechEndMs - e.speechStartMs < minMs) return false;
+    return this.lastPromptEndMs === undefined || e.speechStartMs >= this.lastPromptEndMs;
   }
 
   /**
@@ -778,6 +795,7 @@ export class TurnLoop {
         cancelled: false,
         endMark: `prompt-${id}-end`,
         finished: () => {
+          if (!p.cancelled) this.lastPromptEndMs = this.o.speech.nowMs;
           if (this.prompt === p && !p.cancelled) this.prompt = undefined;
           resolve(p.cancelled && p.continuation);
         },

@@ -239,4 +239,26 @@ browserTest('a turn that continues an earlier one (the caller went on after a pa
   }
 });
 
+browserTest('a turn whose speech the recognizer made nothing of reads as not recognized, in English and Chinese', async () => {
+  await store.calls.createCall({ id: 'call-5', pbx: 'asterisk', direction: 'outbound', lang: 'zh', status: 'ended', flow: 'collections', variables: {}, to: '13700137001', startedAt: '2025-05-01T07:10:00.000Z', endedAt: '2025-05-01T07:10:40.000Z', disposition: 'transferred' });
+  await store.calls.addTurn({ callId: 'call-5', seq: 1, callerText: '', inputKind: 'speech', botText: '不好意思，我没有听清楚。', latencyMs: 310, bargeIn: false, at: '2025-05-01T07:10:10.000Z' });
+  const page = await (browser as Browser).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await signIn(page, url, token);
+    await page.waitForSelector('#calls tbody tr[data-call-id="call-5"]', { timeout: 10000 });
+    await page.click('#calls tbody tr[data-call-id="call-5"]');
+    await page.waitForSelector('#transcript li.bot', { timeout: 10000 });
+    assert.equal(await page.locator('#transcript li.caller .who').allTextContents(), ['caller (not recognized)']);
+    await page.evaluate(`localStorage.setItem('callpilot.lang', 'zh')`);
+    await page.reload();
+    await page.waitForSelector('#transcript li.caller', { timeout: 10000 });
+    assert.equal(await page.locator('#transcript li.caller .who').allTextContents(), ['客户（未识别）']);
+    assert.equal(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test.run();

@@ -25,6 +25,7 @@ const dialogConfig: DialogConfig = {
   defaultFlow: 'demo',
   defaultLang: 'zh',
   noInputTimeoutMs: 150,
+  unrecognizedSpeechMs: 800,
   bargeIn: { enabled: true, minSpeechMs: 60, backchannels: ['嗯'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000, waitOutCallerPauses: false },
   llm,
 };

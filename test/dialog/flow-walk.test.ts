@@ -147,6 +147,17 @@ test('credit card zh: every end state', async () => {
   assertTransfer((await walk('credit_card_overdue', 'zh', [{ dtmf: '1' }, { dtmf: '2' }])).last, 'identity_mismatch');
 });
 
+test('speech the recognizer made nothing of is a no-match, not silence: the step says it did not catch that, then an agent', async () => {
+  const unheard = await walk('credit_card_overdue', 'zh', ['', '']);
+  const sorry = unheard.actions[1] as BotAction & { kind: 'say' };
+  assert.ok(sorry.text.includes('不好意思，我没有听清楚'), sorry.text);
+  assertTransfer(unheard.last, 'caller_requested_human');
+  assert.ok(unheard.session.variables().transfer_transcript?.includes('caller: (speech not recognized)'));
+  // Silence in the same step asks whether the caller can hear, and ends as no answer.
+  const silent = await walk('credit_card_overdue', 'zh', [null]);
+  assert.ok((silent.last as { text: string }).text.includes('能听到'), JSON.stringify(silent.last));
+});
+
 test('credit card en: every end state', async () => {
   const promised = await walk('credit_card_overdue', 'en', ['yes speaking', 'yes', 'i can pay next friday', 'yes']);
   assertEnd(promised.last, 'promised_to_pay');

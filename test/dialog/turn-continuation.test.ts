@@ -70,6 +70,7 @@ function setup(opts: { continueTurnMs?: number; doNotCall?: boolean; waitOutCall
     lang: 'zh',
     config: {
       noInputTimeoutMs: 60_000,
+      unrecognizedSpeechMs: 800,
       bargeIn: { enabled: true, minSpeechMs: opts.minSpeechMs ?? 0, backchannels: ['嗯', '对'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: opts.continueTurnMs ?? 1000, waitOutCallerPauses: opts.waitOutCallerPauses ?? false },
     },
     control: {

@@ -7,10 +7,11 @@ import { ListDialog, ScriptedLeg, ScriptedSpeech, ToneSpeaker, level, settle, si
 
 const config = {
   noInputTimeoutMs: 60_000,
+  unrecognizedSpeechMs: 800,
   bargeIn: { enabled: true, minSpeechMs: 0, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000, waitOutCallerPauses: false },
 };
 
-function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeechMs?: number; promptFrames?: number; cancelEcho?: boolean } = {}) {
+function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; unrecognizedSpeechMs?: number; minSpeechMs?: number; promptFrames?: number; cancelEcho?: boolean } = {}) {
   const leg = new ScriptedLeg();
   const speech = new ScriptedSpeech();
   const speaker = new ToneSpeaker(opts.promptFrames);
@@ -27,6 +28,7 @@ function setup(actions: BotAction[], opts: { noInputTimeoutMs?: number; minSpeec
     lang: 'zh',
     config: {
       noInputTimeoutMs: opts.noInputTimeoutMs ?? config.noInputTimeoutMs,
+      unrecognizedSpeechMs: opts.unrecognizedSpeechMs ?? config.unrecognizedSpeechMs,
       bargeIn: { ...config.bargeIn, minSpeechMs: opts.minSpeechMs ?? config.bargeIn.minSpeechMs, cancelEcho: opts.cancelEcho ?? false },
     },
     control: {
@@ -393,6 +395,60 @@ test('no input after a prompt gives the dialog a noInput turn', async () => {
   const result = await done;
   assert.is(result.disposition, 'no_answer_from_caller');
   assert.is(s.control.hangups, 1);
+});
+
+test('speech the recognizer made nothing of is a turn with no text (no-match); a short sound, or the prompt\'s tail, is none', async () => {
+  // A greeting the caller may not interrupt: speech under it is heard out, and its final comes after the prompt.
+  const s = setup([{ kind: 'say', text: '您好', bargeIn: false }, { kind: 'say', text: '不好意思，我没有听清楚。' }, { kind: 'end', disposition: 'no_answer_from_caller' }], { noInputTimeoutMs: 1000 });
+  const done = s.loop.run();
+  await settle();
+  // Speech from before the prompt ended (its echo tail, or the caller over its last words): no turn.
+  run(s, 6);
+  s.speech.start();
+  const tailStart = s.speech.nowMs;
+  run(s, 10, 3000);
+  await settle();
+  run(s, 40, 3000);
+  s.speech.final('', tailStart);
+  await settle();
+  assert.equal(s.dialog.inputs, [], 'no turn for speech begun under the prompt');
+  // A cough: 300 ms, nothing recognized.
+  run(s, 5);
+  s.speech.start();
+  const coughStart = s.speech.nowMs;
+  run(s, 15, 3000);
+  s.speech.final('', coughStart);
+  await settle();
+  assert.equal(s.dialog.inputs, [], 'no turn for a short sound');
+  // 1.2 s of speech, nothing recognized: the dialog hears the caller spoke.
+  run(s, 5);
+  s.speech.start();
+  const spokeAt = s.speech.nowMs;
+  run(s, 60, 3000);
+  s.speech.final('', spokeAt);
+  await settle();
+  run(s, 3);
+  await settle();
+  assert.equal(s.dialog.inputs, [{ kind: 'speech', text: '' }]);
+  assert.equal(s.speaker.spoken, ['您好', '不好意思，我没有听清楚。']);
+  assert.is(s.turns[0]!.callerText, '');
+  assert.is(s.turns[0]!.inputKind, 'speech');
+  await s.leg.close({ code: 'caller_hangup' });
+  await done;
+});
+
+test('with dialog.unrecognizedSpeechMs 0, speech the recognizer made nothing of is no turn: the no-input timeout runs', async () => {
+  const s = setup([{ kind: 'say', text: '您好' }, { kind: 'end', disposition: 'no_answer_from_caller' }], { noInputTimeoutMs: 30, unrecognizedSpeechMs: 0 });
+  const done = s.loop.run();
+  await settle();
+  run(s, 12);
+  s.speech.start();
+  const spokeAt = s.speech.nowMs;
+  run(s, 60, 3000);
+  s.speech.final('', spokeAt);
+  await settle(60);
+  assert.equal(s.dialog.inputs, [{ kind: 'noInput' }]);
+  await done;
 });
 
 test('DTMF digits are collected until # and interrupt the prompt', async () => {

@@ -26,6 +26,7 @@ const dialogConfig: DialogConfig = {
   defaultFlow: 'demo',
   defaultLang: 'zh',
   noInputTimeoutMs: 2000,
+  unrecognizedSpeechMs: 800,
   bargeIn: { enabled: true, minSpeechMs: 60, backchannels: ['嗯'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000, waitOutCallerPauses: false },
   llm,
 };

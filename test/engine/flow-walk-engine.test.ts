@@ -39,6 +39,7 @@ const dialogConfig: DialogConfig = {
   defaultFlow: 'demo',
   defaultLang: 'zh',
   noInputTimeoutMs: NO_INPUT_MS,
+  unrecognizedSpeechMs: 800,
   bargeIn: { enabled: true, minSpeechMs: 60, backchannels: ['嗯', '对', 'uh-huh'], backchannelsInterrupt: false, cancelEcho: false, continueTurnMs: 1000, waitOutCallerPauses: false },
   llm,
 };

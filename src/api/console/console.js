@@ -257,8 +257,10 @@ function renderTranscript(turns, items, seek) {
   const times = turnTimes(turns, items);
   for (const turn of turns) {
     const { callerMs, botMs } = times.get(turn.seq) ?? {};
-    const label = t(turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : 'caller');
-    const caller = callerLine(label, turn.inputKind === 'noInput' ? '…' : turn.callerText, turn, seek);
+    // A speech turn with no text: the caller spoke and the recognizer made nothing of it (a no-match).
+    const unrecognized = turn.inputKind === 'speech' && !turn.callerText;
+    const label = t(turn.inputKind === 'dtmf' ? 'caller (keypad)' : turn.inputKind === 'noInput' ? 'caller (silent)' : unrecognized ? 'caller (not recognized)' : 'caller');
+    const caller = callerLine(label, turn.inputKind === 'noInput' || unrecognized ? '…' : turn.callerText, turn, seek);
     if (turn.seq > 0 || turn.callerText || turn.inputKind !== 'noInput' || caller.querySelector('.qa')) transcript.append(atTime(caller, callerMs, seek));
     if (turn.botText) transcript.append(atTime(botLine(turn.botText, turn, turn.seq === 0), botMs, seek));
   }

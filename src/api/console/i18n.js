@@ -98,6 +98,7 @@ export const TRANSLATIONS = Object.freeze({
   'bot (greeting)': '机器人（开场白）',
   'caller (keypad)': '客户（按键）',
   'caller (silent)': '客户（无应答）',
+  'caller (not recognized)': '客户（未识别）',
   'barge-in': '打断',
   'barge-in after {ms} ms': '{ms} ms 后打断',
   'continues turn {seq}': '接上第 {seq} 轮',

@@ -128,7 +128,11 @@ export class FlowDialogSession implements DialogSession {
       return this.handleIntent(step, intent);
     }
     const text = input.text.trim();
-    if (text.length === 0) return this.retry('no_input');
+    if (text.length === 0) {
+      // The caller spoke and the recognizer made nothing of it: not silence, an answer not understood.
+      this.transcript.push('caller: (speech not recognized)');
+      return this.retry('no_match');
+    }
     this.transcript.push(`caller: ${text}`);
     const nlu = this.classify(step, text);
     this.facts = { text, digits: nlu.slots.digits ?? '', intent: nlu.intent ?? '', slots: nlu.slots };
