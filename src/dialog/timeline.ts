@@ -17,6 +17,8 @@ export type CallTimelineEvent =
       waitMs?: number;
       cues?: string[];
       confidence?: number;
+      /** The text is the two-pass final's (speech.asr.secondPass). */
+      secondPass?: true;
     }
   | { type: 'dtmf'; digits: string; atMs: number }
   /** What the dialog understood of turn `seq` (a final or DTMF): intent, confidence, slots, the caller's emotion. */

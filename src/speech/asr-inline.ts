@@ -4,8 +4,8 @@
  */
 import { AsrBacklog } from './asr-backlog.ts';
 import { AsrBatchDecoder, type AsrPartial } from './asr-batch-decoder.ts';
-import { RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
-import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import { asrFinal, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
+import type { RecognizerConfigs } from './asr-model-config.ts';
 
 export class AsrInline implements AsrService {
   private readonly decoder: AsrBatchDecoder;
@@ -18,8 +18,8 @@ export class AsrInline implements AsrService {
   private batch: number | undefined;
 
   /** `now`: the monotonic ms clock the backlog is measured on (injectable for tests). */
-  constructor(recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number, now: () => number = () => performance.now()) {
-    this.decoder = new AsrBatchDecoder(recognizer);
+  constructor(recognizers: RecognizerConfigs, decodeIntervalMs: number, now: () => number = () => performance.now()) {
+    this.decoder = new AsrBatchDecoder(recognizers);
     this.backlog = new AsrBacklog(now);
     this.timer = setInterval(() => this.tick(), decodeIntervalMs);
     this.timer.unref();
@@ -37,9 +37,9 @@ export class AsrInline implements AsrService {
   }
 
   finalize(id: number, paddingMs: number): Promise<AsrFinal> {
-    const { text, confidence, cost } = this.decoder.finalize(id, paddingMs);
+    const { text, confidence, secondPass, cost } = this.decoder.finalize(id, paddingMs);
     this.rtf.add(cost);
-    return Promise.resolve(confidence === undefined ? { text } : { text, confidence });
+    return Promise.resolve(asrFinal(text, confidence, secondPass));
   }
 
   close(id: number): void {

@@ -5,11 +5,17 @@
 import type { SpeechConfig } from './config.ts';
 import type { ResolvedModel } from './models/model-lookup.ts';
 import type { ModelFiles, SherpaFamily } from './models/model-registry.ts';
-import type { SherpaOnlineModelConfig, SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import type { SherpaOfflineModelConfig, SherpaOfflineRecognizerConfig, SherpaOnlineModelConfig, SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export type OnlineFamily = 'transducer' | 'paraformer' | 'zipformer2Ctc' | 'nemoCtc' | 'toneCtc';
 
 const ONLINE_FAMILIES: readonly SherpaFamily[] = ['transducer', 'paraformer', 'zipformer2Ctc', 'nemoCtc', 'toneCtc'];
+
+/** What each ASR worker loads: the streaming recognizer, and the offline one of the two-pass final when configured. */
+export interface RecognizerConfigs {
+  streaming: SherpaOnlineRecognizerConfig;
+  secondPass?: SherpaOfflineRecognizerConfig;
+}
 
 export class AsrConfigError extends Error {
   constructor(message: string) {
@@ -88,4 +94,47 @@ export function buildRecognizerConfig(asr: AsrSection, model: ResolvedModel, hot
 /** Whether the configured hotwords will reach the decoder (for a warning when they would not). */
 export function hotwordsSupported(asr: AsrSection, model: ResolvedModel): boolean {
   return asrFamily(asr, model) === 'transducer' && asr.decodingMethod === 'modified_beam_search';
+}
+
+type SecondPassSection = AsrSection['secondPass'];
+type OfflineFamily = NonNullable<SecondPassSection['family']>;
+const OFFLINE_FAMILIES: readonly string[] = ['senseVoice', 'zipformerCtc', 'nemoCtc', 'paraformer'] satisfies readonly OfflineFamily[];
+
+/**
+ * The offline recognizer of the two-pass final (`speech.asr.secondPass`) for a resolved model folder. A registry
+ * model must be one published for offline decoding: the streaming ones of the same family have other inputs.
+ */
+export function buildSecondPassConfig(pass: SecondPassSection, model: ResolvedModel): SherpaOfflineRecognizerConfig {
+  if (model.spec?.streaming === true) {
+    throw new AsrConfigError(`second-pass model "${model.name}" is a streaming model; speech.asr.secondPass needs an offline one (e.g. sense-voice)`);
+  }
+  const family = pass.family ?? model.spec?.family;
+  if (!family) throw new AsrConfigError(`second-pass model "${model.name}" is not in the registry: set speech.asr.secondPass.family`);
+  if (!OFFLINE_FAMILIES.includes(family)) {
+    throw new AsrConfigError(`second-pass model "${model.name}" is a ${family} model; the second pass needs one of ${OFFLINE_FAMILIES.join(', ')}`);
+  }
+  const files: ModelFiles = { ...model.files, ...Object.fromEntries(Object.entries(pass.files ?? {}).filter(([, v]) => v !== undefined)) };
+  const need = (role: keyof ModelFiles): string => {
+    const path = files[role];
+    if (!path) throw new AsrConfigError(`second-pass model "${model.name}" (${family}) needs a "${role}" file (set speech.asr.secondPass.files.${role})`);
+    return path;
+  };
+  const modelConfig: SherpaOfflineModelConfig = { tokens: need('tokens'), numThreads: pass.numThreads, provider: 'cpu', debug: 0 };
+  switch (family as OfflineFamily) {
+    case 'senseVoice':
+      // No inverse text normalization: numbers stay spelled out (三千, 十五号), as the streaming models write them and
+      // the flows' keywords and slot parsers were written for.
+      modelConfig.senseVoice = { model: need('model'), language: 'auto', useInverseTextNormalization: 0 };
+      break;
+    case 'zipformerCtc':
+      modelConfig.zipformerCtc = { model: need('model') };
+      break;
+    case 'nemoCtc':
+      modelConfig.nemoCtc = { model: need('model') };
+      break;
+    case 'paraformer':
+      modelConfig.paraformer = { model: need('model') };
+      break;
+  }
+  return { featConfig: { sampleRate: 16000, featureDim: 80 }, modelConfig, decodingMethod: 'greedy_search' };
 }

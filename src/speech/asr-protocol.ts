@@ -1,9 +1,9 @@
 /** Messages between the main thread and the ASR worker: one narrow channel, batched per decode tick. */
-import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import type { RecognizerConfigs } from './asr-model-config.ts';
 import type { AsrPartial, DecodeCost } from './asr-batch-decoder.ts';
 
 export interface AsrWorkerData {
-  recognizer: SherpaOnlineRecognizerConfig;
+  recognizers: RecognizerConfigs;
 }
 
 export interface AsrAudioChunk {
@@ -27,5 +27,5 @@ export type AsrReply =
   | { kind: 'failed'; message: string }
   /** `decodedBatch`: every audio batch up to this number is decoded (absent while some of it is still waiting). */
   | { kind: 'partials'; partials: AsrPartial[]; cost: DecodeCost; decodedBatch?: number }
-  | { kind: 'final'; seq: number; id: number; text: string; confidence?: number; cost: DecodeCost }
+  | { kind: 'final'; seq: number; id: number; text: string; confidence?: number; secondPass?: true; cost: DecodeCost }
   | { kind: 'error'; seq?: number; message: string };

@@ -5,6 +5,13 @@ import type { DecodeCost } from './asr-batch-decoder.ts';
 export interface AsrFinal {
   text: string;
   confidence?: number;
+  /** The text is the second pass's (speech.asr.secondPass), not the streaming model's. */
+  secondPass?: true;
+}
+
+/** An AsrFinal with only the fields that are set. */
+export function asrFinal(text: string, confidence: number | undefined, secondPass: true | undefined): AsrFinal {
+  return { text, ...(confidence === undefined ? {} : { confidence }), ...(secondPass ? { secondPass } : {}) };
 }
 
 /** `behind`: the recognizer had more of this call's audio to decode, so the text ends well before `atMs`. */

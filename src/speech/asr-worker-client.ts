@@ -6,8 +6,8 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AsrBacklog, AsrBusy } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
-import { PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
-import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
+import { asrFinal, PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
+import type { RecognizerConfigs } from './asr-model-config.ts';
 import { startTsWorker, workerReady } from '../core/index.ts';
 
 export class AsrWorkerError extends Error {
@@ -59,12 +59,12 @@ export class AsrWorkerClient implements AsrService {
 
   /** `now`: the monotonic ms clock the backlog is measured on (injectable for tests). */
   static async start(
-    recognizer: SherpaOnlineRecognizerConfig,
+    recognizers: RecognizerConfigs,
     decodeIntervalMs: number,
     log: Logger,
     now: () => number = () => performance.now(),
   ): Promise<AsrWorkerClient> {
-    const worker = startWorker({ recognizer });
+    const worker = startWorker({ recognizers });
     await workerReady(worker, (f) =>
       new AsrWorkerError(
         f.kind === 'failed'
@@ -162,7 +162,7 @@ export class AsrWorkerClient implements AsrService {
         this.busy.add(reply.cost.computeMs);
         const waiter = this.finals.get(reply.seq);
         this.finals.delete(reply.seq);
-        waiter?.resolve(reply.confidence === undefined ? { text: reply.text } : { text: reply.text, confidence: reply.confidence });
+        waiter?.resolve(asrFinal(reply.text, reply.confidence, reply.secondPass));
         break;
       }
       case 'error':

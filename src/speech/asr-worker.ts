@@ -17,7 +17,7 @@ function reply(message: AsrReply): void {
 
 let decoder: AsrBatchDecoder;
 try {
-  decoder = new AsrBatchDecoder((workerData as AsrWorkerData).recognizer);
+  decoder = new AsrBatchDecoder((workerData as AsrWorkerData).recognizers);
   reply({ kind: 'ready' });
 } catch (err) {
   reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });

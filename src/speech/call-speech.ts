@@ -300,7 +300,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       (final) => {
         this.finalsInFlight--;
         this.o.timings?.asrFinal((performance.now() - finalizeStarted) / 1000);
-        this.emitFinal(final.text, d, earlyEndpoint, botEcho, final.confidence);
+        this.emitFinal(final.text, d, earlyEndpoint, botEcho, final.confidence, final.secondPass);
       },
       (err: unknown) => {
         this.finalsInFlight--;
@@ -310,7 +310,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     );
   }
 
-  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean, botEcho: boolean, confidence?: number): void {
+  private emitFinal(text: string, d: EndpointDecision, earlyEndpoint: boolean, botEcho: boolean, confidence?: number, secondPass?: true): void {
     if (this.closed) return;
     this.emit('final', {
       text,
@@ -321,6 +321,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       ...(d.waitMs !== undefined ? { waitMs: d.waitMs, cues: d.cues } : {}),
       ...(confidence !== undefined ? { confidence } : {}),
       ...(botEcho ? { botEcho: true as const } : {}),
+      ...(secondPass ? { secondPass } : {}),
     });
   }
 }

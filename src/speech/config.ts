@@ -110,6 +110,21 @@ export const speechConfigSchema = z
         startGridMs: z.number().int().min(0).max(1000).default(160),
         /** How often batched decoding runs across all calls. */
         decodeIntervalMs: z.number().int().min(10).max(200).default(40),
+        /**
+         * Two-pass final: an offline model decodes each finished utterance again and its text is the final (released
+         * offline Chinese models make fewer errors than streaming ones); the streaming model still gives the partials
+         * the end of turn reads. Off while `model` is unset.
+         */
+        secondPass: z
+          .object({
+            /** Registry name or folder of an offline model (SenseVoice; an offline zipformer CTC, NeMo CTC or paraformer). */
+            model: z.string().optional(),
+            /** Its sherpa-onnx offline family; taken from the registry when the model is a known name. */
+            family: z.enum(['senseVoice', 'zipformerCtc', 'nemoCtc', 'paraformer']).optional(),
+            files: z.object({ model: z.string().optional(), tokens: z.string().optional() }).optional(),
+            numThreads: z.number().int().min(1).max(16).default(1),
+          })
+          .prefault({}),
       })
       .prefault({}),
     tts: z

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Lang } from '../core/index.ts';
-import { buildRecognizerConfig, hotwordsSupported } from './asr-model-config.ts';
+import { buildRecognizerConfig, buildSecondPassConfig, hotwordsSupported, type RecognizerConfigs } from './asr-model-config.ts';
 import { AsrInline } from './asr-inline.ts';
 import type { AsrService } from './asr-service.ts';
 import { defaultAsrWorkers, startAsrWorkers } from './asr-worker-pool.ts';
@@ -56,12 +56,16 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
       log.warn({ model: asrModel.name }, 'speech.asr.hotwords ignored: they need a transducer model with modified_beam_search');
     }
   }
-  const recognizer = buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile);
+  const secondPassModel = cfg.asr.secondPass.model === undefined ? undefined : resolveModel(cfg.asr.secondPass.model, lookup);
+  const recognizers: RecognizerConfigs = {
+    streaming: buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile),
+    ...(secondPassModel ? { secondPass: buildSecondPassConfig(cfg.asr.secondPass, secondPassModel) } : {}),
+  };
 
   const started = performance.now();
   const asrWorkers = cfg.asr.worker ? (cfg.asr.workers ?? defaultAsrWorkers()) : 0;
   const asr: AsrService =
-    asrWorkers > 0 ? await startAsrWorkers(asrWorkers, recognizer, cfg.asr.decodeIntervalMs, log) : new AsrInline(recognizer, cfg.asr.decodeIntervalMs);
+    asrWorkers > 0 ? await startAsrWorkers(asrWorkers, recognizers, cfg.asr.decodeIntervalMs, log) : new AsrInline(recognizers, cfg.asr.decodeIntervalMs);
   const vadPool = new VadPool({
     model: vadModel,
     threshold: cfg.vad.threshold,
@@ -73,7 +77,7 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     log,
   });
   log.info(
-    { asrModel: asrModel.name, asrDir: asrModel.dir, vadModel, asrWorkers, loadMs: Math.round(performance.now() - started) },
+    { asrModel: asrModel.name, asrDir: asrModel.dir, secondPassModel: secondPassModel?.name, vadModel, asrWorkers, loadMs: Math.round(performance.now() - started) },
     'speech engine ready',
   );
   return new SherpaSpeechEngine(cfg, asr, vadPool, log, hotwordsDir, opts.timings, turnModel);

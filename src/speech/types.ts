@@ -35,6 +35,8 @@ export interface FinalTranscript {
    * `speech.asr.skipEcho` off it is decoded, often into words of the prompt), it is not the caller talking.
    */
   botEcho?: true;
+  /** The text is the two-pass final's (speech.asr.secondPass): an offline model decoded the whole utterance. */
+  secondPass?: true;
 }
 
 /** One call's listening side. Feed it caller frames; it emits speech events. */

@@ -95,9 +95,38 @@ export interface SherpaOnlineRecognizer {
   getResult(stream: SherpaOnlineStream): SherpaOnlineResult;
 }
 
+/** Offline (whole-utterance) model families callpilot can use for the second pass. */
+export interface SherpaOfflineModelConfig {
+  senseVoice?: { model: string; language?: string; useInverseTextNormalization?: number };
+  zipformerCtc?: { model: string };
+  nemoCtc?: { model: string };
+  paraformer?: { model: string };
+  tokens: string;
+  numThreads: number;
+  provider: string;
+  debug: number;
+}
+
+export interface SherpaOfflineRecognizerConfig {
+  featConfig: { sampleRate: number; featureDim: number };
+  modelConfig: SherpaOfflineModelConfig;
+  decodingMethod?: 'greedy_search';
+}
+
+export interface SherpaOfflineStream {
+  acceptWaveform(wave: SherpaWave): void;
+}
+
+export interface SherpaOfflineRecognizer {
+  createStream(): SherpaOfflineStream;
+  decode(stream: SherpaOfflineStream): void;
+  getResult(stream: SherpaOfflineStream): { text: string; tokens?: string[] };
+}
+
 export interface SherpaModule {
   Vad: new (config: SherpaVadConfig, bufferSizeInSeconds: number) => SherpaVad;
   OnlineRecognizer: new (config: SherpaOnlineRecognizerConfig) => SherpaOnlineRecognizer;
+  OfflineRecognizer: new (config: SherpaOfflineRecognizerConfig) => SherpaOfflineRecognizer;
   readWave(filename: string): SherpaWave;
   version: string;
 }
