@@ -26,15 +26,21 @@ export class AsrConfigError extends Error {
 
 type AsrSection = SpeechConfig['asr'];
 
-function required(files: ModelFiles, role: keyof ModelFiles, family: string, model: string): string {
+/** `section`: the config section whose `files` can name the missing file (speech.asr, speech.asr.secondPass). */
+function required(files: ModelFiles, role: keyof ModelFiles, family: string, what: string, section: string): string {
   const path = files[role];
-  if (!path) throw new AsrConfigError(`ASR model "${model}" (${family}) needs a "${role}" file (set speech.asr.files.${role})`);
+  if (!path) throw new AsrConfigError(`${what} (${family}) needs a "${role}" file (set ${section}.files.${role})`);
   return path;
+}
+
+/** A model's files with those a config section names overriding the registry layout. */
+function withFileOverrides(model: ResolvedModel, overrides: Partial<Record<keyof ModelFiles, string>> | undefined): ModelFiles {
+  return { ...model.files, ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)) };
 }
 
 /** Model files with `speech.asr.files` overriding the registry layout. */
 export function asrModelFiles(asr: AsrSection, model: ResolvedModel): ModelFiles {
-  return { ...model.files, ...Object.fromEntries(Object.entries(asr.files ?? {}).filter(([, v]) => v !== undefined)) };
+  return withFileOverrides(model, asr.files);
 }
 
 export function asrFamily(asr: AsrSection, model: ResolvedModel): OnlineFamily {
@@ -49,7 +55,7 @@ export function asrFamily(asr: AsrSection, model: ResolvedModel): OnlineFamily {
 export function buildRecognizerConfig(asr: AsrSection, model: ResolvedModel, hotwordsFile?: string): SherpaOnlineRecognizerConfig {
   const family = asrFamily(asr, model);
   const files = asrModelFiles(asr, model);
-  const need = (role: keyof ModelFiles): string => required(files, role, family, model.name);
+  const need = (role: keyof ModelFiles): string => required(files, role, family, `ASR model "${model.name}"`, 'speech.asr');
   const modelConfig: SherpaOnlineModelConfig = {
     tokens: need('tokens'),
     numThreads: asr.numThreads,
@@ -113,12 +119,8 @@ export function buildSecondPassConfig(pass: SecondPassSection, model: ResolvedMo
   if (!OFFLINE_FAMILIES.includes(family)) {
     throw new AsrConfigError(`second-pass model "${model.name}" is a ${family} model; the second pass needs one of ${OFFLINE_FAMILIES.join(', ')}`);
   }
-  const files: ModelFiles = { ...model.files, ...Object.fromEntries(Object.entries(pass.files ?? {}).filter(([, v]) => v !== undefined)) };
-  const need = (role: keyof ModelFiles): string => {
-    const path = files[role];
-    if (!path) throw new AsrConfigError(`second-pass model "${model.name}" (${family}) needs a "${role}" file (set speech.asr.secondPass.files.${role})`);
-    return path;
-  };
+  const files = withFileOverrides(model, pass.files);
+  const need = (role: keyof ModelFiles): string => required(files, role, family, `second-pass model "${model.name}"`, 'speech.asr.secondPass');
   const modelConfig: SherpaOfflineModelConfig = { tokens: need('tokens'), numThreads: pass.numThreads, provider: 'cpu', debug: 0 };
   switch (family as OfflineFamily) {
     case 'senseVoice':

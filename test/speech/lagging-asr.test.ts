@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AsrFinal, AsrService, PartialListener } from '../../src/speech/asr-service.ts';
 import { CallSpeechSession } from '../../src/speech/call-speech.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import type { CallSpeechEvents } from '../../src/speech/types.ts';
 import { VadPool } from '../../src/speech/vad-pool.ts';
 import { testLog } from '../support/run-log.ts';
+import { StandInAsr } from './stand-in-asr.ts';
 import { concat, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speech-fixtures.ts';
 
 /*
@@ -23,31 +23,8 @@ const speech = readWavPcm(row.file).pcm;
 const EARLY = '我想';
 const LATE = '三五七九';
 
-/** Remembers the partial listener and what it was given; answers finals with the row's text. */
-class LateAsr implements AsrService {
-  listener: PartialListener | undefined;
-  lastFedMs = 0;
-  open(_id: number, onPartial: PartialListener): void {
-    this.listener = onPartial;
-  }
-  feed(_id: number, _samples: Float32Array, atMs: number): void {
-    this.lastFedMs = atMs;
-  }
-  finalize(): Promise<AsrFinal> {
-    return Promise.resolve({ text: row.text });
-  }
-  close(): void {}
-  realTimeFactor(): number {
-    return 0;
-  }
-  backlogMs(): number {
-    return 0;
-  }
-  async shutdown(): Promise<void> {}
-}
-
 async function run(behind: boolean): Promise<{ final: CallSpeechEvents['final'][0]; speechEndMs: number; lateFromMs: number; shown: number }> {
-  const asr = new LateAsr();
+  const asr = new StandInAsr(() => row.text);
   const vadPool = new VadPool({ model: VAD_MODEL, threshold: config.vad.threshold, minSpeechMs: config.vad.minSpeechMs, minSilenceMs: config.vad.minSilenceMs, warm: 1, maxIdle: 1, log: testLog() });
   const call = new CallSpeechSession({ callId: `late-${behind}`, streamId: 1, sampleRate: 8000, config, vadPool, asr, log: testLog() });
   const finals: CallSpeechEvents['final'][0][] = [];

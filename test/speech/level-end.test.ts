@@ -1,18 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AsrFinal, AsrService, PartialListener } from '../../src/speech/asr-service.ts';
 import { CallSpeechSession } from '../../src/speech/call-speech.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import type { CallSpeechEvents } from '../../src/speech/types.ts';
 import { VadPool } from '../../src/speech/vad-pool.ts';
 import { testLog } from '../support/run-log.ts';
+import { StandInAsr } from './stand-in-asr.ts';
 import { concat, energyBounds, readTranscripts, readWavPcm, silence, VAD_MODEL } from './speech-fixtures.ts';
 
 /*
  * Issue 12, expected-answer latency: Silero reports the end of speech 150-300 ms after the voice stops, longer than
  * the 200 ms an expected answer waits, so the reply waited for the VAD. The endpointer now reads the end of an
  * expected answer from the line's level. The real VAD and listening side hear real utterances; the recognizer is a
- * stand-in that reports the utterance's text as soon as its audio has been fed (what a recognizer keeping up does),
+ * stand-in that reports each utterance's text from the frame its voice ended on (what a recognizer keeping up does),
  * so only the end-of-turn timing is under test.
  */
 
@@ -20,30 +20,6 @@ const FRAME = 160;
 const config = speechConfigSchema.parse({});
 const answer = readTranscripts().find((r) => r.file === 'zh-0195.wav')!; // 人工服务, clean
 const more = readTranscripts().find((r) => r.file === 'zh-0008.wav')!; // 不是, clean
-
-/** Reports each utterance's text once its voice has been fed; finals answer with the texts in order. */
-class PromptAsr implements AsrService {
-  listener: PartialListener | undefined;
-  lastFedMs = 0;
-  finals: string[] = [];
-  open(_id: number, onPartial: PartialListener): void {
-    this.listener = onPartial;
-  }
-  feed(_id: number, _samples: Float32Array, atMs: number): void {
-    this.lastFedMs = atMs;
-  }
-  finalize(): Promise<AsrFinal> {
-    return Promise.resolve({ text: this.finals.shift() ?? '' });
-  }
-  close(): void {}
-  realTimeFactor(): number {
-    return 0;
-  }
-  backlogMs(): number {
-    return 0;
-  }
-  async shutdown(): Promise<void> {}
-}
 
 interface Run {
   finals: CallSpeechEvents['final'][0][];
@@ -68,8 +44,8 @@ function noisy(pcm: Int16Array): Int16Array {
  * voice ended on.
  */
 async function run(expected: string[], pieces: Int16Array[], texts: string[], gapMs: number): Promise<Run & { voiceEnds: number[] }> {
-  const asr = new PromptAsr();
-  asr.finals = [...texts];
+  const finals = [...texts];
+  const asr = new StandInAsr(() => finals.shift() ?? '');
   const vadPool = new VadPool({ model: VAD_MODEL, threshold: config.vad.threshold, minSpeechMs: config.vad.minSpeechMs, minSilenceMs: config.vad.minSilenceMs, warm: 1, maxIdle: 1, log: testLog() });
   const call = new CallSpeechSession({ callId: 'level-end', streamId: 1, sampleRate: 8000, config, vadPool, asr, log: testLog() });
   call.setExpected(expected);
