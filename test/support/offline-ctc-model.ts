@@ -1,10 +1,11 @@
 /**
- * An offline NeMo CTC model derived from a streaming one of the shared models (test/support/offline-ctc-from-streaming.py,
- * Debian's python3-onnx), for the two-pass final's tests and bench: it decodes what the streaming model decodes,
- * from the whole utterance at once. Made once per folder into the OS temp folder.
+ * An offline CTC model (sherpa-onnx's offline zipformer CTC contract) derived from a streaming one of the shared models
+ * (test/support/offline-ctc-from-streaming.py, Debian's python3-onnx), for the two-pass final's tests: it decodes what
+ * the streaming model decodes, from the whole utterance at once. Made into the OS temp folder.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +22,13 @@ export function offlineDerivationUnavailable(): string | undefined {
   return undefined;
 }
 
-/** A folder holding `model.onnx` (offline) and the streaming model's `tokens.txt`; made once. */
+/**
+ * A folder holding `model.onnx` (offline) and the streaming model's `tokens.txt`; made once per version of the
+ * script and size of the streaming model (a folder left by an older script is never reused).
+ */
 export function offlineCtcModelDir(streamingDir: string, name: string): string {
-  const dir = join(tmpdir(), `callpilot-offline-${name}`);
+  const key = createHash('sha256').update(readFileSync(SCRIPT)).update(String(statSync(join(streamingDir, 'model.onnx')).size)).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), `callpilot-offline-${name}-${key}`);
   const model = join(dir, 'model.onnx');
   if (existsSync(model) && existsSync(join(dir, 'tokens.txt'))) return dir;
   mkdirSync(dir, { recursive: true });
