@@ -488,7 +488,7 @@ export class TurnLoop {
    */
   private unrecognized(e: FinalTranscript, p: Prompt | undefined): boolean {
     const minMs = this.o.config.unrecognizedSpeechMs;
-    if (minMs === 0 || e.botEcho || p !== undefined || this.prompt !== undefined) return false;
+    if (minMs === 0 || e.botEcho || p !== undefined) return false;
     if (this.state !== 'listening' && this.state !== 'callerSpeaking') return false;
     if (e.speechEndMs - e.speechStartMs < minMs) return false;
     return this.lastPromptEndMs === undefined || e.speechStartMs >= this.lastPromptEndMs;

@@ -148,7 +148,8 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const voiced = this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
     let prosodyFed = false;
-    const startMs = edge?.kind === 'start' ? edge.atMs : edge === undefined && voiced ? this.voiceAgainAt(nowMs - this.delayMs - (pcm.length * 1000) / this.o.sampleRate) : undefined;
+    const frameStartMs = nowMs - this.delayMs - (pcm.length * 1000) / this.o.sampleRate;
+    const startMs = edge?.kind === 'start' ? edge.atMs : edge === undefined && voiced ? this.voiceAgainAt(frameStartMs) : undefined;
     if (startMs !== undefined) {
       if (!this.endpointer.inUtterance) {
         this.endRefiner.startUtterance();
