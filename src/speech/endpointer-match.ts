@@ -28,6 +28,17 @@ function containsWithinOneEdit(text: string, phrase: string): boolean {
   return false;
 }
 
+/**
+ * Whether the transcript ends with `phrase`, give or take one character: a recognizer that drops an answer's last
+ * syllable (再说一 for 再说一遍) has still heard the answer last, and its trailing 一 is no number being spoken.
+ */
+function endsWithinOneEdit(text: string, phrase: string): boolean {
+  for (let len = phrase.length - 1; len <= phrase.length + 1; len++) {
+    if (len <= text.length && withinOneEdit(text.slice(text.length - len), phrase)) return true;
+  }
+  return false;
+}
+
 function withinOneEdit(a: string, b: string): boolean {
   if (Math.abs(a.length - b.length) > 1) return false;
   let i = 0;
@@ -78,7 +89,7 @@ export class ExpectedAnswers {
     if (t.length === 0) return NO_MATCH;
     let matches = false;
     for (const p of this.phrases) {
-      if (t.endsWith(p)) return AT_END;
+      if (t.endsWith(p) || (p.length >= FUZZY_MIN_LENGTH && endsWithinOneEdit(t, p))) return AT_END;
       if (!matches && (t.includes(p) || (p.length >= FUZZY_MIN_LENGTH && containsWithinOneEdit(t, p)))) matches = true;
     }
     return matches ? INSIDE : NO_MATCH;
