@@ -84,6 +84,8 @@ export type EndOfTurnCue =
   | 'awaitingValue'
   | 'asrOnly'
   | 'callerPauses'
+  /** The transcript holds far fewer words than its voice's length would (see isSparse). */
+  | 'sparseText'
   /** The end was read from the line's level before the VAD reported it (endpointer). */
   | 'levelEnd';
 
@@ -186,6 +188,21 @@ function contentUnits(text: string): { units: number; han: boolean } {
   return { units: han + words, han: han > 0 };
 }
 
+/**
+ * Callers say 3-5 Chinese characters or 2-3 English words a second. A transcript with under one for each second of
+ * voice (and a voice long enough to tell) is mostly what the recognizer did not make out: "let me see, and," heard
+ * as "thank", 那个 as "not".
+ */
+const SPARSE_UNITS_PER_SECOND = 1;
+const SPARSE_MIN_SPEECH_MS = 1000;
+/** Fillers and run-ups are short; a voice longer than this is a sentence, whatever the recognizer made of it. */
+const SPARSE_MAX_SPEECH_MS = 3000;
+
+function isSparse(text: string, speechMs: number): boolean {
+  if (speechMs < SPARSE_MIN_SPEECH_MS || speechMs > SPARSE_MAX_SPEECH_MS) return false;
+  return contentUnits(text).units < (SPARSE_UNITS_PER_SECOND * speechMs) / 1000;
+}
+
 /** A number, day or date word: the answer a numeric step asks for, even when its phrases do not list it. */
 const NUMERIC_WORD =
   /[0-9零一二两三四五六七八九十百千万亿号月周天]|星期|礼拜|明|\b(?:today|tomorrow|tonight|week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|one|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|thousand)\b/u;
@@ -240,7 +257,17 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
       cues.push('awaitingValue');
       return { waitMs: o.capMs, cues };
     }
-    const wait = numeric && input.prosody === 'falling' ? o.baseMs : numeric ? (o.baseMs + o.capMs) / 2 : o.capMs;
+    if (!numeric) {
+      // A step that asked for no number: someone reading out a card number holds each group open, while a falling
+      // end closes a sentence that merely ends in a number (我上个月还了三千) or a stray digit from the recognizer.
+      if (input.prosody !== 'falling') return { waitMs: o.capMs, cues };
+      // ... but not a filler before the answer, or voice the recognizer made little of (那个 heard as "nine").
+      if (isRunUp(input, text)) return { waitMs: o.capMs, cues: [...cues, 'runUp'] };
+      if (isSparse(text, input.speechMs)) return { waitMs: o.capMs, cues: [...cues, 'sparseText'] };
+      cues.push('falling');
+      return { waitMs: clamp(o.baseMs), cues };
+    }
+    const wait = input.prosody === 'falling' ? o.baseMs : (o.baseMs + o.capMs) / 2;
     return { waitMs: clamp(wait), cues };
   }
   if (input.modelCompleteProbability !== undefined) {
@@ -279,8 +306,10 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     return { waitMs: o.capMs, cues };
   }
   if (text === '') {
+    // Voice the recognizer made no word of: fillers it does not spell (um, uh, 嗯), a cough, or words it does not
+    // know. None says the caller is done, and the reply it can get is a no-match prompt, which nobody waits for.
     cues.push('noText');
-    return { waitMs: clamp(o.baseMs), cues };
+    return { waitMs: o.capMs, cues };
   }
   if (isQuestion(text)) {
     cues.push('question');
@@ -293,6 +322,11 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   }
   if (isRunUp(input, text)) {
     cues.push('runUp');
+    return { waitMs: o.capMs, cues };
+  }
+  if (isSparse(text, input.speechMs)) {
+    // As with no text, where the recognizer spelled a word or two of a longer voice: its text tells little of the end.
+    cues.push('sparseText');
     return { waitMs: o.capMs, cues };
   }
   cues.push('complete');

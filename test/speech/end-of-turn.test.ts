@@ -79,8 +79,11 @@ test('a filler too short to hold an answer as well (嗯 heard as 嗯是) holds t
 test('flow context: a number is complete enough when the step asked for one and the voice fell', () => {
   assert.is(wait({ text: '三千', context: amount, prosody: 'falling' }).waitMs, 700);
   assert.is(wait({ text: '三千', context: amount, prosody: 'level' }).waitMs, 950);
-  // The same number where the step asked yes/no: someone reading out digits is not done.
-  assert.is(wait({ text: '三千', context: yesNo, prosody: 'falling' }).waitMs, 1200);
+  // The same number where the step asked yes/no: someone reading out digit groups holds each one open, a sentence
+  // that ends in a number (or the recognizer's stray digit) falls and waits as a sentence does.
+  assert.equal(wait({ text: '三千', context: yesNo, prosody: 'level' }), { waitMs: 1200, cues: ['numberInProgress'] });
+  assert.equal(wait({ text: '三千', context: yesNo, prosody: 'unknown' }), { waitMs: 1200, cues: ['numberInProgress'] });
+  assert.equal(wait({ text: '我上个月还了三千', context: yesNo, prosody: 'falling' }), { waitMs: 700, cues: ['numberInProgress', 'falling'] });
   assert.is(wait({ text: '下周', context: date, prosody: 'falling' }).waitMs, 700);
   assert.ok(wait({ text: '下周三', context: date, prosody: 'falling' }).waitMs < 700, 'a full date with a falling end is short');
 });
@@ -102,6 +105,22 @@ test('flow context: a step that asked for a day or an amount, none said yet, hol
   assert.equal(wait({ text: '我已经还款了', context: yesNo, valueHeld: false, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
 });
 
+test('a transcript far shorter than its voice says little of the end: wait the cap, as for no text', () => {
+  // "let me see, and," (1.9 s) heard as "thank", 那个 as "not" in a longer voice: no complete sentence.
+  assert.equal(wait({ text: 'thank', speechMs: 1900, prosody: 'falling' }), { waitMs: 1200, cues: ['sparseText'] });
+  assert.equal(wait({ text: '嗯 not', speechMs: 1700, prosody: 'falling', context: free }), { waitMs: 1200, cues: ['sparseText'] });
+  // A number in a yes/no step: a falling end closes it, unless it is a filler before the answer or a stray digit
+  // in a long voice (嗯，那个， heard as 嗯 nine).
+  assert.equal(wait({ text: '嗯 nine', speechMs: 1300, prosody: 'falling' }), { waitMs: 1200, cues: ['numberInProgress', 'runUp'] });
+  assert.equal(wait({ text: '二', speechMs: 1600, prosody: 'falling' }), { waitMs: 1200, cues: ['numberInProgress', 'sparseText'] });
+  // Fluent speech, however garbled, is no sparse transcript; nor is a short one.
+  assert.equal(wait({ text: '我上个月已经还了', speechMs: 2000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+  assert.equal(wait({ text: 'i have already paid', speechMs: 1800, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+  assert.equal(wait({ text: '我还了', speechMs: 900, prosody: 'falling', context: free }).cues, ['complete', 'freeAnswer', 'falling']);
+  // A voice over 3 s is a sentence, not a filler, whatever the recognizer made of it: its end decides.
+  assert.equal(wait({ text: 'thank you much', speechMs: 4000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+});
+
 test('off-script complete sentence: prosody decides between short and long', () => {
   const falling = wait({ text: '我想问一下这个费用是多少钱', prosody: 'falling' });
   const level = wait({ text: '我想问一下这个费用是多少钱', prosody: 'level' });
@@ -118,10 +137,12 @@ test('a free comment waits longer than a yes/no step for the same text', () => {
   assert.ok(inFree.cues.includes('freeAnswer'));
 });
 
-test('a question asked back gets a short wait; no transcript yet gets the base', () => {
+test('a question asked back gets a short wait; no transcript yet waits the cap', () => {
   const q = wait({ text: '请问你是谁', prosody: 'unknown' });
   assert.ok(q.waitMs < 700 && q.cues.includes('question'));
-  assert.equal(wait({ text: '' }), { waitMs: 700, cues: ['noText'] });
+  // Voice with no word in it at all (fillers the model does not spell, words it does not know): no sign of an end.
+  assert.equal(wait({ text: '' }), { waitMs: 1200, cues: ['noText'] });
+  assert.equal(wait({ text: '', speechMs: 2500, prosody: 'falling' }), { waitMs: 1200, cues: ['noText'] });
   // A short sound with no word yet (um, 嗯 the model does not spell): a hesitation, hold the turn open.
   assert.equal(wait({ text: '', speechMs: 400 }), { waitMs: 1200, cues: ['noText', 'hesitation'] });
   // ... and so is a short sound the recognizer spelled as some unrelated word (那个 heard as "not").
