@@ -844,7 +844,7 @@ export class TurnLoop {
     if (this.o.speech.setTurnContext) {
       const pause = this.callerPauseMs !== undefined ? { callerPauseMs: this.callerPauseMs } : {};
       const holdsValue = this.o.dialog.valueCheck?.();
-      this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', phrases, ...pause, ...(holdsValue ? { holdsValue } : {}) });
+      this.o.speech.setTurnContext({ expects: this.o.dialog.expectedKind?.() ?? 'unknown', lang: this.o.lang, phrases, ...pause, ...(holdsValue ? { holdsValue } : {}) });
     }
     else this.o.speech.setExpected(phrases);
     if (action.kind === 'say') {

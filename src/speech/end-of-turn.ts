@@ -7,12 +7,19 @@
  *
  * The decision is a pure function of its inputs, so the endpointer can re-evaluate it on every frame and partial.
  */
+import type { Lang } from '../core/index.ts';
 
 /** What kind of answer the flow step is waiting for (the scripted flow knows what it just asked). */
 export type AnswerKind = 'yesNo' | 'choice' | 'date' | 'amount' | 'number' | 'digits' | 'free' | 'unknown';
 
 export interface TurnContext {
   expects: AnswerKind;
+  /**
+   * The call's language. In an English call, Chinese characters in the transcript are the bilingual recognizer's
+   * confusion (the tiny model spells unknown English as 还再 or 三), and Chinese cues read from them mean nothing.
+   * Not the other way round: Chinese callers do say English words (我想 talk to agent).
+   */
+  lang?: Lang;
   /** Phrases that answer the step (matched on the partial transcript by the endpointer). */
   phrases: readonly string[];
   /**
@@ -158,6 +165,13 @@ export function isQuestion(text: string): boolean {
   return EN_QUESTION.test(t.replace(/[\s.!,]+$/u, ''));
 }
 
+const HAN_RUN = /\p{Script=Han}+/gu;
+
+/** The transcript with what the caller cannot have said in the call's language left out (see TurnContext.lang). */
+function inCallLanguage(text: string, lang: Lang | undefined): string {
+  return lang === 'en' && HAN.test(text) ? text.replace(HAN_RUN, ' ').replace(/\s+/g, ' ') : text;
+}
+
 /** A transcript that ends with a filler sound (punctuation aside). */
 const TRAILING_FILLER = /(?:嗯|呃|额|唔|\b(?:uh|um|er|erm|hmm))[\s\p{P}]*$/u;
 
@@ -238,7 +252,7 @@ const CALLER_PAUSE_MARGIN_MS = 150;
 function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurnDecision {
   const cues: EndOfTurnCue[] = [];
   const clamp = (ms: number): number => Math.round(Math.min(o.capMs, Math.max(o.floorMs, ms)));
-  const text = input.text.trim();
+  const text = inCallLanguage(input.text, input.context.lang).trim();
   // The expected answer ends the transcript only once fillers are stripped: a filler said after it (不嗯, where the
   // tiny model heard 嗯，需要's 嗯 as 不嗯) means the caller went on, as a bare 嗯 does.
   const answerLast = input.matchesExpected && input.expectedAtEnd && !TRAILING_FILLER.test(text.toLowerCase());

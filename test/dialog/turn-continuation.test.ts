@@ -319,6 +319,7 @@ for (const waitOut of [false, true]) {
     const done = s.loop.run();
     await answerGreeting(s, '是的');
     assert.is(s.speech.contexts.at(-1)?.callerPauseMs, undefined, 'nothing learned before a continuation');
+    assert.is(s.speech.contexts.at(-1)?.lang, 'zh', 'the endpointer knows the call\'s language');
     await goOn(s, 15, '哦不对，我不同意');
     assert.equal(s.revised.length, 1);
     // 15 silent frames between the end of 是的 and the words after the pause.

@@ -121,6 +121,18 @@ test('a transcript far shorter than its voice says little of the end: wait the c
   assert.equal(wait({ text: 'thank you much', speechMs: 4000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
 });
 
+test('an English call reads no Chinese cue from the characters a bilingual recognizer made of English words', () => {
+  const enYesNo: TurnContext = { ...yesNo, lang: 'en' };
+  // "I wanted to ask how much this service costs every month, ..." as the tiny model spelled it.
+  const heard = 'i三 much do seven one nine还再';
+  assert.equal(wait({ text: heard, context: yesNo, speechMs: 5800, prosody: 'falling' }), { waitMs: 1200, cues: ['incomplete'] });
+  assert.equal(wait({ text: heard, context: enYesNo, speechMs: 5800, prosody: 'falling' }), { waitMs: 700, cues: ['numberInProgress', 'falling'] });
+  assert.equal(wait({ text: 'i want to know why还', context: enYesNo, speechMs: 2000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
+  // Characters alone are no words in an English call; English cues still count in a Chinese one (我想 talk to ...).
+  assert.equal(wait({ text: '还再', context: enYesNo, speechMs: 2000 }).cues, ['noText']);
+  assert.equal(wait({ text: '我想 talk to', context: { ...yesNo, lang: 'zh' }, speechMs: 2000 }), { waitMs: 1200, cues: ['incomplete'] });
+});
+
 test('off-script complete sentence: prosody decides between short and long', () => {
   const falling = wait({ text: '我想问一下这个费用是多少钱', prosody: 'falling' });
   const level = wait({ text: '我想问一下这个费用是多少钱', prosody: 'level' });
