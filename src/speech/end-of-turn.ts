@@ -230,6 +230,9 @@ function isRunUp(input: EndOfTurnInput, text: string): boolean {
   return units <= (han ? RUN_UP_MAX_UNITS_ZH : RUN_UP_MAX_UNITS_EN);
 }
 
+/** Shorter than this, an utterance ending in a number where none was asked is a group of digits or a run-up. */
+const NUMBER_SENTENCE_MIN_MS = 2500;
+
 /** Step kinds whose answers are numbers: a number at the end is the answer, not one still being spoken, once long enough. */
 const NUMERIC_KINDS = new Set<AnswerKind>(['amount', 'number', 'digits', 'date']);
 
@@ -272,11 +275,11 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
       return { waitMs: o.capMs, cues };
     }
     if (!numeric) {
-      // A step that asked for no number: someone reading out a card number holds each group open, while a falling
-      // end closes a sentence that merely ends in a number (我上个月还了三千) or a stray digit from the recognizer.
-      if (input.prosody !== 'falling') return { waitMs: o.capMs, cues };
-      // ... but not a filler before the answer, or voice the recognizer made little of (那个 heard as "nine").
-      if (isRunUp(input, text)) return { waitMs: o.capMs, cues: [...cues, 'runUp'] };
+      // A step that asked for no number: someone reading out a card number holds each group open, and a group is
+      // short, while a falling end closes a sentence that merely ends in a number (我上个月还了三千) or in a stray
+      // digit from the recognizer.
+      if (input.prosody !== 'falling' || input.speechMs < NUMBER_SENTENCE_MIN_MS) return { waitMs: o.capMs, cues };
+      // ... but not a voice the recognizer made little of (a barge-in heard as 二 five five).
       if (isSparse(text, input.speechMs)) return { waitMs: o.capMs, cues: [...cues, 'sparseText'] };
       cues.push('falling');
       return { waitMs: clamp(o.baseMs), cues };
