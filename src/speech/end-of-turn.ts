@@ -275,9 +275,9 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
       return { waitMs: o.capMs, cues };
     }
     if (!numeric) {
-      // A step that asked for no number: someone reading out a card number holds each group open, and a group is
-      // short, while a falling end closes a sentence that merely ends in a number (我上个月还了三千) or in a stray
-      // digit from the recognizer.
+      // A step that asked for no number: someone reading out a card number holds each group open, and a group
+      // is short, while a falling end closes a sentence that merely ends in a number (上个月我已经在手机上还了三千)
+      // or in a stray digit from the recognizer.
       if (input.prosody !== 'falling' || input.speechMs < NUMBER_SENTENCE_MIN_MS) return { waitMs: o.capMs, cues };
       // ... but not a voice the recognizer made little of (a barge-in heard as 二 five five).
       if (isSparse(text, input.speechMs)) return { waitMs: o.capMs, cues: [...cues, 'sparseText'] };

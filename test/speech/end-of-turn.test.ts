@@ -83,7 +83,7 @@ test('flow context: a number is complete enough when the step asked for one and 
   // that ends in a number (or the recognizer's stray digit) falls and waits as a sentence does.
   assert.equal(wait({ text: '三千', context: yesNo, prosody: 'level' }), { waitMs: 1200, cues: ['numberInProgress'] });
   assert.equal(wait({ text: '三千', context: yesNo, prosody: 'unknown' }), { waitMs: 1200, cues: ['numberInProgress'] });
-  assert.equal(wait({ text: '我上个月还了三千', context: yesNo, prosody: 'falling', speechMs: 2600 }), { waitMs: 700, cues: ['numberInProgress', 'falling'] });
+  assert.equal(wait({ text: '上个月我已经在手机上还了三千', context: yesNo, prosody: 'falling', speechMs: 3200 }), { waitMs: 700, cues: ['numberInProgress', 'falling'] });
   // A short one is a group of digits, or a run-up the recognizer spelled as digits (我想想，就是， as 我现下九四).
   assert.equal(wait({ text: '我现下九四', context: yesNo, prosody: 'falling', speechMs: 1800 }), { waitMs: 1200, cues: ['numberInProgress'] });
   assert.is(wait({ text: '下周', context: date, prosody: 'falling' }).waitMs, 700);
