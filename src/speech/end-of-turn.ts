@@ -230,6 +230,9 @@ function isRunUp(input: EndOfTurnInput, text: string): boolean {
   return units <= (han ? RUN_UP_MAX_UNITS_ZH : RUN_UP_MAX_UNITS_EN);
 }
 
+/** How much longer than the base a sentence whose voice ends level or rising (held, not closed) is waited for. */
+const HELD_END_EXTRA_MS = 250;
+
 /** Shorter than this, an utterance ending in a number where none was asked is a group of digits or a run-up. */
 const NUMBER_SENTENCE_MIN_MS = 2500;
 
@@ -304,10 +307,10 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     cues.push('expected');
     if (input.prosody === 'rising' && !HAN.test(text) && !isQuestion(text)) {
       // An English answer said with a rise ("yes," before "I mean no", or "yes?" asking back) is no finished
-      // answer: wait as for any sentence. Not a listed question ("who is this"), which rises as questions do; not
-      // Chinese, where the last syllable's tone sets the pitch movement (没有 rises as it ends).
+      // answer: wait as for a sentence that ends held. Not a listed question ("who is this"), which rises as
+      // questions do; not Chinese, where the last syllable's tone sets the pitch movement (没有 rises as it ends).
       cues.push('continuationRise');
-      return { waitMs: clamp(Math.max(o.expectedMs, o.baseMs)), cues };
+      return { waitMs: clamp(Math.max(o.expectedMs, o.baseMs + HELD_END_EXTRA_MS)), cues };
     }
     const held = input.prosody === 'rising' || input.prosody === 'level';
     // A long utterance that merely contains an expected phrase ("是的，不过我想问...") is less surely over.
@@ -358,7 +361,7 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     wait *= 0.6;
   } else if (input.prosody === 'rising' || input.prosody === 'level') {
     cues.push('hold');
-    wait += 250;
+    wait += HELD_END_EXTRA_MS;
   }
   return { waitMs: clamp(wait), cues };
 }

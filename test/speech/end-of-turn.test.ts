@@ -53,8 +53,10 @@ test('expected answer: the short wait; a held voice or a long utterance adds a l
   assert.is(wait({ text: '是的', matchesExpected: true, expectedAtEnd: true, prosody: 'falling', speechMs: 4000 }).waitMs, 350);
 });
 
-test('an English answer said with a rise ("yes," going on) waits as a sentence does; a Chinese one only holds a little', () => {
-  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 700, cues: ['expected', 'continuationRise'] });
+test('an English answer said with a rise ("yes," going on) waits as a held sentence does; a Chinese one only holds a little', () => {
+  // ... as long as a held sentence: "yes," and 880 ms later "I mean no" was cut at the base (700 ms).
+  assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'rising' }), { waitMs: 950, cues: ['expected', 'continuationRise'] });
+  assert.is(wait({ text: 'I already paid', prosody: 'rising', speechMs: 1500 }).waitMs, 950, 'the same wait as a held sentence');
   assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'level' }), { waitMs: 300, cues: ['expected', 'hold'], early: true });
   assert.equal(wait({ text: 'yes', matchesExpected: true, expectedAtEnd: true, prosody: 'falling' }), { waitMs: 200, cues: ['expected'], early: true });
   // A listed question rises as questions do.
