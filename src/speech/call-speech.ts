@@ -26,6 +26,12 @@ const SAMPLES_PER_MS = ASR_RATE / 1000;
 const RING_MARGIN_MS = 100;
 /** Loud frames (40 ms) that hold a turn whose wait has run out for the VAD to say whether the caller goes on. */
 const RESUME_ONSET_FRAMES = 2;
+/**
+ * How long after such an onset in the caller's silence the turn is still held for the VAD (it confirms ~250 ms
+ * after): speech dips between syllables (就 | 是), and a wait that ran out on a dip took the caller's next words
+ * for silence.
+ */
+const RESUME_ONSET_HOLD_MS = 300;
 
 export interface CallSpeechOptions {
   callId: string;
@@ -61,6 +67,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   /** The line going loud inside a pause, before the VAD can confirm it: the turn is held until it does. */
   private readonly resumeOnset = new OnsetDetector({ frames: RESUME_ONSET_FRAMES });
   private lastFrameEcho = false;
+  /** Audio-clock end of the last frame, and of the frame that completed the last onset (not the bot's echo). */
+  private lastFrameEndMs = 0;
+  private resumeOnsetAtMs = Number.NEGATIVE_INFINITY;
   private readonly delayMs: number;
   private readonly log: Logger;
   private readonly turnModel: TurnModelRunner | undefined;
@@ -95,7 +104,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     this.endpointer = new Endpointer(o.config.endpoint, {
       prosody: () => this.prosody.end(),
       modelCompleteProbability: () => this.turnModel?.completeProbability,
-      voiceResuming: () => !this.lastFrameEcho && this.resumeOnset.loudFrames >= RESUME_ONSET_FRAMES,
+      voiceResuming: () => !this.lastFrameEcho && (this.resumeOnset.loudFrames >= RESUME_ONSET_FRAMES || this.onsetInSilence()),
       voiceEndMs: () => this.endRefiner.lastVoiceEndMs,
     });
     const ringMs = o.config.vad.prerollMs + this.vad.startDelayMs + o.config.asr.startGridMs + RING_MARGIN_MS;
@@ -124,6 +133,12 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     return (this.samplesIn * 1000) / this.o.sampleRate;
   }
 
+  /** An onset came after the caller's voice ended, recently enough that the VAD may not have judged it yet. */
+  private onsetInSilence(): boolean {
+    const silentSince = this.endpointer.silentSinceMs;
+    return silentSince !== undefined && this.resumeOnsetAtMs > silentSince && this.lastFrameEndMs - this.resumeOnsetAtMs <= RESUME_ONSET_HOLD_MS;
+  }
+
   setExpected(phrases: string[]): void {
     this.endpointer.setExpected(phrases);
   }
@@ -138,8 +153,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const botEcho = frameIsEcho && this.o.config.asr.skipEcho;
     this.samplesIn += pcm.length;
     const nowMs = this.nowMs;
-    this.resumeOnset.push(pcm);
+    if (this.resumeOnset.push(pcm) && !frameIsEcho) this.resumeOnsetAtMs = nowMs - this.delayMs;
     this.lastFrameEcho = frameIsEcho;
+    this.lastFrameEndMs = nowMs - this.delayMs;
     const samples = this.toFloat16k(pcm);
     this.ring.write(samples);
     const vadStarted = this.o.timings ? performance.now() : 0;

@@ -124,4 +124,20 @@ test('a caller who goes on before the VAD reports the end is heard as a new utte
   assert.is(r.starts.length, 2, 'a speechStart for each');
 });
 
+test('a caller who goes on after a long pause is held for the VAD when the wait runs out in a dip of their first word', async () => {
+  // 我想 waits the cap (1.2 s). The caller goes on 1 s after the voice ended, and their next word falls quiet for a
+  // moment 170-210 ms in (as between 就 and 是): the wait runs out there, while the line is quiet again and the VAD
+  // has not yet confirmed speech (it does ~290 ms after the onset, here).
+  const dipped = morePcm.slice();
+  // 34 dB down: under the onset detector's -48 dBFS, not a hole of digital silence (which restarts the VAD).
+  for (let i = 170 * 8; i < 210 * 8; i++) dipped[i] = Math.round(dipped[i]! * 0.02);
+  const tail = answerPcm.length / 8 - energyBounds(answerPcm, 8000).endMs;
+  const gap = Math.round(1000 - tail - energyBounds(dipped, 8000).startMs);
+  const r = await run([], [answerPcm, dipped], ['我想', more.text], gap);
+  assert.ok(r.finals.length >= 1, 'a final');
+  const first = r.finals[0]!;
+  assert.ok(first.speechEndMs > r.voiceEnds[0]! + 1000, `one turn: the first final ends at ${first.speechEndMs} ms, the first voice at ${r.voiceEnds[0]} ms (wait ${first.waitMs} ms)`);
+  assert.is(r.finals.length, 1, `${r.finals.length} finals`);
+});
+
 test.run();
