@@ -163,7 +163,7 @@ test('dynamic mode, VAD still in speech: an expected answer ends on the level; o
   assert.is(d!.atMs, 1800);
   assert.ok(d!.cues!.includes('levelEnd'));
 
-  // An English "yes," said rising waits as a sentence (700 ms): not a wait the level may end.
+  // An English "yes," said rising waits as a held sentence (950 ms): not a wait the level may end.
   prosody = 'rising';
   ep.speechStarted(4000);
   ep.partial('yes');
@@ -171,7 +171,8 @@ test('dynamic mode, VAD still in speech: an expected answer ends on the level; o
   assert.is(pollUntil(ep, 4400, 6000), undefined, 'no decision while the VAD is in speech');
   ep.speechEnded(4400);
   const rising = pollUntil(ep, 4400, 6000);
-  assert.is(rising!.atMs, 5100);
+  assert.is(rising!.waitMs, 950);
+  assert.is(rising!.atMs, 5360, 'at the first 20 ms poll 950 ms after the end');
   assert.not.ok(rising!.cues!.includes('levelEnd'));
 
   // No partial that matches, or no level known: nothing before the VAD's end.
