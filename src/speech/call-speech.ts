@@ -67,8 +67,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   /** The line going loud inside a pause, before the VAD can confirm it: the turn is held until it does. */
   private readonly resumeOnset = new OnsetDetector({ frames: RESUME_ONSET_FRAMES });
   private lastFrameEcho = false;
-  /** Audio-clock end of the last frame, and of the frame that completed the last onset (not the bot's echo). */
-  private lastFrameEndMs = 0;
+  /** Audio-clock end of the frame that completed the last onset (not the bot's echo). */
   private resumeOnsetAtMs = Number.NEGATIVE_INFINITY;
   private readonly delayMs: number;
   private readonly log: Logger;
@@ -136,7 +135,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   /** An onset came after the caller's voice ended, recently enough that the VAD may not have judged it yet. */
   private onsetInSilence(): boolean {
     const silentSince = this.endpointer.silentSinceMs;
-    return silentSince !== undefined && this.resumeOnsetAtMs > silentSince && this.lastFrameEndMs - this.resumeOnsetAtMs <= RESUME_ONSET_HOLD_MS;
+    return silentSince !== undefined && this.resumeOnsetAtMs > silentSince && this.nowMs - this.delayMs - this.resumeOnsetAtMs <= RESUME_ONSET_HOLD_MS;
   }
 
   setExpected(phrases: string[]): void {
@@ -155,7 +154,6 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const nowMs = this.nowMs;
     if (this.resumeOnset.push(pcm) && !frameIsEcho) this.resumeOnsetAtMs = nowMs - this.delayMs;
     this.lastFrameEcho = frameIsEcho;
-    this.lastFrameEndMs = nowMs - this.delayMs;
     const samples = this.toFloat16k(pcm);
     this.ring.write(samples);
     const vadStarted = this.o.timings ? performance.now() : 0;

@@ -80,6 +80,15 @@ export class Endpointer {
   private heardByAsrOnly = false;
   private context: TurnContext = UNKNOWN_TURN_CONTEXT;
   private readonly eot: EndOfTurnOptions | undefined;
+  /**
+   * The end-of-turn decision is asked for on every frame of a pause, but its inputs change only with a partial, the
+   * turn context, the utterance's bounds or the voice's cues: the last one is kept with what it was made from, so a
+   * pause costs a few comparisons per frame, not the transcript's regexes and strings.
+   */
+  private transcriptVersion = 0;
+  private lastDecision:
+    | { version: number; startMs: number; endMs: number; asrOnly: boolean; prosody: ProsodyEnd; model: number | undefined; decision: EndOfTurnDecision }
+    | undefined;
 
   constructor(
     private readonly o: EndpointerOptions,
@@ -116,6 +125,7 @@ export class Endpointer {
   }
 
   private matchPartial(): void {
+    this.transcriptVersion++;
     const m = this.expected.match(this.partialText);
     this.partialMatches = m.matches;
     this.partialAtEnd = m.atEnd;
@@ -184,20 +194,35 @@ export class Endpointer {
   }
 
   private endOfTurn(endMs: number, heardByAsrOnly: boolean, eot: EndOfTurnOptions): EndOfTurnDecision {
-    return endOfTurnWait(
+    const prosody = this.audio?.prosody() ?? 'unknown';
+    const model = this.audio?.modelCompleteProbability?.();
+    const last = this.lastDecision;
+    if (
+      last !== undefined &&
+      last.version === this.transcriptVersion &&
+      last.startMs === this.startMs &&
+      last.endMs === endMs &&
+      last.asrOnly === heardByAsrOnly &&
+      last.prosody === prosody &&
+      last.model === model
+    )
+      return last.decision;
+    const decision = endOfTurnWait(
       {
         text: this.partialText,
         matchesExpected: this.partialMatches,
         expectedAtEnd: this.partialAtEnd,
         valueHeld: this.partialHoldsValue,
         context: this.context,
-        prosody: this.audio?.prosody() ?? 'unknown',
+        prosody,
         speechMs: endMs - this.startMs,
         endHeardByAsrOnly: heardByAsrOnly,
-        modelCompleteProbability: this.audio?.modelCompleteProbability?.(),
+        modelCompleteProbability: model,
       },
       eot,
     );
+    this.lastDecision = { version: this.transcriptVersion, startMs: this.startMs, endMs, asrOnly: heardByAsrOnly, prosody, model, decision };
+    return decision;
   }
 
   /**
@@ -227,6 +252,7 @@ export class Endpointer {
   }
 
   private resetPartial(): void {
+    this.transcriptVersion++;
     this.partialText = '';
     this.partialMatches = false;
     this.partialAtEnd = false;
