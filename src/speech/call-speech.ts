@@ -32,6 +32,8 @@ const RESUME_ONSET_FRAMES = 2;
  * for silence.
  */
 const RESUME_ONSET_HOLD_MS = 300;
+/** Loud frames (100 ms) that make a sound in a pause (Endpointer.soundInPause): longer than a click, shorter than "uh". */
+const SOUND_IN_PAUSE_FRAMES = 5;
 
 export interface CallSpeechOptions {
   callId: string;
@@ -69,6 +71,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private lastFrameEcho = false;
   /** Audio-clock end of the frame that completed the last onset (not the bot's echo). */
   private resumeOnsetAtMs = Number.NEGATIVE_INFINITY;
+  /** The run of loud frames up to the last frame, and whether any of them was the bot's echo. */
+  private loudRunFrames = 0;
+  private loudRunEcho = false;
   private readonly delayMs: number;
   private readonly log: Logger;
   private readonly turnModel: TurnModelRunner | undefined;
@@ -154,6 +159,8 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const nowMs = this.nowMs;
     if (this.resumeOnset.push(pcm) && !frameIsEcho) this.resumeOnsetAtMs = nowMs - this.delayMs;
     this.lastFrameEcho = frameIsEcho;
+    const frameMs = (pcm.length * 1000) / this.o.sampleRate;
+    this.trackLoudRun(frameIsEcho, nowMs - this.delayMs - frameMs, frameMs);
     const samples = this.toFloat16k(pcm);
     this.ring.write(samples);
     const vadStarted = this.o.timings ? performance.now() : 0;
@@ -162,7 +169,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     const voiced = this.endRefiner.push(samples, nowMs - this.delayMs, this.vad.speaking || edge?.kind === 'end');
     let fedThisFrame = false;
     let prosodyFed = false;
-    const frameStartMs = nowMs - this.delayMs - (pcm.length * 1000) / this.o.sampleRate;
+    const frameStartMs = nowMs - this.delayMs - frameMs;
     const startMs = edge?.kind === 'start' ? edge.atMs : edge === undefined && voiced ? this.voiceAgainAt(frameStartMs) : undefined;
     if (startMs !== undefined) {
       if (!this.endpointer.inUtterance) {
@@ -214,6 +221,23 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
     }
     if (this.turnModel) this.runTurnModel(this.turnModel, nowMs);
     this.checkEndpoint(nowMs);
+  }
+
+  /**
+   * A run of loud frames that ended with this (quiet) frame, which began at `frameStartMs`, is a sound in the
+   * caller's pause unless some of it was the bot's echo.
+   */
+  private trackLoudRun(frameIsEcho: boolean, frameStartMs: number, frameMs: number): void {
+    const loud = this.resumeOnset.loudFrames;
+    if (loud > 0) {
+      if (frameIsEcho) this.loudRunEcho = true;
+    } else {
+      if (this.loudRunFrames >= SOUND_IN_PAUSE_FRAMES && !this.loudRunEcho) {
+        this.endpointer.soundInPause(frameStartMs - this.loudRunFrames * frameMs, frameStartMs);
+      }
+      this.loudRunEcho = false;
+    }
+    this.loudRunFrames = loud;
   }
 
   /** Asks the turn model once per pause, after `afterSilenceMs` of silence; voice makes its answer stale. */

@@ -94,7 +94,9 @@ export type EndOfTurnCue =
   /** The transcript holds far fewer words than its voice's length would (see isSparse). */
   | 'sparseText'
   /** The end was read from the line's level before the VAD reported it (endpointer). */
-  | 'levelEnd';
+  | 'levelEnd'
+  /** The pause was counted from a sound the VAD did not take for speech (Endpointer.soundInPause). */
+  | 'soundInPause';
 
 export interface EndOfTurnDecision {
   waitMs: number;

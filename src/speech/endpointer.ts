@@ -78,6 +78,8 @@ export class Endpointer {
   private partialContent = 0;
   /** The last voice of the utterance is known only from the transcript growing: the VAD did not hear it. */
   private heardByAsrOnly = false;
+  /** The pause was restarted by a sound the VAD did not take for speech (soundInPause); once per pause. */
+  private soundRestartedPause = false;
   private context: TurnContext = UNKNOWN_TURN_CONTEXT;
   private readonly eot: EndOfTurnOptions | undefined;
   /**
@@ -135,6 +137,7 @@ export class Endpointer {
   /** VAD start edge. Returns true when this begins a new utterance (not a resumption after a short pause). */
   speechStarted(atMs: number): boolean {
     this.speaking = true;
+    this.soundRestartedPause = false;
     if (this.active) return false;
     this.active = true;
     this.startMs = atMs;
@@ -170,6 +173,18 @@ export class Endpointer {
     }
   }
 
+  /**
+   * The line was loud for a syllable inside the pause, and the VAD did not call it speech: it wants ~250 ms of voice,
+   * and a short "uh," or "and," between two pauses is less. The caller is still making sounds, so the pause
+   * restarts at its end; waiting from the voice before it cut "um, uh, yes" in the silence before "yes". Once per
+   * pause, so that a noisy line cannot hold a turn open sound after sound: the VAD hearing speech again re-arms it.
+   */
+  soundInPause(startMs: number, endMs: number): void {
+    if (!this.active || this.speaking || this.soundRestartedPause || startMs <= this.lastEndMs) return;
+    this.lastEndMs = endMs;
+    this.soundRestartedPause = true;
+  }
+
   /** Checked on every frame (and after each partial) with the audio clock; returns the decision once. */
   poll(nowMs: number): EndpointDecision | undefined {
     if (!this.active) return undefined;
@@ -185,8 +200,9 @@ export class Endpointer {
       const d = this.endOfTurn(this.lastEndMs, this.heardByAsrOnly, this.eot);
       if (silence < d.waitMs) return undefined;
       if (silence < d.waitMs + RESUME_GRACE_MS && this.audio?.voiceResuming?.()) return undefined;
+      const cues = this.soundRestartedPause ? [...d.cues, 'soundInPause' as const] : d.cues;
       const decision = this.decide(this.lastEndMs, nowMs, d.early ? 'expected' : 'silence');
-      return { ...decision, waitMs: d.waitMs, cues: d.cues };
+      return { ...decision, waitMs: d.waitMs, cues };
     }
     if (this.partialMatches && !this.heardByAsrOnly && silence >= this.o.expectedTrailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'expected');
     if (silence >= this.o.trailingSilenceMs) return this.decide(this.lastEndMs, nowMs, 'silence');
@@ -259,6 +275,7 @@ export class Endpointer {
     this.partialHoldsValue = this.context.holdsValue ? false : undefined;
     this.partialContent = 0;
     this.heardByAsrOnly = false;
+    this.soundRestartedPause = false;
   }
 
   private decide(speechEndMs: number, atMs: number, reason: EndpointReason): EndpointDecision {

@@ -121,6 +121,34 @@ test('words the ASR adds within its usual lag after the speech end, or fillers i
   assert.is(pollUntil(late, 1620, 3000)!.atMs, 2300, 'a filler is not content');
 });
 
+test('a sound the VAD did not call speech restarts the pause, once per pause; the VAD hearing speech re-arms it', () => {
+  const dynamic = { ...opts, mode: 'dynamic' as const, floorMs: 180, capMs: 1200 };
+  const ep = new Endpointer(dynamic);
+  ep.setContext({ expects: 'yesNo', phrases: ['是的'] });
+  ep.speechStarted(1000);
+  ep.partial('嗯', 1300);
+  ep.speechEnded(1400);
+  ep.soundInPause(1350, 1500); // began before the voice ended: its tail, not a new sound
+  ep.soundInPause(2000, 2150);
+  ep.soundInPause(2600, 2750); // a second one in the same pause does not restart it again
+  assert.is(pollUntil(ep, 1420, 3320), undefined, 'the cap runs from the sound (2150 ms), not the voice (1400 ms)');
+  const d = pollUntil(ep, 3340, 4000)!;
+  assert.is(d.atMs, 3360);
+  assert.is(d.speechEndMs, 2150);
+  assert.ok(d.cues!.includes('soundInPause'), JSON.stringify(d.cues));
+
+  const again = new Endpointer(dynamic);
+  again.speechStarted(1000);
+  again.speechEnded(1400);
+  again.soundInPause(1800, 1950);
+  again.speechStarted(2300); // the VAD hears the caller again
+  again.soundInPause(2400, 2500); // while speaking: the VAD's own end will count
+  again.speechEnded(2700);
+  again.soundInPause(3000, 3150);
+  assert.is(pollUntil(again, 2720, 4000)?.speechEndMs, undefined, 'the new pause was restarted by its own sound');
+  assert.is(pollUntil(again, 4020, 4400)!.speechEndMs, 3150);
+});
+
 test('once the VAD hears the resumed voice, its end is the one that counts', () => {
   const ep = new Endpointer(opts);
   ep.speechStarted(1000);

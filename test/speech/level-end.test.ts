@@ -140,4 +140,16 @@ test('a caller who goes on after a long pause is held for the VAD when the wait 
   assert.is(r.finals.length, 1, `${r.finals.length} finals`);
 });
 
+test('a sound too short for the VAD between two pauses restarts the pause: "um, uh, yes" is one turn', async () => {
+  // A filler waits the cap (1.2 s). Then a syllable too short for the VAD to call speech (150 ms; it wants 200), then
+  // the answer: the VAD hears 1.45 s of silence between the filler and the answer, longer than the cap, though the
+  // caller was never quiet for more than 650 ms.
+  const loud = energyBounds(answerPcm, 8000);
+  const syllable = answerPcm.slice((loud.startMs + 40) * 8, (loud.startMs + 190) * 8);
+  const r = await run(['不是'], [answerPcm, syllable, morePcm], ['嗯', '嗯', '不是'], 650);
+  assert.is(r.starts.length, 2, `the VAD took the syllable for no speech (else this tests nothing new): starts at ${r.starts.join(', ')} ms`);
+  assert.is(r.finals.length, 1, `${r.finals.length} finals, ended at ${r.finals.map((f) => f.speechEndMs).join(', ')} ms after waits of ${r.finals.map((f) => f.waitMs).join(', ')} ms`);
+  assert.ok(r.finals[0]!.speechEndMs > r.voiceEnds[2]! - 100, `one turn to the answer's end (${r.voiceEnds[2]} ms): ended at ${r.finals[0]!.speechEndMs} ms`);
+});
+
 test.run();
