@@ -205,18 +205,20 @@ function contentUnits(text: string): { units: number; han: boolean } {
 }
 
 /**
- * Callers say 3-5 Chinese characters or 2-3 English words a second. A transcript with under one for each second of
- * voice (and a voice long enough to tell) is mostly what the recognizer did not make out: "let me see, and," heard
- * as "thank", 那个 as "not".
+ * Callers say 3-5 Chinese characters or 2-3 English words a second. A transcript with under half that for each second
+ * of voice (and a voice long enough to tell) is mostly what the recognizer did not make out, and its last word says
+ * little of the end: "let me see, and," heard as "thank", 嗯，那个， as 你么 or 你道, 我想想，就是， as 你 nine事.
  */
-const SPARSE_UNITS_PER_SECOND = 1;
+const SPARSE_UNITS_PER_SECOND_ZH = 2;
+const SPARSE_UNITS_PER_SECOND_EN = 1;
 const SPARSE_MIN_SPEECH_MS = 1000;
 /** Fillers and run-ups are short; a voice longer than this is a sentence, whatever the recognizer made of it. */
 const SPARSE_MAX_SPEECH_MS = 3000;
 
 function isSparse(text: string, speechMs: number): boolean {
   if (speechMs < SPARSE_MIN_SPEECH_MS || speechMs > SPARSE_MAX_SPEECH_MS) return false;
-  return contentUnits(text).units < (SPARSE_UNITS_PER_SECOND * speechMs) / 1000;
+  const { units, han } = contentUnits(text);
+  return units < ((han ? SPARSE_UNITS_PER_SECOND_ZH : SPARSE_UNITS_PER_SECOND_EN) * speechMs) / 1000;
 }
 
 /** A number, day or date word: the answer a numeric step asks for, even when its phrases do not list it. */
@@ -333,7 +335,8 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     cues.push('noText');
     return { waitMs: o.capMs, cues };
   }
-  if (isQuestion(text)) {
+  // A question, unless the recognizer made little of the voice (嗯，那个， heard as 你么): then see below.
+  if (isQuestion(text) && !isSparse(text, input.speechMs)) {
     cues.push('question');
     return { waitMs: clamp(input.prosody === 'level' ? o.baseMs * 0.7 : o.baseMs * 0.55), cues };
   }

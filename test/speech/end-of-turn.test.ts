@@ -117,6 +117,12 @@ test('a transcript far shorter than its voice says little of the end: wait the c
   // little of.
   assert.equal(wait({ text: 'do you need five', speechMs: 2600, prosody: 'falling' }), { waitMs: 700, cues: ['numberInProgress', 'falling'] });
   assert.equal(wait({ text: '二 five', speechMs: 2600, prosody: 'falling' }), { waitMs: 1200, cues: ['numberInProgress', 'sparseText'] });
+  // Chinese is said at 3-5 characters a second: under 2 a second, the recognizer lost more than half of it. 我想想，
+  // 就是， heard as 你 nine事; 嗯，那个， as 你么, which is no question asked.
+  assert.equal(wait({ text: '你 nine事', speechMs: 2480, prosody: 'falling' }), { waitMs: 1200, cues: ['sparseText'] });
+  assert.equal(wait({ text: '你么', speechMs: 1220, prosody: 'falling', context: free }), { waitMs: 1200, cues: ['sparseText'] });
+  assert.ok(wait({ text: '你是哪里啊', speechMs: 1200, context: free }).cues.includes('question'), 'a question said at a caller\'s pace');
+  assert.ok(wait({ text: '你么', speechMs: 900, context: free }).cues.includes('question'), 'too short to tell');
   // Fluent speech, however garbled, is no sparse transcript; nor is a short one.
   assert.equal(wait({ text: '我上个月已经还了', speechMs: 2000, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
   assert.equal(wait({ text: 'i have already paid', speechMs: 1800, prosody: 'falling' }), { waitMs: 420, cues: ['complete', 'falling'] });
