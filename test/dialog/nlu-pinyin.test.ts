@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createFlowDialogFactory } from '../../src/dialog/flow/index.ts';
 import { IntentClassifier, builtinIntents, compileIntent } from '../../src/dialog/nlu/index.ts';
-import { digitsFromSoundAlikes, readingsOf, soundsAlike } from '../../src/dialog/nlu/pinyin.ts';
+import { readingsOf, soundsAlike } from '../../src/core/index.ts';
+import { digitsFromSoundAlikes } from '../../src/dialog/nlu/pinyin.ts';
 import { extractSlots } from '../../src/dialog/nlu/slots.ts';
 import { testLog } from '../support/run-log.ts';
 

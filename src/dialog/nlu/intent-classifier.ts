@@ -2,7 +2,7 @@ import type { Lang } from '../types.ts';
 import type { IntentSpec } from './builtin-intents.ts';
 import { detectEmotion } from './emotion.ts';
 import { normalizePhrase, normalizeUtterance } from './normalize.ts';
-import { readingsOf, soundsLikeAt } from './pinyin.ts';
+import { readingsOf, soundsLikeAt } from '../../core/index.ts';
 import { extractSlots, toArabic } from './slots.ts';
 import type { IntentDefinition, IntentScore, NluResult, Slots } from './types.ts';
 
