@@ -7,7 +7,7 @@
  *
  * The decision is a pure function of its inputs, so the endpointer can re-evaluate it on every frame and partial.
  */
-import type { Lang } from '../core/index.ts';
+import { soundsLikeAt, type Lang } from '../core/index.ts';
 
 /** What kind of answer the flow step is waiting for (the scripted flow knows what it just asked). */
 export type AnswerKind = 'yesNo' | 'choice' | 'date' | 'amount' | 'number' | 'digits' | 'free' | 'unknown';
@@ -125,7 +125,7 @@ const ZH_NUMBER_TAIL = /[零一二两三四五六七八九十百千万亿点0-9]
 const EN_NUMBER_TAIL = /(?:\d|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|point|dollars? and)$/u;
 // Number kinds that are complete once said with their unit or a day: "三千块" "下周三" "15号".
 const ZH_NUMBER_DONE = /[块元号日天]$|(?:周|星期|礼拜)[一二三四五六日天]$|月底$|月初$/u;
-const ZH_QUESTION = /[吗呢么吧]$|什么$|怎么$|为什么$|谁$|哪$|哪里$|多少$|几$|是不是$|有没有$|[?？]$/u;
+const ZH_QUESTION = /[吗呢么吧]$|什么$|怎么$|为什么$|谁$|哪$|哪里$|哪个$|多少$|几$|是不是$|有没有$|[?？]$/u;
 const EN_QUESTION = /\?$|^(?:who|what|why|how|where|when|is|are|do|does|can|could)\b.*\b(?:this|that|it|you|me|about|for)$/u;
 const PUNCT = /[\s\p{P}\p{S}]+/gu;
 const HAN = /\p{Script=Han}/u;
@@ -134,8 +134,25 @@ function lastHanRun(text: string): string {
   return text.replace(PUNCT, '');
 }
 
-/** Whether the transcript's end says the caller has more to say, and which cue says so. */
-export function incompletenessCue(text: string): 'incomplete' | 'numberInProgress' | undefined {
+/**
+ * The cue words of two characters or more, as characters, for matching by sound (就是 heard as 九是 or 九什, 那个 as
+ * 哪个). A single character sounds like too many others to be matched so.
+ */
+const ZH_TRAILING_INCOMPLETE_BY_SOUND: readonly (readonly string[])[] = ZH_TRAILING_INCOMPLETE.filter((w) => w.length >= 2).map((w) => [...w]);
+
+/** Whether the Chinese text ends with one of the cue words by sound, though not by character. */
+function endsWithIncompleteBySound(zh: string): boolean {
+  const chars = [...zh];
+  for (const w of ZH_TRAILING_INCOMPLETE_BY_SOUND) if (soundsLikeAt(chars, chars.length - w.length, w)) return true;
+  return false;
+}
+
+/**
+ * Whether the transcript's end says the caller has more to say, and which cue says so. `bySound`: Chinese cue words
+ * also count when the recognizer wrote a homophone of them, as it does for most of its errors. Not where the step
+ * asks for a number: 九十 sounds like 就是.
+ */
+export function incompletenessCue(text: string, bySound = false): 'incomplete' | 'numberInProgress' | undefined {
   const t = text.trim().toLowerCase();
   if (t === '') return undefined;
   if (HAN.test(t)) {
@@ -144,6 +161,8 @@ export function incompletenessCue(text: string): 'incomplete' | 'numberInProgres
     // 啊 after a question word softens a finished question (谁啊), it is no filler there.
     if (/[啊呀]$/u.test(zh) && isQuestion(zh)) return undefined;
     for (const w of ZH_TRAILING_INCOMPLETE) if (zh.endsWith(w) && !zh.endsWith(`${w}了`)) return 'incomplete';
+    // A question ends as it ends: 哪个 sounds like 那个.
+    if (bySound && !isQuestion(zh) && endsWithIncompleteBySound(zh)) return 'incomplete';
     if (ZH_NUMBER_TAIL.test(zh)) return 'numberInProgress';
     // An English word can end a mixed utterance ("我想 talk to agent"): fall through to the English checks.
     if (!/[a-z]$/.test(t)) return undefined;
@@ -266,7 +285,7 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   // The expected answer ends the transcript only once fillers are stripped: a filler said after it (不嗯, where the
   // tiny model heard 嗯，需要's 嗯 as 不嗯) means the caller went on, as a bare 嗯 does.
   const answerLast = input.matchesExpected && input.expectedAtEnd && !TRAILING_FILLER.test(text.toLowerCase());
-  const incomplete = answerLast ? undefined : incompletenessCue(text);
+  const incomplete = answerLast ? undefined : incompletenessCue(text, !NUMERIC_KINDS.has(input.context.expects));
 
   if (incomplete === 'incomplete') {
     cues.push('incomplete');

@@ -24,6 +24,19 @@ test('incompleteness cues: trailing fillers, conjunctions, "I want", open number
     assert.is(incompletenessCue(t), undefined, t);
 });
 
+test('Chinese cue words count by sound where the step asks for no number: the recognizer writes homophones', () => {
+  // 我想想，就是， as the cost proxy wrote it: 就是 as 九什 or 九四 (jiu shi, s for sh).
+  for (const t of ['我在钱九什', '我现下九四', '我周楚九什']) assert.is(incompletenessCue(t, true), 'incomplete', t);
+  assert.is(incompletenessCue('我在钱九什'), undefined, 'by character only, unless asked');
+  // A step that asks for a number: 九十 is ninety.
+  assert.is(incompletenessCue('我还九十', false), 'numberInProgress');
+  assert.equal(wait({ text: '我在钱九什', speechMs: 2000, prosody: 'falling' }), { waitMs: 1200, cues: ['incomplete'] });
+  assert.equal(wait({ text: '我现下九什', context: { expects: 'amount', phrases: [] }, valueHeld: true, speechMs: 2000, prosody: 'falling' }).cues, ['complete', 'falling']);
+  // Single characters sound like too many others; a question stays a question (哪个 sounds like 那个).
+  for (const t of ['我已经还款了', '我知道了', '你说哪个', '好的谢谢', '不需要', '下周三']) assert.not.ok(incompletenessCue(t, true) === 'incomplete', t);
+  assert.ok(wait({ text: '你说哪个', speechMs: 1200 }).cues.includes('question'));
+});
+
 test('questions asked back are recognized', () => {
   for (const t of ['谁啊', '干什么呀']) assert.ok(isQuestion(t), t);
   assert.not.ok(isQuestion('好啊'));
@@ -86,8 +99,10 @@ test('flow context: a number is complete enough when the step asked for one and 
   assert.equal(wait({ text: '三千', context: yesNo, prosody: 'level' }), { waitMs: 1200, cues: ['numberInProgress'] });
   assert.equal(wait({ text: '三千', context: yesNo, prosody: 'unknown' }), { waitMs: 1200, cues: ['numberInProgress'] });
   assert.equal(wait({ text: '上个月我已经在手机上还了三千', context: yesNo, prosody: 'falling', speechMs: 3200 }), { waitMs: 700, cues: ['numberInProgress', 'falling'] });
-  // A short one is a group of digits, or a run-up the recognizer spelled as digits (我想想，就是， as 我现下九四).
-  assert.equal(wait({ text: '我现下九四', context: yesNo, prosody: 'falling', speechMs: 1800 }), { waitMs: 1200, cues: ['numberInProgress'] });
+  // A short one is a group of digits, or a run-up the recognizer spelled as digits (我想想，就是， as 我现下九四,
+  // whose 九四 also sounds like 就是).
+  assert.equal(wait({ text: '我现下八四', context: yesNo, prosody: 'falling', speechMs: 1800 }), { waitMs: 1200, cues: ['numberInProgress'] });
+  assert.equal(wait({ text: '我现下九四', context: yesNo, prosody: 'falling', speechMs: 1800 }), { waitMs: 1200, cues: ['incomplete'] });
   assert.is(wait({ text: '下周', context: date, prosody: 'falling' }).waitMs, 700);
   assert.ok(wait({ text: '下周三', context: date, prosody: 'falling' }).waitMs < 700, 'a full date with a falling end is short');
 });
