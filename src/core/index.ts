@@ -19,5 +19,5 @@ export {
 export { CALLPILOT_VERSION } from './version.ts';
 export { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from './media-token.ts';
 export { WarnLimiter } from './warn-limiter.ts';
-export { readingsOf, soundsAlike, soundsLikeAt } from './sound-alike.ts';
+export { readingsOf, soundsAlike, soundsLikeAt, toneOf } from './sound-alike.ts';
 export { startTsWorker, workerReady, type WorkerStartFailure } from './ts-worker.ts';

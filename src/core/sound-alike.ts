@@ -51,3 +51,19 @@ export function soundsLikeAt(chars: readonly string[], start: number, phrase: re
   for (let k = 0; k < phrase.length; k++) if (!soundsAlike(chars[start + k]!, phrase[k]!)) return false;
   return true;
 }
+
+const toneCache = new Map<string, number | null>();
+
+/** The tone (1-4) of a character's main reading; undefined for a neutral tone or anything not a Han character. */
+export function toneOf(ch: string): number | undefined {
+  const hit = toneCache.get(ch);
+  if (hit !== undefined) return hit ?? undefined;
+  let tone: number | null = null;
+  if (HAN.test(ch)) {
+    const reading = (pinyin(ch, { toneType: 'num', type: 'array' }) as string[])[0] ?? '';
+    const digit = Number(reading.slice(-1));
+    if (digit >= 1 && digit <= 4) tone = digit;
+  }
+  toneCache.set(ch, tone);
+  return tone ?? undefined;
+}

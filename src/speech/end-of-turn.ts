@@ -7,7 +7,7 @@
  *
  * The decision is a pure function of its inputs, so the endpointer can re-evaluate it on every frame and partial.
  */
-import { soundsLikeAt, type Lang } from '../core/index.ts';
+import { soundsLikeAt, toneOf, type Lang } from '../core/index.ts';
 
 /** What kind of answer the flow step is waiting for (the scripted flow knows what it just asked). */
 export type AnswerKind = 'yesNo' | 'choice' | 'date' | 'amount' | 'number' | 'digits' | 'free' | 'unknown';
@@ -96,7 +96,9 @@ export type EndOfTurnCue =
   /** The end was read from the line's level before the VAD reported it (endpointer). */
   | 'levelEnd'
   /** The pause was counted from a sound the VAD did not take for speech (Endpointer.soundInPause). */
-  | 'soundInPause';
+  | 'soundInPause'
+  /** A one-character transcript whose falling tone the voice did not have (see toneContradicted). */
+  | 'toneMismatch';
 
 export interface EndOfTurnDecision {
   waitMs: number;
@@ -253,6 +255,18 @@ function isRunUp(input: EndOfTurnInput, text: string): boolean {
   return units <= (han ? RUN_UP_MAX_UNITS_ZH : RUN_UP_MAX_UNITS_EN);
 }
 
+/**
+ * A one-character answer carries its own tone, and a falling (fourth) tone falls when said alone (是, 对, 不, 要). Said
+ * level or rising, the voice was another syllable the recognizer took for it: a hummed 嗯 written 不, an answer
+ * read as a refusal and spoken into the caller's pause. Not the other tones: a quick 好 is said low and falling.
+ */
+function toneContradicted(text: string, prosody: ProsodyEnd): boolean {
+  if (prosody !== 'level' && prosody !== 'rising') return false;
+  const chars = text.replace(PUNCT, '');
+  return chars.length === 1 && HAN.test(chars) && !FILLER_CHARS_ONE.test(chars) && toneOf(chars) === 4;
+}
+const FILLER_CHARS_ONE = /^[嗯呃额唔啊哦噢恩]$/u;
+
 /** How much longer than the base a sentence whose voice ends level or rising (held, not closed) is waited for. */
 const HELD_END_EXTRA_MS = 250;
 
@@ -325,6 +339,11 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   if (input.speechMs < HESITATION_MAX_MS && OPENING_FILLER.test(text.toLowerCase())) {
     cues.push('hesitation');
     return { waitMs: o.capMs, cues };
+  }
+  if (toneContradicted(text, input.prosody)) {
+    // Whatever the step expects, the recognizer wrote a syllable the caller did not say: wait as for a sentence.
+    cues.push('toneMismatch');
+    return { waitMs: clamp(o.baseMs), cues };
   }
   if (input.matchesExpected) {
     cues.push('expected');

@@ -37,6 +37,21 @@ test('Chinese cue words count by sound where the step asks for no number: the re
   assert.ok(wait({ text: '你说哪个', speechMs: 1200 }).cues.includes('question'));
 });
 
+test('a one-character answer whose falling tone the voice did not have waits as a sentence: 嗯 hummed, written 不', () => {
+  const heard = (text: string, prosody: 'falling' | 'level' | 'rising' | 'unknown') =>
+    wait({ text, matchesExpected: true, expectedAtEnd: true, prosody, speechMs: 320 });
+  assert.equal(heard('不', 'rising'), { waitMs: 700, cues: ['toneMismatch'] });
+  assert.equal(heard('是', 'level'), { waitMs: 700, cues: ['toneMismatch'] });
+  // Said as written, or not known: the expected answer's wait.
+  assert.equal(heard('不', 'falling'), { waitMs: 200, cues: ['expected'], early: true });
+  assert.equal(heard('是', 'unknown'), { waitMs: 200, cues: ['expected'], early: true });
+  // Other tones are said many ways (a quick 好 falls); longer answers carry more than one tone; fillers have none.
+  assert.equal(heard('好', 'rising').cues, ['expected', 'hold']);
+  assert.equal(heard('好', 'falling').cues, ['expected']);
+  assert.equal(heard('是的', 'level').cues, ['expected', 'hold']);
+  assert.not.ok(wait({ text: '嗯', prosody: 'rising', speechMs: 700 }).cues.includes('toneMismatch'));
+});
+
 test('questions asked back are recognized', () => {
   for (const t of ['谁啊', '干什么呀']) assert.ok(isQuestion(t), t);
   assert.not.ok(isQuestion('好啊'));
