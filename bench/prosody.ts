@@ -6,7 +6,7 @@
  * real Silero VAD; the ProsodyTracker is fed what the VAD counts as speech, as CallSpeech feeds it, and read once
  * the VAD reports the end.
  *
- *   node --import tsx bench/prosody.ts [--lang zh,en] [--feed start|confirmed] [--verbose]
+ *   node --import tsx bench/prosody.ts [--lang zh,en] [--feed start|confirmed] [--phrases sentences|syllables] [--verbose]
  *
  * `--feed confirmed` gives the tracker only the frames from the VAD's confirmation on (~250 ms into the voice), as
  * CallSpeech did before it fed the audio from the VAD's start; `start` (the default) is what it does now.
@@ -40,6 +40,15 @@ const PHRASES: Readonly<Record<Lang, readonly string[]>> = {
   ],
 };
 
+/**
+ * `--phrases syllables`: one-syllable answers said alone, where a Chinese character's own tone sets the contour (the
+ * end of turn's `toneMismatch` expects the fourth tone to fall).
+ */
+const SYLLABLES: Readonly<Record<Lang, readonly string[]>> = {
+  zh: ['是', '对', '不', '要', '会', '在', '错', '好', '行', '没', '嗯', '恩'],
+  en: ['yes', 'no', 'sure', 'right', 'okay'],
+};
+
 /** The VAD model shipped in the repo (models/), wherever the bench is started from. */
 const SILERO = fileURLToPath(new URL('../models/silero-vad/silero_vad_v5.onnx', import.meta.url));
 const RATE = 8000;
@@ -56,8 +65,15 @@ interface Outcome {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { lang: { type: 'string', default: 'zh,en' }, feed: { type: 'string', default: 'start' }, verbose: { type: 'boolean', default: false } },
+    options: {
+      lang: { type: 'string', default: 'zh,en' },
+      feed: { type: 'string', default: 'start' },
+      phrases: { type: 'string', default: 'sentences' },
+      verbose: { type: 'boolean', default: false },
+    },
   });
+  if (values.phrases !== 'sentences' && values.phrases !== 'syllables') throw new Error(`--phrases takes sentences or syllables, not ${values.phrases}`);
+  const phrases = values.phrases === 'syllables' ? SYLLABLES : PHRASES;
   const langs = values.lang.split(',') as Lang[];
   if (values.feed !== 'start' && values.feed !== 'confirmed') throw new Error(`--feed takes start or confirmed, not ${values.feed}`);
   const fromStart = values.feed === 'start';
@@ -65,11 +81,11 @@ async function main(): Promise<void> {
   const pool = new VadPool({ model: SILERO, threshold: 0.3, minSpeechMs: 200, minSilenceMs: 100, warm: 1, maxIdle: 1, log });
   const outcomes: Outcome[] = [];
   for (const lang of langs) {
-    const script = PHRASES[lang].flatMap((p) => [`${p}${lang === 'zh' ? '，' : ','}`, `${p}${lang === 'zh' ? '。' : '.'}`]);
+    const script = phrases[lang].flatMap((p) => [`${p}${lang === 'zh' ? '，' : ','}`, `${p}${lang === 'zh' ? '。' : '.'}`]);
     const voices = await synthesizeCallerTurns(script.map((text) => ({ text, mode: 'afterPrompt' as const })), lang, RATE);
     voices.forEach((v, i) => {
       const end = classifyOnLine(trimToVoice(v.pcm), pool, fromStart);
-      outcomes.push({ lang, phrase: PHRASES[lang][i >> 1]!, ending: i % 2 === 0 ? 'comma' : 'stop', end });
+      outcomes.push({ lang, phrase: phrases[lang][i >> 1]!, ending: i % 2 === 0 ? 'comma' : 'stop', end });
     });
   }
   pool.close();
