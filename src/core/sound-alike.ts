@@ -13,7 +13,7 @@ const NONE: readonly string[] = [];
 const cache = new Map<string, readonly string[]>();
 
 /** Folds a toneless syllable onto its near-homophone class. */
-export function foldSyllable(syllable: string): string {
+function foldSyllable(syllable: string): string {
   return syllable
     .replace(/^zh/, 'z')
     .replace(/^ch/, 'c')

@@ -214,7 +214,9 @@ const RUN_UP_MAX_MS = 1600;
 const RUN_UP_MAX_UNITS_ZH = 3;
 const RUN_UP_MAX_UNITS_EN = 2;
 const CLOSED_KINDS = new Set<AnswerKind>(['yesNo', 'choice', 'date', 'amount', 'number', 'digits']);
-const FILLER_CHARS = /[嗯呃额唔啊哦噢恩]/gu;
+/** Filler sounds as the recognizer writes them in Chinese. */
+const FILLER_CHAR_LIST = '嗯呃额唔啊哦噢恩';
+const FILLER_CHARS = new RegExp(`[${FILLER_CHAR_LIST}]`, 'gu');
 const EN_FILLER_WORDS = new Set(['uh', 'um', 'er', 'erm', 'hmm', 'mm', 'ah', 'oh']);
 
 /** Han characters plus Latin words of a transcript, fillers left out: how much the recognizer made of the voice. */
@@ -263,9 +265,8 @@ function isRunUp(input: EndOfTurnInput, text: string): boolean {
 function toneContradicted(text: string, prosody: ProsodyEnd): boolean {
   if (prosody !== 'level' && prosody !== 'rising') return false;
   const chars = text.replace(PUNCT, '');
-  return chars.length === 1 && HAN.test(chars) && !FILLER_CHARS_ONE.test(chars) && toneOf(chars) === 4;
+  return chars.length === 1 && HAN.test(chars) && !FILLER_CHAR_LIST.includes(chars) && toneOf(chars) === 4;
 }
-const FILLER_CHARS_ONE = /^[嗯呃额唔啊哦噢恩]$/u;
 
 /** How much longer than the base a sentence whose voice ends level or rising (held, not closed) is waited for. */
 const HELD_END_EXTRA_MS = 250;

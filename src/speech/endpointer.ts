@@ -174,10 +174,11 @@ export class Endpointer {
   }
 
   /**
-   * The line was loud for a syllable inside the pause, and the VAD did not call it speech: it wants ~250 ms of voice,
-   * and a short "uh," or "and," between two pauses is less. The caller is still making sounds, so the pause
-   * restarts at its end; waiting from the voice before it cut "um, uh, yes" in the silence before "yes". Once per
-   * pause, so that a noisy line cannot hold a turn open sound after sound: the VAD hearing speech again re-arms it.
+   * The line was loud for a syllable inside the pause, and the VAD did not call it speech: it wants 200 ms of voice
+   * it scores as speech (speech.vad.minSpeechMs), and a short "uh," or "and," between two pauses can fall short.
+   * The caller is still making sounds, so the pause restarts at its end; waiting from the voice before it cut
+   * "um, uh, yes" in the silence before "yes". Once per pause, so that a noisy line cannot hold a turn open sound
+   * after sound: the VAD hearing speech again re-arms it.
    */
   soundInPause(startMs: number, endMs: number): void {
     if (!this.active || this.speaking || this.soundRestartedPause || startMs <= this.lastEndMs) return;
