@@ -1,4 +1,4 @@
-import { soundsLikeAt } from '../dialog/index.ts';
+import { soundsLikeAt } from '../core/index.ts';
 
 /**
  * Where a phrase is in an utterance, as a fraction of the utterance's length (0 = its start), or -1. The caller

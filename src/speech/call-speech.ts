@@ -71,8 +71,7 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private lastFrameEcho = false;
   /** Audio-clock end of the frame that completed the last onset (not the bot's echo). */
   private resumeOnsetAtMs = Number.NEGATIVE_INFINITY;
-  /** The run of loud frames up to the last frame, and whether any of them was the bot's echo. */
-  private loudRunFrames = 0;
+  /** Some frame of the current run of loud frames was the bot's echo. */
   private loudRunEcho = false;
   private readonly delayMs: number;
   private readonly log: Logger;
@@ -228,16 +227,13 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
    * caller's pause unless some of it was the bot's echo.
    */
   private trackLoudRun(frameIsEcho: boolean, frameStartMs: number, frameMs: number): void {
-    const loud = this.resumeOnset.loudFrames;
-    if (loud > 0) {
+    if (this.resumeOnset.loudFrames > 0) {
       if (frameIsEcho) this.loudRunEcho = true;
-    } else {
-      if (this.loudRunFrames >= SOUND_IN_PAUSE_FRAMES && !this.loudRunEcho) {
-        this.endpointer.soundInPause(frameStartMs - this.loudRunFrames * frameMs, frameStartMs);
-      }
-      this.loudRunEcho = false;
+      return;
     }
-    this.loudRunFrames = loud;
+    const ended = this.resumeOnset.endedRunFrames;
+    if (ended >= SOUND_IN_PAUSE_FRAMES && !this.loudRunEcho) this.endpointer.soundInPause(frameStartMs - ended * frameMs, frameStartMs);
+    this.loudRunEcho = false;
   }
 
   /** Asks the turn model once per pause, after `afterSilenceMs` of silence; voice makes its answer stale. */

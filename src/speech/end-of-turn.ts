@@ -132,7 +132,7 @@ const EN_QUESTION = /\?$|^(?:who|what|why|how|where|when|is|are|do|does|can|coul
 const PUNCT = /[\s\p{P}\p{S}]+/gu;
 const HAN = /\p{Script=Han}/u;
 
-function lastHanRun(text: string): string {
+function withoutPunctuation(text: string): string {
   return text.replace(PUNCT, '');
 }
 
@@ -158,7 +158,7 @@ export function incompletenessCue(text: string, bySound = false): 'incomplete' |
   const t = text.trim().toLowerCase();
   if (t === '') return undefined;
   if (HAN.test(t)) {
-    const zh = lastHanRun(t);
+    const zh = withoutPunctuation(t);
     if (ZH_NUMBER_DONE.test(zh)) return undefined;
     // 啊 after a question word softens a finished question (谁啊), it is no filler there.
     if (/[啊呀]$/u.test(zh) && isQuestion(zh)) return undefined;
@@ -264,7 +264,7 @@ function isRunUp(input: EndOfTurnInput, text: string): boolean {
  */
 function toneContradicted(text: string, prosody: ProsodyEnd): boolean {
   if (prosody !== 'level' && prosody !== 'rising') return false;
-  const chars = text.replace(PUNCT, '');
+  const chars = withoutPunctuation(text);
   return chars.length === 1 && HAN.test(chars) && !FILLER_CHAR_LIST.includes(chars) && toneOf(chars) === 4;
 }
 

@@ -23,6 +23,7 @@ export class OnsetDetector {
   private readonly minEnergy: number;
   private floor = 0;
   private loudRun = 0;
+  private endedRun = 0;
 
   constructor(opts: OnsetDetectorOptions = {}) {
     this.needed = opts.frames ?? 3;
@@ -39,9 +40,11 @@ export class OnsetDetector {
     if (!loud) {
       // The floor falls at once and rises slowly (a time constant of about 2 s) over quiet frames.
       this.floor = energy < this.floor ? energy : this.floor + (energy - this.floor) * 0.01;
+      this.endedRun = this.loudRun;
       this.loudRun = 0;
       return false;
     }
+    this.endedRun = 0;
     this.loudRun++;
     if (this.loudRun >= STUCK_LOUD_FRAMES) {
       // Loud for seconds on end is the line, not a talker starting: it becomes the new floor.
@@ -54,5 +57,13 @@ export class OnsetDetector {
   /** Consecutive loud frames up to the last one pushed (0 when it was quiet). */
   get loudFrames(): number {
     return this.loudRun;
+  }
+
+  /**
+   * When the last frame pushed was quiet, the loud frames just before it: a sound that ended there (0 otherwise).
+   * Loud for seconds on end is the line's new floor, not a sound, and ends no run.
+   */
+  get endedRunFrames(): number {
+    return this.endedRun;
   }
 }

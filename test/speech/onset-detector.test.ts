@@ -48,4 +48,22 @@ test('faint sound under the absolute minimum never fires', () => {
   assert.not.ok(fired);
 });
 
+test('a loud run that ends is reported on the quiet frame after it, once; a line loud for seconds ends none', () => {
+  const d = new OnsetDetector();
+  for (let i = 0; i < 50; i++) d.push(frame(30, i + 1));
+  for (let i = 0; i < 12; i++) d.push(frame(3000, i + 60));
+  assert.is(d.endedRunFrames, 0, 'still loud');
+  d.push(frame(30, 99));
+  assert.is(d.endedRunFrames, 12);
+  d.push(frame(30, 100));
+  assert.is(d.endedRunFrames, 0, 'reported once');
+  // 3 s and more of loud line becomes the floor: no sound ended there.
+  let ended = 0;
+  for (let i = 0; i < 200; i++) {
+    d.push(frame(3000, i + 200));
+    ended = Math.max(ended, d.endedRunFrames);
+  }
+  assert.is(ended, 0);
+});
+
 test.run();

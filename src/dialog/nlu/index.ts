@@ -10,4 +10,3 @@ export { parseDateTime, todayIn, addDaysIso } from './dates.ts';
 export { parseChineseNumeral, chineseNumeralsToArabic, englishNumbersToArabic } from './numbers.ts';
 export { LlmIntentFallback } from './llm-fallback.ts';
 export type { LlmCandidate, LlmIntentOutcome } from './llm-fallback.ts';
-export { soundsAlike, soundsLikeAt } from '../../core/index.ts';
