@@ -58,6 +58,11 @@ export interface EndOfTurnInput {
   matchesExpected: boolean;
   /** Whether an expected answer is what the transcript ends with (then a phrase like 我就是 is not "unfinished"). */
   expectedAtEnd?: boolean;
+  /**
+   * The caller hummed after the expected answer and went on with words that are none (不嗯 not): the answer was not
+   * the end, and the turn is judged as if none had been said.
+   */
+  humAfterAnswer?: boolean;
   context: TurnContext;
   prosody: ProsodyEnd;
   /** Length of the utterance so far (speech start to the last voiced frame). */
@@ -297,9 +302,10 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
   const cues: EndOfTurnCue[] = [];
   const clamp = (ms: number): number => Math.round(Math.min(o.capMs, Math.max(o.floorMs, ms)));
   const text = inCallLanguage(input.text, input.context.lang).trim();
+  const answered = input.matchesExpected && input.humAfterAnswer !== true;
   // The expected answer ends the transcript only once fillers are stripped: a filler said after it (不嗯, where the
   // tiny model heard 嗯，需要's 嗯 as 不嗯) means the caller went on, as a bare 嗯 does.
-  const answerLast = input.matchesExpected && input.expectedAtEnd && !TRAILING_FILLER.test(text.toLowerCase());
+  const answerLast = answered && input.expectedAtEnd && !TRAILING_FILLER.test(text.toLowerCase());
   const incomplete = answerLast ? undefined : incompletenessCue(text, !NUMERIC_KINDS.has(input.context.expects));
 
   if (incomplete === 'incomplete') {
@@ -333,7 +339,7 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     // Linear between cap (surely incomplete) and floor (surely complete); text cues above still win.
     const p = Math.min(1, Math.max(0, input.modelCompleteProbability));
     const wait = o.capMs - p * (o.capMs - o.floorMs);
-    return { waitMs: clamp(input.matchesExpected ? Math.min(wait, o.expectedMs) : wait), cues };
+    return { waitMs: clamp(answered ? Math.min(wait, o.expectedMs) : wait), cues };
   }
   // Too short to hold both a filler and an answer: a recognizer that hears 嗯 and adds a 是 has not heard a yes.
   // A fluent "嗯，是的" lasts longer than this and still takes the expected-answer wait below.
@@ -346,7 +352,7 @@ function textAndVoiceWait(input: EndOfTurnInput, o: EndOfTurnOptions): EndOfTurn
     cues.push('toneMismatch');
     return { waitMs: clamp(o.baseMs), cues };
   }
-  if (input.matchesExpected) {
+  if (answered) {
     cues.push('expected');
     if (input.prosody === 'rising' && !HAN.test(text) && !isQuestion(text)) {
       // An English answer said with a rise ("yes," before "I mean no", or "yes?" asking back) is no finished

@@ -72,6 +72,7 @@ export class Endpointer {
   private partialText = '';
   private partialMatches = false;
   private partialAtEnd = false;
+  private partialHumAfter = false;
   /** Whether the latest partial holds the value the step asks for (undefined: it asks for none). */
   private partialHoldsValue: boolean | undefined;
   /** Content length (normalized) of the latest partial, to see the transcript grow. */
@@ -131,6 +132,7 @@ export class Endpointer {
     const m = this.expected.match(this.partialText);
     this.partialMatches = m.matches;
     this.partialAtEnd = m.atEnd;
+    this.partialHumAfter = m.humAfter;
     this.partialHoldsValue = this.context.holdsValue?.(this.partialText);
   }
 
@@ -229,6 +231,7 @@ export class Endpointer {
         text: this.partialText,
         matchesExpected: this.partialMatches,
         expectedAtEnd: this.partialAtEnd,
+        humAfterAnswer: this.partialHumAfter,
         valueHeld: this.partialHoldsValue,
         context: this.context,
         prosody,
@@ -273,6 +276,7 @@ export class Endpointer {
     this.partialText = '';
     this.partialMatches = false;
     this.partialAtEnd = false;
+    this.partialHumAfter = false;
     this.partialHoldsValue = this.context.holdsValue ? false : undefined;
     this.partialContent = 0;
     this.heardByAsrOnly = false;

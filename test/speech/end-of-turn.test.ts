@@ -274,6 +274,34 @@ test('dynamic endpointer: a yes/no step, a filler the recognizer spelled as a wo
   assert.is(d!.speechStartMs, 0, 'one turn across the pause');
 });
 
+test('dynamic endpointer: an answer, a hum, then words that are none (不嗯 not): the caller went on, one turn', () => {
+  const ep = new Endpointer(
+    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
+    { prosody: () => 'level' },
+  );
+  // The flow's yes/no step lists 不 and "no"; the tiny model wrote 嗯，那个， (the caller then pauses) as 不嗯 not.
+  ep.setContext({ expects: 'yesNo', lang: 'zh', phrases: ['是的', '不', 'no'] });
+  ep.speechStarted(0);
+  ep.partial('不嗯 not');
+  ep.speechEnded(1150);
+  for (let t = 1150; t <= 2050; t += 20) assert.is(ep.poll(t), undefined, `cut off during the pause at ${t}`);
+  ep.speechStarted(2050);
+  ep.partial('不嗯 not是的');
+  ep.speechEnded(2600);
+  let d;
+  for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
+  assert.is(d?.reason, 'expected');
+  assert.is(d!.speechStartMs, 0, 'one turn across the pause');
+});
+
+test('an expected answer with a hum and more words after it is judged as if no answer had been said', () => {
+  const humAfter = { text: '不嗯 not', matchesExpected: true, expectedAtEnd: false, humAfterAnswer: true, prosody: 'level', speechMs: 1100 } as const;
+  assert.equal(wait(humAfter), { waitMs: 1200, cues: ['runUp'] });
+  assert.equal(wait({ ...humAfter, humAfterAnswer: false }).cues, ['expected', 'hold']);
+  // A longer sentence after the hum gets a sentence's wait, not the answer's 200 ms.
+  assert.equal(wait({ text: '好的，嗯，我下周三再打给你', matchesExpected: true, humAfterAnswer: true, prosody: 'falling', speechMs: 2600 }), { waitMs: 420, cues: ['complete', 'falling'] });
+});
+
 test("dynamic endpointer: a date step's check of the transcript holds the turn through a pause until a day is said", () => {
   const ep = new Endpointer(
     { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },

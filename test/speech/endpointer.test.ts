@@ -14,11 +14,12 @@ function pollUntil(ep: Endpointer, from: number, to: number) {
   return undefined;
 }
 
-test('normalization strips spaces, punctuation, fillers and case', () => {
+test('normalization strips punctuation, fillers, case and spaces but those between Latin words', () => {
   assert.is(normalizeForMatch('嗯，是的。'), '是的');
   assert.is(normalizeForMatch('那个 我已经 还款了！'), '我已经还款了');
-  assert.is(normalizeForMatch('Uh, YES please'), 'yesplease');
-  assert.is(normalizeForMatch('um... talk to an agent?'), 'talktoanagent');
+  assert.is(normalizeForMatch('Uh, YES please'), 'yes please');
+  assert.is(normalizeForMatch('um... talk to an agent?'), 'talk to an agent');
+  assert.is(normalizeForMatch('我想 talk to 人工， ok'), '我想talk to人工ok');
   // A filler inside a word is not a filler.
   assert.is(normalizeForMatch('Hum'), 'hum');
 });
