@@ -34,6 +34,12 @@ const RESUME_ONSET_FRAMES = 2;
 const RESUME_ONSET_HOLD_MS = 300;
 /** Loud frames (100 ms) that make a sound in a pause (Endpointer.soundInPause): longer than a click, shorter than "uh". */
 const SOUND_IN_PAUSE_FRAMES = 5;
+/**
+ * Quiet frames (60 ms) that still leave one sound: the closure between the syllables of a word (那 | 个) dips the
+ * line below the onset level, and a pause counted from the first syllable's end ran out while the caller was about
+ * to go on (the rest of the word was the 170-280 ms the pause was too long by).
+ */
+const SOUND_GAP_FRAMES = 3;
 
 export interface CallSpeechOptions {
   callId: string;
@@ -73,6 +79,8 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   private resumeOnsetAtMs = Number.NEGATIVE_INFINITY;
   /** Some frame of the current run of loud frames was the bot's echo. */
   private loudRunEcho = false;
+  /** The runs of loud frames so far of one sound in the caller's silence (see SOUND_GAP_FRAMES). */
+  private sound = { startMs: 0, endMs: Number.NEGATIVE_INFINITY, loudFrames: 0, echo: false };
   private readonly delayMs: number;
   private readonly log: Logger;
   private readonly turnModel: TurnModelRunner | undefined;
@@ -223,8 +231,9 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
   }
 
   /**
-   * A run of loud frames that ended with this (quiet) frame, which began at `frameStartMs`, is a sound in the
-   * caller's pause unless some of it was the bot's echo.
+   * A run of loud frames that ended with this (quiet) frame, which began at `frameStartMs`, joins the sound before it
+   * when the dip between them was short; the sound is one in the caller's pause unless some of it was the bot's echo,
+   * and each run that lengthens it moves the pause's restart to its new end.
    */
   private trackLoudRun(frameIsEcho: boolean, frameStartMs: number, frameMs: number): void {
     if (this.resumeOnset.loudFrames > 0) {
@@ -232,8 +241,19 @@ export class CallSpeechSession extends EventEmitter<CallSpeechEvents> implements
       return;
     }
     const ended = this.resumeOnset.endedRunFrames;
-    if (ended >= SOUND_IN_PAUSE_FRAMES && !this.loudRunEcho) this.endpointer.soundInPause(frameStartMs - ended * frameMs, frameStartMs);
+    if (ended === 0) return;
+    const runStartMs = frameStartMs - ended * frameMs;
+    const sound = this.sound;
+    if (runStartMs - sound.endMs > SOUND_GAP_FRAMES * frameMs) {
+      sound.startMs = runStartMs;
+      sound.loudFrames = 0;
+      sound.echo = false;
+    }
+    sound.endMs = frameStartMs;
+    sound.loudFrames += ended;
+    sound.echo ||= this.loudRunEcho;
     this.loudRunEcho = false;
+    if (sound.loudFrames >= SOUND_IN_PAUSE_FRAMES && !sound.echo) this.endpointer.soundInPause(sound.startMs, sound.endMs);
   }
 
   /** Asks the turn model once per pause, after `afterSilenceMs` of silence; voice makes its answer stale. */

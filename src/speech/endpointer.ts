@@ -81,6 +81,8 @@ export class Endpointer {
   private heardByAsrOnly = false;
   /** The pause was restarted by a sound the VAD did not take for speech (soundInPause); once per pause. */
   private soundRestartedPause = false;
+  /** Where that sound began: the same sound, grown by a syllable, moves the restart to its new end. */
+  private restartSoundStartMs = 0;
   private context: TurnContext = UNKNOWN_TURN_CONTEXT;
   private readonly eot: EndOfTurnOptions | undefined;
   /**
@@ -180,12 +182,19 @@ export class Endpointer {
    * it scores as speech (speech.vad.minSpeechMs), and a short "uh," or "and," between two pauses can fall short.
    * The caller is still making sounds, so the pause restarts at its end; waiting from the voice before it cut
    * "um, uh, yes" in the silence before "yes". Once per pause, so that a noisy line cannot hold a turn open sound
-   * after sound: the VAD hearing speech again re-arms it.
+   * after sound: the VAD hearing speech again re-arms it. The same sound (the same start) reported again with a
+   * later end is a word whose next syllable came after a dip: the restart moves to its end.
    */
   soundInPause(startMs: number, endMs: number): void {
-    if (!this.active || this.speaking || this.soundRestartedPause || startMs <= this.lastEndMs) return;
+    if (!this.active || this.speaking) return;
+    if (this.soundRestartedPause) {
+      if (startMs === this.restartSoundStartMs && endMs > this.lastEndMs) this.lastEndMs = endMs;
+      return;
+    }
+    if (startMs <= this.lastEndMs) return;
     this.lastEndMs = endMs;
     this.soundRestartedPause = true;
+    this.restartSoundStartMs = startMs;
   }
 
   /** Checked on every frame (and after each partial) with the audio clock; returns the decision once. */

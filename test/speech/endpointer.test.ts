@@ -150,6 +150,21 @@ test('a sound the VAD did not call speech restarts the pause, once per pause; th
   assert.is(pollUntil(again, 4020, 4400)!.speechEndMs, 3150);
 });
 
+test('the sound that restarted the pause, grown by a syllable after a dip, moves the restart to its end', () => {
+  const ep = new Endpointer({ ...opts, mode: 'dynamic' as const, floorMs: 180, capMs: 1200 });
+  ep.setContext({ expects: 'yesNo', phrases: ['是的'] });
+  ep.speechStarted(1000);
+  ep.partial('嗯', 1300);
+  ep.speechEnded(1400);
+  ep.soundInPause(2000, 2120); // 那 of 那个
+  ep.soundInPause(2000, 2400); // 个, after a 40 ms dip: the same sound
+  ep.soundInPause(2700, 2850); // another sound in the same pause still does not restart it
+  assert.is(pollUntil(ep, 1420, 3580), undefined, 'the cap runs from the end of the whole word (2400 ms)');
+  const d = pollUntil(ep, 3600, 4000)!;
+  assert.is(d.speechEndMs, 2400);
+  assert.is(d.atMs, 3600);
+});
+
 test('once the VAD hears the resumed voice, its end is the one that counts', () => {
   const ep = new Endpointer(opts);
   ep.speechStarted(1000);

@@ -43,7 +43,12 @@ function noisy(pcm: Int16Array): Int16Array {
  * Plays `pieces` (with `gapMs` of silence between) and reports each piece's text as a partial from the frame its
  * voice ended on.
  */
-async function run(expected: string[], pieces: Int16Array[], texts: string[], gapMs: number): Promise<Run & { voiceEnds: number[] }> {
+function run(expected: string[], pieces: Int16Array[], texts: string[], gapMs: number): Promise<Run & { voiceEnds: number[] }> {
+  return runWithGaps(expected, pieces, texts, pieces.slice(1).map(() => gapMs));
+}
+
+/** As run(), with a gap of its own before each piece after the first. */
+async function runWithGaps(expected: string[], pieces: Int16Array[], texts: string[], gapsMs: number[]): Promise<Run & { voiceEnds: number[] }> {
   const finals = [...texts];
   const asr = new StandInAsr(() => finals.shift() ?? '');
   const vadPool = new VadPool({ model: VAD_MODEL, threshold: config.vad.threshold, minSpeechMs: config.vad.minSpeechMs, minSilenceMs: config.vad.minSilenceMs, warm: 1, maxIdle: 1, log: testLog() });
@@ -58,8 +63,8 @@ async function run(expected: string[], pieces: Int16Array[], texts: string[], ga
   let at = 600;
   pieces.forEach((p, i) => {
     if (i > 0) {
-      parts.push(silence(gapMs, 8000));
-      at += gapMs;
+      parts.push(silence(gapsMs[i - 1]!, 8000));
+      at += gapsMs[i - 1]!;
     }
     parts.push(p);
     voiceEnds.push(at + energyBounds(p, 8000).endMs);
@@ -148,6 +153,21 @@ test('a sound too short for the VAD between two pauses restarts the pause: "um, 
   const syllable = answerPcm.slice((loud.startMs + 40) * 8, (loud.startMs + 190) * 8);
   const r = await run(['不是'], [answerPcm, syllable, morePcm], ['嗯', '嗯', '不是'], 650);
   assert.is(r.starts.length, 2, `the VAD took the syllable for no speech (else this tests nothing new): starts at ${r.starts.join(', ')} ms`);
+  assert.is(r.finals.length, 1, `${r.finals.length} finals, ended at ${r.finals.map((f) => f.speechEndMs).join(', ')} ms after waits of ${r.finals.map((f) => f.waitMs).join(', ')} ms`);
+  assert.ok(r.finals[0]!.speechEndMs > r.voiceEnds[2]! - 100, `one turn to the answer's end (${r.voiceEnds[2]} ms): ended at ${r.finals[0]!.speechEndMs} ms`);
+});
+
+test('a sound whose syllables a dip splits is one sound: the pause restarts at the end of its last syllable', async () => {
+  // As 那 | 个: two syllables of 65 ms with a 50 ms dip between, too short together for the VAD, and each too short
+  // alone to be a sound (100 ms). The answer comes 1.13 s after the second syllable, under the cap; counted from the
+  // filler (or from the first syllable's end) the pause is longer, and ran out before the answer.
+  const loud = energyBounds(answerPcm, 8000);
+  const syllable = answerPcm.slice((loud.startMs + 40) * 8, (loud.startMs + 105) * 8);
+  const word = concat([syllable, new Int16Array(50 * 8), syllable]);
+  const lead = energyBounds(morePcm, 8000).startMs;
+  const finals = ['嗯', '嗯', '不是'];
+  const r = await runWithGaps(['不是'], [answerPcm, word, morePcm], finals, [650, 1130 - lead]);
+  assert.is(r.starts.length, 2, `the VAD took the word for no speech (else this tests nothing new): starts at ${r.starts.join(', ')} ms`);
   assert.is(r.finals.length, 1, `${r.finals.length} finals, ended at ${r.finals.map((f) => f.speechEndMs).join(', ')} ms after waits of ${r.finals.map((f) => f.waitMs).join(', ')} ms`);
   assert.ok(r.finals[0]!.speechEndMs > r.voiceEnds[2]! - 100, `one turn to the answer's end (${r.voiceEnds[2]} ms): ended at ${r.finals[0]!.speechEndMs} ms`);
 });
