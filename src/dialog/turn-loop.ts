@@ -56,7 +56,10 @@ export interface TurnLoopOptions {
 
 /** DTMF digits are collected until '#' or this pause, so multi-digit answers arrive as one input. */
 const DTMF_INTER_DIGIT_MS = 700;
-/** A tentative barge-in that produces no transcript within this time is taken as noise and the prompt resumes. */
+/**
+ * A tentative barge-in that produces no transcript within this time is taken as noise and the prompt resumes; not
+ * while the caller's utterance is still open or being decoded (its final decides).
+ */
 const HOLD_GIVE_UP_MS = 2500;
 /** A pause on loud frames that the VAD does not confirm as speech within this time was noise: resume. */
 const HOLD_CONFIRM_MS = 600;
@@ -682,7 +685,9 @@ export class TurnLoop {
     this.emit({ type: 'bargeIn', atMs: this.o.speech.nowMs, heardMs: (p.playedSamples / this.rate) * 1000, stopMs, ...(promptMs !== undefined ? { promptMs } : {}) });
     this.state = 'callerSpeaking';
     this.holdTimer = setTimeout(() => {
-      if (this.prompt === p && p.held && !this.o.speech.speaking) this.resumePrompt(p, 'noise');
+      // A caller between two clauses (那我需要准备什么材料吗，…… 要不要带身份证) is not speaking, but the utterance is
+      // open: resuming then played the prompt over the rest of the sentence.
+      if (this.prompt === p && p.held && !this.o.speech.speaking && this.o.speech.busy !== true) this.resumePrompt(p, 'noise');
     }, HOLD_GIVE_UP_MS);
   }
 

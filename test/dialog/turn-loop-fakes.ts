@@ -74,6 +74,8 @@ export class ScriptedLeg extends EventEmitter<AudioLegEvents> implements AudioLe
 /** Listening side whose events the test fires; counts pushed frames as the audio clock. */
 export class ScriptedSpeech extends EventEmitter<CallSpeechEvents> implements CallSpeech {
   speaking = false;
+  /** An utterance is open (from start() to final()), as the endpointer keeps it through the caller's pauses. */
+  busy = false;
   nowMs = 0;
   expected: string[] = [];
   /** The loudest sample of each frame pushed: what the VAD and ASR would have heard. */
@@ -90,10 +92,16 @@ export class ScriptedSpeech extends EventEmitter<CallSpeechEvents> implements Ca
   close(): void {}
   start(): void {
     this.speaking = true;
+    this.busy = true;
     this.emit('speechStart', { atMs: this.nowMs });
+  }
+  /** The VAD's end inside an utterance the endpointer keeps open (a pause between clauses). */
+  pauseVoice(): void {
+    this.speaking = false;
   }
   final(text: string, speechStartMs = 0): void {
     this.speaking = false;
+    this.busy = false;
     this.emit('final', { text, speechStartMs, speechEndMs: this.nowMs, atMs: this.nowMs, earlyEndpoint: false });
   }
 }
