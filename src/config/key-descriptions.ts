@@ -93,7 +93,7 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'speech.asr.secondPass.files': 'Explicit second-pass model files, overriding the registry.',
   'speech.asr.secondPass.files.model': 'Second-pass model file, overriding the registry layout.',
   'speech.asr.secondPass.files.tokens': 'Second-pass tokens file, overriding the registry layout.',
-  'speech.asr.secondPass.numThreads': 'Threads of the second-pass recognizer (in each ASR worker).',
+  'speech.asr.secondPass.numThreads': 'Threads of the second-pass recognizer (in its own worker, beside the streaming ASR workers).',
   'speech.tts.engine': 'Speech synthesizer.',
   'speech.tts.model': 'For engine=sherpa: registry name or folder of a vits/matcha/kokoro model.',
   'speech.tts.voices.zh': 'Voice used for Chinese prompts.',

@@ -2,10 +2,9 @@
  * One shared OnlineRecognizer, one stream per call, decoded together. Synchronous: it runs inside the ASR worker
  * thread (or inline when `speech.asr.worker` is off). Every decode pass collects the streams that have a full
  * model chunk and hands them to `decodeStreams` at once, which is several times cheaper per stream than one by one.
- * With a second pass configured, each utterance's audio is also kept, and its final is the offline model's text.
  */
 import type { RecognizerConfigs } from './asr-model-config.ts';
-import { loadSherpa, type SherpaOfflineRecognizer, type SherpaOnlineRecognizer, type SherpaOnlineStream } from './models/sherpa-binding.ts';
+import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineStream } from './models/sherpa-binding.ts';
 
 const SAMPLE_RATE = 16000;
 
@@ -15,9 +14,6 @@ interface StreamState {
   text: string;
   /** Audio-clock ms of the last sample accepted. */
   atMs: number;
-  /** The utterance's audio so far, for the second pass (grown as needed, reused across utterances). */
-  audio?: Float32Array;
-  audioLength: number;
 }
 
 export interface AsrPartial {
@@ -48,7 +44,6 @@ export function tokenConfidence(logProbs: readonly number[] | undefined): number
 
 export class AsrBatchDecoder {
   private readonly recognizer: SherpaOnlineRecognizer;
-  private readonly secondPass: SherpaOfflineRecognizer | undefined;
   private readonly streams = new Map<number, StreamState>();
   private readonly ready: SherpaOnlineStream[] = [];
   private readonly readyIds: number[] = [];
@@ -56,14 +51,12 @@ export class AsrBatchDecoder {
   private pendingAudioMs = 0;
 
   constructor(config: RecognizerConfigs) {
-    const sherpa = loadSherpa();
-    this.recognizer = new sherpa.OnlineRecognizer(config.streaming);
-    this.secondPass = config.secondPass ? new sherpa.OfflineRecognizer(config.secondPass) : undefined;
+    this.recognizer = new (loadSherpa().OnlineRecognizer)(config.streaming);
   }
 
   open(id: number): void {
     if (this.streams.has(id)) return;
-    this.streams.set(id, { stream: undefined, text: '', atMs: 0, audioLength: 0 });
+    this.streams.set(id, { stream: undefined, text: '', atMs: 0 });
   }
 
   /** 16 kHz float samples ending at `atMs` on the call's audio clock. */
@@ -73,7 +66,6 @@ export class AsrBatchDecoder {
     s.stream ??= this.recognizer.createStream();
     s.stream.acceptWaveform({ samples, sampleRate: SAMPLE_RATE });
     s.atMs = atMs;
-    if (this.secondPass) keepAudio(s, samples);
     this.pendingAudioMs += (samples.length / SAMPLE_RATE) * 1000;
   }
 
@@ -104,14 +96,13 @@ export class AsrBatchDecoder {
    * feature position, so the next utterance would decode differently depending on what came before; a fresh
    * stream makes every utterance's text depend on its own audio only.
    */
-  finalize(id: number, paddingMs: number): { text: string; confidence?: number; secondPass?: true; cost: DecodeCost } {
+  finalize(id: number, paddingMs: number): { text: string; confidence?: number; cost: DecodeCost } {
     const started = performance.now();
     const s = this.streams.get(id);
     const stream = s?.stream;
     if (!s || !stream) return { text: '', cost: this.takeCost(started) };
     const padding = Math.round((paddingMs / 1000) * SAMPLE_RATE);
     if (padding > 0 && this.zeros.length < padding) this.zeros = new Float32Array(padding);
-    if (this.secondPass) return { text: this.decodeSecondPass(this.secondPass, s, padding), secondPass: true, cost: this.takeCost(started) };
     if (padding > 0) {
       stream.acceptWaveform({ samples: this.zeros.subarray(0, padding), sampleRate: SAMPLE_RATE });
       this.pendingAudioMs += paddingMs;
@@ -122,23 +113,6 @@ export class AsrBatchDecoder {
     s.stream = undefined;
     s.text = '';
     return { text, confidence: tokenConfidence(result.ys_probs), cost: this.takeCost(started) };
-  }
-
-  /**
-   * The utterance's whole audio, and the same `padding` samples of silence the streaming final would get (a model
-   * trained to emit a little late needs them), through the offline model: its text is the final. The streaming stream
-   * is dropped undecoded, its partials having served the end of turn. No confidence: offline results carry none.
-   */
-  private decodeSecondPass(recognizer: SherpaOfflineRecognizer, s: StreamState, padding: number): string {
-    const offline = recognizer.createStream();
-    offline.acceptWaveform({ samples: s.audio!.subarray(0, s.audioLength), sampleRate: SAMPLE_RATE });
-    if (padding > 0) offline.acceptWaveform({ samples: this.zeros.subarray(0, padding), sampleRate: SAMPLE_RATE });
-    recognizer.decode(offline);
-    this.pendingAudioMs += ((s.audioLength + padding) / SAMPLE_RATE) * 1000;
-    s.stream = undefined;
-    s.text = '';
-    s.audioLength = 0;
-    return recognizer.getResult(offline).text.trim();
   }
 
   close(id: number): void {
@@ -186,16 +160,4 @@ export class AsrBatchDecoder {
     this.pendingAudioMs = 0;
     return cost;
   }
-}
-
-/** Appends to the stream's utterance audio, doubling its buffer when full (a few reallocations per call at most). */
-function keepAudio(s: StreamState, samples: Float32Array): void {
-  const need = s.audioLength + samples.length;
-  if (!s.audio || s.audio.length < need) {
-    const grown = new Float32Array(Math.max(need, (s.audio?.length ?? 0) * 2, SAMPLE_RATE * 4));
-    if (s.audio) grown.set(s.audio.subarray(0, s.audioLength));
-    s.audio = grown;
-  }
-  s.audio.set(samples, s.audioLength);
-  s.audioLength = need;
 }

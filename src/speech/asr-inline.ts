@@ -37,9 +37,9 @@ export class AsrInline implements AsrService {
   }
 
   finalize(id: number, paddingMs: number): Promise<AsrFinal> {
-    const { text, confidence, secondPass, cost } = this.decoder.finalize(id, paddingMs);
+    const { text, confidence, cost } = this.decoder.finalize(id, paddingMs);
     this.rtf.add(cost);
-    return Promise.resolve(asrFinal(text, confidence, secondPass));
+    return Promise.resolve(asrFinal(text, confidence, undefined));
   }
 
   close(id: number): void {

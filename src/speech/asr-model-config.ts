@@ -11,10 +11,9 @@ export type OnlineFamily = 'transducer' | 'paraformer' | 'zipformer2Ctc' | 'nemo
 
 const ONLINE_FAMILIES: readonly SherpaFamily[] = ['transducer', 'paraformer', 'zipformer2Ctc', 'nemoCtc', 'toneCtc'];
 
-/** What each ASR worker loads: the streaming recognizer, and the offline one of the two-pass final when configured. */
+/** What each ASR worker loads: the streaming recognizer (the two-pass final's offline one runs apart: second-pass.ts). */
 export interface RecognizerConfigs {
   streaming: SherpaOnlineRecognizerConfig;
-  secondPass?: SherpaOfflineRecognizerConfig;
 }
 
 export class AsrConfigError extends Error {

@@ -1,6 +1,7 @@
 /** Messages between the main thread and the ASR worker: one narrow channel, batched per decode tick. */
 import type { RecognizerConfigs } from './asr-model-config.ts';
 import type { AsrPartial, DecodeCost } from './asr-batch-decoder.ts';
+import type { SherpaOfflineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export interface AsrWorkerData {
   recognizers: RecognizerConfigs;
@@ -27,5 +28,19 @@ export type AsrReply =
   | { kind: 'failed'; message: string }
   /** `decodedBatch`: every audio batch up to this number is decoded (absent while some of it is still waiting). */
   | { kind: 'partials'; partials: AsrPartial[]; cost: DecodeCost; decodedBatch?: number }
-  | { kind: 'final'; seq: number; id: number; text: string; confidence?: number; secondPass?: true; cost: DecodeCost }
+  | { kind: 'final'; seq: number; id: number; text: string; confidence?: number; cost: DecodeCost }
   | { kind: 'error'; seq?: number; message: string };
+
+/** The second pass's worker (see second-pass.ts): one offline recognizer, one utterance per request, in order. */
+export interface SecondPassWorkerData {
+  recognizer: SherpaOfflineRecognizerConfig;
+}
+
+/** `samples`: the utterance's 16 kHz audio (transferred). */
+export type SecondPassRequest = { kind: 'decode'; seq: number; samples: Float32Array; paddingMs: number };
+
+export type SecondPassReply =
+  | { kind: 'ready' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'text'; seq: number; text: string }
+  | { kind: 'error'; seq: number; message: string };

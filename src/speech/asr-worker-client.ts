@@ -162,7 +162,7 @@ export class AsrWorkerClient implements AsrService {
         this.busy.add(reply.cost.computeMs);
         const waiter = this.finals.get(reply.seq);
         this.finals.delete(reply.seq);
-        waiter?.resolve(asrFinal(reply.text, reply.confidence, reply.secondPass));
+        waiter?.resolve(asrFinal(reply.text, reply.confidence, undefined));
         break;
       }
       case 'error':

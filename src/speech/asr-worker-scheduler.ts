@@ -43,8 +43,8 @@ export class AsrWorkerScheduler {
           break;
         case 'finalize': {
           if (req.chunk) this.decoder.accept(req.chunk.id, req.chunk.samples, req.chunk.atMs);
-          const { text, confidence, secondPass, cost } = this.decoder.finalize(req.id, req.paddingMs);
-          this.reply({ kind: 'final', seq: req.seq, id: req.id, text, confidence, ...(secondPass ? { secondPass } : {}), cost });
+          const { text, confidence, cost } = this.decoder.finalize(req.id, req.paddingMs);
+          this.reply({ kind: 'final', seq: req.seq, id: req.id, text, confidence, cost });
           break;
         }
       }

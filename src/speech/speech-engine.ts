@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Lang } from '../core/index.ts';
 import { buildRecognizerConfig, buildSecondPassConfig, hotwordsSupported, type RecognizerConfigs } from './asr-model-config.ts';
+import { SecondPassWorker } from './second-pass-client.ts';
+import { InlineSecondPass, TwoPassAsr } from './second-pass.ts';
 import { AsrInline } from './asr-inline.ts';
 import type { AsrService } from './asr-service.ts';
 import { defaultAsrWorkers, startAsrWorkers } from './asr-worker-pool.ts';
@@ -57,15 +59,24 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     }
   }
   const secondPassModel = cfg.asr.secondPass.model === undefined ? undefined : resolveModel(cfg.asr.secondPass.model, lookup);
-  const recognizers: RecognizerConfigs = {
-    streaming: buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile),
-    ...(secondPassModel ? { secondPass: buildSecondPassConfig(cfg.asr.secondPass, secondPassModel) } : {}),
-  };
+  const recognizers: RecognizerConfigs = { streaming: buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile) };
+  const secondPassConfig = secondPassModel ? buildSecondPassConfig(cfg.asr.secondPass, secondPassModel) : undefined;
 
   const started = performance.now();
   const asrWorkers = cfg.asr.worker ? (cfg.asr.workers ?? defaultAsrWorkers()) : 0;
-  const asr: AsrService =
+  const streaming: AsrService =
     asrWorkers > 0 ? await startAsrWorkers(asrWorkers, recognizers, cfg.asr.decodeIntervalMs, log) : new AsrInline(recognizers, cfg.asr.decodeIntervalMs);
+  let asr = streaming;
+  if (secondPassConfig) {
+    // A worker of its own whenever the streaming ASR has one: the offline decode must not stall every call's partials.
+    const second = await (asrWorkers > 0 ? SecondPassWorker.start(secondPassConfig, log) : Promise.resolve(new InlineSecondPass(secondPassConfig))).catch(
+      async (err: unknown) => {
+        await streaming.shutdown();
+        throw err;
+      },
+    );
+    asr = new TwoPassAsr(streaming, second, log);
+  }
   const vadPool = new VadPool({
     model: vadModel,
     threshold: cfg.vad.threshold,

@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AsrBatchDecoder } from '../../src/speech/asr-batch-decoder.ts';
+import { join } from 'node:path';
+import { AsrInline } from '../../src/speech/asr-inline.ts';
+import type { AsrFinal, AsrService } from '../../src/speech/asr-service.ts';
+import { AsrWorkerClient } from '../../src/speech/asr-worker-client.ts';
+import { SecondPassWorker, SecondPassWorkerError } from '../../src/speech/second-pass-client.ts';
+import { InlineSecondPass, TwoPassAsr, type SecondPassDecoder } from '../../src/speech/second-pass.ts';
 import { AsrConfigError, buildSecondPassConfig } from '../../src/speech/asr-model-config.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { resolveModel } from '../../src/speech/models/model-lookup.ts';
@@ -34,20 +39,23 @@ function secondPassSection(): ReturnType<typeof speechConfigSchema.parse>['asr']
   return speechConfigSchema.parse({ asr: { secondPass: { model: offlineDir(), family: 'zipformerCtc' } } }).asr.secondPass;
 }
 
-function decoder(secondPass: boolean): AsrBatchDecoder {
-  const configs = tinyRecognizerConfig();
-  return new AsrBatchDecoder(secondPass ? { ...configs, secondPass: buildSecondPassConfig(secondPassSection(), resolveModel(offlineDir())) } : configs);
+function secondPassConfig(): ReturnType<typeof buildSecondPassConfig> {
+  return buildSecondPassConfig(secondPassSection(), resolveModel(offlineDir()));
 }
 
-/** Feeds one utterance frame by frame (decoding partials between), then finalizes with `paddingMs`. */
-function utterance(d: AsrBatchDecoder, samples: Float32Array, paddingMs: number): { text: string; secondPass?: true } {
-  d.open(1);
-  for (let off = 0; off < samples.length; off += FRAME) {
-    d.accept(1, samples.subarray(off, off + FRAME), (off + FRAME) / 16);
-    d.decodeReady([]);
-  }
-  const { text, secondPass } = d.finalize(1, paddingMs);
-  return secondPass ? { text, secondPass } : { text };
+/** The streaming ASR on the calling thread, with the second pass (inline too) or without. */
+function recognizer(secondPass: boolean): AsrService {
+  const streaming = new AsrInline(tinyRecognizerConfig(), 10);
+  return secondPass ? new TwoPassAsr(streaming, new InlineSecondPass(secondPassConfig()), testLog()) : streaming;
+}
+
+/** Feeds one utterance frame by frame, then finalizes with `paddingMs`. */
+async function utterance(asr: AsrService, samples: Float32Array, paddingMs: number): Promise<AsrFinal> {
+  asr.open(1, () => {});
+  for (let off = 0; off < samples.length; off += FRAME) asr.feed(1, samples.subarray(off, off + FRAME), (off + FRAME) / 16);
+  const final = await asr.finalize(1, paddingMs);
+  asr.close(1);
+  return final;
 }
 
 /** A test wav at 16 kHz, cut right after its voice (no trailing silence). */
@@ -56,28 +64,81 @@ function voiceOnly(file: string): Float32Array {
   return samples.subarray(0, energyBounds(readWavPcm(file).pcm, 8000).endMs * 16);
 }
 
-secondPassTest('the final is the offline model\'s text of the whole utterance: what the streaming model decodes, utterance after utterance', () => {
-  const one = decoder(false);
-  const two = decoder(true);
+secondPassTest('the final is the offline model\'s text of the whole utterance: what the streaming model decodes, utterance after utterance', async () => {
+  const one = recognizer(false);
+  const two = recognizer(true);
   for (const row of rows) {
     const samples = readWavFloat16k(row.file);
-    const streamed = utterance(one, samples, 400);
-    const second = utterance(two, samples, 400);
+    const streamed = await utterance(one, samples, 400);
+    const second = await utterance(two, samples, 400);
     assert.is(second.secondPass, true, row.file);
     assert.is(streamed.secondPass, undefined);
     assert.is(second.text, streamed.text, row.file);
+    if (row.text !== '') assert.ok(second.text !== '', `${row.file} decoded to nothing`);
   }
-  assert.ok(rows.filter((r) => r.text !== '' && utterance(two, readWavFloat16k(r.file), 400).text === '').length === 0, 'no utterance decoded to nothing');
+  await Promise.all([one.shutdown(), two.shutdown()]);
 });
 
-secondPassTest('cut right after the voice, the second pass gets the same flush padding as the streaming final', () => {
-  const one = decoder(false);
-  const two = decoder(true);
-  const cut = rows.map((r) => ({ r, samples: voiceOnly(r.file) }));
+secondPassTest('cut right after the voice, the second pass gets the same flush padding as the streaming final', async () => {
+  const one = recognizer(false);
+  const two = recognizer(true);
+  const needy: { file: string; samples: Float32Array }[] = [];
+  for (const r of rows) {
+    const samples = voiceOnly(r.file);
+    if ((await utterance(one, samples, 0)).text !== (await utterance(one, samples, 800)).text) needy.push({ file: r.file, samples });
+  }
   // Rows whose last words need the padding (the model emits a little late): else this tests nothing.
-  const needy = cut.filter(({ samples }) => utterance(one, samples, 0).text !== utterance(one, samples, 800).text);
   assert.ok(needy.length >= 3, `only ${needy.length} rows need the padding`);
-  for (const { r, samples } of needy) assert.is(utterance(two, samples, 800).text, utterance(one, samples, 800).text, r.file);
+  for (const { file, samples } of needy) assert.is((await utterance(two, samples, 800)).text, (await utterance(one, samples, 800)).text, file);
+  await Promise.all([one.shutdown(), two.shutdown()]);
+});
+
+secondPassTest('a second pass that fails leaves the streaming model\'s text as the final; the worker refuses a model it cannot load', async () => {
+  const failing: SecondPassDecoder = { decode: () => Promise.reject(new Error('offline decoder gone')), shutdown: async () => {} };
+  const streaming = new AsrInline(tinyRecognizerConfig(), 10);
+  const asr = new TwoPassAsr(streaming, failing, testLog());
+  const row = rows.find((r) => r.lang === 'zh' && r.text === r.decoded)!;
+  const final = await utterance(asr, readWavFloat16k(row.file), 400);
+  assert.is(final.text, row.decoded);
+  assert.is(final.secondPass, undefined, 'not the second pass\'s text');
+  await asr.shutdown();
+  const broken = { ...secondPassConfig(), modelConfig: { ...secondPassConfig().modelConfig, zipformerCtc: { model: join(offlineDir(), 'missing.onnx') } } };
+  const refused = await SecondPassWorker.start(broken, testLog()).then(
+    async (w) => {
+      await w.shutdown();
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+  assert.ok(refused instanceof SecondPassWorkerError && /could not load the model/.test(refused.message), String(refused));
+});
+
+secondPassTest('in its own worker the second pass does not hold up the streaming partials of other calls', async () => {
+  let release: (text: string) => void = () => {};
+  const held: SecondPassDecoder = { decode: () => new Promise<string>((resolve) => (release = resolve)), shutdown: async () => {} };
+  const asr = new TwoPassAsr(await AsrWorkerClient.start(tinyRecognizerConfig(), 10, testLog()), held, testLog());
+  try {
+    const row = rows.find((r) => r.lang === 'zh' && r.text === r.decoded)!;
+    const samples = readWavFloat16k(row.file);
+    asr.open(1, () => {});
+    for (let off = 0; off < samples.length; off += FRAME) asr.feed(1, samples.subarray(off, off + FRAME), (off + FRAME) / 16);
+    let finalText: string | undefined;
+    const final = asr.finalize(1, 400).then((f) => (finalText = f.text));
+    const partials: string[] = [];
+    asr.open(2, (text) => partials.push(text));
+    for (let off = 0; off < samples.length && partials.length === 0; off += FRAME * 5) {
+      for (let f = 0; f < 5; f++) asr.feed(2, samples.subarray(off + f * FRAME, off + (f + 1) * FRAME), (off + (f + 1) * FRAME) / 16);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    for (let i = 0; i < 200 && partials.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(partials.length > 0, 'call 2 got partials');
+    assert.is(finalText, undefined, 'while call 1\'s second pass was still running');
+    release('二次解码');
+    await final;
+    assert.is(finalText, '二次解码');
+  } finally {
+    await asr.shutdown();
+  }
 });
 
 /** Finals of `picked` played through a speech engine (ASR worker, VAD, endpointer), with or without the second pass. */

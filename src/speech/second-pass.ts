@@ -1,0 +1,140 @@
+/**
+ * The two-pass final (speech.asr.secondPass): the streaming model's partials drive the end of turn, and an offline
+ * model decodes each finished utterance again for the final text. The offline decode of a whole utterance costs
+ * 100 ms and more with a production-sized model; run in the streaming worker it stalled every call's partials for that
+ * long (bench/RESULTS.md, 2026-12-05 00:20), so it runs beside the streaming ASR, on a decoder of its own: a worker
+ * thread (SecondPassWorker) or, for tools and tests, the calling thread (InlineSecondPass).
+ */
+import type { Logger } from 'pino';
+import { asrFinal, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
+import { loadSherpa, type SherpaOfflineRecognizer, type SherpaOfflineRecognizerConfig } from './models/sherpa-binding.ts';
+
+const SAMPLE_RATE = 16000;
+
+/** Decodes one finished utterance with the offline model. */
+export interface SecondPassDecoder {
+  /** `samples`: the utterance's 16 kHz audio (may be transferred); `paddingMs` of silence is appended. */
+  decode(samples: Float32Array, paddingMs: number): Promise<string>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The offline decode itself, on whatever thread owns it. The padding is the streaming final's: a model trained to emit
+ * a little late needs it for the last word.
+ */
+export class OfflineUtteranceDecoder {
+  private readonly recognizer: SherpaOfflineRecognizer;
+  private zeros = new Float32Array(0);
+
+  constructor(config: SherpaOfflineRecognizerConfig) {
+    this.recognizer = new (loadSherpa().OfflineRecognizer)(config);
+  }
+
+  decode(samples: Float32Array, paddingMs: number): string {
+    const stream = this.recognizer.createStream();
+    stream.acceptWaveform({ samples, sampleRate: SAMPLE_RATE });
+    const padding = Math.round((paddingMs / 1000) * SAMPLE_RATE);
+    if (padding > 0) {
+      if (this.zeros.length < padding) this.zeros = new Float32Array(padding);
+      stream.acceptWaveform({ samples: this.zeros.subarray(0, padding), sampleRate: SAMPLE_RATE });
+    }
+    this.recognizer.decode(stream);
+    return this.recognizer.getResult(stream).text.trim();
+  }
+}
+
+/** The offline model on the calling thread (speech.asr.worker off: tools, tests, tiny models). */
+export class InlineSecondPass implements SecondPassDecoder {
+  private readonly decoder: OfflineUtteranceDecoder;
+
+  constructor(config: SherpaOfflineRecognizerConfig) {
+    this.decoder = new OfflineUtteranceDecoder(config);
+  }
+
+  decode(samples: Float32Array, paddingMs: number): Promise<string> {
+    return Promise.resolve(this.decoder.decode(samples, paddingMs));
+  }
+
+  async shutdown(): Promise<void> {}
+}
+
+/** One call's utterance audio so far, in a buffer reused across utterances (doubled when full). */
+class UtteranceAudio {
+  private buf = new Float32Array(SAMPLE_RATE * 4);
+  private length = 0;
+
+  append(samples: Float32Array): void {
+    const need = this.length + samples.length;
+    if (need > this.buf.length) {
+      const grown = new Float32Array(Math.max(need, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+    }
+    this.buf.set(samples, this.length);
+    this.length = need;
+  }
+
+  /** A copy of the utterance (transferable), and the buffer emptied for the next one. */
+  take(): Float32Array {
+    const out = this.buf.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}
+
+/**
+ * The streaming ASR with the second pass's text as each final. Audio goes to both: the streaming service decodes it
+ * as it comes, and a copy waits here for the utterance's end. A final asks both at once; if the second pass fails,
+ * the streaming model's text is the final, so a crashed offline decoder costs accuracy, never the caller's words.
+ */
+export class TwoPassAsr implements AsrService {
+  private readonly audio = new Map<number, UtteranceAudio>();
+
+  constructor(
+    private readonly streaming: AsrService,
+    private readonly second: SecondPassDecoder,
+    private readonly log: Logger,
+  ) {}
+
+  open(id: number, onPartial: PartialListener): void {
+    this.audio.set(id, new UtteranceAudio());
+    this.streaming.open(id, onPartial);
+  }
+
+  feed(id: number, samples: Float32Array, atMs: number): void {
+    this.audio.get(id)?.append(samples);
+    this.streaming.feed(id, samples, atMs);
+  }
+
+  async finalize(id: number, paddingMs: number): Promise<AsrFinal> {
+    const samples = this.audio.get(id)?.take();
+    const streamed = this.streaming.finalize(id, paddingMs);
+    if (!samples || samples.length === 0) return streamed;
+    const [first, second] = await Promise.allSettled([streamed, this.second.decode(samples, paddingMs)]);
+    if (second.status === 'fulfilled') return asrFinal(second.value, undefined, true);
+    this.log.error({ err: second.reason, streamId: id }, 'second pass failed; the final is the streaming text');
+    if (first.status === 'rejected') throw first.reason;
+    return first.value;
+  }
+
+  close(id: number): void {
+    this.audio.delete(id);
+    this.streaming.close(id);
+  }
+
+  realTimeFactor(): number {
+    return this.streaming.realTimeFactor();
+  }
+
+  backlogMs(): number {
+    return this.streaming.backlogMs();
+  }
+
+  busyFraction(): number {
+    return this.streaming.busyFraction?.() ?? 0;
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([this.streaming.shutdown(), this.second.shutdown()]);
+  }
+}
