@@ -94,6 +94,8 @@ export const KEY_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'speech.asr.secondPass.files.model': 'Second-pass model file, overriding the registry layout.',
   'speech.asr.secondPass.files.tokens': 'Second-pass tokens file, overriding the registry layout.',
   'speech.asr.secondPass.numThreads': 'Threads of the second-pass recognizer (in its own worker, beside the streaming ASR workers).',
+  'speech.asr.secondPass.maxUtteranceMs':
+    'Utterances whose audio (speech and the silence waited after it) is longer than this keep the streaming final (0: all get the second pass): the offline decode grows with the audio and runs one at a time, and short answers are where a few characters decide the intent.',
   'speech.tts.engine': 'Speech synthesizer.',
   'speech.tts.model': 'For engine=sherpa: registry name or folder of a vits/matcha/kokoro model.',
   'speech.tts.voices.zh': 'Voice used for Chinese prompts.',

@@ -123,6 +123,13 @@ export const speechConfigSchema = z
             family: z.enum(['senseVoice', 'zipformerCtc', 'nemoCtc', 'paraformer']).optional(),
             files: z.object({ model: z.string().optional(), tokens: z.string().optional() }).optional(),
             numThreads: z.number().int().min(1).max(16).default(1),
+            /**
+             * Utterances whose audio (the speech and the silence waited after it) is longer than this keep the
+             * streaming final (0: every utterance gets the second pass). The offline decode grows with the audio and
+             * runs one utterance at a time, so a few long off-script turns made every short answer queue behind
+             * them; short answers (yes/no, a date, a name) are where a few characters decide the intent.
+             */
+            maxUtteranceMs: z.number().int().min(0).max(60000).default(5000),
           })
           .prefault({}),
       })

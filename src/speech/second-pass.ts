@@ -74,6 +74,15 @@ class UtteranceAudio {
     this.length = need;
   }
 
+  get samples(): number {
+    return this.length;
+  }
+
+  /** The buffer emptied for the next utterance. */
+  clear(): void {
+    this.length = 0;
+  }
+
   /** A copy of the utterance (transferable), and the buffer emptied for the next one. */
   take(): Float32Array {
     const out = this.buf.slice(0, this.length);
@@ -89,12 +98,17 @@ class UtteranceAudio {
  */
 export class TwoPassAsr implements AsrService {
   private readonly audio = new Map<number, UtteranceAudio>();
+  private readonly maxSamples: number;
 
+  /** `maxUtteranceMs`: longer utterances keep the streaming final (0: no limit; speech.asr.secondPass.maxUtteranceMs). */
   constructor(
     private readonly streaming: AsrService,
     private readonly second: SecondPassDecoder,
     private readonly log: Logger,
-  ) {}
+    maxUtteranceMs = 0,
+  ) {
+    this.maxSamples = maxUtteranceMs > 0 ? (maxUtteranceMs / 1000) * SAMPLE_RATE : Number.POSITIVE_INFINITY;
+  }
 
   open(id: number, onPartial: PartialListener): void {
     this.audio.set(id, new UtteranceAudio());
@@ -102,14 +116,20 @@ export class TwoPassAsr implements AsrService {
   }
 
   feed(id: number, samples: Float32Array, atMs: number): void {
-    this.audio.get(id)?.append(samples);
+    const audio = this.audio.get(id);
+    // Past the limit the utterance keeps its streaming final: no need to hold more of it.
+    if (audio && audio.samples <= this.maxSamples) audio.append(samples);
     this.streaming.feed(id, samples, atMs);
   }
 
   async finalize(id: number, paddingMs: number): Promise<AsrFinal> {
-    const samples = this.audio.get(id)?.take();
+    const audio = this.audio.get(id);
     const streamed = this.streaming.finalize(id, paddingMs);
-    if (!samples || samples.length === 0) return streamed;
+    if (!audio || audio.samples === 0 || audio.samples > this.maxSamples) {
+      audio?.clear();
+      return streamed;
+    }
+    const samples = audio.take();
     const [first, second] = await Promise.allSettled([streamed, this.second.decode(samples, paddingMs)]);
     if (second.status === 'fulfilled') return asrFinal(second.value, undefined, true);
     this.log.error({ err: second.reason, streamId: id }, 'second pass failed; the final is the streaming text');

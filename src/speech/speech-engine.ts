@@ -75,7 +75,7 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
         throw err;
       },
     );
-    asr = new TwoPassAsr(streaming, second, log);
+    asr = new TwoPassAsr(streaming, second, log, cfg.asr.secondPass.maxUtteranceMs);
   }
   const vadPool = new VadPool({
     model: vadModel,

@@ -113,6 +113,22 @@ secondPassTest('a second pass that fails leaves the streaming model\'s text as t
   assert.ok(refused instanceof SecondPassWorkerError && /could not load the model/.test(refused.message), String(refused));
 });
 
+test('an utterance longer than maxUtteranceMs keeps the streaming final; a shorter one gets the second pass', async () => {
+  const decoded: number[] = [];
+  const recording: SecondPassDecoder = { decode: async (samples) => (decoded.push(samples.length), 'offline'), shutdown: async () => {} };
+  const row = rows.find((r) => r.lang === 'zh' && r.text === r.decoded)!;
+  const samples = readWavFloat16k(row.file);
+  const lengthMs = samples.length / 16;
+  for (const [maxMs, second] of [[lengthMs - 100, false], [lengthMs + 100, true], [0, true]] as const) {
+    const asr = new TwoPassAsr(new AsrInline(tinyRecognizerConfig(), 10), recording, testLog(), maxMs);
+    const final = await utterance(asr, samples, 400);
+    assert.is(final.text, second ? 'offline' : row.decoded, `limit ${maxMs} ms, utterance ${lengthMs} ms`);
+    assert.is(final.secondPass, second ? true : undefined);
+    await asr.shutdown();
+  }
+  assert.equal(decoded, [samples.length, samples.length], 'the whole utterance, twice');
+});
+
 secondPassTest('in its own worker the second pass does not hold up the streaming partials of other calls', async () => {
   let release: (text: string) => void = () => {};
   const held: SecondPassDecoder = { decode: () => new Promise<string>((resolve) => (release = resolve)), shutdown: async () => {} };
@@ -143,7 +159,7 @@ secondPassTest('in its own worker the second pass does not hold up the streaming
 
 /** Finals of `picked` played through a speech engine (ASR worker, VAD, endpointer), with or without the second pass. */
 async function engineFinals(secondPass: boolean, picked: typeof rows): Promise<CallSpeechEvents['final'][0][]> {
-  const asr = { decodeIntervalMs: 10, ...(secondPass ? { secondPass: { model: offlineDir(), family: 'zipformerCtc' as const } } : {}) };
+  const asr = { decodeIntervalMs: 10, ...(secondPass ? { secondPass: { model: offlineDir(), family: 'zipformerCtc' as const, maxUtteranceMs: 0 } } : {}) };
   const engine = await createSpeechEngine(speechConfigSchema.parse({ vad: { poolSize: 1 }, asr }), { log: testLog(), modelsRoot: SHARED_MODELS });
   try {
     const audio = concat([silence(800, 8000), ...picked.flatMap((r) => [readWavPcm(r.file).pcm, silence(1600, 8000)])]);
