@@ -6,6 +6,7 @@
  * thread (SecondPassWorker) or, for tools and tests, the calling thread (InlineSecondPass).
  */
 import type { Logger } from 'pino';
+import { AsrBacklog } from './asr-backlog.ts';
 import { asrFinal, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import { loadSherpa, type SherpaOfflineRecognizer, type SherpaOfflineRecognizerConfig } from './models/sherpa-binding.ts';
 
@@ -95,19 +96,28 @@ class UtteranceAudio {
  * The streaming ASR with the second pass's text as each final. Audio goes to both: the streaming service decodes it
  * as it comes, and a copy waits here for the utterance's end. A final asks both at once; if the second pass fails,
  * the streaming model's text is the final, so a crashed offline decoder costs accuracy, never the caller's words.
+ * Its backlog is the later of the two: finals waiting for the offline decoder are as late for the caller as partials
+ * waiting for the streaming one, and admission control (server.maxAsrBacklogMs) must see both.
  */
 export class TwoPassAsr implements AsrService {
   private readonly audio = new Map<number, UtteranceAudio>();
   private readonly maxSamples: number;
+  /** Utterances handed to the offline decoder and not answered yet, by age (one "batch" each). */
+  private readonly secondBacklog: AsrBacklog;
 
-  /** `maxUtteranceMs`: longer utterances keep the streaming final (0: no limit; speech.asr.secondPass.maxUtteranceMs). */
+  /**
+   * `maxUtteranceMs`: longer utterances keep the streaming final (0: no limit; speech.asr.secondPass.maxUtteranceMs).
+   * `now`: the monotonic ms clock the backlog is measured on (injectable for tests).
+   */
   constructor(
     private readonly streaming: AsrService,
     private readonly second: SecondPassDecoder,
     private readonly log: Logger,
     maxUtteranceMs = 0,
+    now: () => number = () => performance.now(),
   ) {
     this.maxSamples = maxUtteranceMs > 0 ? (maxUtteranceMs / 1000) * SAMPLE_RATE : Number.POSITIVE_INFINITY;
+    this.secondBacklog = new AsrBacklog(now);
   }
 
   open(id: number, onPartial: PartialListener): void {
@@ -130,7 +140,9 @@ export class TwoPassAsr implements AsrService {
       return streamed;
     }
     const samples = audio.take();
-    const [first, second] = await Promise.allSettled([streamed, this.second.decode(samples, paddingMs)]);
+    const handed = this.secondBacklog.handed();
+    const offline = this.second.decode(samples, paddingMs).finally(() => this.secondBacklog.decoded(handed));
+    const [first, second] = await Promise.allSettled([streamed, offline]);
     if (second.status === 'fulfilled') return asrFinal(second.value, undefined, true);
     this.log.error({ err: second.reason, streamId: id }, 'second pass failed; the final is the streaming text');
     if (first.status === 'rejected') throw first.reason;
@@ -147,7 +159,7 @@ export class TwoPassAsr implements AsrService {
   }
 
   backlogMs(): number {
-    return this.streaming.backlogMs();
+    return Math.max(this.streaming.backlogMs(), this.secondBacklog.sample());
   }
 
   busyFraction(): number {

@@ -129,6 +129,34 @@ test('an utterance longer than maxUtteranceMs keeps the streaming final; a short
   assert.equal(decoded, [samples.length, samples.length], 'the whole utterance, twice');
 });
 
+test('finals waiting for the offline decoder count as ASR backlog, for admission control', async () => {
+  let clock = 0;
+  let release: (text: string) => void = () => {};
+  const held: SecondPassDecoder = { decode: () => new Promise<string>((resolve) => (release = resolve)), shutdown: async () => {} };
+  const streaming: AsrService = {
+    open: () => {},
+    feed: () => {},
+    finalize: async () => ({ text: '流式' }),
+    close: () => {},
+    realTimeFactor: () => 0,
+    backlogMs: () => 20,
+    shutdown: async () => {},
+  };
+  const asr = new TwoPassAsr(streaming, held, testLog(), 0, () => clock);
+  asr.open(1, () => {});
+  asr.feed(1, new Float32Array(320), 20);
+  assert.is(asr.backlogMs(), 20, 'nothing waits for the offline decoder: the streaming backlog');
+  const final = asr.finalize(1, 400);
+  clock += 600;
+  const waiting = asr.backlogMs();
+  // Smoothed over a second, as the streaming backlog is: 600 ms of waiting reads as about 270 ms.
+  assert.ok(waiting > 200, `a final waiting 600 ms: backlog ${waiting} ms`);
+  release('二次');
+  assert.is((await final).text, '二次');
+  clock += 5000;
+  assert.is(asr.backlogMs(), 20, 'answered: back to the streaming backlog');
+});
+
 secondPassTest('in its own worker the second pass does not hold up the streaming partials of other calls', async () => {
   let release: (text: string) => void = () => {};
   const held: SecondPassDecoder = { decode: () => new Promise<string>((resolve) => (release = resolve)), shutdown: async () => {} };
