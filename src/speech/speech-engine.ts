@@ -69,7 +69,8 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
   let asr = streaming;
   if (secondPassConfig) {
     // A worker of its own whenever the streaming ASR has one: the offline decode must not stall every call's partials.
-    const second = await (asrWorkers > 0 ? SecondPassWorker.start(secondPassConfig, log) : Promise.resolve(new InlineSecondPass(secondPassConfig))).catch(
+    // A second-pass model that cannot load fails the start, with the streaming workers already up shut down.
+    const second = await (async () => (asrWorkers > 0 ? SecondPassWorker.start(secondPassConfig, log) : new InlineSecondPass(secondPassConfig)))().catch(
       async (err: unknown) => {
         await streaming.shutdown();
         throw err;
