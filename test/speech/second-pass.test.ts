@@ -174,7 +174,8 @@ secondPassTest('in its own worker the second pass does not hold up the streaming
       for (let f = 0; f < 5; f++) asr.feed(2, samples.subarray(off + f * FRAME, off + (f + 1) * FRAME), (off + (f + 1) * FRAME) / 16);
       await new Promise((r) => setTimeout(r, 15));
     }
-    for (let i = 0; i < 200 && partials.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Generous for a busy machine: the assertion is on order (partials before the final), not on time.
+    for (let i = 0; i < 1000 && partials.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(partials.length > 0, 'call 2 got partials');
     assert.is(finalText, undefined, 'while call 1\'s second pass was still running');
     release('二次解码');
