@@ -62,7 +62,10 @@ export class RealTimeFactorWindow {
   }
 }
 
-/** Per-call audio waiting for the next decode tick, in one growable buffer so frames do not allocate. */
+/**
+ * Per-call audio waiting for the next decode tick (or, for the two-pass final, the utterance so far), in one growable
+ * buffer so frames do not allocate.
+ */
 export class PendingAudio {
   private buf = new Float32Array(16000);
   private length = 0;
@@ -81,6 +84,11 @@ export class PendingAudio {
     this.buf.set(samples, this.length);
     this.length += samples.length;
     this.atMs = atMs;
+  }
+
+  /** The queue emptied, its samples dropped. */
+  clear(): void {
+    this.length = 0;
   }
 
   /** A copy of the queued samples (transferable), and the queue emptied. */

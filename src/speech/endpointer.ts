@@ -79,10 +79,11 @@ export class Endpointer {
   private partialContent = 0;
   /** The last voice of the utterance is known only from the transcript growing: the VAD did not hear it. */
   private heardByAsrOnly = false;
-  /** The pause was restarted by a sound the VAD did not take for speech (soundInPause); once per pause. */
-  private soundRestartedPause = false;
-  /** Where that sound began: the same sound, grown by a syllable, moves the restart to its new end. */
-  private restartSoundStartMs = 0;
+  /**
+   * Where the sound began that restarted this pause (soundInPause; once per pause), undefined while none has: the same
+   * sound, grown by a syllable, moves the restart to its new end.
+   */
+  private restartSoundStartMs: number | undefined;
   private context: TurnContext = UNKNOWN_TURN_CONTEXT;
   private readonly eot: EndOfTurnOptions | undefined;
   /**
@@ -141,7 +142,7 @@ export class Endpointer {
   /** VAD start edge. Returns true when this begins a new utterance (not a resumption after a short pause). */
   speechStarted(atMs: number): boolean {
     this.speaking = true;
-    this.soundRestartedPause = false;
+    this.restartSoundStartMs = undefined;
     if (this.active) return false;
     this.active = true;
     this.startMs = atMs;
@@ -187,13 +188,12 @@ export class Endpointer {
    */
   soundInPause(startMs: number, endMs: number): void {
     if (!this.active || this.speaking) return;
-    if (this.soundRestartedPause) {
+    if (this.restartSoundStartMs !== undefined) {
       if (startMs === this.restartSoundStartMs && endMs > this.lastEndMs) this.lastEndMs = endMs;
       return;
     }
     if (startMs <= this.lastEndMs) return;
     this.lastEndMs = endMs;
-    this.soundRestartedPause = true;
     this.restartSoundStartMs = startMs;
   }
 
@@ -212,7 +212,7 @@ export class Endpointer {
       const d = this.endOfTurn(this.lastEndMs, this.heardByAsrOnly, this.eot);
       if (silence < d.waitMs) return undefined;
       if (silence < d.waitMs + RESUME_GRACE_MS && this.audio?.voiceResuming?.()) return undefined;
-      const cues = this.soundRestartedPause ? [...d.cues, 'soundInPause' as const] : d.cues;
+      const cues = this.restartSoundStartMs !== undefined ? [...d.cues, 'soundInPause' as const] : d.cues;
       const decision = this.decide(this.lastEndMs, nowMs, d.early ? 'expected' : 'silence');
       return { ...decision, waitMs: d.waitMs, cues };
     }
@@ -289,7 +289,7 @@ export class Endpointer {
     this.partialHoldsValue = this.context.holdsValue ? false : undefined;
     this.partialContent = 0;
     this.heardByAsrOnly = false;
-    this.soundRestartedPause = false;
+    this.restartSoundStartMs = undefined;
   }
 
   private decide(speechEndMs: number, atMs: number, reason: EndpointReason): EndpointDecision {

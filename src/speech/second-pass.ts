@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { AsrBacklog } from './asr-backlog.ts';
-import { asrFinal, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
+import { asrFinal, PendingAudio, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
 import { loadSherpa, type SherpaOfflineRecognizer, type SherpaOfflineRecognizerConfig } from './models/sherpa-binding.ts';
 
 const SAMPLE_RATE = 16000;
@@ -59,39 +59,6 @@ export class InlineSecondPass implements SecondPassDecoder {
   async shutdown(): Promise<void> {}
 }
 
-/** One call's utterance audio so far, in a buffer reused across utterances (doubled when full). */
-class UtteranceAudio {
-  private buf = new Float32Array(SAMPLE_RATE * 4);
-  private length = 0;
-
-  append(samples: Float32Array): void {
-    const need = this.length + samples.length;
-    if (need > this.buf.length) {
-      const grown = new Float32Array(Math.max(need, this.buf.length * 2));
-      grown.set(this.buf.subarray(0, this.length));
-      this.buf = grown;
-    }
-    this.buf.set(samples, this.length);
-    this.length = need;
-  }
-
-  get samples(): number {
-    return this.length;
-  }
-
-  /** The buffer emptied for the next utterance. */
-  clear(): void {
-    this.length = 0;
-  }
-
-  /** A copy of the utterance (transferable), and the buffer emptied for the next one. */
-  take(): Float32Array {
-    const out = this.buf.slice(0, this.length);
-    this.length = 0;
-    return out;
-  }
-}
-
 /**
  * The streaming ASR with the second pass's text as each final. Audio goes to both: the streaming service decodes it
  * as it comes, and a copy waits here for the utterance's end. A final asks both at once; if the second pass fails,
@@ -100,7 +67,8 @@ class UtteranceAudio {
  * waiting for the streaming one, and admission control (server.maxAsrBacklogMs) must see both.
  */
 export class TwoPassAsr implements AsrService {
-  private readonly audio = new Map<number, UtteranceAudio>();
+  /** Each call's utterance audio so far, kept for its final. */
+  private readonly audio = new Map<number, PendingAudio>();
   private readonly maxSamples: number;
   /** Utterances handed to the offline decoder and not answered yet, by age (one "batch" each). */
   private readonly secondBacklog: AsrBacklog;
@@ -121,21 +89,21 @@ export class TwoPassAsr implements AsrService {
   }
 
   open(id: number, onPartial: PartialListener): void {
-    this.audio.set(id, new UtteranceAudio());
+    this.audio.set(id, new PendingAudio());
     this.streaming.open(id, onPartial);
   }
 
   feed(id: number, samples: Float32Array, atMs: number): void {
     const audio = this.audio.get(id);
     // Past the limit the utterance keeps its streaming final: no need to hold more of it.
-    if (audio && audio.samples <= this.maxSamples) audio.append(samples);
+    if (audio && audio.size <= this.maxSamples) audio.append(samples, atMs);
     this.streaming.feed(id, samples, atMs);
   }
 
   async finalize(id: number, paddingMs: number): Promise<AsrFinal> {
     const audio = this.audio.get(id);
     const streamed = this.streaming.finalize(id, paddingMs);
-    if (!audio || audio.samples === 0 || audio.samples > this.maxSamples) {
+    if (!audio || audio.size === 0 || audio.size > this.maxSamples) {
       audio?.clear();
       return streamed;
     }

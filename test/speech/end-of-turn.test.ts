@@ -255,44 +255,31 @@ test('dynamic endpointer: a pause after a filler is not an end, the same pause a
   assert.equal(d!.waitMs, 200);
 });
 
-test('dynamic endpointer: a yes/no step, a filler the recognizer spelled as a word, a 900 ms pause: one turn', () => {
-  const ep = new Endpointer(
-    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
-    { prosody: () => 'falling' },
-  );
-  ep.setContext(yesNo);
-  ep.speechStarted(0);
-  ep.partial('嗯 not');
-  ep.speechEnded(1150);
-  for (let t = 1150; t <= 2050; t += 20) assert.is(ep.poll(t), undefined, `cut off during the pause at ${t}`);
-  ep.speechStarted(2050);
-  ep.partial('嗯 not 是的');
-  ep.speechEnded(2600);
-  let d;
-  for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
-  assert.is(d?.reason, 'expected');
-  assert.is(d!.speechStartMs, 0, 'one turn across the pause');
-});
-
-test('dynamic endpointer: an answer, a hum, then words that are none (不嗯 not): the caller went on, one turn', () => {
-  const ep = new Endpointer(
-    { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
-    { prosody: () => 'level' },
-  );
-  // The flow's yes/no step lists 不 and "no"; the tiny model wrote 嗯，那个， (the caller then pauses) as 不嗯 not.
-  ep.setContext({ expects: 'yesNo', lang: 'zh', phrases: ['是的', '不', 'no'] });
-  ep.speechStarted(0);
-  ep.partial('不嗯 not');
-  ep.speechEnded(1150);
-  for (let t = 1150; t <= 2050; t += 20) assert.is(ep.poll(t), undefined, `cut off during the pause at ${t}`);
-  ep.speechStarted(2050);
-  ep.partial('不嗯 not是的');
-  ep.speechEnded(2600);
-  let d;
-  for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
-  assert.is(d?.reason, 'expected');
-  assert.is(d!.speechStartMs, 0, 'one turn across the pause');
-});
+// 嗯，那个，…… 是的 as the tiny model wrote it: 那个 as "not", and 嗯 once as 不嗯, where 不 and "no" are answers the
+// step lists (the hum after 不 says the caller went on from it).
+for (const c of [
+  { name: 'a filler the recognizer spelled as a word', context: yesNo, prosody: 'falling', first: '嗯 not', then: '嗯 not 是的' },
+  { name: 'an answer, a hum, then words that are none (不嗯 not)', context: { expects: 'yesNo', lang: 'zh', phrases: ['是的', '不', 'no'] }, prosody: 'level', first: '不嗯 not', then: '不嗯 not是的' },
+] as const) {
+  test(`dynamic endpointer: a yes/no step, ${c.name}, a 900 ms pause: one turn`, () => {
+    const ep = new Endpointer(
+      { mode: 'dynamic', trailingSilenceMs: 700, expectedTrailingSilenceMs: 200, maxUtteranceMs: 15000, floorMs: 180, capMs: 1200 },
+      { prosody: () => c.prosody },
+    );
+    ep.setContext(c.context);
+    ep.speechStarted(0);
+    ep.partial(c.first);
+    ep.speechEnded(1150);
+    for (let t = 1150; t <= 2050; t += 20) assert.is(ep.poll(t), undefined, `cut off during the pause at ${t}`);
+    ep.speechStarted(2050);
+    ep.partial(c.then);
+    ep.speechEnded(2600);
+    let d;
+    for (let t = 2600; t <= 4000 && !d; t += 20) d = ep.poll(t);
+    assert.is(d?.reason, 'expected');
+    assert.is(d!.speechStartMs, 0, 'one turn across the pause');
+  });
+}
 
 test('an expected answer with a hum and more words after it is judged as if no answer had been said', () => {
   const humAfter = { text: '不嗯 not', matchesExpected: true, expectedAtEnd: false, humAfterAnswer: true, prosody: 'level', speechMs: 1100 } as const;
