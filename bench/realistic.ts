@@ -287,6 +287,7 @@ function levelLine(r: RealisticLevel): string {
       ? ` (calls admitted on a later try ${r.admittedLate.n}, after p50/max ${f0(r.admittedLate.p50)} / ${f0(r.admittedLate.max)} ms; never admitted ${r.neverAdmitted})`
       : '') +
     `; echo audio not decoded ${r.echoSkippedSeconds?.toFixed(1) ?? '-'} s; ` +
+    `paused lines cut/reached: ${r.summary.pausedLines.map((l) => `${l.text} ${l.cutOffs}/${l.turns}`).join(', ')}; ` +
     `long answers ${r.summary.longTurnSeconds.p50?.toFixed(1) ?? '-'} s median; load before ${r.loadAvgBefore.toFixed(1)}; ` +
     `bench loop p99 ${r.clientLoopDelayP99Ms.toFixed(0)} ms${r.error ? `; error: ${r.error}` : ''}`
   );
@@ -304,6 +305,7 @@ const HEADER = [
   'paused',
   'false cut-offs per paused turn',
   'of them self-corrections cut',
+  'false cut-offs, each paused line weighed alike',
   'cut-offs taken back as one turn',
   'bot talked into any turn',
   'unheard',
@@ -324,6 +326,7 @@ function row(r: RealisticLevel): string[] {
     d3(s.byKind.paused.latency),
     pct(s.cutOffs, s.pausedTurns),
     `${s.selfCorrections.cutOffs}/${s.selfCorrections.turns}`,
+    s.lineWeightedCutOffRate === undefined ? '-' : `${(s.lineWeightedCutOffRate * 100).toFixed(1)} % (${s.pausedLines.length} lines)`,
     `${s.cutOffsTakenBack}/${s.cutOffs}`,
     pct(s.cutOffsAllTurns, s.turnsSpoken),
     String(s.unheard),

@@ -49,4 +49,23 @@ test('summary: cut-offs per paused turn; latency only over heard turns the bot d
   assert.is(s.byKind.offScript.latency.n, 0);
 });
 
+test('summary: each paused line weighs alike in the line-weighted cut-off rate, however often calls reached it', () => {
+  const turn = (text: string): RealisticTurn => ({ pcm: new Int16Array(8), text, mode: 'afterPrompt', kind: 'paused', tags: [], pausesMs: [500] });
+  const m = (cut?: number): TurnMeasurement => ({ text: '', mode: 'afterPrompt', speechStartAt: 0, speechEndAt: 1, latencyMs: 200, botStartedDuringTurnMs: cut });
+  const often = { script: [turn('嗯， 需要')], turns: [m()], heard: [true] };
+  const late = { script: [turn('嗯， 需要'), turn('是的， 哦不对')], turns: [m(), m(100)], heard: [true, true] };
+  const s = summarizeRealistic([often, often, often, late]);
+  assert.is(s.cutOffs, 1);
+  assert.is(s.pausedTurns, 5);
+  assert.equal(
+    s.pausedLines.map((l) => [l.text, l.turns, l.cutOffs]),
+    [
+      ['嗯， 需要', 4, 0],
+      ['是的， 哦不对', 1, 1],
+    ],
+  );
+  assert.is(s.lineWeightedCutOffRate, 0.5);
+  assert.is(summarizeRealistic([]).lineWeightedCutOffRate, undefined);
+});
+
 test.run();

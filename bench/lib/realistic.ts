@@ -138,6 +138,13 @@ export interface RealisticSummary {
    */
   selfCorrections: { turns: number; cutOffs: number };
   /**
+   * Each paused line of the script, as reached and cut. Which lines a call reaches depends on how the flow read its
+   * earlier turns, so the rate per paused turn moves with the mix reached; `lineWeightedCutOffRate` does not.
+   */
+  pausedLines: { text: string; turns: number; cutOffs: number }[];
+  /** The mean of the reached paused lines' cut-off rates (0..1; undefined when none was reached). */
+  lineWeightedCutOffRate: number | undefined;
+  /**
    * Cut-off paused turns the server took back: the caller went on over the answer, the answer stopped and the dialog
    * decided again on the whole turn (dialog.bargeIn.continueTurnMs).
    */
@@ -164,6 +171,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
   let paused = 0;
   let cutOffs = 0;
   const selfCorrections = { turns: 0, cutOffs: 0 };
+  const pausedLines = new Map<string, { text: string; turns: number; cutOffs: number }>();
   let takenBack = 0;
   let cutOffsAll = 0;
   let unheard = 0;
@@ -185,6 +193,10 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
         paused++;
         if (cut) cutOffs++;
         if (cut && c.takenBack?.[i] === true) takenBack++;
+        const line = pausedLines.get(s.text) ?? { text: s.text, turns: 0, cutOffs: 0 };
+        pausedLines.set(s.text, line);
+        line.turns++;
+        if (cut) line.cutOffs++;
         if (s.tags.includes('selfCorrection')) {
           selfCorrections.turns++;
           if (cut) selfCorrections.cutOffs++;
@@ -201,6 +213,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
     });
   }
   const kind = (k: TurnKind | 'all') => ({ turns: counts[k], latency: distribution(lat[k]) });
+  const lines = [...pausedLines.values()];
   return {
     turnsSpoken: counts.all,
     turnsScripted: scripted,
@@ -208,6 +221,8 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
     pausedTurns: paused,
     cutOffs,
     selfCorrections,
+    pausedLines: lines,
+    lineWeightedCutOffRate: lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + l.cutOffs / l.turns, 0) / lines.length,
     cutOffsTakenBack: takenBack,
     cutOffsAllTurns: cutOffsAll,
     unheard,
