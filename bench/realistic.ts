@@ -25,6 +25,7 @@ import {
   distribution,
   fetchServerMetrics,
   gitCommit,
+  lineWeightedCutOffRate,
   machineInfo,
   parseBenchArgs,
   pollServerMetrics,
@@ -316,6 +317,7 @@ const HEADER = [
 
 function row(r: RealisticLevel): string[] {
   const s = r.summary;
+  const perLine = lineWeightedCutOffRate(s.pausedLines);
   return [
     r.model,
     String(r.calls),
@@ -326,7 +328,7 @@ function row(r: RealisticLevel): string[] {
     d3(s.byKind.paused.latency),
     pct(s.cutOffs, s.pausedTurns),
     `${s.selfCorrections.cutOffs}/${s.selfCorrections.turns}`,
-    s.lineWeightedCutOffRate === undefined ? '-' : `${(s.lineWeightedCutOffRate * 100).toFixed(1)} % (${s.pausedLines.length} lines)`,
+    perLine === undefined ? '-' : `${(perLine * 100).toFixed(1)} % (${s.pausedLines.length} lines)`,
     `${s.cutOffsTakenBack}/${s.cutOffs}`,
     pct(s.cutOffsAllTurns, s.turnsSpoken),
     String(s.unheard),

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TurnMeasurement } from '../../src/pbx/index.ts';
-import { realisticScript, REALISTIC_LINES, summarizeRealistic, trimToVoice, type PieceVoices, type RealisticTurn } from './realistic.ts';
+import { lineWeightedCutOffRate, realisticScript, REALISTIC_LINES, summarizeRealistic, trimToVoice, type PieceVoices, type RealisticTurn } from './realistic.ts';
 import { seededRandom } from './stats.ts';
 
 const tone = (ms: number): Int16Array => Int16Array.from({ length: (ms * 8000) / 1000 }, (_, i) => (i % 2 ? 8000 : -8000));
@@ -64,8 +64,8 @@ test('summary: each paused line weighs alike in the line-weighted cut-off rate, 
       ['是的， 哦不对', 1, 1],
     ],
   );
-  assert.is(s.lineWeightedCutOffRate, 0.5);
-  assert.is(summarizeRealistic([]).lineWeightedCutOffRate, undefined);
+  assert.is(lineWeightedCutOffRate(s.pausedLines), 0.5);
+  assert.is(lineWeightedCutOffRate(summarizeRealistic([]).pausedLines), undefined);
 });
 
 test.run();

@@ -124,6 +124,17 @@ export function realisticScript(lang: Lang, voices: PieceVoices, rand: () => num
   });
 }
 
+export interface PausedLine {
+  text: string;
+  turns: number;
+  cutOffs: number;
+}
+
+/** The mean of the reached paused lines' cut-off rates (0..1; undefined when none was reached). */
+export function lineWeightedCutOffRate(lines: readonly PausedLine[]): number | undefined {
+  return lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + l.cutOffs / l.turns, 0) / lines.length;
+}
+
 /** The figures issue 12 asks for, per level. */
 export interface RealisticSummary {
   turnsSpoken: number;
@@ -141,9 +152,7 @@ export interface RealisticSummary {
    * Each paused line of the script, as reached and cut. Which lines a call reaches depends on how the flow read its
    * earlier turns, so the rate per paused turn moves with the mix reached; `lineWeightedCutOffRate` does not.
    */
-  pausedLines: { text: string; turns: number; cutOffs: number }[];
-  /** The mean of the reached paused lines' cut-off rates (0..1; undefined when none was reached). */
-  lineWeightedCutOffRate: number | undefined;
+  pausedLines: PausedLine[];
   /**
    * Cut-off paused turns the server took back: the caller went on over the answer, the answer stopped and the dialog
    * decided again on the whole turn (dialog.bargeIn.continueTurnMs).
@@ -171,7 +180,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
   let paused = 0;
   let cutOffs = 0;
   const selfCorrections = { turns: 0, cutOffs: 0 };
-  const pausedLines = new Map<string, { text: string; turns: number; cutOffs: number }>();
+  const pausedLines = new Map<string, PausedLine>();
   let takenBack = 0;
   let cutOffsAll = 0;
   let unheard = 0;
@@ -213,7 +222,6 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
     });
   }
   const kind = (k: TurnKind | 'all') => ({ turns: counts[k], latency: distribution(lat[k]) });
-  const lines = [...pausedLines.values()];
   return {
     turnsSpoken: counts.all,
     turnsScripted: scripted,
@@ -221,8 +229,7 @@ export function summarizeRealistic(calls: readonly RealisticCall[]): RealisticSu
     pausedTurns: paused,
     cutOffs,
     selfCorrections,
-    pausedLines: lines,
-    lineWeightedCutOffRate: lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + l.cutOffs / l.turns, 0) / lines.length,
+    pausedLines: [...pausedLines.values()],
     cutOffsTakenBack: takenBack,
     cutOffsAllTurns: cutOffsAll,
     unheard,
