@@ -20,4 +20,4 @@ export { CALLPILOT_VERSION } from './version.ts';
 export { MEDIA_TOKEN_PARAM, type MediaTokenIssuer } from './media-token.ts';
 export { WarnLimiter } from './warn-limiter.ts';
 export { readingsOf, soundsAlike, soundsLikeAt, toneOf } from './sound-alike.ts';
-export { startTsWorker, workerReady, type WorkerStartFailure } from './ts-worker.ts';
+export { parentChannel, startFailed, startOrFail, startTsWorker, workerReady, type ParentChannel, type WorkerStartFailure, type WorkerStartReply } from './ts-worker.ts';

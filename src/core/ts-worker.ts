@@ -1,13 +1,14 @@
 /**
  * Starts a worker thread on one of our TypeScript modules. A worker does not inherit the parent's tsx loader, so
  * the bootstrap registers its own before importing the module; a failure to load is posted back as
- * `{ kind: 'failed', message }`, the message every worker here sends when it cannot start.
+ * `{ kind: 'failed', message }`, the message every worker here sends when it cannot start. The worker side of that
+ * contract (`parentChannel`, `startOrFail`) is below.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { parentPort, Worker } from 'node:worker_threads';
 
 /**
  * tsx's ESM register API, read from tsx's package exports because require.resolve would pick the CommonJS build,
@@ -57,4 +58,46 @@ export function workerReady(worker: Worker, describe: (failure: WorkerStartFailu
     worker.on('error', onError);
     worker.on('exit', onExit);
   });
+}
+
+/** What a worker posts when it has started, or why it could not: the messages `workerReady` waits for. */
+export type WorkerFailedReply = { kind: 'failed'; message: string };
+export type WorkerStartReply = { kind: 'ready' } | WorkerFailedReply;
+
+/** The worker side of the thread: answers to the parent, and the parent's requests, typed by the worker's protocol. */
+export interface ParentChannel<Request, Reply> {
+  reply(message: Reply, transfer?: ArrayBuffer[]): void;
+  onRequest(handle: (request: Request) => void): void;
+}
+
+/** The channel to the parent; `module` names the worker in the error when it was run on the main thread. */
+export function parentChannel<Request, Reply>(module: string): ParentChannel<Request, Reply> {
+  const port = parentPort;
+  if (!port) throw new Error(`${module} must run inside a worker thread`);
+  return {
+    reply: (message, transfer) => port.postMessage(message, transfer),
+    onRequest: (handle) => {
+      port.on('message', handle);
+    },
+  };
+}
+
+/** The `failed` message for an error thrown while a worker starts. */
+export function startFailed(err: unknown): WorkerFailedReply {
+  return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Builds a worker's engine and posts `ready`; or posts why it could not and rethrows, which ends the worker once the
+ * parent has the reason.
+ */
+export function startOrFail<T>(reply: (message: WorkerStartReply) => void, start: () => T): T {
+  try {
+    const engine = start();
+    reply({ kind: 'ready' });
+    return engine;
+  } catch (err) {
+    reply(startFailed(err));
+    throw err;
+  }
 }

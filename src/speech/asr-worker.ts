@@ -3,28 +3,15 @@
  * decode with a production-sized model takes tens of milliseconds, which on the main thread would delay the 20 ms
  * audio frames of every call.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { parentChannel, startOrFail } from '../core/index.ts';
 import { AsrBatchDecoder } from './asr-batch-decoder.ts';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { AsrWorkerScheduler } from './asr-worker-scheduler.ts';
 
-const port = parentPort;
-if (!port) throw new Error('asr-worker.ts must run inside a worker thread');
-
-function reply(message: AsrReply): void {
-  port!.postMessage(message);
-}
-
-let decoder: AsrBatchDecoder;
-try {
-  decoder = new AsrBatchDecoder((workerData as AsrWorkerData).recognizers);
-  reply({ kind: 'ready' });
-} catch (err) {
-  reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
-  throw err;
-}
-
-const scheduler = new AsrWorkerScheduler(decoder, reply);
+const parent = parentChannel<AsrRequest, AsrReply>('asr-worker.ts');
+const decoder = startOrFail(parent.reply, () => new AsrBatchDecoder((workerData as AsrWorkerData).recognizers));
+const scheduler = new AsrWorkerScheduler(decoder, parent.reply);
 
 /**
  * Partials are decoded one pass per setImmediate: the port's messages that arrived during a pass are handled before
@@ -42,7 +29,7 @@ function schedulePass(): void {
   setImmediate(decodePass);
 }
 
-port.on('message', (req: AsrRequest) => {
+parent.onRequest((req) => {
   scheduler.handle(req);
   if (scheduler.decoding) schedulePass();
 });

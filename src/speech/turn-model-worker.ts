@@ -3,17 +3,17 @@
  * real Smart Turn model), which on the main thread would delay every call's 20 ms frames. Runs one at a time, in
  * order; a run cancelled while it waited is skipped.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { parentChannel, startFailed } from '../core/index.ts';
 import { OnnxTurnModel } from './onnx-turn-model.ts';
 import type { TurnModelReply, TurnModelRequest, TurnModelWorkerData } from './turn-model-client.ts';
 
-const port = parentPort;
-if (!port) throw new Error('turn-model-worker.ts must run inside a worker thread');
-const reply = (message: TurnModelReply): void => port.postMessage(message);
+const parent = parentChannel<TurnModelRequest, TurnModelReply>('turn-model-worker.ts');
+const reply = parent.reply;
 
 // A model that cannot load is reported, not thrown: the client ends this worker when it reads the reason.
 const model = await OnnxTurnModel.load((workerData as TurnModelWorkerData).file).catch((err: unknown) => {
-  reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+  reply(startFailed(err));
   return undefined;
 });
 if (model) reply({ kind: 'ready' });
@@ -21,7 +21,7 @@ if (model) reply({ kind: 'ready' });
 /** Runs cancelled while queued (the caller spoke again): skipped when their turn comes. */
 const cancelled = new Set<number>();
 let queue = Promise.resolve();
-port.on('message', (req: TurnModelRequest) => {
+parent.onRequest((req) => {
   if (!model) return;
   if (req.kind === 'cancel') {
     cancelled.add(req.seq);

@@ -2,21 +2,17 @@
  * Worker-thread side of EspeakTtsEngine: one espeak-ng WASM instance, one request at a time.
  * Kept off the main thread because a sentence blocks for tens of milliseconds, longer than a 20 ms media frame.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentChannel, startFailed } from '../../core/index.ts';
 import { EspeakWasm } from './espeak-wasm.ts';
 import type { EspeakWorkerReply, EspeakWorkerRequest } from './espeak-protocol.ts';
 
-const port = parentPort;
-if (!port) throw new Error('espeak-worker.ts must run inside a worker thread');
-
-function reply(message: EspeakWorkerReply, transfer?: ArrayBuffer[]): void {
-  port!.postMessage(message, transfer);
-}
+const parent = parentChannel<EspeakWorkerRequest, EspeakWorkerReply>('espeak-worker.ts');
+const reply = parent.reply;
 
 try {
   const espeak = await EspeakWasm.load();
   reply({ kind: 'ready', sampleRate: espeak.sampleRate, voices: espeak.voiceNames() });
-  port.on('message', (request: EspeakWorkerRequest) => {
+  parent.onRequest((request) => {
     const started = performance.now();
     try {
       const pcm = espeak.synthesize(request.text, request.voice, request.rate);
@@ -27,5 +23,5 @@ try {
     }
   });
 } catch (err) {
-  reply({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+  reply(startFailed(err));
 }
