@@ -30,7 +30,7 @@ if (!values.offline) throw new Error('--offline DIR: the folder of the offline m
 const cfg = speechConfigSchema.parse({ asr: { model: values.model, secondPass: { model: values.offline, family: values.family } } });
 const streaming = buildRecognizerConfig(cfg.asr, resolveModel(cfg.asr.model));
 const secondPass = buildSecondPassConfig(cfg.asr.secondPass, resolveModel(values.offline));
-const onePass = new AsrBatchDecoder({ streaming });
+const onePass = new AsrBatchDecoder(streaming);
 const offline = new OfflineUtteranceDecoder(secondPass);
 
 // The held-out wavs ship with the tiny model in the shared models folder (the repository's copy has none).

@@ -3,8 +3,7 @@
  * thread (or inline when `speech.asr.worker` is off). Every decode pass collects the streams that have a full
  * model chunk and hands them to `decodeStreams` at once, which is several times cheaper per stream than one by one.
  */
-import type { RecognizerConfigs } from './asr-model-config.ts';
-import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineStream } from './models/sherpa-binding.ts';
+import { loadSherpa, type SherpaOnlineRecognizer, type SherpaOnlineRecognizerConfig, type SherpaOnlineStream } from './models/sherpa-binding.ts';
 
 const SAMPLE_RATE = 16000;
 
@@ -50,8 +49,8 @@ export class AsrBatchDecoder {
   private zeros = new Float32Array(0);
   private pendingAudioMs = 0;
 
-  constructor(config: RecognizerConfigs) {
-    this.recognizer = new (loadSherpa().OnlineRecognizer)(config.streaming);
+  constructor(config: SherpaOnlineRecognizerConfig) {
+    this.recognizer = new (loadSherpa().OnlineRecognizer)(config);
   }
 
   open(id: number): void {

@@ -5,7 +5,7 @@
 import { AsrBacklog } from './asr-backlog.ts';
 import { AsrBatchDecoder, type AsrPartial } from './asr-batch-decoder.ts';
 import { asrFinal, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
-import type { RecognizerConfigs } from './asr-model-config.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export class AsrInline implements AsrService {
   private readonly decoder: AsrBatchDecoder;
@@ -18,8 +18,8 @@ export class AsrInline implements AsrService {
   private batch: number | undefined;
 
   /** `now`: the monotonic ms clock the backlog is measured on (injectable for tests). */
-  constructor(recognizers: RecognizerConfigs, decodeIntervalMs: number, now: () => number = () => performance.now()) {
-    this.decoder = new AsrBatchDecoder(recognizers);
+  constructor(recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number, now: () => number = () => performance.now()) {
+    this.decoder = new AsrBatchDecoder(recognizer);
     this.backlog = new AsrBacklog(now);
     this.timer = setInterval(() => this.tick(), decodeIntervalMs);
     this.timer.unref();

@@ -11,11 +11,6 @@ export type OnlineFamily = 'transducer' | 'paraformer' | 'zipformer2Ctc' | 'nemo
 
 const ONLINE_FAMILIES: readonly SherpaFamily[] = ['transducer', 'paraformer', 'zipformer2Ctc', 'nemoCtc', 'toneCtc'];
 
-/** What each ASR worker loads: the streaming recognizer (the two-pass final's offline one runs apart: second-pass.ts). */
-export interface RecognizerConfigs {
-  streaming: SherpaOnlineRecognizerConfig;
-}
-
 export class AsrConfigError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,10 +1,10 @@
 /** Messages between the main thread and the ASR worker: one narrow channel, batched per decode tick. */
-import type { RecognizerConfigs } from './asr-model-config.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 import type { AsrPartial, DecodeCost } from './asr-batch-decoder.ts';
 import type { SherpaOfflineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export interface AsrWorkerData {
-  recognizers: RecognizerConfigs;
+  recognizer: SherpaOnlineRecognizerConfig;
 }
 
 export interface AsrAudioChunk {

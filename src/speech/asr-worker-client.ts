@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { AsrBacklog, AsrBusy } from './asr-backlog.ts';
 import type { AsrAudioChunk, AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { asrFinal, PendingAudio, RealTimeFactorWindow, type AsrFinal, type AsrService, type PartialListener } from './asr-service.ts';
-import type { RecognizerConfigs } from './asr-model-config.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 import { startTsWorker, workerReady } from '../core/index.ts';
 
 export class AsrWorkerError extends Error {
@@ -59,12 +59,12 @@ export class AsrWorkerClient implements AsrService {
 
   /** `now`: the monotonic ms clock the backlog is measured on (injectable for tests). */
   static async start(
-    recognizers: RecognizerConfigs,
+    recognizer: SherpaOnlineRecognizerConfig,
     decodeIntervalMs: number,
     log: Logger,
     now: () => number = () => performance.now(),
   ): Promise<AsrWorkerClient> {
-    const worker = startWorker({ recognizers });
+    const worker = startWorker({ recognizer });
     await workerReady(worker, (f) =>
       new AsrWorkerError(
         f.kind === 'failed'

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { AsrFinal, AsrService, PartialListener } from './asr-service.ts';
 import { AsrWorkerClient } from './asr-worker-client.ts';
-import type { RecognizerConfigs } from './asr-model-config.ts';
+import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 /**
  * Cores the main thread needs for itself: 20 ms frame pacing, the Silero VAD of every call, TTS and the wires.
@@ -24,9 +24,9 @@ export function defaultAsrWorkers(cores: number = availableParallelism()): numbe
 }
 
 /** Starts `count` ASR workers: one is used as it is, more are pooled. */
-export async function startAsrWorkers(count: number, recognizers: RecognizerConfigs, decodeIntervalMs: number, log: Logger): Promise<AsrService> {
-  if (count <= 1) return AsrWorkerClient.start(recognizers, decodeIntervalMs, log);
-  const started = await Promise.allSettled(Array.from({ length: count }, () => AsrWorkerClient.start(recognizers, decodeIntervalMs, log)));
+export async function startAsrWorkers(count: number, recognizer: SherpaOnlineRecognizerConfig, decodeIntervalMs: number, log: Logger): Promise<AsrService> {
+  if (count <= 1) return AsrWorkerClient.start(recognizer, decodeIntervalMs, log);
+  const started = await Promise.allSettled(Array.from({ length: count }, () => AsrWorkerClient.start(recognizer, decodeIntervalMs, log)));
   const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {

@@ -10,7 +10,7 @@ import type { AsrReply, AsrRequest, AsrWorkerData } from './asr-protocol.ts';
 import { AsrWorkerScheduler } from './asr-worker-scheduler.ts';
 
 const parent = parentChannel<AsrRequest, AsrReply>('asr-worker.ts');
-const decoder = startOrFail(parent.reply, () => new AsrBatchDecoder((workerData as AsrWorkerData).recognizers));
+const decoder = startOrFail(parent.reply, () => new AsrBatchDecoder((workerData as AsrWorkerData).recognizer));
 const scheduler = new AsrWorkerScheduler(decoder, parent.reply);
 
 /**

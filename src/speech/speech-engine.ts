@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Lang } from '../core/index.ts';
-import { buildRecognizerConfig, buildSecondPassConfig, hotwordsSupported, type RecognizerConfigs } from './asr-model-config.ts';
+import { buildRecognizerConfig, buildSecondPassConfig, hotwordsSupported } from './asr-model-config.ts';
 import { SecondPassWorker } from './second-pass-client.ts';
 import { InlineSecondPass, TwoPassAsr } from './second-pass.ts';
 import { AsrInline } from './asr-inline.ts';
@@ -59,13 +59,13 @@ export async function createSpeechEngine(cfg: SpeechConfig, opts: SpeechEngineOp
     }
   }
   const secondPassModel = cfg.asr.secondPass.model === undefined ? undefined : resolveModel(cfg.asr.secondPass.model, lookup);
-  const recognizers: RecognizerConfigs = { streaming: buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile) };
+  const recognizer = buildRecognizerConfig(cfg.asr, asrModel, hotwordsFile);
   const secondPassConfig = secondPassModel ? buildSecondPassConfig(cfg.asr.secondPass, secondPassModel) : undefined;
 
   const started = performance.now();
   const asrWorkers = cfg.asr.worker ? (cfg.asr.workers ?? defaultAsrWorkers()) : 0;
   const streaming: AsrService =
-    asrWorkers > 0 ? await startAsrWorkers(asrWorkers, recognizers, cfg.asr.decodeIntervalMs, log) : new AsrInline(recognizers, cfg.asr.decodeIntervalMs);
+    asrWorkers > 0 ? await startAsrWorkers(asrWorkers, recognizer, cfg.asr.decodeIntervalMs, log) : new AsrInline(recognizer, cfg.asr.decodeIntervalMs);
   let asr = streaming;
   if (secondPassConfig) {
     // A worker of its own whenever the streaming ASR has one: the offline decode must not stall every call's partials.

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createResampler } from '../../src/media/index.ts';
-import { buildRecognizerConfig, type RecognizerConfigs } from '../../src/speech/asr-model-config.ts';
+import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
+import type { SherpaOnlineRecognizerConfig } from '../../src/speech/models/sherpa-binding.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { resolveModel } from '../../src/speech/models/model-lookup.ts';
 import { loadSherpa } from '../../src/speech/models/sherpa-binding.ts';
@@ -59,8 +60,8 @@ export function upsample2x(pcm: Int16Array): Int16Array {
 }
 
 /** The tiny model's recognizer config with the default `speech.asr` settings (one pass). */
-export function tinyRecognizerConfig(): RecognizerConfigs {
-  return { streaming: buildRecognizerConfig(speechConfigSchema.parse({}).asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS })) };
+export function tinyRecognizerConfig(): SherpaOnlineRecognizerConfig {
+  return buildRecognizerConfig(speechConfigSchema.parse({}).asr, resolveModel('callpilot-tiny-zh-en', { rootDir: SHARED_MODELS }));
 }
 
 /** A test wav as the ASR takes it: 16 kHz float samples. */
