@@ -67,30 +67,31 @@ export class PostgresDatabase {
     } catch (err) {
       throw new StoreError(`cannot connect to PostgreSQL at ${this.safeUrl}: ${(err as Error).message}`, 'open', { cause: err });
     }
-    try {
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
-      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
-      const current = rows[0]?.v ?? 0;
-      if (current > POSTGRES_MIGRATIONS.length) {
-        throw new StoreError(`database ${this.safeUrl} has schema version ${current}, newer than this callpilot knows (${POSTGRES_MIGRATIONS.length})`, 'open');
-      }
-      for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) {
-        await client.query('BEGIN');
-        try {
-          await client.query(POSTGRES_MIGRATIONS[version] as string);
-          await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version + 1]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw new StoreError(`migrating ${this.safeUrl} to version ${version + 1} failed: ${(err as Error).message}`, 'open', { cause: err });
+    await this.holding(client, async () => {
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+        const current = rows[0]?.v ?? 0;
+        if (current > POSTGRES_MIGRATIONS.length) {
+          throw new StoreError(`database ${this.safeUrl} has schema version ${current}, newer than this callpilot knows (${POSTGRES_MIGRATIONS.length})`, 'open');
         }
-        this.log?.info({ db: this.safeUrl, version: version + 1 }, 'store schema migrated');
+        for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(POSTGRES_MIGRATIONS[version] as string);
+            await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version + 1]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw new StoreError(`migrating ${this.safeUrl} to version ${version + 1} failed: ${(err as Error).message}`, 'open', { cause: err });
+          }
+          this.log?.info({ db: this.safeUrl, version: version + 1 }, 'store schema migrated');
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
       }
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-      client.release();
-    }
+    });
   }
 
   async query<R extends pg.QueryResultRow>(sql: string, params: readonly SqlParam[] = []): Promise<pg.QueryResult<R>> {
@@ -100,16 +101,37 @@ export class PostgresDatabase {
   /** Runs `work` in one transaction on one connection. */
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    return this.holding(client, async () => {
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Runs `work` on a client checked out of the pool, then gives it back. The pool hears a client's connection errors
+   * only while it is idle: a connection lost while checked out (the database restarted or the network cut mid-
+   * transaction) emits 'error' on the client itself, which unheard would end the process. Here it fails `work`'s
+   * statements (pg rejects them) and the client is given back broken, so the pool drops it instead of reusing it.
+   */
+  private async holding<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+    let lost: Error | undefined;
+    const onLost = (err: Error): void => {
+      lost = err;
+      this.log?.warn({ err: { message: err.message }, db: this.safeUrl }, 'PostgreSQL connection lost while in use');
+    };
+    client.on('error', onLost);
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await work();
     } finally {
-      client.release();
+      client.off('error', onLost);
+      client.release(lost);
     }
   }
 

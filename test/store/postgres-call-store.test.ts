@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openPostgresStore, storeConfigSchema, type Store } from '../../src/store/index.ts';
 import { call, callStoreContract, silentLog as log, turn } from './call-store-contract.ts';
+import { campaign } from './campaign-store-contract.ts';
 import { dropTestDatabases, freshDatabase, OutageProxy, POSTGRES_URL } from './postgres-harness.ts';
 import { until as waitUntil } from '../support/wait.ts';
 
@@ -136,6 +137,28 @@ if (!POSTGRES_URL) {
     assert.equal((await restarted.calls.listTurns('kept')).map((t) => t.callerText), ['转人工']);
     assert.not.ok(existsSync(journalPath));
     await restarted.close();
+    await proxy.close();
+  });
+
+  test('postgres: a connection lost mid-transaction fails that transaction, not the process, and is not reused', async () => {
+    const url = await freshDatabase();
+    const target = new URL(url);
+    const proxy = new OutageProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    const store = await open(proxy.through(url));
+    await store.campaigns.createCampaign(campaign('cut', { state: 'paused' }));
+    // Cut between the row lock and the update: the client is checked out of the pool, inside its transaction.
+    proxy.cutAt('UPDATE campaigns SET state');
+    let failed: Error | undefined;
+    await store.campaigns.setState('cut', ['paused'], 'running', new Date().toISOString()).catch((err: Error) => (failed = err));
+    assert.ok(failed, 'the cut transaction fails');
+    assert.match(failed.message, /connection|terminated/i);
+    proxy.restore();
+    assert.is((await store.campaigns.getCampaign('cut'))?.state, 'paused', 'nothing of the cut transaction committed');
+    // The pool handed out a live connection, not the one that died in use.
+    assert.ok(await store.campaigns.setState('cut', ['paused'], 'running', new Date().toISOString()), 'the same change goes through once the database is back');
+    assert.is((await store.campaigns.getCampaign('cut'))?.state, 'running');
+    await store.close();
     await proxy.close();
   });
 

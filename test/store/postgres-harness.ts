@@ -46,6 +46,8 @@ export class OutageProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private down = false;
+  /** A statement whose arrival cuts the database off before the server sees it (`cutAt`). */
+  private cutBefore?: string;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -60,7 +62,15 @@ export class OutageProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        if (this.cutBefore && chunk.includes(this.cutBefore)) {
+          this.cutBefore = undefined;
+          return this.cut();
+        }
+        if (!upstream.write(chunk)) client.pause();
+      });
+      upstream.on('drain', () => client.resume());
+      upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -79,6 +89,14 @@ export class OutageProxy {
   cut(): void {
     this.down = true;
     for (const s of this.sockets) s.destroy();
+  }
+
+  /**
+   * Cuts the database off when a client next sends `statement` (its text), before the server gets it: a connection
+   * lost in the middle of whatever that statement belongs to, such as a transaction.
+   */
+  cutAt(statement: string): void {
+    this.cutBefore = statement;
   }
 
   restore(): void {
