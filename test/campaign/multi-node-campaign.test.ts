@@ -29,13 +29,23 @@ const CAPPED_TALK_MS = 2000;
 /** Windows the pace is bounded over: one second, a few, and the whole run. */
 const WINDOWS_MS = [1000, 5000, 10_000, 30_000];
 
+/** A node's stderr on one line without its stack frames: CI's summary keeps only a failure's first line. */
+function withoutStack(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^\s+at /.test(l))
+    .slice(-8)
+    .join(' | ');
+}
+
 if (!POSTGRES_URL) {
   console.log('multi-node-campaign.test.ts: skipped, TEST_POSTGRES_URL is not set (.ci/run sets it; or eval "$(bash .ci/postgres.sh start)")');
 } else {
   test(`${NODES} nodes on PostgreSQL, ${CONTACTS}+${CONTACTS / 4} contacts, ${KILLS} SIGKILLs and a ${OUTAGE_MS / 1000} s database outage: never twice, never lost, never above pace or cap`, async () => {
     const run = await runMultiNode({ nodes: NODES, contacts: CONTACTS, cappedContacts: CONTACTS / 4, cps: CPS, cap: CAP, kills: KILLS, outageMs: OUTAGE_MS, seed: SEED, talkMs: 150, cappedTalkMs: CAPPED_TALK_MS, finishTimeoutMs: 600_000 });
     try {
-      for (const d of run.drained) assert.is(d.code, 0, `each node drains and exits cleanly: ${d.stderr}`);
+      for (const c of run.crashed) assert.unreachable(`${c.nodeId} exited by itself (${c.code}) mid-run: ${withoutStack(c.stderr)}`);
+      for (const d of run.drained) assert.is(d.code, 0, `each node drains and exits cleanly: ${withoutStack(d.stderr)}`);
       assert.is(run.kills, KILLS, 'every kill landed');
       const ofCampaign = (gw: string) => run.originates.filter((o) => o.dial.includes(`/${gw}/`));
       const pacedReport = await checkCampaignOutcome(run.store, run.paced, ofCampaign('paced'), { contacts: CONTACTS, maxAttempts: 1 });

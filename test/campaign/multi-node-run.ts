@@ -3,6 +3,7 @@ import { openPostgresStore, storeConfigSchema, type Store } from '../../src/stor
 import { FakeFreeswitch } from '../pbx/freeswitch/peer/fake-freeswitch.ts';
 import { dropTestDatabases, freshDatabase, OutageProxy } from '../store/postgres-harness.ts';
 import { ALWAYS_OPEN_PROFILE, numbers, outcomeOf } from './crash-checks.ts';
+import type { NodeArgs } from './campaign-node.ts';
 import { killNode, seeded, sleep, startNode, type NodeProc } from './node-procs.ts';
 
 /**
@@ -70,6 +71,8 @@ export interface MultiNodeRun {
   runMs: number;
   /** Exit codes of the nodes drained by SIGTERM at the end, and their stderr tails. */
   drained: { code: number | null; stderr: string }[];
+  /** Nodes that exited by themselves before the end (not killed, not drained): a crash a later kill would hide. */
+  crashed: { nodeId: string; code: number; stderr: string }[];
   close(): Promise<void>;
 }
 
@@ -102,6 +105,15 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
   const relay = new OutageProxy({ host: new URL(direct).hostname, port: Number(new URL(direct).port) });
   await relay.start();
   const nodes: (NodeProc | undefined)[] = [];
+  const crashed: MultiNodeRun['crashed'] = [];
+  let draining = false;
+  const launch = (args: NodeArgs): NodeProc => {
+    const node = startNode(args);
+    void node.exited.then((code) => {
+      if (code !== null && !draining) crashed.push({ nodeId: args.nodeId, code, stderr: node.stderr.join('').slice(-1500) });
+    });
+    return node;
+  };
   let sampler: NodeJS.Timeout | undefined;
   let dbSampler: Promise<void> | undefined;
   const store = await openPostgresStore(storeConfigSchema.parse({ url: direct }), { nodeId: 'admin' });
@@ -133,7 +145,7 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
 
     const url = relay.through(direct);
     const args = (i: number) => ({ ...NODE_TUNING, postgres: url, eslPort, nodeId: `node-${i}`, talkMs: o.talkMs, tickMs: o.tickMs });
-    for (let i = 0; i < o.nodes; i++) nodes[i] = startNode(args(i));
+    for (let i = 0; i < o.nodes; i++) nodes[i] = launch(args(i));
     await Promise.all(nodes.map((n) => n!.ready));
     sampler = setInterval(() => cappedLive.push({ at: Date.now(), live: liveOn('capped') }), 50);
     // On the direct connection (the relay's cut does not stop it); while the database is cut for the nodes it still answers.
@@ -178,7 +190,7 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
       await killNode(nodes[i]!);
       disruptions.push(Date.now());
       kills++;
-      const node = startNode(args(i));
+      const node = launch(args(i));
       nodes[i] = node;
       void node.ready.then(() => up.add(i));
     }
@@ -187,10 +199,11 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
     while ((await store.campaigns.listCampaigns({ state: 'running' })).length > 0 && Date.now() < deadline) await sleep(250);
     const runMs = Date.now() - started;
     await stopSampling();
+    draining = true;
     for (const n of nodes) n?.proc.kill('SIGTERM');
     const drained = await Promise.all(nodes.map(async (n) => ({ code: (await n?.exited) ?? null, stderr: n?.stderr.join('').slice(-1500) ?? '' })));
     nodes.length = 0;
-    return { store, paced: paced.id, capped: capped.id, originates, cappedLive, cappedInFlight, disruptions, outage, kills, runMs, drained, close };
+    return { store, paced: paced.id, capped: capped.id, originates, cappedLive, cappedInFlight, disruptions, outage, kills, runMs, drained, crashed, close };
   } catch (err) {
     await close();
     throw err;
