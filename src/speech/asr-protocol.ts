@@ -1,7 +1,6 @@
 /** Messages between the main thread and the ASR worker: one narrow channel, batched per decode tick. */
-import type { SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 import type { AsrPartial, DecodeCost } from './asr-batch-decoder.ts';
-import type { SherpaOfflineRecognizerConfig } from './models/sherpa-binding.ts';
+import type { SherpaOfflineRecognizerConfig, SherpaOnlineRecognizerConfig } from './models/sherpa-binding.ts';
 
 export interface AsrWorkerData {
   recognizer: SherpaOnlineRecognizerConfig;

@@ -4,7 +4,7 @@ import { FakeFreeswitch } from '../pbx/freeswitch/peer/fake-freeswitch.ts';
 import { dropTestDatabases, freshDatabase, OutageProxy } from '../store/postgres-harness.ts';
 import { ALWAYS_OPEN_PROFILE, numbers, outcomeOf } from './crash-checks.ts';
 import type { NodeArgs } from './campaign-node.ts';
-import { killNode, seeded, sleep, startNode, type NodeProc } from './node-procs.ts';
+import { killNode, seeded, sleep, startNode, stderrTail, type NodeProc } from './node-procs.ts';
 
 /**
  * Issue 14's multi-node run, shared by the test (test/campaign/multi-node-campaign.test.ts: what load cannot fake)
@@ -110,7 +110,7 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
   const launch = (args: NodeArgs): NodeProc => {
     const node = startNode(args);
     void node.exited.then((code) => {
-      if (code !== null && !draining) crashed.push({ nodeId: args.nodeId, code, stderr: node.stderr.join('').slice(-1500) });
+      if (code !== null && !draining) crashed.push({ nodeId: args.nodeId, code, stderr: stderrTail(node) });
     });
     return node;
   };
@@ -201,7 +201,7 @@ export async function runMultiNode(o: MultiNodeOptions): Promise<MultiNodeRun> {
     await stopSampling();
     draining = true;
     for (const n of nodes) n?.proc.kill('SIGTERM');
-    const drained = await Promise.all(nodes.map(async (n) => ({ code: (await n?.exited) ?? null, stderr: n?.stderr.join('').slice(-1500) ?? '' })));
+    const drained = await Promise.all(nodes.map(async (n) => ({ code: (await n?.exited) ?? null, stderr: n ? stderrTail(n) : '' })));
     nodes.length = 0;
     return { store, paced: paced.id, capped: capped.id, originates, cappedLive, cappedInFlight, disruptions, outage, kills, runMs, drained, crashed, close };
   } catch (err) {

@@ -33,7 +33,7 @@ export function startNode(args: NodeArgs): NodeProc {
       if (msg.ready) resolve();
       if (msg.stats) node.last = msg;
     });
-    void node.exited.then((code) => reject(new Error(`node ${args.nodeId} exited (${code}) before it was ready: ${node.stderr.join('').slice(-2000)}`)));
+    void node.exited.then((code) => reject(new Error(`node ${args.nodeId} exited (${code}) before it was ready: ${stderrTail(node, 2000)}`)));
   });
   node.ready.catch(() => undefined);
   createInterface({ input: proc.stderr! }).on('line', (line) => {
@@ -41,6 +41,11 @@ export function startNode(args: NodeArgs): NodeProc {
     if (node.stderr.length > 200) node.stderr.shift();
   });
   return node;
+}
+
+/** The end of what the node wrote to stderr (its last lines, at most `chars` characters). */
+export function stderrTail(node: NodeProc, chars = 1500): string {
+  return node.stderr.join('').slice(-chars);
 }
 
 /** SIGKILL: no drain, no goodbye, exactly what a crash or an OOM kill does. */

@@ -3,10 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createResampler } from '../../src/media/index.ts';
 import { buildRecognizerConfig } from '../../src/speech/asr-model-config.ts';
-import type { SherpaOnlineRecognizerConfig } from '../../src/speech/models/sherpa-binding.ts';
 import { speechConfigSchema } from '../../src/speech/config.ts';
 import { resolveModel } from '../../src/speech/models/model-lookup.ts';
-import { loadSherpa } from '../../src/speech/models/sherpa-binding.ts';
+import { loadSherpa, type SherpaOnlineRecognizerConfig } from '../../src/speech/models/sherpa-binding.ts';
 import { CallVad, type VadEdge } from '../../src/speech/vad.ts';
 import type { VadPool } from '../../src/speech/vad-pool.ts';
 
